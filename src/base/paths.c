@@ -1,0 +1,46 @@
+#include "base/paths.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static int is_file(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+const char *paths_data_dir(void)
+{
+	static char exe[PATH_MAX];
+	const char *env = getenv("PUNCHLAB_DATA_DIR");
+	ssize_t n;
+
+	if (env && *env)
+		return env;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		if (strncmp(exe, PUNCHLAB_BUILD_DIR "/", strlen(PUNCHLAB_BUILD_DIR) + 1) == 0)
+			return PUNCHLAB_SOURCE_DIR;
+	}
+	if (access(PUNCHLAB_DATA_DIR "/topologies", R_OK) == 0)
+		return PUNCHLAB_DATA_DIR;
+	return PUNCHLAB_SOURCE_DIR;
+}
+
+int paths_resolve(const char *subdir, const char *ext, const char *arg, char *buf, size_t len)
+{
+	if (strchr(arg, '/') || is_file(arg)) {
+		snprintf(buf, len, "%s", arg);
+		return is_file(buf) ? 0 : -ENOENT;
+	}
+	snprintf(buf, len, "%s/%s/%s%s", paths_data_dir(), subdir, arg, ext);
+	return is_file(buf) ? 0 : -ENOENT;
+}

@@ -1,0 +1,11 @@
+/* Finding the project's data: topologies/ and nat-profiles/. */
+#pragma once
+#include <stddef.h>
+
+/* The directory holding topologies/ and nat-profiles/: $PUNCHLAB_DATA_DIR when set, the source
+ * tree when this binary runs from its build tree, the installed data directory otherwise. */
+const char *paths_data_dir(void);
+
+/* Resolve a user's argument to a file: an existing path (anything with a '/' or that exists),
+ * else <data>/<subdir>/<arg><ext>. Returns 0 with the path in buf, or -ENOENT. */
+int paths_resolve(const char *subdir, const char *ext, const char *arg, char *buf, size_t len);

@@ -1,0 +1,19 @@
+/* One entry point per verb (src/cli/<verb>.c); main.c's table routes to them. Each returns the
+ * process exit code: 0 success, 1 a finding (a check or test failed), 2 usage or setup error. */
+#pragma once
+
+#define EXIT_FINDING 1
+#define EXIT_SETUP 2
+
+int lab_main(int argc, char **argv);
+int clean_main(int argc, char **argv);
+int exec_main(int argc, char **argv);
+int bench_main(int argc, char **argv);
+
+/* Checks shared by the verbs that build labs: root, network namespaces, nf_tables. Prints one
+ * sentence naming what is missing and how to fix it; returns 0 or EXIT_SETUP. */
+int preflight_check(void);
+
+/* Load a topology by name or path, printing FILE:LINE errors. Returns 0 or EXIT_SETUP. */
+struct topo;
+int cli_load_topology(const char *arg, struct topo *t);

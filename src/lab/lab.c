@@ -1,0 +1,388 @@
+/* Building and tearing down a lab: namespaces, links, addresses, routes, sysctls, rulesets.
+ *
+ * The order matters: every namespace first (each with its own rtnetlink socket, opened while
+ * the thread is inside it), then links (each veth pair in one message, its peer placed
+ * straight into the other namespace), then addresses and routes through the node's socket, and
+ * the NAT rulesets last, once the interfaces they name exist. The thread leaves each namespace
+ * before returning, on every path. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/paths.h"
+#include "lab/lab_internal.h"
+#include "lab/sysctl.h"
+#include "nft/ruleset.h"
+#include "nl/nl.h"
+
+static void lab_close_nodes(struct lab *lab)
+{
+	for (int n = 0; n < TOPO_MAX_NODES; n++) {
+		nl_route_close(lab->nodes[n].sk);
+		lab->nodes[n].sk = NULL;
+		if (lab->nodes[n].netns >= 0)
+			close(lab->nodes[n].netns);
+		lab->nodes[n].netns = -1;
+	}
+}
+
+static int resolve_profiles(struct lab *lab, const struct lab_options *opts, struct diag_list *dl)
+{
+	const struct topo *t = &lab->topo;
+	int ret = 0;
+
+	for (int i = 0; opts && i < opts->noverrides; i++) {
+		int n = topo_node_find(t, opts->override_node[i]);
+		if (n < 0 || t->nodes[n].kind != NODE_NAT)
+			ret = diag_add(dl, t->file, 0, "--set %s=...: the topology has no nat node "
+				       "\"%s\"", opts->override_node[i], opts->override_node[i]);
+	}
+	for (int n = 0; n < t->nnodes; n++) {
+		const char *want = t->nodes[n].profile;
+
+		for (int i = 0; opts && i < opts->noverrides; i++)
+			if (strcmp(opts->override_node[i], t->nodes[n].name) == 0)
+				want = opts->override_profile[i];
+		if (t->nodes[n].kind != NODE_NAT || !want || !*want)
+			continue;
+		if (paths_resolve("nat-profiles", ".nft", want, lab->nodes[n].profile,
+				  sizeof(lab->nodes[n].profile)) < 0)
+			ret = diag_add(dl, t->file, t->nodes[n].line,
+				       "node \"%s\": profile \"%s\" not found (looked for %s), expected "
+				       "a name from nat-profiles/ or a path to a .nft file",
+				       t->nodes[n].name, want, lab->nodes[n].profile);
+	}
+	return ret;
+}
+
+/* Settings every node gets, whatever the host has: new namespaces copy some of them from the
+ * initial namespace (rp_filter, on Debian), and the lab must not depend on the host. */
+static int node_sysctls(const struct topo_node *node)
+{
+	bool router = node->kind == NODE_NAT || node->kind == NODE_INET;
+	int ret = 0;
+
+	ret |= sysctl_write("net/ipv4/conf/all/rp_filter", "0");
+	ret |= sysctl_write("net/ipv4/conf/default/rp_filter", "0");
+	ret |= sysctl_write("net/ipv6/conf/default/accept_ra", "0");
+	ret |= sysctl_write("net/ipv6/conf/default/accept_dad", "0");
+	ret |= sysctl_write("net/ipv4/ip_forward", router ? "1" : "0");
+	ret |= sysctl_write("net/ipv6/conf/all/forwarding", router ? "1" : "0");
+	return ret < 0 ? -EIO : 0;
+}
+
+static int create_nodes(struct lab *lab, struct diag_list *dl)
+{
+	const struct topo *t = &lab->topo;
+	struct nl_err err = { "" };
+
+	for (int n = 0; n < t->nnodes; n++) {
+		struct lab_node_rt *rt = &lab->nodes[n];
+		int fd = netns_unshare_new();
+
+		if (fd < 0)
+			return diag_add(dl, t->file, t->nodes[n].line,
+					"create network namespace for node \"%s\": %s",
+					t->nodes[n].name, strerror(-fd));
+		rt->netns = fd;
+		rt->next_ifindex = 2; /* 1 is lo */
+		rt->sk = nl_route_open();
+		if (!rt->sk)
+			return diag_add(dl, t->file, t->nodes[n].line,
+					"open rtnetlink socket in node \"%s\": %s",
+					t->nodes[n].name, strerror(errno));
+		if (node_sysctls(&t->nodes[n]) < 0)
+			return diag_add(dl, t->file, t->nodes[n].line,
+					"set sysctls in node \"%s\" (is /proc/sys mounted?)",
+					t->nodes[n].name);
+		if (nl_link_set_up(rt->sk, 1, "lo", &err) < 0)
+			return diag_add(dl, t->file, t->nodes[n].line, "node \"%s\": %s",
+					t->nodes[n].name, err.msg);
+	}
+	return 0;
+}
+
+/* The ifindex a link end got, found again from the names assign_ifnames() gave. Ifindexes are
+ * handed out in the same order as links are created, so they can be computed; we store them
+ * instead to keep the two in one place. */
+struct if_ids {
+	int end[TOPO_MAX_LINKS][TOPO_MAX_ENDS];
+	int bridge[TOPO_MAX_LINKS];
+};
+
+static int create_links(struct lab *lab, struct if_ids *ids, struct diag_list *dl)
+{
+	const struct topo *t = &lab->topo;
+	struct nl_err err = { "" };
+	int ret;
+
+	for (int li = 0; li < t->nlinks; li++) {
+		const struct topo_link *l = &t->links[li];
+		struct lab_node_rt *hub = &lab->nodes[l->ends[0].node];
+
+		if (l->nends == 2) {
+			struct lab_node_rt *other = &lab->nodes[l->ends[1].node];
+			ids->end[li][0] = hub->next_ifindex++;
+			ids->end[li][1] = other->next_ifindex++;
+			ret = nl_link_add_veth(hub->sk, l->ends[0].ifname, ids->end[li][0], 0,
+					       l->ends[1].ifname, ids->end[li][1], other->netns, other->sk,
+					       &err);
+			if (ret < 0)
+				return diag_add(dl, t->file, l->line, "%s", err.msg);
+			continue;
+		}
+		/* A LAN: a bridge in the hub, one veth per member with the hub's end enslaved. */
+		ids->bridge[li] = hub->next_ifindex++;
+		ids->end[li][0] = ids->bridge[li];
+		ret = nl_link_add_bridge(hub->sk, l->bridge, ids->bridge[li], &err);
+		if (ret < 0)
+			return diag_add(dl, t->file, l->line, "%s", err.msg);
+		for (int e = 1; e < l->nends; e++) {
+			struct lab_node_rt *member = &lab->nodes[l->ends[e].node];
+			int port = hub->next_ifindex++;
+			ids->end[li][e] = member->next_ifindex++;
+			ret = nl_link_add_veth(hub->sk, l->ends[e].hub_ifname, port, ids->bridge[li],
+					       l->ends[e].ifname, ids->end[li][e], member->netns,
+					       member->sk, &err);
+			if (ret < 0)
+				return diag_add(dl, t->file, l->ends[e].line, "%s", err.msg);
+		}
+	}
+	return 0;
+}
+
+static int add_addresses(struct lab *lab, const struct if_ids *ids, struct diag_list *dl)
+{
+	const struct topo *t = &lab->topo;
+	struct nl_err err = { "" };
+
+	for (int li = 0; li < t->nlinks; li++) {
+		const struct topo_link *l = &t->links[li];
+		for (int e = 0; e < l->nends; e++) {
+			const struct topo_end *end = &l->ends[e];
+			for (int a = 0; a < end->naddrs; a++)
+				if (nl_addr_add(lab->nodes[end->node].sk, ids->end[li][e],
+						topo_end_ifname(l, e), &end->addrs[a], &err) < 0)
+					return diag_add(dl, t->file, end->addrs[a].line, "%s", err.msg);
+		}
+	}
+	return 0;
+}
+
+static int add_routes(struct lab *lab, const struct if_ids *ids, struct diag_list *dl)
+{
+	const struct topo *t = &lab->topo;
+	struct nl_err err = { "" };
+
+	for (int n = 0; n < t->nnodes; n++) {
+		int g = t->nodes[n].gateway;
+		if (g < 0)
+			continue;
+		for (int li = 0; li < t->nlinks; li++) {
+			const struct topo_link *l = &t->links[li];
+			int en = topo_link_end_of(l, n), eg = topo_link_end_of(l, g);
+			if (en < 0 || eg < 0)
+				continue;
+			for (int fam = 0; fam < 2; fam++) {
+				int family = fam ? AF_INET6 : AF_INET;
+				const struct topo_addr *via = topo_end_addr(&l->ends[eg], family);
+				if (!via || !topo_end_addr(&l->ends[en], family))
+					continue;
+				if (nl_route_add_default(lab->nodes[n].sk, ids->end[li][en], via, &err) < 0)
+					return diag_add(dl, t->file, t->nodes[n].line, "node \"%s\": %s",
+							t->nodes[n].name, err.msg);
+			}
+			break;
+		}
+	}
+	return 0;
+}
+
+/* The variables of the profile contract for a NAT node (README: "Profile variables"). */
+static int nat_vars(const struct topo *t, int n, char vals[5][64], struct nft_var vars[5])
+{
+	const struct topo_node *node = &t->nodes[n];
+	const struct topo_link *wan = &t->links[node->wan_link], *lan = &t->links[node->lan_link];
+	const struct topo_addr *wa = topo_end_addr(&wan->ends[node->wan_end], AF_INET);
+	const struct topo_addr *la = topo_end_addr(&lan->ends[node->lan_end], AF_INET);
+
+	snprintf(vals[0], 64, "%s", topo_end_ifname(wan, node->wan_end));
+	snprintf(vals[1], 64, "%s", topo_end_ifname(lan, node->lan_end));
+	topo_addr_format(wa, false, vals[2], 64);
+	topo_addr_format(la, false, vals[3], 64);
+	topo_addr_network(la, vals[4], 64);
+	vars[0] = (struct nft_var){ "WAN_IF", vals[0] };
+	vars[1] = (struct nft_var){ "LAN_IF", vals[1] };
+	vars[2] = (struct nft_var){ "WAN_ADDR", vals[2] };
+	vars[3] = (struct nft_var){ "LAN_ADDR", vals[3] };
+	vars[4] = (struct nft_var){ "LAN_NET", vals[4] };
+	return 5;
+}
+
+static int load_rulesets(struct lab *lab, int home_netns, struct diag_list *dl)
+{
+	const struct topo *t = &lab->topo;
+	int ret = 0;
+
+	for (int n = 0; n < t->nnodes && ret == 0; n++) {
+		char vals[5][64];
+		struct nft_var vars[5];
+		int nvars;
+
+		if (!lab->nodes[n].profile[0])
+			continue;
+		nvars = nat_vars(t, n, vals, vars);
+		ret = netns_enter(lab->nodes[n].netns);
+		if (ret < 0)
+			return diag_add(dl, t->file, t->nodes[n].line, "enter node \"%s\": %s",
+					t->nodes[n].name, strerror(-ret));
+		ret = nft_ruleset_load(lab->nodes[n].profile, vars, nvars, dl);
+		if (netns_enter(home_netns) < 0)
+			abort(); /* a thread stranded in a lab namespace would corrupt later work */
+	}
+	return ret;
+}
+
+static void random_name(char *buf, size_t len)
+{
+	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char rnd[6];
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || read(fd, rnd, sizeof(rnd)) != (ssize_t)sizeof(rnd))
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			rnd[i] = (unsigned char)(rand() ^ getpid());
+	if (fd >= 0)
+		close(fd);
+	buf[0] = 'l';
+	for (size_t i = 0; i < sizeof(rnd) && i + 2 < len; i++)
+		buf[i + 1] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
+	buf[len < 8 ? len - 1 : 7] = '\0';
+}
+
+int lab_up(const struct topo *t, const struct lab_options *opts, struct lab **labp,
+	   struct diag_list *dl)
+{
+	struct lab *lab = calloc(1, sizeof(*lab));
+	struct if_ids *ids = calloc(1, sizeof(*ids));
+	int home = -1, ret;
+
+	*labp = NULL;
+	if (!lab || !ids) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	lab->topo = *t;
+	for (int n = 0; n < TOPO_MAX_NODES; n++)
+		lab->nodes[n].netns = -1;
+	if (opts && opts->name) {
+		if (!lab_name_valid(opts->name)) {
+			ret = diag_add(dl, "--name", 0, "lab name \"%s\" is not valid, expected 1-12 "
+				       "characters of a-z and 0-9", opts->name);
+			goto fail;
+		}
+		snprintf(lab->name, sizeof(lab->name), "%s", opts->name);
+	} else {
+		random_name(lab->name, sizeof(lab->name));
+	}
+	ret = resolve_profiles(lab, opts, dl);
+	if (ret < 0)
+		goto fail;
+
+	home = netns_current();
+	if (home < 0) {
+		ret = diag_add(dl, t->file, 0, "open own network namespace: %s", strerror(-home));
+		goto fail;
+	}
+	ret = create_nodes(lab, dl);
+	if (netns_enter(home) < 0)
+		abort(); /* see load_rulesets() */
+	if (ret == 0)
+		ret = create_links(lab, ids, dl);
+	if (ret == 0)
+		ret = add_addresses(lab, ids, dl);
+	if (ret == 0)
+		ret = add_routes(lab, ids, dl);
+	if (ret == 0)
+		ret = load_rulesets(lab, home, dl);
+	if (ret < 0)
+		goto fail;
+	close(home);
+	free(ids);
+	*labp = lab;
+	return 0;
+fail:
+	if (home >= 0)
+		close(home);
+	free(ids);
+	lab_down(lab);
+	return ret;
+}
+
+void lab_down(struct lab *lab)
+{
+	if (!lab)
+		return;
+	for (int i = 0; i < lab->nchildren; i++)
+		lab_stop(lab, i, 200, NULL);
+	if (lab->pinned)
+		lab_unpin_nodes(lab);
+	lab_close_nodes(lab);
+	free(lab);
+}
+
+void lab_release(struct lab *lab)
+{
+	if (!lab)
+		return;
+	for (int i = 0; i < lab->nchildren; i++)
+		if (lab->children[i].pidfd >= 0)
+			close(lab->children[i].pidfd);
+	lab_close_nodes(lab);
+	free(lab);
+}
+
+const struct topo *lab_topo(const struct lab *lab)
+{
+	return &lab->topo;
+}
+
+const char *lab_name(const struct lab *lab)
+{
+	return lab->name;
+}
+
+int lab_node_netns(const struct lab *lab, int node)
+{
+	return (node >= 0 && node < lab->topo.nnodes) ? lab->nodes[node].netns : -1;
+}
+
+const char *lab_node_profile(const struct lab *lab, int node)
+{
+	return (node >= 0 && node < lab->topo.nnodes) ? lab->nodes[node].profile : "";
+}
+
+int lab_socket(const struct lab *lab, int node, int domain, int type, int protocol)
+{
+	int home, fd, ret;
+
+	if (node < 0 || node >= lab->topo.nnodes)
+		return -EINVAL;
+	home = netns_current();
+	if (home < 0)
+		return home;
+	ret = netns_enter(lab->nodes[node].netns);
+	if (ret == 0) {
+		fd = socket(domain, type | SOCK_CLOEXEC, protocol);
+		ret = fd < 0 ? -errno : fd;
+		if (netns_enter(home) < 0)
+			abort(); /* see load_rulesets() */
+	}
+	close(home);
+	return ret;
+}

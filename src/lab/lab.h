@@ -1,0 +1,77 @@
+/* A lab: one running instance of a topology.
+ *
+ * Every node is an anonymous network namespace held by a file descriptor of this process, so a
+ * crash or kill -9 leaves nothing behind; lab_pin() (for `lab up --keep`) additionally pins
+ * them under /run/netns. All configuration goes over netlink (src/nl/) and libnftables
+ * (src/nft/), never through `ip` or `nft`.
+ *
+ * Threads: lab_up() and every call that enters a node does so with setns() on the calling
+ * thread only and returns the thread to the namespace it came from, so cells can be built in
+ * parallel threads of one process. */
+#pragma once
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "base/out.h"
+#include "lab/topo.h"
+
+struct lab;
+
+struct lab_options {
+	/* Profile per NAT node, overriding the topology's ("nat-a=full-cone" style pairs
+	 * already split): names are profile names or paths. NULL entries mean none. */
+	const char *override_node[TOPO_MAX_NODES];
+	const char *override_profile[TOPO_MAX_NODES];
+	int noverrides;
+	const char *name; /* lab name, [a-z0-9]{1,12}; NULL: generated */
+};
+
+/* Build a lab from a validated topology. On failure nothing of it is left, dl holds the reason
+ * (a ruleset error names the profile file and line) and a negative errno is returned. On
+ * success *labp owns the namespaces; release it with lab_down(). */
+int lab_up(const struct topo *t, const struct lab_options *opts, struct lab **labp,
+	   struct diag_list *dl);
+
+/* Kill every program the lab started (and everything they forked), unpin kept nodes and close
+ * the namespaces. NULL is a no-op. */
+void lab_down(struct lab *lab);
+
+const struct topo *lab_topo(const struct lab *lab);
+const char *lab_name(const struct lab *lab);
+
+/* The namespace fd of a node (owned by the lab), -1 for a bad index. */
+int lab_node_netns(const struct lab *lab, int node);
+
+/* Resolved profile file of a NAT node ("" when it loads none). */
+const char *lab_node_profile(const struct lab *lab, int node);
+
+/* Open a socket inside a node's namespace (the socket stays there). Returns the fd or -errno. */
+int lab_socket(const struct lab *lab, int node, int domain, int type, int protocol);
+
+/* Pin every node as /run/netns/<lab>-<node> and write the record /run/punchlab/<lab>.lab so
+ * that `punchlab lab down|list|exec` and `ip netns exec` find it after this process exits. */
+int lab_pin(struct lab *lab, struct diag_list *dl);
+
+/* Forget the namespaces without unpinning (the caller is done, the lab stays kept). */
+void lab_release(struct lab *lab);
+
+/* Run a program inside a node. The program runs under a small init process in a PID namespace
+ * of its own whose parent death signal is SIGKILL: when the calling thread or this process dies,
+ * the program and everything it forked die too. stdout/stderr go to the given fds (-1: inherit).
+ * timeout_ms > 0 bounds its life (it is killed then, exit status 124). Returns a handle id >= 0
+ * or -errno. */
+struct lab_spawn_opts {
+	int stdout_fd, stderr_fd, stdin_fd;
+	int timeout_ms;
+};
+int lab_spawn(struct lab *lab, int node, char *const argv[], const struct lab_spawn_opts *opts);
+
+/* Wait up to timeout_ms (< 0: no bound) for a spawned program. Returns 0 with *status set to its
+ * wait status (exit 124 after its deadline), -ETIMEDOUT, or -errno. */
+int lab_wait(struct lab *lab, int handle, int timeout_ms, int *status);
+
+/* Ask a spawned program to stop (SIGTERM, then SIGKILL after grace_ms) and reap it. */
+int lab_stop(struct lab *lab, int handle, int grace_ms, int *status);
+
+/* The pid (in this process's PID namespace) of the init that holds a spawned program. */
+pid_t lab_spawn_pid(const struct lab *lab, int handle);

@@ -1,0 +1,202 @@
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lab/registry.h"
+
+static void record_path(const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s.lab", REGISTRY_DIR, name);
+}
+
+int registry_write(const struct registry_record *r)
+{
+	char path[300], tmp[310];
+	FILE *f;
+	int ret = 0;
+
+	if (mkdir(REGISTRY_DIR, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	record_path(r->name, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "# punchlab kept lab record: punchlab lab down %s removes it\n", r->name);
+	fprintf(f, "lab %s\ncreated %lld\ntopology %s\n", r->name, (long long)r->created,
+		r->topology);
+	for (int i = 0; i < r->nnodes; i++)
+		fprintf(f, "node %s %s\n", r->node[i], r->pinned[i]);
+	for (int i = 0; i < r->npids; i++)
+		fprintf(f, "pid %d %llu\n", (int)r->pid[i], r->pid_start[i]);
+	if (fclose(f) != 0)
+		ret = -errno;
+	/* rename: a reader never sees a half-written record */
+	if (ret == 0 && rename(tmp, path) < 0)
+		ret = -errno;
+	if (ret < 0)
+		unlink(tmp);
+	return ret;
+}
+
+int registry_read(const char *name, struct registry_record *r)
+{
+	char path[300], line[1024];
+	FILE *f;
+	int ret = 0;
+
+	memset(r, 0, sizeof(*r));
+	record_path(name, path, sizeof(path));
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		long long ll;
+		int pid;
+		unsigned long long st;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] == '#' || !line[0])
+			continue;
+		if (sscanf(line, "lab %15s", r->name) == 1)
+			continue;
+		if (sscanf(line, "created %lld", &ll) == 1) {
+			r->created = (time_t)ll;
+			continue;
+		}
+		if (strncmp(line, "topology ", 9) == 0) {
+			snprintf(r->topology, sizeof(r->topology), "%.511s", line + 9);
+			continue;
+		}
+		if (strncmp(line, "node ", 5) == 0 && r->nnodes < REGISTRY_MAX_NODES) {
+			if (sscanf(line, "node %15s %299s", r->node[r->nnodes], r->pinned[r->nnodes]) != 2)
+				ret = -EINVAL;
+			else
+				r->nnodes++;
+			continue;
+		}
+		if (sscanf(line, "pid %d %llu", &pid, &st) == 2 && r->npids < REGISTRY_MAX_PIDS) {
+			r->pid[r->npids] = pid;
+			r->pid_start[r->npids++] = st;
+			continue;
+		}
+		ret = -EINVAL;
+	}
+	fclose(f);
+	if (ret == 0 && strcmp(r->name, name) != 0)
+		ret = -EINVAL;
+	return ret;
+}
+
+static int by_created(const void *a, const void *b)
+{
+	const struct registry_record *x = a, *y = b;
+
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+int registry_list(char (**names)[16])
+{
+	DIR *d = opendir(REGISTRY_DIR);
+	struct registry_record *recs = NULL;
+	struct dirent *de;
+	int n = 0, cap = 0;
+
+	*names = NULL;
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		char name[16];
+
+		if (len < 5 || len > 4 + 12 || strcmp(de->d_name + len - 4, ".lab") != 0)
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(len - 4), de->d_name);
+		if (n == cap) {
+			void *p = realloc(recs, (size_t)(cap = cap ? cap * 2 : 8) * sizeof(*recs));
+			if (!p)
+				break;
+			recs = p;
+		}
+		if (registry_read(name, &recs[n]) < 0) {
+			/* still list it, so `lab down` can remove a damaged record */
+			memset(&recs[n], 0, sizeof(recs[n]));
+			snprintf(recs[n].name, sizeof(recs[n].name), "%s", name);
+		}
+		n++;
+	}
+	closedir(d);
+	qsort(recs, (size_t)n, sizeof(*recs), by_created);
+	*names = calloc((size_t)n + 1, 16);
+	if (!*names) {
+		free(recs);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < n; i++)
+		memcpy((*names)[i], recs[i].name, 16);
+	free(recs);
+	return n;
+}
+
+unsigned long long registry_proc_start(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')'))) {
+		/* fields after the command name: state is field 3, starttime field 22 */
+		int field = 2;
+		for (char *tok = strtok(p + 1, " "); tok; tok = strtok(NULL, " "))
+			if (++field == 22) {
+				start = strtoull(tok, NULL, 10);
+				break;
+			}
+	}
+	fclose(f);
+	return start;
+}
+
+int registry_remove(const char *name, const struct out *o)
+{
+	struct registry_record r;
+	char path[300];
+	int ret = registry_read(name, &r), first = 0;
+
+	if (ret == -ENOENT)
+		return ret;
+	if (ret < 0 && o)
+		out_warnx(o, "record of lab %s is damaged; removing what it names", name);
+	for (int i = 0; i < r.npids; i++)
+		if (r.pid_start[i] && registry_proc_start(r.pid[i]) == r.pid_start[i])
+			kill(r.pid[i], SIGKILL);
+	for (int i = 0; i < r.nnodes; i++) {
+		/* Only files under /run/netns named after this lab: a damaged record must not make
+		 * us unmount anything else. */
+		char want[64];
+		snprintf(want, sizeof(want), NETNS_RUN_DIR "/%s-", name);
+		if (strncmp(r.pinned[i], want, strlen(want)) != 0 || strstr(r.pinned[i], ".."))
+			continue;
+		if (umount2(r.pinned[i], MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT &&
+		    !first)
+			first = -errno;
+		if (unlink(r.pinned[i]) < 0 && errno != ENOENT && !first)
+			first = -errno;
+	}
+	record_path(name, path, sizeof(path));
+	if (unlink(path) < 0 && errno != ENOENT && !first)
+		first = -errno;
+	return first;
+}

@@ -1,0 +1,46 @@
+/* Records of kept labs under /run/punchlab/<lab>.lab.
+ *
+ * A record lists what a kept lab owns: its pinned namespace files and the programs punchlab
+ * started for it (pid with its start time, so a reused pid is never killed). `lab down`, `lab
+ * list` and `clean` act on records only, never on names they did not write. */
+#pragma once
+#include <stdbool.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "base/out.h"
+
+#define REGISTRY_DIR "/run/punchlab"
+#define NETNS_RUN_DIR "/run/netns"
+#define REGISTRY_MAX_NODES 16
+#define REGISTRY_MAX_PIDS 64
+
+struct registry_record {
+	char name[16];
+	time_t created;
+	char topology[512];
+	int nnodes;
+	char node[REGISTRY_MAX_NODES][16];
+	char pinned[REGISTRY_MAX_NODES][300];
+	int npids;
+	pid_t pid[REGISTRY_MAX_PIDS];
+	unsigned long long pid_start[REGISTRY_MAX_PIDS];
+};
+
+/* Write (replace) the record of r->name. Returns 0 or -errno. */
+int registry_write(const struct registry_record *r);
+
+/* Read the record of a lab. Returns 0, -ENOENT when there is none, -EINVAL when malformed. */
+int registry_read(const char *name, struct registry_record *r);
+
+/* Names of every recorded lab, oldest first. *names is malloc'd (free it), each entry 16 bytes.
+ * Returns the count or -errno. */
+int registry_list(char (**names)[16]);
+
+/* Tear down a kept lab: kill its recorded programs, unmount and remove its pinned namespace
+ * files, remove the record. Missing pieces are not errors (a half-removed lab can be removed
+ * again). Returns 0 or -errno of the first thing that could not be undone. */
+int registry_remove(const char *name, const struct out *o);
+
+/* Start time of a process (field 22 of /proc/PID/stat), 0 when it does not exist. */
+unsigned long long registry_proc_start(pid_t pid);

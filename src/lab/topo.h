@@ -1,0 +1,113 @@
+/* The topology model: nodes, links, addresses, gateways and roles, as declared in a file under
+ * topologies/ (format: docs/topology-format.md).
+ *
+ * The model is plain data with fixed bounds so that a cell can copy it and so that a parsed
+ * topology needs no freeing beyond topo_free(). Everything is validated by topo_parse_file()
+ * before any kernel object is created. */
+#pragma once
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/out.h"
+
+#define TOPO_MAX_NODES 16
+#define TOPO_MAX_LINKS 24
+#define TOPO_MAX_ENDS 8   /* ends of one link; more than two make a bridge */
+#define TOPO_MAX_ADDRS 4  /* addresses on one link end */
+#define TOPO_NODE_NAME_MAX 9 /* "<node>-eth<N>" must fit IFNAMSIZ */
+
+enum node_kind { NODE_HOST, NODE_NAT, NODE_INET, NODE_SERVER };
+
+struct topo_addr {
+	int family;          /* AF_INET or AF_INET6 */
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	} a;
+	int prefix;
+	int line;
+};
+
+/* One node's end of a link: the interface it gets there and its addresses. */
+struct topo_end {
+	int node;                 /* index into topo.nodes */
+	char ifname[16];          /* filled by topo_parse_file: "<node>-eth<N>" */
+	char hub_ifname[16];      /* LAN members: the hub's port for this end (a bridge slave) */
+	struct topo_addr addrs[TOPO_MAX_ADDRS];
+	int naddrs;
+	int line;
+};
+
+/* A link is a veth pair between two nodes; a link with more than two ends is a LAN: a bridge
+ * in the first end's node (its addresses go on the bridge), one veth pair per other end. */
+struct topo_link {
+	struct topo_end ends[TOPO_MAX_ENDS];
+	int nends;
+	char bridge[16];          /* "<node>-br<N>" when nends > 2, else "" */
+	int line;
+};
+
+struct topo_node {
+	char name[TOPO_NODE_NAME_MAX + 1];
+	enum node_kind kind;
+	int gateway;              /* node index, -1 for none */
+	char profile[256];        /* nat nodes: profile name or path as written, "" for none */
+	int line;
+	int nifs;                 /* interfaces made so far, to number "<node>-eth<N>" */
+	/* Derived for nat nodes: which link/end faces the gateway (WAN) and which the LAN. */
+	int wan_link, wan_end;
+	int lan_link, lan_end;
+};
+
+enum topo_role { ROLE_PEER_A, ROLE_PEER_B, ROLE_NAT_A, ROLE_NAT_B, ROLE_RENDEZVOUS, ROLE_COUNT };
+
+struct topo {
+	char file[512];
+	char name[64];
+	char description[256];
+	struct topo_node nodes[TOPO_MAX_NODES];
+	int nnodes;
+	struct topo_link links[TOPO_MAX_LINKS];
+	int nlinks;
+	int roles[ROLE_COUNT];    /* node index, -1 when the topology lacks the role */
+};
+
+/* Parse and validate a topology file. Every error found is added to dl as FILE:LINE: what is
+ * wrong, what is expected. Returns 0, or -EINVAL when dl holds errors (the model is then
+ * unusable), or another -errno when the file cannot be read (also added to dl). */
+int topo_parse_file(struct topo *t, const char *path, struct diag_list *dl);
+
+/* The same from a buffer; name is used in diagnostics as the file name. */
+int topo_parse_buffer(struct topo *t, const char *name, const char *buf, size_t len,
+		      struct diag_list *dl);
+
+/* Node index by name, -1 when absent. */
+int topo_node_find(const struct topo *t, const char *name);
+
+/* The end of link l that belongs to node n, -1 when n is not on l. */
+int topo_link_end_of(const struct topo_link *l, int n);
+
+/* The interface a node uses on link l: the bridge for a LAN's hub, else its veth. */
+const char *topo_end_ifname(const struct topo_link *l, int end);
+
+/* First address of the given family on a link end, NULL when none. */
+const struct topo_addr *topo_end_addr(const struct topo_end *e, int family);
+
+/* "host", "nat", "inet", "server". */
+const char *topo_kind_name(enum node_kind k);
+const char *topo_role_name(enum topo_role r);
+
+/* Format "ADDR/PREFIX" or, with prefix < 0, "ADDR". buf needs INET6_ADDRSTRLEN + 4. */
+char *topo_addr_format(const struct topo_addr *a, bool with_prefix, char *buf, size_t len);
+
+/* Parse "ADDR/PREFIX" (IPv4 or IPv6). Returns 0 or -EINVAL with why in *why. */
+int topo_addr_parse(const char *s, struct topo_addr *a, const char **why);
+
+/* The network of an address ("10.0.1.0/24") into buf. */
+char *topo_addr_network(const struct topo_addr *a, char *buf, size_t len);
+
+/* Whether a datagram from node `from` should reach an address on link `link`: yes when the link
+ * is on the public side (no NAT has it behind it) or when `from` or a router on its gateway
+ * chain sits on that link; no for an address behind a NAT that `from` is not behind. */
+bool topo_expect_reachable(const struct topo *t, int from, int link);

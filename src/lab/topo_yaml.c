@@ -1,0 +1,689 @@
+/* Topology files: YAML (libyaml's document API, for line numbers) into struct topo, then every
+ * semantic check, all before anything is created. Format: docs/topology-format.md.
+ *
+ * Errors are collected, not returned at the first one, so a user fixes a file in one pass. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "lab/topo.h"
+
+struct parse {
+	struct topo *t;
+	struct diag_list *dl;
+	yaml_document_t *doc;
+	const char *file;
+};
+
+static int line_of(const yaml_node_t *n)
+{
+	return n ? (int)n->start_mark.line + 1 : 0;
+}
+
+#define ERR(p, n, ...) diag_add((p)->dl, (p)->file, line_of(n), __VA_ARGS__)
+
+static const char *scalar(const yaml_node_t *n)
+{
+	return (n && n->type == YAML_SCALAR_NODE) ? (const char *)n->data.scalar.value : NULL;
+}
+
+static yaml_node_t *node_at(struct parse *p, int id)
+{
+	return yaml_document_get_node(p->doc, id);
+}
+
+/* Calls fn for each key/value of a mapping; reports duplicate keys (YAML allows the parser to
+ * accept them silently, and a repeated node name would otherwise overwrite the first). */
+typedef void (*pair_fn)(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v,
+			void *arg);
+
+static void for_each_pair(struct parse *p, yaml_node_t *map, const char *what, pair_fn fn,
+			  void *arg)
+{
+	if (!map || map->type != YAML_MAPPING_NODE) {
+		ERR(p, map, "%s must be a mapping (key: value lines)", what);
+		return;
+	}
+	for (yaml_node_pair_t *a = map->data.mapping.pairs.start; a < map->data.mapping.pairs.top;
+	     a++) {
+		yaml_node_t *k = node_at(p, a->key), *v = node_at(p, a->value);
+		const char *key = scalar(k);
+		bool dup = false;
+
+		if (!key) {
+			ERR(p, k, "%s: keys must be plain words", what);
+			continue;
+		}
+		for (yaml_node_pair_t *b = map->data.mapping.pairs.start; b < a; b++) {
+			const char *other = scalar(node_at(p, b->key));
+			if (other && strcmp(other, key) == 0)
+				dup = true;
+		}
+		if (dup) {
+			ERR(p, k, "%s: \"%s\" appears twice, expected each key once", what, key);
+			continue;
+		}
+		fn(p, key, k, v, arg);
+	}
+}
+
+static bool name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > TOPO_NODE_NAME_MAX || s[0] == '-' || s[n - 1] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return false;
+	return true;
+}
+
+static int kind_parse(const char *s, enum node_kind *k)
+{
+	for (int i = NODE_HOST; i <= NODE_SERVER; i++)
+		if (strcmp(s, topo_kind_name(i)) == 0) {
+			*k = i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/* --- nodes ------------------------------------------------------------------------------ */
+
+struct node_pending {
+	const char *gateway; /* resolved after all nodes are known */
+	int gateway_line;
+};
+
+struct node_ctx {
+	struct topo_node *node;
+	struct node_pending *pend;
+	bool has_kind;
+};
+
+static void node_attr(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	struct node_ctx *c = arg;
+	const char *val = scalar(v);
+
+	if (!val || !*val) {
+		ERR(p, v, "node \"%s\": %s needs a single value", c->node->name, key);
+		return;
+	}
+	if (strcmp(key, "kind") == 0) {
+		c->has_kind = true;
+		if (kind_parse(val, &c->node->kind) < 0)
+			ERR(p, v, "node \"%s\": unknown kind \"%s\", expected host, nat, inet or server",
+			    c->node->name, val);
+	} else if (strcmp(key, "gateway") == 0) {
+		c->pend->gateway = val;
+		c->pend->gateway_line = line_of(v);
+	} else if (strcmp(key, "profile") == 0) {
+		snprintf(c->node->profile, sizeof(c->node->profile), "%s", val);
+	} else {
+		ERR(p, k, "node \"%s\": unknown key \"%s\", expected kind, gateway or profile",
+		    c->node->name, key);
+	}
+}
+
+static void node_entry(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	struct node_pending *pend = arg;
+	struct topo *t = p->t;
+	struct topo_node *n;
+	struct node_ctx c;
+
+	if (!name_valid(key)) {
+		ERR(p, k, "node name \"%s\" is not valid, expected 1-%d characters of a-z, 0-9 and "
+		    "inner dashes", key, TOPO_NODE_NAME_MAX);
+		return;
+	}
+	if (t->nnodes >= TOPO_MAX_NODES) {
+		ERR(p, k, "too many nodes, expected at most %d", TOPO_MAX_NODES);
+		return;
+	}
+	n = &t->nodes[t->nnodes];
+	memset(n, 0, sizeof(*n));
+	snprintf(n->name, sizeof(n->name), "%s", key);
+	n->gateway = -1;
+	n->wan_link = n->lan_link = -1;
+	n->line = line_of(k);
+	c = (struct node_ctx){ .node = n, .pend = &pend[t->nnodes] };
+	memset(c.pend, 0, sizeof(*c.pend));
+	t->nnodes++;
+	for_each_pair(p, v, "a node", node_attr, &c);
+	if (v && v->type == YAML_MAPPING_NODE && !c.has_kind)
+		ERR(p, k, "node \"%s\" has no kind, expected kind: host, nat, inet or server", key);
+}
+
+/* --- links ------------------------------------------------------------------------------ */
+
+static void end_addr(struct parse *p, struct topo_end *e, yaml_node_t *v, const char *node)
+{
+	const char *s = scalar(v), *why;
+
+	if (!s) {
+		ERR(p, v, "link end \"%s\": an address must be ADDR/PREFIX", node);
+		return;
+	}
+	if (e->naddrs >= TOPO_MAX_ADDRS) {
+		ERR(p, v, "link end \"%s\": too many addresses, expected at most %d", node,
+		    TOPO_MAX_ADDRS);
+		return;
+	}
+	if (topo_addr_parse(s, &e->addrs[e->naddrs], &why) < 0) {
+		ERR(p, v, "bad address \"%s\" (%s), expected ADDR/PREFIX such as 10.0.1.1/24", s,
+		    why);
+		return;
+	}
+	e->addrs[e->naddrs++].line = line_of(v);
+}
+
+static void link_end(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	struct topo_link *l = arg;
+	struct topo_end *e;
+	int n = topo_node_find(p->t, key);
+
+	if (n < 0) {
+		ERR(p, k, "link to unknown node \"%s\", expected a node declared under nodes:", key);
+		return;
+	}
+	if (l->nends >= TOPO_MAX_ENDS) {
+		ERR(p, k, "link has too many ends, expected at most %d", TOPO_MAX_ENDS);
+		return;
+	}
+	e = &l->ends[l->nends++];
+	memset(e, 0, sizeof(*e));
+	e->node = n;
+	e->line = line_of(k);
+	if (v->type == YAML_SEQUENCE_NODE) {
+		for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top;
+		     i++)
+			end_addr(p, e, node_at(p, *i), key);
+	} else if (v->type == YAML_SCALAR_NODE && *scalar(v)) {
+		end_addr(p, e, v, key);
+	} else if (v->type != YAML_SCALAR_NODE) {
+		ERR(p, v, "link end \"%s\": expected an address or a list of addresses", key);
+	}
+}
+
+static void link_attr(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	struct topo_link *l = arg;
+
+	if (strcmp(key, "ends") == 0)
+		for_each_pair(p, v, "ends", link_end, l);
+	else
+		ERR(p, k, "link: unknown key \"%s\", expected ends", key);
+}
+
+static void links_parse(struct parse *p, yaml_node_t *seq)
+{
+	struct topo *t = p->t;
+
+	if (!seq || seq->type != YAML_SEQUENCE_NODE) {
+		ERR(p, seq, "links must be a list (lines starting with -)");
+		return;
+	}
+	for (yaml_node_item_t *i = seq->data.sequence.items.start; i < seq->data.sequence.items.top;
+	     i++) {
+		yaml_node_t *item = node_at(p, *i);
+		struct topo_link *l;
+
+		if (t->nlinks >= TOPO_MAX_LINKS) {
+			ERR(p, item, "too many links, expected at most %d", TOPO_MAX_LINKS);
+			return;
+		}
+		l = &t->links[t->nlinks++];
+		memset(l, 0, sizeof(*l));
+		l->line = line_of(item);
+		for_each_pair(p, item, "a link", link_attr, l);
+		if (l->nends < 2)
+			ERR(p, item, "link has %d end(s), expected at least two nodes under ends:",
+			    l->nends);
+		for (int a = 0; a < l->nends; a++)
+			for (int b = 0; b < a; b++)
+				if (l->ends[a].node == l->ends[b].node)
+					ERR(p, item, "link lists node \"%s\" twice, expected distinct nodes",
+					    t->nodes[l->ends[a].node].name);
+	}
+}
+
+/* --- roles ------------------------------------------------------------------------------ */
+
+static void role_entry(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	static const enum node_kind want[ROLE_COUNT] = {
+		[ROLE_PEER_A] = NODE_HOST, [ROLE_PEER_B] = NODE_HOST, [ROLE_NAT_A] = NODE_NAT,
+		[ROLE_NAT_B] = NODE_NAT, [ROLE_RENDEZVOUS] = NODE_SERVER,
+	};
+	const char *val = scalar(v);
+	int r, n;
+
+	(void)arg;
+	for (r = 0; r < ROLE_COUNT; r++)
+		if (strcmp(key, topo_role_name(r)) == 0)
+			break;
+	if (r == ROLE_COUNT) {
+		ERR(p, k, "unknown role \"%s\", expected peer-a, peer-b, nat-a, nat-b or rendezvous",
+		    key);
+		return;
+	}
+	n = val ? topo_node_find(p->t, val) : -1;
+	if (n < 0) {
+		ERR(p, v, "role %s names unknown node \"%s\"", key, val ? val : "");
+		return;
+	}
+	if (p->t->nodes[n].kind != want[r]) {
+		ERR(p, v, "role %s is node \"%s\" of kind %s, expected a %s node", key, val,
+		    topo_kind_name(p->t->nodes[n].kind), topo_kind_name(want[r]));
+		return;
+	}
+	p->t->roles[r] = n;
+}
+
+/* --- semantic checks --------------------------------------------------------------------- */
+
+/* Addresses this machine or the brief keep out of the lab: the host's own networks. */
+static const char *addr_forbidden(const struct topo_addr *a)
+{
+	const uint8_t *b = (const uint8_t *)&a->a;
+
+	if (a->family == AF_INET) {
+		if (b[0] == 192 && b[1] == 0 && b[2] == 2)
+			return "192.0.2.0/24 is this machine's own network; use 198.51.100.0/24 or "
+			       "203.0.113.0/24 for the public side";
+		if (b[0] == 127 || b[0] == 0 || b[0] >= 224)
+			return "loopback, zero and multicast/reserved addresses cannot be a node's";
+	} else {
+		static const uint8_t fd00[8] = { 0xfd };
+		if (memcmp(b, fd00, 8) == 0)
+			return "fd00::/64 is this machine's own network; use 2001:db8::/32";
+		if (b[0] == 0xff)
+			return "multicast addresses cannot be a node's";
+	}
+	return NULL;
+}
+
+/* An IPv4 address that is its subnet's network or broadcast address. */
+static bool v4_not_a_host(const struct topo_addr *a)
+{
+	uint32_t x = ntohl(a->a.v4.s_addr), host_mask;
+
+	if (a->prefix >= 31)
+		return false;
+	host_mask = (1u << (32 - a->prefix)) - 1;
+	return (x & host_mask) == 0 || (x & host_mask) == host_mask;
+}
+
+static bool same_subnet(const struct topo_addr *x, const struct topo_addr *y)
+{
+	char a[64], b[64];
+
+	if (x->family != y->family || x->prefix != y->prefix)
+		return false;
+	return strcmp(topo_addr_network(x, a, sizeof(a)), topo_addr_network(y, b, sizeof(b))) == 0;
+}
+
+static void check_addresses(struct parse *p)
+{
+	struct topo *t = p->t;
+	char buf[64];
+
+	for (int li = 0; li < t->nlinks; li++)
+		for (int ei = 0; ei < t->links[li].nends; ei++) {
+			struct topo_end *e = &t->links[li].ends[ei];
+			for (int ai = 0; ai < e->naddrs; ai++) {
+				struct topo_addr *a = &e->addrs[ai];
+				const char *why = addr_forbidden(a);
+
+				topo_addr_format(a, true, buf, sizeof(buf));
+				if (why)
+					diag_add(p->dl, p->file, a->line, "address %s not allowed: %s", buf,
+						 why);
+				if (a->family == AF_INET && v4_not_a_host(a))
+					diag_add(p->dl, p->file, a->line,
+						 "address %s is the network or broadcast address of its "
+						 "subnet, expected a host address", buf);
+				/* Duplicates anywhere in the topology (earlier entries only, so each
+				 * duplicate is reported once, at its second appearance). */
+				for (int lj = 0; lj <= li; lj++)
+					for (int ej = 0; ej < t->links[lj].nends; ej++) {
+						struct topo_end *f = &t->links[lj].ends[ej];
+						for (int aj = 0; aj < f->naddrs; aj++) {
+							struct topo_addr *b = &f->addrs[aj];
+							if (b == a)
+								goto next;
+							if (b->family == a->family &&
+							    memcmp(&b->a, &a->a, sizeof(a->a)) == 0) {
+								diag_add(p->dl, p->file, a->line,
+									 "duplicate address %s (also on line %d), "
+									 "expected each address once", buf,
+									 b->line);
+								goto next;
+							}
+						}
+					}
+next:;
+			}
+		}
+}
+
+/* The link that nodes a and b share, -1 when none. */
+static int shared_link(const struct topo *t, int a, int b)
+{
+	for (int li = 0; li < t->nlinks; li++)
+		if (topo_link_end_of(&t->links[li], a) >= 0 && topo_link_end_of(&t->links[li], b) >= 0)
+			return li;
+	return -1;
+}
+
+static void check_gateways(struct parse *p, const struct node_pending *pend)
+{
+	struct topo *t = p->t;
+
+	for (int n = 0; n < t->nnodes; n++) {
+		struct topo_node *node = &t->nodes[n];
+		int g, li;
+
+		if (!pend[n].gateway) {
+			if (node->kind == NODE_NAT)
+				diag_add(p->dl, p->file, node->line,
+					 "nat node \"%s\" has no WAN link: expected gateway: naming the "
+					 "upstream node it shares a link with", node->name);
+			else if (node->kind == NODE_HOST || node->kind == NODE_SERVER)
+				diag_add(p->dl, p->file, node->line,
+					 "%s node \"%s\" has no gateway, expected gateway: naming its "
+					 "router", topo_kind_name(node->kind), node->name);
+			continue;
+		}
+		g = topo_node_find(t, pend[n].gateway);
+		if (g < 0) {
+			diag_add(p->dl, p->file, pend[n].gateway_line,
+				 "node \"%s\": gateway \"%s\" is not a node, expected a declared node",
+				 node->name, pend[n].gateway);
+			continue;
+		}
+		if (g == n) {
+			diag_add(p->dl, p->file, pend[n].gateway_line,
+				 "node \"%s\" is its own gateway, expected its upstream router",
+				 node->name);
+			continue;
+		}
+		if (t->nodes[g].kind == NODE_HOST || t->nodes[g].kind == NODE_SERVER) {
+			diag_add(p->dl, p->file, pend[n].gateway_line,
+				 "node \"%s\": gateway \"%s\" is a %s, expected a nat or inet node",
+				 node->name, pend[n].gateway, topo_kind_name(t->nodes[g].kind));
+			continue;
+		}
+		li = shared_link(t, n, g);
+		if (li < 0) {
+			diag_add(p->dl, p->file, pend[n].gateway_line,
+				 "node \"%s\": gateway \"%s\" shares no link with it, expected a "
+				 "directly linked router", node->name, pend[n].gateway);
+			continue;
+		}
+		node->gateway = g;
+	}
+
+	/* A cycle of gateways makes routing loop: follow each chain for at most nnodes steps. */
+	for (int n = 0; n < t->nnodes; n++) {
+		int cur = t->nodes[n].gateway, steps = 0;
+
+		while (cur >= 0 && cur != n && steps++ < t->nnodes)
+			cur = t->nodes[cur].gateway;
+		if (cur == n)
+			diag_add(p->dl, p->file, pend[n].gateway_line,
+				 "node \"%s\": gateways form a cycle back to it, expected a chain "
+				 "that ends at an inet node", t->nodes[n].name);
+	}
+}
+
+static void check_gateway_addresses(struct parse *p)
+{
+	struct topo *t = p->t;
+
+	for (int n = 0; n < t->nnodes; n++) {
+		int g = t->nodes[n].gateway, li, en, eg;
+		const struct topo_addr *mine, *theirs;
+
+		if (g < 0)
+			continue;
+		li = shared_link(t, n, g);
+		en = topo_link_end_of(&t->links[li], n);
+		eg = topo_link_end_of(&t->links[li], g);
+		mine = topo_end_addr(&t->links[li].ends[en], AF_INET);
+		theirs = topo_end_addr(&t->links[li].ends[eg], AF_INET);
+		if (!mine || !theirs) {
+			diag_add(p->dl, p->file, t->links[li].line,
+				 "link between \"%s\" and its gateway \"%s\" needs an IPv4 address on "
+				 "both ends", t->nodes[n].name, t->nodes[g].name);
+			continue;
+		}
+		if (!same_subnet(mine, theirs)) {
+			char a[64], b[64];
+			diag_add(p->dl, p->file, mine->line,
+				 "node \"%s\" (%s) and its gateway \"%s\" (%s) are not on one subnet, "
+				 "expected the same network and prefix", t->nodes[n].name,
+				 topo_addr_format(mine, true, a, sizeof(a)), t->nodes[g].name,
+				 topo_addr_format(theirs, true, b, sizeof(b)));
+		}
+	}
+}
+
+/* NAT nodes: WAN = the link to the gateway, LAN = the first other link with an IPv4 address. */
+static void check_nats(struct parse *p)
+{
+	struct topo *t = p->t;
+
+	for (int n = 0; n < t->nnodes; n++) {
+		struct topo_node *node = &t->nodes[n];
+
+		if (node->kind != NODE_NAT) {
+			if (node->profile[0])
+				diag_add(p->dl, p->file, node->line,
+					 "node \"%s\" is a %s, expected profile: only on nat nodes",
+					 node->name, topo_kind_name(node->kind));
+			continue;
+		}
+		if (node->gateway < 0)
+			continue; /* reported by check_gateways */
+		node->wan_link = shared_link(t, n, node->gateway);
+		node->wan_end = topo_link_end_of(&t->links[node->wan_link], n);
+		for (int li = 0; li < t->nlinks; li++) {
+			int e = topo_link_end_of(&t->links[li], n);
+			if (li == node->wan_link || e < 0)
+				continue;
+			if (!topo_end_addr(&t->links[li].ends[e], AF_INET))
+				continue;
+			node->lan_link = li;
+			node->lan_end = e;
+			break;
+		}
+		if (node->lan_link < 0)
+			diag_add(p->dl, p->file, node->line,
+				 "nat node \"%s\" has no LAN link, expected a second link with an IPv4 "
+				 "address for the hosts behind it", node->name);
+	}
+}
+
+static void check_nodes_linked(struct parse *p)
+{
+	struct topo *t = p->t;
+
+	for (int n = 0; n < t->nnodes; n++) {
+		bool linked = false;
+		for (int li = 0; li < t->nlinks && !linked; li++)
+			linked = topo_link_end_of(&t->links[li], n) >= 0;
+		if (!linked)
+			diag_add(p->dl, p->file, t->nodes[n].line,
+				 "node \"%s\" is on no link, expected it under some link's ends:",
+				 t->nodes[n].name);
+	}
+}
+
+static void check_roles(struct parse *p, yaml_node_t *roles_node)
+{
+	struct topo *t = p->t;
+
+	if (t->roles[ROLE_PEER_A] < 0)
+		ERR(p, roles_node, "roles: peer-a missing, expected the host that runs peer A");
+	if (t->roles[ROLE_RENDEZVOUS] < 0)
+		ERR(p, roles_node, "roles: rendezvous missing, expected the server node");
+	if (t->roles[ROLE_NAT_B] >= 0 && t->roles[ROLE_NAT_B] == t->roles[ROLE_NAT_A])
+		ERR(p, roles_node, "roles: nat-a and nat-b are one node, expected two NATs or no "
+				   "nat-b");
+}
+
+/* Interface names: "<node>-eth<N>" in link order, "<node>-br<N>" for a LAN's bridge. */
+static void assign_ifnames(struct topo *t)
+{
+	int nbr[TOPO_MAX_NODES] = { 0 };
+
+	for (int n = 0; n < t->nnodes; n++)
+		t->nodes[n].nifs = 0;
+	for (int li = 0; li < t->nlinks; li++) {
+		struct topo_link *l = &t->links[li];
+		for (int e = 0; e < l->nends; e++) {
+			struct topo_node *node = &t->nodes[l->ends[e].node];
+			snprintf(l->ends[e].ifname, sizeof(l->ends[e].ifname), "%s-eth%d", node->name,
+				 node->nifs++);
+		}
+		if (l->nends > 2) {
+			struct topo_node *hub = &t->nodes[l->ends[0].node];
+			snprintf(l->bridge, sizeof(l->bridge), "%s-br%d", hub->name,
+				 nbr[l->ends[0].node]++);
+			/* The hub's own veth (ends[0].ifname) is not used on a LAN: each member
+			 * gets a port of its own on the hub. */
+			hub->nifs--;
+			for (int e = 1; e < l->nends; e++)
+				snprintf(l->ends[e].hub_ifname, sizeof(l->ends[e].hub_ifname),
+					 "%s-eth%d", hub->name, hub->nifs++);
+		}
+	}
+}
+
+static void top_entry(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	yaml_node_t **sections = arg;
+
+	if (strcmp(key, "topology") == 0) {
+		if (!scalar(v) || !*scalar(v))
+			ERR(p, v, "topology: expected a name");
+		else
+			snprintf(p->t->name, sizeof(p->t->name), "%s", scalar(v));
+	} else if (strcmp(key, "description") == 0) {
+		if (scalar(v))
+			snprintf(p->t->description, sizeof(p->t->description), "%s", scalar(v));
+	} else if (strcmp(key, "nodes") == 0) {
+		sections[0] = v;
+	} else if (strcmp(key, "links") == 0) {
+		sections[1] = v;
+	} else if (strcmp(key, "roles") == 0) {
+		sections[2] = v;
+	} else {
+		ERR(p, k, "unknown key \"%s\", expected topology, description, nodes, links or roles",
+		    key);
+	}
+}
+
+static int parse_document(struct parse *p)
+{
+	yaml_node_t *root = yaml_document_get_root_node(p->doc);
+	yaml_node_t *sections[3] = { NULL, NULL, NULL };
+	struct node_pending pend[TOPO_MAX_NODES];
+	int before = p->dl->count;
+
+	if (!root) {
+		diag_add(p->dl, p->file, 0, "empty file, expected a topology (nodes:, links:, roles:)");
+		return -EINVAL;
+	}
+	for_each_pair(p, root, "the file", top_entry, sections);
+	if (p->dl->count > before)
+		return -EINVAL;
+	if (!sections[0] || !sections[1] || !sections[2]) {
+		diag_add(p->dl, p->file, line_of(root), "missing %s, expected nodes:, links: and "
+			 "roles: sections", !sections[0] ? "nodes:" : !sections[1] ? "links:" : "roles:");
+		return -EINVAL;
+	}
+	for_each_pair(p, sections[0], "nodes", node_entry, pend);
+	links_parse(p, sections[1]);
+	for_each_pair(p, sections[2], "roles", role_entry, NULL);
+	if (p->dl->count > before)
+		return -EINVAL; /* semantic checks need a structurally sound model */
+
+	check_addresses(p);
+	check_nodes_linked(p);
+	check_gateways(p, pend);
+	check_gateway_addresses(p);
+	check_nats(p);
+	check_roles(p, sections[2]);
+	if (p->dl->count > before)
+		return -EINVAL;
+	assign_ifnames(p->t);
+	return 0;
+}
+
+int topo_parse_buffer(struct topo *t, const char *name, const char *buf, size_t len,
+		      struct diag_list *dl)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	struct parse p = { .t = t, .dl = dl, .doc = &doc, .file = name };
+	int ret;
+
+	memset(t, 0, sizeof(*t));
+	snprintf(t->file, sizeof(t->file), "%s", name);
+	for (int r = 0; r < ROLE_COUNT; r++)
+		t->roles[r] = -1;
+
+	if (!yaml_parser_initialize(&parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		diag_add(dl, name, (int)parser.problem_mark.line + 1, "YAML syntax: %s%s%s",
+			 parser.problem ? parser.problem : "error",
+			 parser.context ? " " : "", parser.context ? parser.context : "");
+		yaml_parser_delete(&parser);
+		return -EINVAL;
+	}
+	ret = parse_document(&p);
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	return ret;
+}
+
+int topo_parse_file(struct topo *t, const char *path, struct diag_list *dl)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0;
+	int ret;
+
+	if (!f) {
+		ret = -errno;
+		diag_add(dl, path, 0, "cannot open topology: %s", strerror(-ret));
+		return ret;
+	}
+	buf = malloc(1 << 20);
+	if (!buf) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	len = fread(buf, 1, (1 << 20) - 1, f);
+	if (!feof(f)) {
+		diag_add(dl, path, 0, "topology file larger than 1 MiB, expected a small YAML file");
+		ret = -EINVAL;
+		goto out;
+	}
+	ret = topo_parse_buffer(t, path, buf, len, dl);
+out:
+	free(buf);
+	fclose(f);
+	return ret;
+}

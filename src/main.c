@@ -1,0 +1,60 @@
+/* punchlab: the verb table. The only file that may exit(). */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "config.h"
+
+struct verb {
+	const char *name;
+	int (*main)(int argc, char **argv);
+	bool needs_root;
+	const char *summary;
+};
+
+static const struct verb verbs[] = {
+	{ "lab", lab_main, true, "build, keep, list, check and remove labs (lab --help)" },
+	{ "exec", exec_main, true, "run a command inside a node of a kept lab" },
+	{ "clean", clean_main, true, "remove every kept lab (and nothing else)" },
+	{ "bench", bench_main, true, "benchmarks: bench lab (netlink vs one ip/nft process a step)" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: punchlab VERB [ARGS...]   (punchlab VERB --help for each)\n\n");
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		fprintf(f, "  %-9s %s\n", verbs[i].name, verbs[i].summary);
+	fprintf(f, "  %-9s %s\n", "version", "print the version");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_SETUP : 0;
+	}
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("punchlab %s\n", PUNCHLAB_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		const struct verb *v = &verbs[i];
+		bool help = false;
+
+		if (strcmp(argv[1], v->name) != 0)
+			continue;
+		for (int a = 2; a < argc && strcmp(argv[a], "--") != 0; a++)
+			help |= strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0;
+		if (v->needs_root && !help) {
+			int ret = preflight_check();
+			if (ret)
+				return ret;
+		}
+		return v->main(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "punchlab: unknown verb \"%s\"\n", argv[1]);
+	usage(stderr);
+	return EXIT_SETUP;
+}

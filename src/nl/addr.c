@@ -1,0 +1,43 @@
+#include <linux/if_addr.h>
+#include <netlink/addr.h>
+#include <netlink/route/addr.h>
+
+#include "nl/err.h"
+#include "nl/nl.h"
+
+int nl_addr_add(struct nl_sock *sk, int ifindex, const char *ifname, const struct topo_addr *a,
+		struct nl_err *err)
+{
+	struct rtnl_addr *addr = rtnl_addr_alloc();
+	struct nl_addr *local = NULL;
+	char text[64];
+	int ret;
+
+	topo_addr_format(a, true, text, sizeof(text));
+	if (!addr)
+		return nl_fail(err, -NLE_NOMEM, "add", "address", text);
+	local = nl_addr_build(a->family, &a->a, a->family == AF_INET ? 4 : 16);
+	if (!local) {
+		ret = -NLE_NOMEM;
+		goto out;
+	}
+	nl_addr_set_prefixlen(local, a->prefix);
+	rtnl_addr_set_ifindex(addr, ifindex);
+	rtnl_addr_set_family(addr, a->family);
+	ret = rtnl_addr_set_local(addr, local);
+	if (ret < 0)
+		goto out;
+	rtnl_addr_set_prefixlen(addr, a->prefix);
+	if (a->family == AF_INET6)
+		rtnl_addr_set_flags(addr, IFA_F_NODAD);
+	ret = rtnl_addr_add(sk, addr, NLM_F_CREATE | NLM_F_EXCL);
+out:
+	nl_addr_put(local);
+	rtnl_addr_put(addr);
+	if (ret < 0) {
+		char what[96];
+		snprintf(what, sizeof(what), "%s on %s", text, ifname);
+		return nl_fail(err, ret, "add", "address", what);
+	}
+	return 0;
+}

@@ -1,0 +1,65 @@
+/* The only code that speaks rtnetlink: namespaces, links, addresses, routes.
+ *
+ * Every function takes the netlink socket of the namespace it acts in (a socket stays bound to
+ * the namespace it was opened in) and returns 0 or -errno; on failure, when err is not NULL, a
+ * sentence "<action> <object> "<name>": <reason>" is written into it (libnl 3.7 has no API for
+ * the kernel's extended ack text, so the reason is libnl's rendering of the errno). */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lab/topo.h"
+
+struct nl_sock;
+
+struct nl_err {
+	char msg[256];
+};
+
+/* --- namespaces (netns.c) --- */
+
+/* Move the calling thread into a brand-new network namespace and return an fd for it
+ * (O_CLOEXEC). The thread stays in the new namespace: the caller returns with netns_enter(). */
+int netns_unshare_new(void);
+
+/* Open an fd for the calling thread's current network namespace. */
+int netns_current(void);
+
+/* Move the calling thread into the namespace of fd. */
+int netns_enter(int fd);
+
+/* --- sockets --- */
+
+/* A NETLINK_ROUTE socket in the calling thread's current namespace, or NULL (errno set).
+ * Free with nl_route_close(). */
+struct nl_sock *nl_route_open(void);
+void nl_route_close(struct nl_sock *sk);
+
+/* --- links (link.c) --- */
+
+/* A veth pair: `name` (ifindex, 0 = kernel's choice) in the socket's namespace, `peer_name`
+ * (peer_ifindex, which must be given) in peer_netns, both up; master_ifindex > 0 enslaves
+ * `name` to that bridge. One RTM_NEWLINK carries both ends (VETH_INFO_PEER with
+ * IFLA_NET_NS_FD); peer_sk, a socket in peer_netns, sets the peer up. */
+int nl_link_add_veth(struct nl_sock *sk, const char *name, int ifindex, int master_ifindex,
+		     const char *peer_name, int peer_ifindex, int peer_netns,
+		     struct nl_sock *peer_sk, struct nl_err *err);
+
+/* A bridge, up, with no STP and a zero forward delay so ports forward at once. */
+int nl_link_add_bridge(struct nl_sock *sk, const char *name, int ifindex, struct nl_err *err);
+
+/* Set an existing link up (lo of a fresh namespace is down). */
+int nl_link_set_up(struct nl_sock *sk, int ifindex, const char *name, struct nl_err *err);
+
+/* --- addresses (addr.c) --- */
+
+/* Add an address; IPv6 addresses skip duplicate address detection (IFA_F_NODAD) so they are
+ * usable at once in a lab where nothing else can own them. */
+int nl_addr_add(struct nl_sock *sk, int ifindex, const char *ifname, const struct topo_addr *a,
+		struct nl_err *err);
+
+/* --- routes (route.c) --- */
+
+/* A default route of gw's family via gw on ifindex. */
+int nl_route_add_default(struct nl_sock *sk, int ifindex, const struct topo_addr *gw,
+			 struct nl_err *err);
