@@ -1,0 +1,117 @@
+/* Profile headers: the behaviour a NAT profile declares (format: docs/profile-format.md).
+ *
+ * Every file under nat-profiles/ starts with a block of "# key: value" lines that states, in
+ * the terms of RFC 4787 and RFC 3489, how the ruleset below it behaves. This module parses that
+ * block into a struct profile_header; it never looks at the ruleset (libnftables does, when a
+ * lab loads it) and it does not check that the ruleset behaves as declared (classify does).
+ *
+ * Pure C, no allocation: a header is plain data. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/out.h"
+
+/* RFC 3489 name. Determined by mapping and filtering (see profile_rfc3489_of()). */
+enum profile_rfc3489 {
+	PROFILE_FULL_CONE,
+	PROFILE_RESTRICTED_CONE,
+	PROFILE_PORT_RESTRICTED_CONE,
+	PROFILE_SYMMETRIC,
+};
+
+/* RFC 4787 mapping and filtering behaviour. */
+enum profile_dependency {
+	PROFILE_ENDPOINT_INDEPENDENT,
+	PROFILE_ADDRESS_DEPENDENT,
+	PROFILE_ADDRESS_AND_PORT_DEPENDENT,
+};
+
+/* How the public port of a new mapping is chosen. */
+enum profile_ports {
+	PROFILE_PORTS_PRESERVE,   /* the internal port, when free */
+	PROFILE_PORTS_SEQUENTIAL, /* the last one plus a fixed stride */
+	PROFILE_PORTS_RANDOM,
+};
+
+/* What an unsolicited inbound TCP SYN gets (UDP: nothing, or ICMP port unreachable). */
+enum profile_unsolicited {
+	PROFILE_UNSOLICITED_DROP,
+	PROFILE_UNSOLICITED_RST,
+};
+
+/* Transports the declared behaviour covers (bit mask). */
+#define PROFILE_UDP 0x1u
+#define PROFILE_TCP 0x2u
+
+/* The keys, in the order the format documents them. */
+enum profile_key {
+	PROFILE_KEY_NAME,
+	PROFILE_KEY_RFC3489,
+	PROFILE_KEY_MAPPING,
+	PROFILE_KEY_FILTERING,
+	PROFILE_KEY_PORTS,
+	PROFILE_KEY_STRIDE, /* optional: only with ports: sequential, default 1 */
+	PROFILE_KEY_HAIRPIN,
+	PROFILE_KEY_TCP_UNSOLICITED,
+	PROFILE_KEY_PREDICTABLE,
+	PROFILE_KEY_TRANSPORTS,
+	PROFILE_KEY_UDP_TIMEOUT,
+	PROFILE_KEY_DESCRIPTION,
+	PROFILE_KEY_COUNT,
+};
+
+#define PROFILE_NAME_MAX 63
+#define PROFILE_DESCRIPTION_MAX 255
+#define PROFILE_STRIDE_MAX 1024
+#define PROFILE_UDP_TIMEOUT_MAX 86400
+
+struct profile_header {
+	char file[512];                /* as given to the parser */
+	char name[PROFILE_NAME_MAX + 1];
+	enum profile_rfc3489 rfc3489;
+	enum profile_dependency mapping;
+	enum profile_dependency filtering;
+	enum profile_ports ports;
+	int stride;                    /* step between sequential ports; 1 unless declared */
+	bool hairpin;
+	enum profile_unsolicited tcp_unsolicited;
+	bool predictable;
+	unsigned transports;           /* PROFILE_UDP | PROFILE_TCP */
+	int udp_timeout;               /* seconds */
+	char description[PROFILE_DESCRIPTION_MAX + 1];
+	int line[PROFILE_KEY_COUNT];   /* line of each key in the file, 0 when absent */
+	int end_line;                  /* first line after the header */
+};
+
+/* Parse the header of the profile file at path into *h. Every error found is added to dl as
+ * FILE:LINE: naming the key and what is expected (unknown key, unknown or malformed value,
+ * duplicate key, missing key, an rfc3489 name that contradicts mapping and filtering, a stride
+ * without sequential ports). Returns 0; -EINVAL when dl holds errors (*h is then unusable); or
+ * another -errno when the file cannot be read (also added to dl). */
+int profile_header_parse_file(struct profile_header *h, const char *path, struct diag_list *dl);
+
+/* The same from a buffer of len bytes (need not be NUL-terminated); name stands for the file
+ * name in diagnostics and in h->file. */
+int profile_header_parse_buffer(struct profile_header *h, const char *name, const char *buf,
+				size_t len, struct diag_list *dl);
+
+/* The RFC 3489 name implied by RFC 4787 mapping and filtering: a cone for each filtering
+ * behaviour when the mapping is endpoint-independent, symmetric otherwise. */
+enum profile_rfc3489 profile_rfc3489_of(enum profile_dependency mapping,
+					enum profile_dependency filtering);
+
+/* Whether a port can be predicted (the Wikipedia seed's notion): the mapping is
+ * endpoint-independent, or the port is the internal one or the next in a sequence. */
+bool profile_predictable_of(enum profile_dependency mapping, enum profile_ports ports);
+
+/* The spelling used in headers and reports ("port-restricted-cone", "address-dependent",
+ * "sequential", "rst", "udp-timeout"...). Never NULL: "?" for a value out of range. */
+const char *profile_rfc3489_name(enum profile_rfc3489 v);
+const char *profile_dependency_name(enum profile_dependency v);
+const char *profile_ports_name(enum profile_ports v);
+const char *profile_unsolicited_name(enum profile_unsolicited v);
+const char *profile_key_name(enum profile_key k);
+
+/* "udp", "tcp", "udp, tcp" (the header spelling) into buf; returns buf. */
+char *profile_transports_format(unsigned transports, char *buf, size_t len);
