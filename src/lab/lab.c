@@ -60,19 +60,37 @@ static int resolve_profiles(struct lab *lab, const struct lab_options *opts, str
 	return ret;
 }
 
+static bool topo_has_ipv6(const struct topo *t)
+{
+	for (int li = 0; li < t->nlinks; li++)
+		for (int e = 0; e < t->links[li].nends; e++)
+			if (topo_end_addr(&t->links[li].ends[e], AF_INET6))
+				return true;
+	return false;
+}
+
 /* Settings every node gets, whatever the host has: new namespaces copy some of them from the
- * initial namespace (rp_filter, on Debian), and the lab must not depend on the host. */
-static int node_sysctls(const struct topo_node *node)
+ * initial namespace (rp_filter, on Debian), and the lab must not depend on the host. Only
+ * "default" and "all" are set, before any interface exists, so every interface inherits them.
+ * Without IPv6 in the topology IPv6 is off: link-local addresses, router solicitations and
+ * MLD reports would be noise in captures and cost time for every interface. */
+static int node_sysctls(const struct topo_node *node, bool ipv6)
 {
 	bool router = node->kind == NODE_NAT || node->kind == NODE_INET;
 	int ret = 0;
 
 	ret |= sysctl_write("net/ipv4/conf/all/rp_filter", "0");
 	ret |= sysctl_write("net/ipv4/conf/default/rp_filter", "0");
-	ret |= sysctl_write("net/ipv6/conf/default/accept_ra", "0");
-	ret |= sysctl_write("net/ipv6/conf/default/accept_dad", "0");
-	ret |= sysctl_write("net/ipv4/ip_forward", router ? "1" : "0");
-	ret |= sysctl_write("net/ipv6/conf/all/forwarding", router ? "1" : "0");
+	if (router)
+		ret |= sysctl_write("net/ipv4/ip_forward", "1");
+	if (!ipv6) {
+		ret |= sysctl_write("net/ipv6/conf/default/disable_ipv6", "1");
+	} else {
+		ret |= sysctl_write("net/ipv6/conf/default/accept_ra", "0");
+		ret |= sysctl_write("net/ipv6/conf/default/accept_dad", "0");
+		if (router)
+			ret |= sysctl_write("net/ipv6/conf/all/forwarding", "1");
+	}
 	return ret < 0 ? -EIO : 0;
 }
 
@@ -80,6 +98,7 @@ static int create_nodes(struct lab *lab, struct diag_list *dl)
 {
 	const struct topo *t = &lab->topo;
 	struct nl_err err = { "" };
+	bool ipv6 = topo_has_ipv6(t);
 
 	for (int n = 0; n < t->nnodes; n++) {
 		struct lab_node_rt *rt = &lab->nodes[n];
@@ -96,7 +115,7 @@ static int create_nodes(struct lab *lab, struct diag_list *dl)
 			return diag_add(dl, t->file, t->nodes[n].line,
 					"open rtnetlink socket in node \"%s\": %s",
 					t->nodes[n].name, strerror(errno));
-		if (node_sysctls(&t->nodes[n]) < 0)
+		if (node_sysctls(&t->nodes[n], ipv6) < 0)
 			return diag_add(dl, t->file, t->nodes[n].line,
 					"set sysctls in node \"%s\" (is /proc/sys mounted?)",
 					t->nodes[n].name);

@@ -1,0 +1,72 @@
+# Sourced by ./run-matrix and ci/test: make sure we are root, that the Debian packages punchlab
+# builds and runs with are installed (installing the missing ones with apt-get, saying what and
+# why), and that build/ is configured and up to date. Leaves PUNCHLAB_TOP and PUNCHLAB_BIN set.
+# shellcheck shell=bash
+
+PUNCHLAB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PUNCHLAB_BUILD=${PUNCHLAB_BUILD:-$PUNCHLAB_TOP/build}
+PUNCHLAB_BIN=$PUNCHLAB_BUILD/punchlab
+
+punchlab_die() { echo "$(basename "$0"): $*" >&2; exit 2; }
+
+if [ "$(id -u)" != 0 ]; then
+	punchlab_die "this needs root to create network namespaces and load nftables rulesets (and to install packages): run it again with sudo"
+fi
+
+# package -> why we need it
+punchlab_packages=(
+	"meson:the build system"
+	"ninja-build:the build backend meson drives"
+	"pkg-config:how meson finds the libraries below"
+	"gcc:the C compiler"
+	"libc6-dev:the C library headers"
+	"libnl-3-dev:netlink sockets (libnl-3)"
+	"libnl-route-3-dev:links, addresses and routes over rtnetlink (libnl-route-3)"
+	"libmnl-dev:nfnetlink for conntrack (libmnl)"
+	"libnftables-dev:loading NAT profiles (libnftables)"
+	"libyaml-dev:parsing topology files (libyaml)"
+	"libcmocka-dev:the unit tests (cmocka)"
+	"python3:meson runs on it; ci/test reads meson's test log with it"
+	"iproute2:tests and the benchmark's shell-way baseline compare against ip(8)"
+	"nftables:tests and the benchmark's shell-way baseline compare against nft(8)"
+	"procps:sysctl(8) for the benchmark's shell-way baseline"
+	"util-linux:lsns(8) for the lifetime tests"
+)
+
+punchlab_install_missing() {
+	local missing=() entry pkg
+	for entry in "${punchlab_packages[@]}"; do
+		pkg=${entry%%:*}
+		if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed"; then
+			missing+=("$pkg")
+			echo "punchlab: will install $pkg: ${entry#*:}" >&2
+		fi
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	command -v apt-get >/dev/null || punchlab_die "missing packages (${missing[*]}) and no apt-get to install them: install them by hand"
+	export DEBIAN_FRONTEND=noninteractive
+	if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >"$PUNCHLAB_TOP/.apt.log" 2>&1; then
+		echo "punchlab: apt-get install failed; updating the package lists and trying again" >&2
+		apt-get update -q >>"$PUNCHLAB_TOP/.apt.log" 2>&1
+		apt-get install -y -q --no-install-recommends "${missing[@]}" >>"$PUNCHLAB_TOP/.apt.log" 2>&1 ||
+			punchlab_die "apt-get could not install ${missing[*]} (see $PUNCHLAB_TOP/.apt.log)"
+	fi
+	rm -f "$PUNCHLAB_TOP/.apt.log"
+}
+
+punchlab_build() {
+	local werror=false
+	[ "${CI:-}" = true ] && werror=true
+	if [ ! -f "$PUNCHLAB_BUILD/build.ninja" ]; then
+		echo "punchlab: configuring $PUNCHLAB_BUILD (meson setup)" >&2
+		meson setup "$PUNCHLAB_BUILD" "$PUNCHLAB_TOP" -Dwerror=$werror >"$PUNCHLAB_TOP/.meson-setup.log" 2>&1 ||
+			{ cat "$PUNCHLAB_TOP/.meson-setup.log" >&2; punchlab_die "meson setup failed"; }
+		rm -f "$PUNCHLAB_TOP/.meson-setup.log"
+	fi
+	# ninja rebuilds what is stale and re-runs meson itself when a meson.build changed.
+	ninja -C "$PUNCHLAB_BUILD" >"$PUNCHLAB_BUILD/.ninja.log" 2>&1 ||
+		{ tail -40 "$PUNCHLAB_BUILD/.ninja.log" >&2; punchlab_die "the build failed"; }
+}
+
+punchlab_install_missing
+punchlab_build

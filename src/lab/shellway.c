@@ -1,0 +1,220 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lab/shellway.h"
+
+#define MAX_ARGS 32
+
+/* Run one command, quietly, the way `set -e` scripts do: wait for it, fail on non-zero. */
+static int run(const char *first, ...)
+{
+	char *argv[MAX_ARGS];
+	va_list ap;
+	int argc = 0, status;
+	pid_t pid;
+
+	argv[argc++] = (char *)first;
+	va_start(ap, first);
+	while (argc < MAX_ARGS - 1 && (argv[argc] = va_arg(ap, char *)))
+		argc++;
+	va_end(ap);
+	argv[argc] = NULL;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		freopen("/dev/null", "w", stdout);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static void ns_name(const char *lab, const struct topo *t, int n, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s-%s", lab, t->nodes[n].name);
+}
+
+/* The same settings as lab.c's node_sysctls(), in one sysctl process. */
+static int node_setup(const struct topo *t, const char *lab, int n, bool ipv6)
+{
+	bool router = t->nodes[n].kind == NODE_NAT || t->nodes[n].kind == NODE_INET;
+	char ns[64];
+	char *kv[8];
+	int ret, k = 0;
+
+	ns_name(lab, t, n, ns, sizeof(ns));
+	if ((ret = run("ip", "netns", "add", ns, NULL)))
+		return ret;
+	kv[k++] = "net.ipv4.conf.all.rp_filter=0";
+	kv[k++] = "net.ipv4.conf.default.rp_filter=0";
+	if (router)
+		kv[k++] = "net.ipv4.ip_forward=1";
+	if (!ipv6) {
+		kv[k++] = "net.ipv6.conf.default.disable_ipv6=1";
+	} else {
+		kv[k++] = "net.ipv6.conf.default.accept_ra=0";
+		kv[k++] = "net.ipv6.conf.default.accept_dad=0";
+		if (router)
+			kv[k++] = "net.ipv6.conf.all.forwarding=1";
+	}
+	while (k < 8)
+		kv[k++] = NULL;
+	ret = run("ip", "netns", "exec", ns, "sysctl", "-qw", kv[0], kv[1], kv[2], kv[3], kv[4],
+		  kv[5], kv[6], kv[7], NULL);
+	if (ret)
+		return ret;
+	return run("ip", "-n", ns, "link", "set", "lo", "up", NULL);
+}
+
+static int veth(const char *ns_a, const char *if_a, const char *ns_b, const char *if_b,
+		const char *master)
+{
+	int ret = run("ip", "-n", ns_a, "link", "add", if_a, "type", "veth", "peer", "name", if_b,
+		      "netns", ns_b, NULL);
+	if (!ret && master)
+		ret = run("ip", "-n", ns_a, "link", "set", if_a, "master", master, NULL);
+	if (!ret)
+		ret = run("ip", "-n", ns_a, "link", "set", if_a, "up", NULL);
+	if (!ret)
+		ret = run("ip", "-n", ns_b, "link", "set", if_b, "up", NULL);
+	return ret;
+}
+
+static int links_setup(const struct topo *t, const char *lab)
+{
+	int ret = 0;
+
+	for (int li = 0; li < t->nlinks && !ret; li++) {
+		const struct topo_link *l = &t->links[li];
+		char hub[64], other[64];
+
+		ns_name(lab, t, l->ends[0].node, hub, sizeof(hub));
+		if (l->nends == 2) {
+			ns_name(lab, t, l->ends[1].node, other, sizeof(other));
+			ret = veth(hub, l->ends[0].ifname, other, l->ends[1].ifname, NULL);
+			continue;
+		}
+		ret = run("ip", "-n", hub, "link", "add", l->bridge, "type", "bridge", NULL);
+		if (!ret)
+			ret = run("ip", "-n", hub, "link", "set", l->bridge, "up", NULL);
+		for (int e = 1; e < l->nends && !ret; e++) {
+			ns_name(lab, t, l->ends[e].node, other, sizeof(other));
+			ret = veth(hub, l->ends[e].hub_ifname, other, l->ends[e].ifname, l->bridge);
+		}
+	}
+	return ret;
+}
+
+static int addrs_routes_setup(const struct topo *t, const char *lab)
+{
+	int ret = 0;
+
+	for (int li = 0; li < t->nlinks && !ret; li++)
+		for (int e = 0; e < t->links[li].nends && !ret; e++) {
+			const struct topo_end *end = &t->links[li].ends[e];
+			char ns[64], a[64];
+			ns_name(lab, t, end->node, ns, sizeof(ns));
+			for (int ai = 0; ai < end->naddrs && !ret; ai++) {
+				topo_addr_format(&end->addrs[ai], true, a, sizeof(a));
+				ret = end->addrs[ai].family == AF_INET6
+					? run("ip", "-n", ns, "addr", "add", a, "dev",
+					      topo_end_ifname(&t->links[li], e), "nodad", NULL)
+					: run("ip", "-n", ns, "addr", "add", a, "dev",
+					      topo_end_ifname(&t->links[li], e), NULL);
+			}
+		}
+	for (int n = 0; n < t->nnodes && !ret; n++) {
+		int g = t->nodes[n].gateway;
+		if (g < 0)
+			continue;
+		for (int li = 0; li < t->nlinks && !ret; li++) {
+			const struct topo_link *l = &t->links[li];
+			int en = topo_link_end_of(l, n), eg = topo_link_end_of(l, g);
+			char ns[64], via[64];
+			if (en < 0 || eg < 0)
+				continue;
+			ns_name(lab, t, n, ns, sizeof(ns));
+			for (int fam = 0; fam < 2 && !ret; fam++) {
+				int family = fam ? AF_INET6 : AF_INET;
+				const struct topo_addr *gw = topo_end_addr(&l->ends[eg], family);
+				if (!gw || !topo_end_addr(&l->ends[en], family))
+					continue;
+				topo_addr_format(gw, false, via, sizeof(via));
+				ret = run("ip", fam ? "-6" : "-4", "-n", ns, "route", "add", "default",
+					  "via", via, "dev", topo_end_ifname(l, en), NULL);
+			}
+			break;
+		}
+	}
+	return ret;
+}
+
+static int rulesets_setup(const struct topo *t, const char *lab, char profiles[][4096])
+{
+	int ret = 0;
+
+	for (int n = 0; n < t->nnodes && !ret; n++) {
+		const struct topo_node *node = &t->nodes[n];
+		const struct topo_link *wan, *lan;
+		char ns[64], d[5][96], net[64], a[64];
+
+		if (!profiles[n][0])
+			continue;
+		wan = &t->links[node->wan_link];
+		lan = &t->links[node->lan_link];
+		ns_name(lab, t, n, ns, sizeof(ns));
+		snprintf(d[0], sizeof(d[0]), "WAN_IF=%s", topo_end_ifname(wan, node->wan_end));
+		snprintf(d[1], sizeof(d[1]), "LAN_IF=%s", topo_end_ifname(lan, node->lan_end));
+		topo_addr_format(topo_end_addr(&wan->ends[node->wan_end], AF_INET), false, a, sizeof(a));
+		snprintf(d[2], sizeof(d[2]), "WAN_ADDR=%s", a);
+		topo_addr_format(topo_end_addr(&lan->ends[node->lan_end], AF_INET), false, a, sizeof(a));
+		snprintf(d[3], sizeof(d[3]), "LAN_ADDR=%s", a);
+		topo_addr_network(topo_end_addr(&lan->ends[node->lan_end], AF_INET), net, sizeof(net));
+		snprintf(d[4], sizeof(d[4]), "LAN_NET=%s", net);
+		ret = run("ip", "netns", "exec", ns, "nft", "-D", d[0], "-D", d[1], "-D", d[2], "-D",
+			  d[3], "-D", d[4], "-f", profiles[n], NULL);
+	}
+	return ret;
+}
+
+int shellway_up(const struct topo *t, const char *name, char profiles[][4096])
+{
+	int ret = 0;
+
+	bool ipv6 = false;
+
+	for (int li = 0; li < t->nlinks; li++)
+		for (int e = 0; e < t->links[li].nends; e++)
+			ipv6 |= topo_end_addr(&t->links[li].ends[e], AF_INET6) != NULL;
+	for (int n = 0; n < t->nnodes && !ret; n++)
+		ret = node_setup(t, name, n, ipv6);
+	if (!ret)
+		ret = links_setup(t, name);
+	if (!ret)
+		ret = addrs_routes_setup(t, name);
+	if (!ret)
+		ret = rulesets_setup(t, name, profiles);
+	if (ret)
+		shellway_down(t, name);
+	return ret;
+}
+
+int shellway_down(const struct topo *t, const char *name)
+{
+	int ret = 0;
+
+	for (int n = 0; n < t->nnodes; n++) {
+		char ns[64];
+		ns_name(name, t, n, ns, sizeof(ns));
+		if (access(strcat(strcpy((char[128]){ 0 }, "/run/netns/"), ns), F_OK) == 0)
+			ret |= run("ip", "netns", "del", ns, NULL);
+	}
+	return ret;
+}
