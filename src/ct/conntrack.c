@@ -1,0 +1,372 @@
+#include "ct/conntrack.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_conntrack_tcp.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Big enough for any batch of dump messages the kernel sends at once (it sizes them from the
+ * reader's buffer, up to 32 KiB) without MSG_TRUNC. */
+#define CT_BUF_SIZE 65536
+
+struct mnl_socket *ct_socket_open(int netns_fd)
+{
+	struct mnl_socket *nl = NULL;
+	int self = -1, err = 0;
+
+	if (netns_fd >= 0) {
+		self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+		if (self < 0)
+			return NULL;
+		/* setns() moves only this thread (BRIEF.md); the socket stays in the node. */
+		if (setns(netns_fd, CLONE_NEWNET) < 0) {
+			err = errno;
+			goto out;
+		}
+	}
+	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	if (!nl)
+		err = errno;
+	else if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		err = errno;
+		mnl_socket_close(nl);
+		nl = NULL;
+	}
+	if (self >= 0 && setns(self, CLONE_NEWNET) < 0) {
+		/* The thread is stranded in the node: say so rather than carry on there. */
+		err = errno;
+		if (nl)
+			mnl_socket_close(nl);
+		nl = NULL;
+	}
+out:
+	if (self >= 0)
+		close(self);
+	if (!nl)
+		errno = err ? err : EIO;
+	return nl;
+}
+
+void ct_socket_close(struct mnl_socket *nl)
+{
+	if (nl)
+		mnl_socket_close(nl);
+}
+
+void ct_mappings_free(struct ct_mappings *m)
+{
+	if (!m)
+		return;
+	free(m->v);
+	memset(m, 0, sizeof(*m));
+}
+
+static struct nlmsghdr *put_request(char *buf, uint16_t type, uint16_t flags, uint8_t family,
+				    uint32_t seq)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nfgenmsg *nfg;
+
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | type;
+	nlh->nlmsg_flags = flags;
+	nlh->nlmsg_seq = seq;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = family;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = 0;
+	return nlh;
+}
+
+/* Send one request and run cb on every answer until the kernel says done (or acks). Every
+ * receive is bounded by CT_RECV_TIMEOUT_MS. Returns 0 or -errno. */
+static int transact(struct mnl_socket *nl, struct nlmsghdr *nlh, char *buf, mnl_cb_t cb,
+		    void *data)
+{
+	uint32_t seq = nlh->nlmsg_seq, portid = mnl_socket_get_portid(nl);
+	int ret;
+
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		struct pollfd pfd = { .fd = mnl_socket_get_fd(nl), .events = POLLIN };
+		ssize_t n;
+
+		ret = poll(&pfd, 1, CT_RECV_TIMEOUT_MS);
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (ret < 0)
+			return -errno;
+		if (ret == 0)
+			return -ETIMEDOUT;
+		n = mnl_socket_recvfrom(nl, buf, CT_BUF_SIZE);
+		if (n < 0)
+			return -errno;
+		ret = mnl_cb_run(buf, (size_t)n, seq, portid, cb, data);
+		if (ret < 0)
+			return -errno;
+		if (ret == MNL_CB_STOP)
+			return 0;
+	}
+}
+
+/* Run fn on a socket, opening one in the current namespace when nl is NULL. */
+static int with_socket(struct mnl_socket *nl, int (*fn)(struct mnl_socket *, void *), void *arg)
+{
+	struct mnl_socket *own = NULL;
+	int ret;
+
+	if (!nl) {
+		own = ct_socket_open(-1);
+		if (!own)
+			return -errno;
+		nl = own;
+	}
+	ret = fn(nl, arg);
+	ct_socket_close(own);
+	return ret;
+}
+
+static int do_flush(struct mnl_socket *nl, void *arg)
+{
+	char *buf = malloc(CT_BUF_SIZE);
+	struct nlmsghdr *nlh;
+	int ret;
+
+	(void)arg;
+	if (!buf)
+		return -ENOMEM;
+	/* No tuple: delete everything. AF_UNSPEC with version 0 means every family. */
+	nlh = put_request(buf, IPCTNL_MSG_CT_DELETE, NLM_F_REQUEST | NLM_F_ACK, AF_UNSPEC,
+			  (uint32_t)time(NULL));
+	ret = transact(nl, nlh, buf, NULL, NULL);
+	free(buf);
+	return ret;
+}
+
+int ct_flush(struct mnl_socket *nl)
+{
+	return with_socket(nl, do_flush, NULL);
+}
+
+/* Attribute tables: collect every attribute up to max by type; lengths are checked on use. */
+struct attr_table {
+	const struct nlattr *tb[CTA_MAX + 1];
+	int max;
+};
+
+static int collect_cb(const struct nlattr *attr, void *data)
+{
+	struct attr_table *t = data;
+	int type = mnl_attr_get_type(attr);
+
+	if (type <= t->max)
+		t->tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+static int parse_nested(const struct nlattr *attr, struct attr_table *t, int max)
+{
+	memset(t, 0, sizeof(*t));
+	t->max = max;
+	return attr ? mnl_attr_parse_nested(attr, collect_cb, t) : MNL_CB_ERROR;
+}
+
+static bool get_u8(const struct nlattr *a, uint8_t *v)
+{
+	if (!a || mnl_attr_get_payload_len(a) < sizeof(*v))
+		return false;
+	*v = mnl_attr_get_u8(a);
+	return true;
+}
+
+static bool get_u16(const struct nlattr *a, uint16_t *v)
+{
+	if (!a || mnl_attr_get_payload_len(a) < sizeof(*v))
+		return false;
+	*v = ntohs(mnl_attr_get_u16(a));
+	return true;
+}
+
+static bool get_u32(const struct nlattr *a, uint32_t *v)
+{
+	if (!a || mnl_attr_get_payload_len(a) < sizeof(*v))
+		return false;
+	*v = ntohl(mnl_attr_get_u32(a));
+	return true;
+}
+
+struct tuple {
+	struct in_addr src, dst;
+	uint8_t proto;
+	uint16_t sport, dport;
+};
+
+/* CTA_TUPLE_ORIG / CTA_TUPLE_REPLY: IPv4 addresses and, for port protocols, ports. */
+static bool parse_tuple(const struct nlattr *attr, struct tuple *t)
+{
+	struct attr_table tt, ip, pr;
+
+	memset(t, 0, sizeof(*t));
+	if (parse_nested(attr, &tt, CTA_TUPLE_MAX) < 0 ||
+	    parse_nested(tt.tb[CTA_TUPLE_IP], &ip, CTA_IP_MAX) < 0 ||
+	    parse_nested(tt.tb[CTA_TUPLE_PROTO], &pr, CTA_PROTO_MAX) < 0)
+		return false;
+	if (!ip.tb[CTA_IP_V4_SRC] || !ip.tb[CTA_IP_V4_DST] ||
+	    mnl_attr_get_payload_len(ip.tb[CTA_IP_V4_SRC]) < 4 ||
+	    mnl_attr_get_payload_len(ip.tb[CTA_IP_V4_DST]) < 4)
+		return false;
+	memcpy(&t->src, mnl_attr_get_payload(ip.tb[CTA_IP_V4_SRC]), 4);
+	memcpy(&t->dst, mnl_attr_get_payload(ip.tb[CTA_IP_V4_DST]), 4);
+	if (!get_u8(pr.tb[CTA_PROTO_NUM], &t->proto))
+		return false;
+	get_u16(pr.tb[CTA_PROTO_SRC_PORT], &t->sport); /* absent for ICMP: 0 */
+	get_u16(pr.tb[CTA_PROTO_DST_PORT], &t->dport);
+	return true;
+}
+
+static int grow(struct ct_mappings *out)
+{
+	size_t cap;
+	struct ct_mapping *v;
+
+	if (out->n < out->cap)
+		return 0;
+	cap = out->cap ? out->cap * 2 : 32;
+	v = realloc(out->v, cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	out->v = v;
+	out->cap = cap;
+	return 0;
+}
+
+static int dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct ct_mappings *out = data;
+	struct attr_table top;
+	struct tuple orig, reply;
+	struct ct_mapping m = { 0 };
+
+	memset(&top, 0, sizeof(top));
+	top.max = CTA_MAX;
+	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), collect_cb, &top) < 0)
+		return MNL_CB_OK; /* skip what we can not read rather than lose the dump */
+	if (!get_u32(top.tb[CTA_STATUS], &m.status) || !(m.status & IPS_NAT_MASK))
+		return MNL_CB_OK;
+	if (!parse_tuple(top.tb[CTA_TUPLE_ORIG], &orig) ||
+	    !parse_tuple(top.tb[CTA_TUPLE_REPLY], &reply))
+		return MNL_CB_OK;
+	get_u32(top.tb[CTA_TIMEOUT], &m.timeout);
+	m.proto = orig.proto;
+	if (m.proto == IPPROTO_TCP && top.tb[CTA_PROTOINFO]) {
+		struct attr_table pi, tcp;
+
+		if (parse_nested(top.tb[CTA_PROTOINFO], &pi, CTA_PROTOINFO_MAX) >= 0 &&
+		    parse_nested(pi.tb[CTA_PROTOINFO_TCP], &tcp, CTA_PROTOINFO_TCP_MAX) >= 0)
+			get_u8(tcp.tb[CTA_PROTOINFO_TCP_STATE], &m.tcp_state);
+	}
+	/* Orientation. Source NAT (outbound, and the sender's side of a hairpinned flow): the
+	 * original source is the internal endpoint and the reply goes to the public one.
+	 * Destination NAT only (a cone letting a new inbound flow in through its map): the
+	 * original source is the remote, the original destination the public endpoint, and the
+	 * reply comes from the internal endpoint. */
+	if (m.status & IPS_SRC_NAT) {
+		m.internal_addr = orig.src;
+		m.internal_port = orig.sport;
+		m.public_addr = reply.dst;
+		m.public_port = reply.dport;
+		m.remote_addr = orig.dst;
+		m.remote_port = orig.dport;
+		m.hairpin = (m.status & IPS_DST_NAT) != 0;
+	} else {
+		m.internal_addr = reply.src;
+		m.internal_port = reply.sport;
+		m.public_addr = orig.dst;
+		m.public_port = orig.dport;
+		m.remote_addr = orig.src;
+		m.remote_port = orig.sport;
+		m.inbound = true;
+	}
+	if (grow(out) < 0) {
+		errno = ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	out->v[out->n++] = m;
+	return MNL_CB_OK;
+}
+
+static int do_dump(struct mnl_socket *nl, void *arg)
+{
+	char *buf = malloc(CT_BUF_SIZE);
+	struct nlmsghdr *nlh;
+	int ret;
+
+	if (!buf)
+		return -ENOMEM;
+	nlh = put_request(buf, IPCTNL_MSG_CT_GET, NLM_F_REQUEST | NLM_F_DUMP, AF_INET,
+			  (uint32_t)time(NULL));
+	ret = transact(nl, nlh, buf, dump_cb, arg);
+	free(buf);
+	return ret;
+}
+
+int ct_dump_mappings(struct mnl_socket *nl, struct ct_mappings *out)
+{
+	return with_socket(nl, do_dump, out);
+}
+
+const char *ct_mapping_state(const struct ct_mapping *m)
+{
+	static const char *const tcp_states[] = {
+		[TCP_CONNTRACK_NONE] = "NONE",
+		[TCP_CONNTRACK_SYN_SENT] = "SYN_SENT",
+		[TCP_CONNTRACK_SYN_RECV] = "SYN_RECV",
+		[TCP_CONNTRACK_ESTABLISHED] = "ESTABLISHED",
+		[TCP_CONNTRACK_FIN_WAIT] = "FIN_WAIT",
+		[TCP_CONNTRACK_CLOSE_WAIT] = "CLOSE_WAIT",
+		[TCP_CONNTRACK_LAST_ACK] = "LAST_ACK",
+		[TCP_CONNTRACK_TIME_WAIT] = "TIME_WAIT",
+		[TCP_CONNTRACK_CLOSE] = "CLOSE",
+		[TCP_CONNTRACK_SYN_SENT2] = "SYN_SENT2",
+	};
+
+	if (m->proto == IPPROTO_TCP)
+		return m->tcp_state < sizeof(tcp_states) / sizeof(tcp_states[0]) &&
+				       tcp_states[m->tcp_state]
+			       ? tcp_states[m->tcp_state]
+			       : "?";
+	if (m->status & IPS_ASSURED)
+		return "ASSURED";
+	return (m->status & IPS_SEEN_REPLY) ? "REPLIED" : "UNREPLIED";
+}
+
+char *ct_mapping_format(const struct ct_mapping *m, char *buf, size_t len)
+{
+	char in[INET_ADDRSTRLEN], pub[INET_ADDRSTRLEN], rem[INET_ADDRSTRLEN];
+	const char *proto = m->proto == IPPROTO_UDP ? "udp" : m->proto == IPPROTO_TCP ? "tcp" : NULL;
+	char pbuf[8];
+
+	if (!proto) {
+		snprintf(pbuf, sizeof(pbuf), "%u", m->proto);
+		proto = pbuf;
+	}
+	inet_ntop(AF_INET, &m->internal_addr, in, sizeof(in));
+	inet_ntop(AF_INET, &m->public_addr, pub, sizeof(pub));
+	inet_ntop(AF_INET, &m->remote_addr, rem, sizeof(rem));
+	snprintf(buf, len, "%s %s:%u -> %s:%u remote %s:%u %s %us%s", proto, in, m->internal_port,
+		 pub, m->public_port, rem, m->remote_port, ct_mapping_state(m), m->timeout,
+		 m->inbound ? " inbound" : m->hairpin ? " hairpin" : "");
+	return buf;
+}
