@@ -44,7 +44,7 @@ static void for_each_pair(struct parse *p, yaml_node_t *map, const char *what, p
 			  void *arg)
 {
 	if (!map || map->type != YAML_MAPPING_NODE) {
-		ERR(p, map, "%s must be a mapping (key: value lines)", what);
+		ERR(p, map, "%s must be a mapping, expected key: value lines", what);
 		return;
 	}
 	for (yaml_node_pair_t *a = map->data.mapping.pairs.start; a < map->data.mapping.pairs.top;
@@ -54,7 +54,7 @@ static void for_each_pair(struct parse *p, yaml_node_t *map, const char *what, p
 		bool dup = false;
 
 		if (!key) {
-			ERR(p, k, "%s: keys must be plain words", what);
+			ERR(p, k, "%s: keys must be plain words, expected WORD: value", what);
 			continue;
 		}
 		for (yaml_node_pair_t *b = map->data.mapping.pairs.start; b < a; b++) {
@@ -111,7 +111,8 @@ static void node_attr(struct parse *p, const char *key, yaml_node_t *k, yaml_nod
 	const char *val = scalar(v);
 
 	if (!val || !*val) {
-		ERR(p, v, "node \"%s\": %s needs a single value", c->node->name, key);
+		ERR(p, v, "node \"%s\": %s needs a single value, expected %s: WORD",
+		    c->node->name, key, key);
 		return;
 	}
 	if (strcmp(key, "kind") == 0) {
@@ -167,7 +168,7 @@ static void end_addr(struct parse *p, struct topo_end *e, yaml_node_t *v, const 
 	const char *s = scalar(v), *why;
 
 	if (!s) {
-		ERR(p, v, "link end \"%s\": an address must be ADDR/PREFIX", node);
+		ERR(p, v, "link end \"%s\": not an address, expected ADDR/PREFIX", node);
 		return;
 	}
 	if (e->naddrs >= TOPO_MAX_ADDRS) {
@@ -227,7 +228,7 @@ static void links_parse(struct parse *p, yaml_node_t *seq)
 	struct topo *t = p->t;
 
 	if (!seq || seq->type != YAML_SEQUENCE_NODE) {
-		ERR(p, seq, "links must be a list (lines starting with -)");
+		ERR(p, seq, "links must be a list, expected lines starting with -");
 		return;
 	}
 	for (yaml_node_item_t *i = seq->data.sequence.items.start; i < seq->data.sequence.items.top;
@@ -276,7 +277,8 @@ static void role_entry(struct parse *p, const char *key, yaml_node_t *k, yaml_no
 	}
 	n = val ? topo_node_find(p->t, val) : -1;
 	if (n < 0) {
-		ERR(p, v, "role %s names unknown node \"%s\"", key, val ? val : "");
+		ERR(p, v, "role %s names unknown node \"%s\", expected a node declared under nodes:",
+		    key, val ? val : "");
 		return;
 	}
 	if (p->t->nodes[n].kind != want[r]) {
@@ -296,16 +298,17 @@ static const char *addr_forbidden(const struct topo_addr *a)
 
 	if (a->family == AF_INET) {
 		if (b[0] == 192 && b[1] == 0 && b[2] == 2)
-			return "192.0.2.0/24 is this machine's own network; use 198.51.100.0/24 or "
-			       "203.0.113.0/24 for the public side";
+			return "192.0.2.0/24 is this machine's own network, expected 198.51.100.0/24 "
+			       "or 203.0.113.0/24 for the public side";
 		if (b[0] == 127 || b[0] == 0 || b[0] >= 224)
-			return "loopback, zero and multicast/reserved addresses cannot be a node's";
+			return "loopback, zero and multicast/reserved addresses cannot be a node's, "
+			       "expected a unicast address";
 	} else {
 		static const uint8_t fd00[8] = { 0xfd };
 		if (memcmp(b, fd00, 8) == 0)
-			return "fd00::/64 is this machine's own network; use 2001:db8::/32";
+			return "fd00::/64 is this machine's own network, expected 2001:db8::/32";
 		if (b[0] == 0xff)
-			return "multicast addresses cannot be a node's";
+			return "multicast addresses cannot be a node's, expected a unicast address";
 	}
 	return NULL;
 }
@@ -462,7 +465,7 @@ static void check_gateway_addresses(struct parse *p)
 		if (!mine || !theirs) {
 			diag_add(p->dl, p->file, t->links[li].line,
 				 "link between \"%s\" and its gateway \"%s\" needs an IPv4 address on "
-				 "both ends", t->nodes[n].name, t->nodes[g].name);
+				 "both ends, expected ADDR/PREFIX on each", t->nodes[n].name, t->nodes[g].name);
 			continue;
 		}
 		if (!same_subnet(mine, theirs)) {
@@ -646,8 +649,8 @@ int topo_parse_buffer(struct topo *t, const char *name, const char *buf, size_t 
 		return -ENOMEM;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		diag_add(dl, name, (int)parser.problem_mark.line + 1, "YAML syntax: %s%s%s",
-			 parser.problem ? parser.problem : "error",
+		diag_add(dl, name, (int)parser.problem_mark.line + 1, "YAML syntax: %s%s%s, expected block YAML indented with "
+			 "spaces, every { and [ closed", parser.problem ? parser.problem : "error",
 			 parser.context ? " " : "", parser.context ? parser.context : "");
 		yaml_parser_delete(&parser);
 		return -EINVAL;
