@@ -9,65 +9,32 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "base/yaml_doc.h"
+
 #include "lab/topo.h"
 
+/* The parser's state; y comes first so that the yaml_doc callbacks' context is the parse. */
 struct parse {
+	struct yaml_ctx y;
 	struct topo *t;
 	struct diag_list *dl;
-	yaml_document_t *doc;
 	const char *file;
 };
 
-static int line_of(const yaml_node_t *n)
-{
-	return n ? (int)n->start_mark.line + 1 : 0;
-}
-
+#define P(yc) ((struct parse *)(yc))
+#define line_of yaml_line
+#define scalar yaml_scalar
 #define ERR(p, n, ...) diag_add((p)->dl, (p)->file, line_of(n), __VA_ARGS__)
-
-static const char *scalar(const yaml_node_t *n)
-{
-	return (n && n->type == YAML_SCALAR_NODE) ? (const char *)n->data.scalar.value : NULL;
-}
 
 static yaml_node_t *node_at(struct parse *p, int id)
 {
-	return yaml_document_get_node(p->doc, id);
+	return yaml_node_at(&p->y, id);
 }
 
-/* Calls fn for each key/value of a mapping; reports duplicate keys (YAML allows the parser to
- * accept them silently, and a repeated node name would otherwise overwrite the first). */
-typedef void (*pair_fn)(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v,
-			void *arg);
-
-static void for_each_pair(struct parse *p, yaml_node_t *map, const char *what, pair_fn fn,
+static void for_each_pair(struct parse *p, yaml_node_t *map, const char *what, yaml_pair_fn fn,
 			  void *arg)
 {
-	if (!map || map->type != YAML_MAPPING_NODE) {
-		ERR(p, map, "%s must be a mapping, expected key: value lines", what);
-		return;
-	}
-	for (yaml_node_pair_t *a = map->data.mapping.pairs.start; a < map->data.mapping.pairs.top;
-	     a++) {
-		yaml_node_t *k = node_at(p, a->key), *v = node_at(p, a->value);
-		const char *key = scalar(k);
-		bool dup = false;
-
-		if (!key) {
-			ERR(p, k, "%s: keys must be plain words, expected WORD: value", what);
-			continue;
-		}
-		for (yaml_node_pair_t *b = map->data.mapping.pairs.start; b < a; b++) {
-			const char *other = scalar(node_at(p, b->key));
-			if (other && strcmp(other, key) == 0)
-				dup = true;
-		}
-		if (dup) {
-			ERR(p, k, "%s: \"%s\" appears twice, expected each key once", what, key);
-			continue;
-		}
-		fn(p, key, k, v, arg);
-	}
+	yaml_for_each_pair(&p->y, map, what, fn, arg);
 }
 
 static bool name_valid(const char *s)
@@ -105,8 +72,10 @@ struct node_ctx {
 	bool has_kind;
 };
 
-static void node_attr(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+static void node_attr(const struct yaml_ctx *yc, const char *key, yaml_node_t *k,
+		 yaml_node_t *v, void *arg)
 {
+	struct parse *p = P(yc);
 	struct node_ctx *c = arg;
 	const char *val = scalar(v);
 
@@ -131,8 +100,10 @@ static void node_attr(struct parse *p, const char *key, yaml_node_t *k, yaml_nod
 	}
 }
 
-static void node_entry(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+static void node_entry(const struct yaml_ctx *yc, const char *key, yaml_node_t *k,
+		 yaml_node_t *v, void *arg)
 {
+	struct parse *p = P(yc);
 	struct node_pending *pend = arg;
 	struct topo *t = p->t;
 	struct topo_node *n;
@@ -184,8 +155,10 @@ static void end_addr(struct parse *p, struct topo_end *e, yaml_node_t *v, const 
 	e->addrs[e->naddrs++].line = line_of(v);
 }
 
-static void link_end(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+static void link_end(const struct yaml_ctx *yc, const char *key, yaml_node_t *k,
+		 yaml_node_t *v, void *arg)
 {
+	struct parse *p = P(yc);
 	struct topo_link *l = arg;
 	struct topo_end *e;
 	int n = topo_node_find(p->t, key);
@@ -213,8 +186,10 @@ static void link_end(struct parse *p, const char *key, yaml_node_t *k, yaml_node
 	}
 }
 
-static void link_attr(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+static void link_attr(const struct yaml_ctx *yc, const char *key, yaml_node_t *k,
+		 yaml_node_t *v, void *arg)
 {
+	struct parse *p = P(yc);
 	struct topo_link *l = arg;
 
 	if (strcmp(key, "ends") == 0)
@@ -257,8 +232,10 @@ static void links_parse(struct parse *p, yaml_node_t *seq)
 
 /* --- roles ------------------------------------------------------------------------------ */
 
-static void role_entry(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+static void role_entry(const struct yaml_ctx *yc, const char *key, yaml_node_t *k,
+		 yaml_node_t *v, void *arg)
 {
+	struct parse *p = P(yc);
 	static const enum node_kind want[ROLE_COUNT] = {
 		[ROLE_PEER_A] = NODE_HOST, [ROLE_PEER_B] = NODE_HOST, [ROLE_NAT_A] = NODE_NAT,
 		[ROLE_NAT_B] = NODE_NAT, [ROLE_RENDEZVOUS] = NODE_SERVER,
@@ -571,8 +548,10 @@ static void assign_ifnames(struct topo *t)
 	}
 }
 
-static void top_entry(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+static void top_entry(const struct yaml_ctx *yc, const char *key, yaml_node_t *k,
+		 yaml_node_t *v, void *arg)
 {
+	struct parse *p = P(yc);
 	yaml_node_t **sections = arg;
 
 	if (strcmp(key, "topology") == 0) {
@@ -597,7 +576,7 @@ static void top_entry(struct parse *p, const char *key, yaml_node_t *k, yaml_nod
 
 static int parse_document(struct parse *p)
 {
-	yaml_node_t *root = yaml_document_get_root_node(p->doc);
+	yaml_node_t *root = yaml_document_get_root_node(p->y.doc);
 	yaml_node_t *sections[3] = { NULL, NULL, NULL };
 	struct node_pending pend[TOPO_MAX_NODES];
 	int before = p->dl->count;
@@ -635,58 +614,32 @@ static int parse_document(struct parse *p)
 int topo_parse_buffer(struct topo *t, const char *name, const char *buf, size_t len,
 		      struct diag_list *dl)
 {
-	yaml_parser_t parser;
 	yaml_document_t doc;
-	struct parse p = { .t = t, .dl = dl, .doc = &doc, .file = name };
+	struct parse p = { .y = { .doc = &doc, .dl = dl, .file = name }, .t = t, .dl = dl,
+			   .file = name };
 	int ret;
 
 	memset(t, 0, sizeof(*t));
 	snprintf(t->file, sizeof(t->file), "%s", name);
 	for (int r = 0; r < ROLE_COUNT; r++)
 		t->roles[r] = -1;
-
-	if (!yaml_parser_initialize(&parser))
-		return -ENOMEM;
-	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		diag_add(dl, name, (int)parser.problem_mark.line + 1, "YAML syntax: %s%s%s, expected block YAML indented with "
-			 "spaces, every { and [ closed", parser.problem ? parser.problem : "error",
-			 parser.context ? " " : "", parser.context ? parser.context : "");
-		yaml_parser_delete(&parser);
-		return -EINVAL;
-	}
+	ret = yaml_load_buffer(&doc, name, buf, len, dl);
+	if (ret < 0)
+		return ret;
 	ret = parse_document(&p);
 	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
 	return ret;
 }
 
 int topo_parse_file(struct topo *t, const char *path, struct diag_list *dl)
 {
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t len = 0;
-	int ret;
+	char *buf;
+	size_t len;
+	int ret = yaml_read_file(path, "topology", &buf, &len, dl);
 
-	if (!f) {
-		ret = -errno;
-		diag_add(dl, path, 0, "cannot open topology: %s", strerror(-ret));
+	if (ret < 0)
 		return ret;
-	}
-	buf = malloc(1 << 20);
-	if (!buf) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	len = fread(buf, 1, (1 << 20) - 1, f);
-	if (!feof(f)) {
-		diag_add(dl, path, 0, "topology file larger than 1 MiB, expected a small YAML file");
-		ret = -EINVAL;
-		goto out;
-	}
 	ret = topo_parse_buffer(t, path, buf, len, dl);
-out:
 	free(buf);
-	fclose(f);
 	return ret;
 }
