@@ -125,10 +125,13 @@ expect_nothing_left() {
 	return 0
 }
 
-# netns_inodes_of PID: the network namespaces a process holds open (inode numbers).
+# netns_inodes_of PID: the network namespaces a process holds open (inode numbers), other
+# than the one this test runs in.
 netns_inodes_of() {
+	local own
+	own=$(readlink /proc/self/ns/net)
 	find "/proc/$1/fd" -maxdepth 1 -lname 'net:*' -printf '%l\n' 2>/dev/null |
-		sed -E 's/^net:\[([0-9]+)\]$/\1/' | sort -u
+		grep -vxF "$own" | sed -E 's/^net:\[([0-9]+)\]$/\1/' | sort -u
 }
 
 # netns_refs INODE...: every reference to those namespaces that still exists: a process or
