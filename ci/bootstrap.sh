@@ -25,6 +25,7 @@ punchlab_packages=(
 	"libmnl-dev:nfnetlink for conntrack (libmnl)"
 	"libnftables-dev:loading NAT profiles (libnftables)"
 	"libyaml-dev:parsing topology files (libyaml)"
+	"libjansson-dev:reading matrix.json baselines and the engine's JSON events (jansson)"
 	"libcmocka-dev:the unit tests (cmocka)"
 	"python3:meson runs on it; ci/test reads meson's test log with it"
 	"iproute2:tests and the benchmark's shell-way baseline compare against ip(8)"
