@@ -1,0 +1,88 @@
+/* punch: the NAT traversal engine of punchlab, a standalone tool. One verb per role; the verb
+ * table is the only place that maps results to exit codes (0 direct, 3 relayed, 1 failed,
+ * 2 usage or setup error). */
+#include <stdio.h>
+#include <string.h>
+
+#include "load.h"
+#include "opts.h"
+#include "peer.h"
+#include "rendezvous.h"
+
+#ifndef PUNCHLAB_VERSION
+#define PUNCHLAB_VERSION "dev"
+#endif
+
+static int rendezvous_main(int argc, char **argv)
+{
+	struct rdv_opts o;
+	int r = rdv_opts_parse(argc, argv, &o, stdout, stderr);
+
+	if (r)
+		return r > 0 ? 0 : PEER_EXIT_SETUP;
+	return rdv_run(&o, stdout, stderr) ? PEER_EXIT_SETUP : 0;
+}
+
+static int peer_main(int argc, char **argv)
+{
+	struct peer_opts o;
+	int r = peer_opts_parse(argc, argv, &o, stdout, stderr);
+
+	if (r)
+		return r > 0 ? 0 : PEER_EXIT_SETUP;
+	return peer_run(&o, stdout, stderr);
+}
+
+static int load_main(int argc, char **argv)
+{
+	struct load_opts o;
+	int r = load_opts_parse(argc, argv, &o, stdout, stderr);
+
+	if (r)
+		return r > 0 ? 0 : PEER_EXIT_SETUP;
+	return load_run(&o, stdout, stderr);
+}
+
+static const struct {
+	const char *verb;
+	int (*fn)(int argc, char **argv);
+	const char *what;
+} verbs[] = {
+	{ "rendezvous", rendezvous_main, "serve peers: registration, endpoint exchange, relay" },
+	{ "peer", peer_main, "connect to the other peer of a session" },
+	{ "load", load_main, "load generator for benchmarking a rendezvous" },
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fputs("usage: punch <verb> [options]   (punch <verb> --help)\n", f);
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		fprintf(f, "  %-11s %s\n", verbs[i].verb, verbs[i].what);
+	fputs("exit: 0 direct, 3 relayed, 1 failed, 2 usage or setup error\n", f);
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return PEER_EXIT_SETUP;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("punch %s\n", PUNCHLAB_VERSION);
+		return 0;
+	}
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (!strcmp(argv[1], verbs[i].verb))
+			return verbs[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "punch: unknown verb \"%s\"\n", argv[1]);
+	usage(stderr);
+	return PEER_EXIT_SETUP;
+}

@@ -1,0 +1,425 @@
+#include "opts.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "endpoint.h"
+
+static const char *const tech_names[TECH_MAX] = {
+	[TECH_UDP] = "udp", [TECH_TCP] = "tcp", [TECH_TCP_TTL] = "tcp-ttl",
+	[TECH_PREDICT] = "predict", [TECH_BIRTHDAY] = "birthday", [TECH_RELAY] = "relay",
+	[TECH_AUTO] = "auto",
+};
+
+const char *technique_name(enum technique t)
+{
+	return (unsigned)t < TECH_MAX ? tech_names[t] : "?";
+}
+
+int technique_parse(const char *s, enum technique *t)
+{
+	int i;
+
+	for (i = 0; i < TECH_MAX; i++) {
+		if (!strcmp(s, tech_names[i])) {
+			*t = (enum technique)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int opts_parse_duration(const char *s, uint32_t *ms)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || !isfinite(v))
+		return -EINVAL;
+	if (!strcmp(end, "ms"))
+		v /= 1000.0;
+	else if (*end && strcmp(end, "s"))
+		return -EINVAL;
+	if (v <= 0 || v > 86400)
+		return -EINVAL;
+	*ms = (uint32_t)ceil(v * 1000.0);
+	return 0;
+}
+
+int opts_parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *v)
+{
+	char *end;
+	unsigned long long x;
+
+	if (!s || !*s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	x = strtoull(s, &end, 10);
+	if (errno || *end || x < min || x > max)
+		return -EINVAL;
+	*v = (uint32_t)x;
+	return 0;
+}
+
+void rdv_usage(FILE *f)
+{
+	fputs("usage: punch rendezvous --listen ADDR:PORT [--listen ADDR:PORT ...] [options]\n"
+	      "  UDP and TCP on every listen address; give two addresses (or ports) so that\n"
+	      "  peers can learn their NAT's port allocation stride.\n"
+	      "  --no-relay           do not relay data between the peers of a session\n"
+	      "  --relay-limit BYTES  bytes relayed per session (default 1048576)\n"
+	      "  --max-sessions N     sessions held at once (default 100000)\n"
+	      "  --max-conns N        TCP connections at once (default 1024)\n"
+	      "  --session-ttl S      free a session idle this long (default 120)\n"
+	      "  --rate-limit PPS     packets per second per source address, 0 = off (default 2000)\n"
+	      "  --duration S         exit after S seconds (default: run until SIGINT/SIGTERM)\n"
+	      "  --json               JSON lines: 'listening' at start, 'stats' at exit\n", f);
+}
+
+void peer_usage(FILE *f)
+{
+	fputs("usage: punch peer --rendezvous ADDR:PORT --session ID [options]\n"
+	      "  --rendezvous2 ADDR:PORT  second server address, for stride learning (default: the\n"
+	      "                       rendezvous' other listen address, when it has one)\n"
+	      "  --role a|b           this peer's role (default: assigned by the rendezvous)\n"
+	      "  --proto udp|tcp      transport (default udp; tcp for --technique tcp/tcp-ttl)\n"
+	      "  --technique T        udp, tcp, tcp-ttl, predict, birthday, relay, auto (default)\n"
+	      "  --timeout S          give up after S seconds (default 10)\n"
+	      "  --json               one JSON object per line; the last line is the result\n"
+	      "  --bind ADDR          local address (default: any)\n"
+	      "  --port N             local port (default: ephemeral)\n"
+	      "  --payload N          verification payload bytes, 16..1024 (default 256)\n"
+	      "  --birthday-sockets N sockets on the symmetric side (default 256)\n"
+	      "  --birthday-probes N  probes on the cone side (default 4096)\n"
+	      "  --birthday-rate PPS  probe rate on the cone side (default 4000)\n"
+	      "  --predict-window N   predicted ports to try (default 8)\n"
+	      "  --hold S             keep the verified path alive S seconds (keep-alives)\n"
+	      "exit: 0 direct, 3 relayed, 1 failed, 2 usage or setup error\n", f);
+}
+
+void load_usage(FILE *f)
+{
+	fputs("usage: punch load --rendezvous ADDR:PORT [--sessions N] [--window N] [--timeout S]"
+	      " [--json]\n"
+	      "  registers N sessions (two peers each) over UDP and reports registrations/s\n", f);
+}
+
+/* getopt_long keeps global state; optind = 0 makes glibc start over (tests parse twice). */
+static void getopt_reset(void)
+{
+	optind = 0;
+	opterr = 0;
+}
+
+static int bad(FILE *err, const char *verb, const char *what, const char *val)
+{
+	fprintf(err, "punch %s: %s%s%s%s\n", verb, what, val ? " \"" : "", val ? val : "",
+		val ? "\"" : "");
+	return -EINVAL;
+}
+
+/* With opterr off, getopt_long returns '?' both for an unknown option and for a missing value;
+ * the offending word is the last one it consumed. */
+static int unknown_opt(FILE *err, const char *verb, int argc, char **argv)
+{
+	const char *w = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+
+	return bad(err, verb, "unknown option or missing value", w);
+}
+
+int rdv_opts_parse(int argc, char **argv, struct rdv_opts *o, FILE *out, FILE *err)
+{
+	enum { O_LISTEN = 256, O_NORELAY, O_RELAYLIM, O_MAXS, O_MAXC, O_TTL, O_RATE, O_DUR,
+	       O_JSON, O_HELP };
+	static const struct option lo[] = {
+		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "no-relay", no_argument, NULL, O_NORELAY },
+		{ "relay-limit", required_argument, NULL, O_RELAYLIM },
+		{ "max-sessions", required_argument, NULL, O_MAXS },
+		{ "max-conns", required_argument, NULL, O_MAXC },
+		{ "session-ttl", required_argument, NULL, O_TTL },
+		{ "rate-limit", required_argument, NULL, O_RATE },
+		{ "duration", required_argument, NULL, O_DUR },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "help", no_argument, NULL, O_HELP },
+		{ 0 }
+	};
+	const char *v = "rendezvous";
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->relay = true;
+	o->relay_limit = 1u << 20;
+	o->max_sessions = 100000;
+	o->max_conns = 1024;
+	o->session_ttl_ms = 120000;
+	o->rate_limit = 2000;
+	getopt_reset();
+	while ((c = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
+		switch (c) {
+		case O_LISTEN:
+			if (o->n_listen >= OPTS_MAX_LISTEN)
+				return bad(err, v, "too many --listen (at most 8)", NULL);
+			if (ep_parse(optarg, true, &o->listen[o->n_listen]))
+				return bad(err, v, "--listen wants ADDR:PORT, got", optarg);
+			o->n_listen++;
+			break;
+		case O_NORELAY:
+			o->relay = false;
+			break;
+		case O_RELAYLIM:
+			if (opts_parse_uint(optarg, 0, UINT32_MAX, &o->relay_limit))
+				return bad(err, v, "bad --relay-limit", optarg);
+			break;
+		case O_MAXS:
+			if (opts_parse_uint(optarg, 1, 10000000, &o->max_sessions))
+				return bad(err, v, "bad --max-sessions (1..10000000)", optarg);
+			break;
+		case O_MAXC:
+			if (opts_parse_uint(optarg, 1, 65536, &o->max_conns))
+				return bad(err, v, "bad --max-conns (1..65536)", optarg);
+			break;
+		case O_TTL:
+			if (opts_parse_duration(optarg, &o->session_ttl_ms))
+				return bad(err, v, "bad --session-ttl", optarg);
+			break;
+		case O_RATE:
+			if (opts_parse_uint(optarg, 0, 10000000, &o->rate_limit))
+				return bad(err, v, "bad --rate-limit", optarg);
+			break;
+		case O_DUR:
+			if (opts_parse_duration(optarg, &o->duration_ms))
+				return bad(err, v, "bad --duration", optarg);
+			break;
+		case O_JSON:
+			o->json = true;
+			break;
+		case O_HELP:
+			rdv_usage(out);
+			return 1;
+		default:
+			return unknown_opt(err, v, argc, argv);
+		}
+	}
+	if (optind < argc)
+		return bad(err, v, "unexpected argument", argv[optind]);
+	if (o->n_listen == 0)
+		return bad(err, v, "--listen ADDR:PORT is required", NULL);
+	return 0;
+}
+
+int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE *err)
+{
+	enum { O_RDV = 256, O_RDV2, O_SESSION, O_ROLE, O_PROTO, O_TECH, O_TIMEOUT, O_JSON,
+	       O_BIND, O_PORT, O_PAYLOAD, O_BSOCK, O_BPROBE, O_BRATE, O_PWIN, O_HOLD, O_HELP };
+	static const struct option lo[] = {
+		{ "rendezvous", required_argument, NULL, O_RDV },
+		{ "rendezvous2", required_argument, NULL, O_RDV2 },
+		{ "session", required_argument, NULL, O_SESSION },
+		{ "role", required_argument, NULL, O_ROLE },
+		{ "proto", required_argument, NULL, O_PROTO },
+		{ "technique", required_argument, NULL, O_TECH },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "bind", required_argument, NULL, O_BIND },
+		{ "port", required_argument, NULL, O_PORT },
+		{ "payload", required_argument, NULL, O_PAYLOAD },
+		{ "birthday-sockets", required_argument, NULL, O_BSOCK },
+		{ "birthday-probes", required_argument, NULL, O_BPROBE },
+		{ "birthday-rate", required_argument, NULL, O_BRATE },
+		{ "predict-window", required_argument, NULL, O_PWIN },
+		{ "hold", required_argument, NULL, O_HOLD },
+		{ "help", no_argument, NULL, O_HELP },
+		{ 0 }
+	};
+	const char *v = "peer";
+	bool has_rdv = false, has_proto = false;
+	uint32_t x;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->proto = PROTO_UDP;
+	o->tech = TECH_AUTO;
+	o->timeout_ms = 10000;
+	o->payload = 256;
+	o->bday_sockets = 256;
+	o->bday_probes = 4096;
+	o->bday_rate = 4000;
+	o->predict_window = 8;
+	getopt_reset();
+	while ((c = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
+		switch (c) {
+		case O_RDV:
+			if (ep_parse(optarg, true, &o->rdv))
+				return bad(err, v, "--rendezvous wants ADDR:PORT, got", optarg);
+			has_rdv = true;
+			break;
+		case O_RDV2:
+			if (ep_parse(optarg, true, &o->rdv2))
+				return bad(err, v, "--rendezvous2 wants ADDR:PORT, got", optarg);
+			o->has_rdv2 = true;
+			break;
+		case O_SESSION:
+			if (!wire_session_valid(optarg))
+				return bad(err, v, "--session wants 1..64 characters of "
+					   "[A-Za-z0-9._:@/+-], got", optarg);
+			strcpy(o->session, optarg);
+			break;
+		case O_ROLE:
+			if (!strcmp(optarg, "a"))
+				o->role = WIRE_ROLE_A;
+			else if (!strcmp(optarg, "b"))
+				o->role = WIRE_ROLE_B;
+			else if (!strcmp(optarg, "any"))
+				o->role = WIRE_ROLE_ANY;
+			else
+				return bad(err, v, "--role wants a, b or any, got", optarg);
+			break;
+		case O_PROTO:
+			if (!strcmp(optarg, "udp"))
+				o->proto = PROTO_UDP;
+			else if (!strcmp(optarg, "tcp"))
+				o->proto = PROTO_TCP;
+			else
+				return bad(err, v, "--proto wants udp or tcp, got", optarg);
+			has_proto = true;
+			break;
+		case O_TECH:
+			if (technique_parse(optarg, &o->tech))
+				return bad(err, v, "--technique wants udp, tcp, tcp-ttl, predict, "
+					   "birthday, relay or auto, got", optarg);
+			break;
+		case O_TIMEOUT:
+			if (opts_parse_duration(optarg, &o->timeout_ms))
+				return bad(err, v, "--timeout wants seconds > 0, got", optarg);
+			break;
+		case O_JSON:
+			o->json = true;
+			break;
+		case O_BIND:
+			if (ep_parse_addr(optarg, &o->bind))
+				return bad(err, v, "--bind wants an IP address, got", optarg);
+			break;
+		case O_PORT:
+			if (opts_parse_uint(optarg, 0, 65535, &x))
+				return bad(err, v, "--port wants 0..65535, got", optarg);
+			o->port = (uint16_t)x;
+			break;
+		case O_PAYLOAD:
+			if (opts_parse_uint(optarg, 16, WIRE_MAX_PAYLOAD, &x))
+				return bad(err, v, "--payload wants 16..1024 bytes, got", optarg);
+			o->payload = (uint16_t)x;
+			break;
+		case O_BSOCK:
+			if (opts_parse_uint(optarg, 1, 1024, &o->bday_sockets))
+				return bad(err, v, "--birthday-sockets wants 1..1024, got", optarg);
+			break;
+		case O_BPROBE:
+			if (opts_parse_uint(optarg, 1, 65535, &o->bday_probes))
+				return bad(err, v, "--birthday-probes wants 1..65535, got", optarg);
+			break;
+		case O_BRATE:
+			if (opts_parse_uint(optarg, 1, 100000, &o->bday_rate))
+				return bad(err, v, "--birthday-rate wants 1..100000, got", optarg);
+			break;
+		case O_PWIN:
+			if (opts_parse_uint(optarg, 1, 64, &o->predict_window))
+				return bad(err, v, "--predict-window wants 1..64, got", optarg);
+			break;
+		case O_HOLD:
+			if (opts_parse_duration(optarg, &o->hold_ms))
+				return bad(err, v, "--hold wants seconds > 0, got", optarg);
+			break;
+		case O_HELP:
+			peer_usage(out);
+			return 1;
+		default:
+			return unknown_opt(err, v, argc, argv);
+		}
+	}
+	if (optind < argc)
+		return bad(err, v, "unexpected argument", argv[optind]);
+	if (!has_rdv)
+		return bad(err, v, "--rendezvous ADDR:PORT is required", NULL);
+	if (!o->session[0])
+		return bad(err, v, "--session ID is required", NULL);
+	if (o->tech == TECH_TCP || o->tech == TECH_TCP_TTL) {
+		if (has_proto && o->proto != PROTO_TCP)
+			return bad(err, v, "--technique tcp and tcp-ttl need --proto tcp", NULL);
+		o->proto = PROTO_TCP;
+	}
+	if (o->tech == TECH_UDP && o->proto != PROTO_UDP)
+		return bad(err, v, "--technique udp needs --proto udp", NULL);
+	if (o->tech == TECH_BIRTHDAY && o->proto != PROTO_UDP)
+		return bad(err, v, "--technique birthday is UDP only", NULL);
+	if (o->has_rdv2 && o->rdv2.ss_family != o->rdv.ss_family)
+		return bad(err, v, "--rendezvous2 must be of the same address family as --rendezvous",
+			   NULL);
+	if (o->bind.ss_family && o->bind.ss_family != o->rdv.ss_family)
+		return bad(err, v, "--bind must be of the same address family as --rendezvous", NULL);
+	return 0;
+}
+
+int load_opts_parse(int argc, char **argv, struct load_opts *o, FILE *out, FILE *err)
+{
+	enum { O_RDV = 256, O_SESSIONS, O_WINDOW, O_TIMEOUT, O_JSON, O_HELP };
+	static const struct option lo[] = {
+		{ "rendezvous", required_argument, NULL, O_RDV },
+		{ "sessions", required_argument, NULL, O_SESSIONS },
+		{ "window", required_argument, NULL, O_WINDOW },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "help", no_argument, NULL, O_HELP },
+		{ 0 }
+	};
+	const char *v = "load";
+	bool has_rdv = false;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->sessions = 10000;
+	o->window = 256;
+	o->timeout_ms = 30000;
+	getopt_reset();
+	while ((c = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
+		switch (c) {
+		case O_RDV:
+			if (ep_parse(optarg, true, &o->rdv))
+				return bad(err, v, "--rendezvous wants ADDR:PORT, got", optarg);
+			has_rdv = true;
+			break;
+		case O_SESSIONS:
+			if (opts_parse_uint(optarg, 1, 10000000, &o->sessions))
+				return bad(err, v, "--sessions wants 1..10000000, got", optarg);
+			break;
+		case O_WINDOW:
+			if (opts_parse_uint(optarg, 1, 65536, &o->window))
+				return bad(err, v, "--window wants 1..65536, got", optarg);
+			break;
+		case O_TIMEOUT:
+			if (opts_parse_duration(optarg, &o->timeout_ms))
+				return bad(err, v, "--timeout wants seconds > 0, got", optarg);
+			break;
+		case O_JSON:
+			o->json = true;
+			break;
+		case O_HELP:
+			load_usage(out);
+			return 1;
+		default:
+			return unknown_opt(err, v, argc, argv);
+		}
+	}
+	if (optind < argc)
+		return bad(err, v, "unexpected argument", argv[optind]);
+	if (!has_rdv)
+		return bad(err, v, "--rendezvous ADDR:PORT is required", NULL);
+	return 0;
+}

@@ -1,0 +1,259 @@
+/* The peer: registers with the rendezvous, learns the other peer's endpoints, runs one
+ * technique (or the auto sequence), verifies a payload both ways and reports the outcome.
+ * This header is shared by peer.c and the tech_*.c files; only peer_run() is public. */
+#ifndef PUNCH_PEER_H
+#define PUNCH_PEER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "evout.h"
+#include "loop.h"
+#include "opts.h"
+#include "util.h"
+#include "wire.h"
+
+/* Exit codes of `punch peer`. */
+enum peer_exit { PEER_EXIT_DIRECT = 0, PEER_EXIT_FAILED = 1, PEER_EXIT_SETUP = 2,
+		 PEER_EXIT_RELAYED = 3 };
+
+/* Run the peer with @o until an outcome. Events go to @out, diagnostics to @err.
+ * Returns an enum peer_exit. */
+int peer_run(const struct peer_opts *o, FILE *out, FILE *err);
+
+/* ---- internals shared with the techniques ---- */
+
+#define PEER_MAX_SOCKS 1100           /* main + birthday sockets */
+#define PEER_MAX_CANDS 1200
+#define PEER_MAX_TCONNS 96
+
+enum peer_phase {
+	PH_REGISTRATION,      /* no REGISTERED yet */
+	PH_EXCHANGE,          /* registered, waiting for the other peer's endpoints */
+	PH_PROBING,           /* endpoints known, no path yet */
+	PH_VERIFICATION,      /* a path answered, payload not verified yet */
+	PH_DONE,
+};
+
+struct peer;
+
+/* One UDP socket of the peer. socks[0] is the main socket: it speaks to the rendezvous and
+ * punches (the NAT mapping the rendezvous saw is the one the peer must use). */
+struct psock {
+	struct peer *p;
+	int fd;
+	struct loop_io io;
+};
+
+/* A UDP path under test: one of our sockets towards one remote endpoint. */
+struct cand {
+	struct psock *s;
+	struct sockaddr_storage to;
+	uint32_t sent;
+	bool acked;           /* a PROBE_ACK came back on this path */
+	bool reflexive;       /* learned from an incoming probe (RFC 8445 peer-reflexive) */
+	bool quiet;           /* don't emit a probe event (birthday/predict windows) */
+};
+
+enum chan_kind { CHAN_UDP, CHAN_TCP, CHAN_RELAY };
+
+/* Where to send verification traffic. */
+struct chan {
+	enum chan_kind kind;
+	struct psock *s;                  /* CHAN_UDP */
+	struct sockaddr_storage to;       /* CHAN_UDP: remote; CHAN_TCP: the connection's peer */
+	struct tconn *tc;                 /* CHAN_TCP */
+};
+
+/* A TCP connection attempt or connection to the other peer. */
+struct tconn {
+	struct peer *p;
+	int fd;
+	struct loop_io io;
+	struct loop_timer retry;
+	struct sockaddr_storage to;
+	struct stream st;
+	uint32_t tries;
+	bool accepted, established, hello_ok, dead, quiet;
+};
+
+/* The transport to the rendezvous when --proto tcp. */
+struct rconn {
+	int fd;
+	struct loop_io io;
+	struct stream st;
+	bool up;
+	struct sockaddr_storage to;
+	bool bind_only;                   /* the second-rendezvous BIND connection */
+};
+
+struct tech_ops {
+	enum technique id;
+	bool needs_nat;                   /* BIND to two server addresses before REGISTER */
+	bool fresh_socket;                /* start from a new local port (auto: after other steps) */
+	/* Endpoints are known: start punching. Returns 0 or -errno (the step fails). */
+	int (*start)(struct peer *p);
+	/* Release everything start took (sockets, timers, state). */
+	void (*stop)(struct peer *p);
+	/* Optional: a technique-specific look at a valid message from the other peer. */
+	void (*on_relay_msg)(struct peer *p, const struct wire_msg *m);
+};
+
+struct peer {
+	const struct peer_opts *o;
+	struct evout ev;
+	struct loop loop;
+	int family;
+	uint64_t nonce;
+	uint64_t t0;
+
+	/* sockets */
+	struct psock *socks[PEER_MAX_SOCKS];
+	int n_socks;
+	uint16_t local_port;
+	struct sockaddr_storage local;            /* private endpoint reported */
+	struct rconn rc, rc2;                     /* TCP to rendezvous / second rendezvous */
+
+	/* registration */
+	enum peer_phase phase;
+	struct sockaddr_storage rdv, rdv2;
+	bool has_rdv2;
+	struct loop_timer reg_timer;
+	uint32_t reg_interval_ms;
+	bool bind1_ok, bind2_ok, registered, reg_sent;
+	uint16_t round;
+	uint8_t role, peer_role;
+	bool relay_ok;                            /* the server relays */
+	struct sockaddr_storage public1, public2; /* seen by rendezvous 1 / 2 */
+	struct wire_natinfo nat;                  /* own NAT, from public1/public2 */
+	uint64_t reg_sent_us;
+	uint64_t rtt_rdv_us;
+
+	/* the other peer, from PEER */
+	uint64_t token, peer_nonce;
+	struct sockaddr_storage peer_pub;
+	struct sockaddr_storage peer_priv[WIRE_MAX_EPS];
+	int n_peer_priv;
+	struct wire_natinfo peer_nat;
+	bool have_peer;
+
+	/* step (technique) */
+	const struct tech_ops *tech;
+	void *ts;                                 /* the technique's state */
+	int step;                                 /* auto: index into the step table */
+	struct loop_timer step_timer, deadline, probe_timer;
+	uint32_t probe_tick;
+
+	/* UDP candidates */
+	struct cand cands[PEER_MAX_CANDS];
+	int n_cands;
+	uint32_t seq;
+
+	/* TCP to the other peer */
+	int listen_fd;
+	struct loop_io listen_io;
+	struct tconn *tconns[PEER_MAX_TCONNS];
+	int n_tconns;
+
+	/* verification */
+	bool connected;
+	struct chan chan;
+	uint8_t my_payload[WIRE_MAX_PAYLOAD], peer_payload[WIRE_MAX_PAYLOAD];
+	bool my_data_acked, peer_data_ok, peer_done;
+	struct loop_timer verify_timer, linger_timer, keepalive_timer;
+	uint64_t rtt_us;
+
+	/* results */
+	uint64_t t_registered, t_endpoints, t_step, t_connected, t_verified;
+	uint32_t attempts, probes_sent, sockets_opened, self_msgs, bad_msgs, ttl_used;
+	int hops;
+	const char *fail_phase;
+	char fail_reason[160];
+	int exit_code;
+	bool finished;
+};
+
+/* Send a wire message on a UDP socket / over a channel. Return 0 or -errno. */
+int peer_udp_send(struct peer *p, struct psock *s, const struct sockaddr_storage *to,
+		  struct wire_msg *m);
+int peer_chan_send(struct peer *p, const struct chan *c, struct wire_msg *m);
+/* Fill the header fields every peer-to-peer message carries (token, role, nonce). */
+void peer_msg_init(struct peer *p, struct wire_msg *m, uint8_t type);
+/* Relay @inner to the other peer through the rendezvous. */
+int peer_relay_send(struct peer *p, struct wire_msg *inner);
+
+/* Open one more UDP socket (ephemeral port) watched by the loop; NULL with errno set. */
+struct psock *peer_sock_add(struct peer *p);
+void peer_sock_close(struct peer *p, struct psock *s);
+
+/* Add a UDP candidate (deduplicated) and probe it at once. Returns it or NULL when full. */
+struct cand *peer_cand_add(struct peer *p, struct psock *s, const struct sockaddr_storage *to,
+			   bool reflexive, bool quiet);
+void peer_cand_probe(struct peer *p, struct cand *c);
+/* Probe every candidate now and then on the fast re-probe schedule. */
+void peer_probe_schedule_start(struct peer *p);
+void peer_cands_clear(struct peer *p);
+
+/* A path answered: start the payload exchange on @c (first path wins). */
+void peer_connected(struct peer *p, const struct chan *c, const char *how);
+/* The step cannot succeed (setup failure inside a technique): fail it now. */
+void peer_step_fail(struct peer *p, const char *reason);
+
+/* Handle a valid, authenticated message from the other peer that arrived on @c. */
+void peer_on_peer_msg(struct peer *p, const struct chan *c, const struct wire_msg *m);
+
+/* Candidate endpoints of the other peer to try directly: public first, then private ones,
+ * minus any equal to our own private endpoint (two LANs with the same addressing would make
+ * us probe ourselves). Returns the count written to @out (at most 1 + WIRE_MAX_EPS). */
+int peer_targets(struct peer *p, struct sockaddr_storage *out);
+
+/* Retransmission timeout from the measured RTT: clamp(3 * rtt, 5 ms, 500 ms). */
+uint64_t peer_rto_us(struct peer *p);
+
+/* Remaining time before the step's deadline (0 when passed). */
+uint64_t peer_step_left_us(struct peer *p);
+
+/* ---- techniques ---- */
+extern const struct tech_ops tech_udp_ops, tech_tcp_ops, tech_ttl_ops, tech_predict_ops,
+	tech_birthday_ops, tech_relay_ops;
+
+/* tech_tcp.c: the TCP simultaneous-open engine used by tcp, tcp-ttl and predict. */
+int tcp_punch_begin(struct peer *p);                    /* listener on the punch port */
+struct tconn *tcp_punch_connect(struct peer *p, const struct sockaddr_storage *to, bool quiet);
+void tcp_punch_end(struct peer *p);                     /* close all but the winner */
+void tcp_punch_close_all(struct peer *p);
+
+/* tech_predict.c: the prediction arithmetic (unit tested). */
+/* Classify a NAT from the private endpoint and the public endpoints seen by two servers
+ * (@pub2 family AF_UNSPEC: not measured). */
+void nat_classify(const struct sockaddr_storage *priv, const struct sockaddr_storage *pub1,
+		  const struct sockaddr_storage *pub2, struct wire_natinfo *n);
+/* The k-th port after @last with @stride, modulo 65536; 0 when it would be port 0. */
+uint16_t predict_port(uint16_t last, int16_t stride, int k);
+/* The ports to aim at for a peer with NAT @n, in the order to try them; returns the count
+ * (at most @max). For a sequential NAT: last + k*stride for k = 1..window; otherwise the
+ * single public port @pub_port. */
+int predict_ports(const struct wire_natinfo *n, uint16_t pub_port, int window, uint16_t *out,
+		  int max);
+
+/* tech_ttl.c */
+/* The TTL for a SYN that passes our own NAT(s) but dies before the peer's: from a
+ * traceroute-style measurement @hop_private[i] (true when hop i+1 answered from a private
+ * address or our own public address), @n hops answered, @reached (a probe reached the peer's
+ * address at TTL n+1). Returns the TTL, or -1 when there is no router to stop at. */
+int ttl_choose(const bool *hop_private, int n, bool reached);
+
+/* tech_auto.c */
+struct auto_step {
+	enum technique tech;
+	uint32_t deadline_ms;
+};
+/* The step table for @proto (exposed for tests and docs). */
+const struct auto_step *auto_steps(int proto, int *n);
+/* Whether step @tech applies given both peers' NATs. */
+bool auto_step_applies(enum technique tech, const struct wire_natinfo *own,
+		       const struct wire_natinfo *peer, bool relay_ok);
+
+#endif

@@ -1,0 +1,849 @@
+#include "rendezvous.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "endpoint.h"
+#include "evout.h"
+#include "loop.h"
+#include "util.h"
+#include "wire.h"
+
+#define RDV_UDP_BATCH 64          /* datagrams read per wake-up before yielding */
+#define RDV_RL_SLOTS 8192         /* rate limiter buckets (power of two) */
+#define RDV_SWEEP_US 1000000
+
+struct rdv;
+
+struct rdv_listener {
+	struct rdv *r;
+	struct sockaddr_storage addr;
+	int ufd, tfd;
+	struct loop_io uio, tio;
+};
+
+struct rdv_member;
+
+struct rdv_conn {
+	struct rdv *r;
+	int fd;
+	struct loop_io io;
+	struct stream st;
+	struct sockaddr_storage from;
+	int listener;
+	uint64_t last_us;
+	struct rdv_member *member;    /* the registration that answers over this connection */
+	struct rdv_conn *next, *prev;
+};
+
+struct rdv_member {
+	bool used, bye;
+	uint64_t nonce;
+	uint8_t role;
+	uint8_t proto;
+	uint16_t round;
+	bool peer_sent;               /* PEER for this round went out */
+	struct sockaddr_storage pub;
+	int listener;                 /* UDP: the socket it registered on */
+	struct rdv_conn *conn;        /* TCP: its connection, or NULL */
+	struct wire_ep priv[WIRE_MAX_EPS];
+	uint8_t n_priv;
+	struct wire_natinfo nat;
+};
+
+struct rdv_session {
+	char id[WIRE_MAX_SESSION + 1];
+	uint64_t token;
+	uint64_t last_us;
+	uint64_t relayed;
+	struct rdv_member m[2];       /* index role - 1 */
+	struct rdv_session *hnext;
+	struct rdv_session *lnext, *lprev;   /* least recently used first */
+};
+
+struct rdv_rl {
+	struct sockaddr_storage addr;
+	uint64_t last_us;
+	uint32_t tokens_milli;        /* thousandths of a packet */
+};
+
+struct rdv_stats {
+	uint64_t rx, rx_bytes, tx, tx_fail;
+	uint64_t decode[WIRE_EDECODE_MAX];
+	uint64_t unexpected, bad_token, rate_limited, oversized;
+	uint64_t binds, registrations, pairings, session_full, role_taken, busy, proto_mismatch;
+	uint64_t sessions_created, sessions_expired, sessions_closed;
+	uint64_t relayed, relayed_bytes, relay_denied;
+	uint64_t conns, conns_refused, conns_bad;
+};
+
+struct rdv {
+	const struct rdv_opts *o;
+	struct evout ev;
+	struct loop loop;
+	struct rdv_listener ls[OPTS_MAX_LISTEN];
+	int n_ls;
+	struct rdv_session **ht;
+	size_t ht_mask;
+	uint64_t hkey[2];
+	size_t n_sessions;
+	struct rdv_session *lru_head, *lru_tail;
+	struct rdv_conn *conns;
+	uint32_t n_conns;
+	struct rdv_rl *rl;
+	struct loop_timer sweep, stop_timer;
+	int sigfd;
+	struct loop_io sigio;
+	struct rdv_stats st;
+};
+
+/* Where a message came from and how to answer it. */
+struct rdv_src {
+	int listener;
+	struct sockaddr_storage from;
+	struct rdv_conn *conn;        /* NULL for UDP */
+};
+
+/* ---- sessions ---- */
+
+static size_t session_bucket(struct rdv *r, const char *id)
+{
+	return (size_t)siphash24(r->hkey, id, strlen(id)) & r->ht_mask;
+}
+
+static struct rdv_session *session_find(struct rdv *r, const char *id)
+{
+	struct rdv_session *s;
+
+	for (s = r->ht[session_bucket(r, id)]; s; s = s->hnext)
+		if (!strcmp(s->id, id))
+			return s;
+	return NULL;
+}
+
+static void lru_unlink(struct rdv *r, struct rdv_session *s)
+{
+	if (s->lprev)
+		s->lprev->lnext = s->lnext;
+	else
+		r->lru_head = s->lnext;
+	if (s->lnext)
+		s->lnext->lprev = s->lprev;
+	else
+		r->lru_tail = s->lprev;
+	s->lnext = s->lprev = NULL;
+}
+
+static void lru_append(struct rdv *r, struct rdv_session *s)
+{
+	s->lprev = r->lru_tail;
+	s->lnext = NULL;
+	if (r->lru_tail)
+		r->lru_tail->lnext = s;
+	else
+		r->lru_head = s;
+	r->lru_tail = s;
+}
+
+static void session_touch(struct rdv *r, struct rdv_session *s)
+{
+	s->last_us = loop_now_us();
+	lru_unlink(r, s);
+	lru_append(r, s);
+}
+
+static struct rdv_session *session_new(struct rdv *r, const char *id)
+{
+	struct rdv_session *s;
+	size_t b;
+
+	if (r->n_sessions >= r->o->max_sessions)
+		return NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	strcpy(s->id, id);
+	s->token = rand_u64();
+	s->last_us = loop_now_us();
+	b = session_bucket(r, id);
+	s->hnext = r->ht[b];
+	r->ht[b] = s;
+	lru_append(r, s);
+	r->n_sessions++;
+	r->st.sessions_created++;
+	return s;
+}
+
+static void session_free(struct rdv *r, struct rdv_session *s)
+{
+	struct rdv_session **pp = &r->ht[session_bucket(r, s->id)];
+	int i;
+
+	while (*pp && *pp != s)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = s->hnext;
+	lru_unlink(r, s);
+	for (i = 0; i < 2; i++)
+		if (s->m[i].conn)
+			s->m[i].conn->member = NULL;
+	r->n_sessions--;
+	free(s);
+}
+
+/* ---- sending ---- */
+
+static void rdv_send(struct rdv *r, int listener, const struct sockaddr_storage *to,
+		     struct rdv_conn *conn, struct wire_msg *m)
+{
+	uint8_t buf[WIRE_MAX_LEN];
+	int n = wire_encode(m, buf, sizeof(buf));
+
+	if (n < 0) {
+		r->st.tx_fail++;
+		return;
+	}
+	if (conn) {
+		if (stream_send(conn->fd, buf, (size_t)n) < 0)
+			r->st.tx_fail++;
+		else
+			r->st.tx++;
+		return;
+	}
+	if (sendto(r->ls[listener].ufd, buf, (size_t)n, MSG_DONTWAIT, (const struct sockaddr *)to,
+		   ep_len(to)) < 0)
+		r->st.tx_fail++;
+	else
+		r->st.tx++;
+}
+
+static void reply(struct rdv *r, const struct rdv_src *src, struct wire_msg *m)
+{
+	rdv_send(r, src->listener, &src->from, src->conn, m);
+}
+
+static void send_error(struct rdv *r, const struct rdv_src *src, const struct wire_msg *in,
+		       uint16_t code, const char *text)
+{
+	struct wire_msg m;
+
+	wire_msg_init(&m, WIRE_ERROR);
+	m.role = WIRE_ROLE_SERVER;
+	m.nonce = in->nonce;
+	m.error_code = code;
+	snprintf(m.error_text, sizeof(m.error_text), "%s", text);
+	m.present = WA_BIT(WA_ERROR);
+	reply(r, src, &m);
+}
+
+/* Other listen addresses of the same family: a peer BINDs to one of them to learn whether its
+ * NAT keeps the same public port for a second destination (and the stride if it does not). */
+static void add_alts(struct rdv *r, const struct rdv_src *src, struct wire_msg *m)
+{
+	int i;
+
+	for (i = 0; i < r->n_ls && m->n_alt < WIRE_MAX_EPS; i++) {
+		if (i == src->listener || r->ls[i].addr.ss_family != r->ls[src->listener].addr.ss_family)
+			continue;
+		if (ep_to_wire(&r->ls[i].addr, &m->alt[m->n_alt]) == 0)
+			m->n_alt++;
+	}
+	if (m->n_alt)
+		m->present |= WA_BIT(WA_ALT);
+}
+
+static void send_peer(struct rdv *r, struct rdv_session *s, int i)
+{
+	struct rdv_member *me = &s->m[i], *other = &s->m[!i];
+	struct wire_msg m;
+
+	wire_msg_init(&m, WIRE_PEER);
+	m.role = me->role;
+	m.flags = r->o->relay ? WIRE_F_RELAY : 0;
+	m.token = s->token;
+	m.nonce = me->nonce;
+	m.round = me->round;
+	ep_to_wire(&me->pub, &m.observed);
+	ep_to_wire(&other->pub, &m.peer_public);
+	memcpy(m.peer_priv, other->priv, sizeof(m.peer_priv));
+	m.n_peer_priv = other->n_priv;
+	m.peer_nat = other->nat;
+	m.peer_nonce = other->nonce;
+	m.peer_role = other->role;
+	m.present = WA_BIT(WA_ROUND) | WA_BIT(WA_OBSERVED) | WA_BIT(WA_PEER_PUBLIC) |
+		    WA_BIT(WA_PEER_NAT) | WA_BIT(WA_PEER_NONCE) | WA_BIT(WA_PEER_ROLE);
+	if (m.n_peer_priv)
+		m.present |= WA_BIT(WA_PEER_PRIVATE);
+	rdv_send(r, me->listener, &me->pub, me->conn, &m);
+	me->peer_sent = true;
+}
+
+/* ---- message handlers ---- */
+
+static void on_bind(struct rdv *r, const struct rdv_src *src, const struct wire_msg *in)
+{
+	struct wire_msg m;
+
+	r->st.binds++;
+	wire_msg_init(&m, WIRE_BIND_REPLY);
+	m.role = WIRE_ROLE_SERVER;
+	m.nonce = in->nonce;
+	ep_to_wire(&src->from, &m.observed);
+	m.present = WA_BIT(WA_OBSERVED);
+	add_alts(r, src, &m);
+	reply(r, src, &m);
+}
+
+static void on_register(struct rdv *r, const struct rdv_src *src, const struct wire_msg *in)
+{
+	struct rdv_session *s;
+	struct rdv_member *me = NULL;
+	struct wire_msg m;
+	int i;
+
+	r->st.registrations++;
+	s = session_find(r, in->session);
+	if (!s) {
+		s = session_new(r, in->session);
+		if (!s) {
+			r->st.busy++;
+			send_error(r, src, in, WIRE_ERR_BUSY, "server at its session limit");
+			return;
+		}
+	}
+	for (i = 0; i < 2; i++)
+		if (s->m[i].used && s->m[i].nonce == in->nonce)
+			me = &s->m[i];
+	if (!me) {
+		if (in->role == WIRE_ROLE_A || in->role == WIRE_ROLE_B) {
+			i = in->role - 1;
+			if (s->m[i].used) {
+				r->st.role_taken++;
+				send_error(r, src, in, WIRE_ERR_ROLE_TAKEN, "role already taken");
+				return;
+			}
+		} else {
+			i = s->m[0].used ? 1 : 0;
+			if (s->m[i].used) {
+				r->st.session_full++;
+				send_error(r, src, in, WIRE_ERR_SESSION_FULL, "session full");
+				return;
+			}
+		}
+		me = &s->m[i];
+		memset(me, 0, sizeof(*me));
+		me->used = true;
+		me->nonce = in->nonce;
+		me->role = (uint8_t)(i + 1);
+		me->round = in->round;
+	}
+	if (s->m[!(me - s->m)].used && s->m[!(me - s->m)].proto != in->proto) {
+		r->st.proto_mismatch++;
+		send_error(r, src, in, WIRE_ERR_PROTO_MISMATCH, "the other peer uses another proto");
+		return;
+	}
+	if (in->round < me->round)
+		return;                       /* a late retransmission of an earlier round */
+	if (in->round > me->round)
+		me->peer_sent = false;
+	me->round = in->round;
+	me->proto = in->proto;
+	me->pub = src->from;
+	me->listener = src->listener;
+	if (me->conn && me->conn != src->conn)
+		me->conn->member = NULL;
+	me->conn = src->conn;
+	if (src->conn)
+		src->conn->member = me;
+	memcpy(me->priv, in->priv, sizeof(me->priv));
+	me->n_priv = in->n_priv;
+	me->nat = in->nat;
+	session_touch(r, s);
+
+	wire_msg_init(&m, WIRE_REGISTERED);
+	m.role = me->role;
+	m.flags = r->o->relay ? WIRE_F_RELAY : 0;
+	m.nonce = me->nonce;
+	m.round = me->round;
+	ep_to_wire(&src->from, &m.observed);
+	m.present = WA_BIT(WA_OBSERVED) | WA_BIT(WA_ROUND);
+	add_alts(r, src, &m);
+	reply(r, src, &m);
+
+	{
+		struct rdv_member *other = &s->m[!(me - s->m)];
+
+		if (!other->used || other->round != me->round)
+			return;
+		if (!other->peer_sent) {
+			/* The second registration of a round: tell both at once. */
+			r->st.pairings++;
+			send_peer(r, s, (int)(other - s->m));
+			send_peer(r, s, (int)(me - s->m));
+		} else {
+			send_peer(r, s, (int)(me - s->m));   /* its PEER was lost: again */
+		}
+	}
+}
+
+static void on_relay(struct rdv *r, const struct rdv_src *src, const struct wire_msg *in,
+		     const uint8_t *raw, size_t len)
+{
+	struct rdv_session *s = session_find(r, in->session);
+	struct rdv_member *me = NULL, *other;
+	int i;
+
+	if (!s || s->token != in->token) {
+		r->st.bad_token++;
+		return;
+	}
+	for (i = 0; i < 2; i++)
+		if (s->m[i].used && s->m[i].nonce == in->nonce)
+			me = &s->m[i];
+	if (!me) {
+		r->st.bad_token++;
+		return;
+	}
+	other = &s->m[!(me - s->m)];
+	if (!r->o->relay) {
+		r->st.relay_denied++;
+		send_error(r, src, in, WIRE_ERR_NO_RELAY, "relay disabled");
+		return;
+	}
+	if (!other->used) {
+		r->st.relay_denied++;
+		send_error(r, src, in, WIRE_ERR_NOT_PAIRED, "no peer yet");
+		return;
+	}
+	if (s->relayed + len > r->o->relay_limit) {
+		r->st.relay_denied++;
+		send_error(r, src, in, WIRE_ERR_RELAY_LIMIT, "relay limit reached");
+		return;
+	}
+	s->relayed += len;
+	r->st.relayed++;
+	r->st.relayed_bytes += len;
+	session_touch(r, s);
+	/* Forwarded as is: the inner message is the peers' business, authenticated by the token. */
+	if (other->conn) {
+		if (stream_send(other->conn->fd, raw, len) < 0)
+			r->st.tx_fail++;
+		else
+			r->st.tx++;
+	} else if (sendto(r->ls[other->listener].ufd, raw, len, MSG_DONTWAIT,
+			  (const struct sockaddr *)&other->pub, ep_len(&other->pub)) < 0) {
+		r->st.tx_fail++;
+	} else {
+		r->st.tx++;
+	}
+}
+
+static void on_bye(struct rdv *r, const struct wire_msg *in)
+{
+	struct rdv_session *s = session_find(r, in->session);
+	int i, byes = 0;
+
+	if (!s || s->token != in->token) {
+		r->st.bad_token++;
+		return;
+	}
+	for (i = 0; i < 2; i++) {
+		if (s->m[i].used && s->m[i].nonce == in->nonce)
+			s->m[i].bye = true;
+		byes += s->m[i].bye || !s->m[i].used;
+	}
+	if (byes == 2) {
+		r->st.sessions_closed++;
+		session_free(r, s);
+	}
+}
+
+static void rdv_handle(struct rdv *r, const struct rdv_src *src, const uint8_t *buf, size_t len)
+{
+	struct wire_msg m;
+	int err;
+
+	r->st.rx++;
+	r->st.rx_bytes += len;
+	err = wire_decode(buf, len, &m);
+	if (err) {
+		r->st.decode[-err]++;
+		return;
+	}
+	switch (m.type) {
+	case WIRE_BIND:
+		on_bind(r, src, &m);
+		break;
+	case WIRE_REGISTER:
+		on_register(r, src, &m);
+		break;
+	case WIRE_RELAY:
+		on_relay(r, src, &m, buf, len);
+		break;
+	case WIRE_BYE:
+		on_bye(r, &m);
+		break;
+	default:
+		r->st.unexpected++;   /* peer-to-peer messages, or a server's own: never answered */
+		break;
+	}
+}
+
+/* ---- rate limiting ---- */
+
+/* A token bucket per source address (ports vary too cheaply to key on). Buckets live in a
+ * fixed table; a collision just resets the bucket, which only ever errs towards admitting. */
+static bool rate_ok(struct rdv *r, const struct sockaddr_storage *from)
+{
+	struct sockaddr_storage a = *from;
+	struct rdv_rl *b;
+	uint64_t now, add, cap;
+	size_t h;
+
+	if (!r->o->rate_limit)
+		return true;
+	ep_set_port(&a, 0);
+	h = (size_t)siphash24(r->hkey, &a, ep_len(&a)) & (RDV_RL_SLOTS - 1);
+	b = &r->rl[h];
+	now = loop_now_us();
+	cap = (uint64_t)r->o->rate_limit * 2000u;    /* a burst of two seconds' worth */
+	if (!ep_equal(&b->addr, &a, false) || b->addr.ss_family == 0) {
+		b->addr = a;
+		b->last_us = now;
+		b->tokens_milli = (uint32_t)(cap > UINT32_MAX ? UINT32_MAX : cap);
+	}
+	add = (now - b->last_us) * r->o->rate_limit / 1000u;
+	b->last_us = now;
+	add += b->tokens_milli;
+	if (add > cap)
+		add = cap;
+	if (add > UINT32_MAX)
+		add = UINT32_MAX;
+	if (add < 1000) {
+		b->tokens_milli = (uint32_t)add;
+		return false;
+	}
+	b->tokens_milli = (uint32_t)(add - 1000);
+	return true;
+}
+
+/* ---- I/O ---- */
+
+static void on_udp(struct loop_io *io, uint32_t events)
+{
+	struct rdv_listener *l = io->arg;
+	struct rdv *r = l->r;
+	uint8_t buf[WIRE_MAX_LEN + 1];
+	int i;
+
+	(void)events;
+	for (i = 0; i < RDV_UDP_BATCH; i++) {
+		struct rdv_src src = { .listener = (int)(l - r->ls) };
+		struct iovec iov = { buf, sizeof(buf) };
+		struct msghdr mh = { .msg_name = &src.from, .msg_namelen = sizeof(src.from),
+				     .msg_iov = &iov, .msg_iovlen = 1 };
+		ssize_t n = recvmsg(l->ufd, &mh, MSG_DONTWAIT);
+
+		if (n < 0)
+			break;
+		if (!rate_ok(r, &src.from)) {
+			r->st.rate_limited++;
+			continue;
+		}
+		if (mh.msg_flags & MSG_TRUNC || n > WIRE_MAX_LEN) {
+			r->st.rx++;
+			r->st.oversized++;
+			continue;
+		}
+		rdv_handle(r, &src, buf, (size_t)n);
+	}
+}
+
+static void conn_free(struct rdv *r, struct rdv_conn *c)
+{
+	if (c->member)
+		c->member->conn = NULL;
+	loop_io_del(&c->io);
+	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		r->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	r->n_conns--;
+	free(c);
+}
+
+struct conn_ctx {
+	struct rdv *r;
+	struct rdv_conn *c;
+};
+
+static int conn_msg(void *arg, const uint8_t *msg, size_t len)
+{
+	struct conn_ctx *x = arg;
+	struct rdv_src src = { .listener = x->c->listener, .from = x->c->from, .conn = x->c };
+
+	if (!rate_ok(x->r, &x->c->from)) {
+		x->r->st.rate_limited++;
+		return 0;
+	}
+	x->c->last_us = loop_now_us();
+	rdv_handle(x->r, &src, msg, len);
+	return 0;
+}
+
+static void on_conn(struct loop_io *io, uint32_t events)
+{
+	struct rdv_conn *c = io->arg;
+	struct rdv *r = c->r;
+	struct conn_ctx x = { r, c };
+	int err;
+
+	err = stream_read(&c->st, c->fd, conn_msg, &x);
+	if (err == -EMSGSIZE)
+		r->st.conns_bad++;
+	if (err < 0 || (events & (EPOLLHUP | EPOLLERR)))
+		conn_free(r, c);
+}
+
+static void on_accept(struct loop_io *io, uint32_t events)
+{
+	struct rdv_listener *l = io->arg;
+	struct rdv *r = l->r;
+	int i;
+
+	(void)events;
+	for (i = 0; i < RDV_UDP_BATCH; i++) {
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof(from);
+		struct rdv_conn *c;
+		int fd = accept4(l->tfd, (struct sockaddr *)&from, &fl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0)
+			return;
+		if (r->n_conns >= r->o->max_conns || !rate_ok(r, &from) ||
+		    !(c = calloc(1, sizeof(*c)))) {
+			r->st.conns_refused++;
+			close(fd);
+			continue;
+		}
+		c->r = r;
+		c->fd = fd;
+		c->from = from;
+		ep_unmap(&c->from);
+		c->listener = (int)(l - r->ls);
+		c->last_us = loop_now_us();
+		if (loop_io_add(&r->loop, &c->io, fd, EPOLLIN | EPOLLRDHUP, on_conn, c) < 0) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->next = r->conns;
+		if (r->conns)
+			r->conns->prev = c;
+		r->conns = c;
+		r->n_conns++;
+		r->st.conns++;
+	}
+}
+
+static void on_sweep(struct loop_timer *t)
+{
+	struct rdv *r = t->arg;
+	uint64_t now = loop_now_us(), ttl = (uint64_t)r->o->session_ttl_ms * 1000u;
+	struct rdv_conn *c, *cn;
+
+	while (r->lru_head && now - r->lru_head->last_us > ttl) {
+		r->st.sessions_expired++;
+		session_free(r, r->lru_head);
+	}
+	for (c = r->conns; c; c = cn) {
+		cn = c->next;
+		if (now - c->last_us > ttl)
+			conn_free(r, c);
+	}
+	loop_timer_in(&r->sweep, RDV_SWEEP_US);
+}
+
+static void on_stop(struct loop_timer *t)
+{
+	struct rdv *r = t->arg;
+
+	loop_stop(&r->loop);
+}
+
+static void on_signal(struct loop_io *io, uint32_t events)
+{
+	struct rdv *r = io->arg;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(r->sigfd, &si, sizeof(si)) > 0)
+		loop_stop(&r->loop);
+}
+
+static int listener_open(struct rdv *r, int i, const struct sockaddr_storage *addr)
+{
+	struct rdv_listener *l = &r->ls[i];
+	char b[EP_STRLEN];
+	int err;
+
+	l->r = r;
+	l->addr = *addr;
+	l->ufd = sock_open_bound(addr->ss_family, SOCK_DGRAM, addr, ep_port(addr), false);
+	if (l->ufd < 0) {
+		evout_warn(&r->ev, "bind udp \"%s\": %s", ep_format(addr, b), strerror(-l->ufd));
+		return l->ufd;
+	}
+	l->tfd = sock_open_bound(addr->ss_family, SOCK_STREAM, addr, ep_port(addr), true);
+	if (l->tfd < 0) {
+		evout_warn(&r->ev, "bind tcp \"%s\": %s", ep_format(addr, b), strerror(-l->tfd));
+		return l->tfd;
+	}
+	if (listen(l->tfd, 1024) < 0) {
+		err = -errno;
+		evout_warn(&r->ev, "listen tcp \"%s\": %s", ep_format(addr, b), strerror(errno));
+		return err;
+	}
+	err = loop_io_add(&r->loop, &l->uio, l->ufd, EPOLLIN, on_udp, l);
+	if (!err)
+		err = loop_io_add(&r->loop, &l->tio, l->tfd, EPOLLIN, on_accept, l);
+	return err;
+}
+
+static void stats_print(struct rdv *r)
+{
+	struct rdv_stats *s = &r->st;
+	struct evout *e = &r->ev;
+	int i;
+
+	evout_begin(e, "stats");
+	evout_int(e, "rx", (long long)s->rx);
+	evout_int(e, "tx", (long long)s->tx);
+	evout_int(e, "tx_fail", (long long)s->tx_fail);
+	for (i = 1; i < WIRE_EDECODE_MAX; i++) {
+		char k[32];
+		const char *n = wire_decode_strerror(-i);
+		int j;
+
+		snprintf(k, sizeof(k), "drop_%s", n);
+		for (j = 0; k[j]; j++)
+			if (k[j] == ' ')
+				k[j] = '_';
+		evout_int(e, k, (long long)s->decode[i]);
+	}
+	evout_int(e, "drop_oversized", (long long)s->oversized);
+	evout_int(e, "drop_unexpected", (long long)s->unexpected);
+	evout_int(e, "drop_bad_token", (long long)s->bad_token);
+	evout_int(e, "drop_rate_limited", (long long)s->rate_limited);
+	evout_int(e, "binds", (long long)s->binds);
+	evout_int(e, "registrations", (long long)s->registrations);
+	evout_int(e, "pairings", (long long)s->pairings);
+	evout_int(e, "session_full", (long long)s->session_full);
+	evout_int(e, "role_taken", (long long)s->role_taken);
+	evout_int(e, "busy", (long long)s->busy);
+	evout_int(e, "proto_mismatch", (long long)s->proto_mismatch);
+	evout_int(e, "sessions", (long long)r->n_sessions);
+	evout_int(e, "sessions_created", (long long)s->sessions_created);
+	evout_int(e, "sessions_expired", (long long)s->sessions_expired);
+	evout_int(e, "sessions_closed", (long long)s->sessions_closed);
+	evout_int(e, "relayed", (long long)s->relayed);
+	evout_int(e, "relayed_bytes", (long long)s->relayed_bytes);
+	evout_int(e, "relay_denied", (long long)s->relay_denied);
+	evout_int(e, "tcp_conns", (long long)s->conns);
+	evout_int(e, "tcp_refused", (long long)s->conns_refused);
+	evout_int(e, "tcp_bad_frames", (long long)s->conns_bad);
+	evout_end(e);
+}
+
+int rdv_run(const struct rdv_opts *o, FILE *out, FILE *err_f)
+{
+	struct rdv *r;
+	const char *addrs[OPTS_MAX_LISTEN];
+	char abuf[OPTS_MAX_LISTEN][EP_STRLEN];
+	sigset_t mask;
+	size_t buckets = 1024;
+	int err, i;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->o = o;
+	r->sigfd = -1;
+	for (i = 0; i < OPTS_MAX_LISTEN; i++)
+		r->ls[i].ufd = r->ls[i].tfd = -1;
+	evout_init(&r->ev, out, err_f, o->json, loop_now_us());
+	err = loop_init(&r->loop);
+	if (err)
+		goto out;
+	while (buckets < o->max_sessions && buckets < (1u << 22))
+		buckets <<= 1;
+	r->ht = calloc(buckets, sizeof(*r->ht));
+	r->rl = calloc(RDV_RL_SLOTS, sizeof(*r->rl));
+	if (!r->ht || !r->rl) {
+		err = -ENOMEM;
+		goto out;
+	}
+	r->ht_mask = buckets - 1;
+	r->hkey[0] = rand_u64();
+	r->hkey[1] = rand_u64();
+	for (i = 0; i < o->n_listen; i++) {
+		err = listener_open(r, i, &o->listen[i]);
+		r->n_ls = i + 1;
+		if (err)
+			goto out;
+		addrs[i] = ep_format(&o->listen[i], abuf[i]);
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	r->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (r->sigfd < 0) {
+		err = -errno;
+		goto out;
+	}
+	err = loop_io_add(&r->loop, &r->sigio, r->sigfd, EPOLLIN, on_signal, r);
+	if (err)
+		goto out;
+	loop_timer_init(&r->loop, &r->sweep, on_sweep, r);
+	loop_timer_in(&r->sweep, RDV_SWEEP_US);
+	loop_timer_init(&r->loop, &r->stop_timer, on_stop, r);
+	if (o->duration_ms)
+		loop_timer_in(&r->stop_timer, (uint64_t)o->duration_ms * 1000u);
+
+	evout_begin(&r->ev, "listening");
+	evout_strv(&r->ev, "addresses", addrs, o->n_listen);
+	evout_bool(&r->ev, "relay", o->relay);
+	evout_int(&r->ev, "pid", getpid());
+	evout_end(&r->ev);
+
+	err = loop_run(&r->loop);
+	stats_print(r);
+out:
+	while (r->conns)
+		conn_free(r, r->conns);
+	while (r->lru_head)
+		session_free(r, r->lru_head);
+	for (i = 0; i < OPTS_MAX_LISTEN; i++) {
+		if (r->ls[i].ufd >= 0)
+			close(r->ls[i].ufd);
+		if (r->ls[i].tfd >= 0)
+			close(r->ls[i].tfd);
+	}
+	if (r->sigfd >= 0)
+		close(r->sigfd);
+	loop_fini(&r->loop);
+	free(r->ht);
+	free(r->rl);
+	free(r);
+	return err;
+}

@@ -1,0 +1,165 @@
+/* birthday: a random symmetric NAT facing a cone NAT (Tailscale's "birthday paradox"). The
+ * symmetric ("hard") side opens many sockets and probes the cone side's public endpoint from
+ * each, so its NAT holds many random public ports that each accept that one endpoint. The cone
+ * ("easy") side, whose public port is stable, sprays probes at random distinct ports of the
+ * hard side's public address. One spray probe landing on one of the hard side's mapped ports
+ * passes its NAT; the answer then comes from that port, and the cone side adopts it
+ * (peer-reflexive). With N sockets and M probes over R ports the chance of no hit is about
+ * (1 - N/R)^M: 256 sockets and 4096 probes over 64512 ports leave about 1e-7.
+ * Everything is bounded: --birthday-sockets, --birthday-probes, --birthday-rate and the step
+ * deadline; sockets_opened and probes_sent are reported. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "endpoint.h"
+#include "peer.h"
+
+#define SPRAY_TICK_US 1000
+#define PORT_LO 1024
+#define PORT_HI 65535
+
+enum bday_side { BDAY_SOCKETS, BDAY_SPRAY };
+
+struct bday {
+	enum bday_side side;
+	uint16_t *perm;                   /* spray order: ports PORT_LO..PORT_HI shuffled */
+	uint32_t n_perm, next;
+	uint32_t per_tick;
+	struct loop_timer spray;
+};
+
+/* Which side opens sockets: the one behind the random NAT; if both or neither look random,
+ * role a does, so that the two peers still choose differently. */
+static enum bday_side bday_side_of(const struct peer *p)
+{
+	bool me = p->nat.kind == NAT_RANDOM, other = p->peer_nat.kind == NAT_RANDOM;
+
+	if (me != other)
+		return me ? BDAY_SOCKETS : BDAY_SPRAY;
+	return p->role == WIRE_ROLE_A ? BDAY_SOCKETS : BDAY_SPRAY;
+}
+
+static void on_spray(struct loop_timer *t)
+{
+	struct peer *p = t->arg;
+	struct bday *b = p->ts;
+	struct wire_msg m;
+	uint32_t i;
+
+	if (p->connected || p->phase != PH_PROBING)
+		return;
+	for (i = 0; i < b->per_tick && b->next < b->n_perm &&
+		    p->probes_sent < p->o->bday_probes; i++) {
+		struct sockaddr_storage to = p->peer_pub;
+
+		ep_set_port(&to, b->perm[b->next++]);
+		peer_msg_init(p, &m, WIRE_PROBE);
+		m.seq = ++p->seq;
+		m.time_us = loop_now_us();
+		m.present = WA_BIT(WA_SEQ) | WA_BIT(WA_TIME);
+		if (peer_udp_send(p, p->socks[0], &to, &m) == 0) {
+			p->probes_sent++;
+			p->attempts++;
+		}
+	}
+	if (b->next < b->n_perm && p->probes_sent < p->o->bday_probes)
+		loop_timer_in(&b->spray, SPRAY_TICK_US);
+}
+
+static uint32_t socket_budget(const struct peer *p)
+{
+	struct rlimit rl;
+	uint32_t want = p->o->bday_sockets;
+
+	/* Leave room for the loop, the main socket and stdio. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)want + 64)
+		want = rl.rlim_cur > 64 ? (uint32_t)(rl.rlim_cur - 64) : 0;
+	if (want > PEER_MAX_SOCKS - 8)
+		want = PEER_MAX_SOCKS - 8;
+	return want;
+}
+
+static int bday_start(struct peer *p)
+{
+	struct sockaddr_storage t[1 + WIRE_MAX_EPS];
+	struct bday *b;
+	uint32_t i, n;
+	int nt = peer_targets(p, t), j;
+
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	p->ts = b;
+	b->side = bday_side_of(p);
+	loop_timer_init(&p->loop, &b->spray, on_spray, p);
+	/* Both sides also punch like udp from the main socket (a cone pair connects at once). */
+	for (j = 0; j < nt; j++)
+		peer_cand_add(p, p->socks[0], &t[j], false, false);
+
+	evout_begin(&p->ev, "birthday");
+	evout_str(&p->ev, "side", b->side == BDAY_SOCKETS ? "sockets" : "spray");
+	evout_end(&p->ev);
+
+	if (b->side == BDAY_SOCKETS) {
+		n = socket_budget(p);
+		for (i = 0; i < n; i++) {
+			struct psock *s = peer_sock_add(p);
+
+			if (!s)
+				break;
+			p->sockets_opened++;
+			peer_cand_add(p, s, &p->peer_pub, false, true);
+		}
+		peer_probe_schedule_start(p);
+		return p->sockets_opened ? 0 : -EMFILE;
+	}
+
+	b->n_perm = PORT_HI - PORT_LO + 1;
+	b->perm = malloc(b->n_perm * sizeof(*b->perm));
+	if (!b->perm)
+		return -ENOMEM;
+	for (i = 0; i < b->n_perm; i++)
+		b->perm[i] = (uint16_t)(PORT_LO + i);
+	for (i = b->n_perm - 1; i > 0; i--) {
+		uint32_t k = (uint32_t)(rand_u64() % (i + 1));
+		uint16_t x = b->perm[i];
+
+		b->perm[i] = b->perm[k];
+		b->perm[k] = x;
+	}
+	b->per_tick = p->o->bday_rate / (1000000 / SPRAY_TICK_US);
+	if (b->per_tick == 0)
+		b->per_tick = 1;
+	peer_probe_schedule_start(p);
+	/* Let the other side open its sockets (and its NAT its mappings) before spraying. */
+	loop_timer_in(&b->spray, 20000 + 2 * p->rtt_rdv_us);
+	return 0;
+}
+
+static void bday_stop(struct peer *p)
+{
+	struct bday *b = p->ts;
+	int i;
+
+	peer_cands_clear(p);
+	if (!b)
+		return;
+	loop_timer_stop(&b->spray);
+	/* Birthday sockets are no longer needed; the chosen one stays until the end of the run. */
+	for (i = 1; i < p->n_socks; i++)
+		if (!(p->connected && p->chan.kind == CHAN_UDP && p->chan.s == p->socks[i]))
+			peer_sock_close(p, p->socks[i]);
+	free(b->perm);
+	free(b);
+	p->ts = NULL;
+}
+
+const struct tech_ops tech_birthday_ops = {
+	.id = TECH_BIRTHDAY,
+	.needs_nat = true,
+	.fresh_socket = true,
+	.start = bday_start,
+	.stop = bday_stop,
+};
