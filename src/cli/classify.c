@@ -1,0 +1,421 @@
+/* punchlab classify [PROFILE...] [--json] [--timeouts] [-t TOPOLOGY] [-v] [--wait MS] */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/paths.h"
+#include "cli/cli.h"
+#include "lab/classify.h"
+#include "lab/topo.h"
+
+#define DEFAULT_TOPOLOGY "two-nats"
+#define MAX_PROFILES 64
+#define PATH_LEN 1024
+
+int classify_main(int argc, char **argv);
+
+static const char classify_usage[] =
+	"usage: punchlab classify [PROFILE...] [--json] [--timeouts] [-t TOPOLOGY] [-v] [--wait MS]\n"
+	"\n"
+	"Build a small lab around each profile (a host behind the NAT, a probe server with two\n"
+	"public addresses and two ports) and measure its behaviour with real packets, over UDP\n"
+	"and TCP: RFC 4787 mapping and filtering, port allocation (preserved, sequential with its\n"
+	"stride, random), hairpinning, the answer to unsolicited inbound traffic, and with\n"
+	"--timeouts the UDP mapping lifetime. Print it beside what the profile's header declares.\n"
+	"Without PROFILE, classify every profile in nat-profiles/. Labs run in parallel.\n"
+	"\n"
+	"  PROFILE           a name from nat-profiles/ or a path to a .nft file\n"
+	"  --json            one JSON document on stdout instead of the tables\n"
+	"  --timeouts        also measure the UDP mapping lifetime (slow: about each profile's\n"
+	"                    udp-timeout, probed up to 30 s beyond it)\n"
+	"  -t, --topology T  the lab (default " DEFAULT_TOPOLOGY "); it needs the roles peer-a,\n"
+	"                    nat-a (gets the profile) and rendezvous (two IPv4 addresses)\n"
+	"  -v, --verbose     also print the evidence: what each probe saw, and the NAT's\n"
+	"                    conntrack mappings\n"
+	"  --wait MS         how long to wait for a packet that may never come (default 500)\n"
+	"\n"
+	"Exit status: 0 every profile behaves as declared; 1 a measured value differs from the\n"
+	"header (a finding); 2 a bad header, a ruleset that does not load, or a lab failure.\n";
+
+/* The keys shown, in order, with the label of their row. */
+static const enum profile_key shown[] = {
+	PROFILE_KEY_RFC3489,     PROFILE_KEY_MAPPING,         PROFILE_KEY_FILTERING,
+	PROFILE_KEY_PORTS,       PROFILE_KEY_HAIRPIN,         PROFILE_KEY_TCP_UNSOLICITED,
+	PROFILE_KEY_PREDICTABLE, PROFILE_KEY_UDP_TIMEOUT,
+};
+#define NSHOWN (sizeof(shown) / sizeof(shown[0]))
+
+struct job {
+	const struct topo *topo;
+	char path[PATH_LEN];
+	struct classify_opts opts;
+	struct classify_result r;
+	struct diag_list dl;
+	int ret;
+	pthread_t thread;
+	bool started;
+};
+
+static void *job_run(void *arg)
+{
+	struct job *j = arg;
+
+	j->ret = classify_profile(j->topo, j->path, &j->opts, &j->r, &j->dl);
+	return NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every *.nft of <data>/nat-profiles, sorted. Returns the count or -errno. */
+static int all_profiles(char paths[][PATH_LEN], int max)
+{
+	char dir[PATH_LEN - 300], *names[MAX_PROFILES];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "%s/nat-profiles", paths_data_dir());
+	d = opendir(dir);
+	if (!d) {
+		fprintf(stderr, "punchlab: %s: %s\n", dir, strerror(errno));
+		return -errno;
+	}
+	while ((e = readdir(d)) && n < max) {
+		size_t l = strlen(e->d_name);
+
+		if (l > 4 && strcmp(e->d_name + l - 4, ".nft") == 0)
+			names[n++] = strdup(e->d_name);
+	}
+	closedir(d);
+	qsort(names, (size_t)n, sizeof(names[0]), cmp_str);
+	for (int i = 0; i < n; i++) {
+		snprintf(paths[i], PATH_LEN, "%s/%s", dir, names[i] ? names[i] : "");
+		free(names[i]);
+	}
+	return n;
+}
+
+static const char *short_dep(const char *v)
+{
+	if (strcmp(v, "endpoint-independent") == 0)
+		return "EI";
+	if (strcmp(v, "address-dependent") == 0)
+		return "AD";
+	if (strcmp(v, "address-and-port-dependent") == 0)
+		return "APD";
+	return v;
+}
+
+static void print_profile(const struct job *j, bool verbose)
+{
+	const struct classify_result *r = &j->r;
+	char d[64], m[64];
+
+	printf("%s  (%s)\n  %s\n", r->declared.name, j->path, r->declared.description);
+	printf("  %-16s %-28s %-28s %-28s\n", "key", "declared", "udp measured", "tcp measured");
+	for (size_t i = 0; i < NSHOWN; i++) {
+		enum profile_key k = shown[i];
+
+		printf("  %-16s %-28s", profile_key_name(k), classify_declared(r, k, d, sizeof(d)));
+		for (int tr = 0; tr < CLASSIFY_NTRANSPORTS; tr++) {
+			char cell[80];
+			bool cmp = classify_compared(r, k, (enum classify_transport)tr);
+			bool bad = cmp && (r->mismatches & (1u << k)) &&
+				   (k == PROFILE_KEY_UDP_TIMEOUT ||
+				    strcmp(classify_measured(r, k, (enum classify_transport)tr, m,
+							     sizeof(m)),
+					   d) != 0);
+
+			classify_measured(r, k, (enum classify_transport)tr, m, sizeof(m));
+			/* "*": differs from the header; "()": the header does not cover it */
+			if (k == PROFILE_KEY_UDP_TIMEOUT && tr == CLASSIFY_UDP && !strcmp(m, "-"))
+				snprintf(cell, sizeof(cell), "(needs --timeouts)");
+			else
+				snprintf(cell, sizeof(cell), cmp || !strcmp(m, "-") ? "%s%s" : "(%s)%s",
+					 m, bad ? " *" : "");
+			printf(" %-28s", cell);
+		}
+		printf("\n");
+	}
+	for (int tr = 0; tr < CLASSIFY_NTRANSPORTS; tr++)
+		if (r->m[tr].note[0])
+			printf("  note (%s): %s\n", tr == CLASSIFY_UDP ? "udp" : "tcp", r->m[tr].note);
+	if (verbose) {
+		for (int i = 0; i < r->nevidence; i++)
+			printf("  evidence: %s\n", r->evidence[i]);
+		for (size_t i = 0; i < r->conntrack.n; i++) {
+			char b[200];
+			printf("  conntrack: %s\n", ct_mapping_format(&r->conntrack.v[i], b, sizeof(b)));
+		}
+	}
+	if (!r->mismatches) {
+		printf("  => behaves as declared (%.0f ms)\n\n", r->elapsed_ms);
+	} else {
+		printf("  => MISMATCH on:");
+		for (int k = 0; k < PROFILE_KEY_COUNT; k++)
+			if (r->mismatches & (1u << k))
+				printf(" %s", profile_key_name((enum profile_key)k));
+		printf(" (%.0f ms)\n\n", r->elapsed_ms);
+	}
+}
+
+static void print_summary(const struct job *jobs, int n, double wall_ms)
+{
+	int bad = 0;
+
+	printf("%-26s %-21s %-8s %-9s %-22s %-7s %-6s %-8s %s\n", "profile (measured, udp)",
+	       "rfc3489", "mapping", "filtering", "ports", "hairpin", "syn", "timeout", "verdict");
+	for (int i = 0; i < n; i++) {
+		const struct classify_result *r = &jobs[i].r;
+		char v[NSHOWN][64];
+
+		if (jobs[i].ret < 0) {
+			printf("%-26s error (see above)\n", r->declared.name[0] ? r->declared.name
+										: jobs[i].path);
+			continue;
+		}
+		for (size_t k = 0; k < NSHOWN; k++)
+			classify_measured(r, shown[k], CLASSIFY_UDP, v[k], sizeof(v[k]));
+		printf("%-26s %-21s %-8s %-9s %-22s %-7s %-6s %-8s %s\n", r->declared.name, v[0],
+		       short_dep(v[1]), short_dep(v[2]), v[3], v[4], v[5], v[7],
+		       r->mismatches ? "MISMATCH" : "ok");
+		bad += r->mismatches != 0;
+	}
+	printf("\n%d profile%s classified in %.2f s wall time (labs in parallel); %d mismatch%s\n",
+	       n, n == 1 ? "" : "s", wall_ms / 1000, bad, bad == 1 ? "" : "es");
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+static void json_profile(FILE *f, const struct job *j)
+{
+	const struct classify_result *r = &j->r;
+	char b[200];
+	bool first = true;
+
+	fprintf(f, "    {\"name\": ");
+	json_str(f, r->declared.name);
+	fprintf(f, ", \"file\": ");
+	json_str(f, j->path);
+	fprintf(f, ", \"description\": ");
+	json_str(f, r->declared.description);
+	fprintf(f, ",\n     \"verdict\": \"%s\", \"mismatches\": [",
+		r->mismatches ? "mismatch" : "match");
+	for (int k = 0; k < PROFILE_KEY_COUNT; k++)
+		if (r->mismatches & (1u << k)) {
+			fprintf(f, "%s\"%s\"", first ? "" : ", ", profile_key_name((enum profile_key)k));
+			first = false;
+		}
+	fprintf(f, "],\n     \"declared\": {");
+	for (size_t i = 0; i < NSHOWN; i++) {
+		fprintf(f, "%s\"%s\": ", i ? ", " : "", profile_key_name(shown[i]));
+		if (shown[i] == PROFILE_KEY_UDP_TIMEOUT)
+			fprintf(f, "%d", r->declared.udp_timeout);
+		else
+			json_str(f, classify_declared(r, shown[i], b, sizeof(b)));
+	}
+	fprintf(f, ", \"stride\": %d, \"transports\": [%s%s%s]},\n     \"measured\": {",
+		r->declared.stride, (r->declared.transports & PROFILE_UDP) ? "\"udp\"" : "",
+		r->declared.transports == (PROFILE_UDP | PROFILE_TCP) ? ", " : "",
+		(r->declared.transports & PROFILE_TCP) ? "\"tcp\"" : "");
+	for (int tr = 0; tr < CLASSIFY_NTRANSPORTS; tr++) {
+		fprintf(f, "%s\"%s\": {", tr ? ", " : "", tr == CLASSIFY_UDP ? "udp" : "tcp");
+		first = true;
+		for (size_t i = 0; i < NSHOWN; i++) {
+			if (shown[i] == PROFILE_KEY_UDP_TIMEOUT)
+				continue;
+			fprintf(f, "%s\"%s\": ", first ? "" : ", ", profile_key_name(shown[i]));
+			classify_measured(r, shown[i], (enum classify_transport)tr, b, sizeof(b));
+			if (!strcmp(b, "?"))
+				fprintf(f, "null");
+			else
+				json_str(f, b);
+			first = false;
+		}
+		fprintf(f, ", \"stride\": %d, \"note\": ", r->m[tr].stride);
+		json_str(f, r->m[tr].note);
+		fprintf(f, "}");
+	}
+	if (r->lifetime_lo >= 0)
+		fprintf(f, ", \"udp-timeout\": {\"alive_after_s\": %d, \"gone_after_s\": %d}",
+			r->lifetime_lo, r->lifetime_hi);
+	else
+		fprintf(f, ", \"udp-timeout\": null");
+	fprintf(f, "},\n     \"evidence\": [");
+	for (int i = 0; i < r->nevidence; i++) {
+		fprintf(f, "%s", i ? ", " : "");
+		json_str(f, r->evidence[i]);
+	}
+	fprintf(f, "],\n     \"conntrack\": [");
+	for (size_t i = 0; i < r->conntrack.n; i++) {
+		fprintf(f, "%s", i ? ", " : "");
+		json_str(f, ct_mapping_format(&r->conntrack.v[i], b, sizeof(b)));
+	}
+	fprintf(f, "],\n     \"elapsed_ms\": %.0f}", r->elapsed_ms);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
+}
+
+int classify_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },    { "timeouts", no_argument, NULL, 'T' },
+		{ "topology", required_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' }, { "wait", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },    { 0 },
+	};
+	const char *topology = DEFAULT_TOPOLOGY;
+	struct classify_opts opts = { .wait_ms = 0 };
+	bool json = false, verbose = false;
+	char (*paths)[PATH_LEN] = NULL;
+	struct job *jobs = NULL;
+	struct topo *t = NULL;
+	int c, n = 0, ret = EXIT_SETUP, bad = 0, errors = 0;
+	double start, wall;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "t:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'T':
+			opts.timeouts = true;
+			break;
+		case 't':
+			topology = optarg;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'w':
+			opts.wait_ms = atoi(optarg);
+			if (opts.wait_ms < 10 || opts.wait_ms > 10000) {
+				fprintf(stderr, "punchlab: --wait %s: expected milliseconds, 10 to "
+					"10000\n", optarg);
+				return EXIT_SETUP;
+			}
+			break;
+		case 'h':
+			fputs(classify_usage, stdout);
+			return 0;
+		default:
+			fputs(classify_usage, stderr);
+			return EXIT_SETUP;
+		}
+	}
+
+	paths = calloc(MAX_PROFILES, sizeof(*paths));
+	jobs = calloc(MAX_PROFILES, sizeof(*jobs));
+	t = calloc(1, sizeof(*t));
+	if (!paths || !jobs || !t) {
+		fprintf(stderr, "punchlab: out of memory\n");
+		goto out;
+	}
+	if (optind == argc) {
+		n = all_profiles(paths, MAX_PROFILES);
+		if (n <= 0)
+			goto out;
+	}
+	for (int a = optind; a < argc; a++) {
+		if (n >= MAX_PROFILES) {
+			fprintf(stderr, "punchlab: at most %d profiles at once\n", MAX_PROFILES);
+			goto out;
+		}
+		if (paths_resolve("nat-profiles", ".nft", argv[a], paths[n], PATH_LEN) < 0) {
+			fprintf(stderr, "punchlab: profile \"%s\" not found (looked for %s), expected a "
+				"name from nat-profiles/ or a path to a .nft file\n", argv[a], paths[n]);
+			goto out;
+		}
+		n++;
+	}
+
+	/* Every header first: a bad one stops everything before any lab exists. */
+	for (int i = 0; i < n; i++) {
+		struct profile_header h;
+		struct diag_list dl = { .count = 0 };
+
+		if (profile_header_parse_file(&h, paths[i], &dl) < 0) {
+			diag_print(&dl, &out_std);
+			errors++;
+		}
+	}
+	if (errors || cli_load_topology(topology, t))
+		goto out;
+
+	start = now_ms();
+	for (int i = 0; i < n; i++) {
+		jobs[i].topo = t;
+		jobs[i].opts = opts;
+		snprintf(jobs[i].path, sizeof(jobs[i].path), "%s", paths[i]);
+		jobs[i].started = pthread_create(&jobs[i].thread, NULL, job_run, &jobs[i]) == 0;
+		if (!jobs[i].started)
+			job_run(&jobs[i]); /* no thread: run it here */
+	}
+	for (int i = 0; i < n; i++)
+		if (jobs[i].started)
+			pthread_join(jobs[i].thread, NULL);
+	wall = now_ms() - start;
+
+	for (int i = 0; i < n; i++) {
+		if (jobs[i].ret < 0) {
+			diag_print(&jobs[i].dl, &out_std);
+			errors++;
+		}
+		bad += jobs[i].ret == 0 && jobs[i].r.mismatches != 0;
+	}
+	if (json) {
+		printf("{\"topology\": ");
+		json_str(stdout, topology);
+		printf(", \"wall_ms\": %.0f, \"mismatches\": %d, \"errors\": %d, \"profiles\": [\n",
+		       wall, bad, errors);
+		for (int i = 0, k = 0; i < n; i++) {
+			if (jobs[i].ret < 0)
+				continue;
+			printf("%s", k++ ? ",\n" : "");
+			json_profile(stdout, &jobs[i]);
+		}
+		printf("\n]}\n");
+	} else {
+		for (int i = 0; i < n; i++)
+			if (jobs[i].ret == 0)
+				print_profile(&jobs[i], verbose);
+		print_summary(jobs, n, wall);
+	}
+	ret = errors ? EXIT_SETUP : bad ? EXIT_FINDING : 0;
+out:
+	for (int i = 0; jobs && i < n; i++)
+		classify_result_free(&jobs[i].r);
+	free(jobs);
+	free(paths);
+	free(t);
+	return ret;
+}
