@@ -405,3 +405,19 @@ int lab_socket(const struct lab *lab, int node, int domain, int type, int protoc
 	close(home);
 	return ret;
 }
+
+int lab_node_ipv4(const struct lab *lab, int node, char addrs[][64], int max)
+{
+	const struct topo *t = &lab->topo;
+	int n = 0;
+
+	for (int li = 0; li < t->nlinks; li++) {
+		int e = topo_link_end_of(&t->links[li], node);
+		if (e < 0)
+			continue;
+		for (int a = 0; a < t->links[li].ends[e].naddrs && n < max; a++)
+			if (t->links[li].ends[e].addrs[a].family == AF_INET)
+				topo_addr_format(&t->links[li].ends[e].addrs[a], false, addrs[n++], 64);
+	}
+	return n;
+}

@@ -75,3 +75,6 @@ int lab_stop(struct lab *lab, int handle, int grace_ms, int *status);
 
 /* The pid (in this process's PID namespace) of the init that holds a spawned program. */
 pid_t lab_spawn_pid(const struct lab *lab, int handle);
+
+/* The first IPv4 addresses of a node (up to max), formatted without prefix. Returns the count. */
+int lab_node_ipv4(const struct lab *lab, int node, char addrs[][64], int max);

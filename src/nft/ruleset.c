@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <nftables/libnftables.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,14 +36,25 @@ static void errors_to_diags(const char *path, const char *text, struct diag_list
 		diag_add(dl, path, 0, "nftables: %s", *text ? text : "ruleset rejected");
 }
 
+/* libnftables 1.0.6 does not promise that contexts in parallel threads are independent (its
+ * parser and caches have had process-wide state); cells build labs in parallel threads, so loads
+ * are serialized. A load costs about a millisecond. */
+static pthread_mutex_t nft_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int nft_ruleset_load(const char *path, const struct nft_var *vars, int nvars,
 		     struct diag_list *dl)
 {
-	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	struct nft_ctx *ctx;
 	int ret = 0;
 
-	if (!ctx)
+	pthread_mutex_lock(&nft_lock);
+	/* The context opens its netlink socket here, in the calling thread's namespace: create
+	 * it only after entering the node (a context made outside would load into the host). */
+	ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!ctx) {
+		pthread_mutex_unlock(&nft_lock);
 		return -ENOMEM;
+	}
 	nft_ctx_buffer_output(ctx);
 	nft_ctx_buffer_error(ctx);
 	for (int i = 0; i < nvars; i++) {
@@ -64,5 +76,6 @@ int nft_ruleset_load(const char *path, const struct nft_var *vars, int nvars,
 	}
 out:
 	nft_ctx_free(ctx);
+	pthread_mutex_unlock(&nft_lock);
 	return ret;
 }

@@ -1,0 +1,235 @@
+/* punchlab matrix: every pairing, in parallel, checked against the documents. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "matrix/matrix.h"
+#include "report/report.h"
+
+#define DEFAULT_JOBS 24
+#define DEFAULT_STAGGER_MS 20
+
+static const char matrix_usage[] =
+	"usage: punchlab matrix [OPTIONS]\n"
+	"\n"
+	"Run the engine across every pairing of NAT profiles, each cell in its own fresh lab,\n"
+	"and report the outcomes next to the documents' claims, the theory and a baseline.\n"
+	"\n"
+	"  -t, --topology T      topology (default two-nats); same-nat and public-peer vary\n"
+	"                        profile A only\n"
+	"  --profiles P,P,...    profiles (default: full-cone, restricted-cone,\n"
+	"                        port-restricted-cone, symmetric, symmetric-sequential,\n"
+	"                        port-restricted-cone-rst)\n"
+	"  --proto udp,tcp       transports (default both)\n"
+	"  --techniques T,...    techniques (default plain,auto; plain = udp or tcp by transport;\n"
+	"                        also tcp-ttl, predict, birthday, relay)\n"
+	"  --cell ID             run only this cell (repeatable); ids look like\n"
+	"                        two-nats/udp/auto/full-cone~symmetric\n"
+	"  -j, --jobs N          cells at once (default " "24" "; cells mostly wait)\n"
+	"  --repeat N            run every cell N times: success rates, p50/p95, flaky cells\n"
+	"  --stagger MS          start peer B this long after peer A (default " "20" ")\n"
+	"  --shard K/N           run only slice K of N (every cell is in exactly one slice);\n"
+	"                        join slices with punchlab merge\n"
+	"  -o, --out DIR         report directory (default results/<timestamp>)\n"
+	"  --baseline FILE       compare with a saved matrix.json (regressions: exit 1)\n"
+	"  --update-baseline F   also save this run's matrix.json as F\n"
+	"  --expectations FILE   claims and expected outcomes (default ci/expectations.yaml)\n"
+	"  --engine NAME         the engine (default punch); --engine-binary PATH its program\n"
+	"  --no-classify         skip classifying the profiles first\n"
+	"  --no-color            plain terminal output\n"
+	"\n"
+	"Exit: 0 no regression, 1 regressions, 2 an error cell or bad input. Disagreements with\n"
+	"the documents are findings, listed and explained, and never change the exit code.\n";
+
+static int split_list(char *arg, const char **out, int max, const char *what)
+{
+	int n = 0;
+
+	for (char *save = NULL, *tok = strtok_r(arg, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (n >= max) {
+			fprintf(stderr, "punchlab: too many %s, expected at most %d\n", what, max);
+			return -1;
+		}
+		out[n++] = tok;
+	}
+	return n;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
+	char buf[65536];
+	size_t n;
+	int ret = 0;
+
+	if (!in || !out)
+		ret = -errno;
+	while (!ret && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			ret = -EIO;
+	if (in)
+		fclose(in);
+	if (out && fclose(out) != 0 && !ret)
+		ret = -EIO;
+	return ret;
+}
+
+int matrix_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "topology", required_argument, NULL, 't' },  { "profiles", required_argument, NULL, 'P' },
+		{ "proto", required_argument, NULL, 'p' },      { "techniques", required_argument, NULL, 'T' },
+		{ "cell", required_argument, NULL, 'c' },       { "jobs", required_argument, NULL, 'j' },
+		{ "repeat", required_argument, NULL, 'r' },     { "stagger", required_argument, NULL, 's' },
+		{ "shard", required_argument, NULL, 'S' },      { "out", required_argument, NULL, 'o' },
+		{ "baseline", required_argument, NULL, 'b' },   { "update-baseline", required_argument, NULL, 'u' },
+		{ "expectations", required_argument, NULL, 'e' }, { "engine", required_argument, NULL, 'E' },
+		{ "engine-binary", required_argument, NULL, 'B' }, { "no-classify", no_argument, NULL, 'n' },
+		{ "no-color", no_argument, NULL, 'C' },         { "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct matrix_opts o = { .topology = "two-nats", .udp = true, .tcp = true,
+				 .jobs = DEFAULT_JOBS, .repeat = 1, .stagger_ms = DEFAULT_STAGGER_MS,
+				 .engine = "punch", .classify = true };
+	const char *update = NULL, *protos[2];
+	char out_dir[512], *end;
+	struct results res;
+	struct diag_list dl = { .count = 0 };
+	bool color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+	int c, ret, np;
+
+	out_dir[0] = '\0';
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "t:j:o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't': o.topology = optarg; break;
+		case 'P':
+			if ((o.nprofiles = split_list(optarg, o.profiles, MATRIX_MAX_PROFILES, "profiles")) <= 0)
+				return EXIT_SETUP;
+			break;
+		case 'p':
+			np = split_list(optarg, protos, 2, "transports");
+			o.udp = o.tcp = false;
+			for (int i = 0; i < np; i++) {
+				if (strcmp(protos[i], "udp") == 0)
+					o.udp = true;
+				else if (strcmp(protos[i], "tcp") == 0)
+					o.tcp = true;
+				else
+					np = -1;
+			}
+			if (np <= 0) {
+				fprintf(stderr, "punchlab: --proto: expected udp, tcp or udp,tcp\n");
+				return EXIT_SETUP;
+			}
+			break;
+		case 'T':
+			if ((o.ntechniques = split_list(optarg, o.techniques, MATRIX_MAX_TECHNIQUES,
+							"techniques")) <= 0)
+				return EXIT_SETUP;
+			for (int i = 0; i < o.ntechniques; i++)
+				if (strcmp(o.techniques[i], "plain") && !technique_fits(o.techniques[i], "udp") &&
+				    !technique_fits(o.techniques[i], "tcp")) {
+					fprintf(stderr, "punchlab: unknown technique \"%s\", expected plain, udp, "
+						"tcp, tcp-ttl, predict, birthday, relay or auto\n", o.techniques[i]);
+					return EXIT_SETUP;
+				}
+			break;
+		case 'c':
+			if (o.ncells >= MATRIX_MAX_CELL_ARGS) {
+				fprintf(stderr, "punchlab: too many --cell options\n");
+				return EXIT_SETUP;
+			}
+			o.cells[o.ncells++] = optarg;
+			break;
+		case 'j':
+			o.jobs = (int)strtol(optarg, &end, 10);
+			if (*end || o.jobs < 1 || o.jobs > 256) {
+				fprintf(stderr, "punchlab: --jobs %s: expected 1..256\n", optarg);
+				return EXIT_SETUP;
+			}
+			break;
+		case 'r':
+			o.repeat = (int)strtol(optarg, &end, 10);
+			if (*end || o.repeat < 1 || o.repeat > 1000) {
+				fprintf(stderr, "punchlab: --repeat %s: expected 1..1000\n", optarg);
+				return EXIT_SETUP;
+			}
+			break;
+		case 's':
+			o.stagger_ms = (int)strtol(optarg, &end, 10);
+			if (*end || o.stagger_ms < 0 || o.stagger_ms > 10000) {
+				fprintf(stderr, "punchlab: --stagger %s: expected 0..10000 ms\n", optarg);
+				return EXIT_SETUP;
+			}
+			break;
+		case 'S':
+			if (shard_parse(optarg, &o.shard_k, &o.shard_n) < 0) {
+				fprintf(stderr, "punchlab: --shard %s: expected K/N with 1 <= K <= N\n", optarg);
+				return EXIT_SETUP;
+			}
+			break;
+		case 'o': snprintf(out_dir, sizeof(out_dir), "%s", optarg); break;
+		case 'b': o.baseline = optarg; break;
+		case 'u': update = optarg; break;
+		case 'e': o.expectations = optarg; break;
+		case 'E': o.engine = optarg; break;
+		case 'B': o.engine_binary = optarg; break;
+		case 'n': o.classify = false; break;
+		case 'C': color = false; break;
+		case 'h': fputs(matrix_usage, stdout); return 0;
+		default: fputs(matrix_usage, stderr); return EXIT_SETUP;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "punchlab: unexpected argument \"%s\"\n%s", argv[optind], matrix_usage);
+		return EXIT_SETUP;
+	}
+	if (!out_dir[0]) {
+		time_t now = time(NULL);
+		struct tm tm;
+		char stamp[32];
+		gmtime_r(&now, &tm);
+		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+		if (mkdir("results", 0755) < 0 && errno != EEXIST) {
+			out_warn(&out_std, -errno, "create results/");
+			return EXIT_SETUP;
+		}
+		snprintf(out_dir, sizeof(out_dir), "results/%s", stamp);
+	}
+	o.out_dir = out_dir;
+	o.progress_tty = isatty(STDERR_FILENO);
+
+	ret = matrix_run(&o, &res, &out_std);
+	if (ret) {
+		results_free(&res);
+		return ret;
+	}
+	report_terminal_write(&res, stdout, color);
+	if (report_dir_write(&res, out_dir, &dl) < 0) {
+		diag_print(&dl, &out_std);
+		results_free(&res);
+		return EXIT_SETUP;
+	}
+	if (update) {
+		char from[600];
+		snprintf(from, sizeof(from), "%s/matrix.json", out_dir);
+		if (copy_file(from, update) < 0) {
+			out_warn(&out_std, -errno, "write the baseline %s", update);
+			results_free(&res);
+			return EXIT_SETUP;
+		}
+	}
+	printf("\nreports: %s/ (index.html, matrix.json, junit.xml, matrix.md)%s\n", out_dir,
+	       res.meta.incomplete ? " -- INCOMPLETE: the run was interrupted" : "");
+	ret = results_exit_code(&res);
+	results_free(&res);
+	return ret;
+}

@@ -1,0 +1,29 @@
+/* Running one cell once: a fresh lab with the cell's two profiles, the engine's rendezvous and
+ * two peers started in their nodes (B `stagger_ms` after A), their outputs captured, every wait
+ * bounded, the outcome read, the NATs' conntrack mappings dumped, the lab removed. One run is
+ * one engine run: no retries. A failure of the harness is an `error` run, never `failed`. */
+#pragma once
+#include "lab/topo.h"
+#include "matrix/engine.h"
+#include "matrix/results.h"
+
+struct runner_config {
+	const struct engine_ops *engine;
+	const char *engine_binary;   /* resolved path of the engine program */
+	const struct topo *topo;
+	int stagger_ms;
+	int rendezvous_port;
+	const char *out_dir;         /* the report directory; logs go under cells/ */
+	int stop_fd;                 /* readable (an eventfd) when the run must stop; -1: none */
+};
+
+/* The engine deadline of a technique in a zero-delay lab (documented in README "Deadlines"). */
+int runner_technique_timeout_ms(const char *technique);
+
+/* Run spec once (run_index numbers its log directory). Fills *run; returns 0, or -ECANCELED when
+ * stop_fd fired (run->outcome is then CELL_ERROR with reason "interrupted"). */
+int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec, int run_index,
+		  struct cell_run *run);
+
+/* "two-nats/udp/auto/a~b" -> "two-nats_udp_auto_a~b" (a directory name). */
+void cell_dir_name(const char *id, char *buf, size_t len);

@@ -1,0 +1,558 @@
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/paths.h"
+#include "base/sha256.h"
+#include "config.h"
+#include "lab/classify.h"
+#include "matrix/cell_runner.h"
+#include "matrix/expect.h"
+#include "matrix/matrix.h"
+#include "matrix/theory.h"
+#include "nft/profile.h"
+#include "report/report.h"
+
+const char *const matrix_default_profiles[] = {
+	"full-cone", "restricted-cone", "port-restricted-cone", "symmetric",
+	"symmetric-sequential", "port-restricted-cone-rst", NULL,
+};
+
+#define RENDEZVOUS_PORT 3478
+
+/* One profile in use: its file, header and whether classify confirmed the header. */
+struct used_profile {
+	char name[64];
+	char path[PATH_MAX];
+	struct profile_header h;
+	bool bad;
+	char why[256];
+};
+
+struct plan {
+	struct topo topo;
+	enum theory_layout layout;
+	struct profile_header outer;  /* LAYOUT_SHARED_OUTER */
+	bool has_outer;
+	struct used_profile *prof;
+	int nprof;
+	struct expectations exp;
+};
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static struct used_profile *profile_of(struct plan *p, const char *name)
+{
+	for (int i = 0; i < p->nprof; i++)
+		if (strcmp(p->prof[i].name, name) == 0)
+			return &p->prof[i];
+	return NULL;
+}
+
+static int profile_add(struct plan *p, const char *name, struct diag_list *dl)
+{
+	struct used_profile *u;
+
+	if (!*name || profile_of(p, name))
+		return 0;
+	u = &p->prof[p->nprof];
+	memset(u, 0, sizeof(*u));
+	snprintf(u->name, sizeof(u->name), "%s", name);
+	if (paths_resolve("nat-profiles", ".nft", name, u->path, sizeof(u->path)) < 0)
+		return diag_add(dl, name, 0, "profile not found (looked for %s), expected a name "
+			       "from nat-profiles/ or a path to a .nft file", u->path);
+	if (profile_header_parse_file(&u->h, u->path, dl) < 0)
+		return -EINVAL;
+	p->nprof++;
+	return 0;
+}
+
+/* The layout follows from the roles: who is behind which NAT. */
+static void plan_layout(struct plan *p, struct diag_list *dl)
+{
+	const struct topo *t = &p->topo;
+	int na = t->roles[ROLE_NAT_A], nb = t->roles[ROLE_NAT_B], pb = t->roles[ROLE_PEER_B];
+
+	if (nb >= 0) {
+		int ga = t->nodes[na].gateway, gb = t->nodes[nb].gateway;
+		p->layout = LAYOUT_TWO_NATS;
+		if (ga >= 0 && ga == gb && t->nodes[ga].kind == NODE_NAT) {
+			char path[PATH_MAX];
+			p->layout = LAYOUT_SHARED_OUTER;
+			if (t->nodes[ga].profile[0] &&
+			    paths_resolve("nat-profiles", ".nft", t->nodes[ga].profile, path,
+					  sizeof(path)) == 0 &&
+			    profile_header_parse_file(&p->outer, path, dl) == 0)
+				p->has_outer = true;
+		}
+	} else if (pb >= 0 && t->nodes[pb].gateway == na) {
+		p->layout = LAYOUT_SAME_LAN;
+	} else {
+		p->layout = LAYOUT_PUBLIC_B;
+	}
+}
+
+/* --- classification, one thread per profile ------------------------------------------------ */
+
+struct classify_job {
+	struct used_profile *u;
+	const struct topo *t;
+};
+
+static void *classify_thread(void *arg)
+{
+	struct classify_job *j = arg;
+	struct classify_result *r = calloc(1, sizeof(*r));
+	struct diag_list *dl = calloc(1, sizeof(*dl));
+	struct classify_opts co = { .wait_ms = 300 };
+
+	if (!r || !dl) {
+		j->u->bad = true;
+		snprintf(j->u->why, sizeof(j->u->why), "out of memory");
+	} else if (classify_profile(j->t, j->u->path, &co, r, dl) < 0) {
+		j->u->bad = true;
+		snprintf(j->u->why, sizeof(j->u->why), "classify could not run: %s",
+			 dl->count ? dl->items[0].msg : "?");
+	} else if (r->mismatches) {
+		size_t n = 0;
+		j->u->bad = true;
+		n += (size_t)snprintf(j->u->why, sizeof(j->u->why), "profile %s behaves unlike its "
+				      "header (punchlab classify %s): ", j->u->name, j->u->name);
+		for (int k = 0; k < PROFILE_KEY_COUNT && n < sizeof(j->u->why); k++)
+			if (r->mismatches & (1u << k))
+				n += (size_t)snprintf(j->u->why + n, sizeof(j->u->why) - n, "%s ",
+						      profile_key_name(k));
+	}
+	if (r)
+		classify_result_free(r);
+	free(r);
+	free(dl);
+	return NULL;
+}
+
+static int plan_classify(struct plan *p, const struct out *o)
+{
+	struct topo *t = calloc(1, sizeof(*t));
+	struct diag_list dl = { .count = 0 };
+	pthread_t th[MATRIX_MAX_PROFILES];
+	struct classify_job jobs[MATRIX_MAX_PROFILES];
+	char path[PATH_MAX];
+	double t0 = now_ms();
+	int started = 0;
+
+	if (!t)
+		return -ENOMEM;
+	if (paths_resolve("topologies", ".yaml", "two-nats", path, sizeof(path)) < 0 ||
+	    topo_parse_file(t, path, &dl) < 0) {
+		diag_print(&dl, o);
+		free(t);
+		return -EINVAL;
+	}
+	for (int i = 0; i < p->nprof; i++) {
+		jobs[i] = (struct classify_job){ .u = &p->prof[i], .t = t };
+		if (pthread_create(&th[i], NULL, classify_thread, &jobs[i]) == 0)
+			started = i + 1;
+		else
+			break;
+	}
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	fprintf(o->err ? o->err : stderr, "classified %d profile(s) in %.1f s\n", p->nprof,
+		(now_ms() - t0) / 1000);
+	free(t);
+	return 0;
+}
+
+/* --- references ------------------------------------------------------------------------------ */
+
+static void cell_references(struct plan *p, struct cell_result *c, const struct results *base)
+{
+	struct used_profile *a = profile_of(p, c->spec.profile_a);
+	struct used_profile *b = c->spec.profile_b[0] ? profile_of(p, c->spec.profile_b) : NULL;
+	struct theory_input in = { .a = &a->h, .b = b ? &b->h : NULL,
+				   .outer = p->has_outer ? &p->outer : NULL, .layout = p->layout,
+				   .tcp = strcmp(c->spec.proto, "tcp") == 0,
+				   .technique = c->spec.technique };
+	struct theory th;
+
+	theory_predict(&in, &th);
+	c->refs.theory = th.outcome;
+	snprintf(c->refs.theory_why, sizeof(c->refs.theory_why), "%s", th.why);
+	expectations_claim(&p->exp, &c->spec, &a->h, b ? &b->h : NULL,
+			   p->layout == LAYOUT_SAME_LAN, &c->refs);
+	expectations_expected(&p->exp, c->spec.id, th.outcome, &c->refs);
+	for (int i = 0; base && i < base->ncells; i++)
+		if (strcmp(base->cells[i].spec.id, c->spec.id) == 0) {
+			c->refs.has_baseline = true;
+			c->refs.baseline = base->cells[i].outcome;
+		}
+}
+
+/* --- running ---------------------------------------------------------------------------------- */
+
+struct run_state {
+	struct results *res;
+	struct plan *plan;
+	struct runner_config cfg;
+	int repeat;
+	atomic_int next;       /* next task: task i is cell i % ncells, repeat i / ncells */
+	atomic_int done, failures;
+	int ntasks;
+	int done_fd;           /* eventfd: a task finished */
+	atomic_bool stop;
+};
+
+static void *worker(void *arg)
+{
+	struct run_state *s = arg;
+
+	for (;;) {
+		int task = atomic_fetch_add(&s->next, 1), ci, rep;
+		struct cell_result *c;
+		struct used_profile *a, *b;
+		uint64_t one = 1;
+
+		if (task >= s->ntasks || atomic_load(&s->stop))
+			break;
+		ci = task % s->res->ncells;
+		rep = task / s->res->ncells;
+		c = &s->res->cells[ci];
+		a = profile_of(s->plan, c->spec.profile_a);
+		b = c->spec.profile_b[0] ? profile_of(s->plan, c->spec.profile_b) : NULL;
+		if ((a && a->bad) || (b && b->bad)) {
+			c->runs[rep].outcome = CELL_ERROR;
+			snprintf(c->runs[rep].reason, sizeof(c->runs[rep].reason), "%s",
+				 a && a->bad ? a->why : b->why);
+		} else if (cell_run_once(&s->cfg, &c->spec, rep, &c->runs[rep]) == -ECANCELED) {
+			break; /* not counted: the run is incomplete */
+		}
+		if (c->runs[rep].outcome == CELL_FAILED || c->runs[rep].outcome == CELL_ERROR)
+			atomic_fetch_add(&s->failures, 1);
+		atomic_fetch_add(&s->done, 1);
+		if (write(s->done_fd, &one, sizeof(one)) < 0) {
+			/* only the progress line misses a wake-up */
+		}
+	}
+	return NULL;
+}
+
+static void progress(const struct run_state *s, double t0, bool tty, FILE *f, bool final)
+{
+	int done = atomic_load(&s->done), fails = atomic_load(&s->failures);
+	double el = (now_ms() - t0) / 1000, eta = done ? el / done * (s->ntasks - done) : 0;
+
+	if (tty)
+		fprintf(f, "\r\033[K[%d/%d] failed or error so far: %d  elapsed %.1f s  eta %.1f s%s",
+			done, s->ntasks, fails, el, eta, final ? "\n" : "");
+	else
+		fprintf(f, "[%d/%d] failed or error so far: %d, elapsed %.1f s\n", done, s->ntasks,
+			fails, el);
+	fflush(f);
+}
+
+static int run_cells(struct run_state *s, int jobs, bool tty, FILE *f)
+{
+	pthread_t th[256];
+	sigset_t mask;
+	int sfd, nth = 0, last_plain = -1;
+	double t0 = now_ms(), last_print = 0;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	/* blocked before the workers start, so they inherit it and only signalfd sees the signal */
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	s->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	s->cfg.stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (sfd < 0 || s->done_fd < 0 || s->cfg.stop_fd < 0)
+		return -errno;
+	if (jobs > 256)
+		jobs = 256;
+	for (int i = 0; i < jobs && i < s->ntasks; i++)
+		if (pthread_create(&th[nth], NULL, worker, s) == 0)
+			nth++;
+	/* Every wait is bounded by the tasks' own deadlines; the 500 ms timeout only refreshes the
+	 * progress line. */
+	while (atomic_load(&s->done) < s->ntasks && !atomic_load(&s->stop)) {
+		struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN },
+					 { .fd = s->done_fd, .events = POLLIN } };
+		uint64_t v;
+		int alive = 0;
+
+		poll(pfd, 2, 500);
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) > 0)
+				fprintf(f, "\n%s: stopping the matrix, writing a partial report\n",
+					strsignal((int)si.ssi_signo));
+			atomic_store(&s->stop, true);
+			v = 1;
+			if (write(s->cfg.stop_fd, &v, sizeof(v)) < 0)
+				break;
+		}
+		if (pfd[1].revents & POLLIN && read(s->done_fd, &v, sizeof(v)) < 0)
+			continue;
+		if (tty || now_ms() - last_print > 5000 ||
+		    atomic_load(&s->done) / (s->ntasks / 10 + 1) != last_plain) {
+			last_plain = atomic_load(&s->done) / (s->ntasks / 10 + 1);
+			last_print = now_ms();
+			progress(s, t0, tty, f, false);
+		}
+		/* All workers gone (e.g. they could not start) and tasks left: stop waiting. */
+		for (int i = 0; i < nth; i++)
+			alive += pthread_tryjoin_np(th[i], NULL) == EBUSY;
+		if (!alive && atomic_load(&s->done) < s->ntasks) {
+			atomic_store(&s->stop, true);
+			break;
+		}
+	}
+	for (int i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
+	progress(s, t0, tty, f, true);
+	close(sfd);
+	close(s->done_fd);
+	close(s->cfg.stop_fd);
+	pthread_sigmask(SIG_UNBLOCK, &mask, NULL);
+	return 0;
+}
+
+/* --- metadata --------------------------------------------------------------------------------- */
+
+static void fill_meta(struct results *res, const struct matrix_opts *o, struct plan *p,
+		      const char *engine_version)
+{
+	struct results_meta *m = &res->meta;
+	struct utsname u;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	m->schema_version = RESULTS_SCHEMA_VERSION;
+	gmtime_r(&now, &tm);
+	strftime(m->started, sizeof(m->started), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (uname(&u) == 0) {
+		snprintf(m->kernel, sizeof(m->kernel), "%s %s", u.sysname, u.release);
+		snprintf(m->host, sizeof(m->host), "%s", u.nodename);
+	}
+	snprintf(m->nft_version, sizeof(m->nft_version), "libnftables %s", PUNCHLAB_NFTABLES_VERSION);
+	snprintf(m->engine, sizeof(m->engine), "%s", o->engine);
+	snprintf(m->engine_version, sizeof(m->engine_version), "%s", engine_version);
+	snprintf(m->harness_version, sizeof(m->harness_version), "punchlab %s", PUNCHLAB_VERSION);
+	m->jobs = o->jobs;
+	m->repeat = o->repeat;
+	m->stagger_ms = o->stagger_ms;
+	if (o->shard_n)
+		snprintf(m->shard, sizeof(m->shard), "%d/%d", o->shard_k, o->shard_n);
+	if (o->baseline)
+		snprintf(m->baseline, sizeof(m->baseline), "%s", o->baseline);
+	m->profiles = calloc((size_t)p->nprof + 1, sizeof(*m->profiles));
+	for (int i = 0; m->profiles && i < p->nprof; i++) {
+		snprintf(m->profiles[i].name, sizeof(m->profiles[i].name), "%s", p->prof[i].name);
+		if (sha256_file_hex(p->prof[i].path, m->profiles[i].sha256) < 0)
+			snprintf(m->profiles[i].sha256, sizeof(m->profiles[i].sha256), "?");
+		m->nprofiles++;
+	}
+}
+
+/* The engine program: --engine-binary, next to punchlab (installed), in the build tree. */
+static int find_engine(const struct matrix_opts *o, const struct engine_ops *e, char *buf,
+		       size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	if (o->engine_binary) {
+		snprintf(buf, len, "%s", o->engine_binary);
+		return access(buf, X_OK) == 0 ? 0 : -ENOENT;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		*strrchr(exe, '/') = '\0';
+		snprintf(buf, len, "%s/%s", exe, e->program);
+		if (access(buf, X_OK) == 0)
+			return 0;
+		snprintf(buf, len, "%s/src/%s/%s", exe, e->program, e->program);
+		if (access(buf, X_OK) == 0)
+			return 0;
+	}
+	snprintf(buf, len, "%s/src/%s/%s", PUNCHLAB_BUILD_DIR, e->program, e->program);
+	return access(buf, X_OK) == 0 ? 0 : -ENOENT;
+}
+
+int matrix_run(const struct matrix_opts *o, struct results *res, const struct out *out)
+{
+	struct plan *p = calloc(1, sizeof(*p));
+	struct diag_list *dl = calloc(1, sizeof(*dl));
+	struct results *base = NULL;
+	struct cell_spec *cells = NULL;
+	struct matrix_dims dims = { 0 };
+	const struct engine_ops *engine = engine_find(o->engine);
+	char path[PATH_MAX], engine_bin[PATH_MAX], engine_version[64] = "?";
+	struct run_state *s = calloc(1, sizeof(*s));
+	FILE *err = out && out->err ? out->err : stderr;
+	int ncells, ret = 2;
+	double t0 = now_ms();
+
+	memset(res, 0, sizeof(*res));
+	if (!p || !dl || !s)
+		goto out;
+	p->prof = calloc(MATRIX_MAX_PROFILES * 2, sizeof(*p->prof));
+	if (!p->prof)
+		goto out;
+	if (!engine) {
+		out_warnx(out, "unknown engine \"%s\", expected punch", o->engine);
+		goto out;
+	}
+	if (find_engine(o, engine, engine_bin, sizeof(engine_bin)) < 0) {
+		out_warnx(out, "engine program %s not found or not executable (build it with ninja "
+			  "-C build, or give --engine-binary)", engine_bin);
+		goto out;
+	}
+	engine->version(engine_bin, engine_version, sizeof(engine_version));
+
+	/* the topology: --cell ids carry their own */
+	if (paths_resolve("topologies", ".yaml", o->topology, path, sizeof(path)) < 0) {
+		out_warnx(out, "topology \"%s\" not found (looked for %s)", o->topology, path);
+		goto out;
+	}
+	if (topo_parse_file(&p->topo, path, dl) < 0)
+		goto bad;
+	plan_layout(p, dl);
+
+	if (o->ncells) {
+		ncells = 0;
+		cells = calloc((size_t)o->ncells, sizeof(*cells));
+		for (int i = 0; cells && i < o->ncells; i++) {
+			if (cell_id_parse(o->cells[i], &cells[ncells]) < 0) {
+				diag_add(dl, "--cell", 0, "\"%s\" is not a cell id, expected "
+					 "TOPOLOGY/PROTO/TECHNIQUE/PROFILE-A~PROFILE-B", o->cells[i]);
+				continue;
+			}
+			if (strcmp(cells[ncells].topology, p->topo.name) != 0)
+				diag_add(dl, "--cell", 0, "cell %s is of topology %s, expected %s (give "
+					 "--topology %s)", o->cells[i], cells[ncells].topology,
+					 p->topo.name, cells[ncells].topology);
+			ncells++;
+		}
+		if (dl->count)
+			goto bad;
+	} else {
+		snprintf(dims.topology, sizeof(dims.topology), "%s", p->topo.name);
+		dims.b_has_nat = p->topo.roles[ROLE_NAT_B] >= 0;
+		for (int i = 0; i < (o->nprofiles ? o->nprofiles : 6); i++)
+			dims.profiles[dims.nprofiles++] = o->nprofiles ? o->profiles[i]
+								       : matrix_default_profiles[i];
+		dims.udp = o->udp;
+		dims.tcp = o->tcp;
+		for (int i = 0; i < (o->ntechniques ? o->ntechniques : 2); i++)
+			dims.techniques[dims.ntechniques++] = o->ntechniques ? o->techniques[i]
+									     : matrix_default_techniques[i];
+		ncells = cells_enumerate(&dims, &cells);
+	}
+	if (ncells < 0 || !cells) {
+		ret = 2;
+		goto out;
+	}
+	/* the shard: a deterministic slice of the enumeration */
+	if (o->shard_n) {
+		int kept = 0;
+		for (int i = 0; i < ncells; i++)
+			if (shard_has(i, o->shard_k, o->shard_n))
+				cells[kept++] = cells[i];
+		ncells = kept;
+	}
+	for (int i = 0; i < ncells; i++) {
+		if (profile_add(p, cells[i].profile_a, dl) < 0 ||
+		    profile_add(p, cells[i].profile_b, dl) < 0)
+			goto bad;
+	}
+	if (paths_resolve("ci", ".yaml", o->expectations ? o->expectations : "expectations", path,
+			  sizeof(path)) < 0) {
+		out_warnx(out, "expectations file not found (looked for %s)", path);
+		goto out;
+	}
+	if (expectations_load(&p->exp, path, dl) < 0)
+		goto bad;
+	if (o->baseline) {
+		base = calloc(1, sizeof(*base));
+		if (!base || results_json_read(o->baseline, base, dl) < 0)
+			goto bad;
+	}
+
+	res->cells = calloc((size_t)ncells, sizeof(*res->cells));
+	if (!res->cells)
+		goto out;
+	res->ncells = ncells;
+	for (int i = 0; i < ncells; i++) {
+		struct cell_result *c = &res->cells[i];
+		c->spec = cells[i];
+		c->runs = calloc((size_t)o->repeat, sizeof(*c->runs));
+		if (!c->runs)
+			goto out;
+		c->nruns = o->repeat;
+		for (int r = 0; r < o->repeat; r++) {
+			c->runs[r].outcome = CELL_ERROR;
+			snprintf(c->runs[r].reason, sizeof(c->runs[r].reason), "not run (interrupted)");
+			c->runs[r].time_to_connect_ms = -1;
+		}
+		cell_references(p, c, base);
+	}
+	if (mkdir(o->out_dir, 0755) < 0 && errno != EEXIST) {
+		out_warn(out, -errno, "create %s", o->out_dir);
+		goto out;
+	}
+	if (o->classify)
+		plan_classify(p, out);
+
+	fprintf(err, "running %d cell(s) x %d on %s with %d jobs (engine %s)\n", ncells, o->repeat,
+		p->topo.name, o->jobs, engine_version);
+	s->res = res;
+	s->plan = p;
+	s->repeat = o->repeat;
+	s->ntasks = ncells * o->repeat;
+	s->cfg = (struct runner_config){ .engine = engine, .engine_binary = engine_bin,
+					 .topo = &p->topo, .stagger_ms = o->stagger_ms,
+					 .rendezvous_port = RENDEZVOUS_PORT, .out_dir = o->out_dir };
+	run_cells(s, o->jobs, o->progress_tty, err);
+	res->meta.incomplete = atomic_load(&s->stop) || atomic_load(&s->done) < s->ntasks;
+	for (int i = 0; i < ncells; i++)
+		results_judge_cell(&res->cells[i]);
+	fill_meta(res, o, p, engine_version);
+	res->meta.wall_ms = now_ms() - t0;
+	ret = 0;
+	goto out;
+bad:
+	diag_print(dl, out);
+	ret = 2;
+out:
+	if (base) {
+		results_free(base);
+		free(base);
+	}
+	free(cells);
+	if (p)
+		free(p->prof);
+	free(p);
+	free(dl);
+	free(s);
+	return ret;
+}

@@ -1,0 +1,38 @@
+/* The matrix: plan the cells, set their references (documents' claim, theory, expected,
+ * baseline), classify the profiles in use, run the cells in parallel, judge them. */
+#pragma once
+#include <stdbool.h>
+
+#include "base/out.h"
+#include "matrix/cell.h"
+#include "matrix/results.h"
+
+#define MATRIX_MAX_CELL_ARGS 64
+
+struct matrix_opts {
+	const char *topology;               /* name or path; default two-nats */
+	const char *profiles[MATRIX_MAX_PROFILES];
+	int nprofiles;                      /* 0: the default base profiles */
+	bool udp, tcp;
+	const char *techniques[MATRIX_MAX_TECHNIQUES];
+	int ntechniques;                    /* 0: plain and auto */
+	const char *cells[MATRIX_MAX_CELL_ARGS]; /* --cell ids: only these */
+	int ncells;
+	int jobs, repeat, stagger_ms;
+	int shard_k, shard_n;               /* 0/0: all */
+	const char *out_dir;
+	const char *baseline;
+	const char *expectations;           /* default: <data>/ci/expectations.yaml */
+	const char *engine;                 /* "punch" */
+	const char *engine_binary;          /* NULL: found next to punchlab / in the build tree */
+	bool classify;                      /* classify every profile in use first */
+	bool progress_tty;                  /* a live progress line (else plain lines) */
+};
+
+/* The default profiles: the five classic types plus the RST variant. */
+extern const char *const matrix_default_profiles[];
+
+/* Run the matrix; fills *res (release with results_free). Prints progress and problems to o->err.
+ * Returns 0 when the matrix ran (possibly interrupted: res->meta.incomplete), EXIT-style 2 on bad
+ * input or setup failures (diagnostics printed). */
+int matrix_run(const struct matrix_opts *opts, struct results *res, const struct out *o);

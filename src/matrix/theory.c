@@ -1,0 +1,217 @@
+/* The reasoning, in the terms of RFC 4787 (UDP) and RFC 5382 (TCP):
+ *
+ * A peer learns the other's public endpoint from the rendezvous server. That endpoint is the
+ * one the other side will use toward it only when the other NAT maps endpoint-independently
+ * (EIM), or, for the `predict` technique, when it allocates ports sequentially so the next one
+ * can be predicted. Call such a side "known". Each peer sends toward the other, which opens
+ * its own NAT's filter for the endpoint it sent to.
+ *   - both known: each probe arrives at an endpoint whose filter the other side opened: direct;
+ *   - one known (K), one not (U): U's probes come from a public port nobody announced; K's NAT
+ *     lets them in only if its filtering ignores the port (endpoint-independent or
+ *     address-dependent), and then K answers that peer-reflexive source: direct; with
+ *     address-and-port-dependent filtering at K: failed;
+ *   - neither known: failed.
+ * `birthday` beats one random symmetric side facing an EIM side by probability (many sockets on
+ * one side, many probes on the other). TCP adds RFC 5382's unsolicited SYN: a NAT that answers
+ * it with RST (instead of dropping it) can abort the other side's simultaneous open, a race;
+ * `tcp-ttl` sends the first SYN with a TTL that dies before the other NAT, so no RST. `relay`
+ * always relays. `auto` follows the engine's documented order (docs/punch.md): the plain
+ * technique, predict, birthday (UDP), relay. */
+#include <stdio.h>
+#include <string.h>
+
+#include "matrix/theory.h"
+
+struct side {
+	bool nat;
+	bool eim;                            /* endpoint-independent mapping */
+	enum profile_dependency filtering;
+	enum profile_ports ports;
+	bool rst;                            /* answers unsolicited TCP SYN with RST */
+	const char *name;
+};
+
+static struct side side_of(const struct profile_header *h)
+{
+	if (!h)
+		return (struct side){ .nat = false, .eim = true,
+				      .filtering = PROFILE_ENDPOINT_INDEPENDENT,
+				      .ports = PROFILE_PORTS_PRESERVE, .name = "no NAT" };
+	return (struct side){ .nat = true, .eim = h->mapping == PROFILE_ENDPOINT_INDEPENDENT,
+			      .filtering = h->filtering, .ports = h->ports,
+			      .rst = h->tcp_unsolicited == PROFILE_UNSOLICITED_RST, .name = h->name };
+}
+
+/* A home NAT behind an outer NAT behaves, seen from outside, like the stricter of the two. */
+static struct side side_compose(struct side in, const struct profile_header *outer)
+{
+	struct side o = side_of(outer);
+
+	in.eim = in.eim && o.eim;
+	if (o.filtering > in.filtering)
+		in.filtering = o.filtering;
+	if (o.ports == PROFILE_PORTS_RANDOM || in.ports == PROFILE_PORTS_RANDOM)
+		in.ports = PROFILE_PORTS_RANDOM;
+	else if (o.ports == PROFILE_PORTS_SEQUENTIAL || in.ports == PROFILE_PORTS_SEQUENTIAL)
+		in.ports = PROFILE_PORTS_SEQUENTIAL;
+	in.rst = in.rst || o.rst;
+	return in;
+}
+
+static bool known(const struct side *s, bool predict)
+{
+	return s->eim || (predict && s->ports == PROFILE_PORTS_SEQUENTIAL);
+}
+
+static const char *filtering_word(enum profile_dependency f)
+{
+	return profile_dependency_name(f);
+}
+
+/* Plain punching (UDP) or simultaneous open (TCP), with or without port prediction. */
+static void punch_reason(const struct side *a, const struct side *b, bool predict, bool tcp,
+			 bool ttl, struct theory *t)
+{
+	bool ka = known(a, predict), kb = known(b, predict);
+	const char *how = predict ? "maps endpoint-independently or allocates sequentially"
+				  : "maps endpoint-independently";
+
+	if (ka && kb) {
+		t->outcome = CELL_DIRECT;
+		snprintf(t->why, sizeof(t->why), "both sides' public endpoints are known in advance "
+			 "(each %s), so each side's probe opens its own filter for the other's: direct",
+			 how);
+	} else if (ka || kb) {
+		const struct side *k = ka ? a : b, *u = ka ? b : a;
+		if (k->filtering != PROFILE_ADDRESS_AND_PORT_DEPENDENT) {
+			t->outcome = CELL_DIRECT;
+			snprintf(t->why, sizeof(t->why), "%s's probes come from an unannounced port, "
+				 "and %s's %s filtering lets them in; it answers that peer-reflexive "
+				 "source: direct", u->name, k->name, filtering_word(k->filtering));
+		} else {
+			t->outcome = CELL_FAILED;
+			snprintf(t->why, sizeof(t->why), "%s maps per destination%s, so its probes come "
+				 "from a port %s never sent to, and %s filters on address and port: "
+				 "failed", u->name, predict ? " with unpredictable ports" : "", k->name,
+				 k->name);
+		}
+	} else {
+		t->outcome = CELL_FAILED;
+		snprintf(t->why, sizeof(t->why), "both sides map per destination%s: neither can know "
+			 "the port the other will use: failed",
+			 predict ? " and at least one unpredictably" : "");
+	}
+	if (t->outcome == CELL_DIRECT && tcp && !ttl && (a->rst || b->rst)) {
+		size_t n = strlen(t->why);
+		t->timing_dependent = true;
+		snprintf(t->why + n, sizeof(t->why) - n, "; but an early SYN meets a NAT that answers "
+			 "unsolicited SYNs with RST, which aborts the simultaneous open: a race");
+	}
+}
+
+static void birthday_reason(const struct side *a, const struct side *b, bool tcp,
+			    struct theory *t)
+{
+	if (tcp) {
+		t->outcome = CELL_FAILED;
+		snprintf(t->why, sizeof(t->why), "birthday probing is UDP-only here: failed");
+		return;
+	}
+	if (a->eim && b->eim) {
+		punch_reason(a, b, false, false, false, t);
+		return;
+	}
+	if (a->eim != b->eim) {
+		t->outcome = CELL_DIRECT;
+		t->probabilistic = true;
+		snprintf(t->why, sizeof(t->why), "one side maps per destination, the other "
+			 "endpoint-independently: many sockets against many probes meet with high "
+			 "probability (birthday paradox): direct, probabilistically");
+		return;
+	}
+	t->outcome = CELL_FAILED;
+	snprintf(t->why, sizeof(t->why), "both sides map per destination: no port to aim at on "
+		 "either side: failed");
+}
+
+static void outcome_reason(const struct side *a, const struct side *b, const char *technique,
+			   bool tcp, struct theory *t)
+{
+	if (strcmp(technique, "relay") == 0) {
+		t->outcome = CELL_RELAYED;
+		snprintf(t->why, sizeof(t->why), "the relay technique always goes through the "
+			 "rendezvous server: relayed");
+	} else if (strcmp(technique, "udp") == 0 || strcmp(technique, "tcp") == 0) {
+		punch_reason(a, b, false, tcp, false, t);
+	} else if (strcmp(technique, "tcp-ttl") == 0) {
+		punch_reason(a, b, false, tcp, true, t);
+	} else if (strcmp(technique, "predict") == 0) {
+		punch_reason(a, b, true, tcp, false, t);
+	} else if (strcmp(technique, "birthday") == 0) {
+		birthday_reason(a, b, tcp, t);
+	} else { /* auto: plain, predict, birthday (UDP), relay */
+		struct theory plain = { 0 }, pred = { 0 }, bday = { 0 };
+
+		punch_reason(a, b, false, tcp, false, &plain);
+		punch_reason(a, b, true, tcp, false, &pred);
+		birthday_reason(a, b, tcp, &bday);
+		if (plain.outcome == CELL_DIRECT && !plain.timing_dependent) {
+			*t = plain;
+		} else if (pred.outcome == CELL_DIRECT && !pred.timing_dependent) {
+			*t = pred;
+			memmove(t->why + 9, t->why, sizeof(t->why) - 10);
+			memcpy(t->why, "predict: ", 9);
+		} else if (bday.outcome == CELL_DIRECT) {
+			*t = bday;
+		} else if (plain.outcome == CELL_DIRECT) {
+			*t = plain; /* a race; when it is lost, relay */
+		} else {
+			t->outcome = CELL_RELAYED;
+			snprintf(t->why, sizeof(t->why), "no direct technique applies (%s): relayed",
+				 plain.why);
+		}
+	}
+}
+
+void theory_predict(const struct theory_input *in, struct theory *t)
+{
+	struct side a = side_of(in->a), b = side_of(in->b);
+
+	memset(t, 0, sizeof(*t));
+	if ((in->a && !(in->a->transports & (in->tcp ? PROFILE_TCP : PROFILE_UDP))) ||
+	    (in->b && !(in->b->transports & (in->tcp ? PROFILE_TCP : PROFILE_UDP)))) {
+		t->outcome = CELL_SKIPPED;
+		snprintf(t->why, sizeof(t->why), "outside the declared behaviour: a profile's header "
+			 "does not cover %s", in->tcp ? "tcp" : "udp");
+		return;
+	}
+	switch (in->layout) {
+	case LAYOUT_SAME_LAN:
+		if (strcmp(in->technique, "relay") == 0) {
+			t->outcome = CELL_RELAYED;
+			snprintf(t->why, sizeof(t->why), "the relay technique always relays: relayed");
+		} else {
+			t->outcome = CELL_DIRECT;
+			snprintf(t->why, sizeof(t->why), "both peers are on one LAN: their private "
+				 "endpoints reach each other without the NAT: direct");
+		}
+		return;
+	case LAYOUT_SHARED_OUTER:
+		if (strcmp(in->technique, "relay") != 0 && in->outer && !in->outer->hairpin) {
+			t->outcome = strcmp(in->technique, "auto") == 0 ? CELL_RELAYED : CELL_FAILED;
+			snprintf(t->why, sizeof(t->why), "both peers' public endpoints are on the outer "
+				 "NAT %s, which does not hairpin: %s", in->outer->name,
+				 cell_outcome_name(t->outcome));
+			return;
+		}
+		a = side_compose(a, in->outer);
+		b = side_compose(b, in->outer);
+		break;
+	case LAYOUT_PUBLIC_B:
+		b = side_of(NULL);
+		break;
+	case LAYOUT_TWO_NATS:
+		break;
+	}
+	outcome_reason(&a, &b, in->technique, in->tcp, t);
+}

@@ -1,0 +1,34 @@
+/* The theory: what RFC 4787 / RFC 5382 reasoning predicts for a cell, computed from the two
+ * profiles' headers, the layout of the topology, the transport and the technique. Never typed
+ * in by hand and never tuned to a measurement: if the matrix disagrees with it, that is a
+ * finding about the NAT, the engine or this reasoning. Pure code. */
+#pragma once
+#include <stdbool.h>
+
+#include "matrix/results.h"
+#include "nft/profile.h"
+
+/* How the two peers sit, derived from the topology's roles. */
+enum theory_layout {
+	LAYOUT_TWO_NATS,      /* each peer behind its own NAT, the NATs on the public side */
+	LAYOUT_PUBLIC_B,      /* peer B on a public address, no NAT */
+	LAYOUT_SAME_LAN,      /* both peers on one LAN behind one NAT */
+	LAYOUT_SHARED_OUTER,  /* each behind its own NAT, both NATs behind one outer NAT (CGN) */
+};
+
+struct theory_input {
+	const struct profile_header *a, *b; /* b NULL unless the layout has a NAT B */
+	const struct profile_header *outer; /* LAYOUT_SHARED_OUTER: the outer NAT */
+	enum theory_layout layout;
+	bool tcp;
+	const char *technique;              /* udp, tcp, tcp-ttl, predict, birthday, relay, auto */
+};
+
+struct theory {
+	enum cell_outcome outcome;          /* CELL_SKIPPED: outside the declared behaviour */
+	bool timing_dependent;              /* a race (e.g. an RST NAT during simultaneous open) */
+	bool probabilistic;                 /* e.g. birthday probing */
+	char why[320];                      /* the reasoning, one or two sentences */
+};
+
+void theory_predict(const struct theory_input *in, struct theory *out);
