@@ -502,21 +502,30 @@ void peer_on_peer_msg(struct peer *p, const struct chan *c, const struct wire_ms
 
 /* A message that claims to come from the other peer: token, role and nonce must match, and a
  * copy of our own message (the peer's private address may be ours) is counted and dropped. */
+enum msg_check peer_msg_check(bool have_peer, uint64_t token, uint64_t own_nonce,
+			      uint64_t peer_nonce, uint8_t peer_role, const struct wire_msg *m)
+{
+	if (!have_peer || m->token != token)
+		return MSG_BAD;
+	if (m->nonce == own_nonce)
+		return MSG_SELF;
+	if (m->nonce != peer_nonce || m->role != peer_role)
+		return MSG_BAD;
+	return MSG_OK;
+}
+
 static bool peer_msg_valid(struct peer *p, const struct wire_msg *m)
 {
-	if (!p->have_peer || m->token != p->token) {
-		p->bad_msgs++;
-		return false;
-	}
-	if (m->nonce == p->nonce) {
+	switch (peer_msg_check(p->have_peer, p->token, p->nonce, p->peer_nonce, p->peer_role, m)) {
+	case MSG_OK:
+		return true;
+	case MSG_SELF:
 		p->self_msgs++;
 		return false;
-	}
-	if (m->nonce != p->peer_nonce || m->role != p->peer_role) {
+	default:
 		p->bad_msgs++;
 		return false;
 	}
-	return true;
 }
 
 static void on_relayed(struct peer *p, const struct wire_msg *outer)

@@ -201,6 +201,13 @@ void peer_connected(struct peer *p, const struct chan *c, const char *how);
 /* The step cannot succeed (setup failure inside a technique): fail it now. */
 void peer_step_fail(struct peer *p, const char *reason);
 
+enum msg_check { MSG_OK, MSG_SELF, MSG_BAD };
+/* Is @m from the other peer? Token, role and nonce must all match what the rendezvous said;
+ * our own nonce means the message is our own (the peer's private address may be ours).
+ * @have_peer false (endpoints not known yet): MSG_BAD. */
+enum msg_check peer_msg_check(bool have_peer, uint64_t token, uint64_t own_nonce,
+			      uint64_t peer_nonce, uint8_t peer_role, const struct wire_msg *m);
+
 /* Handle a valid, authenticated message from the other peer that arrived on @c. */
 void peer_on_peer_msg(struct peer *p, const struct chan *c, const struct wire_msg *m);
 

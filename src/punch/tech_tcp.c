@@ -76,13 +76,15 @@ static int tconn_msg(void *arg, const uint8_t *buf, size_t len)
 	struct peer *p = tc->p;
 	struct chan c = { .kind = CHAN_TCP, .tc = tc, .to = tc->to };
 	struct wire_msg m;
+	enum msg_check mc;
 
 	if (wire_decode(buf, len, &m)) {
 		p->bad_msgs++;
 		return 0;
 	}
-	if (m.token != p->token || m.nonce != p->peer_nonce || m.role != p->peer_role) {
-		if (m.nonce == p->nonce)
+	mc = peer_msg_check(true, p->token, p->nonce, p->peer_nonce, p->peer_role, &m);
+	if (mc != MSG_OK) {
+		if (mc == MSG_SELF)
 			p->self_msgs++;
 		else
 			p->bad_msgs++;

@@ -1,0 +1,210 @@
+/* Option parsing of the punch verbs: defaults, every value checked, one clear error line. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "endpoint.h"
+#include "opts.h"
+
+#define ARGV(...) ((char *[]){ __VA_ARGS__, NULL })
+#define ARGC(...) ((int)(sizeof((char *[]){ __VA_ARGS__ }) / sizeof(char *)))
+
+static char errbuf[512];
+
+static int peer_parse(int argc, char **argv, struct peer_opts *o)
+{
+	FILE *err = fmemopen(errbuf, sizeof(errbuf), "w");
+	FILE *out = fopen("/dev/null", "w");
+	int r = peer_opts_parse(argc, argv, o, out, err);
+
+	fclose(err);
+	fclose(out);
+	return r;
+}
+
+#define PEER(o, ...) peer_parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), o)
+
+static void test_peer_defaults(void **state)
+{
+	struct peer_opts o;
+	char b[EP_STRLEN];
+
+	(void)state;
+	assert_int_equal(PEER(&o, "peer", "--rendezvous", "198.51.100.66:3478", "--session", "s1"), 0);
+	assert_string_equal(ep_format(&o.rdv, b), "198.51.100.66:3478");
+	assert_string_equal(o.session, "s1");
+	assert_int_equal(o.tech, TECH_AUTO);
+	assert_int_equal(o.proto, PROTO_UDP);
+	assert_int_equal(o.role, 0);
+	assert_int_equal(o.timeout_ms, 10000);
+	assert_false(o.json);
+	assert_false(o.has_rdv2);
+}
+
+static void test_peer_full(void **state)
+{
+	struct peer_opts o;
+	char b[EP_STRLEN];
+
+	(void)state;
+	assert_int_equal(PEER(&o, "peer", "--rendezvous", "[2001:db8::1]:3478", "--rendezvous2",
+			      "[2001:db8::1]:3479", "--session", "cell-7", "--role", "b",
+			      "--technique", "tcp-ttl", "--timeout", "2.5", "--json", "--port", "4000",
+			      "--payload", "64", "--hold", "250ms"), 0);
+	assert_string_equal(ep_format(&o.rdv2, b), "[2001:db8::1]:3479");
+	assert_int_equal(o.role, WIRE_ROLE_B);
+	assert_int_equal(o.tech, TECH_TCP_TTL);
+	assert_int_equal(o.proto, PROTO_TCP);       /* implied by the technique */
+	assert_int_equal(o.timeout_ms, 2500);
+	assert_true(o.json);
+	assert_int_equal(o.port, 4000);
+	assert_int_equal(o.payload, 64);
+	assert_int_equal(o.hold_ms, 250);
+}
+
+static void test_peer_errors(void **state)
+{
+	struct peer_opts o;
+
+	(void)state;
+	assert_int_equal(PEER(&o, "peer", "--session", "s"), -EINVAL);
+	assert_non_null(strstr(errbuf, "--rendezvous"));
+	assert_int_equal(PEER(&o, "peer", "--rendezvous", "1.2.3.4:3478"), -EINVAL);
+	assert_non_null(strstr(errbuf, "--session"));
+	assert_int_equal(PEER(&o, "peer", "--rendezvous", "1.2.3.4", "--session", "s"), -EINVAL);
+	assert_int_equal(PEER(&o, "peer", "--rendezvous", "1.2.3.4:0", "--session", "s"), -EINVAL);
+	assert_int_equal(PEER(&o, "peer", "--rendezvous", "1.2.3.4:65536", "--session", "s"),
+			 -EINVAL);
+	assert_int_equal(PEER(&o, "peer", "--rendezvous", "2001:db8::1:3478", "--session", "s"),
+			 -EINVAL);
+	assert_int_equal(PEER(&o, "peer", "--rendezvous", "1.2.3.4:1", "--session", "a b"), -EINVAL);
+	assert_int_equal(PEER(&o, "peer", "--rendezvous", "1.2.3.4:1", "--session", "s", "--role",
+			      "c"), -EINVAL);
+	assert_int_equal(PEER(&o, "peer", "--rendezvous", "1.2.3.4:1", "--session", "s",
+			      "--technique", "magic"), -EINVAL);
+	assert_non_null(strstr(errbuf, "magic"));
+	assert_int_equal(PEER(&o, "peer", "--rendezvous", "1.2.3.4:1", "--session", "s",
+			      "--timeout", "0"), -EINVAL);
+	assert_int_equal(PEER(&o, "peer", "--rendezvous", "1.2.3.4:1", "--session", "s",
+			      "--timeout", "-1"), -EINVAL);
+	assert_int_equal(PEER(&o, "peer", "--rendezvous", "1.2.3.4:1", "--session", "s",
+			      "--timeout", "abc"), -EINVAL);
+	assert_int_equal(PEER(&o, "peer", "--rendezvous", "1.2.3.4:1", "--session", "s",
+			      "--proto", "udp", "--technique", "tcp"), -EINVAL);
+	assert_int_equal(PEER(&o, "peer", "--rendezvous", "1.2.3.4:1", "--session", "s",
+			      "--proto", "tcp", "--technique", "birthday"), -EINVAL);
+	assert_int_equal(PEER(&o, "peer", "--rendezvous", "1.2.3.4:1", "--session", "s",
+			      "--rendezvous2", "[2001:db8::1]:1"), -EINVAL);
+	assert_int_equal(PEER(&o, "peer", "--rendezvous", "1.2.3.4:1", "--session", "s",
+			      "--payload", "2000"), -EINVAL);
+	assert_int_equal(PEER(&o, "peer", "--rendezvous", "1.2.3.4:1", "--session", "s",
+			      "--bogus"), -EINVAL);
+	assert_non_null(strstr(errbuf, "--bogus"));
+	assert_int_equal(PEER(&o, "peer", "--rendezvous", "1.2.3.4:1", "--session", "s", "extra"),
+			 -EINVAL);
+	/* One line per error. */
+	assert_non_null(strchr(errbuf, '\n'));
+	assert_null(strchr(strchr(errbuf, '\n') + 1, '\n'));
+}
+
+static void test_peer_help(void **state)
+{
+	struct peer_opts o;
+
+	(void)state;
+	assert_int_equal(PEER(&o, "peer", "--help"), 1);
+}
+
+static void test_rdv(void **state)
+{
+	struct rdv_opts o;
+	FILE *err = fmemopen(errbuf, sizeof(errbuf), "w"), *out = fopen("/dev/null", "w");
+
+	(void)state;
+	assert_int_equal(rdv_opts_parse(ARGC("rendezvous", "--listen", "0.0.0.0:3478", "--listen",
+					     "0.0.0.0:3479", "--no-relay", "--rate-limit", "0"),
+				       ARGV("rendezvous", "--listen", "0.0.0.0:3478", "--listen",
+					    "0.0.0.0:3479", "--no-relay", "--rate-limit", "0"),
+				       &o, out, err), 0);
+	assert_int_equal(o.n_listen, 2);
+	assert_false(o.relay);
+	assert_int_equal(o.rate_limit, 0);
+	assert_int_equal(rdv_opts_parse(ARGC("rendezvous"), ARGV("rendezvous"), &o, out, err),
+			 -EINVAL);
+	assert_int_equal(rdv_opts_parse(ARGC("rendezvous", "--listen", "x"),
+				       ARGV("rendezvous", "--listen", "x"), &o, out, err), -EINVAL);
+	assert_int_equal(rdv_opts_parse(ARGC("rendezvous", "--listen", "1.2.3.4:1", "--duration",
+					     "never"),
+				       ARGV("rendezvous", "--listen", "1.2.3.4:1", "--duration",
+					    "never"), &o, out, err), -EINVAL);
+	fclose(err);
+	fclose(out);
+}
+
+static void test_durations(void **state)
+{
+	uint32_t ms, v;
+
+	(void)state;
+	assert_int_equal(opts_parse_duration("1", &ms), 0);
+	assert_int_equal(ms, 1000);
+	assert_int_equal(opts_parse_duration("0.001", &ms), 0);
+	assert_int_equal(ms, 1);
+	assert_int_equal(opts_parse_duration("20ms", &ms), 0);
+	assert_int_equal(ms, 20);
+	assert_int_equal(opts_parse_duration("3s", &ms), 0);
+	assert_int_equal(ms, 3000);
+	assert_int_equal(opts_parse_duration("nan", &ms), -EINVAL);
+	assert_int_equal(opts_parse_duration("1e9", &ms), -EINVAL);
+	assert_int_equal(opts_parse_duration("", &ms), -EINVAL);
+	assert_int_equal(opts_parse_uint("12", 1, 20, &v), 0);
+	assert_int_equal(v, 12);
+	assert_int_equal(opts_parse_uint("21", 1, 20, &v), -EINVAL);
+	assert_int_equal(opts_parse_uint("-1", 0, 20, &v), -EINVAL);
+	assert_int_equal(opts_parse_uint("1x", 0, 20, &v), -EINVAL);
+}
+
+static void test_endpoints(void **state)
+{
+	struct sockaddr_storage a, b;
+	char s[EP_STRLEN];
+
+	(void)state;
+	assert_int_equal(ep_parse("[::ffff:10.0.0.1]:5", true, &a), 0);
+	ep_unmap(&a);
+	assert_string_equal(ep_format(&a, s), "10.0.0.1:5");
+	assert_int_equal(ep_parse("10.0.0.1:5", true, &b), 0);
+	assert_true(ep_equal(&a, &b, true));
+	assert_true(ep_is_private(&b));
+	assert_int_equal(ep_parse("100.64.0.1:5", true, &b), 0);
+	assert_true(ep_is_private(&b));
+	assert_int_equal(ep_parse("198.51.100.1:5", true, &b), 0);
+	assert_false(ep_is_private(&b));
+	assert_int_equal(ep_parse("[fd00::1]:5", true, &b), 0);
+	assert_true(ep_is_private(&b));
+	assert_int_equal(ep_parse("[2001:db8::1]:5", true, &b), 0);
+	assert_false(ep_is_private(&b));
+	assert_int_equal(ep_parse("[2001:db8::1]5", true, &b), -EINVAL);
+	assert_int_equal(ep_parse(":5", true, &b), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_peer_defaults),
+		cmocka_unit_test(test_peer_full),
+		cmocka_unit_test(test_peer_errors),
+		cmocka_unit_test(test_peer_help),
+		cmocka_unit_test(test_rdv),
+		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_endpoints),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
