@@ -337,6 +337,8 @@ static void on_verify_timer(struct loop_timer *t)
 
 	if (p->my_data_acked || p->finished)
 		return;
+	if (p->chan.kind == CHAN_TCP)
+		return;                 /* the stream retransmits by itself */
 	send_data(p);
 	loop_timer_in(&p->verify_timer, peer_rto_us(p));
 }

@@ -636,6 +636,7 @@ static void on_accept(struct loop_io *io, uint32_t events)
 		}
 		c->r = r;
 		c->fd = fd;
+		sock_set_nodelay(fd);
 		c->from = from;
 		ep_unmap(&c->from);
 		c->listener = (int)(l - r->ls);

@@ -253,6 +253,7 @@ static void on_listen(struct loop_io *io, uint32_t events)
 		tc->accepted = true;
 		tc->established = true;
 		tc->fd = fd;
+		sock_set_nodelay(fd);
 		if (loop_io_add(&p->loop, &tc->io, fd, EPOLLIN | EPOLLRDHUP, on_tconn, tc) < 0) {
 			close(fd);
 			tc->fd = -1;

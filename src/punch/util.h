@@ -29,6 +29,7 @@ int sock_open_bound(int family, int type, const struct sockaddr_storage *bind, u
 int sock_route_src(const struct sockaddr_storage *dst, struct sockaddr_storage *src);
 
 int sock_set_ttl(int fd, int family, int ttl);
+int sock_set_nodelay(int fd);
 
 /* The verification payload of the peer with @role in the session with @token: both sides
  * compute it, so each checks the other's bytes one by one. */
