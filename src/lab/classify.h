@@ -9,9 +9,9 @@
  * classified in parallel threads, each with its own lab.
  *
  * How each key is measured, for UDP and for TCP alike:
- *   mapping    one internal endpoint talks to S1:P1, S1:P2 and S2:P1; the public endpoints the
- *              server sees are all equal (endpoint-independent), equal for the same address
- *              (address-dependent), or differ (address-and-port-dependent).
+ *   mapping    one internal endpoint talks to S1:P1, S1:P2, S2:P1 and S2:P2; the public
+ *              endpoints the server sees are all equal (endpoint-independent), equal per server
+ *              address (address-dependent), or else address-and-port-dependent.
  *   filtering  three fresh internal endpoints each talk to S1:P1; then S2:P2 writes to the
  *              first's public endpoint, S1:P2 to the second's, S1:P1 (the control: a reply) to
  *              the third's. The first one reached gives the filtering behaviour.
@@ -100,9 +100,9 @@ char *classify_measured(const struct classify_result *r, enum profile_key k,
 bool classify_compared(const struct classify_result *r, enum profile_key k,
 		       enum classify_transport tr);
 
-/* Pure helpers (unit-tested). The mapping behaviour from the public ports seen by S1:P1, S1:P2
- * and S2:P1 for one internal endpoint. */
-enum profile_dependency classify_mapping_of(const uint32_t addr[3], const uint16_t port[3]);
+/* Pure helpers (unit-tested). The mapping behaviour from the public endpoints (address, port)
+ * seen by S1:P1, S1:P2, S2:P1 and S2:P2, in that order, for one internal endpoint. */
+enum profile_dependency classify_mapping_of(const uint32_t addr[4], const uint16_t port[4]);
 
 /* Port allocation from n >= 3 internal ports and the public ports they got, in the order they
  * were made: preserve, sequential (with *stride, 1..PROFILE_STRIDE_MAX) or random. */
