@@ -17,6 +17,7 @@ static const struct verb verbs[] = {
 	{ "lab", lab_main, true, "build, keep, list, check and remove labs (lab --help)" },
 	{ "exec", exec_main, true, "run a command inside a node of a kept lab" },
 	{ "clean", clean_main, true, "remove every kept lab (and nothing else)" },
+	{ "classify", classify_main, true, "measure NAT profiles' behaviour against their headers" },
 	{ "bench", bench_main, true, "benchmarks: bench lab (netlink vs one ip/nft process a step)" },
 };
 

@@ -10,6 +10,7 @@ int clean_main(int argc, char **argv);
 int exec_main(int argc, char **argv);
 int bench_main(int argc, char **argv);
 int matrix_main(int argc, char **argv);
+int classify_main(int argc, char **argv);
 
 /* Checks shared by the verbs that build labs: root, network namespaces, nf_tables. Prints one
  * sentence naming what is missing and how to fix it; returns 0 or EXIT_SETUP. */
