@@ -19,3 +19,4 @@ int preflight_check(void);
 /* Load a topology by name or path, printing FILE:LINE errors. Returns 0 or EXIT_SETUP. */
 struct topo;
 int cli_load_topology(const char *arg, struct topo *t);
+int merge_main(int argc, char **argv);

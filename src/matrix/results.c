@@ -1,0 +1,235 @@
+/* The results model: judging a cell from its runs and references (BRIEF.md "Words": outcome,
+ * claim, theory, baseline, regression), summaries and the CI exit code. */
+#include "matrix/results.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const outcome_names[CELL_OUTCOME_COUNT] = {
+	[CELL_DIRECT] = "direct",
+	[CELL_RELAYED] = "relayed",
+	[CELL_FAILED] = "failed",
+	[CELL_ERROR] = "error",
+	[CELL_SKIPPED] = "skipped",
+};
+
+/* The NAT results, the only outcomes that rank (direct > relayed > failed). */
+#define NAT_OUTCOMES (1u << CELL_DIRECT | 1u << CELL_RELAYED | 1u << CELL_FAILED)
+
+const char *cell_outcome_name(enum cell_outcome o)
+{
+	if ((unsigned)o >= CELL_OUTCOME_COUNT)
+		return "?";
+	return outcome_names[o];
+}
+
+int cell_outcome_parse(const char *s, enum cell_outcome *o)
+{
+	if (!s)
+		return -EINVAL;
+	for (int i = 0; i < CELL_OUTCOME_COUNT; i++) {
+		if (strcmp(s, outcome_names[i]) == 0) {
+			*o = (enum cell_outcome)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static bool outcome_is_nat(enum cell_outcome o)
+{
+	return (unsigned)o < CELL_OUTCOME_COUNT && (NAT_OUTCOMES & (1u << o));
+}
+
+bool cell_outcome_worse(enum cell_outcome a, enum cell_outcome b)
+{
+	/* the enum is ordered best first */
+	return outcome_is_nat(a) && outcome_is_nat(b) && a > b;
+}
+
+void results_free(struct results *r)
+{
+	if (!r)
+		return;
+	for (int i = 0; i < r->ncells; i++)
+		free(r->cells[i].runs);
+	free(r->cells);
+	free(r->meta.profiles);
+	r->cells = NULL;
+	r->ncells = 0;
+	r->meta.profiles = NULL;
+	r->meta.nprofiles = 0;
+}
+
+/* The most frequent outcome; a tie goes to the worse NAT result, and error or skipped wins
+ * only when it is strictly the most frequent (between the two of them, error). No runs (the
+ * run was interrupted before the cell): skipped. */
+static enum cell_outcome representative(const int count[CELL_OUTCOME_COUNT], int nruns)
+{
+	static const enum cell_outcome tie_order[] = {
+		CELL_FAILED, CELL_RELAYED, CELL_DIRECT, CELL_ERROR, CELL_SKIPPED,
+	};
+	enum cell_outcome best = CELL_SKIPPED;
+	int best_count = 0;
+
+	if (nruns <= 0)
+		return CELL_SKIPPED;
+	for (size_t i = 0; i < sizeof(tie_order) / sizeof(tie_order[0]); i++) {
+		enum cell_outcome o = tie_order[i];
+		if (count[o] > best_count) {
+			best = o;
+			best_count = count[o];
+		}
+	}
+	return best;
+}
+
+/* The k-th smallest (1-based) time-to-connect among the direct runs. Quadratic, but n is the
+ * --repeat count, and it needs no allocation (judging cannot fail). */
+static double kth_direct_ttc(const struct cell_result *c, int k)
+{
+	for (int i = 0; i < c->nruns; i++) {
+		const struct cell_run *a = &c->runs[i];
+		int less = 0, leq = 0;
+
+		if (a->outcome != CELL_DIRECT || a->time_to_connect_ms < 0)
+			continue;
+		for (int j = 0; j < c->nruns; j++) {
+			const struct cell_run *b = &c->runs[j];
+			if (b->outcome != CELL_DIRECT || b->time_to_connect_ms < 0)
+				continue;
+			less += b->time_to_connect_ms < a->time_to_connect_ms;
+			leq += b->time_to_connect_ms <= a->time_to_connect_ms;
+		}
+		if (less < k && k <= leq)
+			return a->time_to_connect_ms;
+	}
+	return -1;
+}
+
+/* Nearest-rank percentile (a value that was measured, never an interpolation). */
+static double percentile_direct_ttc(const struct cell_result *c, int n, int pct)
+{
+	int k;
+
+	if (n <= 0)
+		return -1;
+	k = (pct * n + 99) / 100; /* ceil(pct / 100 * n) */
+	if (k < 1)
+		k = 1;
+	return kth_direct_ttc(c, k);
+}
+
+/* The best outcome of a set among direct/relayed/failed; -1 when it has none. */
+static int outcome_set_best(outcome_set s)
+{
+	for (int o = CELL_DIRECT; o <= CELL_FAILED; o++)
+		if (s & (1u << o))
+			return o;
+	return -1;
+}
+
+/* A cell the expectations file lists as timing-dependent or probabilistic (anything but "the
+ * theory, exactly"). BRIEF.md: inside its allowed set it is no regression, also against a
+ * baseline, or a timing race would fail CI every other run. */
+static bool refs_listed(const struct cell_refs *refs)
+{
+	outcome_set nat = refs->expected_allowed & NAT_OUTCOMES;
+
+	return refs->expected_reason[0] || refs->expected_min_success > 0 ||
+	       (nat & (nat - 1)) != 0;
+}
+
+static void judge_verdict(struct cell_result *c, const int count[CELL_OUTCOME_COUNT])
+{
+	const struct cell_refs *refs = &c->refs;
+	struct cell_verdict *v = &c->verdict;
+	enum cell_outcome o = c->outcome;
+	bool allowed = (refs->expected_allowed >> o) & 1u;
+	bool listed = refs_listed(refs);
+	int best = outcome_set_best(refs->expected_allowed);
+
+	memset(v, 0, sizeof(*v));
+	v->error = count[CELL_ERROR] > 0;
+	for (int i = 1; i < c->nruns; i++)
+		v->flaky |= c->runs[i].outcome != c->runs[0].outcome;
+	if (!outcome_is_nat(o))
+		return; /* error and skipped are not NAT results: no regression, no finding */
+
+	v->disagrees_claim = refs->has_claim && outcome_is_nat(refs->claim) && o != refs->claim;
+	v->disagrees_theory = o != refs->theory;
+
+	if (refs->has_baseline) {
+		bool inside = listed && allowed;
+		v->regression = !inside && cell_outcome_worse(o, refs->baseline);
+		v->improvement = !inside && cell_outcome_worse(refs->baseline, o);
+	} else if (best >= 0) {
+		v->regression = !allowed && cell_outcome_worse(o, (enum cell_outcome)best);
+		v->improvement = cell_outcome_worse((enum cell_outcome)best, o);
+	}
+	/* a probabilistic cell must also reach its rate; one run says nothing about a rate.
+	 * The epsilon keeps 3/10 from missing 0.3. */
+	if (refs->expected_min_success > 0 && c->nruns > 1 &&
+	    c->success_rate + 1e-9 < refs->expected_min_success) {
+		v->regression = true;
+		v->improvement = false;
+	}
+}
+
+void results_judge_cell(struct cell_result *c)
+{
+	int count[CELL_OUTCOME_COUNT] = { 0 };
+	int ndirect_ttc = 0;
+
+	for (int i = 0; i < c->nruns; i++) {
+		const struct cell_run *run = &c->runs[i];
+		if ((unsigned)run->outcome < CELL_OUTCOME_COUNT)
+			count[run->outcome]++;
+		else
+			count[CELL_ERROR]++; /* garbage from a broken runner is the harness's fault */
+		if (run->outcome == CELL_DIRECT && run->time_to_connect_ms >= 0)
+			ndirect_ttc++;
+	}
+	c->outcome = representative(count, c->nruns);
+	c->success_rate = c->nruns > 0 ? (double)count[CELL_DIRECT] / c->nruns : 0;
+	c->ttc_p50_ms = percentile_direct_ttc(c, ndirect_ttc, 50);
+	c->ttc_p95_ms = percentile_direct_ttc(c, ndirect_ttc, 95);
+	judge_verdict(c, count);
+}
+
+void results_summarize(const struct results *r, struct results_summary *s)
+{
+	memset(s, 0, sizeof(*s));
+	for (int i = 0; i < r->ncells; i++) {
+		const struct cell_result *c = &r->cells[i];
+
+		s->cells++;
+		switch (c->outcome) {
+		case CELL_DIRECT: s->direct++; break;
+		case CELL_RELAYED: s->relayed++; break;
+		case CELL_FAILED: s->failed++; break;
+		case CELL_ERROR: s->error++; break;
+		case CELL_SKIPPED: s->skipped++; break;
+		default: s->error++; break;
+		}
+		s->regressions += c->verdict.regression;
+		s->improvements += c->verdict.improvement;
+		s->flaky += c->verdict.flaky;
+		s->disagree_claim += c->verdict.disagrees_claim;
+		s->disagree_theory += c->verdict.disagrees_theory;
+	}
+}
+
+int results_exit_code(const struct results *r)
+{
+	bool regression = false;
+
+	for (int i = 0; i < r->ncells; i++) {
+		const struct cell_result *c = &r->cells[i];
+		if (c->verdict.error || c->outcome == CELL_ERROR)
+			return 2;
+		regression |= c->verdict.regression;
+	}
+	return regression ? 1 : 0;
+}

@@ -1,0 +1,439 @@
+/* Reading matrix.json back (docs/matrix-json.md) with jansson, for --baseline and merge.
+ * jansson knows lines only while parsing: syntax errors are FILE:LINE, errors in a field name
+ * the field by its path ("cells[3].runs[0].outcome"). Unknown keys are ignored, so a reader of
+ * schema 1 accepts additions that keep the meaning of what it knows. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "report/report.h"
+#include "report/report_internal.h"
+
+struct reader {
+	const char *path;
+	struct diag_list *dl;
+	int errors;
+};
+
+static void rd_error(struct reader *rd, const char *where, const char *key, const char *what)
+{
+	rd->errors++;
+	diag_add(rd->dl, rd->path, 0, "%s%s%s: %s", where, where[0] && key ? "." : "", key ? key : "",
+		 what);
+}
+
+/* The member, or NULL when absent (an error when required). */
+static json_t *rd_get(struct reader *rd, json_t *obj, const char *where, const char *key,
+		      bool required)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!v && required)
+		rd_error(rd, where, key, "missing");
+	return v;
+}
+
+static void rd_str(struct reader *rd, json_t *obj, const char *where, const char *key, char *buf,
+		   size_t len, bool required)
+{
+	json_t *v = rd_get(rd, obj, where, key, required);
+	char what[64];
+
+	buf[0] = '\0';
+	if (!v)
+		return;
+	if (!json_is_string(v)) {
+		rd_error(rd, where, key, "not a string");
+		return;
+	}
+	if (json_string_length(v) >= len) {
+		snprintf(what, sizeof(what), "longer than %zu bytes", len - 1);
+		rd_error(rd, where, key, what);
+		return;
+	}
+	if (strlen(json_string_value(v)) != json_string_length(v)) {
+		rd_error(rd, where, key, "contains a NUL character");
+		return;
+	}
+	memcpy(buf, json_string_value(v), json_string_length(v) + 1);
+}
+
+/* A number; null reads as -1 when nullable (times: "not connected", "no direct run"). */
+static void rd_num(struct reader *rd, json_t *obj, const char *where, const char *key, double *out,
+		   bool nullable)
+{
+	json_t *v = rd_get(rd, obj, where, key, false);
+
+	*out = nullable ? -1 : 0;
+	if (!v || (nullable && json_is_null(v)))
+		return;
+	if (!json_is_number(v)) {
+		rd_error(rd, where, key, nullable ? "not a number or null" : "not a number");
+		return;
+	}
+	*out = json_number_value(v);
+}
+
+static void rd_int(struct reader *rd, json_t *obj, const char *where, const char *key, int *out)
+{
+	json_t *v = rd_get(rd, obj, where, key, false);
+
+	*out = 0;
+	if (!v)
+		return;
+	if (!json_is_integer(v) || json_integer_value(v) < -2147483647 ||
+	    json_integer_value(v) > 2147483647) {
+		rd_error(rd, where, key, "not an integer");
+		return;
+	}
+	*out = (int)json_integer_value(v);
+}
+
+static void rd_bool(struct reader *rd, json_t *obj, const char *where, const char *key, bool *out)
+{
+	json_t *v = rd_get(rd, obj, where, key, false);
+
+	*out = false;
+	if (!v)
+		return;
+	if (!json_is_boolean(v)) {
+		rd_error(rd, where, key, "not true or false");
+		return;
+	}
+	*out = json_is_true(v);
+}
+
+static void rd_outcome_value(struct reader *rd, json_t *v, const char *where, const char *key,
+			     enum cell_outcome *out)
+{
+	char what[128];
+
+	if (!json_is_string(v) || cell_outcome_parse(json_string_value(v), out) < 0) {
+		snprintf(what, sizeof(what), "\"%.40s\" is not an outcome (direct, relayed, failed, "
+			 "error, skipped)", json_is_string(v) ? json_string_value(v) : "?");
+		rd_error(rd, where, key, what);
+	}
+}
+
+static void rd_outcome(struct reader *rd, json_t *obj, const char *where, const char *key,
+		       enum cell_outcome *out, bool required)
+{
+	json_t *v = rd_get(rd, obj, where, key, required);
+
+	if (v)
+		rd_outcome_value(rd, v, where, key, out);
+}
+
+/* Lines: an array of strings joined with '\n' (a plain string is accepted too). */
+static void rd_lines(struct reader *rd, json_t *obj, const char *where, const char *key, char *buf,
+		     size_t len)
+{
+	json_t *v = rd_get(rd, obj, where, key, false), *line;
+	size_t n = 0, i;
+
+	buf[0] = '\0';
+	if (!v)
+		return;
+	if (json_is_string(v)) {
+		rd_str(rd, obj, where, key, buf, len, false);
+		return;
+	}
+	if (!json_is_array(v)) {
+		rd_error(rd, where, key, "not an array of strings");
+		return;
+	}
+	json_array_foreach(v, i, line) {
+		size_t l;
+
+		if (!json_is_string(line)) {
+			rd_error(rd, where, key, "not an array of strings");
+			return;
+		}
+		l = json_string_length(line);
+		if (n + (n > 0) + l + 1 > len) {
+			rd_error(rd, where, key, "too long");
+			return;
+		}
+		if (n > 0)
+			buf[n++] = '\n';
+		memcpy(buf + n, json_string_value(line), l);
+		n += l;
+		buf[n] = '\0';
+	}
+}
+
+static json_t *rd_object(struct reader *rd, json_t *obj, const char *where, const char *key,
+			 bool required)
+{
+	json_t *v = rd_get(rd, obj, where, key, required);
+
+	if (v && !json_is_object(v)) {
+		rd_error(rd, where, key, "not an object");
+		return NULL;
+	}
+	return v;
+}
+
+static void rd_meta(struct reader *rd, json_t *root, struct results_meta *m)
+{
+	json_t *meta = rd_object(rd, root, "", "meta", false), *profiles, *p;
+	size_t i;
+
+	if (!meta)
+		return;
+	rd_str(rd, meta, "meta", "started", m->started, sizeof(m->started), false);
+	rd_num(rd, meta, "meta", "wall_ms", &m->wall_ms, false);
+	rd_bool(rd, meta, "meta", "incomplete", &m->incomplete);
+	rd_str(rd, meta, "meta", "kernel", m->kernel, sizeof(m->kernel), false);
+	rd_str(rd, meta, "meta", "nft_version", m->nft_version, sizeof(m->nft_version), false);
+	rd_str(rd, meta, "meta", "engine", m->engine, sizeof(m->engine), false);
+	rd_str(rd, meta, "meta", "engine_version", m->engine_version, sizeof(m->engine_version), false);
+	rd_str(rd, meta, "meta", "harness_version", m->harness_version, sizeof(m->harness_version),
+	       false);
+	rd_str(rd, meta, "meta", "host", m->host, sizeof(m->host), false);
+	rd_int(rd, meta, "meta", "jobs", &m->jobs);
+	rd_int(rd, meta, "meta", "repeat", &m->repeat);
+	rd_int(rd, meta, "meta", "stagger_ms", &m->stagger_ms);
+	rd_str(rd, meta, "meta", "shard", m->shard, sizeof(m->shard), false);
+	rd_str(rd, meta, "meta", "baseline", m->baseline, sizeof(m->baseline), false);
+	profiles = rd_get(rd, meta, "meta", "profiles", false);
+	if (!profiles)
+		return;
+	if (!json_is_array(profiles)) {
+		rd_error(rd, "meta", "profiles", "not an array");
+		return;
+	}
+	m->profiles = calloc(json_array_size(profiles) + 1, sizeof(*m->profiles));
+	if (!m->profiles) {
+		rd_error(rd, "meta", "profiles", "out of memory");
+		return;
+	}
+	json_array_foreach(profiles, i, p) {
+		char where[48];
+
+		snprintf(where, sizeof(where), "meta.profiles[%zu]", i);
+		if (!json_is_object(p)) {
+			rd_error(rd, where, NULL, "not an object");
+			continue;
+		}
+		rd_str(rd, p, where, "name", m->profiles[m->nprofiles].name,
+		       sizeof(m->profiles[0].name), true);
+		rd_str(rd, p, where, "sha256", m->profiles[m->nprofiles].sha256,
+		       sizeof(m->profiles[0].sha256), false);
+		m->nprofiles++;
+	}
+}
+
+static void rd_refs(struct reader *rd, json_t *cell, const char *where, struct cell_refs *refs)
+{
+	char w[96];
+	json_t *o = rd_object(rd, cell, where, "refs", false), *claim, *theory, *baseline, *exp;
+
+	if (!o)
+		return;
+	snprintf(w, sizeof(w), "%s.refs", where);
+	claim = rd_get(rd, o, w, "claim", false);
+	if (claim && !json_is_null(claim)) {
+		char wc[112];
+
+		snprintf(wc, sizeof(wc), "%s.claim", w);
+		if (!json_is_object(claim)) {
+			rd_error(rd, w, "claim", "not an object or null");
+		} else {
+			refs->has_claim = true;
+			rd_outcome(rd, claim, wc, "outcome", &refs->claim, true);
+			rd_str(rd, claim, wc, "source", refs->claim_source, sizeof(refs->claim_source),
+			       false);
+			rd_str(rd, claim, wc, "quote", refs->claim_quote, sizeof(refs->claim_quote), false);
+		}
+	}
+	theory = rd_object(rd, o, w, "theory", false);
+	if (theory) {
+		char wt[112];
+
+		snprintf(wt, sizeof(wt), "%s.theory", w);
+		rd_outcome(rd, theory, wt, "outcome", &refs->theory, true);
+		rd_str(rd, theory, wt, "why", refs->theory_why, sizeof(refs->theory_why), false);
+	}
+	baseline = rd_get(rd, o, w, "baseline", false);
+	if (baseline && !json_is_null(baseline)) {
+		refs->has_baseline = true;
+		rd_outcome_value(rd, baseline, w, "baseline", &refs->baseline);
+	}
+	exp = rd_object(rd, o, w, "expected", false);
+	if (exp) {
+		char we[112];
+		json_t *allowed, *a;
+		size_t i;
+
+		snprintf(we, sizeof(we), "%s.expected", w);
+		allowed = rd_get(rd, exp, we, "allowed", false);
+		if (allowed && !json_is_array(allowed))
+			rd_error(rd, we, "allowed", "not an array of outcomes");
+		else if (allowed)
+			json_array_foreach(allowed, i, a) {
+				enum cell_outcome oc = CELL_ERROR;
+				rd_outcome_value(rd, a, we, "allowed", &oc);
+				refs->expected_allowed |= 1u << oc;
+			}
+		rd_num(rd, exp, we, "min_success", &refs->expected_min_success, false);
+		rd_str(rd, exp, we, "reason", refs->expected_reason, sizeof(refs->expected_reason),
+		       false);
+	}
+}
+
+static void rd_verdict(struct reader *rd, json_t *cell, const char *where, struct cell_verdict *v)
+{
+	char w[96];
+	json_t *o = rd_object(rd, cell, where, "verdict", false);
+
+	if (!o)
+		return;
+	snprintf(w, sizeof(w), "%s.verdict", where);
+	rd_bool(rd, o, w, "regression", &v->regression);
+	rd_bool(rd, o, w, "improvement", &v->improvement);
+	rd_bool(rd, o, w, "flaky", &v->flaky);
+	rd_bool(rd, o, w, "disagrees_claim", &v->disagrees_claim);
+	rd_bool(rd, o, w, "disagrees_theory", &v->disagrees_theory);
+	rd_bool(rd, o, w, "error", &v->error);
+}
+
+static void rd_run(struct reader *rd, json_t *o, const char *where, struct cell_run *run)
+{
+	if (!json_is_object(o)) {
+		rd_error(rd, where, NULL, "not an object");
+		return;
+	}
+	rd_outcome(rd, o, where, "outcome", &run->outcome, true);
+	rd_str(rd, o, where, "reason", run->reason, sizeof(run->reason), false);
+	rd_str(rd, o, where, "phase", run->phase, sizeof(run->phase), false);
+	rd_str(rd, o, where, "technique_used", run->technique_used, sizeof(run->technique_used),
+	       false);
+	rd_num(rd, o, where, "time_to_connect_ms", &run->time_to_connect_ms, true);
+	rd_int(rd, o, where, "attempts", &run->attempts);
+	rd_num(rd, o, where, "wall_ms", &run->wall_ms, false);
+	rd_lines(rd, o, where, "mappings", run->mappings, sizeof(run->mappings));
+	rd_str(rd, o, where, "log_dir", run->log_dir, sizeof(run->log_dir), false);
+}
+
+static void rd_cell(struct reader *rd, json_t *o, const char *where, struct cell_result *c)
+{
+	struct cell_spec *s = &c->spec;
+	json_t *runs, *run;
+	size_t i;
+
+	if (!json_is_object(o)) {
+		rd_error(rd, where, NULL, "not an object");
+		return;
+	}
+	rd_str(rd, o, where, "id", s->id, sizeof(s->id), true);
+	rd_str(rd, o, where, "topology", s->topology, sizeof(s->topology), true);
+	rd_str(rd, o, where, "profile_a", s->profile_a, sizeof(s->profile_a), true);
+	rd_str(rd, o, where, "profile_b", s->profile_b, sizeof(s->profile_b), false);
+	rd_str(rd, o, where, "proto", s->proto, sizeof(s->proto), true);
+	rd_str(rd, o, where, "technique", s->technique, sizeof(s->technique), true);
+	rd_outcome(rd, o, where, "outcome", &c->outcome, true);
+	rd_num(rd, o, where, "success_rate", &c->success_rate, false);
+	rd_num(rd, o, where, "ttc_p50_ms", &c->ttc_p50_ms, true);
+	rd_num(rd, o, where, "ttc_p95_ms", &c->ttc_p95_ms, true);
+	rd_refs(rd, o, where, &c->refs);
+	rd_verdict(rd, o, where, &c->verdict);
+	runs = rd_get(rd, o, where, "runs", true);
+	if (!runs)
+		return;
+	if (!json_is_array(runs)) {
+		rd_error(rd, where, "runs", "not an array");
+		return;
+	}
+	c->runs = calloc(json_array_size(runs) + 1, sizeof(*c->runs));
+	if (!c->runs) {
+		rd_error(rd, where, "runs", "out of memory");
+		return;
+	}
+	json_array_foreach(runs, i, run) {
+		char w[96];
+
+		snprintf(w, sizeof(w), "%s.runs[%zu]", where, i);
+		rd_run(rd, run, w, &c->runs[c->nruns++]);
+	}
+}
+
+static void rd_results(struct reader *rd, json_t *root, struct results *r)
+{
+	json_t *v, *cells, *cell;
+	size_t i;
+
+	if (!json_is_object(root)) {
+		rd_error(rd, "", NULL, "not a matrix.json (the top level is not an object)");
+		return;
+	}
+	v = json_object_get(root, "schema_version");
+	if (!v || !json_is_integer(v)) {
+		rd_error(rd, "", "schema_version", "missing or not an integer: not a matrix.json?");
+		return;
+	}
+	if (json_integer_value(v) != RESULTS_SCHEMA_VERSION) {
+		char what[128];
+		snprintf(what, sizeof(what), "%lld is not supported (this punchlab reads %d)",
+			 (long long)json_integer_value(v), RESULTS_SCHEMA_VERSION);
+		rd_error(rd, "", "schema_version", what);
+		return;
+	}
+	r->meta.schema_version = RESULTS_SCHEMA_VERSION;
+	rd_meta(rd, root, &r->meta);
+	cells = rd_get(rd, root, "", "cells", true);
+	if (!cells)
+		return;
+	if (!json_is_array(cells)) {
+		rd_error(rd, "", "cells", "not an array");
+		return;
+	}
+	r->cells = calloc(json_array_size(cells) + 1, sizeof(*r->cells));
+	if (!r->cells) {
+		rd_error(rd, "", "cells", "out of memory");
+		return;
+	}
+	json_array_foreach(cells, i, cell) {
+		char where[32];
+
+		snprintf(where, sizeof(where), "cells[%zu]", i);
+		rd_cell(rd, cell, where, &r->cells[r->ncells++]);
+	}
+}
+
+int results_json_read(const char *path, struct results *r, struct diag_list *dl)
+{
+	struct reader rd = { .path = path, .dl = dl };
+	json_error_t jerr;
+	json_t *root = NULL;
+	FILE *f;
+	int ret = 0;
+
+	memset(r, 0, sizeof(*r));
+	f = fopen(path, "r");
+	if (!f) {
+		ret = -errno;
+		diag_add(dl, path, 0, "open: %s", strerror(-ret));
+		goto out;
+	}
+	root = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		ret = ferror(f) ? -EIO : -EINVAL;
+		diag_add(dl, path, jerr.line > 0 ? jerr.line : 0, "%s", jerr.text);
+		goto out;
+	}
+	rd_results(&rd, root, r);
+	if (rd.errors)
+		ret = -EINVAL;
+out:
+	if (ret < 0) {
+		results_free(r);
+		memset(r, 0, sizeof(*r));
+	}
+	json_decref(root);
+	if (f)
+		fclose(f);
+	return ret;
+}

@@ -1,0 +1,239 @@
+/* junit.xml for CI dashboards: a <testsuite> per (topology, proto, technique), a <testcase> per
+ * cell named by its id. Only regressions fail (BRIEF.md: disagreements with the documents are
+ * findings, improvements are reported): a regression is a <failure>, a cell with an error run
+ * an <error>, a skipped cell <skipped/>. */
+#include <errno.h>
+#include <string.h>
+
+#include "report/report.h"
+#include "report/report_internal.h"
+
+/* XML 1.0 text: the five entities, no control characters but tab and newline (XML 1.0 cannot
+ * carry the others even as &#N;), valid UTF-8 only. In an attribute, tab and newline are
+ * written as character references (a parser would turn them into spaces). */
+static void xml_escape(FILE *f, const char *s, bool attr)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		int k = report_utf8_len(p);
+
+		if (k == 0) {
+			fputs("\xef\xbf\xbd", f);
+			p++;
+			continue;
+		}
+		if (k > 1) {
+			fwrite(p, 1, (size_t)k, f);
+			p += k;
+			continue;
+		}
+		switch (*p) {
+		case '&': fputs("&amp;", f); break;
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '"': fputs("&quot;", f); break;
+		case '\'': fputs("&apos;", f); break;
+		case '\t': fputs(attr ? "&#9;" : "\t", f); break;
+		case '\n': fputs(attr ? "&#10;" : "\n", f); break;
+		default:
+			fputc(*p < 0x20 || *p == 0x7f ? '?' : *p, f);
+		}
+		p++;
+	}
+}
+
+static void xml_text(FILE *f, const char *s)
+{
+	xml_escape(f, s, true);
+}
+
+static void xml_body(FILE *f, const char *s)
+{
+	xml_escape(f, s, false);
+}
+
+static double cell_seconds(const struct cell_result *c)
+{
+	double ms = 0;
+
+	for (int i = 0; i < c->nruns; i++)
+		ms += c->runs[i].wall_ms;
+	return ms / 1000;
+}
+
+static void junit_system_out(FILE *f, const struct cell_result *c)
+{
+	const struct cell_refs *refs = &c->refs;
+	char buf[512], expected[96];
+
+	fputs("      <system-out>", f);
+	snprintf(buf, sizeof(buf), "outcome: %s", cell_outcome_name(c->outcome));
+	xml_body(f, buf);
+	if (c->nruns > 1) {
+		snprintf(buf, sizeof(buf), " (%.0f%% direct over %d runs", c->success_rate * 100,
+			 c->nruns);
+		xml_body(f, buf);
+		if (c->ttc_p50_ms >= 0) {
+			snprintf(buf, sizeof(buf), ", time to connect p50 %.1f ms, p95 %.1f ms",
+				 c->ttc_p50_ms, c->ttc_p95_ms);
+			xml_body(f, buf);
+		}
+		xml_body(f, ")");
+	}
+	report_expected_format(refs, expected, sizeof(expected));
+	snprintf(buf, sizeof(buf), "\n%s\ntheory: %s: ", expected, cell_outcome_name(refs->theory));
+	xml_body(f, buf);
+	xml_body(f, refs->theory_why);
+	if (refs->has_claim) {
+		snprintf(buf, sizeof(buf), "\ndocuments' claim: %s (", cell_outcome_name(refs->claim));
+		xml_body(f, buf);
+		xml_body(f, refs->claim_source);
+		xml_body(f, "): \"");
+		xml_body(f, refs->claim_quote);
+		xml_body(f, "\"");
+	}
+	for (int i = 0; i < c->nruns; i++) {
+		const struct cell_run *run = &c->runs[i];
+
+		snprintf(buf, sizeof(buf), "\n\nrun %d: %s", i + 1, cell_outcome_name(run->outcome));
+		xml_body(f, buf);
+		if (run->technique_used[0]) {
+			xml_body(f, " via ");
+			xml_body(f, run->technique_used);
+		}
+		if (run->time_to_connect_ms >= 0) {
+			snprintf(buf, sizeof(buf), " in %.1f ms", run->time_to_connect_ms);
+			xml_body(f, buf);
+		}
+		snprintf(buf, sizeof(buf), ", %d attempts, cell took %.0f ms", run->attempts,
+			 run->wall_ms);
+		xml_body(f, buf);
+		if (run->phase[0]) {
+			xml_body(f, "\nphase: ");
+			xml_body(f, run->phase);
+		}
+		if (run->reason[0]) {
+			xml_body(f, "\nreason: ");
+			xml_body(f, run->reason);
+		}
+		if (run->mappings[0]) {
+			xml_body(f, "\nmappings:\n");
+			xml_body(f, run->mappings);
+		}
+		if (run->log_dir[0]) {
+			xml_body(f, "\nlogs: ");
+			xml_body(f, run->log_dir);
+			xml_body(f, "/ (in the report directory)");
+		}
+	}
+	fputs("</system-out>\n", f);
+}
+
+static void junit_case(FILE *f, const struct cell_result *c)
+{
+	const struct cell_run *rep = report_representative_run(c);
+	char msg[256], expected[96];
+	bool error = c->verdict.error || c->outcome == CELL_ERROR;
+
+	fputs("    <testcase name=\"", f);
+	xml_text(f, c->spec.id);
+	fputs("\" classname=\"", f);
+	xml_text(f, c->spec.topology);
+	fputc('.', f);
+	xml_text(f, c->spec.proto);
+	fputc('.', f);
+	xml_text(f, c->spec.technique);
+	fprintf(f, "\" time=\"%.3f\">\n", cell_seconds(c));
+	/* the order of the common JUnit schema: skipped, error, failure, system-out */
+	if (c->outcome == CELL_SKIPPED) {
+		fputs("      <skipped message=\"", f);
+		xml_text(f, rep ? rep->reason : "no run");
+		fputs("\"/>\n", f);
+	}
+	if (error) {
+		const char *reason = rep ? rep->reason : "";
+		for (int i = 0; i < c->nruns; i++)
+			if (c->runs[i].outcome == CELL_ERROR) {
+				reason = c->runs[i].reason;
+				break;
+			}
+		fputs("      <error type=\"harness\" message=\"", f);
+		xml_text(f, reason);
+		fputs("\"/>\n", f);
+	}
+	if (c->verdict.regression) {
+		report_expected_format(&c->refs, expected, sizeof(expected));
+		snprintf(msg, sizeof(msg), "measured %s, %s", cell_outcome_name(c->outcome), expected);
+		if (c->nruns > 1)
+			snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg),
+				 " (%.0f%% direct over %d runs)", c->success_rate * 100, c->nruns);
+		fputs("      <failure type=\"regression\" message=\"", f);
+		xml_text(f, msg);
+		fputs("\">", f);
+		xml_body(f, rep ? rep->reason : "");
+		fputs("</failure>\n", f);
+	}
+	junit_system_out(f, c);
+	fputs("    </testcase>\n", f);
+}
+
+static void junit_suite(FILE *f, const struct results *r, const struct report_group *g)
+{
+	int failures = 0, errors = 0, skipped = 0;
+	double seconds = 0;
+
+	for (int i = 0; i < g->ncells; i++) {
+		const struct cell_result *c = &r->cells[g->cells[i]];
+		failures += c->verdict.regression;
+		errors += c->verdict.error || c->outcome == CELL_ERROR;
+		skipped += c->outcome == CELL_SKIPPED;
+		seconds += cell_seconds(c);
+	}
+	fputs("  <testsuite name=\"", f);
+	xml_text(f, g->topology);
+	fputc('/', f);
+	xml_text(f, g->proto);
+	fputc('/', f);
+	xml_text(f, g->technique);
+	fprintf(f, "\" tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" time=\"%.3f\"",
+		g->ncells, failures, errors, skipped, seconds);
+	if (r->meta.started[0]) {
+		fputs(" timestamp=\"", f);
+		xml_text(f, r->meta.started);
+		fputc('"', f);
+	}
+	if (r->meta.host[0]) {
+		fputs(" hostname=\"", f);
+		xml_text(f, r->meta.host);
+		fputc('"', f);
+	}
+	fputs(">\n", f);
+	for (int i = 0; i < g->ncells; i++)
+		junit_case(f, &r->cells[g->cells[i]]);
+	fputs("  </testsuite>\n", f);
+}
+
+int report_junit_write(const struct results *r, FILE *f)
+{
+	struct results_summary s;
+	struct report_groups gs;
+	int ret, errors = 0;
+
+	ret = report_groups_build(r, &gs);
+	if (ret < 0)
+		goto out;
+	results_summarize(r, &s);
+	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
+	for (int i = 0; i < r->ncells; i++)
+		errors += r->cells[i].verdict.error || r->cells[i].outcome == CELL_ERROR;
+	fprintf(f, "<testsuites name=\"punchlab matrix\" tests=\"%d\" failures=\"%d\" errors=\"%d\" "
+		"time=\"%.3f\">\n", s.cells, s.regressions, errors, r->meta.wall_ms / 1000);
+	for (int i = 0; i < gs.n; i++)
+		junit_suite(f, r, &gs.g[i]);
+	fputs("</testsuites>\n", f);
+	ret = ferror(f) ? -EIO : 0;
+out:
+	report_groups_free(&gs);
+	return ret;
+}

@@ -1,0 +1,90 @@
+/* Helpers shared by the report writers (not part of the report API). */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "matrix/results.h"
+
+/* One grid: the cells of one (topology, proto, technique). */
+struct report_group {
+	const char *topology, *proto, *technique; /* point into the first cell's spec */
+	int *cells;          /* indices into r->cells, in order */
+	int ncells;
+	const char **rows;   /* profile A names, first appearance order */
+	int nrows;
+	const char **cols;   /* profile B names ("" when B has no NAT of its own) */
+	int ncols;
+	int *grid;           /* nrows * ncols indices into r->cells, -1 when no such cell */
+};
+
+#define REPORT_ABBREV_MAX 8
+
+struct report_groups {
+	struct report_group *g;
+	int n;
+	/* every profile name of the matrix (A and B) with a short unique abbreviation for
+	 * column headers */
+	const char **names;
+	char (*abbrevs)[REPORT_ABBREV_MAX];
+	int nnames;
+};
+
+/* Build the groups of r. Returns 0 or -ENOMEM; free with report_groups_free (also after an
+ * error). The groups point into r: r must outlive them. */
+int report_groups_build(const struct results *r, struct report_groups *gs);
+void report_groups_free(struct report_groups *gs);
+
+/* The abbreviation of a profile name ("-" for ""); the name itself when unknown. */
+const char *report_abbrev(const struct report_groups *gs, const char *name);
+
+/* The cell at (row, col) of a group, NULL when there is none. */
+const struct cell_result *report_group_cell(const struct results *r, const struct report_group *g,
+					    int row, int col);
+
+/* One letter per outcome: D R F E -. */
+char report_outcome_symbol(enum cell_outcome o);
+
+/* The markers of a cell: '!' regression, '+' improvement, '~' flaky, 'c' disagrees with the
+ * documents' claim, 't' disagrees with the theory. buf: at least 8 bytes. */
+void report_cell_markers(const struct cell_result *c, char *buf);
+
+/* "sudo build/punchlab matrix --cell ID" */
+void report_rerun_command(const struct cell_result *c, char *buf, size_t len);
+
+/* The run that represents the cell: the first run whose outcome is the cell's; NULL without
+ * runs. */
+const struct cell_run *report_representative_run(const struct cell_result *c);
+
+/* Copy s to buf replacing every invalid UTF-8 sequence by U+FFFD (bytes as given otherwise). */
+void report_utf8_sanitize(const char *s, char *buf, size_t len);
+
+/* A UTF-8 decoder step: the length of the valid sequence at s (1..4), 0 when invalid. */
+int report_utf8_len(const unsigned char *s);
+
+/* Every allowed outcome of a set, "direct|relayed", into buf ("-" for none). */
+void report_outcome_set_format(outcome_set s, char *buf, size_t len);
+
+/* The expected outcome in words: the baseline when there is one, else the allowed set. */
+void report_expected_format(const struct cell_refs *refs, char *buf, size_t len);
+
+/* JSON emitter shared by matrix.json and the data embedded in index.html. */
+struct json_writer {
+	FILE *f;
+	bool pretty;
+	bool html;        /* escape '<', '>' and '&' so the text can sit in a <script> */
+	int depth;
+	bool first[16];   /* per depth: no member written yet */
+};
+
+void jw_open(struct json_writer *w, const char *key, char brace);   /* '{' or '[' */
+void jw_close(struct json_writer *w, char brace);
+void jw_str(struct json_writer *w, const char *key, const char *s);
+void jw_num(struct json_writer *w, const char *key, double v);      /* non-finite: null */
+void jw_int(struct json_writer *w, const char *key, long v);
+void jw_bool(struct json_writer *w, const char *key, bool v);
+void jw_null(struct json_writer *w, const char *key);
+
+/* The whole results as matrix.json. log_root: when not NULL, each run also gets "log_files",
+ * the files found under log_root/log_dir (for index.html). */
+void jw_write_results(struct json_writer *w, const struct results *r, const char *log_root);
