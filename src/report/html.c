@@ -249,7 +249,7 @@ static void html_legend(FILE *f, const struct report_groups *gs)
 		fprintf(f, "<span><span class=\"sw\" style=\"background:var(--%s)\"></span>%c %s</span>",
 			cell_outcome_name(order[i]), report_outcome_symbol(order[i]),
 			cell_outcome_name(order[i]));
-	fputs("<span>markers: <b>!</b> regression (thick outline) &middot; <b>+</b> improvement "
+	fputs("<span>markers: <b>!</b> regression (thick outline) &middot; <b>+</b> improvement (dashed outline) "
 	      "&middot; <b>~</b> flaky &middot; <b>c</b> disagrees with the documents' claim "
 	      "&middot; <b>t</b> disagrees with the theory (top right of a cell; a percentage is the "
 	      "share of direct runs)</span></div>\n", f);
@@ -318,7 +318,7 @@ static void html_svg_cell(FILE *f, const struct cell_result *c, double x, double
 	if (c->verdict.regression)
 		fputs(" stroke=\"#000\" stroke-width=\"4\"", f);
 	else if (c->verdict.improvement)
-		fputs(" stroke=\"#1971c2\" stroke-width=\"4\"", f);
+		fputs(" stroke=\"#000\" stroke-width=\"3\" stroke-dasharray=\"5 3\"", f);
 	fprintf(f, "/><text class=\"sym\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"%s\">%c"
 		"</text>", x + CELL_W / 2.0, y + (c->nruns > 1 ? 21 : 27), fg,
 		report_outcome_symbol(c->outcome));
@@ -347,7 +347,9 @@ static int max_len(const char **names, int n, const struct report_groups *gs, bo
 static void html_group(FILE *f, const struct results *r, const struct report_groups *gs,
 		       const struct report_group *g)
 {
-	double left = 16 + CHAR_W * max_len(g->rows, g->nrows, gs, false);
+	int rows_len = max_len(g->rows, g->nrows, gs, false);
+	/* at least the room of the "A / B" axis label */
+	double left = 16 + CHAR_W * (rows_len > 9 ? rows_len : 9);
 	/* column names at -40 degrees need about 0.65 of their length upwards */
 	double top = 16 + 0.64 * CHAR_W * max_len(g->cols, g->ncols, gs, false);
 	/* the last column's name leans right past the grid by about 0.77 of its length */

@@ -126,7 +126,8 @@ static void rd_outcome(struct reader *rd, json_t *obj, const char *where, const 
 		rd_outcome_value(rd, v, where, key, out);
 }
 
-/* Lines: an array of strings joined with '\n' (a plain string is accepted too). */
+/* Lines: an array of strings, each written back followed by '\n' (the cell runner's text is
+ * newline-terminated lines, so a run round-trips exactly). A plain string is taken as it is. */
 static void rd_lines(struct reader *rd, json_t *obj, const char *where, const char *key, char *buf,
 		     size_t len)
 {
@@ -152,14 +153,13 @@ static void rd_lines(struct reader *rd, json_t *obj, const char *where, const ch
 			return;
 		}
 		l = json_string_length(line);
-		if (n + (n > 0) + l + 1 > len) {
+		if (n + l + 2 > len) {
 			rd_error(rd, where, key, "too long");
 			return;
 		}
-		if (n > 0)
-			buf[n++] = '\n';
 		memcpy(buf + n, json_string_value(line), l);
 		n += l;
+		buf[n++] = '\n';
 		buf[n] = '\0';
 	}
 }

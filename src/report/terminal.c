@@ -122,7 +122,7 @@ static void term_legend(struct term *t, const struct report_groups *gs)
 	fputs(".  no such cell\n", t->f);
 	fputs("Markers: ! regression  + improvement  ~ flaky (repeats differ)  "
 	      "c disagrees with the documents' claim  t disagrees with the theory\n", t->f);
-	fputs("Columns (profile B):", t->f);
+	fputs("Profiles:", t->f);
 	for (int i = 0; i < gs->nnames; i++)
 		fprintf(t->f, "%s %s %s", i ? "," : "", gs->abbrevs[i], gs->names[i]);
 	for (int k = 0; k < gs->n; k++)

@@ -4,6 +4,7 @@
  * checker here, and xmllint when it is installed) with failures exactly for regressions, every
  * cell in the markdown, terminal and HTML, one SVG per group, the report directory, merge. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "cli/cli.h"
 #include "matrix/results.h"
 #include "report/report.h"
 
@@ -131,7 +133,7 @@ static void synth_build(struct results *r, bool baseline)
 			run->wall_ms = 180.5 + i;
 			snprintf(run->mappings, sizeof(run->mappings),
 				 "udp 10.0.1.2:4242 -> 198.51.100.2:4242\nudp 10.0.2.2:4242 -> "
-				 "203.0.113.2:%d", 1024 + i);
+				 "203.0.113.2:%d\n", 1024 + i);
 			snprintf(run->log_dir, sizeof(run->log_dir), "cells/%d/run-%d", i, k + 1);
 		}
 		results_judge_cell(c);
@@ -771,6 +773,98 @@ static void test_merge(void **state)
 }
 
 
+/* punchlab merge end to end: two shards' report directories with logs, merged into a third. */
+static void test_merge_cli(void **state)
+{
+	struct results r, a, b, merged;
+	struct diag_list dl = { .count = 0 };
+	char dir_a[128], dir_b[128], out[128], path[256], cmd[600];
+	char *argv[8];
+	int saved, devnull, ret;
+
+	(void)state;
+	synth_build(&r, false);
+	results_slice(&r, 0, 4, &a);
+	results_slice(&r, 4, r.ncells, &b);
+	snprintf(a.meta.shard, sizeof(a.meta.shard), "1/2");
+	snprintf(b.meta.shard, sizeof(b.meta.shard), "2/2");
+	snprintf(dir_a, sizeof(dir_a), "%s/shard-1", tmpdir);
+	snprintf(dir_b, sizeof(dir_b), "%s/shard-2", tmpdir);
+	snprintf(out, sizeof(out), "%s/merged", tmpdir);
+	assert_int_equal(report_dir_write(&a, dir_a, &dl), 0);
+	assert_int_equal(report_dir_write(&b, dir_b, &dl), 0);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/cells/0/run-1' '%s/cells/5/run-1' && "
+		 "echo a > '%s/cells/0/run-1/peer-a.log' && echo b > '%s/cells/5/run-1/peer-b.log'",
+		 dir_a, dir_b, dir_a, dir_b);
+	assert_int_equal(system(cmd), 0);
+
+	argv[0] = "merge";
+	argv[1] = dir_a;
+	argv[2] = dir_b;
+	argv[3] = "--out";
+	argv[4] = out;
+	argv[5] = "--no-color";
+	argv[6] = NULL;
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	devnull = open("/dev/null", O_WRONLY);
+	dup2(devnull, STDOUT_FILENO);
+	ret = merge_main(6, argv);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	close(devnull);
+	/* the synthetic matrix has an error cell */
+	assert_int_equal(ret, results_exit_code(&r));
+	assert_int_equal(ret, 2);
+
+	snprintf(path, sizeof(path), "%s/matrix.json", out);
+	assert_int_equal(results_json_read(path, &merged, &dl), 0);
+	assert_int_equal(merged.ncells, r.ncells);
+	for (int i = 0; i < r.ncells; i++)
+		assert_true(results_cell_equal(&merged.cells[i], &r.cells[i]));
+	assert_false(merged.meta.incomplete);
+	assert_string_equal(merged.meta.shard, "");
+	results_free(&merged);
+	snprintf(path, sizeof(path), "%s/cells/0/run-1/peer-a.log", out);
+	assert_int_equal(access(path, R_OK), 0);
+	snprintf(path, sizeof(path), "%s/cells/5/run-1/peer-b.log", out);
+	assert_int_equal(access(path, R_OK), 0);
+
+	/* one shard of two: merged, but marked incomplete (getopt permuted argv: write it anew) */
+	argv[0] = "merge";
+	argv[1] = dir_a;
+	argv[2] = "--out";
+	argv[3] = out;
+	argv[4] = NULL;
+	saved = dup(STDOUT_FILENO);
+	devnull = open("/dev/null", O_WRONLY);
+	dup2(devnull, STDOUT_FILENO);
+	ret = merge_main(4, argv);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	close(devnull);
+	assert_int_equal(ret, 1); /* cell 2 regresses; the error cell is in the other shard */
+	snprintf(path, sizeof(path), "%s/matrix.json", out);
+	assert_int_equal(results_json_read(path, &merged, &dl), 0);
+	assert_int_equal(merged.ncells, 4);
+	assert_true(merged.meta.incomplete);
+	results_free(&merged);
+
+	/* no input, a missing input */
+	argv[0] = "merge";
+	argv[1] = NULL;
+	assert_int_equal(merge_main(1, argv), 2);
+	argv[1] = "/nonexistent/dir";
+	argv[2] = NULL;
+	assert_int_equal(merge_main(2, argv), 2);
+
+	results_free(&a);
+	results_free(&b);
+	results_free(&r);
+}
+
 /* PUNCHLAB_REPORTS_SAMPLE=DIR writes a full-size synthetic matrix's reports to DIR, to look at
  * (the HTML in a browser, the terminal report with `cat DIR/matrix.txt`). */
 static void sample_write(const char *dir)
@@ -855,6 +949,16 @@ static void sample_write(const char *dir)
 	if (report_dir_write(&r, dir, &dl) < 0)
 		diag_print(&dl, &out_std);
 	results_free(&r);
+
+	/* and the small matrix of the tests: repeats, skipped, error, a group without B */
+	{
+		char small[512];
+		snprintf(small, sizeof(small), "%s/small", dir);
+		synth_build(&r, false);
+		if (report_dir_write(&r, small, &dl) < 0)
+			diag_print(&dl, &out_std);
+		results_free(&r);
+	}
 }
 
 int main(void)
@@ -869,6 +973,7 @@ int main(void)
 		cmocka_unit_test(test_html),
 		cmocka_unit_test(test_report_dir),
 		cmocka_unit_test(test_merge),
+		cmocka_unit_test(test_merge_cli),
 	};
 
 	if (getenv("PUNCHLAB_REPORTS_SAMPLE"))
