@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <net/if.h>
 
 #include "base/paths.h"
 #include "lab/lab_internal.h"
@@ -28,6 +29,9 @@ static void lab_close_nodes(struct lab *lab)
 		if (lab->nodes[n].netns >= 0)
 			close(lab->nodes[n].netns);
 		lab->nodes[n].netns = -1;
+		if (lab->nodes[n].watch >= 0)
+			close(lab->nodes[n].watch);
+		lab->nodes[n].watch = -1;
 	}
 }
 
@@ -74,10 +78,31 @@ static bool topo_has_ipv6(const struct topo *t)
  * "default" and "all" are set, before any interface exists, so every interface inherits them.
  * Without IPv6 in the topology IPv6 is off: link-local addresses, router solicitations and
  * MLD reports would be noise in captures and cost time for every interface. */
-static int node_sysctls(const struct topo_node *node, bool ipv6)
+static bool node_has_bridge(const struct topo *t, int n)
+{
+	for (int li = 0; li < t->nlinks; li++)
+		if (t->links[li].nends > 2 && t->links[li].ends[0].node == n)
+			return true;
+	return false;
+}
+
+static int node_sysctls(const struct topo_node *node, bool ipv6, bool bridge)
 {
 	bool router = node->kind == NODE_NAT || node->kind == NODE_INET;
 	int ret = 0;
+
+	/* With br_netfilter loaded on the host, bridged frames would also traverse the node's
+	 * IP hooks: a hairpinned packet would then be NATed on the bridge port it came in on and
+	 * never reach its own host (seen with same-nat). A bridge in the lab is a plain switch. */
+	if (bridge)
+		for (int i = 0; i < 3; i++) {
+			static const char *const keys[] = { "net/bridge/bridge-nf-call-iptables",
+							    "net/bridge/bridge-nf-call-ip6tables",
+							    "net/bridge/bridge-nf-call-arptables" };
+			int r = sysctl_write(keys[i], "0");
+			if (r < 0 && r != -ENOENT)
+				ret |= r;
+		}
 
 	ret |= sysctl_write("net/ipv4/conf/all/rp_filter", "0");
 	ret |= sysctl_write("net/ipv4/conf/default/rp_filter", "0");
@@ -109,16 +134,20 @@ static int create_nodes(struct lab *lab, struct diag_list *dl)
 					"create network namespace for node \"%s\": %s",
 					t->nodes[n].name, strerror(-fd));
 		rt->netns = fd;
-		rt->next_ifindex = 2; /* 1 is lo */
 		rt->sk = nl_route_open();
 		if (!rt->sk)
 			return diag_add(dl, t->file, t->nodes[n].line,
 					"open rtnetlink socket in node \"%s\": %s",
 					t->nodes[n].name, strerror(errno));
-		if (node_sysctls(&t->nodes[n], ipv6) < 0)
+		if (node_sysctls(&t->nodes[n], ipv6, node_has_bridge(t, n)) < 0)
 			return diag_add(dl, t->file, t->nodes[n].line,
 					"set sysctls in node \"%s\" (is /proc/sys mounted?)",
 					t->nodes[n].name);
+		rt->watch = nl_link_watch_open();
+		if (rt->watch < 0)
+			return diag_add(dl, t->file, t->nodes[n].line,
+					"open a link watch socket in node \"%s\": %s",
+					t->nodes[n].name, strerror(-rt->watch));
 		if (nl_link_set_up(rt->sk, 1, "lo", &err) < 0)
 			return diag_add(dl, t->file, t->nodes[n].line, "node \"%s\": %s",
 					t->nodes[n].name, err.msg);
@@ -126,10 +155,13 @@ static int create_nodes(struct lab *lab, struct diag_list *dl)
 	return 0;
 }
 
-/* The ifindex a link end got, found again from the names assign_ifnames() gave. Ifindexes are
- * handed out in the same order as links are created, so they can be computed; we store them
- * instead to keep the two in one place. */
+/* The ifindexes we give the interfaces (so no lookup round trip is needed before adding
+ * addresses). They are unique across the whole lab, not only per namespace: the kernel treats a
+ * veth whose peer has the same ifindex as itself as a non-urgent linkwatch event and activates
+ * it only after a second (linkwatch_urgent_event() compares ifindex with iflink); with distinct
+ * numbers both ends are up within a millisecond. */
 struct if_ids {
+	int next;
 	int end[TOPO_MAX_LINKS][TOPO_MAX_ENDS];
 	int bridge[TOPO_MAX_LINKS];
 };
@@ -146,8 +178,8 @@ static int create_links(struct lab *lab, struct if_ids *ids, struct diag_list *d
 
 		if (l->nends == 2) {
 			struct lab_node_rt *other = &lab->nodes[l->ends[1].node];
-			ids->end[li][0] = hub->next_ifindex++;
-			ids->end[li][1] = other->next_ifindex++;
+			ids->end[li][0] = ids->next++;
+			ids->end[li][1] = ids->next++;
 			ret = nl_link_add_veth(hub->sk, l->ends[0].ifname, ids->end[li][0], 0,
 					       l->ends[1].ifname, ids->end[li][1], other->netns, other->sk,
 					       &err);
@@ -156,15 +188,15 @@ static int create_links(struct lab *lab, struct if_ids *ids, struct diag_list *d
 			continue;
 		}
 		/* A LAN: a bridge in the hub, one veth per member with the hub's end enslaved. */
-		ids->bridge[li] = hub->next_ifindex++;
+		ids->bridge[li] = ids->next++;
 		ids->end[li][0] = ids->bridge[li];
 		ret = nl_link_add_bridge(hub->sk, l->bridge, ids->bridge[li], &err);
 		if (ret < 0)
 			return diag_add(dl, t->file, l->line, "%s", err.msg);
 		for (int e = 1; e < l->nends; e++) {
 			struct lab_node_rt *member = &lab->nodes[l->ends[e].node];
-			int port = hub->next_ifindex++;
-			ids->end[li][e] = member->next_ifindex++;
+			int port = ids->next++;
+			ids->end[li][e] = ids->next++;
 			ret = nl_link_add_veth(hub->sk, l->ends[e].hub_ifname, port, ids->bridge[li],
 					       l->ends[e].ifname, ids->end[li][e], member->netns,
 					       member->sk, &err);
@@ -267,6 +299,26 @@ static int load_rulesets(struct lab *lab, int home_netns, struct diag_list *dl)
 	return ret;
 }
 
+#define LINKS_UP_TIMEOUT_MS 5000
+
+static int wait_links(struct lab *lab, struct diag_list *dl)
+{
+	int fds[TOPO_MAX_NODES], n = lab->topo.nnodes, ret;
+	char stuck[IFNAMSIZ] = "?";
+
+	for (int i = 0; i < n; i++)
+		fds[i] = lab->nodes[i].watch;
+	ret = nl_links_wait_up(fds, n, LINKS_UP_TIMEOUT_MS, stuck, sizeof(stuck));
+	for (int i = 0; i < n; i++) {
+		close(lab->nodes[i].watch); /* only needed while building */
+		lab->nodes[i].watch = -1;
+	}
+	if (ret < 0)
+		return diag_add(dl, lab->topo.file, 0, "link %s still not up after %d ms: %s",
+				stuck, LINKS_UP_TIMEOUT_MS, strerror(-ret));
+	return 0;
+}
+
 static void random_name(char *buf, size_t len)
 {
 	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -298,7 +350,7 @@ int lab_up(const struct topo *t, const struct lab_options *opts, struct lab **la
 	}
 	lab->topo = *t;
 	for (int n = 0; n < TOPO_MAX_NODES; n++)
-		lab->nodes[n].netns = -1;
+		lab->nodes[n].netns = lab->nodes[n].watch = -1;
 	if (opts && opts->name) {
 		if (!lab_name_valid(opts->name)) {
 			ret = diag_add(dl, "--name", 0, "lab name \"%s\" is not valid, expected 1-12 "
@@ -318,6 +370,7 @@ int lab_up(const struct topo *t, const struct lab_options *opts, struct lab **la
 		ret = diag_add(dl, t->file, 0, "open own network namespace: %s", strerror(-home));
 		goto fail;
 	}
+	ids->next = 2; /* 1 is lo in every namespace */
 	ret = create_nodes(lab, dl);
 	if (netns_enter(home) < 0)
 		abort(); /* see load_rulesets() */
@@ -329,6 +382,8 @@ int lab_up(const struct topo *t, const struct lab_options *opts, struct lab **la
 		ret = add_routes(lab, ids, dl);
 	if (ret == 0)
 		ret = load_rulesets(lab, home, dl);
+	if (ret == 0)
+		ret = wait_links(lab, dl);
 	if (ret < 0)
 		goto fail;
 	close(home);

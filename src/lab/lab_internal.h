@@ -13,7 +13,7 @@ struct nl_sock;
 struct lab_node_rt {
 	int netns;                /* fd of the node's namespace, -1 when none */
 	struct nl_sock *sk;       /* rtnetlink socket born in that namespace */
-	int next_ifindex;         /* we choose ifindexes: no lookup round trips */
+	int watch;                /* link-change socket, only while lab_up() runs */
 	char profile[PATH_MAX];   /* resolved ruleset file, "" for none */
 	char pinned[PATH_MAX];    /* /run/netns/<lab>-<node> when pinned */
 };

@@ -68,6 +68,12 @@ static int node_setup(const struct topo *t, const char *lab, int n, bool ipv6)
 		kv[k++] = NULL;
 	ret = run("ip", "netns", "exec", ns, "sysctl", "-qw", kv[0], kv[1], kv[2], kv[3], kv[4],
 		  kv[5], kv[6], kv[7], NULL);
+	for (int li = 0; !ret && li < t->nlinks; li++)
+		if (t->links[li].nends > 2 && t->links[li].ends[0].node == n)
+			ret = run("ip", "netns", "exec", ns, "sysctl", "-qew",
+				  "net.bridge.bridge-nf-call-iptables=0",
+				  "net.bridge.bridge-nf-call-ip6tables=0",
+				  "net.bridge.bridge-nf-call-arptables=0", NULL);
 	if (ret)
 		return ret;
 	return run("ip", "-n", ns, "link", "set", "lo", "up", NULL);

@@ -63,3 +63,13 @@ int nl_addr_add(struct nl_sock *sk, int ifindex, const char *ifname, const struc
 /* A default route of gw's family via gw on ifindex. */
 int nl_route_add_default(struct nl_sock *sk, int ifindex, const struct topo_addr *gw,
 			 struct nl_err *err);
+
+/* --- waiting for links (linkwait.c) --- */
+
+/* A NETLINK_ROUTE socket in the calling thread's namespace that receives link changes (open it
+ * before the links exist). Returns the fd or -errno. */
+int nl_link_watch_open(void);
+
+/* Wait until every non-loopback link in the namespaces of the n watch sockets is operationally
+ * up, at most timeout_ms. Returns 0, or -ETIMEDOUT with the name of a link still down in stuck. */
+int nl_links_wait_up(const int *fds, int n, int timeout_ms, char *stuck, size_t len);
