@@ -17,6 +17,8 @@ static const struct verb verbs[] = {
 	{ "lab", lab_main, true, "build, keep, list, check and remove labs (lab --help)" },
 	{ "exec", exec_main, true, "run a command inside a node of a kept lab" },
 	{ "clean", clean_main, true, "remove every kept lab (and nothing else)" },
+	{ "matrix", matrix_main, true, "run every pairing and report the success matrix" },
+	{ "merge", merge_main, false, "join shard outputs (matrix.json) into one report" },
 	{ "classify", classify_main, true, "measure NAT profiles' behaviour against their headers" },
 	{ "bench", bench_main, true, "benchmarks: bench lab (netlink vs one ip/nft process a step)" },
 };
