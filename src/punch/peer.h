@@ -76,6 +76,7 @@ struct tconn {
 	struct sockaddr_storage to;
 	struct stream st;
 	uint32_t tries;
+	int prime_ttl;                    /* tcp-ttl: first SYN with this TTL, then wait */
 	bool accepted, established, hello_ok, dead, quiet;
 };
 
@@ -229,6 +230,9 @@ extern const struct tech_ops tech_udp_ops, tech_tcp_ops, tech_ttl_ops, tech_pred
 /* tech_tcp.c: the TCP simultaneous-open engine used by tcp, tcp-ttl and predict. */
 int tcp_punch_begin(struct peer *p);                    /* listener on the punch port */
 struct tconn *tcp_punch_connect(struct peer *p, const struct sockaddr_storage *to, bool quiet);
+/* tcp-ttl: a connect whose SYN leaves with @ttl (it dies before the other NAT) and which then
+ * waits in SYN_SENT for the other peer's SYN; see tech_ttl.c. */
+struct tconn *tcp_punch_prime(struct peer *p, const struct sockaddr_storage *to, int ttl);
 void tcp_punch_end(struct peer *p);                     /* close all but the winner */
 void tcp_punch_close_all(struct peer *p);
 

@@ -176,12 +176,22 @@ static void tconn_open(struct tconn *tc)
 	}
 	tc->tries++;
 	p->attempts++;
+	if (tc->prime_ttl > 0 &&
+	    (sock_set_minttl(fd, p->family, 2) < 0 || sock_set_ttl(fd, p->family, tc->prime_ttl) < 0)) {
+		close(fd);
+		tconn_fail(tc);
+		return;
+	}
 	if (connect(fd, (const struct sockaddr *)&tc->to, ep_len(&tc->to)) < 0 &&
 	    errno != EINPROGRESS) {
 		close(fd);
 		tconn_fail(tc);
 		return;
 	}
+	/* The SYN is out with the low TTL; everything after it (our SYN-ACK in the simultaneous
+	 * open, retransmissions) must reach the other peer. */
+	if (tc->prime_ttl > 0)
+		sock_set_ttl(fd, p->family, -1);
 	tc->fd = fd;
 	tc->established = false;
 	if (loop_io_add(&p->loop, &tc->io, fd, EPOLLOUT | EPOLLIN | EPOLLRDHUP, on_tconn, tc) < 0) {
@@ -196,8 +206,11 @@ static void tconn_open(struct tconn *tc)
 		evout_str(&p->ev, "via", "tcp-syn");
 		evout_end(&p->ev);
 	}
-	/* No SYN-ACK within this time: the SYN was dropped (filter not open yet); send anew. */
-	loop_timer_in(&tc->retry, retry_delay(tc) * 2);
+	/* No SYN-ACK within this time: the SYN was dropped (filter not open yet); send anew.
+	 * Not for a primed socket: it waits for the other peer's SYN, and a new SYN would carry
+	 * a new ISN that its NAT's window tracking no longer accepts. */
+	if (!tc->prime_ttl)
+		loop_timer_in(&tc->retry, retry_delay(tc) * 2);
 }
 
 static struct tconn *tconn_new(struct peer *p, const struct sockaddr_storage *to)
@@ -216,6 +229,17 @@ static struct tconn *tconn_new(struct peer *p, const struct sockaddr_storage *to
 	tc->to = *to;
 	loop_timer_init(&p->loop, &tc->retry, on_retry, tc);
 	p->tconns[p->n_tconns++] = tc;
+	return tc;
+}
+
+struct tconn *tcp_punch_prime(struct peer *p, const struct sockaddr_storage *to, int ttl)
+{
+	struct tconn *tc = tconn_new(p, to);
+
+	if (!tc)
+		return NULL;
+	tc->prime_ttl = ttl;
+	tconn_open(tc);
 	return tc;
 }
 

@@ -1,21 +1,30 @@
-/* tcp-ttl (seed 003): before the simultaneous open, each peer sends one SYN with a TTL that
- * lets it through its own NAT(s), which creates the mapping and the conntrack entry for the
- * 4-tuple, but makes it die at the first router beyond them, so it never reaches the other
- * NAT, which would answer it with RST. When both peers have sent theirs (each tells the other
- * through the rendezvous), the real SYNs find an entry on both NATs and pass.
+/* tcp-ttl (seed 003): beat NATs that answer an unsolicited SYN with RST. The SYN that opens
+ * a NAT's mapping must not reach the other NAT before that one has a mapping too, so one SYN
+ * is sent with a TTL that takes it through its own NAT(s) and lets it die at the first router
+ * beyond them.
  *
- * The TTL is measured, never assumed: UDP probes towards the other peer's public address with
- * TTL 1, 2, ... one at a time, ICMP time-exceeded read from the error queue (IP_RECVERR) with
- * the offending router's address. Hops that answer from private addresses (or from our own
- * public address) are our side; the first one that answers from a public address is where the
- * SYN must die. Probing stops there, so no probe ever reaches the other NAT and hits its
- * reject rule.
+ * Who does what (roles from the rendezvous, so the order is deterministic, not a race):
+ *  - b measures the hop count, then connects its real socket with the low TTL (its NAT now
+ *    holds an entry for the 4-tuple, in SYN_SENT), sets the TTL back to the default and tells
+ *    a "ready" through the rendezvous. The socket stays in SYN_SENT.
+ *  - a, on "ready", connects normally. Its SYN passes its own NAT, finds b's entry on b's
+ *    NAT, reaches b's socket in SYN_SENT: a simultaneous open, answered with b's own ISN.
  *
- * BRIEF: an ICMP time-exceeded for a SYN aborts a connect() in SYN_SENT (EHOSTUNREACH). So the
- * low-TTL SYN leaves from a throwaway socket bound to the same port, closed at once (a socket
- * in SYN_SENT closes silently); the real socket that later uses the same 4-tuple has another
- * initial sequence number, and tcp_v4_err ignores an ICMP error quoting a sequence number
- * outside its window. */
+ * Two Linux facts shape this (measured in namespaces, kernel 6.18):
+ *  - BRIEF: an ICMP time-exceeded for a SYN aborts connect() in SYN_SENT (EHOSTUNREACH).
+ *    tcp_v4_err drops an ICMP error whose quoted IP header has a TTL below the socket's
+ *    IP_MINTTL; the quoted TTL of an expired SYN is 1 while real segments arrive with more,
+ *    so b's socket sets IP_MINTTL 2 and survives its own SYN's time-exceeded.
+ *  - A throwaway socket for the low-TTL SYN does not work: conntrack on b's NAT records the
+ *    throwaway's ISN, and once a's SYN has moved the entry to SYN_SENT2 it no longer
+ *    re-initialises the window, so the handshake answered by another socket (the listener,
+ *    new ISN) is judged out of window and its packets leave the NAT untranslated.
+ *
+ * The TTL is measured, never assumed: UDP probes towards a's public address with TTL 1, 2, ...
+ * one at a time, ICMP time-exceeded read from the error queue (IP_RECVERR) with the offending
+ * router's address. Hops answering from private addresses (or our own public address) are our
+ * side; the first public one is where the SYN must die. Probing stops there, so no probe
+ * reaches the other NAT (and its reject rule). */
 #include <errno.h>
 #include <time.h>
 #include <linux/errqueue.h>
@@ -44,6 +53,7 @@ struct ttl_state {
 	bool hop_private[TTL_MAX_HOPS];
 	int n;                            /* hops 1..n answered */
 	bool reached, measured, ready_sent, peer_ready, connecting;
+	struct tconn *primed;             /* b: the real socket, SYN sent with the low TTL */
 };
 
 int ttl_choose(const bool *hop_private, int n, bool reached)
@@ -69,37 +79,30 @@ static void ttl_connect(struct peer *p)
 	s->connecting = true;
 	loop_timer_stop(&s->ready_timer);
 	n = peer_targets(p, t);
-	for (i = 0; i < n; i++)
-		if (!tcp_punch_connect(p, &t[i], false))
+	for (i = 0; i < n; i++) {
+		/* b's public target is the primed socket; everything else connects normally. */
+		if (s->primed && ep_equal(&t[i], &p->peer_pub, true))
+			continue;
+		if (!tcp_punch_connect(p, &t[i], false)) {
 			peer_step_fail(p, "cannot open TCP sockets");
+			return;
+		}
+	}
 }
 
 static void on_ready_timer(struct loop_timer *t)
 {
-	ttl_connect(t->arg);
-}
+	struct peer *p = t->arg;
 
-static void prime(struct peer *p, int ttl)
-{
-	int fd = sock_open_bound(p->family, SOCK_STREAM, &p->o->bind, p->local_port, true);
-
-	if (fd < 0)
-		return;
-	if (sock_set_ttl(fd, p->family, ttl) == 0 &&
-	    (connect(fd, (const struct sockaddr *)&p->peer_pub, ep_len(&p->peer_pub)) == 0 ||
-	     errno == EINPROGRESS)) {
-		p->ttl_used = (uint32_t)ttl;
-		p->attempts++;
-	}
-	/* connect() has handed the SYN to the device; closing in SYN_SENT sends nothing. */
-	close(fd);
+	/* a: no "ready" came (no relay, or it was lost): connect anyway, bounded. */
+	evout_warn(&p->ev, "tcp-ttl: no ready from the other peer; connecting anyway");
+	ttl_connect(p);
 }
 
 static void measured(struct peer *p)
 {
 	struct ttl_state *s = p->ts;
 	struct wire_msg m;
-	uint64_t wait;
 	int ttl;
 
 	if (s->measured)
@@ -121,27 +124,24 @@ static void measured(struct peer *p)
 	else
 		evout_str(&p->ev, "ttl", NULL);
 	evout_end(&p->ev);
-	if (ttl > 0)
-		prime(p, ttl);
-	else
-		evout_warn(&p->ev, "tcp-ttl: no router found between the NATs; plain simultaneous "
-			   "open");
-
-	/* Tell the other peer our low-TTL SYN is out; start for real when it says the same. */
+	if (ttl > 0) {
+		s->primed = tcp_punch_prime(p, &p->peer_pub, ttl);
+		if (!s->primed) {
+			peer_step_fail(p, "cannot open the primed TCP socket");
+			return;
+		}
+		p->ttl_used = (uint32_t)ttl;
+	} else {
+		evout_warn(&p->ev, "tcp-ttl: no router found between the NATs; plain "
+			   "simultaneous open");
+	}
+	ttl_connect(p);          /* private targets (and the public one when not primed) */
+	/* Tell a that our NAT now holds the entry. */
 	peer_msg_init(p, &m, WIRE_READY);
 	m.round = p->round;
 	m.present = WA_BIT(WA_ROUND);
 	if (p->relay_ok && peer_relay_send(p, &m) == 0)
 		s->ready_sent = true;
-	if (s->peer_ready) {
-		ttl_connect(p);
-		return;
-	}
-	/* Without the relay (or if its READY is lost) wait a bounded while, then go anyway. */
-	wait = p->rtt_rdv_us * 8;
-	if (wait < READY_WAIT_MIN_US || !s->ready_sent)
-		wait = s->ready_sent ? READY_WAIT_MIN_US : 50000 + p->rtt_rdv_us * 4;
-	loop_timer_in(&s->ready_timer, wait);
 }
 
 static uint64_t hop_timeout(struct peer *p)
@@ -242,9 +242,10 @@ static int ttl_start(struct peer *p)
 {
 	struct ttl_state *s;
 	struct sockaddr_storage to = p->peer_pub;
+	uint64_t wait;
 	int one = 1, err;
 
-	err = tcp_punch_begin(p);
+	err = tcp_punch_begin(p);         /* for private (same LAN) paths only */
 	if (err)
 		return err;
 	s = calloc(1, sizeof(*s));
@@ -254,6 +255,15 @@ static int ttl_start(struct peer *p)
 	s->fd = -1;
 	loop_timer_init(&p->loop, &s->hop_timer, on_hop_timer, p);
 	loop_timer_init(&p->loop, &s->ready_timer, on_ready_timer, p);
+	if (p->role != WIRE_ROLE_B) {
+		/* a waits for b's "ready", at most a bounded while (the measurement takes a few
+		 * round trips to the nearest routers). */
+		wait = READY_WAIT_MIN_US + 8 * p->rtt_rdv_us;
+		if (!p->relay_ok)
+			wait = 50000 + 4 * p->rtt_rdv_us;
+		loop_timer_in(&s->ready_timer, wait);
+		return 0;
+	}
 	s->fd = sock_open_bound(p->family, SOCK_DGRAM, &p->o->bind, 0, false);
 	if (s->fd < 0)
 		goto no_trace;
@@ -296,11 +306,10 @@ static void ttl_on_relay_msg(struct peer *p, const struct wire_msg *m)
 {
 	struct ttl_state *s = p->ts;
 
-	if (!s || m->type != WIRE_READY || m->round != p->round)
+	if (!s || m->type != WIRE_READY || m->round != p->round || p->role == WIRE_ROLE_B)
 		return;
 	s->peer_ready = true;
-	if (s->measured)
-		ttl_connect(p);
+	ttl_connect(p);
 }
 
 const struct tech_ops tech_ttl_ops = {

@@ -93,6 +93,17 @@ fail:
 	return err;
 }
 
+int sock_set_minttl(int fd, int family, int ttl)
+{
+	int r;
+
+	if (family == AF_INET6)
+		r = setsockopt(fd, IPPROTO_IPV6, IPV6_MINHOPCOUNT, &ttl, sizeof(ttl));
+	else
+		r = setsockopt(fd, IPPROTO_IP, IP_MINTTL, &ttl, sizeof(ttl));
+	return r < 0 ? -errno : 0;
+}
+
 int sock_set_nodelay(int fd)
 {
 	int one = 1;

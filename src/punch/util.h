@@ -28,7 +28,11 @@ int sock_open_bound(int family, int type, const struct sockaddr_storage *bind, u
  * Returns 0 or -errno. */
 int sock_route_src(const struct sockaddr_storage *dst, struct sockaddr_storage *src);
 
+/* @ttl -1: back to the route's default. */
 int sock_set_ttl(int fd, int family, int ttl);
+/* IP_MINTTL / IPV6_MINHOPCOUNT: drop segments, and ICMP errors whose quoted header has, a TTL
+ * below @ttl (tcp_v4_err checks the quoted header). */
+int sock_set_minttl(int fd, int family, int ttl);
 int sock_set_nodelay(int fd);
 
 /* The verification payload of the peer with @role in the session with @token: both sides
