@@ -95,7 +95,7 @@ int matrix_main(int argc, char **argv)
 		{ "no-color", no_argument, NULL, 'C' },         { "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct matrix_opts o = { .topology = "two-nats", .udp = true, .tcp = true,
+	struct matrix_opts o = { .topology = NULL, .udp = true, .tcp = true,
 				 .jobs = DEFAULT_JOBS, .repeat = 1, .stagger_ms = DEFAULT_STAGGER_MS,
 				 .engine = "punch", .classify = true };
 	const char *update = NULL, *protos[2];

@@ -78,7 +78,11 @@ static int init_main(void *arg)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGALRM);
 	sigprocmask(SIG_BLOCK, &mask, &old);
-	prog = fork();
+	/* Not fork(): glibc's fork() takes its malloc and stdio locks for the atfork handlers,
+	 * and this process is a copy of a multi-threaded one in which another thread may have
+	 * held them at clone() time: they would never be released here. The raw system call
+	 * copies the process and runs no user-space handlers. */
+	prog = (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, NULL);
 	if (prog < 0)
 		_exit(EXIT_EXEC_FAILED);
 	if (prog == 0)

@@ -270,6 +270,7 @@ static void progress(const struct run_state *s, double t0, bool tty, FILE *f, bo
 static int run_cells(struct run_state *s, int jobs, bool tty, FILE *f)
 {
 	pthread_t th[256];
+	bool joined[256] = { false };
 	sigset_t mask;
 	int sfd, nth = 0, last_plain = -1;
 	double t0 = now_ms(), last_print = 0;
@@ -318,15 +319,19 @@ static int run_cells(struct run_state *s, int jobs, bool tty, FILE *f)
 			progress(s, t0, tty, f, false);
 		}
 		/* All workers gone (e.g. they could not start) and tasks left: stop waiting. */
-		for (int i = 0; i < nth; i++)
-			alive += pthread_tryjoin_np(th[i], NULL) == EBUSY;
+		for (int i = 0; i < nth; i++) {
+			if (!joined[i] && pthread_tryjoin_np(th[i], NULL) == 0)
+				joined[i] = true;
+			alive += !joined[i];
+		}
 		if (!alive && atomic_load(&s->done) < s->ntasks) {
 			atomic_store(&s->stop, true);
 			break;
 		}
 	}
 	for (int i = 0; i < nth; i++)
-		pthread_join(th[i], NULL);
+		if (!joined[i])
+			pthread_join(th[i], NULL);
 	progress(s, t0, tty, f, true);
 	close(sfd);
 	close(s->done_fd);
@@ -429,9 +434,15 @@ int matrix_run(const struct matrix_opts *o, struct results *res, const struct ou
 	}
 	engine->version(engine_bin, engine_version, sizeof(engine_version));
 
-	/* the topology: --cell ids carry their own */
-	if (paths_resolve("topologies", ".yaml", o->topology, path, sizeof(path)) < 0) {
-		out_warnx(out, "topology \"%s\" not found (looked for %s)", o->topology, path);
+	/* the topology: --cell ids carry their own (the first one's, unless -t was given) */
+	const char *topology = o->topology;
+	struct cell_spec first;
+	if (!topology && o->ncells && cell_id_parse(o->cells[0], &first) == 0)
+		topology = first.topology;
+	if (!topology)
+		topology = "two-nats";
+	if (paths_resolve("topologies", ".yaml", topology, path, sizeof(path)) < 0) {
+		out_warnx(out, "topology \"%s\" not found (looked for %s)", topology, path);
 		goto out;
 	}
 	if (topo_parse_file(&p->topo, path, dl) < 0)

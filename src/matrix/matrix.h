@@ -10,7 +10,7 @@
 #define MATRIX_MAX_CELL_ARGS 64
 
 struct matrix_opts {
-	const char *topology;               /* name or path; default two-nats */
+	const char *topology;               /* name or path; NULL: two-nats, or the --cell ids' */
 	const char *profiles[MATRIX_MAX_PROFILES];
 	int nprofiles;                      /* 0: the default base profiles */
 	bool udp, tcp;
