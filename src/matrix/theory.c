@@ -134,6 +134,14 @@ static void birthday_reason(const struct side *a, const struct side *b, bool tcp
 		 "either side: failed");
 }
 
+static void prefix_why(struct theory *t, const char *prefix)
+{
+	char tmp[sizeof(t->why)];
+
+	snprintf(tmp, sizeof(tmp), "%s%s", prefix, t->why);
+	memcpy(t->why, tmp, sizeof(t->why));
+}
+
 static void outcome_reason(const struct side *a, const struct side *b, const char *technique,
 			   bool tcp, struct theory *t)
 {
@@ -155,16 +163,20 @@ static void outcome_reason(const struct side *a, const struct side *b, const cha
 		punch_reason(a, b, false, tcp, false, &plain);
 		punch_reason(a, b, true, tcp, false, &pred);
 		birthday_reason(a, b, tcp, &bday);
+		/* a sure direct step first, then a probabilistic one, then a race (when it is
+		 * lost, auto moves on and ends at the relay) */
 		if (plain.outcome == CELL_DIRECT && !plain.timing_dependent) {
 			*t = plain;
 		} else if (pred.outcome == CELL_DIRECT && !pred.timing_dependent) {
 			*t = pred;
-			memmove(t->why + 9, t->why, sizeof(t->why) - 10);
-			memcpy(t->why, "predict: ", 9);
+			prefix_why(t, "predict: ");
 		} else if (bday.outcome == CELL_DIRECT) {
 			*t = bday;
 		} else if (plain.outcome == CELL_DIRECT) {
-			*t = plain; /* a race; when it is lost, relay */
+			*t = plain;
+		} else if (pred.outcome == CELL_DIRECT) {
+			*t = pred;
+			prefix_why(t, "predict: ");
 		} else {
 			t->outcome = CELL_RELAYED;
 			snprintf(t->why, sizeof(t->why), "no direct technique applies (%s): relayed",
