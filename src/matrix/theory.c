@@ -42,14 +42,16 @@ static struct side side_of(const struct profile_header *h)
 			      .rst = h->tcp_unsolicited == PROFILE_UNSOLICITED_RST, .name = h->name };
 }
 
-/* A home NAT behind an outer NAT behaves, seen from outside, like the stricter of the two. */
+/* Two peers behind home NATs behind one outer NAT reach each other's public endpoints by
+ * hairpinning in the outer NAT. Its mapping and port allocation compose with the home NAT's
+ * (a per-destination or random choice at either level makes the port unknown), but its
+ * filtering does not apply: a hairpinned packet enters the outer NAT from its inside, and a
+ * NAT filters what arrives from outside (RFC 4787 section 5; REQ-9 on hairpinning). */
 static struct side side_compose(struct side in, const struct profile_header *outer)
 {
 	struct side o = side_of(outer);
 
 	in.eim = in.eim && o.eim;
-	if (o.filtering > in.filtering)
-		in.filtering = o.filtering;
 	if (o.ports == PROFILE_PORTS_RANDOM || in.ports == PROFILE_PORTS_RANDOM)
 		in.ports = PROFILE_PORTS_RANDOM;
 	else if (o.ports == PROFILE_PORTS_SEQUENTIAL || in.ports == PROFILE_PORTS_SEQUENTIAL)
