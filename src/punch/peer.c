@@ -882,6 +882,8 @@ static void on_reg_timer(struct loop_timer *t)
 
 	if (p->finished || p->have_peer)
 		return;
+	if (p->o->proto == PROTO_TCP && p->rc.fd >= 0 && !p->rc.up)
+		rc_close(p, &p->rc);  /* SYN unanswered: a new one now, not the kernel's in 1 s */
 	if (p->o->proto == PROTO_TCP && p->rc.fd < 0)
 		p->reg_sent = false;  /* reconnecting: register again on the new connection */
 	reg_progress(p);
