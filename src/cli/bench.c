@@ -3,6 +3,7 @@
  * throughput and the ratio. A benchmark, not a test: it asserts nothing about time. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,16 +15,23 @@
 #include "cli/cli.h"
 #include "lab/lab.h"
 #include "lab/shellway.h"
+#include "matrix/cell_runner.h"
+#include "matrix/matrix.h"
+#include "report/report.h"
 
 static const char bench_usage[] =
 	"usage: punchlab bench lab [-t TOPOLOGY] [-n CELLS] [--shell-n CELLS]\n"
 	"       punchlab bench shell-lab up|down NAME [-t TOPOLOGY]\n"
+	"       punchlab bench matrix [-n CELLS] [--jobs N]\n"
 	"\n"
 	"  lab        build + tear down TOPOLOGY (default two-nats) CELLS times over netlink\n"
 	"             (default 300) and --shell-n times with one ip/nft process per step\n"
 	"             (default 300, 0 skips it); prints median, p95, throughput and the ratio\n"
 	"  shell-lab  build (up) or remove (down) one lab the shell way as /run/netns/NAME-NODE,\n"
-	"             for comparing its dumps with a kept netlink lab\n";
+	"             for comparing its dumps with a kept netlink lab\n"
+	"  matrix     the harness's per-cell overhead (lab up + engine start + lab down, CELLS\n"
+	"             times, default 200), then the full default matrix once with --jobs (24):\n"
+	"             wall time, cells per second, per-cell wall time by outcome\n";
 
 static double now_ms(void)
 {
@@ -142,14 +150,77 @@ static int shell_lab_main(int argc, char **argv, const char *topology)
 	return ret;
 }
 
+static int bench_matrix(const struct topo *t, int n, int jobs)
+{
+	const struct engine_ops *e = engine_find("punch");
+	char bin[PATH_MAX], dir[] = "/tmp/punchlab-bench-XXXXXX";
+	double *up = calloc((size_t)n, sizeof(double)), *start = calloc((size_t)n, sizeof(double));
+	double *down = calloc((size_t)n, sizeof(double)), *total = calloc((size_t)n, sizeof(double));
+	double *cell = NULL;
+	struct runner_config cfg = { .engine = e, .engine_binary = bin, .topo = t,
+				     .rendezvous_port = 3478, .stop_fd = -1 };
+	struct matrix_opts mo = { .udp = true, .tcp = true, .jobs = jobs, .repeat = 1,
+				  .stagger_ms = 20, .engine = "punch", .classify = true };
+	struct results res;
+	struct results_summary sum;
+	int ret = EXIT_SETUP, nc = 0;
+
+	if (!up || !start || !down || !total || !mkdtemp(dir) ||
+	    matrix_find_engine(NULL, e, bin, sizeof(bin)) < 0) {
+		out_warnx(&out_std, "bench matrix: no engine program (build it) or no memory");
+		goto out;
+	}
+	cfg.out_dir = dir;
+	for (int i = 0; i < n; i++) {
+		struct cell_overhead oh;
+		if (cell_overhead_once(&cfg, &oh) < 0) {
+			out_warnx(&out_std, "bench matrix: a cell's lab or rendezvous failed");
+			goto out;
+		}
+		up[i] = oh.lab_up_ms;
+		start[i] = oh.engine_start_ms;
+		down[i] = oh.lab_down_ms;
+		total[i] = oh.total_ms;
+	}
+	printf("per-cell overhead over %d cells: median %.2f ms (lab up %.2f, engine start until "
+	       "ready %.2f, lab down %.2f), p95 %.2f ms\n", n, percentile(total, n, 0.5),
+	       percentile(up, n, 0.5), percentile(start, n, 0.5), percentile(down, n, 0.5),
+	       percentile(total, n, 0.95));
+	fflush(stdout);
+	mo.out_dir = dir;
+	if (matrix_run(&mo, &res, &out_std) != 0)
+		goto out;
+	results_summarize(&res, &sum);
+	cell = calloc((size_t)res.ncells + 1, sizeof(double));
+	for (int i = 0; cell && i < res.ncells; i++)
+		cell[nc++] = res.cells[i].runs[0].wall_ms;
+	printf("full default matrix: %d cells in %.2f s wall with %d jobs (%.1f cells/s); cell wall "
+	       "time median %.0f ms, p95 %.0f ms; %d direct, %d relayed, %d failed, %d error\n",
+	       res.ncells, res.meta.wall_ms / 1000, jobs, res.ncells / (res.meta.wall_ms / 1000),
+	       nc ? percentile(cell, nc, 0.5) : 0, nc ? percentile(cell, nc, 0.95) : 0, sum.direct,
+	       sum.relayed, sum.failed, sum.error);
+	printf("reports of that run: %s\n", dir);
+	results_free(&res);
+	ret = 0;
+out:
+	free(up);
+	free(start);
+	free(down);
+	free(total);
+	free(cell);
+	return ret;
+}
+
 int bench_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "topology", required_argument, NULL, 't' }, { "shell-n", required_argument, NULL, 's' },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },           { 0 },
 	};
 	const char *topology = "two-nats", *what;
-	int n = 300, shell_n = 300, c, ret = EXIT_SETUP;
+	int n = 300, shell_n = 300, jobs = 24, c, ret = EXIT_SETUP;
+	bool n_given = false;
 	struct series nl = { "netlink" }, sh = { "shell" };
 	char (*profiles)[4096] = NULL;
 	struct rusage ru;
@@ -165,7 +236,8 @@ int bench_main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "t:n:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': topology = optarg; break;
-		case 'n': n = atoi(optarg); break;
+		case 'n': n = atoi(optarg); n_given = true; break;
+		case 'j': jobs = atoi(optarg); break;
 		case 's': shell_n = atoi(optarg); break;
 		case 'h': fputs(bench_usage, stdout); return 0;
 		default: fputs(bench_usage, stderr); return EXIT_SETUP;
@@ -173,6 +245,15 @@ int bench_main(int argc, char **argv)
 	}
 	if (strcmp(what, "shell-lab") == 0)
 		return shell_lab_main(argc - optind, argv + optind, topology);
+	if (strcmp(what, "matrix") == 0) {
+		if (n < 1 || n > 100000 || jobs < 1 || jobs > 256 || optind != argc) {
+			fputs(bench_usage, stderr);
+			return EXIT_SETUP;
+		}
+		if (cli_load_topology(topology, &t))
+			return EXIT_SETUP;
+		return bench_matrix(&t, n_given ? n : 200, jobs);
+	}
 	if (strcmp(what, "lab") != 0 || optind != argc || n < 1 || n > 100000 || shell_n < 0 ||
 	    shell_n > 100000) {
 		fputs(bench_usage, stderr);

@@ -400,3 +400,42 @@ out:
 	run->wall_ms = now_ms() - t0;
 	return ret == -ECANCELED ? -ECANCELED : 0;
 }
+
+int cell_overhead_once(const struct runner_config *cfg, struct cell_overhead *oh)
+{
+	const struct topo *t = cfg->topo;
+	struct prog rdv = { "rendezvous", -1, -1, -1 };
+	struct engine_cell ec = { .binary = cfg->engine_binary, .port = cfg->rendezvous_port };
+	struct engine_argv *argv = calloc(1, sizeof(*argv));
+	struct diag_list *dl = calloc(1, sizeof(*dl));
+	struct lab *lab = NULL;
+	double t0 = now_ms(), t1, t2;
+	int ret = -EIO;
+
+	if (!argv || !dl)
+		goto out;
+	if (lab_up(t, NULL, &lab, dl) < 0)
+		goto out;
+	t1 = now_ms();
+	ec.nrendezvous = lab_node_ipv4(lab, t->roles[ROLE_RENDEZVOUS], ec.rendezvous, 2);
+	if (cfg->engine->rendezvous_argv(&ec, argv) < 0 ||
+	    prog_start(lab, t->roles[ROLE_RENDEZVOUS], &rdv, argv, cfg->out_dir, 10000) < 0)
+		goto out;
+	if (pump(&rdv, 1, -1, now_ms() + READY_TIMEOUT_MS, rendezvous_ready,
+		 (void *)cfg->engine) < 0 || rdv.out < 0)
+		goto out;
+	t2 = now_ms();
+	lab_down(lab);
+	lab = NULL;
+	oh->lab_up_ms = t1 - t0;
+	oh->engine_start_ms = t2 - t1;
+	oh->lab_down_ms = now_ms() - t2;
+	oh->total_ms = now_ms() - t0;
+	ret = 0;
+out:
+	lab_down(lab);
+	prog_release(&rdv);
+	free(argv);
+	free(dl);
+	return ret;
+}

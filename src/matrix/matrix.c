@@ -377,15 +377,13 @@ static void fill_meta(struct results *res, const struct matrix_opts *o, struct p
 	}
 }
 
-/* The engine program: --engine-binary, next to punchlab (installed), in the build tree. */
-static int find_engine(const struct matrix_opts *o, const struct engine_ops *e, char *buf,
-		       size_t len)
+int matrix_find_engine(const char *binary, const struct engine_ops *e, char *buf, size_t len)
 {
 	char exe[PATH_MAX];
 	ssize_t n;
 
-	if (o->engine_binary) {
-		snprintf(buf, len, "%s", o->engine_binary);
+	if (binary) {
+		snprintf(buf, len, "%s", binary);
 		return access(buf, X_OK) == 0 ? 0 : -ENOENT;
 	}
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -427,7 +425,7 @@ int matrix_run(const struct matrix_opts *o, struct results *res, const struct ou
 		out_warnx(out, "unknown engine \"%s\", expected punch", o->engine);
 		goto out;
 	}
-	if (find_engine(o, engine, engine_bin, sizeof(engine_bin)) < 0) {
+	if (matrix_find_engine(o->engine_binary, engine, engine_bin, sizeof(engine_bin)) < 0) {
 		out_warnx(out, "engine program %s not found or not executable (build it with ninja "
 			  "-C build, or give --engine-binary)", engine_bin);
 		goto out;

@@ -5,6 +5,7 @@
 
 #include "base/out.h"
 #include "matrix/cell.h"
+#include "matrix/engine.h"
 #include "matrix/results.h"
 
 #define MATRIX_MAX_CELL_ARGS 64
@@ -36,3 +37,7 @@ extern const char *const matrix_default_profiles[];
  * Returns 0 when the matrix ran (possibly interrupted: res->meta.incomplete), EXIT-style 2 on bad
  * input or setup failures (diagnostics printed). */
 int matrix_run(const struct matrix_opts *opts, struct results *res, const struct out *o);
+
+/* The engine program: `binary` when given, else next to punchlab (installed), else in the build
+ * tree. Returns 0 with the path in buf, or -ENOENT. */
+int matrix_find_engine(const char *binary, const struct engine_ops *e, char *buf, size_t len);
