@@ -30,7 +30,7 @@ static const char bench_usage[] =
 	"  shell-lab  build (up) or remove (down) one lab the shell way as /run/netns/NAME-NODE,\n"
 	"             for comparing its dumps with a kept netlink lab\n"
 	"  matrix     the harness's per-cell overhead (lab up + engine start + lab down, CELLS\n"
-	"             times, default 200), then the full default matrix once with --jobs (24):\n"
+	"             times, default 200), then the full default matrix once with --jobs (40):\n"
 	"             wall time, cells per second, per-cell wall time by outcome\n";
 
 static double now_ms(void)
@@ -199,6 +199,21 @@ static int bench_matrix(const struct topo *t, int n, int jobs)
 	       res.ncells, res.meta.wall_ms / 1000, jobs, res.ncells / (res.meta.wall_ms / 1000),
 	       nc ? percentile(cell, nc, 0.5) : 0, nc ? percentile(cell, nc, 0.95) : 0, sum.direct,
 	       sum.relayed, sum.failed, sum.error);
+	/* where the wall time goes: the slowest cells bound it from below */
+	for (int k = 0; k < 5 && k < res.ncells; k++) {
+		int slowest = -1;
+		for (int i = 0; i < res.ncells; i++)
+			if (res.cells[i].runs[0].wall_ms >= 0 &&
+			    (slowest < 0 || res.cells[i].runs[0].wall_ms > res.cells[slowest].runs[0].wall_ms))
+				slowest = i;
+		printf("  slow cell %d: %6.0f ms  %s (%s)\n", k + 1, res.cells[slowest].runs[0].wall_ms,
+		       res.cells[slowest].spec.id, cell_outcome_name(res.cells[slowest].outcome));
+		res.cells[slowest].runs[0].wall_ms = -1;
+	}
+	{
+		struct diag_list dl = { .count = 0 };
+		report_dir_write(&res, dir, &dl);
+	}
 	printf("reports of that run: %s\n", dir);
 	results_free(&res);
 	ret = 0;
@@ -219,7 +234,7 @@ int bench_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },           { 0 },
 	};
 	const char *topology = "two-nats", *what;
-	int n = 300, shell_n = 300, jobs = 24, c, ret = EXIT_SETUP;
+	int n = 300, shell_n = 300, jobs = 40, c, ret = EXIT_SETUP;
 	bool n_given = false;
 	struct series nl = { "netlink" }, sh = { "shell" };
 	char (*profiles)[4096] = NULL;

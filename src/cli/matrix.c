@@ -12,7 +12,7 @@
 #include "matrix/matrix.h"
 #include "report/report.h"
 
-#define DEFAULT_JOBS 24
+#define DEFAULT_JOBS 40
 #define DEFAULT_STAGGER_MS 20
 
 static const char matrix_usage[] =
@@ -31,7 +31,7 @@ static const char matrix_usage[] =
 	"                        also tcp-ttl, predict, birthday, relay)\n"
 	"  --cell ID             run only this cell (repeatable); ids look like\n"
 	"                        two-nats/udp/auto/full-cone~symmetric\n"
-	"  -j, --jobs N          cells at once (default " "24" "; cells mostly wait)\n"
+	"  -j, --jobs N          cells at once (default " "40" "; cells mostly wait)\n"
 	"  --repeat N            run every cell N times: success rates, p50/p95, flaky cells\n"
 	"  --stagger MS          start peer B this long after peer A (default " "20" ")\n"
 	"  --shard K/N           run only slice K of N (every cell is in exactly one slice);\n"

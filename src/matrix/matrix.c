@@ -207,6 +207,26 @@ static void cell_references(struct plan *p, struct cell_result *c, const struct 
 
 /* --- running ---------------------------------------------------------------------------------- */
 
+/* Longest first (LPT scheduling): a cell the theory expects not to connect directly runs until
+ * its engine deadline, and such cells started last would set the wall time on their own. */
+static int expected_cost_ms(const struct cell_result *c)
+{
+	int deadline = runner_technique_timeout_ms(c->spec.technique);
+
+	return c->refs.theory == CELL_DIRECT && !c->refs.expected_reason[0] ? deadline / 20
+									      : deadline;
+}
+
+static const struct cell_result *sort_cells;
+
+static int by_cost(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	int cx = expected_cost_ms(&sort_cells[x]), cy = expected_cost_ms(&sort_cells[y]);
+
+	return cx != cy ? cy - cx : x - y;
+}
+
 struct run_state {
 	struct results *res;
 	struct plan *plan;
@@ -215,6 +235,7 @@ struct run_state {
 	atomic_int next;       /* next task: task i is cell i % ncells, repeat i / ncells */
 	atomic_int done, failures;
 	int ntasks;
+	int *order;            /* cells, longest expected first */
 	int done_fd;           /* eventfd: a task finished */
 	atomic_bool stop;
 };
@@ -231,7 +252,7 @@ static void *worker(void *arg)
 
 		if (task >= s->ntasks || atomic_load(&s->stop))
 			break;
-		ci = task % s->res->ncells;
+		ci = s->order[task % s->res->ncells];
 		rep = task / s->res->ncells;
 		c = &s->res->cells[ci];
 		a = profile_of(s->plan, c->spec.profile_a);
@@ -538,6 +559,13 @@ int matrix_run(const struct matrix_opts *o, struct results *res, const struct ou
 	s->plan = p;
 	s->repeat = o->repeat;
 	s->ntasks = ncells * o->repeat;
+	s->order = calloc((size_t)ncells, sizeof(int));
+	if (!s->order)
+		goto out;
+	for (int i = 0; i < ncells; i++)
+		s->order[i] = i;
+	sort_cells = res->cells; /* qsort has no context argument; matrix_run is not reentrant */
+	qsort(s->order, (size_t)ncells, sizeof(int), by_cost);
 	s->cfg = (struct runner_config){ .engine = engine, .engine_binary = engine_bin,
 					 .topo = &p->topo, .stagger_ms = o->stagger_ms,
 					 .rendezvous_port = RENDEZVOUS_PORT, .out_dir = o->out_dir };
@@ -562,6 +590,8 @@ out:
 		free(p->prof);
 	free(p);
 	free(dl);
+	if (s)
+		free(s->order);
 	free(s);
 	return ret;
 }
