@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "endpoint.h"
@@ -277,9 +278,16 @@ static void on_probe_timer(struct loop_timer *t)
 
 	if (p->connected)
 		return;
-	for (i = 0; i < p->n_cands; i++)
-		if (!p->cands[i].acked && p->cands[i].s->fd >= 0)
-			peer_cand_probe(p, &p->cands[i]);
+	for (i = 0; i < p->n_cands; i++) {
+		struct cand *c = &p->cands[i];
+
+		if (c->acked || c->s->fd < 0)
+			continue;
+		/* Slow candidates only keep their mapping alive: every fourth 250 ms tick. */
+		if (c->slow && (p->probe_tick < 8 || p->probe_tick % 4))
+			continue;
+		peer_cand_probe(p, c);
+	}
 	gap = p->probe_tick < sizeof(probe_gaps_us) / sizeof(probe_gaps_us[0]) ?
 		      probe_gaps_us[p->probe_tick] : PROBE_GAP_MAX_US;
 	p->probe_tick++;
@@ -1116,6 +1124,21 @@ static void on_deadline(struct loop_timer *t)
 	finish(p, PEER_EXIT_FAILED);
 }
 
+static void on_signal(struct loop_io *io, uint32_t events)
+{
+	struct peer *p = io->arg;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(p->sigfd, &si, sizeof(si)) <= 0)
+		return;
+	/* A harness that stops a hung peer still gets a last line saying where it was. */
+	snprintf(p->fail_reason, sizeof(p->fail_reason), "interrupted by signal %u in %s",
+		 si.ssi_signo, phase_names[p->phase]);
+	finish(p, p->phase == PH_DONE ? (p->chan.kind == CHAN_RELAY ? PEER_EXIT_RELAYED :
+				       PEER_EXIT_DIRECT) : PEER_EXIT_FAILED);
+}
+
 /* ---- result ---- */
 
 static void report(struct peer *p, int code)
@@ -1197,6 +1220,7 @@ static void finish(struct peer *p, int code)
 int peer_run(const struct peer_opts *o, FILE *out, FILE *err_f)
 {
 	struct peer *p;
+	sigset_t mask;
 	int err, code = PEER_EXIT_SETUP, i;
 
 	p = calloc(1, sizeof(*p));
@@ -1216,10 +1240,20 @@ int peer_run(const struct peer_opts *o, FILE *out, FILE *err_f)
 	p->rc.fd = p->rc2.fd = -1;
 	p->hops = -1;
 	evout_init(&p->ev, out, err_f, o->json, p->t0);
+	p->sigfd = -1;
 	signal(SIGPIPE, SIG_IGN);
 	err = loop_init(&p->loop);
 	if (err)
 		goto out;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	p->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (p->sigfd < 0 || loop_io_add(&p->loop, &p->sigio, p->sigfd, EPOLLIN, on_signal, p) < 0) {
+		err = -errno;
+		goto out;
+	}
 	loop_timer_init(&p->loop, &p->reg_timer, on_reg_timer, p);
 	loop_timer_init(&p->loop, &p->step_timer, on_step_timer, p);
 	loop_timer_init(&p->loop, &p->deadline, on_deadline, p);
@@ -1256,6 +1290,8 @@ out:
 	tcp_punch_close_all(p);
 	rc_close(p, &p->rc);
 	rc_close(p, &p->rc2);
+	if (p->sigfd >= 0)
+		close(p->sigfd);
 	for (i = 0; i < p->n_socks; i++) {
 		peer_sock_close(p, p->socks[i]);
 		free(p->socks[i]);

@@ -55,6 +55,7 @@ struct cand {
 	bool acked;           /* a PROBE_ACK came back on this path */
 	bool reflexive;       /* learned from an incoming probe (RFC 8445 peer-reflexive) */
 	bool quiet;           /* don't emit a probe event (birthday/predict windows) */
+	bool slow;            /* re-probe about once a second only (birthday sockets) */
 };
 
 enum chan_kind { CHAN_UDP, CHAN_TCP, CHAN_RELAY };
@@ -155,6 +156,8 @@ struct peer {
 	/* TCP to the other peer */
 	int listen_fd;
 	struct loop_io listen_io;
+	int sigfd;
+	struct loop_io sigio;
 	struct tconn *tconns[PEER_MAX_TCONNS];
 	int n_tconns;
 

@@ -109,8 +109,14 @@ static int bday_start(struct peer *p)
 
 			if (!s)
 				break;
+			struct cand *c;
+
 			p->sockets_opened++;
-			peer_cand_add(p, s, &p->peer_pub, false, true);
+			c = peer_cand_add(p, s, &p->peer_pub, false, true);
+			/* One probe opens the mapping; a spray hit is answered from the socket
+			 * itself, so later probes only keep the mapping alive. */
+			if (c)
+				c->slow = true;
 		}
 		peer_probe_schedule_start(p);
 		return p->sockets_opened ? 0 : -EMFILE;
