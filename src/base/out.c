@@ -43,26 +43,32 @@ void diag_print(const struct diag_list *dl, const struct out *o)
 		fprintf(f, "(%d more errors not shown)\n", dl->dropped);
 }
 
-void out_warnx(const struct out *o, const char *fmt, ...)
+/* "punchlab: <message>[: <strerror>]" */
+static void vwarn(const struct out *o, int err, const char *fmt, va_list ap)
 {
 	FILE *f = err_of(o);
-	va_list ap;
 
 	fputs("punchlab: ", f);
-	va_start(ap, fmt);
 	vfprintf(f, fmt, ap);
-	va_end(ap);
+	if (err)
+		fprintf(f, ": %s", strerror(err < 0 ? -err : err));
 	fputc('\n', f);
+}
+
+void out_warnx(const struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn(o, 0, fmt, ap);
+	va_end(ap);
 }
 
 void out_warn(const struct out *o, int err, const char *fmt, ...)
 {
-	FILE *f = err_of(o);
 	va_list ap;
 
-	fputs("punchlab: ", f);
 	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
+	vwarn(o, err, fmt, ap);
 	va_end(ap);
-	fprintf(f, ": %s\n", strerror(err < 0 ? -err : err));
 }

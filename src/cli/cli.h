@@ -20,3 +20,8 @@ int preflight_check(void);
 struct topo;
 int cli_load_topology(const char *arg, struct topo *t);
 int merge_main(int argc, char **argv);
+
+/* The default report directory "results/<prefix><UTC timestamp>" into buf (creates results/).
+ * Returns 0 or -errno. */
+#include <stddef.h>
+int cli_default_out_dir(char *buf, size_t len, const char *prefix);

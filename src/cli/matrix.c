@@ -192,17 +192,9 @@ int matrix_main(int argc, char **argv)
 		fprintf(stderr, "punchlab: unexpected argument \"%s\"\n%s", argv[optind], matrix_usage);
 		return EXIT_SETUP;
 	}
-	if (!out_dir[0]) {
-		time_t now = time(NULL);
-		struct tm tm;
-		char stamp[32];
-		gmtime_r(&now, &tm);
-		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-		if (mkdir("results", 0755) < 0 && errno != EEXIST) {
-			out_warn(&out_std, -errno, "create results/");
-			return EXIT_SETUP;
-		}
-		snprintf(out_dir, sizeof(out_dir), "results/%s", stamp);
+	if (!out_dir[0] && cli_default_out_dir(out_dir, sizeof(out_dir), "") < 0) {
+		out_warn(&out_std, -errno, "create results/");
+		return EXIT_SETUP;
 	}
 	o.out_dir = out_dir;
 	o.progress_tty = isatty(STDERR_FILENO);

@@ -269,14 +269,9 @@ int merge_main(int argc, char **argv)
 		fprintf(stderr, "punchlab: merge needs at least one report directory\n%s", merge_usage);
 		return EXIT_SETUP;
 	}
-	if (!out_dir[0]) {
-		time_t now = time(NULL);
-		struct tm tm;
-		char stamp[32];
-
-		gmtime_r(&now, &tm);
-		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-		snprintf(out_dir, sizeof(out_dir), "results/merged-%s", stamp);
+	if (!out_dir[0] && cli_default_out_dir(out_dir, sizeof(out_dir), "merged-") < 0) {
+		out_warn(&out_std, -errno, "create results/");
+		return EXIT_SETUP;
 	}
 	dl = calloc(1, sizeof(*dl));
 	shards = calloc((size_t)ninputs, sizeof(*shards));

@@ -318,3 +318,39 @@ void report_expected_format(const struct cell_refs *refs, char *buf, size_t len)
 	else
 		snprintf(buf, len, "expected %s", set);
 }
+
+void report_escape_markup(FILE *f, const char *s, enum markup_mode mode)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	bool attr = mode == MARKUP_XML_ATTR;
+
+	while (*p) {
+		int k = report_utf8_len(p);
+
+		if (k == 0) {
+			fputs("\xef\xbf\xbd", f);
+			p++;
+			continue;
+		}
+		if (k > 1) {
+			fwrite(p, 1, (size_t)k, f);
+			p += k;
+			continue;
+		}
+		switch (*p) {
+		case '&': fputs("&amp;", f); break;
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '"': fputs("&quot;", f); break;
+		case '\'': fputs("&#39;", f); break;
+		case '\t': fputs(attr ? "&#9;" : mode == MARKUP_HTML ? " " : "\t", f); break;
+		case '\n': fputs(attr ? "&#10;" : "\n", f); break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				fputc(mode == MARKUP_HTML ? ' ' : '?', f);
+			else
+				fputc(*p, f);
+		}
+		p++;
+	}
+}

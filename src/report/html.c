@@ -13,35 +13,9 @@
 #define CELL_GAP 3
 #define CHAR_W 7.0 /* average width of a 12px sans-serif character, for the label room */
 
-/* Text or attribute value: entities, valid UTF-8, no control characters but newline. */
 static void html_text(FILE *f, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p) {
-		int k = report_utf8_len(p);
-
-		if (k == 0) {
-			fputs("\xef\xbf\xbd", f);
-			p++;
-			continue;
-		}
-		if (k > 1) {
-			fwrite(p, 1, (size_t)k, f);
-			p += k;
-			continue;
-		}
-		switch (*p) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&#39;", f); break;
-		default:
-			fputc((*p < 0x20 && *p != '\n') || *p == 0x7f ? ' ' : *p, f);
-		}
-		p++;
-	}
+	report_escape_markup(f, s, MARKUP_HTML);
 }
 
 static const char *outcome_class(enum cell_outcome o)

@@ -8,49 +8,14 @@
 #include "report/report.h"
 #include "report/report_internal.h"
 
-/* XML 1.0 text: the five entities, no control characters but tab and newline (XML 1.0 cannot
- * carry the others even as &#N;), valid UTF-8 only. In an attribute, tab and newline are
- * written as character references (a parser would turn them into spaces). */
-static void xml_escape(FILE *f, const char *s, bool attr)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p) {
-		int k = report_utf8_len(p);
-
-		if (k == 0) {
-			fputs("\xef\xbf\xbd", f);
-			p++;
-			continue;
-		}
-		if (k > 1) {
-			fwrite(p, 1, (size_t)k, f);
-			p += k;
-			continue;
-		}
-		switch (*p) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&apos;", f); break;
-		case '\t': fputs(attr ? "&#9;" : "\t", f); break;
-		case '\n': fputs(attr ? "&#10;" : "\n", f); break;
-		default:
-			fputc(*p < 0x20 || *p == 0x7f ? '?' : *p, f);
-		}
-		p++;
-	}
-}
-
 static void xml_text(FILE *f, const char *s)
 {
-	xml_escape(f, s, true);
+	report_escape_markup(f, s, MARKUP_XML_ATTR);
 }
 
 static void xml_body(FILE *f, const char *s)
 {
-	xml_escape(f, s, false);
+	report_escape_markup(f, s, MARKUP_XML_TEXT);
 }
 
 static double cell_seconds(const struct cell_result *c)

@@ -62,6 +62,14 @@ void report_utf8_sanitize(const char *s, char *buf, size_t len);
 /* A UTF-8 decoder step: the length of the valid sequence at s (1..4), 0 when invalid. */
 int report_utf8_len(const unsigned char *s);
 
+/* Markup escaping shared by the XML and HTML writers: the five entities (the apostrophe as
+ * &#39;, valid in both), valid UTF-8 only (U+FFFD for a bad byte). XML 1.0 cannot carry control
+ * characters but tab and newline, even as &#N;: they become '?'; in an XML attribute tab and
+ * newline are written as references (a parser would turn them into spaces). HTML keeps
+ * newlines and turns other control characters into spaces. */
+enum markup_mode { MARKUP_XML_TEXT, MARKUP_XML_ATTR, MARKUP_HTML };
+void report_escape_markup(FILE *f, const char *s, enum markup_mode mode);
+
 /* Every allowed outcome of a set, "direct|relayed", into buf ("-" for none). */
 void report_outcome_set_format(outcome_set s, char *buf, size_t len);
 

@@ -406,7 +406,7 @@ static const char *xml_check(const char *s)
 		if ((unsigned char)*p < 0x20 && *p != '\n' && *p != '\t' && *p != '\r')
 			return "control character";
 		if (*p == '&') {
-			static const char *const ents[] = { "&amp;", "&lt;", "&gt;", "&quot;", "&apos;",
+			static const char *const ents[] = { "&amp;", "&lt;", "&gt;", "&quot;", "&apos;", "&#39;",
 							    "&#9;", "&#10;" };
 			bool ok = false;
 			for (size_t i = 0; i < sizeof(ents) / sizeof(ents[0]); i++)
