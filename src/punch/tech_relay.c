@@ -1,6 +1,7 @@
 /* relay: the rendezvous forwards the session's messages (seed "Peer to Peer - Hole
  * Punching", option 1: a public connection server). The payload is verified end to end
  * exactly as on a direct path; the outcome is "relayed". */
+#include <errno.h>
 #include <stdio.h>
 
 #include "peer.h"
@@ -11,7 +12,7 @@ static int relay_start(struct peer *p)
 
 	if (!p->relay_ok) {
 		snprintf(p->fail_reason, sizeof(p->fail_reason), "the rendezvous does not relay");
-		return -95; /* EOPNOTSUPP */
+		return -EOPNOTSUPP;
 	}
 	peer_connected(p, &c, "relay");
 	return 0;
