@@ -681,6 +681,9 @@ static void on_server_msg(struct peer *p, const struct wire_msg *m, bool second)
 		break;
 	case WIRE_PEER:
 		if (m->round == p->round && !p->registered) {
+			/* Its REGISTERED was lost: PEER says the same. */
+			if (m->present & WA_BIT(WA_OBSERVED))
+				ep_from_wire(&m->observed, &p->public1);
 			p->registered = true;
 			if (!p->t_registered)
 				p->t_registered = loop_now_us();
