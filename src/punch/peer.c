@@ -25,7 +25,7 @@ static const uint32_t probe_gaps_us[] = { 2000, 4000, 8000, 16000, 32000, 64000,
 #define PROBE_GAP_MAX_US 250000
 
 static const char *const phase_names[] = {
-	[PH_REGISTRATION] = "registration", [PH_EXCHANGE] = "endpoint_exchange",
+	[PH_REGISTRATION] = "registration", [PH_EXCHANGE] = "endpoint-exchange",
 	[PH_PROBING] = "probing", [PH_VERIFICATION] = "verification", [PH_DONE] = "done",
 };
 
