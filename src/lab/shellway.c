@@ -45,11 +45,14 @@ static void ns_name(const char *lab, const struct topo *t, int n, char *buf, siz
 static int node_setup(const struct topo *t, const char *lab, int n, bool ipv6)
 {
 	bool router = t->nodes[n].kind == NODE_NAT || t->nodes[n].kind == NODE_INET;
-	char ns[64];
+	char ns[64], netarg[96];
 	char *kv[8];
 	int ret, k = 0;
 
 	ns_name(lab, t, n, ns, sizeof(ns));
+	/* nsenter rather than `ip netns exec`, which also remounts /sys and needs / to be a mount
+	 * point (it is not in a chroot); both enter the same pinned namespace */
+	snprintf(netarg, sizeof(netarg), "--net=/run/netns/%s", ns);
 	if ((ret = run("ip", "netns", "add", ns, NULL)))
 		return ret;
 	kv[k++] = "net.ipv4.conf.all.rp_filter=0";
@@ -66,11 +69,11 @@ static int node_setup(const struct topo *t, const char *lab, int n, bool ipv6)
 	}
 	while (k < 8)
 		kv[k++] = NULL;
-	ret = run("ip", "netns", "exec", ns, "sysctl", "-qw", kv[0], kv[1], kv[2], kv[3], kv[4],
-		  kv[5], kv[6], kv[7], NULL);
+	ret = run("nsenter", netarg, "sysctl", "-qw", kv[0], kv[1], kv[2], kv[3], kv[4], kv[5],
+		  kv[6], kv[7], NULL);
 	for (int li = 0; !ret && li < t->nlinks; li++)
 		if (t->links[li].nends > 2 && t->links[li].ends[0].node == n)
-			ret = run("ip", "netns", "exec", ns, "sysctl", "-qew",
+			ret = run("nsenter", netarg, "sysctl", "-qew",
 				  "net.bridge.bridge-nf-call-iptables=0",
 				  "net.bridge.bridge-nf-call-ip6tables=0",
 				  "net.bridge.bridge-nf-call-arptables=0", NULL);
@@ -169,13 +172,14 @@ static int rulesets_setup(const struct topo *t, const char *lab, char profiles[]
 	for (int n = 0; n < t->nnodes && !ret; n++) {
 		const struct topo_node *node = &t->nodes[n];
 		const struct topo_link *wan, *lan;
-		char ns[64], d[5][96], net[64], a[64];
+		char ns[64], netarg[96], d[5][96], net[64], a[64];
 
 		if (!profiles[n][0])
 			continue;
 		wan = &t->links[node->wan_link];
 		lan = &t->links[node->lan_link];
 		ns_name(lab, t, n, ns, sizeof(ns));
+		snprintf(netarg, sizeof(netarg), "--net=/run/netns/%s", ns);
 		snprintf(d[0], sizeof(d[0]), "WAN_IF=%s", topo_end_ifname(wan, node->wan_end));
 		snprintf(d[1], sizeof(d[1]), "LAN_IF=%s", topo_end_ifname(lan, node->lan_end));
 		topo_addr_format(topo_end_addr(&wan->ends[node->wan_end], AF_INET), false, a, sizeof(a));
@@ -184,7 +188,7 @@ static int rulesets_setup(const struct topo *t, const char *lab, char profiles[]
 		snprintf(d[3], sizeof(d[3]), "LAN_ADDR=%s", a);
 		topo_addr_network(topo_end_addr(&lan->ends[node->lan_end], AF_INET), net, sizeof(net));
 		snprintf(d[4], sizeof(d[4]), "LAN_NET=%s", net);
-		ret = run("ip", "netns", "exec", ns, "nft", "-D", d[0], "-D", d[1], "-D", d[2], "-D",
+		ret = run("nsenter", netarg, "nft", "-D", d[0], "-D", d[1], "-D", d[2], "-D",
 			  d[3], "-D", d[4], "-f", profiles[n], NULL);
 	}
 	return ret;

@@ -58,7 +58,7 @@ expect_netns_gone "clean" $inodes
 
 # ... and nothing else
 [ -e "/run/netns/$other" ] || fail "clean removed the unrelated namespace $other"
-ip netns exec "$other" true || fail "the unrelated namespace $other no longer works"
+nsenter --net="/run/netns/$other" true || fail "the unrelated namespace $other no longer works"
 [ -f "$note" ] || fail "clean removed the unrelated file $note"
 "$PUNCHLAB" clean 2>"$TMP/err" || fail "clean with nothing to clean failed"
 [ -e "/run/netns/$other" ] || fail "a second clean removed $other"

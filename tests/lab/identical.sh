@@ -28,8 +28,8 @@ dump() { # LAB NODE
 		echo "== links"; ip -n "$ns" -d -o link show | sort -k2
 		echo "== addresses"; ip -n "$ns" -o addr show | sed -E 's/ +valid_lft.*//' | sort -k2
 		echo "== routes"; ip -n "$ns" route show; ip -n "$ns" -6 route show
-		echo "== ruleset"; ip netns exec "$ns" nft list ruleset
-		echo "== sysctls"; ip netns exec "$ns" sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.rp_filter
+		echo "== ruleset"; nsenter --net="/run/netns/$ns" nft list ruleset
+		echo "== sysctls"; nsenter --net="/run/netns/$ns" sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.rp_filter
 	} 2>&1 | norm "$1"
 }
 

@@ -2,7 +2,8 @@
 # keep.sh PUNCHLAB: a kept lab from `lab up --keep` to `lab down`.
 #   - `lab up --keep --name X` prints only X on stdout and pins every node as /run/netns/X-NODE
 #   - `lab list` shows X, name first
-#   - `ip netns exec X-host-a` sees host-a's address (the pins work for iproute2)
+#   - `ip -n X-host-a` sees host-a's address (the pins work for iproute2; `ip netns exec` uses
+#     the same file, but also remounts /sys, which a chroot cannot do)
 #   - `punchlab exec X NODE -- CMD` runs CMD in that node and passes its exit status through;
 #     `--timeout 1` kills a longer CMD after ~1 s with 124 and leaves nothing running there
 #   - `lab down X` removes the pins, the record and the namespaces; nothing else changes
@@ -36,10 +37,10 @@ awk -v l="$lab" '$1 == l { found = 1 } END { exit !found }' "$TMP/list" ||
 	fail "lab list does not show $lab as the first field of a line"
 grep "^$lab " "$TMP/list" | grep -q "two-nats" || fail "lab list does not name the topology"
 
-# --- the pins work for ip netns exec ------------------------------------------------------------
-ip netns exec "$lab-host-a" ip -4 -o addr show >"$TMP/addr" || fail "ip netns exec failed"
+# --- the pins work for iproute2 ----------------------------------------------------------------
+ip -n "$lab-host-a" -4 -o addr show >"$TMP/addr" || fail "ip -n (the pinned namespace) failed"
 grep -q ' inet 10\.0\.1\.10/24 ' "$TMP/addr" || { cat "$TMP/addr"; fail "host-a lacks 10.0.1.10/24"; }
-ip netns exec "$lab-nat-a" ip -4 -o addr show | grep -q ' inet 203\.0\.113\.2/28 ' ||
+ip -n "$lab-nat-a" -4 -o addr show | grep -q ' inet 203\.0\.113\.2/28 ' ||
 	fail "nat-a lacks 203.0.113.2/28"
 
 # --- punchlab exec ------------------------------------------------------------------------------
@@ -89,7 +90,7 @@ rc=$?
 [ "$rc" -eq 2 ] || fail "a second lab up --keep --name $lab returned $rc, expected 2"
 [ ! -s "$TMP/out2" ] || fail "a refused lab up --keep printed on stdout"
 [ -e "/run/netns/$lab-host-a" ] || fail "the refused second lab removed the first one's pins"
-ip netns exec "$lab-host-a" true || fail "the first lab's host-a is no longer usable"
+nsenter --net="/run/netns/$lab-host-a" true || fail "the first lab's host-a is no longer usable"
 
 # --- lab down ---------------------------------------------------------------------------------
 "$PUNCHLAB" lab down "$lab" || fail "lab down $lab failed"
