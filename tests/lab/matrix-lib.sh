@@ -1,0 +1,42 @@
+# Shared by the matrix lab tests (tests/lab/matrix-*.sh), sourced after lib.sh: the engine's
+# processes join the leftover snapshot, and a bounded way to run `punchlab matrix`.
+# shellcheck shell=bash
+
+# The engine the matrix runs (matrix_find_engine: next to punchlab, or under src/punch/).
+PUNCH=$(dirname "$PUNCHLAB")/src/punch/punch
+[ -x "$PUNCH" ] || PUNCH=$(dirname "$PUNCHLAB")/punch
+[ -x "$PUNCH" ] || fail "the punch engine is not built next to $PUNCHLAB (ninja builds it)"
+
+# lib.sh's snapshot, plus the engine's processes: a cell's programs must die with its lab.
+eval "$(declare -f snapshot | sed '1s/^snapshot/_lib_snapshot/')"
+snapshot() {
+	{
+		_lib_snapshot
+		procs_of "$PUNCH" | sed 's/^/engine process /'
+	} | sort
+}
+
+# run_matrix SECONDS ARGS...: `punchlab matrix ARGS...`, bounded; sets RC, output in
+# $TMP/matrix.out and $TMP/matrix.err (shown when the test fails, by meson's --print-errorlogs).
+run_matrix() {
+	local secs=$1
+	shift
+	timeout -k 5 "$secs" "$PUNCHLAB" matrix --no-color "$@" >"$TMP/matrix.out" 2>"$TMP/matrix.err"
+	RC=$?
+	[ "$RC" -eq 124 ] && { cat "$TMP/matrix.err" >&2; fail "punchlab matrix $* ran over $secs s"; }
+	return 0
+}
+
+# show_matrix_output: the last run's terminal output, for the log.
+show_matrix_output() {
+	sed 's/^/#   /' "$TMP/matrix.out" "$TMP/matrix.err"
+}
+
+# outcomes DIR: "CELL-ID OUTCOME" for every cell of DIR/matrix.json, sorted.
+outcomes() {
+	python3 - "$1/matrix.json" <<'PY'
+import json, sys
+for c in sorted(json.load(open(sys.argv[1]))["cells"], key=lambda c: c["id"]):
+    print(c["id"], c["outcome"])
+PY
+}
