@@ -9,31 +9,58 @@
 
 #define MAX_ARGS 32
 
-/* Run one command, quietly, the way `set -e` scripts do: wait for it, fail on non-zero. */
-static int run(const char *first, ...)
+/* Run one command, quietly, the way `set -e` scripts do: wait for it, fail on non-zero. With
+ * ns, inside the pinned namespace /run/netns/<ns> through nsenter: `ip -n` and `ip netns exec`
+ * also remount /sys, which needs / to be a mount point (it is not in a chroot). */
+static int vrun(const char *ns, const char *first, va_list ap)
 {
-	char *argv[MAX_ARGS];
-	va_list ap;
+	char *argv[MAX_ARGS], netarg[128];
 	int argc = 0, status;
 	pid_t pid;
 
+	if (ns) {
+		snprintf(netarg, sizeof(netarg), "--net=/run/netns/%s", ns);
+		argv[argc++] = "nsenter";
+		argv[argc++] = netarg;
+	}
 	argv[argc++] = (char *)first;
-	va_start(ap, first);
 	while (argc < MAX_ARGS - 1 && (argv[argc] = va_arg(ap, char *)))
 		argc++;
-	va_end(ap);
 	argv[argc] = NULL;
 	pid = fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		freopen("/dev/null", "w", stdout);
+		if (!freopen("/dev/null", "w", stdout))
+			_exit(127);
 		execvp(argv[0], argv);
 		_exit(127);
 	}
 	if (waitpid(pid, &status, 0) < 0)
 		return -errno;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static int run(const char *first, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, first);
+	ret = vrun(NULL, first, ap);
+	va_end(ap);
+	return ret;
+}
+
+static int run_in(const char *ns, const char *first, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, first);
+	ret = vrun(ns, first, ap);
+	va_end(ap);
+	return ret;
 }
 
 static void ns_name(const char *lab, const struct topo *t, int n, char *buf, size_t len)
@@ -45,14 +72,11 @@ static void ns_name(const char *lab, const struct topo *t, int n, char *buf, siz
 static int node_setup(const struct topo *t, const char *lab, int n, bool ipv6)
 {
 	bool router = t->nodes[n].kind == NODE_NAT || t->nodes[n].kind == NODE_INET;
-	char ns[64], netarg[96];
+	char ns[64];
 	char *kv[8];
 	int ret, k = 0;
 
 	ns_name(lab, t, n, ns, sizeof(ns));
-	/* nsenter rather than `ip netns exec`, which also remounts /sys and needs / to be a mount
-	 * point (it is not in a chroot); both enter the same pinned namespace */
-	snprintf(netarg, sizeof(netarg), "--net=/run/netns/%s", ns);
 	if ((ret = run("ip", "netns", "add", ns, NULL)))
 		return ret;
 	kv[k++] = "net.ipv4.conf.all.rp_filter=0";
@@ -69,30 +93,30 @@ static int node_setup(const struct topo *t, const char *lab, int n, bool ipv6)
 	}
 	while (k < 8)
 		kv[k++] = NULL;
-	ret = run("nsenter", netarg, "sysctl", "-qw", kv[0], kv[1], kv[2], kv[3], kv[4], kv[5],
-		  kv[6], kv[7], NULL);
+	ret = run_in(ns, "sysctl", "-qw", kv[0], kv[1], kv[2], kv[3], kv[4], kv[5], kv[6], kv[7],
+		     NULL);
 	for (int li = 0; !ret && li < t->nlinks; li++)
 		if (t->links[li].nends > 2 && t->links[li].ends[0].node == n)
-			ret = run("nsenter", netarg, "sysctl", "-qew",
+			ret = run_in(ns, "sysctl", "-qew",
 				  "net.bridge.bridge-nf-call-iptables=0",
 				  "net.bridge.bridge-nf-call-ip6tables=0",
 				  "net.bridge.bridge-nf-call-arptables=0", NULL);
 	if (ret)
 		return ret;
-	return run("ip", "-n", ns, "link", "set", "lo", "up", NULL);
+	return run_in(ns, "ip", "link", "set", "lo", "up", NULL);
 }
 
 static int veth(const char *ns_a, const char *if_a, const char *ns_b, const char *if_b,
 		const char *master)
 {
-	int ret = run("ip", "-n", ns_a, "link", "add", if_a, "type", "veth", "peer", "name", if_b,
+	int ret = run_in(ns_a, "ip", "link", "add", if_a, "type", "veth", "peer", "name", if_b,
 		      "netns", ns_b, NULL);
 	if (!ret && master)
-		ret = run("ip", "-n", ns_a, "link", "set", if_a, "master", master, NULL);
+		ret = run_in(ns_a, "ip", "link", "set", if_a, "master", master, NULL);
 	if (!ret)
-		ret = run("ip", "-n", ns_a, "link", "set", if_a, "up", NULL);
+		ret = run_in(ns_a, "ip", "link", "set", if_a, "up", NULL);
 	if (!ret)
-		ret = run("ip", "-n", ns_b, "link", "set", if_b, "up", NULL);
+		ret = run_in(ns_b, "ip", "link", "set", if_b, "up", NULL);
 	return ret;
 }
 
@@ -110,9 +134,9 @@ static int links_setup(const struct topo *t, const char *lab)
 			ret = veth(hub, l->ends[0].ifname, other, l->ends[1].ifname, NULL);
 			continue;
 		}
-		ret = run("ip", "-n", hub, "link", "add", l->bridge, "type", "bridge", NULL);
+		ret = run_in(hub, "ip", "link", "add", l->bridge, "type", "bridge", NULL);
 		if (!ret)
-			ret = run("ip", "-n", hub, "link", "set", l->bridge, "up", NULL);
+			ret = run_in(hub, "ip", "link", "set", l->bridge, "up", NULL);
 		for (int e = 1; e < l->nends && !ret; e++) {
 			ns_name(lab, t, l->ends[e].node, other, sizeof(other));
 			ret = veth(hub, l->ends[e].hub_ifname, other, l->ends[e].ifname, l->bridge);
@@ -133,9 +157,9 @@ static int addrs_routes_setup(const struct topo *t, const char *lab)
 			for (int ai = 0; ai < end->naddrs && !ret; ai++) {
 				topo_addr_format(&end->addrs[ai], true, a, sizeof(a));
 				ret = end->addrs[ai].family == AF_INET6
-					? run("ip", "-n", ns, "addr", "add", a, "dev",
+					? run_in(ns, "ip", "addr", "add", a, "dev",
 					      topo_end_ifname(&t->links[li], e), "nodad", NULL)
-					: run("ip", "-n", ns, "addr", "add", a, "dev",
+					: run_in(ns, "ip", "addr", "add", a, "dev",
 					      topo_end_ifname(&t->links[li], e), NULL);
 			}
 		}
@@ -156,7 +180,7 @@ static int addrs_routes_setup(const struct topo *t, const char *lab)
 				if (!gw || !topo_end_addr(&l->ends[en], family))
 					continue;
 				topo_addr_format(gw, false, via, sizeof(via));
-				ret = run("ip", fam ? "-6" : "-4", "-n", ns, "route", "add", "default",
+				ret = run_in(ns, "ip", fam ? "-6" : "-4", "route", "add", "default",
 					  "via", via, "dev", topo_end_ifname(l, en), NULL);
 			}
 			break;
@@ -172,14 +196,13 @@ static int rulesets_setup(const struct topo *t, const char *lab, char profiles[]
 	for (int n = 0; n < t->nnodes && !ret; n++) {
 		const struct topo_node *node = &t->nodes[n];
 		const struct topo_link *wan, *lan;
-		char ns[64], netarg[96], d[5][96], net[64], a[64];
+		char ns[64], d[5][96], net[64], a[64];
 
 		if (!profiles[n][0])
 			continue;
 		wan = &t->links[node->wan_link];
 		lan = &t->links[node->lan_link];
 		ns_name(lab, t, n, ns, sizeof(ns));
-		snprintf(netarg, sizeof(netarg), "--net=/run/netns/%s", ns);
 		snprintf(d[0], sizeof(d[0]), "WAN_IF=%s", topo_end_ifname(wan, node->wan_end));
 		snprintf(d[1], sizeof(d[1]), "LAN_IF=%s", topo_end_ifname(lan, node->lan_end));
 		topo_addr_format(topo_end_addr(&wan->ends[node->wan_end], AF_INET), false, a, sizeof(a));
@@ -188,7 +211,7 @@ static int rulesets_setup(const struct topo *t, const char *lab, char profiles[]
 		snprintf(d[3], sizeof(d[3]), "LAN_ADDR=%s", a);
 		topo_addr_network(topo_end_addr(&lan->ends[node->lan_end], AF_INET), net, sizeof(net));
 		snprintf(d[4], sizeof(d[4]), "LAN_NET=%s", net);
-		ret = run("nsenter", netarg, "nft", "-D", d[0], "-D", d[1], "-D", d[2], "-D",
+		ret = run_in(ns, "nft", "-D", d[0], "-D", d[1], "-D", d[2], "-D",
 			  d[3], "-D", d[4], "-f", profiles[n], NULL);
 	}
 	return ret;

@@ -38,9 +38,10 @@ awk -v l="$lab" '$1 == l { found = 1 } END { exit !found }' "$TMP/list" ||
 grep "^$lab " "$TMP/list" | grep -q "two-nats" || fail "lab list does not name the topology"
 
 # --- the pins work for iproute2 ----------------------------------------------------------------
-ip -n "$lab-host-a" -4 -o addr show >"$TMP/addr" || fail "ip -n (the pinned namespace) failed"
+ip netns list | grep -q "^$lab-host-a" || fail "ip netns list does not show the pins"
+nsenter --net="/run/netns/$lab-host-a" ip -4 -o addr show >"$TMP/addr" || fail "entering the pinned namespace failed"
 grep -q ' inet 10\.0\.1\.10/24 ' "$TMP/addr" || { cat "$TMP/addr"; fail "host-a lacks 10.0.1.10/24"; }
-ip -n "$lab-nat-a" -4 -o addr show | grep -q ' inet 203\.0\.113\.2/28 ' ||
+nsenter --net="/run/netns/$lab-nat-a" ip -4 -o addr show | grep -q ' inet 203\.0\.113\.2/28 ' ||
 	fail "nat-a lacks 203.0.113.2/28"
 
 # --- punchlab exec ------------------------------------------------------------------------------
