@@ -310,7 +310,27 @@ static bool same_subnet(const struct topo_addr *x, const struct topo_addr *y)
 	return strcmp(topo_addr_network(x, a, sizeof(a)), topo_addr_network(y, b, sizeof(b))) == 0;
 }
 
-static void check_addresses(struct parse *p)
+static int shared_link(const struct topo *t, int a, int b);
+
+/* The nat node that link li is a LAN of (the link is on one of its ends and is not the link to
+ * its gateway), -1 when none: the link is then on the public side of every NAT. */
+static int link_lan_of(const struct parse *p, const struct node_pending *pend, int li)
+{
+	const struct topo *t = p->t;
+
+	for (int ei = 0; ei < t->links[li].nends; ei++) {
+		int n = t->links[li].ends[ei].node, g;
+
+		if (t->nodes[n].kind != NODE_NAT || !pend[n].gateway)
+			continue;
+		g = topo_node_find(t, pend[n].gateway);
+		if (g >= 0 && shared_link(t, n, g) != li)
+			return n;
+	}
+	return -1;
+}
+
+static void check_addresses(struct parse *p, const struct node_pending *pend)
 {
 	struct topo *t = p->t;
 	char buf[64];
@@ -331,14 +351,20 @@ static void check_addresses(struct parse *p)
 						 "address %s is the network or broadcast address of its "
 						 "subnet, expected a host address", buf);
 				/* Duplicates anywhere in the topology (earlier entries only, so each
-				 * duplicate is reported once, at its second appearance). */
-				for (int lj = 0; lj <= li; lj++)
+				 * duplicate is reported once, at its second appearance), except on the
+				 * LANs of two different NATs: separate private address spaces, as two
+				 * stock home routers that both hand out 10.0.1.10 (issue 5's test). */
+				int lan = link_lan_of(p, pend, li);
+				for (int lj = 0; lj <= li; lj++) {
+					int lan_j = lj == li ? lan : link_lan_of(p, pend, lj);
 					for (int ej = 0; ej < t->links[lj].nends; ej++) {
 						struct topo_end *f = &t->links[lj].ends[ej];
 						for (int aj = 0; aj < f->naddrs; aj++) {
 							struct topo_addr *b = &f->addrs[aj];
 							if (b == a)
 								goto next;
+							if (lan >= 0 && lan_j >= 0 && lan != lan_j)
+								continue;
 							if (b->family == a->family &&
 							    memcmp(&b->a, &a->a, sizeof(a->a)) == 0) {
 								diag_add(p->dl, p->file, a->line,
@@ -349,6 +375,7 @@ static void check_addresses(struct parse *p)
 							}
 						}
 					}
+				}
 next:;
 			}
 		}
@@ -599,7 +626,7 @@ static int parse_document(struct parse *p)
 	if (p->dl->count > before)
 		return -EINVAL; /* semantic checks need a structurally sound model */
 
-	check_addresses(p);
+	check_addresses(p, pend);
 	check_nodes_linked(p);
 	check_gateways(p, pend);
 	check_gateway_addresses(p);
