@@ -307,7 +307,8 @@ static void test_expectations_bad_input(void **state)
 }
 
 /* The rule of issue 6: expected = theory except on listed cells; listed cells must be exactly
- * those the theory calls timing-dependent or probabilistic (no listing to hide a result), and
+ * those the theory calls timing-dependent or probabilistic (no listing to hide a result), no
+ * deterministic cell that cannot connect directly may fall under a minimum success rate, and
  * every entry must match a cell of the default matrix (no stale entries). */
 static void test_expected_equals_theory_except_listed(void **state)
 {
@@ -346,6 +347,13 @@ static void test_expected_equals_theory_except_listed(void **state)
 			    (l->allowed & ~((1u << t.outcome) | ((1u << t.outcome) - 1))))
 				fail_msg("%s: listed (line %d) although the theory is deterministic: "
 					 "%s", cells[i].id, l->line, t.why);
+			/* a minimum success rate binds every cell the entry matches: a deterministic
+			 * cell that never connects directly would regress under every --repeat */
+			if (!t.timing_dependent && !t.probabilistic && t.outcome != CELL_DIRECT &&
+			    l->min_success > 0)
+				fail_msg("%s: listed (line %d) with min-success %.2f, but the theory "
+					 "is deterministically %s: %s", cells[i].id, l->line,
+					 l->min_success, cell_outcome_name(t.outcome), t.why);
 			used[l - e->listed]++;
 		}
 	}
