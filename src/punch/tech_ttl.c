@@ -24,7 +24,15 @@
  * one at a time, ICMP time-exceeded read from the error queue (IP_RECVERR) with the offending
  * router's address. Hops answering from private addresses (or our own public address) are our
  * side; the first public one is where the SYN must die. Probing stops there, so no probe
- * reaches the other NAT (and its reject rule). */
+ * reaches the other NAT (and its reject rule).
+ *
+ * Routers rate-limit ICMP errors: Linux sends at most one time-exceeded per second to one
+ * destination after a burst of 6 (icmp_ratelimit 1000 ms), so a few attempts in a row from
+ * one host leave hop 1 (our NAT, answering our private address) or hop 2 (answering our NAT's
+ * public address) silent for up to a second. Measured in a kept lab: 20 back-to-back tcp-ttl
+ * runs, every 4th one silent at hop 1 or 2, fell back to a plain simultaneous open and was
+ * reset. So a silent hop is probed again with the same TTL for HOP_SILENT_US before it counts
+ * as silent, and a waits for b's "ready" that long per hop. */
 #include <errno.h>
 #include <time.h>
 #include <linux/errqueue.h>
@@ -43,13 +51,15 @@
 #define TTL_TRACE_PORT 33434
 #define HOP_TIMEOUT_MIN_US 100000
 #define HOP_TIMEOUT_MAX_US 1000000
-#define READY_WAIT_MIN_US 500000
+#define HOP_SILENT_US 1200000         /* re-probe a silent hop this long: one ICMP refill */
+#define READY_WAIT_MIN_US (2 * HOP_SILENT_US + 100000)
 
 struct ttl_state {
 	int fd;
 	struct loop_io io;
 	struct loop_timer hop_timer, ready_timer;
 	int ttl;                          /* TTL of the probe in flight */
+	uint64_t ttl_since_us;            /* first probe with this TTL */
 	bool hop_private[TTL_MAX_HOPS];
 	int n;                            /* hops 1..n answered */
 	bool reached, measured, ready_sent, peer_ready, connecting;
@@ -155,11 +165,14 @@ static uint64_t hop_timeout(struct peer *p)
 	return t;
 }
 
-static void send_hop_probe(struct peer *p)
+/* again: the same TTL once more (the hop was silent so far). */
+static void send_hop_probe(struct peer *p, bool again)
 {
 	struct ttl_state *s = p->ts;
 	uint8_t b[8] = { 'p', 'u', 'n', 'c', 'h', 't', 't', 0 };
 
+	if (!again)
+		s->ttl_since_us = loop_now_us();
 	b[7] = (uint8_t)s->ttl;
 	if (sock_set_ttl(s->fd, p->family, s->ttl) < 0 ||
 	    send(s->fd, b, sizeof(b), MSG_DONTWAIT) < 0) {
@@ -171,7 +184,15 @@ static void send_hop_probe(struct peer *p)
 
 static void on_hop_timer(struct loop_timer *t)
 {
-	measured(t->arg);     /* a silent hop: stop here rather than risk the other NAT */
+	struct peer *p = t->arg;
+	struct ttl_state *s = p->ts;
+
+	/* Rate-limited (see the top): ask again, bounded. */
+	if (loop_now_us() - s->ttl_since_us + hop_timeout(p) <= HOP_SILENT_US) {
+		send_hop_probe(p, true);
+		return;
+	}
+	measured(p);          /* a silent hop: stop here rather than risk the other NAT */
 }
 
 static void on_err(struct loop_io *io, uint32_t events)
@@ -227,7 +248,7 @@ static void on_err(struct loop_io *io, uint32_t events)
 					return;
 				}
 				s->ttl++;
-				send_hop_probe(p);
+				send_hop_probe(p, false);
 				return;     /* @s may be gone if sending failed */
 			} else if (unreach) {
 				s->reached = ep_equal(&off, &p->peer_pub, false);
@@ -278,7 +299,7 @@ static int ttl_start(struct peer *p)
 		goto no_trace;
 	}
 	s->ttl = 1;
-	send_hop_probe(p);
+	send_hop_probe(p, false);
 	return 0;
 no_trace:
 	measured(p);
