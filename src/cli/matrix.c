@@ -44,8 +44,9 @@ static const char matrix_usage[] =
 	"  --no-classify         skip classifying the profiles first\n"
 	"  --no-color            plain terminal output\n"
 	"\n"
-	"Exit: 0 no regression, 1 regressions, 2 an error cell or bad input. Disagreements with\n"
-	"the documents are findings, listed and explained, and never change the exit code.\n";
+	"Exit: 0 no regression, 1 regressions, 2 an error cell, an interrupted run or bad input.\n"
+	"Disagreements with the documents are findings, listed and explained, and never change\n"
+	"the exit code.\n";
 
 static int split_list(char *arg, const char **out, int max, const char *what)
 {

@@ -27,7 +27,7 @@ static const char merge_usage[] =
 	"  -o, --out DIR   output directory (default results/merged-<timestamp>)\n"
 	"  --no-color      plain terminal output\n"
 	"\n"
-	"Exit: 0 no regression, 1 regressions, 2 an error cell or bad input.\n";
+	"Exit: 0 no regression, 1 regressions, 2 an error cell, missing shards or bad input.\n";
 
 /* DIR/matrix.json, or the argument itself when it names a file. */
 static void input_json_path(const char *arg, char *buf, size_t len)

@@ -225,6 +225,10 @@ int results_exit_code(const struct results *r)
 {
 	bool regression = false;
 
+	/* Not every cell ran (interrupted, or a merge that lacks shards): the cells that did not
+	 * run are missing, so no verdict about them; a CI job must not pass on what did run. */
+	if (r->meta.incomplete)
+		return 2;
 	for (int i = 0; i < r->ncells; i++) {
 		const struct cell_result *c = &r->cells[i];
 		if (c->verdict.error || c->outcome == CELL_ERROR)

@@ -129,5 +129,6 @@ struct results_summary {
 };
 void results_summarize(const struct results *r, struct results_summary *s);
 
-/* The exit code for CI: 2 when any cell is error, else 1 when any regression, else 0. */
+/* The exit code for CI: 2 when any cell is error or the results are incomplete (interrupted, a
+ * merge lacking shards), else 1 when any regression, else 0. */
 int results_exit_code(const struct results *r);

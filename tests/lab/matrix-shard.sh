@@ -2,7 +2,8 @@
 # matrix-shard.sh PUNCHLAB: --shard 1/2 and --shard 2/2 of the small matrix (the cells of
 # tests/data/matrix-small.expected) run into two directories, and `punchlab merge` joins them:
 # the shards are disjoint, each is marked as its slice, and the merged matrix.json holds every
-# cell exactly once, equal to the union (same cell objects, outcomes and logs), and is whole.
+# cell exactly once, equal to the union (same cell objects, outcomes and logs), and is whole;
+# a merge of one shard alone is marked incomplete and exits 2.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/matrix-lib.sh"
 require_root
@@ -61,3 +62,12 @@ PY
 outcomes "$TMP/merged" >"$TMP/merged.outcomes"
 diff -u "$EXPECTED" "$TMP/merged.outcomes" >&2 ||
 	fail "the merged outcomes differ from $EXPECTED (- expected, + measured)"
+
+# a merge that lacks a shard is marked incomplete and is no pass: a CI job whose shard never
+# uploaded (or a job matrix listing fewer shards than N) must not go green on what did run
+timeout 30 "$PUNCHLAB" merge "$TMP/s1" --out "$TMP/half" --no-color >"$TMP/half.out" 2>&1
+RC=$?
+sed 's/^/#   /' "$TMP/half.out"
+python3 -c 'import json, sys; sys.exit(0 if json.load(open(sys.argv[1]))["meta"]["incomplete"] is True else 1)' \
+	"$TMP/half/matrix.json" || fail "a merge of shard 1/2 alone is not marked incomplete"
+[ "$RC" -eq 2 ] || fail "a merge of shard 1/2 alone exited $RC, expected 2 (incomplete)"

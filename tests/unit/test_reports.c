@@ -845,7 +845,7 @@ static void test_merge_cli(void **state)
 	dup2(saved, STDOUT_FILENO);
 	close(saved);
 	close(devnull);
-	assert_int_equal(ret, 1); /* cell 2 regresses; the error cell is in the other shard */
+	assert_int_equal(ret, 2); /* incomplete: no pass on half a matrix (cell 2 regresses too) */
 	snprintf(path, sizeof(path), "%s/matrix.json", out);
 	assert_int_equal(results_json_read(path, &merged, &dl), 0);
 	assert_int_equal(merged.ncells, 4);

@@ -309,6 +309,15 @@ static void test_exit_code_and_summary(void **state)
 		results_free(&r);
 	}
 	{
+		/* incomplete (interrupted, a merge lacking shards) beats regression */
+		enum cell_outcome o[] = { D, F };
+		bool reg[] = { false, true }, err[] = { false, false };
+		results_fill(&r, o, reg, err, 2);
+		r.meta.incomplete = true;
+		assert_int_equal(results_exit_code(&r), 2);
+		results_free(&r);
+	}
+	{
 		struct results empty = { 0 };
 		assert_int_equal(results_exit_code(&empty), 0);
 		results_free(&empty);
