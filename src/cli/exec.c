@@ -2,7 +2,10 @@
  *
  * Runs CMD inside a node of a kept lab with its exit status passed through. Without --timeout
  * it replaces this process (an interactive shell gets the terminal as usual); with it, CMD runs
- * in a child in its own process group, killed with the group when the time is up (exit 124). */
+ * in a child in its own process group, killed with the group when the time is up (exit 124).
+ * SIGINT, SIGTERM and SIGHUP sent to punchlab are passed on to that group: the child's own
+ * group does not get the terminal's Ctrl-C, and dying without passing them on would leave CMD
+ * running in the lab. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -11,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,16 +28,35 @@ static const char exec_usage[] =
 	"  run CMD inside NODE of the kept lab LAB (see punchlab lab list); the exit status is\n"
 	"  CMD's. No deadline unless --timeout is given (then exit 124 when it runs out).\n";
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int run_with_timeout(char **cmd, double timeout_s)
 {
-	pid_t pid = fork();
-	int pidfd, status = 0, r;
+	int64_t deadline = now_ms() + (int64_t)(timeout_s * 1000);
+	sigset_t fwd, old;
+	pid_t pid;
+	int pidfd, sigfd, status = 0, r = -1;
 
+	/* blocked before the fork, so none is lost in between; read from a signalfd below */
+	sigemptyset(&fwd);
+	sigaddset(&fwd, SIGINT);
+	sigaddset(&fwd, SIGTERM);
+	sigaddset(&fwd, SIGHUP);
+	sigprocmask(SIG_BLOCK, &fwd, &old);
+	pid = fork();
 	if (pid < 0) {
 		out_warn(&out_std, -errno, "fork");
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		return EXIT_SETUP;
 	}
 	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		setpgid(0, 0);
 		execvp(cmd[0], cmd);
 		fprintf(stderr, "punchlab: exec %s: %s\n", cmd[0], strerror(errno));
@@ -40,22 +64,43 @@ static int run_with_timeout(char **cmd, double timeout_s)
 	}
 	setpgid(pid, pid);
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	sigfd = signalfd(-1, &fwd, SFD_CLOEXEC);
 	if (pidfd >= 0) {
-		struct pollfd p = { .fd = pidfd, .events = POLLIN };
-		do
-			r = poll(&p, 1, (int)(timeout_s * 1000));
-		while (r < 0 && errno == EINTR);
+		struct pollfd p[2] = { { .fd = pidfd, .events = POLLIN },
+				       { .fd = sigfd, .events = POLLIN } };
+		for (;;) {
+			int64_t left = deadline - now_ms();
+
+			r = left > 0 ? poll(p, sigfd >= 0 ? 2 : 1, (int)left) : 0;
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r > 0 && !(p[0].revents & POLLIN) && (p[1].revents & POLLIN)) {
+				struct signalfd_siginfo si;
+
+				if (read(sigfd, &si, sizeof(si)) == sizeof(si))
+					kill(-pid, (int)si.ssi_signo);
+				continue;          /* CMD decides what the signal means */
+			}
+			break;
+		}
 		close(pidfd);
 		if (r == 0) {
 			kill(-pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			fprintf(stderr, "punchlab: %s: killed after %g s (--timeout)\n", cmd[0], timeout_s);
-			return 124;
+			r = 124;
+			goto out;
 		}
 	}
-	if (waitpid(pid, &status, 0) < 0)
-		return EXIT_SETUP;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	if (pidfd < 0)
+		sigprocmask(SIG_SETMASK, &old, NULL);   /* no deadline, nothing to pass on */
+	r = waitpid(pid, &status, 0) < 0 ? EXIT_SETUP :
+	    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+out:
+	if (sigfd >= 0)
+		close(sigfd);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r;
 }
 
 int exec_main(int argc, char **argv)
