@@ -99,10 +99,12 @@ kept_lab() {
 # rdv_start NAME SECONDS ARGS...: a rendezvous in the server node for SECONDS (--duration, so it
 # prints its stats line and exits by itself), its JSON lines in $TMP/NAME.rdv; RDV_PID is the
 # exec process. Waits (bounded) for its `listening` line. ARGS: --listen ... and options.
+# RDV_PREFIX (an array, optional): a command the server runs through, e.g. (taskset -c 0).
+RDV_PREFIX=()
 rdv_start() {
 	local name=$1 secs=$2
 	shift 2
-	"$PUNCHLAB" exec --timeout $((secs + 5)) "$LAB" server -- "$PUNCH" rendezvous --json \
+	"$PUNCHLAB" exec --timeout $((secs + 5)) "$LAB" server -- "${RDV_PREFIX[@]}" "$PUNCH" rendezvous --json \
 		--duration "$secs" "$@" >"$TMP/$name.rdv" 2>"$TMP/$name.rdv.err" &
 	RDV_PID=$!
 	defer "kill_child $RDV_PID"
