@@ -19,9 +19,12 @@
 require_root
 . "$(dirname "$0")/../lab/punch-lib.sh"
 
+# PUNCH_BENCH_PARTS: which parts to run ("connect load", the default, or one of them).
 jobs=(--jobs "${PUNCH_BENCH_JOBS:-$(nproc)}")
+parts=" ${PUNCH_BENCH_PARTS:-connect load} "
 
 # --- (a) time to connect ---------------------------------------------------------------------
+if [[ $parts == *" connect "* ]]; then
 t0=$(now_ms)
 run_cells 600 "$TMP/udp" --proto udp --techniques plain --repeat 10 "${jobs[@]}"
 run_cells 300 "$TMP/tcp" --cell two-nats/tcp/tcp/port-restricted-cone~port-restricted-cone \
@@ -66,15 +69,17 @@ for path, label, target in ((sys.argv[1], "udp", "median < 10 ms, no direct cell
         print("    direct udp cells with a run over 100 ms: %d%s" %
               (len(over), (" (" + ", ".join(over) + ")") if over else ""))
 PY
+fi
 
 # --- (b) rendezvous throughput -----------------------------------------------------------------
+[[ $parts == *" load "* ]] || exit 0
 kept_lab
 pin_rdv=() pin_load=()
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
 	pin_rdv=(taskset -c 0) pin_load=(taskset -c 1)
 fi
 RDV_PREFIX=("${pin_rdv[@]}")
-rates=()
+rates=() cpus=()
 for round in 1 2 3; do
 	rdv_start load$round 30 --listen $RDV1:3478 --rate-limit 0 --max-sessions 100000
 	"$PUNCHLAB" exec --timeout 40 "$LAB" host-a -- "${pin_load[@]}" "$PUNCH" load \
@@ -82,13 +87,25 @@ for round in 1 2 3; do
 	rc=$?
 	line=$(grep '"event":"load"' "$TMP/load$round.json")
 	note "round $round (exit $rc): $line"
+	# the server's own CPU time (user + system) so far: a figure the machine's other load
+	# does not change, unlike the wall-clock rate
+	pid=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["pid"])' "$TMP/load$round.rdv")
+	cpu=$(awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$pid/stat" 2>/dev/null)
 	kill -TERM "$RDV_PID"
 	wait_exit "$RDV_PID" 10
 	rate=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["registrations_per_s"] if d["paired"] == d["sessions"] else 0)' "$line" 2>/dev/null)
 	rates+=("${rate:-0}")
+	regs=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["registrations"])' \
+		"$(grep '"event":"stats"' "$TMP/load$round.rdv")" 2>/dev/null)
+	per_cpu=$(awk -v r="${regs:-0}" -v c="${cpu:-0}" 'BEGIN { print (c > 0 ? int(r / c) : 0) }')
+	note "round $round: server CPU ${cpu:-?} s for ${regs:-?} registrations: $per_cpu per CPU-second"
+	cpus+=("$per_cpu")
 done
 median=$(printf '%s\n' "${rates[@]}" | sort -n | sed -n 2p)
+median_cpu=$(printf '%s\n' "${cpus[@]}" | sort -n | sed -n 2p)
 echo "rendezvous throughput: median $median registrations/s (rounds: ${rates[*]}; 50,000 sessions" \
 	"each; ${pin_rdv[*]:-unpinned} server, ${pin_load[*]:-unpinned} load generator; --rate-limit 0)" \
 	"   target: >= 10,000/s on one core"
+echo "  per CPU-second of the server process: median $median_cpu registrations (rounds: ${cpus[*]};" \
+	"the machine's other load does not change this one; uptime: $(uptime | sed 's/.*load/load/'))"
 "$PUNCHLAB" lab down "$LAB" >/dev/null
