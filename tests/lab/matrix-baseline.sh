@@ -10,7 +10,7 @@
 . "$(dirname "$0")/matrix-lib.sh"
 require_root
 
-ARGS=(--profiles port-restricted-cone,symmetric --proto udp --techniques plain)
+ARGS=(--profiles "port-restricted-cone,symmetric" --proto udp --techniques plain)
 
 snapshot >"$TMP/before"
 run_matrix 60 "${ARGS[@]}" -o "$TMP/first" --update-baseline "$TMP/base.json"
@@ -23,7 +23,7 @@ note "first run:"
 sed 's/^/#   /' "$TMP/first.outcomes"
 FAILED=$(awk '$2 == "failed" { print $1; exit }' "$TMP/first.outcomes")
 DIRECT=$(awk '$2 == "direct" { print $1; exit }' "$TMP/first.outcomes")
-[ -n "$FAILED" ] && [ -n "$DIRECT" ] || fail "expected a failed and a direct cell in the first run"
+{ [ -n "$FAILED" ] && [ -n "$DIRECT" ]; } || fail "expected a failed and a direct cell in the first run"
 
 # forge BASE-IN BASE-OUT CELL OUTCOME: the baseline with CELL's outcome (and its runs') set.
 forge() {

@@ -9,7 +9,7 @@
 require_root
 
 EXPECTED=$SRCDIR/tests/data/matrix-small.expected
-ARGS=(--profiles full-cone,port-restricted-cone,symmetric --proto udp,tcp --techniques plain)
+ARGS=(--profiles "full-cone,port-restricted-cone,symmetric" --proto "udp,tcp" --techniques plain)
 
 snapshot >"$TMP/before"
 for k in 1 2; do
