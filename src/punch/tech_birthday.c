@@ -30,11 +30,19 @@ struct bday {
 	struct loop_timer spray;
 };
 
-/* Which side opens sockets: the one behind the random NAT; if both or neither look random,
- * role a does, so that the two peers still choose differently. */
+/* Which side opens sockets: the one whose NAT maps per destination (random, or sequential:
+ * each of its sockets gets a new public port all the same); the other side, whose one public
+ * port is known, sprays. If both or neither map per destination, role a does, so that the two
+ * peers still choose differently. Sequential counts too: two random ports that happen to lie
+ * within STRIDE_MAX of each other classify a random NAT as sequential (about 1 in 500). */
+static bool per_destination(uint8_t kind)
+{
+	return kind == NAT_RANDOM || kind == NAT_SEQUENTIAL;
+}
+
 static enum bday_side bday_side_of(const struct peer *p)
 {
-	bool me = p->nat.kind == NAT_RANDOM, other = p->peer_nat.kind == NAT_RANDOM;
+	bool me = per_destination(p->nat.kind), other = per_destination(p->peer_nat.kind);
 
 	if (me != other)
 		return me ? BDAY_SOCKETS : BDAY_SPRAY;
