@@ -73,7 +73,7 @@ fi
 
 # --- (b) rendezvous throughput -----------------------------------------------------------------
 [[ $parts == *" load "* ]] || exit 0
-kept_lab
+kept_lab -t two-nats
 pin_rdv=() pin_load=()
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
 	pin_rdv=(taskset -c 0) pin_load=(taskset -c 1)

@@ -32,8 +32,11 @@ snapshot() {
 	} | sort
 }
 
-# The rendezvous of two-nats-like topologies (both addresses: stride learning).
+# The rendezvous of two-nats-like topologies (both addresses: stride learning); used by the
+# scripts that source this file.
+# shellcheck disable=SC2034
 RDV1=198.51.100.10
+# shellcheck disable=SC2034
 RDV2=198.51.100.11
 
 # kill_child PID: SIGKILL a background process of this test's shell, only while it still is
@@ -91,7 +94,10 @@ expect_cell() {
 kept_lab() {
 	LAB=$("$PUNCHLAB" lab up --keep "$@" 2>"$TMP/labup.err")
 	local rc=$?
-	[ "$rc" -eq 0 ] && [ -n "$LAB" ] || { cat "$TMP/labup.err" >&2; fail "lab up --keep $* exited $rc"; }
+	if [ "$rc" -ne 0 ] || [ -z "$LAB" ]; then
+		cat "$TMP/labup.err" >&2
+		fail "lab up --keep $* exited $rc"
+	fi
 	OUR_LABS="$OUR_LABS $LAB"
 	defer "down_if_kept $LAB"
 }

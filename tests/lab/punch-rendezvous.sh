@@ -15,7 +15,7 @@ require_root
 . "$(dirname "$0")/punch-lib.sh"
 
 snapshot >"$TMP/before"
-kept_lab
+kept_lab -t two-nats
 rdv_start rdv 60 --listen $RDV1:3478 --listen $RDV2:3478
 rdv=$RDV_PID
 

@@ -19,17 +19,19 @@ PRC=port-restricted-cone
 # check_peer FILE OTHER-PUBLIC-ADDR WHAT: the peer in FILE's result is OTHER-PUBLIC-ADDR:port,
 # not its own local or public endpoint.
 check_peer() {
-	local file=$1 want=$2 what=$3 peer local pub
+	local file=$1 want=$2 what=$3 peer mine pub
 	peer=$(result "$file" peer)
-	local=$(result "$file" local)
+	mine=$(result "$file" local)
 	pub=$(result "$file" public)
-	note "$what: local $local, public $pub, peer $peer, self_ignored $(result "$file" self_ignored)"
-	[ "$peer" != "$local" ] && [ "$peer" != "$pub" ] || fail "$what: the peer is its own endpoint $peer"
+	note "$what: local $mine, public $pub, peer $peer, self_ignored $(result "$file" self_ignored)"
+	if [ "$peer" = "$mine" ] || [ "$peer" = "$pub" ]; then
+		fail "$what: the peer is its own endpoint $peer"
+	fi
 	[ "${peer%:*}" = "$want" ] || fail "$what: the peer is $peer, expected the other NAT's $want"
 	# our own endpoint is never a target (a probe there would come back to us, a TCP connect
 	# to it would be a self-connect)
-	! grep '"event":"probe"' "$file" | grep -qF "\"to\":\"$local\"" ||
-		fail "$what: probed its own endpoint $local"
+	! grep '"event":"probe"' "$file" | grep -qF "\"to\":\"$mine\"" ||
+		fail "$what: probed its own endpoint $mine"
 }
 
 # --- 1. through the matrix ----------------------------------------------------------------

@@ -69,7 +69,9 @@ for c in json.load(open(sys.argv[1]))["cells"]:
             print(c["id"], r["phase"])
 PY
 )
-sed 's/^/# failed in phase: /' <<<"$phases"
+while read -r line; do
+	note "failed in phase: $line"
+done <<<"$phases"
 bad=$(grep -v ' probing$' <<<"$phases" || true)
 [ -z "$bad" ] || fail "failed cells should fail while probing, got: $bad"
 
