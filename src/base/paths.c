@@ -44,3 +44,26 @@ int paths_resolve(const char *subdir, const char *ext, const char *arg, char *bu
 	snprintf(buf, len, "%s/%s/%s%s", paths_data_dir(), subdir, arg, ext);
 	return is_file(buf) ? 0 : -ENOENT;
 }
+
+int paths_mkdir_p(const char *dir)
+{
+	char path[4096];
+	size_t len = strlen(dir);
+
+	if (len == 0 || len >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -ENAMETOOLONG;
+	}
+	memcpy(path, dir, len + 1);
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}

@@ -9,3 +9,6 @@ const char *paths_data_dir(void);
 /* Resolve a user's argument to a file: an existing path (anything with a '/' or that exists),
  * else <data>/<subdir>/<arg><ext>. Returns 0 with the path in buf, or -ENOENT. */
 int paths_resolve(const char *subdir, const char *ext, const char *arg, char *buf, size_t len);
+
+/* mkdir -p: create dir and its missing parents (mode 0755). Returns 0 or -errno (errno set). */
+int paths_mkdir_p(const char *dir);

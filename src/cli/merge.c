@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/paths.h"
 #include "cli/cli.h"
 #include "report/report.h"
 
@@ -62,26 +63,6 @@ static bool log_dir_safe(const char *p)
 	return true;
 }
 
-static int mkdir_p(const char *dir)
-{
-	char path[4096];
-	size_t len = strlen(dir);
-
-	if (len >= sizeof(path))
-		return -ENAMETOOLONG;
-	memcpy(path, dir, len + 1);
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(path, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
 
 static int file_copy(const char *from, const char *to)
 {
@@ -128,7 +109,7 @@ static int tree_copy(const char *from, const char *to, int depth)
 
 	if (depth > 8)
 		return 0;
-	ret = mkdir_p(to);
+	ret = paths_mkdir_p(to);
 	if (ret < 0)
 		goto out;
 	d = opendir(from);
@@ -279,7 +260,7 @@ int merge_main(int argc, char **argv)
 		out_warn(&out_std, -ENOMEM, "merge");
 		goto out;
 	}
-	c = mkdir_p(out_dir);
+	c = paths_mkdir_p(out_dir);
 	if (c < 0) {
 		out_warn(&out_std, c, "create %s", out_dir);
 		goto out;

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/paths.h"
 #include "ct/conntrack.h"
 #include "lab/lab.h"
 #include "matrix/cell_runner.h"
@@ -303,20 +304,9 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		set_error(run, "%s", "out of memory");
 		goto out;
 	}
-	{
-		/* mkdir -p of cells/<name>/run-N */
-		char tmp[PATH_MAX];
-		snprintf(tmp, sizeof(tmp), "%s", dir);
-		for (char *p = tmp + strlen(cfg->out_dir) + 1; *p; p++)
-			if (*p == '/') {
-				*p = '\0';
-				mkdir(tmp, 0755);
-				*p = '/';
-			}
-		if (mkdir(tmp, 0755) < 0 && errno != EEXIST) {
-			set_error(run, "cannot create the log directory: %s", strerror(errno));
-			goto out;
-		}
+	if (paths_mkdir_p(dir) < 0) {
+		set_error(run, "cannot create the log directory: %s", strerror(errno));
+		goto out;
 	}
 
 	lo.override_node[lo.noverrides] = t->nodes[t->roles[ROLE_NAT_A]].name;

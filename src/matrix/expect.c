@@ -163,8 +163,9 @@ static void listed_attr(const struct yaml_ctx *yc, const char *key, yaml_node_t 
 	} else if (strcmp(key, "min-success") == 0 && s) {
 		char *end;
 		l->min_success = strtod(s, &end);
-		if (*end || l->min_success <= 0 || l->min_success > 1)
-			ERR(yc, v, "min-success \"%s\", expected a rate in (0, 1]", s);
+		if (*end || end == s || l->min_success < 0 || l->min_success > 1)
+			ERR(yc, v, "min-success \"%s\", expected a rate in [0, 1] (0: no minimum, "
+				   "for a race the engine usually loses)", s);
 	} else if (strcmp(key, "reason") == 0 && s) {
 		snprintf(l->reason, sizeof(l->reason), "%s", s);
 	} else {
@@ -228,10 +229,10 @@ static void listed_item(const struct yaml_ctx *yc, yaml_node_t *item)
 		return;
 	}
 	l = &e->listed[e->nlisted++];
-	*l = (struct expect_listed){ .line = yaml_line(item) };
+	*l = (struct expect_listed){ .line = yaml_line(item), .min_success = -1 };
 	yaml_for_each_pair(yc, item, "an expected entry", listed_attr, l);
 	if (yc->dl->count == before && (!l->cells[0] || !l->allowed || !l->reason[0] ||
-					l->min_success <= 0))
+					l->min_success < 0))
 		ERR(yc, item, "expected entry incomplete: it needs cells, allowed, min-success and "
 			      "reason (a listed cell must say why it is not the theory)");
 }

@@ -43,7 +43,7 @@ struct expect_claim {
 struct expect_listed {
 	char cells[192];          /* fnmatch(3) pattern over cell ids */
 	outcome_set allowed;
-	double min_success;
+	double min_success;       /* 0: no minimum (a race the engine usually loses) */
 	char reason[256];
 	int line;
 };

@@ -546,7 +546,7 @@ int matrix_run(const struct matrix_opts *o, struct results *res, const struct ou
 		}
 		cell_references(p, c, base);
 	}
-	if (mkdir(o->out_dir, 0755) < 0 && errno != EEXIST) {
+	if (paths_mkdir_p(o->out_dir) < 0) {
 		out_warn(out, -errno, "create %s", o->out_dir);
 		goto out;
 	}

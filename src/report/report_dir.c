@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/paths.h"
 #include "report/report.h"
 
 enum report_format { FMT_JSON, FMT_JUNIT, FMT_MARKDOWN, FMT_HTML, FMT_TEXT };
@@ -21,30 +22,13 @@ static const struct {
 	{ "matrix.txt", FMT_TEXT },
 };
 
-/* mkdir -p */
 static int dir_create(const char *dir, struct diag_list *dl)
 {
-	char path[4096];
-	size_t len = strlen(dir);
+	int ret = paths_mkdir_p(dir);
 
-	if (len == 0 || len >= sizeof(path))
-		return diag_add(dl, dir, 0, "bad report directory name");
-	memcpy(path, dir, len + 1);
-	for (char *p = path + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-			int err = errno;
-			diag_add(dl, path, 0, "create directory: %s", strerror(err));
-			return -err;
-		}
-		*p = c;
-		if (!c)
-			break;
-	}
-	return 0;
+	if (ret < 0)
+		diag_add(dl, dir, 0, "create directory: %s", strerror(-ret));
+	return ret;
 }
 
 static int report_write_one(const struct results *r, FILE *f, enum report_format format,
