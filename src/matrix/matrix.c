@@ -380,6 +380,10 @@ static void fill_meta(struct results *res, const struct matrix_opts *o, struct p
 	}
 	snprintf(m->nft_version, sizeof(m->nft_version), "libnftables %s", PUNCHLAB_NFTABLES_VERSION);
 	snprintf(m->engine, sizeof(m->engine), "%s", o->engine);
+	/* "punch 0.1.0" from the program: the name is in m->engine already */
+	if (strncmp(engine_version, o->engine, strlen(o->engine)) == 0 &&
+	    engine_version[strlen(o->engine)] == ' ')
+		engine_version += strlen(o->engine) + 1;
 	snprintf(m->engine_version, sizeof(m->engine_version), "%s", engine_version);
 	snprintf(m->harness_version, sizeof(m->harness_version), "punchlab %s", PUNCHLAB_VERSION);
 	m->jobs = o->jobs;
