@@ -42,7 +42,8 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-void cell_dir_name(const char *id, char *buf, size_t len)
+/* "two-nats/udp/auto/a~b" -> "two-nats_udp_auto_a~b" (a directory name). */
+static void cell_dir_name(const char *id, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s", id);
 	for (char *p = buf; *p; p++)

@@ -25,8 +25,6 @@ int runner_technique_timeout_ms(const char *technique);
 int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec, int run_index,
 		  struct cell_run *run);
 
-/* "two-nats/udp/auto/a~b" -> "two-nats_udp_auto_a~b" (a directory name). */
-void cell_dir_name(const char *id, char *buf, size_t len);
 
 /* The harness's own cost of a cell, without the engine's work: lab up, the rendezvous started
  * and ready, lab down (for `punchlab bench matrix`). Logs go to cfg->out_dir. 0 or -errno. */

@@ -217,12 +217,11 @@ static int expected_cost_ms(const struct cell_result *c)
 									      : deadline;
 }
 
-static const struct cell_result *sort_cells;
-
-static int by_cost(const void *a, const void *b)
+static int by_cost(const void *a, const void *b, void *cells)
 {
+	const struct cell_result *c = cells;
 	int x = *(const int *)a, y = *(const int *)b;
-	int cx = expected_cost_ms(&sort_cells[x]), cy = expected_cost_ms(&sort_cells[y]);
+	int cx = expected_cost_ms(&c[x]), cy = expected_cost_ms(&c[y]);
 
 	return cx != cy ? cy - cx : x - y;
 }
@@ -568,8 +567,7 @@ int matrix_run(const struct matrix_opts *o, struct results *res, const struct ou
 		goto out;
 	for (int i = 0; i < ncells; i++)
 		s->order[i] = i;
-	sort_cells = res->cells; /* qsort has no context argument; matrix_run is not reentrant */
-	qsort(s->order, (size_t)ncells, sizeof(int), by_cost);
+	qsort_r(s->order, (size_t)ncells, sizeof(int), by_cost, res->cells);
 	s->cfg = (struct runner_config){ .engine = engine, .engine_binary = engine_bin,
 					 .topo = &p->topo, .stagger_ms = o->stagger_ms,
 					 .rendezvous_port = RENDEZVOUS_PORT, .out_dir = o->out_dir };
