@@ -15,8 +15,8 @@
  * one side, many probes on the other). TCP adds RFC 5382's unsolicited SYN: a NAT that answers
  * it with RST (instead of dropping it) can abort the other side's simultaneous open, a race;
  * `tcp-ttl` sends the first SYN with a TTL that dies before the other NAT, so no RST. `relay`
- * always relays. `auto` follows the engine's documented order (docs/punch.md): the plain
- * technique, predict, birthday (UDP), relay. */
+ * always relays. `auto` follows the engine's documented order (docs/punch.md): udp, predict,
+ * birthday, relay over UDP; tcp, tcp-ttl, predict, relay over TCP. */
 #include <stdio.h>
 #include <string.h>
 
@@ -106,6 +106,8 @@ static void punch_reason(const struct side *a, const struct side *b, bool predic
 	if (t->outcome == CELL_DIRECT && tcp && !ttl && (a->rst || b->rst)) {
 		size_t n = strlen(t->why);
 		t->timing_dependent = true;
+		t->mechanism = "rst-race";
+		t->fallback = CELL_FAILED;
 		snprintf(t->why + n, sizeof(t->why) - n, "; but an early SYN meets a NAT that answers "
 			 "unsolicited SYNs with RST, which aborts the simultaneous open: a race");
 	}
@@ -126,6 +128,8 @@ static void birthday_reason(const struct side *a, const struct side *b, bool tcp
 	if (a->eim != b->eim) {
 		t->outcome = CELL_DIRECT;
 		t->probabilistic = true;
+		t->mechanism = "birthday";
+		t->fallback = CELL_FAILED;
 		snprintf(t->why, sizeof(t->why), "one side maps per destination, the other "
 			 "endpoint-independently: many sockets against many probes meet with high "
 			 "probability (birthday paradox): direct, probabilistically");
@@ -136,12 +140,64 @@ static void birthday_reason(const struct side *a, const struct side *b, bool tcp
 		 "either side: failed");
 }
 
-static void prefix_why(struct theory *t, const char *prefix)
+/* auto follows the engine's documented order (docs/punch.md): UDP udp, predict, birthday, relay;
+ * TCP tcp, tcp-ttl, predict, relay. Each step that is lost hands over to the next, so the first
+ * step that surely connects decides; a step that connects only by chance (a race, a birthday
+ * draw) before it costs nothing. When only chancy steps can connect, the cell is as chancy as
+ * the first of them, and losing it ends at the relay. */
+static void auto_reason(const struct side *a, const struct side *b, bool tcp, struct theory *t)
 {
-	char tmp[sizeof(t->why)];
+	static const char *const udp_steps[] = { "udp", "predict", "birthday" };
+	static const char *const tcp_steps[] = { "tcp", "tcp-ttl", "predict" };
+	const char *const *steps = tcp ? tcp_steps : udp_steps;
+	struct theory chance = { .outcome = CELL_FAILED }, first_plain = { 0 };
+	const char *chance_step = NULL;
 
-	snprintf(tmp, sizeof(tmp), "%s%s", prefix, t->why);
-	memcpy(t->why, tmp, sizeof(t->why));
+	for (int i = 0; i < 3; i++) {
+		struct theory s = { 0 };
+
+		if (strcmp(steps[i], "birthday") == 0)
+			birthday_reason(a, b, tcp, &s);
+		else
+			punch_reason(a, b, strcmp(steps[i], "predict") == 0, tcp,
+				     strcmp(steps[i], "tcp-ttl") == 0, &s);
+		if (i == 0)
+			first_plain = s;
+		if (s.outcome != CELL_DIRECT)
+			continue;
+		if (!s.timing_dependent && !s.probabilistic) {
+			*t = s;
+			t->timing_dependent = t->probabilistic = false;
+			t->mechanism = NULL;
+			if (chance_step) {
+				char tmp[sizeof(t->why)];
+				snprintf(tmp, sizeof(tmp), "%s (if %s's chance is lost): %s", steps[i],
+					 chance_step, s.why);
+				memcpy(t->why, tmp, sizeof(t->why));
+			} else if (i > 0) {
+				char tmp[sizeof(t->why)];
+				snprintf(tmp, sizeof(tmp), "%s: %s", steps[i], s.why);
+				memcpy(t->why, tmp, sizeof(t->why));
+			}
+			return;
+		}
+		if (!chance_step) {
+			chance = s;
+			chance_step = steps[i];
+		}
+	}
+	if (chance_step) {
+		char tmp[sizeof(t->why)];
+		*t = chance;
+		t->fallback = CELL_RELAYED;
+		snprintf(tmp, sizeof(tmp), "%s: %s; when lost, auto ends at the relay: relayed",
+			 chance_step, chance.why);
+		memcpy(t->why, tmp, sizeof(t->why));
+		return;
+	}
+	t->outcome = CELL_RELAYED;
+	snprintf(t->why, sizeof(t->why), "no direct technique applies (%s): relayed",
+		 first_plain.why);
 }
 
 static void outcome_reason(const struct side *a, const struct side *b, const char *technique,
@@ -159,31 +215,8 @@ static void outcome_reason(const struct side *a, const struct side *b, const cha
 		punch_reason(a, b, true, tcp, false, t);
 	} else if (strcmp(technique, "birthday") == 0) {
 		birthday_reason(a, b, tcp, t);
-	} else { /* auto: plain, predict, birthday (UDP), relay */
-		struct theory plain = { 0 }, pred = { 0 }, bday = { 0 };
-
-		punch_reason(a, b, false, tcp, false, &plain);
-		punch_reason(a, b, true, tcp, false, &pred);
-		birthday_reason(a, b, tcp, &bday);
-		/* a sure direct step first, then a probabilistic one, then a race (when it is
-		 * lost, auto moves on and ends at the relay) */
-		if (plain.outcome == CELL_DIRECT && !plain.timing_dependent) {
-			*t = plain;
-		} else if (pred.outcome == CELL_DIRECT && !pred.timing_dependent) {
-			*t = pred;
-			prefix_why(t, "predict: ");
-		} else if (bday.outcome == CELL_DIRECT) {
-			*t = bday;
-		} else if (plain.outcome == CELL_DIRECT) {
-			*t = plain;
-		} else if (pred.outcome == CELL_DIRECT) {
-			*t = pred;
-			prefix_why(t, "predict: ");
-		} else {
-			t->outcome = CELL_RELAYED;
-			snprintf(t->why, sizeof(t->why), "no direct technique applies (%s): relayed",
-				 plain.why);
-		}
+	} else {
+		auto_reason(a, b, tcp, t);
 	}
 }
 
@@ -228,4 +261,13 @@ void theory_predict(const struct theory_input *in, struct theory *t)
 		break;
 	}
 	outcome_reason(&a, &b, in->technique, in->tcp, t);
+}
+
+enum cell_class theory_class(const struct theory *t)
+{
+	if (t->outcome != CELL_DIRECT)
+		return CLASS_DETERMINED;
+	if (t->probabilistic)
+		return CLASS_PROBABILISTIC;
+	return t->timing_dependent ? CLASS_TIMING : CLASS_DETERMINED;
 }
