@@ -106,7 +106,9 @@ static void punch_reason(const struct side *a, const struct side *b, bool predic
 	if (t->outcome == CELL_DIRECT && tcp && !ttl && (a->rst || b->rst)) {
 		size_t n = strlen(t->why);
 		t->timing_dependent = true;
-		t->mechanism = "rst-race";
+		/* both NATs answering with RST is a different race from one doing so (each side's
+		 * first SYN can be reset), so its rate is recorded apart */
+		t->mechanism = a->rst && b->rst ? "rst-race-both" : "rst-race";
 		t->fallback = CELL_FAILED;
 		snprintf(t->why + n, sizeof(t->why) - n, "; but an early SYN meets a NAT that answers "
 			 "unsolicited SYNs with RST, which aborts the simultaneous open: a race");
