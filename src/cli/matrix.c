@@ -48,6 +48,7 @@ static const char matrix_usage[] =
 	"Disagreements with the documents are findings, listed and explained, and never change\n"
 	"the exit code.\n";
 
+/* A comma-separated list; an empty one is an error that says what was expected. */
 static int split_list(char *arg, const char **out, int max, const char *what)
 {
 	int n = 0;
@@ -60,6 +61,9 @@ static int split_list(char *arg, const char **out, int max, const char *what)
 		}
 		out[n++] = tok;
 	}
+	if (n == 0)
+		fprintf(stderr, "punchlab: empty list of %s, expected one or more, separated by "
+			"commas\n", what);
 	return n;
 }
 
@@ -99,12 +103,15 @@ int matrix_main(int argc, char **argv)
 	struct matrix_opts o = { .topology = NULL, .udp = true, .tcp = true,
 				 .jobs = DEFAULT_JOBS, .repeat = 1, .stagger_ms = DEFAULT_STAGGER_MS,
 				 .engine = "punch", .classify = true };
-	const char *update = NULL, *protos[2];
+	const char *update = NULL, *protos[2], *narrowing = NULL;
+	static char cell_engine[CELL_REF_MAX];
+	struct cell_spec first;
 	char out_dir[512], *end;
 	struct results res;
 	struct diag_list dl = { .count = 0 };
 	bool color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
 	int c, ret, np;
+	bool engine_given = false;
 
 	out_dir[0] = '\0';
 	optind = 1;
@@ -112,10 +119,12 @@ int matrix_main(int argc, char **argv)
 		switch (c) {
 		case 't': o.topology = optarg; break;
 		case 'P':
+			narrowing = "--profiles";
 			if ((o.nprofiles = split_list(optarg, o.profiles, MATRIX_MAX_PROFILES, "profiles")) <= 0)
 				return EXIT_SETUP;
 			break;
 		case 'p':
+			narrowing = "--proto";
 			np = split_list(optarg, protos, 2, "transports");
 			o.udp = o.tcp = false;
 			for (int i = 0; i < np; i++) {
@@ -132,6 +141,7 @@ int matrix_main(int argc, char **argv)
 			}
 			break;
 		case 'T':
+			narrowing = "--techniques";
 			if ((o.ntechniques = split_list(optarg, o.techniques, MATRIX_MAX_TECHNIQUES,
 							"techniques")) <= 0)
 				return EXIT_SETUP;
@@ -181,7 +191,7 @@ int matrix_main(int argc, char **argv)
 		case 'b': o.baseline = optarg; break;
 		case 'u': update = optarg; break;
 		case 'e': o.expectations = optarg; break;
-		case 'E': o.engine = optarg; break;
+		case 'E': o.engine = optarg; engine_given = true; break;
 		case 'B': o.engine_binary = optarg; break;
 		case 'n': o.classify = false; break;
 		case 'C': color = false; break;
@@ -192,6 +202,18 @@ int matrix_main(int argc, char **argv)
 	if (optind != argc) {
 		fprintf(stderr, "punchlab: unexpected argument \"%s\"\n%s", argv[optind], matrix_usage);
 		return EXIT_SETUP;
+	}
+	/* --cell names whole cells: a list that would narrow the matrix has nothing to narrow, and
+	 * ignoring it would run something else than the user asked for */
+	if (o.ncells && narrowing) {
+		fprintf(stderr, "punchlab: %s and --cell exclude each other: a cell id already names "
+			"its profiles, transport and technique\n", narrowing);
+		return EXIT_SETUP;
+	}
+	/* like the topology, the engine comes from the ids when not given */
+	if (o.ncells && !engine_given && cell_id_parse(o.cells[0], &first) == 0) {
+		snprintf(cell_engine, sizeof(cell_engine), "%s", first.engine);
+		o.engine = cell_engine;
 	}
 	if (!out_dir[0] && cli_default_out_dir(out_dir, sizeof(out_dir), "") < 0) {
 		out_warn(&out_std, -errno, "create results/");

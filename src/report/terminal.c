@@ -230,15 +230,16 @@ static void term_disagreements(struct term *t, const struct results *r)
 
 /* One line per cell: the command first, so the whole line pastes into a shell; then
  * "# <outcome>[ in <phase>][ (<note>)][: <reason>]". */
-static void term_rerun_line(struct term *t, const struct cell_result *c, const char *note)
+static void term_rerun_line(struct term *t, const struct results *r, const struct cell_result *c,
+			    const char *note)
 {
 	const struct cell_run *rep = report_representative_run(c);
-	char cmd[300];
+	char cmd[REPORT_RERUN_MAX];
 
 	if (c->outcome == CELL_SKIPPED && !c->verdict.regression)
 		snprintf(cmd, sizeof(cmd), "%s", c->spec.id); /* rerunning will not help */
 	else
-		report_rerun_command(c, cmd, sizeof(cmd));
+		report_rerun_command(r, c, cmd, sizeof(cmd));
 	fprintf(t->f, "  %s", cmd);
 	term_on(t, C_DIM);
 	fprintf(t->f, "   # %s", cell_outcome_name(c->outcome));
@@ -317,7 +318,7 @@ static void term_list(struct term *t, const struct results *r, enum pick p, cons
 		default:
 			break;
 		}
-		term_rerun_line(t, c, what);
+		term_rerun_line(t, r, c, what);
 	}
 	if (any)
 		fputc('\n', t->f);
