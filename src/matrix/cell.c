@@ -256,6 +256,12 @@ int cell_id_parse_msg(const char *id, struct cell_spec *c, char *why, size_t wle
 			break;
 		p = slash + 1;
 	}
+	for (int i = 0; i < n; i++)
+		if (end[i] == part[i]) {
+			snprintf(why, wlen, "part %d is empty: a '/' inside a topology or profile path "
+				 "is written %%2F (/tmp/x.nft is %%2Ftmp%%2Fx.nft)", i + 1);
+			return -EINVAL;
+		}
 	if (n < 4) {
 		snprintf(why, wlen, "expected TOPOLOGY/PROTO/TECHNIQUE/PROFILE-A~PROFILE-B");
 		return -EINVAL;
@@ -309,6 +315,8 @@ int cell_id_parse_msg(const char *id, struct cell_spec *c, char *why, size_t wle
 						    "one of", (int)(end[i] - part[i]), part[i]);
 			for (size_t k = 0; k < NDIMS && w < wlen; k++)
 				w += (size_t)snprintf(why + w, wlen - w, " %s", cell_dims[k].key);
+			if (w < wlen)
+				snprintf(why + w, wlen - w, " (a '/' inside a path is written %%2F)");
 			return -EINVAL;
 		}
 		if (seen[d]) {
