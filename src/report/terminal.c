@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "matrix/cell.h"
 #include "report/report.h"
 #include "report/report_internal.h"
 
@@ -78,6 +79,7 @@ static void term_group(struct term *t, const struct results *r, const struct rep
 		       const struct report_group *g)
 {
 	int label = 0, width = 6;
+	char topology[3 * CELL_REF_MAX];
 
 	for (int i = 0; i < g->nrows; i++)
 		if ((int)strlen(g->rows[i]) > label)
@@ -90,7 +92,10 @@ static void term_group(struct term *t, const struct results *r, const struct rep
 	term_on(t, C_BOLD);
 	fprintf(t->f, "%s/%s/%s", g->topology, g->proto, g->technique);
 	term_off(t);
-	fprintf(t->f, "   (cell id %s/%s/%s/A~B: profile A down, B across)\n", g->topology, g->proto,
+	/* as it is written in an id: a topology given as a path is percent-encoded */
+	if (cell_ref_encode(g->topology, topology, sizeof(topology)) < 0)
+		snprintf(topology, sizeof(topology), "?");
+	fprintf(t->f, "   (cell id %s/%s/%s/A~B: profile A down, B across)\n", topology, g->proto,
 		g->technique);
 	fprintf(t->f, "%*s", label, "");
 	for (int j = 0; j < g->ncols; j++)
@@ -123,8 +128,16 @@ static void term_legend(struct term *t, const struct report_groups *gs)
 	fputs("Markers: ! regression  + improvement  ~ flaky (repeats differ)  "
 	      "c disagrees with the documents' claim  t disagrees with the theory\n", t->f);
 	fputs("Profiles:", t->f);
-	for (int i = 0; i < gs->nnames; i++)
-		fprintf(t->f, "%s %s %s", i ? "," : "", gs->abbrevs[i], gs->names[i]);
+	for (int i = 0; i < gs->nnames; i++) {
+		fprintf(t->f, "%s %s ", i ? "," : "", gs->abbrevs[i]);
+		term_text(t, gs->names[i]);
+		/* a profile given as a path: which file (unless its label already says) */
+		if (strchr(gs->refs[i], '/') && !strstr(gs->names[i], gs->refs[i])) {
+			fputs(" (", t->f);
+			term_text(t, gs->refs[i]);
+			fputc(')', t->f);
+		}
+	}
 	for (int k = 0; k < gs->n; k++)
 		for (int j = 0; j < gs->g[k].ncols; j++)
 			no_b |= gs->g[k].cols[j][0] == '\0';

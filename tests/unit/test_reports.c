@@ -98,6 +98,7 @@ static void synth_build(struct results *r, bool baseline)
 		snprintf(c->spec.technique, sizeof(c->spec.technique), "%s", d->technique);
 		snprintf(c->spec.profile_a, sizeof(c->spec.profile_a), "%s", d->a);
 		snprintf(c->spec.profile_b, sizeof(c->spec.profile_b), "%s", d->b);
+		snprintf(c->spec.engine, sizeof(c->spec.engine), "punch");
 		c->refs.has_claim = d->claim >= 0;
 		if (d->claim >= 0) {
 			c->refs.claim = (enum cell_outcome)d->claim;
@@ -906,6 +907,7 @@ static void sample_write(const char *dir)
 					snprintf(c->spec.technique, sizeof(c->spec.technique), "%s", tech);
 					snprintf(c->spec.profile_a, sizeof(c->spec.profile_a), "%s", profiles[a]);
 					snprintf(c->spec.profile_b, sizeof(c->spec.profile_b), "%s", profiles[b]);
+					snprintf(c->spec.engine, sizeof(c->spec.engine), "punch");
 					c->refs.theory = o;
 					snprintf(c->refs.theory_why, sizeof(c->refs.theory_why),
 						 "%s maps endpoint-independent; %s filters by address and port",
