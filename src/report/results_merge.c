@@ -85,6 +85,10 @@ static int meta_join(struct results_meta *dst, const struct results_meta *src, c
 	if (strcmp(dst->engine, src->engine) || strcmp(dst->engine_version, src->engine_version))
 		ret = diag_add(dl, name, 0, "engine %s %s, but the first results used %s %s",
 			       src->engine, src->engine_version, dst->engine, dst->engine_version);
+	/* the stagger shapes every cell (the RST races), and the rerun commands repeat it */
+	if (dst->stagger_ms != src->stagger_ms)
+		ret = diag_add(dl, name, 0, "--stagger %d ms, but the first results used %d ms: not "
+			       "one matrix", src->stagger_ms, dst->stagger_ms);
 	if (strcmp(dst->harness_version, src->harness_version))
 		ret = diag_add(dl, name, 0, "harness version %s, but the first results used %s",
 			       src->harness_version, dst->harness_version);

@@ -559,6 +559,31 @@ static void test_json_cell_identity(void **state)
 	rmdir(dir);
 }
 
+/* Shards run with another --stagger are not one matrix: the merged rerun commands would lie. */
+static void test_merge_refuses_another_stagger(void **state)
+{
+	struct cell_spec a = spec_make("full-cone", "full-cone", "symmetric", "symmetric");
+	struct cell_spec b = spec_make("symmetric", "symmetric", "full-cone", "full-cone");
+	struct results ra, rb, merged = { 0 };
+	struct diag_list dl = { .count = 0 };
+
+	(void)state;
+	results_of(&ra, &a, 1);
+	results_of(&rb, &b, 1);
+	rb.meta.stagger_ms = 50;
+	assert_int_equal(results_merge(&merged, &ra, "s1", &dl), 0);
+	assert_int_equal(results_merge(&merged, &rb, "s2", &dl), -EINVAL);
+	assert_non_null(strstr(dl.items[0].msg, "--stagger 50 ms"));
+	assert_int_equal(merged.ncells, 1);
+	rb.meta.stagger_ms = 20;
+	dl.count = 0;
+	assert_int_equal(results_merge(&merged, &rb, "s2", &dl), 0);
+	assert_int_equal(merged.ncells, 2);
+	results_free(&merged);
+	results_free(&ra);
+	results_free(&rb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -570,6 +595,7 @@ int main(void)
 		cmocka_unit_test(test_grid_labels_from_header_names),
 		cmocka_unit_test(test_rerun_command_repeats_the_options),
 		cmocka_unit_test(test_json_cell_identity),
+		cmocka_unit_test(test_merge_refuses_another_stagger),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
