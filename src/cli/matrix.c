@@ -13,7 +13,6 @@
 #include "report/report.h"
 
 #define DEFAULT_JOBS 40
-#define DEFAULT_STAGGER_MS 20
 
 static const char matrix_usage[] =
 	"usage: punchlab matrix [OPTIONS]\n"
@@ -105,7 +104,7 @@ int matrix_main(int argc, char **argv)
 		{ 0 },
 	};
 	struct matrix_opts o = { .topology = NULL, .udp = true, .tcp = true,
-				 .jobs = DEFAULT_JOBS, .repeat = 1, .stagger_ms = DEFAULT_STAGGER_MS,
+				 .jobs = DEFAULT_JOBS, .repeat = 1, .stagger_ms = CELL_DEFAULT_STAGGER_MS,
 				 .engine = "punch", .classify = true };
 	const char *update = NULL, *protos[2], *narrowing = NULL;
 	static char cell_engine[CELL_REF_MAX];

@@ -158,11 +158,13 @@ static int plan_cells_from_ids(struct plan *p, const struct matrix_opts *o, cons
 				 "TECHNIQUE/PROFILE-A~PROFILE-B, docs/matrix-json.md)", o->cells[i], why);
 			continue;
 		}
-		if (ref_canonical("topologies", ".yaml", c->topology, ref, sizeof(ref)) < 0 ||
-		    strcmp(ref, topo_ref) != 0) {
+		/* ids name the topology by its name (a file's `name:`); -t says which file */
+		if (strcmp(c->topology, p->topo.name) != 0 &&
+		    (ref_canonical("topologies", ".yaml", c->topology, ref, sizeof(ref)) < 0 ||
+		     strcmp(ref, topo_ref) != 0)) {
 			diag_add(dl, "--cell", 0, "cell %s is of topology %s, but this run's is %s (one "
 				 "topology per run: give --topology %s)", o->cells[i], c->topology,
-				 topo_ref, c->topology);
+				 p->topo.name, c->topology);
 			continue;
 		}
 		if (strcmp(c->engine, o->engine) != 0 || c->engine_b[0]) {
@@ -179,7 +181,7 @@ static int plan_cells_from_ids(struct plan *p, const struct matrix_opts *o, cons
 				 b_has_nat ? "PROFILE-A~PROFILE-B" : "PROFILE-A~- (\"-\": no profile B)");
 			continue;
 		}
-		snprintf(c->topology, sizeof(c->topology), "%s", topo_ref);
+		snprintf(c->topology, sizeof(c->topology), "%s", p->topo.name);
 		a = profile_add(p, c->profile_a, dl);
 		if (c->profile_b[0])
 			b = profile_add(p, c->profile_b, dl);
@@ -516,6 +518,10 @@ static void fill_meta(struct results *res, const struct matrix_opts *o, struct p
 		snprintf(m->engine_binary, sizeof(m->engine_binary), "%s", o->engine_binary);
 	if (o->expectations)
 		snprintf(m->expectations, sizeof(m->expectations), "%s", o->expectations);
+	/* ids name the topology; a file that is not a shipped one goes into the rerun command */
+	if (ref_canonical("topologies", ".yaml", p->topo.file, m->topology_path,
+			  sizeof(m->topology_path)) < 0 || !cell_ref_is_path(m->topology_path))
+		m->topology_path[0] = '\0';
 	m->profiles = calloc((size_t)p->nprof + 1, sizeof(*m->profiles));
 	for (int i = 0; m->profiles && i < p->nprof; i++) {
 		snprintf(m->profiles[i].name, sizeof(m->profiles[i].name), "%s", p->prof[i].name);
@@ -605,7 +611,7 @@ int matrix_run(const struct matrix_opts *o, struct results *res, const struct ou
 		if (dl->count)
 			goto bad;
 	} else {
-		snprintf(dims.topology, sizeof(dims.topology), "%s", topo_ref);
+		snprintf(dims.topology, sizeof(dims.topology), "%s", p->topo.name);
 		dims.b_has_nat = p->topo.roles[ROLE_NAT_B] >= 0;
 		dims.engine = o->engine;
 		/* canonical references, loaded once each: a profile named twice (or by its name and

@@ -33,6 +33,7 @@ typedef unsigned outcome_set;
  * here and percent-encoded in the id. */
 #define CELL_REF_MAX 256
 #define CELL_DEFAULT_ENGINE "punch"
+#define CELL_DEFAULT_STAGGER_MS 20 /* --stagger */
 struct cell_spec {
 	char id[1024];
 	char topology[CELL_REF_MAX];
@@ -120,6 +121,7 @@ struct results_meta {
 	/* options that shaped the cells, for their rerun commands */
 	char engine_binary[256]; /* --engine-binary as given, "" when punchlab found the program */
 	char expectations[256];  /* --expectations as given, "" for the default */
+	char topology_path[256]; /* the topology file when not a shipped one, else "" */
 	struct profile_hash *profiles;
 	int nprofiles;
 };

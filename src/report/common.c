@@ -308,17 +308,22 @@ void report_rerun_command(const struct results *r, const struct cell_result *c, 
 	char num[16];
 	size_t n = (size_t)snprintf(buf, len, "sudo build/punchlab matrix");
 
-	/* the id carries the cell's topology, profiles, transport, technique and engine */
+	/* the id carries the cell's topology (by name), profiles, transport, technique and engine */
 	n = shell_word(buf, len, n, "--cell");
 	n = shell_word(buf, len, n, c->spec.id);
+	if (m->topology_path[0]) {
+		n = shell_word(buf, len, n, "--topology");
+		n = shell_word(buf, len, n, m->topology_path);
+	}
 	if (m->engine_binary[0]) {
 		n = shell_word(buf, len, n, "--engine-binary");
 		n = shell_word(buf, len, n, m->engine_binary);
 	}
-	/* always: the default could change, and the race cells depend on it */
-	snprintf(num, sizeof(num), "%d", m->stagger_ms);
-	n = shell_word(buf, len, n, "--stagger");
-	n = shell_word(buf, len, n, num);
+	if (m->stagger_ms != CELL_DEFAULT_STAGGER_MS) {
+		snprintf(num, sizeof(num), "%d", m->stagger_ms);
+		n = shell_word(buf, len, n, "--stagger");
+		n = shell_word(buf, len, n, num);
+	}
 	if (m->repeat > 1) {
 		snprintf(num, sizeof(num), "%d", m->repeat);
 		n = shell_word(buf, len, n, "--repeat");

@@ -189,6 +189,7 @@ static void jw_write_meta(struct json_writer *w, const struct results_meta *m)
 	jw_str(w, "baseline", m->baseline);
 	jw_str(w, "engine_binary", m->engine_binary);
 	jw_str(w, "expectations", m->expectations);
+	jw_str(w, "topology_path", m->topology_path);
 	jw_open(w, "profiles", '[');
 	for (int i = 0; i < m->nprofiles; i++) {
 		jw_open(w, NULL, '{');

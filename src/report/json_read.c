@@ -201,6 +201,7 @@ static void rd_meta(struct reader *rd, json_t *root, struct results_meta *m)
 	rd_str(rd, meta, "meta", "baseline", m->baseline, sizeof(m->baseline), false);
 	rd_str(rd, meta, "meta", "engine_binary", m->engine_binary, sizeof(m->engine_binary), false);
 	rd_str(rd, meta, "meta", "expectations", m->expectations, sizeof(m->expectations), false);
+	rd_str(rd, meta, "meta", "topology_path", m->topology_path, sizeof(m->topology_path), false);
 	profiles = rd_get(rd, meta, "meta", "profiles", false);
 	if (!profiles)
 		return;

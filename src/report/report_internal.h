@@ -55,7 +55,8 @@ char report_outcome_symbol(enum cell_outcome o);
 void report_cell_markers(const struct cell_result *c, char *buf);
 
 /* The command that reruns a cell: "sudo build/punchlab matrix --cell ID" and every option of
- * the run that shaped the cell (--engine-binary, --stagger, --repeat, --expectations,
+ * the run that shaped the cell (--topology for a topology file that is not a shipped one,
+ * --engine-binary, --stagger other than the default, --repeat above 1, --expectations,
  * --baseline), shell-quoted where needed. REPORT_RERUN_MAX fits any. */
 #define REPORT_RERUN_MAX 4096
 void report_rerun_command(const struct results *r, const struct cell_result *c, char *buf,

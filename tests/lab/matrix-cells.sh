@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # matrix-cells.sh PUNCHLAB: single cells that once went wrong, each run 3 times (--repeat),
 # must connect directly every time, and the run must exit 0. Then cell ids (issue 9): a profile
-# given as a path, its label, its rerun command, a cell named twice, cells that cannot exist.
+# given as a path, its label, its rerun command (with a topology file, an engine binary, an
+# expectations file and a stagger), a cell named twice, cells that cannot exist.
 #   udp/birthday/port-restricted-cone~symmetric-sequential: birthday gave the sockets to the
 #   cone side and the spray to the per-destination side when that side was sequential rather
 #   than random (and so, 1 run in ~500, when two random ports fell within a stride's reach):
@@ -47,13 +48,15 @@ sed 's/^# name: port-restricted-cone$/# name: homebox/' "$SRCDIR/nat-profiles/po
 grep -q '^# name: homebox$' "$DIR/home box.nft" || fail "the profile copy did not get its name"
 cp "$PUNCH" "$DIR/bin/punch" || fail "copy the engine"
 cp "$SRCDIR/ci/expectations.yaml" "$DIR/exp.yaml" || fail "copy the expectations"
+cp "$SRCDIR/topologies/two-nats.yaml" "$DIR/my topo.yaml" || fail "copy a topology"
 # the encoding, written independently of punchlab's: bytes but A-Z a-z 0-9 - . _ as %XX
 ENC=$(python3 -c 'import sys, string; ok = (string.ascii_letters + string.digits + "-._").encode()
 print("".join(chr(b) if b in ok else "%%%02X" % b for b in sys.argv[1].encode()))' "$DIR/home box.nft")
 ID="two-nats/udp/udp/$ENC~$ENC"
 
 run_matrix 60 --profiles "$DIR/home box.nft" --proto udp --techniques plain --stagger 35 \
-	--engine-binary "$DIR/bin/punch" --expectations "$DIR/exp.yaml" -o "$TMP/path"
+	--engine-binary "$DIR/bin/punch" --expectations "$DIR/exp.yaml" -t "$DIR/my topo.yaml" \
+	-o "$TMP/path"
 show_matrix_output
 [ "$RC" -eq 0 ] || fail "a matrix of a profile given as a path exited $RC, expected 0"
 grep -q '^  homebox  *D' "$TMP/matrix.out" || fail "the grid's row is not labelled homebox"
@@ -69,7 +72,7 @@ assert c["profile_a_name"] == "homebox", c["profile_a_name"]
 words = shlex.split(c["rerun"])
 assert words[:2] == ["sudo", "build/punchlab"], words
 for opt, val in (("--cell", want), ("--engine-binary", dir + "/bin/punch"), ("--stagger", "35"),
-                 ("--expectations", dir + "/exp.yaml")):
+                 ("--expectations", dir + "/exp.yaml"), ("--topology", dir + "/my topo.yaml")):
     assert opt in words and words[words.index(opt) + 1] == val, "rerun %r lacks %s %s" % (c["rerun"], opt, val)
 print(c["rerun"])
 PY

@@ -483,15 +483,17 @@ static void test_rerun_command_repeats_the_options(void **state)
 	results_of(&r, &spec, 1);
 	report_rerun_command(&r, &r.cells[0], cmd, sizeof(cmd));
 	assert_string_equal(cmd, "sudo build/punchlab matrix --cell "
-			    "two-nats/udp/udp/%2Ftmp%2Fx.nft~full-cone --stagger 20");
+			    "two-nats/udp/udp/%2Ftmp%2Fx.nft~full-cone");
 	snprintf(r.meta.engine_binary, sizeof(r.meta.engine_binary), "/opt/it's mine/punch");
 	snprintf(r.meta.expectations, sizeof(r.meta.expectations), "ci/exp.yaml");
 	snprintf(r.meta.baseline, sizeof(r.meta.baseline), "~base.json");
+	snprintf(r.meta.topology_path, sizeof(r.meta.topology_path), "/tmp/my t.yaml");
 	r.meta.stagger_ms = 35;
 	r.meta.repeat = 3;
 	report_rerun_command(&r, &r.cells[0], cmd, sizeof(cmd));
 	assert_string_equal(cmd, "sudo build/punchlab matrix --cell "
-			    "two-nats/udp/udp/%2Ftmp%2Fx.nft~full-cone --engine-binary "
+			    "two-nats/udp/udp/%2Ftmp%2Fx.nft~full-cone --topology '/tmp/my t.yaml' "
+			    "--engine-binary "
 			    "'/opt/it'\\''s mine/punch' --stagger 35 --repeat 3 --expectations ci/exp.yaml "
 			    "--baseline '~base.json'");
 	results_free(&r);
