@@ -158,7 +158,8 @@ static int plan_cells_from_ids(struct plan *p, const struct matrix_opts *o, cons
 				 "TECHNIQUE/PROFILE-A~PROFILE-B, docs/matrix-json.md)", o->cells[i], why);
 			continue;
 		}
-		/* ids name the topology by its name (a file's `name:`); -t says which file */
+		/* ids name the topology by its name (its file's topology: key); -t says which file,
+		 * and an encoded path there works too */
 		if (strcmp(c->topology, p->topo.name) != 0 &&
 		    (ref_canonical("topologies", ".yaml", c->topology, ref, sizeof(ref)) < 0 ||
 		     strcmp(ref, topo_ref) != 0)) {
@@ -169,14 +170,15 @@ static int plan_cells_from_ids(struct plan *p, const struct matrix_opts *o, cons
 		}
 		if (strcmp(c->engine, o->engine) != 0 || c->engine_b[0]) {
 			diag_add(dl, "--cell", 0, "cell %s is for engine %s%s%s, but this run's is %s "
-				 "(one engine per run%s)", o->cells[i], c->engine, c->engine_b[0] ? "~" : "",
-				 c->engine_b, o->engine, c->engine_b[0] ? "; engine pairs are not supported "
-				 "yet" : "; give --engine");
+				 "(one engine per run%s%s)", o->cells[i], c->engine,
+				 c->engine_b[0] ? "~" : "", c->engine_b, o->engine,
+				 c->engine_b[0] ? "; engine pairs are not supported yet" : ": give --engine ",
+				 c->engine_b[0] ? "" : c->engine);
 			continue;
 		}
 		if (b_has_nat != (c->profile_b[0] != '\0')) {
 			diag_add(dl, "--cell", 0, "cell %s cannot exist: topology %s %s, expected %s",
-				 o->cells[i], topo_ref, b_has_nat ? "puts peer B behind a NAT of its own "
+				 o->cells[i], p->topo.name, b_has_nat ? "puts peer B behind a NAT of its own "
 				 "(profile B)" : "has no NAT of peer B's own (profile A only)",
 				 b_has_nat ? "PROFILE-A~PROFILE-B" : "PROFILE-A~- (\"-\": no profile B)");
 			continue;

@@ -149,12 +149,19 @@ int results_merge(struct results *dst, const struct results *src, const char *sr
 		goto out;
 	for (int i = 0; i < src->ncells; i++) {
 		const struct cell_result *old = cell_find(dst, src->cells[i].spec.id);
+		bool same_input = false;
 		for (int j = 0; !old && j < i; j++)
-			if (strcmp(src->cells[j].spec.id, src->cells[i].spec.id) == 0)
+			if (strcmp(src->cells[j].spec.id, src->cells[i].spec.id) == 0) {
 				old = &src->cells[j];
+				same_input = true;
+			}
 		if (old && !results_cell_equal(old, &src->cells[i]))
-			ret = diag_add(dl, src_name, 0, "cell %s is also in an earlier input, with "
-				       "different results (%s there, %s here): shards overlap",
+			ret = diag_add(dl, src_name, 0, same_input ?
+				       "cell %s is in this input twice, with different results (%s, "
+				       "then %s): one id names one cell (an older punchlab ran "
+				       "`--cell X --cell X` twice)" :
+				       "cell %s is also in an earlier input, with different results (%s "
+				       "there, %s here): shards overlap",
 				       old->spec.id, cell_outcome_name(old->outcome),
 				       cell_outcome_name(src->cells[i].outcome));
 	}

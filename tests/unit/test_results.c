@@ -584,6 +584,19 @@ static void test_merge_refuses_another_stagger(void **state)
 	results_free(&merged);
 	results_free(&ra);
 	results_free(&rb);
+
+	/* one input holding one id twice with different results (`--cell X --cell X` once ran
+	 * the cell twice): said as such, not as overlapping shards */
+	struct cell_spec twice[] = { a, a };
+	struct results rt, m2 = { 0 };
+	results_of(&rt, twice, 2);
+	rt.cells[1].runs[0].outcome = F;
+	results_judge_cell(&rt.cells[1]);
+	dl.count = 0;
+	assert_int_equal(results_merge(&m2, &rt, "s1", &dl), -EINVAL);
+	assert_non_null(strstr(dl.items[0].msg, "in this input twice"));
+	results_free(&m2);
+	results_free(&rt);
 }
 
 int main(void)
