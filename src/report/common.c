@@ -51,11 +51,16 @@ static int ref_index(const struct report_groups *gs, const char *ref)
 	return index_of(gs->refs, gs->nnames, ref);
 }
 
+/* A profile's header name; results from before names were recorded: the reference, a path by
+ * its file name (not "/tmp/x/homebox.nft", abbreviated "/TM"). */
 static const char *header_name(const struct cell_spec *s, int side)
 {
 	const char *name = side ? s->profile_b_name : s->profile_a_name;
+	const char *ref = side ? s->profile_b : s->profile_a;
 
-	return name[0] ? name : side ? s->profile_b : s->profile_a;
+	if (name[0])
+		return name;
+	return strrchr(ref, '/') && strrchr(ref, '/')[1] ? strrchr(ref, '/') + 1 : ref;
 }
 
 /* Every profile reference of the results, in one order for rows and columns alike: the order of
