@@ -64,8 +64,8 @@ fi
 # --- 2. the cells the issue saw relayed -------------------------------------------------------
 cells=()
 for proto in udp tcp; do
-	cells+=(--cell double-nat/$proto/predict/$PRC~$SS --cell double-nat/$proto/predict/$SS~$PRC
-		--cell double-nat/$proto/auto/$SS~$SS)
+	cells+=(--cell "double-nat/$proto/predict/$PRC~$SS" --cell "double-nat/$proto/predict/$SS~$PRC"
+		--cell "double-nat/$proto/auto/$SS~$SS")
 done
 run_cells 80 "$TMP/m" --repeat 3 "${cells[@]}"
 for proto in udp tcp; do

@@ -52,9 +52,9 @@ PY
 }
 
 kept_lab -t same-nat --set nat-a=$PRC
-rdv_start rdv 20 --listen $RDV1:3478 --listen $RDV2:3478
+rdv_start rdv 20 --listen "$RDV1:3478" --listen "$RDV2:3478"
 [ "$(lab_drops)" -eq 0 ] || fail "the lab's rule dropped packets before any peer ran"
-pair prc 2 host-a host-b --rendezvous $RDV1:3478 --proto udp --technique udp
+pair prc 2 host-a host-b --rendezvous "$RDV1:3478" --proto udp --technique udp
 expect_pair prc 1 failed "port-restricted-cone does not hairpin, the lab drops the rest"
 grep '"event":"probe"' "$TMP/prc.a" | grep -q '"to":"10\.0\.1\.11:' ||
 	fail "peer a never aimed at host-b's private address: the test proves nothing"
@@ -66,8 +66,8 @@ wait_exit "$RDV_PID" 10
 "$PUNCHLAB" lab down "$LAB" || fail "lab down $LAB failed"
 
 kept_lab -t same-nat --set nat-a=$FCH
-rdv_start rdv 20 --listen $RDV1:3478 --listen $RDV2:3478
-pair fch 3 host-a host-b --rendezvous $RDV1:3478 --proto udp --technique udp
+rdv_start rdv 20 --listen "$RDV1:3478" --listen "$RDV2:3478"
+pair fch 3 host-a host-b --rendezvous "$RDV1:3478" --proto udp --technique udp
 expect_pair fch 0 direct "full-cone-hairpin"
 for side in a b; do
 	peer=$(result "$TMP/fch.$side" peer)
@@ -82,8 +82,8 @@ wait_exit "$RDV_PID" 10
 sed '/^    isolate: yes$/d' "$SRCDIR/topologies/same-nat.yaml" >"$TMP/open-lan.yaml"
 ! grep -q '^ *isolate:' "$TMP/open-lan.yaml" || fail "could not remove isolate from the copy"
 kept_lab -t "$TMP/open-lan.yaml" --set nat-a=$PRC
-rdv_start rdv 20 --listen $RDV1:3478 --listen $RDV2:3478
-pair open 3 host-a host-b --rendezvous $RDV1:3478 --proto udp --technique udp
+rdv_start rdv 20 --listen "$RDV1:3478" --listen "$RDV2:3478"
+pair open 3 host-a host-b --rendezvous "$RDV1:3478" --proto udp --technique udp
 expect_pair open 0 direct "without isolation the private addresses reach each other"
 peer=$(result "$TMP/open.a" peer)
 [ "${peer%:*}" = 10.0.1.11 ] || fail "open: peer a's path is to $peer, expected host-b's 10.0.1.11"
