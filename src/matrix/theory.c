@@ -16,7 +16,13 @@
  * it with RST (instead of dropping it) can abort the other side's simultaneous open, a race;
  * `tcp-ttl` sends the first SYN with a TTL that dies before the other NAT, so no RST. `relay`
  * always relays. `auto` follows the engine's documented order (docs/punch.md): the plain
- * technique, predict, birthday (UDP), relay. */
+ * technique, predict, birthday (UDP), relay.
+ *
+ * Layouts where the peers meet by hairpinning: in same-nat the lab lets nothing pass between
+ * the peers that their NAT did not translate, so a NAT without hairpin joins them by nothing
+ * but the relay, and one with hairpin lets in what its declared `hairpin-filtering` admits; in
+ * double-nat each home NAT composes with the CGN (side_compose). A hairpin reaches only a
+ * mapping that already exists, so two sides that are both only predicted cannot meet there. */
 #include <stdio.h>
 #include <string.h>
 
