@@ -55,6 +55,13 @@ static enum profile_dependency stricter(enum profile_dependency x, enum profile_
 	return x > y ? x : y;
 }
 
+/* What a NAT's hairpin lets through (header `hairpin-filtering`); a header that does not
+ * declare it is taken to filter hairpinned packets like those from outside. */
+static enum profile_dependency hairpin_filtering_of(const struct profile_header *h)
+{
+	return h->line[PROFILE_KEY_HAIRPIN_FILTERING] ? h->hairpin_filtering : h->filtering;
+}
+
 /* Two peers behind home NATs behind one outer NAT reach each other's public endpoints by
  * hairpinning in the outer NAT. Its mapping and port allocation compose with the home NAT's
  * (a per-destination or random choice at either level makes the port unknown). A hairpinned
@@ -72,7 +79,7 @@ static struct side side_compose(struct side in, const struct profile_header *out
 		in.ports = PROFILE_PORTS_SEQUENTIAL;
 	in.rst = in.rst || o.rst;
 	if (outer)
-		in.filtering = stricter(in.filtering, outer->hairpin_filtering);
+		in.filtering = stricter(in.filtering, hairpin_filtering_of(outer));
 	in.hairpinned = true;
 	return in;
 }
@@ -84,7 +91,7 @@ static struct side side_hairpin(const struct profile_header *h)
 {
 	struct side s = side_of(h);
 
-	s.filtering = h->hairpin_filtering;
+	s.filtering = hairpin_filtering_of(h);
 	s.hairpinned = true;
 	return s;
 }

@@ -367,9 +367,6 @@ static void check_consistency(struct profile_header *h, const bool ok[], struct 
 	if (ok[PROFILE_KEY_HAIRPIN_FILTERING] && ok[PROFILE_KEY_HAIRPIN] && !h->hairpin)
 		diag_add(dl, h->file, h->line[PROFILE_KEY_HAIRPIN_FILTERING],
 			 "hairpin-filtering: only meaningful with hairpin: yes");
-	/* Undeclared: assume a hairpinned packet is filtered like one from outside. */
-	if (!h->line[PROFILE_KEY_HAIRPIN_FILTERING])
-		h->hairpin_filtering = h->filtering;
 	if (ok[PROFILE_KEY_STRIDE] && ok[PROFILE_KEY_PORTS] &&
 	    h->ports != PROFILE_PORTS_SEQUENTIAL)
 		diag_add(dl, h->file, h->line[PROFILE_KEY_STRIDE],

@@ -77,7 +77,8 @@ struct profile_header {
 	int stride;                    /* step between sequential ports; 1 unless declared */
 	bool hairpin;
 	/* Which hairpinned packets (from the LAN to a public endpoint of this NAT) reach the
-	 * mapping's owner, in RFC 4787 filtering terms; the filtering when not declared. */
+	 * mapping's owner, in RFC 4787 filtering terms; valid only when declared
+	 * (line[PROFILE_KEY_HAIRPIN_FILTERING] != 0). */
 	enum profile_dependency hairpin_filtering;
 	enum profile_unsolicited tcp_unsolicited;
 	bool predictable;

@@ -196,6 +196,10 @@ static void test_double_nat_uses_cgn_hairpin_filtering(void **state)
 	/* the same CGN declaring an address-and-port-dependent hairpin: they would not */
 	cgn.hairpin_filtering = PROFILE_ADDRESS_AND_PORT_DEPENDENT;
 	assert_int_equal(double_nat(&fc, &sym, &cgn, false, "udp", &t), CELL_FAILED);
+	/* undeclared, it is taken to be the CGN's filtering (address and port): the same */
+	cgn.hairpin_filtering = PROFILE_ENDPOINT_INDEPENDENT;
+	cgn.line[PROFILE_KEY_HAIRPIN_FILTERING] = 0;
+	assert_int_equal(double_nat(&fc, &sym, &cgn, false, "udp", &t), CELL_FAILED);
 	/* and without a hairpin at all, nothing but the relay */
 	cgn.hairpin = false;
 	assert_int_equal(double_nat(&fc, &fc, &cgn, false, "udp", &t), CELL_FAILED);
