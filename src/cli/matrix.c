@@ -42,6 +42,8 @@ static const char matrix_usage[] =
 	"  --expectations FILE   claims and expected outcomes (default ci/expectations.yaml)\n"
 	"  --engine NAME         the engine (default punch); --engine-binary PATH its program\n"
 	"  --no-classify         skip classifying the profiles first\n"
+	"  --only-rate-cells     only the cells the theory calls timing-dependent or probabilistic\n"
+	"                        (with --repeat 30: how ci/measure-rates measures their rates)\n"
 	"  --no-color            plain terminal output\n"
 	"\n"
 	"Exit: 0 no regression, 1 regressions, 2 an error cell, an interrupted run or bad input.\n"
@@ -94,6 +96,7 @@ int matrix_main(int argc, char **argv)
 		{ "expectations", required_argument, NULL, 'e' }, { "engine", required_argument, NULL, 'E' },
 		{ "engine-binary", required_argument, NULL, 'B' }, { "no-classify", no_argument, NULL, 'n' },
 		{ "no-color", no_argument, NULL, 'C' },         { "help", no_argument, NULL, 'h' },
+		{ "only-rate-cells", no_argument, NULL, 'O' },
 		{ 0 },
 	};
 	struct matrix_opts o = { .topology = NULL, .udp = true, .tcp = true,
@@ -184,6 +187,7 @@ int matrix_main(int argc, char **argv)
 		case 'E': o.engine = optarg; break;
 		case 'B': o.engine_binary = optarg; break;
 		case 'n': o.classify = false; break;
+		case 'O': o.only_rate_cells = true; break;
 		case 'C': color = false; break;
 		case 'h': fputs(matrix_usage, stdout); return 0;
 		default: fputs(matrix_usage, stderr); return EXIT_SETUP;

@@ -324,6 +324,17 @@ static int load_rulesets(struct lab *lab, int home_netns, struct diag_list *dl)
 			return diag_add(dl, t->file, t->nodes[n].line, "enter node \"%s\": %s",
 					t->nodes[n].name, strerror(-ret));
 		ret = nft_ruleset_load(lab->nodes[n].profile, vars, nvars, dl);
+		/* Conntrack accounting (packets and bytes per direction of every flow) is how the
+		 * matrix attests a path (src/matrix/attest.c). It only counts flows created after
+		 * it is on, and its sysctl exists once the ruleset has pulled in conntrack: so here,
+		 * before any traffic. */
+		if (ret == 0) {
+			int r = sysctl_write("net/netfilter/nf_conntrack_acct", "1");
+			if (r < 0)
+				ret = diag_add(dl, t->file, t->nodes[n].line, "turn on conntrack "
+					       "accounting in node \"%s\": %s", t->nodes[n].name,
+					       strerror(-r));
+		}
 		if (netns_enter(home_netns) < 0)
 			abort(); /* a thread stranded in a lab namespace would corrupt later work */
 	}

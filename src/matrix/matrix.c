@@ -182,8 +182,11 @@ static int plan_classify(struct plan *p, const struct out *o)
 
 /* --- references ------------------------------------------------------------------------------ */
 
-static void cell_references(struct plan *p, struct cell_result *c, const struct results *base)
+/* Returns 0, or -errno when the cell's expected rate is missing or untestable (message in dl). */
+static int cell_references(struct plan *p, struct cell_result *c, const struct results *base,
+			   bool measuring, struct diag_list *dl)
 {
+	char why[512];
 	struct used_profile *a = profile_of(p, c->spec.profile_a);
 	struct used_profile *b = c->spec.profile_b[0] ? profile_of(p, c->spec.profile_b) : NULL;
 	struct theory_input in = { .a = &a->h, .b = b ? &b->h : NULL,
@@ -197,12 +200,16 @@ static void cell_references(struct plan *p, struct cell_result *c, const struct 
 	snprintf(c->refs.theory_why, sizeof(c->refs.theory_why), "%s", th.why);
 	expectations_claim(&p->exp, &c->spec, &a->h, b ? &b->h : NULL,
 			   p->layout == LAYOUT_SAME_LAN, &c->refs);
-	expectations_expected(&p->exp, c->spec.id, th.outcome, &c->refs);
 	for (int i = 0; base && i < base->ncells; i++)
 		if (strcmp(base->cells[i].spec.id, c->spec.id) == 0) {
 			c->refs.has_baseline = true;
 			c->refs.baseline = base->cells[i].outcome;
 		}
+	/* measuring rates (--only-rate-cells) is how a missing or too low rate gets its number */
+	if (expectations_expected(&p->exp, &c->spec, &th, &c->refs, why, sizeof(why)) < 0 &&
+	    !measuring)
+		return diag_add(dl, p->exp.file, 0, "%s", why);
+	return 0;
 }
 
 /* --- running ---------------------------------------------------------------------------------- */
@@ -213,8 +220,8 @@ static int expected_cost_ms(const struct cell_result *c)
 {
 	int deadline = runner_technique_timeout_ms(c->spec.technique);
 
-	return c->refs.theory == CELL_DIRECT && !c->refs.expected_reason[0] ? deadline / 20
-									      : deadline;
+	return c->refs.theory == CELL_DIRECT && c->refs.cell_class == CLASS_DETERMINED ? deadline / 20
+										       : deadline;
 }
 
 static int by_cost(const void *a, const void *b, void *cells)
@@ -231,10 +238,11 @@ struct run_state {
 	struct plan *plan;
 	struct runner_config cfg;
 	int repeat;
-	atomic_int next;       /* next task: task i is cell i % ncells, repeat i / ncells */
+	atomic_int next;       /* next task: tasks[next] */
 	atomic_int done, failures;
 	int ntasks;
 	int *order;            /* cells, longest expected first */
+	struct task { int cell, rep; } *tasks; /* round after round of runs, each round in order */
 	int done_fd;           /* eventfd: a task finished */
 	atomic_bool stop;
 };
@@ -251,8 +259,8 @@ static void *worker(void *arg)
 
 		if (task >= s->ntasks || atomic_load(&s->stop))
 			break;
-		ci = s->order[task % s->res->ncells];
-		rep = task / s->res->ncells;
+		ci = s->tasks[task].cell;
+		rep = s->tasks[task].rep;
 		c = &s->res->cells[ci];
 		a = profile_of(s->plan, c->spec.profile_a);
 		b = c->spec.profile_b[0] ? profile_of(s->plan, c->spec.profile_b) : NULL;
@@ -436,7 +444,7 @@ int matrix_run(const struct matrix_opts *o, struct results *res, const struct ou
 	char path[PATH_MAX], engine_bin[PATH_MAX], engine_version[64] = "?";
 	struct run_state *s = calloc(1, sizeof(*s));
 	FILE *err = out && out->err ? out->err : stderr;
-	int ncells, ret = 2;
+	int ncells, ret = 2, max_runs = 0, total_runs = 0;
 	double t0 = now_ms();
 
 	memset(res, 0, sizeof(*res));
@@ -534,21 +542,38 @@ int matrix_run(const struct matrix_opts *o, struct results *res, const struct ou
 	res->cells = calloc((size_t)ncells, sizeof(*res->cells));
 	if (!res->cells)
 		goto out;
-	res->ncells = ncells;
-	for (int i = 0; i < ncells; i++) {
-		struct cell_result *c = &res->cells[i];
+	res->ncells = 0;
+	/* A determined cell runs --repeat times; a timing-dependent or probabilistic one as often as
+	 * its rate test needs, at least (BRIEF.md: its verdict uses every run). */
+	for (int i = 0, kept = 0; i < ncells; i++) {
+		struct cell_result *c = &res->cells[kept];
+		int nruns;
+
 		c->spec = cells[i];
-		c->runs = calloc((size_t)o->repeat, sizeof(*c->runs));
+		if (cell_references(p, c, base, o->only_rate_cells, dl) < 0)
+			continue;
+		if (o->only_rate_cells && c->refs.cell_class == CLASS_DETERMINED) {
+			memset(c, 0, sizeof(*c));
+			continue;
+		}
+		nruns = c->refs.expected_runs > o->repeat ? c->refs.expected_runs : o->repeat;
+		c->runs = calloc((size_t)nruns, sizeof(*c->runs));
 		if (!c->runs)
 			goto out;
-		c->nruns = o->repeat;
-		for (int r = 0; r < o->repeat; r++) {
+		c->nruns = nruns;
+		for (int r = 0; r < nruns; r++) {
 			c->runs[r].outcome = CELL_ERROR;
+			c->runs[r].engine_said = CELL_ERROR;
 			snprintf(c->runs[r].reason, sizeof(c->runs[r].reason), "not run (interrupted)");
 			c->runs[r].time_to_connect_ms = -1;
 		}
-		cell_references(p, c, base);
+		max_runs = nruns > max_runs ? nruns : max_runs;
+		total_runs += nruns;
+		res->ncells = ++kept;
 	}
+	ncells = res->ncells;
+	if (dl->count)
+		goto bad;
 	if (paths_mkdir_p(o->out_dir) < 0) {
 		out_warn(out, -errno, "create %s", o->out_dir);
 		goto out;
@@ -556,18 +581,24 @@ int matrix_run(const struct matrix_opts *o, struct results *res, const struct ou
 	if (o->classify)
 		plan_classify(p, out);
 
-	fprintf(err, "running %d cell(s) x %d on %s with %d jobs (engine %s)\n", ncells, o->repeat,
-		p->topo.name, o->jobs, engine_version);
+	fprintf(err, "running %d cell(s), %d run(s) (rate cells as often as their test needs) on %s "
+		"with %d jobs (engine %s)\n", ncells, total_runs, p->topo.name, o->jobs,
+		engine_version);
 	s->res = res;
 	s->plan = p;
 	s->repeat = o->repeat;
-	s->ntasks = ncells * o->repeat;
+	s->ntasks = total_runs;
 	s->order = calloc((size_t)ncells, sizeof(int));
-	if (!s->order)
+	s->tasks = calloc((size_t)total_runs + 1, sizeof(*s->tasks));
+	if (!s->order || !s->tasks)
 		goto out;
 	for (int i = 0; i < ncells; i++)
 		s->order[i] = i;
 	qsort_r(s->order, (size_t)ncells, sizeof(int), by_cost, res->cells);
+	for (int rep = 0, k = 0; rep < max_runs; rep++)
+		for (int i = 0; i < ncells; i++)
+			if (rep < res->cells[s->order[i]].nruns)
+				s->tasks[k++] = (struct task){ s->order[i], rep };
 	s->cfg = (struct runner_config){ .engine = engine, .engine_binary = engine_bin,
 					 .topo = &p->topo, .stagger_ms = o->stagger_ms,
 					 .rendezvous_port = RENDEZVOUS_PORT, .out_dir = o->out_dir };
@@ -592,8 +623,10 @@ out:
 		free(p->prof);
 	free(p);
 	free(dl);
-	if (s)
+	if (s) {
 		free(s->order);
+		free(s->tasks);
+	}
 	free(s);
 	return ret;
 }

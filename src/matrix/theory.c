@@ -15,8 +15,8 @@
  * one side, many probes on the other). TCP adds RFC 5382's unsolicited SYN: a NAT that answers
  * it with RST (instead of dropping it) can abort the other side's simultaneous open, a race;
  * `tcp-ttl` sends the first SYN with a TTL that dies before the other NAT, so no RST. `relay`
- * always relays. `auto` follows the engine's documented order (docs/punch.md): the plain
- * technique, predict, birthday (UDP), relay.
+ * always relays. `auto` follows the engine's documented order (docs/punch.md): udp, predict,
+ * birthday, relay over UDP; tcp, tcp-ttl, predict, relay over TCP.
  *
  * Layouts where the peers meet by hairpinning: in same-nat the lab lets nothing pass between
  * the peers that their NAT did not translate, so a NAT without hairpin joins them by nothing
@@ -114,7 +114,18 @@ static void punch_reason(const struct side *a, const struct side *b, bool predic
 	const char *how = predict ? "maps endpoint-independently or allocates sequentially"
 				  : "maps endpoint-independently";
 
-	if (ka && kb && a->hairpinned && b->hairpinned && !a->eim && !b->eim) {
+	if (ttl && a->hairpinned && b->hairpinned) {
+		/* tcp-ttl lets its SYN die at the first router beyond its own NATs, found by hop
+		 * count (docs/punch.md). Between peers joined by a hairpin there is none: the hop
+		 * after the home NAT is the NAT that hairpins, and it answers from the peers' own
+		 * public address (seen in double-nat: the CGN's time-exceeded comes from
+		 * 203.0.113.2), so every hop up to the other NAT counts as ours. */
+		t->outcome = CELL_FAILED;
+		snprintf(t->why, sizeof(t->why), "the peers meet by a hairpin, so no router lies "
+			 "between their NATs that is not one of them (the NAT that hairpins answers "
+			 "from their own public address): tcp-ttl finds no hop for its SYN to die at: "
+			 "failed");
+	} else if (ka && kb && a->hairpinned && b->hairpinned && !a->eim && !b->eim) {
 		/* A hairpin reaches only a mapping that exists. A predicted mapping is made by its
 		 * side's first packet to the other side, which the NAT turns around only once the
 		 * other side's predicted mapping exists: neither comes first. */
@@ -150,6 +161,10 @@ static void punch_reason(const struct side *a, const struct side *b, bool predic
 	if (t->outcome == CELL_DIRECT && tcp && !ttl && (a->rst || b->rst)) {
 		size_t n = strlen(t->why);
 		t->timing_dependent = true;
+		/* both NATs answering with RST is a different race from one doing so (each side's
+		 * first SYN can be reset), so its rate is recorded apart */
+		t->mechanism = a->rst && b->rst ? "rst-race-both" : "rst-race";
+		t->fallback = CELL_FAILED;
 		snprintf(t->why + n, sizeof(t->why) - n, "; but an early SYN meets a NAT that answers "
 			 "unsolicited SYNs with RST, which aborts the simultaneous open: a race");
 	}
@@ -170,6 +185,8 @@ static void birthday_reason(const struct side *a, const struct side *b, bool tcp
 	if (a->eim != b->eim) {
 		t->outcome = CELL_DIRECT;
 		t->probabilistic = true;
+		t->mechanism = "birthday";
+		t->fallback = CELL_FAILED;
 		snprintf(t->why, sizeof(t->why), "one side maps per destination, the other "
 			 "endpoint-independently: many sockets against many probes meet with high "
 			 "probability (birthday paradox): direct, probabilistically");
@@ -180,12 +197,64 @@ static void birthday_reason(const struct side *a, const struct side *b, bool tcp
 		 "either side: failed");
 }
 
-static void prefix_why(struct theory *t, const char *prefix)
+/* auto follows the engine's documented order (docs/punch.md): UDP udp, predict, birthday, relay;
+ * TCP tcp, tcp-ttl, predict, relay. Each step that is lost hands over to the next, so the first
+ * step that surely connects decides; a step that connects only by chance (a race, a birthday
+ * draw) before it costs nothing. When only chancy steps can connect, the cell is as chancy as
+ * the first of them, and losing it ends at the relay. */
+static void auto_reason(const struct side *a, const struct side *b, bool tcp, struct theory *t)
 {
-	char tmp[sizeof(t->why)];
+	static const char *const udp_steps[] = { "udp", "predict", "birthday" };
+	static const char *const tcp_steps[] = { "tcp", "tcp-ttl", "predict" };
+	const char *const *steps = tcp ? tcp_steps : udp_steps;
+	struct theory chance = { .outcome = CELL_FAILED }, first_plain = { 0 };
+	const char *chance_step = NULL;
 
-	snprintf(tmp, sizeof(tmp), "%s%s", prefix, t->why);
-	memcpy(t->why, tmp, sizeof(t->why));
+	for (int i = 0; i < 3; i++) {
+		struct theory s = { 0 };
+
+		if (strcmp(steps[i], "birthday") == 0)
+			birthday_reason(a, b, tcp, &s);
+		else
+			punch_reason(a, b, strcmp(steps[i], "predict") == 0, tcp,
+				     strcmp(steps[i], "tcp-ttl") == 0, &s);
+		if (i == 0)
+			first_plain = s;
+		if (s.outcome != CELL_DIRECT)
+			continue;
+		if (!s.timing_dependent && !s.probabilistic) {
+			*t = s;
+			t->timing_dependent = t->probabilistic = false;
+			t->mechanism = NULL;
+			if (chance_step) {
+				char tmp[sizeof(t->why)];
+				snprintf(tmp, sizeof(tmp), "%s (if %s's chance is lost): %s", steps[i],
+					 chance_step, s.why);
+				memcpy(t->why, tmp, sizeof(t->why));
+			} else if (i > 0) {
+				char tmp[sizeof(t->why)];
+				snprintf(tmp, sizeof(tmp), "%s: %s", steps[i], s.why);
+				memcpy(t->why, tmp, sizeof(t->why));
+			}
+			return;
+		}
+		if (!chance_step) {
+			chance = s;
+			chance_step = steps[i];
+		}
+	}
+	if (chance_step) {
+		char tmp[sizeof(t->why)];
+		*t = chance;
+		t->fallback = CELL_RELAYED;
+		snprintf(tmp, sizeof(tmp), "%s: %s; when lost, auto ends at the relay: relayed",
+			 chance_step, chance.why);
+		memcpy(t->why, tmp, sizeof(t->why));
+		return;
+	}
+	t->outcome = CELL_RELAYED;
+	snprintf(t->why, sizeof(t->why), "no direct technique applies (%s): relayed",
+		 first_plain.why);
 }
 
 static void outcome_reason(const struct side *a, const struct side *b, const char *technique,
@@ -203,32 +272,17 @@ static void outcome_reason(const struct side *a, const struct side *b, const cha
 		punch_reason(a, b, true, tcp, false, t);
 	} else if (strcmp(technique, "birthday") == 0) {
 		birthday_reason(a, b, tcp, t);
-	} else { /* auto: plain, predict, birthday (UDP), relay */
-		struct theory plain = { 0 }, pred = { 0 }, bday = { 0 };
-
-		punch_reason(a, b, false, tcp, false, &plain);
-		punch_reason(a, b, true, tcp, false, &pred);
-		birthday_reason(a, b, tcp, &bday);
-		/* a sure direct step first, then a probabilistic one, then a race (when it is
-		 * lost, auto moves on and ends at the relay) */
-		if (plain.outcome == CELL_DIRECT && !plain.timing_dependent) {
-			*t = plain;
-		} else if (pred.outcome == CELL_DIRECT && !pred.timing_dependent) {
-			*t = pred;
-			prefix_why(t, "predict: ");
-		} else if (bday.outcome == CELL_DIRECT) {
-			*t = bday;
-		} else if (plain.outcome == CELL_DIRECT) {
-			*t = plain;
-		} else if (pred.outcome == CELL_DIRECT) {
-			*t = pred;
-			prefix_why(t, "predict: ");
-		} else {
-			t->outcome = CELL_RELAYED;
-			snprintf(t->why, sizeof(t->why), "no direct technique applies (%s): relayed",
-				 plain.why);
-		}
+	} else {
+		auto_reason(a, b, tcp, t);
 	}
+}
+
+static void prefix_why(struct theory *t, const char *prefix)
+{
+	char tmp[sizeof(t->why)];
+
+	snprintf(tmp, sizeof(tmp), "%s%s", prefix, t->why);
+	memcpy(t->why, tmp, sizeof(t->why));
 }
 
 void theory_predict(const struct theory_input *in, struct theory *t)
@@ -298,4 +352,13 @@ void theory_predict(const struct theory_input *in, struct theory *t)
 		break;
 	}
 	outcome_reason(&a, &b, in->technique, in->tcp, t);
+}
+
+enum cell_class theory_class(const struct theory *t)
+{
+	if (t->outcome != CELL_DIRECT)
+		return CLASS_DETERMINED;
+	if (t->probabilistic)
+		return CLASS_PROBABILISTIC;
+	return t->timing_dependent ? CLASS_TIMING : CLASS_DETERMINED;
 }

@@ -197,6 +197,7 @@ char report_outcome_symbol(enum cell_outcome o)
 	case CELL_DIRECT: return 'D';
 	case CELL_RELAYED: return 'R';
 	case CELL_FAILED: return 'F';
+	case CELL_DISPUTED: return 'X';
 	case CELL_ERROR: return 'E';
 	case CELL_SKIPPED: return '-';
 	default: return '?';
@@ -312,9 +313,10 @@ void report_expected_format(const struct cell_refs *refs, char *buf, size_t len)
 		return;
 	}
 	report_outcome_set_format(refs->expected_allowed, set, sizeof(set));
-	if (refs->expected_min_success > 0)
-		snprintf(buf, len, "expected %s, success >= %.0f%%", set,
-			 refs->expected_min_success * 100);
+	if (refs->expected_rate > 0)
+		snprintf(buf, len, "expected %s, %s, rate %.0f%% (tested over %d runs)", set,
+			 cell_class_name(refs->cell_class), refs->expected_rate * 100,
+			 refs->expected_runs);
 	else
 		snprintf(buf, len, "expected %s", set);
 }

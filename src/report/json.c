@@ -208,6 +208,7 @@ static void jw_write_summary(struct json_writer *w, const struct results *r)
 	jw_int(w, "direct", s.direct);
 	jw_int(w, "relayed", s.relayed);
 	jw_int(w, "failed", s.failed);
+	jw_int(w, "disputed", s.disputed);
 	jw_int(w, "error", s.error);
 	jw_int(w, "skipped", s.skipped);
 	jw_int(w, "regressions", s.regressions);
@@ -240,8 +241,11 @@ static void jw_write_refs(struct json_writer *w, const struct cell_refs *refs)
 	else
 		jw_null(w, "baseline");
 	jw_open(w, "expected", '{');
+	jw_str(w, "class", cell_class_name(refs->cell_class));
+	jw_str(w, "mechanism", refs->mechanism);
 	jw_outcome_set(w, "allowed", refs->expected_allowed);
-	jw_num(w, "min_success", refs->expected_min_success);
+	jw_num(w, "rate", refs->expected_rate);
+	jw_int(w, "runs", refs->expected_runs);
 	jw_str(w, "reason", refs->expected_reason);
 	jw_close(w, '}');
 	jw_close(w, '}');
@@ -253,6 +257,10 @@ static void jw_write_verdict(struct json_writer *w, const struct cell_verdict *v
 	jw_bool(w, "regression", v->regression);
 	jw_bool(w, "improvement", v->improvement);
 	jw_bool(w, "flaky", v->flaky);
+	jw_bool(w, "disputed", v->disputed);
+	jw_bool(w, "rate_tested", v->rate_tested);
+	jw_bool(w, "rate_low", v->rate_low);
+	jw_num(w, "rate_p_value", v->rate_p_value);
 	jw_bool(w, "disagrees_claim", v->disagrees_claim);
 	jw_bool(w, "disagrees_theory", v->disagrees_theory);
 	jw_bool(w, "error", v->error);
@@ -305,6 +313,12 @@ static void jw_write_run(struct json_writer *w, const struct cell_run *run, cons
 	jw_int(w, "attempts", run->attempts);
 	jw_num(w, "wall_ms", run->wall_ms);
 	jw_lines(w, "mappings", run->mappings);
+	jw_str(w, "engine_said", cell_outcome_name(run->engine_said));
+	jw_open(w, "attestation", '{');
+	jw_str(w, "verdict", attest_verdict_name(run->attestation.verdict));
+	jw_str(w, "summary", run->attestation.summary);
+	jw_lines(w, "evidence", run->attestation.evidence);
+	jw_close(w, '}');
 	jw_str(w, "log_dir", run->log_dir);
 	if (log_root)
 		jw_log_files(w, log_root, run->log_dir);

@@ -264,7 +264,7 @@ static void rd_refs(struct reader *rd, json_t *cell, const char *where, struct c
 	}
 	exp = rd_object(rd, o, w, "expected", false);
 	if (exp) {
-		char we[112];
+		char we[112], cls[32];
 		json_t *allowed, *a;
 		size_t i;
 
@@ -278,7 +278,13 @@ static void rd_refs(struct reader *rd, json_t *cell, const char *where, struct c
 				rd_outcome_value(rd, a, we, "allowed", &oc);
 				refs->expected_allowed |= 1u << oc;
 			}
-		rd_num(rd, exp, we, "min_success", &refs->expected_min_success, false);
+		rd_num(rd, exp, we, "rate", &refs->expected_rate, false);
+		rd_str(rd, exp, we, "mechanism", refs->mechanism, sizeof(refs->mechanism), false);
+		rd_int(rd, exp, we, "runs", &refs->expected_runs);
+		rd_str(rd, exp, we, "class", cls, sizeof(cls), false);
+		if (cls[0] && cell_class_parse(cls, &refs->cell_class) < 0)
+			rd_error(rd, we, "class", "unknown, expected determined, timing-dependent or "
+				 "probabilistic");
 		rd_str(rd, exp, we, "reason", refs->expected_reason, sizeof(refs->expected_reason),
 		       false);
 	}
@@ -295,6 +301,10 @@ static void rd_verdict(struct reader *rd, json_t *cell, const char *where, struc
 	rd_bool(rd, o, w, "regression", &v->regression);
 	rd_bool(rd, o, w, "improvement", &v->improvement);
 	rd_bool(rd, o, w, "flaky", &v->flaky);
+	rd_bool(rd, o, w, "disputed", &v->disputed);
+	rd_bool(rd, o, w, "rate_tested", &v->rate_tested);
+	rd_bool(rd, o, w, "rate_low", &v->rate_low);
+	rd_num(rd, o, w, "rate_p_value", &v->rate_p_value, false);
 	rd_bool(rd, o, w, "disagrees_claim", &v->disagrees_claim);
 	rd_bool(rd, o, w, "disagrees_theory", &v->disagrees_theory);
 	rd_bool(rd, o, w, "error", &v->error);
@@ -302,6 +312,8 @@ static void rd_verdict(struct reader *rd, json_t *cell, const char *where, struc
 
 static void rd_run(struct reader *rd, json_t *o, const char *where, struct cell_run *run)
 {
+	json_t *att;
+
 	if (!json_is_object(o)) {
 		rd_error(rd, where, NULL, "not an object");
 		return;
@@ -316,6 +328,23 @@ static void rd_run(struct reader *rd, json_t *o, const char *where, struct cell_
 	rd_num(rd, o, where, "wall_ms", &run->wall_ms, false);
 	rd_lines(rd, o, where, "mappings", run->mappings, sizeof(run->mappings));
 	rd_str(rd, o, where, "log_dir", run->log_dir, sizeof(run->log_dir), false);
+	/* schema 2: the engine's word and the lab's evidence (absent in schema 1: unchecked) */
+	run->engine_said = run->outcome;
+	if (json_object_get(o, "engine_said"))
+		rd_outcome(rd, o, where, "engine_said", &run->engine_said, false);
+	att = rd_object(rd, o, where, "attestation", false);
+	if (att) {
+		char wa[112], verdict[32];
+		snprintf(wa, sizeof(wa), "%s.attestation", where);
+		rd_str(rd, att, wa, "verdict", verdict, sizeof(verdict), true);
+		if (verdict[0] && attest_verdict_parse(verdict, &run->attestation.verdict) < 0)
+			rd_error(rd, wa, "verdict", "unknown, expected unchecked, none, relayed or "
+				 "direct");
+		rd_str(rd, att, wa, "summary", run->attestation.summary,
+		       sizeof(run->attestation.summary), false);
+		rd_lines(rd, att, wa, "evidence", run->attestation.evidence,
+			 sizeof(run->attestation.evidence));
+	}
 }
 
 static void rd_cell(struct reader *rd, json_t *o, const char *where, struct cell_result *c)
@@ -374,7 +403,8 @@ static void rd_results(struct reader *rd, json_t *root, struct results *r)
 		rd_error(rd, "", "schema_version", "missing or not an integer: not a matrix.json?");
 		return;
 	}
-	if (json_integer_value(v) != RESULTS_SCHEMA_VERSION) {
+	/* schema 1 (before attestation) still reads: a baseline from an older run compares */
+	if (json_integer_value(v) != RESULTS_SCHEMA_VERSION && json_integer_value(v) != 1) {
 		char what[128];
 		snprintf(what, sizeof(what), "%lld is not supported (this punchlab reads %d)",
 			 (long long)json_integer_value(v), RESULTS_SCHEMA_VERSION);

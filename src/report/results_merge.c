@@ -24,7 +24,8 @@ static bool refs_equal(const struct cell_refs *a, const struct cell_refs *b)
 		return false;
 	return a->theory == b->theory && strcmp(a->theory_why, b->theory_why) == 0 &&
 	       a->expected_allowed == b->expected_allowed &&
-	       a->expected_min_success == b->expected_min_success &&
+	       a->expected_rate == b->expected_rate && a->expected_runs == b->expected_runs &&
+	       a->cell_class == b->cell_class && strcmp(a->mechanism, b->mechanism) == 0 &&
 	       strcmp(a->expected_reason, b->expected_reason) == 0;
 }
 

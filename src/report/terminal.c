@@ -21,6 +21,7 @@ static const char *outcome_color(enum cell_outcome o)
 	case CELL_DIRECT: return "\033[1;32m";
 	case CELL_RELAYED: return "\033[1;33m";
 	case CELL_FAILED: return "\033[1;31m";
+	case CELL_DISPUTED: return "\033[1;41;37m";
 	case CELL_ERROR: return "\033[1;35m";
 	default: return C_DIM;
 	}
@@ -108,7 +109,7 @@ static void term_group(struct term *t, const struct results *r, const struct rep
 static void term_legend(struct term *t, const struct report_groups *gs)
 {
 	static const enum cell_outcome order[] = {
-		CELL_DIRECT, CELL_RELAYED, CELL_FAILED, CELL_ERROR, CELL_SKIPPED,
+		CELL_DIRECT, CELL_RELAYED, CELL_FAILED, CELL_DISPUTED, CELL_ERROR, CELL_SKIPPED,
 	};
 	bool no_b = false;
 
@@ -120,7 +121,7 @@ static void term_legend(struct term *t, const struct report_groups *gs)
 		fprintf(t->f, " %s  ", cell_outcome_name(order[i]));
 	}
 	fputs(".  no such cell\n", t->f);
-	fputs("Markers: ! regression  + improvement  ~ flaky (repeats differ)  "
+	fputs("Markers: ! regression  + improvement  ~ flaky (a determined cell's runs differ)  "
 	      "c disagrees with the documents' claim  t disagrees with the theory\n", t->f);
 	fputs("Profiles:", t->f);
 	for (int i = 0; i < gs->nnames; i++)
@@ -256,14 +257,25 @@ static void term_rerun_line(struct term *t, const struct cell_result *c, const c
 	fputc('\n', t->f);
 }
 
-enum pick { PICK_REGRESSION, PICK_IMPROVEMENT, PICK_FLAKY, PICK_ERROR, PICK_FAILED, PICK_SKIPPED };
+enum pick {
+	PICK_REGRESSION,
+	PICK_IMPROVEMENT,
+	PICK_DISPUTED,
+	PICK_FLAKY,
+	PICK_RATE,
+	PICK_ERROR,
+	PICK_FAILED,
+	PICK_SKIPPED
+};
 
 static bool picked(const struct cell_result *c, enum pick p)
 {
 	switch (p) {
 	case PICK_REGRESSION: return c->verdict.regression;
 	case PICK_IMPROVEMENT: return c->verdict.improvement;
+	case PICK_DISPUTED: return c->verdict.disputed;
 	case PICK_FLAKY: return c->verdict.flaky;
+	case PICK_RATE: return c->verdict.rate_tested;
 	case PICK_ERROR: return c->verdict.error || c->outcome == CELL_ERROR;
 	case PICK_FAILED:
 		return c->outcome == CELL_FAILED && !c->verdict.regression && !c->verdict.error;
@@ -278,7 +290,7 @@ static void term_list(struct term *t, const struct results *r, enum pick p, cons
 
 	for (int i = 0; i < r->ncells; i++) {
 		const struct cell_result *c = &r->cells[i];
-		char what[160], expected[96];
+		char what[320], expected[128];
 		int count[CELL_OUTCOME_COUNT] = { 0 };
 
 		if (!picked(c, p))
@@ -295,6 +307,23 @@ static void term_list(struct term *t, const struct results *r, enum pick p, cons
 			if (c->nruns > 1)
 				snprintf(what + strlen(what), sizeof(what) - strlen(what),
 					 "; %.0f%% direct over %d runs", c->success_rate * 100, c->nruns);
+			if (c->verdict.disputed)
+				snprintf(what + strlen(what), sizeof(what) - strlen(what),
+					 "; DISPUTED by the lab");
+			break;
+		case PICK_DISPUTED:
+			for (int k = 0; k < c->nruns; k++)
+				if (c->runs[k].outcome == CELL_DISPUTED) {
+					snprintf(what, sizeof(what), "run %d: %s", k + 1,
+						 c->runs[k].reason);
+					break;
+				}
+			break;
+		case PICK_RATE:
+			snprintf(what, sizeof(what), "%d of %d direct, expected %.0f%% (%s): %s, "
+				 "p = %.3g", (int)(c->success_rate * c->nruns + 0.5), c->nruns,
+				 c->refs.expected_rate * 100, c->refs.mechanism,
+				 c->verdict.rate_low ? "TOO LOW" : "consistent", c->verdict.rate_p_value);
 			break;
 		case PICK_FLAKY:
 			for (int k = 0; k < c->nruns; k++)
@@ -310,9 +339,8 @@ static void term_list(struct term *t, const struct results *r, enum pick p, cons
 				snprintf(what + strlen(what), sizeof(what) - strlen(what),
 					 "; connect p50 %.0f ms, p95 %.0f ms", c->ttc_p50_ms,
 					 c->ttc_p95_ms);
-			snprintf(what + strlen(what), sizeof(what) - strlen(what), "; %s",
-				 c->refs.expected_reason[0] ? "listed as timing-dependent" :
-				 "NOT listed as timing-dependent");
+			snprintf(what + strlen(what), sizeof(what) - strlen(what), "; the theory "
+				 "calls it determined");
 			break;
 		default:
 			break;
@@ -339,7 +367,11 @@ int report_terminal_write(const struct results *r, FILE *f, bool color)
 	term_disagreements(&t, r);
 	term_list(&t, r, PICK_REGRESSION, "Regressions (exit 1):");
 	term_list(&t, r, PICK_IMPROVEMENT, "Improvements (reported, not failed):");
-	term_list(&t, r, PICK_FLAKY, "Flaky cells (outcomes differ between repeats):");
+	term_list(&t, r, PICK_DISPUTED, "Disputed cells (the engine's word against the lab's "
+		  "evidence; exit 1):");
+	term_list(&t, r, PICK_FLAKY, "Flaky cells (a determined cell whose runs differ; exit 1):");
+	term_list(&t, r, PICK_RATE, "Rate cells (timing-dependent or probabilistic: a one-sided "
+		  "binomial test at 1% against the measured rate):");
 	term_list(&t, r, PICK_ERROR, "Errors (exit 2: the harness could not run the cell):");
 	term_list(&t, r, PICK_FAILED, "Failed cells (the engine found no path; not regressions):");
 	term_list(&t, r, PICK_SKIPPED, "Skipped cells (the kernel lacks what the profile needs):");

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# matrix-cells.sh PUNCHLAB: single cells that once went wrong, each run 3 times (--repeat),
-# must connect directly every time, and the run must exit 0.
+# matrix-cells.sh PUNCHLAB: single cells that once went wrong, each run at least 3 times
+# (--repeat; these probabilistic cells run as often as their rate test needs), must connect
+# directly every time, and the run must exit 0.
 #   udp/birthday/port-restricted-cone~symmetric-sequential: birthday gave the sockets to the
 #   cone side and the spray to the per-destination side when that side was sequential rather
 #   than random (and so, 1 run in ~500, when two random ports fell within a stride's reach):
@@ -29,7 +30,7 @@ cells = {c["id"]: c for c in json.load(open(sys.argv[1]))["cells"]}
 bad = []
 for i in sys.argv[2:]:
     runs = [r["outcome"] for r in cells[i]["runs"]]
-    if runs != ["direct"] * 3:
+    if len(runs) < 3 or runs != ["direct"] * len(runs):
         bad.append("%s: %s" % (i, runs))
 assert not bad, "; ".join(bad)
 PY

@@ -48,7 +48,7 @@ static const struct cell_def defs[] = {
 	  CELL_FAILED, -1, SET(CELL_FAILED), 0, "probing: deadline\nsecond line" },
 	{ "two-nats", "tcp", "tcp", "port-restricted-cone", "port-restricted-cone",
 	  { CELL_DIRECT, CELL_FAILED, CELL_DIRECT }, 3, -1, CELL_DIRECT, -1,
-	  SET(CELL_DIRECT) | SET(CELL_FAILED), 0.5, "" },
+	  SET(CELL_DIRECT), 0, "" },
 	{ "two-nats", "tcp", "tcp", "port-restricted-cone", "symmetric", { CELL_ERROR }, 1, -1,
 	  CELL_FAILED, -1, SET(CELL_FAILED), 0, "engine binary missing: \x1b[31mred\x1b[0m \x01" },
 	{ "same-nat", "udp", "auto", "cgn", "", { CELL_SKIPPED }, 1, -1, CELL_DIRECT, -1,
@@ -112,7 +112,9 @@ static void synth_build(struct results *r, bool baseline)
 		c->refs.has_baseline = baseline && d->baseline >= 0;
 		c->refs.baseline = d->baseline >= 0 ? (enum cell_outcome)d->baseline : CELL_DIRECT;
 		c->refs.expected_allowed = d->allowed;
-		c->refs.expected_min_success = d->min_success;
+		c->refs.expected_rate = d->min_success;
+		c->refs.cell_class = d->min_success > 0 ? CLASS_TIMING : CLASS_DETERMINED;
+		c->refs.expected_runs = d->min_success > 0 ? 3 : 0;
 		if (d->min_success > 0)
 			snprintf(c->refs.expected_reason, sizeof(c->refs.expected_reason),
 				 "simultaneous open is a timing race");
@@ -330,7 +332,7 @@ static const struct read_case read_cases[] = {
 	{ "empty file", "", -EINVAL, -1, "" },
 	{ "not an object", "[1, 2]", -EINVAL, 0, "not a matrix.json" },
 	{ "no schema_version", "{\"cells\": []}", -EINVAL, 0, "schema_version" },
-	{ "newer schema", "{\"schema_version\": 2, \"cells\": []}", -EINVAL, 0, "2 is not supported" },
+	{ "newer schema", "{\"schema_version\": 3, \"cells\": []}", -EINVAL, 0, "3 is not supported" },
 	{ "no cells", "{\"schema_version\": 1}", -EINVAL, 0, "cells: missing" },
 	{ "bad cell outcome", "{\"schema_version\": 1, \"cells\": [{\"id\": \"x\", \"topology\": \"t\", "
 	  "\"profile_a\": \"a\", \"proto\": \"udp\", \"technique\": \"udp\", \"outcome\": \"sideways\", "

@@ -30,85 +30,85 @@ struct judge_case {
 	enum cell_outcome theory;
 	int baseline;         /* NONE: no baseline */
 	outcome_set allowed;
-	double min_success;
-	const char *expected_reason;
+	double rate;          /* > 0: a timing-dependent cell with this expected rate */
 	/* expected */
 	enum cell_outcome outcome;
 	bool regression, improvement, flaky, disagrees_claim, disagrees_theory, error;
 };
 
 #define RUNS(...) { __VA_ARGS__, NONE }
+#define X CELL_DISPUTED
+#define P30 (31.0 / 32)  /* rate_expected(30, 30): tested over 9 runs, fails at <= 6 direct */
 
 static const struct judge_case cases[] = {
-	/* representative outcome */
-	{ "one direct run, as expected", RUNS(D), D, D, NONE, SET(D), 0, "",
+	/* representative outcome; a determined cell whose runs differ is flaky: a regression */
+	{ "one direct run, as expected", RUNS(D), D, D, NONE, SET(D), 0,
 	  D, false, false, false, false, false, false },
-	{ "majority wins", RUNS(D, D, R), NONE, D, NONE, SET(D), 0, "",
-	  D, false, false, true, false, false, false },
-	{ "a tie goes to the worse outcome", RUNS(D, F), NONE, D, NONE, SET(D), 0, "",
+	{ "determined, runs differ: flaky", RUNS(D, D, R), NONE, D, NONE, SET(D), 0,
+	  D, true, false, true, false, false, false },
+	{ "a tie goes to the worse outcome", RUNS(D, F), NONE, D, NONE, SET(D), 0,
 	  F, true, false, true, false, true, false },
-	{ "a three-way tie goes to failed", RUNS(R, D, F), NONE, F, NONE, SET(F), 0, "",
-	  F, false, false, true, false, false, false },
-	{ "error only when most frequent: tie with direct", RUNS(E, D), NONE, D, NONE, SET(D), 0, "",
-	  D, false, false, true, false, false, true },
-	{ "error when most frequent: never a regression", RUNS(E, E, D), D, D, D, SET(D), 0, "",
-	  E, false, false, true, false, false, true },
-	{ "skipped: no finding, no regression", RUNS(S), F, D, D, SET(D), 0, "",
+	{ "a three-way tie goes to failed, flaky", RUNS(R, D, F), NONE, F, NONE, SET(F), 0,
+	  F, true, false, true, false, false, false },
+	{ "error only when most frequent: tie with direct", RUNS(E, D), NONE, D, NONE, SET(D), 0,
+	  D, true, false, true, false, false, true },
+	{ "error when most frequent: never a regression", RUNS(E, E, D), D, D, D, SET(D), 0,
+	  E, false, false, false, false, false, true },
+	{ "skipped: no finding, no regression", RUNS(S), F, D, D, SET(D), 0,
 	  S, false, false, false, false, false, false },
-	{ "error against a failed claim: no disagreement", RUNS(E), F, F, NONE, SET(F), 0, "",
+	{ "error against a failed claim: no disagreement", RUNS(E), F, F, NONE, SET(F), 0,
 	  E, false, false, false, false, false, true },
 
-	/* without a baseline: the expected outcomes */
-	{ "worse than expected", RUNS(F), NONE, D, NONE, SET(D), 0, "",
-	  F, true, false, false, false, true, false },
-	{ "relayed where direct expected", RUNS(R), NONE, D, NONE, SET(D), 0, "",
-	  R, true, false, false, false, true, false },
-	{ "better than expected", RUNS(D), NONE, F, NONE, SET(F), 0, "",
-	  D, false, true, false, false, true, false },
-	{ "no expectation at all: no verdict", RUNS(F), NONE, D, NONE, 0, 0, "",
-	  F, false, false, false, false, true, false },
-	{ "listed cell inside its allowed set", RUNS(F), NONE, D, NONE, SET(D) | SET(F), 0,
-	  "TCP simultaneous open through RST NATs is a race",
-	  F, false, false, false, false, true, false },
-	{ "listed cell outside its allowed set", RUNS(F), NONE, D, NONE, SET(D) | SET(R), 0, "race",
-	  F, true, false, false, false, true, false },
-	{ "listed cell above its best allowed outcome", RUNS(D), NONE, R, NONE, SET(R) | SET(F), 0,
-	  "race", D, false, true, false, false, true, false },
+	/* disputed: the engine's word against the lab's evidence, a regression in every case */
+	{ "disputed where failed is expected", RUNS(X), NONE, F, NONE, SET(F), 0,
+	  X, true, false, false, false, true, false },
+	{ "one disputed run makes the cell disputed", RUNS(D, D, X), NONE, D, NONE, SET(D), 0,
+	  X, true, false, true, false, true, false },
+	{ "disputed against a disputed baseline is still a regression", RUNS(X), NONE, F, X,
+	  SET(F), 0, X, true, false, false, false, true, false },
+	{ "disputed in a rate cell", RUNS(D, D, D, D, X, D, D, D, D), NONE, D, NONE,
+	  SET(D) | SET(F), P30, X, true, false, false, false, true, false },
 
-	/* minimum success rate */
-	{ "rate below the minimum over repeats", RUNS(D, F, F, F, D, F, F, F, F, F), NONE, D, NONE,
-	  SET(D) | SET(F), 0.3, "race", F, true, false, true, false, true, false },
-	{ "rate at the minimum (3/10 = 0.3)", RUNS(D, F, F, F, D, F, F, D, F, F), NONE, D, NONE,
-	  SET(D) | SET(F), 0.3, "race", F, false, false, true, false, true, false },
-	{ "rate rule needs more than one run", RUNS(F), NONE, D, NONE, SET(D) | SET(F), 0.5, "race",
+	/* without a baseline: the expected outcomes */
+	{ "worse than expected", RUNS(F), NONE, D, NONE, SET(D), 0,
+	  F, true, false, false, false, true, false },
+	{ "relayed where direct expected", RUNS(R), NONE, D, NONE, SET(D), 0,
+	  R, true, false, false, false, true, false },
+	{ "better than expected", RUNS(D), NONE, F, NONE, SET(F), 0,
+	  D, false, true, false, false, true, false },
+	{ "no expectation at all: no verdict", RUNS(F), NONE, D, NONE, 0, 0,
 	  F, false, false, false, false, true, false },
-	{ "rate rule also against a baseline", RUNS(D, F, F, F), NONE, D, F, SET(D) | SET(F), 0.5,
-	  "race", F, true, false, true, false, true, false },
-	{ "majority direct but rate too low", RUNS(D, D, F, F, F, D, D, F, D, D), NONE, D, NONE,
-	  SET(D) | SET(F), 0.9, "race", D, true, false, true, false, false, false },
+
+	/* rate cells: every run inside the allowed set, the rate not significantly low */
+	{ "rate cell, nine of nine", RUNS(D, D, D, D, D, D, D, D, D), NONE, D, NONE,
+	  SET(D) | SET(F), P30, D, false, false, false, false, false, false },
+	{ "rate cell, one failure in nine is chance", RUNS(D, D, D, F, D, D, D, D, D), NONE, D,
+	  NONE, SET(D) | SET(F), P30, D, false, false, false, false, false, false },
+	{ "rate cell, seven of nine still passes", RUNS(D, F, D, D, D, F, D, D, D), NONE, D, NONE,
+	  SET(D) | SET(F), P30, D, false, false, false, false, false, false },
+	{ "rate cell, six of nine is a rate too low", RUNS(D, F, D, F, D, F, D, D, D), NONE, D,
+	  NONE, SET(D) | SET(F), P30, D, true, false, false, false, false, false },
+	{ "rate cell, one run: a failure is not yet significant", RUNS(F), NONE, D, NONE,
+	  SET(D) | SET(F), P30, F, false, false, false, false, true, false },
+	{ "rate cell outside its allowed set", RUNS(D, D, R, D, D, D, D, D, D), NONE, D, NONE,
+	  SET(D) | SET(F), P30, D, true, false, false, false, false, false },
+	{ "rate cell judged by its test against a baseline too", RUNS(F, F, F, F, F, F, F, F, F),
+	  NONE, D, F, SET(D) | SET(F), P30, F, true, false, false, false, true, false },
 
 	/* against a baseline (the expected outcomes no longer decide) */
-	{ "worse than the baseline", RUNS(R), NONE, R, D, SET(R), 0, "",
+	{ "worse than the baseline", RUNS(R), NONE, R, D, SET(R), 0,
 	  R, true, false, false, false, false, false },
-	{ "same as the baseline, though worse than expected", RUNS(F), NONE, D, F, SET(D), 0, "",
+	{ "same as the baseline, though worse than expected", RUNS(F), NONE, D, F, SET(D), 0,
 	  F, false, false, false, false, true, false },
-	{ "better than the baseline", RUNS(D), NONE, D, R, SET(D), 0, "",
+	{ "better than the baseline", RUNS(D), NONE, D, R, SET(D), 0,
 	  D, false, true, false, false, false, false },
-	{ "listed cell moving inside its set is no regression", RUNS(F), NONE, D, D,
-	  SET(D) | SET(F), 0, "race", F, false, false, false, false, true, false },
-	{ "listed cell moving inside its set is no improvement", RUNS(D), NONE, D, F,
-	  SET(D) | SET(F), 0, "race", D, false, false, false, false, false, false },
-	{ "listed cell leaving its set against the baseline", RUNS(R), NONE, D, D,
-	  SET(D) | SET(F), 0, "race", R, true, false, false, false, true, false },
-	{ "baseline error: nothing to compare", RUNS(F), NONE, F, E, SET(F), 0, "",
+	{ "baseline error: nothing to compare", RUNS(F), NONE, F, E, SET(F), 0,
 	  F, false, false, false, false, false, false },
 
 	/* the documents' claim and the theory: findings only */
-	{ "disagrees with the claim", RUNS(D), F, D, NONE, SET(D), 0, "",
+	{ "disagrees with the claim", RUNS(D), F, D, NONE, SET(D), 0,
 	  D, false, false, false, true, false, false },
-	{ "disagrees with claim and theory, as expected", RUNS(D), F, F, NONE, SET(D) | SET(F), 0,
-	  "measured", D, false, false, false, true, true, false },
-	{ "no claim: no claim disagreement", RUNS(F), NONE, D, NONE, SET(F), 0, "x",
+	{ "no claim: no claim disagreement", RUNS(F), NONE, D, NONE, SET(F), 0,
 	  F, false, false, false, false, true, false },
 };
 
@@ -129,8 +129,8 @@ static void fill_cell(struct cell_result *c, const struct judge_case *k)
 	c->refs.has_baseline = k->baseline != NONE;
 	c->refs.baseline = k->baseline != NONE ? (enum cell_outcome)k->baseline : D;
 	c->refs.expected_allowed = k->allowed;
-	c->refs.expected_min_success = k->min_success;
-	snprintf(c->refs.expected_reason, sizeof(c->refs.expected_reason), "%s", k->expected_reason);
+	c->refs.expected_rate = k->rate;
+	c->refs.cell_class = k->rate > 0 ? CLASS_TIMING : CLASS_DETERMINED;
 }
 
 static void test_judge_table(void **state)
