@@ -26,8 +26,8 @@ for proto in udp tcp; do
 		expect_cell "$TMP/m" "$id" direct "full-cone-hairpin turns the peers' packets around"
 		dir=$TMP/m/$(cell_field "$TMP/m" "$id" 'c["runs"][0]["log_dir"]')
 		# the path went through nat-a's conntrack, translated: a hairpin flow between the
-		# two hosts (mappings.txt: "nat-a: PROTO HOST:P -> PUBLIC:P remote ... hairpin")
-		grep -E "^nat-a: $proto 10\.0\.1\.1[01]:[0-9]+ -> 203\.0\.113\.2:[0-9]+ remote 203\.0\.113\.2:[0-9]+ .* hairpin$" \
+		# two hosts (mappings.txt: "nat-a: PROTO HOST:P -> PUBLIC:P remote ... hairpin ...")
+		grep -E "^nat-a: $proto 10\.0\.1\.1[01]:[0-9]+ -> 203\.0\.113\.2:[0-9]+ remote 203\.0\.113\.2:[0-9]+ .*hairpin( |$)" \
 			"$dir/mappings.txt" >/dev/null ||
 			{ cat "$dir/mappings.txt" >&2; fail "$id: no hairpinned flow in nat-a's conntrack"; }
 	done
