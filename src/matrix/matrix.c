@@ -632,6 +632,13 @@ int matrix_run(const struct matrix_opts *o, struct results *res, const struct ou
 			if (u)
 				dims.profiles[dims.nprofiles++] = u->name;
 		}
+		/* two peers behind one NAT meet only by hairpinning (the lab isolates them), which no
+		 * default profile does: the default list gains the one that does */
+		if (!o->nprofiles && p->layout == LAYOUT_SAME_LAN) {
+			struct used_profile *u = profile_add(p, "full-cone-hairpin", dl);
+			if (u)
+				dims.profiles[dims.nprofiles++] = u->name;
+		}
 		if (dl->count)
 			goto bad;
 		dims.udp = o->udp;
