@@ -37,14 +37,27 @@ bool cell_outcome_worse(enum cell_outcome a, enum cell_outcome b);
 /* Bit set of outcomes: 1u << CELL_DIRECT | ... */
 typedef unsigned outcome_set;
 
-/* What a cell is: its stable id and its coordinates. */
+/* What a cell is: its stable id and its coordinates. The id names every dimension that is not
+ * the default (grammar in docs/matrix-json.md, "Cell ids"; src/matrix/cell.c formats and parses
+ * it). Topology, profiles and engine are references: a shipped name (a file of topologies/,
+ * nat-profiles/, engines/ without its extension) or a path (it contains a '/'), stored decoded
+ * here and percent-encoded in the id. */
+#define CELL_REF_MAX 256
+#define CELL_DEFAULT_ENGINE "punch"
+#define CELL_DEFAULT_STAGGER_MS 20 /* --stagger */
 struct cell_spec {
-	char id[192];          /* "<topology>/<proto>/<technique>/<profile-a>~<profile-b>", "-" for no B */
-	char topology[64];
-	char profile_a[64];
-	char profile_b[64];    /* "" when B has no NAT of its own (same-nat, public-peer) */
+	char id[1024];
+	char topology[CELL_REF_MAX];
+	char profile_a[CELL_REF_MAX];
+	char profile_b[CELL_REF_MAX]; /* "" when B has no NAT of its own (same-nat, public-peer) */
 	char proto[8];         /* "udp" | "tcp" */
 	char technique[16];    /* udp, tcp, tcp-ttl, predict, birthday, relay, auto */
+	char engine[CELL_REF_MAX];   /* peer A's (and the rendezvous'): CELL_DEFAULT_ENGINE or another */
+	char engine_b[CELL_REF_MAX]; /* peer B's when it differs (an engine pair), else "" */
+	/* The profiles' header names, for grid labels; "" when unknown (the reports then use the
+	 * reference). Not part of the identity: the id and the fields above are. */
+	char profile_a_name[64];
+	char profile_b_name[64];
 };
 
 /* What the lab's own evidence says about a run's path (src/matrix/attest.c, docs/attestation.md):
@@ -156,7 +169,7 @@ struct cell_result {
 };
 
 struct profile_hash {
-	char name[64];
+	char name[CELL_REF_MAX]; /* the profile's reference, as in cell ids */
 	char sha256[65];
 };
 
@@ -174,6 +187,10 @@ struct results_meta {
 	int jobs, repeat, stagger_ms;
 	char shard[16];         /* "K/N" or "" */
 	char baseline[256];     /* the baseline file compared against, "" for none */
+	/* options that shaped the cells, for their rerun commands */
+	char engine_binary[256]; /* --engine-binary as given, "" when punchlab found the program */
+	char expectations[256];  /* --expectations as given, "" for the default */
+	char topology_path[256]; /* the topology file when not a shipped one, else "" */
 	struct profile_hash *profiles;
 	int nprofiles;
 };

@@ -59,6 +59,8 @@ static const struct key_def key_defs[PROFILE_KEY_COUNT] = {
 	[PROFILE_KEY_PORTS] = { "ports", false, "preserve, sequential or random" },
 	[PROFILE_KEY_STRIDE] = { "stride", true, "a whole number from 1 to 1024" },
 	[PROFILE_KEY_HAIRPIN] = { "hairpin", false, "yes or no" },
+	[PROFILE_KEY_HAIRPIN_FILTERING] = { "hairpin-filtering", true,
+		"endpoint-independent, address-dependent or address-and-port-dependent" },
 	[PROFILE_KEY_TCP_UNSOLICITED] = { "tcp-unsolicited", false, "drop or rst" },
 	[PROFILE_KEY_PREDICTABLE] = { "predictable", false, "yes or no" },
 	[PROFILE_KEY_TRANSPORTS] = { "transports", false, "udp, tcp, or both as \"udp, tcp\"" },
@@ -237,13 +239,16 @@ static int parse_value(struct profile_header *h, enum profile_key k, char *v, in
 		return 0;
 	case PROFILE_KEY_MAPPING:
 	case PROFILE_KEY_FILTERING:
+	case PROFILE_KEY_HAIRPIN_FILTERING:
 		i = lookup(dependency_names, ARRAY_SIZE(dependency_names), v);
 		if (i < 0)
 			goto bad;
 		if (k == PROFILE_KEY_MAPPING)
 			h->mapping = (enum profile_dependency)i;
-		else
+		else if (k == PROFILE_KEY_FILTERING)
 			h->filtering = (enum profile_dependency)i;
+		else
+			h->hairpin_filtering = (enum profile_dependency)i;
 		return 0;
 	case PROFILE_KEY_PORTS:
 		i = lookup(ports_names, ARRAY_SIZE(ports_names), v);
@@ -359,6 +364,9 @@ static void check_consistency(struct profile_header *h, const bool ok[], struct 
 				 profile_dependency_name(h->mapping),
 				 profile_dependency_name(h->filtering), profile_rfc3489_name(want));
 	}
+	if (ok[PROFILE_KEY_HAIRPIN_FILTERING] && ok[PROFILE_KEY_HAIRPIN] && !h->hairpin)
+		diag_add(dl, h->file, h->line[PROFILE_KEY_HAIRPIN_FILTERING],
+			 "hairpin-filtering: only meaningful with hairpin: yes");
 	if (ok[PROFILE_KEY_STRIDE] && ok[PROFILE_KEY_PORTS] &&
 	    h->ports != PROFILE_PORTS_SEQUENTIAL)
 		diag_add(dl, h->file, h->line[PROFILE_KEY_STRIDE],

@@ -53,6 +53,7 @@ enum profile_key {
 	PROFILE_KEY_PORTS,
 	PROFILE_KEY_STRIDE, /* optional: only with ports: sequential, default 1 */
 	PROFILE_KEY_HAIRPIN,
+	PROFILE_KEY_HAIRPIN_FILTERING, /* optional: only with hairpin: yes, default = filtering */
 	PROFILE_KEY_TCP_UNSOLICITED,
 	PROFILE_KEY_PREDICTABLE,
 	PROFILE_KEY_TRANSPORTS,
@@ -75,6 +76,10 @@ struct profile_header {
 	enum profile_ports ports;
 	int stride;                    /* step between sequential ports; 1 unless declared */
 	bool hairpin;
+	/* Which hairpinned packets (from the LAN to a public endpoint of this NAT) reach the
+	 * mapping's owner, in RFC 4787 filtering terms; valid only when declared
+	 * (line[PROFILE_KEY_HAIRPIN_FILTERING] != 0). */
+	enum profile_dependency hairpin_filtering;
 	enum profile_unsolicited tcp_unsolicited;
 	bool predictable;
 	unsigned transports;           /* PROFILE_UDP | PROFILE_TCP */

@@ -473,7 +473,7 @@ static void html_list(FILE *f, const struct results *r, enum html_pick p, const 
 	for (int i = 0; i < r->ncells; i++) {
 		const struct cell_result *c = &r->cells[i];
 		const struct cell_run *rep = report_representative_run(c);
-		char expected[96], cmd[300];
+		char expected[96], cmd[REPORT_RERUN_MAX];
 
 		if (!html_picked(c, p))
 			continue;
@@ -483,7 +483,7 @@ static void html_list(FILE *f, const struct results *r, enum html_pick p, const 
 		}
 		any = true;
 		report_expected_format(&c->refs, expected, sizeof(expected));
-		report_rerun_command(c, cmd, sizeof(cmd));
+		report_rerun_command(r, c, cmd, sizeof(cmd));
 		fputs("<tr><td>", f);
 		html_cell_link(f, c);
 		fputs("</td><td class=\"o\">", f);

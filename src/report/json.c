@@ -187,6 +187,9 @@ static void jw_write_meta(struct json_writer *w, const struct results_meta *m)
 	jw_int(w, "stagger_ms", m->stagger_ms);
 	jw_str(w, "shard", m->shard);
 	jw_str(w, "baseline", m->baseline);
+	jw_str(w, "engine_binary", m->engine_binary);
+	jw_str(w, "expectations", m->expectations);
+	jw_str(w, "topology_path", m->topology_path);
 	jw_open(w, "profiles", '[');
 	for (int i = 0; i < m->nprofiles; i++) {
 		jw_open(w, NULL, '{');
@@ -353,15 +356,20 @@ static void jw_write_cell(struct json_writer *w, const struct results *r,
 			    const struct cell_result *c, const char *log_root)
 {
 	const struct cell_run *rep = report_representative_run(c);
-	char rerun[300];
+	char rerun[REPORT_RERUN_MAX];
 
 	jw_open(w, NULL, '{');
 	jw_str(w, "id", c->spec.id);
 	jw_str(w, "topology", c->spec.topology);
 	jw_str(w, "profile_a", c->spec.profile_a);
 	jw_str(w, "profile_b", c->spec.profile_b);
+	jw_str(w, "profile_a_name", c->spec.profile_a_name);
+	jw_str(w, "profile_b_name", c->spec.profile_b_name);
 	jw_str(w, "proto", c->spec.proto);
 	jw_str(w, "technique", c->spec.technique);
+	jw_str(w, "engine", c->spec.engine);
+	if (c->spec.engine_b[0])
+		jw_str(w, "engine_b", c->spec.engine_b);
 	jw_str(w, "outcome", cell_outcome_name(c->outcome));
 	/* the representative run's details, for readers that do not want to look into runs */
 	jw_str(w, "reason", rep ? rep->reason : "");
@@ -374,10 +382,9 @@ static void jw_write_cell(struct json_writer *w, const struct results *r,
 	jw_ms(w, "ttc_p95_ms", c->ttc_p95_ms);
 	jw_write_refs(w, &c->refs);
 	jw_write_verdict(w, &c->verdict);
-	jw_str(w, "engine", r->meta.engine);
 	jw_str(w, "engine_version", r->meta.engine_version);
 	jw_str(w, "harness_version", r->meta.harness_version);
-	report_rerun_command(c, rerun, sizeof(rerun));
+	report_rerun_command(r, c, rerun, sizeof(rerun));
 	jw_str(w, "rerun", rerun);
 	jw_open(w, "runs", '[');
 	for (int i = 0; i < c->nruns; i++)

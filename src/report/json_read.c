@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "report/report.h"
+#include "matrix/cell.h"
 #include "report/report_internal.h"
 
 struct reader {
@@ -198,6 +199,9 @@ static void rd_meta(struct reader *rd, json_t *root, struct results_meta *m)
 	rd_int(rd, meta, "meta", "stagger_ms", &m->stagger_ms);
 	rd_str(rd, meta, "meta", "shard", m->shard, sizeof(m->shard), false);
 	rd_str(rd, meta, "meta", "baseline", m->baseline, sizeof(m->baseline), false);
+	rd_str(rd, meta, "meta", "engine_binary", m->engine_binary, sizeof(m->engine_binary), false);
+	rd_str(rd, meta, "meta", "expectations", m->expectations, sizeof(m->expectations), false);
+	rd_str(rd, meta, "meta", "topology_path", m->topology_path, sizeof(m->topology_path), false);
 	profiles = rd_get(rd, meta, "meta", "profiles", false);
 	if (!profiles)
 		return;
@@ -383,6 +387,51 @@ static void rd_run(struct reader *rd, json_t *o, const char *where, struct cell_
 	}
 }
 
+/* A cell's coordinates are the truth and its id is recomputed from them, so an id of an older
+ * punchlab reads as today's id of the same cell: dimensions added since (the engine, ...) take
+ * their default when absent, and a profile path, written raw in ids before they were encoded,
+ * gets its encoded form. An id that is a valid id of another cell is an error. */
+static void rd_spec(struct reader *rd, json_t *o, const char *where, struct cell_spec *s)
+{
+	char id[sizeof(s->id)], what[sizeof(s->id) + 128];
+	struct cell_spec parsed;
+	int errors = rd->errors;
+
+	rd_str(rd, o, where, "id", id, sizeof(id), true);
+	rd_str(rd, o, where, "topology", s->topology, sizeof(s->topology), true);
+	rd_str(rd, o, where, "profile_a", s->profile_a, sizeof(s->profile_a), true);
+	rd_str(rd, o, where, "profile_b", s->profile_b, sizeof(s->profile_b), false);
+	rd_str(rd, o, where, "proto", s->proto, sizeof(s->proto), true);
+	rd_str(rd, o, where, "technique", s->technique, sizeof(s->technique), true);
+	rd_str(rd, o, where, "engine", s->engine, sizeof(s->engine), false);
+	rd_str(rd, o, where, "engine_b", s->engine_b, sizeof(s->engine_b), false);
+	rd_str(rd, o, where, "profile_a_name", s->profile_a_name, sizeof(s->profile_a_name), false);
+	rd_str(rd, o, where, "profile_b_name", s->profile_b_name, sizeof(s->profile_b_name), false);
+	if (rd->errors != errors)
+		return;
+	if (!s->engine[0])
+		snprintf(s->engine, sizeof(s->engine), "%s", CELL_DEFAULT_ENGINE);
+	if ((strcmp(s->proto, "udp") && strcmp(s->proto, "tcp")) ||
+	    !technique_fits(s->technique, s->proto)) {
+		snprintf(what, sizeof(what), "proto \"%s\" with technique \"%s\" is no cell (udp: udp, "
+			 "predict, birthday, relay, auto; tcp: tcp, tcp-ttl, predict, relay, auto)",
+			 s->proto, s->technique);
+		rd_error(rd, where, "technique", what);
+		return;
+	}
+	if (cell_spec_set_id(s) < 0) {
+		rd_error(rd, where, "id", "the cell's coordinates make an id that is too long or "
+			 "lacks its topology or profile A");
+		return;
+	}
+	if (strcmp(id, s->id) != 0 && cell_id_parse(id, &parsed) == 0 &&
+	    strcmp(parsed.id, s->id) != 0) {
+		snprintf(what, sizeof(what), "\"%s\" names another cell than the cell's coordinates "
+			 "(%s)", id, s->id);
+		rd_error(rd, where, "id", what);
+	}
+}
+
 static void rd_cell(struct reader *rd, json_t *o, const char *where, struct cell_result *c)
 {
 	struct cell_spec *s = &c->spec;
@@ -393,12 +442,7 @@ static void rd_cell(struct reader *rd, json_t *o, const char *where, struct cell
 		rd_error(rd, where, NULL, "not an object");
 		return;
 	}
-	rd_str(rd, o, where, "id", s->id, sizeof(s->id), true);
-	rd_str(rd, o, where, "topology", s->topology, sizeof(s->topology), true);
-	rd_str(rd, o, where, "profile_a", s->profile_a, sizeof(s->profile_a), true);
-	rd_str(rd, o, where, "profile_b", s->profile_b, sizeof(s->profile_b), false);
-	rd_str(rd, o, where, "proto", s->proto, sizeof(s->proto), true);
-	rd_str(rd, o, where, "technique", s->technique, sizeof(s->technique), true);
+	rd_spec(rd, o, where, s);
 	rd_outcome(rd, o, where, "outcome", &c->outcome, true);
 	rd_num(rd, o, where, "success_rate", &c->success_rate, false);
 	rd_num(rd, o, where, "ttc_p50_ms", &c->ttc_p50_ms, true);

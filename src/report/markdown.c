@@ -358,7 +358,7 @@ static void md_reruns(FILE *f, const struct results *r)
 	for (int i = 0; i < r->ncells; i++) {
 		const struct cell_result *c = &r->cells[i];
 		const struct cell_run *rep = report_representative_run(c);
-		char cmd[300], reason[300];
+		char cmd[REPORT_RERUN_MAX], reason[300];
 
 		if (c->outcome != CELL_FAILED && c->outcome != CELL_ERROR && !c->verdict.error &&
 		    !c->verdict.regression)
@@ -366,7 +366,7 @@ static void md_reruns(FILE *f, const struct results *r)
 		if (!any)
 			fputs("## Rerun a failing cell\n\n```sh\n", f);
 		any = true;
-		report_rerun_command(c, cmd, sizeof(cmd));
+		report_rerun_command(r, c, cmd, sizeof(cmd));
 		report_utf8_sanitize(rep ? rep->reason : "", reason, sizeof(reason));
 		for (char *p = reason; *p; p++)
 			if ((unsigned char)*p < 0x20 || *p == '`')

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "matrix/cell.h"
 #include "report/report.h"
 #include "report/report_internal.h"
 
@@ -79,6 +80,7 @@ static void term_group(struct term *t, const struct results *r, const struct rep
 		       const struct report_group *g)
 {
 	int label = 0, width = 6;
+	char topology[3 * CELL_REF_MAX];
 
 	for (int i = 0; i < g->nrows; i++)
 		if ((int)strlen(g->rows[i]) > label)
@@ -91,7 +93,10 @@ static void term_group(struct term *t, const struct results *r, const struct rep
 	term_on(t, C_BOLD);
 	fprintf(t->f, "%s/%s/%s", g->topology, g->proto, g->technique);
 	term_off(t);
-	fprintf(t->f, "   (cell id %s/%s/%s/A~B: profile A down, B across)\n", g->topology, g->proto,
+	/* as it is written in an id: a topology given as a path is percent-encoded */
+	if (cell_ref_encode(g->topology, topology, sizeof(topology)) < 0)
+		snprintf(topology, sizeof(topology), "?");
+	fprintf(t->f, "   (cell id %s/%s/%s/A~B: profile A down, B across)\n", topology, g->proto,
 		g->technique);
 	fprintf(t->f, "%*s", label, "");
 	for (int j = 0; j < g->ncols; j++)
@@ -124,8 +129,16 @@ static void term_legend(struct term *t, const struct report_groups *gs)
 	fputs("Markers: ! regression  + improvement  ~ flaky (a determined cell's runs differ)  "
 	      "c disagrees with the documents' claim  t disagrees with the theory\n", t->f);
 	fputs("Profiles:", t->f);
-	for (int i = 0; i < gs->nnames; i++)
-		fprintf(t->f, "%s %s %s", i ? "," : "", gs->abbrevs[i], gs->names[i]);
+	for (int i = 0; i < gs->nnames; i++) {
+		fprintf(t->f, "%s %s ", i ? "," : "", gs->abbrevs[i]);
+		term_text(t, gs->names[i]);
+		/* a profile given as a path: which file (unless its label already says) */
+		if (strchr(gs->refs[i], '/') && !strstr(gs->names[i], gs->refs[i])) {
+			fputs(" (", t->f);
+			term_text(t, gs->refs[i]);
+			fputc(')', t->f);
+		}
+	}
 	for (int k = 0; k < gs->n; k++)
 		for (int j = 0; j < gs->g[k].ncols; j++)
 			no_b |= gs->g[k].cols[j][0] == '\0';
@@ -268,15 +281,16 @@ static void term_disagreements(struct term *t, const struct results *r)
 
 /* One line per cell: the command first, so the whole line pastes into a shell; then
  * "# <outcome>[ in <phase>][ (<note>)][: <reason>]". */
-static void term_rerun_line(struct term *t, const struct cell_result *c, const char *note)
+static void term_rerun_line(struct term *t, const struct results *r, const struct cell_result *c,
+			    const char *note)
 {
 	const struct cell_run *rep = report_representative_run(c);
-	char cmd[300];
+	char cmd[REPORT_RERUN_MAX];
 
 	if (c->outcome == CELL_SKIPPED && !c->verdict.regression)
 		snprintf(cmd, sizeof(cmd), "%s", c->spec.id); /* rerunning will not help */
 	else
-		report_rerun_command(c, cmd, sizeof(cmd));
+		report_rerun_command(r, c, cmd, sizeof(cmd));
 	fprintf(t->f, "  %s", cmd);
 	term_on(t, C_DIM);
 	fprintf(t->f, "   # %s", cell_outcome_name(c->outcome));
@@ -382,7 +396,7 @@ static void term_list(struct term *t, const struct results *r, enum pick p, cons
 		default:
 			break;
 		}
-		term_rerun_line(t, c, what);
+		term_rerun_line(t, r, c, what);
 	}
 	if (any)
 		fputc('\n', t->f);

@@ -44,6 +44,7 @@ static void cell(struct cell_result *c, const char *id, const char *a, const cha
 	snprintf(c->spec.profile_b, sizeof(c->spec.profile_b), "%s", b);
 	snprintf(c->spec.proto, sizeof(c->spec.proto), "%s", proto);
 	snprintf(c->spec.technique, sizeof(c->spec.technique), "%s", proto);
+	snprintf(c->spec.engine, sizeof(c->spec.engine), "%s", CELL_DEFAULT_ENGINE);
 	c->refs.theory = theory;
 	c->refs.expected_allowed = 1u << theory;
 	snprintf(c->refs.theory_why, sizeof(c->refs.theory_why), "because");

@@ -140,6 +140,166 @@ static void test_cell_id_round_trip(void **state)
 		assert_int_equal(cell_id_parse(bad[i], &c), -EINVAL);
 }
 
+/* One cell, every field given: the id must round-trip it exactly. */
+struct id_case {
+	const char *topology, *proto, *technique, *a, *b, *engine, *engine_b;
+	const char *id; /* the canonical id */
+};
+
+static const struct id_case id_cases[] = {
+	{ "two-nats", "udp", "udp", "full-cone", "symmetric", "punch", "",
+	  "two-nats/udp/udp/full-cone~symmetric" },
+	{ "same-nat", "tcp", "auto", "full-cone", "", "punch", "", "same-nat/tcp/auto/full-cone~-" },
+	/* the path: '/' inside a reference */
+	{ "two-nats", "tcp", "tcp", "/tmp/x/homebox.nft", "/tmp/x/homebox.nft", "punch", "",
+	  "two-nats/tcp/tcp/%2Ftmp%2Fx%2Fhomebox.nft~%2Ftmp%2Fx%2Fhomebox.nft" },
+	/* '~' (the pair separator), spaces, '%', '=' and a quote in paths */
+	{ "two-nats", "udp", "predict", "./my nats/a~b.nft", "/x/100%=y'z.nft", "punch", "",
+	  "two-nats/udp/predict/.%2Fmy%20nats%2Fa%7Eb.nft~%2Fx%2F100%25%3Dy%27z.nft" },
+	/* a topology given as a path, a home directory's '~' at the start, non-ASCII bytes */
+	{ "~/labs/t w.yaml", "udp", "birthday", "~/p.nft", "caf\xc3\xa9", "punch", "",
+	  "%7E%2Flabs%2Ft%20w.yaml/udp/birthday/%7E%2Fp.nft~caf%C3%A9" },
+	/* "-" as a reference is not "no profile" */
+	{ "two-nats", "udp", "udp", "-", "-", "punch", "", "two-nats/udp/udp/%2D~%2D" },
+	/* the engine dimension: absent at its default, a key=value part otherwise */
+	{ "two-nats", "udp", "auto", "full-cone", "symmetric", "nebula", "",
+	  "two-nats/udp/auto/full-cone~symmetric/engine=nebula" },
+	{ "two-nats", "udp", "auto", "full-cone", "symmetric", "punch", "nebula",
+	  "two-nats/udp/auto/full-cone~symmetric/engine=punch~nebula" },
+	{ "two-nats", "tcp", "tcp-ttl", "a", "b", "/opt/my engines/x~y.yaml", "",
+	  "two-nats/tcp/tcp-ttl/a~b/engine=%2Fopt%2Fmy%20engines%2Fx%7Ey.yaml" },
+};
+
+static void spec_of(const struct id_case *k, struct cell_spec *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->topology, sizeof(c->topology), "%s", k->topology);
+	snprintf(c->proto, sizeof(c->proto), "%s", k->proto);
+	snprintf(c->technique, sizeof(c->technique), "%s", k->technique);
+	snprintf(c->profile_a, sizeof(c->profile_a), "%s", k->a);
+	snprintf(c->profile_b, sizeof(c->profile_b), "%s", k->b);
+	snprintf(c->engine, sizeof(c->engine), "%s", k->engine);
+	snprintf(c->engine_b, sizeof(c->engine_b), "%s", k->engine_b);
+}
+
+static void test_cell_id_grammar_round_trip(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(id_cases) / sizeof(id_cases[0]); i++) {
+		struct cell_spec want, got;
+		char why[256];
+
+		spec_of(&id_cases[i], &want);
+		assert_int_equal(cell_spec_set_id(&want), 0);
+		assert_string_equal(want.id, id_cases[i].id);
+		/* formatting is canonical and parsing gives back every field */
+		assert_int_equal(cell_id_parse_msg(want.id, &got, why, sizeof(why)), 0);
+		assert_string_equal(why, "");
+		assert_memory_equal(&got, &want, sizeof(got));
+		/* no raw '/', '~' or '=' but the separators: 3 slashes and one more per key=value
+		 * part, one '~' and one more for an engine pair */
+		int slashes = 0, tildes = 0, equals = 0;
+		for (const char *p = want.id; *p; p++) {
+			slashes += *p == '/';
+			tildes += *p == '~';
+			equals += *p == '=';
+		}
+		assert_int_equal(slashes, 3 + equals);
+		assert_int_equal(tildes, 1 + (want.engine_b[0] != '\0'));
+	}
+}
+
+/* Spellings that name a cell but are not its canonical id: accepted, and c->id is canonical. */
+static void test_cell_id_lenient_spellings(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "two-nats/udp/udp/%2ftmp%2fx.nft~full-cone", "two-nats/udp/udp/%2Ftmp%2Fx.nft~full-cone" },
+		{ "two-nats/udp/udp/full%2Dcone~full-cone", "two-nats/udp/udp/full-cone~full-cone" },
+		{ "two-nats/udp/udp/my+nat~full-cone", "two-nats/udp/udp/my%2Bnat~full-cone" },
+		/* a dimension written at its default is the id without it (baselines compare) */
+		{ "two-nats/udp/udp/a~b/engine=punch", "two-nats/udp/udp/a~b" },
+		{ "two-nats/udp/udp/a~b/engine=x~x", "two-nats/udp/udp/a~b/engine=x" },
+	};
+	struct cell_spec c;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(cell_id_parse(cases[i][0], &c), 0);
+		assert_string_equal(c.id, cases[i][1]);
+	}
+	/* an id from before the engine dimension is the punch cell */
+	assert_int_equal(cell_id_parse("two-nats/tcp/auto/symmetric~full-cone", &c), 0);
+	assert_string_equal(c.engine, CELL_DEFAULT_ENGINE);
+	assert_string_equal(c.engine_b, "");
+}
+
+static void test_cell_id_errors_say_why(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "two-nats/tcp/tcp//tmp/x/homebox.nft~/tmp/x/homebox.nft", "%2F" },
+		{ "two-nats/udp/udp//x.nft~a", "part 4 is empty" },
+		{ "two-nats/udp/udp/a~b~c", "one '~'" },
+		{ "two-nats/udp/udp/a", "one '~'" },
+		{ "two-nats/udp/udp/-~b", "only B may lack" },
+		{ "two-nats/udp/udp/a%2~b", "two hex digits" },
+		{ "two-nats/udp/udp/a%zz~b", "two hex digits" },
+		{ "two-nats/udp/udp/a%00~b", "NUL" },
+		{ "two-nats/udp/udp/a~b/color=red", "KEY one of engine" },
+		{ "two-nats/udp/udp/a~b/engine", "KEY=VALUE" },
+		{ "two-nats/udp/udp/a~b/engine=x/engine=y", "given twice" },
+		{ "two-nats/udp/udp/a~b/engine=x~y~z", "pair A~B" },
+		{ "two-nats/udp/udp/a~b/engine=", "the engine is empty" },
+		{ "two-nats/icmp/udp/a~b", "expected udp or tcp" },
+		{ "two-nats/udp/tcp-ttl/a~b", "does not exist over udp" },
+		{ "two-nats/udp/udp", "expected TOPOLOGY/PROTO/TECHNIQUE" },
+	};
+	struct cell_spec c;
+	char why[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(cell_id_parse_msg(cases[i][0], &c, why, sizeof(why)), -EINVAL);
+		if (!strstr(why, cases[i][1])) {
+			print_error("%s: \"%s\" does not say \"%s\"\n", cases[i][0], why, cases[i][1]);
+			fail();
+		}
+	}
+}
+
+/* An id that would not fit is an error, never a truncated id that names another cell. */
+static void test_cell_id_too_long(void **state)
+{
+	struct cell_spec c = { .proto = "udp", .technique = "udp" };
+
+	(void)state;
+	snprintf(c.topology, sizeof(c.topology), "two-nats");
+	snprintf(c.engine, sizeof(c.engine), "punch");
+	memset(c.profile_a, '/', sizeof(c.profile_a) - 1); /* 255 bytes, 765 encoded */
+	memset(c.profile_b, '/', sizeof(c.profile_b) - 1);
+	assert_int_equal(cell_spec_set_id(&c), -ENAMETOOLONG);
+	assert_string_equal(c.id, "");
+}
+
+/* A profile listed twice is enumerated once; the engine dimension reaches every id. */
+static void test_enumerate_once_per_profile(void **state)
+{
+	struct matrix_dims d = default_dims(true);
+	struct cell_spec *cells;
+	int n;
+
+	(void)state;
+	d.profiles[d.nprofiles++] = "full-cone";
+	d.engine = "nebula";
+	n = cells_enumerate(&d, &cells);
+	assert_int_equal(n, 144);
+	for (int i = 0; i < n; i++) {
+		assert_non_null(strstr(cells[i].id, "/engine=nebula"));
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(cells[i].id, cells[j].id);
+	}
+	free(cells);
+}
+
 static void test_shards_partition(void **state)
 {
 	(void)state;
@@ -226,8 +386,9 @@ static void test_theory_cases(void **state)
 				 "relay", &t), CELL_RELAYED);
 	/* layouts */
 	assert_int_equal(predict("symmetric", NULL, LAYOUT_PUBLIC_B, false, "udp", &t), CELL_DIRECT);
-	assert_int_equal(predict("symmetric", NULL, LAYOUT_SAME_LAN, true, "tcp", &t), CELL_DIRECT);
-	assert_non_null(strstr(t.why, "LAN"));
+	/* same-nat: only a hairpin joins the peers (tests/unit/test_topo_layouts.c) */
+	assert_int_equal(predict("symmetric", NULL, LAYOUT_SAME_LAN, true, "tcp", &t), CELL_FAILED);
+	assert_non_null(strstr(t.why, "hairpin"));
 	/* every verdict explains itself */
 	assert_true(strlen(t.why) > 20);
 }
@@ -630,6 +791,11 @@ int main(void)
 		cmocka_unit_test(test_no_b_nat_varies_a_only),
 		cmocka_unit_test(test_techniques_fit_transports),
 		cmocka_unit_test(test_cell_id_round_trip),
+		cmocka_unit_test(test_cell_id_grammar_round_trip),
+		cmocka_unit_test(test_cell_id_lenient_spellings),
+		cmocka_unit_test(test_cell_id_errors_say_why),
+		cmocka_unit_test(test_cell_id_too_long),
+		cmocka_unit_test(test_enumerate_once_per_profile),
 		cmocka_unit_test(test_shards_partition),
 		cmocka_unit_test(test_theory_cases),
 		cmocka_unit_test(test_expectations_shipped_file),

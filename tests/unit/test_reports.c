@@ -98,6 +98,7 @@ static void synth_build(struct results *r, bool baseline)
 		snprintf(c->spec.technique, sizeof(c->spec.technique), "%s", d->technique);
 		snprintf(c->spec.profile_a, sizeof(c->spec.profile_a), "%s", d->a);
 		snprintf(c->spec.profile_b, sizeof(c->spec.profile_b), "%s", d->b);
+		snprintf(c->spec.engine, sizeof(c->spec.engine), "punch");
 		c->refs.has_claim = d->claim >= 0;
 		if (d->claim >= 0) {
 			c->refs.claim = (enum cell_outcome)d->claim;
@@ -320,8 +321,11 @@ struct read_case {
 	const char *msg;    /* substring of it */
 };
 
-#define CELL0 "{\"id\": \"t/udp/udp/a~b\", \"topology\": \"t\", \"profile_a\": \"a\", " \
+#define CELL0 "{\"id\": \"t/udp/udp/a~-\", \"topology\": \"t\", \"profile_a\": \"a\", " \
 	"\"proto\": \"udp\", \"technique\": \"udp\", \"outcome\": \"direct\", "
+
+#define X10 "xxxxxxxxxx"
+#define X100 X10 X10 X10 X10 X10 X10 X10 X10 X10 X10
 
 static const struct read_case read_cases[] = {
 	{ "no such file", NULL, -ENOENT, 0, "No such file" },
@@ -341,10 +345,8 @@ static const struct read_case read_cases[] = {
 	  "\"direct\"}, {\"outcome\": 3}]}]}", -EINVAL, 0, "cells[0].runs[1].outcome" },
 	{ "missing id", "{\"schema_version\": 1, \"cells\": [{\"outcome\": \"direct\", \"runs\": []}]}",
 	  -EINVAL, 0, "cells[0].id: missing" },
-	{ "id too long", "{\"schema_version\": 1, \"cells\": [{\"id\": \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-	  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-	  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-	  "\"}]}", -EINVAL, 0, "cells[0].id: longer than 191 bytes" },
+	{ "id too long", "{\"schema_version\": 1, \"cells\": [{\"id\": \"" X100 X100 X100 X100 X100 X100
+	  X100 X100 X100 X100 X100 "\"}]}", -EINVAL, 0, "cells[0].id: longer than 1023 bytes" },
 	{ "wrong type", "{\"schema_version\": 1, \"cells\": [" CELL0 "\"runs\": [], \"success_rate\": "
 	  "\"high\"}]}", -EINVAL, 0, "cells[0].success_rate: not a number" },
 	{ "bad allowed set", "{\"schema_version\": 1, \"cells\": [" CELL0 "\"runs\": [], \"refs\": "
@@ -907,6 +909,7 @@ static void sample_write(const char *dir)
 					snprintf(c->spec.technique, sizeof(c->spec.technique), "%s", tech);
 					snprintf(c->spec.profile_a, sizeof(c->spec.profile_a), "%s", profiles[a]);
 					snprintf(c->spec.profile_b, sizeof(c->spec.profile_b), "%s", profiles[b]);
+					snprintf(c->spec.engine, sizeof(c->spec.engine), "punch");
 					c->refs.theory = o;
 					snprintf(c->refs.theory_why, sizeof(c->refs.theory_why),
 						 "%s maps endpoint-independent; %s filters by address and port",
