@@ -268,7 +268,9 @@ static void html_tooltip(FILE *f, const struct cell_result *c)
 			 c->verdict.disagrees_claim ? " - disagrees" : "");
 		html_text(f, buf);
 		html_text(f, c->refs.claim_source);
-		html_text(f, ")");
+		html_text(f, c->refs.claims_conflict ? "; the documents conflict)" : ")");
+	} else {
+		html_text(f, "\ndocuments: none");
 	}
 	snprintf(buf, sizeof(buf), "\ntheory: %s%s", cell_outcome_name(c->refs.theory),
 		 c->verdict.disagrees_theory ? " - disagrees" : "");
