@@ -1,6 +1,7 @@
-/* Expectations (ci/expectations.yaml): what the seed documents claim, each claim with its
- * document and quoted sentence, and the measured success rates of the cells the theory calls
- * timing-dependent or probabilistic. Format: docs/expectations-format.md. */
+/* Expectations (ci/expectations.yaml): what the documents claim, each claim with its document,
+ * quoted sentence, scope and strength, the explanations of the default run's disagreements, and
+ * the measured success rates of the cells the theory calls timing-dependent or probabilistic.
+ * Format: docs/expectations-format.md. */
 #pragma once
 #include <stdbool.h>
 
@@ -12,31 +13,60 @@
 #define EXPECT_MAX_DOCS 16
 #define EXPECT_MAX_CLAIMS 64
 #define EXPECT_MAX_RATES 64
-
-enum claim_kind {
-	CLAIM_PER_TYPE,   /* about one RFC 3489 type; a pair gets the weaker of its two sides */
-	CLAIM_PAIR,       /* about a pair, by predictability (the Wikipedia TCP matrix) */
-	CLAIM_TECHNIQUE,  /* about a technique (seed 003's TTL trick) */
-	CLAIM_TOPOLOGY,   /* a caveat about a topology (seed 002's two levels of NAT) */
-};
+#define EXPECT_MAX_EXPLANATIONS 64
+#define EXPECT_MAX_TECHNIQUES 8
 
 struct expect_doc {
 	char id[32];
 	char title[128];
-	char file[128];
+	char file[128];           /* its passages, relative to the source tree (docs/sources/...) */
+	char where[256];          /* where the document comes from, as far as it is known */
 };
 
+/* Which peer a claim speaks of: conditions on that peer's NAT header; an unset one matches any. */
+struct claim_side {
+	int nat;                  /* 1 behind a NAT of its own (default), 0 none (a public peer),
+				   * -1 either */
+	unsigned rfc3489;         /* bit set of enum profile_rfc3489; 0: any */
+	unsigned ports;           /* bit set of enum profile_ports; 0: any */
+	int predictable;          /* header predictable: -1 any, 0, 1 */
+	int rst;                  /* tcp-unsolicited: -1 any, 0 drop, 1 rst */
+};
+
+/* Where a claim is judged: on cells of this lab, by a test that comes later, or nowhere here. */
+enum claim_applies { CLAIM_CELLS, CLAIM_LATER, CLAIM_NOT_HERE };
+
+/* A claim as its document makes it (docs/expectations-format.md). A cell's claims are all the
+ * claims whose scope holds for it: transport, technique, layout, its two peers (in either
+ * order) and the preconditions; no rule combines per-type claims into a pair's claim. */
 struct expect_claim {
-	enum claim_kind kind;
+	char id[32];
 	int doc;                  /* index into docs */
-	unsigned transports;      /* PROFILE_UDP | PROFILE_TCP */
-	int rfc3489;              /* per-type: enum profile_rfc3489 */
-	int a_predictable, b_predictable; /* pair: 0/1 */
-	char technique[16];       /* technique claims */
-	char topology[64];        /* topology caveats */
-	bool has_outcome;         /* topology caveats have none */
+	char quote[768];          /* fragments of the document joined by " ... ", each verbatim */
+	char says[256];           /* the claim in our words (required when no cell judges it) */
+	enum claim_applies applies;
+	char test[256];           /* later / not-here: what would test it, and when */
+	bool has_outcome;
 	enum cell_outcome outcome;
-	char quote[320];
+	char strength[24];        /* as written (src/matrix/claim.h) */
+	double bound;
+	unsigned transports;      /* PROFILE_UDP | PROFILE_TCP */
+	char techniques[EXPECT_MAX_TECHNIQUES][16];
+	int ntechniques;
+	unsigned layouts;         /* bit set of enum theory_layout */
+	struct claim_side a, b;   /* the pair, in either order */
+	bool prediction_done;     /* requires: prediction-done (each predictable side's port is
+				   * known for the technique, as Wikipedia's matrix assumes) */
+	char reasoning[512];      /* how it follows for pairs the document does not name */
+	char conflicts[128];      /* ids of other documents' claims it contradicts, comma-separated */
+	int line;
+};
+
+/* Why a cell's measurement disagrees with a claim, keyed by claim id and a cell pattern. */
+struct expect_explanation {
+	char claim[32];
+	char cells[192];          /* fnmatch(3) over cell ids; "" any */
+	char why[768];
 	int line;
 };
 
@@ -59,6 +89,8 @@ struct expectations {
 	int ndocs;
 	struct expect_claim claims[EXPECT_MAX_CLAIMS];
 	int nclaims;
+	struct expect_explanation explanations[EXPECT_MAX_EXPLANATIONS];
+	int nexplanations;
 	struct expect_rate rates[EXPECT_MAX_RATES];
 	int nrates;
 };
@@ -68,12 +100,14 @@ int expectations_load(struct expectations *e, const char *path, struct diag_list
 int expectations_load_buffer(struct expectations *e, const char *name, const char *buf,
 			     size_t len, struct diag_list *dl);
 
-/* The documents' claim for a cell (a and b are the peers' NAT headers; b NULL when B has no NAT
- * of its own; same_lan when both peers share a LAN, which no document speaks of). Sets
- * refs->has_claim, claim, claim_source, claim_quote. */
+/* The documents' claims for a cell (a and b are the peers' NAT headers; b NULL when B has no
+ * NAT of its own; layout how the peers sit). Fills refs->claims[] with every claim whose scope
+ * holds, each with its explanation when the file has one for the cell, and has_claim, claim,
+ * claim_source, claim_quote from the first (has_claim false: no document speaks of the cell,
+ * claim `none`). */
 void expectations_claim(const struct expectations *e, const struct cell_spec *c,
 			const struct profile_header *a, const struct profile_header *b,
-			bool same_lan, struct cell_refs *refs);
+			enum theory_layout layout, struct cell_refs *refs);
 
 /* The rate entry for a cell the theory calls timing-dependent or probabilistic: the most
  * specific entry of the mechanism whose technique and pattern match; NULL when none does. */

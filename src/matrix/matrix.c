@@ -322,8 +322,7 @@ static int cell_references(struct plan *p, struct cell_result *c, const struct r
 	theory_predict(&in, &th);
 	c->refs.theory = th.outcome;
 	snprintf(c->refs.theory_why, sizeof(c->refs.theory_why), "%s", th.why);
-	expectations_claim(&p->exp, &c->spec, &a->h, b ? &b->h : NULL,
-			   p->layout == LAYOUT_SAME_LAN, &c->refs);
+	expectations_claim(&p->exp, &c->spec, &a->h, b ? &b->h : NULL, p->layout, &c->refs);
 	for (int i = 0; base && i < base->ncells; i++)
 		if (strcmp(base->cells[i].spec.id, c->spec.id) == 0) {
 			c->refs.has_baseline = true;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "matrix/claim.h"
 #include "matrix/rate.h"
 
 static const char *const outcome_names[CELL_OUTCOME_COUNT] = {
@@ -211,7 +212,7 @@ static void judge_verdict(struct cell_result *c, const int count[CELL_OUTCOME_CO
 	if (!outcome_is_nat(o))
 		return; /* error and skipped are not NAT results: no regression, no finding */
 
-	v->disagrees_claim = refs->has_claim && outcome_is_nat(refs->claim) && o != refs->claim;
+	v->disagrees_claim = claims_judge(&c->refs, count, o); /* hedges: src/matrix/claim.h */
 	v->disagrees_theory = o != refs->theory;
 	v->flaky = runs_differ(c) && !rate_cell;
 

@@ -101,12 +101,33 @@ enum cell_class { CLASS_DETERMINED, CLASS_TIMING, CLASS_PROBABILISTIC, CLASS_COU
 const char *cell_class_name(enum cell_class c); /* "determined", "timing-dependent", "probabilistic" */
 int cell_class_parse(const char *s, enum cell_class *c);
 
+/* One documents' claim that speaks of a cell (ci/expectations.yaml, docs/expectations-format.md):
+ * what the document says happens, how firmly it says it, and the sentence it says it in. */
+#define CELL_MAX_CLAIMS 4
+struct cell_claim {
+	char id[32];                  /* the claim's id in the expectations file */
+	enum cell_outcome outcome;    /* what the document says happens */
+	char strength[24];            /* as written: always, almost-always, in-most-cases, ... */
+	double bound;                 /* the claimed outcome's share of runs the strength asks for:
+				       * 1 for always (one run against it disagrees), less for a
+				       * hedge (only a share significantly below it disagrees) */
+	char source[128];             /* the document's title */
+	char quote[768];              /* the quoted sentence(s), " ... " between fragments */
+	char explanation[768];        /* why a measurement disagrees ("" when none is written) */
+	bool disagrees;               /* verdict (results_judge_cell) */
+	double p_value;               /* hedged claims: P(X <= claimed-outcome runs | runs, bound) */
+};
+
 /* The three references and the verdicts. */
 struct cell_refs {
-	bool has_claim;
-	enum cell_outcome claim;      /* the documents' claim */
+	bool has_claim;               /* some document speaks of this cell; false: claim `none` */
+	enum cell_outcome claim;      /* the documents' claim (the first of claims[]) */
 	char claim_source[128];       /* which document */
 	char claim_quote[320];        /* the quoted sentence it rests on */
+	int nclaims;                  /* every claim that speaks of the cell (0 in old files:
+				       * then claim/claim_source/claim_quote are the only one) */
+	struct cell_claim claims[CELL_MAX_CLAIMS];
+	bool claims_conflict;         /* two of them claim different outcomes */
 	enum cell_outcome theory;     /* computed from the two profiles' headers */
 	char theory_why[320];
 	bool has_baseline;
@@ -131,7 +152,7 @@ struct cell_verdict {
 	bool rate_tested;       /* a rate cell judged by the binomial test */
 	bool rate_low;          /* its rate is significantly below the expected one */
 	double rate_p_value;    /* P(X <= successes | runs, expected rate), rate cells */
-	bool disagrees_claim;   /* measured != documents' claim */
+	bool disagrees_claim;   /* measured contradicts a documents' claim (src/matrix/claim.h) */
 	bool disagrees_theory;  /* measured != theory */
 	bool error;             /* any run was an error */
 };

@@ -475,3 +475,32 @@ void report_escape_markup(FILE *f, const char *s, enum markup_mode mode)
 		p++;
 	}
 }
+
+int report_claims(const struct cell_result *c, struct cell_claim *out)
+{
+	const struct cell_refs *refs = &c->refs;
+	int n = refs->nclaims < CELL_MAX_CLAIMS ? refs->nclaims : CELL_MAX_CLAIMS;
+
+	if (n > 0) {
+		memcpy(out, refs->claims, (size_t)n * sizeof(*out));
+		return n;
+	}
+	if (!refs->has_claim)
+		return 0;
+	out[0] = (struct cell_claim){ .outcome = refs->claim, .bound = 1, .p_value = 1,
+				      .disagrees = c->verdict.disagrees_claim };
+	snprintf(out[0].source, sizeof(out[0].source), "%s", refs->claim_source);
+	snprintf(out[0].quote, sizeof(out[0].quote), "%s", refs->claim_quote);
+	return 1;
+}
+
+void report_claim_label(const struct cell_claim *cl, char *buf, size_t len)
+{
+	if (cl->strength[0] && cl->disagrees && cl->bound < 1)
+		snprintf(buf, len, "%s (%s, p = %.2g)", cell_outcome_name(cl->outcome), cl->strength,
+			 cl->p_value);
+	else if (cl->strength[0])
+		snprintf(buf, len, "%s (%s)", cell_outcome_name(cl->outcome), cl->strength);
+	else
+		snprintf(buf, len, "%s", cell_outcome_name(cl->outcome));
+}

@@ -118,9 +118,12 @@ static const char script[] =
 	" row(dl,'time to connect',c.runs.length>1?'p50 '+ms(c.ttc_p50_ms)+', p95 '+"
 	"ms(c.ttc_p95_ms):ms(c.time_to_connect_ms));\n"
 	" var r=c.refs,v=c.verdict;\n"
-	" if(r.claim){var q=el('span');q.appendChild(el('span',null,r.claim.source+': '));"
-	"q.appendChild(el('q',null,r.claim.quote));row(dl,'documents',ref(r.claim.outcome,q,"
-	"v.disagrees_claim));}else row(dl,'documents','no claim');\n"
+	" var cs=r.claims&&r.claims.length?r.claims:(r.claim?[r.claim]:[]);if(!cs.length)"
+	"row(dl,'documents','none (no document speaks of this cell)');cs.forEach(function(k){"
+	"var q=el('span');q.appendChild(el('span',null,(k.strength?k.strength+' \\u2014 ':'')+"
+	"k.source+': '));q.appendChild(el('q',null,k.quote));if(k.disagrees)q.appendChild(el("
+	"'span',null,' why: '+(k.explanation||'not explained')));row(dl,'documents',ref("
+	"k.outcome,q,k.disagrees===undefined?v.disagrees_claim:k.disagrees));});\n"
 	" row(dl,'theory',ref(r.theory.outcome,el('span',null,r.theory.why),v.disagrees_theory));\n"
 	" row(dl,'baseline',r.baseline?badge(r.baseline):'none');\n"
 	" var ex=(r.expected.allowed.join(' | ')||'-')+' ('+r.expected.class+')'+(r.expected.rate>0?"
@@ -265,7 +268,9 @@ static void html_tooltip(FILE *f, const struct cell_result *c)
 			 c->verdict.disagrees_claim ? " - disagrees" : "");
 		html_text(f, buf);
 		html_text(f, c->refs.claim_source);
-		html_text(f, ")");
+		html_text(f, c->refs.claims_conflict ? "; the documents conflict)" : ")");
+	} else {
+		html_text(f, "\ndocuments: none");
 	}
 	snprintf(buf, sizeof(buf), "\ntheory: %s%s", cell_outcome_name(c->refs.theory),
 		 c->verdict.disagrees_theory ? " - disagrees" : "");
@@ -391,6 +396,32 @@ static void html_badge(FILE *f, enum cell_outcome o)
 	fprintf(f, "<span class=\"b %s\">%s</span>", outcome_class(o), cell_outcome_name(o));
 }
 
+/* Every claim of a cell, each with its strength, a disagreeing one with its explanation. */
+static void html_claims(FILE *f, const struct cell_result *c)
+{
+	struct cell_claim cl[CELL_MAX_CLAIMS];
+	int n = report_claims(c, cl);
+
+	if (n == 0)
+		fputs("none (no document speaks of this cell)", f);
+	for (int i = 0; i < n; i++) {
+		fputs(i ? "<br>" : "", f);
+		html_badge(f, cl[i].outcome);
+		fputs(" ", f);
+		html_text(f, cl[i].strength);
+		fputs(cl[i].disagrees ? " <span class=\"dis\">disagrees</span>" : "", f);
+		fputs("<br>", f);
+		html_text(f, cl[i].source);
+		fputs(": <q>", f);
+		html_text(f, cl[i].quote);
+		fputs("</q>", f);
+		if (cl[i].disagrees) {
+			fputs("<br>why: ", f);
+			html_text(f, cl[i].explanation[0] ? cl[i].explanation : "not explained");
+		}
+	}
+}
+
 static void html_findings(FILE *f, const struct results *r)
 {
 	bool any = false;
@@ -410,17 +441,7 @@ static void html_findings(FILE *f, const struct results *r)
 		fputs("</td><td class=\"o\">", f);
 		html_badge(f, c->outcome);
 		fputs("</td><td>", f);
-		if (c->refs.has_claim) {
-			html_badge(f, c->refs.claim);
-			fputs(c->verdict.disagrees_claim ? " <span class=\"dis\">disagrees</span>" : "", f);
-			fputs("<br>", f);
-			html_text(f, c->refs.claim_source);
-			fputs(": <q>", f);
-			html_text(f, c->refs.claim_quote);
-			fputs("</q>", f);
-		} else {
-			fputs("-", f);
-		}
+		html_claims(f, c);
 		fputs("</td><td>", f);
 		html_badge(f, c->refs.theory);
 		fputs(c->verdict.disagrees_theory ? " <span class=\"dis\">disagrees</span>" : "", f);

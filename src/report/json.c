@@ -223,6 +223,29 @@ static void jw_write_summary(struct json_writer *w, const struct results *r)
 	jw_close(w, '}');
 }
 
+/* Every claim that speaks of the cell (docs/matrix-json.md); "claim" above is the first. */
+static void jw_write_claims(struct json_writer *w, const struct cell_refs *refs)
+{
+	jw_open(w, "claims", '[');
+	for (int i = 0; i < refs->nclaims && i < CELL_MAX_CLAIMS; i++) {
+		const struct cell_claim *c = &refs->claims[i];
+
+		jw_open(w, NULL, '{');
+		jw_str(w, "id", c->id);
+		jw_str(w, "outcome", cell_outcome_name(c->outcome));
+		jw_str(w, "strength", c->strength);
+		jw_num(w, "bound", c->bound);
+		jw_str(w, "source", c->source);
+		jw_str(w, "quote", c->quote);
+		jw_str(w, "explanation", c->explanation);
+		jw_bool(w, "disagrees", c->disagrees);
+		jw_num(w, "p_value", c->p_value);
+		jw_close(w, '}');
+	}
+	jw_close(w, ']');
+	jw_bool(w, "claims_conflict", refs->claims_conflict);
+}
+
 static void jw_write_refs(struct json_writer *w, const struct cell_refs *refs)
 {
 	jw_open(w, "refs", '{');
@@ -235,6 +258,7 @@ static void jw_write_refs(struct json_writer *w, const struct cell_refs *refs)
 	} else {
 		jw_null(w, "claim");
 	}
+	jw_write_claims(w, refs);
 	jw_open(w, "theory", '{');
 	jw_str(w, "outcome", cell_outcome_name(refs->theory));
 	jw_str(w, "why", refs->theory_why);

@@ -230,6 +230,41 @@ static void rd_meta(struct reader *rd, json_t *root, struct results_meta *m)
 	}
 }
 
+/* "claims" (absent in files written before claims had strengths: then "claim" is the only one). */
+static void rd_claims(struct reader *rd, json_t *refs_o, const char *where, struct cell_refs *refs)
+{
+	json_t *v = rd_get(rd, refs_o, where, "claims", false), *item;
+	size_t i;
+
+	refs->nclaims = 0;
+	rd_bool(rd, refs_o, where, "claims_conflict", &refs->claims_conflict);
+	if (!v)
+		return;
+	if (!json_is_array(v) || json_array_size(v) > CELL_MAX_CLAIMS) {
+		rd_error(rd, where, "claims", "not an array of at most 4 claims");
+		return;
+	}
+	json_array_foreach(v, i, item) {
+		struct cell_claim *c = &refs->claims[refs->nclaims++];
+		char wc[128];
+
+		snprintf(wc, sizeof(wc), "%s.claims[%zu]", where, i);
+		if (!json_is_object(item)) {
+			rd_error(rd, wc, NULL, "not an object");
+			return;
+		}
+		rd_str(rd, item, wc, "id", c->id, sizeof(c->id), false);
+		rd_outcome(rd, item, wc, "outcome", &c->outcome, true);
+		rd_str(rd, item, wc, "strength", c->strength, sizeof(c->strength), false);
+		rd_num(rd, item, wc, "bound", &c->bound, false);
+		rd_str(rd, item, wc, "source", c->source, sizeof(c->source), false);
+		rd_str(rd, item, wc, "quote", c->quote, sizeof(c->quote), false);
+		rd_str(rd, item, wc, "explanation", c->explanation, sizeof(c->explanation), false);
+		rd_bool(rd, item, wc, "disagrees", &c->disagrees);
+		rd_num(rd, item, wc, "p_value", &c->p_value, false);
+	}
+}
+
 static void rd_refs(struct reader *rd, json_t *cell, const char *where, struct cell_refs *refs)
 {
 	char w[96];
@@ -253,6 +288,7 @@ static void rd_refs(struct reader *rd, json_t *cell, const char *where, struct c
 			rd_str(rd, claim, wc, "quote", refs->claim_quote, sizeof(refs->claim_quote), false);
 		}
 	}
+	rd_claims(rd, o, w, refs);
 	theory = rd_object(rd, o, w, "theory", false);
 	if (theory) {
 		char wt[112];

@@ -27,6 +27,32 @@ static double cell_seconds(const struct cell_result *c)
 	return ms / 1000;
 }
 
+/* The documents' claims, one line each ("none" when no document speaks of the cell). */
+static void junit_claims(FILE *f, const struct cell_result *c)
+{
+	struct cell_claim cl[CELL_MAX_CLAIMS];
+	int n = report_claims(c, cl);
+
+	if (n == 0)
+		xml_body(f, "\ndocuments' claim: none (no document speaks of this cell)");
+	for (int i = 0; i < n; i++) {
+		char label[64];
+
+		report_claim_label(&cl[i], label, sizeof(label));
+		xml_body(f, "\ndocuments' claim: ");
+		xml_body(f, label);
+		xml_body(f, cl[i].disagrees ? " - disagrees (" : " (");
+		xml_body(f, cl[i].source);
+		xml_body(f, "): \"");
+		xml_body(f, cl[i].quote);
+		xml_body(f, "\"");
+		if (cl[i].disagrees) {
+			xml_body(f, "\n  why: ");
+			xml_body(f, cl[i].explanation[0] ? cl[i].explanation : "NOT EXPLAINED");
+		}
+	}
+}
+
 static void junit_system_out(FILE *f, const struct cell_result *c)
 {
 	const struct cell_refs *refs = &c->refs;
@@ -50,14 +76,7 @@ static void junit_system_out(FILE *f, const struct cell_result *c)
 	snprintf(buf, sizeof(buf), "\n%s\ntheory: %s: ", expected, cell_outcome_name(refs->theory));
 	xml_body(f, buf);
 	xml_body(f, refs->theory_why);
-	if (refs->has_claim) {
-		snprintf(buf, sizeof(buf), "\ndocuments' claim: %s (", cell_outcome_name(refs->claim));
-		xml_body(f, buf);
-		xml_body(f, refs->claim_source);
-		xml_body(f, "): \"");
-		xml_body(f, refs->claim_quote);
-		xml_body(f, "\"");
-	}
+	junit_claims(f, c);
 	for (int i = 0; i < c->nruns; i++) {
 		const struct cell_run *run = &c->runs[i];
 

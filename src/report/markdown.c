@@ -210,6 +210,40 @@ static void md_ref(FILE *f, enum cell_outcome o, bool disagrees, const char *sou
 	}
 }
 
+/* Every claim of a cell, the disagreeing ones in bold with their explanation; `none` when no
+ * document speaks of the cell. */
+static void md_claims(FILE *f, const struct cell_result *c)
+{
+	struct cell_claim cl[CELL_MAX_CLAIMS];
+	int n = report_claims(c, cl);
+
+	if (n == 0)
+		fputs("none (no document speaks of this cell)", f);
+	for (int i = 0; i < n; i++) {
+		char label[64];
+
+		report_claim_label(&cl[i], label, sizeof(label));
+		fputs(i ? "<br>" : "", f);
+		fprintf(f, cl[i].disagrees ? "**%s**" : "%s", label);
+		if (cl[i].id[0]) {
+			fputs(" `", f);
+			md_text(f, cl[i].id);
+			fputs("`", f);
+		}
+		fputs(" \xe2\x80\x94 ", f);
+		md_text(f, cl[i].source);
+		fputs(": \xe2\x80\x9c", f);
+		md_text(f, cl[i].quote);
+		fputs("\xe2\x80\x9d", f);
+		if (cl[i].disagrees) {
+			fputs(" *Why:* ", f);
+			md_text(f, cl[i].explanation[0] ? cl[i].explanation : "NOT EXPLAINED");
+		}
+	}
+	if (c->refs.claims_conflict)
+		fputs("<br>(the documents conflict: all their claims are shown)", f);
+}
+
 static void md_disagreements(FILE *f, const struct results *r)
 {
 	bool any = false;
@@ -230,11 +264,7 @@ static void md_disagreements(FILE *f, const struct results *r)
 		fputs(" | ", f);
 		md_outcome(f, c);
 		fputs(" | ", f);
-		if (c->refs.has_claim)
-			md_ref(f, c->refs.claim, c->verdict.disagrees_claim, c->refs.claim_source,
-			       c->refs.claim_quote);
-		else
-			fputs("-", f);
+		md_claims(f, c);
 		fputs(" | ", f);
 		md_ref(f, c->refs.theory, c->verdict.disagrees_theory, NULL, c->refs.theory_why);
 		fputs(" |\n", f);
@@ -369,7 +399,7 @@ static void md_all_cells(FILE *f, const struct results *r)
 			fprintf(f, " | %.1f ms", c->ttc_p50_ms);
 		else
 			fputs(" | -", f);
-		fprintf(f, " | %s | %s | ", c->refs.has_claim ? cell_outcome_name(c->refs.claim) : "-",
+		fprintf(f, " | %s | %s | ", c->refs.has_claim ? cell_outcome_name(c->refs.claim) : "none",
 			cell_outcome_name(c->refs.theory));
 		md_text(f, expected);
 		fputs(" | ", f);

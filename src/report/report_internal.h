@@ -86,6 +86,15 @@ void report_outcome_set_format(outcome_set s, char *buf, size_t len);
 /* The expected outcome in words: the baseline when there is one, else the allowed set. */
 void report_expected_format(const struct cell_refs *refs, char *buf, size_t len);
 
+/* The documents' claims of a cell into out[CELL_MAX_CLAIMS]: refs->claims, or for a file from
+ * before claims had strengths (nclaims 0) one claim made of claim/claim_source/claim_quote, its
+ * disagreement the verdict's. Returns how many (0: the claim is `none`). */
+int report_claims(const struct cell_result *c, struct cell_claim *out);
+
+/* "failed (in-most-cases, p = 0.004)": a claim's outcome and strength, with the test's p-value
+ * when a hedge disagrees. */
+void report_claim_label(const struct cell_claim *cl, char *buf, size_t len);
+
 /* JSON emitter shared by matrix.json and the data embedded in index.html. */
 struct json_writer {
 	FILE *f;

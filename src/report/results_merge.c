@@ -21,6 +21,12 @@ static bool refs_equal(const struct cell_refs *a, const struct cell_refs *b)
 	if (a->has_claim && (a->claim != b->claim || strcmp(a->claim_source, b->claim_source) ||
 			     strcmp(a->claim_quote, b->claim_quote)))
 		return false;
+	if (a->nclaims != b->nclaims)
+		return false;
+	for (int i = 0; i < a->nclaims && i < CELL_MAX_CLAIMS; i++)
+		if (strcmp(a->claims[i].id, b->claims[i].id) != 0 ||
+		    a->claims[i].outcome != b->claims[i].outcome)
+			return false;
 	if (a->has_baseline && a->baseline != b->baseline)
 		return false;
 	return a->theory == b->theory && strcmp(a->theory_why, b->theory_why) == 0 &&

@@ -209,6 +209,48 @@ static void term_ref(struct term *t, const char *label, enum cell_outcome o, boo
 	fputc('\n', t->f);
 }
 
+/* Every documents' claim of a cell, each with its strength; a disagreeing one with its
+ * explanation (or the lack of one); `none` when no document speaks of the cell. When documents
+ * conflict, all their claims are shown side by side. */
+static void term_claims(struct term *t, const struct cell_result *c)
+{
+	struct cell_claim cl[CELL_MAX_CLAIMS];
+	int n = report_claims(c, cl);
+
+	if (n == 0)
+		fprintf(t->f, "      %-7s %-8s no document speaks of this cell\n", "claim", "none");
+	for (int i = 0; i < n; i++) {
+		char label[64];
+
+		report_claim_label(&cl[i], label, sizeof(label));
+		fprintf(t->f, "      %-7s %s", "claim", label);
+		if (cl[i].id[0]) {
+			fputs(" [", t->f);
+			term_text(t, cl[i].id);
+			fputc(']', t->f);
+		}
+		fputc(' ', t->f);
+		term_text(t, cl[i].source);
+		fputs(": \"", t->f);
+		term_text(t, cl[i].quote);
+		fputc('"', t->f);
+		if (cl[i].disagrees) {
+			term_on(t, C_BOLD);
+			fputs("  <- disagrees", t->f);
+			term_off(t);
+		}
+		fputc('\n', t->f);
+		if (cl[i].disagrees) {
+			fputs("              why: ", t->f);
+			term_text(t, cl[i].explanation[0] ? cl[i].explanation
+							   : "NOT EXPLAINED (add an explanations: entry)");
+			fputc('\n', t->f);
+		}
+	}
+	if (c->refs.claims_conflict)
+		fputs("              (the documents' claims conflict: all are shown)\n", t->f);
+}
+
 static void term_disagreements(struct term *t, const struct results *r)
 {
 	bool any = false;
@@ -216,7 +258,6 @@ static void term_disagreements(struct term *t, const struct results *r)
 	for (int i = 0; i < r->ncells; i++) {
 		const struct cell_result *c = &r->cells[i];
 		const struct cell_refs *refs = &c->refs;
-		char quote[sizeof(refs->claim_quote) + 2];
 
 		if (!c->verdict.disagrees_claim && !c->verdict.disagrees_theory)
 			continue;
@@ -231,11 +272,7 @@ static void term_disagreements(struct term *t, const struct results *r)
 		if (c->nruns > 1)
 			fprintf(t->f, " (%.0f%% direct over %d runs)", c->success_rate * 100, c->nruns);
 		fputc('\n', t->f);
-		if (refs->has_claim) {
-			snprintf(quote, sizeof(quote), "\"%s\"", refs->claim_quote);
-			term_ref(t, "claim", refs->claim, c->verdict.disagrees_claim, refs->claim_source,
-				 refs->claim_quote[0] ? quote : "");
-		}
+		term_claims(t, c);
 		term_ref(t, "theory", refs->theory, c->verdict.disagrees_theory, NULL, refs->theory_why);
 	}
 	if (any)
