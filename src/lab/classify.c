@@ -1,9 +1,13 @@
+/* Measuring a profile with real packets (the keys and how: classify.h). This file sends and
+ * waits; classify_verdict.c turns the rounds into values and compares them with the header. */
 #include "lab/classify.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,27 +22,65 @@
 #define SRV_P1 3478
 #define SRV_P2 3479
 
-/* Internal ports of the tests. Chosen apart from every port range a shipped or test profile
- * allocates from (20000-21023, 30000-33069, 49152-49407, 61000-61999), so that "preserved"
- * can not happen by chance. */
+/* Internal ports of the tests, per round ROUND_PORTS apart. Chosen apart from every port range
+ * a shipped or test profile allocates from (20000-21023, 30000-33069, 49152-49407,
+ * 61000-61999), so that "preserved" can not happen by chance. */
+#define ROUND_PORTS 100
 #define PORT_MAPPING 40001
 #define PORT_FILTER 40011   /* three */
 #define PORT_PORTS 40021    /* PORTS_N consecutive */
-#define PORT_HAIRPIN 40031  /* two */
-#define PORT_LIFETIME 40101 /* up to LIFETIME_MAX */
+#define PORT_HAIRPIN 40031  /* seven: A, P; T, S; U, V, W */
+#define PORT_MAPPED 40041   /* the mapped public port an unsolicited probe goes to */
+#define PORT_CT 40051       /* the UDP mapping whose conntrack timeout is read */
+#define PORT_LIFETIME 40801 /* up to LIFETIME_MAX */
 #define PORT_UNSOLICITED 40900 /* on the NAT's public address: nothing ever maps it */
+#define PORT_CLOSED 40950   /* on the NAT's upstream router: nothing listens there */
 #define PORT_WARMUP 40999
 #define WARMUP_MS 3000
 #define WARMUP_RESEND_MS 50
 
 #define PORTS_N 4
 #define LIFETIME_MAX 12
-#define MAX_FDS 128
+#define MAX_FDS 384
+#define MAX_WAITERS 96
 #define DEFAULT_WAIT_MS 500
+/* Between a first contact and the probe that depends on it: the NAT must have seen the first
+ * before the second (both cross the same veth from one thread, but nothing promises order
+ * across CPUs). */
+#define FIRST_CONTACT_MS 10
+/* The TCP filtering control's SYN: past the NAT (one hop), gone at the next router. */
+#define CONTROL_TTL 2
+#define CT_POLL_MS 2
 
 struct ep {
 	struct in_addr a;
 	uint16_t port; /* host order */
+};
+
+/* What a waiter saw by the deadline. */
+enum wait_state { W_NOTHING, W_ANSWER, W_REFUSED, W_ERROR };
+enum wait_kind { W_UDP_RECV, W_UDP_ERR, W_TCP_CONNECT, W_TCP_ACCEPT };
+
+struct waiter {
+	int fd;
+	enum wait_kind kind;
+	enum wait_state state;
+	struct ep from; /* W_UDP_RECV, W_TCP_ACCEPT: the source seen */
+	int err;
+};
+
+/* The inbound probes of one round and transport: waiter indexes (-1: not sent), and the
+ * public endpoints they involve. */
+struct probes {
+	int filter[3];          /* from S2:P2, from S1:P2, the control */
+	struct ep filter_pub[3];
+	int hp_control;         /* A's side of the mutual exchange with P */
+	int hp_control_src;     /* TCP: P's listener, when A's SYN was let straight in */
+	int hp_ei, hp_ad;
+	struct ep hp_pub[7];    /* A, P, T, S, U, V, W */
+	int hp_fd[7];           /* their sockets (TCP: the one bound for the second phase) */
+	int unsolicited, closed, mapped_srv, mapped_host;
+	struct ep mapped_pub;
 };
 
 /* One measurement: the lab, the nodes and addresses it probes between, the fds it opened. */
@@ -47,25 +89,18 @@ struct ctx {
 	int host, nat, server;
 	struct in_addr srv[2];  /* S1, S2 */
 	struct in_addr wan;     /* the NAT's public address */
+	struct in_addr up;      /* the NAT's upstream router on its WAN link */
 	int wait_ms;
 	int srv_udp[2][2];      /* [address][port] */
 	int srv_tcp[2][2];      /* listeners */
 	int fds[MAX_FDS];
 	int nfds;
 	unsigned seq;
+	struct mnl_socket *ct;  /* conntrack of the NAT node */
 	struct classify_result *r;
-};
-
-/* What a waiter saw by the deadline. */
-enum wait_state { W_NOTHING, W_ANSWER, W_REFUSED, W_ERROR };
-enum wait_kind { W_UDP_RECV, W_UDP_ERR, W_TCP_CONNECT };
-
-struct waiter {
-	int fd;
-	enum wait_kind kind;
-	enum wait_state state;
-	struct ep from; /* W_UDP_RECV: the source seen */
-	int err;
+	struct waiter w[MAX_WAITERS];
+	int nw;
+	struct probes pr[CLASSIFY_ROUNDS][CLASSIFY_NTRANSPORTS];
 };
 
 static const uint16_t srv_port[2] = { SRV_P1, SRV_P2 };
@@ -77,6 +112,14 @@ static int64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+	int64_t until = now_ms() + ms;
+
+	while (now_ms() < until)
+		poll(NULL, 0, (int)(until - now_ms()));
 }
 
 static char *ep_str(const struct ep *e, char *buf, size_t len)
@@ -98,6 +141,11 @@ static struct ep ep_of(const struct sockaddr_in *s)
 {
 	struct ep e = { .a = s->sin_addr, .port = ntohs(s->sin_port) };
 	return e;
+}
+
+static uint16_t rport(int round, int port)
+{
+	return (uint16_t)(port + round * ROUND_PORTS);
 }
 
 static void evidence(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -149,12 +197,40 @@ static int ctx_socket(struct ctx *c, int node, int type, struct in_addr a, uint1
 	return fd;
 }
 
+/* Close every fd opened since mark (a finished test's sockets: the fds of parallel labs add
+ * up against RLIMIT_NOFILE). */
+static void ctx_close_from(struct ctx *c, int mark)
+{
+	while (c->nfds > mark)
+		close(c->fds[--c->nfds]);
+}
+
 static int host_socket(struct ctx *c, enum classify_transport tr, uint16_t port, bool reuse)
 {
 	struct in_addr any = { htonl(INADDR_ANY) };
 
 	return ctx_socket(c, c->host, tr == CLASSIFY_UDP ? SOCK_DGRAM : SOCK_STREAM, any, port,
 			  reuse || tr == CLASSIFY_TCP);
+}
+
+/* A TCP listener on an internal port (it shares the port with the connections made from it). */
+static int host_listener(struct ctx *c, uint16_t port)
+{
+	int fd = host_socket(c, CLASSIFY_TCP, port, true);
+
+	if (fd >= 0 && listen(fd, 8) < 0)
+		return -errno;
+	return fd;
+}
+
+static uint16_t local_port(int fd)
+{
+	struct sockaddr_in sa;
+	socklen_t l = sizeof(sa);
+
+	if (getsockname(fd, (struct sockaddr *)&sa, &l) < 0)
+		return 0;
+	return ntohs(sa.sin_port);
 }
 
 static int poll_one(int fd, short events, int64_t deadline)
@@ -174,6 +250,14 @@ static int poll_one(int fd, short events, int64_t deadline)
 		if (n > 0)
 			return p.revents;
 	}
+}
+
+static int send_to(int fd, struct ep to, const char *msg)
+{
+	struct sockaddr_in dst = sin_of(to.a, to.port);
+
+	return sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&dst, sizeof(dst)) < 0 ? -errno
+											 : 0;
 }
 
 /* Send a token from host UDP socket hfd to server socket [s][p] and return the source the
@@ -202,6 +286,24 @@ static int udp_observe(struct ctx *c, int hfd, int s, int p, struct ep *seen)
 		}
 		/* a late datagram of an earlier test: skip it */
 	}
+}
+
+/* The server socket [s][p] answers `seen` and host socket hfd must hear it. */
+static int udp_answer(struct ctx *c, int hfd, int s, int p, struct ep seen)
+{
+	char buf[16];
+	int ret = send_to(c->srv_udp[s][p], seen, "ans");
+
+	if (ret < 0)
+		return ret;
+	for (int i = 0; i < 8; i++) {
+		ret = poll_one(hfd, POLLIN, now_ms() + c->wait_ms);
+		if (ret < 0)
+			return ret;
+		if (recv(hfd, buf, sizeof(buf), 0) == 3 && memcmp(buf, "ans", 3) == 0)
+			return 0;
+	}
+	return -EPROTO;
 }
 
 /* Start a non-blocking connect. Returns 0 or -errno. */
@@ -257,16 +359,63 @@ static int tcp_observe(struct ctx *c, int hfd, int s, int p, struct ep *seen)
 }
 
 /* One internal endpoint to a server endpoint: open (UDP: bind; TCP: bind with SO_REUSEPORT so
- * that several connections and a listener share the port) and observe. */
+ * that several connections and a listener share the port) and observe. Returns the fd or
+ * -errno. */
 static int observe(struct ctx *c, enum classify_transport tr, uint16_t port, int s, int p,
 		   struct ep *seen)
 {
-	int fd = host_socket(c, tr, port, false);
+	int fd = host_socket(c, tr, port, false), ret;
 
 	if (fd < 0)
 		return fd;
-	return tr == CLASSIFY_UDP ? udp_observe(c, fd, s, p, seen) : tcp_observe(c, fd, s, p, seen);
+	ret = tr == CLASSIFY_UDP ? udp_observe(c, fd, s, p, seen) : tcp_observe(c, fd, s, p, seen);
+	return ret < 0 ? ret : fd;
 }
+
+static int add_waiter(struct ctx *c, int fd, enum wait_kind kind)
+{
+	if (fd < 0 || c->nw >= MAX_WAITERS)
+		return -1;
+	c->w[c->nw] = (struct waiter){ .fd = fd, .kind = kind, .state = W_NOTHING };
+	return c->nw++;
+}
+
+static enum wait_state wstate(const struct ctx *c, int i)
+{
+	return i >= 0 ? c->w[i].state : W_ERROR;
+}
+
+/* --- conntrack ------------------------------------------------------------------------------ */
+
+/* The NAT's conntrack entry of one flow from internal port `port` to remote rem (proto: IPPROTO_*).
+ * Returns 0 with *out filled, -ENOENT, or -errno. */
+static int ct_find(struct ctx *c, uint8_t proto, uint16_t port, struct ep rem,
+		   struct ct_mapping *out)
+{
+	struct ct_mappings all = { 0 };
+	int ret;
+
+	if (!c->ct)
+		return -ENOTCONN;
+	ret = ct_dump_mappings(c->ct, &all);
+	if (ret == 0) {
+		ret = -ENOENT;
+		for (size_t i = 0; i < all.n; i++) {
+			const struct ct_mapping *m = &all.v[i];
+
+			if (m->proto == proto && m->internal_port == port && !m->inbound &&
+			    m->remote_addr.s_addr == rem.a.s_addr && m->remote_port == rem.port) {
+				*out = *m;
+				ret = 0;
+				break;
+			}
+		}
+	}
+	ct_mappings_free(&all);
+	return ret;
+}
+
+/* --- the tests -------------------------------------------------------------------------------- */
 
 enum profile_dependency classify_mapping_of(const uint32_t addr[4], const uint16_t port[4])
 {
@@ -301,57 +450,92 @@ enum profile_ports classify_ports_of(const uint16_t *internal, const uint16_t *p
 	return PROFILE_PORTS_RANDOM;
 }
 
-static void measure_mapping(struct ctx *c, enum classify_transport tr)
+enum profile_dependency classify_hairpin_filtering_of(bool control, bool ei, bool ad)
+{
+	if (!control)
+		return PROFILE_DEPENDENCY_NONE;
+	return ei ? PROFILE_ENDPOINT_INDEPENDENT
+	       : ad ? PROFILE_ADDRESS_DEPENDENT
+		    : PROFILE_ADDRESS_AND_PORT_DEPENDENT;
+}
+
+/* Mapping, and whether the NAT handles the transport at all: the server must see the traffic
+ * from the NAT's public address and its answer must come back. */
+static void measure_mapping(struct ctx *c, int round, enum classify_transport tr)
 {
 	static const int dst[4][2] = { { 0, 0 }, { 0, 1 }, { 1, 0 }, { 1, 1 } };
-	struct classify_measure *m = &c->r->m[tr];
+	struct classify_measure *m = &c->r->round[round][tr];
+	uint16_t port = rport(round, PORT_MAPPING);
+	int mark = c->nfds, fd = -1, ret = 0;
 	struct ep seen[4];
 	uint32_t a[4];
 	uint16_t p[4];
 	char b[4][32];
-	int fd = tr == CLASSIFY_UDP ? host_socket(c, tr, PORT_MAPPING, false) : 0;
 
-	for (int i = 0; i < 4; i++) {
-		int ret;
-
+	m->handled_known = true;
+	for (int i = 0; i < 4 && ret >= 0; i++) {
 		if (tr == CLASSIFY_UDP) {
 			/* one socket to four remotes */
+			if (i == 0)
+				fd = host_socket(c, tr, port, false);
 			ret = fd < 0 ? fd : udp_observe(c, fd, dst[i][0], dst[i][1], &seen[i]);
 		} else {
 			/* TCP: one connection per remote, all from the same internal port */
-			ret = observe(c, tr, PORT_MAPPING, dst[i][0], dst[i][1], &seen[i]);
+			ret = observe(c, tr, port, dst[i][0], dst[i][1], &seen[i]);
 		}
-		if (ret < 0) {
-			note(m, "mapping: no answer from the server (%s)", strerror(-ret));
-			return;
+		if (ret >= 0 && seen[i].a.s_addr != c->wan.s_addr) {
+			note(m, "transports: the server saw %s, not the NAT's public address",
+			     ep_str(&seen[i], b[0], sizeof(b[0])));
+			ret = -EPROTO;
 		}
+	}
+	if (ret >= 0 && tr == CLASSIFY_UDP) {
+		ret = udp_answer(c, fd, 0, 0, seen[0]);
+		if (ret < 0)
+			note(m, "transports: the server's answer did not come back (%s)",
+			     strerror(-ret));
+	}
+	if (ret < 0) {
+		if (ret != -EPROTO)
+			note(m, "transports: no %s through the NAT (%s)", tr_name[tr],
+			     strerror(-ret));
+		m->handled = false;
+		evidence(c, "r%d %s: not handled: %s", round + 1, tr_name[tr], m->note);
+		ctx_close_from(c, mark);
+		return;
+	}
+	m->handled = true;
+	for (int i = 0; i < 4; i++) {
 		a[i] = seen[i].a.s_addr;
 		p[i] = seen[i].port;
 	}
 	m->mapping = classify_mapping_of(a, p);
 	m->mapping_known = true;
-	evidence(c, "%s mapping: internal port %d seen by S1:%d as %s, S1:%d as %s, S2:%d as %s, "
-		 "S2:%d as %s", tr_name[tr], PORT_MAPPING, SRV_P1,
+	evidence(c, "r%d %s mapping: internal port %d seen by S1:%d as %s, S1:%d as %s, S2:%d as "
+		 "%s, S2:%d as %s", round + 1, tr_name[tr], port, SRV_P1,
 		 ep_str(&seen[0], b[0], sizeof(b[0])), SRV_P2, ep_str(&seen[1], b[1], sizeof(b[1])),
 		 SRV_P1, ep_str(&seen[2], b[2], sizeof(b[2])), SRV_P2,
 		 ep_str(&seen[3], b[3], sizeof(b[3])));
+	ctx_close_from(c, mark);
 }
 
-static void measure_ports(struct ctx *c, enum classify_transport tr)
+static void measure_ports(struct ctx *c, int round, enum classify_transport tr)
 {
-	struct classify_measure *m = &c->r->m[tr];
+	struct classify_measure *m = &c->r->round[round][tr];
 	uint16_t in[PORTS_N], pub[PORTS_N];
 	char list[128] = "";
 	size_t used = 0;
+	int mark = c->nfds;
 
 	for (int i = 0; i < PORTS_N; i++) {
 		struct ep seen;
 		int ret;
 
-		in[i] = (uint16_t)(PORT_PORTS + i);
+		in[i] = rport(round, PORT_PORTS + i);
 		ret = observe(c, tr, in[i], 0, 0, &seen);
 		if (ret < 0) {
 			note(m, "ports: no answer from the server (%s)", strerror(-ret));
+			ctx_close_from(c, mark);
 			return;
 		}
 		pub[i] = seen.port;
@@ -361,157 +545,317 @@ static void measure_ports(struct ctx *c, enum classify_transport tr)
 	m->stride = 1;
 	m->ports = classify_ports_of(in, pub, PORTS_N, &m->stride);
 	m->ports_known = true;
-	evidence(c, "%s ports: internal -> public, one new internal endpoint after another: %s",
-		 tr_name[tr], list);
+	evidence(c, "r%d %s ports: internal -> public, one new internal endpoint after another: %s",
+		 round + 1, tr_name[tr], list);
+	ctx_close_from(c, mark);
 }
 
-/* Filtering and hairpinning need an inbound probe after the outbound setup; the probes of
- * every test (and the unsolicited ones) are sent together and waited for together, so that
- * the waits for what never comes overlap. */
-struct inbound {
-	struct waiter w[16];
-	int n;
-	int filter[CLASSIFY_NTRANSPORTS][3]; /* waiter index per filtering probe, -1 none */
-	int hairpin[CLASSIFY_NTRANSPORTS];
-	int unsolicited[CLASSIFY_NTRANSPORTS];
-	struct ep filter_pub[CLASSIFY_NTRANSPORTS][3];
-	struct ep hairpin_pub[CLASSIFY_NTRANSPORTS][2];
-};
-
-static int add_waiter(struct inbound *in, int fd, enum wait_kind kind)
+/* The TCP filtering control: a SYN that every filter lets in. The host's SYN to S1:PC (a port
+ * nobody listens on) leaves with TTL CONTROL_TTL: it passes the NAT, which maps it, and dies at
+ * the next router, so the server never answers it with a reset. The server then connects from
+ * S1:PC to the public endpoint conntrack shows for that flow: a SYN in the reply direction of
+ * a flow the host opened (a simultaneous open), which even address-and-port-dependent
+ * filtering admits. A listener on the internal port takes it. */
+static int start_tcp_control(struct ctx *c, uint16_t port, struct ep *pub)
 {
-	if (in->n >= (int)(sizeof(in->w) / sizeof(in->w[0])))
-		return -1;
-	in->w[in->n] = (struct waiter){ .fd = fd, .kind = kind, .state = W_NOTHING };
-	return in->n++;
+	int ttl = CONTROL_TTL, minttl = 255, dflt = -1, zero = 0, sfd, hfd, ret;
+	struct ct_mapping cm;
+	struct ep rem;
+	int64_t deadline;
+
+	sfd = ctx_socket(c, c->server, SOCK_STREAM, c->srv[0], 0, false);
+	if (sfd < 0)
+		return sfd;
+	rem = (struct ep){ .a = c->srv[0], .port = local_port(sfd) };
+	hfd = host_socket(c, CLASSIFY_TCP, port, true);
+	if (hfd < 0)
+		return hfd;
+	/* The router's time-exceeded would abort the connect (tcp_v4_err in SYN_SENT); a
+	 * listener answering the server's SYN instead would start a sequence conntrack never
+	 * saw (BRIEF.md: the low-TTL SYN must come from the real socket). IP_MINTTL makes the
+	 * socket ignore the ICMP error; both options are reset before the server's SYN. */
+	if (setsockopt(hfd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)) < 0 ||
+	    setsockopt(hfd, IPPROTO_IP, IP_MINTTL, &minttl, sizeof(minttl)) < 0)
+		return -errno;
+	ret = tcp_connect_start(hfd, rem.a, rem.port);
+	if (ret < 0)
+		return ret;
+	/* bounded: until the NAT has the flow, at most wait_ms */
+	deadline = now_ms() + c->wait_ms;
+	while ((ret = ct_find(c, IPPROTO_TCP, port, rem, &cm)) == -ENOENT && now_ms() < deadline)
+		sleep_ms(CT_POLL_MS);
+	if (ret < 0)
+		return ret;
+	sleep_ms(CT_POLL_MS); /* the time-exceeded, if any, meets IP_MINTTL */
+	if (setsockopt(hfd, IPPROTO_IP, IP_MINTTL, &zero, sizeof(zero)) < 0 ||
+	    setsockopt(hfd, IPPROTO_IP, IP_TTL, &dflt, sizeof(dflt)) < 0)
+		return -errno;
+	*pub = (struct ep){ .a = cm.public_addr, .port = cm.public_port };
+	ret = tcp_connect_start(sfd, pub->a, pub->port);
+	return ret < 0 ? ret : sfd;
 }
 
-/* Filtering: three fresh internal endpoints each talk to S1:P1; then S2:P2 writes to the first,
- * S1:P2 to the second and (UDP only) S1:P1 to the third. */
-static void start_filtering(struct ctx *c, enum classify_transport tr, struct inbound *in)
+/* Filtering: three fresh internal endpoints each talk to S1:P1; then S2:P2 writes to the
+ * first, S1:P2 to the second, and the control to the third. */
+static void start_filtering(struct ctx *c, int round, enum classify_transport tr)
 {
-	static const int from[3][2] = { { 1, 1 }, { 0, 1 }, { 0, 0 } };
-	struct classify_measure *m = &c->r->m[tr];
-	int hfd[3];
+	static const int from[2][2] = { { 1, 1 }, { 0, 1 } };
+	struct classify_measure *m = &c->r->round[round][tr];
+	struct probes *pr = &c->pr[round][tr];
+	int hfd[3], ret = 0;
 
-	for (int i = 0; i < 3; i++) {
-		uint16_t port = (uint16_t)(PORT_FILTER + i);
-		int ret;
+	for (int i = 0; i < 3 && ret >= 0; i++) {
+		uint16_t port = rport(round, PORT_FILTER + i);
 
-		in->filter[tr][i] = -1;
 		if (tr == CLASSIFY_UDP) {
 			hfd[i] = host_socket(c, tr, port, false);
-			ret = hfd[i] < 0 ? hfd[i] : udp_observe(c, hfd[i], 0, 0, &in->filter_pub[tr][i]);
+			ret = hfd[i] < 0 ? hfd[i] : udp_observe(c, hfd[i], 0, 0, &pr->filter_pub[i]);
 		} else {
 			/* a listener on the internal port takes what the filter lets through */
-			hfd[i] = host_socket(c, tr, port, true);
-			ret = hfd[i] < 0 ? hfd[i] : listen(hfd[i], 8) < 0 ? -errno : 0;
-			if (ret == 0)
-				ret = observe(c, tr, port, 0, 0, &in->filter_pub[tr][i]);
-		}
-		if (ret < 0) {
-			note(m, "filtering: setup failed (%s)", strerror(-ret));
-			return;
+			hfd[i] = host_listener(c, port);
+			ret = hfd[i] < 0 ? hfd[i] : observe(c, tr, port, 0, 0, &pr->filter_pub[i]);
 		}
 	}
-	for (int i = 0; i < 3; i++) {
-		const struct ep *to = &in->filter_pub[tr][i];
-		int s = from[i][0], p = from[i][1];
-
-		if (tr == CLASSIFY_UDP) {
-			struct sockaddr_in dst = sin_of(to->a, to->port);
-
-			if (sendto(c->srv_udp[s][p], "in", 2, 0, (struct sockaddr *)&dst,
-				   sizeof(dst)) < 0) {
-				note(m, "filtering: send: %s", strerror(errno));
-				return;
-			}
-			in->filter[tr][i] = add_waiter(in, hfd[i], W_UDP_RECV);
-		} else if (i < 2) {
-			/* TCP has no control probe: a SYN from the very remote endpoint of the open
-			 * connection would belong to that connection. A fresh port of the remote. */
-			int fd = ctx_socket(c, c->server, SOCK_STREAM, c->srv[s], 0, false);
-
-			if (fd < 0 || tcp_connect_start(fd, to->a, to->port) < 0) {
-				note(m, "filtering: connect from the server failed");
-				return;
-			}
-			in->filter[tr][i] = add_waiter(in, fd, W_TCP_CONNECT);
-		}
-	}
-}
-
-/* Hairpinning: the first internal endpoint talks to S1:P1; a second one talks to S1:P1 too
- * (so that it has a public endpoint of its own), then writes to the first's public endpoint. */
-static void start_hairpin(struct ctx *c, enum classify_transport tr, struct inbound *in)
-{
-	struct classify_measure *m = &c->r->m[tr];
-	struct ep *pub = in->hairpin_pub[tr];
-	int h1, h2, ret;
-
-	in->hairpin[tr] = -1;
-	h1 = host_socket(c, tr, PORT_HAIRPIN, false);
-	h2 = host_socket(c, tr, PORT_HAIRPIN + 1, false);
-	ret = h1 < 0 ? h1 : h2 < 0 ? h2 : 0;
-	if (ret == 0 && tr == CLASSIFY_UDP) {
-		ret = udp_observe(c, h1, 0, 0, &pub[0]);
-		if (ret == 0)
-			ret = udp_observe(c, h2, 0, 0, &pub[1]);
-		if (ret == 0) {
-			struct sockaddr_in dst = sin_of(pub[0].a, pub[0].port);
-
-			if (sendto(h2, "hp", 2, 0, (struct sockaddr *)&dst, sizeof(dst)) < 0)
-				ret = -errno;
-		}
-		if (ret == 0)
-			in->hairpin[tr] = add_waiter(in, h1, W_UDP_RECV);
-	} else if (ret == 0) {
-		/* h1 listens on the internal port whose public endpoint h2 connects to */
-		ret = listen(h1, 8) < 0 ? -errno : observe(c, tr, PORT_HAIRPIN, 0, 0, &pub[0]);
-		if (ret == 0)
-			ret = tcp_connect_start(h2, pub[0].a, pub[0].port);
-		if (ret == 0)
-			in->hairpin[tr] = add_waiter(in, h2, W_TCP_CONNECT);
-	}
-	if (ret < 0)
-		note(m, "hairpin: setup failed (%s)", strerror(-ret));
-}
-
-/* Unsolicited: from the server to a public port nothing maps. */
-static void start_unsolicited(struct ctx *c, enum classify_transport tr, struct inbound *in)
-{
-	struct classify_measure *m = &c->r->m[tr];
-	uint16_t port = (uint16_t)(PORT_UNSOLICITED + tr);
-	int fd, ret;
-
-	in->unsolicited[tr] = -1;
-	fd = ctx_socket(c, c->server, tr == CLASSIFY_UDP ? SOCK_DGRAM : SOCK_STREAM, c->srv[0], 0,
-			false);
-	ret = fd < 0 ? fd : tcp_connect_start(fd, c->wan, port); /* UDP: connect() only sets the peer */
-	if (ret == 0 && tr == CLASSIFY_UDP && send(fd, "un", 2, 0) < 0)
-		ret = -errno;
 	if (ret < 0) {
-		note(m, "unsolicited: %s", strerror(-ret));
+		note(m, "filtering: setup failed (%s)", strerror(-ret));
 		return;
 	}
-	in->unsolicited[tr] = add_waiter(in, fd, tr == CLASSIFY_UDP ? W_UDP_ERR : W_TCP_CONNECT);
+	for (int i = 0; i < 2; i++) {
+		const struct ep *to = &pr->filter_pub[i];
+		int s = from[i][0], p = from[i][1], fd;
+
+		if (tr == CLASSIFY_UDP) {
+			ret = send_to(c->srv_udp[s][p], *to, "in");
+			pr->filter[i] = ret < 0 ? -1 : add_waiter(c, hfd[i], W_UDP_RECV);
+		} else {
+			/* A SYN from the very remote endpoint of the open connection would belong to
+			 * that connection: a fresh port of the remote address. */
+			fd = ctx_socket(c, c->server, SOCK_STREAM, c->srv[s], 0, false);
+			ret = fd < 0 ? fd : tcp_connect_start(fd, to->a, to->port);
+			pr->filter[i] = ret < 0 ? -1 : add_waiter(c, fd, W_TCP_CONNECT);
+		}
+		if (ret < 0)
+			note(m, "filtering: probe %d not sent (%s)", i + 1, strerror(-ret));
+	}
+	if (tr == CLASSIFY_UDP) {
+		/* the control: a reply from the contacted endpoint itself */
+		ret = send_to(c->srv_udp[0][0], pr->filter_pub[2], "in");
+		pr->filter[2] = ret < 0 ? -1 : add_waiter(c, hfd[2], W_UDP_RECV);
+	} else {
+		struct ep pub;
+		int fd = start_tcp_control(c, rport(round, PORT_FILTER + 2), &pub);
+
+		ret = fd;
+		pr->filter[2] = fd < 0 ? -1 : add_waiter(c, fd, W_TCP_CONNECT);
+		if (fd >= 0)
+			pr->filter_pub[2] = pub;
+	}
+	if (ret < 0)
+		note(m, "filtering: the control probe not sent (%s)", strerror(-ret));
 }
 
-static void wait_all(struct ctx *c, struct inbound *in)
+/* Hairpinning, first phase: seven internal endpoints get public endpoints (via S1:P1); A writes
+ * to P's, U to V's (first contacts). The probes follow in hairpin_probe(). */
+static void hairpin_setup(struct ctx *c, int round, enum classify_transport tr)
+{
+	struct classify_measure *m = &c->r->round[round][tr];
+	struct probes *pr = &c->pr[round][tr];
+	int ret = 0;
+
+	pr->hp_control = pr->hp_control_src = pr->hp_ei = pr->hp_ad = -1;
+	for (int i = 0; i < 7; i++)
+		pr->hp_fd[i] = -1;
+	for (int i = 0; i < 7 && ret >= 0; i++) {
+		uint16_t port = rport(round, PORT_HAIRPIN + i);
+		/* TCP: P, T, U and V receive connections: listeners on their ports */
+		bool listens = tr == CLASSIFY_TCP && (i == 1 || i == 2 || i == 4 || i == 5);
+		int lfd = listens ? host_listener(c, port) : 0;
+
+		ret = lfd < 0 ? lfd : observe(c, tr, port, 0, 0, &pr->hp_pub[i]);
+		pr->hp_fd[i] = listens ? lfd : ret;
+	}
+	if (ret < 0) {
+		note(m, "hairpin: setup failed (%s)", strerror(-ret));
+		pr->hp_fd[0] = -1;
+		return;
+	}
+	if (tr == CLASSIFY_UDP) {
+		ret = send_to(pr->hp_fd[0], pr->hp_pub[1], "hA");
+		if (ret == 0)
+			ret = send_to(pr->hp_fd[4], pr->hp_pub[5], "hU");
+	} else {
+		/* A connects to P's public endpoint: straight in, or the first half of a
+		 * simultaneous open that P completes in the second phase. U to V likewise. */
+		int a2 = host_socket(c, tr, rport(round, PORT_HAIRPIN + 0), true);
+		int u2 = host_socket(c, tr, rport(round, PORT_HAIRPIN + 4), true);
+
+		ret = a2 < 0 ? a2 : u2 < 0 ? u2 : tcp_connect_start(a2, pr->hp_pub[1].a, pr->hp_pub[1].port);
+		if (ret == 0)
+			ret = tcp_connect_start(u2, pr->hp_pub[5].a, pr->hp_pub[5].port);
+		if (ret == 0) {
+			pr->hp_control = add_waiter(c, a2, W_TCP_CONNECT);
+			pr->hp_control_src = add_waiter(c, pr->hp_fd[1], W_TCP_ACCEPT);
+		}
+	}
+	if (ret < 0) {
+		note(m, "hairpin: first contact failed (%s)", strerror(-ret));
+		pr->hp_fd[0] = -1;
+	}
+}
+
+/* Hairpinning, second phase: P writes to A (the control), S to T (nobody of T wrote to the
+ * public address: endpoint-independent), W to U (U wrote to the public address, another
+ * port: address-dependent). */
+static void hairpin_probe(struct ctx *c, int round, enum classify_transport tr)
+{
+	struct probes *pr = &c->pr[round][tr];
+	int ret;
+
+	if (pr->hp_fd[0] < 0)
+		return;
+	if (tr == CLASSIFY_UDP) {
+		if (send_to(pr->hp_fd[1], pr->hp_pub[0], "hP") == 0)
+			pr->hp_control = add_waiter(c, pr->hp_fd[0], W_UDP_RECV);
+		if (send_to(pr->hp_fd[3], pr->hp_pub[2], "hS") == 0)
+			pr->hp_ei = add_waiter(c, pr->hp_fd[2], W_UDP_RECV);
+		if (send_to(pr->hp_fd[6], pr->hp_pub[4], "hW") == 0)
+			pr->hp_ad = add_waiter(c, pr->hp_fd[4], W_UDP_RECV);
+		return;
+	}
+	/* P completes the simultaneous open; when A's SYN was let straight in, P's port already
+	 * has that connection and this connect fails at once, which is fine */
+	{
+		int p2 = host_socket(c, tr, rport(round, PORT_HAIRPIN + 1), true);
+
+		if (p2 >= 0)
+			(void)tcp_connect_start(p2, pr->hp_pub[0].a, pr->hp_pub[0].port);
+	}
+	{
+		int s2 = host_socket(c, tr, rport(round, PORT_HAIRPIN + 3), true);
+		int w2 = host_socket(c, tr, rport(round, PORT_HAIRPIN + 6), true);
+
+		ret = s2 < 0 ? s2 : tcp_connect_start(s2, pr->hp_pub[2].a, pr->hp_pub[2].port);
+		if (ret == 0)
+			pr->hp_ei = add_waiter(c, pr->hp_fd[2], W_TCP_ACCEPT);
+		ret = w2 < 0 ? w2 : tcp_connect_start(w2, pr->hp_pub[4].a, pr->hp_pub[4].port);
+		if (ret == 0)
+			pr->hp_ad = add_waiter(c, pr->hp_fd[4], W_TCP_ACCEPT);
+	}
+}
+
+/* Unsolicited: from S1 to a public port nothing maps, and the control: to a closed port of the
+ * NAT's upstream router, which must be refused. */
+static void start_unsolicited(struct ctx *c, int round, enum classify_transport tr)
+{
+	struct classify_measure *m = &c->r->round[round][tr];
+	struct probes *pr = &c->pr[round][tr];
+	int type = tr == CLASSIFY_UDP ? SOCK_DGRAM : SOCK_STREAM;
+	enum wait_kind kind = tr == CLASSIFY_UDP ? W_UDP_ERR : W_TCP_CONNECT;
+	const struct in_addr to[2] = { c->wan, c->up };
+	const int port[2] = { PORT_UNSOLICITED, PORT_CLOSED };
+	int *idx[2] = { &pr->unsolicited, &pr->closed };
+
+	for (int i = 0; i < 2; i++) {
+		int fd = ctx_socket(c, c->server, type, c->srv[0], 0, false), ret;
+
+		*idx[i] = -1;
+		/* UDP: connect() only sets the peer, so that an ICMP error is reported */
+		ret = fd < 0 ? fd
+			     : tcp_connect_start(fd, to[i], (uint16_t)(port[i] + round * 10 + (int)tr));
+		if (ret == 0 && tr == CLASSIFY_UDP && send(fd, "un", 2, 0) < 0)
+			ret = -errno;
+		if (ret < 0) {
+			note(m, "unsolicited: %s", strerror(-ret));
+			continue;
+		}
+		*idx[i] = add_waiter(c, fd, kind);
+	}
+}
+
+/* Unsolicited to a mapped port: an internal endpoint talks to S1:P1; the server's other
+ * address then writes (UDP) or connects (TCP) to its public endpoint. A host-side receiver
+ * (UDP socket, TCP listener) tells a probe the filter let in from one it answered or dropped. */
+static void start_mapped_unsolicited(struct ctx *c, int round, enum classify_transport tr)
+{
+	struct classify_measure *m = &c->r->round[round][tr];
+	struct probes *pr = &c->pr[round][tr];
+	uint16_t port = rport(round, PORT_MAPPED);
+	int hfd, fd, ret;
+
+	pr->mapped_srv = pr->mapped_host = -1;
+	hfd = tr == CLASSIFY_UDP ? 0 : host_listener(c, port);
+	if (hfd >= 0)
+		hfd = observe(c, tr, port, 0, 0, &pr->mapped_pub);
+	fd = hfd < 0 ? hfd
+		     : ctx_socket(c, c->server, tr == CLASSIFY_UDP ? SOCK_DGRAM : SOCK_STREAM,
+				  c->srv[1], 0, false);
+	ret = fd < 0 ? fd : tcp_connect_start(fd, pr->mapped_pub.a, pr->mapped_pub.port);
+	if (ret == 0 && tr == CLASSIFY_UDP && send(fd, "mu", 2, 0) < 0)
+		ret = -errno;
+	if (ret < 0) {
+		note(m, "unsolicited to a mapped port: %s", strerror(-ret));
+		return;
+	}
+	pr->mapped_srv = add_waiter(c, fd, tr == CLASSIFY_UDP ? W_UDP_ERR : W_TCP_CONNECT);
+	if (tr == CLASSIFY_UDP)
+		pr->mapped_host = add_waiter(c, hfd, W_UDP_RECV);
+}
+
+/* The UDP mapping's timeout as conntrack holds it (CTA_TIMEOUT), read right after the mapping
+ * was made (unreplied) and right after the server answered (replied). */
+static void measure_ct_timeout(struct ctx *c, int round)
+{
+	struct classify_measure *m = &c->r->round[round][CLASSIFY_UDP];
+	uint16_t port = rport(round, PORT_CT);
+	struct ep rem = { .a = c->srv[0], .port = SRV_P1 }, pub;
+	struct ct_mapping cm;
+	int64_t t0, t1;
+	int fd, ret;
+
+	m->ct_unreplied = m->ct_replied = -1;
+	fd = host_socket(c, CLASSIFY_UDP, port, false);
+	t0 = now_ms();
+	ret = fd < 0 ? fd : udp_observe(c, fd, 0, 0, &pub);
+	if (ret == 0)
+		ret = ct_find(c, IPPROTO_UDP, port, rem, &cm);
+	if (ret < 0) {
+		note(m, "udp-timeout: no conntrack entry of the mapping (%s)", strerror(-ret));
+		return;
+	}
+	m->ct_unreplied = (int)cm.timeout;
+	t1 = now_ms();
+	ret = udp_answer(c, fd, 0, 0, pub);
+	if (ret == 0)
+		ret = ct_find(c, IPPROTO_UDP, port, rem, &cm);
+	if (ret < 0) {
+		note(m, "udp-timeout: no conntrack entry after the reply (%s)", strerror(-ret));
+		return;
+	}
+	m->ct_replied = (int)cm.timeout;
+	/* whole seconds that may have passed between a packet and the reading of its entry */
+	m->ct_slack = (int)((now_ms() - t1 + 999) / 1000);
+	if ((int)((t1 - t0 + 999) / 1000) > m->ct_slack)
+		m->ct_slack = (int)((t1 - t0 + 999) / 1000);
+	evidence(c, "r%d udp-timeout: conntrack of %u -> %s: %d s left when made, %d s left "
+		 "when replied", round + 1, port, inet_ntoa(c->srv[0]), m->ct_unreplied,
+		 m->ct_replied);
+}
+
+static void wait_all(struct ctx *c)
 {
 	int64_t deadline = now_ms() + c->wait_ms;
 
 	for (;;) {
-		struct pollfd p[16];
-		int map[16], np = 0, n;
+		struct pollfd p[MAX_WAITERS];
+		int map[MAX_WAITERS], np = 0, n;
 		int64_t left = deadline - now_ms();
 
-		for (int i = 0; i < in->n; i++) {
-			if (in->w[i].state != W_NOTHING)
+		for (int i = 0; i < c->nw; i++) {
+			if (c->w[i].state != W_NOTHING)
 				continue;
-			p[np] = (struct pollfd){ .fd = in->w[i].fd,
-						 .events = in->w[i].kind == W_TCP_CONNECT ? POLLOUT
-											    : POLLIN };
+			p[np] = (struct pollfd){ .fd = c->w[i].fd,
+						 .events = c->w[i].kind == W_TCP_CONNECT ? POLLOUT
+											 : POLLIN };
 			map[np++] = i;
 		}
 		if (np == 0 || left <= 0)
@@ -522,11 +866,11 @@ static void wait_all(struct ctx *c, struct inbound *in)
 		if (n < 0)
 			return;
 		for (int j = 0; j < np; j++) {
-			struct waiter *w = &in->w[map[j]];
+			struct waiter *w = &c->w[map[j]];
 			struct sockaddr_in from;
 			socklen_t fl = sizeof(from);
 			char buf[64];
-			int err;
+			int err, afd;
 
 			if (!p[j].revents)
 				continue;
@@ -548,82 +892,176 @@ static void wait_all(struct ctx *c, struct inbound *in)
 				w->state = err == 0 ? W_ANSWER : err == -ECONNREFUSED ? W_REFUSED : W_ERROR;
 				w->err = -err;
 				break;
+			case W_TCP_ACCEPT:
+				afd = accept4(w->fd, (struct sockaddr *)&from, &fl,
+					      SOCK_NONBLOCK | SOCK_CLOEXEC);
+				if (afd >= 0) {
+					w->state = W_ANSWER;
+					w->from = ep_of(&from);
+					if (c->nfds < MAX_FDS)
+						c->fds[c->nfds++] = afd;
+					else
+						close(afd);
+				} else if (errno != EAGAIN) {
+					w->state = W_ERROR;
+					w->err = errno;
+				}
+				break;
 			}
 		}
 	}
 }
 
-static void finish_inbound(struct ctx *c, struct inbound *in)
+static const char *state_word(enum wait_state s, enum classify_transport tr)
 {
-	for (int tr = 0; tr < CLASSIFY_NTRANSPORTS; tr++) {
-		struct classify_measure *m = &c->r->m[tr];
-		char b[4][32];
-
-		/* filtering: the first probe let through decides */
-		if (in->filter[tr][0] >= 0 && in->filter[tr][1] >= 0) {
-			enum wait_state s0 = in->w[in->filter[tr][0]].state;
-			enum wait_state s1 = in->w[in->filter[tr][1]].state;
-			int ci = in->filter[tr][2];
-			bool control_ok = tr == CLASSIFY_TCP || (ci >= 0 && in->w[ci].state == W_ANSWER);
-
-			if (!control_ok) {
-				note(m, "filtering: even the reply from the contacted endpoint was lost");
-			} else {
-				m->filtering = s0 == W_ANSWER ? PROFILE_ENDPOINT_INDEPENDENT
-					       : s1 == W_ANSWER ? PROFILE_ADDRESS_DEPENDENT
-								: PROFILE_ADDRESS_AND_PORT_DEPENDENT;
-				m->filtering_known = true;
-			}
-			evidence(c, "%s filtering: from the other address to %s: %s; from the same "
-				 "address, other port to %s: %s%s", tr_name[tr],
-				 ep_str(&in->filter_pub[tr][0], b[0], sizeof(b[0])),
-				 s0 == W_ANSWER ? "arrived" : "not arrived",
-				 ep_str(&in->filter_pub[tr][1], b[1], sizeof(b[1])),
-				 s1 == W_ANSWER ? "arrived" : "not arrived",
-				 tr == CLASSIFY_UDP ? (control_ok ? "; the reply arrived"
-								  : "; the reply did not arrive")
-						    : "");
-		}
-		if (in->hairpin[tr] >= 0) {
-			const struct waiter *w = &in->w[in->hairpin[tr]];
-
-			m->hairpin = w->state == W_ANSWER;
-			m->hairpin_known = true;
-			if (tr == CLASSIFY_UDP && m->hairpin)
-				evidence(c, "udp hairpin: %s -> %s arrived from %s",
-					 ep_str(&in->hairpin_pub[tr][1], b[0], sizeof(b[0])),
-					 ep_str(&in->hairpin_pub[tr][0], b[1], sizeof(b[1])),
-					 ep_str(&w->from, b[2], sizeof(b[2])));
-			else
-				evidence(c, "%s hairpin: to own public endpoint %s: %s", tr_name[tr],
-					 ep_str(&in->hairpin_pub[tr][0], b[0], sizeof(b[0])),
-					 w->state == W_ANSWER    ? "connected"
-					 : w->state == W_REFUSED ? "refused (the NAT itself answered)"
-								 : "nothing");
-		}
-		if (in->unsolicited[tr] >= 0) {
-			const struct waiter *w = &in->w[in->unsolicited[tr]];
-
-			if (w->state == W_REFUSED || w->state == W_NOTHING) {
-				m->unsolicited = w->state == W_REFUSED ? PROFILE_UNSOLICITED_RST
-								       : PROFILE_UNSOLICITED_DROP;
-				m->unsolicited_known = true;
-			} else {
-				note(m, "unsolicited: %s", w->state == W_ANSWER ? "it was answered"
-										 : strerror(w->err));
-			}
-			evidence(c, "%s unsolicited to %s:%d: %s", tr_name[tr],
-				 inet_ntop(AF_INET, &c->wan, b[3], sizeof(b[3])), PORT_UNSOLICITED + tr,
-				 w->state == W_REFUSED ? (tr == CLASSIFY_TCP ? "RST" : "ICMP port unreachable")
-				 : w->state == W_NOTHING ? "no answer"
-				 : w->state == W_ANSWER  ? "answered"
-							 : "error");
-		}
+	switch (s) {
+	case W_ANSWER:
+		return "arrived";
+	case W_REFUSED:
+		return tr == CLASSIFY_TCP ? "RST" : "ICMP port unreachable";
+	case W_NOTHING:
+		return "nothing";
+	default:
+		return "error";
 	}
 }
 
-/* The UDP mapping lifetime: mappings made at once, each probed once by its remote after a
- * growing delay (a probe refreshes the entry it reaches, hence one mapping per probe). */
+static void finish_filtering(struct ctx *c, int round, enum classify_transport tr)
+{
+	struct classify_measure *m = &c->r->round[round][tr];
+	const struct probes *pr = &c->pr[round][tr];
+	enum wait_state s0 = wstate(c, pr->filter[0]), s1 = wstate(c, pr->filter[1]);
+	enum wait_state sc = wstate(c, pr->filter[2]);
+	char b[3][32];
+
+	if (pr->filter[0] < 0 || pr->filter[1] < 0)
+		return; /* setup failed: noted */
+	if (sc != W_ANSWER) {
+		note(m, "filtering: the control probe did not get through (%s): no verdict",
+		     state_word(sc, tr));
+	} else {
+		m->filtering = s0 == W_ANSWER ? PROFILE_ENDPOINT_INDEPENDENT
+			       : s1 == W_ANSWER ? PROFILE_ADDRESS_DEPENDENT
+						: PROFILE_ADDRESS_AND_PORT_DEPENDENT;
+		m->filtering_known = true;
+	}
+	evidence(c, "r%d %s filtering: from the other address to %s: %s; from the same address, "
+		 "other port to %s: %s; control (%s) to %s: %s", round + 1, tr_name[tr],
+		 ep_str(&pr->filter_pub[0], b[0], sizeof(b[0])), state_word(s0, tr),
+		 ep_str(&pr->filter_pub[1], b[1], sizeof(b[1])), state_word(s1, tr),
+		 tr == CLASSIFY_UDP ? "a reply" : "simultaneous open",
+		 ep_str(&pr->filter_pub[2], b[2], sizeof(b[2])), state_word(sc, tr));
+}
+
+/* Whether a hairpinned probe arrived from the sender's public endpoint: the public address, and
+ * with an endpoint-independent mapping the very port the sender got (with any other mapping the
+ * hairpinned flow has a mapping of its own). */
+static bool from_public(const struct ctx *c, const struct classify_measure *m,
+			const struct ep *from, const struct ep *sender_pub)
+{
+	if (from->a.s_addr != c->wan.s_addr)
+		return false;
+	return !(m->mapping_known && m->mapping == PROFILE_ENDPOINT_INDEPENDENT) ||
+	       from->port == sender_pub->port;
+}
+
+static void finish_hairpin(struct ctx *c, int round, enum classify_transport tr)
+{
+	struct classify_measure *m = &c->r->round[round][tr];
+	const struct probes *pr = &c->pr[round][tr];
+	enum wait_state sc = wstate(c, pr->hp_control);
+	enum wait_state se = wstate(c, pr->hp_ei), sa = wstate(c, pr->hp_ad);
+	bool control = false, ei = false, ad = false;
+	char b[4][32], why[96] = "";
+
+	if (pr->hp_control < 0)
+		return; /* setup failed: noted */
+	if (tr == CLASSIFY_UDP) {
+		const struct waiter *w = &c->w[pr->hp_control];
+
+		control = sc == W_ANSWER && from_public(c, m, &w->from, &pr->hp_pub[1]);
+		if (sc == W_ANSWER && !control)
+			snprintf(why, sizeof(why), " from %s, not the sender's public endpoint %s",
+				 ep_str(&w->from, b[0], sizeof(b[0])),
+				 ep_str(&pr->hp_pub[1], b[1], sizeof(b[1])));
+	} else {
+		/* A's connect completes only with segments from P's public endpoint (that is
+		 * the peer it connected to); when P's listener took A's SYN, check its source */
+		const struct waiter *ws = pr->hp_control_src >= 0 ? &c->w[pr->hp_control_src] : NULL;
+
+		control = sc == W_ANSWER;
+		if (control && ws && ws->state == W_ANSWER &&
+		    !from_public(c, m, &ws->from, &pr->hp_pub[0])) {
+			control = false;
+			snprintf(why, sizeof(why), " but P saw it from %s, not A's public endpoint %s",
+				 ep_str(&ws->from, b[0], sizeof(b[0])),
+				 ep_str(&pr->hp_pub[0], b[1], sizeof(b[1])));
+		}
+	}
+	ei = se == W_ANSWER && from_public(c, m, &c->w[pr->hp_ei].from, &pr->hp_pub[3]);
+	ad = sa == W_ANSWER && from_public(c, m, &c->w[pr->hp_ad].from, &pr->hp_pub[6]);
+	m->hairpin = control;
+	m->hairpin_known = true;
+	m->hairpin_filtering = classify_hairpin_filtering_of(control, ei, ad);
+	m->hairpin_filtering_known = true;
+	if (!control && (ei || ad)) {
+		/* a probe got through where the exchange that any hairpin filter admits did not */
+		m->hairpin_filtering_known = false;
+		note(m, "hairpin: a probe got through but the control did not");
+	}
+	evidence(c, "r%d %s hairpin: A %s <-> P %s: %s%s; S -> T %s (T wrote to no public "
+		 "endpoint): %s; W -> U %s (U wrote to V's): %s", round + 1, tr_name[tr],
+		 ep_str(&pr->hp_pub[0], b[0], sizeof(b[0])), ep_str(&pr->hp_pub[1], b[1], sizeof(b[1])),
+		 state_word(sc, tr), why, ep_str(&pr->hp_pub[2], b[2], sizeof(b[2])),
+		 se == W_ANSWER && !ei ? "arrived from a private source" : state_word(se, tr),
+		 ep_str(&pr->hp_pub[4], b[3], sizeof(b[3])),
+		 sa == W_ANSWER && !ad ? "arrived from a private source" : state_word(sa, tr));
+}
+
+static void finish_unsolicited(struct ctx *c, int round, enum classify_transport tr)
+{
+	struct classify_measure *m = &c->r->round[round][tr];
+	const struct probes *pr = &c->pr[round][tr];
+	enum wait_state su = wstate(c, pr->unsolicited), sk = wstate(c, pr->closed);
+	enum wait_state ss = wstate(c, pr->mapped_srv), sh = wstate(c, pr->mapped_host);
+	char b[2][32];
+
+	if (pr->unsolicited >= 0 && pr->closed >= 0) {
+		if (sk != W_REFUSED) {
+			note(m, "unsolicited: the control to a closed port of the upstream router "
+			     "was not refused (%s): silence proves nothing", state_word(sk, tr));
+		} else if (su == W_REFUSED || su == W_NOTHING) {
+			m->unsolicited = su == W_REFUSED ? PROFILE_UNSOLICITED_RST
+							 : PROFILE_UNSOLICITED_DROP;
+			m->unsolicited_known = true;
+		} else {
+			note(m, "unsolicited: %s", su == W_ANSWER ? "it was answered"
+								  : strerror(c->w[pr->unsolicited].err));
+		}
+	}
+	if (pr->mapped_srv >= 0 && sk == W_REFUSED) {
+		if (ss == W_ANSWER || sh == W_ANSWER) {
+			m->mapped_unsolicited_let_in = true;
+			m->mapped_unsolicited_known = true;
+		} else if (ss == W_REFUSED || ss == W_NOTHING) {
+			m->mapped_unsolicited = ss == W_REFUSED ? PROFILE_UNSOLICITED_RST
+								: PROFILE_UNSOLICITED_DROP;
+			m->mapped_unsolicited_known = true;
+		} else {
+			note(m, "unsolicited to a mapped port: %s", strerror(c->w[pr->mapped_srv].err));
+		}
+	}
+	evidence(c, "r%d %s unsolicited: to unmapped %s:%d: %s; to mapped %s from S2: %s; "
+		 "control to closed %s:%d: %s", round + 1, tr_name[tr],
+		 inet_ntop(AF_INET, &c->wan, b[0], sizeof(b[0])),
+		 PORT_UNSOLICITED + round * 10 + (int)tr, state_word(su, tr),
+		 ep_str(&pr->mapped_pub, b[1], sizeof(b[1])),
+		 ss == W_ANSWER || sh == W_ANSWER ? "let in" : state_word(ss, tr),
+		 inet_ntoa(c->up), PORT_CLOSED + round * 10 + (int)tr, state_word(sk, tr));
+}
+
+/* The UDP mapping lifetime end to end: mappings made at once, each probed once by its remote
+ * after a growing delay (a probe refreshes the entry it reaches, hence one mapping per probe). */
 static void measure_lifetime(struct ctx *c)
 {
 	struct classify_result *r = c->r;
@@ -653,14 +1091,13 @@ static void measure_lifetime(struct ctx *c)
 	r->lifetime_lo = 0;
 	r->lifetime_hi = -1;
 	for (int i = 0; i < n; i++) {
-		struct sockaddr_in dst = sin_of(pub[i].a, pub[i].port);
 		int64_t due = t0[i] + (int64_t)delays[i] * 1000, at;
 		int ret;
 
 		while (now_ms() < due)
 			poll(NULL, 0, (int)(due - now_ms()));
 		at = now_ms();
-		if (sendto(c->srv_udp[0][0], "lt", 2, 0, (struct sockaddr *)&dst, sizeof(dst)) < 0)
+		if (send_to(c->srv_udp[0][0], pub[i], "lt") < 0)
 			break;
 		ret = poll_one(fds[i], POLLIN, now_ms() + c->wait_ms);
 		if (ret > 0) {
@@ -681,7 +1118,8 @@ static int find_addrs(const struct topo *t, struct ctx *c, struct diag_list *dl)
 {
 	int nsrv = 0;
 	const struct topo_node *nat;
-	const struct topo_addr *wan;
+	const struct topo_link *wl;
+	const struct topo_addr *wan = NULL;
 
 	c->host = t->roles[ROLE_PEER_A];
 	c->nat = t->roles[ROLE_NAT_A];
@@ -702,11 +1140,20 @@ static int find_addrs(const struct topo *t, struct ctx *c, struct diag_list *dl)
 				"classify needs two IPv4 addresses on the rendezvous server \"%s\"",
 				t->nodes[c->server].name);
 	nat = &t->nodes[c->nat];
-	wan = topo_end_addr(&t->links[nat->wan_link].ends[nat->wan_end], AF_INET);
+	wl = &t->links[nat->wan_link];
+	wan = topo_end_addr(&wl->ends[nat->wan_end], AF_INET);
 	if (!wan)
 		return diag_add(dl, t->file, nat->line, "nat node \"%s\" has no IPv4 WAN address",
 				nat->name);
 	c->wan = wan->a.v4;
+	/* the unsolicited probes' control needs a router that answers on the WAN link */
+	c->up = c->srv[0];
+	for (int e = 0; e < wl->nends; e++) {
+		const struct topo_addr *a = topo_end_addr(&wl->ends[e], AF_INET);
+
+		if (e != nat->wan_end && a && wl->ends[e].node == nat->gateway)
+			c->up = a->a.v4;
+	}
 	return 0;
 }
 
@@ -722,7 +1169,7 @@ static int open_servers(struct ctx *c)
 						      srv_port[p], true);
 			if (c->srv_tcp[s][p] < 0)
 				return c->srv_tcp[s][p];
-			if (listen(c->srv_tcp[s][p], 32) < 0)
+			if (listen(c->srv_tcp[s][p], 64) < 0)
 				return -errno;
 		}
 	return 0;
@@ -786,78 +1233,145 @@ static int warm_up(struct ctx *c)
 	return 0;
 }
 
+/* A hairpinned packet that keeps its private source comes back to the host from the host's
+ * own address, which the kernel drops as a martian unless accept_local is on; with it on, the
+ * receiver sees (and classify reports) the private source instead of nothing. Only the host
+ * node's own namespace is changed. */
+static int host_accept_local(struct ctx *c)
+{
+	int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), fd = -1, ret = 0;
+
+	if (self < 0)
+		return -errno;
+	if (setns(lab_node_netns(c->lab, c->host), CLONE_NEWNET) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	/* /proc/sys/net belongs to the namespace of whoever opens it */
+	fd = open("/proc/sys/net/ipv4/conf/all/accept_local", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "1", 1) != 1)
+		ret = -errno;
+	if (setns(self, CLONE_NEWNET) < 0 && ret == 0)
+		ret = -errno;
+out:
+	if (fd >= 0)
+		close(fd);
+	close(self);
+	return ret;
+}
+
 static void dump_conntrack(struct ctx *c)
 {
-	struct mnl_socket *nl = ct_socket_open(lab_node_netns(c->lab, c->nat));
-
-	if (!nl) {
-		evidence(c, "conntrack: cannot open a socket in the NAT node: %s", strerror(errno));
+	if (!c->ct) {
+		evidence(c, "conntrack: cannot open a socket in the NAT node");
 		return;
 	}
-	if (ct_dump_mappings(nl, &c->r->conntrack) < 0)
+	if (ct_dump_mappings(c->ct, &c->r->conntrack) < 0)
 		evidence(c, "conntrack: dump failed");
-	ct_socket_close(nl);
+}
+
+static void measure(struct ctx *c)
+{
+	/* The unsolicited probes first, before any mapping exists on the NAT. */
+	for (int rd = 0; rd < CLASSIFY_ROUNDS; rd++)
+		for (int tr = 0; tr < CLASSIFY_NTRANSPORTS; tr++)
+			start_unsolicited(c, rd, (enum classify_transport)tr);
+	for (int rd = 0; rd < CLASSIFY_ROUNDS; rd++) {
+		for (int tr = 0; tr < CLASSIFY_NTRANSPORTS; tr++) {
+			enum classify_transport t = (enum classify_transport)tr;
+			struct probes *pr = &c->pr[rd][tr];
+
+			pr->filter[0] = pr->filter[1] = pr->filter[2] = -1;
+			pr->hp_control = pr->hp_ei = pr->hp_ad = pr->hp_control_src = -1;
+			pr->hp_fd[0] = pr->mapped_srv = pr->mapped_host = -1;
+			measure_mapping(c, rd, t);
+			if (!c->r->round[rd][tr].handled)
+				continue;
+			measure_ports(c, rd, t);
+			start_filtering(c, rd, t);
+			hairpin_setup(c, rd, t);
+			start_mapped_unsolicited(c, rd, t);
+		}
+		if (c->r->round[rd][CLASSIFY_UDP].handled)
+			measure_ct_timeout(c, rd);
+	}
+	sleep_ms(FIRST_CONTACT_MS);
+	for (int rd = 0; rd < CLASSIFY_ROUNDS; rd++)
+		for (int tr = 0; tr < CLASSIFY_NTRANSPORTS; tr++)
+			if (c->r->round[rd][tr].handled)
+				hairpin_probe(c, rd, (enum classify_transport)tr);
+	wait_all(c);
+	for (int rd = 0; rd < CLASSIFY_ROUNDS; rd++)
+		for (int tr = 0; tr < CLASSIFY_NTRANSPORTS; tr++) {
+			enum classify_transport t = (enum classify_transport)tr;
+
+			finish_unsolicited(c, rd, t);
+			if (!c->r->round[rd][tr].handled)
+				continue;
+			finish_filtering(c, rd, t);
+			finish_hairpin(c, rd, t);
+		}
 }
 
 int classify_profile(const struct topo *t, const char *profile, const struct classify_opts *opts,
 		     struct classify_result *r, struct diag_list *dl)
 {
 	struct lab_options lo = { .noverrides = 1 };
-	struct ctx c = { .r = r };
+	struct ctx *c = calloc(1, sizeof(*c));
 	int64_t start = now_ms();
-	struct inbound in;
 	int ret;
 
 	memset(r, 0, sizeof(*r));
 	r->lifetime_lo = r->lifetime_hi = -1;
-	c.wait_ms = opts && opts->wait_ms > 0 ? opts->wait_ms : DEFAULT_WAIT_MS;
+	r->nrounds = CLASSIFY_ROUNDS;
+	if (!c)
+		return diag_add(dl, profile, 0, "classify: out of memory"), -ENOMEM;
+	c->r = r;
+	c->wait_ms = opts && opts->wait_ms > 0 ? opts->wait_ms : DEFAULT_WAIT_MS;
 	ret = profile_header_parse_file(&r->declared, profile, dl);
 	if (ret < 0)
-		return ret;
-	ret = find_addrs(t, &c, dl);
+		goto out_free;
+	ret = find_addrs(t, c, dl);
 	if (ret < 0)
-		return ret;
-	lo.override_node[0] = t->nodes[c.nat].name;
+		goto out_free;
+	lo.override_node[0] = t->nodes[c->nat].name;
 	lo.override_profile[0] = profile;
-	ret = lab_up(t, &lo, &c.lab, dl);
+	ret = lab_up(t, &lo, &c->lab, dl);
 	if (ret < 0)
-		return ret;
-	ret = open_servers(&c);
+		goto out_free;
+	ret = open_servers(c);
 	if (ret < 0) {
 		diag_add(dl, profile, 0, "classify: open the probe server's sockets: %s",
 			 strerror(-ret));
 		goto out;
 	}
-
-	ret = warm_up(&c);
+	c->ct = ct_socket_open(lab_node_netns(c->lab, c->nat));
+	if (!c->ct || host_accept_local(c) < 0) {
+		ret = errno ? -errno : -EIO;
+		diag_add(dl, profile, 0, "classify: prepare the nodes (conntrack socket in the NAT, "
+			 "accept_local on the host): %s", strerror(-ret));
+		goto out;
+	}
+	ret = warm_up(c);
 	if (ret < 0) {
 		diag_add(dl, profile, 0, "classify: the host behind the NAT can not reach the probe "
 			 "server and hear back (%s): the ruleset blocks outbound traffic or its replies",
 			 strerror(-ret));
 		goto out;
 	}
-
-	memset(&in, 0, sizeof(in));
-	for (int tr = 0; tr < CLASSIFY_NTRANSPORTS; tr++) {
-		/* The unsolicited probes first, before any mapping exists on the NAT. */
-		start_unsolicited(&c, (enum classify_transport)tr, &in);
-	}
-	for (int tr = 0; tr < CLASSIFY_NTRANSPORTS; tr++) {
-		measure_mapping(&c, (enum classify_transport)tr);
-		measure_ports(&c, (enum classify_transport)tr);
-		start_filtering(&c, (enum classify_transport)tr, &in);
-		start_hairpin(&c, (enum classify_transport)tr, &in);
-	}
-	wait_all(&c, &in);
-	finish_inbound(&c, &in);
-	if (opts && opts->timeouts)
-		measure_lifetime(&c);
-	dump_conntrack(&c);
+	measure(c);
+	classify_combine(r);
+	if (opts && opts->timeouts && r->m[CLASSIFY_UDP].handled)
+		measure_lifetime(c);
+	dump_conntrack(c);
 	classify_compare(r);
 out:
-	for (int i = c.nfds - 1; i >= 0; i--)
-		close(c.fds[i]);
-	lab_down(c.lab);
+	for (int i = c->nfds - 1; i >= 0; i--)
+		close(c->fds[i]);
+	ct_socket_close(c->ct);
+	lab_down(c->lab);
+out_free:
+	free(c);
 	r->elapsed_ms = (double)(now_ms() - start);
 	return ret;
 }
@@ -866,162 +1380,4 @@ void classify_result_free(struct classify_result *r)
 {
 	if (r)
 		ct_mappings_free(&r->conntrack);
-}
-
-static char *ports_str(enum profile_ports p, int stride, char *buf, size_t len)
-{
-	if (p == PROFILE_PORTS_SEQUENTIAL && stride != 1)
-		snprintf(buf, len, "sequential, stride %d", stride);
-	else
-		snprintf(buf, len, "%s", profile_ports_name(p));
-	return buf;
-}
-
-char *classify_declared(const struct classify_result *r, enum profile_key k, char *buf,
-			size_t len)
-{
-	const struct profile_header *h = &r->declared;
-
-	switch (k) {
-	case PROFILE_KEY_NAME:
-		snprintf(buf, len, "%s", h->name);
-		break;
-	case PROFILE_KEY_RFC3489:
-		snprintf(buf, len, "%s", profile_rfc3489_name(h->rfc3489));
-		break;
-	case PROFILE_KEY_MAPPING:
-		snprintf(buf, len, "%s", profile_dependency_name(h->mapping));
-		break;
-	case PROFILE_KEY_FILTERING:
-		snprintf(buf, len, "%s", profile_dependency_name(h->filtering));
-		break;
-	case PROFILE_KEY_PORTS:
-		ports_str(h->ports, h->stride, buf, len);
-		break;
-	case PROFILE_KEY_STRIDE:
-		snprintf(buf, len, "%d", h->stride);
-		break;
-	case PROFILE_KEY_HAIRPIN:
-		snprintf(buf, len, "%s", h->hairpin ? "yes" : "no");
-		break;
-	case PROFILE_KEY_TCP_UNSOLICITED:
-		snprintf(buf, len, "%s", profile_unsolicited_name(h->tcp_unsolicited));
-		break;
-	case PROFILE_KEY_PREDICTABLE:
-		snprintf(buf, len, "%s", h->predictable ? "yes" : "no");
-		break;
-	case PROFILE_KEY_TRANSPORTS:
-		profile_transports_format(h->transports, buf, len);
-		break;
-	case PROFILE_KEY_UDP_TIMEOUT:
-		snprintf(buf, len, "%d", h->udp_timeout);
-		break;
-	case PROFILE_KEY_DESCRIPTION:
-		snprintf(buf, len, "%s", h->description);
-		break;
-	default:
-		snprintf(buf, len, "?");
-	}
-	return buf;
-}
-
-char *classify_measured(const struct classify_result *r, enum profile_key k,
-			enum classify_transport tr, char *buf, size_t len)
-{
-	const struct classify_measure *m = &r->m[tr];
-
-	snprintf(buf, len, "?");
-	switch (k) {
-	case PROFILE_KEY_RFC3489:
-		if (m->mapping_known && m->filtering_known)
-			snprintf(buf, len, "%s",
-				 profile_rfc3489_name(profile_rfc3489_of(m->mapping, m->filtering)));
-		break;
-	case PROFILE_KEY_MAPPING:
-		if (m->mapping_known)
-			snprintf(buf, len, "%s", profile_dependency_name(m->mapping));
-		break;
-	case PROFILE_KEY_FILTERING:
-		if (m->filtering_known)
-			snprintf(buf, len, "%s", profile_dependency_name(m->filtering));
-		break;
-	case PROFILE_KEY_PORTS:
-		if (m->ports_known)
-			ports_str(m->ports, m->stride, buf, len);
-		break;
-	case PROFILE_KEY_HAIRPIN:
-		if (m->hairpin_known)
-			snprintf(buf, len, "%s", m->hairpin ? "yes" : "no");
-		break;
-	case PROFILE_KEY_TCP_UNSOLICITED:
-		if (m->unsolicited_known)
-			snprintf(buf, len, "%s", profile_unsolicited_name(m->unsolicited));
-		break;
-	case PROFILE_KEY_PREDICTABLE:
-		if (m->mapping_known && m->ports_known)
-			snprintf(buf, len, "%s",
-				 profile_predictable_of(m->mapping, m->ports) ? "yes" : "no");
-		break;
-	case PROFILE_KEY_UDP_TIMEOUT:
-		if (tr != CLASSIFY_UDP || r->lifetime_lo < 0)
-			snprintf(buf, len, "-");
-		else if (r->lifetime_hi < 0)
-			snprintf(buf, len, "> %d", r->lifetime_lo);
-		else
-			snprintf(buf, len, "%d..%d", r->lifetime_lo, r->lifetime_hi);
-		break;
-	default:
-		snprintf(buf, len, "-");
-	}
-	return buf;
-}
-
-bool classify_compared(const struct classify_result *r, enum profile_key k,
-		       enum classify_transport tr)
-{
-	unsigned bit = tr == CLASSIFY_UDP ? PROFILE_UDP : PROFILE_TCP;
-
-	if (!(r->declared.transports & bit))
-		return false;
-	switch (k) {
-	case PROFILE_KEY_RFC3489:
-	case PROFILE_KEY_MAPPING:
-	case PROFILE_KEY_FILTERING:
-	case PROFILE_KEY_PORTS:
-	case PROFILE_KEY_HAIRPIN:
-	case PROFILE_KEY_TCP_UNSOLICITED:
-	case PROFILE_KEY_PREDICTABLE:
-		return true;
-	case PROFILE_KEY_UDP_TIMEOUT:
-		return tr == CLASSIFY_UDP && r->lifetime_lo >= 0;
-	default:
-		return false;
-	}
-}
-
-unsigned classify_compare(struct classify_result *r)
-{
-	r->mismatches = 0;
-	for (int k = 0; k < PROFILE_KEY_COUNT; k++)
-		for (int tr = 0; tr < CLASSIFY_NTRANSPORTS; tr++) {
-			char d[64], m[64];
-			bool same;
-
-			if (!classify_compared(r, (enum profile_key)k, (enum classify_transport)tr))
-				continue;
-			if (k == PROFILE_KEY_UDP_TIMEOUT) {
-				/* the lifetime L lies in (lo, hi]; allow a second for timing */
-				int dt = r->declared.udp_timeout;
-				same = r->lifetime_lo <= dt + 1 &&
-				       (r->lifetime_hi < 0 || r->lifetime_hi >= dt - 1);
-			} else {
-				classify_declared(r, (enum profile_key)k, d, sizeof(d));
-				classify_measured(r, (enum profile_key)k, (enum classify_transport)tr,
-						  m, sizeof(m));
-				same = strcmp(d, m) == 0;
-			}
-			if (!same)
-				r->mismatches |= 1u << k;
-		}
-	return r->mismatches;
 }
