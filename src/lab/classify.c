@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,7 +42,14 @@
 
 #define PORTS_N 4
 #define LIFETIME_MAX 12
-#define MAX_FDS 384
+/* A classification's own sockets. Every classification in the process reserves FD_BUDGET
+ * (these and its lab's namespaces and netlink sockets) out of FD_BUDGET_TOTAL before it builds
+ * its lab: libnftables waits on its netlink socket with select(), and a socket numbered
+ * FD_SETSIZE (1024) or more aborts the process (fortified FD_SET), so the lab_up() of one
+ * classification must not come while parallel ones hold a thousand fds. */
+#define MAX_FDS 98
+#define FD_BUDGET 112
+#define FD_BUDGET_TOTAL 960
 #define MAX_WAITERS 96
 #define DEFAULT_WAIT_MS 500
 /* Between a first contact and the probe that depends on it: the NAT must have seen the first
@@ -81,6 +89,13 @@ struct probes {
 	int hp_fd[7];           /* their sockets (TCP: the one bound for the second phase) */
 	int unsolicited, closed, mapped_srv, mapped_host;
 	struct ep mapped_pub;
+	/* TCP filtering control, between its two halves */
+	int ctl_sfd, ctl_hfd, ctl_hfd_waiter;
+	struct ep ctl_rem;
+	/* UDP conntrack timeout reading, between its halves */
+	int ct_fd;
+	struct ep ct_pub;
+	int64_t ct_t0;
 };
 
 /* One measurement: the lab, the nodes and addresses it probes between, the fds it opened. */
@@ -104,6 +119,28 @@ struct ctx {
 };
 
 static const uint16_t srv_port[2] = { SRV_P1, SRV_P2 };
+
+static pthread_mutex_t budget_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t budget_freed = PTHREAD_COND_INITIALIZER;
+static int budget_used;
+
+/* Wait for FD_BUDGET fds of FD_BUDGET_TOTAL (classifications end, so this ends). */
+static void budget_take(void)
+{
+	pthread_mutex_lock(&budget_lock);
+	while (budget_used + FD_BUDGET > FD_BUDGET_TOTAL)
+		pthread_cond_wait(&budget_freed, &budget_lock);
+	budget_used += FD_BUDGET;
+	pthread_mutex_unlock(&budget_lock);
+}
+
+static void budget_give(void)
+{
+	pthread_mutex_lock(&budget_lock);
+	budget_used -= FD_BUDGET;
+	pthread_cond_broadcast(&budget_freed);
+	pthread_mutex_unlock(&budget_lock);
+}
 static const char *const tr_name[CLASSIFY_NTRANSPORTS] = { "udp", "tcp" };
 
 static int64_t now_ms(void)
@@ -203,6 +240,18 @@ static void ctx_close_from(struct ctx *c, int mark)
 {
 	while (c->nfds > mark)
 		close(c->fds[--c->nfds]);
+}
+
+/* Close one fd of the ctx (a socket that has done its part). */
+static void ctx_close(struct ctx *c, int fd)
+{
+	for (int i = 0; i < c->nfds; i++)
+		if (c->fds[i] == fd) {
+			close(fd);
+			memmove(&c->fds[i], &c->fds[i + 1], (size_t)(c->nfds - i - 1) * sizeof(int));
+			c->nfds--;
+			return;
+		}
 }
 
 static int host_socket(struct ctx *c, enum classify_transport tr, uint16_t port, bool reuse)
@@ -350,17 +399,17 @@ static int tcp_observe(struct ctx *c, int hfd, int s, int p, struct ep *seen)
 	afd = accept4(c->srv_tcp[s][p], (struct sockaddr *)&from, &fl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (afd < 0)
 		return -errno;
-	if (c->nfds < MAX_FDS)
-		c->fds[c->nfds++] = afd;
-	else
-		close(afd);
+	/* Only its source was wanted. Closing ends the connection (FIN), not the NAT's mapping:
+	 * conntrack keeps the entry through the close states, and that keeps the fds of
+	 * parallel labs in check (see CLASSIFY_FD_BUDGET). */
+	close(afd);
 	*seen = ep_of(&from);
 	return 0;
 }
 
 /* One internal endpoint to a server endpoint: open (UDP: bind; TCP: bind with SO_REUSEPORT so
- * that several connections and a listener share the port) and observe. Returns the fd or
- * -errno. */
+ * that several connections and a listener share the port) and observe. Returns the UDP socket
+ * (TCP: 0, its socket is closed) or -errno. */
 static int observe(struct ctx *c, enum classify_transport tr, uint16_t port, int s, int p,
 		   struct ep *seen)
 {
@@ -368,12 +417,20 @@ static int observe(struct ctx *c, enum classify_transport tr, uint16_t port, int
 
 	if (fd < 0)
 		return fd;
-	ret = tr == CLASSIFY_UDP ? udp_observe(c, fd, s, p, seen) : tcp_observe(c, fd, s, p, seen);
-	return ret < 0 ? ret : fd;
+	if (tr == CLASSIFY_UDP) {
+		ret = udp_observe(c, fd, s, p, seen);
+		return ret < 0 ? ret : fd;
+	}
+	/* TCP: the connection has served its purpose (the mapping outlives it in conntrack);
+	 * later connections from the port and its listener use sockets of their own */
+	ret = tcp_observe(c, fd, s, p, seen);
+	ctx_close_from(c, c->nfds - 1);
+	return ret < 0 ? ret : 0;
 }
 
 static int add_waiter(struct ctx *c, int fd, enum wait_kind kind)
 {
+
 	if (fd < 0 || c->nw >= MAX_WAITERS)
 		return -1;
 	c->w[c->nw] = (struct waiter){ .fd = fd, .kind = kind, .state = W_NOTHING };
@@ -387,32 +444,30 @@ static enum wait_state wstate(const struct ctx *c, int i)
 
 /* --- conntrack ------------------------------------------------------------------------------ */
 
-/* The NAT's conntrack entry of one flow from internal port `port` to remote rem (proto: IPPROTO_*).
- * Returns 0 with *out filled, -ENOENT, or -errno. */
-static int ct_find(struct ctx *c, uint8_t proto, uint16_t port, struct ep rem,
-		   struct ct_mapping *out)
+/* One look at the NAT's conntrack. A dump walks the whole hash table (about 10 ms here,
+ * whatever the number of entries), so the tests that read conntrack share each dump: their
+ * flows are made for every round first, then looked up in one snapshot. */
+static int ct_snapshot(struct ctx *c, struct ct_mappings *all)
 {
-	struct ct_mappings all = { 0 };
-	int ret;
-
+	ct_mappings_free(all);
 	if (!c->ct)
 		return -ENOTCONN;
-	ret = ct_dump_mappings(c->ct, &all);
-	if (ret == 0) {
-		ret = -ENOENT;
-		for (size_t i = 0; i < all.n; i++) {
-			const struct ct_mapping *m = &all.v[i];
+	return ct_dump_mappings(c->ct, all);
+}
 
-			if (m->proto == proto && m->internal_port == port && !m->inbound &&
-			    m->remote_addr.s_addr == rem.a.s_addr && m->remote_port == rem.port) {
-				*out = *m;
-				ret = 0;
-				break;
-			}
-		}
+/* The entry of the flow from internal port `port` to remote rem (proto: IPPROTO_*), NULL when
+ * the snapshot has none. */
+static const struct ct_mapping *ct_lookup(const struct ct_mappings *all, uint8_t proto,
+					  uint16_t port, struct ep rem)
+{
+	for (size_t i = 0; i < all->n; i++) {
+		const struct ct_mapping *m = &all->v[i];
+
+		if (m->proto == proto && m->internal_port == port && !m->inbound &&
+		    m->remote_addr.s_addr == rem.a.s_addr && m->remote_port == rem.port)
+			return m;
 	}
-	ct_mappings_free(&all);
-	return ret;
+	return NULL;
 }
 
 /* --- the tests -------------------------------------------------------------------------------- */
@@ -553,46 +608,42 @@ static void measure_ports(struct ctx *c, int round, enum classify_transport tr)
 /* The TCP filtering control: a SYN that every filter lets in. The host's SYN to S1:PC (a port
  * nobody listens on) leaves with TTL CONTROL_TTL: it passes the NAT, which maps it, and dies at
  * the next router, so the server never answers it with a reset. The server then connects from
- * S1:PC to the public endpoint conntrack shows for that flow: a SYN in the reply direction of
- * a flow the host opened (a simultaneous open), which even address-and-port-dependent
- * filtering admits. A listener on the internal port takes it. */
-static int start_tcp_control(struct ctx *c, uint16_t port, struct ep *pub)
+ * S1:PC to the public endpoint conntrack shows for that flow (control_finish()): a SYN in the
+ * reply direction of a flow the host opened (a simultaneous open), which even
+ * address-and-port-dependent filtering admits. */
+static int control_begin(struct ctx *c, struct probes *pr, uint16_t port)
 {
-	int ttl = CONTROL_TTL, minttl = 255, dflt = -1, zero = 0, sfd, hfd, ret;
-	struct ct_mapping cm;
-	struct ep rem;
-	int64_t deadline;
+	int ttl = CONTROL_TTL, minttl = 255, ret;
 
-	sfd = ctx_socket(c, c->server, SOCK_STREAM, c->srv[0], 0, false);
-	if (sfd < 0)
-		return sfd;
-	rem = (struct ep){ .a = c->srv[0], .port = local_port(sfd) };
-	hfd = host_socket(c, CLASSIFY_TCP, port, true);
-	if (hfd < 0)
-		return hfd;
+	pr->ctl_sfd = ctx_socket(c, c->server, SOCK_STREAM, c->srv[0], 0, false);
+	if (pr->ctl_sfd < 0)
+		return pr->ctl_sfd;
+	pr->ctl_rem = (struct ep){ .a = c->srv[0], .port = local_port(pr->ctl_sfd) };
+	pr->ctl_hfd = host_socket(c, CLASSIFY_TCP, port, true);
+	if (pr->ctl_hfd < 0)
+		return pr->ctl_hfd;
 	/* The router's time-exceeded would abort the connect (tcp_v4_err in SYN_SENT); a
 	 * listener answering the server's SYN instead would start a sequence conntrack never
 	 * saw (BRIEF.md: the low-TTL SYN must come from the real socket). IP_MINTTL makes the
 	 * socket ignore the ICMP error; both options are reset before the server's SYN. */
-	if (setsockopt(hfd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)) < 0 ||
-	    setsockopt(hfd, IPPROTO_IP, IP_MINTTL, &minttl, sizeof(minttl)) < 0)
+	if (setsockopt(pr->ctl_hfd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)) < 0 ||
+	    setsockopt(pr->ctl_hfd, IPPROTO_IP, IP_MINTTL, &minttl, sizeof(minttl)) < 0)
 		return -errno;
-	ret = tcp_connect_start(hfd, rem.a, rem.port);
-	if (ret < 0)
-		return ret;
-	/* bounded: until the NAT has the flow, at most wait_ms */
-	deadline = now_ms() + c->wait_ms;
-	while ((ret = ct_find(c, IPPROTO_TCP, port, rem, &cm)) == -ENOENT && now_ms() < deadline)
-		sleep_ms(CT_POLL_MS);
-	if (ret < 0)
-		return ret;
-	sleep_ms(CT_POLL_MS); /* the time-exceeded, if any, meets IP_MINTTL */
-	if (setsockopt(hfd, IPPROTO_IP, IP_MINTTL, &zero, sizeof(zero)) < 0 ||
-	    setsockopt(hfd, IPPROTO_IP, IP_TTL, &dflt, sizeof(dflt)) < 0)
+	ret = tcp_connect_start(pr->ctl_hfd, pr->ctl_rem.a, pr->ctl_rem.port);
+	return ret;
+}
+
+/* The second half, once conntrack has the host's flow (cm). */
+static int control_finish(struct probes *pr, const struct ct_mapping *cm, struct ep *pub)
+{
+	int dflt = -1, zero = 0, ret;
+
+	if (setsockopt(pr->ctl_hfd, IPPROTO_IP, IP_MINTTL, &zero, sizeof(zero)) < 0 ||
+	    setsockopt(pr->ctl_hfd, IPPROTO_IP, IP_TTL, &dflt, sizeof(dflt)) < 0)
 		return -errno;
-	*pub = (struct ep){ .a = cm.public_addr, .port = cm.public_port };
-	ret = tcp_connect_start(sfd, pub->a, pub->port);
-	return ret < 0 ? ret : sfd;
+	*pub = (struct ep){ .a = cm->public_addr, .port = cm->public_port };
+	ret = tcp_connect_start(pr->ctl_sfd, pub->a, pub->port);
+	return ret < 0 ? ret : pr->ctl_sfd;
 }
 
 /* Filtering: three fresh internal endpoints each talk to S1:P1; then S2:P2 writes to the
@@ -642,16 +693,53 @@ static void start_filtering(struct ctx *c, int round, enum classify_transport tr
 		ret = send_to(c->srv_udp[0][0], pr->filter_pub[2], "in");
 		pr->filter[2] = ret < 0 ? -1 : add_waiter(c, hfd[2], W_UDP_RECV);
 	} else {
-		struct ep pub;
-		int fd = start_tcp_control(c, rport(round, PORT_FILTER + 2), &pub);
-
-		ret = fd;
-		pr->filter[2] = fd < 0 ? -1 : add_waiter(c, fd, W_TCP_CONNECT);
-		if (fd >= 0)
-			pr->filter_pub[2] = pub;
+		/* the control: its first half now, the rest in finish_controls() */
+		ret = control_begin(c, pr, rport(round, PORT_FILTER + 2));
+		if (ret == 0)
+			pr->ctl_hfd_waiter = 1; /* pending */
 	}
 	if (ret < 0)
 		note(m, "filtering: the control probe not sent (%s)", strerror(-ret));
+}
+
+/* The second half of every round's TCP filtering control and the readings of every round's
+ * UDP conntrack timeout, from shared conntrack snapshots (bounded: a flow not in conntrack
+ * within wait_ms fails its test). */
+static void finish_controls(struct ctx *c)
+{
+	struct ct_mappings all = { 0 };
+	int64_t deadline = now_ms() + c->wait_ms;
+	bool pending = true;
+
+	while (pending) {
+		int ret = ct_snapshot(c, &all);
+
+		pending = false;
+		for (int rd = 0; rd < CLASSIFY_ROUNDS; rd++) {
+			struct probes *pr = &c->pr[rd][CLASSIFY_TCP];
+			struct classify_measure *m = &c->r->round[rd][CLASSIFY_TCP];
+			const struct ct_mapping *cm;
+			int fd;
+
+			if (pr->ctl_hfd_waiter != 1)
+				continue;
+			cm = ret < 0 ? NULL : ct_lookup(&all, IPPROTO_TCP,
+							 rport(rd, PORT_FILTER + 2), pr->ctl_rem);
+			if (!cm && ret == 0 && now_ms() < deadline) {
+				pending = true;
+				continue;
+			}
+			pr->ctl_hfd_waiter = 0;
+			fd = cm ? control_finish(pr, cm, &pr->filter_pub[2]) : ret < 0 ? ret : -ENOENT;
+			pr->filter[2] = fd < 0 ? -1 : add_waiter(c, fd, W_TCP_CONNECT);
+			if (fd < 0)
+				note(m, "filtering: the control's flow not in conntrack (%s)",
+				     strerror(-fd));
+		}
+		if (pending)
+			sleep_ms(CT_POLL_MS);
+	}
+	ct_mappings_free(&all);
 }
 
 /* Hairpinning, first phase: seven internal endpoints get public endpoints (via S1:P1); A writes
@@ -667,12 +755,18 @@ static void hairpin_setup(struct ctx *c, int round, enum classify_transport tr)
 		pr->hp_fd[i] = -1;
 	for (int i = 0; i < 7 && ret >= 0; i++) {
 		uint16_t port = rport(round, PORT_HAIRPIN + i);
-		/* TCP: P, T, U and V receive connections: listeners on their ports */
-		bool listens = tr == CLASSIFY_TCP && (i == 1 || i == 2 || i == 4 || i == 5);
+		/* TCP: P, T and U receive connections: listeners on their ports (V's SYN from U
+		 * only has to pass the NAT) */
+		bool listens = tr == CLASSIFY_TCP && (i == 1 || i == 2 || i == 4);
 		int lfd = listens ? host_listener(c, port) : 0;
 
 		ret = lfd < 0 ? lfd : observe(c, tr, port, 0, 0, &pr->hp_pub[i]);
 		pr->hp_fd[i] = listens ? lfd : ret;
+		if (tr == CLASSIFY_UDP && i == 5 && ret > 0) {
+			/* V only needs its mapping (kept by conntrack), not a socket */
+			ctx_close(c, ret);
+			pr->hp_fd[i] = 0;
+		}
 	}
 	if (ret < 0) {
 		note(m, "hairpin: setup failed (%s)", strerror(-ret));
@@ -688,6 +782,8 @@ static void hairpin_setup(struct ctx *c, int round, enum classify_transport tr)
 		 * simultaneous open that P completes in the second phase. U to V likewise. */
 		int a2 = host_socket(c, tr, rport(round, PORT_HAIRPIN + 0), true);
 		int u2 = host_socket(c, tr, rport(round, PORT_HAIRPIN + 4), true);
+
+		pr->hp_fd[5] = u2; /* closed once the NAT has seen its SYN (hairpin_probe()) */
 
 		ret = a2 < 0 ? a2 : u2 < 0 ? u2 : tcp_connect_start(a2, pr->hp_pub[1].a, pr->hp_pub[1].port);
 		if (ret == 0)
@@ -720,8 +816,14 @@ static void hairpin_probe(struct ctx *c, int round, enum classify_transport tr)
 			pr->hp_ei = add_waiter(c, pr->hp_fd[2], W_UDP_RECV);
 		if (send_to(pr->hp_fd[6], pr->hp_pub[4], "hW") == 0)
 			pr->hp_ad = add_waiter(c, pr->hp_fd[4], W_UDP_RECV);
+		/* the senders (and V, which only received) are done: conntrack keeps the flows */
+		ctx_close(c, pr->hp_fd[1]);
+		ctx_close(c, pr->hp_fd[3]);
+		ctx_close(c, pr->hp_fd[6]);
 		return;
 	}
+	if (pr->hp_fd[5] > 0)
+		ctx_close(c, pr->hp_fd[5]);
 	/* P completes the simultaneous open; when A's SYN was let straight in, P's port already
 	 * has that connection and this connect fails at once, which is fine */
 	{
@@ -802,43 +904,77 @@ static void start_mapped_unsolicited(struct ctx *c, int round, enum classify_tra
 }
 
 /* The UDP mapping's timeout as conntrack holds it (CTA_TIMEOUT), read right after the mapping
- * was made (unreplied) and right after the server answered (replied). */
-static void measure_ct_timeout(struct ctx *c, int round)
+ * was made (unreplied) and right after the server answered (replied): the flows of every round
+ * first (ct_timeout_begin()), then one snapshot for each reading (ct_timeout_read()). */
+static void ct_timeout_begin(struct ctx *c, int round)
 {
 	struct classify_measure *m = &c->r->round[round][CLASSIFY_UDP];
-	uint16_t port = rport(round, PORT_CT);
-	struct ep rem = { .a = c->srv[0], .port = SRV_P1 }, pub;
-	struct ct_mapping cm;
-	int64_t t0, t1;
-	int fd, ret;
+	struct probes *pr = &c->pr[round][CLASSIFY_UDP];
+	int ret;
 
 	m->ct_unreplied = m->ct_replied = -1;
-	fd = host_socket(c, CLASSIFY_UDP, port, false);
-	t0 = now_ms();
-	ret = fd < 0 ? fd : udp_observe(c, fd, 0, 0, &pub);
-	if (ret == 0)
-		ret = ct_find(c, IPPROTO_UDP, port, rem, &cm);
+	pr->ct_fd = host_socket(c, CLASSIFY_UDP, rport(round, PORT_CT), false);
+	pr->ct_t0 = now_ms();
+	ret = pr->ct_fd < 0 ? pr->ct_fd : udp_observe(c, pr->ct_fd, 0, 0, &pr->ct_pub);
 	if (ret < 0) {
-		note(m, "udp-timeout: no conntrack entry of the mapping (%s)", strerror(-ret));
-		return;
+		note(m, "udp-timeout: the mapping was not made (%s)", strerror(-ret));
+		pr->ct_fd = -1;
 	}
-	m->ct_unreplied = (int)cm.timeout;
-	t1 = now_ms();
-	ret = udp_answer(c, fd, 0, 0, pub);
-	if (ret == 0)
-		ret = ct_find(c, IPPROTO_UDP, port, rem, &cm);
-	if (ret < 0) {
-		note(m, "udp-timeout: no conntrack entry after the reply (%s)", strerror(-ret));
-		return;
+}
+
+static void ct_timeout_read(struct ctx *c, bool replied)
+{
+	struct ep rem = { .a = c->srv[0], .port = SRV_P1 };
+	struct ct_mappings all = { 0 };
+	int ret;
+
+	if (replied)
+		for (int rd = 0; rd < CLASSIFY_ROUNDS; rd++) {
+			struct probes *pr = &c->pr[rd][CLASSIFY_UDP];
+
+			if (pr->ct_fd < 0)
+				continue;
+			pr->ct_t0 = now_ms();
+			ret = udp_answer(c, pr->ct_fd, 0, 0, pr->ct_pub);
+			if (ret < 0) {
+				note(&c->r->round[rd][CLASSIFY_UDP], "udp-timeout: the answer did not "
+				     "come back (%s)", strerror(-ret));
+				pr->ct_fd = -1;
+			}
+		}
+	ret = ct_snapshot(c, &all);
+	for (int rd = 0; rd < CLASSIFY_ROUNDS; rd++) {
+		struct probes *pr = &c->pr[rd][CLASSIFY_UDP];
+		struct classify_measure *m = &c->r->round[rd][CLASSIFY_UDP];
+		uint16_t port = rport(rd, PORT_CT);
+		const struct ct_mapping *cm;
+		/* whole seconds between the packet and the reading (beyond the truncation) */
+		int slack = (int)((now_ms() - pr->ct_t0) / 1000);
+
+		if (pr->ct_fd < 0)
+			continue;
+		cm = ret < 0 ? NULL : ct_lookup(&all, IPPROTO_UDP, port, rem);
+		if (!cm) {
+			note(m, "udp-timeout: no conntrack entry of the mapping (%s)",
+			     ret < 0 ? strerror(-ret) : "not found");
+			pr->ct_fd = -1;
+			m->ct_unreplied = m->ct_replied = -1;
+			continue;
+		}
+		if (slack > m->ct_slack)
+			m->ct_slack = slack;
+		if (!replied) {
+			m->ct_unreplied = (int)cm->timeout;
+			continue;
+		}
+		m->ct_replied = (int)cm->timeout;
+		ctx_close(c, pr->ct_fd);
+		pr->ct_fd = -1;
+		evidence(c, "r%d udp-timeout: conntrack of %u -> %s: %d s left when made, %d s "
+			 "left when replied", rd + 1, port, inet_ntoa(c->srv[0]), m->ct_unreplied,
+			 m->ct_replied);
 	}
-	m->ct_replied = (int)cm.timeout;
-	/* whole seconds that may have passed between a packet and the reading of its entry */
-	m->ct_slack = (int)((now_ms() - t1 + 999) / 1000);
-	if ((int)((t1 - t0 + 999) / 1000) > m->ct_slack)
-		m->ct_slack = (int)((t1 - t0 + 999) / 1000);
-	evidence(c, "r%d udp-timeout: conntrack of %u -> %s: %d s left when made, %d s left "
-		 "when replied", round + 1, port, inet_ntoa(c->srv[0]), m->ct_unreplied,
-		 m->ct_replied);
+	ct_mappings_free(&all);
 }
 
 static void wait_all(struct ctx *c)
@@ -896,12 +1032,10 @@ static void wait_all(struct ctx *c)
 				afd = accept4(w->fd, (struct sockaddr *)&from, &fl,
 					      SOCK_NONBLOCK | SOCK_CLOEXEC);
 				if (afd >= 0) {
+					/* only its source is wanted */
 					w->state = W_ANSWER;
 					w->from = ep_of(&from);
-					if (c->nfds < MAX_FDS)
-						c->fds[c->nfds++] = afd;
-					else
-						close(afd);
+					close(afd);
 				} else if (errno != EAGAIN) {
 					w->state = W_ERROR;
 					w->err = errno;
@@ -1228,6 +1362,7 @@ static int warm_up(struct ctx *c)
 			}
 		}
 	}
+	ctx_close(c, hfd);
 	evidence(c, "path: the host reached both server addresses and heard back after %d ms "
 		 "(%d send%s)", (int)(now_ms() - start), sends, sends == 1 ? "" : "s");
 	return 0;
@@ -1284,6 +1419,8 @@ static void measure(struct ctx *c)
 			pr->filter[0] = pr->filter[1] = pr->filter[2] = -1;
 			pr->hp_control = pr->hp_ei = pr->hp_ad = pr->hp_control_src = -1;
 			pr->hp_fd[0] = pr->mapped_srv = pr->mapped_host = -1;
+			pr->ctl_hfd_waiter = 0;
+			pr->ct_fd = -1;
 			measure_mapping(c, rd, t);
 			if (!c->r->round[rd][tr].handled)
 				continue;
@@ -1293,8 +1430,11 @@ static void measure(struct ctx *c)
 			start_mapped_unsolicited(c, rd, t);
 		}
 		if (c->r->round[rd][CLASSIFY_UDP].handled)
-			measure_ct_timeout(c, rd);
+			ct_timeout_begin(c, rd);
 	}
+	ct_timeout_read(c, false);
+	finish_controls(c); /* also the pause before the hairpin probes (FIRST_CONTACT_MS) */
+	ct_timeout_read(c, true);
 	sleep_ms(FIRST_CONTACT_MS);
 	for (int rd = 0; rd < CLASSIFY_ROUNDS; rd++)
 		for (int tr = 0; tr < CLASSIFY_NTRANSPORTS; tr++)
@@ -1336,9 +1476,10 @@ int classify_profile(const struct topo *t, const char *profile, const struct cla
 		goto out_free;
 	lo.override_node[0] = t->nodes[c->nat].name;
 	lo.override_profile[0] = profile;
+	budget_take();
 	ret = lab_up(t, &lo, &c->lab, dl);
 	if (ret < 0)
-		goto out_free;
+		goto out_budget;
 	ret = open_servers(c);
 	if (ret < 0) {
 		diag_add(dl, profile, 0, "classify: open the probe server's sockets: %s",
@@ -1370,6 +1511,8 @@ out:
 		close(c->fds[i]);
 	ct_socket_close(c->ct);
 	lab_down(c->lab);
+out_budget:
+	budget_give();
 out_free:
 	free(c);
 	r->elapsed_ms = (double)(now_ms() - start);
