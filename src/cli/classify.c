@@ -165,8 +165,12 @@ static void print_profile(const struct job *j, bool verbose)
 static void print_summary(const struct job *jobs, int n, double wall_ms)
 {
 	int bad = 0;
+	int w = 26; /* the name column fits the longest name */
 
-	printf("%-26s %-21s %-8s %-9s %-22s %-7s %-9s %-6s %-10s %s\n", "profile (measured, udp)",
+	for (int i = 0; i < n; i++)
+		if ((int)strlen(jobs[i].r.declared.name) > w)
+			w = (int)strlen(jobs[i].r.declared.name);
+	printf("%-*s %-21s %-8s %-9s %-22s %-7s %-9s %-6s %-10s %s\n", w, "profile (measured, udp)",
 	       "rfc3489", "mapping", "filtering", "ports", "hairpin", "hp-filter", "syn", "timeout",
 	       "verdict");
 	for (int i = 0; i < n; i++) {
@@ -174,13 +178,13 @@ static void print_summary(const struct job *jobs, int n, double wall_ms)
 		char v[NSHOWN][64];
 
 		if (jobs[i].ret < 0) {
-			printf("%-26s error (see above)\n", r->declared.name[0] ? r->declared.name
+			printf("%-*s error (see above)\n", w, r->declared.name[0] ? r->declared.name
 										: jobs[i].path);
 			continue;
 		}
 		for (size_t k = 0; k < NSHOWN; k++)
 			classify_measured(r, shown[k], CLASSIFY_UDP, v[k], sizeof(v[k]));
-		printf("%-26s %-21s %-8s %-9s %-22s %-7s %-9s %-6s %-10s %s\n", r->declared.name,
+		printf("%-*s %-21s %-8s %-9s %-22s %-7s %-9s %-6s %-10s %s\n", w, r->declared.name,
 		       v[1], short_dep(v[2]), short_dep(v[3]), v[4], v[5], short_dep(v[6]), v[7],
 		       v[9], r->mismatches ? "MISMATCH" : "ok");
 		bad += r->mismatches != 0;

@@ -106,7 +106,7 @@ struct classify_result {
 	 * lifetime_hi s; -1 when not measured (lifetime_hi -1 alone: never seen gone). */
 	int lifetime_lo, lifetime_hi;
 	/* Evidence: the observations behind the values, one line each ("udp mapping: ..."). */
-	char evidence[CLASSIFY_EVIDENCE_MAX][200];
+	char evidence[CLASSIFY_EVIDENCE_MAX][256];
 	int nevidence;
 	struct ct_mappings conntrack;        /* the NAT node's mappings after the tests */
 	unsigned mismatches;                 /* bit (1u << enum profile_key) per differing key */

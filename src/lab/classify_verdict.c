@@ -229,7 +229,8 @@ char *classify_measured(const struct classify_result *r, enum profile_key k,
 	snprintf(buf, len, "?");
 	switch (k) {
 	case PROFILE_KEY_RFC3489:
-		if (m->mapping_known && m->filtering_known)
+		/* any mapping but endpoint-independent is symmetric, whatever the filtering */
+		if (m->mapping_known && (m->filtering_known || m->mapping != PROFILE_ENDPOINT_INDEPENDENT))
 			snprintf(buf, len, "%s",
 				 profile_rfc3489_name(profile_rfc3489_of(m->mapping, m->filtering)));
 		break;
