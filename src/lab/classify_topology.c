@@ -81,10 +81,12 @@ int classify_topology_profiles(const struct topo *lab_topo, const struct topo *u
 			w += (size_t)snprintf(why + w, len - w, "%snode %s: profile %s behaves unlike "
 					      "its header (punchlab classify %s): ", w ? "; " : "",
 					      j->node, j->r.declared.name, j->path);
-			for (int k = 0; k < PROFILE_KEY_COUNT && w < len; k++)
-				if (j->r.mismatches & (1u << k))
-					w += (size_t)snprintf(why + w, len - w, "%s ",
+			for (int k = 0, first = 1; k < PROFILE_KEY_COUNT && w < len; k++)
+				if (j->r.mismatches & (1u << k)) {
+					w += (size_t)snprintf(why + w, len - w, "%s%s", first ? "" : " ",
 							      profile_key_name((enum profile_key)k));
+					first = 0;
+				}
 			ret = 1;
 		}
 	}
