@@ -1368,23 +1368,20 @@ static int warm_up(struct ctx *c)
 	return 0;
 }
 
-/* A hairpinned packet that keeps its private source comes back to the host from the host's
- * own address, which the kernel drops as a martian unless accept_local is on; with it on, the
- * receiver sees (and classify reports) the private source instead of nothing. Only the host
- * node's own namespace is changed. */
-static int host_accept_local(struct ctx *c)
+/* Write a sysctl of one node (/proc/sys/net belongs to the namespace of whoever opens it;
+ * the thread returns to its own namespace). */
+static int node_sysctl(struct ctx *c, int node, const char *path, const char *value)
 {
 	int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), fd = -1, ret = 0;
 
 	if (self < 0)
 		return -errno;
-	if (setns(lab_node_netns(c->lab, c->host), CLONE_NEWNET) < 0) {
+	if (setns(lab_node_netns(c->lab, node), CLONE_NEWNET) < 0) {
 		ret = -errno;
 		goto out;
 	}
-	/* /proc/sys/net belongs to the namespace of whoever opens it */
-	fd = open("/proc/sys/net/ipv4/conf/all/accept_local", O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, "1", 1) != 1)
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, value, strlen(value)) != (ssize_t)strlen(value))
 		ret = -errno;
 	if (setns(self, CLONE_NEWNET) < 0 && ret == 0)
 		ret = -errno;
@@ -1392,6 +1389,22 @@ out:
 	if (fd >= 0)
 		close(fd);
 	close(self);
+	return ret;
+}
+
+/* The sysctls the measurement depends on, in the lab's own nodes only:
+ * - the host's accept_local: a hairpinned packet that keeps its private source comes back to
+ *   the host from the host's own address, which the kernel drops as a martian unless
+ *   accept_local is on; with it on, the receiver sees (and classify reports) the source;
+ * - the NAT's icmp_ratelimit: an rst profile answers every unsolicited datagram with ICMP port
+ *   unreachable, and the kernel lets 6 such errors a second through to one remote (the
+ *   inet_peer token bucket); three rounds of probes send that many to each server address. */
+static int prepare_nodes(struct ctx *c)
+{
+	int ret = node_sysctl(c, c->host, "/proc/sys/net/ipv4/conf/all/accept_local", "1");
+
+	if (ret == 0)
+		ret = node_sysctl(c, c->nat, "/proc/sys/net/ipv4/icmp_ratelimit", "0");
 	return ret;
 }
 
@@ -1487,10 +1500,10 @@ int classify_profile(const struct topo *t, const char *profile, const struct cla
 		goto out;
 	}
 	c->ct = ct_socket_open(lab_node_netns(c->lab, c->nat));
-	if (!c->ct || host_accept_local(c) < 0) {
-		ret = errno ? -errno : -EIO;
+	ret = c->ct ? prepare_nodes(c) : errno ? -errno : -EIO;
+	if (ret < 0) {
 		diag_add(dl, profile, 0, "classify: prepare the nodes (conntrack socket in the NAT, "
-			 "accept_local on the host): %s", strerror(-ret));
+			 "sysctls): %s", strerror(-ret));
 		goto out;
 	}
 	ret = warm_up(c);
