@@ -1472,7 +1472,7 @@ int classify_profile(const struct topo *t, const char *profile, const struct cla
 	struct lab_options lo = { .noverrides = 1 };
 	struct ctx *c = calloc(1, sizeof(*c));
 	int64_t start = now_ms();
-	int ret;
+	int ret, base;
 
 	memset(r, 0, sizeof(*r));
 	r->lifetime_lo = r->lifetime_hi = -1;
@@ -1513,10 +1513,14 @@ int classify_profile(const struct topo *t, const char *profile, const struct cla
 			 strerror(-ret));
 		goto out;
 	}
+	base = c->nfds; /* the probe server's sockets */
 	measure(c);
 	classify_combine(r);
-	if (opts && opts->timeouts && r->m[CLASSIFY_UDP].handled)
+	r->timeouts = opts && opts->timeouts;
+	if (r->timeouts && r->m[CLASSIFY_UDP].handled) {
+		ctx_close_from(c, base); /* the sockets of the tests are done */
 		measure_lifetime(c);
+	}
 	dump_conntrack(c);
 	classify_compare(r);
 out:

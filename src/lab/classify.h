@@ -102,8 +102,10 @@ struct classify_result {
 	struct classify_measure m[CLASSIFY_NTRANSPORTS];               /* the rounds combined */
 	struct classify_measure round[CLASSIFY_ROUNDS][CLASSIFY_NTRANSPORTS];
 	int nrounds;
-	/* UDP mapping lifetime end to end (--timeouts): alive after lifetime_lo s, gone after
-	 * lifetime_hi s; -1 when not measured (lifetime_hi -1 alone: never seen gone). */
+	/* UDP mapping lifetime end to end (--timeouts, then timeouts is set): alive after
+	 * lifetime_lo s, gone after lifetime_hi s; -1 when not measured (lifetime_hi -1 alone:
+	 * never seen gone). Asked for and not measured is a mismatch. */
+	bool timeouts;
 	int lifetime_lo, lifetime_hi;
 	/* Evidence: the observations behind the values, one line each ("udp mapping: ..."). */
 	char evidence[CLASSIFY_EVIDENCE_MAX][256];

@@ -328,6 +328,8 @@ bool classify_mismatch(const struct classify_result *r, enum profile_key k,
 				return true;
 		}
 		/* end to end (--timeouts): the lifetime L lies in (lo, hi]; a second of slack */
+		if (r->timeouts && r->lifetime_lo < 0)
+			return true;
 		return r->lifetime_lo >= 0 && !(r->lifetime_lo <= dt + 1 &&
 						 (r->lifetime_hi < 0 || r->lifetime_hi >= dt - 1));
 	}

@@ -152,6 +152,10 @@ static void test_compare(void **state)
 	assert_int_equal(judge(&r), 1u << PROFILE_KEY_UDP_TIMEOUT);
 	assert_string_equal(classify_measured(&r, PROFILE_KEY_UDP_TIMEOUT, CLASSIFY_UDP, buf,
 					      sizeof(buf)), "ct 29/29, lives > 60");
+	/* asked for (--timeouts) and not measured */
+	declare(&r);
+	r.timeouts = true;
+	assert_int_equal(judge(&r), 1u << PROFILE_KEY_UDP_TIMEOUT);
 }
 
 static void test_transports(void **state)
