@@ -119,6 +119,7 @@ struct ctx {
 };
 
 static const uint16_t srv_port[2] = { SRV_P1, SRV_P2 };
+static const char *const tr_name[CLASSIFY_NTRANSPORTS] = { "udp", "tcp" };
 
 static pthread_mutex_t budget_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t budget_freed = PTHREAD_COND_INITIALIZER;
@@ -141,7 +142,7 @@ static void budget_give(void)
 	pthread_cond_broadcast(&budget_freed);
 	pthread_mutex_unlock(&budget_lock);
 }
-static const char *const tr_name[CLASSIFY_NTRANSPORTS] = { "udp", "tcp" };
+
 
 static int64_t now_ms(void)
 {
