@@ -16,30 +16,57 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lab/classify_internal.h"
 
+bool cl_fds_high;
+
+static pthread_once_t fd_plan_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t budget_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t budget_freed = PTHREAD_COND_INITIALIZER;
-static int budget_used;
+static int budget_used, running, running_max, budget_each;
 
-/* Wait for FD_BUDGET fds of FD_BUDGET_TOTAL (classifications end, so this ends). */
+/* Once per process: room for the sockets above FD_SETSIZE (classify_internal.h). Raising the
+ * soft RLIMIT_NOFILE to the hard one is what a program that never select()s itself should do
+ * anyway; it changes nothing for the rest of punchlab. */
+static void fd_plan(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	running_max = (int)((rl.rlim_cur > FD_SETSIZE ? rl.rlim_cur - FD_SETSIZE : 0) / MAX_FDS);
+	cl_fds_high = running_max > 0;
+	budget_each = cl_fds_high ? LAB_FDS : FD_BUDGET_LOW;
+	if (!cl_fds_high || running_max > FD_LOW_TOTAL / budget_each)
+		running_max = FD_LOW_TOTAL / budget_each;
+}
+
+/* Wait for a classification's share of the fds (classifications end, so this ends). */
 static void budget_take(void)
 {
+	pthread_once(&fd_plan_once, fd_plan);
 	pthread_mutex_lock(&budget_lock);
-	while (budget_used + FD_BUDGET > FD_BUDGET_TOTAL)
+	while (running >= running_max || budget_used + budget_each > FD_LOW_TOTAL)
 		pthread_cond_wait(&budget_freed, &budget_lock);
-	budget_used += FD_BUDGET;
+	budget_used += budget_each;
+	running++;
 	pthread_mutex_unlock(&budget_lock);
 }
 
 static void budget_give(void)
 {
 	pthread_mutex_lock(&budget_lock);
-	budget_used -= FD_BUDGET;
+	budget_used -= budget_each;
+	running--;
 	pthread_cond_broadcast(&budget_freed);
 	pthread_mutex_unlock(&budget_lock);
 }

@@ -3,11 +3,13 @@
  * and reading the NAT's conntrack (classify_internal.h). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -97,6 +99,15 @@ int cl_ctx_socket(struct ctx *c, int node, int type, struct in_addr a, uint16_t 
 	fd = lab_socket(c->lab, node, AF_INET, type | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return fd;
+	if (cl_fds_high) {
+		/* above the numbers libnftables' select() can take (classify_internal.h) */
+		int hi = fcntl(fd, F_DUPFD_CLOEXEC, FD_SETSIZE);
+
+		close(fd);
+		if (hi < 0)
+			return -errno;
+		fd = hi;
+	}
 	c->fds[c->nfds++] = fd;
 	if (reuse && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 		      setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0))
@@ -273,7 +284,7 @@ int cl_tcp_observe(struct ctx *c, int hfd, int s, int p, struct ep *seen)
 		return -errno;
 	/* Only its source was wanted. Closing ends the connection (FIN), not the NAT's mapping:
 	 * conntrack keeps the entry through the close states, and that keeps the fds of
-	 * parallel labs in check (see CLASSIFY_FD_BUDGET). */
+	 * parallel labs in check (classify_internal.h). */
 	close(afd);
 	*seen = cl_ep_of(&from);
 	return 0;

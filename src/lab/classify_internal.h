@@ -33,14 +33,19 @@
 
 #define PORTS_N 4
 #define LIFETIME_MAX 12
-/* A classification's own sockets. Every classification in the process reserves FD_BUDGET
- * (these and its lab's namespaces and netlink sockets) out of FD_BUDGET_TOTAL before it builds
- * its lab: libnftables waits on its netlink socket with select(), and a socket numbered
- * FD_SETSIZE (1024) or more aborts the process (fortified FD_SET), so the lab_up() of one
- * classification must not come while parallel ones hold a thousand fds. */
+/* File descriptors. libnftables waits on its netlink socket with select(), and a socket
+ * numbered FD_SETSIZE (1024) or more aborts the process (fortified FD_SET): the lab_up() of
+ * one classification must find a free number below 1024 while parallel ones hold about a
+ * hundred sockets each. So a classification's own sockets (at most MAX_FDS) are moved to
+ * numbers from FD_SETSIZE up when RLIMIT_NOFILE allows (raised to its hard limit once), and
+ * each classification reserves LAB_FDS numbers below it (its lab's namespaces and netlink
+ * sockets, a conntrack socket, the accepted sockets it closes at once) out of FD_LOW_TOTAL.
+ * Where the limit does not allow, its sockets stay low and it reserves FD_BUDGET_LOW. */
 #define MAX_FDS 98
-#define FD_BUDGET 112
-#define FD_BUDGET_TOTAL 960
+#define LAB_FDS 16
+#define FD_BUDGET_LOW (MAX_FDS + LAB_FDS)
+#define FD_LOW_TOTAL 960
+extern bool cl_fds_high; /* set before any classification measures (classify.c) */
 #define MAX_WAITERS 96
 #define DEFAULT_WAIT_MS 500
 /* Between a first contact and the probe that depends on it: the NAT must have seen the first
