@@ -388,7 +388,7 @@ static void measure(struct ctx *c)
 			pr->filter[0] = pr->filter[1] = pr->filter[2] = -1;
 			pr->hp_control = pr->hp_ei = pr->hp_ad = pr->hp_control_src = -1;
 			pr->hp_fd[0] = pr->mapped_srv = pr->mapped_host = -1;
-			pr->ctl_hfd_waiter = 0;
+			pr->ctl_pending = false;
 			pr->ct_fd = -1;
 			measure_mapping(c, rd, t);
 			if (!c->r->round[rd][tr].handled)

@@ -103,15 +103,14 @@ void start_filtering(struct ctx *c, int round, enum classify_transport tr)
 		/* the control: its first half now, the rest in finish_controls() */
 		ret = control_begin(c, pr, cl_rport(round, PORT_FILTER + 2));
 		if (ret == 0)
-			pr->ctl_hfd_waiter = 1; /* pending */
+			pr->ctl_pending = true;
 	}
 	if (ret < 0)
 		cl_note(m, "filtering: the control probe not sent (%s)", strerror(-ret));
 }
 
-/* The second half of every round's TCP filtering control and the readings of every round's
- * UDP conntrack timeout, from shared conntrack snapshots (bounded: a flow not in conntrack
- * within wait_ms fails its test). */
+/* The second half of every round's TCP filtering control, from shared conntrack snapshots
+ * (bounded: a flow not in conntrack within wait_ms fails its control). */
 void finish_controls(struct ctx *c)
 {
 	struct ct_mappings all = { 0 };
@@ -128,7 +127,7 @@ void finish_controls(struct ctx *c)
 			const struct ct_mapping *cm;
 			int fd;
 
-			if (pr->ctl_hfd_waiter != 1)
+			if (!pr->ctl_pending)
 				continue;
 			cm = ret < 0 ? NULL : cl_ct_lookup(&all, IPPROTO_TCP,
 							 cl_rport(rd, PORT_FILTER + 2), pr->ctl_rem);
@@ -136,12 +135,12 @@ void finish_controls(struct ctx *c)
 				pending = true;
 				continue;
 			}
-			pr->ctl_hfd_waiter = 0;
+			pr->ctl_pending = false;
 			fd = cm ? control_finish(pr, cm, &pr->filter_pub[2]) : ret < 0 ? ret : -ENOENT;
 			pr->filter[2] = fd < 0 ? -1 : cl_add_waiter(c, fd, W_TCP_CONNECT);
 			if (fd < 0)
-				cl_note(m, "filtering: the control's flow not in conntrack (%s)",
-				     strerror(-fd));
+				cl_note(m, "filtering: the control probe not sent (%s)",
+					strerror(-fd));
 		}
 		if (pending)
 			cl_sleep_ms(CT_POLL_MS);

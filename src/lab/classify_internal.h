@@ -86,7 +86,8 @@ struct probes {
 	int unsolicited, closed, mapped_srv, mapped_host;
 	struct ep mapped_pub;
 	/* TCP filtering control, between its two halves */
-	int ctl_sfd, ctl_hfd, ctl_hfd_waiter;
+	int ctl_sfd, ctl_hfd;
+	bool ctl_pending;        /* first half sent, conntrack not yet read */
 	struct ep ctl_rem;
 	/* UDP conntrack timeout reading, between its halves */
 	int ct_fd;
