@@ -13,7 +13,6 @@
 #include "report/report.h"
 
 #define DEFAULT_JOBS 40
-#define DEFAULT_STAGGER_MS 20
 
 static const char matrix_usage[] =
 	"usage: punchlab matrix [OPTIONS]\n"
@@ -21,16 +20,19 @@ static const char matrix_usage[] =
 	"Run the engine across every pairing of NAT profiles, each cell in its own fresh lab,\n"
 	"and report the outcomes next to the documents' claims, the theory and a baseline.\n"
 	"\n"
-	"  -t, --topology T      topology (default two-nats); same-nat and public-peer vary\n"
-	"                        profile A only\n"
-	"  --profiles P,P,...    profiles (default: full-cone, restricted-cone,\n"
-	"                        port-restricted-cone, symmetric, symmetric-sequential,\n"
-	"                        port-restricted-cone-rst)\n"
+	"  -t, --topology T      topology, a name or a path (default two-nats); same-nat and\n"
+	"                        public-peer vary profile A only\n"
+	"  --profiles P,P,...    profiles, names or paths to .nft files (default: full-cone,\n"
+	"                        restricted-cone, port-restricted-cone, symmetric,\n"
+	"                        symmetric-sequential, port-restricted-cone-rst)\n"
 	"  --proto udp,tcp       transports (default both)\n"
 	"  --techniques T,...    techniques (default plain,auto; plain = udp or tcp by transport;\n"
 	"                        also tcp-ttl, predict, birthday, relay)\n"
 	"  --cell ID             run only this cell (repeatable); ids look like\n"
-	"                        two-nats/udp/auto/full-cone~symmetric\n"
+	"                        two-nats/udp/auto/full-cone~symmetric (- for no B; paths\n"
+	"                        percent-encoded: /tmp/x.nft is %2Ftmp%2Fx.nft; /engine=E when\n"
+	"                        not punch); they carry topology and engine, and exclude\n"
+	"                        --profiles, --proto and --techniques\n"
 	"  -j, --jobs N          cells at once (default " "40" "; cells mostly wait)\n"
 	"  --repeat N            run every cell N times: success rates, p50/p95, flaky cells\n"
 	"  --stagger MS          start peer B this long after peer A (default " "20" ")\n"
@@ -40,14 +42,18 @@ static const char matrix_usage[] =
 	"  --baseline FILE       compare with a saved matrix.json (regressions: exit 1)\n"
 	"  --update-baseline F   also save this run's matrix.json as F\n"
 	"  --expectations FILE   claims and expected outcomes (default ci/expectations.yaml)\n"
-	"  --engine NAME         the engine (default punch); --engine-binary PATH its program\n"
+	"  --engine NAME         the engine (default punch, or the --cell ids'); --engine-binary\n"
+	"                        PATH its program\n"
 	"  --no-classify         skip classifying the profiles first\n"
+	"  --only-rate-cells     only the cells the theory calls timing-dependent or probabilistic\n"
+	"                        (with --repeat 30: how ci/measure-rates measures their rates)\n"
 	"  --no-color            plain terminal output\n"
 	"\n"
 	"Exit: 0 no regression, 1 regressions, 2 an error cell, an interrupted run or bad input.\n"
 	"Disagreements with the documents are findings, listed and explained, and never change\n"
 	"the exit code.\n";
 
+/* A comma-separated list; an empty one is an error that says what was expected. */
 static int split_list(char *arg, const char **out, int max, const char *what)
 {
 	int n = 0;
@@ -60,6 +66,9 @@ static int split_list(char *arg, const char **out, int max, const char *what)
 		}
 		out[n++] = tok;
 	}
+	if (n == 0)
+		fprintf(stderr, "punchlab: empty list of %s, expected one or more, separated by "
+			"commas\n", what);
 	return n;
 }
 
@@ -94,17 +103,21 @@ int matrix_main(int argc, char **argv)
 		{ "expectations", required_argument, NULL, 'e' }, { "engine", required_argument, NULL, 'E' },
 		{ "engine-binary", required_argument, NULL, 'B' }, { "no-classify", no_argument, NULL, 'n' },
 		{ "no-color", no_argument, NULL, 'C' },         { "help", no_argument, NULL, 'h' },
+		{ "only-rate-cells", no_argument, NULL, 'O' },
 		{ 0 },
 	};
 	struct matrix_opts o = { .topology = NULL, .udp = true, .tcp = true,
-				 .jobs = DEFAULT_JOBS, .repeat = 1, .stagger_ms = DEFAULT_STAGGER_MS,
+				 .jobs = DEFAULT_JOBS, .repeat = 1, .stagger_ms = CELL_DEFAULT_STAGGER_MS,
 				 .engine = "punch", .classify = true };
-	const char *update = NULL, *protos[2];
+	const char *update = NULL, *protos[2], *narrowing = NULL;
+	static char cell_engine[CELL_REF_MAX];
+	struct cell_spec first;
 	char out_dir[512], *end;
 	struct results res;
 	struct diag_list dl = { .count = 0 };
 	bool color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
 	int c, ret, np;
+	bool engine_given = false;
 
 	out_dir[0] = '\0';
 	optind = 1;
@@ -112,10 +125,12 @@ int matrix_main(int argc, char **argv)
 		switch (c) {
 		case 't': o.topology = optarg; break;
 		case 'P':
+			narrowing = "--profiles";
 			if ((o.nprofiles = split_list(optarg, o.profiles, MATRIX_MAX_PROFILES, "profiles")) <= 0)
 				return EXIT_SETUP;
 			break;
 		case 'p':
+			narrowing = "--proto";
 			np = split_list(optarg, protos, 2, "transports");
 			o.udp = o.tcp = false;
 			for (int i = 0; i < np; i++) {
@@ -132,6 +147,7 @@ int matrix_main(int argc, char **argv)
 			}
 			break;
 		case 'T':
+			narrowing = "--techniques";
 			if ((o.ntechniques = split_list(optarg, o.techniques, MATRIX_MAX_TECHNIQUES,
 							"techniques")) <= 0)
 				return EXIT_SETUP;
@@ -181,9 +197,10 @@ int matrix_main(int argc, char **argv)
 		case 'b': o.baseline = optarg; break;
 		case 'u': update = optarg; break;
 		case 'e': o.expectations = optarg; break;
-		case 'E': o.engine = optarg; break;
+		case 'E': o.engine = optarg; engine_given = true; break;
 		case 'B': o.engine_binary = optarg; break;
 		case 'n': o.classify = false; break;
+		case 'O': o.only_rate_cells = true; break;
 		case 'C': color = false; break;
 		case 'h': fputs(matrix_usage, stdout); return 0;
 		default: fputs(matrix_usage, stderr); return EXIT_SETUP;
@@ -192,6 +209,18 @@ int matrix_main(int argc, char **argv)
 	if (optind != argc) {
 		fprintf(stderr, "punchlab: unexpected argument \"%s\"\n%s", argv[optind], matrix_usage);
 		return EXIT_SETUP;
+	}
+	/* --cell names whole cells: a list that would narrow the matrix has nothing to narrow, and
+	 * ignoring it would run something else than the user asked for */
+	if (o.ncells && narrowing) {
+		fprintf(stderr, "punchlab: %s and --cell exclude each other: a cell id already names "
+			"its profiles, transport and technique\n", narrowing);
+		return EXIT_SETUP;
+	}
+	/* like the topology, the engine comes from the ids when not given */
+	if (o.ncells && !engine_given && cell_id_parse(o.cells[0], &first) == 0) {
+		snprintf(cell_engine, sizeof(cell_engine), "%s", first.engine);
+		o.engine = cell_engine;
 	}
 	if (!out_dir[0] && cli_default_out_dir(out_dir, sizeof(out_dir), "") < 0) {
 		out_warn(&out_std, -errno, "create results/");

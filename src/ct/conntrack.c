@@ -1,6 +1,7 @@
 #include "ct/conntrack.h"
 
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
@@ -207,6 +208,26 @@ static bool get_u32(const struct nlattr *a, uint32_t *v)
 	return true;
 }
 
+static bool get_u64(const struct nlattr *a, uint64_t *v)
+{
+	if (!a || mnl_attr_get_payload_len(a) < sizeof(*v))
+		return false;
+	*v = be64toh(mnl_attr_get_u64(a));
+	return true;
+}
+
+/* CTA_COUNTERS_ORIG / CTA_COUNTERS_REPLY: present only with conntrack accounting on. */
+static bool get_counters(const struct nlattr *attr, uint64_t *packets, uint64_t *bytes)
+{
+	struct attr_table c;
+
+	*packets = *bytes = 0;
+	if (!attr || parse_nested(attr, &c, CTA_COUNTERS_MAX) < 0)
+		return false;
+	return get_u64(c.tb[CTA_COUNTERS_PACKETS], packets) &&
+	       get_u64(c.tb[CTA_COUNTERS_BYTES], bytes);
+}
+
 struct tuple {
 	struct in_addr src, dst;
 	uint8_t proto;
@@ -269,6 +290,12 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	    !parse_tuple(top.tb[CTA_TUPLE_REPLY], &reply))
 		return MNL_CB_OK;
 	get_u32(top.tb[CTA_TIMEOUT], &m.timeout);
+	m.orig_src = orig.src;
+	m.orig_dst = orig.dst;
+	m.reply_src = reply.src;
+	m.reply_dst = reply.dst;
+	m.has_counters = get_counters(top.tb[CTA_COUNTERS_ORIG], &m.orig_packets, &m.orig_bytes) &&
+			 get_counters(top.tb[CTA_COUNTERS_REPLY], &m.reply_packets, &m.reply_bytes);
 	m.proto = orig.proto;
 	if (m.proto == IPPROTO_TCP && top.tb[CTA_PROTOINFO]) {
 		struct attr_table pi, tcp;
@@ -357,6 +384,7 @@ char *ct_mapping_format(const struct ct_mapping *m, char *buf, size_t len)
 	char in[INET_ADDRSTRLEN], pub[INET_ADDRSTRLEN], rem[INET_ADDRSTRLEN];
 	const char *proto = m->proto == IPPROTO_UDP ? "udp" : m->proto == IPPROTO_TCP ? "tcp" : NULL;
 	char pbuf[8];
+	int n;
 
 	if (!proto) {
 		snprintf(pbuf, sizeof(pbuf), "%u", m->proto);
@@ -365,8 +393,12 @@ char *ct_mapping_format(const struct ct_mapping *m, char *buf, size_t len)
 	inet_ntop(AF_INET, &m->internal_addr, in, sizeof(in));
 	inet_ntop(AF_INET, &m->public_addr, pub, sizeof(pub));
 	inet_ntop(AF_INET, &m->remote_addr, rem, sizeof(rem));
-	snprintf(buf, len, "%s %s:%u -> %s:%u remote %s:%u %s %us%s", proto, in, m->internal_port,
-		 pub, m->public_port, rem, m->remote_port, ct_mapping_state(m), m->timeout,
-		 m->inbound ? " inbound" : m->hairpin ? " hairpin" : "");
+	n = snprintf(buf, len, "%s %s:%u -> %s:%u remote %s:%u %s %us%s", proto, in,
+		     m->internal_port, pub, m->public_port, rem, m->remote_port, ct_mapping_state(m),
+		     m->timeout, m->inbound ? " inbound" : m->hairpin ? " hairpin" : "");
+	if (m->has_counters && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, " packets %llu/%llu bytes %llu/%llu",
+			 (unsigned long long)m->orig_packets, (unsigned long long)m->reply_packets,
+			 (unsigned long long)m->orig_bytes, (unsigned long long)m->reply_bytes);
 	return buf;
 }

@@ -35,6 +35,14 @@ struct ct_mapping {
 	uint32_t status;               /* IPS_* bits (linux/netfilter/nf_conntrack_common.h) */
 	uint8_t tcp_state;             /* TCP_CONNTRACK_*, for TCP */
 	uint32_t timeout;              /* seconds left */
+	/* The raw tuples, for whoever asks "which two hosts does this flow join" (a hairpinned
+	 * flow's receiver is only in the reply tuple). */
+	struct in_addr orig_src, orig_dst, reply_src, reply_dst;
+	/* Conntrack accounting (net.netfilter.nf_conntrack_acct=1 when the flow was created, else
+	 * all zero and has_counters false): packets and bytes in the original and reply
+	 * directions. */
+	bool has_counters;
+	uint64_t orig_packets, orig_bytes, reply_packets, reply_bytes;
 };
 
 /* A growable array filled by ct_dump_mappings(); release with ct_mappings_free(). */

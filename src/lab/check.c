@@ -26,7 +26,7 @@ int check_run(const struct lab *lab, int timeout_ms, struct check_row *rows, int
 						continue;
 					rows[n] = (struct check_row){ .from = from, .to = end->node,
 								      .addr = *a };
-					rows[n].expect = topo_expect_reachable(t, from, li);
+					rows[n].expect = topo_expect_reachable_end(t, from, li, e);
 					ret = probe_udp_echo(lab, from, end->node, a, CHECK_PORT,
 							     rows[n].expect ? 2000 : timeout_ms,
 							     &rows[n].got);

@@ -275,6 +275,37 @@ static int nat_vars(const struct topo *t, int n, char vals[5][64], struct nft_va
 	return 5;
 }
 
+/* Isolated LANs ("isolate: yes", docs/topology-format.md): the lab's own ruleset in the hub,
+ * topologies/rules/isolate.nft, in tables of its own, loaded whatever profile the hub runs
+ * (even none): the enforcement belongs to the topology, not to a profile. */
+static int load_isolation(struct lab *lab, int li, int home_netns, struct diag_list *dl)
+{
+	const struct topo *t = &lab->topo;
+	const struct topo_link *l = &t->links[li];
+	char path[PATH_MAX], ports[TOPO_MAX_ENDS * 20] = "{ ";
+	struct nft_var vars[2] = { { "LAN_IF", l->bridge }, { "LAN_PORTS", ports } };
+	size_t used = strlen(ports);
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/topologies/rules/isolate.nft", paths_data_dir());
+	if (access(path, R_OK) < 0)
+		return diag_add(dl, t->file, l->isolate_line, "isolate: the lab's rule file %s is "
+				"missing, expected it in the data directory", path);
+	for (int e = 1; e < l->nends && used < sizeof(ports); e++)
+		used += (size_t)snprintf(ports + used, sizeof(ports) - used, "%s\"%s\"",
+					 e > 1 ? ", " : "", l->ends[e].hub_ifname);
+	if (used < sizeof(ports))
+		snprintf(ports + used, sizeof(ports) - used, " }");
+	ret = netns_enter(lab->nodes[l->ends[0].node].netns);
+	if (ret < 0)
+		return diag_add(dl, t->file, l->isolate_line, "enter node \"%s\": %s",
+				t->nodes[l->ends[0].node].name, strerror(-ret));
+	ret = nft_ruleset_load(path, vars, 2, dl);
+	if (netns_enter(home_netns) < 0)
+		abort(); /* see load_rulesets() */
+	return ret;
+}
+
 static int load_rulesets(struct lab *lab, int home_netns, struct diag_list *dl)
 {
 	const struct topo *t = &lab->topo;
@@ -293,9 +324,23 @@ static int load_rulesets(struct lab *lab, int home_netns, struct diag_list *dl)
 			return diag_add(dl, t->file, t->nodes[n].line, "enter node \"%s\": %s",
 					t->nodes[n].name, strerror(-ret));
 		ret = nft_ruleset_load(lab->nodes[n].profile, vars, nvars, dl);
+		/* Conntrack accounting (packets and bytes per direction of every flow) is how the
+		 * matrix attests a path (src/matrix/attest.c). It only counts flows created after
+		 * it is on, and its sysctl exists once the ruleset has pulled in conntrack: so here,
+		 * before any traffic. */
+		if (ret == 0) {
+			int r = sysctl_write("net/netfilter/nf_conntrack_acct", "1");
+			if (r < 0)
+				ret = diag_add(dl, t->file, t->nodes[n].line, "turn on conntrack "
+					       "accounting in node \"%s\": %s", t->nodes[n].name,
+					       strerror(-r));
+		}
 		if (netns_enter(home_netns) < 0)
 			abort(); /* a thread stranded in a lab namespace would corrupt later work */
 	}
+	for (int li = 0; li < t->nlinks && ret == 0; li++)
+		if (t->links[li].isolate)
+			ret = load_isolation(lab, li, home_netns, dl);
 	return ret;
 }
 

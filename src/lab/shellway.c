@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/paths.h"
 #include "lab/shellway.h"
 
 #define MAX_ARGS 32
@@ -213,6 +214,25 @@ static int rulesets_setup(const struct topo *t, const char *lab, char profiles[]
 		snprintf(d[4], sizeof(d[4]), "LAN_NET=%s", net);
 		ret = run_in(ns, "nft", "-D", d[0], "-D", d[1], "-D", d[2], "-D",
 			  d[3], "-D", d[4], "-f", profiles[n], NULL);
+	}
+	/* isolated LANs: the lab's own rule in the hub, as lab_up() loads it */
+	for (int li = 0; li < t->nlinks && !ret; li++) {
+		const struct topo_link *l = &t->links[li];
+		char ns[64], path[4096], d[2][192];
+		size_t used;
+
+		if (!l->isolate)
+			continue;
+		ns_name(lab, t, l->ends[0].node, ns, sizeof(ns));
+		snprintf(path, sizeof(path), "%s/topologies/rules/isolate.nft", paths_data_dir());
+		snprintf(d[0], sizeof(d[0]), "LAN_IF=%s", l->bridge);
+		used = (size_t)snprintf(d[1], sizeof(d[1]), "LAN_PORTS={ ");
+		for (int e = 1; e < l->nends && used < sizeof(d[1]); e++)
+			used += (size_t)snprintf(d[1] + used, sizeof(d[1]) - used, "%s\"%s\"",
+						 e > 1 ? ", " : "", l->ends[e].hub_ifname);
+		if (used < sizeof(d[1]))
+			snprintf(d[1] + used, sizeof(d[1]) - used, " }");
+		ret = run_in(ns, "nft", "-D", d[0], "-D", d[1], "-f", path, NULL);
 	}
 	return ret;
 }

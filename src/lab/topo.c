@@ -150,3 +150,14 @@ bool topo_expect_reachable(const struct topo *t, int from, int link)
 	}
 	return !link_private(t, link);
 }
+
+bool topo_expect_reachable_end(const struct topo *t, int from, int link, int end)
+{
+	const struct topo_link *l = &t->links[link];
+
+	/* Members of an isolated LAN: the lab drops what they send each other unless the hub
+	 * translated it, and a probe to a member's own address is never translated. */
+	if (l->isolate && end > 0 && topo_link_end_of(l, from) > 0 && l->ends[end].node != from)
+		return false;
+	return topo_expect_reachable(t, from, link);
+}

@@ -45,6 +45,10 @@ struct topo_link {
 	struct topo_end ends[TOPO_MAX_ENDS];
 	int nends;
 	char bridge[16];          /* "<node>-br<N>" when nends > 2, else "" */
+	/* "isolate: yes": a NAT's LAN whose members reach each other only through the NAT,
+	 * translated (a hairpin); the lab drops everything else between them (topo_isolate). */
+	bool isolate;
+	int isolate_line;
 	int line;
 };
 
@@ -111,3 +115,7 @@ char *topo_addr_network(const struct topo_addr *a, char *buf, size_t len);
  * is on the public side (no NAT has it behind it) or when `from` or a router on its gateway
  * chain sits on that link; no for an address behind a NAT that `from` is not behind. */
 bool topo_expect_reachable(const struct topo *t, int from, int link);
+
+/* The same for the addresses of one end of the link: on an isolated LAN ("isolate: yes") one
+ * member does not reach another member's address (only the hub's), whatever the NAT does. */
+bool topo_expect_reachable_end(const struct topo *t, int from, int link, int end);

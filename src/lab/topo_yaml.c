@@ -192,10 +192,20 @@ static void link_attr(const struct yaml_ctx *yc, const char *key, yaml_node_t *k
 	struct parse *p = P(yc);
 	struct topo_link *l = arg;
 
-	if (strcmp(key, "ends") == 0)
+	if (strcmp(key, "ends") == 0) {
 		for_each_pair(p, v, "ends", link_end, l);
-	else
-		ERR(p, k, "link: unknown key \"%s\", expected ends", key);
+	} else if (strcmp(key, "isolate") == 0) {
+		const char *val = scalar(v);
+
+		l->isolate_line = line_of(v);
+		if (val && (strcmp(val, "yes") == 0 || strcmp(val, "true") == 0))
+			l->isolate = true;
+		else if (!val || (strcmp(val, "no") != 0 && strcmp(val, "false") != 0))
+			ERR(p, v, "link: isolate: unknown value \"%s\", expected yes or no",
+			    val ? val : "");
+	} else {
+		ERR(p, k, "link: unknown key \"%s\", expected ends or isolate", key);
+	}
 }
 
 static void links_parse(struct parse *p, yaml_node_t *seq)
@@ -519,6 +529,30 @@ static void check_nats(struct parse *p)
 	}
 }
 
+/* "isolate: yes" is enforced by a ruleset in the hub, between the ports of its bridge and on
+ * its routing path from the LAN back into it: so it needs a LAN (a bridge) that is a NAT's LAN
+ * (the hub translates, or nothing passes). */
+static void check_isolation(struct parse *p)
+{
+	struct topo *t = p->t;
+
+	for (int li = 0; li < t->nlinks; li++) {
+		const struct topo_link *l = &t->links[li];
+		int hub = l->ends[0].node;
+
+		if (!l->isolate)
+			continue;
+		if (l->nends < 3)
+			diag_add(p->dl, p->file, l->isolate_line, "link: isolate: yes on a link with "
+				 "%d ends, expected a LAN (three or more ends: a NAT and its hosts)",
+				 l->nends);
+		else if (t->nodes[hub].kind != NODE_NAT || t->nodes[hub].lan_link != li)
+			diag_add(p->dl, p->file, l->isolate_line, "link: isolate: yes, but the first "
+				 "node of the link, \"%s\", is not a nat whose LAN this is, expected the "
+				 "NAT listed first under ends:", t->nodes[hub].name);
+	}
+}
+
 static void check_nodes_linked(struct parse *p)
 {
 	struct topo *t = p->t;
@@ -631,6 +665,7 @@ static int parse_document(struct parse *p)
 	check_gateways(p, pend);
 	check_gateway_addresses(p);
 	check_nats(p);
+	check_isolation(p);
 	check_roles(p, sections[2]);
 	if (p->dl->count > before)
 		return -EINVAL;

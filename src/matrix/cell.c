@@ -26,48 +26,335 @@ bool technique_fits(const char *t, const char *proto)
 	return false;
 }
 
-void cell_spec_set_id(struct cell_spec *c)
+bool cell_ref_is_path(const char *ref)
 {
-	snprintf(c->id, sizeof(c->id), "%s/%s/%s/%s~%s", c->topology, c->proto, c->technique,
-		 c->profile_a, c->profile_b[0] ? c->profile_b : "-");
+	return strchr(ref, '/') != NULL;
+}
+
+/* RFC 3986's unreserved set minus '~' (our pair separator): what an id carries as it is. */
+static bool unreserved(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       ch == '-' || ch == '.' || ch == '_';
+}
+
+int cell_ref_encode(const char *ref, char *buf, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	if (!ref[0])
+		return -EINVAL;
+	if (len < 4)
+		return -ENAMETOOLONG;
+	if (strcmp(ref, "-") == 0) { /* "-" alone stands for "no profile" */
+		snprintf(buf, len, "%%2D");
+		return 0;
+	}
+	for (const unsigned char *p = (const unsigned char *)ref; *p; p++) {
+		if (n + 4 > len)
+			return -ENAMETOOLONG;
+		if (unreserved(*p)) {
+			buf[n++] = (char)*p;
+		} else {
+			buf[n++] = '%';
+			buf[n++] = hex[*p >> 4];
+			buf[n++] = hex[*p & 15];
+		}
+	}
+	buf[n] = '\0';
+	return 0;
+}
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Decode n bytes of an id part. Returns 0, or -EINVAL with why filled. */
+static int ref_decode(const char *s, size_t n, char *buf, size_t len, const char *what, char *why,
+		      size_t wlen)
+{
+	size_t o = 0;
+
+	if (n == 0) {
+		snprintf(why, wlen, "%s is empty", what);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int ch = (unsigned char)s[i];
+
+		if (ch == '%') {
+			int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
+			int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+			if (hi < 0 || lo < 0) {
+				snprintf(why, wlen, "%s: '%%' must be followed by two hex digits (a "
+					 "percent-encoded byte, e.g. %%2F for '/')", what);
+				return -EINVAL;
+			}
+			ch = hi << 4 | lo;
+			i += 2;
+		}
+		if (ch == 0 || ch == '\n') {
+			snprintf(why, wlen, "%s holds a NUL or newline byte", what);
+			return -EINVAL;
+		}
+		if (o + 1 >= len) {
+			snprintf(why, wlen, "%s is longer than %zu bytes", what, len - 1);
+			return -EINVAL;
+		}
+		buf[o++] = (char)ch;
+	}
+	buf[o] = '\0';
+	return 0;
+}
+
+/* --- the key=value dimensions: one row each, in the order they appear in an id ------------ */
+
+/* Format the value of c's dimension into buf: "" when it is at its default (then the part is
+ * left out of the id). 0 or -ENAMETOOLONG. */
+typedef int (*dim_format_fn)(const struct cell_spec *c, char *buf, size_t len);
+/* Parse a (still encoded) value into c. 0 or -EINVAL with why filled. */
+typedef int (*dim_parse_fn)(struct cell_spec *c, const char *value, char *why, size_t len);
+
+static int engine_format(const struct cell_spec *c, char *buf, size_t len)
+{
+	size_t n;
+	int ret;
+
+	buf[0] = '\0';
+	if (strcmp(c->engine, CELL_DEFAULT_ENGINE) == 0 && !c->engine_b[0])
+		return 0;
+	ret = cell_ref_encode(c->engine, buf, len);
+	if (ret < 0 || !c->engine_b[0])
+		return ret;
+	n = strlen(buf);
+	if (n + 2 > len)
+		return -ENAMETOOLONG;
+	buf[n++] = '~';
+	return cell_ref_encode(c->engine_b, buf + n, len - n);
+}
+
+static int engine_parse(struct cell_spec *c, const char *v, char *why, size_t len)
+{
+	const char *tilde = strchr(v, '~');
+	size_t na = tilde ? (size_t)(tilde - v) : strlen(v);
+
+	if (tilde && strchr(tilde + 1, '~')) {
+		snprintf(why, len, "engine=%s: expected one engine or a pair A~B", v);
+		return -EINVAL;
+	}
+	if (ref_decode(v, na, c->engine, sizeof(c->engine), "the engine", why, len) < 0 ||
+	    (tilde && ref_decode(tilde + 1, strlen(tilde + 1), c->engine_b, sizeof(c->engine_b),
+				 "engine B", why, len) < 0))
+		return -EINVAL;
+	if (strcmp(c->engine, c->engine_b) == 0)
+		c->engine_b[0] = '\0'; /* a pair of one engine is that engine */
+	return 0;
+}
+
+static const struct cell_dim {
+	const char *key;
+	dim_format_fn format;
+	dim_parse_fn parse;
+} cell_dims[] = {
+	{ "engine", engine_format, engine_parse },
+	/* later dimensions append here: impairment, family, mode */
+};
+#define NDIMS (sizeof(cell_dims) / sizeof(cell_dims[0]))
+
+static void spec_defaults(struct cell_spec *c)
+{
+	snprintf(c->engine, sizeof(c->engine), "%s", CELL_DEFAULT_ENGINE);
+	c->engine_b[0] = '\0';
+}
+
+int cell_spec_set_id(struct cell_spec *c)
+{
+	char part[3 * CELL_REF_MAX * 2 + 2];
+	size_t n = 0, len = sizeof(c->id);
+	int ret = -EINVAL;
+
+	c->id[0] = '\0';
+	if (!c->topology[0] || !c->profile_a[0])
+		goto out;
+#define APPEND(s)                                                                               \
+	do {                                                                                    \
+		size_t l_ = strlen(s);                                                          \
+		if (n + l_ + 1 > len)                                                           \
+			goto toolong;                                                           \
+		memcpy(c->id + n, s, l_ + 1);                                                   \
+		n += l_;                                                                        \
+	} while (0)
+	if (cell_ref_encode(c->topology, part, sizeof(part)) < 0)
+		goto toolong;
+	APPEND(part);
+	APPEND("/");
+	APPEND(c->proto);
+	APPEND("/");
+	APPEND(c->technique);
+	APPEND("/");
+	if (cell_ref_encode(c->profile_a, part, sizeof(part)) < 0)
+		goto toolong;
+	APPEND(part);
+	APPEND("~");
+	if (!c->profile_b[0])
+		snprintf(part, sizeof(part), "-");
+	else if (cell_ref_encode(c->profile_b, part, sizeof(part)) < 0)
+		goto toolong;
+	APPEND(part);
+	for (size_t d = 0; d < NDIMS; d++) {
+		if (cell_dims[d].format(c, part, sizeof(part)) < 0)
+			goto toolong;
+		if (!part[0])
+			continue;
+		APPEND("/");
+		APPEND(cell_dims[d].key);
+		APPEND("=");
+		APPEND(part);
+	}
+#undef APPEND
+	return 0;
+toolong:
+	ret = -ENAMETOOLONG;
+	c->id[0] = '\0';
+out:
+	return ret;
+}
+
+int cell_id_parse_msg(const char *id, struct cell_spec *c, char *why, size_t wlen)
+{
+	const char *part[4 + NDIMS + 1], *end[4 + NDIMS + 1], *p = id, *tilde;
+	bool seen[NDIMS] = { false };
+	int n = 0;
+
+	memset(c, 0, sizeof(*c));
+	spec_defaults(c);
+	why[0] = '\0';
+	if (strlen(id) >= sizeof(c->id)) {
+		snprintf(why, wlen, "longer than %zu bytes", sizeof(c->id) - 1);
+		return -EINVAL;
+	}
+	/* split at '/': references never hold a raw '/' (it is %2F) */
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		if (n == (int)(sizeof(part) / sizeof(part[0]))) {
+			snprintf(why, wlen, "too many parts: expected TOPOLOGY/PROTO/TECHNIQUE/A~B and "
+				 "at most %zu KEY=VALUE part(s); a '/' inside a path is written %%2F",
+				 NDIMS);
+			return -EINVAL;
+		}
+		part[n] = p;
+		end[n++] = slash ? slash : p + strlen(p);
+		if (!slash)
+			break;
+		p = slash + 1;
+	}
+	for (int i = 0; i < n; i++)
+		if (end[i] == part[i]) {
+			snprintf(why, wlen, "part %d is empty: a '/' inside a topology or profile path "
+				 "is written %%2F (/tmp/x.nft is %%2Ftmp%%2Fx.nft)", i + 1);
+			return -EINVAL;
+		}
+	if (n < 4) {
+		snprintf(why, wlen, "expected TOPOLOGY/PROTO/TECHNIQUE/PROFILE-A~PROFILE-B");
+		return -EINVAL;
+	}
+	if (ref_decode(part[0], (size_t)(end[0] - part[0]), c->topology, sizeof(c->topology),
+		       "the topology", why, wlen) < 0)
+		return -EINVAL;
+	snprintf(c->proto, sizeof(c->proto), "%.*s", (int)(end[1] - part[1]), part[1]);
+	if ((size_t)(end[1] - part[1]) >= sizeof(c->proto) ||
+	    (strcmp(c->proto, "udp") && strcmp(c->proto, "tcp"))) {
+		snprintf(why, wlen, "transport \"%.*s\": expected udp or tcp", (int)(end[1] - part[1]),
+			 part[1]);
+		return -EINVAL;
+	}
+	snprintf(c->technique, sizeof(c->technique), "%.*s", (int)(end[2] - part[2]), part[2]);
+	if ((size_t)(end[2] - part[2]) >= sizeof(c->technique) ||
+	    !technique_fits(c->technique, c->proto)) {
+		snprintf(why, wlen, "technique \"%.*s\" does not exist over %s (udp: udp, predict, "
+			 "birthday, relay, auto; tcp: tcp, tcp-ttl, predict, relay, auto)",
+			 (int)(end[2] - part[2]), part[2], c->proto);
+		return -EINVAL;
+	}
+	tilde = memchr(part[3], '~', (size_t)(end[3] - part[3]));
+	if (!tilde || memchr(tilde + 1, '~', (size_t)(end[3] - tilde - 1))) {
+		snprintf(why, wlen, "\"%.*s\": expected PROFILE-A~PROFILE-B (one '~'; \"-\" for no "
+			 "B; a '~' inside a path is written %%7E)", (int)(end[3] - part[3]), part[3]);
+		return -EINVAL;
+	}
+	if (tilde - part[3] == 1 && part[3][0] == '-') {
+		snprintf(why, wlen, "profile A is \"-\": only B may lack a NAT");
+		return -EINVAL;
+	}
+	if (ref_decode(part[3], (size_t)(tilde - part[3]), c->profile_a, sizeof(c->profile_a),
+		       "profile A", why, wlen) < 0)
+		return -EINVAL;
+	if (!(end[3] - tilde == 2 && tilde[1] == '-') &&
+	    ref_decode(tilde + 1, (size_t)(end[3] - tilde - 1), c->profile_b, sizeof(c->profile_b),
+		       "profile B", why, wlen) < 0)
+		return -EINVAL;
+	for (int i = 4; i < n; i++) {
+		const char *eq = memchr(part[i], '=', (size_t)(end[i] - part[i]));
+		char value[sizeof(c->id)];
+		size_t d;
+
+		for (d = 0; eq && d < NDIMS; d++)
+			if (strlen(cell_dims[d].key) == (size_t)(eq - part[i]) &&
+			    strncmp(cell_dims[d].key, part[i], (size_t)(eq - part[i])) == 0)
+				break;
+		if (!eq || d == NDIMS) {
+			size_t w = (size_t)snprintf(why, wlen, "\"%.*s\": expected KEY=VALUE with KEY "
+						    "one of", (int)(end[i] - part[i]), part[i]);
+			for (size_t k = 0; k < NDIMS && w < wlen; k++)
+				w += (size_t)snprintf(why + w, wlen - w, " %s", cell_dims[k].key);
+			if (w < wlen)
+				snprintf(why + w, wlen - w, " (a '/' inside a path is written %%2F)");
+			return -EINVAL;
+		}
+		if (seen[d]) {
+			snprintf(why, wlen, "%s= given twice", cell_dims[d].key);
+			return -EINVAL;
+		}
+		seen[d] = true;
+		snprintf(value, sizeof(value), "%.*s", (int)(end[i] - eq - 1), eq + 1);
+		if (cell_dims[d].parse(c, value, why, wlen) < 0)
+			return -EINVAL;
+	}
+	if (cell_spec_set_id(c) < 0) {
+		snprintf(why, wlen, "its canonical form is longer than %zu bytes", sizeof(c->id) - 1);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int cell_id_parse(const char *id, struct cell_spec *c)
 {
-	char buf[sizeof(c->id)], *parts[4], *tilde, *save = NULL;
-	int n = 0;
+	char why[256];
 
-	memset(c, 0, sizeof(*c));
-	if (strlen(id) >= sizeof(buf))
-		return -EINVAL;
-	strcpy(buf, id);
-	for (char *tok = strtok_r(buf, "/", &save); tok && n < 4; tok = strtok_r(NULL, "/", &save))
-		parts[n++] = tok;
-	if (n != 4 || strtok_r(NULL, "/", &save))
-		return -EINVAL;
-	tilde = strchr(parts[3], '~');
-	if (!tilde || tilde == parts[3] || !tilde[1])
-		return -EINVAL;
-	*tilde = '\0';
-	if (strlen(parts[0]) >= sizeof(c->topology) || strlen(parts[3]) >= sizeof(c->profile_a) ||
-	    strlen(tilde + 1) >= sizeof(c->profile_b))
-		return -EINVAL;
-	if ((strcmp(parts[1], "udp") && strcmp(parts[1], "tcp")) ||
-	    !technique_fits(parts[2], parts[1]))
-		return -EINVAL;
-	snprintf(c->topology, sizeof(c->topology), "%s", parts[0]);
-	snprintf(c->proto, sizeof(c->proto), "%s", parts[1]);
-	snprintf(c->technique, sizeof(c->technique), "%s", parts[2]);
-	snprintf(c->profile_a, sizeof(c->profile_a), "%s", parts[3]);
-	snprintf(c->profile_b, sizeof(c->profile_b), "%s", strcmp(tilde + 1, "-") ? tilde + 1 : "");
-	cell_spec_set_id(c);
-	return strcmp(c->id, id) == 0 ? 0 : -EINVAL;
+	return cell_id_parse_msg(id, c, why, sizeof(why));
+}
+
+/* Whether profiles[i] repeats an earlier entry: enumerated once, so one cell has one id. */
+static bool profile_repeated(const struct matrix_dims *d, int i)
+{
+	for (int j = 0; j < i; j++)
+		if (strcmp(d->profiles[j], d->profiles[i]) == 0)
+			return true;
+	return false;
 }
 
 int cells_enumerate(const struct matrix_dims *d, struct cell_spec **out)
 {
 	const char *protos[2];
-	int nprotos = 0, n = 0, cap;
+	int nprotos = 0, n = 0, cap, ret;
 	struct cell_spec *cells;
 
 	*out = NULL;
@@ -88,14 +375,23 @@ int cells_enumerate(const struct matrix_dims *d, struct cell_spec **out)
 				continue;
 			for (int a = 0; a < d->nprofiles; a++)
 				for (int b = 0; b < (d->b_has_nat ? d->nprofiles : 1); b++) {
-					struct cell_spec *c = &cells[n++];
+					struct cell_spec *c = &cells[n];
+					if (profile_repeated(d, a) || (d->b_has_nat && profile_repeated(d, b)))
+						continue;
 					snprintf(c->topology, sizeof(c->topology), "%s", d->topology);
 					snprintf(c->proto, sizeof(c->proto), "%s", protos[p]);
 					snprintf(c->technique, sizeof(c->technique), "%s", tech);
 					snprintf(c->profile_a, sizeof(c->profile_a), "%s", d->profiles[a]);
 					snprintf(c->profile_b, sizeof(c->profile_b), "%s",
 						 d->b_has_nat ? d->profiles[b] : "");
-					cell_spec_set_id(c);
+					snprintf(c->engine, sizeof(c->engine), "%s",
+						 d->engine ? d->engine : CELL_DEFAULT_ENGINE);
+					ret = cell_spec_set_id(c);
+					if (ret < 0) {
+						free(cells);
+						return ret;
+					}
+					n++;
 				}
 		}
 	*out = cells;

@@ -1,6 +1,20 @@
-/* Cells: enumerating the matrix, stable cell ids, and shards. Pure code. */
+/* Cells: enumerating the matrix, stable cell ids, and shards. Pure code.
+ *
+ * A cell id names every dimension of a cell that is not the default (docs/matrix-json.md,
+ * "Cell ids"):
+ *
+ *     TOPOLOGY/PROTO/TECHNIQUE/PROFILE-A~PROFILE-B[/KEY=VALUE]...
+ *
+ * TOPOLOGY, the profiles and the engine are references (a shipped name, or a path: anything
+ * with a '/'), percent-encoded: every byte but A-Z a-z 0-9 '-' '.' '_' is written %XX (upper
+ * case hex), so '/', '~', '=' and '%' inside a reference never split the id. PROFILE-B is "-"
+ * when B has no NAT of its own. The KEY=VALUE parts are the later dimensions, in the order of
+ * the table in cell.c, each absent at its default: so an id written before a dimension existed
+ * is the id of that cell at the dimension's default, and baselines keep comparing. Today:
+ * engine=E (default punch) or engine=A~B (an engine pair: A's engine ~ B's). */
 #pragma once
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "matrix/results.h"
 
@@ -8,26 +22,42 @@
 #define MATRIX_MAX_TECHNIQUES 8
 
 /* What to enumerate. techniques[] may hold "plain" (udp for UDP, tcp for TCP); techniques that
- * do not exist for a transport (udp/birthday over TCP, tcp/tcp-ttl over UDP) are skipped. */
+ * do not exist for a transport (udp/birthday over TCP, tcp/tcp-ttl over UDP) are skipped. A
+ * profile listed twice is enumerated once (one id, one cell). */
 struct matrix_dims {
-	char topology[64];
+	char topology[CELL_REF_MAX]; /* a reference: shipped name or path */
 	bool b_has_nat;             /* false: vary profile A only (same-nat, public-peer) */
 	const char *profiles[MATRIX_MAX_PROFILES];
 	int nprofiles;
 	bool udp, tcp;
 	const char *techniques[MATRIX_MAX_TECHNIQUES];
 	int ntechniques;
+	const char *engine;         /* NULL: CELL_DEFAULT_ENGINE */
 };
 
 /* Fill *cells (malloc'd, caller frees) with every cell of dims in a fixed order: transport,
- * technique, profile A, profile B. Returns the count or -errno. */
+ * technique, profile A, profile B. Returns the count, -ENOMEM, or -ENAMETOOLONG when an id
+ * would not fit struct cell_spec's id. */
 int cells_enumerate(const struct matrix_dims *dims, struct cell_spec **cells);
 
-/* Build a spec's id from its fields: "<topology>/<proto>/<technique>/<a>~<b>" ("-" for no B). */
-void cell_spec_set_id(struct cell_spec *c);
+/* Build a spec's id from its fields (the canonical form). Returns 0, or -ENAMETOOLONG (a
+ * reference or the id too long; c->id is then "") or -EINVAL (an empty topology or profile A). */
+int cell_spec_set_id(struct cell_spec *c);
 
-/* Parse an id back into a spec. Returns 0 or -EINVAL. */
+/* Parse an id into a spec (fields decoded, absent dimensions at their default, c->id the
+ * canonical form). Lenient in spelling only: lower-case hex, needlessly encoded bytes, other
+ * bytes left unencoded, key=value parts in any order and a dimension written at its default
+ * are accepted, and c->id then differs from id; the structure must be right. Returns 0 or
+ * -EINVAL; cell_id_parse_msg also says why in why[len] ("" on success). */
 int cell_id_parse(const char *id, struct cell_spec *c);
+int cell_id_parse_msg(const char *id, struct cell_spec *c, char *why, size_t len);
+
+/* A reference percent-encoded for an id ("-" alone is written %2D: "-" means "no profile").
+ * Returns 0, -EINVAL for "" or -ENAMETOOLONG. */
+int cell_ref_encode(const char *ref, char *buf, size_t len);
+
+/* A reference names a file by path (it has a '/') rather than a shipped name. */
+bool cell_ref_is_path(const char *ref);
 
 /* Whether technique t runs over transport proto ("udp"/"tcp"). */
 bool technique_fits(const char *technique, const char *proto);

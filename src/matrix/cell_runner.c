@@ -1,3 +1,4 @@
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -13,6 +14,7 @@
 #include "base/paths.h"
 #include "ct/conntrack.h"
 #include "lab/lab.h"
+#include "matrix/attest.h"
 #include "matrix/cell_runner.h"
 
 #define OUTPUT_MAX (256 * 1024) /* what we keep of one program's stdout in memory */
@@ -192,17 +194,13 @@ static void set_error(struct cell_run *run, const char *fmt, const char *detail)
 	snprintf(run->reason, sizeof(run->reason), fmt, detail);
 }
 
-static void dump_mappings(struct lab *lab, const char *dir, struct cell_run *run)
+/* Every NAT node's conntrack, read once at the end of the run: flows[n] for node n (empty for
+ * other nodes). The caller frees each with ct_mappings_free(). */
+static void read_flows(struct lab *lab, struct ct_mappings *flows)
 {
 	const struct topo *t = lab_topo(lab);
-	char path[PATH_MAX];
-	size_t used = 0;
-	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/mappings.txt", dir);
-	f = fopen(path, "w");
 	for (int n = 0; n < t->nnodes; n++) {
-		struct ct_mappings m = { 0 };
 		struct mnl_socket *nl;
 
 		if (t->nodes[n].kind != NODE_NAT)
@@ -210,22 +208,86 @@ static void dump_mappings(struct lab *lab, const char *dir, struct cell_run *run
 		nl = ct_socket_open(lab_node_netns(lab, n));
 		if (!nl)
 			continue;
-		if (ct_dump_mappings(nl, &m) == 0)
-			for (size_t i = 0; i < m.n; i++) {
-				char line[192];
-				ct_mapping_format(&m.v[i], line, sizeof(line));
-				if (f)
-					fprintf(f, "%s: %s\n", t->nodes[n].name, line);
-				if (used + strlen(line) + 16 < sizeof(run->mappings))
-					used += (size_t)snprintf(run->mappings + used,
-								 sizeof(run->mappings) - used, "%s: %s\n",
-								 t->nodes[n].name, line);
-			}
-		ct_mappings_free(&m);
+		ct_dump_mappings(nl, &flows[n]);
 		ct_socket_close(nl);
 	}
+}
+
+/* The NAT mappings, into mappings.txt and (as much as fits) the run's record. */
+static void write_mappings(const struct topo *t, const struct ct_mappings *flows, const char *dir,
+			   struct cell_run *run)
+{
+	char path[PATH_MAX];
+	size_t used = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/mappings.txt", dir);
+	f = fopen(path, "w");
+	for (int n = 0; n < t->nnodes; n++)
+		for (size_t i = 0; i < flows[n].n; i++) {
+			char line[256];
+			ct_mapping_format(&flows[n].v[i], line, sizeof(line));
+			if (f)
+				fprintf(f, "%s: %s\n", t->nodes[n].name, line);
+			if (used + strlen(line) + 16 < sizeof(run->mappings))
+				used += (size_t)snprintf(run->mappings + used,
+							 sizeof(run->mappings) - used, "%s: %s\n",
+							 t->nodes[n].name, line);
+		}
 	if (f)
 		fclose(f);
+}
+
+static void add_node_addrs(struct lab *lab, int node, struct in_addr *set, int *n)
+{
+	char addrs[ATTEST_MAX_ADDRS][64];
+	int k = lab_node_ipv4(lab, node, addrs, ATTEST_MAX_ADDRS);
+
+	for (int i = 0; i < k && *n < ATTEST_MAX_ADDRS; i++)
+		if (inet_pton(AF_INET, addrs[i], &set[*n]) == 1)
+			(*n)++;
+}
+
+/* What the peer `self`'s NAT may see of the other peer: the other host and every NAT on its way
+ * out, except this peer's own NAT (in same-nat the one NAT's own addresses prove nothing: the
+ * flow must reach the other host). Routers and servers are never the other side. */
+static void other_side(struct lab *lab, int self, int other, int own_nat, struct attest_side *s)
+{
+	const struct topo *t = lab_topo(lab);
+
+	for (int n = other, guard = 0; n >= 0 && guard < t->nnodes;
+	     n = t->nodes[n].gateway, guard++) {
+		enum node_kind k = t->nodes[n].kind;
+		if ((k == NODE_HOST || k == NODE_NAT) && n != own_nat && n != self)
+			add_node_addrs(lab, n, s->other, &s->nother);
+	}
+}
+
+static void attest_run(struct lab *lab, const struct cell_spec *spec,
+		       const struct ct_mappings *flows, struct cell_run *run)
+{
+	const struct topo *t = lab_topo(lab);
+	struct attest_input in = { .proto = strcmp(spec->proto, "tcp") == 0 ? IPPROTO_TCP
+									    : IPPROTO_UDP };
+	int peer[2] = { t->roles[ROLE_PEER_A], t->roles[ROLE_PEER_B] };
+
+	for (int i = 0; i < 2; i++) {
+		struct attest_side *s = &in.side[i];
+		int gw = peer[i] >= 0 ? t->nodes[peer[i]].gateway : -1;
+
+		if (peer[i] < 0)
+			continue;
+		add_node_addrs(lab, peer[i], s->host, &s->nhost);
+		if (gw >= 0 && t->nodes[gw].kind == NODE_NAT) {
+			s->nat_name = t->nodes[gw].name;
+			s->flows = &flows[gw];
+		}
+		if (peer[1 - i] >= 0)
+			other_side(lab, peer[i], peer[1 - i], gw, s);
+	}
+	if (t->roles[ROLE_RENDEZVOUS] >= 0)
+		add_node_addrs(lab, t->roles[ROLE_RENDEZVOUS], in.relay, &in.nrelay);
+	attest_path(&in, &run->attestation);
 }
 
 /* Combine the two peers' reports into the run's outcome. */
@@ -234,6 +296,7 @@ static void judge_peers(struct prog *progs, const struct engine_ops *e, int stat
 {
 	struct engine_peer_result r[2];
 	const char *who[2] = { "A", "B" };
+	char note[200];
 
 	for (int i = 0; i < 2; i++) {
 		e->peer_result(progs[1 + i].text, &r[i]);
@@ -245,7 +308,8 @@ static void judge_peers(struct prog *progs, const struct engine_ops *e, int stat
 	}
 	for (int i = 0; i < 2; i++)
 		if (!r[i].reported) {
-			run->outcome = CELL_FAILED;
+			/* no word from the engine is not a NAT result: never green, never failed */
+			run->outcome = CELL_ERROR;
 			snprintf(run->phase, sizeof(run->phase), "%s", hung ? "hung" : "crashed");
 			if (hung)
 				snprintf(run->reason, sizeof(run->reason), "peer %s gave no outcome "
@@ -259,8 +323,11 @@ static void judge_peers(struct prog *progs, const struct engine_ops *e, int stat
 					 "an outcome", who[i], WEXITSTATUS(status[i]));
 			return;
 		}
-	/* The cell is as good as its worse side: direct only when both verified a direct path. */
-	run->outcome = cell_outcome_worse(r[1].outcome, r[0].outcome) ? r[1].outcome : r[0].outcome;
+	/* The engine's word is as good as its worse side: direct only when both verified a direct
+	 * path; the lab's evidence then confirms or disputes it. */
+	run->engine_said = cell_outcome_worse(r[1].outcome, r[0].outcome) ? r[1].outcome
+									  : r[0].outcome;
+	run->outcome = attest_judge(run->engine_said, &run->attestation, note, sizeof(note));
 	snprintf(run->technique_used, sizeof(run->technique_used), "%s", r[0].technique);
 	run->attempts = r[0].attempts + r[1].attempts;
 	run->time_to_connect_ms = -1;
@@ -273,9 +340,17 @@ static void judge_peers(struct prog *progs, const struct engine_ops *e, int stat
 		snprintf(run->reason, sizeof(run->reason), "A: %s%s%s; B: %s%s%s",
 			 cell_outcome_name(r[0].outcome), r[0].reason[0] ? ", " : "", r[0].reason,
 			 cell_outcome_name(r[1].outcome), r[1].reason[0] ? ", " : "", r[1].reason);
+	} else if (run->outcome == CELL_DISPUTED) {
+		snprintf(run->phase, sizeof(run->phase), "attestation");
+		snprintf(run->reason, sizeof(run->reason), "%s", note);
+		return;
 	} else {
 		snprintf(run->reason, sizeof(run->reason), "A %s -> %s (%s), B %s -> %s",
 			 r[0].local, r[0].peer, r[0].technique, r[1].local, r[1].peer);
+	}
+	if (note[0]) {
+		size_t n = strlen(run->reason);
+		snprintf(run->reason + n, sizeof(run->reason) - n, "; %s", note);
 	}
 }
 
@@ -291,6 +366,7 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 				  .port = cfg->rendezvous_port };
 	struct engine_argv *argv = calloc(1, sizeof(*argv));
 	struct lab *lab = NULL;
+	struct ct_mappings *flows;
 	char dir[PATH_MAX], name[200];
 	int status[2] = { 0, 0 }, ret = 0, role_node[2];
 	double t0 = now_ms(), deadline;
@@ -298,6 +374,7 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 
 	memset(run, 0, sizeof(*run));
 	run->time_to_connect_ms = -1;
+	run->engine_said = CELL_ERROR;
 	cell_dir_name(spec->id, name, sizeof(name));
 	snprintf(run->log_dir, sizeof(run->log_dir), "cells/%s/run-%d", name, run_index + 1);
 	snprintf(dir, sizeof(dir), "%s/%s", cfg->out_dir, run->log_dir);
@@ -376,7 +453,15 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		else
 			lab_wait(lab, progs[1 + i].handle, HARNESS_GRACE_MS, &status[i]);
 	}
-	dump_mappings(lab, dir, run);
+	flows = calloc((size_t)t->nnodes, sizeof(*flows));
+	if (flows) {
+		read_flows(lab, flows);
+		write_mappings(t, flows, dir, run);
+		attest_run(lab, spec, flows, run);
+		for (int n = 0; n < t->nnodes; n++)
+			ct_mappings_free(&flows[n]);
+		free(flows);
+	}
 	judge_peers(progs, cfg->engine, status, hung, run);
 out:
 	if (ret == -ECANCELED) {

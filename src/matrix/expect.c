@@ -6,6 +6,7 @@
 
 #include "base/yaml_doc.h"
 #include "matrix/expect.h"
+#include "matrix/rate.h"
 
 struct parse {
 	struct yaml_ctx y; /* first: the yaml_doc callbacks' context is the parse */
@@ -145,32 +146,36 @@ static void claim_attr(const struct yaml_ctx *yc, const char *key, yaml_node_t *
 	}
 }
 
-static void listed_attr(const struct yaml_ctx *yc, const char *key, yaml_node_t *k,
-			yaml_node_t *v, void *arg)
+static void rate_attr(const struct yaml_ctx *yc, const char *key, yaml_node_t *k, yaml_node_t *v,
+		      void *arg)
 {
-	struct expect_listed *l = arg;
+	struct expect_rate *r = arg;
 	const char *s = yaml_scalar(v);
+	char *end;
 
-	if (strcmp(key, "cells") == 0 && s) {
-		snprintf(l->cells, sizeof(l->cells), "%s", s);
-	} else if (strcmp(key, "allowed") == 0 && v->type == YAML_SEQUENCE_NODE) {
-		for (yaml_node_item_t *i = v->data.sequence.items.start;
-		     i < v->data.sequence.items.top; i++) {
-			enum cell_outcome o;
-			if (outcome_of(yc, yaml_node_at(yc, *i), &o) == 0)
-				l->allowed |= 1u << o;
-		}
-	} else if (strcmp(key, "min-success") == 0 && s) {
-		char *end;
-		l->min_success = strtod(s, &end);
-		if (*end || end == s || l->min_success < 0 || l->min_success > 1)
-			ERR(yc, v, "min-success \"%s\", expected a rate in [0, 1] (0: no minimum, "
-				   "for a race the engine usually loses)", s);
-	} else if (strcmp(key, "reason") == 0 && s) {
-		snprintf(l->reason, sizeof(l->reason), "%s", s);
+	if (!s) {
+		ERR(yc, v, "rate: %s needs a single value", key);
+	} else if (strcmp(key, "mechanism") == 0) {
+		if (strcmp(s, "rst-race") && strcmp(s, "rst-race-both") && strcmp(s, "birthday"))
+			ERR(yc, v, "mechanism \"%s\" unknown, expected rst-race, rst-race-both or "
+				   "birthday", s);
+		snprintf(r->mechanism, sizeof(r->mechanism), "%s", s);
+	} else if (strcmp(key, "technique") == 0) {
+		snprintf(r->technique, sizeof(r->technique), "%s", s);
+	} else if (strcmp(key, "cells") == 0) {
+		snprintf(r->cells, sizeof(r->cells), "%s", s);
+	} else if (strcmp(key, "runs") == 0 || strcmp(key, "direct") == 0) {
+		long n = strtol(s, &end, 10);
+		if (*end || end == s || n < 0 || n > 100000)
+			ERR(yc, v, "%s \"%s\", expected a count", key, s);
+		*(strcmp(key, "runs") == 0 ? &r->runs : &r->direct) = (int)n;
+	} else if (strcmp(key, "date") == 0) {
+		snprintf(r->date, sizeof(r->date), "%s", s);
+	} else if (strcmp(key, "command") == 0) {
+		snprintf(r->command, sizeof(r->command), "%s", s);
 	} else {
-		ERR(yc, k, "expected entry: unknown or malformed \"%s\", expected cells (a pattern), "
-			   "allowed (a list of outcomes), min-success (a rate) and reason", key);
+		ERR(yc, k, "rate: unknown key \"%s\", expected mechanism, technique, cells, runs, "
+			   "direct, date or command", key);
 	}
 }
 
@@ -218,23 +223,30 @@ static void claim_item(const struct yaml_ctx *yc, yaml_node_t *item)
 		ERR(yc, item, "topology claim without topology");
 }
 
-static void listed_item(const struct yaml_ctx *yc, yaml_node_t *item)
+static void rate_item(const struct yaml_ctx *yc, yaml_node_t *item)
 {
 	struct expectations *e = P(yc)->e;
-	struct expect_listed *l;
+	struct expect_rate *r;
 	int before = yc->dl->count;
 
-	if (e->nlisted >= EXPECT_MAX_LISTED) {
-		ERR(yc, item, "too many expected entries, expected at most %d", EXPECT_MAX_LISTED);
+	if (e->nrates >= EXPECT_MAX_RATES) {
+		ERR(yc, item, "too many rates, expected at most %d", EXPECT_MAX_RATES);
 		return;
 	}
-	l = &e->listed[e->nlisted++];
-	*l = (struct expect_listed){ .line = yaml_line(item), .min_success = -1 };
-	yaml_for_each_pair(yc, item, "an expected entry", listed_attr, l);
-	if (yc->dl->count == before && (!l->cells[0] || !l->allowed || !l->reason[0] ||
-					l->min_success < 0))
-		ERR(yc, item, "expected entry incomplete: it needs cells, allowed, min-success and "
-			      "reason (a listed cell must say why it is not the theory)");
+	r = &e->rates[e->nrates++];
+	*r = (struct expect_rate){ .line = yaml_line(item), .runs = -1, .direct = -1 };
+	yaml_for_each_pair(yc, item, "a rate", rate_attr, r);
+	if (yc->dl->count > before)
+		return;
+	/* a rate is a measurement: never a bar typed in, never 0, never from a handful of runs */
+	if (!r->mechanism[0] || r->runs < 0 || r->direct < 0 || !r->date[0] || !r->command[0])
+		ERR(yc, item, "rate incomplete: it needs mechanism, runs, direct, date and command "
+			      "(the measurement it comes from)");
+	else if (r->runs < 30)
+		ERR(yc, item, "rate measured over %d runs, expected at least 30", r->runs);
+	else if (r->direct < 1 || r->direct > r->runs)
+		ERR(yc, item, "rate %d of %d, expected 1..%d direct runs (a rate of 0 is a cell "
+			      "that cannot fail: raise it in the engine)", r->direct, r->runs, r->runs);
 }
 
 static void top_entry(const struct yaml_ctx *yc, const char *key, yaml_node_t *k, yaml_node_t *v,
@@ -246,10 +258,10 @@ static void top_entry(const struct yaml_ctx *yc, const char *key, yaml_node_t *k
 		sections[0] = v;
 	else if (strcmp(key, "claims") == 0)
 		sections[1] = v;
-	else if (strcmp(key, "expected") == 0)
+	else if (strcmp(key, "rates") == 0)
 		sections[2] = v;
 	else
-		ERR(yc, k, "unknown key \"%s\", expected documents, claims or expected", key);
+		ERR(yc, k, "unknown key \"%s\", expected documents, claims or rates", key);
 }
 
 int expectations_load_buffer(struct expectations *e, const char *name, const char *buf,
@@ -269,11 +281,11 @@ int expectations_load_buffer(struct expectations *e, const char *name, const cha
 	if (dl->count == before) {
 		if (!sections[0] || !sections[1] || !sections[2])
 			diag_add(dl, name, 1, "missing section, expected documents:, claims: and "
-					      "expected:");
+					      "rates:");
 		else {
 			yaml_for_each_pair(&p.y, sections[0], "documents", doc_entry, NULL);
 			for_each_item(&p.y, sections[1], "claims", claim_item);
-			for_each_item(&p.y, sections[2], "expected", listed_item);
+			for_each_item(&p.y, sections[2], "rates", rate_item);
 		}
 	}
 	yaml_document_delete(&doc);
@@ -370,26 +382,60 @@ caveats:
 	}
 }
 
-const struct expect_listed *expectations_listed(const struct expectations *e, const char *id)
+const struct expect_rate *expectations_rate(const struct expectations *e, const char *mechanism,
+					    const struct cell_spec *c)
 {
-	for (int i = 0; i < e->nlisted; i++)
-		if (fnmatch(e->listed[i].cells, id, 0) == 0)
-			return &e->listed[i];
-	return NULL;
+	const struct expect_rate *best = NULL;
+	int best_score = -1;
+
+	for (int i = 0; mechanism && i < e->nrates; i++) {
+		const struct expect_rate *r = &e->rates[i];
+		int score = (r->cells[0] ? 2 : 0) + (r->technique[0] ? 1 : 0);
+
+		if (strcmp(r->mechanism, mechanism) != 0 ||
+		    (r->technique[0] && strcmp(r->technique, c->technique) != 0) ||
+		    (r->cells[0] && fnmatch(r->cells, c->id, 0) != 0))
+			continue;
+		if (score > best_score) {
+			best = r;
+			best_score = score;
+		}
+	}
+	return best;
 }
 
-void expectations_expected(const struct expectations *e, const char *id,
-			   enum cell_outcome theory, struct cell_refs *refs)
+int expectations_expected(const struct expectations *e, const struct cell_spec *c,
+			  const struct theory *t, struct cell_refs *refs, char *why, size_t len)
 {
-	const struct expect_listed *l = expectations_listed(e, id);
+	const struct expect_rate *r;
 
-	if (l) {
-		refs->expected_allowed = l->allowed;
-		refs->expected_min_success = l->min_success;
-		snprintf(refs->expected_reason, sizeof(refs->expected_reason), "%s", l->reason);
-	} else {
-		refs->expected_allowed = 1u << theory;
-		refs->expected_min_success = 0;
-		refs->expected_reason[0] = '\0';
+	refs->cell_class = theory_class(t);
+	refs->expected_allowed = 1u << t->outcome;
+	refs->expected_rate = 0;
+	refs->expected_runs = 0;
+	refs->expected_reason[0] = '\0';
+	refs->mechanism[0] = '\0';
+	if (refs->cell_class == CLASS_DETERMINED)
+		return 0;
+	refs->expected_allowed |= 1u << t->fallback;
+	snprintf(refs->mechanism, sizeof(refs->mechanism), "%s", t->mechanism);
+	r = expectations_rate(e, t->mechanism, c);
+	if (!r) {
+		snprintf(why, len, "%s: no measured rate for mechanism %s (technique %s) in %s, "
+			 "expected a rates: entry (docs/expectations-format.md)", c->id, t->mechanism,
+			 c->technique, e->file);
+		return -ENOENT;
 	}
+	refs->expected_rate = rate_expected(r->direct, r->runs);
+	refs->expected_runs = rate_runs_needed(refs->expected_rate, RATE_MAX_RUNS);
+	snprintf(refs->expected_reason, sizeof(refs->expected_reason),
+		 "%s: %d of %d direct (%s, %s:%d: %s)", t->mechanism, r->direct, r->runs, r->date,
+		 e->file, r->line, r->command);
+	if (refs->expected_runs < 0) {
+		snprintf(why, len, "%s:%d: a rate of %d in %d is too low to test within %d runs "
+			 "(a halved rate must be caught 9 times in 10): raise it in the engine",
+			 e->file, r->line, r->direct, r->runs, RATE_MAX_RUNS);
+		return -ERANGE;
+	}
+	return 0;
 }

@@ -1,17 +1,17 @@
 /* Expectations (ci/expectations.yaml): what the seed documents claim, each claim with its
- * document and quoted sentence, and the cells where our engine's expected outcome is not simply
- * the theory (timing-dependent or probabilistic cells: allowed outcomes, minimum success rate,
- * reason). Format: docs/expectations-format.md. */
+ * document and quoted sentence, and the measured success rates of the cells the theory calls
+ * timing-dependent or probabilistic. Format: docs/expectations-format.md. */
 #pragma once
 #include <stdbool.h>
 
 #include "base/out.h"
 #include "matrix/results.h"
+#include "matrix/theory.h"
 #include "nft/profile.h"
 
 #define EXPECT_MAX_DOCS 16
 #define EXPECT_MAX_CLAIMS 64
-#define EXPECT_MAX_LISTED 64
+#define EXPECT_MAX_RATES 64
 
 enum claim_kind {
 	CLAIM_PER_TYPE,   /* about one RFC 3489 type; a pair gets the weaker of its two sides */
@@ -40,11 +40,16 @@ struct expect_claim {
 	int line;
 };
 
-struct expect_listed {
-	char cells[192];          /* fnmatch(3) pattern over cell ids */
-	outcome_set allowed;
-	double min_success;       /* 0: no minimum (a race the engine usually loses) */
-	char reason[256];
+/* A measured success rate for timing-dependent or probabilistic cells: keyed by the theory's
+ * mechanism ("rst-race", "birthday"), optionally narrowed to a technique and a cell id pattern;
+ * the most specific matching entry applies. */
+struct expect_rate {
+	char mechanism[32];
+	char technique[16];       /* "" : any */
+	char cells[192];          /* fnmatch(3) pattern over cell ids; "" : any */
+	int runs, direct;         /* the measurement: direct outcomes in runs (runs >= 30) */
+	char date[32];            /* when */
+	char command[256];        /* how (the command that measured it) */
 	int line;
 };
 
@@ -54,8 +59,8 @@ struct expectations {
 	int ndocs;
 	struct expect_claim claims[EXPECT_MAX_CLAIMS];
 	int nclaims;
-	struct expect_listed listed[EXPECT_MAX_LISTED];
-	int nlisted;
+	struct expect_rate rates[EXPECT_MAX_RATES];
+	int nrates;
 };
 
 /* Load and check the file; errors go to dl as FILE:LINE. Returns 0 or -EINVAL / -errno. */
@@ -70,11 +75,14 @@ void expectations_claim(const struct expectations *e, const struct cell_spec *c,
 			const struct profile_header *a, const struct profile_header *b,
 			bool same_lan, struct cell_refs *refs);
 
-/* The listed entry whose pattern matches the cell id (the first), NULL when the cell's expected
- * outcome is the theory. */
-const struct expect_listed *expectations_listed(const struct expectations *e, const char *id);
+/* The rate entry for a cell the theory calls timing-dependent or probabilistic: the most
+ * specific entry of the mechanism whose technique and pattern match; NULL when none does. */
+const struct expect_rate *expectations_rate(const struct expectations *e, const char *mechanism,
+					    const struct cell_spec *c);
 
-/* Fill refs->expected_*: the listed entry's allowed set, minimum success and reason, or just the
- * theory's outcome. */
-void expectations_expected(const struct expectations *e, const char *id,
-			   enum cell_outcome theory, struct cell_refs *refs);
+/* Fill refs->cell_class and refs->expected_*: a determined cell expects the theory's outcome; a
+ * rate cell allows the theory's direct outcome and its fallback at the rate of its entry, with
+ * the runs its test needs (src/matrix/rate.h). Returns 0, or -ENOENT when a rate cell has no
+ * entry, -ERANGE when its rate needs more than RATE_MAX_RUNS runs (a message in why). */
+int expectations_expected(const struct expectations *e, const struct cell_spec *c,
+			  const struct theory *t, struct cell_refs *refs, char *why, size_t len);

@@ -34,7 +34,7 @@ const char *const matrix_default_profiles[] = {
 
 /* One profile in use: its file, header and whether classify confirmed the header. */
 struct used_profile {
-	char name[64];
+	char name[CELL_REF_MAX]; /* the reference cells use (ref_canonical) */
 	char path[PATH_MAX];
 	struct profile_header h;
 	bool bad;
@@ -66,22 +66,146 @@ static struct used_profile *profile_of(struct plan *p, const char *name)
 	return NULL;
 }
 
-static int profile_add(struct plan *p, const char *name, struct diag_list *dl)
+/* The reference a user's argument stands for (struct cell_spec): a shipped name stays a name;
+ * a path to a shipped file becomes that file's name (one file, one cell id); any other path
+ * stays as given, with "./" before a bare file name so that it reads as a path wherever the id
+ * goes. Mirrors paths_resolve(): an argument with a '/', or naming an existing file, is a path.
+ * Returns 0 or -ENAMETOOLONG. */
+static int ref_canonical(const char *subdir, const char *ext, const char *arg, char *buf,
+			 size_t len)
+{
+	char shipped[PATH_MAX], real_arg[PATH_MAX], real_shipped[PATH_MAX];
+	const char *base = strrchr(arg, '/') ? strrchr(arg, '/') + 1 : arg;
+	size_t blen = strlen(base), elen = strlen(ext);
+	struct stat st;
+
+	if (!strchr(arg, '/') && !(stat(arg, &st) == 0 && S_ISREG(st.st_mode)))
+		return (size_t)snprintf(buf, len, "%s", arg) < len ? 0 : -ENAMETOOLONG;
+	if (blen > elen && strcmp(base + blen - elen, ext) == 0 &&
+	    (size_t)snprintf(shipped, sizeof(shipped), "%s/%s/%s", paths_data_dir(), subdir, base) <
+		    sizeof(shipped) &&
+	    realpath(arg, real_arg) && realpath(shipped, real_shipped) &&
+	    strcmp(real_arg, real_shipped) == 0)
+		return (size_t)snprintf(buf, len, "%.*s", (int)(blen - elen), base) < len ? 0
+											 : -ENAMETOOLONG;
+	return (size_t)snprintf(buf, len, "%s%s", strchr(arg, '/') ? "" : "./", arg) < len
+		       ? 0 : -ENAMETOOLONG;
+}
+
+/* Load a profile once per reference: arg is a name or a path as the user wrote it. Returns the
+ * plan's entry, whose name is the canonical reference cells use, or NULL with a diagnostic. */
+static struct used_profile *profile_add(struct plan *p, const char *arg, struct diag_list *dl)
 {
 	struct used_profile *u;
+	char ref[CELL_REF_MAX];
 
-	if (!*name || profile_of(p, name))
-		return 0;
+	if (ref_canonical("nat-profiles", ".nft", arg, ref, sizeof(ref)) < 0) {
+		diag_add(dl, arg, 0, "profile path too long, expected at most %d bytes",
+			 CELL_REF_MAX - 1);
+		return NULL;
+	}
+	u = profile_of(p, ref);
+	if (u)
+		return u;
+	if (p->nprof >= MATRIX_MAX_PROFILES * 2) {
+		diag_add(dl, arg, 0, "too many profiles in one run, expected at most %d",
+			 MATRIX_MAX_PROFILES * 2);
+		return NULL;
+	}
 	u = &p->prof[p->nprof];
 	memset(u, 0, sizeof(*u));
-	snprintf(u->name, sizeof(u->name), "%s", name);
-	if (paths_resolve("nat-profiles", ".nft", name, u->path, sizeof(u->path)) < 0)
-		return diag_add(dl, name, 0, "profile not found (looked for %s), expected a name "
-			       "from nat-profiles/ or a path to a .nft file", u->path);
+	snprintf(u->name, sizeof(u->name), "%s", ref);
+	if (paths_resolve("nat-profiles", ".nft", ref, u->path, sizeof(u->path)) < 0) {
+		diag_add(dl, arg, 0, "profile not found (looked for %s), expected a name from "
+			 "nat-profiles/ or a path to a .nft file", u->path);
+		return NULL;
+	}
 	if (profile_header_parse_file(&u->h, u->path, dl) < 0)
-		return -EINVAL;
+		return NULL;
 	p->nprof++;
-	return 0;
+	return u;
+}
+
+/* A cell's profile labels: the headers' names (a path's file name says nothing). */
+static void cell_names_set(struct plan *p, struct cell_spec *c)
+{
+	struct used_profile *a = profile_of(p, c->profile_a);
+	struct used_profile *b = c->profile_b[0] ? profile_of(p, c->profile_b) : NULL;
+
+	snprintf(c->profile_a_name, sizeof(c->profile_a_name), "%s", a ? a->h.name : "");
+	snprintf(c->profile_b_name, sizeof(c->profile_b_name), "%s", b ? b->h.name : "");
+}
+
+/* The --cell ids, checked against the run: a cell that cannot exist (a B profile where the
+ * topology has no NAT for B, or none where it has one; another topology or engine than the
+ * run's; a profile that is not there) is bad input, and a cell named twice runs once. Profile
+ * references are made canonical, so two spellings of one cell are one cell. Returns the count
+ * of cells, with diagnostics in dl when some were bad. */
+static int plan_cells_from_ids(struct plan *p, const struct matrix_opts *o, const char *topo_ref,
+			       struct cell_spec *cells, struct diag_list *dl, FILE *err)
+{
+	bool b_has_nat = p->topo.roles[ROLE_NAT_B] >= 0;
+	int n = 0;
+
+	for (int i = 0; i < o->ncells; i++) {
+		struct cell_spec *c = &cells[n];
+		struct used_profile *a, *b = NULL;
+		char why[256], ref[CELL_REF_MAX];
+		bool dup = false;
+
+		if (cell_id_parse_msg(o->cells[i], c, why, sizeof(why)) < 0) {
+			diag_add(dl, "--cell", 0, "\"%s\" is not a cell id: %s (ids are TOPOLOGY/PROTO/"
+				 "TECHNIQUE/PROFILE-A~PROFILE-B, docs/matrix-json.md)", o->cells[i], why);
+			continue;
+		}
+		/* ids name the topology by its name (its file's topology: key); -t says which file,
+		 * and an encoded path there works too */
+		if (strcmp(c->topology, p->topo.name) != 0 &&
+		    (ref_canonical("topologies", ".yaml", c->topology, ref, sizeof(ref)) < 0 ||
+		     strcmp(ref, topo_ref) != 0)) {
+			diag_add(dl, "--cell", 0, "cell %s is of topology %s, but this run's is %s (one "
+				 "topology per run: give --topology %s)", o->cells[i], c->topology,
+				 p->topo.name, c->topology);
+			continue;
+		}
+		if (strcmp(c->engine, o->engine) != 0 || c->engine_b[0]) {
+			diag_add(dl, "--cell", 0, "cell %s is for engine %s%s%s, but this run's is %s "
+				 "(one engine per run%s%s)", o->cells[i], c->engine,
+				 c->engine_b[0] ? "~" : "", c->engine_b, o->engine,
+				 c->engine_b[0] ? "; engine pairs are not supported yet" : ": give --engine ",
+				 c->engine_b[0] ? "" : c->engine);
+			continue;
+		}
+		if (b_has_nat != (c->profile_b[0] != '\0')) {
+			diag_add(dl, "--cell", 0, "cell %s cannot exist: topology %s %s, expected %s",
+				 o->cells[i], p->topo.name, b_has_nat ? "puts peer B behind a NAT of its own "
+				 "(profile B)" : "has no NAT of peer B's own (profile A only)",
+				 b_has_nat ? "PROFILE-A~PROFILE-B" : "PROFILE-A~- (\"-\": no profile B)");
+			continue;
+		}
+		snprintf(c->topology, sizeof(c->topology), "%s", p->topo.name);
+		a = profile_add(p, c->profile_a, dl);
+		if (c->profile_b[0])
+			b = profile_add(p, c->profile_b, dl);
+		if (!a || (c->profile_b[0] && !b))
+			continue;
+		snprintf(c->profile_a, sizeof(c->profile_a), "%s", a->name);
+		if (b)
+			snprintf(c->profile_b, sizeof(c->profile_b), "%s", b->name);
+		if (cell_spec_set_id(c) < 0) {
+			diag_add(dl, "--cell", 0, "cell %s: its id would be too long", o->cells[i]);
+			continue;
+		}
+		for (int j = 0; j < n && !dup; j++)
+			dup = strcmp(cells[j].id, c->id) == 0;
+		if (dup) {
+			fprintf(err, "punchlab: --cell %s is the cell %s given before: running it once "
+				"(--repeat N runs every cell N times)\n", o->cells[i], c->id);
+			continue;
+		}
+		n++;
+	}
+	return n;
 }
 
 /* The layout follows from the roles: who is behind which NAT. */
@@ -196,8 +320,11 @@ static int plan_classify(struct plan *p, const struct out *o)
 
 /* --- references ------------------------------------------------------------------------------ */
 
-static void cell_references(struct plan *p, struct cell_result *c, const struct results *base)
+/* Returns 0, or -errno when the cell's expected rate is missing or untestable (message in dl). */
+static int cell_references(struct plan *p, struct cell_result *c, const struct results *base,
+			   bool measuring, struct diag_list *dl)
 {
+	char why[512];
 	struct used_profile *a = profile_of(p, c->spec.profile_a);
 	struct used_profile *b = c->spec.profile_b[0] ? profile_of(p, c->spec.profile_b) : NULL;
 	struct theory_input in = { .a = &a->h, .b = b ? &b->h : NULL,
@@ -211,12 +338,16 @@ static void cell_references(struct plan *p, struct cell_result *c, const struct 
 	snprintf(c->refs.theory_why, sizeof(c->refs.theory_why), "%s", th.why);
 	expectations_claim(&p->exp, &c->spec, &a->h, b ? &b->h : NULL,
 			   p->layout == LAYOUT_SAME_LAN, &c->refs);
-	expectations_expected(&p->exp, c->spec.id, th.outcome, &c->refs);
 	for (int i = 0; base && i < base->ncells; i++)
 		if (strcmp(base->cells[i].spec.id, c->spec.id) == 0) {
 			c->refs.has_baseline = true;
 			c->refs.baseline = base->cells[i].outcome;
 		}
+	/* measuring rates (--only-rate-cells) is how a missing or too low rate gets its number */
+	if (expectations_expected(&p->exp, &c->spec, &th, &c->refs, why, sizeof(why)) < 0 &&
+	    !measuring)
+		return diag_add(dl, p->exp.file, 0, "%s", why);
+	return 0;
 }
 
 /* --- running ---------------------------------------------------------------------------------- */
@@ -227,8 +358,8 @@ static int expected_cost_ms(const struct cell_result *c)
 {
 	int deadline = runner_technique_timeout_ms(c->spec.technique);
 
-	return c->refs.theory == CELL_DIRECT && !c->refs.expected_reason[0] ? deadline / 20
-									      : deadline;
+	return c->refs.theory == CELL_DIRECT && c->refs.cell_class == CLASS_DETERMINED ? deadline / 20
+										       : deadline;
 }
 
 static int by_cost(const void *a, const void *b, void *cells)
@@ -245,10 +376,11 @@ struct run_state {
 	struct plan *plan;
 	struct runner_config cfg;
 	int repeat;
-	atomic_int next;       /* next task: task i is cell i % ncells, repeat i / ncells */
+	atomic_int next;       /* next task: tasks[next] */
 	atomic_int done, failures;
 	int ntasks;
 	int *order;            /* cells, longest expected first */
+	struct task { int cell, rep; } *tasks; /* round after round of runs, each round in order */
 	int done_fd;           /* eventfd: a task finished */
 	atomic_bool stop;
 };
@@ -265,8 +397,8 @@ static void *worker(void *arg)
 
 		if (task >= s->ntasks || atomic_load(&s->stop))
 			break;
-		ci = s->order[task % s->res->ncells];
-		rep = task / s->res->ncells;
+		ci = s->tasks[task].cell;
+		rep = s->tasks[task].rep;
 		c = &s->res->cells[ci];
 		a = profile_of(s->plan, c->spec.profile_a);
 		b = c->spec.profile_b[0] ? profile_of(s->plan, c->spec.profile_b) : NULL;
@@ -406,6 +538,14 @@ static void fill_meta(struct results *res, const struct matrix_opts *o, struct p
 		snprintf(m->shard, sizeof(m->shard), "%d/%d", o->shard_k, o->shard_n);
 	if (o->baseline)
 		snprintf(m->baseline, sizeof(m->baseline), "%s", o->baseline);
+	if (o->engine_binary)
+		snprintf(m->engine_binary, sizeof(m->engine_binary), "%s", o->engine_binary);
+	if (o->expectations)
+		snprintf(m->expectations, sizeof(m->expectations), "%s", o->expectations);
+	/* ids name the topology; a file that is not a shipped one goes into the rerun command */
+	if (ref_canonical("topologies", ".yaml", p->topo.file, m->topology_path,
+			  sizeof(m->topology_path)) < 0 || !cell_ref_is_path(m->topology_path))
+		m->topology_path[0] = '\0';
 	m->profiles = calloc((size_t)p->nprof + 1, sizeof(*m->profiles));
 	for (int i = 0; m->profiles && i < p->nprof; i++) {
 		snprintf(m->profiles[i].name, sizeof(m->profiles[i].name), "%s", p->prof[i].name);
@@ -450,7 +590,7 @@ int matrix_run(const struct matrix_opts *o, struct results *res, const struct ou
 	char path[PATH_MAX], engine_bin[PATH_MAX], engine_version[64] = "?";
 	struct run_state *s = calloc(1, sizeof(*s));
 	FILE *err = out && out->err ? out->err : stderr;
-	int ncells, ret = 2;
+	int ncells, ret = 2, max_runs = 0, total_runs = 0;
 	double t0 = now_ms();
 
 	memset(res, 0, sizeof(*res));
@@ -473,11 +613,13 @@ int matrix_run(const struct matrix_opts *o, struct results *res, const struct ou
 	/* the topology: --cell ids carry their own (the first one's, unless -t was given) */
 	const char *topology = o->topology;
 	struct cell_spec first;
+	char topo_ref[CELL_REF_MAX];
 	if (!topology && o->ncells && cell_id_parse(o->cells[0], &first) == 0)
 		topology = first.topology;
 	if (!topology)
 		topology = "two-nats";
-	if (paths_resolve("topologies", ".yaml", topology, path, sizeof(path)) < 0) {
+	if (ref_canonical("topologies", ".yaml", topology, topo_ref, sizeof(topo_ref)) < 0 ||
+	    paths_resolve("topologies", ".yaml", topo_ref, path, sizeof(path)) < 0) {
 		out_warnx(out, "topology \"%s\" not found (looked for %s)", topology, path);
 		goto out;
 	}
@@ -486,28 +628,33 @@ int matrix_run(const struct matrix_opts *o, struct results *res, const struct ou
 	plan_layout(p, dl);
 
 	if (o->ncells) {
-		ncells = 0;
 		cells = calloc((size_t)o->ncells, sizeof(*cells));
-		for (int i = 0; cells && i < o->ncells; i++) {
-			if (cell_id_parse(o->cells[i], &cells[ncells]) < 0) {
-				diag_add(dl, "--cell", 0, "\"%s\" is not a cell id, expected "
-					 "TOPOLOGY/PROTO/TECHNIQUE/PROFILE-A~PROFILE-B", o->cells[i]);
-				continue;
-			}
-			if (strcmp(cells[ncells].topology, p->topo.name) != 0)
-				diag_add(dl, "--cell", 0, "cell %s is of topology %s, expected %s (give "
-					 "--topology %s)", o->cells[i], cells[ncells].topology,
-					 p->topo.name, cells[ncells].topology);
-			ncells++;
-		}
+		if (!cells)
+			goto out;
+		ncells = plan_cells_from_ids(p, o, topo_ref, cells, dl, err);
 		if (dl->count)
 			goto bad;
 	} else {
 		snprintf(dims.topology, sizeof(dims.topology), "%s", p->topo.name);
 		dims.b_has_nat = p->topo.roles[ROLE_NAT_B] >= 0;
-		for (int i = 0; i < (o->nprofiles ? o->nprofiles : 6); i++)
-			dims.profiles[dims.nprofiles++] = o->nprofiles ? o->profiles[i]
-								       : matrix_default_profiles[i];
+		dims.engine = o->engine;
+		/* canonical references, loaded once each: a profile named twice (or by its name and
+		 * its path) is one profile, enumerated once */
+		for (int i = 0; i < (o->nprofiles ? o->nprofiles : 6); i++) {
+			struct used_profile *u = profile_add(p, o->nprofiles ? o->profiles[i]
+								      : matrix_default_profiles[i], dl);
+			if (u)
+				dims.profiles[dims.nprofiles++] = u->name;
+		}
+		/* two peers behind one NAT meet only by hairpinning (the lab isolates them), which no
+		 * default profile does: the default list gains the one that does */
+		if (!o->nprofiles && p->layout == LAYOUT_SAME_LAN) {
+			struct used_profile *u = profile_add(p, "full-cone-hairpin", dl);
+			if (u)
+				dims.profiles[dims.nprofiles++] = u->name;
+		}
+		if (dl->count)
+			goto bad;
 		dims.udp = o->udp;
 		dims.tcp = o->tcp;
 		for (int i = 0; i < (o->ntechniques ? o->ntechniques : 2); i++)
@@ -516,6 +663,7 @@ int matrix_run(const struct matrix_opts *o, struct results *res, const struct ou
 		ncells = cells_enumerate(&dims, &cells);
 	}
 	if (ncells < 0 || !cells) {
+		out_warn(out, ncells < 0 ? ncells : -ENOMEM, "list the cells");
 		ret = 2;
 		goto out;
 	}
@@ -527,11 +675,8 @@ int matrix_run(const struct matrix_opts *o, struct results *res, const struct ou
 				cells[kept++] = cells[i];
 		ncells = kept;
 	}
-	for (int i = 0; i < ncells; i++) {
-		if (profile_add(p, cells[i].profile_a, dl) < 0 ||
-		    profile_add(p, cells[i].profile_b, dl) < 0)
-			goto bad;
-	}
+	for (int i = 0; i < ncells; i++)
+		cell_names_set(p, &cells[i]);
 	if (paths_resolve("ci", ".yaml", o->expectations ? o->expectations : "expectations", path,
 			  sizeof(path)) < 0) {
 		out_warnx(out, "expectations file not found (looked for %s)", path);
@@ -548,21 +693,38 @@ int matrix_run(const struct matrix_opts *o, struct results *res, const struct ou
 	res->cells = calloc((size_t)ncells, sizeof(*res->cells));
 	if (!res->cells)
 		goto out;
-	res->ncells = ncells;
-	for (int i = 0; i < ncells; i++) {
-		struct cell_result *c = &res->cells[i];
+	res->ncells = 0;
+	/* A determined cell runs --repeat times; a timing-dependent or probabilistic one as often as
+	 * its rate test needs, at least (BRIEF.md: its verdict uses every run). */
+	for (int i = 0, kept = 0; i < ncells; i++) {
+		struct cell_result *c = &res->cells[kept];
+		int nruns;
+
 		c->spec = cells[i];
-		c->runs = calloc((size_t)o->repeat, sizeof(*c->runs));
+		if (cell_references(p, c, base, o->only_rate_cells, dl) < 0)
+			continue;
+		if (o->only_rate_cells && c->refs.cell_class == CLASS_DETERMINED) {
+			memset(c, 0, sizeof(*c));
+			continue;
+		}
+		nruns = c->refs.expected_runs > o->repeat ? c->refs.expected_runs : o->repeat;
+		c->runs = calloc((size_t)nruns, sizeof(*c->runs));
 		if (!c->runs)
 			goto out;
-		c->nruns = o->repeat;
-		for (int r = 0; r < o->repeat; r++) {
+		c->nruns = nruns;
+		for (int r = 0; r < nruns; r++) {
 			c->runs[r].outcome = CELL_ERROR;
+			c->runs[r].engine_said = CELL_ERROR;
 			snprintf(c->runs[r].reason, sizeof(c->runs[r].reason), "not run (interrupted)");
 			c->runs[r].time_to_connect_ms = -1;
 		}
-		cell_references(p, c, base);
+		max_runs = nruns > max_runs ? nruns : max_runs;
+		total_runs += nruns;
+		res->ncells = ++kept;
 	}
+	ncells = res->ncells;
+	if (dl->count)
+		goto bad;
 	if (paths_mkdir_p(o->out_dir) < 0) {
 		out_warn(out, -errno, "create %s", o->out_dir);
 		goto out;
@@ -570,18 +732,24 @@ int matrix_run(const struct matrix_opts *o, struct results *res, const struct ou
 	if (o->classify)
 		plan_classify(p, out);
 
-	fprintf(err, "running %d cell(s) x %d on %s with %d jobs (engine %s)\n", ncells, o->repeat,
-		p->topo.name, o->jobs, engine_version);
+	fprintf(err, "running %d cell(s), %d run(s) (rate cells as often as their test needs) on %s "
+		"with %d jobs (engine %s)\n", ncells, total_runs, p->topo.name, o->jobs,
+		engine_version);
 	s->res = res;
 	s->plan = p;
 	s->repeat = o->repeat;
-	s->ntasks = ncells * o->repeat;
+	s->ntasks = total_runs;
 	s->order = calloc((size_t)ncells, sizeof(int));
-	if (!s->order)
+	s->tasks = calloc((size_t)total_runs + 1, sizeof(*s->tasks));
+	if (!s->order || !s->tasks)
 		goto out;
 	for (int i = 0; i < ncells; i++)
 		s->order[i] = i;
 	qsort_r(s->order, (size_t)ncells, sizeof(int), by_cost, res->cells);
+	for (int rep = 0, k = 0; rep < max_runs; rep++)
+		for (int i = 0; i < ncells; i++)
+			if (rep < res->cells[s->order[i]].nruns)
+				s->tasks[k++] = (struct task){ s->order[i], rep };
 	s->cfg = (struct runner_config){ .engine = engine, .engine_binary = engine_bin,
 					 .topo = &p->topo, .stagger_ms = o->stagger_ms,
 					 .rendezvous_port = RENDEZVOUS_PORT, .out_dir = o->out_dir };
@@ -606,8 +774,10 @@ out:
 		free(p->prof);
 	free(p);
 	free(dl);
-	if (s)
+	if (s) {
 		free(s->order);
+		free(s->tasks);
+	}
 	free(s);
 	return ret;
 }

@@ -27,6 +27,7 @@ struct matrix_opts {
 	const char *engine;                 /* "punch" */
 	const char *engine_binary;          /* NULL: found next to punchlab / in the build tree */
 	bool classify;                      /* classify every profile in use first */
+	bool only_rate_cells;               /* drop the cells the theory calls determined */
 	bool progress_tty;                  /* a live progress line (else plain lines) */
 };
 

@@ -6,16 +6,70 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "matrix/rate.h"
+
 static const char *const outcome_names[CELL_OUTCOME_COUNT] = {
 	[CELL_DIRECT] = "direct",
 	[CELL_RELAYED] = "relayed",
 	[CELL_FAILED] = "failed",
+	[CELL_DISPUTED] = "disputed",
 	[CELL_ERROR] = "error",
 	[CELL_SKIPPED] = "skipped",
 };
 
-/* The NAT results, the only outcomes that rank (direct > relayed > failed). */
-#define NAT_OUTCOMES (1u << CELL_DIRECT | 1u << CELL_RELAYED | 1u << CELL_FAILED)
+/* The outcomes that rank (direct > relayed > failed > disputed). */
+#define NAT_OUTCOMES (1u << CELL_DIRECT | 1u << CELL_RELAYED | 1u << CELL_FAILED | 1u << CELL_DISPUTED)
+
+static const char *const class_names[CLASS_COUNT] = {
+	[CLASS_DETERMINED] = "determined",
+	[CLASS_TIMING] = "timing-dependent",
+	[CLASS_PROBABILISTIC] = "probabilistic",
+};
+
+static const char *const attest_names[ATTEST_VERDICT_COUNT] = {
+	[ATTEST_UNCHECKED] = "unchecked",
+	[ATTEST_NONE] = "none",
+	[ATTEST_RELAYED] = "relayed",
+	[ATTEST_DIRECT] = "direct",
+};
+
+static int name_parse(const char *const *names, int n, const char *s)
+{
+	for (int i = 0; s && i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -EINVAL;
+}
+
+const char *cell_class_name(enum cell_class c)
+{
+	return (unsigned)c < CLASS_COUNT ? class_names[c] : "?";
+}
+
+int cell_class_parse(const char *s, enum cell_class *c)
+{
+	int i = name_parse(class_names, CLASS_COUNT, s);
+
+	if (i < 0)
+		return i;
+	*c = (enum cell_class)i;
+	return 0;
+}
+
+const char *attest_verdict_name(enum attest_verdict v)
+{
+	return (unsigned)v < ATTEST_VERDICT_COUNT ? attest_names[v] : "?";
+}
+
+int attest_verdict_parse(const char *s, enum attest_verdict *v)
+{
+	int i = name_parse(attest_names, ATTEST_VERDICT_COUNT, s);
+
+	if (i < 0)
+		return i;
+	*v = (enum attest_verdict)i;
+	return 0;
+}
 
 const char *cell_outcome_name(enum cell_outcome o)
 {
@@ -26,15 +80,12 @@ const char *cell_outcome_name(enum cell_outcome o)
 
 int cell_outcome_parse(const char *s, enum cell_outcome *o)
 {
-	if (!s)
-		return -EINVAL;
-	for (int i = 0; i < CELL_OUTCOME_COUNT; i++) {
-		if (strcmp(s, outcome_names[i]) == 0) {
-			*o = (enum cell_outcome)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	int i = name_parse(outcome_names, CELL_OUTCOME_COUNT, s);
+
+	if (i < 0)
+		return i;
+	*o = (enum cell_outcome)i;
+	return 0;
 }
 
 static bool outcome_is_nat(enum cell_outcome o)
@@ -62,9 +113,10 @@ void results_free(struct results *r)
 	r->meta.nprofiles = 0;
 }
 
-/* The most frequent outcome; a tie goes to the worse NAT result, and error or skipped wins
- * only when it is strictly the most frequent (between the two of them, error). No runs (the
- * run was interrupted before the cell): skipped. */
+/* Any disputed run makes the cell disputed (the lab caught the engine's word wrong once: that is
+ * what the cell is about). Otherwise the most frequent outcome; a tie goes to the worse NAT
+ * result, and error or skipped wins only when it is strictly the most frequent (between the two
+ * of them, error). No runs (the run was interrupted before the cell): skipped. */
 static enum cell_outcome representative(const int count[CELL_OUTCOME_COUNT], int nruns)
 {
 	static const enum cell_outcome tie_order[] = {
@@ -75,6 +127,8 @@ static enum cell_outcome representative(const int count[CELL_OUTCOME_COUNT], int
 
 	if (nruns <= 0)
 		return CELL_SKIPPED;
+	if (count[CELL_DISPUTED] > 0)
+		return CELL_DISPUTED;
 	for (size_t i = 0; i < sizeof(tie_order) / sizeof(tie_order[0]); i++) {
 		enum cell_outcome o = tie_order[i];
 		if (count[o] > best_count) {
@@ -130,48 +184,59 @@ static int outcome_set_best(outcome_set s)
 	return -1;
 }
 
-/* A cell the expectations file lists as timing-dependent or probabilistic (anything but "the
- * theory, exactly"). BRIEF.md: inside its allowed set it is no regression, also against a
- * baseline, or a timing race would fail CI every other run. */
-static bool refs_listed(const struct cell_refs *refs)
+/* Whether the runs of a cell did not all end alike (among NAT results). */
+static bool runs_differ(const struct cell_result *c)
 {
-	outcome_set nat = refs->expected_allowed & NAT_OUTCOMES;
-
-	return refs->expected_reason[0] || refs->expected_min_success > 0 ||
-	       (nat & (nat - 1)) != 0;
+	for (int i = 1; i < c->nruns; i++)
+		if (c->runs[i].outcome != c->runs[0].outcome)
+			return true;
+	return false;
 }
 
+/* A determined cell: one outcome is expected, and every run must give it (BRIEF.md: no majority
+ * votes). A rate cell (timing-dependent or probabilistic): every run inside its allowed set, and
+ * the success rate over all runs not significantly below the expected one (src/matrix/rate.h).
+ * A disputed run is a regression in every case. */
 static void judge_verdict(struct cell_result *c, const int count[CELL_OUTCOME_COUNT])
 {
 	const struct cell_refs *refs = &c->refs;
 	struct cell_verdict *v = &c->verdict;
 	enum cell_outcome o = c->outcome;
-	bool allowed = (refs->expected_allowed >> o) & 1u;
-	bool listed = refs_listed(refs);
+	bool rate_cell = refs->cell_class != CLASS_DETERMINED && refs->expected_rate > 0;
 	int best = outcome_set_best(refs->expected_allowed);
 
 	memset(v, 0, sizeof(*v));
 	v->error = count[CELL_ERROR] > 0;
-	for (int i = 1; i < c->nruns; i++)
-		v->flaky |= c->runs[i].outcome != c->runs[0].outcome;
+	v->disputed = count[CELL_DISPUTED] > 0;
 	if (!outcome_is_nat(o))
 		return; /* error and skipped are not NAT results: no regression, no finding */
 
 	v->disagrees_claim = refs->has_claim && outcome_is_nat(refs->claim) && o != refs->claim;
 	v->disagrees_theory = o != refs->theory;
+	v->flaky = runs_differ(c) && !rate_cell;
 
-	if (refs->has_baseline) {
-		bool inside = listed && allowed;
-		v->regression = !inside && cell_outcome_worse(o, refs->baseline);
-		v->improvement = !inside && cell_outcome_worse(refs->baseline, o);
+	if (rate_cell) {
+		bool outside = false;
+		for (int i = 0; i < c->nruns; i++)
+			outside |= outcome_is_nat(c->runs[i].outcome) &&
+				   !((refs->expected_allowed >> c->runs[i].outcome) & 1u);
+		v->rate_tested = true;
+		v->rate_low = rate_too_low(count[CELL_DIRECT], c->nruns, refs->expected_rate,
+					   &v->rate_p_value);
+		v->regression = outside || v->rate_low;
+		/* against a baseline a rate cell is judged by its test, not by which of its allowed
+		 * outcomes happened to be the most frequent */
+		v->improvement = !v->regression && refs->has_baseline &&
+				 cell_outcome_worse(refs->baseline, o);
+	} else if (refs->has_baseline) {
+		v->regression = cell_outcome_worse(o, refs->baseline);
+		v->improvement = cell_outcome_worse(refs->baseline, o);
 	} else if (best >= 0) {
-		v->regression = !allowed && cell_outcome_worse(o, (enum cell_outcome)best);
+		v->regression = !((refs->expected_allowed >> o) & 1u) &&
+				cell_outcome_worse(o, (enum cell_outcome)best);
 		v->improvement = cell_outcome_worse((enum cell_outcome)best, o);
 	}
-	/* a probabilistic cell must also reach its rate; one run says nothing about a rate.
-	 * The epsilon keeps 3/10 from missing 0.3. */
-	if (refs->expected_min_success > 0 && c->nruns > 1 &&
-	    c->success_rate + 1e-9 < refs->expected_min_success) {
+	if (v->flaky || v->disputed) {
 		v->regression = true;
 		v->improvement = false;
 	}
@@ -209,6 +274,7 @@ void results_summarize(const struct results *r, struct results_summary *s)
 		case CELL_DIRECT: s->direct++; break;
 		case CELL_RELAYED: s->relayed++; break;
 		case CELL_FAILED: s->failed++; break;
+		case CELL_DISPUTED: s->disputed++; break;
 		case CELL_ERROR: s->error++; break;
 		case CELL_SKIPPED: s->skipped++; break;
 		default: s->error++; break;

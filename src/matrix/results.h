@@ -10,30 +10,73 @@
 #include <stddef.h>
 #include <time.h>
 
-#define RESULTS_SCHEMA_VERSION 1
+/* 2: the disputed outcome, per-run attestation, cell classes and rate tests (docs/matrix-json.md). */
+#define RESULTS_SCHEMA_VERSION 2
 
-/* Ordered best first: direct > relayed > failed (BRIEF.md). error and skipped are not NAT
- * results and never rank against the others. */
-enum cell_outcome { CELL_DIRECT, CELL_RELAYED, CELL_FAILED, CELL_ERROR, CELL_SKIPPED, CELL_OUTCOME_COUNT };
+/* Ordered best first: direct > relayed > failed > disputed (BRIEF.md). disputed (the engine's
+ * word and the lab's evidence disagree) ranks below failed against a baseline and is a
+ * regression in every case. error and skipped are not NAT results and never rank. */
+enum cell_outcome {
+	CELL_DIRECT,
+	CELL_RELAYED,
+	CELL_FAILED,
+	CELL_DISPUTED,
+	CELL_ERROR,
+	CELL_SKIPPED,
+	CELL_OUTCOME_COUNT
+};
 
-/* "direct", "relayed", "failed", "error", "skipped"; "?" out of range. */
+/* "direct", "relayed", "failed", "disputed", "error", "skipped"; "?" out of range. */
 const char *cell_outcome_name(enum cell_outcome o);
 /* Parse a name; returns 0 or -EINVAL. */
 int cell_outcome_parse(const char *s, enum cell_outcome *o);
-/* Whether a is worse than b among direct/relayed/failed (false when either is error/skipped). */
+/* Whether a is worse than b among direct/relayed/failed/disputed (false when either is
+ * error/skipped). */
 bool cell_outcome_worse(enum cell_outcome a, enum cell_outcome b);
 
 /* Bit set of outcomes: 1u << CELL_DIRECT | ... */
 typedef unsigned outcome_set;
 
-/* What a cell is: its stable id and its coordinates. */
+/* What a cell is: its stable id and its coordinates. The id names every dimension that is not
+ * the default (grammar in docs/matrix-json.md, "Cell ids"; src/matrix/cell.c formats and parses
+ * it). Topology, profiles and engine are references: a shipped name (a file of topologies/,
+ * nat-profiles/, engines/ without its extension) or a path (it contains a '/'), stored decoded
+ * here and percent-encoded in the id. */
+#define CELL_REF_MAX 256
+#define CELL_DEFAULT_ENGINE "punch"
+#define CELL_DEFAULT_STAGGER_MS 20 /* --stagger */
 struct cell_spec {
-	char id[192];          /* "<topology>/<proto>/<technique>/<profile-a>~<profile-b>", "-" for no B */
-	char topology[64];
-	char profile_a[64];
-	char profile_b[64];    /* "" when B has no NAT of its own (same-nat, public-peer) */
+	char id[1024];
+	char topology[CELL_REF_MAX];
+	char profile_a[CELL_REF_MAX];
+	char profile_b[CELL_REF_MAX]; /* "" when B has no NAT of its own (same-nat, public-peer) */
 	char proto[8];         /* "udp" | "tcp" */
 	char technique[16];    /* udp, tcp, tcp-ttl, predict, birthday, relay, auto */
+	char engine[CELL_REF_MAX];   /* peer A's (and the rendezvous'): CELL_DEFAULT_ENGINE or another */
+	char engine_b[CELL_REF_MAX]; /* peer B's when it differs (an engine pair), else "" */
+	/* The profiles' header names, for grid labels; "" when unknown (the reports then use the
+	 * reference). Not part of the identity: the id and the fields above are. */
+	char profile_a_name[64];
+	char profile_b_name[64];
+};
+
+/* What the lab's own evidence says about a run's path (src/matrix/attest.c, docs/attestation.md):
+ * read from the NAT nodes' conntrack accounting after the engine finished. */
+enum attest_verdict {
+	ATTEST_UNCHECKED,  /* not looked at (the run never got that far) */
+	ATTEST_NONE,       /* no path the lab can prove: no flow with packets both ways */
+	ATTEST_RELAYED,    /* both peers' NATs hold a two-way flow with the relay, none direct */
+	ATTEST_DIRECT,     /* every peer NAT holds a two-way flow between its host and the other side */
+	ATTEST_VERDICT_COUNT
+};
+const char *attest_verdict_name(enum attest_verdict v); /* "unchecked", "none", ... */
+int attest_verdict_parse(const char *s, enum attest_verdict *v);
+
+struct run_attestation {
+	enum attest_verdict verdict;
+	char summary[256];     /* one sentence: what was found, or what was missing where */
+	char evidence[1024];   /* the conntrack entries the verdict rests on, with counters, one per
+				* line ("nat-a: udp 10.0.1.10:4242 -> ... packets 4/4 bytes ...") */
 };
 
 /* One engine run of a cell. */
@@ -47,7 +90,16 @@ struct cell_run {
 	double wall_ms;        /* the whole cell: lab up, engine, lab down */
 	char mappings[1024];   /* observed NAT mappings from conntrack, one per line */
 	char log_dir[256];     /* relative to the report directory: the programs' output */
+	enum cell_outcome engine_said; /* what the engine reported (CELL_ERROR: nothing) */
+	struct run_attestation attestation;
 };
+
+/* How the theory classes a cell (src/matrix/theory.c): a determined outcome runs once (unless
+ * --repeat) and must be the same every run; a timing-dependent or probabilistic one runs as often
+ * as its rate test needs and is judged by its success rate. */
+enum cell_class { CLASS_DETERMINED, CLASS_TIMING, CLASS_PROBABILISTIC, CLASS_COUNT };
+const char *cell_class_name(enum cell_class c); /* "determined", "timing-dependent", "probabilistic" */
+int cell_class_parse(const char *s, enum cell_class *c);
 
 /* The three references and the verdicts. */
 struct cell_refs {
@@ -59,17 +111,26 @@ struct cell_refs {
 	char theory_why[320];
 	bool has_baseline;
 	enum cell_outcome baseline;
-	/* the checked-in expected outcomes for the engine: the theory unless the expectations file
-	 * lists the cell as timing-dependent or probabilistic */
+	/* the expected outcomes for the engine: the theory's outcome for a determined cell; for a
+	 * timing-dependent or probabilistic one, the theory's direct outcome or its fallback, at a
+	 * success rate measured and recorded in the expectations file */
+	enum cell_class cell_class;
+	char mechanism[32];           /* rate cells: what the chance is about ("rst-race", ...) */
 	outcome_set expected_allowed;
-	double expected_min_success;  /* 0..1, for listed cells */
-	char expected_reason[256];    /* why the cell is listed, "" when it is the theory */
+	double expected_rate;         /* 0..1 for rate cells (0: determined) */
+	int expected_runs;            /* runs the rate test needs (rate cells), 0 otherwise */
+	char expected_reason[256];    /* the rate's source: measurement, date, command; "" when
+				       * the cell is determined */
 };
 
 struct cell_verdict {
 	bool regression;        /* worse than the baseline (or, without one, outside expected) */
 	bool improvement;       /* better than the baseline / expected */
-	bool flaky;             /* outcomes differ between repeats */
+	bool flaky;             /* a determined cell whose runs differ (a regression too) */
+	bool disputed;          /* a run's engine word and the lab's evidence disagree */
+	bool rate_tested;       /* a rate cell judged by the binomial test */
+	bool rate_low;          /* its rate is significantly below the expected one */
+	double rate_p_value;    /* P(X <= successes | runs, expected rate), rate cells */
 	bool disagrees_claim;   /* measured != documents' claim */
 	bool disagrees_theory;  /* measured != theory */
 	bool error;             /* any run was an error */
@@ -87,7 +148,7 @@ struct cell_result {
 };
 
 struct profile_hash {
-	char name[64];
+	char name[CELL_REF_MAX]; /* the profile's reference, as in cell ids */
 	char sha256[65];
 };
 
@@ -105,6 +166,10 @@ struct results_meta {
 	int jobs, repeat, stagger_ms;
 	char shard[16];         /* "K/N" or "" */
 	char baseline[256];     /* the baseline file compared against, "" for none */
+	/* options that shaped the cells, for their rerun commands */
+	char engine_binary[256]; /* --engine-binary as given, "" when punchlab found the program */
+	char expectations[256];  /* --expectations as given, "" for the default */
+	char topology_path[256]; /* the topology file when not a shipped one, else "" */
 	struct profile_hash *profiles;
 	int nprofiles;
 };
@@ -124,7 +189,7 @@ void results_judge_cell(struct cell_result *c);
 
 /* Counts for exit codes and summaries. */
 struct results_summary {
-	int cells, direct, relayed, failed, error, skipped;
+	int cells, direct, relayed, failed, disputed, error, skipped;
 	int regressions, improvements, flaky, disagree_claim, disagree_theory;
 };
 void results_summarize(const struct results *r, struct results_summary *s);

@@ -15,8 +15,14 @@
  * one side, many probes on the other). TCP adds RFC 5382's unsolicited SYN: a NAT that answers
  * it with RST (instead of dropping it) can abort the other side's simultaneous open, a race;
  * `tcp-ttl` sends the first SYN with a TTL that dies before the other NAT, so no RST. `relay`
- * always relays. `auto` follows the engine's documented order (docs/punch.md): the plain
- * technique, predict, birthday (UDP), relay. */
+ * always relays. `auto` follows the engine's documented order (docs/punch.md): udp, predict,
+ * birthday, relay over UDP; tcp, tcp-ttl, predict, relay over TCP.
+ *
+ * Layouts where the peers meet by hairpinning: in same-nat the lab lets nothing pass between
+ * the peers that their NAT did not translate, so a NAT without hairpin joins them by nothing
+ * but the relay, and one with hairpin lets in what its declared `hairpin-filtering` admits; in
+ * double-nat each home NAT composes with the CGN (side_compose). A hairpin reaches only a
+ * mapping that already exists, so two sides that are both only predicted cannot meet there. */
 #include <stdio.h>
 #include <string.h>
 
@@ -28,6 +34,7 @@ struct side {
 	enum profile_dependency filtering;
 	enum profile_ports ports;
 	bool rst;                            /* answers unsolicited TCP SYN with RST */
+	bool hairpinned;                     /* the other peer reaches it by a NAT's hairpin */
 	const char *name;
 };
 
@@ -42,11 +49,25 @@ static struct side side_of(const struct profile_header *h)
 			      .rst = h->tcp_unsolicited == PROFILE_UNSOLICITED_RST, .name = h->name };
 }
 
+/* The stricter of two filtering behaviours (the enum is ordered from open to strict). */
+static enum profile_dependency stricter(enum profile_dependency x, enum profile_dependency y)
+{
+	return x > y ? x : y;
+}
+
+/* What a NAT's hairpin lets through (header `hairpin-filtering`); a header that does not
+ * declare it is taken to filter hairpinned packets like those from outside. */
+static enum profile_dependency hairpin_filtering_of(const struct profile_header *h)
+{
+	return h->line[PROFILE_KEY_HAIRPIN_FILTERING] ? h->hairpin_filtering : h->filtering;
+}
+
 /* Two peers behind home NATs behind one outer NAT reach each other's public endpoints by
  * hairpinning in the outer NAT. Its mapping and port allocation compose with the home NAT's
- * (a per-destination or random choice at either level makes the port unknown), but its
- * filtering does not apply: a hairpinned packet enters the outer NAT from its inside, and a
- * NAT filters what arrives from outside (RFC 4787 section 5; REQ-9 on hairpinning). */
+ * (a per-destination or random choice at either level makes the port unknown). A hairpinned
+ * packet enters the outer NAT from its inside, so its inbound filtering does not apply, but
+ * its hairpin filtering does (the header's `hairpin-filtering`: which inside endpoints the
+ * hairpin lets reach a mapping), on top of the home NAT's own filtering. */
 static struct side side_compose(struct side in, const struct profile_header *outer)
 {
 	struct side o = side_of(outer);
@@ -57,7 +78,22 @@ static struct side side_compose(struct side in, const struct profile_header *out
 	else if (o.ports == PROFILE_PORTS_SEQUENTIAL || in.ports == PROFILE_PORTS_SEQUENTIAL)
 		in.ports = PROFILE_PORTS_SEQUENTIAL;
 	in.rst = in.rst || o.rst;
+	if (outer)
+		in.filtering = stricter(in.filtering, hairpin_filtering_of(outer));
+	in.hairpinned = true;
 	return in;
+}
+
+/* Both peers behind one NAT (same-nat): each reaches the other only through the other's
+ * public endpoint, turned around by that NAT; what lets a hairpinned packet in is the NAT's
+ * hairpin filtering, not its filtering of the outside. */
+static struct side side_hairpin(const struct profile_header *h)
+{
+	struct side s = side_of(h);
+
+	s.filtering = hairpin_filtering_of(h);
+	s.hairpinned = true;
+	return s;
 }
 
 static bool known(const struct side *s, bool predict)
@@ -78,7 +114,26 @@ static void punch_reason(const struct side *a, const struct side *b, bool predic
 	const char *how = predict ? "maps endpoint-independently or allocates sequentially"
 				  : "maps endpoint-independently";
 
-	if (ka && kb) {
+	if (ttl && a->hairpinned && b->hairpinned) {
+		/* tcp-ttl lets its SYN die at the first router beyond its own NATs, found by hop
+		 * count (docs/punch.md). Between peers joined by a hairpin there is none: the hop
+		 * after the home NAT is the NAT that hairpins, and it answers from the peers' own
+		 * public address (seen in double-nat: the CGN's time-exceeded comes from
+		 * 203.0.113.2), so every hop up to the other NAT counts as ours. */
+		t->outcome = CELL_FAILED;
+		snprintf(t->why, sizeof(t->why), "the peers meet by a hairpin, so no router lies "
+			 "between their NATs that is not one of them (the NAT that hairpins answers "
+			 "from their own public address): tcp-ttl finds no hop for its SYN to die at: "
+			 "failed");
+	} else if (ka && kb && a->hairpinned && b->hairpinned && !a->eim && !b->eim) {
+		/* A hairpin reaches only a mapping that exists. A predicted mapping is made by its
+		 * side's first packet to the other side, which the NAT turns around only once the
+		 * other side's predicted mapping exists: neither comes first. */
+		t->outcome = CELL_FAILED;
+		snprintf(t->why, sizeof(t->why), "both sides' endpoints are only predicted, and the "
+			 "NAT that turns their packets around hairpins a packet only to a mapping that "
+			 "exists: each side's mapping toward the other waits for the other's: failed");
+	} else if (ka && kb) {
 		t->outcome = CELL_DIRECT;
 		snprintf(t->why, sizeof(t->why), "both sides' public endpoints are known in advance "
 			 "(each %s), so each side's probe opens its own filter for the other's: direct",
@@ -106,6 +161,10 @@ static void punch_reason(const struct side *a, const struct side *b, bool predic
 	if (t->outcome == CELL_DIRECT && tcp && !ttl && (a->rst || b->rst)) {
 		size_t n = strlen(t->why);
 		t->timing_dependent = true;
+		/* both NATs answering with RST is a different race from one doing so (each side's
+		 * first SYN can be reset), so its rate is recorded apart */
+		t->mechanism = a->rst && b->rst ? "rst-race-both" : "rst-race";
+		t->fallback = CELL_FAILED;
 		snprintf(t->why + n, sizeof(t->why) - n, "; but an early SYN meets a NAT that answers "
 			 "unsolicited SYNs with RST, which aborts the simultaneous open: a race");
 	}
@@ -126,6 +185,8 @@ static void birthday_reason(const struct side *a, const struct side *b, bool tcp
 	if (a->eim != b->eim) {
 		t->outcome = CELL_DIRECT;
 		t->probabilistic = true;
+		t->mechanism = "birthday";
+		t->fallback = CELL_FAILED;
 		snprintf(t->why, sizeof(t->why), "one side maps per destination, the other "
 			 "endpoint-independently: many sockets against many probes meet with high "
 			 "probability (birthday paradox): direct, probabilistically");
@@ -136,12 +197,64 @@ static void birthday_reason(const struct side *a, const struct side *b, bool tcp
 		 "either side: failed");
 }
 
-static void prefix_why(struct theory *t, const char *prefix)
+/* auto follows the engine's documented order (docs/punch.md): UDP udp, predict, birthday, relay;
+ * TCP tcp, tcp-ttl, predict, relay. Each step that is lost hands over to the next, so the first
+ * step that surely connects decides; a step that connects only by chance (a race, a birthday
+ * draw) before it costs nothing. When only chancy steps can connect, the cell is as chancy as
+ * the first of them, and losing it ends at the relay. */
+static void auto_reason(const struct side *a, const struct side *b, bool tcp, struct theory *t)
 {
-	char tmp[sizeof(t->why)];
+	static const char *const udp_steps[] = { "udp", "predict", "birthday" };
+	static const char *const tcp_steps[] = { "tcp", "tcp-ttl", "predict" };
+	const char *const *steps = tcp ? tcp_steps : udp_steps;
+	struct theory chance = { .outcome = CELL_FAILED }, first_plain = { 0 };
+	const char *chance_step = NULL;
 
-	snprintf(tmp, sizeof(tmp), "%s%s", prefix, t->why);
-	memcpy(t->why, tmp, sizeof(t->why));
+	for (int i = 0; i < 3; i++) {
+		struct theory s = { 0 };
+
+		if (strcmp(steps[i], "birthday") == 0)
+			birthday_reason(a, b, tcp, &s);
+		else
+			punch_reason(a, b, strcmp(steps[i], "predict") == 0, tcp,
+				     strcmp(steps[i], "tcp-ttl") == 0, &s);
+		if (i == 0)
+			first_plain = s;
+		if (s.outcome != CELL_DIRECT)
+			continue;
+		if (!s.timing_dependent && !s.probabilistic) {
+			*t = s;
+			t->timing_dependent = t->probabilistic = false;
+			t->mechanism = NULL;
+			if (chance_step) {
+				char tmp[sizeof(t->why)];
+				snprintf(tmp, sizeof(tmp), "%s (if %s's chance is lost): %s", steps[i],
+					 chance_step, s.why);
+				memcpy(t->why, tmp, sizeof(t->why));
+			} else if (i > 0) {
+				char tmp[sizeof(t->why)];
+				snprintf(tmp, sizeof(tmp), "%s: %s", steps[i], s.why);
+				memcpy(t->why, tmp, sizeof(t->why));
+			}
+			return;
+		}
+		if (!chance_step) {
+			chance = s;
+			chance_step = steps[i];
+		}
+	}
+	if (chance_step) {
+		char tmp[sizeof(t->why)];
+		*t = chance;
+		t->fallback = CELL_RELAYED;
+		snprintf(tmp, sizeof(tmp), "%s: %s; when lost, auto ends at the relay: relayed",
+			 chance_step, chance.why);
+		memcpy(t->why, tmp, sizeof(t->why));
+		return;
+	}
+	t->outcome = CELL_RELAYED;
+	snprintf(t->why, sizeof(t->why), "no direct technique applies (%s): relayed",
+		 first_plain.why);
 }
 
 static void outcome_reason(const struct side *a, const struct side *b, const char *technique,
@@ -159,32 +272,17 @@ static void outcome_reason(const struct side *a, const struct side *b, const cha
 		punch_reason(a, b, true, tcp, false, t);
 	} else if (strcmp(technique, "birthday") == 0) {
 		birthday_reason(a, b, tcp, t);
-	} else { /* auto: plain, predict, birthday (UDP), relay */
-		struct theory plain = { 0 }, pred = { 0 }, bday = { 0 };
-
-		punch_reason(a, b, false, tcp, false, &plain);
-		punch_reason(a, b, true, tcp, false, &pred);
-		birthday_reason(a, b, tcp, &bday);
-		/* a sure direct step first, then a probabilistic one, then a race (when it is
-		 * lost, auto moves on and ends at the relay) */
-		if (plain.outcome == CELL_DIRECT && !plain.timing_dependent) {
-			*t = plain;
-		} else if (pred.outcome == CELL_DIRECT && !pred.timing_dependent) {
-			*t = pred;
-			prefix_why(t, "predict: ");
-		} else if (bday.outcome == CELL_DIRECT) {
-			*t = bday;
-		} else if (plain.outcome == CELL_DIRECT) {
-			*t = plain;
-		} else if (pred.outcome == CELL_DIRECT) {
-			*t = pred;
-			prefix_why(t, "predict: ");
-		} else {
-			t->outcome = CELL_RELAYED;
-			snprintf(t->why, sizeof(t->why), "no direct technique applies (%s): relayed",
-				 plain.why);
-		}
+	} else {
+		auto_reason(a, b, tcp, t);
 	}
+}
+
+static void prefix_why(struct theory *t, const char *prefix)
+{
+	char tmp[sizeof(t->why)];
+
+	snprintf(tmp, sizeof(tmp), "%s%s", prefix, t->why);
+	memcpy(t->why, tmp, sizeof(t->why));
 }
 
 void theory_predict(const struct theory_input *in, struct theory *t)
@@ -201,16 +299,25 @@ void theory_predict(const struct theory_input *in, struct theory *t)
 	}
 	switch (in->layout) {
 	case LAYOUT_SAME_LAN:
+		/* The lab lets nothing pass between the two peers that the NAT did not translate
+		 * (topology "isolate: yes"): only a hairpin joins them. */
 		if (strcmp(in->technique, "relay") == 0) {
 			t->outcome = CELL_RELAYED;
 			snprintf(t->why, sizeof(t->why), "the relay technique always relays: relayed");
-		} else {
-			t->outcome = CELL_DIRECT;
-			snprintf(t->why, sizeof(t->why), "both peers are on one LAN: their private "
-				 "endpoints reach each other without the NAT: direct");
+			return;
 		}
-		return;
-	case LAYOUT_SHARED_OUTER:
+		if (!in->a || !in->a->hairpin) {
+			t->outcome = strcmp(in->technique, "auto") == 0 ? CELL_RELAYED : CELL_FAILED;
+			snprintf(t->why, sizeof(t->why), "both peers are behind %s, which does not "
+				 "hairpin, and the lab drops what passes between them untranslated: %s",
+				 in->a ? in->a->name : "no NAT", cell_outcome_name(t->outcome));
+			return;
+		}
+		a = b = side_hairpin(in->a);
+		break;
+	case LAYOUT_SHARED_OUTER: {
+		bool collide;
+
 		if (strcmp(in->technique, "relay") != 0 && in->outer && !in->outer->hairpin) {
 			t->outcome = strcmp(in->technique, "auto") == 0 ? CELL_RELAYED : CELL_FAILED;
 			snprintf(t->why, sizeof(t->why), "both peers' public endpoints are on the outer "
@@ -218,9 +325,26 @@ void theory_predict(const struct theory_input *in, struct theory *t)
 				 cell_outcome_name(t->outcome));
 			return;
 		}
+		/* The outer NAT preserves a port only when it is free toward that destination.
+		 * Two home NATs of one sequential profile hand out the same ports in the same
+		 * order (each lab is fresh) and both register with the same server addresses, so
+		 * the second one's flows find their ports taken and get random ones: that side
+		 * is random behind the outer NAT (seen in double-nat's captures). */
+		collide = in->outer && in->a && in->b && in->outer->ports == PROFILE_PORTS_PRESERVE &&
+			  a.ports == PROFILE_PORTS_SEQUENTIAL && b.ports == PROFILE_PORTS_SEQUENTIAL &&
+			  strcmp(in->a->name, in->b->name) == 0;
 		a = side_compose(a, in->outer);
 		b = side_compose(b, in->outer);
+		if (collide) {
+			b.ports = PROFILE_PORTS_RANDOM;
+			outcome_reason(&a, &b, in->technique, in->tcp, t);
+			prefix_why(t, "both home NATs allocate the same sequential ports and the outer "
+				   "NAT preserves a port only when free, so one side's ports are random "
+				   "there: ");
+			return;
+		}
 		break;
+	}
 	case LAYOUT_PUBLIC_B:
 		b = side_of(NULL);
 		break;
@@ -228,4 +352,13 @@ void theory_predict(const struct theory_input *in, struct theory *t)
 		break;
 	}
 	outcome_reason(&a, &b, in->technique, in->tcp, t);
+}
+
+enum cell_class theory_class(const struct theory *t)
+{
+	if (t->outcome != CELL_DIRECT)
+		return CLASS_DETERMINED;
+	if (t->probabilistic)
+		return CLASS_PROBABILISTIC;
+	return t->timing_dependent ? CLASS_TIMING : CLASS_DETERMINED;
 }

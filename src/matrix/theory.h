@@ -28,7 +28,16 @@ struct theory {
 	enum cell_outcome outcome;          /* CELL_SKIPPED: outside the declared behaviour */
 	bool timing_dependent;              /* a race (e.g. an RST NAT during simultaneous open) */
 	bool probabilistic;                 /* e.g. birthday probing */
+	/* for a timing-dependent or probabilistic cell: what the chance is about ("rst-race",
+	 * "birthday"; expectations file rates are keyed by it, so a profile is judged by its
+	 * behaviour, not its name) and the outcome when the chance is lost (failed, or for auto
+	 * where its next steps end) */
+	const char *mechanism;
+	enum cell_outcome fallback;
 	char why[320];                      /* the reasoning, one or two sentences */
 };
 
 void theory_predict(const struct theory_input *in, struct theory *out);
+
+/* The cell class of a prediction: determined, timing-dependent or probabilistic. */
+enum cell_class theory_class(const struct theory *t);

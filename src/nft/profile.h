@@ -82,7 +82,8 @@ struct profile_header {
 	bool hairpin;
 	/* Who may send a hairpinned packet to a public endpoint (RFC 4787 section 5's filtering,
 	 * applied to senders on the inside): endpoint-independent, address-dependent,
-	 * address-and-port-dependent, NONE (no hairpinning), or UNDECLARED (key absent). */
+	 * address-and-port-dependent, NONE (no hairpinning), or UNDECLARED (key absent, which
+	 * only hairpin: no allows; line[PROFILE_KEY_HAIRPIN_FILTERING] is then 0). */
 	enum profile_dependency hairpin_filtering;
 	enum profile_unsolicited tcp_unsolicited;
 	bool predictable;

@@ -46,24 +46,67 @@ static void abbrev_make(const char *name, char *buf, size_t len)
 	buf[n] = '\0';
 }
 
+static int ref_index(const struct report_groups *gs, const char *ref)
+{
+	return index_of(gs->refs, gs->nnames, ref);
+}
+
+/* A profile's header name; results from before names were recorded: the reference, a path by
+ * its file name (not "/tmp/x/homebox.nft", abbreviated "/TM"). */
+static const char *header_name(const struct cell_spec *s, int side)
+{
+	const char *name = side ? s->profile_b_name : s->profile_a_name;
+	const char *ref = side ? s->profile_b : s->profile_a;
+
+	if (name[0])
+		return name;
+	return strrchr(ref, '/') && strrchr(ref, '/')[1] ? strrchr(ref, '/') + 1 : ref;
+}
+
+/* Every profile reference of the results, in one order for rows and columns alike: the order of
+ * meta.profiles (the run's --profiles order, which every shard and so a merge keeps), then any
+ * other by first appearance. Each gets a label (its header's name; "name (path)" when another
+ * profile has the same name) and an abbreviation made from its name, not from its path. */
 static int abbrevs_build(struct report_groups *gs, const struct results *r)
 {
-	gs->names = calloc((size_t)r->ncells * 2 + 1, sizeof(*gs->names));
-	gs->abbrevs = calloc((size_t)r->ncells * 2 + 1, sizeof(*gs->abbrevs));
-	if (!gs->names || !gs->abbrevs)
-		return -ENOMEM;
-	for (int i = 0; i < r->ncells; i++) {
-		const char *pair[2] = { r->cells[i].spec.profile_a, r->cells[i].spec.profile_b };
-		for (int k = 0; k < 2; k++) {
-			if (!pair[k][0] || index_of(gs->names, gs->nnames, pair[k]) >= 0)
-				continue;
-			gs->names[gs->nnames++] = pair[k];
-		}
+	const char **hdr;
+	size_t cap = (size_t)r->ncells * 2 + (size_t)r->meta.nprofiles + 1;
+	int ret = 0;
+
+	gs->refs = calloc(cap, sizeof(*gs->refs));
+	gs->names = calloc(cap, sizeof(*gs->names));
+	gs->labels = calloc(cap, sizeof(*gs->labels));
+	gs->abbrevs = calloc(cap, sizeof(*gs->abbrevs));
+	hdr = calloc(cap, sizeof(*hdr));
+	if (!gs->refs || !gs->names || !gs->labels || !gs->abbrevs || !hdr) {
+		ret = -ENOMEM;
+		goto out;
 	}
+	for (int m = 0; m <= r->meta.nprofiles; m++)
+		for (int i = 0; i < r->ncells; i++) {
+			const struct cell_spec *s = &r->cells[i].spec;
+			for (int k = 0; k < 2; k++) {
+				const char *ref = k ? s->profile_b : s->profile_a;
+				/* m < nprofiles: meta's m-th profile only; then every other */
+				if (!ref[0] || ref_index(gs, ref) >= 0 ||
+				    (m < r->meta.nprofiles && strcmp(r->meta.profiles[m].name, ref)))
+					continue;
+				gs->refs[gs->nnames] = ref;
+				hdr[gs->nnames++] = header_name(s, k);
+			}
+		}
 	for (int i = 0; i < gs->nnames; i++) {
 		char base[REPORT_ABBREV_MAX - 2];
+		bool shared = false;
 
-		abbrev_make(gs->names[i], base, sizeof(base));
+		for (int j = 0; j < gs->nnames; j++)
+			shared |= j != i && strcmp(hdr[i], hdr[j]) == 0;
+		if (shared && strchr(gs->refs[i], '/'))
+			snprintf(gs->labels[i], sizeof(gs->labels[i]), "%s (%s)", hdr[i], gs->refs[i]);
+		else
+			snprintf(gs->labels[i], sizeof(gs->labels[i]), "%s", shared ? gs->refs[i] : hdr[i]);
+		gs->names[i] = gs->labels[i];
+		abbrev_make(hdr[i], base, sizeof(base));
 		snprintf(gs->abbrevs[i], REPORT_ABBREV_MAX, "%s", base);
 		/* two names with the same initials: number the later ones */
 		for (int suffix = 2, clash = 1; clash && suffix < 100; suffix++) {
@@ -74,49 +117,73 @@ static int abbrevs_build(struct report_groups *gs, const struct results *r)
 				snprintf(gs->abbrevs[i], REPORT_ABBREV_MAX, "%s%d", base, suffix);
 		}
 	}
-	return 0;
+out:
+	free(hdr);
+	return ret;
 }
 
-static int group_add(struct report_group *g, const struct results *r, int cell)
+static int group_add(struct report_group *g, int cell)
 {
-	const struct cell_spec *s = &r->cells[cell].spec;
 	int *cells = realloc(g->cells, sizeof(*cells) * (size_t)(g->ncells + 1));
 
 	if (!cells)
 		return -ENOMEM;
 	g->cells = cells;
 	g->cells[g->ncells++] = cell;
-	if (index_of(g->rows, g->nrows, s->profile_a) < 0) {
-		const char **rows = realloc(g->rows, sizeof(*rows) * (size_t)(g->nrows + 1));
-		if (!rows)
-			return -ENOMEM;
-		g->rows = rows;
-		g->rows[g->nrows++] = s->profile_a;
-	}
-	if (index_of(g->cols, g->ncols, s->profile_b) < 0) {
-		const char **cols = realloc(g->cols, sizeof(*cols) * (size_t)(g->ncols + 1));
-		if (!cols)
-			return -ENOMEM;
-		g->cols = cols;
-		g->cols[g->ncols++] = s->profile_b;
-	}
 	return 0;
 }
 
-static int group_grid(struct report_group *g, const struct results *r)
+static int by_int(const void *a, const void *b)
 {
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Rows (profile A) and columns (profile B) in the one profile order of gs, so the diagonal is
+ * "the same profile on both sides" whatever order the cells came in (a merge of shards). A
+ * column for "no B" goes last. */
+static int group_grid(struct report_group *g, const struct report_groups *gs,
+		      const struct results *r)
+{
+	int *ra = malloc(sizeof(int) * (size_t)(g->ncells + 1));
+	int *rb = malloc(sizeof(int) * (size_t)(g->ncells + 1));
+	int ret = -ENOMEM;
+
+	g->rows = calloc((size_t)g->ncells + 1, sizeof(*g->rows));
+	g->cols = calloc((size_t)g->ncells + 1, sizeof(*g->cols));
+	if (!ra || !rb || !g->rows || !g->cols)
+		goto out;
+	for (int i = 0; i < g->ncells; i++) {
+		const struct cell_spec *s = &r->cells[g->cells[i]].spec;
+		ra[i] = ref_index(gs, s->profile_a);
+		rb[i] = s->profile_b[0] ? ref_index(gs, s->profile_b) : gs->nnames;
+	}
+	qsort(ra, (size_t)g->ncells, sizeof(int), by_int);
+	qsort(rb, (size_t)g->ncells, sizeof(int), by_int);
+	for (int i = 0; i < g->ncells; i++) {
+		if (i == 0 || ra[i] != ra[i - 1])
+			g->rows[g->nrows++] = gs->names[ra[i]];
+		if (i == 0 || rb[i] != rb[i - 1])
+			g->cols[g->ncols++] = rb[i] < gs->nnames ? gs->names[rb[i]] : "";
+	}
 	g->grid = malloc(sizeof(*g->grid) * (size_t)(g->nrows * g->ncols + 1));
 	if (!g->grid)
-		return -ENOMEM;
+		goto out;
 	for (int i = 0; i < g->nrows * g->ncols; i++)
 		g->grid[i] = -1;
 	for (int i = 0; i < g->ncells; i++) {
 		const struct cell_spec *s = &r->cells[g->cells[i]].spec;
-		int row = index_of(g->rows, g->nrows, s->profile_a);
-		int col = index_of(g->cols, g->ncols, s->profile_b);
+		int row = index_of(g->rows, g->nrows, gs->names[ref_index(gs, s->profile_a)]);
+		int col = index_of(g->cols, g->ncols,
+				   s->profile_b[0] ? gs->names[ref_index(gs, s->profile_b)] : "");
 		g->grid[row * g->ncols + col] = g->cells[i];
 	}
-	return 0;
+	ret = 0;
+out:
+	free(ra);
+	free(rb);
+	return ret;
 }
 
 int report_groups_build(const struct results *r, struct report_groups *gs)
@@ -144,12 +211,12 @@ int report_groups_build(const struct results *r, struct report_groups *gs)
 			g->proto = s->proto;
 			g->technique = s->technique;
 		}
-		ret = group_add(g, r, i);
+		ret = group_add(g, i);
 		if (ret < 0)
 			goto out;
 	}
 	for (int i = 0; i < gs->n; i++) {
-		ret = group_grid(&gs->g[i], r);
+		ret = group_grid(&gs->g[i], gs, r);
 		if (ret < 0)
 			goto out;
 	}
@@ -168,7 +235,9 @@ void report_groups_free(struct report_groups *gs)
 		free(gs->g[i].grid);
 	}
 	free(gs->g);
+	free(gs->refs);
 	free(gs->names);
+	free(gs->labels);
 	free(gs->abbrevs);
 	memset(gs, 0, sizeof(*gs));
 }
@@ -197,6 +266,7 @@ char report_outcome_symbol(enum cell_outcome o)
 	case CELL_DIRECT: return 'D';
 	case CELL_RELAYED: return 'R';
 	case CELL_FAILED: return 'F';
+	case CELL_DISPUTED: return 'X';
 	case CELL_ERROR: return 'E';
 	case CELL_SKIPPED: return '-';
 	default: return '?';
@@ -220,9 +290,59 @@ void report_cell_markers(const struct cell_result *c, char *buf)
 	*p = '\0';
 }
 
-void report_rerun_command(const struct cell_result *c, char *buf, size_t len)
+/* Append " WORD" to buf, single-quoted unless every byte is one a shell takes literally
+ * (paths may hold spaces, quotes, '$'; an id never starts with '~', a path might). */
+static size_t shell_word(char *buf, size_t len, size_t n, const char *word)
 {
-	snprintf(buf, len, "sudo build/punchlab matrix --cell %s", c->spec.id);
+	bool plain = word[0] && word[0] != '~';
+
+	for (const char *p = word; plain && *p; p++)
+		plain = isalnum((unsigned char)*p) || strchr("_./%=:,+@~-", *p);
+	if (n < len)
+		n += (size_t)snprintf(buf + n, len - n, plain ? " %s" : " '", word);
+	for (const char *p = word; !plain && *p && n < len; p++)
+		n += (size_t)snprintf(buf + n, len - n, *p == '\'' ? "'\\''" : "%c", *p);
+	if (!plain && n < len)
+		n += (size_t)snprintf(buf + n, len - n, "'");
+	return n;
+}
+
+void report_rerun_command(const struct results *r, const struct cell_result *c, char *buf,
+			  size_t len)
+{
+	const struct results_meta *m = &r->meta;
+	char num[16];
+	size_t n = (size_t)snprintf(buf, len, "sudo build/punchlab matrix");
+
+	/* the id carries the cell's topology (by name), profiles, transport, technique and engine */
+	n = shell_word(buf, len, n, "--cell");
+	n = shell_word(buf, len, n, c->spec.id);
+	if (m->topology_path[0]) {
+		n = shell_word(buf, len, n, "--topology");
+		n = shell_word(buf, len, n, m->topology_path);
+	}
+	if (m->engine_binary[0]) {
+		n = shell_word(buf, len, n, "--engine-binary");
+		n = shell_word(buf, len, n, m->engine_binary);
+	}
+	if (m->stagger_ms != CELL_DEFAULT_STAGGER_MS) {
+		snprintf(num, sizeof(num), "%d", m->stagger_ms);
+		n = shell_word(buf, len, n, "--stagger");
+		n = shell_word(buf, len, n, num);
+	}
+	if (m->repeat > 1) {
+		snprintf(num, sizeof(num), "%d", m->repeat);
+		n = shell_word(buf, len, n, "--repeat");
+		n = shell_word(buf, len, n, num);
+	}
+	if (m->expectations[0]) {
+		n = shell_word(buf, len, n, "--expectations");
+		n = shell_word(buf, len, n, m->expectations);
+	}
+	if (m->baseline[0]) {
+		n = shell_word(buf, len, n, "--baseline");
+		shell_word(buf, len, n, m->baseline);
+	}
 }
 
 const struct cell_run *report_representative_run(const struct cell_result *c)
@@ -312,9 +432,10 @@ void report_expected_format(const struct cell_refs *refs, char *buf, size_t len)
 		return;
 	}
 	report_outcome_set_format(refs->expected_allowed, set, sizeof(set));
-	if (refs->expected_min_success > 0)
-		snprintf(buf, len, "expected %s, success >= %.0f%%", set,
-			 refs->expected_min_success * 100);
+	if (refs->expected_rate > 0)
+		snprintf(buf, len, "expected %s, %s, rate %.0f%% (tested over %d runs)", set,
+			 cell_class_name(refs->cell_class), refs->expected_rate * 100,
+			 refs->expected_runs);
 	else
 		snprintf(buf, len, "expected %s", set);
 }

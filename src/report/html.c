@@ -24,7 +24,7 @@ static const char *outcome_class(enum cell_outcome o)
 }
 
 static const char style[] =
-	":root{--direct:#2b8a3e;--relayed:#f2c744;--failed:#d9480f;--error:#9c36b5;"
+	":root{--direct:#2b8a3e;--relayed:#f2c744;--failed:#d9480f;--disputed:#000;--error:#9c36b5;"
 	"--skipped:#ced4da;--ink:#212529;--muted:#6c757d;--line:#dee2e6;--bg:#f8f9fa}\n"
 	"*{box-sizing:border-box}\n"
 	"body{margin:0;font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;"
@@ -123,11 +123,12 @@ static const char script[] =
 	"v.disagrees_claim));}else row(dl,'documents','no claim');\n"
 	" row(dl,'theory',ref(r.theory.outcome,el('span',null,r.theory.why),v.disagrees_theory));\n"
 	" row(dl,'baseline',r.baseline?badge(r.baseline):'none');\n"
-	" var ex=(r.expected.allowed.join(' | ')||'-')+(r.expected.min_success>0?"
-	"', success >= '+Math.round(r.expected.min_success*100)+'%':'');\n"
+	" var ex=(r.expected.allowed.join(' | ')||'-')+' ('+r.expected.class+')'+(r.expected.rate>0?"
+	"', rate '+Math.round(r.expected.rate*100)+'% tested over '+r.expected.runs+' runs: '+"
+	"(v.rate_low?'TOO LOW':'consistent')+', p = '+v.rate_p_value.toPrecision(3):'');\n"
 	" if(r.expected.reason)ex+=' \\u2014 '+r.expected.reason;\n"
 	" row(dl,'expected',ex);\n"
-	" var vs=el('span');['regression','improvement','flaky','disagrees_claim',"
+	" var vs=el('span');['regression','improvement','disputed','flaky','rate_low','disagrees_claim',"
 	"'disagrees_theory','error'].forEach(function(k){if(v[k])vs.appendChild(el('span',"
 	"'v '+k,k.replace('_',' ')));});if(!vs.childNodes.length)vs.textContent='none';\n"
 	" row(dl,'verdicts',vs);\n"
@@ -141,6 +142,11 @@ static const char script[] =
 	"  row(rl,'cell took',ms(run.wall_ms));\n"
 	"  if(run.phase)row(rl,'phase',run.phase);\n"
 	"  if(run.reason)row(rl,'reason',run.reason);\n"
+	"  if(run.attestation){row(rl,'engine said',run.engine_said);"
+	"row(rl,'lab attests',run.attestation.verdict+(run.attestation.summary?' \u2014 '+"
+	"run.attestation.summary:''));if(run.attestation.evidence.length){d.appendChild(el('div',"
+	"null,'evidence (conntrack accounting, packets and bytes original/reply):'));"
+	"d.appendChild(el('pre',null,run.attestation.evidence.join('\\n')));}}\n"
 	"  if(run.mappings.length){d.appendChild(el('div',null,'NAT mappings (conntrack):'));"
 	"d.appendChild(el('pre',null,run.mappings.join('\\n')));}\n"
 	"  if(run.log_dir){var l=el('div');l.appendChild(el('span',null,'logs: '));"
@@ -215,7 +221,7 @@ static void html_header(FILE *f, const struct results *r, const struct results_s
 static void html_legend(FILE *f, const struct report_groups *gs)
 {
 	static const enum cell_outcome order[] = {
-		CELL_DIRECT, CELL_RELAYED, CELL_FAILED, CELL_ERROR, CELL_SKIPPED,
+		CELL_DIRECT, CELL_RELAYED, CELL_FAILED, CELL_DISPUTED, CELL_ERROR, CELL_SKIPPED,
 	};
 
 	fputs("<div class=\"legend\">", f);
@@ -448,7 +454,7 @@ static void html_list(FILE *f, const struct results *r, enum html_pick p, const 
 	for (int i = 0; i < r->ncells; i++) {
 		const struct cell_result *c = &r->cells[i];
 		const struct cell_run *rep = report_representative_run(c);
-		char expected[96], cmd[300];
+		char expected[96], cmd[REPORT_RERUN_MAX];
 
 		if (!html_picked(c, p))
 			continue;
@@ -458,7 +464,7 @@ static void html_list(FILE *f, const struct results *r, enum html_pick p, const 
 		}
 		any = true;
 		report_expected_format(&c->refs, expected, sizeof(expected));
-		report_rerun_command(c, cmd, sizeof(cmd));
+		report_rerun_command(r, c, cmd, sizeof(cmd));
 		fputs("<tr><td>", f);
 		html_cell_link(f, c);
 		fputs("</td><td class=\"o\">", f);

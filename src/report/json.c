@@ -187,6 +187,9 @@ static void jw_write_meta(struct json_writer *w, const struct results_meta *m)
 	jw_int(w, "stagger_ms", m->stagger_ms);
 	jw_str(w, "shard", m->shard);
 	jw_str(w, "baseline", m->baseline);
+	jw_str(w, "engine_binary", m->engine_binary);
+	jw_str(w, "expectations", m->expectations);
+	jw_str(w, "topology_path", m->topology_path);
 	jw_open(w, "profiles", '[');
 	for (int i = 0; i < m->nprofiles; i++) {
 		jw_open(w, NULL, '{');
@@ -208,6 +211,7 @@ static void jw_write_summary(struct json_writer *w, const struct results *r)
 	jw_int(w, "direct", s.direct);
 	jw_int(w, "relayed", s.relayed);
 	jw_int(w, "failed", s.failed);
+	jw_int(w, "disputed", s.disputed);
 	jw_int(w, "error", s.error);
 	jw_int(w, "skipped", s.skipped);
 	jw_int(w, "regressions", s.regressions);
@@ -240,8 +244,11 @@ static void jw_write_refs(struct json_writer *w, const struct cell_refs *refs)
 	else
 		jw_null(w, "baseline");
 	jw_open(w, "expected", '{');
+	jw_str(w, "class", cell_class_name(refs->cell_class));
+	jw_str(w, "mechanism", refs->mechanism);
 	jw_outcome_set(w, "allowed", refs->expected_allowed);
-	jw_num(w, "min_success", refs->expected_min_success);
+	jw_num(w, "rate", refs->expected_rate);
+	jw_int(w, "runs", refs->expected_runs);
 	jw_str(w, "reason", refs->expected_reason);
 	jw_close(w, '}');
 	jw_close(w, '}');
@@ -253,6 +260,10 @@ static void jw_write_verdict(struct json_writer *w, const struct cell_verdict *v
 	jw_bool(w, "regression", v->regression);
 	jw_bool(w, "improvement", v->improvement);
 	jw_bool(w, "flaky", v->flaky);
+	jw_bool(w, "disputed", v->disputed);
+	jw_bool(w, "rate_tested", v->rate_tested);
+	jw_bool(w, "rate_low", v->rate_low);
+	jw_num(w, "rate_p_value", v->rate_p_value);
 	jw_bool(w, "disagrees_claim", v->disagrees_claim);
 	jw_bool(w, "disagrees_theory", v->disagrees_theory);
 	jw_bool(w, "error", v->error);
@@ -305,6 +316,12 @@ static void jw_write_run(struct json_writer *w, const struct cell_run *run, cons
 	jw_int(w, "attempts", run->attempts);
 	jw_num(w, "wall_ms", run->wall_ms);
 	jw_lines(w, "mappings", run->mappings);
+	jw_str(w, "engine_said", cell_outcome_name(run->engine_said));
+	jw_open(w, "attestation", '{');
+	jw_str(w, "verdict", attest_verdict_name(run->attestation.verdict));
+	jw_str(w, "summary", run->attestation.summary);
+	jw_lines(w, "evidence", run->attestation.evidence);
+	jw_close(w, '}');
 	jw_str(w, "log_dir", run->log_dir);
 	if (log_root)
 		jw_log_files(w, log_root, run->log_dir);
@@ -315,15 +332,20 @@ static void jw_write_cell(struct json_writer *w, const struct results *r,
 			    const struct cell_result *c, const char *log_root)
 {
 	const struct cell_run *rep = report_representative_run(c);
-	char rerun[300];
+	char rerun[REPORT_RERUN_MAX];
 
 	jw_open(w, NULL, '{');
 	jw_str(w, "id", c->spec.id);
 	jw_str(w, "topology", c->spec.topology);
 	jw_str(w, "profile_a", c->spec.profile_a);
 	jw_str(w, "profile_b", c->spec.profile_b);
+	jw_str(w, "profile_a_name", c->spec.profile_a_name);
+	jw_str(w, "profile_b_name", c->spec.profile_b_name);
 	jw_str(w, "proto", c->spec.proto);
 	jw_str(w, "technique", c->spec.technique);
+	jw_str(w, "engine", c->spec.engine);
+	if (c->spec.engine_b[0])
+		jw_str(w, "engine_b", c->spec.engine_b);
 	jw_str(w, "outcome", cell_outcome_name(c->outcome));
 	/* the representative run's details, for readers that do not want to look into runs */
 	jw_str(w, "reason", rep ? rep->reason : "");
@@ -336,10 +358,9 @@ static void jw_write_cell(struct json_writer *w, const struct results *r,
 	jw_ms(w, "ttc_p95_ms", c->ttc_p95_ms);
 	jw_write_refs(w, &c->refs);
 	jw_write_verdict(w, &c->verdict);
-	jw_str(w, "engine", r->meta.engine);
 	jw_str(w, "engine_version", r->meta.engine_version);
 	jw_str(w, "harness_version", r->meta.harness_version);
-	report_rerun_command(c, rerun, sizeof(rerun));
+	report_rerun_command(r, c, rerun, sizeof(rerun));
 	jw_str(w, "rerun", rerun);
 	jw_open(w, "runs", '[');
 	for (int i = 0; i < c->nruns; i++)

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "report/report.h"
+#include "matrix/cell.h"
 #include "report/report_internal.h"
 
 struct reader {
@@ -198,6 +199,9 @@ static void rd_meta(struct reader *rd, json_t *root, struct results_meta *m)
 	rd_int(rd, meta, "meta", "stagger_ms", &m->stagger_ms);
 	rd_str(rd, meta, "meta", "shard", m->shard, sizeof(m->shard), false);
 	rd_str(rd, meta, "meta", "baseline", m->baseline, sizeof(m->baseline), false);
+	rd_str(rd, meta, "meta", "engine_binary", m->engine_binary, sizeof(m->engine_binary), false);
+	rd_str(rd, meta, "meta", "expectations", m->expectations, sizeof(m->expectations), false);
+	rd_str(rd, meta, "meta", "topology_path", m->topology_path, sizeof(m->topology_path), false);
 	profiles = rd_get(rd, meta, "meta", "profiles", false);
 	if (!profiles)
 		return;
@@ -264,7 +268,7 @@ static void rd_refs(struct reader *rd, json_t *cell, const char *where, struct c
 	}
 	exp = rd_object(rd, o, w, "expected", false);
 	if (exp) {
-		char we[112];
+		char we[112], cls[32];
 		json_t *allowed, *a;
 		size_t i;
 
@@ -278,7 +282,13 @@ static void rd_refs(struct reader *rd, json_t *cell, const char *where, struct c
 				rd_outcome_value(rd, a, we, "allowed", &oc);
 				refs->expected_allowed |= 1u << oc;
 			}
-		rd_num(rd, exp, we, "min_success", &refs->expected_min_success, false);
+		rd_num(rd, exp, we, "rate", &refs->expected_rate, false);
+		rd_str(rd, exp, we, "mechanism", refs->mechanism, sizeof(refs->mechanism), false);
+		rd_int(rd, exp, we, "runs", &refs->expected_runs);
+		rd_str(rd, exp, we, "class", cls, sizeof(cls), false);
+		if (cls[0] && cell_class_parse(cls, &refs->cell_class) < 0)
+			rd_error(rd, we, "class", "unknown, expected determined, timing-dependent or "
+				 "probabilistic");
 		rd_str(rd, exp, we, "reason", refs->expected_reason, sizeof(refs->expected_reason),
 		       false);
 	}
@@ -295,6 +305,10 @@ static void rd_verdict(struct reader *rd, json_t *cell, const char *where, struc
 	rd_bool(rd, o, w, "regression", &v->regression);
 	rd_bool(rd, o, w, "improvement", &v->improvement);
 	rd_bool(rd, o, w, "flaky", &v->flaky);
+	rd_bool(rd, o, w, "disputed", &v->disputed);
+	rd_bool(rd, o, w, "rate_tested", &v->rate_tested);
+	rd_bool(rd, o, w, "rate_low", &v->rate_low);
+	rd_num(rd, o, w, "rate_p_value", &v->rate_p_value, false);
 	rd_bool(rd, o, w, "disagrees_claim", &v->disagrees_claim);
 	rd_bool(rd, o, w, "disagrees_theory", &v->disagrees_theory);
 	rd_bool(rd, o, w, "error", &v->error);
@@ -302,6 +316,8 @@ static void rd_verdict(struct reader *rd, json_t *cell, const char *where, struc
 
 static void rd_run(struct reader *rd, json_t *o, const char *where, struct cell_run *run)
 {
+	json_t *att;
+
 	if (!json_is_object(o)) {
 		rd_error(rd, where, NULL, "not an object");
 		return;
@@ -316,6 +332,68 @@ static void rd_run(struct reader *rd, json_t *o, const char *where, struct cell_
 	rd_num(rd, o, where, "wall_ms", &run->wall_ms, false);
 	rd_lines(rd, o, where, "mappings", run->mappings, sizeof(run->mappings));
 	rd_str(rd, o, where, "log_dir", run->log_dir, sizeof(run->log_dir), false);
+	/* schema 2: the engine's word and the lab's evidence (absent in schema 1: unchecked) */
+	run->engine_said = run->outcome;
+	if (json_object_get(o, "engine_said"))
+		rd_outcome(rd, o, where, "engine_said", &run->engine_said, false);
+	att = rd_object(rd, o, where, "attestation", false);
+	if (att) {
+		char wa[112], verdict[32];
+		snprintf(wa, sizeof(wa), "%s.attestation", where);
+		rd_str(rd, att, wa, "verdict", verdict, sizeof(verdict), true);
+		if (verdict[0] && attest_verdict_parse(verdict, &run->attestation.verdict) < 0)
+			rd_error(rd, wa, "verdict", "unknown, expected unchecked, none, relayed or "
+				 "direct");
+		rd_str(rd, att, wa, "summary", run->attestation.summary,
+		       sizeof(run->attestation.summary), false);
+		rd_lines(rd, att, wa, "evidence", run->attestation.evidence,
+			 sizeof(run->attestation.evidence));
+	}
+}
+
+/* A cell's coordinates are the truth and its id is recomputed from them, so an id of an older
+ * punchlab reads as today's id of the same cell: dimensions added since (the engine, ...) take
+ * their default when absent, and a profile path, written raw in ids before they were encoded,
+ * gets its encoded form. An id that is a valid id of another cell is an error. */
+static void rd_spec(struct reader *rd, json_t *o, const char *where, struct cell_spec *s)
+{
+	char id[sizeof(s->id)], what[sizeof(s->id) + 128];
+	struct cell_spec parsed;
+	int errors = rd->errors;
+
+	rd_str(rd, o, where, "id", id, sizeof(id), true);
+	rd_str(rd, o, where, "topology", s->topology, sizeof(s->topology), true);
+	rd_str(rd, o, where, "profile_a", s->profile_a, sizeof(s->profile_a), true);
+	rd_str(rd, o, where, "profile_b", s->profile_b, sizeof(s->profile_b), false);
+	rd_str(rd, o, where, "proto", s->proto, sizeof(s->proto), true);
+	rd_str(rd, o, where, "technique", s->technique, sizeof(s->technique), true);
+	rd_str(rd, o, where, "engine", s->engine, sizeof(s->engine), false);
+	rd_str(rd, o, where, "engine_b", s->engine_b, sizeof(s->engine_b), false);
+	rd_str(rd, o, where, "profile_a_name", s->profile_a_name, sizeof(s->profile_a_name), false);
+	rd_str(rd, o, where, "profile_b_name", s->profile_b_name, sizeof(s->profile_b_name), false);
+	if (rd->errors != errors)
+		return;
+	if (!s->engine[0])
+		snprintf(s->engine, sizeof(s->engine), "%s", CELL_DEFAULT_ENGINE);
+	if ((strcmp(s->proto, "udp") && strcmp(s->proto, "tcp")) ||
+	    !technique_fits(s->technique, s->proto)) {
+		snprintf(what, sizeof(what), "proto \"%s\" with technique \"%s\" is no cell (udp: udp, "
+			 "predict, birthday, relay, auto; tcp: tcp, tcp-ttl, predict, relay, auto)",
+			 s->proto, s->technique);
+		rd_error(rd, where, "technique", what);
+		return;
+	}
+	if (cell_spec_set_id(s) < 0) {
+		rd_error(rd, where, "id", "the cell's coordinates make an id that is too long or "
+			 "lacks its topology or profile A");
+		return;
+	}
+	if (strcmp(id, s->id) != 0 && cell_id_parse(id, &parsed) == 0 &&
+	    strcmp(parsed.id, s->id) != 0) {
+		snprintf(what, sizeof(what), "\"%s\" names another cell than the cell's coordinates "
+			 "(%s)", id, s->id);
+		rd_error(rd, where, "id", what);
+	}
 }
 
 static void rd_cell(struct reader *rd, json_t *o, const char *where, struct cell_result *c)
@@ -328,12 +406,7 @@ static void rd_cell(struct reader *rd, json_t *o, const char *where, struct cell
 		rd_error(rd, where, NULL, "not an object");
 		return;
 	}
-	rd_str(rd, o, where, "id", s->id, sizeof(s->id), true);
-	rd_str(rd, o, where, "topology", s->topology, sizeof(s->topology), true);
-	rd_str(rd, o, where, "profile_a", s->profile_a, sizeof(s->profile_a), true);
-	rd_str(rd, o, where, "profile_b", s->profile_b, sizeof(s->profile_b), false);
-	rd_str(rd, o, where, "proto", s->proto, sizeof(s->proto), true);
-	rd_str(rd, o, where, "technique", s->technique, sizeof(s->technique), true);
+	rd_spec(rd, o, where, s);
 	rd_outcome(rd, o, where, "outcome", &c->outcome, true);
 	rd_num(rd, o, where, "success_rate", &c->success_rate, false);
 	rd_num(rd, o, where, "ttc_p50_ms", &c->ttc_p50_ms, true);
@@ -374,7 +447,8 @@ static void rd_results(struct reader *rd, json_t *root, struct results *r)
 		rd_error(rd, "", "schema_version", "missing or not an integer: not a matrix.json?");
 		return;
 	}
-	if (json_integer_value(v) != RESULTS_SCHEMA_VERSION) {
+	/* schema 1 (before attestation) still reads: a baseline from an older run compares */
+	if (json_integer_value(v) != RESULTS_SCHEMA_VERSION && json_integer_value(v) != 1) {
 		char what[128];
 		snprintf(what, sizeof(what), "%lld is not supported (this punchlab reads %d)",
 			 (long long)json_integer_value(v), RESULTS_SCHEMA_VERSION);

@@ -82,6 +82,19 @@ static void junit_system_out(FILE *f, const struct cell_result *c)
 			xml_body(f, "\nreason: ");
 			xml_body(f, run->reason);
 		}
+		if (run->attestation.verdict != ATTEST_UNCHECKED) {
+			xml_body(f, "\nengine said: ");
+			xml_body(f, cell_outcome_name(run->engine_said));
+			xml_body(f, "; lab attests: ");
+			xml_body(f, attest_verdict_name(run->attestation.verdict));
+			xml_body(f, " (");
+			xml_body(f, run->attestation.summary);
+			xml_body(f, ")");
+			if (run->attestation.evidence[0]) {
+				xml_body(f, "\nevidence:\n");
+				xml_body(f, run->attestation.evidence);
+			}
+		}
 		if (run->mappings[0]) {
 			xml_body(f, "\nmappings:\n");
 			xml_body(f, run->mappings);
@@ -98,7 +111,7 @@ static void junit_system_out(FILE *f, const struct cell_result *c)
 static void junit_case(FILE *f, const struct cell_result *c)
 {
 	const struct cell_run *rep = report_representative_run(c);
-	char msg[256], expected[96];
+	char msg[320], expected[128];
 	bool error = c->verdict.error || c->outcome == CELL_ERROR;
 
 	fputs("    <testcase name=\"", f);
@@ -133,7 +146,11 @@ static void junit_case(FILE *f, const struct cell_result *c)
 		if (c->nruns > 1)
 			snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg),
 				 " (%.0f%% direct over %d runs)", c->success_rate * 100, c->nruns);
-		fputs("      <failure type=\"regression\" message=\"", f);
+		if (c->verdict.rate_tested)
+			snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), "; rate test %s, p = %.3g",
+				 c->verdict.rate_low ? "TOO LOW" : "consistent", c->verdict.rate_p_value);
+		fprintf(f, "      <failure type=\"%s\" message=\"",
+			c->verdict.disputed ? "disputed" : c->verdict.flaky ? "flaky" : "regression");
 		xml_text(f, msg);
 		fputs("\">", f);
 		xml_body(f, rep ? rep->reason : "");

@@ -44,6 +44,7 @@ static const char *md_square(enum cell_outcome o)
 	case CELL_DIRECT: return "\xf0\x9f\x9f\xa9";  /* green square */
 	case CELL_RELAYED: return "\xf0\x9f\x9f\xa8"; /* yellow square */
 	case CELL_FAILED: return "\xf0\x9f\x9f\xa5";  /* red square */
+	case CELL_DISPUTED: return "\xe2\xac\x9b";   /* black square */
 	case CELL_ERROR: return "\xf0\x9f\x9f\xaa";   /* purple square */
 	default: return "\xe2\xac\x9c";               /* white square */
 	}
@@ -178,11 +179,12 @@ static void md_group(FILE *f, const struct results *r, const struct report_group
 
 static void md_legend(FILE *f, const struct report_groups *gs)
 {
-	fprintf(f, "%s direct \xc2\xb7 %s relayed \xc2\xb7 %s failed \xc2\xb7 %s error \xc2\xb7 %s "
-		"skipped. Markers: \xe2\x9d\x97 regression, \xe2\x9e\x95 improvement, ~ flaky, "
-		"c disagrees with the documents' claim, t disagrees with the theory. Profile A is the "
-		"row, profile B the column:", md_square(CELL_DIRECT), md_square(CELL_RELAYED),
-		md_square(CELL_FAILED), md_square(CELL_ERROR), md_square(CELL_SKIPPED));
+	fprintf(f, "%s direct \xc2\xb7 %s relayed \xc2\xb7 %s failed \xc2\xb7 %s disputed \xc2\xb7 "
+		"%s error \xc2\xb7 %s skipped. Markers: \xe2\x9d\x97 regression, \xe2\x9e\x95 "
+		"improvement, ~ flaky, c disagrees with the documents' claim, t disagrees with the "
+		"theory. Profile A is the row, profile B the column:", md_square(CELL_DIRECT),
+		md_square(CELL_RELAYED), md_square(CELL_FAILED), md_square(CELL_DISPUTED),
+		md_square(CELL_ERROR), md_square(CELL_SKIPPED));
 	for (int i = 0; i < gs->nnames; i++) {
 		fprintf(f, "%s ", i ? "," : "");
 		md_text(f, gs->abbrevs[i]);
@@ -280,11 +282,13 @@ static void md_flaky(FILE *f, const struct results *r)
 		const struct cell_result *c = &r->cells[i];
 		int count[CELL_OUTCOME_COUNT] = { 0 }, n = 0;
 
-		if (!c->verdict.flaky)
+		if (!c->verdict.flaky && !c->verdict.rate_tested)
 			continue;
 		if (!any)
-			fputs("## Flaky cells (outcomes differ between repeats)\n\n"
-			      "| Cell | Runs | Time to connect p50 / p95 | Listed as timing-dependent |\n"
+			fputs("## Flaky and rate cells\n\nA determined cell whose runs differ is "
+			      "flaky (a regression); a timing-dependent or probabilistic cell is judged "
+			      "by a one-sided binomial test at 1% against its measured rate.\n\n"
+			      "| Cell | Runs | Time to connect p50 / p95 | Class, expected rate, test |\n"
 			      "|---|---|---|---|\n", f);
 		any = true;
 		for (int k = 0; k < c->nruns; k++)
@@ -301,7 +305,16 @@ static void md_flaky(FILE *f, const struct results *r)
 			fprintf(f, " | %.1f / %.1f ms | ", c->ttc_p50_ms, c->ttc_p95_ms);
 		else
 			fputs(" | - | ", f);
-		md_text(f, c->refs.expected_reason[0] ? c->refs.expected_reason : "no");
+		if (c->verdict.rate_tested) {
+			char t[160];
+			snprintf(t, sizeof(t), "%s, %.0f%% (%s): %s, p = %.3g",
+				 cell_class_name(c->refs.cell_class), c->refs.expected_rate * 100,
+				 c->refs.mechanism, c->verdict.rate_low ? "too low" : "consistent",
+				 c->verdict.rate_p_value);
+			md_text(f, t);
+		} else {
+			md_text(f, "determined: flaky");
+		}
 		fputs(" |\n", f);
 	}
 	if (any)
@@ -315,7 +328,7 @@ static void md_reruns(FILE *f, const struct results *r)
 	for (int i = 0; i < r->ncells; i++) {
 		const struct cell_result *c = &r->cells[i];
 		const struct cell_run *rep = report_representative_run(c);
-		char cmd[300], reason[300];
+		char cmd[REPORT_RERUN_MAX], reason[300];
 
 		if (c->outcome != CELL_FAILED && c->outcome != CELL_ERROR && !c->verdict.error &&
 		    !c->verdict.regression)
@@ -323,7 +336,7 @@ static void md_reruns(FILE *f, const struct results *r)
 		if (!any)
 			fputs("## Rerun a failing cell\n\n```sh\n", f);
 		any = true;
-		report_rerun_command(c, cmd, sizeof(cmd));
+		report_rerun_command(r, c, cmd, sizeof(cmd));
 		report_utf8_sanitize(rep ? rep->reason : "", reason, sizeof(reason));
 		for (char *p = reason; *p; p++)
 			if ((unsigned char)*p < 0x20 || *p == '`')

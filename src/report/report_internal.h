@@ -11,21 +11,26 @@ struct report_group {
 	const char *topology, *proto, *technique; /* point into the first cell's spec */
 	int *cells;          /* indices into r->cells, in order */
 	int ncells;
-	const char **rows;   /* profile A names, first appearance order */
+	const char **rows;   /* profile A labels (report_groups.names), in the profile order */
 	int nrows;
-	const char **cols;   /* profile B names ("" when B has no NAT of its own) */
+	const char **cols;   /* profile B labels, the same order ("" when B has no NAT of its own) */
 	int ncols;
 	int *grid;           /* nrows * ncols indices into r->cells, -1 when no such cell */
 };
 
 #define REPORT_ABBREV_MAX 8
+#define REPORT_LABEL_MAX (64 + CELL_REF_MAX + 4)
 
 struct report_groups {
 	struct report_group *g;
 	int n;
-	/* every profile name of the matrix (A and B) with a short unique abbreviation for
+	/* every profile of the matrix (A and B), in one order for rows and columns (meta.profiles
+	 * first): its reference (name or path, as in cell ids), its label (the header's name, with
+	 * the path when two profiles share a name; unique) and a short unique abbreviation for
 	 * column headers */
-	const char **names;
+	const char **refs;
+	const char **names;  /* the labels: point into labels[] */
+	char (*labels)[REPORT_LABEL_MAX];
 	char (*abbrevs)[REPORT_ABBREV_MAX];
 	int nnames;
 };
@@ -35,7 +40,7 @@ struct report_groups {
 int report_groups_build(const struct results *r, struct report_groups *gs);
 void report_groups_free(struct report_groups *gs);
 
-/* The abbreviation of a profile name ("-" for ""); the name itself when unknown. */
+/* The abbreviation of a profile label ("-" for ""); the label itself when unknown. */
 const char *report_abbrev(const struct report_groups *gs, const char *name);
 
 /* The cell at (row, col) of a group, NULL when there is none. */
@@ -49,8 +54,13 @@ char report_outcome_symbol(enum cell_outcome o);
  * documents' claim, 't' disagrees with the theory. buf: at least 8 bytes. */
 void report_cell_markers(const struct cell_result *c, char *buf);
 
-/* "sudo build/punchlab matrix --cell ID" */
-void report_rerun_command(const struct cell_result *c, char *buf, size_t len);
+/* The command that reruns a cell: "sudo build/punchlab matrix --cell ID" and every option of
+ * the run that shaped the cell (--topology for a topology file that is not a shipped one,
+ * --engine-binary, --stagger other than the default, --repeat above 1, --expectations,
+ * --baseline), shell-quoted where needed. REPORT_RERUN_MAX fits any. */
+#define REPORT_RERUN_MAX 4096
+void report_rerun_command(const struct results *r, const struct cell_result *c, char *buf,
+			  size_t len);
 
 /* The run that represents the cell: the first run whose outcome is the cell's; NULL without
  * runs. */

@@ -10,7 +10,8 @@ static bool spec_equal(const struct cell_spec *a, const struct cell_spec *b)
 {
 	return strcmp(a->id, b->id) == 0 && strcmp(a->topology, b->topology) == 0 &&
 	       strcmp(a->profile_a, b->profile_a) == 0 && strcmp(a->profile_b, b->profile_b) == 0 &&
-	       strcmp(a->proto, b->proto) == 0 && strcmp(a->technique, b->technique) == 0;
+	       strcmp(a->proto, b->proto) == 0 && strcmp(a->technique, b->technique) == 0 &&
+	       strcmp(a->engine, b->engine) == 0 && strcmp(a->engine_b, b->engine_b) == 0;
 }
 
 static bool refs_equal(const struct cell_refs *a, const struct cell_refs *b)
@@ -24,7 +25,8 @@ static bool refs_equal(const struct cell_refs *a, const struct cell_refs *b)
 		return false;
 	return a->theory == b->theory && strcmp(a->theory_why, b->theory_why) == 0 &&
 	       a->expected_allowed == b->expected_allowed &&
-	       a->expected_min_success == b->expected_min_success &&
+	       a->expected_rate == b->expected_rate && a->expected_runs == b->expected_runs &&
+	       a->cell_class == b->cell_class && strcmp(a->mechanism, b->mechanism) == 0 &&
 	       strcmp(a->expected_reason, b->expected_reason) == 0;
 }
 
@@ -84,6 +86,10 @@ static int meta_join(struct results_meta *dst, const struct results_meta *src, c
 	if (strcmp(dst->engine, src->engine) || strcmp(dst->engine_version, src->engine_version))
 		ret = diag_add(dl, name, 0, "engine %s %s, but the first results used %s %s",
 			       src->engine, src->engine_version, dst->engine, dst->engine_version);
+	/* the stagger shapes every cell (the RST races), and the rerun commands repeat it */
+	if (dst->stagger_ms != src->stagger_ms)
+		ret = diag_add(dl, name, 0, "--stagger %d ms, but the first results used %d ms: not "
+			       "one matrix", src->stagger_ms, dst->stagger_ms);
 	if (strcmp(dst->harness_version, src->harness_version))
 		ret = diag_add(dl, name, 0, "harness version %s, but the first results used %s",
 			       src->harness_version, dst->harness_version);
@@ -144,12 +150,19 @@ int results_merge(struct results *dst, const struct results *src, const char *sr
 		goto out;
 	for (int i = 0; i < src->ncells; i++) {
 		const struct cell_result *old = cell_find(dst, src->cells[i].spec.id);
+		bool same_input = false;
 		for (int j = 0; !old && j < i; j++)
-			if (strcmp(src->cells[j].spec.id, src->cells[i].spec.id) == 0)
+			if (strcmp(src->cells[j].spec.id, src->cells[i].spec.id) == 0) {
 				old = &src->cells[j];
+				same_input = true;
+			}
 		if (old && !results_cell_equal(old, &src->cells[i]))
-			ret = diag_add(dl, src_name, 0, "cell %s is also in an earlier input, with "
-				       "different results (%s there, %s here): shards overlap",
+			ret = diag_add(dl, src_name, 0, same_input ?
+				       "cell %s is in this input twice, with different results (%s, "
+				       "then %s): one id names one cell (an older punchlab ran "
+				       "`--cell X --cell X` twice)" :
+				       "cell %s is also in an earlier input, with different results (%s "
+				       "there, %s here): shards overlap",
 				       old->spec.id, cell_outcome_name(old->outcome),
 				       cell_outcome_name(src->cells[i].outcome));
 	}

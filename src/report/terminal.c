@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "matrix/cell.h"
 #include "report/report.h"
 #include "report/report_internal.h"
 
@@ -21,6 +22,7 @@ static const char *outcome_color(enum cell_outcome o)
 	case CELL_DIRECT: return "\033[1;32m";
 	case CELL_RELAYED: return "\033[1;33m";
 	case CELL_FAILED: return "\033[1;31m";
+	case CELL_DISPUTED: return "\033[1;41;37m";
 	case CELL_ERROR: return "\033[1;35m";
 	default: return C_DIM;
 	}
@@ -78,6 +80,7 @@ static void term_group(struct term *t, const struct results *r, const struct rep
 		       const struct report_group *g)
 {
 	int label = 0, width = 6;
+	char topology[3 * CELL_REF_MAX];
 
 	for (int i = 0; i < g->nrows; i++)
 		if ((int)strlen(g->rows[i]) > label)
@@ -90,7 +93,10 @@ static void term_group(struct term *t, const struct results *r, const struct rep
 	term_on(t, C_BOLD);
 	fprintf(t->f, "%s/%s/%s", g->topology, g->proto, g->technique);
 	term_off(t);
-	fprintf(t->f, "   (cell id %s/%s/%s/A~B: profile A down, B across)\n", g->topology, g->proto,
+	/* as it is written in an id: a topology given as a path is percent-encoded */
+	if (cell_ref_encode(g->topology, topology, sizeof(topology)) < 0)
+		snprintf(topology, sizeof(topology), "?");
+	fprintf(t->f, "   (cell id %s/%s/%s/A~B: profile A down, B across)\n", topology, g->proto,
 		g->technique);
 	fprintf(t->f, "%*s", label, "");
 	for (int j = 0; j < g->ncols; j++)
@@ -108,7 +114,7 @@ static void term_group(struct term *t, const struct results *r, const struct rep
 static void term_legend(struct term *t, const struct report_groups *gs)
 {
 	static const enum cell_outcome order[] = {
-		CELL_DIRECT, CELL_RELAYED, CELL_FAILED, CELL_ERROR, CELL_SKIPPED,
+		CELL_DIRECT, CELL_RELAYED, CELL_FAILED, CELL_DISPUTED, CELL_ERROR, CELL_SKIPPED,
 	};
 	bool no_b = false;
 
@@ -120,11 +126,19 @@ static void term_legend(struct term *t, const struct report_groups *gs)
 		fprintf(t->f, " %s  ", cell_outcome_name(order[i]));
 	}
 	fputs(".  no such cell\n", t->f);
-	fputs("Markers: ! regression  + improvement  ~ flaky (repeats differ)  "
+	fputs("Markers: ! regression  + improvement  ~ flaky (a determined cell's runs differ)  "
 	      "c disagrees with the documents' claim  t disagrees with the theory\n", t->f);
 	fputs("Profiles:", t->f);
-	for (int i = 0; i < gs->nnames; i++)
-		fprintf(t->f, "%s %s %s", i ? "," : "", gs->abbrevs[i], gs->names[i]);
+	for (int i = 0; i < gs->nnames; i++) {
+		fprintf(t->f, "%s %s ", i ? "," : "", gs->abbrevs[i]);
+		term_text(t, gs->names[i]);
+		/* a profile given as a path: which file (unless its label already says) */
+		if (strchr(gs->refs[i], '/') && !strstr(gs->names[i], gs->refs[i])) {
+			fputs(" (", t->f);
+			term_text(t, gs->refs[i]);
+			fputc(')', t->f);
+		}
+	}
 	for (int k = 0; k < gs->n; k++)
 		for (int j = 0; j < gs->g[k].ncols; j++)
 			no_b |= gs->g[k].cols[j][0] == '\0';
@@ -230,15 +244,16 @@ static void term_disagreements(struct term *t, const struct results *r)
 
 /* One line per cell: the command first, so the whole line pastes into a shell; then
  * "# <outcome>[ in <phase>][ (<note>)][: <reason>]". */
-static void term_rerun_line(struct term *t, const struct cell_result *c, const char *note)
+static void term_rerun_line(struct term *t, const struct results *r, const struct cell_result *c,
+			    const char *note)
 {
 	const struct cell_run *rep = report_representative_run(c);
-	char cmd[300];
+	char cmd[REPORT_RERUN_MAX];
 
 	if (c->outcome == CELL_SKIPPED && !c->verdict.regression)
 		snprintf(cmd, sizeof(cmd), "%s", c->spec.id); /* rerunning will not help */
 	else
-		report_rerun_command(c, cmd, sizeof(cmd));
+		report_rerun_command(r, c, cmd, sizeof(cmd));
 	fprintf(t->f, "  %s", cmd);
 	term_on(t, C_DIM);
 	fprintf(t->f, "   # %s", cell_outcome_name(c->outcome));
@@ -256,14 +271,25 @@ static void term_rerun_line(struct term *t, const struct cell_result *c, const c
 	fputc('\n', t->f);
 }
 
-enum pick { PICK_REGRESSION, PICK_IMPROVEMENT, PICK_FLAKY, PICK_ERROR, PICK_FAILED, PICK_SKIPPED };
+enum pick {
+	PICK_REGRESSION,
+	PICK_IMPROVEMENT,
+	PICK_DISPUTED,
+	PICK_FLAKY,
+	PICK_RATE,
+	PICK_ERROR,
+	PICK_FAILED,
+	PICK_SKIPPED
+};
 
 static bool picked(const struct cell_result *c, enum pick p)
 {
 	switch (p) {
 	case PICK_REGRESSION: return c->verdict.regression;
 	case PICK_IMPROVEMENT: return c->verdict.improvement;
+	case PICK_DISPUTED: return c->verdict.disputed;
 	case PICK_FLAKY: return c->verdict.flaky;
+	case PICK_RATE: return c->verdict.rate_tested;
 	case PICK_ERROR: return c->verdict.error || c->outcome == CELL_ERROR;
 	case PICK_FAILED:
 		return c->outcome == CELL_FAILED && !c->verdict.regression && !c->verdict.error;
@@ -278,7 +304,7 @@ static void term_list(struct term *t, const struct results *r, enum pick p, cons
 
 	for (int i = 0; i < r->ncells; i++) {
 		const struct cell_result *c = &r->cells[i];
-		char what[160], expected[96];
+		char what[320], expected[128];
 		int count[CELL_OUTCOME_COUNT] = { 0 };
 
 		if (!picked(c, p))
@@ -295,6 +321,23 @@ static void term_list(struct term *t, const struct results *r, enum pick p, cons
 			if (c->nruns > 1)
 				snprintf(what + strlen(what), sizeof(what) - strlen(what),
 					 "; %.0f%% direct over %d runs", c->success_rate * 100, c->nruns);
+			if (c->verdict.disputed)
+				snprintf(what + strlen(what), sizeof(what) - strlen(what),
+					 "; DISPUTED by the lab");
+			break;
+		case PICK_DISPUTED:
+			for (int k = 0; k < c->nruns; k++)
+				if (c->runs[k].outcome == CELL_DISPUTED) {
+					snprintf(what, sizeof(what), "run %d: %s", k + 1,
+						 c->runs[k].reason);
+					break;
+				}
+			break;
+		case PICK_RATE:
+			snprintf(what, sizeof(what), "%d of %d direct, expected %.0f%% (%s): %s, "
+				 "p = %.3g", (int)(c->success_rate * c->nruns + 0.5), c->nruns,
+				 c->refs.expected_rate * 100, c->refs.mechanism,
+				 c->verdict.rate_low ? "TOO LOW" : "consistent", c->verdict.rate_p_value);
 			break;
 		case PICK_FLAKY:
 			for (int k = 0; k < c->nruns; k++)
@@ -310,14 +353,13 @@ static void term_list(struct term *t, const struct results *r, enum pick p, cons
 				snprintf(what + strlen(what), sizeof(what) - strlen(what),
 					 "; connect p50 %.0f ms, p95 %.0f ms", c->ttc_p50_ms,
 					 c->ttc_p95_ms);
-			snprintf(what + strlen(what), sizeof(what) - strlen(what), "; %s",
-				 c->refs.expected_reason[0] ? "listed as timing-dependent" :
-				 "NOT listed as timing-dependent");
+			snprintf(what + strlen(what), sizeof(what) - strlen(what), "; the theory "
+				 "calls it determined");
 			break;
 		default:
 			break;
 		}
-		term_rerun_line(t, c, what);
+		term_rerun_line(t, r, c, what);
 	}
 	if (any)
 		fputc('\n', t->f);
@@ -339,7 +381,11 @@ int report_terminal_write(const struct results *r, FILE *f, bool color)
 	term_disagreements(&t, r);
 	term_list(&t, r, PICK_REGRESSION, "Regressions (exit 1):");
 	term_list(&t, r, PICK_IMPROVEMENT, "Improvements (reported, not failed):");
-	term_list(&t, r, PICK_FLAKY, "Flaky cells (outcomes differ between repeats):");
+	term_list(&t, r, PICK_DISPUTED, "Disputed cells (the engine's word against the lab's "
+		  "evidence; exit 1):");
+	term_list(&t, r, PICK_FLAKY, "Flaky cells (a determined cell whose runs differ; exit 1):");
+	term_list(&t, r, PICK_RATE, "Rate cells (timing-dependent or probabilistic: a one-sided "
+		  "binomial test at 1% against the measured rate):");
 	term_list(&t, r, PICK_ERROR, "Errors (exit 2: the harness could not run the cell):");
 	term_list(&t, r, PICK_FAILED, "Failed cells (the engine found no path; not regressions):");
 	term_list(&t, r, PICK_SKIPPED, "Skipped cells (the kernel lacks what the profile needs):");

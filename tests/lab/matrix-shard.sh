@@ -3,6 +3,7 @@
 # tests/data/matrix-small.expected) run into two directories, and `punchlab merge` joins them:
 # the shards are disjoint, each is marked as its slice, and the merged matrix.json holds every
 # cell exactly once, equal to the union (same cell objects, outcomes and logs), and is whole;
+# its grids (terminal and HTML) keep rows and columns in one profile order;
 # a merge of one shard alone is marked incomplete and exits 2.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/matrix-lib.sh"
@@ -56,6 +57,31 @@ for c in m["cells"]:
     assert os.path.isfile(os.path.join(merged, c["log_dir"], "peer-a.out")), \
         "%s: the merge did not copy its logs (%s)" % (c["id"], c["log_dir"])
 print("# %d + %d cells merged into %d" % (len(ids(a)), len(ids(b)), len(mi)))
+PY
+
+# the merged grids put rows (A) and columns (B) in one order, so the diagonal is "the same
+# profile both sides": merge once ordered the columns by B's first appearance in the joined
+# shards, in the terminal grid and in the HTML alike
+python3 - "$TMP/merged" <<'PY' || fail "the merged grids' rows and columns differ in order"
+import os, re, sys
+merged = sys.argv[1]
+text = open(os.path.join(merged, "matrix.txt")).read()
+legend = re.search(r"^Profiles: (.*)$", text, re.M).group(1)
+label = dict(item.split(" ", 1) for item in legend.split(", "))
+grids = re.findall(r"^\S+/(?:udp|tcp)/\S+ .*\n( +\S.*)\n((?:  \S.*\n)+)", text, re.M)
+assert grids, "no grid in matrix.txt"
+for header, body in grids:
+    cols = [label[a] for a in header.split()]
+    rows = [line.split()[0] for line in body.splitlines()]
+    assert cols == rows, "matrix.txt: columns %s, rows %s" % (cols, rows)
+html = open(os.path.join(merged, "index.html")).read()
+svgs = re.findall(r'<svg class="heat".*?</svg>', html, re.S)
+assert svgs, "no heatmap in index.html"
+for svg in svgs:
+    cols = re.findall(r'<text class="lbl" transform="[^"]*">([^<]*)</text>', svg)
+    rows = re.findall(r'<text class="lbl" x="[^"]*" y="[^"]*" text-anchor="end">([^<]*)</text>', svg)
+    assert cols == rows, "index.html: columns %s, rows %s" % (cols, rows)
+print("# %d grids and %d heatmaps: rows and columns in one order" % (len(grids), len(svgs)))
 PY
 
 # the merged outcomes are the small matrix's expectation

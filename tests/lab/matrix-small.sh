@@ -49,7 +49,7 @@ python3 - "$TMP/out" "$PROFILES" <<'PY' || fail "matrix.json"
 import json, os, re, sys
 out, profiles = sys.argv[1], sys.argv[2].split(",")
 d = json.load(open(os.path.join(out, "matrix.json")))
-assert d["schema_version"] == 1, "schema_version %r" % d["schema_version"]
+assert d["schema_version"] == 2, "schema_version %r" % d["schema_version"]
 m = d["meta"]
 for key, typ in [("started", str), ("wall_ms", (int, float)), ("incomplete", bool),
                  ("kernel", str), ("nft_version", str), ("engine", str),
@@ -64,7 +64,7 @@ assert all(re.fullmatch(r"[0-9a-f]{64}", p["sha256"]) for p in m["profiles"]), m
 assert d["summary"]["cells"] == 18 and d["summary"]["exit_code"] == 0, d["summary"]
 cells = d["cells"]
 assert len(cells) == 18 and len({c["id"] for c in cells}) == 18, "18 distinct cells expected"
-outcomes = {"direct", "relayed", "failed", "error", "skipped"}
+outcomes = {"direct", "relayed", "failed", "disputed", "error", "skipped"}
 for c in cells:
     i = c["id"]
     assert c["outcome"] in outcomes, "%s: outcome %r" % (i, c["outcome"])
@@ -77,8 +77,14 @@ for c in cells:
     assert r["expected"]["allowed"] and set(r["expected"]["allowed"]) <= outcomes, i
     assert r["claim"] is None or r["claim"]["quote"], i
     assert set(c["verdict"]) >= {"regression", "improvement", "flaky", "disagrees_claim",
-                                 "disagrees_theory", "error"}, i
+                                 "disagrees_theory", "error", "disputed", "rate_tested"}, i
     assert len(c["runs"]) == 1 and c["runs"][0]["outcome"] == c["outcome"], i
+    # every run judged by the lab too: the engine's word and the evidence
+    run = c["runs"][0]
+    assert run["engine_said"] == run["outcome"], i
+    assert run["attestation"]["verdict"] == ("direct" if c["outcome"] == "direct" else
+                                             run["attestation"]["verdict"]), i
+    assert r["expected"]["class"] == "determined", i
     assert c["rerun"].endswith("--cell " + i), "%s: rerun %r" % (i, c["rerun"])
     if c["outcome"] == "direct":
         assert c["time_to_connect_ms"] is not None and c["time_to_connect_ms"] >= 0, i

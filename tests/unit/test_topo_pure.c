@@ -266,7 +266,8 @@ static void test_reach_two_nats(void **state)
 static void test_reach_same_nat(void **state)
 {
 	static const struct reach r[] = {
-		{ "host-a", "nat-a", "host-b", true }, /* one LAN: the peers see each other */
+		{ "host-a", "nat-a", "host-b", true }, /* one LAN: its hub's address; not the other
+							* member's (isolated: test_topo_layouts.c) */
 		{ "host-b", "nat-a", "host-a", true },
 		{ "host-a", "inet", "server", true },
 		{ "host-b", "inet", "nat-a", true },
