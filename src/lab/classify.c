@@ -225,6 +225,18 @@ static int find_addrs(const struct topo *t, struct ctx *c, struct diag_list *dl)
 			if (l->ends[e].addrs[k].family == AF_INET)
 				c->srv[nsrv++] = l->ends[e].addrs[k].a.v4;
 	}
+	for (int li = 0; li < t->nlinks && !c->hostaddr.s_addr; li++) {
+		int e = topo_link_end_of(&t->links[li], c->host);
+		const struct topo_addr *a = e >= 0 ? topo_end_addr(&t->links[li].ends[e], AF_INET)
+						   : NULL;
+
+		if (a)
+			c->hostaddr = a->a.v4;
+	}
+	if (!c->hostaddr.s_addr)
+		return diag_add(dl, t->file, t->nodes[c->host].line,
+				"classify needs an IPv4 address on the host \"%s\"",
+				t->nodes[c->host].name);
 	if (nsrv < 2)
 		return diag_add(dl, t->file, t->nodes[c->server].line,
 				"classify needs two IPv4 addresses on the rendezvous server \"%s\"",

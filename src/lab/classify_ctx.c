@@ -327,30 +327,14 @@ enum wait_state cl_wstate(const struct ctx *c, int i)
 
 /* --- conntrack ------------------------------------------------------------------------------ */
 
-/* One look at the NAT's conntrack. A dump walks the whole hash table (about 10 ms here,
- * whatever the number of entries), so the tests that read conntrack share each dump: their
- * flows are made for every round first, then looked up in one snapshot. */
-int cl_ct_snapshot(struct ctx *c, struct ct_mappings *all)
+/* The NAT's conntrack entry of the flow from the host's internal port `port` to the remote
+ * rem (proto: IPPROTO_*), looked up by its original tuple (ct_get_mapping(): no walk of the
+ * whole table). Returns 0, -ENOENT when there is none (yet), or -errno. */
+int cl_ct_get(struct ctx *c, uint8_t proto, uint16_t port, struct ep rem, struct ct_mapping *out)
 {
-	ct_mappings_free(all);
 	if (!c->ct)
 		return -ENOTCONN;
-	return ct_dump_mappings(c->ct, all);
-}
-
-/* The entry of the flow from internal port `port` to remote rem (proto: IPPROTO_*), NULL when
- * the snapshot has none. */
-const struct ct_mapping *cl_ct_lookup(const struct ct_mappings *all, uint8_t proto,
-					  uint16_t port, struct ep rem)
-{
-	for (size_t i = 0; i < all->n; i++) {
-		const struct ct_mapping *m = &all->v[i];
-
-		if (m->proto == proto && m->internal_port == port && !m->inbound &&
-		    m->remote_addr.s_addr == rem.a.s_addr && m->remote_port == rem.port)
-			return m;
-	}
-	return NULL;
+	return ct_get_mapping(c->ct, proto, c->hostaddr, port, rem.a, rem.port, out);
 }
 
 void cl_wait_all(struct ctx *c)

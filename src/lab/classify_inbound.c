@@ -109,43 +109,38 @@ void start_filtering(struct ctx *c, int round, enum classify_transport tr)
 		cl_note(m, "filtering: the control probe not sent (%s)", strerror(-ret));
 }
 
-/* The second half of every round's TCP filtering control, from shared conntrack snapshots
+/* The second half of every round's TCP filtering control, once conntrack has the host's flow
  * (bounded: a flow not in conntrack within wait_ms fails its control). */
 void finish_controls(struct ctx *c)
 {
-	struct ct_mappings all = { 0 };
 	int64_t deadline = cl_now_ms() + c->wait_ms;
 	bool pending = true;
 
 	while (pending) {
-		int ret = cl_ct_snapshot(c, &all);
-
 		pending = false;
 		for (int rd = 0; rd < CLASSIFY_ROUNDS; rd++) {
 			struct probes *pr = &c->pr[rd][CLASSIFY_TCP];
 			struct classify_measure *m = &c->r->round[rd][CLASSIFY_TCP];
-			const struct ct_mapping *cm;
-			int fd;
+			struct ct_mapping cm;
+			int ret;
 
 			if (!pr->ctl_pending)
 				continue;
-			cm = ret < 0 ? NULL : cl_ct_lookup(&all, IPPROTO_TCP,
-							 cl_rport(rd, PORT_FILTER + 2), pr->ctl_rem);
-			if (!cm && ret == 0 && cl_now_ms() < deadline) {
+			ret = cl_ct_get(c, IPPROTO_TCP, cl_rport(rd, PORT_FILTER + 2), pr->ctl_rem, &cm);
+			if (ret == -ENOENT && cl_now_ms() < deadline) {
 				pending = true;
 				continue;
 			}
 			pr->ctl_pending = false;
-			fd = cm ? control_finish(pr, cm, &pr->filter_pub[2]) : ret < 0 ? ret : -ENOENT;
-			pr->filter[2] = fd < 0 ? -1 : cl_add_waiter(c, fd, W_TCP_CONNECT);
-			if (fd < 0)
-				cl_note(m, "filtering: the control probe not sent (%s)",
-					strerror(-fd));
+			if (ret == 0)
+				ret = control_finish(pr, &cm, &pr->filter_pub[2]);
+			pr->filter[2] = ret < 0 ? -1 : cl_add_waiter(c, ret, W_TCP_CONNECT);
+			if (ret < 0)
+				cl_note(m, "filtering: the control probe not sent (%s)", strerror(-ret));
 		}
 		if (pending)
 			cl_sleep_ms(CT_POLL_MS);
 	}
-	ct_mappings_free(&all);
 }
 
 /* Hairpinning, first phase: seven internal endpoints get public endpoints (via S1:P1); A writes

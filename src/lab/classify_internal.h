@@ -101,6 +101,7 @@ struct ctx {
 	int host, nat, server;
 	struct in_addr srv[2];  /* S1, S2 */
 	struct in_addr wan;     /* the NAT's public address */
+	struct in_addr hostaddr; /* the host's own (internal) address */
 	struct in_addr up;      /* the NAT's upstream router on its WAN link */
 	int wait_ms;
 	int srv_udp[2][2];      /* [address][port] */
@@ -147,9 +148,7 @@ int cl_add_waiter(struct ctx *c, int fd, enum wait_kind kind);
 enum wait_state cl_wstate(const struct ctx *c, int i);
 const char *cl_state_word(enum wait_state s, enum classify_transport tr);
 void cl_wait_all(struct ctx *c);
-int cl_ct_snapshot(struct ctx *c, struct ct_mappings *all);
-const struct ct_mapping *cl_ct_lookup(const struct ct_mappings *all, uint8_t proto,
-				      uint16_t port, struct ep rem);
+int cl_ct_get(struct ctx *c, uint8_t proto, uint16_t port, struct ep rem, struct ct_mapping *out);
 
 /* classify.c: the outbound tests */
 void measure_mapping(struct ctx *c, int round, enum classify_transport tr);

@@ -13,7 +13,7 @@
 
 /* The UDP mapping's timeout as conntrack holds it (CTA_TIMEOUT), read right after the mapping
  * was made (unreplied) and right after the server answered (replied): the flows of every round
- * first (ct_timeout_begin()), then one snapshot for each reading (ct_timeout_read()). */
+ * first (ct_timeout_begin()), then the readings (ct_timeout_read()). */
 void ct_timeout_begin(struct ctx *c, int round)
 {
 	struct classify_measure *m = &c->r->round[round][CLASSIFY_UDP];
@@ -33,7 +33,6 @@ void ct_timeout_begin(struct ctx *c, int round)
 void ct_timeout_read(struct ctx *c, bool replied)
 {
 	struct ep rem = { .a = c->srv[0], .port = SRV_P1 };
-	struct ct_mappings all = { 0 };
 	int ret;
 
 	if (replied)
@@ -50,21 +49,20 @@ void ct_timeout_read(struct ctx *c, bool replied)
 				pr->ct_fd = -1;
 			}
 		}
-	ret = cl_ct_snapshot(c, &all);
 	for (int rd = 0; rd < CLASSIFY_ROUNDS; rd++) {
 		struct probes *pr = &c->pr[rd][CLASSIFY_UDP];
 		struct classify_measure *m = &c->r->round[rd][CLASSIFY_UDP];
 		uint16_t port = cl_rport(rd, PORT_CT);
-		const struct ct_mapping *cm;
+		struct ct_mapping cm;
 		/* whole seconds between the packet and the reading (beyond the truncation) */
 		int slack = (int)((cl_now_ms() - pr->ct_t0) / 1000);
 
 		if (pr->ct_fd < 0)
 			continue;
-		cm = ret < 0 ? NULL : cl_ct_lookup(&all, IPPROTO_UDP, port, rem);
-		if (!cm) {
+		ret = cl_ct_get(c, IPPROTO_UDP, port, rem, &cm);
+		if (ret < 0) {
 			cl_note(m, "udp-timeout: no conntrack entry of the mapping (%s)",
-			     ret < 0 ? strerror(-ret) : "not found");
+				strerror(-ret));
 			pr->ct_fd = -1;
 			m->ct_unreplied = m->ct_replied = -1;
 			continue;
@@ -72,17 +70,16 @@ void ct_timeout_read(struct ctx *c, bool replied)
 		if (slack > m->ct_slack)
 			m->ct_slack = slack;
 		if (!replied) {
-			m->ct_unreplied = (int)cm->timeout;
+			m->ct_unreplied = (int)cm.timeout;
 			continue;
 		}
-		m->ct_replied = (int)cm->timeout;
+		m->ct_replied = (int)cm.timeout;
 		cl_ctx_close(c, pr->ct_fd);
 		pr->ct_fd = -1;
 		cl_evidence(c, "r%d udp-timeout: conntrack of %u -> %s: %d s left when made, %d s "
 			 "left when replied", rd + 1, port, inet_ntoa(c->srv[0]), m->ct_unreplied,
 			 m->ct_replied);
 	}
-	ct_mappings_free(&all);
 }
 
 /* The UDP mapping lifetime end to end: mappings made at once, each probed once by its remote
