@@ -24,19 +24,22 @@ static const char classify_usage[] =
 	"\n"
 	"Build a small lab around each profile (a host behind the NAT, a probe server with two\n"
 	"public addresses and two ports) and measure its behaviour with real packets, over UDP\n"
-	"and TCP: RFC 4787 mapping and filtering, port allocation (preserved, sequential with its\n"
-	"stride, random), hairpinning, the answer to unsolicited inbound traffic, and with\n"
-	"--timeouts the UDP mapping lifetime. Print it beside what the profile's header declares.\n"
+	"and TCP: the transports it handles, RFC 4787 mapping and filtering, port allocation\n"
+	"(preserved, sequential with its stride, random), hairpinning (from the sender's public\n"
+	"endpoint) and its filtering, the answer to unsolicited inbound traffic (unmapped and\n"
+	"mapped ports), and the UDP mapping timeout (from conntrack; with --timeouts also end to\n"
+	"end). Every test runs three rounds that must agree; controls that must succeed stand\n"
+	"beside every negative result. Print it beside what the profile's header declares.\n"
 	"Without PROFILE, classify every profile in nat-profiles/. Labs run in parallel.\n"
 	"\n"
-	"  PROFILE           a name from nat-profiles/ or a path to a .nft file\n"
+"  PROFILE           a name from nat-profiles/ or a path to a .nft file\n"
 	"  --json            one JSON document on stdout instead of the tables\n"
-	"  --timeouts        also measure the UDP mapping lifetime (slow: about each profile's\n"
-	"                    udp-timeout, probed up to 30 s beyond it)\n"
+	"  --timeouts        also measure the UDP mapping lifetime end to end (slow: about each\n"
+	"                    profile's udp-timeout, probed up to 30 s beyond it)\n"
 	"  -t, --topology T  the lab (default " DEFAULT_TOPOLOGY "); it needs the roles peer-a,\n"
 	"                    nat-a (gets the profile) and rendezvous (two IPv4 addresses)\n"
-	"  -v, --verbose     also print the evidence: what each probe saw, and the NAT's\n"
-	"                    conntrack mappings\n"
+	"  -v, --verbose     also print the evidence: what each probe of each round saw, and\n"
+	"                    the NAT's conntrack mappings\n"
 	"  --wait MS         how long to wait for a packet that may never come (default 500)\n"
 	"\n"
 	"Exit status: 0 every profile behaves as declared; 1 a measured value differs from the\n"
@@ -44,9 +47,10 @@ static const char classify_usage[] =
 
 /* The keys shown, in order, with the label of their row. */
 static const enum profile_key shown[] = {
-	PROFILE_KEY_RFC3489,     PROFILE_KEY_MAPPING,         PROFILE_KEY_FILTERING,
-	PROFILE_KEY_PORTS,       PROFILE_KEY_HAIRPIN,         PROFILE_KEY_TCP_UNSOLICITED,
-	PROFILE_KEY_PREDICTABLE, PROFILE_KEY_UDP_TIMEOUT,
+	PROFILE_KEY_TRANSPORTS,  PROFILE_KEY_RFC3489,     PROFILE_KEY_MAPPING,
+	PROFILE_KEY_FILTERING,   PROFILE_KEY_PORTS,       PROFILE_KEY_HAIRPIN,
+	PROFILE_KEY_HAIRPIN_FILTERING, PROFILE_KEY_TCP_UNSOLICITED, PROFILE_KEY_PREDICTABLE,
+	PROFILE_KEY_UDP_TIMEOUT,
 };
 #define NSHOWN (sizeof(shown) / sizeof(shown[0]))
 
@@ -126,21 +130,15 @@ static void print_profile(const struct job *j, bool verbose)
 
 		printf("  %-16s %-28s", profile_key_name(k), classify_declared(r, k, d, sizeof(d)));
 		for (int tr = 0; tr < CLASSIFY_NTRANSPORTS; tr++) {
+			enum classify_transport t = (enum classify_transport)tr;
+			bool cmp = classify_compared(r, k, t);
 			char cell[80];
-			bool cmp = classify_compared(r, k, (enum classify_transport)tr);
-			bool bad = cmp && (r->mismatches & (1u << k)) &&
-				   (k == PROFILE_KEY_UDP_TIMEOUT ||
-				    strcmp(classify_measured(r, k, (enum classify_transport)tr, m,
-							     sizeof(m)),
-					   d) != 0);
 
-			classify_measured(r, k, (enum classify_transport)tr, m, sizeof(m));
-			/* "*": differs from the header; "()": the header does not cover it */
-			if (k == PROFILE_KEY_UDP_TIMEOUT && tr == CLASSIFY_UDP && !strcmp(m, "-"))
-				snprintf(cell, sizeof(cell), "(needs --timeouts)");
-			else
-				snprintf(cell, sizeof(cell), cmp || !strcmp(m, "-") ? "%s%s" : "(%s)%s",
-					 m, bad ? " *" : "");
+			classify_measured(r, k, t, m, sizeof(m));
+			/* "*": differs from the header; "()": not compared (the header does not
+			 * cover the transport, or the key does not apply) */
+			snprintf(cell, sizeof(cell), cmp || !strcmp(m, "-") ? "%s%s" : "(%s)%s", m,
+				 classify_mismatch(r, k, t) ? " *" : "");
 			printf(" %-28s", cell);
 		}
 		printf("\n");
@@ -170,23 +168,28 @@ static void print_profile(const struct job *j, bool verbose)
 static void print_summary(const struct job *jobs, int n, double wall_ms)
 {
 	int bad = 0;
+	int w = 26; /* the name column fits the longest name */
 
-	printf("%-26s %-21s %-8s %-9s %-22s %-7s %-6s %-8s %s\n", "profile (measured, udp)",
-	       "rfc3489", "mapping", "filtering", "ports", "hairpin", "syn", "timeout", "verdict");
+	for (int i = 0; i < n; i++)
+		if ((int)strlen(jobs[i].r.declared.name) > w)
+			w = (int)strlen(jobs[i].r.declared.name);
+	printf("%-*s %-21s %-8s %-9s %-22s %-7s %-9s %-6s %-10s %s\n", w, "profile (measured, udp)",
+	       "rfc3489", "mapping", "filtering", "ports", "hairpin", "hp-filter", "syn", "timeout",
+	       "verdict");
 	for (int i = 0; i < n; i++) {
 		const struct classify_result *r = &jobs[i].r;
 		char v[NSHOWN][64];
 
 		if (jobs[i].ret < 0) {
-			printf("%-26s error (see above)\n", r->declared.name[0] ? r->declared.name
+			printf("%-*s error (see above)\n", w, r->declared.name[0] ? r->declared.name
 										: jobs[i].path);
 			continue;
 		}
 		for (size_t k = 0; k < NSHOWN; k++)
 			classify_measured(r, shown[k], CLASSIFY_UDP, v[k], sizeof(v[k]));
-		printf("%-26s %-21s %-8s %-9s %-22s %-7s %-6s %-8s %s\n", r->declared.name, v[0],
-		       short_dep(v[1]), short_dep(v[2]), v[3], v[4], v[5], v[7],
-		       r->mismatches ? "MISMATCH" : "ok");
+		printf("%-*s %-21s %-8s %-9s %-22s %-7s %-9s %-6s %-10s %s\n", w, r->declared.name,
+		       v[1], short_dep(v[2]), short_dep(v[3]), v[4], v[5], short_dep(v[6]), v[7],
+		       v[9], r->mismatches ? "MISMATCH" : "ok");
 		bad += r->mismatches != 0;
 	}
 	printf("\n%d profile%s classified in %.2f s wall time (labs in parallel); %d mismatch%s\n",
@@ -229,8 +232,10 @@ static void json_profile(FILE *f, const struct job *j)
 			first = false;
 		}
 	fprintf(f, "],\n     \"declared\": {");
-	for (size_t i = 0; i < NSHOWN; i++) {
-		fprintf(f, "%s\"%s\": ", i ? ", " : "", profile_key_name(shown[i]));
+	for (size_t i = 0, k = 0; i < NSHOWN; i++) {
+		if (shown[i] == PROFILE_KEY_TRANSPORTS)
+			continue; /* an array, below */
+		fprintf(f, "%s\"%s\": ", k++ ? ", " : "", profile_key_name(shown[i]));
 		if (shown[i] == PROFILE_KEY_UDP_TIMEOUT)
 			fprintf(f, "%d", r->declared.udp_timeout);
 		else
@@ -254,10 +259,20 @@ static void json_profile(FILE *f, const struct job *j)
 				json_str(f, b);
 			first = false;
 		}
-		fprintf(f, ", \"stride\": %d, \"note\": ", r->m[tr].stride);
+		fprintf(f, ", \"stride\": %d, \"disagree\": [", r->m[tr].stride);
+		for (int k = 0, d = 0; k < PROFILE_KEY_COUNT; k++)
+			if (r->m[tr].disagree & (1u << k))
+				fprintf(f, "%s\"%s\"", d++ ? ", " : "",
+					profile_key_name((enum profile_key)k));
+		fprintf(f, "], \"rounds\": %d, \"note\": ", r->nrounds);
 		json_str(f, r->m[tr].note);
 		fprintf(f, "}");
 	}
+	fprintf(f, ", \"udp-timeout-conntrack\": [");
+	for (int i = 0; i < r->nrounds; i++)
+		fprintf(f, "%s{\"unreplied_s\": %d, \"replied_s\": %d}", i ? ", " : "",
+			r->round[i][CLASSIFY_UDP].ct_unreplied, r->round[i][CLASSIFY_UDP].ct_replied);
+	fprintf(f, "]");
 	if (r->lifetime_lo >= 0)
 		fprintf(f, ", \"udp-timeout\": {\"alive_after_s\": %d, \"gone_after_s\": %d}",
 			r->lifetime_lo, r->lifetime_hi);

@@ -354,6 +354,56 @@ int ct_dump_mappings(struct mnl_socket *nl, struct ct_mappings *out)
 	return with_socket(nl, do_dump, out);
 }
 
+struct get_args {
+	struct tuple t;
+	struct ct_mappings found;
+};
+
+/* One entry by its original tuple: the kernel looks it up in its hash, where a dump walks
+ * every bucket of the (global) table. */
+static int do_get(struct mnl_socket *nl, void *arg)
+{
+	struct get_args *g = arg;
+	char *buf = malloc(CT_BUF_SIZE);
+	struct nlattr *tuple, *nest;
+	struct nlmsghdr *nlh;
+	int ret;
+
+	if (!buf)
+		return -ENOMEM;
+	nlh = put_request(buf, IPCTNL_MSG_CT_GET, NLM_F_REQUEST | NLM_F_ACK, AF_INET,
+			  (uint32_t)time(NULL));
+	tuple = mnl_attr_nest_start(nlh, CTA_TUPLE_ORIG);
+	nest = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
+	mnl_attr_put(nlh, CTA_IP_V4_SRC, 4, &g->t.src);
+	mnl_attr_put(nlh, CTA_IP_V4_DST, 4, &g->t.dst);
+	mnl_attr_nest_end(nlh, nest);
+	nest = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
+	mnl_attr_put_u8(nlh, CTA_PROTO_NUM, g->t.proto);
+	mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, htons(g->t.sport));
+	mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, htons(g->t.dport));
+	mnl_attr_nest_end(nlh, nest);
+	mnl_attr_nest_end(nlh, tuple);
+	ret = transact(nl, nlh, buf, dump_cb, &g->found);
+	free(buf);
+	return ret;
+}
+
+int ct_get_mapping(struct mnl_socket *nl, uint8_t proto, struct in_addr src, uint16_t sport,
+		   struct in_addr dst, uint16_t dport, struct ct_mapping *out)
+{
+	struct get_args g = { .t = { .src = src, .dst = dst, .proto = proto, .sport = sport,
+				     .dport = dport } };
+	int ret = with_socket(nl, do_get, &g);
+
+	if (ret == 0 && g.found.n == 0)
+		ret = -ENOENT; /* there, but not NATed */
+	if (ret == 0)
+		*out = g.found.v[0];
+	ct_mappings_free(&g.found);
+	return ret;
+}
+
 const char *ct_mapping_state(const struct ct_mapping *m)
 {
 	static const char *const tcp_states[] = {

@@ -69,6 +69,13 @@ int ct_flush(struct mnl_socket *nl);
  * was appended before it. The caller owns out->v (ct_mappings_free()). */
 int ct_dump_mappings(struct mnl_socket *nl, struct ct_mappings *out);
 
+/* The NATed IPv4 entry whose original tuple is proto src:sport -> dst:dport (ports in host
+ * order), by one lookup: a dump walks every bucket of the kernel's table (262144 here, about
+ * 10 ms of system time whatever the namespace holds). Returns 0 with *out filled, -ENOENT when
+ * there is no such entry (or it is not NATed), or -errno. */
+int ct_get_mapping(struct mnl_socket *nl, uint8_t proto, struct in_addr src, uint16_t sport,
+		   struct in_addr dst, uint16_t dport, struct ct_mapping *out);
+
 /* Free the array and zero *m; NULL is a no-op. */
 void ct_mappings_free(struct ct_mappings *m);
 

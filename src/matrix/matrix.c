@@ -296,9 +296,23 @@ static int plan_classify(struct plan *p, const struct out *o)
 		else
 			break;
 	}
+	/* Meanwhile, here: the profiles the topology itself names (double-nat's CGN). Every
+	 * cell rests on them, so one that behaves unlike its header turns every cell into an
+	 * error. */
+	struct classify_opts topo_co = { .wait_ms = 300 };
+	char topo_why[256];
+	int nextra = 0;
+	int topo_bad = classify_topology_profiles(t, &p->topo, &topo_co, topo_why,
+						  sizeof(topo_why), &nextra);
+
 	for (int i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
-	fprintf(o->err ? o->err : stderr, "classified %d profile(s) in %.1f s\n", p->nprof,
+	for (int i = 0; topo_bad && i < p->nprof; i++)
+		if (!p->prof[i].bad) {
+			p->prof[i].bad = true;
+			snprintf(p->prof[i].why, sizeof(p->prof[i].why), "%s", topo_why);
+		}
+	fprintf(o->err ? o->err : stderr, "classified %d profile(s) in %.1f s\n", p->nprof + nextra,
 		(now_ms() - t0) / 1000);
 	free(t);
 	return 0;

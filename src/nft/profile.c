@@ -26,7 +26,13 @@ static const char *const dependency_names[] = {
 	[PROFILE_ENDPOINT_INDEPENDENT] = "endpoint-independent",
 	[PROFILE_ADDRESS_DEPENDENT] = "address-dependent",
 	[PROFILE_ADDRESS_AND_PORT_DEPENDENT] = "address-and-port-dependent",
+	[PROFILE_DEPENDENCY_NONE] = "none",
+	[PROFILE_DEPENDENCY_UNDECLARED] = "undeclared",
 };
+/* mapping and filtering take the first three; hairpin-filtering "none" too ("undeclared" is
+ * what an absent key reads as, never a value to write) */
+#define DEPENDENCY_RFC4787 3
+#define DEPENDENCY_HAIRPIN 4
 
 static const char *const ports_names[] = {
 	[PROFILE_PORTS_PRESERVE] = "preserve",
@@ -60,7 +66,7 @@ static const struct key_def key_defs[PROFILE_KEY_COUNT] = {
 	[PROFILE_KEY_STRIDE] = { "stride", true, "a whole number from 1 to 1024" },
 	[PROFILE_KEY_HAIRPIN] = { "hairpin", false, "yes or no" },
 	[PROFILE_KEY_HAIRPIN_FILTERING] = { "hairpin-filtering", true,
-		"endpoint-independent, address-dependent or address-and-port-dependent" },
+		"endpoint-independent, address-dependent, address-and-port-dependent or none" },
 	[PROFILE_KEY_TCP_UNSOLICITED] = { "tcp-unsolicited", false, "drop or rst" },
 	[PROFILE_KEY_PREDICTABLE] = { "predictable", false, "yes or no" },
 	[PROFILE_KEY_TRANSPORTS] = { "transports", false, "udp, tcp, or both as \"udp, tcp\"" },
@@ -239,16 +245,13 @@ static int parse_value(struct profile_header *h, enum profile_key k, char *v, in
 		return 0;
 	case PROFILE_KEY_MAPPING:
 	case PROFILE_KEY_FILTERING:
-	case PROFILE_KEY_HAIRPIN_FILTERING:
-		i = lookup(dependency_names, ARRAY_SIZE(dependency_names), v);
+		i = lookup(dependency_names, DEPENDENCY_RFC4787, v);
 		if (i < 0)
 			goto bad;
 		if (k == PROFILE_KEY_MAPPING)
 			h->mapping = (enum profile_dependency)i;
-		else if (k == PROFILE_KEY_FILTERING)
-			h->filtering = (enum profile_dependency)i;
 		else
-			h->hairpin_filtering = (enum profile_dependency)i;
+			h->filtering = (enum profile_dependency)i;
 		return 0;
 	case PROFILE_KEY_PORTS:
 		i = lookup(ports_names, ARRAY_SIZE(ports_names), v);
@@ -271,6 +274,12 @@ static int parse_value(struct profile_header *h, enum profile_key k, char *v, in
 			h->hairpin = i == 1;
 		else
 			h->predictable = i == 1;
+		return 0;
+	case PROFILE_KEY_HAIRPIN_FILTERING:
+		i = lookup(dependency_names, DEPENDENCY_HAIRPIN, v);
+		if (i < 0)
+			goto bad;
+		h->hairpin_filtering = (enum profile_dependency)i;
 		return 0;
 	case PROFILE_KEY_TCP_UNSOLICITED:
 		i = lookup(unsolicited_names, ARRAY_SIZE(unsolicited_names), v);
@@ -364,9 +373,19 @@ static void check_consistency(struct profile_header *h, const bool ok[], struct 
 				 profile_dependency_name(h->mapping),
 				 profile_dependency_name(h->filtering), profile_rfc3489_name(want));
 	}
-	if (ok[PROFILE_KEY_HAIRPIN_FILTERING] && ok[PROFILE_KEY_HAIRPIN] && !h->hairpin)
+	/* hairpin-filtering refines hairpin: a NAT that hairpins says whom it lets through (the
+	 * theory of a shared outer NAT depends on it), one that does not can only say none */
+	if (ok[PROFILE_KEY_HAIRPIN] && h->hairpin && !h->line[PROFILE_KEY_HAIRPIN_FILTERING])
+		diag_add(dl, h->file, h->end_line, "missing key \"hairpin-filtering\" (hairpin is "
+			 "yes): expected endpoint-independent, address-dependent or "
+			 "address-and-port-dependent");
+	if (ok[PROFILE_KEY_HAIRPIN] && ok[PROFILE_KEY_HAIRPIN_FILTERING] &&
+	    h->hairpin != (h->hairpin_filtering != PROFILE_DEPENDENCY_NONE))
 		diag_add(dl, h->file, h->line[PROFILE_KEY_HAIRPIN_FILTERING],
-			 "hairpin-filtering: only meaningful with hairpin: yes");
+			 "hairpin-filtering: %s contradicts hairpin %s: expected %s",
+			 profile_dependency_name(h->hairpin_filtering), h->hairpin ? "yes" : "no",
+			 h->hairpin ? "endpoint-independent, address-dependent or "
+				      "address-and-port-dependent" : "none (or no hairpin-filtering line)");
 	if (ok[PROFILE_KEY_STRIDE] && ok[PROFILE_KEY_PORTS] &&
 	    h->ports != PROFILE_PORTS_SEQUENTIAL)
 		diag_add(dl, h->file, h->line[PROFILE_KEY_STRIDE],
@@ -388,6 +407,7 @@ int profile_header_parse_buffer(struct profile_header *h, const char *name, cons
 	memset(h, 0, sizeof(*h));
 	snprintf(h->file, sizeof(h->file), "%s", name ? name : "-");
 	h->stride = 1;
+	h->hairpin_filtering = PROFILE_DEPENDENCY_UNDECLARED;
 
 	while (pos < len && in_header) {
 		const char *start = buf + pos;
@@ -429,7 +449,7 @@ int profile_header_parse_buffer(struct profile_header *h, const char *name, cons
 		return diag_add(dl, h->file, 1,
 				"no profile header: expected \"# key: value\" lines at the top of "
 				"the file (name, rfc3489, mapping, filtering, ports, hairpin, "
-				"tcp-unsolicited, predictable, transports, udp-timeout, "
+				"hairpin-filtering, tcp-unsolicited, predictable, transports, udp-timeout, "
 				"description; docs/profile-format.md)");
 	}
 	for (int k = 0; k < PROFILE_KEY_COUNT; k++)

@@ -20,11 +20,15 @@ enum profile_rfc3489 {
 	PROFILE_SYMMETRIC,
 };
 
-/* RFC 4787 mapping and filtering behaviour. */
+/* RFC 4787 mapping and filtering behaviour. The last two values exist for hairpin-filtering
+ * only (mapping and filtering never take them): NONE, the NAT lets no hairpinned packet through
+ * (it does not hairpin); UNDECLARED, the header does not say (allowed only with hairpin: no). */
 enum profile_dependency {
 	PROFILE_ENDPOINT_INDEPENDENT,
 	PROFILE_ADDRESS_DEPENDENT,
 	PROFILE_ADDRESS_AND_PORT_DEPENDENT,
+	PROFILE_DEPENDENCY_NONE,
+	PROFILE_DEPENDENCY_UNDECLARED,
 };
 
 /* How the public port of a new mapping is chosen. */
@@ -53,7 +57,7 @@ enum profile_key {
 	PROFILE_KEY_PORTS,
 	PROFILE_KEY_STRIDE, /* optional: only with ports: sequential, default 1 */
 	PROFILE_KEY_HAIRPIN,
-	PROFILE_KEY_HAIRPIN_FILTERING, /* optional: only with hairpin: yes, default = filtering */
+	PROFILE_KEY_HAIRPIN_FILTERING, /* required with hairpin: yes; optional (none) with no */
 	PROFILE_KEY_TCP_UNSOLICITED,
 	PROFILE_KEY_PREDICTABLE,
 	PROFILE_KEY_TRANSPORTS,
@@ -76,9 +80,10 @@ struct profile_header {
 	enum profile_ports ports;
 	int stride;                    /* step between sequential ports; 1 unless declared */
 	bool hairpin;
-	/* Which hairpinned packets (from the LAN to a public endpoint of this NAT) reach the
-	 * mapping's owner, in RFC 4787 filtering terms; valid only when declared
-	 * (line[PROFILE_KEY_HAIRPIN_FILTERING] != 0). */
+	/* Who may send a hairpinned packet to a public endpoint (RFC 4787 section 5's filtering,
+	 * applied to senders on the inside): endpoint-independent, address-dependent,
+	 * address-and-port-dependent, NONE (no hairpinning), or UNDECLARED (key absent, which
+	 * only hairpin: no allows; line[PROFILE_KEY_HAIRPIN_FILTERING] is then 0). */
 	enum profile_dependency hairpin_filtering;
 	enum profile_unsolicited tcp_unsolicited;
 	bool predictable;
@@ -92,7 +97,8 @@ struct profile_header {
 /* Parse the header of the profile file at path into *h. Every error found is added to dl as
  * FILE:LINE: naming the key and what is expected (unknown key, unknown or malformed value,
  * duplicate key, missing key, an rfc3489 name that contradicts mapping and filtering, a stride
- * without sequential ports). Returns 0; -EINVAL when dl holds errors (*h is then unusable); or
+ * without sequential ports, a hairpin-filtering that contradicts hairpin or is missing with
+ * hairpin: yes). Returns 0; -EINVAL when dl holds errors (*h is then unusable); or
  * another -errno when the file cannot be read (also added to dl). */
 int profile_header_parse_file(struct profile_header *h, const char *path, struct diag_list *dl);
 
@@ -113,7 +119,7 @@ bool profile_predictable_of(enum profile_dependency mapping, enum profile_ports 
 /* The spelling used in headers and reports ("port-restricted-cone", "address-dependent",
  * "sequential", "rst", "udp-timeout"...). Never NULL: "?" for a value out of range. */
 const char *profile_rfc3489_name(enum profile_rfc3489 v);
-const char *profile_dependency_name(enum profile_dependency v);
+const char *profile_dependency_name(enum profile_dependency v); /* "none", "undeclared" too */
 const char *profile_ports_name(enum profile_ports v);
 const char *profile_unsolicited_name(enum profile_unsolicited v);
 const char *profile_key_name(enum profile_key k);

@@ -2,9 +2,13 @@
 # Lab test of `punchlab classify` (root, real namespaces):
 #  - every shipped profile behaves as its header declares, over UDP and TCP (exit 0);
 #  - every deliberately mislabelled profile in tests/data/profiles/ is reported as a mismatch
-#    on exactly the key it lies about (exit 1);
+#    on exactly the key it lies about (exit 1): mislabel-KEY.nft and mislabel-KEY--HOW.nft;
+#    answers that differ between rounds are reported as "disagree";
 #  - the sequential test profile with stride 3 is measured with stride 3;
-#  - a bad header and a ruleset that does not load give FILE:LINE errors and exit 2.
+#  - a bad header and a ruleset that does not load give FILE:LINE errors and exit 2;
+#  - the matrix classifies the profiles a topology names for its other nodes (double-nat's
+#    CGN): a mislabelled CGN turns every cell into an error naming the node (exit 2), the
+#    shipped one is classified next to the cell's profile.
 # usage: classify.sh PUNCHLAB_BINARY SOURCE_DIR
 # Exit 77 (skipped) when not root, except under CI=true, where that is a failure.
 set -u
@@ -36,7 +40,7 @@ verdict() {
 }
 
 # 1. Shipped profiles.
-n=$(ls "$SRC"/nat-profiles/*.nft | wc -l)
+n=$(find "$SRC"/nat-profiles -maxdepth 1 -name "*.nft" | wc -l)
 PUNCHLAB_DATA_DIR=$SRC "$PUNCHLAB" classify >"$out" 2>&1
 rc=$?
 cat "$out"
@@ -52,12 +56,21 @@ cat "$out"
 for f in "$DATA"/mislabel-*.nft; do
 	name=$(basename "$f" .nft)
 	key=${name#mislabel-}
+	key=${key%%--*}
 	v=$(verdict "$name")
 	case "$v" in
 	*"=> MISMATCH on: $key ("*) ;;
 	*) bad "$name: expected a mismatch on $key only, got: $v" ;;
 	esac
 done
+
+# Repeated probes that disagree are reported as such, not as a value.
+awk '/^mislabel-tcp-unsolicited--alternating  \(/,/=> /' "$out" |
+	grep -Eq '^  tcp-unsolicited +drop +drop +disagree \*' ||
+	bad "mislabel-tcp-unsolicited--alternating: TCP answers not reported as disagreeing"
+# A hairpinned packet from the wrong source is evidence, shown.
+awk '/^mislabel-hairpin--lan-source  \(/,/=> /' "$out" | grep -Eq '^  hairpin +yes +no \* +no \*' ||
+	bad "mislabel-hairpin--lan-source: hairpin not measured as no over UDP and TCP"
 
 # 3. Stride 3.
 PUNCHLAB_DATA_DIR=$SRC "$PUNCHLAB" classify "$DATA"/sequential-stride3.nft >"$out" 2>&1
@@ -80,6 +93,27 @@ cat "$out"
 [ $rc = 2 ] || bad "a ruleset that does not load exited $rc, expected 2"
 grep -q 'ruleset-syntax.nft:[0-9]*: nftables: ' "$out" ||
 	bad "a ruleset that does not load: no FILE:LINE nftables error"
+
+# 5. The topology's own profiles in a matrix: double-nat's CGN.
+tmp=$(mktemp -d)
+trap 'rm -f "$out"; rm -rf "$tmp"' EXIT
+sed "s|profile: cgn }|profile: $DATA/mislabel-hairpin-filtering.nft }|" \
+	"$SRC"/topologies/double-nat.yaml >"$tmp"/double-nat-bad-cgn.yaml
+grep -q "mislabel-hairpin-filtering" "$tmp"/double-nat-bad-cgn.yaml || bad "test setup: no CGN line"
+PUNCHLAB_DATA_DIR=$SRC "$PUNCHLAB" matrix -t "$tmp"/double-nat-bad-cgn.yaml \
+	--profiles port-restricted-cone --proto udp --techniques udp -o "$tmp"/bad >"$out" 2>&1
+rc=$?
+cat "$out"
+[ $rc = 2 ] || bad "double-nat with a mislabelled CGN exited $rc, expected 2"
+grep -q 'classified 2 profile(s)' "$out" || bad "double-nat: the CGN's profile was not classified"
+grep -q 'error: node cgn: profile mislabel-hairpin-filtering behaves unlike its header.*hairpin-filtering' "$out" ||
+	bad "double-nat with a mislabelled CGN: no cell error naming the node and the key"
+PUNCHLAB_DATA_DIR=$SRC "$PUNCHLAB" matrix -t double-nat \
+	--profiles port-restricted-cone --proto udp --techniques udp -o "$tmp"/good >"$out" 2>&1
+rc=$?
+cat "$out"
+grep -q 'classified 2 profile(s)' "$out" || bad "double-nat: the CGN's profile was not classified"
+if grep -q 'error: node cgn' "$out"; then bad "double-nat: the shipped CGN reported unlike its header"; fi
 
 [ $fail = 0 ] && echo "PASS"
 exit $fail

@@ -119,6 +119,33 @@ static const struct header_case cases[] = {
 	  HEADER(H_NAME H_RFC H_MAP H_FILT H_PORTS "# hairpin: true\n" H_TCPU H_PRED H_TRANS H_TMO
 		 H_DESC),
 	  -EINVAL, 1, 6, "hairpin: unknown value \"true\": expected yes or no" },
+	{ "hairpin without hairpin-filtering",
+	  HEADER(H_NAME H_RFC H_MAP H_FILT H_PORTS "# hairpin: yes\n" H_TCPU H_PRED H_TRANS H_TMO
+		 H_DESC),
+	  -EINVAL, 1, 12, "missing key \"hairpin-filtering\" (hairpin is yes)" },
+	{ "hairpin-filtering of a NAT that does not hairpin",
+	  HEADER(H_NAME H_RFC H_MAP H_FILT H_PORTS H_HAIR "# hairpin-filtering: endpoint-independent\n"
+		 H_TCPU H_PRED H_TRANS H_TMO H_DESC),
+	  -EINVAL, 1, 7,
+	  "hairpin-filtering: endpoint-independent contradicts hairpin no: expected none" },
+	{ "hairpin-filtering none with hairpin",
+	  HEADER(H_NAME H_RFC H_MAP H_FILT H_PORTS "# hairpin: yes\n# hairpin-filtering: none\n"
+		 H_TCPU H_PRED H_TRANS H_TMO H_DESC),
+	  -EINVAL, 1, 7, "hairpin-filtering: none contradicts hairpin yes" },
+	{ "hairpin-filtering none without hairpin",
+	  HEADER(H_NAME H_RFC H_MAP H_FILT H_PORTS H_HAIR "# hairpin-filtering: none\n" H_TCPU
+		 H_PRED H_TRANS H_TMO H_DESC),
+	  0, 0, 0, NULL },
+	{ "hairpin-filtering undeclared is not a value",
+	  HEADER(H_NAME H_RFC H_MAP H_FILT H_PORTS H_HAIR "# hairpin-filtering: undeclared\n"
+		 H_TCPU H_PRED H_TRANS H_TMO H_DESC),
+	  -EINVAL, 1, 7,
+	  "hairpin-filtering: unknown value \"undeclared\": expected endpoint-independent, "
+	  "address-dependent, address-and-port-dependent or none" },
+	{ "filtering none is not a value",
+	  HEADER(H_NAME H_RFC H_MAP "# filtering: none\n" H_PORTS H_HAIR H_TCPU H_PRED H_TRANS H_TMO
+		 H_DESC),
+	  -EINVAL, 1, 4, "filtering: unknown value \"none\"" },
 	{ "empty value",
 	  HEADER(H_NAME H_RFC H_MAP H_FILT "# ports:\n" H_HAIR H_TCPU H_PRED H_TRANS H_TMO H_DESC),
 	  -EINVAL, 1, 5, "ports: missing value: expected preserve, sequential or random" },
@@ -174,6 +201,7 @@ static void test_values(void **state)
 				  "# mapping: address-dependent\n"
 				  "# filtering: address-dependent\n"
 				  "# ports: sequential\n# stride: 7\n# hairpin: yes\n"
+				  "# hairpin-filtering: address-dependent\n"
 				  "# tcp-unsolicited: rst\n# predictable: no\n"
 				  "# transports: tcp\n# udp-timeout: 86400\n"
 				  "# description: values: with a colon\n");
@@ -190,14 +218,16 @@ static void test_values(void **state)
 	assert_int_equal(h.ports, PROFILE_PORTS_SEQUENTIAL);
 	assert_int_equal(h.stride, 7);
 	assert_true(h.hairpin);
+	assert_int_equal(h.hairpin_filtering, PROFILE_ADDRESS_DEPENDENT);
+	assert_int_equal(h.line[PROFILE_KEY_HAIRPIN_FILTERING], 8);
 	assert_int_equal(h.tcp_unsolicited, PROFILE_UNSOLICITED_RST);
 	assert_false(h.predictable);
 	assert_int_equal(h.transports, PROFILE_TCP);
 	assert_int_equal(h.udp_timeout, 86400);
 	assert_string_equal(h.description, "values: with a colon");
 	assert_int_equal(h.line[PROFILE_KEY_STRIDE], 6);
-	assert_int_equal(h.line[PROFILE_KEY_DESCRIPTION], 12);
-	assert_int_equal(h.end_line, 13);
+	assert_int_equal(h.line[PROFILE_KEY_DESCRIPTION], 13);
+	assert_int_equal(h.end_line, 14);
 	assert_string_equal(profile_transports_format(PROFILE_UDP | PROFILE_TCP, buf, sizeof(buf)),
 			    "udp, tcp");
 }
@@ -213,6 +243,11 @@ static void test_defaults_and_names(void **state)
 	assert_int_equal(h.stride, 1);
 	assert_int_equal(h.transports, PROFILE_UDP | PROFILE_TCP);
 	assert_int_equal(h.line[PROFILE_KEY_STRIDE], 0);
+	/* absent with hairpin: no */
+	assert_int_equal(h.hairpin_filtering, PROFILE_DEPENDENCY_UNDECLARED);
+	assert_int_equal(h.line[PROFILE_KEY_HAIRPIN_FILTERING], 0);
+	assert_string_equal(profile_key_name(PROFILE_KEY_HAIRPIN_FILTERING), "hairpin-filtering");
+	assert_string_equal(profile_dependency_name(PROFILE_DEPENDENCY_NONE), "none");
 	assert_string_equal(profile_rfc3489_name(PROFILE_PORT_RESTRICTED_CONE),
 			    "port-restricted-cone");
 	assert_string_equal(profile_dependency_name(PROFILE_ADDRESS_AND_PORT_DEPENDENT),
