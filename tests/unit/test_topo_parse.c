@@ -395,6 +395,40 @@ static void test_bad_data_files(void **state)
 	assert_true(seen >= 3);
 }
 
+/* Issue 9: a file with seven different mistakes, in every part that used to stop the parser
+ * (top level, nodes, links, roles, then the checks across them), gets all seven reported in one
+ * run, each on the line its "# expect: LINE: TEXT" header names, and nothing else: a mistake
+ * does not hide the others, nor cause errors of its own elsewhere. */
+static void test_seven_mistakes_in_one_run(void **state)
+{
+	static const char path[] = PUNCHLAB_SOURCE_DIR "/tests/data/bad-seven-mistakes.yaml";
+	char head[256], want[8][256];
+	int line[8], nwant = 0;
+	struct diag_list dl = { .count = 0 };
+	struct topo t;
+	FILE *f = fopen(path, "r");
+
+	(void)state;
+	assert_non_null(f);
+	while (fgets(head, sizeof(head), f) && nwant < 8)
+		if (sscanf(head, "# expect: %d: %255[^\n]", &line[nwant], want[nwant]) == 2)
+			nwant++;
+	fclose(f);
+	assert_int_equal(nwant, 7);
+	assert_int_equal(topo_parse_file(&t, path, &dl), -EINVAL);
+	if (dl.count != nwant)
+		print_diags(&dl);
+	for (int w = 0; w < nwant; w++) {
+		bool found = false;
+		for (int i = 0; i < dl.count && !found; i++)
+			found = dl.items[i].line == line[w] && strstr(dl.items[i].msg, want[w]) &&
+				strstr(dl.items[i].msg, "expected");
+		if (!found)
+			fail_msg("no diagnostic %d: ...%s...expected...", line[w], want[w]);
+	}
+	assert_int_equal(dl.count, nwant);
+}
+
 /* --- shipped topologies -------------------------------------------------------------------- */
 
 static void parse_shipped(const char *name, struct topo *t)
@@ -702,6 +736,7 @@ int main(void)
 		cmocka_unit_test(test_bad_input_printed),
 		cmocka_unit_test(test_parse_file_missing),
 		cmocka_unit_test(test_bad_data_files),
+		cmocka_unit_test(test_seven_mistakes_in_one_run),
 		cmocka_unit_test(test_every_shipped_topology),
 		cmocka_unit_test(test_two_nats),
 		cmocka_unit_test(test_same_nat),
