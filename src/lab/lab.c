@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <net/if.h>
@@ -353,6 +354,22 @@ static void random_name(char *buf, size_t len)
 	buf[len < 8 ? len - 1 : 7] = '\0';
 }
 
+/* Adds the time since the previous call to opts->phase_ms[phase] (phase -1 starts the clock).
+ * Per thread: cells are built in parallel threads. */
+static void phase_clock(const struct lab_options *opts, int phase)
+{
+	static __thread struct timespec last;
+	struct timespec now;
+
+	if (!opts || !opts->phase_ms)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (phase >= 0)
+		opts->phase_ms[phase] += (now.tv_sec - last.tv_sec) * 1e3 +
+					 (now.tv_nsec - last.tv_nsec) / 1e6;
+	last = now;
+}
+
 int lab_up(const struct topo *t, const struct lab_options *opts, struct lab **labp,
 	   struct diag_list *dl)
 {
@@ -388,19 +405,25 @@ int lab_up(const struct topo *t, const struct lab_options *opts, struct lab **la
 		goto fail;
 	}
 	ids->next = 2; /* 1 is lo in every namespace */
+	phase_clock(opts, -1);
 	ret = create_nodes(lab, dl);
 	if (netns_enter(home) < 0)
 		abort(); /* see load_rulesets() */
+	phase_clock(opts, LAB_PHASE_NODES);
 	if (ret == 0)
 		ret = create_links(lab, ids, dl);
+	phase_clock(opts, LAB_PHASE_LINKS);
 	if (ret == 0)
 		ret = add_addresses(lab, ids, dl);
 	if (ret == 0)
 		ret = add_routes(lab, ids, dl);
+	phase_clock(opts, LAB_PHASE_ADDRS);
 	if (ret == 0)
 		ret = load_rulesets(lab, home, dl);
+	phase_clock(opts, LAB_PHASE_RULESETS);
 	if (ret == 0)
 		ret = wait_links(lab, dl);
+	phase_clock(opts, LAB_PHASE_LINK_WAIT);
 	if (ret < 0)
 		goto fail;
 	close(home);
