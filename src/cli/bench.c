@@ -27,7 +27,8 @@ static const char bench_usage[] =
 	"  lab        build + tear down TOPOLOGY (default two-nats) CELLS times over netlink\n"
 	"             (default 300) and --shell-n times with one ip/nft process per step\n"
 	"             (default 300, 0 skips it); prints median, p95, throughput and the ratio,\n"
-	"             and where the netlink lab's time goes (mean per phase of lab up, lab down)\n"
+	"             and where the netlink lab's time goes (median and mean of each phase of\n"
+	"             lab up, and of lab down)\n"
 	"  shell-lab  build (up) or remove (down) one lab the shell way as /run/netns/NAME-NODE,\n"
 	"             for comparing its dumps with a kept netlink lab\n"
 	"  matrix     the harness's per-cell overhead (lab up + engine start + lab down, CELLS\n"
@@ -59,7 +60,7 @@ struct series {
 	int n;
 	double *total, *up;
 	double wall_ms;
-	double phase_ms[LAB_PHASES]; /* netlink only: sums over the n labs */
+	double *phase_ms; /* netlink only: n x LAB_PHASES, each lab's phases */
 };
 
 static void series_print(struct series *s)
@@ -72,8 +73,8 @@ static void series_print(struct series *s)
 	       s->n / (s->wall_ms / 1000));
 }
 
-/* Where lab up's time goes, as means over the cells (they add up to the mean of lab up), and
- * lab down's mean: the account of the costs the README quotes. */
+/* Where lab up's time goes: each phase's median over the cells (robust on a loaded machine) and
+ * mean (the means add up to lab up's mean), and lab down's: the costs the README quotes. */
 static void phases_print(const struct series *s)
 {
 	static const char *const what[LAB_PHASES] = {
@@ -83,18 +84,27 @@ static void phases_print(const struct series *s)
 		[LAB_PHASE_RULESETS] = "NAT rulesets",
 		[LAB_PHASE_LINK_WAIT] = "waiting until every link is up",
 	};
-	double up = 0, total = 0;
+	double *v = calloc((size_t)s->n, sizeof(double)), up = 0, total = 0;
 
+	if (!v)
+		return;
 	for (int i = 0; i < s->n; i++) {
 		up += s->up[i];
 		total += s->total[i];
 	}
-	printf("%-9s mean per cell: lab up %.2f ms =", s->name, up / s->n);
-	for (int p = 0; p < LAB_PHASES; p++)
-		printf("%s %s %.2f", p ? "," : "", what[p], s->phase_ms[p] / s->n);
-	printf(" (+ %.2f outside the phases); lab down %.2f ms\n",
-	       up / s->n - (s->phase_ms[0] + s->phase_ms[1] + s->phase_ms[2] + s->phase_ms[3] +
-			    s->phase_ms[4]) / s->n, (total - up) / s->n);
+	printf("phases    median / mean per cell, ms:");
+	for (int p = 0; p < LAB_PHASES; p++) {
+		double sum = 0;
+		for (int i = 0; i < s->n; i++)
+			sum += v[i] = s->phase_ms[i * LAB_PHASES + p];
+		printf("%s %s %.2f / %.2f", p ? "," : "", what[p], percentile(v, s->n, 0.5),
+		       sum / s->n);
+	}
+	for (int i = 0; i < s->n; i++)
+		v[i] = s->total[i] - s->up[i];
+	printf("; lab up mean %.2f; lab down %.2f / %.2f\n", up / s->n, percentile(v, s->n, 0.5),
+	       (total - up) / s->n);
+	free(v);
 }
 
 static int resolve_profiles(const struct topo *t, char profiles[][4096])
@@ -112,10 +122,10 @@ static int resolve_profiles(const struct topo *t, char profiles[][4096])
 
 static int bench_netlink(const struct topo *t, struct series *s)
 {
-	struct lab_options lo = { .phase_ms = s->phase_ms };
 	double start = now_ms();
 
 	for (int i = 0; i < s->n; i++) {
+		struct lab_options lo = { .phase_ms = &s->phase_ms[i * LAB_PHASES] };
 		struct diag_list dl = { .count = 0 };
 		struct lab *lab;
 		double t0 = now_ms(), t1;
@@ -316,10 +326,11 @@ int bench_main(int argc, char **argv)
 	nl.n = n;
 	nl.total = calloc((size_t)n, sizeof(double));
 	nl.up = calloc((size_t)n, sizeof(double));
+	nl.phase_ms = calloc((size_t)n * LAB_PHASES, sizeof(double));
 	sh.n = shell_n;
 	sh.total = calloc((size_t)shell_n + 1, sizeof(double));
 	sh.up = calloc((size_t)shell_n + 1, sizeof(double));
-	if (!profiles || !nl.total || !nl.up || !sh.total || !sh.up || resolve_profiles(&t, profiles))
+	if (!profiles || !nl.total || !nl.up || !nl.phase_ms || !sh.total || !sh.up || resolve_profiles(&t, profiles))
 		goto out;
 
 	printf("bench lab: topology %s, %d nodes, %d links; %d cells over netlink, %d the shell "
@@ -345,6 +356,7 @@ out:
 	free(profiles);
 	free(nl.total);
 	free(nl.up);
+	free(nl.phase_ms);
 	free(sh.total);
 	free(sh.up);
 	return ret;

@@ -40,7 +40,7 @@ static int64_t now_ms(void)
 
 /* Start CMD in the node whose pin is `pin`, and record its init in the lab's record, all under
  * the registry lock: `lab down` either sees the program or has removed the lab before it
- * starts. Returns the init's pid or EXIT_SETUP's negative. */
+ * starts. Returns the init's pid, or -1 with the reason printed. */
 static pid_t start_recorded(const char *lab, const char *node, char **cmd, double timeout_s)
 {
 	struct lab_spawn_opts opts = { .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,

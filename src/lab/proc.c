@@ -81,8 +81,10 @@ static int init_main(void *arg)
 	/* The parent may have died before prctl() took effect: its pidfd is then readable. */
 	if (a->parent_pidfd >= 0 && poll(&pfd, 1, 0) != 0)
 		_exit(EXIT_DEADLINE);
-	if (setns(a->netns, CLONE_NEWNET) < 0)
+	if (setns(a->netns, CLONE_NEWNET) < 0) {
+		say("punchlab: cannot enter the node's network namespace\n");
 		_exit(EXIT_EXEC_FAILED);
+	}
 	for (int i = 0; i < 3; i++)
 		if (a->fds[i] >= 0 && dup2(a->fds[i], i) < 0)
 			_exit(EXIT_EXEC_FAILED);
