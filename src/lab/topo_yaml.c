@@ -100,10 +100,11 @@ static void node_attr(const struct yaml_ctx *yc, const char *key, yaml_node_t *k
 	}
 	if (strcmp(key, "kind") == 0) {
 		c->has_kind = true;
-		if (kind_parse(val, &c->node->kind) < 0 &&
-		    (p->kind_unknown[c->node - p->t->nodes] = true))
+		if (kind_parse(val, &c->node->kind) < 0) {
+			p->kind_unknown[c->node - p->t->nodes] = true;
 			ERR(p, v, "node \"%s\": unknown kind \"%s\", expected host, nat, inet or server",
 			    c->node->name, val);
+		}
 	} else if (strcmp(key, "gateway") == 0) {
 		c->pend->gateway = val;
 		c->pend->gateway_line = line_of(v);
@@ -238,6 +239,7 @@ static void links_parse(struct parse *p, yaml_node_t *seq)
 	for (yaml_node_item_t *i = seq->data.sequence.items.start; i < seq->data.sequence.items.top;
 	     i++) {
 		yaml_node_t *item = node_at(p, *i);
+		bool before = p->links_unknown;
 		struct topo_link *l;
 
 		if (t->nlinks >= TOPO_MAX_LINKS) {
@@ -248,13 +250,13 @@ static void links_parse(struct parse *p, yaml_node_t *seq)
 		l = &t->links[t->nlinks++];
 		memset(l, 0, sizeof(*l));
 		l->line = line_of(item);
+		p->links_unknown = false;
 		for_each_pair(p, item, "a link", link_attr, l);
-		/* after an error in its ends, the count is that error's consequence */
+		/* after an error in this link's ends, their count is that error's consequence */
 		if (l->nends < 2 && !p->links_unknown)
 			ERR(p, item, "link has %d end(s), expected at least two nodes under ends:",
 			    l->nends);
-		if (l->nends < 2)
-			p->links_unknown = true;
+		p->links_unknown = before || p->links_unknown || l->nends < 2;
 		for (int a = 0; a < l->nends; a++)
 			for (int b = 0; b < a; b++)
 				if (l->ends[a].node == l->ends[b].node)
