@@ -29,6 +29,8 @@ struct parse {
 	bool links_unknown;                /* a link whose ends are not all known */
 	bool role_given[ROLE_COUNT];       /* named in roles:, even if wrongly */
 	bool roles_unknown;                /* a role name that is none of ours */
+	const char *rejected[32];          /* node names refused (invalid, one too many): a */
+	int nrejected;                     /* reference to one is no mistake of its own */
 };
 
 #define P(yc) ((struct parse *)(yc))
@@ -45,6 +47,20 @@ static void for_each_pair(struct parse *p, yaml_node_t *map, const char *what, y
 			  void *arg)
 {
 	yaml_for_each_pair(&p->y, map, what, fn, arg);
+}
+
+static bool name_rejected(const struct parse *p, const char *name)
+{
+	for (int i = 0; i < p->nrejected; i++)
+		if (strcmp(p->rejected[i], name) == 0)
+			return true;
+	return false;
+}
+
+static void name_reject(struct parse *p, const char *name)
+{
+	if (p->nrejected < (int)(sizeof(p->rejected) / sizeof(p->rejected[0])))
+		p->rejected[p->nrejected++] = name;
 }
 
 static bool name_valid(const char *s)
@@ -129,10 +145,12 @@ static void node_entry(const struct yaml_ctx *yc, const char *key, yaml_node_t *
 	if (!name_valid(key)) {
 		ERR(p, k, "node name \"%s\" is not valid, expected 1-%d characters of a-z, 0-9 and "
 		    "inner dashes", key, TOPO_NODE_NAME_MAX);
+		name_reject(p, key);
 		return;
 	}
 	if (t->nnodes >= TOPO_MAX_NODES) {
 		ERR(p, k, "too many nodes, expected at most %d", TOPO_MAX_NODES);
+		name_reject(p, key);
 		return;
 	}
 	n = &t->nodes[t->nnodes];
@@ -188,7 +206,9 @@ static void link_end(const struct yaml_ctx *yc, const char *key, yaml_node_t *k,
 	int n = topo_node_find(p->t, key);
 
 	if (n < 0) {
-		ERR(p, k, "link to unknown node \"%s\", expected a node declared under nodes:", key);
+		if (!name_rejected(p, key))
+			ERR(p, k, "link to unknown node \"%s\", expected a node declared under nodes:",
+			    key);
 		p->links_unknown = true;
 		return;
 	}
@@ -290,6 +310,8 @@ static void role_entry(const struct yaml_ctx *yc, const char *key, yaml_node_t *
 	}
 	p->role_given[r] = true;
 	n = val ? topo_node_find(p->t, val) : -1;
+	if (n < 0 && val && name_rejected(p, val))
+		return;
 	if (n < 0) {
 		ERR(p, v, "role %s names unknown node \"%s\", expected a node declared under nodes:",
 		    key, val ? val : "");
@@ -451,6 +473,8 @@ static void check_gateways(struct parse *p, const struct node_pending *pend)
 			continue;
 		}
 		g = topo_node_find(t, pend[n].gateway);
+		if (g < 0 && name_rejected(p, pend[n].gateway))
+			continue;
 		if (g < 0) {
 			diag_add(p->dl, p->file, pend[n].gateway_line,
 				 "node \"%s\": gateway \"%s\" is not a node, expected a declared node",
