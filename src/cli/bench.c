@@ -22,16 +22,19 @@
 static const char bench_usage[] =
 	"usage: punchlab bench lab [-t TOPOLOGY] [-n CELLS] [--shell-n CELLS]\n"
 	"       punchlab bench shell-lab up|down NAME [-t TOPOLOGY]\n"
-	"       punchlab bench matrix [-n CELLS] [--jobs N]\n"
+	"       punchlab bench matrix [-n CELLS] [--jobs N] [--repeat N]\n"
 	"\n"
 	"  lab        build + tear down TOPOLOGY (default two-nats) CELLS times over netlink\n"
 	"             (default 300) and --shell-n times with one ip/nft process per step\n"
-	"             (default 300, 0 skips it); prints median, p95, throughput and the ratio\n"
+	"             (default 300, 0 skips it); prints median, p95, throughput and the ratio,\n"
+	"             and where the netlink lab's time goes (median and mean of each phase of\n"
+	"             lab up, and of lab down)\n"
 	"  shell-lab  build (up) or remove (down) one lab the shell way as /run/netns/NAME-NODE,\n"
 	"             for comparing its dumps with a kept netlink lab\n"
 	"  matrix     the harness's per-cell overhead (lab up + engine start + lab down, CELLS\n"
-	"             times, default 200), then the full default matrix once with --jobs (40):\n"
-	"             wall time, cells per second, per-cell wall time by outcome\n";
+	"             times, default 200), then the full default matrix once with --jobs (40)\n"
+	"             and --repeat (1): wall time, cells per second, per-cell wall time,\n"
+	"             outcomes, regressions and flaky cells\n";
 
 static double now_ms(void)
 {
@@ -57,6 +60,7 @@ struct series {
 	int n;
 	double *total, *up;
 	double wall_ms;
+	double *phase_ms; /* netlink only: n x LAB_PHASES, each lab's phases */
 };
 
 static void series_print(struct series *s)
@@ -67,6 +71,40 @@ static void series_print(struct series *s)
 	printf("%-9s cells=%-4d up+down median %7.2f ms  p95 %7.2f ms  (up median %7.2f ms)  "
 	       "throughput %7.1f cells/s\n", s->name, s->n, med, p95, up_med,
 	       s->n / (s->wall_ms / 1000));
+}
+
+/* Where lab up's time goes: each phase's median over the cells (robust on a loaded machine) and
+ * mean (the means add up to lab up's mean), and lab down's: the costs the README quotes. */
+static void phases_print(const struct series *s)
+{
+	static const char *const what[LAB_PHASES] = {
+		[LAB_PHASE_NODES] = "namespaces with their sysctls",
+		[LAB_PHASE_LINKS] = "veth pairs and bridges",
+		[LAB_PHASE_ADDRS] = "addresses and routes",
+		[LAB_PHASE_RULESETS] = "NAT rulesets",
+		[LAB_PHASE_LINK_WAIT] = "waiting until every link is up",
+	};
+	double *v = calloc((size_t)s->n, sizeof(double)), up = 0, total = 0;
+
+	if (!v)
+		return;
+	for (int i = 0; i < s->n; i++) {
+		up += s->up[i];
+		total += s->total[i];
+	}
+	printf("phases    median / mean per cell, ms:");
+	for (int p = 0; p < LAB_PHASES; p++) {
+		double sum = 0;
+		for (int i = 0; i < s->n; i++)
+			sum += v[i] = s->phase_ms[i * LAB_PHASES + p];
+		printf("%s %s %.2f / %.2f", p ? "," : "", what[p], percentile(v, s->n, 0.5),
+		       sum / s->n);
+	}
+	for (int i = 0; i < s->n; i++)
+		v[i] = s->total[i] - s->up[i];
+	printf("; lab up mean %.2f; lab down %.2f / %.2f\n", up / s->n, percentile(v, s->n, 0.5),
+	       (total - up) / s->n);
+	free(v);
 }
 
 static int resolve_profiles(const struct topo *t, char profiles[][4096])
@@ -87,11 +125,12 @@ static int bench_netlink(const struct topo *t, struct series *s)
 	double start = now_ms();
 
 	for (int i = 0; i < s->n; i++) {
+		struct lab_options lo = { .phase_ms = &s->phase_ms[i * LAB_PHASES] };
 		struct diag_list dl = { .count = 0 };
 		struct lab *lab;
 		double t0 = now_ms(), t1;
 
-		if (lab_up(t, NULL, &lab, &dl) < 0) {
+		if (lab_up(t, &lo, &lab, &dl) < 0) {
 			diag_print(&dl, &out_std);
 			return -EIO;
 		}
@@ -150,7 +189,7 @@ static int shell_lab_main(int argc, char **argv, const char *topology)
 	return ret;
 }
 
-static int bench_matrix(const struct topo *t, int n, int jobs)
+static int bench_matrix(const struct topo *t, int n, int jobs, int repeat)
 {
 	const struct engine_ops *e = engine_find("punch");
 	char bin[PATH_MAX], dir[] = "/tmp/punchlab-bench-XXXXXX";
@@ -159,11 +198,11 @@ static int bench_matrix(const struct topo *t, int n, int jobs)
 	double *cell = NULL;
 	struct runner_config cfg = { .engine = e, .engine_binary = bin, .topo = t,
 				     .rendezvous_port = 3478, .stop_fd = -1 };
-	struct matrix_opts mo = { .udp = true, .tcp = true, .jobs = jobs, .repeat = 1,
+	struct matrix_opts mo = { .udp = true, .tcp = true, .jobs = jobs, .repeat = repeat,
 				  .stagger_ms = 20, .engine = "punch", .classify = true };
 	struct results res;
 	struct results_summary sum;
-	int ret = EXIT_SETUP, nc = 0;
+	int ret = EXIT_SETUP, nc = 0, nruns = 0;
 
 	if (!up || !start || !down || !total || !mkdtemp(dir) ||
 	    matrix_find_engine(NULL, e, bin, sizeof(bin)) < 0) {
@@ -194,11 +233,16 @@ static int bench_matrix(const struct topo *t, int n, int jobs)
 	cell = calloc((size_t)res.ncells + 1, sizeof(double));
 	for (int i = 0; cell && i < res.ncells; i++)
 		cell[nc++] = res.cells[i].runs[0].wall_ms;
-	printf("full default matrix: %d cells in %.2f s wall with %d jobs (%.1f cells/s); cell wall "
-	       "time median %.0f ms, p95 %.0f ms; %d direct, %d relayed, %d failed, %d error\n",
-	       res.ncells, res.meta.wall_ms / 1000, jobs, res.ncells / (res.meta.wall_ms / 1000),
+	for (int i = 0; i < res.ncells; i++)
+		nruns += res.cells[i].nruns;
+	printf("full default matrix: %d cells, %d runs (--repeat %d) in %.2f s wall with %d jobs "
+	       "(%.1f runs/s); "
+	       "first run's wall time median %.0f ms, p95 %.0f ms; %d direct, %d relayed, %d failed, "
+	       "%d error; %d regressions, %d flaky\n",
+	       res.ncells, nruns, repeat, res.meta.wall_ms / 1000, jobs,
+	       nruns / (res.meta.wall_ms / 1000),
 	       nc ? percentile(cell, nc, 0.5) : 0, nc ? percentile(cell, nc, 0.95) : 0, sum.direct,
-	       sum.relayed, sum.failed, sum.error);
+	       sum.relayed, sum.failed, sum.error, sum.regressions, sum.flaky);
 	/* where the wall time goes: the slowest cells bound it from below */
 	for (int k = 0; k < 5 && k < res.ncells; k++) {
 		int slowest = -1;
@@ -230,11 +274,11 @@ int bench_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "topology", required_argument, NULL, 't' }, { "shell-n", required_argument, NULL, 's' },
-		{ "jobs", required_argument, NULL, 'j' },
+		{ "jobs", required_argument, NULL, 'j' },     { "repeat", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },           { 0 },
 	};
 	const char *topology = "two-nats", *what;
-	int n = 300, shell_n = 300, jobs = 40, c, ret = EXIT_SETUP;
+	int n = 300, shell_n = 300, jobs = 40, repeat = 1, c, ret = EXIT_SETUP;
 	bool n_given = false;
 	struct series nl = { "netlink" }, sh = { "shell" };
 	char (*profiles)[4096] = NULL;
@@ -253,6 +297,7 @@ int bench_main(int argc, char **argv)
 		case 't': topology = optarg; break;
 		case 'n': n = atoi(optarg); n_given = true; break;
 		case 'j': jobs = atoi(optarg); break;
+		case 'r': repeat = atoi(optarg); break;
 		case 's': shell_n = atoi(optarg); break;
 		case 'h': fputs(bench_usage, stdout); return 0;
 		default: fputs(bench_usage, stderr); return EXIT_SETUP;
@@ -261,13 +306,14 @@ int bench_main(int argc, char **argv)
 	if (strcmp(what, "shell-lab") == 0)
 		return shell_lab_main(argc - optind, argv + optind, topology);
 	if (strcmp(what, "matrix") == 0) {
-		if (n < 1 || n > 100000 || jobs < 1 || jobs > 256 || optind != argc) {
+		if (n < 1 || n > 100000 || jobs < 1 || jobs > 256 || repeat < 1 || repeat > 1000 ||
+		    optind != argc) {
 			fputs(bench_usage, stderr);
 			return EXIT_SETUP;
 		}
 		if (cli_load_topology(topology, &t))
 			return EXIT_SETUP;
-		return bench_matrix(&t, n_given ? n : 200, jobs);
+		return bench_matrix(&t, n_given ? n : 200, jobs, repeat);
 	}
 	if (strcmp(what, "lab") != 0 || optind != argc || n < 1 || n > 100000 || shell_n < 0 ||
 	    shell_n > 100000) {
@@ -280,10 +326,11 @@ int bench_main(int argc, char **argv)
 	nl.n = n;
 	nl.total = calloc((size_t)n, sizeof(double));
 	nl.up = calloc((size_t)n, sizeof(double));
+	nl.phase_ms = calloc((size_t)n * LAB_PHASES, sizeof(double));
 	sh.n = shell_n;
 	sh.total = calloc((size_t)shell_n + 1, sizeof(double));
 	sh.up = calloc((size_t)shell_n + 1, sizeof(double));
-	if (!profiles || !nl.total || !nl.up || !sh.total || !sh.up || resolve_profiles(&t, profiles))
+	if (!profiles || !nl.total || !nl.up || !nl.phase_ms || !sh.total || !sh.up || resolve_profiles(&t, profiles))
 		goto out;
 
 	printf("bench lab: topology %s, %d nodes, %d links; %d cells over netlink, %d the shell "
@@ -292,6 +339,7 @@ int bench_main(int argc, char **argv)
 	if (bench_netlink(&t, &nl) < 0)
 		goto out;
 	series_print(&nl);
+	phases_print(&nl);
 	fflush(stdout);
 	if (shell_n > 0) {
 		if (bench_shell(&t, profiles, &sh) < 0)
@@ -308,6 +356,7 @@ out:
 	free(profiles);
 	free(nl.total);
 	free(nl.up);
+	free(nl.phase_ms);
 	free(sh.total);
 	free(sh.up);
 	return ret;

@@ -1,15 +1,15 @@
 /* punchlab exec [--timeout S] LAB NODE -- CMD [ARGS...]
  *
- * Runs CMD inside a node of a kept lab with its exit status passed through. Without --timeout
- * it replaces this process (an interactive shell gets the terminal as usual); with it, CMD runs
- * in a child in its own process group, killed with the group when the time is up (exit 124).
- * SIGINT, SIGTERM and SIGHUP sent to punchlab are passed on to that group: the child's own
- * group does not get the terminal's Ctrl-C, and dying without passing them on would leave CMD
- * running in the lab. */
+ * Runs CMD inside a node of a kept lab with its exit status passed through. CMD runs under an
+ * init in a PID namespace of its own, as the lab's own programs do (src/lab/proc.c), and that
+ * init is written into the lab's record (pid and start time) before this command waits: `lab
+ * down` and `clean` kill it, and with it CMD and everything CMD forked. CMD stays in this
+ * process's process group, so the terminal's Ctrl-C reaches it and an interactive shell works.
+ * --timeout is the init's deadline (exit 124). SIGINT, SIGTERM and SIGHUP that a process sends
+ * to punchlab are passed on to CMD; dying without passing them on would leave CMD running. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,12 +21,14 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "lab/proc.h"
 #include "lab/registry.h"
 
 static const char exec_usage[] =
 	"usage: punchlab exec [--timeout SECONDS] LAB NODE -- CMD [ARGS...]\n"
 	"  run CMD inside NODE of the kept lab LAB (see punchlab lab list); the exit status is\n"
-	"  CMD's. No deadline unless --timeout is given (then exit 124 when it runs out).\n";
+	"  CMD's. No deadline unless --timeout is given (then exit 124 when it runs out).\n"
+	"  `punchlab lab down LAB` kills CMD and everything it started.\n";
 
 static int64_t now_ms(void)
 {
@@ -36,80 +38,100 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int run_with_timeout(char **cmd, double timeout_s)
+/* Start CMD in the node whose pin is `pin`, and record its init in the lab's record, all under
+ * the registry lock: `lab down` either sees the program or has removed the lab before it
+ * starts. Returns the init's pid, or -1 with the reason printed. */
+static pid_t start_recorded(const char *lab, const char *node, char **cmd, double timeout_s)
 {
-	int64_t deadline = now_ms() + (int64_t)(timeout_s * 1000);
-	sigset_t fwd, old;
-	pid_t pid;
-	int pidfd, sigfd, status = 0, r = -1;
+	struct lab_spawn_opts opts = { .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
+				       .timeout_ms = (int)(timeout_s * 1000) };
+	struct registry_record r;
+	const char *pin = NULL;
+	int lock = registry_lock(), fd = -1, ret;
+	pid_t pid = -1;
 
-	/* blocked before the fork, so none is lost in between; read from a signalfd below */
-	sigemptyset(&fwd);
-	sigaddset(&fwd, SIGINT);
-	sigaddset(&fwd, SIGTERM);
-	sigaddset(&fwd, SIGHUP);
-	sigprocmask(SIG_BLOCK, &fwd, &old);
-	pid = fork();
+	if (lock < 0) {
+		out_warn(&out_std, lock, "lock " REGISTRY_DIR);
+		return -1;
+	}
+	if (registry_read(lab, &r) < 0) {
+		out_warnx(&out_std, "no kept lab named \"%s\" (punchlab lab list shows them)", lab);
+		goto out;
+	}
+	for (int k = 0; k < r.nnodes; k++)
+		if (strcmp(r.node[k], node) == 0)
+			pin = r.pinned[k];
+	if (!pin) {
+		out_warnx(&out_std, "lab %s has no node \"%s\", expected one of its nodes "
+			  "(punchlab lab list shows them)", lab, node);
+		goto out;
+	}
+	fd = open(pin, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		out_warn(&out_std, -errno, "open %s", pin);
+		goto out;
+	}
+	pid = proc_spawn(fd, cmd, &opts, true);
 	if (pid < 0) {
-		out_warn(&out_std, -errno, "fork");
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		return EXIT_SETUP;
+		out_warn(&out_std, pid, "start %s in %s", cmd[0], pin);
+		pid = -1;
+		goto out;
 	}
-	if (pid == 0) {
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		setpgid(0, 0);
-		execvp(cmd[0], cmd);
-		fprintf(stderr, "punchlab: exec %s: %s\n", cmd[0], strerror(errno));
-		_exit(127);
+	ret = registry_add_pid(&r, pid);
+	if (ret == 0)
+		ret = registry_write(&r);
+	if (ret < 0) {
+		/* unrecorded, it would outlive `lab down`: do not let it run */
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		if (ret == -ENOSPC)
+			out_warnx(&out_std, "lab %s already runs %d programs started by exec, expected "
+				  "fewer: end some first", lab, REGISTRY_MAX_PIDS);
+		else
+			out_warn(&out_std, ret, "record the program in lab %s", lab);
+		pid = -1;
 	}
-	setpgid(pid, pid);
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	sigfd = signalfd(-1, &fwd, SFD_CLOEXEC);
-	if (pidfd >= 0) {
-		struct pollfd p[2] = { { .fd = pidfd, .events = POLLIN },
-				       { .fd = sigfd, .events = POLLIN } };
-		for (;;) {
-			int64_t left = deadline - now_ms();
-
-			r = left > 0 ? poll(p, sigfd >= 0 ? 2 : 1, (int)left) : 0;
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r > 0 && !(p[0].revents & POLLIN) && (p[1].revents & POLLIN)) {
-				struct signalfd_siginfo si;
-
-				if (read(sigfd, &si, sizeof(si)) == sizeof(si))
-					kill(-pid, (int)si.ssi_signo);
-				continue;          /* CMD decides what the signal means */
-			}
-			break;
-		}
-		close(pidfd);
-		if (r == 0) {
-			kill(-pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			fprintf(stderr, "punchlab: %s: killed after %g s (--timeout)\n", cmd[0], timeout_s);
-			r = 124;
-			goto out;
-		}
-	}
-	if (pidfd < 0)
-		sigprocmask(SIG_SETMASK, &old, NULL);   /* no deadline, nothing to pass on */
-	r = waitpid(pid, &status, 0) < 0 ? EXIT_SETUP :
-	    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 out:
-	if (sigfd >= 0)
-		close(sigfd);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	return r;
+	if (fd >= 0)
+		close(fd);
+	registry_unlock(lock);
+	return pid;
+}
+
+/* Wait for the init, passing on the stop signals a process sends us. The terminal's own
+ * (SI_KERNEL) reach CMD directly: it is in our process group. */
+static int wait_passing_signals(pid_t pid, int sigfd)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), status = 0;
+	struct pollfd p[2] = { { .fd = pidfd, .events = POLLIN }, { .fd = sigfd, .events = POLLIN } };
+
+	for (int guard = 0; pidfd >= 0 && sigfd >= 0 && guard < 1000000; guard++) {
+		struct signalfd_siginfo si;
+		int r = poll(p, 2, -1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 || (p[0].revents & POLLIN))
+			break;
+		if ((p[1].revents & POLLIN) && read(sigfd, &si, sizeof(si)) == sizeof(si) &&
+		    si.ssi_code != SI_KERNEL)
+			kill(pid, (int)si.ssi_signo); /* the init passes it on to CMD */
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	if (waitpid(pid, &status, 0) < 0)
+		return EXIT_SETUP;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 int exec_main(int argc, char **argv)
 {
 	double timeout_s = 0;
-	struct registry_record r;
 	const char *lab, *node;
-	char pin[300];
-	int i = 1, fd, ret;
+	sigset_t fwd, old;
+	int64_t t0;
+	pid_t pid;
+	int i = 1, sigfd, ret;
 
 	for (; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--") != 0; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -135,28 +157,23 @@ int exec_main(int argc, char **argv)
 	}
 	lab = argv[i];
 	node = argv[i + 1];
-	ret = registry_read(lab, &r);
-	if (ret < 0) {
-		out_warnx(&out_std, "no kept lab named \"%s\" (punchlab lab list shows them)", lab);
-		return EXIT_SETUP;
-	}
-	pin[0] = '\0';
-	for (int k = 0; k < r.nnodes; k++)
-		if (strcmp(r.node[k], node) == 0)
-			snprintf(pin, sizeof(pin), "%s", r.pinned[k]);
-	if (!pin[0]) {
-		out_warnx(&out_std, "lab %s has no node \"%s\"", lab, node);
-		return EXIT_SETUP;
-	}
-	fd = open(pin, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
-		out_warn(&out_std, -errno, "enter %s", pin);
-		return EXIT_SETUP;
-	}
-	close(fd);
-	if (timeout_s > 0)
-		return run_with_timeout(argv + i + 3, timeout_s);
-	execvp(argv[i + 3], argv + i + 3);
-	out_warn(&out_std, -errno, "exec %s", argv[i + 3]);
-	return 127;
+	/* blocked before the start, so none is lost in between; read from a signalfd */
+	sigemptyset(&fwd);
+	sigaddset(&fwd, SIGINT);
+	sigaddset(&fwd, SIGTERM);
+	sigaddset(&fwd, SIGHUP);
+	sigprocmask(SIG_BLOCK, &fwd, &old);
+	sigfd = signalfd(-1, &fwd, SFD_CLOEXEC);
+	t0 = now_ms();
+	pid = sigfd < 0 ? -1 : start_recorded(lab, node, argv + i + 3, timeout_s);
+	if (sigfd < 0)
+		out_warn(&out_std, -errno, "signalfd");
+	ret = pid < 0 ? EXIT_SETUP : wait_passing_signals(pid, sigfd);
+	if (pid >= 0 && ret == 124 && timeout_s > 0 && now_ms() - t0 >= (int64_t)(timeout_s * 1000))
+		fprintf(stderr, "punchlab: %s: killed after %g s (--timeout)\n", argv[i + 3],
+			timeout_s);
+	if (sigfd >= 0)
+		close(sigfd);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return ret;
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <net/if.h>
@@ -35,28 +36,45 @@ static void lab_close_nodes(struct lab *lab)
 	}
 }
 
+/* A profile that an override names is the argument's mistake, not the topology file's: the
+ * error names the --set option as the user typed it. */
 static int resolve_profiles(struct lab *lab, const struct lab_options *opts, struct diag_list *dl)
 {
 	const struct topo *t = &lab->topo;
+	char set[600];
 	int ret = 0;
 
 	for (int i = 0; opts && i < opts->noverrides; i++) {
 		int n = topo_node_find(t, opts->override_node[i]);
-		if (n < 0 || t->nodes[n].kind != NODE_NAT)
-			ret = diag_add(dl, t->file, 0, "--set %s=...: the topology has no nat node "
-				       "\"%s\"", opts->override_node[i], opts->override_node[i]);
+		char nats[200] = "";
+
+		if (n >= 0 && t->nodes[n].kind == NODE_NAT)
+			continue;
+		for (int k = 0; k < t->nnodes; k++)
+			if (t->nodes[k].kind == NODE_NAT)
+				snprintf(nats + strlen(nats), sizeof(nats) - strlen(nats), "%s%s",
+					 nats[0] ? ", " : "", t->nodes[k].name);
+		snprintf(set, sizeof(set), "--set %s=%s", opts->override_node[i],
+			 opts->override_profile[i]);
+		ret = diag_add(dl, set, 0, "topology %s has no nat node \"%s\", expected one of: %s",
+			       t->name, opts->override_node[i], nats[0] ? nats : "(none)");
 	}
 	for (int n = 0; n < t->nnodes; n++) {
-		const char *want = t->nodes[n].profile;
+		const char *want = t->nodes[n].profile, *file = t->file;
+		int line = t->nodes[n].line;
 
 		for (int i = 0; opts && i < opts->noverrides; i++)
-			if (strcmp(opts->override_node[i], t->nodes[n].name) == 0)
+			if (strcmp(opts->override_node[i], t->nodes[n].name) == 0) {
 				want = opts->override_profile[i];
+				snprintf(set, sizeof(set), "--set %s=%s", t->nodes[n].name, want);
+				file = set;
+				line = 0;
+			}
 		if (t->nodes[n].kind != NODE_NAT || !want || !*want)
 			continue;
 		if (paths_resolve("nat-profiles", ".nft", want, lab->nodes[n].profile,
 				  sizeof(lab->nodes[n].profile)) < 0)
-			ret = diag_add(dl, t->file, t->nodes[n].line,
+			ret = diag_add(dl, file, line,
 				       "node \"%s\": profile \"%s\" not found (looked for %s), expected "
 				       "a name from nat-profiles/ or a path to a .nft file",
 				       t->nodes[n].name, want, lab->nodes[n].profile);
@@ -381,6 +399,22 @@ static void random_name(char *buf, size_t len)
 	buf[len < 8 ? len - 1 : 7] = '\0';
 }
 
+/* Adds the time since the previous call to opts->phase_ms[phase] (phase -1 starts the clock).
+ * Per thread: cells are built in parallel threads. */
+static void phase_clock(const struct lab_options *opts, int phase)
+{
+	static __thread struct timespec last;
+	struct timespec now;
+
+	if (!opts || !opts->phase_ms)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (phase >= 0)
+		opts->phase_ms[phase] += (now.tv_sec - last.tv_sec) * 1e3 +
+					 (now.tv_nsec - last.tv_nsec) / 1e6;
+	last = now;
+}
+
 int lab_up(const struct topo *t, const struct lab_options *opts, struct lab **labp,
 	   struct diag_list *dl)
 {
@@ -416,19 +450,25 @@ int lab_up(const struct topo *t, const struct lab_options *opts, struct lab **la
 		goto fail;
 	}
 	ids->next = 2; /* 1 is lo in every namespace */
+	phase_clock(opts, -1);
 	ret = create_nodes(lab, dl);
 	if (netns_enter(home) < 0)
 		abort(); /* see load_rulesets() */
+	phase_clock(opts, LAB_PHASE_NODES);
 	if (ret == 0)
 		ret = create_links(lab, ids, dl);
+	phase_clock(opts, LAB_PHASE_LINKS);
 	if (ret == 0)
 		ret = add_addresses(lab, ids, dl);
 	if (ret == 0)
 		ret = add_routes(lab, ids, dl);
+	phase_clock(opts, LAB_PHASE_ADDRS);
 	if (ret == 0)
 		ret = load_rulesets(lab, home, dl);
+	phase_clock(opts, LAB_PHASE_RULESETS);
 	if (ret == 0)
 		ret = wait_links(lab, dl);
+	phase_clock(opts, LAB_PHASE_LINK_WAIT);
 	if (ret < 0)
 		goto fail;
 	close(home);

@@ -24,6 +24,17 @@ struct lab_options {
 	const char *override_profile[TOPO_MAX_NODES];
 	int noverrides;
 	const char *name; /* lab name, [a-z0-9]{1,12}; NULL: generated */
+	double *phase_ms; /* NULL, or LAB_PHASES entries: lab_up() adds each phase's time (ms) */
+};
+
+/* lab_up()'s phases, in order, for `punchlab bench lab`'s account of where the time goes. */
+enum lab_phase {
+	LAB_PHASE_NODES,     /* namespaces and their sysctls */
+	LAB_PHASE_LINKS,     /* veth pairs (and bridges) */
+	LAB_PHASE_ADDRS,     /* addresses and routes */
+	LAB_PHASE_RULESETS,  /* the NAT profiles */
+	LAB_PHASE_LINK_WAIT, /* until every link is operationally up */
+	LAB_PHASES
 };
 
 /* Build a lab from a validated topology. On failure nothing of it is left, dl holds the reason

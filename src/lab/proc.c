@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "lab/lab_internal.h"
+#include "lab/proc.h"
 
 #define INIT_STACK_SIZE (256 * 1024)
 #define EXIT_DEADLINE 124  /* as timeout(1) */
@@ -37,6 +38,7 @@ struct init_args {
 	char *const *argv;
 	int fds[3]; /* stdin, stdout, stderr for the program; -1 = keep */
 	int timeout_ms;
+	bool foreground; /* see proc.h */
 };
 
 static int pidfd_open_self(void)
@@ -44,11 +46,27 @@ static int pidfd_open_self(void)
 	return (int)syscall(SYS_pidfd_open, getpid(), 0);
 }
 
-static void program_exec(const struct init_args *a, const sigset_t *old)
+/* write(2) only: no stdio between clone() and exec (see the top of this file) */
+static void say(const char *s)
 {
-	setpgid(0, 0);
-	sigprocmask(SIG_SETMASK, old, NULL);
+	if (write(2, s, strlen(s)) < 0)
+		return;
+}
+
+static void program_exec(const struct init_args *a)
+{
+	sigset_t none;
+
+	if (!a->foreground)
+		setpgid(0, 0);
+	/* The default mask, not the caller's: a caller that reads its stop signals from a
+	 * signalfd has them blocked, and a program inheriting that would ignore SIGTERM. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	execvp(a->argv[0], a->argv);
+	say("punchlab: cannot run ");
+	say(a->argv[0]);
+	say(errno == ENOENT ? ": no such program\n" : ": not executable\n");
 	_exit(EXIT_EXEC_FAILED);
 }
 
@@ -56,15 +74,17 @@ static int init_main(void *arg)
 {
 	const struct init_args *a = arg;
 	struct pollfd pfd = { .fd = a->parent_pidfd, .events = POLLIN };
-	sigset_t mask, old;
+	sigset_t mask;
 	pid_t prog;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* The parent may have died before prctl() took effect: its pidfd is then readable. */
 	if (a->parent_pidfd >= 0 && poll(&pfd, 1, 0) != 0)
 		_exit(EXIT_DEADLINE);
-	if (setns(a->netns, CLONE_NEWNET) < 0)
+	if (setns(a->netns, CLONE_NEWNET) < 0) {
+		say("punchlab: cannot enter the node's network namespace\n");
 		_exit(EXIT_EXEC_FAILED);
+	}
 	for (int i = 0; i < 3; i++)
 		if (a->fds[i] >= 0 && dup2(a->fds[i], i) < 0)
 			_exit(EXIT_EXEC_FAILED);
@@ -76,8 +96,9 @@ static int init_main(void *arg)
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGALRM);
-	sigprocmask(SIG_BLOCK, &mask, &old);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
 	/* Not fork(): glibc's fork() takes its malloc and stdio locks for the atfork handlers,
 	 * and this process is a copy of a multi-threaded one in which another thread may have
 	 * held them at clone() time: they would never be released here. The raw system call
@@ -86,20 +107,23 @@ static int init_main(void *arg)
 	if (prog < 0)
 		_exit(EXIT_EXEC_FAILED);
 	if (prog == 0)
-		program_exec(a, &old);
+		program_exec(a);
 	if (a->timeout_ms > 0) {
 		struct itimerval it = { .it_value = { .tv_sec = a->timeout_ms / 1000,
 						      .tv_usec = (a->timeout_ms % 1000) * 1000 } };
 		setitimer(ITIMER_REAL, &it, NULL);
 	}
 	for (int guard = 0; guard < 1000000; guard++) {
-		int sig = sigwaitinfo(&mask, NULL), status;
+		siginfo_t si;
+		int sig = sigwaitinfo(&mask, &si), status;
 		pid_t w;
 
 		if (sig == SIGALRM)
 			_exit(EXIT_DEADLINE); /* PID 1 leaving kills the whole namespace */
-		if (sig == SIGTERM || sig == SIGINT) {
-			kill(prog, sig);
+		if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP) {
+			/* a foreground program got the terminal's own signals already */
+			if (!a->foreground || si.si_code != SI_KERNEL)
+				kill(prog, sig);
 			continue;
 		}
 		/* SIGCHLD: reap everything (orphans re-parent to us); report the program's end. */
@@ -111,19 +135,16 @@ static int init_main(void *arg)
 	_exit(EXIT_DEADLINE);
 }
 
-int lab_spawn(struct lab *lab, int node, char *const argv[], const struct lab_spawn_opts *opts)
+pid_t proc_spawn(int netns, char *const argv[], const struct lab_spawn_opts *opts,
+		 bool foreground)
 {
-	struct init_args a = { .argv = argv, .fds = { -1, -1, -1 } };
-	struct lab_child *c;
+	struct init_args a = { .netns = netns, .argv = argv, .fds = { -1, -1, -1 },
+			       .foreground = foreground };
 	char *stack;
 	pid_t pid;
-	int ret;
 
-	if (node < 0 || node >= lab->topo.nnodes || !argv || !argv[0])
+	if (netns < 0 || !argv || !argv[0])
 		return -EINVAL;
-	if (lab->nchildren >= LAB_MAX_CHILDREN)
-		return -ENOSPC;
-	a.netns = lab->nodes[node].netns;
 	if (opts) {
 		a.fds[0] = opts->stdin_fd;
 		a.fds[1] = opts->stdout_fd;
@@ -134,25 +155,37 @@ int lab_spawn(struct lab *lab, int node, char *const argv[], const struct lab_sp
 	stack = mmap(NULL, INIT_STACK_SIZE, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (stack == MAP_FAILED) {
-		ret = -errno;
-		goto out;
+		pid = -errno;
+	} else {
+		pid = clone(init_main, stack + INIT_STACK_SIZE, CLONE_NEWPID | SIGCHLD, &a);
+		if (pid < 0)
+			pid = -errno;
+		/* The child has its own copy of the stack mapping (no CLONE_VM). */
+		munmap(stack, INIT_STACK_SIZE);
 	}
-	pid = clone(init_main, stack + INIT_STACK_SIZE, CLONE_NEWPID | SIGCHLD, &a);
-	ret = pid < 0 ? -errno : 0;
-	/* The child has its own copy of the stack mapping (no CLONE_VM). */
-	munmap(stack, INIT_STACK_SIZE);
-	if (ret < 0)
-		goto out;
+	if (a.parent_pidfd >= 0)
+		close(a.parent_pidfd);
+	return pid;
+}
+
+int lab_spawn(struct lab *lab, int node, char *const argv[], const struct lab_spawn_opts *opts)
+{
+	struct lab_child *c;
+	pid_t pid;
+
+	if (node < 0 || node >= lab->topo.nnodes || !argv || !argv[0])
+		return -EINVAL;
+	if (lab->nchildren >= LAB_MAX_CHILDREN)
+		return -ENOSPC;
+	pid = proc_spawn(lab->nodes[node].netns, argv, opts, false);
+	if (pid < 0)
+		return (int)pid;
 	c = &lab->children[lab->nchildren];
 	c->pid = pid;
 	c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	c->reaped = false;
 	c->status = 0;
-	ret = lab->nchildren++;
-out:
-	if (a.parent_pidfd >= 0)
-		close(a.parent_pidfd);
-	return ret;
+	return lab->nchildren++;
 }
 
 static struct lab_child *child_of(struct lab *lab, int handle)

@@ -1,11 +1,15 @@
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "lab/registry.h"
@@ -169,19 +173,108 @@ unsigned long long registry_proc_start(pid_t pid)
 	return start;
 }
 
+int registry_lock(void)
+{
+	int fd;
+
+	if (mkdir(REGISTRY_DIR, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	fd = open(REGISTRY_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR) {
+			int err = -errno;
+			close(fd);
+			return err;
+		}
+	return fd;
+}
+
+void registry_unlock(int fd)
+{
+	if (fd < 0)
+		return;
+	/* LOCK_UN releases it even while a child still holds a copy of the fd */
+	flock(fd, LOCK_UN);
+	close(fd);
+}
+
+int registry_add_pid(struct registry_record *r, pid_t pid)
+{
+	unsigned long long start = registry_proc_start(pid);
+	int live = 0;
+
+	if (!start)
+		return -ESRCH;
+	for (int i = 0; i < r->npids; i++)
+		if (r->pid_start[i] && registry_proc_start(r->pid[i]) == r->pid_start[i]) {
+			r->pid[live] = r->pid[i];
+			r->pid_start[live++] = r->pid_start[i];
+		}
+	r->npids = live;
+	if (r->npids >= REGISTRY_MAX_PIDS)
+		return -ENOSPC;
+	r->pid[r->npids] = pid;
+	r->pid_start[r->npids++] = start;
+	return 0;
+}
+
+#define KILL_WAIT_MS 3000
+
+/* SIGKILL the recorded programs that still run, then wait until they have exited. A pidfd
+ * names one process for good, so a pid reused after the start-time check is never signalled.
+ * Waiting matters: an init exits only after the kernel has killed its whole PID namespace, and
+ * only then do the lab's namespaces lose their last users. */
+static void kill_recorded(const struct registry_record *r, const struct out *o)
+{
+	struct pollfd pfd[REGISTRY_MAX_PIDS];
+	int n = 0;
+
+	for (int i = 0; i < r->npids; i++) {
+		int fd;
+
+		if (!r->pid_start[i])
+			continue;
+		fd = (int)syscall(SYS_pidfd_open, r->pid[i], 0);
+		if (fd < 0)
+			continue; /* gone already */
+		if (registry_proc_start(r->pid[i]) != r->pid_start[i] ||
+		    syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0) < 0) {
+			close(fd);
+			continue;
+		}
+		pfd[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+	}
+	for (int i = 0; i < n; i++) {
+		int r2;
+
+		do
+			r2 = poll(&pfd[i], 1, KILL_WAIT_MS);
+		while (r2 < 0 && errno == EINTR);
+		if (r2 == 0 && o)
+			out_warnx(o, "a program of the lab was still running %d ms after SIGKILL",
+				  KILL_WAIT_MS);
+		close(pfd[i].fd);
+	}
+}
+
 int registry_remove(const char *name, const struct out *o)
 {
 	struct registry_record r;
 	char path[300];
-	int ret = registry_read(name, &r), first = 0;
+	int lock = registry_lock(), ret, first = 0;
 
-	if (ret == -ENOENT)
+	if (lock < 0)
+		return lock;
+	ret = registry_read(name, &r);
+	if (ret == -ENOENT) {
+		registry_unlock(lock);
 		return ret;
+	}
 	if (ret < 0 && o)
 		out_warnx(o, "record of lab %s is damaged; removing what it names", name);
-	for (int i = 0; i < r.npids; i++)
-		if (r.pid_start[i] && registry_proc_start(r.pid[i]) == r.pid_start[i])
-			kill(r.pid[i], SIGKILL);
+	kill_recorded(&r, o);
 	for (int i = 0; i < r.nnodes; i++) {
 		/* Only files under /run/netns named after this lab: a damaged record must not make
 		 * us unmount anything else. */
@@ -198,5 +291,6 @@ int registry_remove(const char *name, const struct out *o)
 	record_path(name, path, sizeof(path));
 	if (unlink(path) < 0 && errno != ENOENT && !first)
 		first = -errno;
+	registry_unlock(lock);
 	return first;
 }

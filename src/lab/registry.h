@@ -37,9 +37,21 @@ int registry_read(const char *name, struct registry_record *r);
  * Returns the count or -errno. */
 int registry_list(char (**names)[16]);
 
-/* Tear down a kept lab: kill its recorded programs, unmount and remove its pinned namespace
- * files, remove the record. Missing pieces are not errors (a half-removed lab can be removed
- * again). Returns 0 or -errno of the first thing that could not be undone. */
+/* Serialise changes to records between processes (`exec` adds a program while `lab down` may
+ * be removing the lab): an exclusive flock on REGISTRY_DIR. Returns the fd to pass to
+ * registry_unlock(), or -errno. */
+int registry_lock(void);
+void registry_unlock(int fd);
+
+/* Add a running program to a record, first dropping the entries of programs that have ended
+ * (so a lab used for hours by many short `exec`s does not fill up). Returns 0, or -ENOSPC when
+ * REGISTRY_MAX_PIDS programs still run, or -ESRCH when pid is gone. */
+int registry_add_pid(struct registry_record *r, pid_t pid);
+
+/* Tear down a kept lab: kill its recorded programs (by pid and start time) and wait, bounded,
+ * until they are gone, unmount and remove its pinned namespace files, remove the record; under
+ * registry_lock(). Missing pieces are not errors (a half-removed lab can be removed again).
+ * Returns 0 or -errno of the first thing that could not be undone. */
 int registry_remove(const char *name, const struct out *o);
 
 /* Start time of a process (field 22 of /proc/PID/stat), 0 when it does not exist. */

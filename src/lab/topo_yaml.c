@@ -1,7 +1,10 @@
 /* Topology files: YAML (libyaml's document API, for line numbers) into struct topo, then every
  * semantic check, all before anything is created. Format: docs/topology-format.md.
  *
- * Errors are collected, not returned at the first one, so a user fixes a file in one pass. */
+ * Errors are collected, not returned at the first one, so a user fixes a file in one pass: a
+ * mistake in one part does not stop the checks of the others. What a mistake left unknown (a
+ * node's kind, an address, which nodes a broken link joins, a role) is remembered, and the
+ * checks that would need it are skipped, so one mistake gives one error, not a cascade. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +22,15 @@ struct parse {
 	struct topo *t;
 	struct diag_list *dl;
 	const char *file;
+	/* what earlier mistakes left unknown (see the top of this file) */
+	bool kind_unknown[TOPO_MAX_NODES];
+	bool addr_unknown[TOPO_MAX_NODES]; /* an address of this node did not parse */
+	bool key_unknown[TOPO_MAX_NODES];  /* a misspelt key: perhaps its gateway */
+	bool links_unknown;                /* a link whose ends are not all known */
+	bool role_given[ROLE_COUNT];       /* named in roles:, even if wrongly */
+	bool roles_unknown;                /* a role name that is none of ours */
+	const char *rejected[32];          /* node names refused (invalid, one too many): a */
+	int nrejected;                     /* reference to one is no mistake of its own */
 };
 
 #define P(yc) ((struct parse *)(yc))
@@ -35,6 +47,20 @@ static void for_each_pair(struct parse *p, yaml_node_t *map, const char *what, y
 			  void *arg)
 {
 	yaml_for_each_pair(&p->y, map, what, fn, arg);
+}
+
+static bool name_rejected(const struct parse *p, const char *name)
+{
+	for (int i = 0; i < p->nrejected; i++)
+		if (strcmp(p->rejected[i], name) == 0)
+			return true;
+	return false;
+}
+
+static void name_reject(struct parse *p, const char *name)
+{
+	if (p->nrejected < (int)(sizeof(p->rejected) / sizeof(p->rejected[0])))
+		p->rejected[p->nrejected++] = name;
 }
 
 static bool name_valid(const char *s)
@@ -82,13 +108,19 @@ static void node_attr(const struct yaml_ctx *yc, const char *key, yaml_node_t *k
 	if (!val || !*val) {
 		ERR(p, v, "node \"%s\": %s needs a single value, expected %s: WORD",
 		    c->node->name, key, key);
+		if (strcmp(key, "kind") == 0) {
+			c->has_kind = true;
+			p->kind_unknown[c->node - p->t->nodes] = true;
+		}
 		return;
 	}
 	if (strcmp(key, "kind") == 0) {
 		c->has_kind = true;
-		if (kind_parse(val, &c->node->kind) < 0)
+		if (kind_parse(val, &c->node->kind) < 0) {
+			p->kind_unknown[c->node - p->t->nodes] = true;
 			ERR(p, v, "node \"%s\": unknown kind \"%s\", expected host, nat, inet or server",
 			    c->node->name, val);
+		}
 	} else if (strcmp(key, "gateway") == 0) {
 		c->pend->gateway = val;
 		c->pend->gateway_line = line_of(v);
@@ -97,6 +129,7 @@ static void node_attr(const struct yaml_ctx *yc, const char *key, yaml_node_t *k
 	} else {
 		ERR(p, k, "node \"%s\": unknown key \"%s\", expected kind, gateway or profile",
 		    c->node->name, key);
+		p->key_unknown[c->node - p->t->nodes] = true;
 	}
 }
 
@@ -112,10 +145,12 @@ static void node_entry(const struct yaml_ctx *yc, const char *key, yaml_node_t *
 	if (!name_valid(key)) {
 		ERR(p, k, "node name \"%s\" is not valid, expected 1-%d characters of a-z, 0-9 and "
 		    "inner dashes", key, TOPO_NODE_NAME_MAX);
+		name_reject(p, key);
 		return;
 	}
 	if (t->nnodes >= TOPO_MAX_NODES) {
 		ERR(p, k, "too many nodes, expected at most %d", TOPO_MAX_NODES);
+		name_reject(p, key);
 		return;
 	}
 	n = &t->nodes[t->nnodes];
@@ -128,8 +163,12 @@ static void node_entry(const struct yaml_ctx *yc, const char *key, yaml_node_t *
 	memset(c.pend, 0, sizeof(*c.pend));
 	t->nnodes++;
 	for_each_pair(p, v, "a node", node_attr, &c);
-	if (v && v->type == YAML_MAPPING_NODE && !c.has_kind)
-		ERR(p, k, "node \"%s\" has no kind, expected kind: host, nat, inet or server", key);
+	if (!c.has_kind) {
+		p->kind_unknown[t->nnodes - 1] = true;
+		if (v && v->type == YAML_MAPPING_NODE)
+			ERR(p, k, "node \"%s\" has no kind, expected kind: host, nat, inet or server",
+			    key);
+	}
 }
 
 /* --- links ------------------------------------------------------------------------------ */
@@ -140,19 +179,22 @@ static void end_addr(struct parse *p, struct topo_end *e, yaml_node_t *v, const 
 
 	if (!s) {
 		ERR(p, v, "link end \"%s\": not an address, expected ADDR/PREFIX", node);
-		return;
+		goto unknown;
 	}
 	if (e->naddrs >= TOPO_MAX_ADDRS) {
 		ERR(p, v, "link end \"%s\": too many addresses, expected at most %d", node,
 		    TOPO_MAX_ADDRS);
-		return;
+		goto unknown;
 	}
 	if (topo_addr_parse(s, &e->addrs[e->naddrs], &why) < 0) {
 		ERR(p, v, "bad address \"%s\" (%s), expected ADDR/PREFIX such as 10.0.1.1/24", s,
 		    why);
-		return;
+		goto unknown;
 	}
 	e->addrs[e->naddrs++].line = line_of(v);
+	return;
+unknown:
+	p->addr_unknown[e->node] = true;
 }
 
 static void link_end(const struct yaml_ctx *yc, const char *key, yaml_node_t *k,
@@ -164,11 +206,15 @@ static void link_end(const struct yaml_ctx *yc, const char *key, yaml_node_t *k,
 	int n = topo_node_find(p->t, key);
 
 	if (n < 0) {
-		ERR(p, k, "link to unknown node \"%s\", expected a node declared under nodes:", key);
+		if (!name_rejected(p, key))
+			ERR(p, k, "link to unknown node \"%s\", expected a node declared under nodes:",
+			    key);
+		p->links_unknown = true;
 		return;
 	}
 	if (l->nends >= TOPO_MAX_ENDS) {
 		ERR(p, k, "link has too many ends, expected at most %d", TOPO_MAX_ENDS);
+		p->links_unknown = true;
 		return;
 	}
 	e = &l->ends[l->nends++];
@@ -183,6 +229,7 @@ static void link_end(const struct yaml_ctx *yc, const char *key, yaml_node_t *k,
 		end_addr(p, e, v, key);
 	} else if (v->type != YAML_SCALAR_NODE) {
 		ERR(p, v, "link end \"%s\": expected an address or a list of addresses", key);
+		p->addr_unknown[n] = true;
 	}
 }
 
@@ -205,6 +252,7 @@ static void link_attr(const struct yaml_ctx *yc, const char *key, yaml_node_t *k
 			    val ? val : "");
 	} else {
 		ERR(p, k, "link: unknown key \"%s\", expected ends or isolate", key);
+		p->links_unknown = true;
 	}
 }
 
@@ -214,24 +262,30 @@ static void links_parse(struct parse *p, yaml_node_t *seq)
 
 	if (!seq || seq->type != YAML_SEQUENCE_NODE) {
 		ERR(p, seq, "links must be a list, expected lines starting with -");
+		p->links_unknown = true;
 		return;
 	}
 	for (yaml_node_item_t *i = seq->data.sequence.items.start; i < seq->data.sequence.items.top;
 	     i++) {
 		yaml_node_t *item = node_at(p, *i);
+		bool before = p->links_unknown;
 		struct topo_link *l;
 
 		if (t->nlinks >= TOPO_MAX_LINKS) {
 			ERR(p, item, "too many links, expected at most %d", TOPO_MAX_LINKS);
+			p->links_unknown = true;
 			return;
 		}
 		l = &t->links[t->nlinks++];
 		memset(l, 0, sizeof(*l));
 		l->line = line_of(item);
+		p->links_unknown = false;
 		for_each_pair(p, item, "a link", link_attr, l);
-		if (l->nends < 2)
+		/* after an error in this link's ends, their count is that error's consequence */
+		if (l->nends < 2 && !p->links_unknown)
 			ERR(p, item, "link has %d end(s), expected at least two nodes under ends:",
 			    l->nends);
+		p->links_unknown = before || p->links_unknown || l->nends < 2;
 		for (int a = 0; a < l->nends; a++)
 			for (int b = 0; b < a; b++)
 				if (l->ends[a].node == l->ends[b].node)
@@ -260,14 +314,20 @@ static void role_entry(const struct yaml_ctx *yc, const char *key, yaml_node_t *
 	if (r == ROLE_COUNT) {
 		ERR(p, k, "unknown role \"%s\", expected peer-a, peer-b, nat-a, nat-b or rendezvous",
 		    key);
+		p->roles_unknown = true;
 		return;
 	}
+	p->role_given[r] = true;
 	n = val ? topo_node_find(p->t, val) : -1;
+	if (n < 0 && val && name_rejected(p, val))
+		return;
 	if (n < 0) {
 		ERR(p, v, "role %s names unknown node \"%s\", expected a node declared under nodes:",
 		    key, val ? val : "");
 		return;
 	}
+	if (p->kind_unknown[n])
+		return; /* its kind's error is the one to fix */
 	if (p->t->nodes[n].kind != want[r]) {
 		ERR(p, v, "role %s is node \"%s\" of kind %s, expected a %s node", key, val,
 		    topo_kind_name(p->t->nodes[n].kind), topo_kind_name(want[r]));
@@ -409,6 +469,8 @@ static void check_gateways(struct parse *p, const struct node_pending *pend)
 		int g, li;
 
 		if (!pend[n].gateway) {
+			if (p->kind_unknown[n] || p->key_unknown[n])
+				continue;
 			if (node->kind == NODE_NAT)
 				diag_add(p->dl, p->file, node->line,
 					 "nat node \"%s\" has no WAN link: expected gateway: naming the "
@@ -420,6 +482,8 @@ static void check_gateways(struct parse *p, const struct node_pending *pend)
 			continue;
 		}
 		g = topo_node_find(t, pend[n].gateway);
+		if (g < 0 && name_rejected(p, pend[n].gateway))
+			continue;
 		if (g < 0) {
 			diag_add(p->dl, p->file, pend[n].gateway_line,
 				 "node \"%s\": gateway \"%s\" is not a node, expected a declared node",
@@ -432,6 +496,8 @@ static void check_gateways(struct parse *p, const struct node_pending *pend)
 				 node->name);
 			continue;
 		}
+		if (p->kind_unknown[g])
+			continue;
 		if (t->nodes[g].kind == NODE_HOST || t->nodes[g].kind == NODE_SERVER) {
 			diag_add(p->dl, p->file, pend[n].gateway_line,
 				 "node \"%s\": gateway \"%s\" is a %s, expected a nat or inet node",
@@ -440,6 +506,8 @@ static void check_gateways(struct parse *p, const struct node_pending *pend)
 		}
 		li = shared_link(t, n, g);
 		if (li < 0) {
+			if (p->links_unknown)
+				continue;
 			diag_add(p->dl, p->file, pend[n].gateway_line,
 				 "node \"%s\": gateway \"%s\" shares no link with it, expected a "
 				 "directly linked router", node->name, pend[n].gateway);
@@ -477,6 +545,8 @@ static void check_gateway_addresses(struct parse *p)
 		mine = topo_end_addr(&t->links[li].ends[en], AF_INET);
 		theirs = topo_end_addr(&t->links[li].ends[eg], AF_INET);
 		if (!mine || !theirs) {
+			if (p->addr_unknown[n] || p->addr_unknown[g])
+				continue;
 			diag_add(p->dl, p->file, t->links[li].line,
 				 "link between \"%s\" and its gateway \"%s\" needs an IPv4 address on "
 				 "both ends, expected ADDR/PREFIX on each", t->nodes[n].name, t->nodes[g].name);
@@ -501,6 +571,8 @@ static void check_nats(struct parse *p)
 	for (int n = 0; n < t->nnodes; n++) {
 		struct topo_node *node = &t->nodes[n];
 
+		if (p->kind_unknown[n])
+			continue;
 		if (node->kind != NODE_NAT) {
 			if (node->profile[0])
 				diag_add(p->dl, p->file, node->line,
@@ -522,7 +594,7 @@ static void check_nats(struct parse *p)
 			node->lan_end = e;
 			break;
 		}
-		if (node->lan_link < 0)
+		if (node->lan_link < 0 && !p->links_unknown && !p->addr_unknown[n])
 			diag_add(p->dl, p->file, node->line,
 				 "nat node \"%s\" has no LAN link, expected a second link with an IPv4 "
 				 "address for the hosts behind it", node->name);
@@ -540,8 +612,8 @@ static void check_isolation(struct parse *p)
 		const struct topo_link *l = &t->links[li];
 		int hub = l->ends[0].node;
 
-		if (!l->isolate)
-			continue;
+		if (!l->isolate || hub < 0 || hub >= t->nnodes)
+			continue; /* an end left unknown by an earlier mistake was reported there */
 		if (l->nends < 3)
 			diag_add(p->dl, p->file, l->isolate_line, "link: isolate: yes on a link with "
 				 "%d ends, expected a LAN (three or more ends: a NAT and its hosts)",
@@ -557,6 +629,8 @@ static void check_nodes_linked(struct parse *p)
 {
 	struct topo *t = p->t;
 
+	if (p->links_unknown)
+		return; /* the broken link may be the one that was meant */
 	for (int n = 0; n < t->nnodes; n++) {
 		bool linked = false;
 		for (int li = 0; li < t->nlinks && !linked; li++)
@@ -572,9 +646,9 @@ static void check_roles(struct parse *p, yaml_node_t *roles_node)
 {
 	struct topo *t = p->t;
 
-	if (t->roles[ROLE_PEER_A] < 0)
+	if (t->roles[ROLE_PEER_A] < 0 && !p->role_given[ROLE_PEER_A] && !p->roles_unknown)
 		ERR(p, roles_node, "roles: peer-a missing, expected the host that runs peer A");
-	if (t->roles[ROLE_RENDEZVOUS] < 0)
+	if (t->roles[ROLE_RENDEZVOUS] < 0 && !p->role_given[ROLE_RENDEZVOUS] && !p->roles_unknown)
 		ERR(p, roles_node, "roles: rendezvous missing, expected the server node");
 	if (t->roles[ROLE_NAT_B] >= 0 && t->roles[ROLE_NAT_B] == t->roles[ROLE_NAT_A])
 		ERR(p, roles_node, "roles: nat-a and nat-b are one node, expected two NATs or no "
@@ -639,6 +713,7 @@ static int parse_document(struct parse *p)
 {
 	yaml_node_t *root = yaml_document_get_root_node(p->y.doc);
 	yaml_node_t *sections[3] = { NULL, NULL, NULL };
+	static const char *const section_name[3] = { "nodes:", "links:", "roles:" };
 	struct node_pending pend[TOPO_MAX_NODES];
 	int before = p->dl->count;
 
@@ -647,26 +722,29 @@ static int parse_document(struct parse *p)
 		return -EINVAL;
 	}
 	for_each_pair(p, root, "the file", top_entry, sections);
-	if (p->dl->count > before)
-		return -EINVAL;
-	if (!sections[0] || !sections[1] || !sections[2]) {
-		diag_add(p->dl, p->file, line_of(root), "missing %s, expected nodes:, links: and "
-			 "roles: sections", !sections[0] ? "nodes:" : !sections[1] ? "links:" : "roles:");
-		return -EINVAL;
+	if (root->type != YAML_MAPPING_NODE)
+		return -EINVAL; /* for_each_pair said so; there are no sections to look at */
+	for (int i = 0; i < 3; i++)
+		if (!sections[i])
+			diag_add(p->dl, p->file, line_of(root), "missing %s, expected nodes:, links: "
+				 "and roles: sections", section_name[i]);
+	/* Each part is checked even when another has mistakes (see the top of this file). */
+	if (sections[0])
+		for_each_pair(p, sections[0], "nodes", node_entry, pend);
+	if (sections[1])
+		links_parse(p, sections[1]);
+	if (sections[2])
+		for_each_pair(p, sections[2], "roles", role_entry, NULL);
+	if (sections[0] && sections[1]) {
+		check_addresses(p, pend);
+		check_nodes_linked(p);
+		check_gateways(p, pend);
+		check_gateway_addresses(p);
+		check_nats(p);
+		check_isolation(p);
 	}
-	for_each_pair(p, sections[0], "nodes", node_entry, pend);
-	links_parse(p, sections[1]);
-	for_each_pair(p, sections[2], "roles", role_entry, NULL);
-	if (p->dl->count > before)
-		return -EINVAL; /* semantic checks need a structurally sound model */
-
-	check_addresses(p, pend);
-	check_nodes_linked(p);
-	check_gateways(p, pend);
-	check_gateway_addresses(p);
-	check_nats(p);
-	check_isolation(p);
-	check_roles(p, sections[2]);
+	if (sections[2])
+		check_roles(p, sections[2]);
 	if (p->dl->count > before)
 		return -EINVAL;
 	assign_ifnames(p->t);

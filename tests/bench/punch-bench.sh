@@ -88,8 +88,10 @@ for round in 1 2 3; do
 	line=$(grep '"event":"load"' "$TMP/load$round.json")
 	note "round $round (exit $rc): $line"
 	# the server's own CPU time (user + system) so far: a figure the machine's other load
-	# does not change, unlike the wall-clock rate
-	pid=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["pid"])' "$TMP/load$round.rdv")
+	# does not change, unlike the wall-clock rate. The pid it prints is its own PID namespace's
+	# (punchlab exec runs it under an init there): ours is the init's child, the init being the
+	# child of the exec process.
+	pid=$(pgrep -P "$(pgrep -P "$RDV_PID" | head -1)" | head -1)
 	cpu=$(awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$pid/stat" 2>/dev/null)
 	kill -TERM "$RDV_PID"
 	wait_exit "$RDV_PID" 10

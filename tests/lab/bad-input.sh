@@ -6,7 +6,9 @@
 #   - a profile whose ruleset does not load (tests/data/profiles-bad/syntax-error.nft), on nat-a
 #     with --keep (pins and record must not appear) and on nat-b without (nat-a's ruleset and
 #     every node were already built when it fails)
-#   - --set of a node that is not a NAT, a profile or topology that does not exist
+#   - --set of a node that is not a NAT, a profile or topology that does not exist; a --set
+#     mistake is blamed on the argument as typed, never on a line of the topology file (issue 9)
+#   - a topology file with seven different mistakes: all seven reported in one run (issue 9)
 . "$(dirname "$0")/lib.sh"
 require_root
 
@@ -52,6 +54,26 @@ f=$SRCDIR/tests/data/bad-unknown-kind.yaml
 read -r line text <<<"$(expect_of "$f")"
 expect_refused "plbc$$" "$f" "$line" "$text" -- lab check -t "$f"
 
+# seven mistakes in one file: all seven reported by one run, each once, and nothing else
+f=$SRCDIR/tests/data/bad-seven-mistakes.yaml
+OUR_LABS+=" plb7$$"
+defer "down_if_kept plb7$$"
+timeout 20 "$PUNCHLAB" lab up --keep --name "plb7$$" -t "$f" >"$TMP/out" 2>"$TMP/err"
+rc=$?
+sed 's/^/#   /' "$TMP/err"
+[ "$rc" -eq 2 ] || fail "lab up -t $f exited $rc, expected 2"
+[ -s "$TMP/out" ] && fail "lab up -t $f printed on stdout: $(cat "$TMP/out")"
+n=0
+while read -r line text; do
+	n=$((n + 1))
+	grep -F -- "$f:$line: " "$TMP/err" | grep -qF -- "$text" ||
+		fail "lab up -t $f: mistake $n (\"$f:$line: ...$text...\") not reported in the same run"
+done < <(sed -nE 's/^# expect: ([0-9]+): (.*)$/\1 \2/p' "$f")
+[ "$n" -eq 7 ] || fail "$f names $n mistakes, expected 7"
+[ "$(wc -l <"$TMP/err")" -eq 7 ] || fail "lab up -t $f: $(wc -l <"$TMP/err") error lines, expected exactly 7"
+ls /run/netns/plb7$$-* >/dev/null 2>&1 && fail "lab up -t $f left pins"
+[ -e "/run/punchlab/plb7$$.lab" ] && fail "lab up -t $f left a record"
+
 # a ruleset that does not load: the error names the profile file and line
 nft=$SRCDIR/tests/data/profiles-bad/syntax-error.nft
 read -r line text <<<"$(expect_of "$nft")"
@@ -67,10 +89,16 @@ expect_refused "plbm$$" "$nft" "$line" "$text" -- lab up --set "nat-b=$nft" --na
 
 # --set errors
 two=$SRCDIR/topologies/two-nats.yaml
-expect_refused "plbs$$" "$two" "" 'no nat node "host-a"' -- \
+expect_refused "plbs$$" "--set host-a=full-cone" "" \
+	'no nat node "host-a", expected one of: nat-a, nat-b' -- \
 	lab up --set host-a=full-cone --keep --name "plbs$$"
-expect_refused "plbp$$" "$two" "" 'profile "no-such-profile" not found' -- \
+grep -qF "$two" "$TMP/err" && fail "--set host-a=full-cone: the error blames the topology file"
+expect_refused "plbp$$" "--set nat-a=no-such-profile" "" \
+	'profile "no-such-profile" not found (looked for' -- \
 	lab up --set nat-a=no-such-profile --keep --name "plbp$$"
+grep -qF "$two" "$TMP/err" && fail "--set nat-a=no-such-profile: the error blames the topology file"
+grep -qF 'expected a name from nat-profiles/ or a path to a .nft file' "$TMP/err" ||
+	fail "--set nat-a=no-such-profile: the error does not say what is expected"
 expect_refused "plbu$$" "punchlab" "" 'expected NODE=PROFILE' -- \
 	lab up --set nat-a --keep --name "plbu$$"
 expect_refused "plbt$$" "punchlab" "" 'topology "no-such-topology" not found' -- \

@@ -3,6 +3,7 @@
 #   Two kept labs (two topologies), an unrelated named namespace (`ip netns add`) and an
 #   unrelated file under /run/punchlab; clean removes both labs (their pins, records and
 #   namespaces) and leaves the namespace and the file alone. `lab list` is oldest first.
+#   A program started with `punchlab exec` in a lab is killed by clean: its exec returns.
 . "$(dirname "$0")/lib.sh"
 require_root
 
@@ -37,6 +38,10 @@ sleep 1.1 # records carry their creation time in seconds
 inodes=$(for p in /run/netns/"$old"-* /run/netns/"$new"-*; do stat -L -c %i "$p"; done | sort -u)
 [ "$(echo "$inodes" | wc -l)" -eq 11 ] || fail "expected 6 + 5 namespaces, got: $inodes"
 
+"$PUNCHLAB" exec "$old" host-a -- sleep 600 &
+exec_pid=$!
+defer "kill_started $exec_pid"
+
 "$PUNCHLAB" lab list >"$TMP/list" || fail "lab list failed"
 cat "$TMP/list"
 order=$(awk -v a="$old" -v b="$new" '$1 == a || $1 == b { printf "%s ", $1 }' "$TMP/list")
@@ -53,6 +58,8 @@ for lab in $old $new; do
 	[ -e "/run/punchlab/$lab.lab" ] && fail "clean left the record of $lab"
 done
 [ -z "$("$PUNCHLAB" lab list)" ] || fail "lab list not empty after clean"
+wait_exit "$exec_pid" 5
+[ "$RC" -ne 0 ] || fail "exec -- sleep 600 in a cleaned lab returned 0"
 # shellcheck disable=SC2086
 expect_netns_gone "clean" $inodes
 

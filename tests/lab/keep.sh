@@ -6,6 +6,9 @@
 #     the same file, but also remounts /sys, which a chroot cannot do)
 #   - `punchlab exec X NODE -- CMD` runs CMD in that node and passes its exit status through;
 #     `--timeout 1` kills a longer CMD after ~1 s with 124 and leaves nothing running there
+#   - programs started with `punchlab exec` in the background (a `sleep 600`, and a shell with a
+#     `sleep 600` of its own in the background) are killed by `lab down X`: checked by pid and
+#     start time, and the exec commands return (issue 9)
 #   - `lab down X` removes the pins, the record and the namespaces; nothing else changes
 . "$(dirname "$0")/lib.sh"
 require_root
@@ -93,7 +96,71 @@ rc=$?
 [ -e "/run/netns/$lab-host-a" ] || fail "the refused second lab removed the first one's pins"
 nsenter --net="/run/netns/$lab-host-a" true || fail "the first lab's host-a is no longer usable"
 
+# --- programs started with exec in the background ----------------------------------------------
+# proc_in_netns NETNS-INODE ARGV...: pids of the live processes in that namespace running ARGV
+proc_in_netns() {
+	local ino=$1 p want
+	shift
+	want=$(printf '%s\n' "$@")
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/ns/net" 2>/dev/null)" = "net:[$ino]" ] || continue
+		[ "$(tr '\0' '\n' <"$p/cmdline" 2>/dev/null)" = "$want" ] || continue
+		awk '$3 != "Z" { found = 1 } END { exit !found }' "$p/stat" 2>/dev/null && echo "${p#/proc/}"
+	done
+	return 0
+}
+# start_time PID: field 22 of /proc/PID/stat (after the command name, which may hold spaces)
+start_time() {
+	sed -E 's/^.*\) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $20 }'
+}
+# alive PID START: the process PID with that start time still runs (a zombie does not)
+alive() {
+	[ "$(start_time "$1")" = "$2" ] && ! awk '{ exit $0 !~ /\) Z / }' "/proc/$1/stat" 2>/dev/null
+}
+"$PUNCHLAB" exec "$lab" host-a -- sleep 600 &
+exec1=$!
+defer "kill_started $exec1"
+"$PUNCHLAB" exec "$lab" host-b -- sh -c 'sleep 600 & exec sleep 599' &
+exec2=$!
+defer "kill_started $exec2"
+ino_a=$(stat -L -c %i "/run/netns/$lab-host-a")
+ino_b=$(stat -L -c %i "/run/netns/$lab-host-b")
+progs=""
+for ((i = 0; i < 50; i++)); do
+	progs="$(proc_in_netns "$ino_a" sleep 600) $(proc_in_netns "$ino_b" sleep 600) $(proc_in_netns "$ino_b" sleep 599)"
+	[ "$(echo "$progs" | wc -w)" -eq 3 ] && break
+	sleep 0.1
+done
+[ "$(echo "$progs" | wc -w)" -eq 3 ] || fail "the sleeps started with exec are not all running: \"$progs\""
+started=""
+for p in $progs; do
+	started+=" $p:$(start_time "$p")"
+done
+note "programs started with exec (pid:start time):$started"
+"$PUNCHLAB" lab down "$lab" || fail "lab down $lab (with programs started by exec) failed"
+for ((i = 0; i < 50; i++)); do
+	left=""
+	for ps in $started; do
+		alive "${ps%%:*}" "${ps#*:}" && left+=" $ps"
+	done
+	[ -z "$left" ] && break
+	sleep 0.1
+done
+[ -z "$left" ] || fail "programs started with exec still run 5 s after lab down (pid:start):$left"
+wait_exit "$exec1" 5
+note "exec -- sleep 600 returned $RC after lab down"
+[ "$RC" -ne 0 ] || fail "exec of a program that lab down killed returned 0"
+wait_exit "$exec2" 5
+[ "$RC" -ne 0 ] || fail "exec of a shell that lab down killed returned 0"
+ls /run/netns/"$lab"-* >/dev/null 2>&1 && fail "lab down left $(ls -d /run/netns/"$lab"-*)"
+# shellcheck disable=SC2086
+expect_netns_gone "lab down with programs started by exec" $inodes
+
 # --- lab down ---------------------------------------------------------------------------------
+# a second kept lab of the same name, for the checks of lab down itself
+out=$("$PUNCHLAB" lab up --keep --name "$lab")
+[ "$out" = "$lab" ] || fail "lab up --keep --name $lab again printed \"$out\""
+inodes=$(for p in /run/netns/"$lab"-*; do stat -L -c %i "$p"; done | sort -u)
 "$PUNCHLAB" lab down "$lab" || fail "lab down $lab failed"
 ls /run/netns/"$lab"-* >/dev/null 2>&1 && fail "lab down left $(ls -d /run/netns/"$lab"-*)"
 [ -e "/run/punchlab/$lab.lab" ] && fail "lab down left the record"

@@ -395,6 +395,63 @@ static void test_bad_data_files(void **state)
 	assert_true(seen >= 3);
 }
 
+/* Issue 9: a file with seven different mistakes, in every part that used to stop the parser
+ * (top level, nodes, links, roles, then the checks across them), gets all seven reported in one
+ * run, each on the line its "# expect: LINE: TEXT" header names, and nothing else: a mistake
+ * does not hide the others, nor cause errors of its own elsewhere. */
+static void test_seven_mistakes_in_one_run(void **state)
+{
+	static const char path[] = PUNCHLAB_SOURCE_DIR "/tests/data/bad-seven-mistakes.yaml";
+	char head[256], want[8][256];
+	int line[8], nwant = 0;
+	struct diag_list dl = { .count = 0 };
+	struct topo t;
+	FILE *f = fopen(path, "r");
+
+	(void)state;
+	assert_non_null(f);
+	while (fgets(head, sizeof(head), f) && nwant < 8)
+		if (sscanf(head, "# expect: %d: %255[^\n]", &line[nwant], want[nwant]) == 2)
+			nwant++;
+	fclose(f);
+	assert_int_equal(nwant, 7);
+	assert_int_equal(topo_parse_file(&t, path, &dl), -EINVAL);
+	if (dl.count != nwant)
+		print_diags(&dl);
+	for (int w = 0; w < nwant; w++) {
+		bool found = false;
+		for (int i = 0; i < dl.count && !found; i++)
+			found = dl.items[i].line == line[w] && strstr(dl.items[i].msg, want[w]) &&
+				strstr(dl.items[i].msg, "expected");
+		if (!found)
+			fail_msg("no diagnostic %d: ...%s...expected...", line[w], want[w]);
+	}
+	assert_int_equal(dl.count, nwant);
+}
+
+/* A node whose name is refused is not declared: the links, gateway and role that name it are
+ * not mistakes of their own, so the file gets exactly one error (issue 9: one mistake, one
+ * error, and no cascade). */
+static void test_refused_name_one_error(void **state)
+{
+	static const char yaml[] =
+		L01 L02 L03 L04 "  NAT_A:  { kind: nat, gateway: inet }\n"
+		"  host-a: { kind: host, gateway: NAT_A }\n" L07 L08
+		"  - ends: { inet: 203.0.113.1/28, NAT_A: 203.0.113.2/28 }\n"
+		"  - ends: { NAT_A: 10.0.1.1/24, host-a: 10.0.1.10/24 }\n"
+		"roles: { peer-a: host-a, nat-a: NAT_A, rendezvous: server }\n";
+	struct diag_list dl = { .count = 0 };
+	struct topo t;
+
+	(void)state;
+	assert_int_equal(topo_parse_buffer(&t, NAME, yaml, strlen(yaml), &dl), -EINVAL);
+	if (dl.count != 1)
+		print_diags(&dl);
+	assert_int_equal(dl.count, 1);
+	assert_int_equal(dl.items[0].line, 5);
+	assert_non_null(strstr(dl.items[0].msg, "node name \"NAT_A\" is not valid"));
+}
+
 /* --- shipped topologies -------------------------------------------------------------------- */
 
 static void parse_shipped(const char *name, struct topo *t)
@@ -702,6 +759,8 @@ int main(void)
 		cmocka_unit_test(test_bad_input_printed),
 		cmocka_unit_test(test_parse_file_missing),
 		cmocka_unit_test(test_bad_data_files),
+		cmocka_unit_test(test_seven_mistakes_in_one_run),
+		cmocka_unit_test(test_refused_name_one_error),
 		cmocka_unit_test(test_every_shipped_topology),
 		cmocka_unit_test(test_two_nats),
 		cmocka_unit_test(test_same_nat),
