@@ -73,20 +73,6 @@ void cl_evidence(struct ctx *c, const char *fmt, ...)
 	va_end(ap);
 }
 
-void cl_note(struct classify_measure *m, const char *fmt, ...)
-{
-	size_t used = strlen(m->note);
-	va_list ap;
-
-	if (used + 3 >= sizeof(m->note))
-		return;
-	if (used)
-		used += (size_t)snprintf(m->note + used, sizeof(m->note) - used, "; ");
-	va_start(ap, fmt);
-	vsnprintf(m->note + used, sizeof(m->note) - used, fmt, ap);
-	va_end(ap);
-}
-
 /* A socket in a node, bound to a:port (port 0: any), non-blocking, closed with the ctx. */
 int cl_ctx_socket(struct ctx *c, int node, int type, struct in_addr a, uint16_t port,
 		      bool reuse)

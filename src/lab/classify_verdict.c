@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lab/classify.h"
+#include "lab/classify_internal.h"
 
 /* Keys measured per round, in the order they are combined and compared. */
 static const enum profile_key round_keys[] = {
@@ -14,8 +15,8 @@ static const enum profile_key round_keys[] = {
 };
 #define NROUND_KEYS (sizeof(round_keys) / sizeof(round_keys[0]))
 
-static void note(struct classify_measure *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(struct classify_measure *m, const char *fmt, ...)
+/* Append to a measurement's note, "; " between parts (classify_internal.h). */
+void cl_note(struct classify_measure *m, const char *fmt, ...)
 {
 	size_t used = strlen(m->note);
 	va_list ap;
@@ -128,7 +129,7 @@ void classify_combine(struct classify_result *r)
 		m->disagree = 0;
 		for (int i = 0; i < n; i++)
 			if (r->round[i][tr].note[0])
-				note(m, "round %d: %s", i + 1, r->round[i][tr].note);
+				cl_note(m, "round %d: %s", i + 1, r->round[i][tr].note);
 		for (size_t ki = 0; ki < NROUND_KEYS; ki++) {
 			enum profile_key k = round_keys[ki];
 			char v[CLASSIFY_ROUNDS][64], list[256] = "";
@@ -146,7 +147,7 @@ void classify_combine(struct classify_result *r)
 			}
 			if (differ && !unknown) {
 				m->disagree |= 1u << k;
-				note(m, "%s: the rounds disagree (%s)", profile_key_name(k), list);
+				cl_note(m, "%s: the rounds disagree (%s)", profile_key_name(k), list);
 			}
 			if (differ || unknown)
 				set_known(m, k, false);
