@@ -73,9 +73,12 @@ struct tconn {
 	struct peer *p;
 	int fd;
 	struct loop_io io;
-	struct loop_timer retry;
+	struct loop_timer retry;          /* the next scheduled attempt */
 	struct sockaddr_storage to;
 	struct stream st;
+	uint64_t t0_us;                   /* origin of its attempt schedule (the shared moment) */
+	uint32_t attempt;                 /* index of the current scheduled attempt */
+	uint32_t burst;                   /* SYNs sent again at once after a RST, this attempt */
 	uint32_t tries;
 	int prime_ttl;                    /* tcp-ttl: first SYN with this TTL, then wait */
 	bool accepted, established, hello_ok, dead, quiet;
@@ -132,6 +135,7 @@ struct peer {
 	struct wire_natinfo nat;                  /* own NAT, from public1/public2 */
 	uint64_t reg_sent_us;
 	uint64_t rtt_rdv_us;
+	uint64_t rc_connect_us;                   /* TCP: when the server connection began */
 
 	/* the other peer, from PEER */
 	uint64_t token, peer_nonce;
@@ -140,6 +144,10 @@ struct peer {
 	int n_peer_priv;
 	struct wire_natinfo peer_nat;
 	bool have_peer;
+	/* The round's shared moment on our clock (PEER's START less half our RTT to the server;
+	 * the moment PEER arrived when the server sets none): TCP techniques send their first
+	 * SYN then and retry on tcp_attempt_offset_us() from it. */
+	uint64_t t_start_us;
 
 	/* step (technique) */
 	const struct tech_ops *tech;
@@ -231,6 +239,12 @@ extern const struct tech_ops tech_udp_ops, tech_tcp_ops, tech_ttl_ops, tech_pred
 	tech_birthday_ops, tech_relay_ops;
 
 /* tech_tcp.c: the TCP simultaneous-open engine used by tcp, tcp-ttl and predict. */
+/* The shared attempt schedule: attempt @k starts this long after the shared moment (0 for
+ * k = 0), the same on both peers (no jitter), so a lost crossing is followed by SYNs that
+ * leave both sides together again. */
+uint64_t tcp_attempt_offset_us(uint32_t k);
+/* The first attempt after @now for a schedule starting at @t0 (@now may be before @t0). */
+uint32_t tcp_attempt_next(uint64_t t0, uint64_t now);
 int tcp_punch_begin(struct peer *p);                    /* listener on the punch port */
 struct tconn *tcp_punch_connect(struct peer *p, const struct sockaddr_storage *to, bool quiet);
 /* tcp-ttl: a connect whose SYN leaves with @ttl (it dies before the other NAT) and which then

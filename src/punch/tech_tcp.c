@@ -1,11 +1,32 @@
 /* tcp: simultaneous open from the port that spoke to the rendezvous. Every socket of the
  * attempt (the rendezvous connection, a listener, one connecting socket per target) is bound
  * to that one port with SO_REUSEADDR + SO_REUSEPORT, so the NAT mapping the rendezvous saw is
- * the one the SYNs use. A connect that fails (RST: ECONNREFUSED; ICMP: EHOSTUNREACH) or that
- * sees no answer within a short timeout is retried on a fresh socket with the same 4-tuple
- * (the kernel's own SYN retransmission waits a whole second); the listener accepts a SYN
- * that arrives between two attempts. The first connection whose other end says hello with
- * the session token wins; the payload is then verified on it. */
+ * the one the SYNs use. The listener accepts a SYN that arrives between two attempts. The
+ * first connection whose other end says hello with the session token wins; the payload is
+ * then verified on it.
+ *
+ * When SYNs leave, and why (measured with packet captures on both NATs, Linux 6.18; see
+ * docs/punch.md): against a NAT that answers an unsolicited SYN with RST, our SYN gets
+ * through only if the other peer's SYN has already left the other NAT (its conntrack entry
+ * lets ours in as the reply of a simultaneous open), and the RST that answers an early SYN
+ * deletes our own NAT's entry on its way back (conntrack kills an entry whose only reply is
+ * a RST), so the other peer's SYN then meets no entry either. A crossing wins only when the
+ * two SYNs leave their NATs within one NAT-to-NAT one-way delay of each other: milliseconds
+ * on the internet, a few microseconds between two namespaces. Hence:
+ *  - both peers send the first SYN at the shared moment the rendezvous sets (PEER's START,
+ *    each peer subtracting half its round trip to the server, as libp2p's DCUtR times its
+ *    dial from a measured RTT): a crossing on the internet at the first attempt;
+ *  - attempts follow one schedule on both peers (tcp_attempt_offset_us, no jitter, the same
+ *    4-tuple on a fresh socket), so a lost crossing, or a peer that woke late, is followed
+ *    by SYNs that leave together again;
+ *  - within an attempt, a SYN refused by RST is sent again at once (at most TCP_BURST_MAX
+ *    times): the RST took one round trip to the other NAT, so this is one SYN per round
+ *    trip. Two peers doing so from the same moment keep their NATs' entries open for a
+ *    round trip out of every cycle, and the cycles drift against each other, so where the
+ *    one-way delay is shorter than any timer's precision the SYNs still cross within a few
+ *    cycles instead of by luck.
+ * An unanswered SYN (a NAT that drops) is replaced at the next scheduled attempt only, as
+ * the kernel would wait a whole second. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +36,38 @@
 #include "endpoint.h"
 #include "peer.h"
 
-#define TCP_RETRY_MIN_US 10000
-#define TCP_RETRY_MAX_US 250000
+/* Gaps between scheduled attempts: 20 ms doubling to 250 ms. */
+#define TCP_GAP_FIRST_US 20000
+#define TCP_GAP_MAX_US 250000
+/* SYNs sent again at once after a RST, per scheduled attempt. */
+#define TCP_BURST_MAX 64
+
+uint64_t tcp_attempt_offset_us(uint32_t k)
+{
+	uint64_t off = 0, gap = TCP_GAP_FIRST_US;
+	uint32_t i;
+
+	for (i = 0; i < k; i++) {
+		off += gap;
+		if (gap < TCP_GAP_MAX_US)
+			gap = gap * 2 < TCP_GAP_MAX_US ? gap * 2 : TCP_GAP_MAX_US;
+		if (gap == TCP_GAP_MAX_US && i + 1 < k) {
+			/* The rest are evenly spaced: no need to count them one by one. */
+			off += (uint64_t)(k - i - 1) * gap;
+			break;
+		}
+	}
+	return off;
+}
+
+uint32_t tcp_attempt_next(uint64_t t0, uint64_t now)
+{
+	uint32_t k = 0;
+
+	while (t0 + tcp_attempt_offset_us(k) <= now && k < 100000)
+		k++;
+	return k;
+}
 
 static void tconn_open(struct tconn *tc);
 
@@ -31,43 +82,53 @@ static void tconn_close_fd(struct tconn *tc)
 	tc->st.len = 0;
 }
 
-/* Retry delay: doubling from about one RTT, jittered so that two peers that failed together do
- * not retry in lockstep forever. */
-static uint64_t retry_delay(struct tconn *tc)
+static void schedule_next(struct tconn *tc)
 {
-	struct peer *p = tc->p;
-	uint64_t base = p->rtt_rdv_us * 2, d;
-	uint32_t shift = tc->tries < 5 ? tc->tries : 5;
+	uint64_t now = loop_now_us();
 
-	if (base < TCP_RETRY_MIN_US)
-		base = TCP_RETRY_MIN_US;
-	d = base << shift;
-	if (d > TCP_RETRY_MAX_US)
-		d = TCP_RETRY_MAX_US;
-	return d + rand_u64() % (d / 4 + 1);
+	tc->attempt = tcp_attempt_next(tc->t0_us, now);
+	loop_timer_at(&tc->retry, tc->t0_us + tcp_attempt_offset_us(tc->attempt));
 }
 
+/* A scheduled attempt: a SYN on a fresh socket, same 4-tuple, unless this one is up. */
 static void on_retry(struct loop_timer *t)
 {
 	struct tconn *tc = t->arg;
 	struct peer *p = tc->p;
 
-	if (p->finished || tc->dead || p->phase != PH_PROBING)
+	if (p->finished || tc->dead || p->phase != PH_PROBING || tc->established)
 		return;
-	if (tc->fd >= 0 && !tc->established)
-		tconn_close_fd(tc);    /* no answer to this SYN: a new one, same 4-tuple */
-	if (tc->fd < 0)
-		tconn_open(tc);
+	/* A primed socket (tcp-ttl) waits for the other peer's SYN: a new SYN would carry a
+	 * new ISN that its NAT's window tracking no longer accepts. */
+	if (tc->fd >= 0 && tc->prime_ttl)
+		goto next;
+	tconn_close_fd(tc);
+	tc->burst = 0;
+	tconn_open(tc);
+next:
+	if (!tc->dead && !tc->established)
+		schedule_next(tc);
 }
 
-static void tconn_fail(struct tconn *tc)
+/* @err: why (a positive errno). A RST (ECONNREFUSED) means the other NAT had no entry for us
+ * yet: send again at once, bounded; anything else waits for the next scheduled attempt. */
+static void tconn_fail(struct tconn *tc, int err)
 {
+	struct peer *p = tc->p;
+
 	tconn_close_fd(tc);
 	if (tc->accepted || tc->dead) {
 		tc->dead = true;
 		return;
 	}
-	loop_timer_in(&tc->retry, retry_delay(tc));
+	if (err == ECONNREFUSED && !tc->prime_ttl && tc->burst < TCP_BURST_MAX &&
+	    p->phase == PH_PROBING && !p->finished) {
+		tc->burst++;
+		tconn_open(tc);
+		return;
+	}
+	if (!loop_timer_armed(&tc->retry))
+		schedule_next(tc);
 }
 
 static int tconn_msg(void *arg, const uint8_t *buf, size_t len)
@@ -133,7 +194,7 @@ static void on_tconn(struct loop_io *io, uint32_t events)
 
 		getsockopt(tc->fd, SOL_SOCKET, SO_ERROR, &err, &sl);
 		if (err) {
-			tconn_fail(tc);
+			tconn_fail(tc, err);
 			return;
 		}
 		if (!(events & EPOLLOUT))
@@ -157,7 +218,7 @@ static void on_tconn(struct loop_io *io, uint32_t events)
 	if (err < 0 || (events & (EPOLLHUP | EPOLLERR))) {
 		/* Lost after it was up: if it was never verified, try again. */
 		if (p->phase == PH_PROBING)
-			tconn_fail(tc);
+			tconn_fail(tc, err < 0 ? -err : EPIPE);
 		else
 			tconn_close_fd(tc);
 	}
@@ -167,25 +228,27 @@ static void tconn_open(struct tconn *tc)
 {
 	struct peer *p = tc->p;
 	char b[EP_STRLEN];
-	int fd;
+	int fd, err;
 
 	fd = sock_open_bound(p->family, SOCK_STREAM, &p->o->bind, p->local_port, true);
 	if (fd < 0) {
-		tconn_fail(tc);
+		tconn_fail(tc, -fd);
 		return;
 	}
 	tc->tries++;
 	p->attempts++;
 	if (tc->prime_ttl > 0 &&
 	    (sock_set_minttl(fd, p->family, 2) < 0 || sock_set_ttl(fd, p->family, tc->prime_ttl) < 0)) {
+		err = errno;
 		close(fd);
-		tconn_fail(tc);
+		tconn_fail(tc, err);
 		return;
 	}
 	if (connect(fd, (const struct sockaddr *)&tc->to, ep_len(&tc->to)) < 0 &&
 	    errno != EINPROGRESS) {
+		err = errno;
 		close(fd);
-		tconn_fail(tc);
+		tconn_fail(tc, err);
 		return;
 	}
 	/* The SYN is out with the low TTL; everything after it (our SYN-ACK in the simultaneous
@@ -194,10 +257,11 @@ static void tconn_open(struct tconn *tc)
 		sock_set_ttl(fd, p->family, -1);
 	tc->fd = fd;
 	tc->established = false;
-	if (loop_io_add(&p->loop, &tc->io, fd, EPOLLOUT | EPOLLIN | EPOLLRDHUP, on_tconn, tc) < 0) {
+	err = loop_io_add(&p->loop, &tc->io, fd, EPOLLOUT | EPOLLIN | EPOLLRDHUP, on_tconn, tc);
+	if (err < 0) {
 		close(fd);
 		tc->fd = -1;
-		tconn_fail(tc);
+		tconn_fail(tc, -err);
 		return;
 	}
 	if (tc->tries == 1 && !tc->quiet) {
@@ -206,11 +270,6 @@ static void tconn_open(struct tconn *tc)
 		evout_str(&p->ev, "via", "tcp-syn");
 		evout_end(&p->ev);
 	}
-	/* No SYN-ACK within this time: the SYN was dropped (filter not open yet); send anew.
-	 * Not for a primed socket: it waits for the other peer's SYN, and a new SYN would carry
-	 * a new ISN that its NAT's window tracking no longer accepts. */
-	if (!tc->prime_ttl)
-		loop_timer_in(&tc->retry, retry_delay(tc) * 2);
 }
 
 static struct tconn *tconn_new(struct peer *p, const struct sockaddr_storage *to)
@@ -239,7 +298,11 @@ struct tconn *tcp_punch_prime(struct peer *p, const struct sockaddr_storage *to,
 	if (!tc)
 		return NULL;
 	tc->prime_ttl = ttl;
+	/* tcp-ttl orders the two peers itself (b primes, a connects on b's "ready"). */
+	tc->t0_us = loop_now_us();
 	tconn_open(tc);
+	if (!tc->dead && !tc->established && !loop_timer_armed(&tc->retry))
+		schedule_next(tc);
 	return tc;
 }
 
@@ -250,7 +313,17 @@ struct tconn *tcp_punch_connect(struct peer *p, const struct sockaddr_storage *t
 	if (!tc)
 		return NULL;
 	tc->quiet = quiet;
+	/* The first SYN at the shared moment, or at once when it has passed (then the later
+	 * attempts still keep to the schedule both peers share). */
+	tc->t0_us = p->t_start_us ? p->t_start_us : loop_now_us();
+	if (loop_now_us() < tc->t0_us) {
+		tc->attempt = 0;
+		loop_timer_at(&tc->retry, tc->t0_us);
+		return tc;
+	}
 	tconn_open(tc);
+	if (!tc->dead && !tc->established)
+		schedule_next(tc);
 	return tc;
 }
 
