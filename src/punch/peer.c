@@ -19,6 +19,7 @@
 #define RDV2_GIVE_UP_US 1500000       /* no answer from the second address: NAT kind unknown */
 #define LINGER_MAX_US 1000000         /* after verifying, answer the peer at most this long */
 #define KEEPALIVE_US 5000000
+#define RELAY_RESERVE_US 1000000      /* auto: what the relay step keeps of --timeout */
 #define UDP_BATCH 64
 
 /* Re-probe schedule in microseconds: probe at once, then quickly, then every 250 ms. */
@@ -608,6 +609,13 @@ static void on_endpoints(struct peer *p, const struct wire_msg *m)
 
 		if (d < left)
 			left = d;
+		/* Leave the relay its time: a direct step that runs to the end of --timeout
+		 * would turn a relayed outcome into failed (birthday, 6 s, now also follows two
+		 * cone reports that udp proved wrong). */
+		if (p->tech->id != TECH_RELAY && p->relay_ok && p->deadline.when_us > p->t_step &&
+		    p->deadline.when_us - p->t_step < left + RELAY_RESERVE_US &&
+		    p->deadline.when_us - p->t_step > 2 * RELAY_RESERVE_US)
+			left = p->deadline.when_us - p->t_step - RELAY_RESERVE_US;
 	}
 	loop_timer_in(&p->step_timer, left);
 	evout_begin(&p->ev, "step");

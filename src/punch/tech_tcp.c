@@ -30,19 +30,22 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
 #include "endpoint.h"
+#include "hops.h"
 #include "peer.h"
 
 /* Gaps between scheduled attempts: 20 ms doubling to 250 ms. */
 #define TCP_GAP_FIRST_US 20000
 #define TCP_GAP_MAX_US 250000
 /* SYNs sent again at once after a RST, per scheduled attempt. */
-#define TCP_BURST_MAX 64
+#define TCP_BURST_MAX 16
 
-uint64_t tcp_attempt_offset_us(uint32_t k)
+static uint64_t base_offset_us(uint32_t k)
 {
 	uint64_t off = 0, gap = TCP_GAP_FIRST_US;
 	uint32_t i;
@@ -60,11 +63,21 @@ uint64_t tcp_attempt_offset_us(uint32_t k)
 	return off;
 }
 
-uint32_t tcp_attempt_next(uint64_t t0, uint64_t now)
+uint64_t tcp_attempt_offset_us(uint32_t k, bool follow)
+{
+	if (!follow)
+		return base_offset_us(k);
+	if (k % 2 == 0)
+		return base_offset_us(k / 2);
+	return (base_offset_us(k / 2) + base_offset_us(k / 2 + 1)) / 2;
+}
+
+uint32_t tcp_attempt_next(uint64_t t0, uint64_t now, bool follow)
 {
 	uint32_t k = 0;
 
-	while (t0 + tcp_attempt_offset_us(k) <= now && k < 100000)
+	/* Bounded: attempt 20000 is over an hour away, far beyond any step's deadline. */
+	while (t0 + tcp_attempt_offset_us(k, follow) <= now && k < 20000)
 		k++;
 	return k;
 }
@@ -86,8 +99,23 @@ static void schedule_next(struct tconn *tc)
 {
 	uint64_t now = loop_now_us();
 
-	tc->attempt = tcp_attempt_next(tc->t0_us, now);
-	loop_timer_at(&tc->retry, tc->t0_us + tcp_attempt_offset_us(tc->attempt));
+	tc->attempt = tcp_attempt_next(tc->t0_us, now, tc->follow);
+	loop_timer_at(&tc->retry, tc->t0_us + tcp_attempt_offset_us(tc->attempt, tc->follow));
+}
+
+/* Has the kernel taken this socket past SYN_SENT (the other peer's SYN or SYN-ACK came in)?
+ * Then it must not be replaced: the handshake completes in the kernel while we may not have
+ * run yet (a busy host), and closing it answers the other side with a RST that puts both
+ * NATs' entries in CLOSE, where they drop every later SYN (measured: one run in 30 lost so
+ * under load). */
+static bool handshake_moving(int fd)
+{
+	struct tcp_info ti;
+	socklen_t l = sizeof(ti);
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) < 0)
+		return false;
+	return ti.tcpi_state == TCP_SYN_RECV || ti.tcpi_state == TCP_ESTABLISHED;
 }
 
 /* A scheduled attempt: a SYN on a fresh socket, same 4-tuple, unless this one is up. */
@@ -100,8 +128,18 @@ static void on_retry(struct loop_timer *t)
 		return;
 	/* A primed socket (tcp-ttl) waits for the other peer's SYN: a new SYN would carry a
 	 * new ISN that its NAT's window tracking no longer accepts. */
-	if (tc->fd >= 0 && tc->prime_ttl)
+	if (tc->fd >= 0 && (tc->prime_ttl || handshake_moving(tc->fd)))
 		goto next;
+	/* tcp's ordered attempts: b's public target was refused by a RST (the other NAT
+	 * answers unsolicited SYNs so), so from now on its SYN leaves with a TTL that dies
+	 * before that NAT: our NAT keeps the entry, no RST comes back, and a's next SYN
+	 * meets it (a simultaneous open, as in tcp-ttl, timed by the schedule instead of a
+	 * relayed "ready"). */
+	if (p->tcp_order_ttl > 0 && tc->refused && !tc->prime_ttl &&
+	    ep_equal(&tc->to, &p->peer_pub, true)) {
+		tc->prime_ttl = p->tcp_order_ttl;
+		p->ttl_used = (uint32_t)p->tcp_order_ttl;
+	}
 	tconn_close_fd(tc);
 	tc->burst = 0;
 	tconn_open(tc);
@@ -121,7 +159,12 @@ static void tconn_fail(struct tconn *tc, int err)
 		tc->dead = true;
 		return;
 	}
-	if (err == ECONNREFUSED && !tc->prime_ttl && tc->burst < TCP_BURST_MAX &&
+	if (err == ECONNREFUSED)
+		tc->refused = true;
+	/* Only tcp's own attempts: behind a sequential NAT (predict) every new SYN after a RST
+	 * takes the NAT's next port and would walk past the other peer's predicted window
+	 * (measured: predict, symmetric-sequential x port-restricted-cone-rst, 16 of 30). */
+	if (err == ECONNREFUSED && p->tcp_ordered && !tc->prime_ttl && tc->burst < TCP_BURST_MAX &&
 	    p->phase == PH_PROBING && !p->finished) {
 		tc->burst++;
 		tconn_open(tc);
@@ -313,6 +356,7 @@ struct tconn *tcp_punch_connect(struct peer *p, const struct sockaddr_storage *t
 	if (!tc)
 		return NULL;
 	tc->quiet = quiet;
+	tc->follow = p->tcp_ordered && p->role == WIRE_ROLE_A;
 	/* The first SYN at the shared moment, or at once when it has passed (then the later
 	 * attempts still keep to the schedule both peers share). */
 	tc->t0_us = p->t_start_us ? p->t_start_us : loop_now_us();
@@ -417,14 +461,35 @@ void tcp_punch_close_all(struct peer *p)
 	p->n_tconns = 0;
 }
 
+/* tcp's own state: b's hop measurement for the ordered attempts. */
+struct tcp_state {
+	struct hops hops;
+};
+
+static void tcp_measured(struct peer *p, int ttl)
+{
+	p->tcp_order_ttl = ttl > 0 ? ttl : 0;
+}
+
 static int tcp_start(struct peer *p)
 {
 	struct sockaddr_storage t[1 + WIRE_MAX_EPS];
+	struct tcp_state *s;
 	int n = peer_targets(p, t), i, err;
 
 	err = tcp_punch_begin(p);
 	if (err)
 		return err;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	p->ts = s;
+	/* Ordered attempts need b's TTL: measured now, while the first (synchronized) crossing
+	 * is still ahead, by probes that stop before the other NAT. */
+	p->tcp_ordered = true;
+	p->tcp_order_ttl = 0;
+	if (p->role == WIRE_ROLE_B)
+		hops_start(p, &s->hops, tcp_measured);
 	for (i = 0; i < n; i++)
 		if (!tcp_punch_connect(p, &t[i], false))
 			return -errno;
@@ -433,7 +498,16 @@ static int tcp_start(struct peer *p)
 
 static void tcp_stop(struct peer *p)
 {
+	struct tcp_state *s = p->ts;
+
 	tcp_punch_close_all(p);
+	p->tcp_ordered = false;
+	p->tcp_order_ttl = 0;
+	if (!s)
+		return;
+	hops_stop(&s->hops);
+	free(s);
+	p->ts = NULL;
 }
 
 const struct tech_ops tech_tcp_ops = {
