@@ -20,11 +20,16 @@
  *    4-tuple on a fresh socket), so a lost crossing, or a peer that woke late, is followed
  *    by SYNs that leave together again;
  *  - within an attempt, a SYN refused by RST is sent again at once (at most TCP_BURST_MAX
- *    times): the RST took one round trip to the other NAT, so this is one SYN per round
- *    trip. Two peers doing so from the same moment keep their NATs' entries open for a
- *    round trip out of every cycle, and the cycles drift against each other, so where the
- *    one-way delay is shorter than any timer's precision the SYNs still cross within a few
- *    cycles instead of by luck.
+ *    times; the RST took one round trip to the other NAT, so this is one SYN per round trip),
+ *    which gives the first crossing a few more tries where the delay is tiny;
+ *  - after a refused crossing the attempts are ordered (the tcp technique only): role b,
+ *    whose hops towards a were measured while the moment approached (hops.c), sends its SYN
+ *    with a TTL that dies between the NATs: its NAT keeps the entry, no RST comes back, the
+ *    socket waits in SYN_SENT. Role a keeps b's attempts and adds one halfway between each
+ *    two (tcp_attempt_offset_us, follow), so one of its SYNs leaves after b's whatever the
+ *    peers' timers did within half a gap, and meets b's socket: tcp-ttl's simultaneous open,
+ *    timed by the shared schedule instead of a relayed "ready". Where the one-way delay is
+ *    below any timer's precision (two namespaces: about 5 us) this, not the timing, wins.
  * An unanswered SYN (a NAT that drops) is replaced at the next scheduled attempt only, as
  * the kernel would wait a whole second. */
 #include <errno.h>
