@@ -78,9 +78,9 @@ struct tconn {
 	struct stream st;
 	uint64_t t0_us;                   /* origin of its attempt schedule (the shared moment) */
 	uint32_t attempt;                 /* index of the current scheduled attempt */
-	uint32_t burst;                   /* SYNs sent again at once after a RST, this attempt */
 	bool follow;                      /* role a of tcp's ordered attempts: half steps too */
 	bool refused;                     /* a RST answered one of its SYNs */
+	uint64_t stale_since_us;          /* first seen past SYN_SENT without a hello (0: not) */
 	uint32_t tries;
 	int prime_ttl;                    /* tcp-ttl: first SYN with this TTL, then wait */
 	bool accepted, established, hello_ok, dead, quiet;

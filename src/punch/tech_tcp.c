@@ -19,9 +19,6 @@
  *  - attempts follow one schedule on both peers (tcp_attempt_offset_us, no jitter, the same
  *    4-tuple on a fresh socket), so a lost crossing, or a peer that woke late, is followed
  *    by SYNs that leave together again;
- *  - within an attempt, a SYN refused by RST is sent again at once (at most TCP_BURST_MAX
- *    times; the RST took one round trip to the other NAT, so this is one SYN per round trip),
- *    which gives the first crossing a few more tries where the delay is tiny;
  *  - after a refused crossing the attempts are ordered (the tcp technique only): role b,
  *    whose hops towards a were measured while the moment approached (hops.c), sends its SYN
  *    with a TTL that dies between the NATs: its NAT keeps the entry, no RST comes back, the
@@ -30,8 +27,10 @@
  *    peers' timers did within half a gap, and meets b's socket: tcp-ttl's simultaneous open,
  *    timed by the shared schedule instead of a relayed "ready". Where the one-way delay is
  *    below any timer's precision (two namespaces: about 5 us) this, not the timing, wins.
- * An unanswered SYN (a NAT that drops) is replaced at the next scheduled attempt only, as
- * the kernel would wait a whole second. */
+ * A SYN refused by RST, or unanswered (a NAT that drops), is replaced at the next scheduled
+ * attempt, as the kernel would wait a whole second; not at once: a refused SYN sent again
+ * at once (tried: up to 16 per attempt) won the first crossing in only 2 of 90 runs, took
+ * the CPU from the other peer on a 2-core host, and made half crossings (below) likelier. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,11 +43,11 @@
 #include "hops.h"
 #include "peer.h"
 
+/* A socket past SYN_SENT without the other peer's hello for this long is stuck. */
+#define TCP_STALE_MIN_US 200000
 /* Gaps between scheduled attempts: 20 ms doubling to 250 ms. */
 #define TCP_GAP_FIRST_US 20000
 #define TCP_GAP_MAX_US 250000
-/* SYNs sent again at once after a RST, per scheduled attempt. */
-#define TCP_BURST_MAX 16
 
 static uint64_t base_offset_us(uint32_t k)
 {
@@ -108,33 +107,66 @@ static void schedule_next(struct tconn *tc)
 	loop_timer_at(&tc->retry, tc->t0_us + tcp_attempt_offset_us(tc->attempt, tc->follow));
 }
 
-/* Has the kernel taken this socket past SYN_SENT (the other peer's SYN or SYN-ACK came in)?
- * Then it must not be replaced: the handshake completes in the kernel while we may not have
- * run yet (a busy host), and closing it answers the other side with a RST that puts both
- * NATs' entries in CLOSE, where they drop every later SYN (measured: one run in 30 lost so
- * under load). */
-static bool handshake_moving(int fd)
+/* The kernel's state of a TCP socket (TCP_SYN_SENT, ...), -1 when unknown. */
+static int tcp_state(int fd)
 {
 	struct tcp_info ti;
 	socklen_t l = sizeof(ti);
 
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) < 0)
-		return false;
-	return ti.tcpi_state == TCP_SYN_RECV || ti.tcpi_state == TCP_ESTABLISHED;
+		return -1;
+	return ti.tcpi_state;
 }
 
-/* A scheduled attempt: a SYN on a fresh socket, same 4-tuple, unless this one is up. */
+/* Close with a RST (SO_LINGER 0): a socket past SYN_SENT that never carried the other
+ * peer's hello. The RST, leaving from our side, is what lets our NAT's conntrack reopen the
+ * 4-tuple for the next SYN (an entry closed by a RST from the other side ignores our SYNs
+ * until it times out, 10 s). */
+static void tconn_abort_fd(struct tconn *tc)
+{
+	struct linger l = { 1, 0 };
+
+	if (tc->fd >= 0)
+		setsockopt(tc->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	tconn_close_fd(tc);
+}
+
+/* A scheduled attempt: a SYN on a fresh socket, same 4-tuple, unless this one is on its way.
+ * A connection counts only once the other peer's hello came over it (then the schedule
+ * stops). A socket the kernel took past SYN_SENT (the other side's SYN or SYN-ACK came in)
+ * is left alone for TCP_STALE_MIN_US (or four round trips to the server, if longer): the
+ * handshake completes in the kernel while either peer may not have run yet on a busy host.
+ * Without a hello by then it is stuck, and aborted: measured (2 runs in about 120,
+ * RST x RST) when the two first SYNs crossed only half way (ours passed the other NAT, the
+ * other NAT's RST for the other peer's SYN followed it) and left an entry in CLOSE that
+ * drops every later SYN of the other peer. */
 static void on_retry(struct loop_timer *t)
 {
 	struct tconn *tc = t->arg;
 	struct peer *p = tc->p;
+	int st;
 
-	if (p->finished || tc->dead || p->phase != PH_PROBING || tc->established)
+	if (p->finished || tc->dead || p->phase != PH_PROBING || tc->hello_ok)
 		return;
-	/* A primed socket (tcp-ttl) waits for the other peer's SYN: a new SYN would carry a
-	 * new ISN that its NAT's window tracking no longer accepts. */
-	if (tc->fd >= 0 && (tc->prime_ttl || handshake_moving(tc->fd)))
-		goto next;
+	if (tc->fd >= 0) {
+		st = tcp_state(tc->fd);
+		if (st != TCP_SYN_SENT && st != TCP_CLOSE && st >= 0) {
+			uint64_t now = loop_now_us(), grace = 4 * p->rtt_rdv_us;
+
+			if (grace < TCP_STALE_MIN_US)
+				grace = TCP_STALE_MIN_US;
+			if (!tc->stale_since_us)
+				tc->stale_since_us = now;
+			if (now - tc->stale_since_us < grace)
+				goto next;
+			tconn_abort_fd(tc);
+		} else if (tc->prime_ttl) {
+			/* A primed socket (tcp-ttl) waits for the other peer's SYN: a new SYN
+			 * would carry a new ISN that its NAT's window tracking no longer
+			 * accepts. */
+			goto next;
+		}
+	}
 	/* tcp's ordered attempts: b's public target was refused by a RST (the other NAT
 	 * answers unsolicited SYNs so), so from now on its SYN leaves with a TTL that dies
 	 * before that NAT: our NAT keeps the entry, no RST comes back, and a's next SYN
@@ -146,19 +178,17 @@ static void on_retry(struct loop_timer *t)
 		p->ttl_used = (uint32_t)p->tcp_order_ttl;
 	}
 	tconn_close_fd(tc);
-	tc->burst = 0;
 	tconn_open(tc);
 next:
-	if (!tc->dead && !tc->established)
+	if (!tc->dead && !tc->hello_ok)
 		schedule_next(tc);
 }
 
-/* @err: why (a positive errno). A RST (ECONNREFUSED) means the other NAT had no entry for us
- * yet: send again at once, bounded; anything else waits for the next scheduled attempt. */
+/* @err: why (a positive errno). A RST (ECONNREFUSED) says the other NAT answers unsolicited
+ * SYNs so (tcp's ordered attempts start from that); either way the next SYN waits for the
+ * next scheduled attempt. */
 static void tconn_fail(struct tconn *tc, int err)
 {
-	struct peer *p = tc->p;
-
 	tconn_close_fd(tc);
 	if (tc->accepted || tc->dead) {
 		tc->dead = true;
@@ -166,15 +196,6 @@ static void tconn_fail(struct tconn *tc, int err)
 	}
 	if (err == ECONNREFUSED)
 		tc->refused = true;
-	/* Only tcp's own attempts: behind a sequential NAT (predict) every new SYN after a RST
-	 * takes the NAT's next port and would walk past the other peer's predicted window
-	 * (measured: predict, symmetric-sequential x port-restricted-cone-rst, 16 of 30). */
-	if (err == ECONNREFUSED && p->tcp_ordered && !tc->prime_ttl && tc->burst < TCP_BURST_MAX &&
-	    p->phase == PH_PROBING && !p->finished) {
-		tc->burst++;
-		tconn_open(tc);
-		return;
-	}
 	if (!loop_timer_armed(&tc->retry))
 		schedule_next(tc);
 }
@@ -202,8 +223,10 @@ static int tconn_msg(void *arg, const uint8_t *buf, size_t len)
 		tc->dead = true;
 		return 1;
 	}
-	if (m.type == WIRE_PROBE)
+	if (m.type == WIRE_PROBE) {
 		tc->hello_ok = true;
+		loop_timer_stop(&tc->retry);
+	}
 	peer_on_peer_msg(p, &c, &m);
 	return tc->fd < 0 || p->finished;
 }
@@ -255,7 +278,6 @@ static void on_tconn(struct loop_io *io, uint32_t events)
 			return;
 		}
 		tc->established = true;
-		loop_timer_stop(&tc->retry);
 		loop_io_mod(&tc->io, EPOLLIN | EPOLLRDHUP);
 		send_hello(tc);
 		return;
@@ -305,6 +327,7 @@ static void tconn_open(struct tconn *tc)
 		sock_set_ttl(fd, p->family, -1);
 	tc->fd = fd;
 	tc->established = false;
+	tc->stale_since_us = 0;
 	err = loop_io_add(&p->loop, &tc->io, fd, EPOLLOUT | EPOLLIN | EPOLLRDHUP, on_tconn, tc);
 	if (err < 0) {
 		close(fd);
