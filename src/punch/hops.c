@@ -51,6 +51,15 @@ static void hops_finish(struct hops *h)
 	h->finished = true;
 	hops_close(h);
 	ttl = ttl_choose(h->hop_private, h->n, h->reached);
+	/* Our hops answered, the next one stayed silent for HOPS_SILENT_US: a router out of
+	 * ICMP budget (back-to-back runs from one host spend it: the low-TTL SYNs that die
+	 * there are answered with time-exceeded too), or the other NAT dropping the probe
+	 * silently. A SYN that dies at the silent hop is right in the first case and harmless
+	 * in the second (a NAT that drops the probe drops the SYN too, and sends no RST). A NAT
+	 * that answers unsolicited traffic answers the probe (port unreachable: reached). */
+	if (ttl < 0 && h->silent && !h->reached && h->n >= 1 && h->n < HOPS_MAX &&
+	    ttl_choose(h->hop_private, h->n, false) < 0 && h->hop_private[h->n - 1])
+		ttl = h->n + 1;
 	p->hops = h->n;
 	evout_begin(&p->ev, "ttl");
 	evout_int(&p->ev, "hops_answered", h->n);
@@ -59,6 +68,7 @@ static void hops_finish(struct hops *h)
 		evout_int(&p->ev, "ttl", ttl);
 	else
 		evout_str(&p->ev, "ttl", NULL);
+	evout_bool(&p->ev, "silent_hop", h->silent);
 	evout_end(&p->ev);
 	h->done(p, ttl);
 }
@@ -99,6 +109,7 @@ static void on_hop_timer(struct loop_timer *t)
 		send_hop_probe(h, true);
 		return;
 	}
+	h->silent = true;
 	hops_finish(h);       /* a silent hop: stop here rather than risk the other NAT */
 }
 

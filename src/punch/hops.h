@@ -10,7 +10,8 @@
  * destination after a burst of 6, so a few measurements in a row from one host leave hop 1
  * or 2 silent for up to a second (measured in a kept lab: every 4th of 20 back-to-back
  * tcp-ttl runs). So a silent hop is probed again with the same TTL for HOPS_SILENT_US before
- * it counts as silent. */
+ * it counts as silent. A silent hop right after our own (private) hops is taken as the place
+ * to stop (see hops_finish). */
 #ifndef PUNCH_HOPS_H
 #define PUNCH_HOPS_H
 
@@ -39,6 +40,7 @@ struct hops {
 	bool hop_private[HOPS_MAX];
 	int n;                            /* hops 1..n answered */
 	bool reached, finished;
+	bool silent;                      /* stopped at a hop that stayed silent */
 };
 
 /* Start measuring towards p->peer_pub; @done is called once (possibly from within this call
