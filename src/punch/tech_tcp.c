@@ -136,10 +136,12 @@ static void tconn_abort_fd(struct tconn *tc)
  * stops). A socket the kernel took past SYN_SENT (the other side's SYN or SYN-ACK came in)
  * is left alone for TCP_STALE_MIN_US (or four round trips to the server, if longer): the
  * handshake completes in the kernel while either peer may not have run yet on a busy host.
- * Without a hello by then it is stuck, and aborted: measured (2 runs in about 120,
- * RST x RST) when the two first SYNs crossed only half way (ours passed the other NAT, the
- * other NAT's RST for the other peer's SYN followed it) and left an entry in CLOSE that
- * drops every later SYN of the other peer. */
+ * Without a hello by then it is stuck, and aborted. Seen in 2 runs of about 120 (RST x RST,
+ * before this abort existed): both peers retried to the deadline while one NAT held the
+ * 4-tuple in CLOSE, which drops the other peer's SYNs; the likely path (from the conntrack
+ * states, not a capture) is two first SYNs that crossed only half way: ours passed the other
+ * NAT, then the other NAT's RST for the other peer's SYN followed it. A RST from our side
+ * lets that NAT's conntrack reopen the 4-tuple. */
 static void on_retry(struct loop_timer *t)
 {
 	struct tconn *tc = t->arg;
