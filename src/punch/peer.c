@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #define RDV2_GIVE_UP_US 1500000       /* no answer from the second address: NAT kind unknown */
 #define LINGER_MAX_US 1000000         /* after verifying, answer the peer at most this long */
 #define KEEPALIVE_US 5000000
+#define RELAY_RESERVE_US 1000000      /* auto: what the relay step keeps of --timeout */
 #define UDP_BATCH 64
 
 /* Re-probe schedule in microseconds: probe at once, then quickly, then every 250 ms. */
@@ -584,6 +586,11 @@ static void on_endpoints(struct peer *p, const struct wire_msg *m)
 	p->have_peer = true;
 	p->phase = PH_PROBING;
 	p->t_step = loop_now_us();
+	/* The shared moment: the server sent PEER to both of us START before it; PEER took
+	 * about half our RTT to get here. */
+	p->t_start_us = p->t_step;
+	if ((m->present & WA_BIT(WA_START)) && m->start_us > p->rtt_rdv_us / 2)
+		p->t_start_us += m->start_us - p->rtt_rdv_us / 2;
 	if (!p->t_endpoints)
 		p->t_endpoints = p->t_step;
 	evout_begin(&p->ev, "endpoints");
@@ -602,11 +609,19 @@ static void on_endpoints(struct peer *p, const struct wire_msg *m)
 
 		if (d < left)
 			left = d;
+		/* Leave the relay its time: a direct step that runs to the end of --timeout
+		 * would turn a relayed outcome into failed (birthday, 6 s, now also follows two
+		 * cone reports that udp proved wrong). */
+		if (p->tech->id != TECH_RELAY && p->relay_ok && p->deadline.when_us > p->t_step &&
+		    p->deadline.when_us - p->t_step < left + RELAY_RESERVE_US &&
+		    p->deadline.when_us - p->t_step > 2 * RELAY_RESERVE_US)
+			left = p->deadline.when_us - p->t_step - RELAY_RESERVE_US;
 	}
 	loop_timer_in(&p->step_timer, left);
 	evout_begin(&p->ev, "step");
 	evout_str(&p->ev, "technique", technique_name(p->tech->id));
 	evout_ms(&p->ev, "deadline_ms", left);
+	evout_ms(&p->ev, "start_in_ms", p->t_start_us - p->t_step);
 	evout_end(&p->ev);
 	err = p->tech->start(p);
 	if (err && !p->finished && p->phase == PH_PROBING)
@@ -795,6 +810,11 @@ static void send_register(struct peer *p)
 		m.present |= WA_BIT(WA_PRIVATE);
 	}
 	m.nat = p->nat;
+	if (p->rtt_rdv_us) {
+		/* The server times the pairing's shared moment from both peers' RTTs. */
+		m.rtt_us = p->rtt_rdv_us > UINT32_MAX ? UINT32_MAX : (uint32_t)p->rtt_rdv_us;
+		m.present |= WA_BIT(WA_RTT);
+	}
 	if (!p->reg_sent_us)
 		p->reg_sent_us = loop_now_us();
 	server_send(p, &m);
@@ -837,6 +857,8 @@ static int rc_connect(struct peer *p, struct rconn *rc, const struct sockaddr_st
 	rc->fd = fd;
 	rc->to = *to;
 	rc->bind_only = rc == &p->rc2;
+	if (rc == &p->rc)
+		p->rc_connect_us = loop_now_us();
 	err = loop_io_add(&p->loop, &rc->io, fd, EPOLLIN | EPOLLOUT, on_rc, p);
 	if (err) {
 		close(fd);
@@ -948,6 +970,10 @@ static void on_rc(struct loop_io *io, uint32_t events)
 			return;
 		}
 		rc->up = true;
+		/* The handshake is one round trip, answered by the server's kernel: the RTT
+		 * that REGISTER reports, before any message was answered. */
+		if (rc == &p->rc && !p->rtt_rdv_us && p->rc_connect_us)
+			p->rtt_rdv_us = loop_now_us() - p->rc_connect_us;
 		loop_io_mod(&rc->io, EPOLLIN);
 		reg_progress(p);
 		return;
@@ -1245,6 +1271,9 @@ int peer_run(const struct peer_opts *o, FILE *out, FILE *err_f)
 	evout_init(&p->ev, out, err_f, o->json, p->t0);
 	p->sigfd = -1;
 	signal(SIGPIPE, SIG_IGN);
+	/* Timers fire up to 50 us late by default (timer slack); the shared moment of a TCP
+	 * simultaneous open wants them as close to on time as the kernel can. Best effort. */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 	err = loop_init(&p->loop);
 	if (err)
 		goto out;

@@ -73,9 +73,14 @@ struct tconn {
 	struct peer *p;
 	int fd;
 	struct loop_io io;
-	struct loop_timer retry;
+	struct loop_timer retry;          /* the next scheduled attempt */
 	struct sockaddr_storage to;
 	struct stream st;
+	uint64_t t0_us;                   /* origin of its attempt schedule (the shared moment) */
+	uint32_t attempt;                 /* index of the current scheduled attempt */
+	bool follow;                      /* role a of tcp's ordered attempts: half steps too */
+	bool refused;                     /* a RST answered one of its SYNs */
+	uint64_t stale_since_us;          /* first seen past SYN_SENT without a hello (0: not) */
 	uint32_t tries;
 	int prime_ttl;                    /* tcp-ttl: first SYN with this TTL, then wait */
 	bool accepted, established, hello_ok, dead, quiet;
@@ -132,6 +137,7 @@ struct peer {
 	struct wire_natinfo nat;                  /* own NAT, from public1/public2 */
 	uint64_t reg_sent_us;
 	uint64_t rtt_rdv_us;
+	uint64_t rc_connect_us;                   /* TCP: when the server connection began */
 
 	/* the other peer, from PEER */
 	uint64_t token, peer_nonce;
@@ -140,6 +146,14 @@ struct peer {
 	int n_peer_priv;
 	struct wire_natinfo peer_nat;
 	bool have_peer;
+	/* The round's shared moment on our clock (PEER's START less half our RTT to the server;
+	 * the moment PEER arrived when the server sets none): TCP techniques send their first
+	 * SYN then and retry on tcp_attempt_offset_us() from it. */
+	uint64_t t_start_us;
+	/* tcp's ordered attempts (tech_tcp.c): b's TTL for a SYN that dies between the NATs
+	 * (0: not measured, or none), and whether a follows b's attempts with half steps. */
+	int tcp_order_ttl;
+	bool tcp_ordered;
 
 	/* step (technique) */
 	const struct tech_ops *tech;
@@ -231,6 +245,14 @@ extern const struct tech_ops tech_udp_ops, tech_tcp_ops, tech_ttl_ops, tech_pred
 	tech_birthday_ops, tech_relay_ops;
 
 /* tech_tcp.c: the TCP simultaneous-open engine used by tcp, tcp-ttl and predict. */
+/* The shared attempt schedule: attempt @k starts this long after the shared moment (0 for
+ * k = 0), the same on both peers (no jitter), so a lost crossing is followed by SYNs that
+ * leave both sides together again. @follow (role a of tcp's ordered attempts): the same
+ * attempts plus one halfway between each two, so that a SYN of a leaves after b's
+ * TTL-limited one whatever the two peers' timers did within half a gap. */
+uint64_t tcp_attempt_offset_us(uint32_t k, bool follow);
+/* The first attempt due after @now for a schedule starting at @t0 (@now may be before @t0). */
+uint32_t tcp_attempt_next(uint64_t t0, uint64_t now, bool follow);
 int tcp_punch_begin(struct peer *p);                    /* listener on the punch port */
 struct tconn *tcp_punch_connect(struct peer *p, const struct sockaddr_storage *to, bool quiet);
 /* tcp-ttl: a connect whose SYN leaves with @ttl (it dies before the other NAT) and which then
@@ -252,7 +274,12 @@ uint16_t predict_port(uint16_t last, int16_t stride, int k);
 int predict_ports(const struct wire_natinfo *n, uint16_t pub_port, int window, uint16_t *out,
 		  int max);
 
-/* tech_ttl.c */
+/* tech_birthday.c: move the ports within @window of any nonzero @seen port to the front of
+ * @ports (their order kept, and the order of the rest); returns how many were moved. */
+uint32_t birthday_near_first(uint16_t *ports, uint32_t n, const uint16_t *seen, int n_seen,
+			     uint32_t window);
+
+/* hops.c */
 /* The TTL for a SYN that passes our own NAT(s) but dies before the peer's: from a
  * traceroute-style measurement @hop_private[i] (true when hop i+1 answered from a private
  * address or our own public address), @n hops answered, @reached (a probe reached the peer's

@@ -17,6 +17,11 @@
 #define RDV_UDP_BATCH 64          /* datagrams read per wake-up before yielding */
 #define RDV_RL_SLOTS 8192         /* rate limiter buckets (power of two) */
 #define RDV_SWEEP_US 1000000
+/* The moment both peers of a pairing start punching (PEER's START attribute): the slower
+ * peer's round trip twice over (PEER reaches each peer half a round trip after it leaves, and
+ * processes on a busy host wake late) plus a margin; capped, since the RTT is the peers' word. */
+#define RDV_START_MARGIN_US 5000
+#define RDV_START_MAX_US 500000
 
 struct rdv;
 
@@ -54,6 +59,7 @@ struct rdv_member {
 	struct wire_ep priv[WIRE_MAX_EPS];
 	uint8_t n_priv;
 	struct wire_natinfo nat;
+	uint32_t rtt_us;              /* its round trip to us, as it measured it (0: unknown) */
 };
 
 struct rdv_session {
@@ -61,6 +67,7 @@ struct rdv_session {
 	uint64_t token;
 	uint64_t last_us;
 	uint64_t relayed;
+	uint64_t start_at_us;         /* this round's shared moment, our clock (0: none yet) */
 	struct rdv_member m[2];       /* index role - 1 */
 	struct rdv_session *hnext;
 	struct rdv_session *lnext, *lprev;   /* least recently used first */
@@ -257,10 +264,23 @@ static void add_alts(struct rdv *r, const struct rdv_src *src, struct wire_msg *
 		m->present |= WA_BIT(WA_ALT);
 }
 
+/* Set the round's shared moment (DCUtR-style: the server tells both peers at once when to
+ * start, each peer subtracts half its own round trip to the server). */
+static void start_set(struct rdv_session *s)
+{
+	uint64_t rtt = s->m[0].rtt_us > s->m[1].rtt_us ? s->m[0].rtt_us : s->m[1].rtt_us;
+	uint64_t d = 2 * rtt + RDV_START_MARGIN_US;
+
+	if (d > RDV_START_MAX_US)
+		d = RDV_START_MAX_US;
+	s->start_at_us = loop_now_us() + d;
+}
+
 static void send_peer(struct rdv *r, struct rdv_session *s, int i)
 {
 	struct rdv_member *me = &s->m[i], *other = &s->m[!i];
 	struct wire_msg m;
+	uint64_t now;
 
 	wire_msg_init(&m, WIRE_PEER);
 	m.role = me->role;
@@ -275,8 +295,13 @@ static void send_peer(struct rdv *r, struct rdv_session *s, int i)
 	m.peer_nat = other->nat;
 	m.peer_nonce = other->nonce;
 	m.peer_role = other->role;
+	/* The time left until the shared moment: the whole delay when both PEERs go out
+	 * together, less for a PEER sent again because the first was lost. */
+	now = loop_now_us();
+	m.start_us = s->start_at_us > now ? (uint32_t)(s->start_at_us - now) : 0;
 	m.present = WA_BIT(WA_ROUND) | WA_BIT(WA_OBSERVED) | WA_BIT(WA_PEER_PUBLIC) |
-		    WA_BIT(WA_PEER_NAT) | WA_BIT(WA_PEER_NONCE) | WA_BIT(WA_PEER_ROLE);
+		    WA_BIT(WA_PEER_NAT) | WA_BIT(WA_PEER_NONCE) | WA_BIT(WA_PEER_ROLE) |
+		    WA_BIT(WA_START);
 	if (m.n_peer_priv)
 		m.present |= WA_BIT(WA_PEER_PRIVATE);
 	rdv_send(r, me->listener, &me->pub, me->conn, &m);
@@ -363,6 +388,8 @@ static void on_register(struct rdv *r, const struct rdv_src *src, const struct w
 	memcpy(me->priv, in->priv, sizeof(me->priv));
 	me->n_priv = in->n_priv;
 	me->nat = in->nat;
+	if (in->present & WA_BIT(WA_RTT))
+		me->rtt_us = in->rtt_us;
 	session_touch(r, s);
 
 	wire_msg_init(&m, WIRE_REGISTERED);
@@ -383,6 +410,7 @@ static void on_register(struct rdv *r, const struct rdv_src *src, const struct w
 		if (!other->peer_sent) {
 			/* The second registration of a round: tell both at once. */
 			r->st.pairings++;
+			start_set(s);
 			send_peer(r, s, (int)(other - s->m));
 			send_peer(r, s, (int)(me - s->m));
 		} else {

@@ -19,6 +19,8 @@
 #define SPRAY_TICK_US 1000
 #define PORT_LO 1024
 #define PORT_HI 65535
+/* Ports this close to one the hard side's NAT was seen to use are sprayed first. */
+#define NEAR_WINDOW 512
 
 enum bday_side { BDAY_SOCKETS, BDAY_SPRAY };
 
@@ -89,6 +91,36 @@ static uint32_t socket_budget(const struct peer *p)
 	return want;
 }
 
+static bool port_near(uint16_t port, const uint16_t *seen, int n_seen, uint32_t window)
+{
+	int j;
+
+	for (j = 0; j < n_seen; j++)
+		if (seen[j] && (uint32_t)abs((int)port - (int)seen[j]) <= window)
+			return true;
+	return false;
+}
+
+uint32_t birthday_near_first(uint16_t *ports, uint32_t n, const uint16_t *seen, int n_seen,
+			     uint32_t window)
+{
+	uint16_t *far = malloc((n ? n : 1) * sizeof(*far));
+	uint32_t i, near = 0, nfar = 0;
+
+	if (!far)
+		return 0;         /* keep the uniform order: slower to hit, still correct */
+	/* Stable: the near ports keep their (shuffled) order at the front, the rest behind. */
+	for (i = 0; i < n; i++) {
+		if (port_near(ports[i], seen, n_seen, window))
+			ports[near++] = ports[i];
+		else
+			far[nfar++] = ports[i];
+	}
+	memcpy(ports + near, far, nfar * sizeof(*far));
+	free(far);
+	return near;
+}
+
 static int bday_start(struct peer *p)
 {
 	struct sockaddr_storage t[1 + WIRE_MAX_EPS];
@@ -142,6 +174,16 @@ static int bday_start(struct peer *p)
 
 		b->perm[i] = b->perm[k];
 		b->perm[k] = x;
+	}
+	{
+		/* A NAT that draws random ports from a narrow range (symmetric-port-range: 256)
+		 * holds all its mappings near the ports it was seen to use: spraying those first
+		 * finds one in a few hundred probes where a uniform spray over 64512 ports needed
+		 * thousands. Over the whole port space the near ports are as good as any. */
+		uint16_t seen[3] = { p->peer_nat.first_port, p->peer_nat.last_port,
+				     ep_port(&p->peer_pub) };
+
+		birthday_near_first(b->perm, b->n_perm, seen, 3, NEAR_WINDOW);
 	}
 	b->per_tick = p->o->bday_rate / (1000000 / SPRAY_TICK_US);
 	if (b->per_tick == 0)

@@ -207,6 +207,10 @@ int wire_encode(const struct wire_msg *m, void *buf, size_t cap)
 		attr_put_u32(&w, WA_SEQ, m->seq);
 	if (HAS(m, WA_TIME))
 		attr_put_u64(&w, WA_TIME, m->time_us);
+	if (HAS(m, WA_RTT))
+		attr_put_u32(&w, WA_RTT, m->rtt_us);
+	if (HAS(m, WA_START))
+		attr_put_u32(&w, WA_START, m->start_us);
 	if (HAS(m, WA_PAYLOAD)) {
 		uint8_t *p;
 
@@ -422,6 +426,16 @@ int wire_decode(const void *buf, size_t len, struct wire_msg *m)
 			if (alen != 8)
 				return -WIRE_EATTR;
 			m->time_us = get64(v);
+			break;
+		case WA_RTT:
+			if (alen != 4)
+				return -WIRE_EATTR;
+			m->rtt_us = get32(v);
+			break;
+		case WA_START:
+			if (alen != 4)
+				return -WIRE_EATTR;
+			m->start_us = get32(v);
 			break;
 		case WA_ERROR:
 			if (alen < 2 || alen > 2 + 64)

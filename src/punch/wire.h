@@ -32,10 +32,10 @@
 enum wire_type {
 	WIRE_BIND = 1,        /* peer -> server: "what is my public endpoint?" */
 	WIRE_BIND_REPLY,      /* server -> peer: OBSERVED (+ ALT servers) */
-	WIRE_REGISTER,        /* peer -> server: SESSION, ROUND, PROTO, PRIVATE*, NAT */
+	WIRE_REGISTER,        /* peer -> server: SESSION, ROUND, PROTO, PRIVATE*, NAT, RTT */
 	WIRE_REGISTERED,      /* server -> peer: OBSERVED, role assigned (header), ROUND, ALT* */
 	WIRE_PEER,            /* server -> peer: token (header), PEER_PUBLIC, PEER_PRIVATE*,
-	                       * PEER_NAT, PEER_NONCE, PEER_ROLE, ROUND, OBSERVED */
+	                       * PEER_NAT, PEER_NONCE, PEER_ROLE, ROUND, OBSERVED, START */
 	WIRE_PROBE,           /* peer -> peer: SEQ, TIME; also the TCP hello */
 	WIRE_PROBE_ACK,       /* peer -> peer: SEQ, TIME (echoed), OBSERVED (where it came from) */
 	WIRE_DATA,            /* peer -> peer: PAYLOAD (verification payload) */
@@ -72,6 +72,9 @@ enum wire_attr {
 	WA_PAYLOAD = 15,      /* 1..WIRE_MAX_PAYLOAD bytes; the only attribute with a u16 length
 	                       * (the attribute length byte is 0 and a u16 length follows) */
 	WA_ERROR = 16,        /* u16 code + up to 64 bytes of text */
+	WA_RTT = 17,          /* u32: the sender's measured round trip to the server, microseconds */
+	WA_START = 18,        /* u32: PEER: the shared moment is this many microseconds after the
+	                       * server sent the message (each peer subtracts half its RTT) */
 };
 
 enum wire_error {
@@ -136,6 +139,8 @@ struct wire_msg {
 	uint8_t peer_role;
 	uint32_t seq;
 	uint64_t time_us;
+	uint32_t rtt_us;
+	uint32_t start_us;
 	const uint8_t *payload;       /* points into the decoded buffer / caller's buffer */
 	uint16_t payload_len;
 	uint16_t error_code;

@@ -138,8 +138,72 @@ static void test_auto_steps(void **state)
 	assert_true(auto_step_applies(TECH_BIRTHDAY, &cone, &rnd, true));
 	assert_false(auto_step_applies(TECH_BIRTHDAY, &rnd, &rnd, true));
 	assert_false(auto_step_applies(TECH_BIRTHDAY, &rnd, &unk, true));
+	/* A random NAT with a narrow range looks sequential about every other time, or cone
+	 * when it draws one port twice: birthday still follows (predict and udp come first). */
+	assert_true(auto_step_applies(TECH_BIRTHDAY, &seq, &cone, true));
+	assert_true(auto_step_applies(TECH_BIRTHDAY, &cone, &seq, true));
+	assert_true(auto_step_applies(TECH_BIRTHDAY, &cone, &cone, true));
+	assert_false(auto_step_applies(TECH_BIRTHDAY, &seq, &rnd, true));
+	assert_false(auto_step_applies(TECH_BIRTHDAY, &unk, &unk, true));
 	assert_true(auto_step_applies(TECH_RELAY, &unk, &unk, true));
 	assert_false(auto_step_applies(TECH_RELAY, &unk, &unk, false));
+}
+
+/* The TCP attempt schedule both peers share: no jitter, 20 ms doubling to 250 ms; role a
+ * of tcp's ordered attempts adds one attempt halfway between each two. */
+static void test_tcp_schedule(void **state)
+{
+	const uint64_t base[] = { 0, 20000, 60000, 140000, 300000, 550000, 800000, 1050000 };
+	uint32_t k;
+
+	(void)state;
+	for (k = 0; k < sizeof(base) / sizeof(base[0]); k++) {
+		assert_true(tcp_attempt_offset_us(k, false) == base[k]);
+		assert_true(tcp_attempt_offset_us(2 * k, true) == base[k]);
+	}
+	assert_true(tcp_attempt_offset_us(1, true) == 10000);
+	assert_true(tcp_attempt_offset_us(3, true) == 40000);
+	assert_true(tcp_attempt_offset_us(9, true) == 425000);
+	assert_true(tcp_attempt_offset_us(1000, false) == 300000 + 996ull * 250000);
+	/* Strictly increasing: every attempt comes after the one before. */
+	for (k = 0; k < 200; k++) {
+		assert_true(tcp_attempt_offset_us(k + 1, false) > tcp_attempt_offset_us(k, false));
+		assert_true(tcp_attempt_offset_us(k + 1, true) > tcp_attempt_offset_us(k, true));
+	}
+	/* The next attempt due: the first one strictly after now. */
+	assert_int_equal(tcp_attempt_next(1000000, 500000, false), 0);     /* before the moment */
+	assert_int_equal(tcp_attempt_next(1000000, 1000000, false), 1);
+	assert_int_equal(tcp_attempt_next(1000000, 1059999, false), 2);
+	assert_int_equal(tcp_attempt_next(1000000, 1060000, false), 3);
+	assert_int_equal(tcp_attempt_next(1000000, 1035000, true), 3);     /* 40 ms is next */
+}
+
+/* birthday sprays ports near the ones the hard side's NAT was seen to use first, keeping
+ * every port exactly once and the (shuffled) order within each part. */
+static void test_birthday_near_first(void **state)
+{
+	uint16_t ports[2000], seen[3] = { 49200, 0, 49300 };
+	uint32_t i, near, count[2000] = { 0 }, pos[2000];
+
+	(void)state;
+	for (i = 0; i < 2000; i++) {
+		ports[i] = (uint16_t)(48000 + (i * 7919u) % 2000);  /* a permutation of 48000.. */
+		pos[ports[i] - 48000] = i;
+	}
+	near = birthday_near_first(ports, 2000, seen, 3, 100);
+	assert_int_equal(near, 201 + 100);        /* 49100..49400 */
+	for (i = 0; i < 2000; i++) {
+		bool in = ports[i] >= 49100 && ports[i] <= 49400;
+
+		assert_true(i < near ? in : !in);
+		count[ports[i] - 48000]++;
+	}
+	for (i = 0; i < 2000; i++)
+		assert_int_equal(count[i], 1);
+	for (i = 1; i < 2000; i++)                /* order kept within each part */
+		if (i != near)
+			assert_true(pos[ports[i] - 48000] > pos[ports[i - 1] - 48000]);
+	assert_int_equal(birthday_near_first(ports, 2000, seen, 0, 100), 0);
 }
 
 int main(void)
@@ -150,6 +214,8 @@ int main(void)
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_ttl_choose),
 		cmocka_unit_test(test_auto_steps),
+		cmocka_unit_test(test_tcp_schedule),
+		cmocka_unit_test(test_birthday_near_first),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

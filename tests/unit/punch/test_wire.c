@@ -101,6 +101,50 @@ static void test_roundtrip_register_and_payload(void **state)
 	assert_memory_equal(d.payload, pl, WIRE_MAX_PAYLOAD);
 }
 
+/* The shared moment (PEER's START) and the RTT it is computed from (REGISTER's RTT): both
+ * round-trip, and a malformed length rejects the message like every fixed-size attribute. */
+static void test_roundtrip_start_rtt(void **state)
+{
+	uint8_t buf[WIRE_MAX_LEN];
+	struct wire_msg m;
+	int n, i;
+
+	(void)state;
+	n = encode_peer_msg(buf, sizeof(buf));
+	assert_int_equal(wire_decode(buf, (size_t)n, &m), 0);
+	assert_false(m.present & WA_BIT(WA_START));  /* optional: an older server sends none */
+	m.start_us = 5123456;
+	m.present |= WA_BIT(WA_START);
+	n = wire_encode(&m, buf, sizeof(buf));
+	assert_true(n > 0);
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(wire_decode(buf, (size_t)n, &m), 0);
+	assert_true(m.present & WA_BIT(WA_START));
+	assert_int_equal(m.start_us, 5123456);
+
+	wire_msg_init(&m, WIRE_REGISTER);
+	strcpy(m.session, "s1");
+	m.round = 1;
+	m.proto = 6;
+	m.rtt_us = 0xfedcba98u;
+	m.present = WA_BIT(WA_SESSION) | WA_BIT(WA_ROUND) | WA_BIT(WA_PROTO) | WA_BIT(WA_RTT);
+	n = wire_encode(&m, buf, sizeof(buf));
+	assert_true(n > 0);
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(wire_decode(buf, (size_t)n, &m), 0);
+	assert_true(m.present & WA_BIT(WA_RTT));
+	assert_true(m.rtt_us == 0xfedcba98u);
+	/* The RTT attribute is last: type 17, length 4. A length of 3 is malformed. */
+	for (i = WIRE_HDR_LEN; i + 1 < n; i += 2 + buf[i + 1])
+		if (buf[i] == WA_RTT)
+			break;
+	assert_int_equal(buf[i], WA_RTT);
+	assert_int_equal(buf[i + 1], 4);
+	buf[i + 1] = 3;
+	buf[7] = (uint8_t)(n - 1);       /* length field, so only the attribute is wrong */
+	assert_int_equal(wire_decode(buf, (size_t)n - 1, &m), -WIRE_EATTR);
+}
+
 static void test_truncated(void **state)
 {
 	uint8_t buf[WIRE_MAX_LEN];
@@ -318,6 +362,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip_peer),
 		cmocka_unit_test(test_roundtrip_register_and_payload),
+		cmocka_unit_test(test_roundtrip_start_rtt),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_oversized),
 		cmocka_unit_test(test_magic_version_type),
