@@ -260,6 +260,11 @@ struct tconn *tcp_punch_connect(struct peer *p, const struct sockaddr_storage *t
 struct tconn *tcp_punch_prime(struct peer *p, const struct sockaddr_storage *to, int ttl);
 void tcp_punch_end(struct peer *p);                     /* close all but the winner */
 void tcp_punch_close_all(struct peer *p);
+/* The ordered attempts after a refused crossing (tech_tcp.c), for every simultaneous open that
+ * may meet a NAT answering SYNs with RST (tcp, predict over TCP): begin measures b's hops and
+ * uses p->ts; end stops and frees it. 0 or -ENOMEM. */
+int tcp_ordered_begin(struct peer *p);
+void tcp_ordered_end(struct peer *p);
 
 /* tech_predict.c: the prediction arithmetic (unit tested). */
 /* Classify a NAT from the private endpoint and the public endpoints seen by two servers

@@ -19,7 +19,7 @@
  *  - attempts follow one schedule on both peers (tcp_attempt_offset_us, no jitter, the same
  *    4-tuple on a fresh socket), so a lost crossing, or a peer that woke late, is followed
  *    by SYNs that leave together again;
- *  - after a refused crossing the attempts are ordered (the tcp technique only): role b,
+ *  - after a refused crossing the attempts are ordered (tcp, and predict over TCP): role b,
  *    whose hops towards a were measured while the moment approached (hops.c), sends its SYN
  *    with a TTL that dies between the NATs: its NAT keeps the entry, no RST comes back, the
  *    socket waits in SYN_SENT. Role a keeps b's attempts and adds one halfway between each
@@ -491,7 +491,7 @@ void tcp_punch_close_all(struct peer *p)
 	p->n_tconns = 0;
 }
 
-/* tcp's own state: b's hop measurement for the ordered attempts. */
+/* The ordered attempts' state: b's hop measurement. */
 struct tcp_state {
 	struct hops hops;
 };
@@ -501,16 +501,10 @@ static void tcp_measured(struct peer *p, int ttl)
 	p->tcp_order_ttl = ttl > 0 ? ttl : 0;
 }
 
-static int tcp_start(struct peer *p)
+int tcp_ordered_begin(struct peer *p)
 {
-	struct sockaddr_storage t[1 + WIRE_MAX_EPS];
-	struct tcp_state *s;
-	int n = peer_targets(p, t), i, err;
+	struct tcp_state *s = calloc(1, sizeof(*s));
 
-	err = tcp_punch_begin(p);
-	if (err)
-		return err;
-	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	p->ts = s;
@@ -520,6 +514,32 @@ static int tcp_start(struct peer *p)
 	p->tcp_order_ttl = 0;
 	if (p->role == WIRE_ROLE_B)
 		hops_start(p, &s->hops, tcp_measured);
+	return 0;
+}
+
+void tcp_ordered_end(struct peer *p)
+{
+	struct tcp_state *s = p->ts;
+
+	p->tcp_ordered = false;
+	p->tcp_order_ttl = 0;
+	if (!s)
+		return;
+	hops_stop(&s->hops);
+	free(s);
+	p->ts = NULL;
+}
+
+static int tcp_start(struct peer *p)
+{
+	struct sockaddr_storage t[1 + WIRE_MAX_EPS];
+	int n = peer_targets(p, t), i, err;
+
+	err = tcp_punch_begin(p);
+	if (!err)
+		err = tcp_ordered_begin(p);
+	if (err)
+		return err;
 	for (i = 0; i < n; i++)
 		if (!tcp_punch_connect(p, &t[i], false))
 			return -errno;
@@ -528,16 +548,8 @@ static int tcp_start(struct peer *p)
 
 static void tcp_stop(struct peer *p)
 {
-	struct tcp_state *s = p->ts;
-
 	tcp_punch_close_all(p);
-	p->tcp_ordered = false;
-	p->tcp_order_ttl = 0;
-	if (!s)
-		return;
-	hops_stop(&s->hops);
-	free(s);
-	p->ts = NULL;
+	tcp_ordered_end(p);
 }
 
 const struct tech_ops tech_tcp_ops = {
