@@ -702,7 +702,7 @@ static void test_expectations_bad_input(void **state)
  * probabilistic cell (by the theory, from the headers: never by profile name) has a measured
  * rate that its binomial test can use within RATE_MAX_RUNS runs; every rate entry serves some
  * cell (no stale entries). Over every profile of the lab (the eight non-CGN ones) and every
- * technique. */
+ * technique, in two-nats and in double-nat. */
 static void test_expected_is_theory_or_a_testable_rate(void **state)
 {
 	struct expectations *e = load_shipped();
@@ -719,19 +719,28 @@ static void test_expected_is_theory_or_a_testable_rate(void **state)
 	d.nprofiles = 0;
 	for (int i = 0; i < NALL; i++)
 		d.profiles[d.nprofiles++] = base_profiles[i];
+	/* two layouts with rate cells of their own: two-nats, and double-nat behind the cgn */
+	struct profile_header cgn;
+	struct diag_list cdl = { .count = 0 };
+	char cgn_path[1024];
+	snprintf(cgn_path, sizeof(cgn_path), "%s/nat-profiles/cgn.nft", PUNCHLAB_SOURCE_DIR);
+	assert_int_equal(profile_header_parse_file(&cgn, cgn_path, &cdl), 0);
 	n = cells_enumerate(&d, &cells);
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < 2 * n; i++) {
 		struct theory t;
 		struct cell_refs r = { 0 };
 		char why[512] = "";
 		const struct expect_rate *rate;
-		struct theory_input in = { .a = hdr(cells[i].profile_a), .b = hdr(cells[i].profile_b),
-					   .layout = LAYOUT_TWO_NATS,
-					   .tcp = strcmp(cells[i].proto, "tcp") == 0,
-					   .technique = cells[i].technique };
+		bool outer = i >= n;
+		struct cell_spec *c = &cells[i % n];
+		struct theory_input in = { .a = hdr(c->profile_a), .b = hdr(c->profile_b),
+					   .layout = outer ? LAYOUT_SHARED_OUTER : LAYOUT_TWO_NATS,
+					   .outer = outer ? &cgn : NULL,
+					   .tcp = strcmp(c->proto, "tcp") == 0,
+					   .technique = c->technique };
 		theory_predict(&in, &t);
-		if (expectations_expected(e, &cells[i], &t, &r, why, sizeof(why)) < 0)
-			fail_msg("%s", why);
+		if (expectations_expected(e, c, &t, &r, why, sizeof(why)) < 0)
+			fail_msg("%s (%s)", why, outer ? "double-nat" : "two-nats");
 		if (r.cell_class == CLASS_DETERMINED) {
 			assert_int_equal(r.expected_allowed, 1u << t.outcome);
 			assert_true(r.expected_rate == 0);
@@ -741,7 +750,7 @@ static void test_expected_is_theory_or_a_testable_rate(void **state)
 		assert_true(r.expected_allowed & (1u << CELL_DIRECT));
 		assert_true(r.expected_rate > 0 && r.expected_rate < 1);
 		assert_true(r.expected_runs >= 1 && r.expected_runs <= RATE_MAX_RUNS);
-		rate = expectations_rate(e, t.mechanism, &cells[i]);
+		rate = expectations_rate(e, t.mechanism, c);
 		used[rate - e->rates]++;
 	}
 	assert_true(rate_cells > 0);
