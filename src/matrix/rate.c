@@ -26,7 +26,21 @@ double rate_binom_cdf(int k, int n, double p)
 
 double rate_expected(int direct, int runs)
 {
-	return runs >= 0 && direct >= 0 && direct <= runs ? (direct + 1.0) / (runs + 2.0) : 0;
+	double lo = 0, hi = 1;
+
+	if (runs <= 0 || direct <= 0 || direct > runs)
+		return 0;
+	/* the p at which `direct` or more successes have probability 1 - RATE_CONFIDENCE:
+	 * P(X >= direct | runs, p) grows with p, so bisect (60 halvings: far below any rate's
+	 * meaning) */
+	for (int i = 0; i < 60; i++) {
+		double mid = (lo + hi) / 2;
+		if (1 - rate_binom_cdf(direct - 1, runs, mid) < 1 - RATE_CONFIDENCE)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 /* The largest k that the test rejects at n runs (-1: none). */

@@ -108,9 +108,13 @@ static int predict_start(struct peer *p)
 	if (p->o->proto == PROTO_TCP) {
 		/* a simultaneous open like tcp's: against an RST NAT it needs the same ordered
 		 * attempts after a refused crossing (measured: 0 of 30 between two RST NATs
-		 * without them) */
+		 * without them). Not when a sequential NAT is involved: b's hop probes are new
+		 * flows that take that NAT's next ports, the very ones being predicted (measured:
+		 * sequential x sequential fell from 10 of 10 to 0 of 10). */
+		bool ordered = p->nat.kind != NAT_SEQUENTIAL && p->peer_nat.kind != NAT_SEQUENTIAL;
+
 		err = tcp_punch_begin(p);
-		if (!err)
+		if (!err && ordered)
 			err = tcp_ordered_begin(p);
 		if (err)
 			return err;

@@ -773,13 +773,19 @@ static void test_rate_arithmetic(void **state)
 	assert_true(fabs(rate_binom_cdf(5, 10, 0.5) - 638.0 / 1024) < 1e-9);
 	assert_true(rate_binom_cdf(10, 10, 0.3) == 1);
 	assert_true(rate_binom_cdf(-1, 10, 0.3) == 0);
-	assert_true(fabs(rate_expected(30, 30) - 31.0 / 32) < 1e-12);
-	/* 30/30 -> p = 0.969: 9 runs, rejecting at <= 6 direct */
-	assert_int_equal(rate_runs_needed(rate_expected(30, 30), RATE_MAX_RUNS), 9);
-	assert_true(rate_too_low(6, 9, rate_expected(30, 30), &pv));
-	assert_false(rate_too_low(7, 9, rate_expected(30, 30), &pv));
+	/* the 95% one-sided Clopper-Pearson lower bound: n of n gives 0.05^(1/n) */
+	assert_true(fabs(rate_expected(30, 30) - pow(0.05, 1.0 / 30)) < 1e-9);
+	assert_true(fabs(rate_expected(480, 480) - pow(0.05, 1.0 / 480)) < 1e-9);
+	/* and in general P(X >= k | n, bound) = 5%: 27 of 30 gives 0.7615 */
+	assert_true(fabs(1 - rate_binom_cdf(26, 30, rate_expected(27, 30)) - 0.05) < 1e-6);
+	assert_true(fabs(rate_expected(27, 30) - 0.7615) < 1e-3);
+	assert_true(rate_expected(0, 30) == 0);
+	/* 480/480 -> p = 0.9938: 7 runs, failing at <= 5 direct (two failures) */
+	assert_int_equal(rate_runs_needed(rate_expected(480, 480), RATE_MAX_RUNS), 7);
+	assert_true(rate_too_low(5, 7, rate_expected(480, 480), &pv));
+	assert_false(rate_too_low(6, 7, rate_expected(480, 480), &pv));
 	/* the power promise: at half the rate, the test fails at least 9 times in 10 */
-	for (int direct = 20; direct <= 30; direct++) {
+	for (int direct = 22; direct <= 30; direct++) {
 		double p = rate_expected(direct, 30);
 		int runs = rate_runs_needed(p, RATE_MAX_RUNS), k = -1;
 		assert_true(runs > 0);

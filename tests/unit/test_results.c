@@ -44,7 +44,7 @@ struct judge_case {
 
 #define RUNS(...) { __VA_ARGS__, NONE }
 #define X CELL_DISPUTED
-#define P30 (31.0 / 32)  /* rate_expected(30, 30): tested over 9 runs, fails at <= 6 direct */
+#define P30 (31.0 / 32)  /* an expected rate of 0.969: tested over 9 runs, fails at <= 6 direct */
 
 static const struct judge_case cases[] = {
 	/* representative outcome; a determined cell whose runs differ is flaky: a regression */
