@@ -17,9 +17,10 @@ static void rate_attr(const struct yaml_ctx *yc, const char *key, yaml_node_t *k
 	if (!s) {
 		ERR(yc, v, "rate: %s needs a single value", key);
 	} else if (strcmp(key, "mechanism") == 0) {
-		if (strcmp(s, "rst-race") && strcmp(s, "rst-race-both") && strcmp(s, "birthday"))
-			ERR(yc, v, "mechanism \"%s\" unknown, expected rst-race, rst-race-both or "
-				   "birthday", s);
+		if (strcmp(s, "rst-race") && strcmp(s, "rst-race-both") &&
+		    strcmp(s, "sequential-race") && strcmp(s, "birthday"))
+			ERR(yc, v, "mechanism \"%s\" unknown, expected rst-race, rst-race-both, "
+				   "sequential-race or birthday", s);
 		snprintf(r->mechanism, sizeof(r->mechanism), "%s", s);
 	} else if (strcmp(key, "technique") == 0) {
 		snprintf(r->technique, sizeof(r->technique), "%s", s);

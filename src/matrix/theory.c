@@ -133,6 +133,17 @@ static void punch_reason(const struct side *a, const struct side *b, bool predic
 		snprintf(t->why, sizeof(t->why), "both sides' endpoints are only predicted, and the "
 			 "NAT that turns their packets around hairpins a packet only to a mapping that "
 			 "exists: each side's mapping toward the other waits for the other's: failed");
+	} else if (ka && kb && !a->eim && !b->eim) {
+		/* each side's probes are new flows that take its NAT's next ports, the ones the
+		 * other side aims at: the two sides must walk the predicted ports in step (seen: 1
+		 * run in 640 under load where they did not) */
+		t->outcome = CELL_DIRECT;
+		t->timing_dependent = true;
+		t->mechanism = "sequential-race";
+		t->fallback = CELL_FAILED;
+		snprintf(t->why, sizeof(t->why), "both sides allocate sequentially, so each side's "
+			 "port is predicted, but each probe takes the next port the other aims at: "
+			 "direct when both walk the predicted ports in step, a race");
 	} else if (ka && kb) {
 		t->outcome = CELL_DIRECT;
 		snprintf(t->why, sizeof(t->why), "both sides' public endpoints are known in advance "
