@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/paths.h"
+#include "base/sha256.h"
 #include "ct/conntrack.h"
 #include "lab/lab.h"
 #include "matrix/attest.h"
@@ -45,9 +46,19 @@ static double now_ms(void)
 }
 
 /* "two-nats/udp/auto/a~b" -> "two-nats_udp_auto_a~b" (a directory name). */
+/* An id too long for a directory name and the run's log_dir (a profile given by a long path):
+ * its head, then a hash of the whole id, so two such cells never share a directory. */
+#define CELL_DIR_NAME_MAX 160
+
 static void cell_dir_name(const char *id, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s", id);
+	if (strlen(id) <= CELL_DIR_NAME_MAX) {
+		snprintf(buf, len, "%s", id);
+	} else {
+		char hex[65];
+		sha256_hex(id, strlen(id), hex);
+		snprintf(buf, len, "%.*s-%.16s", CELL_DIR_NAME_MAX - 17, id, hex);
+	}
 	for (char *p = buf; *p; p++)
 		if (*p == '/')
 			*p = '_';

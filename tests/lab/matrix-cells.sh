@@ -93,6 +93,25 @@ assert [c["id"] for c in d["cells"]] == [sys.argv[2]], [c["id"] for c in d["cell
 assert d["meta"]["stagger_ms"] == 35, d["meta"]["stagger_ms"]
 PY
 
+# profiles given by long paths: ids longer than a log directory's name; each cell keeps a
+# directory of its own (a head of the id and a hash of all of it), every run's logs in it
+LONG="$TMP/$(printf 'l%.0s' $(seq 1 120))"
+mkdir -p "$LONG" || fail "mkdir $LONG"
+cp "$SRCDIR/nat-profiles/full-cone.nft" "$LONG/a.nft" || fail "copy a profile"
+cp "$SRCDIR/nat-profiles/full-cone.nft" "$LONG/b.nft" || fail "copy a profile"
+run_matrix 60 --profiles "$LONG/a.nft,$LONG/b.nft" --proto udp --techniques plain -o "$TMP/long"
+show_matrix_output
+[ "$RC" -eq 0 ] || fail "a matrix of profiles with long paths exited $RC, expected 0"
+python3 - "$TMP/long" <<'PY' || fail "cells of long ids share or lack their log directories"
+import json, os, sys
+d = json.load(open(os.path.join(sys.argv[1], "matrix.json")))
+dirs = [r["log_dir"] for c in d["cells"] for r in c["runs"]]
+assert len(d["cells"]) == 4 and max(len(c["id"]) for c in d["cells"]) > 200, [c["id"] for c in d["cells"]]
+assert len(set(dirs)) == len(dirs) == 4, dirs
+for x in dirs:
+    assert os.path.isfile(os.path.join(sys.argv[1], x, "peer-a.out")), x
+PY
+
 # refused, each with a word on stderr and nothing run
 bad() {
 	local what=$1 want=$2
