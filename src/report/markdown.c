@@ -62,10 +62,10 @@ static void md_header(FILE *f, const struct results *r, const struct results_sum
 	const struct results_meta *m = &r->meta;
 
 	fputs("# punchlab matrix\n\n", f);
-	fprintf(f, "**%d cells**: %d direct, %d relayed, %d failed, %d error, %d skipped. "
-		"**%d regression%s**, %d improvement%s, %d flaky; %d disagree with the documents' "
-		"claim, %d with the theory. Exit code %d.\n\n", s->cells, s->direct, s->relayed,
-		s->failed, s->error, s->skipped, s->regressions, s->regressions == 1 ? "" : "s",
+	fprintf(f, "**%d cells**: %d direct, %d relayed, %d failed, %d disputed, %d error, %d "
+		"skipped. **%d regression%s**, %d improvement%s, %d flaky; %d disagree with the "
+		"documents' claim, %d with the theory. Exit code %d.\n\n", s->cells, s->direct,
+		s->relayed, s->failed, s->disputed, s->error, s->skipped, s->regressions, s->regressions == 1 ? "" : "s",
 		s->improvements, s->improvements == 1 ? "" : "s", s->flaky, s->disagree_claim,
 		s->disagree_theory, results_exit_code(r));
 	fputs("Engine ", f);

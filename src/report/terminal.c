@@ -156,9 +156,10 @@ static void term_header(struct term *t, const struct results *r)
 	term_on(t, C_BOLD);
 	fprintf(t->f, "%d cells:", s.cells);
 	term_off(t);
-	fprintf(t->f, " %d direct, %d relayed, %d failed, %d error, %d skipped; %d regression%s, "
-		"%d improvement%s, %d flaky; %d disagree with the documents' claim, %d with the "
-		"theory\n", s.direct, s.relayed, s.failed, s.error, s.skipped, s.regressions,
+	fprintf(t->f, " %d direct, %d relayed, %d failed, %d disputed, %d error, %d skipped; %d "
+		"regression%s, %d improvement%s, %d flaky; %d disagree with the documents' claim, %d "
+		"with the theory\n", s.direct, s.relayed, s.failed, s.disputed, s.error, s.skipped,
+		s.regressions,
 		s.regressions == 1 ? "" : "s", s.improvements, s.improvements == 1 ? "" : "s", s.flaky,
 		s.disagree_claim, s.disagree_theory);
 	fprintf(t->f, "engine %s %s, harness %s, kernel %s, nft %s; %.1f s, jobs %d, repeat %d",
