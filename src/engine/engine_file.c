@@ -22,6 +22,7 @@ struct parse {
 	const char *file;
 	int ngroups;
 	bool have_outcome, have_roles;
+	yaml_node_t *roles_key;
 };
 
 #define P(yc) ((struct parse *)(yc))
@@ -602,6 +603,7 @@ static void top_pair(const struct yaml_ctx *y, const char *key, yaml_node_t *k, 
 		yaml_for_each_pair(y, v, "files", files_pair, NULL);
 	} else if (strcmp(key, "roles") == 0) {
 		p->have_roles = true;
+		p->roles_key = k;
 		yaml_for_each_pair(y, v, "roles", roles_pair, NULL);
 	} else if (strcmp(key, "outcome") == 0) {
 		p->have_outcome = true;
@@ -735,7 +737,7 @@ static void whole_file_checks(struct parse *p, yaml_node_t *root)
 	if (!p->have_roles)
 		ERR(p, root, "no roles: expected at least peer-a and peer-b (or peers)");
 	else if (!engine_file_role(e, "peer-a") || !engine_file_role(e, "peer-b"))
-		ERR(p, root, "roles: peer-a and peer-b are both needed (or peers for both)");
+		ERR(p, p->roles_key, "roles: peer-a and peer-b are both needed (or peers for both)");
 	roles_order(e);
 	for (int i = 0; i < e->nroles; i++) {
 		const struct ef_role *r = &e->roles[i];
@@ -798,7 +800,7 @@ int engine_file_parse_buffer(struct engine_file *e, const char *name, const char
 	p.y = (struct yaml_ctx){ .doc = &doc, .dl = dl, .file = name };
 	root = yaml_document_get_root_node(&doc);
 	if (!root) {
-		diag_add(dl, name, 1, "empty file, expected an engine (engine: NAME, program:, "
+		diag_add(dl, name, 0, "empty file, expected an engine (engine: NAME, program:, "
 			 "techniques:, roles:, outcome:)");
 	} else {
 		yaml_for_each_pair(&p.y, root, "the engine file", top_pair, NULL);
