@@ -20,6 +20,8 @@
 #include "engine/engine_file.h"
 #include "engine/template.h"
 #include "lab/topo.h"
+#include "matrix/theory.h"
+#include "nft/profile.h"
 
 #define NAME "bad.yaml"
 
@@ -355,6 +357,40 @@ static void test_outcomes(void **state)
 	assert_false(engine_peer_decided(&e, NULL, "{\"event\":\"result\"}\n"));
 }
 
+/* The theory for an engine without rendezvous and peer-reflexive answers (netcat.yaml): a side
+ * is known only by port preservation, and one unknown side is never answered. */
+static enum cell_outcome nc_theory(const char *a, const char *b, bool fixed, bool noref)
+{
+	struct profile_header ha, hb;
+	struct diag_list dl = { 0 };
+	char pa[512], pb[512];
+	struct theory t;
+
+	snprintf(pa, sizeof(pa), PUNCHLAB_SOURCE_DIR "/nat-profiles/%s.nft", a);
+	snprintf(pb, sizeof(pb), PUNCHLAB_SOURCE_DIR "/nat-profiles/%s.nft", b);
+	assert_int_equal(profile_header_parse_file(&ha, pa, &dl), 0);
+	assert_int_equal(profile_header_parse_file(&hb, pb, &dl), 0);
+	struct theory_input in = { .a = &ha, .b = &hb, .layout = LAYOUT_TWO_NATS,
+				   .technique = "udp", .fixed_port = fixed, .no_reflexive = noref };
+	theory_predict(&in, &t);
+	return t.outcome;
+}
+
+static void test_theory_capabilities(void **state)
+{
+	(void)state;
+	assert_int_equal(nc_theory("full-cone", "full-cone", true, true), CELL_DIRECT);
+	assert_int_equal(nc_theory("port-restricted-cone", "port-restricted-cone", true, true),
+			 CELL_DIRECT);
+	assert_int_equal(nc_theory("symmetric", "symmetric", true, true), CELL_FAILED);
+	/* one side random: punch answers the peer-reflexive source, nc does not */
+	assert_int_equal(nc_theory("full-cone", "symmetric", false, false), CELL_DIRECT);
+	assert_int_equal(nc_theory("full-cone", "symmetric", true, true), CELL_FAILED);
+	/* sequential ports are no preserved port: known to punch's predict, not to nc */
+	assert_int_equal(nc_theory("full-cone", "symmetric-sequential", true, false), CELL_DIRECT);
+	assert_int_equal(nc_theory("full-cone", "symmetric-sequential", true, true), CELL_FAILED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -368,6 +404,7 @@ int main(void)
 		cmocka_unit_test(test_capture),
 		cmocka_unit_test(test_role_ready_sets_captures),
 		cmocka_unit_test(test_outcomes),
+		cmocka_unit_test(test_theory_capabilities),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
