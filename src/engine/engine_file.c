@@ -38,6 +38,7 @@ static const struct {
 	{ "port-prediction", EF_CAP_PORT_PREDICTION },
 	{ "birthday", EF_CAP_BIRTHDAY },
 	{ "relay", EF_CAP_RELAY },
+	{ "ignores-icmp-errors", EF_CAP_IGNORES_ICMP },
 };
 #define NCAPS (sizeof(capabilities) / sizeof(capabilities[0]))
 
@@ -554,7 +555,7 @@ static void capability_add(struct parse *p, yaml_node_t *w, const char *s)
 
 	if (!bit)
 		ERR(p, w, "capabilities: \"%s\" is unknown, expected rendezvous, peer-reflexive, "
-		    "simultaneous-open, port-prediction, birthday or relay", s);
+		    "simultaneous-open, port-prediction, birthday, relay or ignores-icmp-errors", s);
 	p->e->capabilities |= bit;
 }
 

@@ -109,6 +109,7 @@ enum ef_capability {
 	EF_CAP_PORT_PREDICTION = 1 << 3,
 	EF_CAP_BIRTHDAY = 1 << 4,
 	EF_CAP_RELAY = 1 << 5,
+	EF_CAP_IGNORES_ICMP = 1 << 6,   /* keeps going after an ICMP port unreachable */
 };
 
 struct engine_file {

@@ -334,7 +334,8 @@ static int cell_references(struct plan *p, struct cell_result *c, const struct r
 				   .tcp = strcmp(c->spec.proto, "tcp") == 0,
 				   .technique = c->spec.technique,
 				   .fixed_port = !(p->engine.capabilities & EF_CAP_RENDEZVOUS),
-				   .no_reflexive = !(p->engine.capabilities & EF_CAP_PEER_REFLEXIVE) };
+				   .no_reflexive = !(p->engine.capabilities & EF_CAP_PEER_REFLEXIVE),
+				   .quits_on_icmp = !(p->engine.capabilities & EF_CAP_IGNORES_ICMP) };
 	struct theory th;
 
 	theory_predict(&in, &th);

@@ -36,8 +36,9 @@ struct side {
 	bool rst;                            /* answers unsolicited TCP SYN with RST */
 	bool hairpinned;                     /* the other peer reaches it by a NAT's hairpin */
 	const char *name;
-	/* the engine's (theory_input): no rendezvous, and no answer to peer-reflexive sources */
-	bool fixed_port, no_reflexive;
+	/* the engine's (theory_input): no rendezvous, no answer to peer-reflexive sources, and
+	 * giving up at an ICMP error */
+	bool fixed_port, no_reflexive, quits_on_icmp;
 };
 
 static struct side side_of(const struct profile_header *h)
@@ -121,6 +122,13 @@ static void punch_reason(const struct side *a, const struct side *b, bool predic
 	const char *how = predict ? "maps endpoint-independently or allocates sequentially"
 				  : "maps endpoint-independently";
 
+	if (a->quits_on_icmp && !tcp && b->rst && ka && kb) {
+		t->outcome = CELL_FAILED;
+		snprintf(t->why, sizeof(t->why), "peer A speaks first, %s answers its first datagram "
+			 "with ICMP port unreachable (no mapping of B's yet), and the engine gives up "
+			 "at an ICMP error: failed", b->name);
+		return;
+	}
 	if (ttl && a->hairpinned && b->hairpinned) {
 		/* tcp-ttl lets its SYN die at the first router beyond its own NATs, found by hop
 		 * count (docs/punch.md). Between peers joined by a hairpin there is none: the hop
@@ -378,6 +386,7 @@ void theory_predict(const struct theory_input *in, struct theory *t)
 	}
 	a.fixed_port = b.fixed_port = in->fixed_port;
 	a.no_reflexive = b.no_reflexive = in->no_reflexive;
+	a.quits_on_icmp = b.quits_on_icmp = in->quits_on_icmp;
 	outcome_reason(&a, &b, in->technique, in->tcp, t);
 }
 

@@ -371,7 +371,8 @@ static enum cell_outcome nc_theory(const char *a, const char *b, bool fixed, boo
 	assert_int_equal(profile_header_parse_file(&ha, pa, &dl), 0);
 	assert_int_equal(profile_header_parse_file(&hb, pb, &dl), 0);
 	struct theory_input in = { .a = &ha, .b = &hb, .layout = LAYOUT_TWO_NATS,
-				   .technique = "udp", .fixed_port = fixed, .no_reflexive = noref };
+				   .technique = "udp", .fixed_port = fixed, .no_reflexive = noref,
+				   .quits_on_icmp = noref };
 	theory_predict(&in, &t);
 	return t.outcome;
 }
@@ -389,6 +390,13 @@ static void test_theory_capabilities(void **state)
 	/* sequential ports are no preserved port: known to punch's predict, not to nc */
 	assert_int_equal(nc_theory("full-cone", "symmetric-sequential", true, false), CELL_DIRECT);
 	assert_int_equal(nc_theory("full-cone", "symmetric-sequential", true, true), CELL_FAILED);
+	/* A speaks first: B's NAT answering with ICMP ends an engine that quits at it */
+	assert_int_equal(nc_theory("full-cone", "port-restricted-cone-rst", true, true),
+			 CELL_FAILED);
+	assert_int_equal(nc_theory("port-restricted-cone-rst", "full-cone", true, true),
+			 CELL_DIRECT);
+	assert_int_equal(nc_theory("full-cone", "port-restricted-cone-rst", false, false),
+			 CELL_DIRECT);
 }
 
 int main(void)
