@@ -5,6 +5,7 @@
 #     fails; exit 0 against its own theory; ids and matrix.json name the engine;
 #   - a user's engine file (--engine PATH) whose server never gets ready: the run is `error`
 #     with the reason (what it waited for), and nothing it started is left running;
+#   - an engine whose program is not installed: one sentence naming its package, exit 2;
 #   - punch given by its file's path is the default engine: ids without engine=;
 #   - punchlab engines lists both shipped engines.
 . "$(dirname "$0")/lib.sh"
@@ -100,6 +101,24 @@ grep -Eq '^netcat +netcat-openbsd [^ ]+ +installed +'"$NC" "$TMP/engines.out" ||
 printf 'engine: x\n' >"$TMP/broken.yaml"
 "$PUNCHLAB" engines "$TMP/broken.yaml" 2>"$TMP/broken.err" >/dev/null && fail "punchlab engines accepted a broken file"
 grep -q "broken.yaml:.*no program" "$TMP/broken.err" || fail "punchlab engines: no FILE:LINE error for a broken file: $(cat "$TMP/broken.err")"
+
+# --- a program that is not installed: one sentence naming the package, exit 2 ------------------
+cat >"$TMP/missing.yaml" <<'YAML'
+engine: missing
+program: p2pd-not-installed-here
+packages: [p2pd]
+techniques:
+  udp: { transports: [udp], deadline: 1s }
+roles:
+  peers:
+    command: ["{{program}}"]
+outcome:
+  exit: { 0: direct }
+YAML
+run_matrix 30 --engine "$TMP/missing.yaml" --no-classify -o "$TMP/missing"
+[ "$RC" -eq 2 ] || fail "an engine whose program is missing: exit $RC, expected 2"
+[ "$(wc -l <"$TMP/matrix.err")" -eq 1 ] && grep -q "install the Debian package p2pd" "$TMP/matrix.err" ||
+	fail "an engine whose program is missing: expected one sentence naming the package, got: $(cat "$TMP/matrix.err")"
 
 snapshot_all >"$TMP/after"
 diff "$TMP/before" "$TMP/after" >&2 || fail "something was left behind"
