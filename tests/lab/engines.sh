@@ -50,6 +50,38 @@ got=$(outcome_of "$TMP/nc" "$SYM")
 case $got in "failed probing "*) ;; *) fail "netcat symmetric x symmetric: \"$got\", expected failed in probing" ;; esac
 grep -q "engine=netcat" "$TMP/nc/matrix.md" || fail "netcat: the report's rerun lines do not name the engine"
 
+# --- readiness by a bound port, and a value captured from a server's output ---------------------
+# Two servers (nc listening on UDP and on TCP), ready when their port is bound; the UDP one
+# prints a key first, which both peers put into their lines: the outcome pattern wants it.
+cat >"$TMP/ports.yaml" <<'YAML'
+engine: ports
+program: nc
+techniques:
+  udp: { transports: [udp], deadline: 2s }
+roles:
+  keyed:
+    command: [sh, -c, "echo key=k$$; exec {{program}} -u -l -p {{port}}"]
+    ready: { udp-port: "{{port}}", deadline: 3s }
+    capture: { key: { regex: "^key=(k[0-9]+)$" } }
+  listener:
+    command: ["{{program}}", -l, -p, "3479"]
+    ready: { tcp-port: "3479", deadline: 3s }
+  peers:
+    command: [sh, -c, "i=0; while [ $i -lt 40 ]; do echo 'hello from {{role}} {{capture.keyed.key}}'; i=$((i+1)); sleep 0.05; done | {{program}} -u -p 17000 {{other-nat.public}} 17000"]
+outcome:
+  line: "^hello from peer-[ab] k[0-9]+$"
+YAML
+run_matrix 60 --engine "$TMP/ports.yaml" --profiles full-cone --proto udp --no-classify -o "$TMP/ports"
+show_matrix_output
+[ "$RC" -eq 0 ] || fail "port readiness and capture: exit $RC, expected 0"
+python3 - "$TMP/ports/matrix.json" <<'PY' || fail "port readiness and capture: not direct"
+import json, sys
+c = json.load(open(sys.argv[1]))["cells"][0]
+assert c["outcome"] == "direct", (c["outcome"], c["runs"][0]["reason"])
+PY
+grep -Eq "hello from peer-a k[0-9]+'" "$TMP"/ports/cells/*/run-1/peer-a.cmd ||
+	fail "the captured key is not in peer A's command line"
+
 # --- a role that never gets ready ---------------------------------------------------------------
 cat >"$TMP/never.yaml" <<YAML
 engine: never
