@@ -34,8 +34,39 @@ punchlab_packages=(
 	"util-linux:lsns(8) for the lifetime tests"
 )
 
+# The Debian packages of the engines asked for: `--engine NAME|PATH` (or --engine=) among the
+# arguments of the script that sources this (run-matrix passes its own), and $PUNCHLAB_ENGINES
+# (names or paths, space-separated; "all": every engine file under engines/, as ci/test's lab
+# tests run each shipped engine). An engine file says `packages: [a, b]` on one line.
+punchlab_engine_packages() {
+	local refs=() file line pkg prev=
+	for arg in "$@"; do
+		[ "$prev" = --engine ] && refs+=("$arg")
+		case $arg in --engine=*) refs+=("${arg#--engine=}") ;; esac
+		prev=$arg
+	done
+	if [ "${PUNCHLAB_ENGINES:-}" = all ]; then
+		refs+=("$PUNCHLAB_TOP"/engines/*.yaml)
+	else
+		# shellcheck disable=SC2206
+		refs+=(${PUNCHLAB_ENGINES:-})
+	fi
+	for ref in "${refs[@]}"; do
+		file=$ref
+		[ -f "$file" ] || file=$PUNCHLAB_TOP/engines/$ref.yaml
+		[ -f "$file" ] || continue # punchlab itself says which engine is missing
+		line=$(sed -n 's/^packages:[[:space:]]*\[\(.*\)\].*/\1/p' "$file" | head -1)
+		for pkg in ${line//,/ }; do
+			echo "$pkg:needed by the engine $(basename "$file" .yaml) ($file)"
+		done
+	done
+}
+
 punchlab_install_missing() {
 	local missing=() entry pkg
+	while IFS= read -r entry; do
+		[ -n "$entry" ] && punchlab_packages+=("$entry")
+	done < <(punchlab_engine_packages "$@")
 	for entry in "${punchlab_packages[@]}"; do
 		pkg=${entry%%:*}
 		if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed"; then
@@ -69,5 +100,5 @@ punchlab_build() {
 		{ tail -40 "$PUNCHLAB_BUILD/.ninja.log" >&2; punchlab_die "the build failed"; }
 }
 
-punchlab_install_missing
+punchlab_install_missing "$@"
 punchlab_build

@@ -19,6 +19,7 @@ static const struct verb verbs[] = {
 	{ "clean", clean_main, true, "remove every kept lab (and nothing else)" },
 	{ "matrix", matrix_main, true, "run every pairing and report the success matrix" },
 	{ "merge", merge_main, false, "join shard outputs (matrix.json) into one report" },
+	{ "engines", engines_main, false, "list the engines, their versions, whether installed" },
 	{ "classify", classify_main, true, "measure NAT profiles' behaviour against their headers" },
 	{ "bench", bench_main, true, "benchmarks: bench lab (netlink vs one ip/nft process a step)" },
 };

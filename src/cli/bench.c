@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/paths.h"
+#include "engine/adapter.h"
 #include "cli/cli.h"
 #include "lab/lab.h"
 #include "lab/shellway.h"
@@ -191,7 +192,8 @@ static int shell_lab_main(int argc, char **argv, const char *topology)
 
 static int bench_matrix(const struct topo *t, int n, int jobs, int repeat)
 {
-	const struct engine_ops *e = engine_find("punch");
+	struct engine_file *e = calloc(1, sizeof(*e));
+	struct diag_list *dl = calloc(1, sizeof(*dl));
 	char bin[PATH_MAX], dir[] = "/tmp/punchlab-bench-XXXXXX";
 	double *up = calloc((size_t)n, sizeof(double)), *start = calloc((size_t)n, sizeof(double));
 	double *down = calloc((size_t)n, sizeof(double)), *total = calloc((size_t)n, sizeof(double));
@@ -204,9 +206,11 @@ static int bench_matrix(const struct topo *t, int n, int jobs, int repeat)
 	struct results_summary sum;
 	int ret = EXIT_SETUP, nc = 0, nruns = 0;
 
-	if (!up || !start || !down || !total || !mkdtemp(dir) ||
-	    matrix_find_engine(NULL, e, bin, sizeof(bin)) < 0) {
-		out_warnx(&out_std, "bench matrix: no engine program (build it) or no memory");
+	if (!up || !start || !down || !total || !e || !dl || !mkdtemp(dir) ||
+	    engine_file_load(e, "punch", dl) < 0 || engine_program_find(e, NULL, bin, sizeof(bin)) < 0) {
+		if (dl)
+			diag_print(dl, &out_std);
+		out_warnx(&out_std, "bench matrix: no engine file or program (build it) or no memory");
 		goto out;
 	}
 	cfg.out_dir = dir;
@@ -267,6 +271,8 @@ out:
 	free(down);
 	free(total);
 	free(cell);
+	free(e);
+	free(dl);
 	return ret;
 }
 

@@ -15,27 +15,20 @@
 #include "base/sha256.h"
 #include "ct/conntrack.h"
 #include "lab/lab.h"
+#include "engine/adapter.h"
 #include "matrix/attest.h"
 #include "matrix/cell_runner.h"
 
 #define OUTPUT_MAX (256 * 1024) /* what we keep of one program's stdout in memory */
-#define READY_TIMEOUT_MS 2000
 #define HARNESS_GRACE_MS 2000   /* beyond the engine's own deadline */
+#define PORT_POLL_MS 5          /* how often a port readiness is looked at (adapter.c) */
 
-static const struct {
-	const char *technique;
-	int timeout_ms;
-} deadlines[] = {
-	{ "udp", 2000 },     { "tcp", 2000 },   { "tcp-ttl", 3000 }, { "predict", 3000 },
-	{ "birthday", 6000 }, { "relay", 2000 }, { "auto", 9000 },
-};
-
-int runner_technique_timeout_ms(const char *technique)
+int runner_deadline_ms(const struct engine_file *e, const struct cell_spec *spec)
 {
-	for (size_t i = 0; i < sizeof(deadlines) / sizeof(deadlines[0]); i++)
-		if (strcmp(deadlines[i].technique, technique) == 0)
-			return deadlines[i].timeout_ms;
-	return 5000;
+	const struct ef_technique *t = engine_file_technique(e, spec->technique,
+							     strcmp(spec->proto, "tcp") == 0);
+
+	return t ? t->deadline_ms : 5000;
 }
 
 static double now_ms(void)
@@ -66,7 +59,7 @@ static void cell_dir_name(const char *id, char *buf, size_t len)
 
 /* A program of the cell: its handle in the lab, its stdout pipe and what it said. */
 struct prog {
-	const char *name;       /* "rendezvous", "peer-a", "peer-b" */
+	const char *name;       /* its role: "rendezvous", "peer-a", "peer-b", ... */
 	int handle;
 	int out;                /* read end of its stdout, -1 at EOF */
 	int log;                /* copy of its stdout on disk */
@@ -152,51 +145,81 @@ static void prog_release(struct prog *p)
 	p->text = NULL;
 }
 
-/* Wait on the programs' outputs and the stop fd until `done` says so or the deadline passes.
- * Returns 0, -ETIMEDOUT or -ECANCELED. */
-static int pump(struct prog *progs, int nprogs, int stop_fd, double deadline,
-		bool (*done)(struct prog *progs, void *arg), void *arg)
-{
-	for (int guard = 0; guard < 100000; guard++) {
-		struct pollfd pfd[4];
-		int n = 0, left = (int)(deadline - now_ms()), map[4];
+/* What a wait is about: the cell's programs (one per role of the engine file, in start order)
+ * and what their outputs let us know so far. */
+struct cellctx {
+	const struct engine_file *e;
+	struct prog progs[EF_MAX_ROLES];
+	int nprogs;
+	struct tpl_vars *vars;          /* the cell's variables, captures added as they come */
+	char pattern[2][EF_TEXT_MAX];   /* each peer's rendered outcome pattern (LINE outcomes) */
+	int peer[2];                    /* indices of peer-a and peer-b in progs */
+	int waiting;                    /* the role a readiness wait is for */
+	struct lab *lab;
+};
 
-		if (done(progs, arg))
+/* Wait on the programs' outputs and the stop fd until `done` says so or the deadline passes.
+ * Returns 0, -ETIMEDOUT or -ECANCELED. poll_often: look at `done` every PORT_POLL_MS even
+ * without output (a port readiness: nothing tells us about a bind in another namespace). */
+static int pump(struct cellctx *c, int stop_fd, double deadline, bool poll_often,
+		bool (*done)(struct cellctx *c))
+{
+	for (int guard = 0; guard < 1000000; guard++) {
+		struct pollfd pfd[EF_MAX_ROLES + 1];
+		int n = 0, left = (int)(deadline - now_ms()), map[EF_MAX_ROLES + 1];
+
+		if (done(c))
 			return 0;
 		if (left <= 0)
 			return -ETIMEDOUT;
-		for (int i = 0; i < nprogs; i++)
-			if (progs[i].started && progs[i].out >= 0) {
+		for (int i = 0; i < c->nprogs; i++)
+			if (c->progs[i].started && c->progs[i].out >= 0) {
 				map[n] = i;
-				pfd[n++] = (struct pollfd){ .fd = progs[i].out, .events = POLLIN };
+				pfd[n++] = (struct pollfd){ .fd = c->progs[i].out, .events = POLLIN };
 			}
 		if (stop_fd >= 0) {
 			map[n] = -1;
 			pfd[n++] = (struct pollfd){ .fd = stop_fd, .events = POLLIN };
 		}
-		if (poll(pfd, (nfds_t)n, left) < 0 && errno != EINTR)
+		if (poll(pfd, (nfds_t)n, poll_often && left > PORT_POLL_MS ? PORT_POLL_MS : left) < 0 &&
+		    errno != EINTR)
 			return -errno;
 		for (int i = 0; i < n; i++) {
 			if (!pfd[i].revents)
 				continue;
 			if (map[i] < 0)
 				return -ECANCELED;
-			prog_drain(&progs[map[i]]);
+			prog_drain(&c->progs[map[i]]);
 		}
 	}
 	return -ETIMEDOUT;
 }
 
-static bool rendezvous_ready(struct prog *progs, void *arg)
+static pid_t prog_pid(struct lab *lab, const struct prog *p)
 {
-	const struct engine_ops *e = arg;
-	return progs[0].out < 0 || e->rendezvous_ready(progs[0].text);
+	return p->started ? lab_spawn_pid(lab, p->handle) : -1;
 }
 
-static bool peers_done(struct prog *progs, void *arg)
+static bool role_ready(struct cellctx *c)
 {
-	(void)arg;
-	return progs[1].out < 0 && (!progs[2].started || progs[2].out < 0);
+	struct prog *p = &c->progs[c->waiting];
+
+	/* a program that ended cannot become ready; the caller reports it */
+	return p->out < 0 || engine_role_ready(&c->e->roles[c->waiting], p->text,
+					       prog_pid(c->lab, p), c->vars);
+}
+
+/* Peers are done when each has exited or its output already decides (a LINE outcome). */
+static bool peers_done(struct cellctx *c)
+{
+	for (int i = 0; i < 2; i++) {
+		struct prog *p = &c->progs[c->peer[i]];
+		if (!p->started)
+			continue;
+		if (p->out >= 0 && !engine_peer_decided(c->e, c->pattern[i], p->text))
+			return false;
+	}
+	return true;
 }
 
 static void set_error(struct cell_run *run, const char *fmt, const char *detail)
@@ -301,17 +324,20 @@ static void attest_run(struct lab *lab, const struct cell_spec *spec,
 	attest_path(&in, &run->attestation);
 }
 
-/* Combine the two peers' reports into the run's outcome. */
-static void judge_peers(struct prog *progs, const struct engine_ops *e, int status[2],
-			bool hung, struct cell_run *run)
+/* Combine the two peers' reports into the run's outcome. exited[i]: peer i ended on its own
+ * (status[i] is its wait status); otherwise it was stopped when the peers were done or at the
+ * deadline (hung: the deadline passed). */
+static void judge_peers(struct cellctx *c, const bool exited[2], const int status[2], bool hung,
+			struct cell_run *run)
 {
 	struct engine_peer_result r[2];
 	const char *who[2] = { "A", "B" };
 	char note[200];
 
 	for (int i = 0; i < 2; i++) {
-		e->peer_result(progs[1 + i].text, &r[i]);
-		if (WIFEXITED(status[i]) && WEXITSTATUS(status[i]) == 127) {
+		engine_peer_result(c->e, c->pattern[i], c->progs[c->peer[i]].text, exited[i],
+				   status[i], &r[i]);
+		if (exited[i] && WIFEXITED(status[i]) && WEXITSTATUS(status[i]) == 127) {
 			set_error(run, "engine program could not be started in peer %s's node (exit "
 				       "127)", who[i]);
 			return;
@@ -322,7 +348,7 @@ static void judge_peers(struct prog *progs, const struct engine_ops *e, int stat
 			/* no word from the engine is not a NAT result: never green, never failed */
 			run->outcome = CELL_ERROR;
 			snprintf(run->phase, sizeof(run->phase), "%s", hung ? "hung" : "crashed");
-			if (hung)
+			if (hung && !exited[i])
 				snprintf(run->reason, sizeof(run->reason), "peer %s gave no outcome "
 					 "before the harness deadline (hung)", who[i]);
 			else if (WIFSIGNALED(status[i]) || (WIFEXITED(status[i]) &&
@@ -339,7 +365,9 @@ static void judge_peers(struct prog *progs, const struct engine_ops *e, int stat
 	run->engine_said = cell_outcome_worse(r[1].outcome, r[0].outcome) ? r[1].outcome
 									  : r[0].outcome;
 	run->outcome = attest_judge(run->engine_said, &run->attestation, note, sizeof(note));
-	snprintf(run->technique_used, sizeof(run->technique_used), "%s", r[0].technique);
+	snprintf(run->technique_used, sizeof(run->technique_used), "%s",
+		 r[0].technique[0] ? r[0].technique : c->e->ntechniques == 1
+							  ? c->e->techniques[0].name : "");
 	run->attempts = r[0].attempts + r[1].attempts;
 	run->time_to_connect_ms = -1;
 	if (run->outcome == CELL_DIRECT || run->outcome == CELL_RELAYED)
@@ -355,9 +383,11 @@ static void judge_peers(struct prog *progs, const struct engine_ops *e, int stat
 		snprintf(run->phase, sizeof(run->phase), "attestation");
 		snprintf(run->reason, sizeof(run->reason), "%s", note);
 		return;
-	} else {
+	} else if (r[0].local[0] || r[1].local[0]) {
 		snprintf(run->reason, sizeof(run->reason), "A %s -> %s (%s), B %s -> %s",
 			 r[0].local, r[0].peer, r[0].technique, r[1].local, r[1].peer);
+	} else {
+		snprintf(run->reason, sizeof(run->reason), "A: %s; B: %s", r[0].reason, r[1].reason);
 	}
 	if (note[0]) {
 		size_t n = strlen(run->reason);
@@ -365,22 +395,122 @@ static void judge_peers(struct prog *progs, const struct engine_ops *e, int stat
 	}
 }
 
+static struct cellctx *cellctx_new(const struct runner_config *cfg, struct lab *lab)
+{
+	struct cellctx *c = calloc(1, sizeof(*c));
+
+	if (!c || !(c->vars = calloc(1, sizeof(*c->vars)))) {
+		free(c);
+		return NULL;
+	}
+	c->e = cfg->engine;
+	c->lab = lab;
+	c->nprogs = cfg->engine->nroles;
+	for (int i = 0; i < c->nprogs; i++) {
+		c->progs[i] = (struct prog){ cfg->engine->roles[i].name, -1, -1, -1 };
+		if (strcmp(c->progs[i].name, "peer-a") == 0)
+			c->peer[0] = i;
+		if (strcmp(c->progs[i].name, "peer-b") == 0)
+			c->peer[1] = i;
+	}
+	return c;
+}
+
+static void cellctx_free(struct cellctx *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < c->nprogs; i++)
+		prog_release(&c->progs[i]);
+	free(c->vars);
+	free(c);
+}
+
+/* Start role i: its command line rendered from the cell's variables and its own (peers: self,
+ * other...). 0, or -errno with why filled. */
+static int role_start(struct cellctx *c, int i, const char *dir, int timeout_ms, char *why,
+		      size_t wlen)
+{
+	const struct ef_role *r = &c->e->roles[i];
+	struct tpl_vars *rv = malloc(sizeof(*rv));
+	struct engine_argv *argv = calloc(1, sizeof(*argv));
+	const struct topo *t = lab_topo(c->lab);
+	int ret = -ENOMEM;
+
+	snprintf(why, wlen, "out of memory");
+	if (!rv || !argv)
+		goto out;
+	*rv = *c->vars;
+	if ((ret = engine_vars_role(r, rv)) < 0) {
+		snprintf(why, wlen, "too many variables");
+		goto out;
+	}
+	if (r->peer && c->e->outcome.kind == EF_OUTCOME_LINE) {
+		int side = r->name[5] == 'a' ? 0 : 1;
+		ret = tpl_render(c->e->outcome.match.pattern, rv, c->pattern[side],
+				 sizeof(c->pattern[side]), NULL, 0);
+		if (ret < 0) {
+			snprintf(why, wlen, "its outcome pattern does not render");
+			goto out;
+		}
+	}
+	if ((ret = engine_argv_render(r->args, r->nargs, rv, argv, why, wlen)) < 0)
+		goto out;
+	if (t->roles[r->node] < 0) {
+		snprintf(why, wlen, "the topology has no %s node", topo_role_name(r->node));
+		ret = -ENOENT;
+		goto out;
+	}
+	ret = prog_start(c->lab, t->roles[r->node], &c->progs[i], argv, dir, timeout_ms);
+	if (ret < 0)
+		snprintf(why, wlen, "%s", strerror(-ret));
+out:
+	free(rv);
+	free(argv);
+	return ret;
+}
+
+/* Wait for role i to be ready (its condition and captures) within its deadline. 0, -ECANCELED,
+ * or -ETIMEDOUT with why saying what it was waiting for. */
+static int role_wait_ready(struct cellctx *c, int i, int stop_fd, const char *log_dir, char *why,
+			   size_t wlen)
+{
+	const struct ef_role *r = &c->e->roles[i];
+	struct prog *p = &c->progs[i];
+	/* captures without a ready condition: the file's parser wants a deadline with every
+	 * condition; a capture alone gets the default one of docs/engine-format.md */
+	int limit = r->ready.deadline_ms ? r->ready.deadline_ms : 5000;
+	char waiting[200];
+	int ret;
+
+	if (r->ready.kind == EF_MATCH_NONE && !r->ncaptures)
+		return 0;
+	c->waiting = i;
+	ret = pump(c, stop_fd, now_ms() + limit, r->ready.kind == EF_MATCH_PORT, role_ready);
+	if (ret == -ECANCELED)
+		return ret;
+	if (ret == 0 && p->out >= 0)
+		return 0;
+	engine_role_waiting_for(r, p->text, prog_pid(c->lab, p), c->vars, waiting, sizeof(waiting));
+	snprintf(why, wlen, "%s %s within %d ms (waiting for %s; see %s/%s.err)", r->name,
+		 p->out < 0 ? "ended before it was ready" : "did not become ready",
+		 limit, waiting[0] ? waiting : "?", log_dir, r->name);
+	return -ETIMEDOUT;
+}
+
 int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec, int run_index,
 		  struct cell_run *run)
 {
 	const struct topo *t = cfg->topo;
-	struct prog progs[3] = { { "rendezvous", -1, -1, -1 }, { "peer-a", -1, -1, -1 },
-				 { "peer-b", -1, -1, -1 } };
 	struct lab_options lo = { 0 };
 	struct diag_list *dl = calloc(1, sizeof(*dl));
-	struct engine_cell ec = { .spec = spec, .binary = cfg->engine_binary,
-				  .port = cfg->rendezvous_port };
-	struct engine_argv *argv = calloc(1, sizeof(*argv));
+	struct cellctx *c = NULL;
 	struct lab *lab = NULL;
 	struct ct_mappings *flows;
-	char dir[PATH_MAX], name[200];
-	int status[2] = { 0, 0 }, ret = 0, role_node[2];
-	double t0 = now_ms(), deadline;
+	char dir[PATH_MAX], name[200], session[32], why[300];
+	int status[2] = { 0, 0 }, ret = 0, timeout_ms = runner_deadline_ms(cfg->engine, spec);
+	bool exited[2] = { false, false };
+	double t0 = now_ms(), deadline, a_started = 0;
 	bool hung = false;
 
 	memset(run, 0, sizeof(*run));
@@ -389,7 +519,7 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 	cell_dir_name(spec->id, name, sizeof(name));
 	snprintf(run->log_dir, sizeof(run->log_dir), "cells/%s/run-%d", name, run_index + 1);
 	snprintf(dir, sizeof(dir), "%s/%s", cfg->out_dir, run->log_dir);
-	if (!dl || !argv) {
+	if (!dl) {
 		set_error(run, "%s", "out of memory");
 		goto out;
 	}
@@ -405,64 +535,82 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		lo.override_profile[lo.noverrides++] = spec->profile_b;
 	}
 	if (lab_up(t, &lo, &lab, dl) < 0) {
-		char why[200];
 		snprintf(why, sizeof(why), "%s:%d: %s", dl->count ? dl->items[0].file : "?",
 			 dl->count ? dl->items[0].line : 0, dl->count ? dl->items[0].msg : "?");
 		set_error(run, "lab build failed: %s", why);
 		goto out;
 	}
+	c = cellctx_new(cfg, lab);
+	if (!c) {
+		set_error(run, "%s", "out of memory");
+		goto out;
+	}
+	snprintf(session, sizeof(session), "cell%d", run_index + 1);
+	{
+		char absdir[PATH_MAX];
+		struct engine_cell ec = { .program = cfg->engine_binary, .session = session,
+					  .dir = realpath(dir, absdir) ? absdir : dir,
+					  .transport = spec->proto, .technique = spec->technique,
+					  .deadline_ms = timeout_ms, .port = cfg->rendezvous_port };
+		if (engine_vars_cell(&ec, t, c->vars) < 0 ||
+		    engine_files_write(cfg->engine, c->vars, ec.dir, why, sizeof(why)) < 0) {
+			set_error(run, "engine setup: %s", why);
+			goto out;
+		}
+	}
+	deadline = now_ms() + timeout_ms + HARNESS_GRACE_MS + cfg->stagger_ms;
 
-	ec.nrendezvous = lab_node_ipv4(lab, t->roles[ROLE_RENDEZVOUS], ec.rendezvous, 2);
-	ec.timeout_ms = runner_technique_timeout_ms(spec->technique);
-	snprintf(ec.session, sizeof(ec.session), "cell%d", run_index + 1);
-	role_node[0] = t->roles[ROLE_PEER_A];
-	role_node[1] = t->roles[ROLE_PEER_B];
-	deadline = now_ms() + ec.timeout_ms + HARNESS_GRACE_MS + cfg->stagger_ms;
+	/* Servers first (each ready before the next starts), then A, then B `stagger_ms` after A
+	 * (A cannot finish without B: it waits for the pairing). */
+	for (int i = 0; i < c->nprogs; i++) {
+		const struct ef_role *r = &cfg->engine->roles[i];
+		bool is_b = i == c->peer[1];
+		/* every program outlives the harness's deadline, so that the harness stops it
+		 * there (a peer that never exits, like nc, is judged by its output, not killed
+		 * by the lab's backstop first) */
+		int life = timeout_ms + HARNESS_GRACE_MS * 2 + cfg->stagger_ms;
 
-	if (cfg->engine->rendezvous_argv(&ec, argv) < 0 ||
-	    prog_start(lab, t->roles[ROLE_RENDEZVOUS], &progs[0], argv, dir,
-		       ec.timeout_ms + HARNESS_GRACE_MS * 2 + cfg->stagger_ms) < 0) {
-		set_error(run, "%s", "cannot start the rendezvous");
-		goto out;
+		if (is_b) {
+			ret = pump(c, cfg->stop_fd, a_started + cfg->stagger_ms, false, peers_done);
+			if (ret == -ECANCELED)
+				goto out;
+		}
+		if (role_start(c, i, dir, life + (r->peer ? 0 : r->ready.deadline_ms), why,
+			       sizeof(why)) < 0) {
+			char msg[400];
+			snprintf(msg, sizeof(msg), "cannot start %s: %s", r->name, why);
+			set_error(run, "%s", msg);
+			ret = 0;
+			goto out;
+		}
+		if (i == c->peer[0])
+			a_started = now_ms();
+		ret = role_wait_ready(c, i, cfg->stop_fd, run->log_dir, why, sizeof(why));
+		if (ret == -ECANCELED)
+			goto out;
+		if (ret < 0) {
+			set_error(run, "%s", why);
+			snprintf(run->phase, sizeof(run->phase), "ready");
+			ret = 0;
+			goto out;
+		}
+		if (r->peer && r->ready.deadline_ms)
+			deadline = now_ms() + timeout_ms + HARNESS_GRACE_MS + cfg->stagger_ms;
 	}
-	ret = pump(progs, 1, cfg->stop_fd, now_ms() + READY_TIMEOUT_MS, rendezvous_ready,
-		   (void *)cfg->engine);
-	if (ret == -ECANCELED)
-		goto out;
-	if (ret < 0 || progs[0].out < 0) {
-		set_error(run, "the rendezvous did not become ready (see %s/rendezvous.err)",
-			  run->log_dir);
-		ret = 0;
-		goto out;
-	}
-	memset(argv, 0, sizeof(*argv));
-	if (cfg->engine->peer_argv(&ec, 0, argv) < 0 ||
-	    prog_start(lab, role_node[0], &progs[1], argv, dir, ec.timeout_ms + HARNESS_GRACE_MS) < 0) {
-		set_error(run, "%s", "cannot start peer A");
-		goto out;
-	}
-	/* A alone until B is due (A cannot finish without B: it waits for the pairing). */
-	ret = pump(progs, 2, cfg->stop_fd, now_ms() + cfg->stagger_ms, peers_done, NULL);
-	if (ret == -ECANCELED)
-		goto out;
-	memset(argv, 0, sizeof(*argv));
-	if (cfg->engine->peer_argv(&ec, 1, argv) < 0 ||
-	    prog_start(lab, role_node[1], &progs[2], argv, dir, ec.timeout_ms + HARNESS_GRACE_MS) < 0) {
-		set_error(run, "%s", "cannot start peer B");
-		goto out;
-	}
-	ret = pump(progs, 3, cfg->stop_fd, deadline, peers_done, NULL);
+	ret = pump(c, cfg->stop_fd, deadline, false, peers_done);
 	if (ret == -ECANCELED)
 		goto out;
 	hung = ret == -ETIMEDOUT;
 	ret = 0;
 	for (int i = 0; i < 2; i++) {
-		if (!progs[1 + i].started)
+		struct prog *p = &c->progs[c->peer[i]];
+		if (!p->started)
 			continue;
-		if (hung)
-			lab_stop(lab, progs[1 + i].handle, 100, &status[i]);
+		exited[i] = p->out < 0;
+		if (exited[i])
+			lab_wait(lab, p->handle, HARNESS_GRACE_MS, &status[i]);
 		else
-			lab_wait(lab, progs[1 + i].handle, HARNESS_GRACE_MS, &status[i]);
+			lab_stop(lab, p->handle, 100, &status[i]);
 	}
 	flows = calloc((size_t)t->nnodes, sizeof(*flows));
 	if (flows) {
@@ -473,17 +621,15 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 			ct_mappings_free(&flows[n]);
 		free(flows);
 	}
-	judge_peers(progs, cfg->engine, status, hung, run);
+	judge_peers(c, exited, status, hung, run);
 out:
 	if (ret == -ECANCELED) {
 		run->outcome = CELL_ERROR;
 		snprintf(run->reason, sizeof(run->reason), "interrupted");
 	}
-	lab_down(lab); /* stops the rendezvous and anything still running */
-	for (int i = 0; i < 3; i++)
-		prog_release(&progs[i]);
+	lab_down(lab); /* stops the servers and anything still running */
+	cellctx_free(c);
 	free(dl);
-	free(argv);
 	run->wall_ms = now_ms() - t0;
 	return ret == -ECANCELED ? -ECANCELED : 0;
 }
@@ -491,26 +637,34 @@ out:
 int cell_overhead_once(const struct runner_config *cfg, struct cell_overhead *oh)
 {
 	const struct topo *t = cfg->topo;
-	struct prog rdv = { "rendezvous", -1, -1, -1 };
-	struct engine_cell ec = { .binary = cfg->engine_binary, .port = cfg->rendezvous_port };
-	struct engine_argv *argv = calloc(1, sizeof(*argv));
 	struct diag_list *dl = calloc(1, sizeof(*dl));
+	struct cellctx *c = NULL;
 	struct lab *lab = NULL;
+	struct engine_cell ec = { .program = cfg->engine_binary, .session = "bench",
+				  .dir = cfg->out_dir, .transport = "udp",
+				  .technique = cfg->engine->techniques[0].name,
+				  .deadline_ms = cfg->engine->techniques[0].deadline_ms,
+				  .port = cfg->rendezvous_port };
 	double t0 = now_ms(), t1, t2;
+	char why[300];
 	int ret = -EIO;
 
-	if (!argv || !dl)
+	if (!dl)
 		goto out;
 	if (lab_up(t, NULL, &lab, dl) < 0)
 		goto out;
 	t1 = now_ms();
-	ec.nrendezvous = lab_node_ipv4(lab, t->roles[ROLE_RENDEZVOUS], ec.rendezvous, 2);
-	if (cfg->engine->rendezvous_argv(&ec, argv) < 0 ||
-	    prog_start(lab, t->roles[ROLE_RENDEZVOUS], &rdv, argv, cfg->out_dir, 10000) < 0)
+	/* the harness's part of starting an engine: its servers started and ready */
+	c = cellctx_new(cfg, lab);
+	if (!c || engine_vars_cell(&ec, t, c->vars) < 0)
 		goto out;
-	if (pump(&rdv, 1, -1, now_ms() + READY_TIMEOUT_MS, rendezvous_ready,
-		 (void *)cfg->engine) < 0 || rdv.out < 0)
-		goto out;
+	for (int i = 0; i < c->nprogs; i++) {
+		if (cfg->engine->roles[i].peer)
+			continue;
+		if (role_start(c, i, cfg->out_dir, 10000, why, sizeof(why)) < 0 ||
+		    role_wait_ready(c, i, -1, cfg->out_dir, why, sizeof(why)) < 0)
+			goto out;
+	}
 	t2 = now_ms();
 	lab_down(lab);
 	lab = NULL;
@@ -521,8 +675,7 @@ int cell_overhead_once(const struct runner_config *cfg, struct cell_overhead *oh
 	ret = 0;
 out:
 	lab_down(lab);
-	prog_release(&rdv);
-	free(argv);
+	cellctx_free(c);
 	free(dl);
 	return ret;
 }

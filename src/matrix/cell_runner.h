@@ -1,15 +1,16 @@
-/* Running one cell once: a fresh lab with the cell's two profiles, the engine's rendezvous and
- * two peers started in their nodes (B `stagger_ms` after A), their outputs captured, every wait
+/* Running one cell once: a fresh lab with the cell's two profiles, the engine's roles started
+ * in their nodes as its engine file says (servers first, each ready before the next, then the
+ * two peers, B `stagger_ms` after A), their outputs captured, every wait
  * bounded, the outcome read, the NATs' conntrack mappings dumped, the lab removed. One run is
  * one engine run: no retries. A failure of the harness is an `error` run, never `failed`. */
 #pragma once
 #include "lab/topo.h"
-#include "matrix/engine.h"
+#include "engine/engine_file.h"
 #include "matrix/results.h"
 
 struct runner_config {
-	const struct engine_ops *engine;
-	const char *engine_binary;   /* resolved path of the engine program */
+	const struct engine_file *engine;
+	const char *engine_binary;   /* resolved path of the engine program ({{program}}) */
 	const struct topo *topo;
 	int stagger_ms;
 	int rendezvous_port;
@@ -17,8 +18,9 @@ struct runner_config {
 	int stop_fd;                 /* readable (an eventfd) when the run must stop; -1: none */
 };
 
-/* The engine deadline of a technique in a zero-delay lab (documented in README "Deadlines"). */
-int runner_technique_timeout_ms(const char *technique);
+/* The engine's own deadline for the cell's technique in a zero-delay lab (its engine file);
+ * 5000 for a technique the engine does not offer (such cells are not planned). */
+int runner_deadline_ms(const struct engine_file *e, const struct cell_spec *spec);
 
 /* Run spec once (run_index numbers its log directory). Fills *run; returns 0, or -ECANCELED when
  * stop_fd fired (run->outcome is then CELL_ERROR with reason "interrupted"). */
@@ -26,8 +28,8 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		  struct cell_run *run);
 
 
-/* The harness's own cost of a cell, without the engine's work: lab up, the rendezvous started
- * and ready, lab down (for `punchlab bench matrix`). Logs go to cfg->out_dir. 0 or -errno. */
+/* The harness's own cost of a cell, without the engine's work: lab up, the engine's servers
+ * started and ready, lab down (for `punchlab bench matrix`). Logs go to cfg->out_dir. 0 or -errno. */
 struct cell_overhead {
 	double lab_up_ms, engine_start_ms, lab_down_ms, total_ms;
 };

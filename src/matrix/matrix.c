@@ -17,6 +17,7 @@
 #include "base/paths.h"
 #include "base/sha256.h"
 #include "config.h"
+#include "engine/adapter.h"
 #include "lab/classify.h"
 #include "matrix/cell_runner.h"
 #include "matrix/expect.h"
@@ -49,6 +50,7 @@ struct plan {
 	struct used_profile *prof;
 	int nprof;
 	struct expectations exp;
+	struct engine_file engine;
 };
 
 static double now_ms(void)
@@ -330,7 +332,10 @@ static int cell_references(struct plan *p, struct cell_result *c, const struct r
 	struct theory_input in = { .a = &a->h, .b = b ? &b->h : NULL,
 				   .outer = p->has_outer ? &p->outer : NULL, .layout = p->layout,
 				   .tcp = strcmp(c->spec.proto, "tcp") == 0,
-				   .technique = c->spec.technique };
+				   .technique = c->spec.technique,
+				   .fixed_port = !(p->engine.capabilities & EF_CAP_RENDEZVOUS),
+				   .no_reflexive = !(p->engine.capabilities & EF_CAP_PEER_REFLEXIVE),
+				   .quits_on_icmp = !(p->engine.capabilities & EF_CAP_IGNORES_ICMP) };
 	struct theory th;
 
 	theory_predict(&in, &th);
@@ -353,19 +358,25 @@ static int cell_references(struct plan *p, struct cell_result *c, const struct r
 
 /* Longest first (LPT scheduling): a cell the theory expects not to connect directly runs until
  * its engine deadline, and such cells started last would set the wall time on their own. */
-static int expected_cost_ms(const struct cell_result *c)
+static int expected_cost_ms(const struct cell_result *c, const struct engine_file *e)
 {
-	int deadline = runner_technique_timeout_ms(c->spec.technique);
+	int deadline = runner_deadline_ms(e, &c->spec);
 
 	return c->refs.theory == CELL_DIRECT && c->refs.cell_class == CLASS_DETERMINED ? deadline / 20
 										       : deadline;
 }
 
-static int by_cost(const void *a, const void *b, void *cells)
+struct cost_ctx {
+	const struct cell_result *cells;
+	const struct engine_file *engine;
+};
+
+static int by_cost(const void *a, const void *b, void *arg)
 {
-	const struct cell_result *c = cells;
+	const struct cost_ctx *k = arg;
+	const struct cell_result *c = k->cells;
 	int x = *(const int *)a, y = *(const int *)b;
-	int cx = expected_cost_ms(&c[x]), cy = expected_cost_ms(&c[y]);
+	int cx = expected_cost_ms(&c[x], k->engine), cy = expected_cost_ms(&c[y], k->engine);
 
 	return cx != cy ? cy - cx : x - y;
 }
@@ -508,7 +519,7 @@ static int run_cells(struct run_state *s, int jobs, bool tty, FILE *f)
 /* --- metadata --------------------------------------------------------------------------------- */
 
 static void fill_meta(struct results *res, const struct matrix_opts *o, struct plan *p,
-		      const char *engine_version)
+		      const char *version)
 {
 	struct results_meta *m = &res->meta;
 	struct utsname u;
@@ -525,10 +536,9 @@ static void fill_meta(struct results *res, const struct matrix_opts *o, struct p
 	snprintf(m->nft_version, sizeof(m->nft_version), "libnftables %s", PUNCHLAB_NFTABLES_VERSION);
 	snprintf(m->engine, sizeof(m->engine), "%s", o->engine);
 	/* "punch 0.1.0" from the program: the name is in m->engine already */
-	if (strncmp(engine_version, o->engine, strlen(o->engine)) == 0 &&
-	    engine_version[strlen(o->engine)] == ' ')
-		engine_version += strlen(o->engine) + 1;
-	snprintf(m->engine_version, sizeof(m->engine_version), "%s", engine_version);
+	if (strncmp(version, o->engine, strlen(o->engine)) == 0 && version[strlen(o->engine)] == ' ')
+		version += strlen(o->engine) + 1;
+	snprintf(m->engine_version, sizeof(m->engine_version), "%s", version);
 	snprintf(m->harness_version, sizeof(m->harness_version), "punchlab %s", PUNCHLAB_VERSION);
 	m->jobs = o->jobs;
 	m->repeat = o->repeat;
@@ -554,28 +564,40 @@ static void fill_meta(struct results *res, const struct matrix_opts *o, struct p
 	}
 }
 
-int matrix_find_engine(const char *binary, const struct engine_ops *e, char *buf, size_t len)
+/* Keep only the cells whose technique the engine offers over their transport. Cells the user
+ * named (-T, --cell) that it does not offer are bad input; the default techniques are simply
+ * what the engine has of them. Returns the new count. */
+static int plan_cells_engine(const struct plan *p, const struct matrix_opts *o,
+			     struct cell_spec *cells, int ncells, struct diag_list *dl, FILE *err)
 {
-	char exe[PATH_MAX];
-	ssize_t n;
+	int kept = 0, dropped = 0;
 
-	if (binary) {
-		snprintf(buf, len, "%s", binary);
-		return access(buf, X_OK) == 0 ? 0 : -ENOENT;
+	for (int i = 0; i < ncells; i++) {
+		bool tcp = strcmp(cells[i].proto, "tcp") == 0;
+		if (engine_file_technique(&p->engine, cells[i].technique, tcp)) {
+			cells[kept++] = cells[i];
+			continue;
+		}
+		if (o->ncells || o->ntechniques) {
+			char offered[256] = "";
+			size_t n = 0;
+			for (int t = 0; t < p->engine.ntechniques && n < sizeof(offered); t++)
+				if (tcp ? p->engine.techniques[t].tcp : p->engine.techniques[t].udp)
+					n += (size_t)snprintf(offered + n, sizeof(offered) - n, "%s%s",
+							      n ? ", " : "",
+							      p->engine.techniques[t].name);
+			diag_add(dl, o->ncells ? "--cell" : "--technique", 0, "%s: engine %s does not "
+				 "offer technique %s over %s, expected one of: %s", cells[i].id,
+				 p->engine.name, cells[i].technique, cells[i].proto,
+				 offered[0] ? offered : "(none over this transport)");
+			return kept;
+		}
+		dropped++;
 	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		*strrchr(exe, '/') = '\0';
-		snprintf(buf, len, "%s/%s", exe, e->program);
-		if (access(buf, X_OK) == 0)
-			return 0;
-		snprintf(buf, len, "%s/src/%s/%s", exe, e->program, e->program);
-		if (access(buf, X_OK) == 0)
-			return 0;
-	}
-	snprintf(buf, len, "%s/src/%s/%s", PUNCHLAB_BUILD_DIR, e->program, e->program);
-	return access(buf, X_OK) == 0 ? 0 : -ENOENT;
+	if (dropped)
+		fprintf(err, "engine %s: %d cell(s) left out (techniques or transports it does not "
+			"offer, see %s)\n", p->engine.name, dropped, p->engine.path);
+	return kept;
 }
 
 int matrix_run(const struct matrix_opts *o, struct results *res, const struct out *out)
@@ -585,8 +607,8 @@ int matrix_run(const struct matrix_opts *o, struct results *res, const struct ou
 	struct results *base = NULL;
 	struct cell_spec *cells = NULL;
 	struct matrix_dims dims = { 0 };
-	const struct engine_ops *engine = engine_find(o->engine);
-	char path[PATH_MAX], engine_bin[PATH_MAX], engine_version[64] = "?";
+	struct matrix_opts canon = *o;
+	char path[PATH_MAX], engine_bin[PATH_MAX], engine_ver[64] = "?", engine_ref[CELL_REF_MAX];
 	struct run_state *s = calloc(1, sizeof(*s));
 	FILE *err = out && out->err ? out->err : stderr;
 	int ncells, ret = 2, max_runs = 0, total_runs = 0;
@@ -598,16 +620,32 @@ int matrix_run(const struct matrix_opts *o, struct results *res, const struct ou
 	p->prof = calloc(MATRIX_MAX_PROFILES * 2, sizeof(*p->prof));
 	if (!p->prof)
 		goto out;
-	if (!engine) {
-		out_warnx(out, "unknown engine \"%s\", expected punch", o->engine);
+	/* the engine: a name from engines/ or a path; ids name a shipped one by its name */
+	if (ref_canonical("engines", ".yaml", o->engine, engine_ref, sizeof(engine_ref)) < 0) {
+		out_warnx(out, "engine \"%s\": name too long", o->engine);
 		goto out;
 	}
-	if (matrix_find_engine(o->engine_binary, engine, engine_bin, sizeof(engine_bin)) < 0) {
-		out_warnx(out, "engine program %s not found or not executable (build it with ninja "
-			  "-C build, or give --engine-binary)", engine_bin);
+	canon.engine = engine_ref;
+	o = &canon;
+	ret = engine_file_load(&p->engine, o->engine, dl);
+	if (ret == -ENOENT) {
+		out_warnx(out, "engine \"%s\" not found (looked for %s; punchlab engines lists them)",
+			  o->engine, p->engine.path);
+		ret = 2;
 		goto out;
 	}
-	engine->version(engine_bin, engine_version, sizeof(engine_version));
+	ret = 2;
+	if (dl->count)
+		goto bad;
+	if (engine_program_find(&p->engine, o->engine_binary, engine_bin, sizeof(engine_bin)) < 0) {
+		out_warnx(out, "engine %s: program %s not found or not executable (%s%s%s)",
+			  p->engine.name, engine_bin, p->engine.npackages ? "install the Debian "
+			  "package " : "build it with ninja -C build, or give --engine-binary",
+			  p->engine.npackages ? p->engine.packages[0] : "",
+			  p->engine.npackages ? ", or give --engine-binary" : "");
+		goto out;
+	}
+	engine_version(&p->engine, engine_bin, engine_ver, sizeof(engine_ver));
 
 	/* the topology: --cell ids carry their own (the first one's, unless -t was given) */
 	const char *topology = o->topology;
@@ -666,6 +704,9 @@ int matrix_run(const struct matrix_opts *o, struct results *res, const struct ou
 		ret = 2;
 		goto out;
 	}
+	ncells = plan_cells_engine(p, o, cells, ncells, dl, err);
+	if (dl->count)
+		goto bad;
 	/* the shard: a deterministic slice of the enumeration */
 	if (o->shard_n) {
 		int kept = 0;
@@ -733,7 +774,7 @@ int matrix_run(const struct matrix_opts *o, struct results *res, const struct ou
 
 	fprintf(err, "running %d cell(s), %d run(s) (rate cells as often as their test needs) on %s "
 		"with %d jobs (engine %s)\n", ncells, total_runs, p->topo.name, o->jobs,
-		engine_version);
+		engine_ver);
 	s->res = res;
 	s->plan = p;
 	s->repeat = o->repeat;
@@ -744,19 +785,20 @@ int matrix_run(const struct matrix_opts *o, struct results *res, const struct ou
 		goto out;
 	for (int i = 0; i < ncells; i++)
 		s->order[i] = i;
-	qsort_r(s->order, (size_t)ncells, sizeof(int), by_cost, res->cells);
+	struct cost_ctx cost = { res->cells, &p->engine };
+	qsort_r(s->order, (size_t)ncells, sizeof(int), by_cost, &cost);
 	for (int rep = 0, k = 0; rep < max_runs; rep++)
 		for (int i = 0; i < ncells; i++)
 			if (rep < res->cells[s->order[i]].nruns)
 				s->tasks[k++] = (struct task){ s->order[i], rep };
-	s->cfg = (struct runner_config){ .engine = engine, .engine_binary = engine_bin,
+	s->cfg = (struct runner_config){ .engine = &p->engine, .engine_binary = engine_bin,
 					 .topo = &p->topo, .stagger_ms = o->stagger_ms,
 					 .rendezvous_port = RENDEZVOUS_PORT, .out_dir = o->out_dir };
 	run_cells(s, o->jobs, o->progress_tty, err);
 	res->meta.incomplete = atomic_load(&s->stop) || atomic_load(&s->done) < s->ntasks;
 	for (int i = 0; i < ncells; i++)
 		results_judge_cell(&res->cells[i]);
-	fill_meta(res, o, p, engine_version);
+	fill_meta(res, o, p, engine_ver);
 	res->meta.wall_ms = now_ms() - t0;
 	ret = 0;
 	goto out;

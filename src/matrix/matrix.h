@@ -5,7 +5,6 @@
 
 #include "base/out.h"
 #include "matrix/cell.h"
-#include "matrix/engine.h"
 #include "matrix/results.h"
 
 #define MATRIX_MAX_CELL_ARGS 64
@@ -24,7 +23,7 @@ struct matrix_opts {
 	const char *out_dir;
 	const char *baseline;
 	const char *expectations;           /* default: <data>/ci/expectations.yaml */
-	const char *engine;                 /* "punch" */
+	const char *engine;                 /* a name from engines/ ("punch") or a path */
 	const char *engine_binary;          /* NULL: found next to punchlab / in the build tree */
 	bool classify;                      /* classify every profile in use first */
 	bool only_rate_cells;               /* drop the cells the theory calls determined */
@@ -38,7 +37,3 @@ extern const char *const matrix_default_profiles[];
  * Returns 0 when the matrix ran (possibly interrupted: res->meta.incomplete), EXIT-style 2 on bad
  * input or setup failures (diagnostics printed). */
 int matrix_run(const struct matrix_opts *opts, struct results *res, const struct out *o);
-
-/* The engine program: `binary` when given, else next to punchlab (installed), else in the build
- * tree. Returns 0 with the path in buf, or -ENOENT. */
-int matrix_find_engine(const char *binary, const struct engine_ops *e, char *buf, size_t len);

@@ -36,6 +36,9 @@ struct side {
 	bool rst;                            /* answers unsolicited TCP SYN with RST */
 	bool hairpinned;                     /* the other peer reaches it by a NAT's hairpin */
 	const char *name;
+	/* the engine's (theory_input): no rendezvous, no answer to peer-reflexive sources, and
+	 * giving up at an ICMP error */
+	bool fixed_port, no_reflexive, quits_on_icmp;
 };
 
 static struct side side_of(const struct profile_header *h)
@@ -98,6 +101,11 @@ static struct side side_hairpin(const struct profile_header *h)
 
 static bool known(const struct side *s, bool predict)
 {
+	/* without a rendezvous the other side aims at this NAT's public address and the port
+	 * this peer bound: right only when the NAT keeps that port (for its first mapping, so
+	 * endpoint-dependent mapping does not matter: one destination) */
+	if (s->fixed_port)
+		return s->ports == PROFILE_PORTS_PRESERVE;
 	return s->eim || (predict && s->ports == PROFILE_PORTS_SEQUENTIAL);
 }
 
@@ -114,6 +122,13 @@ static void punch_reason(const struct side *a, const struct side *b, bool predic
 	const char *how = predict ? "maps endpoint-independently or allocates sequentially"
 				  : "maps endpoint-independently";
 
+	if (a->quits_on_icmp && !tcp && b->rst && ka && kb) {
+		t->outcome = CELL_FAILED;
+		snprintf(t->why, sizeof(t->why), "peer A speaks first, %s answers its first datagram "
+			 "with ICMP port unreachable (no mapping of B's yet), and the engine gives up "
+			 "at an ICMP error: failed", b->name);
+		return;
+	}
 	if (ttl && a->hairpinned && b->hairpinned) {
 		/* tcp-ttl lets its SYN die at the first router beyond its own NATs, found by hop
 		 * count (docs/punch.md). Between peers joined by a hairpin there is none: the hop
@@ -151,7 +166,12 @@ static void punch_reason(const struct side *a, const struct side *b, bool predic
 			 how);
 	} else if (ka || kb) {
 		const struct side *k = ka ? a : b, *u = ka ? b : a;
-		if (k->filtering != PROFILE_ADDRESS_AND_PORT_DEPENDENT) {
+		if (k->no_reflexive) {
+			t->outcome = CELL_FAILED;
+			snprintf(t->why, sizeof(t->why), "%s's port is not the one announced, and the "
+				 "engine answers only the endpoint it aims at, never a peer-reflexive "
+				 "source: failed", u->name);
+		} else if (k->filtering != PROFILE_ADDRESS_AND_PORT_DEPENDENT) {
 			t->outcome = CELL_DIRECT;
 			snprintf(t->why, sizeof(t->why), "%s's probes come from an unannounced port, "
 				 "and %s's %s filtering lets them in; it answers that peer-reflexive "
@@ -348,6 +368,8 @@ void theory_predict(const struct theory_input *in, struct theory *t)
 		b = side_compose(b, in->outer);
 		if (collide) {
 			b.ports = PROFILE_PORTS_RANDOM;
+			a.fixed_port = b.fixed_port = in->fixed_port;
+			a.no_reflexive = b.no_reflexive = in->no_reflexive;
 			outcome_reason(&a, &b, in->technique, in->tcp, t);
 			prefix_why(t, "both home NATs allocate the same sequential ports and the outer "
 				   "NAT preserves a port only when free, so one side's ports are random "
@@ -362,6 +384,9 @@ void theory_predict(const struct theory_input *in, struct theory *t)
 	case LAYOUT_TWO_NATS:
 		break;
 	}
+	a.fixed_port = b.fixed_port = in->fixed_port;
+	a.no_reflexive = b.no_reflexive = in->no_reflexive;
+	a.quits_on_icmp = b.quits_on_icmp = in->quits_on_icmp;
 	outcome_reason(&a, &b, in->technique, in->tcp, t);
 }
 

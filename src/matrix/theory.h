@@ -22,6 +22,15 @@ struct theory_input {
 	enum theory_layout layout;
 	bool tcp;
 	const char *technique;              /* udp, tcp, tcp-ttl, predict, birthday, relay, auto */
+	/* The engine's capabilities (its engine file), both false for one like punch:
+	 * fixed_port: no rendezvous; each peer aims at the other NAT's public address at the port
+	 * it binds itself, so a side is known only when its NAT preserves that port (seed 002);
+	 * no_reflexive: it answers only the endpoint it aimed at, never a peer-reflexive source. */
+	bool fixed_port, no_reflexive;
+	/* quits_on_icmp: it gives up at an ICMP port unreachable; peer A speaks first (B starts
+	 * --stagger later), so a NAT B that answers unsolicited traffic (tcp-unsolicited: rst;
+	 * UDP then gets ICMP port unreachable) ends A before B's mapping exists */
+	bool quits_on_icmp;
 };
 
 struct theory {

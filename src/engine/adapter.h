@@ -1,0 +1,88 @@
+/* The adapter: what the cell runner needs to run any engine from its file. It renders command
+ * lines and config files from a cell's variables, checks readiness, and reads a peer's outcome;
+ * the cell runner (matrix/cell_runner.c) owns the processes. No code path here is taken only by
+ * one engine. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "engine/engine_file.h"
+#include "engine/template.h"
+#include "lab/topo.h"
+
+#define ENGINE_MAX_ARGS EF_MAX_ARGS
+
+/* A command line: argv points into buf. */
+struct engine_argv {
+	char *argv[ENGINE_MAX_ARGS + 1];
+	char buf[4096];
+};
+
+/* What one peer reported. */
+struct engine_peer_result {
+	bool reported;             /* its output (or exit code) gave an outcome */
+	enum cell_outcome outcome; /* direct / relayed / failed */
+	char phase[32];            /* failed: the phase that failed */
+	char reason[200];
+	char technique[16];        /* the technique that connected (auto picks one) */
+	double time_to_connect_ms; /* < 0 when none */
+	int attempts;
+	char local[64], public_ep[64], peer[64];
+};
+
+/* The variables every role of a cell shares (docs/engine-format.md "Variables"): the program,
+ * session, cell directory, transport, technique, its deadline, the rendezvous port, every
+ * topology role's IPv4 addresses in the lab and each NAT's public (WAN) address, from the
+ * topology (pure: the lab gives nodes exactly these). Returns 0 or -E2BIG. */
+struct engine_cell {
+	const char *program;       /* the resolved program */
+	const char *session;
+	const char *dir;           /* the cell's directory (absolute) */
+	const char *transport;     /* udp, tcp */
+	const char *technique;
+	int deadline_ms;
+	int port;
+};
+int engine_vars_cell(const struct engine_cell *c, const struct topo *t, struct tpl_vars *v);
+
+/* The role's own view on top of the cell's: role, side and, for peers, self/other/self-nat/
+ * other-nat.* aliases. v is modified in place (call it on a copy per role). 0 or -E2BIG. */
+int engine_vars_role(const struct ef_role *r, struct tpl_vars *v);
+
+/* Render the role's command line. An optional group with a variable without a value is left
+ * out; any other missing variable is an error. Returns 0, or -ENOENT / -E2BIG / -EINVAL with
+ * why filled. */
+int engine_argv_render(const struct ef_arg *args, int nargs, const struct tpl_vars *v,
+		       struct engine_argv *a, char *why, size_t wlen);
+
+/* Write the engine's config files into dir, rendered. 0 or -errno (why filled). */
+int engine_files_write(const struct engine_file *e, const struct tpl_vars *v, const char *dir,
+		       char *why, size_t wlen);
+
+/* Whether the role is ready: its ready condition holds on output (LINE/JSON) or in its node
+ * (PORT, through /proc/PID/net of its process) and all its captures have a value, which are set
+ * in v as capture.ROLE.NAME. */
+bool engine_role_ready(const struct ef_role *r, const char *output, pid_t pid,
+		       struct tpl_vars *v);
+/* What is still missing for readiness, for the error reason. */
+void engine_role_waiting_for(const struct ef_role *r, const char *output, pid_t pid,
+			     const struct tpl_vars *v, char *buf, size_t len);
+
+/* Whether a peer's output already decides its outcome (a LINE outcome that matched); JSON and
+ * exit-code outcomes decide at exit. pattern: the peer's rendered outcome pattern. */
+bool engine_peer_decided(const struct engine_file *e, const char *pattern, const char *output);
+
+/* A peer's outcome from its output and, when it exited, its wait status (exited false: it was
+ * stopped at the deadline). pattern: the peer's rendered outcome pattern (LINE). */
+void engine_peer_result(const struct engine_file *e, const char *pattern, const char *output,
+			bool exited, int status, struct engine_peer_result *r);
+
+/* The program: `binary` when given, else the file's program: an absolute path as is, else next
+ * to punchlab, in the build tree (src/NAME/NAME), then on PATH. 0 with the path in buf, or
+ * -ENOENT (buf holds what was looked for). */
+int engine_program_find(const struct engine_file *e, const char *binary, char *buf, size_t len);
+
+/* The engine's version: the first line of its version command's output ("punch 0.1.0"), or the
+ * file's name when it has none. 0 or -errno. */
+int engine_version(const struct engine_file *e, const char *program, char *buf, size_t len);

@@ -1,0 +1,154 @@
+/* Engine files: what a program needs to run in a cell, described in engines/NAME.yaml
+ * (docs/engine-format.md), so that any peer-to-peer program joins the matrix without C.
+ *
+ * The model is plain data with fixed bounds (a cell copies nothing from it, it only reads it).
+ * Command lines are templates: "{{name}}" is a variable the harness fills in per cell
+ * (template.h); every variable a file names is checked when the file is parsed. */
+#pragma once
+#include <stdbool.h>
+
+#include "base/out.h"
+#include "lab/topo.h"
+#include "matrix/results.h"
+
+#define EF_NAME_MAX 32
+#define EF_TEXT_MAX 256
+#define EF_MAX_ROLES 6
+#define EF_MAX_ARGS 48
+#define EF_MAX_CAPTURES 4
+#define EF_MAX_TECHNIQUES 8
+#define EF_MAX_PACKAGES 4
+#define EF_MAX_FILES 4
+
+/* What a role waits for, or what ends a peer: one of these. */
+enum ef_match_kind {
+	EF_MATCH_NONE,   /* started is ready (readiness); never for an outcome */
+	EF_MATCH_LINE,   /* an output line matching a POSIX extended regex */
+	EF_MATCH_JSON,   /* an output line that is a JSON object whose member KEY is VALUE */
+	EF_MATCH_PORT,   /* readiness only: a UDP or TCP port bound (TCP: listening) in its node */
+};
+
+struct ef_match {
+	enum ef_match_kind kind;
+	char pattern[EF_TEXT_MAX];  /* LINE: the regex (a template) */
+	char key[EF_NAME_MAX];      /* JSON: the member */
+	char value[EF_TEXT_MAX];    /* JSON: its string value */
+	bool tcp;                   /* PORT: tcp (listening) or udp (bound) */
+	char port[EF_NAME_MAX];     /* PORT: a template ("{{port}}") */
+	int deadline_ms;            /* readiness: how long the role gets; 0 for outcomes */
+	int line;
+};
+
+/* A value another role's command may use: {{capture.ROLE.NAME}}. */
+struct ef_capture {
+	char name[EF_NAME_MAX];
+	char regex[EF_TEXT_MAX];    /* its first group (or whole match) is the value */
+	char json[EF_NAME_MAX];     /* or: this member of the first JSON line that has it */
+	int line;
+};
+
+/* One command-line argument. Arguments with the same group > 0 form an optional group: it is
+ * left out as a whole when one of its variables has no value in this cell (a second rendezvous
+ * address the topology does not give, say). */
+struct ef_arg {
+	char text[EF_TEXT_MAX];
+	int group;
+	int line;
+};
+
+struct ef_role {
+	char name[EF_NAME_MAX];     /* peer-a, peer-b, or a server's name (rendezvous, relay...) */
+	enum topo_role node;        /* the topology role whose node runs it */
+	struct ef_arg args[EF_MAX_ARGS];
+	int nargs;
+	struct ef_match ready;
+	struct ef_capture captures[EF_MAX_CAPTURES];
+	int ncaptures;
+	bool peer;                  /* peer-a or peer-b */
+	int line;
+};
+
+/* A config file templated into the cell's directory before the roles start. */
+struct ef_file {
+	char name[EF_NAME_MAX];     /* file name inside the cell directory */
+	char text[1024];            /* its content (a template) */
+	int line;
+};
+
+/* How a peer's output says what happened. */
+enum ef_outcome_kind {
+	EF_OUTCOME_JSON,  /* the last line that is a JSON object with KEY = VALUE carries members
+			   * outcome (direct|relayed|failed), phase, reason, technique,
+			   * time_to_connect_ms, attempts, local, public, peer (punch's result) */
+	EF_OUTCOME_LINE,  /* a line matching the pattern: the engine says `direct`; none by the
+			   * technique's deadline: `failed` (for programs that never exit, like nc) */
+	EF_OUTCOME_EXIT,  /* only the exit code map below */
+};
+
+struct ef_outcome {
+	enum ef_outcome_kind kind;
+	struct ef_match match;      /* JSON or LINE */
+	/* exit code -> outcome; CELL_ERROR: not mapped. Applies to every kind when the output
+	 * decided nothing. */
+	enum cell_outcome exit_map[256];
+	int line;
+};
+
+struct ef_technique {
+	char name[EF_NAME_MAX];     /* the technique as cells name it (udp, tcp, auto...) */
+	bool udp, tcp;              /* transports it works over */
+	int deadline_ms;            /* the engine's own deadline in a zero-delay lab */
+	int line;
+};
+
+/* Capabilities drive the theory for this engine (matrix/theory.h). */
+enum ef_capability {
+	EF_CAP_RENDEZVOUS = 1 << 0,     /* learns the other's public endpoint from a server */
+	EF_CAP_PEER_REFLEXIVE = 1 << 1, /* answers a peer from a source it was not told of */
+	EF_CAP_SIMULTANEOUS_OPEN = 1 << 2,
+	EF_CAP_PORT_PREDICTION = 1 << 3,
+	EF_CAP_BIRTHDAY = 1 << 4,
+	EF_CAP_RELAY = 1 << 5,
+	EF_CAP_IGNORES_ICMP = 1 << 6,   /* keeps going after an ICMP port unreachable */
+};
+
+struct engine_file {
+	char path[512];
+	char name[EF_NAME_MAX];
+	char description[EF_TEXT_MAX];
+	char program[EF_TEXT_MAX];  /* a name (looked up next to punchlab, in the build tree, on
+				     * PATH) or an absolute path */
+	struct ef_arg version[8];   /* the command printing the version on its first line */
+	int nversion;
+	char packages[EF_MAX_PACKAGES][EF_NAME_MAX]; /* Debian packages it needs */
+	int npackages;
+	unsigned capabilities;      /* enum ef_capability bits */
+	struct ef_technique techniques[EF_MAX_TECHNIQUES];
+	int ntechniques;
+	struct ef_file files[EF_MAX_FILES];
+	int nfiles;
+	struct ef_role roles[EF_MAX_ROLES]; /* servers first (in file order), then peer-a, peer-b */
+	int nroles;
+	struct ef_outcome outcome;
+};
+
+/* Parse and check an engine file. Every mistake is added to dl as FILE:LINE: what is wrong,
+ * what is expected. Returns 0, -EINVAL when dl holds errors, another -errno when the file cannot
+ * be read (also in dl). */
+int engine_file_parse(struct engine_file *e, const char *path, struct diag_list *dl);
+/* The same from a buffer; name stands for the file in diagnostics. */
+int engine_file_parse_buffer(struct engine_file *e, const char *name, const char *buf,
+			     size_t len, struct diag_list *dl);
+
+/* Find and parse an engine by name (engines/NAME.yaml under the data directory) or path.
+ * Returns 0, -ENOENT (path[] holds where it looked), or -EINVAL (dl). */
+int engine_file_load(struct engine_file *e, const char *ref, struct diag_list *dl);
+
+/* The role by name, NULL when absent. */
+const struct ef_role *engine_file_role(const struct engine_file *e, const char *name);
+/* The technique by name offered over tcp or udp, NULL when the engine does not offer it. */
+const struct ef_technique *engine_file_technique(const struct engine_file *e, const char *name,
+						 bool tcp);
+/* Capability bit by its file word ("peer-reflexive"), 0 when unknown; and its word. */
+unsigned engine_capability_parse(const char *word);
+const char *engine_capability_name(unsigned bit);

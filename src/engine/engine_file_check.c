@@ -1,0 +1,178 @@
+/* The checks of an engine file that need all of it (engine_file_internal.h): required keys,
+ * the roles' start order, and every variable a template names, by the grammar of
+ * docs/engine-format.md "Variables", so that a misspelt variable is a FILE:LINE error when the
+ * file is read, not an `error` cell later. */
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/engine_file_internal.h"
+#include "engine/template.h"
+
+/* --- whole-file checks: variables ------------------------------------------------------------ */
+
+struct var_check {
+	struct parse *p;
+	const struct ef_role *self; /* NULL: a file or the version command */
+	int self_index;             /* the start order: servers, peer-a, peer-b */
+	int line;
+	const char *what;
+};
+
+static const char *const plain_vars[] = { "program", "session", "dir", "transport", "technique",
+					  "deadline_ms", "port", "role", "side", NULL };
+static const char *const node_vars[] = { "peer-a", "peer-b", "nat-a", "nat-b", "rendezvous",
+					 "self", "other", "self-nat", "other-nat", NULL };
+
+static bool in_list(const char *const *l, const char *s, size_t n)
+{
+	for (; *l; l++)
+		if (strlen(*l) == n && strncmp(*l, s, n) == 0)
+			return true;
+	return false;
+}
+
+/* Whether a variable exists, by the grammar of docs/engine-format.md "Variables". */
+static const char *var_problem(const struct var_check *c, const char *name)
+{
+	const struct engine_file *e = c->p->e;
+	const char *dot = strchr(name, '.');
+
+	if (!dot)
+		return in_list(plain_vars, name, strlen(name)) ? NULL : "unknown variable";
+	if (strncmp(name, "capture.", 8) == 0) {
+		const char *r = name + 8, *d = strchr(r, '.');
+		if (!d)
+			return "expected capture.ROLE.NAME";
+		for (int i = 0; i < e->nroles; i++) {
+			const struct ef_role *ro = &e->roles[i];
+			if (strlen(ro->name) != (size_t)(d - r) || strncmp(ro->name, r, (size_t)(d - r)))
+				continue;
+			for (int j = 0; j < ro->ncaptures; j++)
+				if (strcmp(ro->captures[j].name, d + 1) == 0)
+					return c->self && i >= c->self_index
+						       ? "a capture of a role that starts later "
+							 "(servers start first, then peer-a, then "
+							 "peer-b)"
+						       : NULL;
+			return "that role captures no such value";
+		}
+		return "no such role";
+	}
+	if (!in_list(node_vars, name, (size_t)(dot - name)))
+		return "unknown node (expected peer-a, peer-b, nat-a, nat-b, rendezvous, self, "
+		       "other, self-nat or other-nat)";
+	if (strncmp(name, "self", 4) == 0 || strncmp(name, "other", 5) == 0)
+		if (!c->self || !c->self->peer)
+			return "self and other are for peers' commands";
+	if (strcmp(dot, ".public") == 0)
+		return strstr(name, "nat") ? NULL : "public is a NAT's address (nat-a.public)";
+	if (strcmp(dot, ".addr") == 0 || (strncmp(dot, ".addr.", 6) == 0 && dot[6] >= '0' &&
+					  dot[6] <= '3' && !dot[7]))
+		return NULL;
+	return "expected NODE.addr, NODE.addr.N (N 0 to 3) or NAT.public";
+}
+
+static int var_check_one(const char *name, void *arg)
+{
+	struct var_check *c = arg;
+	const char *why = var_problem(c, name);
+
+	if (why)
+		diag_add(c->p->y.dl, c->p->file, c->line, "%s: {{%s}}: %s", c->what, name, why);
+	return 0;
+}
+
+static void template_check(struct var_check *c, const char *text, int line)
+{
+	char why[160];
+
+	c->line = line;
+	if (tpl_for_each_var(text, var_check_one, c, why, sizeof(why)) < 0)
+		diag_add(c->p->y.dl, c->p->file, line, "%s: %s", c->what, why);
+}
+
+static int only_program(const char *name, void *arg)
+{
+	(void)arg;
+	return strcmp(name, "program") != 0;
+}
+
+/* Servers first in file order, then peer-a, then peer-b: the order the runner starts them. */
+static void roles_order(struct engine_file *e)
+{
+	struct ef_role tmp[EF_MAX_ROLES];
+	int n = 0;
+
+	for (int pass = 0; pass < 3; pass++)
+		for (int i = 0; i < e->nroles; i++) {
+			const char *nm = e->roles[i].name;
+			if ((pass == 0 && !e->roles[i].peer) ||
+			    (pass == 1 && strcmp(nm, "peer-a") == 0) ||
+			    (pass == 2 && strcmp(nm, "peer-b") == 0))
+				tmp[n++] = e->roles[i];
+		}
+	memcpy(e->roles, tmp, sizeof(tmp[0]) * (size_t)n);
+}
+
+void engine_file_check(struct parse *p, yaml_node_t *root)
+{
+	struct engine_file *e = p->e;
+	struct var_check c = { .p = p };
+
+	if (!e->name[0])
+		ERR(p, root, "no engine: NAME, expected the engine's name");
+	if (!e->program[0])
+		ERR(p, root, "no program: expected the program's name or path (program: nc)");
+	if (!e->ntechniques)
+		ERR(p, root, "no techniques: expected at least one (techniques: { udp: { "
+		    "transports: [udp], deadline: 2s } })");
+	if (!p->have_outcome)
+		ERR(p, root, "no outcome: expected how a peer's output says what happened");
+	if (!p->have_roles)
+		ERR(p, root, "no roles: expected at least peer-a and peer-b (or peers)");
+	else if (!engine_file_role(e, "peer-a") || !engine_file_role(e, "peer-b"))
+		ERR(p, p->roles_key, "roles: peer-a and peer-b are both needed (or peers for both)");
+	roles_order(e);
+	for (int i = 0; i < e->nroles; i++) {
+		const struct ef_role *r = &e->roles[i];
+		char what[64];
+
+		snprintf(what, sizeof(what), "role %s", r->name);
+		c = (struct var_check){ .p = p, .self = r, .self_index = i, .what = what };
+		if (!r->nargs)
+			diag_add(p->y.dl, p->file, r->line, "%s: no command, expected command: "
+				 "[program, args...]", what);
+		for (int j = 0; j < r->nargs; j++)
+			template_check(&c, r->args[j].text, r->args[j].line);
+		if (r->ready.kind == EF_MATCH_LINE)
+			template_check(&c, r->ready.pattern, r->ready.line);
+		if (r->ready.kind == EF_MATCH_PORT)
+			template_check(&c, r->ready.port, r->ready.line);
+		if (r->peer && r->node != (strcmp(r->name, "peer-a") == 0 ? ROLE_PEER_A : ROLE_PEER_B))
+			diag_add(p->y.dl, p->file, r->line, "%s: runs on its own peer's node, expected "
+				 "no node: key", what);
+	}
+	c = (struct var_check){ .p = p, .self = NULL, .self_index = e->nroles, .what = "file" };
+	for (int i = 0; i < e->nfiles; i++)
+		template_check(&c, e->files[i].text, e->files[i].line);
+	c.what = "version";
+	for (int i = 0; i < e->nversion; i++) {
+		char why[160];
+		int line = e->version[i].line;
+		int r = tpl_for_each_var(e->version[i].text, only_program, NULL, why, sizeof(why));
+		if (r < 0)
+			diag_add(p->y.dl, p->file, line, "version: %s", why);
+		else if (r)
+			diag_add(p->y.dl, p->file, line, "version: {{program}} is the only variable "
+				 "known before a cell runs");
+	}
+	/* a peer's pattern outcome may name its own side: checked as a peer's template */
+	if (e->outcome.kind == EF_OUTCOME_LINE) {
+		const struct ef_role *a = engine_file_role(e, "peer-a");
+		c = (struct var_check){ .p = p, .self = a, .self_index = e->nroles,
+					.what = "outcome" };
+		if (a)
+			template_check(&c, e->outcome.match.pattern, e->outcome.line);
+	}
+}
+

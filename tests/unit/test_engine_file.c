@@ -1,0 +1,418 @@
+/* Engine files (src/engine/): the shipped engine files parse into the right model; every kind of
+ * bad input is rejected with FILE:LINE, what is wrong and what is expected, every mistake of a
+ * file in one run (issue 11, "Bad input"); templating (optional groups, missing variables,
+ * peers' self/other aliases) and value capture by regex and JSON member; outcomes read from a
+ * peer's output. Each bad case is the small valid file below with one line changed. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "engine/adapter.h"
+#include "engine/engine_file.h"
+#include "engine/template.h"
+#include "lab/topo.h"
+#include "matrix/theory.h"
+#include "nft/profile.h"
+
+#define NAME "bad.yaml"
+
+#define L01 "engine: t\n"                                                           /*  1 */
+#define L02 "program: tprog\n"                                                      /*  2 */
+#define L03 "techniques:\n"                                                         /*  3 */
+#define L04 "  udp: { transports: [udp], deadline: 2s }\n"                          /*  4 */
+#define L05 "roles:\n"                                                              /*  5 */
+#define L06 "  server:\n"                                                           /*  6 */
+#define L07 "    command: [\"{{program}}\", serve, \"{{rendezvous.addr}}:{{port}}\"]\n" /* 7 */
+#define L08 "    ready: { line: \"^listening\", deadline: 500ms }\n"                /*  8 */
+#define L09 "    capture: { key: { regex: \"key=([a-z0-9]+)\" } }\n"                /*  9 */
+#define L10 "  peers:\n"                                                            /* 10 */
+#define L11 "    command: [\"{{program}}\", \"{{side}}\", \"{{capture.server.key}}\"]\n" /* 11 */
+#define L12 "outcome:\n"                                                            /* 12 */
+#define L13 "  line: \"^connected\"\n"                                              /* 13 */
+
+#define BASE L01 L02 L03 L04 L05 L06 L07 L08 L09 L10 L11 L12 L13
+
+struct bad_case {
+	const char *what;
+	const char *yaml;
+	int line;
+	const char *wrong;
+	const char *expect;
+};
+
+static const struct bad_case bad_cases[] = {
+	{ "YAML syntax error", L01 L02 L03 "  udp: { transports: [udp]\n" L05 L06 L07 L08 L09 L10
+	  L11 L12 L13, 5, "YAML syntax", "expected" },
+	{ "empty file", "", 0, "empty file", "expected an engine" },
+	{ "unknown top key", L01 "programme: x\n" L03 L04 L05 L06 L07 L08 L09 L10 L11 L12 L13, 2,
+	  "unknown key \"programme\"", "expected engine, description, program" },
+	{ "bad engine name", "engine: Big Name\n" L02 L03 L04 L05 L06 L07 L08 L09 L10 L11 L12 L13, 1,
+	  "\"Big Name\"", "expected a name" },
+	{ "deadline without unit", L01 L02 L03 "  udp: { transports: [udp], deadline: 2000 }\n" L05
+	  L06 L07 L08 L09 L10 L11 L12 L13, 4, "no duration", "with their unit" },
+	{ "unknown transport", L01 L02 L03 "  udp: { transports: [sctp], deadline: 2s }\n" L05 L06
+	  L07 L08 L09 L10 L11 L12 L13, 4, "\"sctp\" is no transport", "expected udp or tcp" },
+	{ "technique without deadline", L01 L02 L03 "  udp: { transports: [udp] }\n" L05 L06 L07 L08
+	  L09 L10 L11 L12 L13, 4, "no deadline", "expected deadline:" },
+	{ "unknown variable", L01 L02 L03 L04 L05 L06
+	  "    command: [\"{{program}}\", \"{{rendezvous.adr}}\"]\n" L08 L09 L10 L11 L12 L13, 7,
+	  "{{rendezvous.adr}}", "expected NODE.addr" },
+	{ "unclosed variable", L01 L02 L03 L04 L05 L06 "    command: [\"{{program\"]\n" L08 L09 L10
+	  L11 L12 L13, 7, "without a variable name", "\"}}\"" },
+	{ "capture of a later role", L01 L02 L03 L04 L05 L06
+	  "    command: [\"{{program}}\", \"{{capture.peer-a.id}}\"]\n" L08 L09 L10 L11 L12 L13, 7,
+	  "{{capture.peer-a.id}}", "that role captures no such value" },
+	{ "self outside a peer", L01 L02 L03 L04 L05 L06
+	  "    command: [\"{{program}}\", \"{{self.addr}}\"]\n" L08 L09 L10 L11 L12 L13, 7,
+	  "{{self.addr}}", "for peers' commands" },
+	{ "ready without deadline", L01 L02 L03 L04 L05 L06 L07 "    ready: { line: \"^ok\" }\n" L09
+	  L10 L11 L12 L13, 8, "no deadline", "expected deadline: DURATION" },
+	{ "ready with two conditions", L01 L02 L03 L04 L05 L06 L07
+	  "    ready: { line: \"^ok\", udp-port: 9, deadline: 1s }\n" L09 L10 L11 L12 L13, 8,
+	  "one condition only", "expected line, json" },
+	{ "bad regex", L01 L02 L03 L04 L05 L06 L07 "    ready: { line: \"(\", deadline: 1s }\n" L09
+	  L10 L11 L12 L13, 8, "does not compile", "POSIX extended" },
+	{ "capture with regex and json", L01 L02 L03 L04 L05 L06 L07 L08
+	  "    capture: { key: { regex: \"k\", json: k } }\n" L10 L11 L12 L13, 9,
+	  "exactly one of regex", "json: MEMBER" },
+	{ "unknown node", L01 L02 L03 L04 L05 L06 L07 L08 L09 "    node: moon\n" L10 L11 L12 L13,
+	  10, "\"moon\" is no topology role", "expected peer-a, peer-b" },
+	{ "no peers", L01 L02 L03 L04 L05 L06 L07 L08 L09 L12 L13, 5, "peer-a and peer-b",
+	  "or peers" },
+	{ "exit code out of range", BASE "  exit: { 300: failed }\n", 14, "\"300\" is no exit code",
+	  "expected 0 to 255" },
+	{ "exit outcome unknown", BASE "  exit: { 1: disputed }\n", 14, "exit 1",
+	  "expected direct, relayed or failed" },
+	{ "unknown capability", BASE "capabilities: [telepathy]\n", 14, "\"telepathy\" is unknown",
+	  "expected rendezvous" },
+	{ "package name", BASE "packages: [\"Net Cat\"]\n", 14, "\"Net Cat\"",
+	  "Debian package names" },
+	{ "file with a path", BASE "files: { ../x.conf: hi }\n", 14, "\"../x.conf\"",
+	  "plain file name" },
+	{ "technique plain", L01 L02 L03 "  plain: { transports: [udp], deadline: 2s }\n" L05 L06 L07
+	  L08 L09 L10 L11 L12 L13, 4, "technique plain", "expected the technique itself" },
+	{ "outcome with nothing", L01 L02 L03 L04 L05 L06 L07 L08 L09 L10 L11 "outcome: {}\n", 12,
+	  "nothing to read", "expected json:" },
+	{ "version with a cell variable", BASE "version: [\"{{program}}\", \"{{session}}\"]\n", 14,
+	  "version", "only variable known before a cell runs" },
+};
+
+static void test_bad_input(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		const struct bad_case *c = &bad_cases[i];
+		struct engine_file e;
+		struct diag_list dl = { 0 };
+		bool found = false;
+
+		int ret = engine_file_parse_buffer(&e, NAME, c->yaml, strlen(c->yaml), &dl);
+		if (ret != -EINVAL || dl.count == 0)
+			fail_msg("%s: accepted (ret %d)", c->what, ret);
+		for (int k = 0; k < dl.count; k++)
+			if (strcmp(dl.items[k].file, NAME) == 0 && dl.items[k].line == c->line &&
+			    strstr(dl.items[k].msg, c->wrong) && strstr(dl.items[k].msg, c->expect))
+				found = true;
+		if (!found) {
+			for (int k = 0; k < dl.count; k++)
+				fprintf(stderr, "  got %s:%d: %s\n", dl.items[k].file, dl.items[k].line,
+					dl.items[k].msg);
+			fail_msg("%s: no error at line %d with \"%s\" and \"%s\"", c->what, c->line,
+				 c->wrong, c->expect);
+		}
+	}
+}
+
+/* Three mistakes in three places: three errors in one run. */
+static void test_every_mistake_in_one_run(void **state)
+{
+	const char *y = L01 "program: tprog\nfoo: 1\n" L03
+			"  udp: { transports: [udp], deadline: 2 }\n" L05 L06
+			"    command: [\"{{nosuch}}\"]\n" L08 L09 L10 L11 L12 L13;
+	struct engine_file e;
+	struct diag_list dl = { 0 };
+
+	(void)state;
+	assert_int_equal(engine_file_parse_buffer(&e, NAME, y, strlen(y), &dl), -EINVAL);
+	assert_int_equal(dl.count, 3);
+	assert_int_equal(dl.items[0].line, 3);
+	assert_int_equal(dl.items[1].line, 5);
+	assert_int_equal(dl.items[2].line, 8);
+}
+
+static void test_base_model(void **state)
+{
+	struct engine_file e;
+	struct diag_list dl = { 0 };
+
+	(void)state;
+	assert_int_equal(engine_file_parse_buffer(&e, NAME, BASE, strlen(BASE), &dl), 0);
+	assert_int_equal(e.nroles, 3);
+	/* servers first, then peer-a, peer-b: the start order */
+	assert_string_equal(e.roles[0].name, "server");
+	assert_string_equal(e.roles[1].name, "peer-a");
+	assert_string_equal(e.roles[2].name, "peer-b");
+	assert_int_equal(e.roles[2].node, ROLE_PEER_B);
+	assert_int_equal(e.roles[0].ready.kind, EF_MATCH_LINE);
+	assert_int_equal(e.roles[0].ready.deadline_ms, 500);
+	assert_int_equal(e.techniques[0].deadline_ms, 2000);
+	assert_int_equal(e.outcome.kind, EF_OUTCOME_LINE);
+	assert_null(engine_file_technique(&e, "udp", true));
+	assert_non_null(engine_file_technique(&e, "udp", false));
+}
+
+static void test_shipped_engines(void **state)
+{
+	struct engine_file e;
+	struct diag_list dl = { 0 };
+
+	(void)state;
+	assert_int_equal(engine_file_parse(&e, PUNCHLAB_SOURCE_DIR "/engines/punch.yaml", &dl), 0);
+	assert_string_equal(e.name, "punch");
+	assert_int_equal(e.outcome.kind, EF_OUTCOME_JSON);
+	assert_true(e.capabilities & EF_CAP_PEER_REFLEXIVE);
+	assert_int_equal(engine_file_technique(&e, "auto", true)->deadline_ms, 9000);
+	assert_int_equal(engine_file_parse(&e, PUNCHLAB_SOURCE_DIR "/engines/netcat.yaml", &dl), 0);
+	assert_int_equal(e.capabilities, 0);
+	assert_string_equal(e.packages[0], "netcat-openbsd");
+	assert_int_equal(e.outcome.exit_map[0], CELL_FAILED);
+	assert_int_equal(dl.count, 0);
+}
+
+/* --- templating ------------------------------------------------------------------------- */
+
+static void test_render(void **state)
+{
+	struct tpl_vars v = { 0 };
+	char buf[64], missing[TPL_NAME_MAX] = "";
+
+	(void)state;
+	assert_int_equal(tpl_set(&v, "a", "%s", "x"), 0);
+	assert_int_equal(tpl_set(&v, "port", "%d", 3478), 0);
+	assert_int_equal(tpl_render("{{a}}:{{ port }}!", &v, buf, sizeof(buf), NULL, 0), 0);
+	assert_string_equal(buf, "x:3478!");
+	assert_int_equal(tpl_render("{{b}}", &v, buf, sizeof(buf), missing, sizeof(missing)),
+			 -ENOENT);
+	assert_string_equal(missing, "b");
+	assert_int_equal(tpl_render("{{a", &v, buf, sizeof(buf), NULL, 0), -EINVAL);
+	assert_int_equal(tpl_render("0123456789{{port}}", &v, buf, 12, NULL, 0), -E2BIG);
+	assert_int_equal(tpl_set(&v, "a", "%s", "y"), 0); /* replaced, not added */
+	assert_int_equal(v.n, 2);
+}
+
+/* The two-nats layout, as the lab gives it: addresses, NATs' public addresses, peers' views. */
+static const char topo_yaml[] =
+	"topology: t\n"
+	"nodes:\n"
+	"  inet:   { kind: inet }\n"
+	"  server: { kind: server, gateway: inet }\n"
+	"  nat-a:  { kind: nat, gateway: inet }\n"
+	"  nat-b:  { kind: nat, gateway: inet }\n"
+	"  host-a: { kind: host, gateway: nat-a }\n"
+	"  host-b: { kind: host, gateway: nat-b }\n"
+	"links:\n"
+	"  - ends: { inet: 198.51.100.1/24, server: [198.51.100.10/24, 198.51.100.11/24] }\n"
+	"  - ends: { inet: 203.0.113.1/28, nat-a: 203.0.113.2/28 }\n"
+	"  - ends: { inet: 203.0.113.17/28, nat-b: 203.0.113.18/28 }\n"
+	"  - ends: { nat-a: 10.0.1.1/24, host-a: 10.0.1.10/24 }\n"
+	"  - ends: { nat-b: 10.0.2.1/24, host-b: 10.0.2.10/24 }\n"
+	"roles: { peer-a: host-a, peer-b: host-b, nat-a: nat-a, nat-b: nat-b, rendezvous: server }\n";
+
+static void test_cell_vars_and_groups(void **state)
+{
+	static const char y[] =
+		L01 L02 L03 L04 L05
+		"  peers:\n"
+		"    command: [\"{{program}}\", \"{{other-nat.public}}\", [--r2, \"{{rendezvous.addr.1}}\"],"
+		" [--r3, \"{{rendezvous.addr.2}}\"], \"{{self.addr}}\", \"{{side}}\"]\n"
+		L12 L13;
+	struct topo *t = calloc(1, sizeof(*t));
+	struct tpl_vars *v = calloc(1, sizeof(*v));
+	struct engine_argv *a = calloc(1, sizeof(*a));
+	struct engine_file *e = calloc(1, sizeof(*e));
+	struct diag_list dl = { 0 };
+	struct engine_cell c = { .program = "/bin/p", .session = "s1", .dir = "/d",
+				 .transport = "udp", .technique = "udp", .deadline_ms = 2000,
+				 .port = 3478 };
+	char why[128];
+
+	(void)state;
+	assert_int_equal(topo_parse_buffer(t, "t.yaml", topo_yaml, strlen(topo_yaml), &dl), 0);
+	assert_int_equal(engine_file_parse_buffer(e, NAME, y, strlen(y), &dl), 0);
+	assert_int_equal(engine_vars_cell(&c, t, v), 0);
+	assert_string_equal(tpl_get(v, "nat-a.public"), "203.0.113.2");
+	assert_string_equal(tpl_get(v, "nat-b.public"), "203.0.113.18");
+	assert_string_equal(tpl_get(v, "rendezvous.addr.1"), "198.51.100.11");
+	assert_null(tpl_get(v, "rendezvous.addr.2"));
+	assert_int_equal(engine_vars_role(&e->roles[1], v), 0); /* peer-b */
+	assert_int_equal(engine_argv_render(e->roles[1].args, e->roles[1].nargs, v, a, why,
+					    sizeof(why)), 0);
+	/* the group with addr.2 is left out whole; the one with addr.1 stays */
+	assert_string_equal(a->argv[0], "/bin/p");
+	assert_string_equal(a->argv[1], "203.0.113.2");
+	assert_string_equal(a->argv[2], "--r2");
+	assert_string_equal(a->argv[3], "198.51.100.11");
+	assert_string_equal(a->argv[4], "10.0.2.10");
+	assert_string_equal(a->argv[5], "b");
+	assert_null(a->argv[6]);
+	free(t);
+	free(v);
+	free(a);
+	free(e);
+}
+
+static void test_missing_variable_outside_group(void **state)
+{
+	struct ef_arg args[2] = { { .text = "x" }, { .text = "{{capture.server.key}}" } };
+	struct tpl_vars v = { 0 };
+	struct engine_argv a;
+	char why[128];
+
+	(void)state;
+	assert_int_equal(engine_argv_render(args, 2, &v, &a, why, sizeof(why)), -ENOENT);
+	assert_non_null(strstr(why, "{{capture.server.key}} has no value"));
+}
+
+/* --- capture and outcomes ------------------------------------------------------------------ */
+
+static void test_capture(void **state)
+{
+	struct ef_capture re = { .regex = "key=([a-z0-9]+)" }, whole = { .regex = "id-[0-9]+" },
+			  js = { .json = "peer_id" }, num = { .json = "port" };
+	const char *out = "starting\nkey=abc123 more\n{\"event\":\"up\",\"peer_id\":\"12D3Ko\","
+			  "\"port\":4001}\nid-77\n";
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(tpl_capture(&re, out, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "abc123");
+	assert_int_equal(tpl_capture(&whole, out, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "id-77");
+	assert_int_equal(tpl_capture(&js, out, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "12D3Ko");
+	assert_int_equal(tpl_capture(&num, out, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "4001");
+	assert_int_equal(tpl_capture(&re, "nothing yet\n", buf, sizeof(buf)), -ENOENT);
+}
+
+static void test_role_ready_sets_captures(void **state)
+{
+	struct engine_file e;
+	struct diag_list dl = { 0 };
+	struct tpl_vars v = { 0 };
+
+	(void)state;
+	assert_int_equal(engine_file_parse_buffer(&e, NAME, BASE, strlen(BASE), &dl), 0);
+	/* ready line without the capture: not ready; with both: ready and captured */
+	assert_false(engine_role_ready(&e.roles[0], "listening\n", -1, &v));
+	assert_false(engine_role_ready(&e.roles[0], "key=k1\n", -1, &v));
+	assert_true(engine_role_ready(&e.roles[0], "key=k1\nlistening\n", -1, &v));
+	assert_string_equal(tpl_get(&v, "capture.server.key"), "k1");
+}
+
+static void test_outcomes(void **state)
+{
+	struct engine_file e;
+	struct diag_list dl = { 0 };
+	struct engine_peer_result r;
+	const char *json_y = L01 L02 L03 L04 L05 L10 "    command: [\"{{program}}\"]\n"
+			     "outcome: { json: { event: result } }\n";
+	const char *line_y = BASE "  exit: { 3: relayed }\n";
+
+	(void)state;
+	/* LINE: matched -> direct; not matched when stopped -> failed; exited 0 unmapped -> none */
+	assert_int_equal(engine_file_parse_buffer(&e, NAME, line_y, strlen(line_y), &dl), 0);
+	engine_peer_result(&e, "^connected", "x\nconnected\n", true, 0, &r);
+	assert_true(r.reported);
+	assert_int_equal(r.outcome, CELL_DIRECT);
+	engine_peer_result(&e, "^connected", "x\n", false, 0, &r);
+	assert_true(r.reported);
+	assert_int_equal(r.outcome, CELL_FAILED);
+	engine_peer_result(&e, "^connected", "x\n", true, 0, &r);
+	assert_false(r.reported);
+	engine_peer_result(&e, "^connected", "x\n", true, 3 << 8, &r);
+	assert_true(r.reported);
+	assert_int_equal(r.outcome, CELL_RELAYED);
+	assert_true(engine_peer_decided(&e, "^connected", "connected\n"));
+	/* JSON: the last result line wins */
+	assert_int_equal(engine_file_parse_buffer(&e, NAME, json_y, strlen(json_y), &dl), 0);
+	engine_peer_result(&e, NULL, "{\"event\":\"result\",\"outcome\":\"failed\"}\n"
+			   "{\"event\":\"result\",\"outcome\":\"direct\",\"technique\":\"udp\","
+			   "\"attempts\":3}\n", true, 0, &r);
+	assert_true(r.reported);
+	assert_int_equal(r.outcome, CELL_DIRECT);
+	assert_string_equal(r.technique, "udp");
+	assert_int_equal(r.attempts, 3);
+	engine_peer_result(&e, NULL, "{\"event\":\"hello\"}\n", true, 0, &r);
+	assert_false(r.reported);
+	assert_false(engine_peer_decided(&e, NULL, "{\"event\":\"result\"}\n"));
+}
+
+/* The theory for an engine without rendezvous and peer-reflexive answers (netcat.yaml): a side
+ * is known only by port preservation, and one unknown side is never answered. */
+static enum cell_outcome nc_theory(const char *a, const char *b, bool fixed, bool noref)
+{
+	struct profile_header ha, hb;
+	struct diag_list dl = { 0 };
+	char pa[512], pb[512];
+	struct theory t;
+
+	snprintf(pa, sizeof(pa), PUNCHLAB_SOURCE_DIR "/nat-profiles/%s.nft", a);
+	snprintf(pb, sizeof(pb), PUNCHLAB_SOURCE_DIR "/nat-profiles/%s.nft", b);
+	assert_int_equal(profile_header_parse_file(&ha, pa, &dl), 0);
+	assert_int_equal(profile_header_parse_file(&hb, pb, &dl), 0);
+	struct theory_input in = { .a = &ha, .b = &hb, .layout = LAYOUT_TWO_NATS,
+				   .technique = "udp", .fixed_port = fixed, .no_reflexive = noref,
+				   .quits_on_icmp = noref };
+	theory_predict(&in, &t);
+	return t.outcome;
+}
+
+static void test_theory_capabilities(void **state)
+{
+	(void)state;
+	assert_int_equal(nc_theory("full-cone", "full-cone", true, true), CELL_DIRECT);
+	assert_int_equal(nc_theory("port-restricted-cone", "port-restricted-cone", true, true),
+			 CELL_DIRECT);
+	assert_int_equal(nc_theory("symmetric", "symmetric", true, true), CELL_FAILED);
+	/* one side random: punch answers the peer-reflexive source, nc does not */
+	assert_int_equal(nc_theory("full-cone", "symmetric", false, false), CELL_DIRECT);
+	assert_int_equal(nc_theory("full-cone", "symmetric", true, true), CELL_FAILED);
+	/* sequential ports are no preserved port: known to punch's predict, not to nc */
+	assert_int_equal(nc_theory("full-cone", "symmetric-sequential", true, false), CELL_DIRECT);
+	assert_int_equal(nc_theory("full-cone", "symmetric-sequential", true, true), CELL_FAILED);
+	/* A speaks first: B's NAT answering with ICMP ends an engine that quits at it */
+	assert_int_equal(nc_theory("full-cone", "port-restricted-cone-rst", true, true),
+			 CELL_FAILED);
+	assert_int_equal(nc_theory("port-restricted-cone-rst", "full-cone", true, true),
+			 CELL_DIRECT);
+	assert_int_equal(nc_theory("full-cone", "port-restricted-cone-rst", false, false),
+			 CELL_DIRECT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_every_mistake_in_one_run),
+		cmocka_unit_test(test_base_model),
+		cmocka_unit_test(test_shipped_engines),
+		cmocka_unit_test(test_render),
+		cmocka_unit_test(test_cell_vars_and_groups),
+		cmocka_unit_test(test_missing_variable_outside_group),
+		cmocka_unit_test(test_capture),
+		cmocka_unit_test(test_role_ready_sets_captures),
+		cmocka_unit_test(test_outcomes),
+		cmocka_unit_test(test_theory_capabilities),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
