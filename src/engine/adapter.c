@@ -77,6 +77,24 @@ int engine_vars_cell(const struct engine_cell *c, const struct topo *t, struct t
 	return ret ? -E2BIG : 0;
 }
 
+int engine_vars_engine(const struct engine_file *e, struct tpl_vars *v, char *why, size_t wlen)
+{
+	for (int i = 0; i < e->nvars; i++) {
+		char val[EF_TEXT_MAX], missing[TPL_NAME_MAX] = "";
+		int ret = tpl_render(e->vars[i].text, v, val, sizeof(val), missing, sizeof(missing));
+
+		if (ret == 0)
+			ret = tpl_set(v, e->vars[i].name, "%s", val);
+		if (ret < 0) {
+			snprintf(why, wlen, "vars: %s: %s%s%s", e->vars[i].name,
+				 ret == -ENOENT ? "{{" : "does not fit", missing,
+				 ret == -ENOENT ? "}} has no value in this cell" : "");
+			return ret;
+		}
+	}
+	return 0;
+}
+
 /* Copy every PREFIX.* variable to ALIAS.*. */
 static int alias(struct tpl_vars *v, const char *prefix, const char *as)
 {
