@@ -922,8 +922,9 @@ int cell_overhead_once(const struct runner_config *cfg, struct cell_overhead *oh
 	struct diag_list *dl = calloc(1, sizeof(*dl));
 	struct cellctx *c = NULL;
 	struct lab *lab = NULL;
+	char dir[PATH_MAX];
 	struct engine_cell ec = { .program = cfg->engine_binary, .session = "bench",
-				  .dir = cfg->out_dir, .transport = "udp",
+				  .dir = dir, .transport = "udp",
 				  .technique = cfg->engine->techniques[0].name,
 				  .deadline_ms = cfg->engine->techniques[0].deadline_ms,
 				  .port = cfg->rendezvous_port };
@@ -931,7 +932,10 @@ int cell_overhead_once(const struct runner_config *cfg, struct cell_overhead *oh
 	char why[300];
 	int ret = -EIO;
 
-	if (!dl)
+	/* a directory of its own per cell, as a real run has: setup commands may refuse to
+	 * overwrite what an earlier one made (nebula-cert does) */
+	snprintf(dir, sizeof(dir), "%s/cell-XXXXXX", cfg->out_dir);
+	if (!dl || !mkdtemp(dir))
 		goto out;
 	if (lab_up(t, NULL, &lab, dl) < 0)
 		goto out;
@@ -941,14 +945,14 @@ int cell_overhead_once(const struct runner_config *cfg, struct cell_overhead *oh
 	/* an engine's servers may need its files and setup (a lighthouse's certificate) */
 	if (!c || engine_vars_cell(&ec, t, c->vars) < 0 ||
 	    engine_vars_engine(cfg->engine, c->vars, why, sizeof(why)) < 0 ||
-	    engine_files_write(cfg->engine, c->vars, cfg->out_dir, why, sizeof(why)) < 0 ||
-	    setup_run(c, cfg->out_dir, cfg->out_dir, why, sizeof(why)) < 0)
+	    engine_files_write(cfg->engine, c->vars, dir, why, sizeof(why)) < 0 ||
+	    setup_run(c, dir, dir, why, sizeof(why)) < 0)
 		goto out;
 	for (int i = 0; i < c->nprogs; i++) {
 		if (cfg->engine->roles[i].peer)
 			continue;
-		if (role_start(c, i, cfg->out_dir, 10000, why, sizeof(why)) < 0 ||
-		    role_wait_ready(c, i, -1, cfg->out_dir, why, sizeof(why)) < 0)
+		if (role_start(c, i, dir, 10000, why, sizeof(why)) < 0 ||
+		    role_wait_ready(c, i, -1, dir, why, sizeof(why)) < 0)
 			goto out;
 	}
 	t2 = now_ms();
