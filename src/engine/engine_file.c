@@ -27,6 +27,7 @@ static const struct {
 	{ "birthday", EF_CAP_BIRTHDAY },
 	{ "relay", EF_CAP_RELAY },
 	{ "ignores-icmp-errors", EF_CAP_IGNORES_ICMP },
+	{ "relay-fallback", EF_CAP_RELAY_FALLBACK },
 };
 #define NCAPS (sizeof(capabilities) / sizeof(capabilities[0]))
 
@@ -602,18 +603,22 @@ static void probe_key(const struct yaml_ctx *y, const char *key, yaml_node_t *k,
 			    what);
 	} else if (strcmp(key, "interval") == 0) {
 		pr->interval_ms = duration_parse(p, v, what);
-	} else if (strcmp(key, "relayed") == 0) {
+	} else if (strcmp(key, "relayed") == 0 || strcmp(key, "direct") == 0) {
+		struct ef_match *m = key[0] == 'r' ? &pr->relayed : &pr->direct;
 		const char *s = want_scalar(p, v, what, "a pattern a peer prints when its path "
-					    "is relayed");
+					    "is relayed (relayed) or direct (direct)");
 		if (s) {
-			pr->relayed.kind = EF_MATCH_LINE;
-			pr->relayed.line = yaml_line(v);
-			copy_text(p, v, what, pr->relayed.pattern, sizeof(pr->relayed.pattern));
-			regex_check(p, v, what, pr->relayed.pattern);
+			m->kind = EF_MATCH_LINE;
+			m->line = yaml_line(v);
+			copy_text(p, v, what, m->pattern, sizeof(m->pattern));
+			regex_check(p, v, what, m->pattern);
 		}
+		if (pr->relayed.kind == EF_MATCH_LINE && pr->direct.kind == EF_MATCH_LINE)
+			ERR(p, k, "outcome: probe: relayed and direct together, expected one of them "
+			    "(the other is its absence)");
 	} else {
-		ERR(p, k, "outcome: probe: unknown key \"%s\", expected command, node, interval or "
-		    "relayed", key);
+		ERR(p, k, "outcome: probe: unknown key \"%s\", expected command, node, interval, "
+		    "relayed or direct", key);
 	}
 }
 
@@ -717,7 +722,8 @@ static void capability_add(struct parse *p, yaml_node_t *w, const char *s)
 
 	if (!bit)
 		ERR(p, w, "capabilities: \"%s\" is unknown, expected rendezvous, peer-reflexive, "
-		    "simultaneous-open, port-prediction, birthday, relay or ignores-icmp-errors", s);
+		    "simultaneous-open, port-prediction, birthday, relay, ignores-icmp-errors or "
+		    "relay-fallback", s);
 	p->e->capabilities |= bit;
 }
 

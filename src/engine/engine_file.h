@@ -107,6 +107,10 @@ struct ef_probe {
 	enum topo_role node;        /* ROLE_PEER_A (default) or ROLE_PEER_B: whose command it is */
 	int interval_ms;            /* between the starts of two tries */
 	struct ef_match relayed;    /* LINE on either peer's output: the path is relayed */
+	/* or the other way round: LINE on either peer's output: the path is direct; a probe
+	 * that succeeds without it (by the deadline) means the engine relays (its data goes
+	 * through its server until it has a direct path, like n2n) */
+	struct ef_match direct;
 	int line;
 };
 
@@ -147,6 +151,8 @@ enum ef_capability {
 	EF_CAP_BIRTHDAY = 1 << 4,
 	EF_CAP_RELAY = 1 << 5,
 	EF_CAP_IGNORES_ICMP = 1 << 6,   /* keeps going after an ICMP port unreachable */
+	EF_CAP_RELAY_FALLBACK = 1 << 7, /* every technique relays through its server where no
+					 * direct path is made (n2n's supernode) */
 };
 
 struct engine_file {

@@ -204,6 +204,8 @@ void engine_file_check(struct parse *p, yaml_node_t *root)
 			template_check(&c, pr->args[j].text, pr->args[j].line);
 		if (pr->relayed.kind == EF_MATCH_LINE)
 			template_check(&c, pr->relayed.pattern, pr->relayed.line);
+		if (pr->direct.kind == EF_MATCH_LINE)
+			template_check(&c, pr->direct.pattern, pr->direct.line);
 	}
 	c = (struct var_check){ .p = p, .self = NULL, .self_index = e->nroles };
 	c.what = "version";

@@ -432,6 +432,29 @@ static void cellctx_free(struct cellctx *c)
 	free(c);
 }
 
+/* The probe's `relayed` or `direct` pattern, NULL when it has none. */
+static const struct ef_match *probe_pattern(const struct engine_file *e)
+{
+	const struct ef_probe *pr = &e->outcome.probe;
+
+	if (e->outcome.kind != EF_OUTCOME_PROBE)
+		return NULL;
+	if (pr->relayed.kind == EF_MATCH_LINE)
+		return &pr->relayed;
+	return pr->direct.kind == EF_MATCH_LINE ? &pr->direct : NULL;
+}
+
+/* Whether either peer's output matches the probe's pattern (each rendered from its own view). */
+static bool probe_pattern_seen(const struct cellctx *c)
+{
+	const struct ef_match *m = probe_pattern(c->e);
+	bool seen = false;
+
+	for (int k = 0; k < 2 && m; k++)
+		seen |= tpl_output_matches(m, c->pattern[k], c->progs[c->peer[k]].text, NULL, 0);
+	return seen;
+}
+
 /* Start role i: its command line rendered from the cell's variables and its own (peers: self,
  * other...). 0, or -errno with why filled. */
 static int role_start(struct cellctx *c, int i, const char *dir, int timeout_ms, char *why,
@@ -451,14 +474,11 @@ static int role_start(struct cellctx *c, int i, const char *dir, int timeout_ms,
 		snprintf(why, wlen, "too many variables");
 		goto out;
 	}
-	if (r->peer && (c->e->outcome.kind == EF_OUTCOME_LINE ||
-			(c->e->outcome.kind == EF_OUTCOME_PROBE &&
-			 c->e->outcome.probe.relayed.kind == EF_MATCH_LINE))) {
-		/* a LINE outcome, or the probe's `relayed` pattern, seen from this peer */
+	if (r->peer && (c->e->outcome.kind == EF_OUTCOME_LINE || probe_pattern(c->e))) {
+		/* a LINE outcome, or the probe's `relayed`/`direct` pattern, seen from this peer */
 		int side = r->name[5] == 'a' ? 0 : 1;
 		ret = tpl_render(c->e->outcome.kind == EF_OUTCOME_LINE
-					 ? c->e->outcome.match.pattern
-					 : c->e->outcome.probe.relayed.pattern,
+					 ? c->e->outcome.match.pattern : probe_pattern(c->e)->pattern,
 				 rv, c->pattern[side], sizeof(c->pattern[side]), NULL, 0);
 		if (ret < 0) {
 			snprintf(why, wlen, "its outcome pattern does not render");
@@ -647,9 +667,9 @@ static int probe_run(struct cellctx *c, int stop_fd, double deadline, const char
 	struct tpl_vars *v = malloc(sizeof(*v));
 	struct engine_argv *a = calloc(1, sizeof(*a));
 	char path[PATH_MAX], why[200];
-	double t0 = now_ms();
+	double t0 = now_ms(), ok_ms = -1;
 	int fd = -1, tries = 0, status = 0, ret = 0;
-	bool ok = false;
+	bool ok = false, want_direct = pr->direct.kind == EF_MATCH_LINE;
 
 	memset(r, 0, 2 * sizeof(*r));
 	if (!v || !a) {
@@ -664,13 +684,24 @@ static int probe_run(struct cellctx *c, int stop_fd, double deadline, const char
 	}
 	snprintf(path, sizeof(path), "%s/probe.out", dir);
 	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	for (int guard = 0; guard < 100000 && !ok; guard++) {
+	for (int guard = 0; guard < 100000 && !(ok && !want_direct); guard++) {
 		double next = now_ms() + pr->interval_ms;
 		int left = (int)(deadline - now_ms()), h;
 		struct lab_spawn_opts o = { .stdin_fd = -1, .stdout_fd = fd, .stderr_fd = fd };
 
 		if (left <= 0 || peer_ended(c))
 			break;
+		if (ok) {
+			/* `direct`: the probe got through; is it direct yet? (until the deadline:
+			 * the engine may upgrade a relayed path) */
+			if (probe_pattern_seen(c))
+				break;
+			ret = pump(c, stop_fd, next < deadline ? next : deadline, false, never_done);
+			if (ret == -ECANCELED)
+				goto out;
+			ret = 0;
+			continue;
+		}
 		o.timeout_ms = left;
 		tries++;
 		h = lab_spawn(c->lab, t->roles[who->node], a->argv, &o);
@@ -681,8 +712,10 @@ static int probe_run(struct cellctx *c, int stop_fd, double deadline, const char
 		if (lab_wait(c->lab, h, left + HARNESS_GRACE_MS, &status) < 0)
 			lab_stop(c->lab, h, 100, &status);
 		ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-		if (ok)
-			break;
+		if (ok) {
+			ok_ms = now_ms() - t0;
+			continue;
+		}
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
 			/* the probe's program is not there: no NAT result */
 			ret = -ENOEXEC;
@@ -711,15 +744,19 @@ static int probe_run(struct cellctx *c, int stop_fd, double deadline, const char
 		}
 		ri->reported = true;
 		ri->attempts = i == 0 ? tries : 0;
-		ri->time_to_connect_ms = ok ? now_ms() - t0 : -1;
+		ri->time_to_connect_ms = -1;
 		if (ok) {
-			bool relayed = false;
-			for (int k = 0; k < 2 && pr->relayed.kind == EF_MATCH_LINE; k++)
-				relayed |= tpl_output_matches(&pr->relayed, c->pattern[k],
-							      c->progs[c->peer[k]].text, NULL, 0);
+			/* relayed: its `relayed` pattern was seen, or its `direct` one was not */
+			bool seen = probe_pattern_seen(c);
+			bool relayed = want_direct ? !seen : seen;
 			ri->outcome = relayed ? CELL_RELAYED : CELL_DIRECT;
+			/* until the first answer, or until the path turned direct */
+			ri->time_to_connect_ms = want_direct && !relayed ? now_ms() - t0 : ok_ms;
 			snprintf(ri->reason, sizeof(ri->reason), "probe %s succeeded on try %d%s",
-				 a->argv[0], tries, relayed ? " (a peer said it relays)" : "");
+				 a->argv[0], tries, !probe_pattern(c->e) ? ""
+				 : relayed ? (want_direct ? " (no peer said it is direct)"
+							  : " (a peer said it relays)")
+				 : (want_direct ? " (a peer said it is direct)" : ""));
 		} else {
 			ri->outcome = CELL_FAILED;
 			snprintf(ri->phase, sizeof(ri->phase), "probing");

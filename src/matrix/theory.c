@@ -316,7 +316,25 @@ static void prefix_why(struct theory *t, const char *prefix)
 	memcpy(t->why, tmp, sizeof(t->why));
 }
 
-void theory_predict(const struct theory_input *in, struct theory *t)
+/* An engine that relays wherever it makes no direct path (capability relay-fallback, n2n's
+ * supernode forwarding until the edges meet): what the punching reasoning calls failed is
+ * relayed, and a lost race ends at the relay too. */
+static void relay_fallback(const struct theory_input *in, struct theory *t)
+{
+	if (!in->relay_fallback)
+		return;
+	if (t->outcome == CELL_FAILED) {
+		size_t n = strlen(t->why);
+		t->outcome = CELL_RELAYED;
+		snprintf(t->why + n, sizeof(t->why) - n, "; the engine relays through its server "
+			 "meanwhile: relayed");
+	}
+	if (t->fallback == CELL_FAILED && (t->timing_dependent || t->probabilistic))
+		t->fallback = CELL_RELAYED;
+}
+
+/* The punching reasoning for every layout. */
+static void predict(const struct theory_input *in, struct theory *t)
 {
 	struct side a = side_of(in->a), b = side_of(in->b);
 
@@ -388,6 +406,12 @@ void theory_predict(const struct theory_input *in, struct theory *t)
 	a.no_reflexive = b.no_reflexive = in->no_reflexive;
 	a.quits_on_icmp = b.quits_on_icmp = in->quits_on_icmp;
 	outcome_reason(&a, &b, in->technique, in->tcp, t);
+}
+
+void theory_predict(const struct theory_input *in, struct theory *t)
+{
+	predict(in, t);
+	relay_fallback(in, t);
 }
 
 enum cell_class theory_class(const struct theory *t)

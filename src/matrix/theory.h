@@ -31,6 +31,9 @@ struct theory_input {
 	 * --stagger later), so a NAT B that answers unsolicited traffic (tcp-unsolicited: rst;
 	 * UDP then gets ICMP port unreachable) ends A before B's mapping exists */
 	bool quits_on_icmp;
+	/* relay_fallback: the engine's data goes through its server wherever no direct path is
+	 * made, in every technique (n2n's supernode): such a cell is relayed, not failed */
+	bool relay_fallback;
 };
 
 struct theory {

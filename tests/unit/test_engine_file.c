@@ -135,6 +135,9 @@ static const struct bad_case bad_cases[] = {
 	{ "probe with an exit map", L01 L02 L03 L04 L05 L06 L07 L08 L09 L10 L11 L12
 	  "  probe: { command: [ping] }\n  exit: { 0: failed }\n", 14, "outcome: exit",
 	  "expected no exit map" },
+	{ "probe with relayed and direct", L01 L02 L03 L04 L05 L06 L07 L08 L09 L10 L11 L12
+	  "  probe: { command: [ping], relayed: r, direct: d }\n", 13, "relayed and direct together",
+	  "expected one of them" },
 	{ "probe with an unknown variable", L01 L02 L03 L04 L05 L06 L07 L08 L09 L10 L11 L12
 	  "  probe: { command: [ping, \"{{other.overlay}}\"] }\n", 13, "{{other.overlay}}",
 	  "a NODE.NAME of vars:" },
@@ -231,6 +234,13 @@ static void test_shipped_engines(void **state)
 	assert_int_equal(e.outcome.probe.interval_ms, 200);
 	assert_string_equal(e.roles[0].name, "lighthouse");
 	assert_int_equal(e.roles[0].node, ROLE_RENDEZVOUS);
+	/* n2n: relayed through its supernode unless an edge says the path is direct */
+	assert_int_equal(engine_file_parse(&e, PUNCHLAB_SOURCE_DIR "/engines/n2n.yaml", &dl), 0);
+	assert_int_equal(e.outcome.kind, EF_OUTCOME_PROBE);
+	assert_int_equal(e.outcome.probe.direct.kind, EF_MATCH_LINE);
+	assert_int_equal(e.outcome.probe.relayed.kind, EF_MATCH_NONE);
+	assert_true(e.capabilities & EF_CAP_RELAY_FALLBACK);
+	assert_string_equal(e.roles[0].name, "supernode");
 	assert_int_equal(dl.count, 0);
 }
 
@@ -502,6 +512,33 @@ static enum cell_outcome nc_theory(const char *a, const char *b, bool fixed, boo
 	return t.outcome;
 }
 
+/* relay-fallback (n2n): what punching cannot join is relayed through the server, what it can
+ * stays direct; without the capability the same cell fails (an engine like nebula). */
+static void test_theory_relay_fallback(void **state)
+{
+	struct profile_header ha, hb;
+	struct diag_list dl = { 0 };
+	struct theory t;
+	struct theory_input in = { .a = &ha, .b = &hb, .layout = LAYOUT_TWO_NATS,
+				   .technique = "udp" };
+
+	(void)state;
+	assert_int_equal(profile_header_parse_file(&ha, PUNCHLAB_SOURCE_DIR
+						   "/nat-profiles/port-restricted-cone.nft", &dl), 0);
+	assert_int_equal(profile_header_parse_file(&hb, PUNCHLAB_SOURCE_DIR
+						   "/nat-profiles/symmetric.nft", &dl), 0);
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_FAILED);
+	in.relay_fallback = true;
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_RELAYED);
+	assert_non_null(strstr(t.why, "relays through its server meanwhile"));
+	in.b = &ha; /* port-restricted on both sides: punching joins them */
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_DIRECT);
+	assert_int_equal(engine_capability_parse("relay-fallback"), EF_CAP_RELAY_FALLBACK);
+}
+
 static void test_theory_capabilities(void **state)
 {
 	(void)state;
@@ -540,6 +577,7 @@ int main(void)
 		cmocka_unit_test(test_role_ready_sets_captures),
 		cmocka_unit_test(test_outcomes),
 		cmocka_unit_test(test_theory_capabilities),
+		cmocka_unit_test(test_theory_relay_fallback),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
