@@ -28,6 +28,7 @@ static const struct {
 	{ "relay", EF_CAP_RELAY },
 	{ "ignores-icmp-errors", EF_CAP_IGNORES_ICMP },
 	{ "relay-fallback", EF_CAP_RELAY_FALLBACK },
+	{ "single-probe", EF_CAP_SINGLE_PROBE },
 };
 #define NCAPS (sizeof(capabilities) / sizeof(capabilities[0]))
 
@@ -722,8 +723,8 @@ static void capability_add(struct parse *p, yaml_node_t *w, const char *s)
 
 	if (!bit)
 		ERR(p, w, "capabilities: \"%s\" is unknown, expected rendezvous, peer-reflexive, "
-		    "simultaneous-open, port-prediction, birthday, relay, ignores-icmp-errors or "
-		    "relay-fallback", s);
+		    "simultaneous-open, port-prediction, birthday, relay, ignores-icmp-errors, "
+		    "relay-fallback or single-probe", s);
 	p->e->capabilities |= bit;
 }
 

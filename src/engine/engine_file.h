@@ -153,6 +153,8 @@ enum ef_capability {
 	EF_CAP_IGNORES_ICMP = 1 << 6,   /* keeps going after an ICMP port unreachable */
 	EF_CAP_RELAY_FALLBACK = 1 << 7, /* every technique relays through its server where no
 					 * direct path is made (n2n's supernode) */
+	EF_CAP_SINGLE_PROBE = 1 << 8,   /* each side sends one probe toward the other, A's first,
+					 * and never repeats it (n2n's REGISTER) */
 };
 
 struct engine_file {

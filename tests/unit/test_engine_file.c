@@ -539,6 +539,44 @@ static void test_theory_relay_fallback(void **state)
 	assert_int_equal(engine_capability_parse("relay-fallback"), EF_CAP_RELAY_FALLBACK);
 }
 
+/* single-probe (n2n): A speaks first and nobody repeats, so an unknown A's one probe meets a
+ * restricted cone B's filter before B opened it; the other way round (or a full cone B, whose
+ * filter needs no opening) it gets through. */
+static void test_theory_single_probe(void **state)
+{
+	struct profile_header sym, rc, fc;
+	struct diag_list dl = { 0 };
+	struct theory t;
+	struct theory_input in = { .a = &sym, .b = &rc, .layout = LAYOUT_TWO_NATS,
+				   .technique = "udp" };
+
+	(void)state;
+	assert_int_equal(profile_header_parse_file(&sym, PUNCHLAB_SOURCE_DIR
+						   "/nat-profiles/symmetric.nft", &dl), 0);
+	assert_int_equal(profile_header_parse_file(&rc, PUNCHLAB_SOURCE_DIR
+						   "/nat-profiles/restricted-cone.nft", &dl), 0);
+	assert_int_equal(profile_header_parse_file(&fc, PUNCHLAB_SOURCE_DIR
+						   "/nat-profiles/full-cone.nft", &dl), 0);
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_DIRECT); /* an engine that repeats its probes */
+	in.single_probe = true;
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_FAILED);
+	assert_non_null(strstr(t.why, "never repeats it"));
+	in.a = &rc;
+	in.b = &sym;
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_DIRECT);
+	in.a = &sym;
+	in.b = &fc;
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_DIRECT);
+	in.b = &rc;
+	in.relay_fallback = true;
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_RELAYED);
+}
+
 static void test_theory_capabilities(void **state)
 {
 	(void)state;
@@ -578,6 +616,7 @@ int main(void)
 		cmocka_unit_test(test_outcomes),
 		cmocka_unit_test(test_theory_capabilities),
 		cmocka_unit_test(test_theory_relay_fallback),
+		cmocka_unit_test(test_theory_single_probe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
