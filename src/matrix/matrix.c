@@ -22,9 +22,9 @@
 #include "matrix/cell_runner.h"
 #include "matrix/expect.h"
 #include "matrix/matrix.h"
+#include "matrix/results_json_read.h"
 #include "matrix/theory.h"
 #include "nft/profile.h"
-#include "report/report.h"
 
 const char *const matrix_default_profiles[] = {
 	"full-cone", "restricted-cone", "port-restricted-cone", "symmetric",
