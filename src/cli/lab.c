@@ -131,7 +131,7 @@ static void print_summary(const struct lab *lab, FILE *f)
 				continue;
 			for (int ai = 0; ai < t->links[li].ends[e].naddrs; ai++) {
 				char buf[64];
-				fprintf(f, " %s", topo_addr_format(&t->links[li].ends[e].addrs[ai], true,
+				fprintf(f, " %s", net_addr_format(&t->links[li].ends[e].addrs[ai], true,
 								   buf, sizeof(buf)));
 			}
 		}

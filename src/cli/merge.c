@@ -14,6 +14,8 @@
 
 #include "base/paths.h"
 #include "cli/cli.h"
+#include "matrix/results_json_read.h"
+#include "matrix/results_merge.h"
 #include "report/report.h"
 
 static const char merge_usage[] =

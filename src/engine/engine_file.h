@@ -8,8 +8,8 @@
 #include <stdbool.h>
 
 #include "base/out.h"
+#include "base/outcome.h"
 #include "lab/topo.h"
-#include "matrix/results.h"
 
 #define EF_NAME_MAX 32
 #define EF_TEXT_MAX 256

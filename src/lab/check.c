@@ -15,7 +15,7 @@ int check_run(const struct lab *lab, int timeout_ms, struct check_row *rows, int
 			for (int e = 0; e < t->links[li].nends; e++) {
 				const struct topo_end *end = &t->links[li].ends[e];
 				enum node_kind k = t->nodes[end->node].kind;
-				const struct topo_addr *a;
+				const struct net_addr *a;
 				int ret;
 
 				if (end->node == from || (k != NODE_SERVER && k != NODE_HOST))
@@ -53,7 +53,7 @@ int check_print(const struct lab *lab, const struct check_row *rows, int n, cons
 		bool ok = r->expect == r->got.reached;
 
 		bad += !ok;
-		topo_addr_format(&r->addr, false, addr, sizeof(addr));
+		net_addr_format(&r->addr, false, addr, sizeof(addr));
 		if (r->got.reached)
 			snprintf(res, sizeof(res), "reached, seen as %s, rtt %.2f ms", r->got.seen_as,
 				 r->got.rtt_ms);

@@ -9,7 +9,7 @@
 
 struct check_row {
 	int from, to;
-	struct topo_addr addr; /* the address probed, on node `to` */
+	struct net_addr addr; /* the address probed, on node `to` */
 	bool expect;           /* the topology says it should be reached */
 	struct probe_result got;
 };

@@ -209,7 +209,7 @@ static int find_addrs(const struct topo *t, struct ctx *c, struct diag_list *dl)
 	int nsrv = 0;
 	const struct topo_node *nat;
 	const struct topo_link *wl;
-	const struct topo_addr *wan = NULL;
+	const struct net_addr *wan = NULL;
 
 	c->host = t->roles[ROLE_PEER_A];
 	c->nat = t->roles[ROLE_NAT_A];
@@ -227,7 +227,7 @@ static int find_addrs(const struct topo *t, struct ctx *c, struct diag_list *dl)
 	}
 	for (int li = 0; li < t->nlinks && !c->hostaddr.s_addr; li++) {
 		int e = topo_link_end_of(&t->links[li], c->host);
-		const struct topo_addr *a = e >= 0 ? topo_end_addr(&t->links[li].ends[e], AF_INET)
+		const struct net_addr *a = e >= 0 ? topo_end_addr(&t->links[li].ends[e], AF_INET)
 						   : NULL;
 
 		if (a)
@@ -251,7 +251,7 @@ static int find_addrs(const struct topo *t, struct ctx *c, struct diag_list *dl)
 	/* the unsolicited probes' control needs a router that answers on the WAN link */
 	c->up = c->srv[0];
 	for (int e = 0; e < wl->nends; e++) {
-		const struct topo_addr *a = topo_end_addr(&wl->ends[e], AF_INET);
+		const struct net_addr *a = topo_end_addr(&wl->ends[e], AF_INET);
 
 		if (e != nat->wan_end && a && wl->ends[e].node == nat->gateway)
 			c->up = a->a.v4;

@@ -259,7 +259,7 @@ static int add_routes(struct lab *lab, const struct if_ids *ids, struct diag_lis
 				continue;
 			for (int fam = 0; fam < 2; fam++) {
 				int family = fam ? AF_INET6 : AF_INET;
-				const struct topo_addr *via = topo_end_addr(&l->ends[eg], family);
+				const struct net_addr *via = topo_end_addr(&l->ends[eg], family);
 				if (!via || !topo_end_addr(&l->ends[en], family))
 					continue;
 				if (nl_route_add_default(lab->nodes[n].sk, ids->end[li][en], via, &err) < 0)
@@ -277,14 +277,14 @@ static int nat_vars(const struct topo *t, int n, char vals[5][64], struct nft_va
 {
 	const struct topo_node *node = &t->nodes[n];
 	const struct topo_link *wan = &t->links[node->wan_link], *lan = &t->links[node->lan_link];
-	const struct topo_addr *wa = topo_end_addr(&wan->ends[node->wan_end], AF_INET);
-	const struct topo_addr *la = topo_end_addr(&lan->ends[node->lan_end], AF_INET);
+	const struct net_addr *wa = topo_end_addr(&wan->ends[node->wan_end], AF_INET);
+	const struct net_addr *la = topo_end_addr(&lan->ends[node->lan_end], AF_INET);
 
 	snprintf(vals[0], 64, "%s", topo_end_ifname(wan, node->wan_end));
 	snprintf(vals[1], 64, "%s", topo_end_ifname(lan, node->lan_end));
-	topo_addr_format(wa, false, vals[2], 64);
-	topo_addr_format(la, false, vals[3], 64);
-	topo_addr_network(la, vals[4], 64);
+	net_addr_format(wa, false, vals[2], 64);
+	net_addr_format(la, false, vals[3], 64);
+	net_addr_network(la, vals[4], 64);
 	vars[0] = (struct nft_var){ "WAN_IF", vals[0] };
 	vars[1] = (struct nft_var){ "LAN_IF", vals[1] };
 	vars[2] = (struct nft_var){ "WAN_ADDR", vals[2] };
@@ -557,7 +557,7 @@ int lab_node_ipv4(const struct lab *lab, int node, char addrs[][64], int max)
 			continue;
 		for (int a = 0; a < t->links[li].ends[e].naddrs && n < max; a++)
 			if (t->links[li].ends[e].addrs[a].family == AF_INET)
-				topo_addr_format(&t->links[li].ends[e].addrs[a], false, addrs[n++], 64);
+				net_addr_format(&t->links[li].ends[e].addrs[a], false, addrs[n++], 64);
 	}
 	return n;
 }

@@ -16,7 +16,7 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static socklen_t sockaddr_of(const struct topo_addr *a, int port, struct sockaddr_storage *ss)
+static socklen_t sockaddr_of(const struct net_addr *a, int port, struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof(*ss));
 	if (a->family == AF_INET) {
@@ -51,7 +51,7 @@ static void format_sockaddr(const struct sockaddr_storage *ss, char *buf, size_t
 	}
 }
 
-int probe_udp_echo(const struct lab *lab, int from, int to, const struct topo_addr *to_addr,
+int probe_udp_echo(const struct lab *lab, int from, int to, const struct net_addr *to_addr,
 		   int port, int timeout_ms, struct probe_result *res)
 {
 	struct sockaddr_storage dst, src;

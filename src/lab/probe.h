@@ -16,5 +16,5 @@ struct probe_result {
 /* Send one UDP datagram from node `from` to to_addr:port on node `to`, where a socket bound to
  * that address waits, and expect an echo back. Bounded by timeout_ms. Returns 0 (see
  * res->reached) or -errno when the sockets could not be set up. */
-int probe_udp_echo(const struct lab *lab, int from, int to, const struct topo_addr *to_addr,
+int probe_udp_echo(const struct lab *lab, int from, int to, const struct net_addr *to_addr,
 		   int port, int timeout_ms, struct probe_result *res);

@@ -156,7 +156,7 @@ static int addrs_routes_setup(const struct topo *t, const char *lab)
 			char ns[64], a[64];
 			ns_name(lab, t, end->node, ns, sizeof(ns));
 			for (int ai = 0; ai < end->naddrs && !ret; ai++) {
-				topo_addr_format(&end->addrs[ai], true, a, sizeof(a));
+				net_addr_format(&end->addrs[ai], true, a, sizeof(a));
 				ret = end->addrs[ai].family == AF_INET6
 					? run_in(ns, "ip", "addr", "add", a, "dev",
 					      topo_end_ifname(&t->links[li], e), "nodad", NULL)
@@ -177,10 +177,10 @@ static int addrs_routes_setup(const struct topo *t, const char *lab)
 			ns_name(lab, t, n, ns, sizeof(ns));
 			for (int fam = 0; fam < 2 && !ret; fam++) {
 				int family = fam ? AF_INET6 : AF_INET;
-				const struct topo_addr *gw = topo_end_addr(&l->ends[eg], family);
+				const struct net_addr *gw = topo_end_addr(&l->ends[eg], family);
 				if (!gw || !topo_end_addr(&l->ends[en], family))
 					continue;
-				topo_addr_format(gw, false, via, sizeof(via));
+				net_addr_format(gw, false, via, sizeof(via));
 				ret = run_in(ns, "ip", fam ? "-6" : "-4", "route", "add", "default",
 					  "via", via, "dev", topo_end_ifname(l, en), NULL);
 			}
@@ -206,11 +206,11 @@ static int rulesets_setup(const struct topo *t, const char *lab, char profiles[]
 		ns_name(lab, t, n, ns, sizeof(ns));
 		snprintf(d[0], sizeof(d[0]), "WAN_IF=%s", topo_end_ifname(wan, node->wan_end));
 		snprintf(d[1], sizeof(d[1]), "LAN_IF=%s", topo_end_ifname(lan, node->lan_end));
-		topo_addr_format(topo_end_addr(&wan->ends[node->wan_end], AF_INET), false, a, sizeof(a));
+		net_addr_format(topo_end_addr(&wan->ends[node->wan_end], AF_INET), false, a, sizeof(a));
 		snprintf(d[2], sizeof(d[2]), "WAN_ADDR=%s", a);
-		topo_addr_format(topo_end_addr(&lan->ends[node->lan_end], AF_INET), false, a, sizeof(a));
+		net_addr_format(topo_end_addr(&lan->ends[node->lan_end], AF_INET), false, a, sizeof(a));
 		snprintf(d[3], sizeof(d[3]), "LAN_ADDR=%s", a);
-		topo_addr_network(topo_end_addr(&lan->ends[node->lan_end], AF_INET), net, sizeof(net));
+		net_addr_network(topo_end_addr(&lan->ends[node->lan_end], AF_INET), net, sizeof(net));
 		snprintf(d[4], sizeof(d[4]), "LAN_NET=%s", net);
 		ret = run_in(ns, "nft", "-D", d[0], "-D", d[1], "-D", d[2], "-D",
 			  d[3], "-D", d[4], "-f", profiles[n], NULL);

@@ -186,7 +186,7 @@ static void end_addr(struct parse *p, struct topo_end *e, yaml_node_t *v, const 
 		    TOPO_MAX_ADDRS);
 		goto unknown;
 	}
-	if (topo_addr_parse(s, &e->addrs[e->naddrs], &why) < 0) {
+	if (net_addr_parse(s, &e->addrs[e->naddrs], &why) < 0) {
 		ERR(p, v, "bad address \"%s\" (%s), expected ADDR/PREFIX such as 10.0.1.1/24", s,
 		    why);
 		goto unknown;
@@ -339,7 +339,7 @@ static void role_entry(const struct yaml_ctx *yc, const char *key, yaml_node_t *
 /* --- semantic checks --------------------------------------------------------------------- */
 
 /* Addresses this machine or the brief keep out of the lab: the host's own networks. */
-static const char *addr_forbidden(const struct topo_addr *a)
+static const char *addr_forbidden(const struct net_addr *a)
 {
 	const uint8_t *b = (const uint8_t *)&a->a;
 
@@ -361,7 +361,7 @@ static const char *addr_forbidden(const struct topo_addr *a)
 }
 
 /* An IPv4 address that is its subnet's network or broadcast address. */
-static bool v4_not_a_host(const struct topo_addr *a)
+static bool v4_not_a_host(const struct net_addr *a)
 {
 	uint32_t x = ntohl(a->a.v4.s_addr), host_mask;
 
@@ -371,13 +371,13 @@ static bool v4_not_a_host(const struct topo_addr *a)
 	return (x & host_mask) == 0 || (x & host_mask) == host_mask;
 }
 
-static bool same_subnet(const struct topo_addr *x, const struct topo_addr *y)
+static bool same_subnet(const struct net_addr *x, const struct net_addr *y)
 {
 	char a[64], b[64];
 
 	if (x->family != y->family || x->prefix != y->prefix)
 		return false;
-	return strcmp(topo_addr_network(x, a, sizeof(a)), topo_addr_network(y, b, sizeof(b))) == 0;
+	return strcmp(net_addr_network(x, a, sizeof(a)), net_addr_network(y, b, sizeof(b))) == 0;
 }
 
 static int shared_link(const struct topo *t, int a, int b);
@@ -409,10 +409,10 @@ static void check_addresses(struct parse *p, const struct node_pending *pend)
 		for (int ei = 0; ei < t->links[li].nends; ei++) {
 			struct topo_end *e = &t->links[li].ends[ei];
 			for (int ai = 0; ai < e->naddrs; ai++) {
-				struct topo_addr *a = &e->addrs[ai];
+				struct net_addr *a = &e->addrs[ai];
 				const char *why = addr_forbidden(a);
 
-				topo_addr_format(a, true, buf, sizeof(buf));
+				net_addr_format(a, true, buf, sizeof(buf));
 				if (why)
 					diag_add(p->dl, p->file, a->line, "address %s not allowed: %s", buf,
 						 why);
@@ -430,7 +430,7 @@ static void check_addresses(struct parse *p, const struct node_pending *pend)
 					for (int ej = 0; ej < t->links[lj].nends; ej++) {
 						struct topo_end *f = &t->links[lj].ends[ej];
 						for (int aj = 0; aj < f->naddrs; aj++) {
-							struct topo_addr *b = &f->addrs[aj];
+							struct net_addr *b = &f->addrs[aj];
 							if (b == a)
 								goto next;
 							if (lan >= 0 && lan_j >= 0 && lan != lan_j)
@@ -535,7 +535,7 @@ static void check_gateway_addresses(struct parse *p)
 
 	for (int n = 0; n < t->nnodes; n++) {
 		int g = t->nodes[n].gateway, li, en, eg;
-		const struct topo_addr *mine, *theirs;
+		const struct net_addr *mine, *theirs;
 
 		if (g < 0)
 			continue;
@@ -557,8 +557,8 @@ static void check_gateway_addresses(struct parse *p)
 			diag_add(p->dl, p->file, mine->line,
 				 "node \"%s\" (%s) and its gateway \"%s\" (%s) are not on one subnet, "
 				 "expected the same network and prefix", t->nodes[n].name,
-				 topo_addr_format(mine, true, a, sizeof(a)), t->nodes[g].name,
-				 topo_addr_format(theirs, true, b, sizeof(b)));
+				 net_addr_format(mine, true, a, sizeof(a)), t->nodes[g].name,
+				 net_addr_format(theirs, true, b, sizeof(b)));
 		}
 	}
 }

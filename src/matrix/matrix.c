@@ -22,9 +22,9 @@
 #include "matrix/cell_runner.h"
 #include "matrix/expect.h"
 #include "matrix/matrix.h"
+#include "matrix/results_json_read.h"
 #include "matrix/theory.h"
 #include "nft/profile.h"
-#include "report/report.h"
 
 const char *const matrix_default_profiles[] = {
 	"full-cone", "restricted-cone", "port-restricted-cone", "symmetric",
@@ -602,148 +602,207 @@ static int plan_cells_engine(const struct plan *p, const struct matrix_opts *o,
 	return kept;
 }
 
-int matrix_run(const struct matrix_opts *o, struct results *res, const struct out *out)
-{
-	struct plan *p = calloc(1, sizeof(*p));
-	struct diag_list *dl = calloc(1, sizeof(*dl));
-	struct results *base = NULL;
-	struct cell_spec *cells = NULL;
-	struct matrix_dims dims = { 0 };
-	struct matrix_opts canon = *o;
-	char path[PATH_MAX], engine_bin[PATH_MAX], engine_ver[64] = "?", engine_ref[CELL_REF_MAX];
-	struct run_state *s = calloc(1, sizeof(*s));
-	FILE *err = out && out->err ? out->err : stderr;
-	int ncells, ret = 2, max_runs = 0, total_runs = 0;
-	double t0 = now_ms();
+/* --- the run, step by step ---------------------------------------------------------------------- */
 
-	memset(res, 0, sizeof(*res));
-	if (!p || !dl || !s)
-		goto out;
-	p->prof = calloc(MATRIX_MAX_PROFILES * 2, sizeof(*p->prof));
-	if (!p->prof)
-		goto out;
-	/* the engine: a name from engines/ or a path; ids name a shipped one by its name */
-	if (ref_canonical("engines", ".yaml", o->engine, engine_ref, sizeof(engine_ref)) < 0) {
-		out_warnx(out, "engine \"%s\": name too long", o->engine);
-		goto out;
+/* What the steps of matrix_run share. Each step returns 0, or -errno after it has reported the
+ * failure (a warning, or the diagnostics in dl printed by steps_bad): matrix_run then stops. */
+struct matrix_steps {
+	struct matrix_opts o;      /* the options, with the engine reference made canonical */
+	const struct out *out;
+	FILE *err;
+	struct diag_list *dl;
+	struct plan *p;
+	struct results *res;
+	struct results *base;      /* --baseline, or NULL */
+	char topo_ref[CELL_REF_MAX];
+	char engine_ref[CELL_REF_MAX], engine_bin[PATH_MAX], engine_ver[64];
+	const char *dim_profiles[MATRIX_MAX_PROFILES]; /* the profiles to pair (not with --cell) */
+	int ndim_profiles;
+	struct cell_spec *cells;   /* the planned cells, before references */
+	int ncells;
+	int max_runs, total_runs;  /* runs of the most repeated cell, runs of all cells */
+	struct run_state *s;
+};
+
+/* Print the diagnostics collected so far: bad input. */
+static int steps_bad(struct matrix_steps *m)
+{
+	diag_print(m->dl, m->out);
+	return -EINVAL;
+}
+
+/* The engine: a name from engines/ or a path (ids name a shipped one by its name), its file, its
+ * program and that program's version. */
+static int steps_load_engine(struct matrix_steps *m)
+{
+	struct plan *p = m->p;
+	int ret;
+
+	if (ref_canonical("engines", ".yaml", m->o.engine, m->engine_ref,
+			  sizeof(m->engine_ref)) < 0) {
+		out_warnx(m->out, "engine \"%s\": name too long", m->o.engine);
+		return -ENAMETOOLONG;
 	}
-	canon.engine = engine_ref;
-	o = &canon;
-	ret = engine_file_load(&p->engine, o->engine, dl);
+	m->o.engine = m->engine_ref;
+	ret = engine_file_load(&p->engine, m->o.engine, m->dl);
 	if (ret == -ENOENT) {
-		out_warnx(out, "engine \"%s\" not found (looked for %s; punchlab engines lists them)",
-			  o->engine, p->engine.path);
-		ret = 2;
-		goto out;
+		out_warnx(m->out, "engine \"%s\" not found (looked for %s; punchlab engines lists "
+			  "them)", m->o.engine, p->engine.path);
+		return ret;
 	}
-	ret = 2;
-	if (dl->count)
-		goto bad;
-	if (engine_program_find(&p->engine, o->engine_binary, engine_bin, sizeof(engine_bin)) < 0) {
-		out_warnx(out, "engine %s: program %s not found or not executable (%s%s%s)",
-			  p->engine.name, engine_bin, p->engine.npackages ? "install the Debian "
+	if (m->dl->count)
+		return steps_bad(m);
+	if (engine_program_find(&p->engine, m->o.engine_binary, m->engine_bin,
+				sizeof(m->engine_bin)) < 0) {
+		out_warnx(m->out, "engine %s: program %s not found or not executable (%s%s%s)",
+			  p->engine.name, m->engine_bin, p->engine.npackages ? "install the Debian "
 			  "package " : "build it with ninja -C build, or give --engine-binary",
 			  p->engine.npackages ? p->engine.packages[0] : "",
 			  p->engine.npackages ? ", or give --engine-binary" : "");
-		goto out;
+		return -ENOENT;
 	}
-	engine_version(&p->engine, engine_bin, engine_ver, sizeof(engine_ver));
+	engine_version(&p->engine, m->engine_bin, m->engine_ver, sizeof(m->engine_ver));
+	return 0;
+}
 
-	/* the topology: --cell ids carry their own (the first one's, unless -t was given) */
-	const char *topology = o->topology;
+/* The topology: --cell ids carry their own (the first one's, unless -t was given). */
+static int steps_load_topology(struct matrix_steps *m)
+{
+	const char *topology = m->o.topology;
 	struct cell_spec first;
-	char topo_ref[CELL_REF_MAX];
-	if (!topology && o->ncells && cell_id_parse(o->cells[0], &first) == 0)
+	char path[PATH_MAX];
+
+	if (!topology && m->o.ncells && cell_id_parse(m->o.cells[0], &first) == 0)
 		topology = first.topology;
 	if (!topology)
 		topology = "two-nats";
-	if (ref_canonical("topologies", ".yaml", topology, topo_ref, sizeof(topo_ref)) < 0 ||
-	    paths_resolve("topologies", ".yaml", topo_ref, path, sizeof(path)) < 0) {
-		out_warnx(out, "topology \"%s\" not found (looked for %s)", topology, path);
-		goto out;
+	if (ref_canonical("topologies", ".yaml", topology, m->topo_ref, sizeof(m->topo_ref)) < 0 ||
+	    paths_resolve("topologies", ".yaml", m->topo_ref, path, sizeof(path)) < 0) {
+		out_warnx(m->out, "topology \"%s\" not found (looked for %s)", topology, path);
+		return -ENOENT;
 	}
-	if (topo_parse_file(&p->topo, path, dl) < 0)
-		goto bad;
-	plan_layout(p, dl);
+	if (topo_parse_file(&m->p->topo, path, m->dl) < 0)
+		return steps_bad(m);
+	plan_layout(m->p, m->dl);
+	return 0;
+}
+
+/* The profiles to pair, loaded once each by canonical reference: a profile named twice (or by
+ * its name and its path) is one profile, enumerated once. --cell ids name their own profiles
+ * (loaded while their ids are checked, in steps_plan_cells). */
+static int steps_load_profiles(struct matrix_steps *m)
+{
+	const struct matrix_opts *o = &m->o;
+
+	if (o->ncells)
+		return 0;
+	for (int i = 0; i < (o->nprofiles ? o->nprofiles : 6); i++) {
+		struct used_profile *u = profile_add(m->p, o->nprofiles ? o->profiles[i]
+								 : matrix_default_profiles[i], m->dl);
+		if (u)
+			m->dim_profiles[m->ndim_profiles++] = u->name;
+	}
+	/* two peers behind one NAT meet only by hairpinning (the lab isolates them), which no
+	 * default profile does: the default list gains the one that does */
+	if (!o->nprofiles && m->p->layout == LAYOUT_SAME_LAN) {
+		struct used_profile *u = profile_add(m->p, "full-cone-hairpin", m->dl);
+		if (u)
+			m->dim_profiles[m->ndim_profiles++] = u->name;
+	}
+	return m->dl->count ? steps_bad(m) : 0;
+}
+
+/* The cells: the --cell ids, or every pairing of the profiles over the transports and
+ * techniques; then those the engine offers, then this shard's slice. */
+static int steps_plan_cells(struct matrix_steps *m)
+{
+	const struct matrix_opts *o = &m->o;
+	struct plan *p = m->p;
+	int ncells;
 
 	if (o->ncells) {
-		cells = calloc((size_t)o->ncells, sizeof(*cells));
-		if (!cells)
-			goto out;
-		ncells = plan_cells_from_ids(p, o, topo_ref, cells, dl, err);
-		if (dl->count)
-			goto bad;
+		m->cells = calloc((size_t)o->ncells, sizeof(*m->cells));
+		if (!m->cells) {
+			out_warn(m->out, -ENOMEM, "list the cells");
+			return -ENOMEM;
+		}
+		ncells = plan_cells_from_ids(p, o, m->topo_ref, m->cells, m->dl, m->err);
+		if (m->dl->count)
+			return steps_bad(m);
 	} else {
+		struct matrix_dims dims = { 0 };
+
 		snprintf(dims.topology, sizeof(dims.topology), "%s", p->topo.name);
 		dims.b_has_nat = p->topo.roles[ROLE_NAT_B] >= 0;
 		dims.engine = o->engine;
-		/* canonical references, loaded once each: a profile named twice (or by its name and
-		 * its path) is one profile, enumerated once */
-		for (int i = 0; i < (o->nprofiles ? o->nprofiles : 6); i++) {
-			struct used_profile *u = profile_add(p, o->nprofiles ? o->profiles[i]
-								      : matrix_default_profiles[i], dl);
-			if (u)
-				dims.profiles[dims.nprofiles++] = u->name;
-		}
-		/* two peers behind one NAT meet only by hairpinning (the lab isolates them), which no
-		 * default profile does: the default list gains the one that does */
-		if (!o->nprofiles && p->layout == LAYOUT_SAME_LAN) {
-			struct used_profile *u = profile_add(p, "full-cone-hairpin", dl);
-			if (u)
-				dims.profiles[dims.nprofiles++] = u->name;
-		}
-		if (dl->count)
-			goto bad;
+		for (int i = 0; i < m->ndim_profiles; i++)
+			dims.profiles[dims.nprofiles++] = m->dim_profiles[i];
 		dims.udp = o->udp;
 		dims.tcp = o->tcp;
 		for (int i = 0; i < (o->ntechniques ? o->ntechniques : 2); i++)
 			dims.techniques[dims.ntechniques++] = o->ntechniques ? o->techniques[i]
 									     : matrix_default_techniques[i];
-		ncells = cells_enumerate(&dims, &cells);
+		ncells = cells_enumerate(&dims, &m->cells);
 	}
-	if (ncells < 0 || !cells) {
-		out_warn(out, ncells < 0 ? ncells : -ENOMEM, "list the cells");
-		ret = 2;
-		goto out;
+	if (ncells < 0 || !m->cells) {
+		out_warn(m->out, ncells < 0 ? ncells : -ENOMEM, "list the cells");
+		return ncells < 0 ? ncells : -ENOMEM;
 	}
-	ncells = plan_cells_engine(p, o, cells, ncells, dl, err);
-	if (dl->count)
-		goto bad;
+	ncells = plan_cells_engine(p, o, m->cells, ncells, m->dl, m->err);
+	if (m->dl->count)
+		return steps_bad(m);
 	/* the shard: a deterministic slice of the enumeration */
 	if (o->shard_n) {
 		int kept = 0;
 		for (int i = 0; i < ncells; i++)
 			if (shard_has(i, o->shard_k, o->shard_n))
-				cells[kept++] = cells[i];
+				m->cells[kept++] = m->cells[i];
 		ncells = kept;
 	}
 	for (int i = 0; i < ncells; i++)
-		cell_names_set(p, &cells[i]);
-	if (paths_resolve("ci", ".yaml", o->expectations ? o->expectations : "expectations", path,
-			  sizeof(path)) < 0) {
-		out_warnx(out, "expectations file not found (looked for %s)", path);
-		goto out;
-	}
-	if (expectations_load(&p->exp, path, dl) < 0)
-		goto bad;
-	if (o->baseline) {
-		base = calloc(1, sizeof(*base));
-		if (!base || results_json_read(o->baseline, base, dl) < 0)
-			goto bad;
-	}
+		cell_names_set(p, &m->cells[i]);
+	m->ncells = ncells;
+	return 0;
+}
 
-	res->cells = calloc((size_t)ncells, sizeof(*res->cells));
+/* The expectations file and the baseline (--baseline), the references that are read. */
+static int steps_load_expectations(struct matrix_steps *m)
+{
+	char path[PATH_MAX];
+
+	if (paths_resolve("ci", ".yaml", m->o.expectations ? m->o.expectations : "expectations",
+			  path, sizeof(path)) < 0) {
+		out_warnx(m->out, "expectations file not found (looked for %s)", path);
+		return -ENOENT;
+	}
+	if (expectations_load(&m->p->exp, path, m->dl) < 0)
+		return steps_bad(m);
+	if (m->o.baseline) {
+		m->base = calloc(1, sizeof(*m->base));
+		if (!m->base || results_json_read(m->o.baseline, m->base, m->dl) < 0)
+			return steps_bad(m);
+	}
+	return 0;
+}
+
+/* Every cell's references (claim, theory, expected, baseline) and its runs, each an error until
+ * it runs. A determined cell runs --repeat times; a timing-dependent or probabilistic one as
+ * often as its rate test needs, at least (BRIEF.md: its verdict uses every run). */
+static int steps_set_references(struct matrix_steps *m)
+{
+	const struct matrix_opts *o = &m->o;
+	struct results *res = m->res;
+
+	res->cells = calloc((size_t)m->ncells, sizeof(*res->cells));
 	if (!res->cells)
-		goto out;
+		return -ENOMEM;
 	res->ncells = 0;
-	/* A determined cell runs --repeat times; a timing-dependent or probabilistic one as often as
-	 * its rate test needs, at least (BRIEF.md: its verdict uses every run). */
-	for (int i = 0, kept = 0; i < ncells; i++) {
+	for (int i = 0, kept = 0; i < m->ncells; i++) {
 		struct cell_result *c = &res->cells[kept];
 		int nruns;
 
-		c->spec = cells[i];
-		if (cell_references(p, c, base, o->only_rate_cells, dl) < 0)
+		c->spec = m->cells[i];
+		if (cell_references(m->p, c, m->base, o->only_rate_cells, m->dl) < 0)
 			continue;
 		if (o->only_rate_cells && c->refs.cell_class == CLASS_DETERMINED) {
 			memset(c, 0, sizeof(*c));
@@ -752,7 +811,7 @@ int matrix_run(const struct matrix_opts *o, struct results *res, const struct ou
 		nruns = c->refs.expected_runs > o->repeat ? c->refs.expected_runs : o->repeat;
 		c->runs = calloc((size_t)nruns, sizeof(*c->runs));
 		if (!c->runs)
-			goto out;
+			return -ENOMEM;
 		c->nruns = nruns;
 		for (int r = 0; r < nruns; r++) {
 			c->runs[r].outcome = CELL_ERROR;
@@ -760,67 +819,114 @@ int matrix_run(const struct matrix_opts *o, struct results *res, const struct ou
 			snprintf(c->runs[r].reason, sizeof(c->runs[r].reason), "not run (interrupted)");
 			c->runs[r].time_to_connect_ms = -1;
 		}
-		max_runs = nruns > max_runs ? nruns : max_runs;
-		total_runs += nruns;
+		m->max_runs = nruns > m->max_runs ? nruns : m->max_runs;
+		m->total_runs += nruns;
 		res->ncells = ++kept;
 	}
-	ncells = res->ncells;
-	if (dl->count)
-		goto bad;
-	if (paths_mkdir_p(o->out_dir) < 0) {
-		out_warn(out, -errno, "create %s", o->out_dir);
-		goto out;
-	}
-	if (o->classify)
-		plan_classify(p, out);
+	return m->dl->count ? steps_bad(m) : 0;
+}
 
-	fprintf(err, "running %d cell(s), %d run(s) (rate cells as often as their test needs) on %s "
-		"with %d jobs (engine %s)\n", ncells, total_runs, p->topo.name, o->jobs,
-		engine_ver);
+/* The report directory (the cells' logs go there), then, with --classify, every profile in use
+ * measured against its header. */
+static int steps_classify(struct matrix_steps *m)
+{
+	if (paths_mkdir_p(m->o.out_dir) < 0) {
+		int e = -errno;
+		out_warn(m->out, e, "create %s", m->o.out_dir);
+		return e;
+	}
+	if (m->o.classify)
+		plan_classify(m->p, m->out);
+	return 0;
+}
+
+/* The order of the runs: round after round (every cell's first run, then the second runs...),
+ * each round longest expected first. */
+static int steps_schedule(struct matrix_steps *m)
+{
+	struct results *res = m->res;
+	struct run_state *s = m->s;
+	int ncells = res->ncells;
+
 	s->res = res;
-	s->plan = p;
-	s->repeat = o->repeat;
-	s->ntasks = total_runs;
+	s->plan = m->p;
+	s->repeat = m->o.repeat;
+	s->ntasks = m->total_runs;
 	s->order = calloc((size_t)ncells, sizeof(int));
-	s->tasks = calloc((size_t)total_runs + 1, sizeof(*s->tasks));
+	s->tasks = calloc((size_t)m->total_runs + 1, sizeof(*s->tasks));
 	if (!s->order || !s->tasks)
-		goto out;
+		return -ENOMEM;
 	for (int i = 0; i < ncells; i++)
 		s->order[i] = i;
-	struct cost_ctx cost = { res->cells, &p->engine };
+	struct cost_ctx cost = { res->cells, &m->p->engine };
 	qsort_r(s->order, (size_t)ncells, sizeof(int), by_cost, &cost);
-	for (int rep = 0, k = 0; rep < max_runs; rep++)
+	for (int rep = 0, k = 0; rep < m->max_runs; rep++)
 		for (int i = 0; i < ncells; i++)
 			if (rep < res->cells[s->order[i]].nruns)
 				s->tasks[k++] = (struct task){ s->order[i], rep };
-	s->cfg = (struct runner_config){ .engine = &p->engine, .engine_binary = engine_bin,
-					 .topo = &p->topo, .stagger_ms = o->stagger_ms,
-					 .rendezvous_port = RENDEZVOUS_PORT, .out_dir = o->out_dir };
-	run_cells(s, o->jobs, o->progress_tty, err);
-	res->meta.incomplete = atomic_load(&s->stop) || atomic_load(&s->done) < s->ntasks;
-	for (int i = 0; i < ncells; i++)
-		results_judge_cell(&res->cells[i]);
-	fill_meta(res, o, p, engine_ver);
+	s->cfg = (struct runner_config){ .engine = &m->p->engine, .engine_binary = m->engine_bin,
+					 .topo = &m->p->topo, .stagger_ms = m->o.stagger_ms,
+					 .rendezvous_port = RENDEZVOUS_PORT, .out_dir = m->o.out_dir };
+	return 0;
+}
+
+/* Run every task on o.jobs workers; an interrupted run leaves its cells' runs as errors. */
+static void steps_run(struct matrix_steps *m)
+{
+	fprintf(m->err, "running %d cell(s), %d run(s) (rate cells as often as their test needs) "
+		"on %s with %d jobs (engine %s)\n", m->res->ncells, m->total_runs, m->p->topo.name,
+		m->o.jobs, m->engine_ver);
+	run_cells(m->s, m->o.jobs, m->o.progress_tty, m->err);
+	m->res->meta.incomplete = atomic_load(&m->s->stop) || atomic_load(&m->s->done) < m->s->ntasks;
+}
+
+/* Every cell's verdict from its runs and references. */
+static void steps_judge(struct matrix_steps *m)
+{
+	for (int i = 0; i < m->res->ncells; i++)
+		results_judge_cell(&m->res->cells[i]);
+}
+
+int matrix_run(const struct matrix_opts *o, struct results *res, const struct out *out)
+{
+	struct matrix_steps m = { .o = *o, .out = out, .res = res, .engine_ver = "?" };
+	double t0 = now_ms();
+	int ret = 2;
+
+	memset(res, 0, sizeof(*res));
+	m.err = out && out->err ? out->err : stderr;
+	m.p = calloc(1, sizeof(*m.p));
+	m.dl = calloc(1, sizeof(*m.dl));
+	m.s = calloc(1, sizeof(*m.s));
+	if (!m.p || !m.dl || !m.s)
+		goto out;
+	m.p->prof = calloc(MATRIX_MAX_PROFILES * 2, sizeof(*m.p->prof));
+	if (!m.p->prof)
+		goto out;
+	if (steps_load_engine(&m) < 0 || steps_load_topology(&m) < 0 ||
+	    steps_load_profiles(&m) < 0 || steps_plan_cells(&m) < 0 ||
+	    steps_load_expectations(&m) < 0 || steps_set_references(&m) < 0 ||
+	    steps_classify(&m) < 0 || steps_schedule(&m) < 0)
+		goto out;
+	steps_run(&m);
+	steps_judge(&m);
+	fill_meta(res, &m.o, m.p, m.engine_ver);
 	res->meta.wall_ms = now_ms() - t0;
 	ret = 0;
-	goto out;
-bad:
-	diag_print(dl, out);
-	ret = 2;
 out:
-	if (base) {
-		results_free(base);
-		free(base);
+	if (m.base) {
+		results_free(m.base);
+		free(m.base);
 	}
-	free(cells);
-	if (p)
-		free(p->prof);
-	free(p);
-	free(dl);
-	if (s) {
-		free(s->order);
-		free(s->tasks);
+	free(m.cells);
+	if (m.p)
+		free(m.p->prof);
+	free(m.p);
+	free(m.dl);
+	if (m.s) {
+		free(m.s->order);
+		free(m.s->tasks);
 	}
-	free(s);
+	free(m.s);
 	return ret;
 }

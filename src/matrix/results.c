@@ -9,18 +9,6 @@
 #include "matrix/claim.h"
 #include "matrix/rate.h"
 
-static const char *const outcome_names[CELL_OUTCOME_COUNT] = {
-	[CELL_DIRECT] = "direct",
-	[CELL_RELAYED] = "relayed",
-	[CELL_FAILED] = "failed",
-	[CELL_DISPUTED] = "disputed",
-	[CELL_ERROR] = "error",
-	[CELL_SKIPPED] = "skipped",
-};
-
-/* The outcomes that rank (direct > relayed > failed > disputed). */
-#define NAT_OUTCOMES (1u << CELL_DIRECT | 1u << CELL_RELAYED | 1u << CELL_FAILED | 1u << CELL_DISPUTED)
-
 static const char *const class_names[CLASS_COUNT] = {
 	[CLASS_DETERMINED] = "determined",
 	[CLASS_TIMING] = "timing-dependent",
@@ -70,34 +58,6 @@ int attest_verdict_parse(const char *s, enum attest_verdict *v)
 		return i;
 	*v = (enum attest_verdict)i;
 	return 0;
-}
-
-const char *cell_outcome_name(enum cell_outcome o)
-{
-	if ((unsigned)o >= CELL_OUTCOME_COUNT)
-		return "?";
-	return outcome_names[o];
-}
-
-int cell_outcome_parse(const char *s, enum cell_outcome *o)
-{
-	int i = name_parse(outcome_names, CELL_OUTCOME_COUNT, s);
-
-	if (i < 0)
-		return i;
-	*o = (enum cell_outcome)i;
-	return 0;
-}
-
-static bool outcome_is_nat(enum cell_outcome o)
-{
-	return (unsigned)o < CELL_OUTCOME_COUNT && (NAT_OUTCOMES & (1u << o));
-}
-
-bool cell_outcome_worse(enum cell_outcome a, enum cell_outcome b)
-{
-	/* the enum is ordered best first */
-	return outcome_is_nat(a) && outcome_is_nat(b) && a > b;
 }
 
 void results_free(struct results *r)
@@ -209,7 +169,7 @@ static void judge_verdict(struct cell_result *c, const int count[CELL_OUTCOME_CO
 	memset(v, 0, sizeof(*v));
 	v->error = count[CELL_ERROR] > 0;
 	v->disputed = count[CELL_DISPUTED] > 0;
-	if (!outcome_is_nat(o))
+	if (!cell_outcome_is_nat(o))
 		return; /* error and skipped are not NAT results: no regression, no finding */
 
 	v->disagrees_claim = claims_judge(&c->refs, count, o); /* hedges: src/matrix/claim.h */
@@ -219,7 +179,7 @@ static void judge_verdict(struct cell_result *c, const int count[CELL_OUTCOME_CO
 	if (rate_cell) {
 		bool outside = false;
 		for (int i = 0; i < c->nruns; i++)
-			outside |= outcome_is_nat(c->runs[i].outcome) &&
+			outside |= cell_outcome_is_nat(c->runs[i].outcome) &&
 				   !((refs->expected_allowed >> c->runs[i].outcome) & 1u);
 		v->rate_tested = true;
 		v->rate_low = rate_too_low(count[CELL_DIRECT], c->nruns, refs->expected_rate,

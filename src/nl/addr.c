@@ -5,7 +5,7 @@
 #include "nl/err.h"
 #include "nl/nl.h"
 
-int nl_addr_add(struct nl_sock *sk, int ifindex, const char *ifname, const struct topo_addr *a,
+int nl_addr_add(struct nl_sock *sk, int ifindex, const char *ifname, const struct net_addr *a,
 		struct nl_err *err)
 {
 	struct rtnl_addr *addr = rtnl_addr_alloc();
@@ -13,7 +13,7 @@ int nl_addr_add(struct nl_sock *sk, int ifindex, const char *ifname, const struc
 	char text[64];
 	int ret;
 
-	topo_addr_format(a, true, text, sizeof(text));
+	net_addr_format(a, true, text, sizeof(text));
 	if (!addr)
 		return nl_fail(err, -NLE_NOMEM, "add", "address", text);
 	local = nl_addr_build(a->family, &a->a, a->family == AF_INET ? 4 : 16);

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "lab/topo.h"
+#include "base/netaddr.h"
 
 struct nl_sock;
 
@@ -55,13 +55,13 @@ int nl_link_set_up(struct nl_sock *sk, int ifindex, const char *name, struct nl_
 
 /* Add an address; IPv6 addresses skip duplicate address detection (IFA_F_NODAD) so they are
  * usable at once in a lab where nothing else can own them. */
-int nl_addr_add(struct nl_sock *sk, int ifindex, const char *ifname, const struct topo_addr *a,
+int nl_addr_add(struct nl_sock *sk, int ifindex, const char *ifname, const struct net_addr *a,
 		struct nl_err *err);
 
 /* --- routes (route.c) --- */
 
 /* A default route of gw's family via gw on ifindex. */
-int nl_route_add_default(struct nl_sock *sk, int ifindex, const struct topo_addr *gw,
+int nl_route_add_default(struct nl_sock *sk, int ifindex, const struct net_addr *gw,
 			 struct nl_err *err);
 
 /* --- waiting for links (linkwait.c) --- */

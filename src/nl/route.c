@@ -4,7 +4,7 @@
 #include "nl/err.h"
 #include "nl/nl.h"
 
-int nl_route_add_default(struct nl_sock *sk, int ifindex, const struct topo_addr *gw,
+int nl_route_add_default(struct nl_sock *sk, int ifindex, const struct net_addr *gw,
 			 struct nl_err *err)
 {
 	struct rtnl_route *route = rtnl_route_alloc();
@@ -13,7 +13,7 @@ int nl_route_add_default(struct nl_sock *sk, int ifindex, const struct topo_addr
 	char text[64];
 	int ret = -NLE_NOMEM;
 
-	topo_addr_format(gw, false, text, sizeof(text));
+	net_addr_format(gw, false, text, sizeof(text));
 	if (!route || !nh)
 		goto out;
 	dst = nl_addr_build(gw->family, NULL, 0); /* the all-zero prefix: default */

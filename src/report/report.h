@@ -41,23 +41,3 @@ int report_html_write(const struct results *r, FILE *f, const char *report_dir);
  * written under a temporary name and renamed, so a reader never sees half a report.
  * Returns 0 or -errno with a diagnostic naming the file in dl. */
 int report_dir_write(const struct results *r, const char *dir, struct diag_list *dl);
-
-/* Read a matrix.json back (for --baseline and merge). r is overwritten (its old contents are
- * not freed); the caller frees it with results_free(), also after an error (it is then empty).
- * Verdicts, success rates and percentiles are read as written, not recomputed.
- * Returns 0; -errno when the file cannot be opened or read; -EINVAL when it is not JSON
- * (a diagnostic with FILE:LINE from the parser), has an unsupported schema_version or a bad
- * field (a diagnostic naming the field, e.g. "cells[3].runs[0].outcome: ..."). */
-int results_json_read(const char *path, struct results *r, struct diag_list *dl);
-
-/* Whether two cells are the same: spec, references, runs, and the judged fields. */
-bool results_cell_equal(const struct cell_result *a, const struct cell_result *b);
-
-/* Join src into dst (for `punchlab merge`): cells are appended (deep copies); a cell id already
- * in dst is an error unless both cells are equal (then it is kept once). The first source's
- * metadata is taken whole (dst empty); later ones must have the same engine, engine and harness
- * versions and profile hashes; started is the earliest, wall_ms the longest, incomplete if any
- * is. src_name names src in diagnostics. Verdicts are not recomputed: judge afterwards.
- * Returns 0, -EINVAL (diagnostics in dl; dst keeps what was joined before) or -ENOMEM. */
-int results_merge(struct results *dst, const struct results *src, const char *src_name,
-		  struct diag_list *dl);

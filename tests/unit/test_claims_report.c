@@ -14,6 +14,8 @@
 #include <cmocka.h>
 
 #include "matrix/results.h"
+#include "matrix/results_json_read.h"
+#include "matrix/results_merge.h"
 #include "report/report.h"
 
 static void claim(struct cell_refs *r, const char *id, enum cell_outcome o, const char *strength,

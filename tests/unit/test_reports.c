@@ -19,6 +19,8 @@
 
 #include "cli/cli.h"
 #include "matrix/results.h"
+#include "matrix/results_json_read.h"
+#include "matrix/results_merge.h"
 #include "report/report.h"
 
 #define NASTY "<b>&amp; \"quoted\" 'single' | pipe *star* _u_ `tick` \\ \xe2\x86\x92 \xc3\xbc\ttab"

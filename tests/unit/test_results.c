@@ -17,6 +17,8 @@
 
 #include "matrix/cell.h"
 #include "matrix/results.h"
+#include "matrix/results_json_read.h"
+#include "matrix/results_merge.h"
 #include "report/report.h"
 #include "report/report_internal.h"
 

@@ -537,9 +537,9 @@ static void assert_addr(const struct topo *t, const char *n, const char *m, cons
 	for (int li = 0; li < t->nlinks; li++) {
 		int ea = topo_link_end_of(&t->links[li], a);
 		if (ea >= 0 && topo_link_end_of(&t->links[li], b) >= 0) {
-			const struct topo_addr *x = topo_end_addr(&t->links[li].ends[ea], AF_INET);
+			const struct net_addr *x = topo_end_addr(&t->links[li].ends[ea], AF_INET);
 			assert_non_null(x);
-			assert_string_equal(topo_addr_format(x, true, buf, sizeof(buf)), want);
+			assert_string_equal(net_addr_format(x, true, buf, sizeof(buf)), want);
 			return;
 		}
 	}
@@ -666,9 +666,9 @@ static void test_two_nats(void **state)
 		int e = topo_link_end_of(l, node(&t, "server"));
 		char a[64], b[64];
 		assert_int_equal(l->ends[e].naddrs, 2);
-		assert_string_equal(topo_addr_format(&l->ends[e].addrs[0], false, a, sizeof(a)),
+		assert_string_equal(net_addr_format(&l->ends[e].addrs[0], false, a, sizeof(a)),
 				    "198.51.100.10");
-		assert_string_equal(topo_addr_format(&l->ends[e].addrs[1], false, b, sizeof(b)),
+		assert_string_equal(net_addr_format(&l->ends[e].addrs[1], false, b, sizeof(b)),
 				    "198.51.100.11");
 	}
 	for (int li = 0; li < t.nlinks; li++)

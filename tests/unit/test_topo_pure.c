@@ -15,13 +15,13 @@
 #include "config.h"
 #include "lab/topo.h"
 
-/* --- topo_addr_parse / topo_addr_format / topo_addr_network ------------------------------- */
+/* --- net_addr_parse / net_addr_format / net_addr_network ------------------------------- */
 
 struct addr_ok {
 	const char *in;
 	int family, prefix;
 	const char *addr;    /* formatted without prefix */
-	const char *network; /* topo_addr_network() */
+	const char *network; /* net_addr_network() */
 };
 
 static const struct addr_ok addr_ok_cases[] = {
@@ -44,21 +44,21 @@ static void test_addr_parse_ok(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(addr_ok_cases) / sizeof(addr_ok_cases[0]); i++) {
 		const struct addr_ok *c = &addr_ok_cases[i];
-		struct topo_addr a;
+		struct net_addr a;
 		const char *why = "untouched";
 		char buf[INET6_ADDRSTRLEN + 4], with[INET6_ADDRSTRLEN + 4];
 
 		print_message("%s\n", c->in);
-		assert_int_equal(topo_addr_parse(c->in, &a, &why), 0);
+		assert_int_equal(net_addr_parse(c->in, &a, &why), 0);
 		assert_null(why);
 		assert_int_equal(a.family, c->family);
 		assert_int_equal(a.prefix, c->prefix);
-		assert_string_equal(topo_addr_format(&a, false, buf, sizeof(buf)), c->addr);
+		assert_string_equal(net_addr_format(&a, false, buf, sizeof(buf)), c->addr);
 		/* formatting with the prefix gives the input back (inputs are canonical) */
-		assert_string_equal(topo_addr_format(&a, true, with, sizeof(with)), c->in);
-		assert_string_equal(topo_addr_network(&a, buf, sizeof(buf)), c->network);
+		assert_string_equal(net_addr_format(&a, true, with, sizeof(with)), c->in);
+		assert_string_equal(net_addr_network(&a, buf, sizeof(buf)), c->network);
 		/* the network leaves the address it was computed from alone */
-		assert_string_equal(topo_addr_format(&a, true, with, sizeof(with)), c->in);
+		assert_string_equal(net_addr_format(&a, true, with, sizeof(with)), c->in);
 	}
 }
 
@@ -93,11 +93,11 @@ static void test_addr_parse_bad(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(addr_bad_cases) / sizeof(addr_bad_cases[0]); i++) {
 		const struct addr_bad *c = &addr_bad_cases[i];
-		struct topo_addr a;
+		struct net_addr a;
 		const char *why = NULL;
 
 		print_message("\"%s\"\n", c->in);
-		assert_int_equal(topo_addr_parse(c->in, &a, &why), -EINVAL);
+		assert_int_equal(net_addr_parse(c->in, &a, &why), -EINVAL);
 		assert_non_null(why);
 		assert_string_equal(why, c->why);
 	}
@@ -105,14 +105,14 @@ static void test_addr_parse_bad(void **state)
 
 static void test_addr_format_truncates(void **state)
 {
-	struct topo_addr a;
+	struct net_addr a;
 	const char *why;
 	char small[8];
 
 	(void)state;
-	assert_int_equal(topo_addr_parse("203.0.113.18/28", &a, &why), 0);
+	assert_int_equal(net_addr_parse("203.0.113.18/28", &a, &why), 0);
 	/* snprintf semantics: a short buffer gets a terminated prefix of the text */
-	assert_ptr_equal(topo_addr_format(&a, true, small, sizeof(small)), small);
+	assert_ptr_equal(net_addr_format(&a, true, small, sizeof(small)), small);
 	assert_string_equal(small, "203.0.1");
 }
 
@@ -179,10 +179,10 @@ static void test_lookups(void **state)
 	assert_string_equal(topo_end_ifname(&t.links[0], 1), "server-eth0");
 
 	/* first address of a family, NULL when the end has none */
-	assert_string_equal(topo_addr_format(topo_end_addr(&lan->ends[2], AF_INET), true, buf,
+	assert_string_equal(net_addr_format(topo_end_addr(&lan->ends[2], AF_INET), true, buf,
 					     sizeof(buf)), "10.0.1.11/24");
 	assert_null(topo_end_addr(&lan->ends[2], AF_INET6));
-	assert_string_equal(topo_addr_format(topo_end_addr(&t.links[0].ends[1], AF_INET), false,
+	assert_string_equal(net_addr_format(topo_end_addr(&t.links[0].ends[1], AF_INET), false,
 					     buf, sizeof(buf)), "198.51.100.10");
 }
 

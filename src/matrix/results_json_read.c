@@ -8,9 +8,8 @@
 
 #include <jansson.h>
 
-#include "report/report.h"
 #include "matrix/cell.h"
-#include "report/report_internal.h"
+#include "matrix/results_json_read.h"
 
 struct reader {
 	const char *path;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report/report.h"
+#include "matrix/results_merge.h"
 
 static bool spec_equal(const struct cell_spec *a, const struct cell_spec *b)
 {

@@ -1,0 +1,2 @@
+/* fine: lab/ includes nl/ (down) */
+#include "nl/nl.h"

@@ -1,0 +1,3 @@
+/* points up: nl/ must not include lab/ */
+#include "lab/topo.h"
+#include "base/out.h"

@@ -1,0 +1,3 @@
+/* punch includes nothing of ours */
+#include "wire.h"
+#include "base/out.h"

@@ -1,0 +1,3 @@
+/* report/ reads the results model only */
+#include "matrix/results.h"
+#include "matrix/matrix.h"
