@@ -35,7 +35,7 @@ static int node_vars(const struct topo *t, int node, const char *prefix, struct 
 			char buf[64], name[TPL_NAME_MAX];
 			if (t->links[li].ends[e].addrs[a].family != AF_INET)
 				continue;
-			topo_addr_format(&t->links[li].ends[e].addrs[a], false, buf, sizeof(buf));
+			net_addr_format(&t->links[li].ends[e].addrs[a], false, buf, sizeof(buf));
 			if (n == 0) {
 				snprintf(name, sizeof(name), "%s.addr", prefix);
 				ret |= tpl_set(v, name, "%s", buf);
@@ -49,10 +49,10 @@ static int node_vars(const struct topo *t, int node, const char *prefix, struct 
 		 * gateway, the source its translated packets carry */
 		const struct topo_end *we = &t->links[t->nodes[node].wan_link]
 						     .ends[t->nodes[node].wan_end];
-		const struct topo_addr *a = topo_end_addr(we, AF_INET);
+		const struct net_addr *a = topo_end_addr(we, AF_INET);
 		char buf[64], name[TPL_NAME_MAX];
 		if (a) {
-			topo_addr_format(a, false, buf, sizeof(buf));
+			net_addr_format(a, false, buf, sizeof(buf));
 			snprintf(name, sizeof(name), "%s.public", prefix);
 			ret |= tpl_set(v, name, "%s", buf);
 		}
