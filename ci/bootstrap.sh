@@ -66,7 +66,7 @@ punchlab_install_missing() {
 	local missing=() entry pkg
 	while IFS= read -r entry; do
 		[ -n "$entry" ] && punchlab_packages+=("$entry")
-	done < <(punchlab_engine_packages "$@")
+	done < <(punchlab_engine_packages "$@" | awk -F: '!seen[$1]++') # once per package (iputils-ping: two engines)
 	for entry in "${punchlab_packages[@]}"; do
 		pkg=${entry%%:*}
 		if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed"; then

@@ -23,7 +23,7 @@
 static const char bench_usage[] =
 	"usage: punchlab bench lab [-t TOPOLOGY] [-n CELLS] [--shell-n CELLS]\n"
 	"       punchlab bench shell-lab up|down NAME [-t TOPOLOGY]\n"
-	"       punchlab bench matrix [-n CELLS] [--jobs N] [--repeat N]\n"
+	"       punchlab bench matrix [-n CELLS] [--jobs N] [--repeat N] [--engine NAME|PATH]\n"
 	"\n"
 	"  lab        build + tear down TOPOLOGY (default two-nats) CELLS times over netlink\n"
 	"             (default 300) and --shell-n times with one ip/nft process per step\n"
@@ -35,7 +35,7 @@ static const char bench_usage[] =
 	"  matrix     the harness's per-cell overhead (lab up + engine start + lab down, CELLS\n"
 	"             times, default 200), then the full default matrix once with --jobs (40)\n"
 	"             and --repeat (1): wall time, cells per second, per-cell wall time,\n"
-	"             outcomes, regressions and flaky cells\n";
+	"             outcomes, regressions and flaky cells; --engine: that engine's (punch)\n";
 
 static double now_ms(void)
 {
@@ -190,7 +190,7 @@ static int shell_lab_main(int argc, char **argv, const char *topology)
 	return ret;
 }
 
-static int bench_matrix(const struct topo *t, int n, int jobs, int repeat)
+static int bench_matrix(const struct topo *t, int n, int jobs, int repeat, const char *engine)
 {
 	struct engine_file *e = calloc(1, sizeof(*e));
 	struct diag_list *dl = calloc(1, sizeof(*dl));
@@ -201,13 +201,13 @@ static int bench_matrix(const struct topo *t, int n, int jobs, int repeat)
 	struct runner_config cfg = { .engine = e, .engine_binary = bin, .topo = t,
 				     .rendezvous_port = 3478, .stop_fd = -1 };
 	struct matrix_opts mo = { .udp = true, .tcp = true, .jobs = jobs, .repeat = repeat,
-				  .stagger_ms = 20, .engine = "punch", .classify = true };
+				  .stagger_ms = 20, .engine = engine, .classify = true };
 	struct results res;
 	struct results_summary sum;
 	int ret = EXIT_SETUP, nc = 0, nruns = 0;
 
 	if (!up || !start || !down || !total || !e || !dl || !mkdtemp(dir) ||
-	    engine_file_load(e, "punch", dl) < 0 || engine_program_find(e, NULL, bin, sizeof(bin)) < 0) {
+	    engine_file_load(e, engine, dl) < 0 || engine_program_find(e, NULL, bin, sizeof(bin)) < 0) {
 		if (dl)
 			diag_print(dl, &out_std);
 		out_warnx(&out_std, "bench matrix: no engine file or program (build it) or no memory");
@@ -281,9 +281,10 @@ int bench_main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "topology", required_argument, NULL, 't' }, { "shell-n", required_argument, NULL, 's' },
 		{ "jobs", required_argument, NULL, 'j' },     { "repeat", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },           { 0 },
+		{ "engine", required_argument, NULL, 'e' },   { "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
-	const char *topology = "two-nats", *what;
+	const char *topology = "two-nats", *what, *engine = "punch";
 	int n = 300, shell_n = 300, jobs = 40, repeat = 1, c, ret = EXIT_SETUP;
 	bool n_given = false;
 	struct series nl = { "netlink" }, sh = { "shell" };
@@ -305,6 +306,7 @@ int bench_main(int argc, char **argv)
 		case 'j': jobs = atoi(optarg); break;
 		case 'r': repeat = atoi(optarg); break;
 		case 's': shell_n = atoi(optarg); break;
+		case 'e': engine = optarg; break;
 		case 'h': fputs(bench_usage, stdout); return 0;
 		default: fputs(bench_usage, stderr); return EXIT_SETUP;
 		}
@@ -319,7 +321,7 @@ int bench_main(int argc, char **argv)
 		}
 		if (cli_load_topology(topology, &t))
 			return EXIT_SETUP;
-		return bench_matrix(&t, n_given ? n : 200, jobs, repeat);
+		return bench_matrix(&t, n_given ? n : 200, jobs, repeat, engine);
 	}
 	if (strcmp(what, "lab") != 0 || optind != argc || n < 1 || n > 100000 || shell_n < 0 ||
 	    shell_n > 100000) {

@@ -35,7 +35,7 @@ static int node_vars(const struct topo *t, int node, const char *prefix, struct 
 			char buf[64], name[TPL_NAME_MAX];
 			if (t->links[li].ends[e].addrs[a].family != AF_INET)
 				continue;
-			topo_addr_format(&t->links[li].ends[e].addrs[a], false, buf, sizeof(buf));
+			net_addr_format(&t->links[li].ends[e].addrs[a], false, buf, sizeof(buf));
 			if (n == 0) {
 				snprintf(name, sizeof(name), "%s.addr", prefix);
 				ret |= tpl_set(v, name, "%s", buf);
@@ -49,10 +49,10 @@ static int node_vars(const struct topo *t, int node, const char *prefix, struct 
 		 * gateway, the source its translated packets carry */
 		const struct topo_end *we = &t->links[t->nodes[node].wan_link]
 						     .ends[t->nodes[node].wan_end];
-		const struct topo_addr *a = topo_end_addr(we, AF_INET);
+		const struct net_addr *a = topo_end_addr(we, AF_INET);
 		char buf[64], name[TPL_NAME_MAX];
 		if (a) {
-			topo_addr_format(a, false, buf, sizeof(buf));
+			net_addr_format(a, false, buf, sizeof(buf));
 			snprintf(name, sizeof(name), "%s.public", prefix);
 			ret |= tpl_set(v, name, "%s", buf);
 		}
@@ -75,6 +75,24 @@ int engine_vars_cell(const struct engine_cell *c, const struct topo *t, struct t
 	for (int r = 0; r < ROLE_COUNT; r++)
 		ret |= node_vars(t, t->roles[r], topo_role_name((enum topo_role)r), v);
 	return ret ? -E2BIG : 0;
+}
+
+int engine_vars_engine(const struct engine_file *e, struct tpl_vars *v, char *why, size_t wlen)
+{
+	for (int i = 0; i < e->nvars; i++) {
+		char val[EF_TEXT_MAX], missing[TPL_NAME_MAX] = "";
+		int ret = tpl_render(e->vars[i].text, v, val, sizeof(val), missing, sizeof(missing));
+
+		if (ret == 0)
+			ret = tpl_set(v, e->vars[i].name, "%s", val);
+		if (ret < 0) {
+			snprintf(why, wlen, "vars: %s: %s%s%s", e->vars[i].name,
+				 ret == -ENOENT ? "{{" : "does not fit", missing,
+				 ret == -ENOENT ? "}} has no value in this cell" : "");
+			return ret;
+		}
+	}
+	return 0;
 }
 
 /* Copy every PREFIX.* variable to ALIAS.*. */

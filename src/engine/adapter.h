@@ -46,6 +46,10 @@ struct engine_cell {
 };
 int engine_vars_cell(const struct engine_cell *c, const struct topo *t, struct tpl_vars *v);
 
+/* The engine file's own NODE.NAME values (vars:), rendered from the cell's variables and added
+ * to them. 0, or -ENOENT / -E2BIG with why filled. */
+int engine_vars_engine(const struct engine_file *e, struct tpl_vars *v, char *why, size_t wlen);
+
 /* The role's own view on top of the cell's: role, side and, for peers, self/other/self-nat/
  * other-nat.* aliases. v is modified in place (call it on a copy per role). 0 or -E2BIG. */
 int engine_vars_role(const struct ef_role *r, struct tpl_vars *v);

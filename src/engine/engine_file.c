@@ -27,6 +27,8 @@ static const struct {
 	{ "birthday", EF_CAP_BIRTHDAY },
 	{ "relay", EF_CAP_RELAY },
 	{ "ignores-icmp-errors", EF_CAP_IGNORES_ICMP },
+	{ "relay-fallback", EF_CAP_RELAY_FALLBACK },
+	{ "single-probe", EF_CAP_SINGLE_PROBE },
 };
 #define NCAPS (sizeof(capabilities) / sizeof(capabilities[0]))
 
@@ -165,12 +167,12 @@ static void match_pair(const struct yaml_ctx *y, const char *key, yaml_node_t *k
 			snprintf(c->m->port, sizeof(c->m->port), "%s", s);
 	} else if (c->readiness && strcmp(key, "deadline") == 0) {
 		c->m->deadline_ms = duration_parse(p, v, c->what);
-	} else if (!c->readiness && (strcmp(key, "exit") == 0)) {
+	} else if (!c->readiness && (strcmp(key, "exit") == 0 || strcmp(key, "probe") == 0)) {
 		/* handled by the outcome's own walk */
 	} else {
 		ERR(p, k, "%s: unknown key \"%s\", expected %s", c->what, key,
 		    c->readiness ? "line, json, udp-port, tcp-port or deadline"
-				 : "json, line or exit");
+				 : "json, line, probe or exit");
 	}
 }
 
@@ -464,6 +466,179 @@ static void files_pair(const struct yaml_ctx *y, const char *key, yaml_node_t *k
 	copy_text(p, v, "file", f->text, sizeof(f->text));
 }
 
+/* A topology role's node, or "harness" (the host outside the lab) where allowed. */
+static bool where_parse(struct parse *p, yaml_node_t *v, const char *what, bool harness_ok,
+			bool *harness, enum topo_role *node)
+{
+	const char *s = want_scalar(p, v, what, "a topology role");
+	int n;
+
+	if (!s)
+		return false;
+	if (harness_ok && strcmp(s, "harness") == 0) {
+		*harness = true;
+		return true;
+	}
+	if ((n = node_role_parse(s)) < 0) {
+		ERR(p, v, "%s: \"%s\" is no topology role, expected %speer-a, peer-b, nat-a, nat-b "
+		    "or rendezvous", what, s, harness_ok ? "harness, " : "");
+		return false;
+	}
+	*node = (enum topo_role)n;
+	return true;
+}
+
+static void setup_key(const struct yaml_ctx *y, const char *key, yaml_node_t *k, yaml_node_t *v,
+		      void *arg)
+{
+	struct ef_setup *st = arg;
+	struct parse *p = P(y);
+	char what[64];
+
+	snprintf(what, sizeof(what), "setup %d: %s", (int)(st - p->e->setup) + 1, key);
+	if (strcmp(key, "command") == 0)
+		argv_parse(p, v, st->args, &st->nargs, EF_MAX_SETUP_ARGS, what);
+	else if (strcmp(key, "node") == 0)
+		where_parse(p, v, what, true, &st->harness, &st->node);
+	else if (strcmp(key, "deadline") == 0)
+		st->deadline_ms = duration_parse(p, v, what);
+	else
+		ERR(p, k, "setup %d: unknown key \"%s\", expected command, node or deadline",
+		    (int)(st - p->e->setup) + 1, key);
+}
+
+/* setup: a list of { command, node, deadline }, run in order. */
+static void setup_parse(struct parse *p, yaml_node_t *v)
+{
+	struct engine_file *e = p->e;
+
+	if (v->type != YAML_SEQUENCE_NODE) {
+		ERR(p, v, "setup: expected a list of { command: [...], node: NODE, deadline: "
+		    "DURATION }");
+		return;
+	}
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+	     it++) {
+		yaml_node_t *w = yaml_node_at(&p->y, *it);
+		struct ef_setup *st;
+
+		if (!w)
+			continue;
+		if (e->nsetup >= EF_MAX_SETUP) {
+			ERR(p, w, "setup: more than %d commands", EF_MAX_SETUP);
+			return;
+		}
+		st = &e->setup[e->nsetup++];
+		st->node = ROLE_RENDEZVOUS;
+		st->line = yaml_line(w);
+		if (w->type != YAML_MAPPING_NODE) {
+			ERR(p, w, "setup %d: expected { command: [...], node: NODE, deadline: "
+			    "DURATION }", e->nsetup);
+			continue;
+		}
+		yaml_for_each_pair(&p->y, w, "setup", setup_key, st);
+		if (!st->nargs)
+			ERR(p, w, "setup %d: no command, expected command: [program, args...]",
+			    e->nsetup);
+		if (!st->deadline_ms)
+			ERR(p, w, "setup %d: no deadline, expected deadline: DURATION (how long it "
+			    "may take on a loaded machine)", e->nsetup);
+	}
+}
+
+/* vars: NODE.NAME -> a template. */
+static void vars_pair(const struct yaml_ctx *y, const char *key, yaml_node_t *k, yaml_node_t *v,
+		      void *arg)
+{
+	struct parse *p = P(y);
+	struct engine_file *e = p->e;
+	const char *dot = strchr(key, '.');
+	struct ef_var *var;
+	int n;
+
+	(void)arg;
+	if (e->nvars >= EF_MAX_VARS) {
+		ERR(p, k, "vars: more than %d", EF_MAX_VARS);
+		return;
+	}
+	if (!dot || strlen(key) >= EF_NAME_MAX || !dot[1] ||
+	    strspn(dot + 1, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(dot + 1)) {
+		ERR(p, k, "vars: \"%s\": expected NODE.NAME (peer-a.overlay), NAME of lower-case "
+		    "letters, digits and _", key);
+		return;
+	}
+	char node[EF_NAME_MAX];
+	snprintf(node, sizeof(node), "%.*s", (int)(dot - key), key);
+	n = node_role_parse(node);
+	if (n < 0) {
+		ERR(p, k, "vars: \"%s\": \"%s\" is no topology role, expected peer-a, peer-b, "
+		    "nat-a, nat-b or rendezvous", key, node);
+		return;
+	}
+	if (strcmp(dot + 1, "addr") == 0 || strncmp(dot + 1, "addr_", 5) == 0 ||
+	    strcmp(dot + 1, "public") == 0) {
+		ERR(p, k, "vars: \"%s\": the lab sets %s, expected another name", key, dot + 1);
+		return;
+	}
+	var = &e->vars[e->nvars++];
+	snprintf(var->name, sizeof(var->name), "%s", key);
+	var->line = yaml_line(k);
+	copy_text(p, v, "vars", var->text, sizeof(var->text));
+}
+
+static void probe_key(const struct yaml_ctx *y, const char *key, yaml_node_t *k, yaml_node_t *v,
+		      void *arg)
+{
+	struct ef_probe *pr = arg;
+	struct parse *p = P(y);
+	char what[64];
+	bool harness = false;
+
+	snprintf(what, sizeof(what), "outcome: probe: %s", key);
+	if (strcmp(key, "command") == 0) {
+		argv_parse(p, v, pr->args, &pr->nargs, EF_MAX_SETUP_ARGS, what);
+	} else if (strcmp(key, "node") == 0) {
+		if (where_parse(p, v, what, false, &harness, &pr->node) &&
+		    pr->node != ROLE_PEER_A && pr->node != ROLE_PEER_B)
+			ERR(p, v, "%s: expected peer-a or peer-b (a probe runs in a peer's node)",
+			    what);
+	} else if (strcmp(key, "interval") == 0) {
+		pr->interval_ms = duration_parse(p, v, what);
+	} else if (strcmp(key, "relayed") == 0 || strcmp(key, "direct") == 0) {
+		struct ef_match *m = key[0] == 'r' ? &pr->relayed : &pr->direct;
+		const char *s = want_scalar(p, v, what, "a pattern a peer prints when its path "
+					    "is relayed (relayed) or direct (direct)");
+		if (s) {
+			m->kind = EF_MATCH_LINE;
+			m->line = yaml_line(v);
+			copy_text(p, v, what, m->pattern, sizeof(m->pattern));
+			regex_check(p, v, what, m->pattern);
+		}
+		if (pr->relayed.kind == EF_MATCH_LINE && pr->direct.kind == EF_MATCH_LINE)
+			ERR(p, k, "outcome: probe: relayed and direct together, expected one of them "
+			    "(the other is its absence)");
+	} else {
+		ERR(p, k, "outcome: probe: unknown key \"%s\", expected command, node, interval, "
+		    "relayed or direct", key);
+	}
+}
+
+static void probe_parse(struct parse *p, yaml_node_t *v, struct ef_probe *pr)
+{
+	pr->node = ROLE_PEER_A;
+	pr->interval_ms = 200;
+	pr->line = yaml_line(v);
+	if (v->type != YAML_MAPPING_NODE) {
+		ERR(p, v, "outcome: probe: expected { command: [...], node: peer-a, interval: "
+		    "DURATION }");
+		return;
+	}
+	yaml_for_each_pair(&p->y, v, "outcome: probe", probe_key, pr);
+	if (!pr->nargs)
+		ERR(p, v, "outcome: probe: no command, expected command: [program, args...] (ping "
+		    "over the overlay)");
+}
+
 static void exit_pair(const struct yaml_ctx *y, const char *key, yaml_node_t *k, yaml_node_t *v,
 		      void *arg)
 {
@@ -490,7 +665,7 @@ static void outcome_parse(struct parse *p, yaml_node_t *v)
 {
 	struct ef_outcome *o = &p->e->outcome;
 	struct match_ctx c = { .m = &o->match, .what = "outcome" };
-	yaml_node_t *exit_v = NULL;
+	yaml_node_t *exit_v = NULL, *probe_v = NULL;
 
 	o->line = yaml_line(v);
 	yaml_for_each_pair(&p->y, v, "outcome", match_pair, &c);
@@ -501,16 +676,25 @@ static void outcome_parse(struct parse *p, yaml_node_t *v)
 		const char *key = yaml_scalar(yaml_node_at(&p->y, pr->key));
 		if (key && strcmp(key, "exit") == 0)
 			exit_v = yaml_node_at(&p->y, pr->value);
+		if (key && strcmp(key, "probe") == 0)
+			probe_v = yaml_node_at(&p->y, pr->value);
 	}
 	if (exit_v)
 		yaml_for_each_pair(&p->y, exit_v, "outcome: exit", exit_pair, o);
-	if (c.nkinds > 1)
-		ERR(p, v, "outcome: json and line together, expected one of them (and exit)");
-	o->kind = c.nkinds ? (o->match.kind == EF_MATCH_JSON ? EF_OUTCOME_JSON : EF_OUTCOME_LINE)
-			   : EF_OUTCOME_EXIT;
-	if (!c.nkinds && !exit_v)
+	if (probe_v)
+		probe_parse(p, probe_v, &o->probe);
+	if (c.nkinds + (probe_v != NULL) > 1)
+		ERR(p, v, "outcome: %s together, expected one of json, line and probe (and exit)",
+		    probe_v ? "probe and json or line" : "json and line");
+	o->kind = probe_v ? EF_OUTCOME_PROBE
+		  : c.nkinds ? (o->match.kind == EF_MATCH_JSON ? EF_OUTCOME_JSON : EF_OUTCOME_LINE)
+			     : EF_OUTCOME_EXIT;
+	if (probe_v && exit_v)
+		ERR(p, exit_v, "outcome: exit: a probe decides for daemons that never exit, "
+		    "expected no exit map with it");
+	if (!c.nkinds && !exit_v && !probe_v)
 		ERR(p, v, "outcome: nothing to read, expected json: { MEMBER: VALUE }, line: "
-		    "PATTERN or exit: { CODE: OUTCOME }");
+		    "PATTERN, probe: { command: [...] } or exit: { CODE: OUTCOME }");
 }
 
 /* --- the top level -------------------------------------------------------------------------- */
@@ -539,7 +723,8 @@ static void capability_add(struct parse *p, yaml_node_t *w, const char *s)
 
 	if (!bit)
 		ERR(p, w, "capabilities: \"%s\" is unknown, expected rendezvous, peer-reflexive, "
-		    "simultaneous-open, port-prediction, birthday, relay or ignores-icmp-errors", s);
+		    "simultaneous-open, port-prediction, birthday, relay, ignores-icmp-errors, "
+		    "relay-fallback or single-probe", s);
 	p->e->capabilities |= bit;
 }
 
@@ -586,6 +771,10 @@ static void top_pair(const struct yaml_ctx *y, const char *key, yaml_node_t *k, 
 		yaml_for_each_pair(y, v, "techniques", techniques_pair, NULL);
 	} else if (strcmp(key, "files") == 0) {
 		yaml_for_each_pair(y, v, "files", files_pair, NULL);
+	} else if (strcmp(key, "setup") == 0) {
+		setup_parse(p, v);
+	} else if (strcmp(key, "vars") == 0) {
+		yaml_for_each_pair(y, v, "vars", vars_pair, NULL);
 	} else if (strcmp(key, "roles") == 0) {
 		p->have_roles = true;
 		p->roles_key = k;
@@ -595,7 +784,7 @@ static void top_pair(const struct yaml_ctx *y, const char *key, yaml_node_t *k, 
 		outcome_parse(p, v);
 	} else {
 		ERR(p, k, "unknown key \"%s\", expected engine, description, program, version, "
-		    "packages, capabilities, techniques, files, roles or outcome", key);
+		    "packages, capabilities, techniques, vars, files, setup, roles or outcome", key);
 	}
 }
 

@@ -19,6 +19,10 @@
 #define EF_MAX_TECHNIQUES 8
 #define EF_MAX_PACKAGES 4
 #define EF_MAX_FILES 4
+#define EF_FILE_MAX 2048
+#define EF_MAX_SETUP 6
+#define EF_MAX_SETUP_ARGS 24
+#define EF_MAX_VARS 8
 
 /* What a role waits for, or what ends a peer: one of these. */
 enum ef_match_kind {
@@ -71,7 +75,42 @@ struct ef_role {
 /* A config file templated into the cell's directory before the roles start. */
 struct ef_file {
 	char name[EF_NAME_MAX];     /* file name inside the cell directory */
-	char text[1024];            /* its content (a template) */
+	char text[EF_FILE_MAX];     /* its content (a template) */
+	int line;
+};
+
+/* A setup command: run once per cell run, after the files are written and before any role
+ * starts (keys and certificates into the cell directory), to its end, within its deadline. */
+struct ef_setup {
+	struct ef_arg args[EF_MAX_SETUP_ARGS];
+	int nargs;
+	bool harness;               /* on the host, outside the lab (no node) */
+	enum topo_role node;        /* else in this topology role's node (default rendezvous) */
+	int deadline_ms;
+	int line;
+};
+
+/* An engine's own per-node value, NODE.NAME (peer-a.overlay: 10.42.0.1): a template, so a peer
+ * reaches it as self.NAME / other.NAME like the lab's addresses. */
+struct ef_var {
+	char name[EF_NAME_MAX];     /* NODE.NAME as written */
+	char text[EF_TEXT_MAX];
+	int line;
+};
+
+/* The outcome of daemons that never exit: a command run in a peer's node again and again
+ * (ping over the overlay) until it exits 0 (the engine says direct, or relayed when `relayed`
+ * matches a peer's output) or the technique's deadline passes (failed). */
+struct ef_probe {
+	struct ef_arg args[EF_MAX_SETUP_ARGS];
+	int nargs;
+	enum topo_role node;        /* ROLE_PEER_A (default) or ROLE_PEER_B: whose command it is */
+	int interval_ms;            /* between the starts of two tries */
+	struct ef_match relayed;    /* LINE on either peer's output: the path is relayed */
+	/* or the other way round: LINE on either peer's output: the path is direct; a probe
+	 * that succeeds without it (by the deadline) means the engine relays (its data goes
+	 * through its server until it has a direct path, like n2n) */
+	struct ef_match direct;
 	int line;
 };
 
@@ -83,11 +122,13 @@ enum ef_outcome_kind {
 	EF_OUTCOME_LINE,  /* a line matching the pattern: the engine says `direct`; none by the
 			   * technique's deadline: `failed` (for programs that never exit, like nc) */
 	EF_OUTCOME_EXIT,  /* only the exit code map below */
+	EF_OUTCOME_PROBE, /* a probe command (struct ef_probe) after both peers are ready */
 };
 
 struct ef_outcome {
 	enum ef_outcome_kind kind;
 	struct ef_match match;      /* JSON or LINE */
+	struct ef_probe probe;      /* PROBE */
 	/* exit code -> outcome; CELL_ERROR: not mapped. Applies to every kind when the output
 	 * decided nothing. */
 	enum cell_outcome exit_map[256];
@@ -110,6 +151,10 @@ enum ef_capability {
 	EF_CAP_BIRTHDAY = 1 << 4,
 	EF_CAP_RELAY = 1 << 5,
 	EF_CAP_IGNORES_ICMP = 1 << 6,   /* keeps going after an ICMP port unreachable */
+	EF_CAP_RELAY_FALLBACK = 1 << 7, /* every technique relays through its server where no
+					 * direct path is made (n2n's supernode) */
+	EF_CAP_SINGLE_PROBE = 1 << 8,   /* each side sends one probe toward the other, A's first,
+					 * and never repeats it (n2n's REGISTER) */
 };
 
 struct engine_file {
@@ -127,6 +172,10 @@ struct engine_file {
 	int ntechniques;
 	struct ef_file files[EF_MAX_FILES];
 	int nfiles;
+	struct ef_setup setup[EF_MAX_SETUP];
+	int nsetup;
+	struct ef_var vars[EF_MAX_VARS];
+	int nvars;
 	struct ef_role roles[EF_MAX_ROLES]; /* servers first (in file order), then peer-a, peer-b */
 	int nroles;
 	struct ef_outcome outcome;

@@ -31,6 +31,32 @@ static bool in_list(const char *const *l, const char *s, size_t n)
 	return false;
 }
 
+/* Whether the file's vars declare NODE.NAME. */
+static bool var_declared(const struct engine_file *e, const char *node, size_t nlen,
+			 const char *name)
+{
+	for (int i = 0; i < e->nvars; i++) {
+		const char *d = strchr(e->vars[i].name, '.');
+		if ((size_t)(d - e->vars[i].name) == nlen &&
+		    strncmp(e->vars[i].name, node, nlen) == 0 && strcmp(d + 1, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* An engine's own NODE.NAME (vars:); self/other.NAME when both peers have it, self-nat/
+ * other-nat.NAME when both NATs do. */
+static bool engine_var(const struct engine_file *e, const char *name, const char *dot)
+{
+	size_t n = (size_t)(dot - name);
+
+	if ((n == 4 && strncmp(name, "self", 4) == 0) || (n == 5 && strncmp(name, "other", 5) == 0))
+		return var_declared(e, "peer-a", 6, dot + 1) && var_declared(e, "peer-b", 6, dot + 1);
+	if (strncmp(name, "self-nat", n) == 0 || strncmp(name, "other-nat", n) == 0)
+		return var_declared(e, "nat-a", 5, dot + 1) && var_declared(e, "nat-b", 5, dot + 1);
+	return var_declared(e, name, n, dot + 1);
+}
+
 /* Whether a variable exists, by the grammar of docs/engine-format.md "Variables". */
 static const char *var_problem(const struct var_check *c, const char *name)
 {
@@ -69,7 +95,10 @@ static const char *var_problem(const struct var_check *c, const char *name)
 	if (strcmp(dot, ".addr") == 0 || (strncmp(dot, ".addr.", 6) == 0 && dot[6] >= '0' &&
 					  dot[6] <= '3' && !dot[7]))
 		return NULL;
-	return "expected NODE.addr, NODE.addr.N (N 0 to 3) or NAT.public";
+	if (engine_var(e, name, dot))
+		return NULL;
+	return "expected NODE.addr, NODE.addr.N (N 0 to 3), NAT.public or a NODE.NAME of vars: "
+	       "(self and other: both peers')";
 }
 
 static int var_check_one(const char *name, void *arg)
@@ -155,6 +184,30 @@ void engine_file_check(struct parse *p, yaml_node_t *root)
 	c = (struct var_check){ .p = p, .self = NULL, .self_index = e->nroles, .what = "file" };
 	for (int i = 0; i < e->nfiles; i++)
 		template_check(&c, e->files[i].text, e->files[i].line);
+	c.what = "vars";
+	for (int i = 0; i < e->nvars; i++)
+		template_check(&c, e->vars[i].text, e->vars[i].line);
+	for (int i = 0; i < e->nsetup; i++) {
+		char what[32];
+		snprintf(what, sizeof(what), "setup %d", i + 1);
+		c.what = what;
+		for (int j = 0; j < e->setup[i].nargs; j++)
+			template_check(&c, e->setup[i].args[j].text, e->setup[i].args[j].line);
+	}
+	if (e->outcome.kind == EF_OUTCOME_PROBE) {
+		const struct ef_probe *pr = &e->outcome.probe;
+		const struct ef_role *who = engine_file_role(e, pr->node == ROLE_PEER_B ? "peer-b"
+										       : "peer-a");
+		c = (struct var_check){ .p = p, .self = who, .self_index = e->nroles,
+					.what = "outcome: probe" };
+		for (int j = 0; j < pr->nargs; j++)
+			template_check(&c, pr->args[j].text, pr->args[j].line);
+		if (pr->relayed.kind == EF_MATCH_LINE)
+			template_check(&c, pr->relayed.pattern, pr->relayed.line);
+		if (pr->direct.kind == EF_MATCH_LINE)
+			template_check(&c, pr->direct.pattern, pr->direct.line);
+	}
+	c = (struct var_check){ .p = p, .self = NULL, .self_index = e->nroles };
 	c.what = "version";
 	for (int i = 0; i < e->nversion; i++) {
 		char why[160];

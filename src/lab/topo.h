@@ -12,12 +12,6 @@
 #include "base/netaddr.h"
 #include "base/out.h"
 
-/* The address type moved to base/netaddr.h (nl/ must not include lab/). These two old names
- * stay only until src/engine/adapter.c, edited in a parallel branch, is renamed after the merge;
- * nothing else uses them. */
-#define topo_addr net_addr
-#define topo_addr_format net_addr_format
-
 #define TOPO_MAX_NODES 16
 #define TOPO_MAX_LINKS 24
 #define TOPO_MAX_ENDS 8   /* ends of one link; more than two make a bridge */

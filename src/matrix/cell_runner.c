@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include "base/sha256.h"
 #include "ct/conntrack.h"
 #include "lab/lab.h"
+#include "lab/proc.h"
 #include "engine/adapter.h"
 #include "matrix/attest.h"
 #include "matrix/cell_runner.h"
@@ -328,15 +330,19 @@ static void attest_run(struct lab *lab, const struct cell_spec *spec,
  * (status[i] is its wait status); otherwise it was stopped when the peers were done or at the
  * deadline (hung: the deadline passed). */
 static void judge_peers(struct cellctx *c, const bool exited[2], const int status[2], bool hung,
-			struct cell_run *run)
+			const struct engine_peer_result *given, struct cell_run *run)
 {
 	struct engine_peer_result r[2];
 	const char *who[2] = { "A", "B" };
 	char note[200];
 
 	for (int i = 0; i < 2; i++) {
-		engine_peer_result(c->e, c->pattern[i], c->progs[c->peer[i]].text, exited[i],
-				   status[i], &r[i]);
+		/* given: a probe's word for both (outcome by probe), else each peer's output */
+		if (given)
+			r[i] = given[i];
+		else
+			engine_peer_result(c->e, c->pattern[i], c->progs[c->peer[i]].text,
+					   exited[i], status[i], &r[i]);
 		if (exited[i] && WIFEXITED(status[i]) && WEXITSTATUS(status[i]) == 127) {
 			set_error(run, "engine program could not be started in peer %s's node (exit "
 				       "127)", who[i]);
@@ -426,6 +432,29 @@ static void cellctx_free(struct cellctx *c)
 	free(c);
 }
 
+/* The probe's `relayed` or `direct` pattern, NULL when it has none. */
+static const struct ef_match *probe_pattern(const struct engine_file *e)
+{
+	const struct ef_probe *pr = &e->outcome.probe;
+
+	if (e->outcome.kind != EF_OUTCOME_PROBE)
+		return NULL;
+	if (pr->relayed.kind == EF_MATCH_LINE)
+		return &pr->relayed;
+	return pr->direct.kind == EF_MATCH_LINE ? &pr->direct : NULL;
+}
+
+/* Whether either peer's output matches the probe's pattern (each rendered from its own view). */
+static bool probe_pattern_seen(const struct cellctx *c)
+{
+	const struct ef_match *m = probe_pattern(c->e);
+	bool seen = false;
+
+	for (int k = 0; k < 2 && m; k++)
+		seen |= tpl_output_matches(m, c->pattern[k], c->progs[c->peer[k]].text, NULL, 0);
+	return seen;
+}
+
 /* Start role i: its command line rendered from the cell's variables and its own (peers: self,
  * other...). 0, or -errno with why filled. */
 static int role_start(struct cellctx *c, int i, const char *dir, int timeout_ms, char *why,
@@ -445,10 +474,12 @@ static int role_start(struct cellctx *c, int i, const char *dir, int timeout_ms,
 		snprintf(why, wlen, "too many variables");
 		goto out;
 	}
-	if (r->peer && c->e->outcome.kind == EF_OUTCOME_LINE) {
+	if (r->peer && (c->e->outcome.kind == EF_OUTCOME_LINE || probe_pattern(c->e))) {
+		/* a LINE outcome, or the probe's `relayed`/`direct` pattern, seen from this peer */
 		int side = r->name[5] == 'a' ? 0 : 1;
-		ret = tpl_render(c->e->outcome.match.pattern, rv, c->pattern[side],
-				 sizeof(c->pattern[side]), NULL, 0);
+		ret = tpl_render(c->e->outcome.kind == EF_OUTCOME_LINE
+					 ? c->e->outcome.match.pattern : probe_pattern(c->e)->pattern,
+				 rv, c->pattern[side], sizeof(c->pattern[side]), NULL, 0);
 		if (ret < 0) {
 			snprintf(why, wlen, "its outcome pattern does not render");
 			goto out;
@@ -498,6 +529,251 @@ static int role_wait_ready(struct cellctx *c, int i, int stop_fd, const char *lo
 	return -ETIMEDOUT;
 }
 
+/* The first line of a file (a failing setup's stderr, for the reason). */
+static void first_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+
+	buf[0] = '\0';
+	if (f) {
+		if (!fgets(buf, (int)len, f))
+			buf[0] = '\0';
+		fclose(f);
+	}
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+/* Run one setup command to its end within its deadline: on the host (proc_spawn in this
+ * process's own network namespace: it still gets an init that dies with this thread and kills
+ * it at the deadline) or in a node. Output to setup-N.out/.err, the command line to setup-N.cmd.
+ * Returns 0, or -1 with why naming the command, what went wrong and its output file. */
+static int setup_one(struct cellctx *c, int i, const char *dir, const char *log_dir, char *why,
+		     size_t wlen)
+{
+	const struct ef_setup *st = &c->e->setup[i];
+	const struct topo *t = lab_topo(c->lab);
+	struct tpl_vars *v = malloc(sizeof(*v));
+	struct engine_argv *a = calloc(1, sizeof(*a));
+	char path[PATH_MAX], errline[160];
+	int out = -1, err = -1, hostns = -1, status = 0, ret = -1;
+	struct lab_spawn_opts o;
+
+	snprintf(why, wlen, "setup %d: out of memory", i + 1);
+	if (!v || !a)
+		goto out;
+	*v = *c->vars;
+	tpl_set(v, "role", "setup");
+	if (engine_argv_render(st->args, st->nargs, v, a, errline, sizeof(errline)) < 0) {
+		snprintf(why, wlen, "setup %d: %s", i + 1, errline);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/setup-%d.cmd", dir, i + 1);
+	FILE *f = fopen(path, "w");
+	if (f) {
+		for (int k = 0; a->argv[k]; k++)
+			fprintf(f, "%s%s", k ? " " : "", a->argv[k]);
+		fputc('\n', f);
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/setup-%d.out", dir, i + 1);
+	out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	snprintf(path, sizeof(path), "%s/setup-%d.err", dir, i + 1);
+	err = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (out < 0 || err < 0) {
+		snprintf(why, wlen, "setup %d: cannot write its output files: %s", i + 1,
+			 strerror(errno));
+		goto out;
+	}
+	o = (struct lab_spawn_opts){ .stdin_fd = -1, .stdout_fd = out, .stderr_fd = err,
+				     .timeout_ms = st->deadline_ms };
+	if (st->harness) {
+		pid_t pid;
+		hostns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+		pid = hostns < 0 ? -errno : proc_spawn(hostns, a->argv, &o, false);
+		/* bounded: the init kills the command at its deadline (exit 124) */
+		if (pid < 0 || waitpid(pid, &status, 0) < 0) {
+			snprintf(why, wlen, "setup %d (%s): cannot run it on the host: %s", i + 1,
+				 a->argv[0], strerror(pid < 0 ? (int)-pid : errno));
+			goto out;
+		}
+	} else {
+		int h = t->roles[st->node] >= 0 ? lab_spawn(c->lab, t->roles[st->node], a->argv, &o)
+						: -ENOENT;
+		if (h < 0 || lab_wait(c->lab, h, st->deadline_ms + HARNESS_GRACE_MS, &status) < 0) {
+			snprintf(why, wlen, "setup %d (%s): cannot run it in the %s node: %s", i + 1,
+				 a->argv[0], topo_role_name(st->node), strerror(h < 0 ? -h : ETIMEDOUT));
+			goto out;
+		}
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		ret = 0;
+		goto out;
+	}
+	first_line(path, errline, sizeof(errline));
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 124)
+		snprintf(why, wlen, "setup %d (%s) did not finish within %d ms; see %s/setup-%d.err",
+			 i + 1, a->argv[0], st->deadline_ms, log_dir, i + 1);
+	else
+		snprintf(why, wlen, "setup %d (%s) %s %d%s%s; see %s/setup-%d.err", i + 1,
+			 a->argv[0], WIFEXITED(status) ? "exited" : "was killed by signal",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+			 errline[0] ? ": " : "", errline, log_dir, i + 1);
+out:
+	if (out >= 0)
+		close(out);
+	if (err >= 0)
+		close(err);
+	if (hostns >= 0)
+		close(hostns);
+	free(v);
+	free(a);
+	return ret;
+}
+
+static int setup_run(struct cellctx *c, const char *dir, const char *log_dir, char *why,
+		     size_t wlen)
+{
+	for (int i = 0; i < c->e->nsetup; i++)
+		if (setup_one(c, i, dir, log_dir, why, wlen) < 0)
+			return -1;
+	return 0;
+}
+
+static bool never_done(struct cellctx *c)
+{
+	(void)c;
+	return false;
+}
+
+/* Whether either peer's program has ended (a daemon that should run until it is stopped). */
+static bool peer_ended(const struct cellctx *c)
+{
+	for (int i = 0; i < 2; i++)
+		if (c->progs[c->peer[i]].started && c->progs[c->peer[i]].out < 0)
+			return true;
+	return false;
+}
+
+/* Outcome by probe (daemons that never exit): the probe command in its peer's node, tried every
+ * interval until it exits 0 or the deadline passes; the peers' outputs are read meanwhile (a
+ * daemon blocked on a full pipe would stop forwarding). Fills both peers' results alike: the
+ * probe speaks for the pair. Returns 0, -ECANCELED, or -EPIPE when a peer ended first. */
+static int probe_run(struct cellctx *c, int stop_fd, double deadline, const char *dir,
+		     const char *log_dir, struct engine_peer_result r[2])
+{
+	const struct ef_probe *pr = &c->e->outcome.probe;
+	const struct ef_role *who = &c->e->roles[c->peer[pr->node == ROLE_PEER_B ? 1 : 0]];
+	const struct topo *t = lab_topo(c->lab);
+	struct tpl_vars *v = malloc(sizeof(*v));
+	struct engine_argv *a = calloc(1, sizeof(*a));
+	char path[PATH_MAX], why[200];
+	double t0 = now_ms(), ok_ms = -1;
+	int fd = -1, tries = 0, status = 0, ret = 0;
+	bool ok = false, want_direct = pr->direct.kind == EF_MATCH_LINE;
+
+	memset(r, 0, 2 * sizeof(*r));
+	if (!v || !a) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	*v = *c->vars;
+	if (engine_vars_role(who, v) < 0 ||
+	    engine_argv_render(pr->args, pr->nargs, v, a, why, sizeof(why)) < 0) {
+		ret = -EINVAL;
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/probe.out", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	for (int guard = 0; guard < 100000 && !(ok && !want_direct); guard++) {
+		double next = now_ms() + pr->interval_ms;
+		int left = (int)(deadline - now_ms()), h;
+		struct lab_spawn_opts o = { .stdin_fd = -1, .stdout_fd = fd, .stderr_fd = fd };
+
+		if (left <= 0 || peer_ended(c))
+			break;
+		if (ok) {
+			/* `direct`: the probe got through; is it direct yet? (until the deadline:
+			 * the engine may upgrade a relayed path) */
+			if (probe_pattern_seen(c))
+				break;
+			ret = pump(c, stop_fd, next < deadline ? next : deadline, false, never_done);
+			if (ret == -ECANCELED)
+				goto out;
+			ret = 0;
+			continue;
+		}
+		o.timeout_ms = left;
+		tries++;
+		h = lab_spawn(c->lab, t->roles[who->node], a->argv, &o);
+		if (h < 0) {
+			ret = h;
+			goto out;
+		}
+		if (lab_wait(c->lab, h, left + HARNESS_GRACE_MS, &status) < 0)
+			lab_stop(c->lab, h, 100, &status);
+		ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+		if (ok) {
+			ok_ms = now_ms() - t0;
+			continue;
+		}
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+			/* the probe's program is not there: no NAT result */
+			ret = -ENOEXEC;
+			goto out;
+		}
+		/* read the daemons' outputs until the next try */
+		ret = pump(c, stop_fd, next < deadline ? next : deadline, false, never_done);
+		if (ret == -ECANCELED)
+			goto out;
+		ret = 0;
+	}
+	if (!ok && peer_ended(c)) {
+		ret = -EPIPE;
+		goto out;
+	}
+	/* the peers' last words (a relay in use is written when it is chosen) */
+	pump(c, stop_fd, now_ms() + 50, false, never_done);
+	for (int i = 0; i < 2; i++) {
+		struct engine_peer_result *ri = &r[i];
+		if (i == 1) {
+			/* one probe speaks for the pair: B says what A says, without repeating */
+			*ri = r[0];
+			snprintf(ri->reason, sizeof(ri->reason), "the same probe");
+			ri->attempts = 0;
+			break;
+		}
+		ri->reported = true;
+		ri->attempts = i == 0 ? tries : 0;
+		ri->time_to_connect_ms = -1;
+		if (ok) {
+			/* relayed: its `relayed` pattern was seen, or its `direct` one was not */
+			bool seen = probe_pattern_seen(c);
+			bool relayed = want_direct ? !seen : seen;
+			ri->outcome = relayed ? CELL_RELAYED : CELL_DIRECT;
+			/* until the first answer, or until the path turned direct */
+			ri->time_to_connect_ms = want_direct && !relayed ? now_ms() - t0 : ok_ms;
+			snprintf(ri->reason, sizeof(ri->reason), "probe %s succeeded on try %d%s",
+				 a->argv[0], tries, !probe_pattern(c->e) ? ""
+				 : relayed ? (want_direct ? " (no peer said it is direct)"
+							  : " (a peer said it relays)")
+				 : (want_direct ? " (a peer said it is direct)" : ""));
+		} else {
+			ri->outcome = CELL_FAILED;
+			snprintf(ri->phase, sizeof(ri->phase), "probing");
+			snprintf(ri->reason, sizeof(ri->reason), "no probe (%s) succeeded in %d tries "
+				 "(last: %s %d); see %s/probe.out", a->argv[0], tries,
+				 WIFEXITED(status) ? "exit" : "signal",
+				 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), log_dir);
+		}
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(v);
+	free(a);
+	return ret;
+}
+
 int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec, int run_index,
 		  struct cell_run *run)
 {
@@ -511,7 +787,8 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 	int status[2] = { 0, 0 }, ret = 0, timeout_ms = runner_deadline_ms(cfg->engine, spec);
 	bool exited[2] = { false, false };
 	double t0 = now_ms(), deadline, a_started = 0;
-	bool hung = false;
+	bool hung = false, ended = false;
+	struct engine_peer_result probe_given[2], *given = NULL;
 
 	memset(run, 0, sizeof(*run));
 	run->time_to_connect_ms = -1;
@@ -552,11 +829,19 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 					  .dir = realpath(dir, absdir) ? absdir : dir,
 					  .transport = spec->proto, .technique = spec->technique,
 					  .deadline_ms = timeout_ms, .port = cfg->rendezvous_port };
+		snprintf(why, sizeof(why), "too many variables");
 		if (engine_vars_cell(&ec, t, c->vars) < 0 ||
+		    engine_vars_engine(cfg->engine, c->vars, why, sizeof(why)) < 0 ||
 		    engine_files_write(cfg->engine, c->vars, ec.dir, why, sizeof(why)) < 0) {
 			set_error(run, "engine setup: %s", why);
 			goto out;
 		}
+	}
+	/* the engine's setup commands (keys, certificates), after its files, before any role */
+	if (setup_run(c, dir, run->log_dir, why, sizeof(why)) < 0) {
+		set_error(run, "%s", why);
+		snprintf(run->phase, sizeof(run->phase), "setup");
+		goto out;
 	}
 	deadline = now_ms() + timeout_ms + HARNESS_GRACE_MS + cfg->stagger_ms;
 
@@ -569,6 +854,12 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		 * there (a peer that never exits, like nc, is judged by its output, not killed
 		 * by the lab's backstop first) */
 		int life = timeout_ms + HARNESS_GRACE_MS * 2 + cfg->stagger_ms;
+
+		/* a daemon judged by a probe runs until the probe is done, which starts when both
+		 * peers are ready */
+		if (cfg->engine->outcome.kind == EF_OUTCOME_PROBE)
+			for (int k = 0; k < 2; k++)
+				life += cfg->engine->roles[c->peer[k]].ready.deadline_ms;
 
 		if (is_b) {
 			ret = pump(c, cfg->stop_fd, a_started + cfg->stagger_ms, false, peers_done);
@@ -597,11 +888,30 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		if (r->peer && r->ready.deadline_ms)
 			deadline = now_ms() + timeout_ms + HARNESS_GRACE_MS + cfg->stagger_ms;
 	}
-	ret = pump(c, cfg->stop_fd, deadline, false, peers_done);
-	if (ret == -ECANCELED)
-		goto out;
-	hung = ret == -ETIMEDOUT;
-	ret = 0;
+	if (cfg->engine->outcome.kind == EF_OUTCOME_PROBE) {
+		/* daemons: the probe decides, within the technique's deadline from the moment
+		 * both peers are ready; then the harness stops them */
+		given = probe_given;
+		ret = probe_run(c, cfg->stop_fd, now_ms() + timeout_ms, dir, run->log_dir, given);
+		if (ret == -ECANCELED)
+			goto out;
+		if (ret == -EPIPE)
+			ended = true; /* a daemon ended by itself: no NAT result */
+		else if (ret < 0) {
+			set_error(run, "the probe could not run: %s", ret == -ENOEXEC
+				  ? "its program was not found (exit 127); see probe.out"
+				  : strerror(-ret));
+			ret = 0;
+			goto out;
+		}
+		ret = 0;
+	} else {
+		ret = pump(c, cfg->stop_fd, deadline, false, peers_done);
+		if (ret == -ECANCELED)
+			goto out;
+		hung = ret == -ETIMEDOUT;
+		ret = 0;
+	}
 	for (int i = 0; i < 2; i++) {
 		struct prog *p = &c->progs[c->peer[i]];
 		if (!p->started)
@@ -621,7 +931,16 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 			ct_mappings_free(&flows[n]);
 		free(flows);
 	}
-	judge_peers(c, exited, status, hung, run);
+	if (ended) {
+		int i = exited[0] ? 0 : 1;
+		run->outcome = CELL_ERROR;
+		snprintf(run->phase, sizeof(run->phase), "crashed");
+		snprintf(run->reason, sizeof(run->reason), "peer %s ended while it was probed "
+			 "(wait status %#x), a daemon should run until stopped; see %s/%s.err",
+			 i ? "B" : "A", status[i], run->log_dir, c->progs[c->peer[i]].name);
+	} else {
+		judge_peers(c, exited, status, hung, given, run);
+	}
 out:
 	if (ret == -ECANCELED) {
 		run->outcome = CELL_ERROR;
@@ -640,8 +959,9 @@ int cell_overhead_once(const struct runner_config *cfg, struct cell_overhead *oh
 	struct diag_list *dl = calloc(1, sizeof(*dl));
 	struct cellctx *c = NULL;
 	struct lab *lab = NULL;
+	char dir[PATH_MAX];
 	struct engine_cell ec = { .program = cfg->engine_binary, .session = "bench",
-				  .dir = cfg->out_dir, .transport = "udp",
+				  .dir = dir, .transport = "udp",
 				  .technique = cfg->engine->techniques[0].name,
 				  .deadline_ms = cfg->engine->techniques[0].deadline_ms,
 				  .port = cfg->rendezvous_port };
@@ -649,20 +969,27 @@ int cell_overhead_once(const struct runner_config *cfg, struct cell_overhead *oh
 	char why[300];
 	int ret = -EIO;
 
-	if (!dl)
+	/* a directory of its own per cell, as a real run has: setup commands may refuse to
+	 * overwrite what an earlier one made (nebula-cert does) */
+	snprintf(dir, sizeof(dir), "%s/cell-XXXXXX", cfg->out_dir);
+	if (!dl || !mkdtemp(dir))
 		goto out;
 	if (lab_up(t, NULL, &lab, dl) < 0)
 		goto out;
 	t1 = now_ms();
 	/* the harness's part of starting an engine: its servers started and ready */
 	c = cellctx_new(cfg, lab);
-	if (!c || engine_vars_cell(&ec, t, c->vars) < 0)
+	/* an engine's servers may need its files and setup (a lighthouse's certificate) */
+	if (!c || engine_vars_cell(&ec, t, c->vars) < 0 ||
+	    engine_vars_engine(cfg->engine, c->vars, why, sizeof(why)) < 0 ||
+	    engine_files_write(cfg->engine, c->vars, dir, why, sizeof(why)) < 0 ||
+	    setup_run(c, dir, dir, why, sizeof(why)) < 0)
 		goto out;
 	for (int i = 0; i < c->nprogs; i++) {
 		if (cfg->engine->roles[i].peer)
 			continue;
-		if (role_start(c, i, cfg->out_dir, 10000, why, sizeof(why)) < 0 ||
-		    role_wait_ready(c, i, -1, cfg->out_dir, why, sizeof(why)) < 0)
+		if (role_start(c, i, dir, 10000, why, sizeof(why)) < 0 ||
+		    role_wait_ready(c, i, -1, dir, why, sizeof(why)) < 0)
 			goto out;
 	}
 	t2 = now_ms();

@@ -335,7 +335,9 @@ static int cell_references(struct plan *p, struct cell_result *c, const struct r
 				   .technique = c->spec.technique,
 				   .fixed_port = !(p->engine.capabilities & EF_CAP_RENDEZVOUS),
 				   .no_reflexive = !(p->engine.capabilities & EF_CAP_PEER_REFLEXIVE),
-				   .quits_on_icmp = !(p->engine.capabilities & EF_CAP_IGNORES_ICMP) };
+				   .quits_on_icmp = !(p->engine.capabilities & EF_CAP_IGNORES_ICMP),
+				   .relay_fallback = p->engine.capabilities & EF_CAP_RELAY_FALLBACK,
+				   .single_probe = p->engine.capabilities & EF_CAP_SINGLE_PROBE };
 	struct theory th;
 
 	theory_predict(&in, &th);

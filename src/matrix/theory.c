@@ -39,6 +39,7 @@ struct side {
 	/* the engine's (theory_input): no rendezvous, no answer to peer-reflexive sources, and
 	 * giving up at an ICMP error */
 	bool fixed_port, no_reflexive, quits_on_icmp;
+	bool single_probe, is_b;  /* one probe per side, A's first; this side is peer B */
 };
 
 static struct side side_of(const struct profile_header *h)
@@ -171,6 +172,16 @@ static void punch_reason(const struct side *a, const struct side *b, bool predic
 			snprintf(t->why, sizeof(t->why), "%s's port is not the one announced, and the "
 				 "engine answers only the endpoint it aims at, never a peer-reflexive "
 				 "source: failed", u->name);
+		} else if (k->single_probe && k->is_b && k->filtering == PROFILE_ADDRESS_DEPENDENT) {
+			/* B's filter opens for A's address only when B sends toward it, which
+			 * comes after A's one probe; an endpoint-independent filter needs no
+			 * opening, and when A is the known side its probe opens A's filter before
+			 * B's arrives */
+			t->outcome = CELL_FAILED;
+			snprintf(t->why, sizeof(t->why), "%s's one probe, from an unannounced port, "
+				 "reaches %s's address-dependent filter before B has sent toward A's "
+				 "address (A speaks first), and the engine never repeats it: failed",
+				 u->name, k->name);
 		} else if (k->filtering != PROFILE_ADDRESS_AND_PORT_DEPENDENT) {
 			t->outcome = CELL_DIRECT;
 			snprintf(t->why, sizeof(t->why), "%s's probes come from an unannounced port, "
@@ -316,7 +327,25 @@ static void prefix_why(struct theory *t, const char *prefix)
 	memcpy(t->why, tmp, sizeof(t->why));
 }
 
-void theory_predict(const struct theory_input *in, struct theory *t)
+/* An engine that relays wherever it makes no direct path (capability relay-fallback, n2n's
+ * supernode forwarding until the edges meet): what the punching reasoning calls failed is
+ * relayed, and a lost race ends at the relay too. */
+static void relay_fallback(const struct theory_input *in, struct theory *t)
+{
+	if (!in->relay_fallback)
+		return;
+	if (t->outcome == CELL_FAILED) {
+		size_t n = strlen(t->why);
+		t->outcome = CELL_RELAYED;
+		snprintf(t->why + n, sizeof(t->why) - n, "; the engine relays through its server "
+			 "meanwhile: relayed");
+	}
+	if (t->fallback == CELL_FAILED && (t->timing_dependent || t->probabilistic))
+		t->fallback = CELL_RELAYED;
+}
+
+/* The punching reasoning for every layout. */
+static void predict(const struct theory_input *in, struct theory *t)
 {
 	struct side a = side_of(in->a), b = side_of(in->b);
 
@@ -387,7 +416,15 @@ void theory_predict(const struct theory_input *in, struct theory *t)
 	a.fixed_port = b.fixed_port = in->fixed_port;
 	a.no_reflexive = b.no_reflexive = in->no_reflexive;
 	a.quits_on_icmp = b.quits_on_icmp = in->quits_on_icmp;
+	a.single_probe = b.single_probe = in->single_probe;
+	b.is_b = true;
 	outcome_reason(&a, &b, in->technique, in->tcp, t);
+}
+
+void theory_predict(const struct theory_input *in, struct theory *t)
+{
+	predict(in, t);
+	relay_fallback(in, t);
 }
 
 enum cell_class theory_class(const struct theory *t)

@@ -31,6 +31,12 @@ struct theory_input {
 	 * --stagger later), so a NAT B that answers unsolicited traffic (tcp-unsolicited: rst;
 	 * UDP then gets ICMP port unreachable) ends A before B's mapping exists */
 	bool quits_on_icmp;
+	/* relay_fallback: the engine's data goes through its server wherever no direct path is
+	 * made, in every technique (n2n's supernode): such a cell is relayed, not failed */
+	bool relay_fallback;
+	/* single_probe: each side sends one probe toward the other, peer A's first (it speaks
+	 * first), and never repeats it: a probe that meets a closed filter is lost for good */
+	bool single_probe;
 };
 
 struct theory {

@@ -104,6 +104,43 @@ static const struct bad_case bad_cases[] = {
 	  "nothing to read", "expected json:" },
 	{ "version with a cell variable", BASE "version: [\"{{program}}\", \"{{session}}\"]\n", 14,
 	  "version", "only variable known before a cell runs" },
+	/* setup commands, vars, outcome by probe */
+	{ "setup not a list", BASE "setup: { command: [x] }\n", 14, "setup",
+	  "expected a list of { command" },
+	{ "setup without deadline", BASE "setup:\n  - { command: [x] }\n", 15, "setup 1: no "
+	  "deadline", "expected deadline: DURATION" },
+	{ "setup in an unknown node", BASE "setup:\n  - { command: [x], node: moon, deadline: 1s }\n",
+	  15, "\"moon\" is no topology role", "expected harness, peer-a" },
+	{ "setup with a peer's variable", BASE "setup:\n  - { command: [\"{{self.addr}}\"], node: "
+	  "harness, deadline: 1s }\n", 15, "setup 1: {{self.addr}}", "for peers' commands" },
+	{ "setup unknown key", BASE "setup:\n  - { command: [x], deadline: 1s, where: here }\n", 15,
+	  "unknown key \"where\"", "expected command, node or deadline" },
+	{ "vars without a node", BASE "vars: { overlay: 10.42.0.1 }\n", 14, "\"overlay\"",
+	  "expected NODE.NAME" },
+	{ "vars of an unknown node", BASE "vars: { moon.overlay: 10.42.0.1 }\n", 14,
+	  "\"moon\" is no topology role", "expected peer-a" },
+	{ "vars shadowing the lab's", BASE "vars: { peer-a.public: 1.2.3.4 }\n", 14,
+	  "the lab sets public", "expected another name" },
+	{ "undeclared engine variable", L01 L02 L03 L04 L05 L06 L07 L08 L09 L10
+	  "    command: [\"{{program}}\", \"{{other.overlay}}\"]\n" L12 L13, 11,
+	  "{{other.overlay}}", "a NODE.NAME of vars:" },
+	{ "probe with line", L01 L02 L03 L04 L05 L06 L07 L08 L09 L10 L11 L12 L13
+	  "  probe: { command: [ping] }\n", 13, "probe and json or line together",
+	  "expected one of json, line and probe" },
+	{ "probe in a server's node", L01 L02 L03 L04 L05 L06 L07 L08 L09 L10 L11 L12
+	  "  probe: { command: [ping], node: rendezvous }\n", 13, "probe: node",
+	  "expected peer-a or peer-b" },
+	{ "probe without command", L01 L02 L03 L04 L05 L06 L07 L08 L09 L10 L11 L12
+	  "  probe: { interval: 1s }\n", 13, "probe: no command", "expected command:" },
+	{ "probe with an exit map", L01 L02 L03 L04 L05 L06 L07 L08 L09 L10 L11 L12
+	  "  probe: { command: [ping] }\n  exit: { 0: failed }\n", 14, "outcome: exit",
+	  "expected no exit map" },
+	{ "probe with relayed and direct", L01 L02 L03 L04 L05 L06 L07 L08 L09 L10 L11 L12
+	  "  probe: { command: [ping], relayed: r, direct: d }\n", 13, "relayed and direct together",
+	  "expected one of them" },
+	{ "probe with an unknown variable", L01 L02 L03 L04 L05 L06 L07 L08 L09 L10 L11 L12
+	  "  probe: { command: [ping, \"{{other.overlay}}\"] }\n", 13, "{{other.overlay}}",
+	  "a NODE.NAME of vars:" },
 };
 
 static void test_bad_input(void **state)
@@ -185,6 +222,25 @@ static void test_shipped_engines(void **state)
 	assert_int_equal(e.capabilities, 0);
 	assert_string_equal(e.packages[0], "netcat-openbsd");
 	assert_int_equal(e.outcome.exit_map[0], CELL_FAILED);
+	/* nebula: certificates made on the host in setup, a config per role, outcome by probe */
+	assert_int_equal(engine_file_parse(&e, PUNCHLAB_SOURCE_DIR "/engines/nebula.yaml", &dl), 0);
+	assert_int_equal(e.nsetup, 4);
+	assert_true(e.setup[0].harness);
+	assert_int_equal(e.setup[0].deadline_ms, 10000);
+	assert_int_equal(e.nfiles, 3);
+	assert_int_equal(e.nvars, 3);
+	assert_int_equal(e.outcome.kind, EF_OUTCOME_PROBE);
+	assert_int_equal(e.outcome.probe.node, ROLE_PEER_A);
+	assert_int_equal(e.outcome.probe.interval_ms, 200);
+	assert_string_equal(e.roles[0].name, "lighthouse");
+	assert_int_equal(e.roles[0].node, ROLE_RENDEZVOUS);
+	/* n2n: relayed through its supernode unless an edge says the path is direct */
+	assert_int_equal(engine_file_parse(&e, PUNCHLAB_SOURCE_DIR "/engines/n2n.yaml", &dl), 0);
+	assert_int_equal(e.outcome.kind, EF_OUTCOME_PROBE);
+	assert_int_equal(e.outcome.probe.direct.kind, EF_MATCH_LINE);
+	assert_int_equal(e.outcome.probe.relayed.kind, EF_MATCH_NONE);
+	assert_true(e.capabilities & EF_CAP_RELAY_FALLBACK);
+	assert_string_equal(e.roles[0].name, "supernode");
 	assert_int_equal(dl.count, 0);
 }
 
@@ -268,6 +324,85 @@ static void test_cell_vars_and_groups(void **state)
 	free(v);
 	free(a);
 	free(e);
+}
+
+/* An engine's own values (vars:) render from the cell's and reach a peer as self/other.NAME;
+ * setup commands default to the server's node; a probe renders from its peer's view. */
+static void test_engine_vars_setup_probe(void **state)
+{
+	static const char y[] =
+		L01 L02 L03 L04
+		"vars:\n"
+		"  peer-a.overlay: 10.42.0.1\n"
+		"  peer-b.overlay: 10.42.0.2\n"
+		"  rendezvous.tunnel: \"{{rendezvous.addr}}:4242\"\n"
+		"setup:\n"
+		"  - { command: [gen, \"{{dir}}/k\", \"{{peer-b.overlay}}\"], deadline: 3s }\n"
+		"  - { command: [gen2], node: harness, deadline: 200ms }\n"
+		L05
+		"  peers:\n"
+		"    command: [\"{{program}}\", \"{{rendezvous.tunnel}}\", \"{{self.overlay}}\"]\n"
+		"outcome:\n"
+		"  probe: { command: [ping, \"{{other.overlay}}\"], node: peer-b, interval: 1s,"
+		" relayed: \"via relay\" }\n";
+	struct topo *t = calloc(1, sizeof(*t));
+	struct tpl_vars *v = calloc(1, sizeof(*v));
+	struct engine_argv *a = calloc(1, sizeof(*a));
+	struct engine_file *e = calloc(1, sizeof(*e));
+	struct diag_list dl = { 0 };
+	struct engine_cell c = { .program = "/bin/p", .session = "s1", .dir = "/d",
+				 .transport = "udp", .technique = "udp", .deadline_ms = 2000,
+				 .port = 3478 };
+	char why[128];
+
+	(void)state;
+	assert_int_equal(topo_parse_buffer(t, "t.yaml", topo_yaml, strlen(topo_yaml), &dl), 0);
+	assert_int_equal(engine_file_parse_buffer(e, NAME, y, strlen(y), &dl), 0);
+	assert_int_equal(e->nsetup, 2);
+	assert_false(e->setup[0].harness);
+	assert_int_equal(e->setup[0].node, ROLE_RENDEZVOUS);
+	assert_int_equal(e->setup[0].deadline_ms, 3000);
+	assert_true(e->setup[1].harness);
+	assert_int_equal(e->outcome.kind, EF_OUTCOME_PROBE);
+	assert_int_equal(e->outcome.probe.node, ROLE_PEER_B);
+	assert_int_equal(e->outcome.probe.interval_ms, 1000);
+	assert_int_equal(e->outcome.probe.relayed.kind, EF_MATCH_LINE);
+	assert_int_equal(engine_vars_cell(&c, t, v), 0);
+	assert_int_equal(engine_vars_engine(e, v, why, sizeof(why)), 0);
+	assert_string_equal(tpl_get(v, "rendezvous.tunnel"), "198.51.100.10:4242");
+	assert_int_equal(engine_argv_render(e->setup[0].args, e->setup[0].nargs, v, a, why,
+					    sizeof(why)), 0);
+	assert_string_equal(a->argv[1], "/d/k");
+	assert_string_equal(a->argv[2], "10.42.0.2");
+	assert_int_equal(engine_vars_role(&e->roles[1], v), 0); /* peer-b */
+	assert_int_equal(engine_argv_render(e->roles[1].args, e->roles[1].nargs, v, a, why,
+					    sizeof(why)), 0);
+	assert_string_equal(a->argv[1], "198.51.100.10:4242");
+	assert_string_equal(a->argv[2], "10.42.0.2");
+	assert_int_equal(engine_argv_render(e->outcome.probe.args, e->outcome.probe.nargs, v, a,
+					    why, sizeof(why)), 0);
+	assert_string_equal(a->argv[1], "10.42.0.1"); /* peer-b's other is peer-a */
+	free(t);
+	free(v);
+	free(a);
+	free(e);
+}
+
+/* A var that names a variable without a value in this cell is an error naming it. */
+static void test_engine_vars_missing(void **state)
+{
+	struct engine_file *e = calloc(1, sizeof(*e));
+	struct tpl_vars *v = calloc(1, sizeof(*v));
+	char why[128];
+
+	(void)state;
+	e->nvars = 1;
+	snprintf(e->vars[0].name, sizeof(e->vars[0].name), "peer-a.x");
+	snprintf(e->vars[0].text, sizeof(e->vars[0].text), "{{nat-a.public}}");
+	assert_int_equal(engine_vars_engine(e, v, why, sizeof(why)), -ENOENT);
+	assert_non_null(strstr(why, "peer-a.x: {{nat-a.public}} has no value"));
+	free(e);
+	free(v);
 }
 
 static void test_missing_variable_outside_group(void **state)
@@ -377,6 +512,71 @@ static enum cell_outcome nc_theory(const char *a, const char *b, bool fixed, boo
 	return t.outcome;
 }
 
+/* relay-fallback (n2n): what punching cannot join is relayed through the server, what it can
+ * stays direct; without the capability the same cell fails (an engine like nebula). */
+static void test_theory_relay_fallback(void **state)
+{
+	struct profile_header ha, hb;
+	struct diag_list dl = { 0 };
+	struct theory t;
+	struct theory_input in = { .a = &ha, .b = &hb, .layout = LAYOUT_TWO_NATS,
+				   .technique = "udp" };
+
+	(void)state;
+	assert_int_equal(profile_header_parse_file(&ha, PUNCHLAB_SOURCE_DIR
+						   "/nat-profiles/port-restricted-cone.nft", &dl), 0);
+	assert_int_equal(profile_header_parse_file(&hb, PUNCHLAB_SOURCE_DIR
+						   "/nat-profiles/symmetric.nft", &dl), 0);
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_FAILED);
+	in.relay_fallback = true;
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_RELAYED);
+	assert_non_null(strstr(t.why, "relays through its server meanwhile"));
+	in.b = &ha; /* port-restricted on both sides: punching joins them */
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_DIRECT);
+	assert_int_equal(engine_capability_parse("relay-fallback"), EF_CAP_RELAY_FALLBACK);
+}
+
+/* single-probe (n2n): A speaks first and nobody repeats, so an unknown A's one probe meets a
+ * restricted cone B's filter before B opened it; the other way round (or a full cone B, whose
+ * filter needs no opening) it gets through. */
+static void test_theory_single_probe(void **state)
+{
+	struct profile_header sym, rc, fc;
+	struct diag_list dl = { 0 };
+	struct theory t;
+	struct theory_input in = { .a = &sym, .b = &rc, .layout = LAYOUT_TWO_NATS,
+				   .technique = "udp" };
+
+	(void)state;
+	assert_int_equal(profile_header_parse_file(&sym, PUNCHLAB_SOURCE_DIR
+						   "/nat-profiles/symmetric.nft", &dl), 0);
+	assert_int_equal(profile_header_parse_file(&rc, PUNCHLAB_SOURCE_DIR
+						   "/nat-profiles/restricted-cone.nft", &dl), 0);
+	assert_int_equal(profile_header_parse_file(&fc, PUNCHLAB_SOURCE_DIR
+						   "/nat-profiles/full-cone.nft", &dl), 0);
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_DIRECT); /* an engine that repeats its probes */
+	in.single_probe = true;
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_FAILED);
+	assert_non_null(strstr(t.why, "never repeats it"));
+	in.a = &rc;
+	in.b = &sym;
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_DIRECT);
+	in.a = &sym;
+	in.b = &fc;
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_DIRECT);
+	in.b = &rc;
+	in.relay_fallback = true;
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_RELAYED);
+}
+
 static void test_theory_capabilities(void **state)
 {
 	(void)state;
@@ -406,6 +606,8 @@ int main(void)
 		cmocka_unit_test(test_every_mistake_in_one_run),
 		cmocka_unit_test(test_base_model),
 		cmocka_unit_test(test_shipped_engines),
+		cmocka_unit_test(test_engine_vars_setup_probe),
+		cmocka_unit_test(test_engine_vars_missing),
 		cmocka_unit_test(test_render),
 		cmocka_unit_test(test_cell_vars_and_groups),
 		cmocka_unit_test(test_missing_variable_outside_group),
@@ -413,6 +615,8 @@ int main(void)
 		cmocka_unit_test(test_role_ready_sets_captures),
 		cmocka_unit_test(test_outcomes),
 		cmocka_unit_test(test_theory_capabilities),
+		cmocka_unit_test(test_theory_relay_fallback),
+		cmocka_unit_test(test_theory_single_probe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
