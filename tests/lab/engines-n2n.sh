@@ -11,11 +11,7 @@
 require_root
 EDGE=$(command -v edge) || fail "edge (n2n) is not installed: ci/bootstrap.sh installs it (PUNCHLAB_ENGINES=all)"
 SUPERNODE=$(command -v supernode) || fail "supernode (n2n) is not installed"
-# A matrix run keeps no lab: its namespaces are anonymous and never under /run/netns, so
-# kept labs there (and their records) belong to other users of this machine, who may add
-# and remove theirs meanwhile; the engine's programs, punchlab's processes and the root
-# namespace's links are what this run could leave behind.
-snapshot_all() { { snapshot; procs_of "$EDGE" | sed 's/^/edge /'; procs_of "$SUPERNODE" | sed 's/^/supernode /'; } | grep -Ev '^(netns|record) ' | sort; }
+snapshot_all() { engine_snapshot "$EDGE" "$SUPERNODE"; }
 snapshot_all >"$TMP/before"
 
 # run_of DIR ID: outcome, the engine's word, attestation verdict

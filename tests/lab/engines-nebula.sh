@@ -15,11 +15,7 @@ command -v ping >/dev/null || fail "ping (iputils-ping) is not installed: nebula
 
 SLEEPER="$TMP/sleeper"
 cp "$(command -v sleep)" "$SLEEPER"
-# A matrix run keeps no lab: its namespaces are anonymous and never under /run/netns, so
-# kept labs there (and their records) belong to other users of this machine, who may add
-# and remove theirs meanwhile; the engine's programs, punchlab's processes and the root
-# namespace's links are what this run could leave behind.
-snapshot_all() { { snapshot; procs_of "$SLEEPER" | sed 's/^/sleeper /'; procs_of "$NEBULA" | sed 's/^/nebula /'; } | grep -Ev '^(netns|record) ' | sort; }
+snapshot_all() { engine_snapshot "$SLEEPER" "$NEBULA"; }
 snapshot_all >"$TMP/before"
 
 # run_of DIR ID: outcome, first run's phase, attestation verdict, reason (ID -: the only cell)

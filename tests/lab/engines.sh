@@ -16,11 +16,7 @@ NC=$(command -v nc) || fail "nc (netcat-openbsd) is not installed: ci/bootstrap.
 # the sleeper: a user's program that never prints what its engine file waits for
 SLEEPER="$TMP/sleeper"
 cp "$(command -v sleep)" "$SLEEPER"
-# A matrix run keeps no lab: its namespaces are anonymous and never under /run/netns, so
-# kept labs there (and their records) belong to other users of this machine, who may add
-# and remove theirs meanwhile; the engine's programs, punchlab's processes and the root
-# namespace's links are what this run could leave behind.
-snapshot_all() { { snapshot; procs_of "$SLEEPER" | sed 's/^/sleeper /'; procs_of "$NC" | sed 's/^/nc /'; } | grep -Ev '^(netns|record) ' | sort; }
+snapshot_all() { engine_snapshot "$SLEEPER" "$NC"; }
 snapshot_all >"$TMP/before"
 
 # outcome_of DIR ID: outcome, first run's phase, attestation verdict

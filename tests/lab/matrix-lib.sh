@@ -40,3 +40,16 @@ for c in sorted(json.load(open(sys.argv[1]))["cells"], key=lambda c: c["id"]):
     print(c["id"], c["outcome"])
 PY
 }
+
+# engine_snapshot PROGRAM...: for the engine tests, what a run could leave behind: lib.sh's
+# snapshot and the processes of each PROGRAM (a path). A matrix run keeps no lab: its namespaces
+# are anonymous and never under /run/netns, so kept labs there (and their records) belong to
+# other users of this machine, who may add and remove theirs meanwhile; they are left out.
+engine_snapshot() {
+	{
+		snapshot
+		for prog in "$@"; do
+			procs_of "$prog" | sed "s|^|$(basename "$prog") |"
+		done
+	} | grep -Ev '^(netns|record) ' | sort
+}
