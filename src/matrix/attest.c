@@ -69,12 +69,24 @@ static void find(const struct attest_input *in, const struct attest_side *s,
 	}
 }
 
-static size_t append(char *buf, size_t len, size_t used, const char *fmt, const char *a,
-		     const char *b)
+/* Append text to buf (used bytes so far), sep before it unless buf is empty; truncates. */
+static void append(char *buf, size_t len, size_t *used, const char *sep, const char *text)
 {
-	if (used < len)
-		used += (size_t)snprintf(buf + used, len - used, fmt, a, b);
-	return used < len ? used : len;
+	if (*used < len)
+		*used += (size_t)snprintf(buf + *used, len - *used, "%s%s", *used ? sep : "", text);
+	if (*used > len)
+		*used = len;
+}
+
+/* One evidence line: the NAT, whose flow it is, the conntrack entry with its counters. */
+static void add_evidence(struct run_attestation *out, size_t *used, const char *nat,
+			 const char *who, const struct ct_mapping *m)
+{
+	char line[256], flow[200];
+
+	ct_mapping_format(m, flow, sizeof(flow));
+	snprintf(line, sizeof(line), "%s (peer %s): %s\n", nat, who, flow);
+	append(out->evidence, sizeof(out->evidence), used, "", line);
 }
 
 void attest_path(const struct attest_input *in, struct run_attestation *out)
@@ -87,11 +99,11 @@ void attest_path(const struct attest_input *in, struct run_attestation *out)
 	for (int i = 0; i < 2; i++) {
 		const struct attest_side *s = &in->side[i];
 		const char *who = i ? "B" : "A";
-		char line[256], flow[200];
+		char line[256];
 
 		if (!s->nat_name) {
-			ns = append(out->summary, sizeof(out->summary), ns,
-				    "peer %s: no NAT of its own, not checked%s", who, "; ");
+			snprintf(line, sizeof(line), "peer %s: no NAT of its own, not checked", who);
+			append(out->summary, sizeof(out->summary), &ns, "; ", line);
 			continue;
 		}
 		/* one NAT in front of both peers (same-nat) is read once per peer: each must have
@@ -100,16 +112,10 @@ void attest_path(const struct attest_input *in, struct run_attestation *out)
 		find(in, s, &f[i]);
 		direct &= f[i].direct != NULL;
 		relay &= f[i].relay != NULL;
-		if (f[i].direct || f[i].relay) {
-			ct_mapping_format(f[i].direct ? f[i].direct : f[i].relay, flow, sizeof(flow));
-			snprintf(line, sizeof(line), "%s (peer %s): %s", s->nat_name, who, flow);
-			ne = append(out->evidence, sizeof(out->evidence), ne, "%s%s", line, "\n");
-			if (f[i].direct && f[i].relay) {
-				ct_mapping_format(f[i].relay, flow, sizeof(flow));
-				snprintf(line, sizeof(line), "%s (peer %s): %s", s->nat_name, who, flow);
-				ne = append(out->evidence, sizeof(out->evidence), ne, "%s%s", line, "\n");
-			}
-		}
+		if (f[i].direct)
+			add_evidence(out, &ne, s->nat_name, who, f[i].direct);
+		if (f[i].relay)
+			add_evidence(out, &ne, s->nat_name, who, f[i].relay);
 		if (f[i].direct)
 			snprintf(line, sizeof(line), "%s: two-way %s flow between peer %s and the other "
 				 "side", s->nat_name, in->proto == IPPROTO_TCP ? "tcp" : "udp", who);
@@ -119,10 +125,8 @@ void attest_path(const struct attest_input *in, struct run_attestation *out)
 		else
 			snprintf(line, sizeof(line), "%s: no flow between peer %s and the other side",
 				 s->nat_name, who);
-		ns = append(out->summary, sizeof(out->summary), ns, "%s%s", line, "; ");
+		append(out->summary, sizeof(out->summary), &ns, "; ", line);
 	}
-	if (ns >= 2 && ns < sizeof(out->summary))
-		out->summary[ns - 2] = '\0'; /* the last "; " */
 	if (!any_nat)
 		out->verdict = ATTEST_UNCHECKED; /* nothing in the lab can see the path */
 	else if (direct)

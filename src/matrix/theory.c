@@ -115,6 +115,17 @@ static const char *filtering_word(enum profile_dependency f)
 	return profile_dependency_name(f);
 }
 
+/* A direct outcome that comes only by chance: what the chance is about (its rate is measured
+ * under that mechanism's name) and, when it is lost, failed (auto_reason sets its own). */
+static void set_chance(struct theory *t, bool probabilistic, const char *mechanism)
+{
+	t->outcome = CELL_DIRECT;
+	t->timing_dependent = !probabilistic;
+	t->probabilistic = probabilistic;
+	t->mechanism = mechanism;
+	t->fallback = CELL_FAILED;
+}
+
 /* Plain punching (UDP) or simultaneous open (TCP), with or without port prediction. */
 static void punch_reason(const struct side *a, const struct side *b, bool predict, bool tcp,
 			 bool ttl, struct theory *t)
@@ -153,10 +164,7 @@ static void punch_reason(const struct side *a, const struct side *b, bool predic
 		/* each side's probes are new flows that take its NAT's next ports, the ones the
 		 * other side aims at: the two sides must walk the predicted ports in step (seen: 1
 		 * run in 640 under load where they did not) */
-		t->outcome = CELL_DIRECT;
-		t->timing_dependent = true;
-		t->mechanism = "sequential-race";
-		t->fallback = CELL_FAILED;
+		set_chance(t, false, "sequential-race");
 		snprintf(t->why, sizeof(t->why), "both sides allocate sequentially, so each side's "
 			 "port is predicted, but each probe takes the next port the other aims at: "
 			 "direct when both walk the predicted ports in step, a race");
@@ -202,11 +210,9 @@ static void punch_reason(const struct side *a, const struct side *b, bool predic
 	}
 	if (t->outcome == CELL_DIRECT && tcp && !ttl && (a->rst || b->rst)) {
 		size_t n = strlen(t->why);
-		t->timing_dependent = true;
 		/* both NATs answering with RST is a different race from one doing so (each side's
 		 * first SYN can be reset), so its rate is recorded apart */
-		t->mechanism = a->rst && b->rst ? "rst-race-both" : "rst-race";
-		t->fallback = CELL_FAILED;
+		set_chance(t, false, a->rst && b->rst ? "rst-race-both" : "rst-race");
 		snprintf(t->why + n, sizeof(t->why) - n, "; but an early SYN meets a NAT that answers "
 			 "unsolicited SYNs with RST, which aborts the simultaneous open: a race");
 	}
@@ -225,10 +231,7 @@ static void birthday_reason(const struct side *a, const struct side *b, bool tcp
 		return;
 	}
 	if (a->eim != b->eim) {
-		t->outcome = CELL_DIRECT;
-		t->probabilistic = true;
-		t->mechanism = "birthday";
-		t->fallback = CELL_FAILED;
+		set_chance(t, true, "birthday");
 		snprintf(t->why, sizeof(t->why), "one side maps per destination, the other "
 			 "endpoint-independently: many sockets against many probes meet with high "
 			 "probability (birthday paradox): direct, probabilistically");
