@@ -108,6 +108,15 @@ struct tech_ops {
 	void (*on_relay_msg)(struct peer *p, const struct wire_msg *m);
 };
 
+/* auto's relay alongside the direct steps (race_relay.c): its own verification state. */
+struct race_relay {
+	bool active;                      /* started in a direct step of auto */
+	bool data_acked, peer_ok;         /* our payload echoed / the other's payload checked */
+	bool verified;                    /* both: the first verified path */
+	uint64_t t_verified;
+	struct loop_timer timer;          /* retransmits our DATA until echoed */
+};
+
 struct peer {
 	const struct peer_opts *o;
 	struct evout ev;
@@ -182,6 +191,8 @@ struct peer {
 	bool my_data_acked, peer_data_ok, peer_done;
 	struct loop_timer verify_timer, linger_timer, keepalive_timer;
 	uint64_t rtt_us;
+
+	struct race_relay rr;
 
 	/* results */
 	uint64_t t_registered, t_endpoints, t_step, t_connected, t_verified;
@@ -301,5 +312,15 @@ const struct auto_step *auto_steps(int proto, int *n);
 /* Whether step @tech applies given both peers' NATs. */
 bool auto_step_applies(enum technique tech, const struct wire_natinfo *own,
 		       const struct wire_natinfo *peer, bool relay_ok);
+
+/* race_relay.c: auto's relay alongside the direct steps (race.h). init once per run (after
+ * loop_init); start in every direct step's round (a no-op once verified, or when the step or
+ * the server rules it out); stop when the server refuses to relay. on_msg: a relayed DATA,
+ * DATA_ACK or DONE from the other peer while a direct step of auto runs; true when it was
+ * handled there (the step's own verification must not see it). */
+void race_relay_init(struct peer *p);
+void race_relay_start(struct peer *p);
+void race_relay_stop(struct peer *p);
+bool race_relay_on_msg(struct peer *p, const struct wire_msg *m);
 
 #endif
