@@ -24,6 +24,7 @@ static const char bench_usage[] =
 	"usage: punchlab bench lab [-t TOPOLOGY] [-n CELLS] [--shell-n CELLS]\n"
 	"       punchlab bench shell-lab up|down NAME [-t TOPOLOGY]\n"
 	"       punchlab bench matrix [-n CELLS] [--jobs N] [--repeat N] [--engine NAME|PATH]\n"
+	"       punchlab bench connect [--repeat N] [--jobs N] [--techniques T,...] [--from FILE]\n"
 	"\n"
 	"  lab        build + tear down TOPOLOGY (default two-nats) CELLS times over netlink\n"
 	"             (default 300) and --shell-n times with one ip/nft process per step\n"
@@ -35,7 +36,9 @@ static const char bench_usage[] =
 	"  matrix     the harness's per-cell overhead (lab up + engine start + lab down, CELLS\n"
 	"             times, default 200), then the full default matrix once with --jobs (40)\n"
 	"             and --repeat (1): wall time, cells per second, per-cell wall time,\n"
-	"             outcomes, regressions and flaky cells; --engine: that engine's (punch)\n";
+	"             outcomes, regressions and flaky cells; --engine: that engine's (punch)\n"
+	"  connect    time to connect and to first byte per transport and technique over the\n"
+	"             default matrix (auto, --repeat 5), or of saved matrix.json files (--from)\n";
 
 static double now_ms(void)
 {
@@ -298,6 +301,8 @@ int bench_main(int argc, char **argv)
 		return help ? 0 : EXIT_SETUP;
 	}
 	what = argv[1];
+	if (strcmp(what, "connect") == 0)
+		return bench_connect_main(argc - 1, argv + 1);
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "t:n:h", longopts, NULL)) != -1) {
 		switch (c) {

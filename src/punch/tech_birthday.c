@@ -17,6 +17,9 @@
 #include "peer.h"
 
 #define SPRAY_TICK_US 1000
+/* The sockets side opens its sockets in batches, one batch per tick, after a head start. */
+#define OPEN_BATCH 32
+#define OPEN_TICK_US 1000
 #define PORT_LO 1024
 #define PORT_HI 65535
 /* Ports this close to one the hard side's NAT was seen to use are sprayed first. */
@@ -30,6 +33,8 @@ struct bday {
 	uint32_t n_perm, next;
 	uint32_t per_tick;
 	struct loop_timer spray;
+	uint32_t to_open;                 /* sockets side: sockets still to open */
+	struct loop_timer open;
 };
 
 /* Which side opens sockets: the one whose NAT maps per destination (random, or sequential:
@@ -76,6 +81,40 @@ static void on_spray(struct loop_timer *t)
 	}
 	if (b->next < b->n_perm && p->probes_sent < p->o->bday_probes)
 		loop_timer_in(&b->spray, SPRAY_TICK_US);
+}
+
+/* Open the next batch of sockets, each probing the cone side's public endpoint once. Batches
+ * keep the loop answering between them: a pair that plain punching from the main socket
+ * connects (a random NAT against a full or restricted cone) is not held up by 256 socket()
+ * calls, and an answer to the main socket's probe is read at once (auto races birthday with
+ * udp in one round: race.h). */
+static void on_open(struct loop_timer *t)
+{
+	struct peer *p = t->arg;
+	struct bday *b = p->ts;
+	uint32_t i;
+
+	if (p->connected || p->phase != PH_PROBING)
+		return;
+	for (i = 0; i < OPEN_BATCH && b->to_open; i++, b->to_open--) {
+		struct psock *s = peer_sock_add(p);
+		struct cand *c;
+
+		if (!s) {
+			b->to_open = 0;
+			break;
+		}
+		p->sockets_opened++;
+		c = peer_cand_add(p, s, &p->peer_pub, false, true);
+		/* One probe opens the mapping; a spray hit is answered from the socket itself,
+		 * so later probes only keep the mapping alive. */
+		if (c)
+			c->slow = true;
+	}
+	if (b->to_open)
+		loop_timer_in(&b->open, OPEN_TICK_US);
+	else if (!p->sockets_opened)
+		peer_step_fail(p, "birthday: cannot open any socket");
 }
 
 static uint32_t socket_budget(const struct peer *p)
@@ -125,7 +164,7 @@ static int bday_start(struct peer *p)
 {
 	struct sockaddr_storage t[1 + WIRE_MAX_EPS];
 	struct bday *b;
-	uint32_t i, n;
+	uint32_t i;
 	int nt = peer_targets(p, t), j;
 
 	b = calloc(1, sizeof(*b));
@@ -134,6 +173,7 @@ static int bday_start(struct peer *p)
 	p->ts = b;
 	b->side = bday_side_of(p);
 	loop_timer_init(&p->loop, &b->spray, on_spray, p);
+	loop_timer_init(&p->loop, &b->open, on_open, p);
 	/* Both sides also punch like udp from the main socket (a cone pair connects at once). */
 	for (j = 0; j < nt; j++)
 		peer_cand_add(p, p->socks[0], &t[j], false, false);
@@ -143,23 +183,15 @@ static int bday_start(struct peer *p)
 	evout_end(&p->ev);
 
 	if (b->side == BDAY_SOCKETS) {
-		n = socket_budget(p);
-		for (i = 0; i < n; i++) {
-			struct psock *s = peer_sock_add(p);
-
-			if (!s)
-				break;
-			struct cand *c;
-
-			p->sockets_opened++;
-			c = peer_cand_add(p, s, &p->peer_pub, false, true);
-			/* One probe opens the mapping; a spray hit is answered from the socket
-			 * itself, so later probes only keep the mapping alive. */
-			if (c)
-				c->slow = true;
-		}
+		b->to_open = socket_budget(p);
+		if (!b->to_open)
+			return -EMFILE;
 		peer_probe_schedule_start(p);
-		return p->sockets_opened ? 0 : -EMFILE;
+		/* Head start for the main socket's plain punching: two round trips to the server
+		 * (about one to the other peer and back) plus 2 ms. The spray side waits 20 ms
+		 * plus two round trips, by when the last batch is open. */
+		loop_timer_in(&b->open, 2000 + 2 * p->rtt_rdv_us);
+		return 0;
 	}
 
 	b->n_perm = PORT_HI - PORT_LO + 1;
@@ -203,6 +235,7 @@ static void bday_stop(struct peer *p)
 	if (!b)
 		return;
 	loop_timer_stop(&b->spray);
+	loop_timer_stop(&b->open);
 	/* Birthday sockets are no longer needed; the chosen one stays until the end of the run. */
 	for (i = 1; i < p->n_socks; i++)
 		if (!(p->connected && p->chan.kind == CHAN_UDP && p->chan.s == p->socks[i]))
