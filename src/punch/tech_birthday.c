@@ -17,9 +17,14 @@
 #include "peer.h"
 
 #define SPRAY_TICK_US 1000
-/* The sockets side opens its sockets in batches, one batch per tick, after a head start. */
+/* The sockets side opens its sockets in batches, one batch per tick, after a head start for
+ * plain punching; the spray side starts once the last batch is open (8 batches of 32 for the
+ * default 256 sockets: head start + 8 ms, against spray delay - 2 RTT, with a 12 ms margin for
+ * the two peers' PEER arriving at different moments). */
 #define OPEN_BATCH 32
 #define OPEN_TICK_US 1000
+#define OPEN_HEAD_START_US 10000
+#define SPRAY_DELAY_US 30000
 #define PORT_LO 1024
 #define PORT_HI 65535
 /* Ports this close to one the hard side's NAT was seen to use are sprayed first. */
@@ -187,10 +192,11 @@ static int bday_start(struct peer *p)
 		if (!b->to_open)
 			return -EMFILE;
 		peer_probe_schedule_start(p);
-		/* Head start for the main socket's plain punching: two round trips to the server
-		 * (about one to the other peer and back) plus 2 ms. The spray side waits 20 ms
-		 * plus two round trips, by when the last batch is open. */
-		loop_timer_in(&b->open, 2000 + 2 * p->rtt_rdv_us);
+		/* Head start for the main socket's plain punching (auto races birthday with udp:
+		 * a random NAT against a full or restricted cone connects that way in about one
+		 * round trip between the peers, without 256 sockets, their probes and the cone
+		 * side's answers to each competing for the CPU). */
+		loop_timer_in(&b->open, OPEN_HEAD_START_US + 4 * p->rtt_rdv_us);
 		return 0;
 	}
 
@@ -222,7 +228,7 @@ static int bday_start(struct peer *p)
 		b->per_tick = 1;
 	peer_probe_schedule_start(p);
 	/* Let the other side open its sockets (and its NAT its mappings) before spraying. */
-	loop_timer_in(&b->spray, 20000 + 2 * p->rtt_rdv_us);
+	loop_timer_in(&b->spray, SPRAY_DELAY_US + 4 * p->rtt_rdv_us);
 	return 0;
 }
 
