@@ -25,6 +25,7 @@
 #define OPEN_TICK_US 1000
 #define OPEN_HEAD_START_US 10000
 #define SPRAY_DELAY_US 30000
+#define SPRAY_READY_WAIT_US 200000    /* with a relay: how much longer "ready" may take */
 #define PORT_LO 1024
 #define PORT_HI 65535
 /* Ports this close to one the hard side's NAT was seen to use are sprayed first. */
@@ -40,6 +41,7 @@ struct bday {
 	struct loop_timer spray;
 	uint32_t to_open;                 /* sockets side: sockets still to open */
 	struct loop_timer open;
+	bool spraying;                    /* spray side: started (on ready, or by the timer) */
 };
 
 /* Which side opens sockets: the one whose NAT maps per destination (random, or sequential:
@@ -70,6 +72,7 @@ static void on_spray(struct loop_timer *t)
 
 	if (p->connected || p->phase != PH_PROBING)
 		return;
+	b->spraying = true;
 	for (i = 0; i < b->per_tick && b->next < b->n_perm &&
 		    p->probes_sent < p->o->bday_probes; i++) {
 		struct sockaddr_storage to = p->peer_pub;
@@ -116,10 +119,32 @@ static void on_open(struct loop_timer *t)
 		if (c)
 			c->slow = true;
 	}
-	if (b->to_open)
+	if (b->to_open) {
 		loop_timer_in(&b->open, OPEN_TICK_US);
-	else if (!p->sockets_opened)
+	} else if (!p->sockets_opened) {
 		peer_step_fail(p, "birthday: cannot open any socket");
+	} else if (p->relay_ok) {
+		/* Tell the spray side that our NAT now holds the mappings: spraying earlier
+		 * finds nothing, and only competes with plain punching for the CPU. */
+		struct wire_msg m;
+
+		peer_msg_init(p, &m, WIRE_READY);
+		m.round = p->round;
+		m.present = WA_BIT(WA_ROUND);
+		peer_relay_send(p, &m);
+	}
+}
+
+/* The spray side hears that the sockets are open: spray now. */
+static void bday_on_relay_msg(struct peer *p, const struct wire_msg *m)
+{
+	struct bday *b = p->ts;
+
+	if (!b || b->side != BDAY_SPRAY || b->spraying || m->type != WIRE_READY ||
+	    m->round != p->round)
+		return;
+	loop_timer_stop(&b->spray);
+	on_spray(&b->spray);
 }
 
 static uint32_t socket_budget(const struct peer *p)
@@ -227,8 +252,11 @@ static int bday_start(struct peer *p)
 	if (b->per_tick == 0)
 		b->per_tick = 1;
 	peer_probe_schedule_start(p);
-	/* Let the other side open its sockets (and its NAT its mappings) before spraying. */
-	loop_timer_in(&b->spray, SPRAY_DELAY_US + 4 * p->rtt_rdv_us);
+	/* Let the other side open its sockets (and its NAT its mappings) before spraying: it
+	 * says so through the relay (bday_on_relay_msg); without a relay, or when that word is
+	 * lost, the timer starts the spray. */
+	loop_timer_in(&b->spray, SPRAY_DELAY_US + 4 * p->rtt_rdv_us +
+				 (p->relay_ok ? SPRAY_READY_WAIT_US + 4 * p->rtt_rdv_us : 0));
 	return 0;
 }
 
@@ -257,4 +285,5 @@ const struct tech_ops tech_birthday_ops = {
 	.fresh_socket = true,
 	.start = bday_start,
 	.stop = bday_stop,
+	.on_relay_msg = bday_on_relay_msg,
 };
