@@ -106,6 +106,9 @@ struct tech_ops {
 	void (*stop)(struct peer *p);
 	/* Optional: a technique-specific look at a valid message from the other peer. */
 	void (*on_relay_msg)(struct peer *p, const struct wire_msg *m);
+	/* Optional (auto): the other peer's payload came through the relay alongside, so it has
+	 * its endpoints and has begun the round (race_relay.c). Called once per run. */
+	void (*on_peer_started)(struct peer *p);
 };
 
 /* auto's relay alongside the direct steps (race_relay.c): its own verification state. */

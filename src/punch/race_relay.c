@@ -108,7 +108,11 @@ bool race_relay_on_msg(struct peer *p, const struct wire_msg *m)
 		r.payload_len = m->payload_len;
 		r.present = WA_BIT(WA_PAYLOAD);
 		peer_relay_send(p, &r);
-		p->rr.peer_ok = true;
+		if (!p->rr.peer_ok) {
+			p->rr.peer_ok = true;
+			if (p->tech->on_peer_started)
+				p->tech->on_peer_started(p);
+		}
 		rr_check(p);
 		return true;
 	case WIRE_DATA_ACK:
