@@ -29,14 +29,16 @@ static const char lifetime_usage[] =
 	"usage: punchlab lifetime [--profiles P,...] [--engine punch] [--udp-timeout S]\n"
 	"                         [--gaps LO..HI] [--keepalive T] [--markdown] [-j N]\n"
 	"       punchlab lifetime --gap G --profiles P [--udp-timeout S] [--keepalive T]\n"
-	"                         [--unreplied]\n"
+	"                         [--unreplied | --stream]\n"
 	"\n"
 	"Find, per profile, the longest silence a punched path survives: each probe is a fresh\n"
 	"two-nats lab with the profile in nat-a (its udp-timeout set short, so a probe takes\n"
 	"seconds) and full-cone in nat-b; punch connects over UDP, both peers stay silent for the\n"
 	"gap, then b probes a. The gap is bisected in whole seconds. A profile that declares a\n"
-	"different lifetime for mappings without replies gets a second row, measured with a\n"
-	"datagram the server answers late. Then the keep-alive adequacy: the engine's interval\n"
+	"different lifetime for mappings without replies gets three rows: a path silent at once\n"
+	"(answered), one silent after 3 s of keep-alives (stream: conntrack's replied timeout\n"
+	"applies only to packets 2 s after a flow began), and a mapping that saw no reply (a\n"
+	"datagram the server answers late). Then the keep-alive adequacy: the engine's interval\n"
 	"against the lifetime at the profile's own udp-timeout (the short lifetime measured, moved\n"
 	"by the difference of the two settings).\n"
 	"\n"
@@ -47,9 +49,10 @@ static const char lifetime_usage[] =
 	"  --keepalive T     the engine's keep-alive interval judged (default punch's, 5 s);\n"
 	"                    with --gap: punch's interval during the gap (default none)\n"
 	"  --markdown        print the table as Markdown\n"
-	"  -j N              profiles measured at once (default 9)\n"
+	"  -j N              searches at once (default 12; one per profile and kind of mapping)\n"
 	"  --gap G           one probe: exit 0 when the path survives G seconds, 1 when not\n"
 	"  --unreplied       with --gap: probe a mapping that saw no reply instead\n"
+	"  --stream          with --gap: go silent only after 3 s of keep-alives\n"
 	"\n"
 	"Exit: 0 done (or survived), 1 a keep-alive is not adequate (or the path died), 2 setup.\n";
 
@@ -57,7 +60,7 @@ struct row {
 	char path[PATH_LEN];
 	struct profile_header h;
 	bool split;                 /* unreplied lifetime declared apart */
-	struct lifetime_result res[2];
+	struct lifetime_result res[LIFETIME_KINDS];
 };
 
 struct job {
@@ -100,21 +103,23 @@ static int all_profiles(char paths[][PATH_LEN], int max)
 	return n;
 }
 
+/* One search: a profile's one kind of mapping (its own thread: labs build in parallel). */
 static void *job_run(void *arg)
 {
 	struct job *j = arg;
 	struct lifetime_probe_opts o = j->o;
+	int k = (int)o.kind;
 
 	o.profile = j->row->path;
-	o.kind = LIFETIME_REPLIED;
-	o.params = j->row->split ? (struct profile_params){ .udp_replied = j->short_s }
-				 : (struct profile_params){ j->short_s, j->short_s };
-	lifetime_search(&o, j->lo, j->hi, &j->row->res[LIFETIME_REPLIED]);
-	if (j->row->split) {
-		o.kind = LIFETIME_UNREPLIED;
+	/* a split profile's row shortens only the lifetime it is about: the other stays long,
+	 * so a row that follows the short value shows which timeout governs that mapping */
+	if (!j->row->split)
+		o.params = (struct profile_params){ j->short_s, j->short_s };
+	else if (k == LIFETIME_STREAM)
+		o.params = (struct profile_params){ .udp_replied = j->short_s };
+	else
 		o.params = (struct profile_params){ .udp_unreplied = j->short_s };
-		lifetime_search(&o, j->lo, j->hi, &j->row->res[LIFETIME_UNREPLIED]);
-	}
+	lifetime_search(&o, j->lo, j->hi, &j->row->res[k]);
 	return NULL;
 }
 
@@ -148,12 +153,14 @@ static void verdict_of(const struct row *row, int k, int short_s, int lo, int hi
 		       struct verdict *v)
 {
 	const struct lifetime_result *r = &row->res[k];
-	int declared = k == LIFETIME_REPLIED ? row->h.udp_timeout : row->h.udp_timeout_unreplied;
+	/* a path silent at once lives by the unreplied timeout (lifetime.h) */
+	int declared = k == LIFETIME_STREAM || !row->split ? row->h.udp_timeout
+							   : row->h.udp_timeout_unreplied;
+	static const char *const kinds[] = { "answered", "stream", "unreplied" };
 	int at = lifetime_at_default(r, declared, short_s);
 
 	memset(v, 0, sizeof(*v));
-	snprintf(v->kind, sizeof(v->kind), "%s", !row->split ? "both" :
-		 k == LIFETIME_REPLIED ? "replied" : "unreplied");
+	snprintf(v->kind, sizeof(v->kind), "%s", !row->split ? "both" : kinds[k]);
 	snprintf(v->declared, sizeof(v->declared), "%d s", declared);
 	fmt_alive(r, v->alive, sizeof(v->alive), lo, hi);
 	/* alive <= L < dead at the short setting, so D + alive - T <= L < D + dead - T */
@@ -165,7 +172,7 @@ static void verdict_of(const struct row *row, int k, int short_s, int lo, int hi
 		snprintf(v->at_default, sizeof(v->at_default), "%d..%d s", at,
 			 declared + r->dead_s - short_s);
 	snprintf(v->keepalive, sizeof(v->keepalive), "%g s", ka_ms / 1000.0);
-	if (k == LIFETIME_UNREPLIED) {
+	if (k == LIFETIME_UNREPLIED && row->split) {
 		snprintf(v->adequate, sizeof(v->adequate), "- (keep-alives follow a reply)");
 		return;
 	}
@@ -199,7 +206,7 @@ static int print_table(struct row *rows, int n, int short_s, int lo, int hi, int
 		printf("%-26s %-9s %-11s %-18s %-23s %-10s %s\n", head[0], head[1], head[2], h3,
 		       head[4], head[5], head[6]);
 	for (int i = 0; i < n; i++)
-		for (int k = 0; k < (rows[i].split ? 2 : 1); k++) {
+		for (int k = 0; k < (rows[i].split ? LIFETIME_KINDS : 1); k++) {
 			struct verdict v;
 
 			verdict_of(&rows[i], k, short_s, lo, hi, ka_ms, &v);
@@ -214,10 +221,11 @@ static int print_table(struct row *rows, int n, int short_s, int lo, int hi, int
 				       v.adequate);
 		}
 	for (int i = 0; i < n; i++)
-		for (int k = 0; k < 2; k++)
+		for (int k = 0; k < LIFETIME_KINDS; k++)
 			if (rows[i].res[k].error)
 				fprintf(stderr, "punchlab: %s (%s): %s\n", rows[i].h.name,
-					k ? "unreplied" : "replied", rows[i].res[k].why);
+					k == LIFETIME_REPLIED ? "answered" : k == LIFETIME_STREAM ?
+					"stream" : "unreplied", rows[i].res[k].why);
 	return bad;
 }
 
@@ -260,8 +268,7 @@ static int one_probe(struct lifetime_probe_opts *o, int gap_s, int short_s)
 	enum lifetime_verdict v;
 
 	o->gap_ms = (uint32_t)gap_s * 1000u;
-	o->params = o->kind == LIFETIME_REPLIED ? (struct profile_params){ short_s, short_s }
-						: (struct profile_params){ .udp_unreplied = short_s };
+	o->params = (struct profile_params){ short_s, short_s };
 	v = lifetime_probe(o, why, sizeof(why));
 	printf("%s udp-timeout=%d gap=%d s keepalive=%g s: %s (%s)\n", o->profile, short_s, gap_s,
 	       o->keepalive_ms / 1000.0, v == LIFETIME_SURVIVED ? "survived" : v == LIFETIME_DIED ?
@@ -279,15 +286,16 @@ int lifetime_main(int argc, char **argv)
 		{ "gap", required_argument, NULL, 'G' },
 		{ "keepalive", required_argument, NULL, 'k' },
 		{ "unreplied", no_argument, NULL, 'U' },
+		{ "stream", no_argument, NULL, 'S' },
 		{ "markdown", no_argument, NULL, 'm' },
 		{ "topology", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *profiles = NULL, *engine = "punch", *topology = "two-nats";
-	int short_s = 4, lo = 2, hi = 8, gap = 0, ka_ms = -1, jobs = 9, c, n = 0;
-	int ret = EXIT_SETUP, errors = 0;
-	bool md = false, unreplied = false;
+	int short_s = 4, lo = 2, hi = 8, gap = 0, ka_ms = -1, jobs = 12, c, n = 0;
+	int ret = EXIT_SETUP, errors = 0, nj = 0;
+	bool md = false, unreplied = false, stream = false;
 	char (*paths)[PATH_LEN] = NULL, program[PATH_MAX], peer[PATH_LEN];
 	struct engine_file *ef = NULL;
 	struct row *rows = NULL;
@@ -304,6 +312,7 @@ int lifetime_main(int argc, char **argv)
 		case 't': topology = optarg; break;
 		case 'm': md = true; break;
 		case 'U': unreplied = true; break;
+		case 'S': stream = true; break;
 		case 'u':
 			short_s = parse_secs(optarg, 1, 3600);
 			if (short_s < 0) {
@@ -357,15 +366,19 @@ int lifetime_main(int argc, char **argv)
 			"--idle-gap)\n", engine);
 		return EXIT_SETUP;
 	}
-	if (unreplied && !gap) {
-		fprintf(stderr, "punchlab: --unreplied goes with --gap (the table measures unreplied "
-			"mappings where a profile declares them apart)\n");
+	if ((unreplied || stream) && !gap) {
+		fprintf(stderr, "punchlab: --unreplied and --stream go with --gap (the table measures "
+			"them where a profile declares its lifetimes apart)\n");
+		return EXIT_SETUP;
+	}
+	if (unreplied && stream) {
+		fprintf(stderr, "punchlab: --unreplied and --stream exclude each other\n");
 		return EXIT_SETUP;
 	}
 	paths = calloc(MAX_PROFILES, sizeof(*paths));
 	rows = calloc(MAX_PROFILES, sizeof(*rows));
-	js = calloc(MAX_PROFILES, sizeof(*js));
-	th = calloc(MAX_PROFILES, sizeof(*th));
+	js = calloc(MAX_PROFILES * LIFETIME_KINDS, sizeof(*js));
+	th = calloc(MAX_PROFILES * LIFETIME_KINDS, sizeof(*th));
 	ef = calloc(1, sizeof(*ef));
 	t = calloc(1, sizeof(*t));
 	if (!paths || !rows || !js || !th || !ef || !t) {
@@ -430,21 +443,29 @@ int lifetime_main(int argc, char **argv)
 	if (cli_load_topology(topology, t))
 		goto out;
 
-	for (int i = 0; i < n; i++)
-		js[i] = (struct job){ .row = &rows[i], .lo = lo, .hi = hi, .short_s = short_s,
-				      .o = { .topo = t, .peer_profile = peer, .punch = program } };
 	if (gap) {
+		js[0] = (struct job){ .row = &rows[0], .o = { .topo = t, .peer_profile = peer,
+							       .punch = program } };
 		js[0].o.profile = rows[0].path;
-		js[0].o.kind = unreplied ? LIFETIME_UNREPLIED : LIFETIME_REPLIED;
+		js[0].o.kind = unreplied ? LIFETIME_UNREPLIED : stream ? LIFETIME_STREAM
+						    : LIFETIME_REPLIED;
 		js[0].o.keepalive_ms = ka_ms < 0 ? 0 : (uint32_t)ka_ms;
 		ret = one_probe(&js[0].o, gap, short_s);
 		goto out;
 	}
 	if (ka_ms < 0)
 		ka_ms = PUNCH_KEEPALIVE_MS;
-	/* the probes run silent (no keep-alive): the lifetime is the NAT's, not the engine's */
-	for (int i = 0; i < n; i += jobs) {
-		int m = n - i < jobs ? n - i : jobs;
+	/* one search per profile and kind of mapping; the probes run silent (no keep-alive):
+	 * the lifetime is the NAT's, not the engine's */
+	for (int i = 0; i < n; i++)
+		for (int k = 0; k < (rows[i].split ? LIFETIME_KINDS : 1); k++)
+			js[nj++] = (struct job){ .row = &rows[i], .lo = lo, .hi = hi,
+						 .short_s = short_s,
+						 .o = { .topo = t, .peer_profile = peer,
+							.punch = program,
+							.kind = (enum lifetime_kind)k } };
+	for (int i = 0; i < nj; i += jobs) {
+		int m = nj - i < jobs ? nj - i : jobs;
 
 		for (int k = 0; k < m; k++)
 			if (pthread_create(&th[i + k], NULL, job_run, &js[i + k]) != 0)
@@ -459,7 +480,8 @@ int lifetime_main(int argc, char **argv)
 	       lo, hi, md ? "**\n\n" : "\n");
 	errors = 0;
 	for (int i = 0; i < n; i++)
-		errors += rows[i].res[0].error || rows[i].res[1].error;
+		for (int k = 0; k < LIFETIME_KINDS; k++)
+			errors += rows[i].res[k].error;
 	ret = print_table(rows, n, short_s, lo, hi, ka_ms, md) ? EXIT_FINDING : 0;
 	if (errors)
 		ret = EXIT_SETUP;

@@ -324,8 +324,13 @@ bool classify_mismatch(const struct classify_result *r, enum profile_key k,
 		for (int i = 0; i < n; i++) {
 			const struct classify_measure *x = &r->round[i][tr];
 
+			/* The kernel gives a flow seen both ways the replied timeout only for a
+			 * packet more than 2 s after the flow began (nf_conntrack_udp_packet():
+			 * "Still active after two seconds? Extend timeout."); the answer read here
+			 * usually comes sooner and gets the unreplied one. Either is right. */
 			if (!ct_timeout_ok(x->ct_unreplied, du, x->ct_slack) ||
-			    !ct_timeout_ok(x->ct_replied, dt, x->ct_slack))
+			    (!ct_timeout_ok(x->ct_replied, dt, x->ct_slack) &&
+			     !ct_timeout_ok(x->ct_replied, du, x->ct_slack)))
 				return true;
 		}
 		/* end to end (--timeouts): the lifetime L lies in (lo, hi]; a second of slack */

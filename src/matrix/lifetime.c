@@ -105,7 +105,8 @@ static enum lifetime_verdict probe_punched(const struct lifetime_probe_opts *o, 
 	char addrs[2][64], listen[2][96], rdv[96], gap[32], ka[32], to[32], dur[32];
 	char *out[3] = { NULL, NULL, NULL }, wa[128] = "", wb[128] = "";
 	int fds[3] = { -1, -1, -1 }, h[3] = { -1, -1, -1 }, st, sa, sb, naddr;
-	int bound = CONNECT_TIMEOUT_MS + (int)o->gap_ms + PROBE_WINDOW_MS + GRACE_MS;
+	int bound = CONNECT_TIMEOUT_MS + (int)o->gap_ms + PROBE_WINDOW_MS + GRACE_MS +
+		    (o->kind == LIFETIME_STREAM ? LIFETIME_STREAM_AFTER_S * 1000 : 0);
 	enum lifetime_verdict v = LIFETIME_ERROR;
 
 	naddr = lab_node_ipv4(lab, t->roles[ROLE_RENDEZVOUS], addrs, 2);
@@ -126,8 +127,16 @@ static enum lifetime_verdict probe_punched(const struct lifetime_probe_opts *o, 
 				  dur, NULL };
 		char *aargv[] = { (char *)o->punch, "peer", "--rendezvous", rdv, "--session", "lt",
 				  "--role", "a", "--proto", "udp", "--technique", "udp", "--timeout",
-				  to, "--idle-gap", gap, "--keepalive", ka, "--json", NULL };
+				  to, "--idle-gap", gap, "--keepalive", ka, "--json", NULL, NULL,
+				  NULL };
 		char *bargv[sizeof(aargv) / sizeof(aargv[0])];
+		char after[16];
+
+		if (o->kind == LIFETIME_STREAM) {
+			snprintf(after, sizeof(after), "%d", LIFETIME_STREAM_AFTER_S);
+			aargv[19] = "--idle-after";
+			aargv[20] = after;
+		}
 
 		if (naddr < 2) { /* no second address: end the list before it */
 			rargv[4] = "--json";
@@ -265,8 +274,8 @@ enum lifetime_verdict lifetime_probe(const struct lifetime_probe_opts *o, char *
 	lo.override_profile[1] = o->peer_profile;
 	if (lab_up(t, &lo, &lab, dl) < 0)
 		goto diag;
-	v = o->kind == LIFETIME_REPLIED ? probe_punched(o, lab, why, len)
-					: probe_unreplied(o, lab, why, len);
+	v = o->kind == LIFETIME_UNREPLIED ? probe_unreplied(o, lab, why, len)
+					  : probe_punched(o, lab, why, len);
 	goto out;
 diag:
 	snprintf(why, len, "%s:%d: %s", dl->count ? dl->items[0].file : o->profile,

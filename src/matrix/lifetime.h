@@ -3,10 +3,13 @@
  *
  * One probe is one fresh lab of a two-NAT topology: the profile under test in nat-a (as a
  * per-cell copy with its udp-timeout parameters set short), full-cone in nat-b so that every
- * profile connects. Two kinds of probe:
+ * profile connects. Three kinds of probe:
  *   replied    the punched path: `punch peer --technique udp --idle-gap G` on both hosts. After
  *              verifying, both stay silent G seconds (keep-alives aside), then b probes a:
  *              the probe crosses nat-a inbound, so it tests nat-a's mapping, which saw replies.
+ *   stream     the same after LIFETIME_STREAM_AFTER_S of keep-alives (punch --idle-after): the
+ *              kernel gives a UDP flow its replied timeout only for packets more than 2 s after
+ *              it began, so a path silent at once lives by the unreplied timeout.
  *   unreplied  a mapping that saw no reply: host-a sends one datagram to the server, which
  *              answers it G seconds later; it arrives only if the mapping is still there.
  * A search bisects whole seconds of gap between a low and a high bound. */
@@ -17,7 +20,8 @@
 #include "lab/topo.h"
 #include "nft/profile_params.h"
 
-enum lifetime_kind { LIFETIME_REPLIED, LIFETIME_UNREPLIED };
+enum lifetime_kind { LIFETIME_REPLIED, LIFETIME_STREAM, LIFETIME_UNREPLIED, LIFETIME_KINDS };
+#define LIFETIME_STREAM_AFTER_S 3
 enum lifetime_verdict { LIFETIME_SURVIVED, LIFETIME_DIED, LIFETIME_ERROR };
 
 struct lifetime_probe_opts {

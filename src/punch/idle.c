@@ -30,6 +30,8 @@ static void idle_decide(struct peer *p, bool survived)
 	peer_finish(p, p->chan.kind == CHAN_RELAY ? PEER_EXIT_RELAYED : PEER_EXIT_DIRECT);
 }
 
+static void silence_begin(struct peer *p);
+
 static void send_probe(struct peer *p)
 {
 	struct idle *id = &p->idle;
@@ -50,6 +52,18 @@ static void on_try(struct loop_timer *t)
 	struct idle *id = &p->idle;
 	uint64_t end = id->t_probe_us + (uint64_t)IDLE_PROBE_WINDOW_MS * 1000u;
 
+	if (id->state == IDLE_WARM) {
+		struct wire_msg m;
+
+		if (loop_now_us() >= id->t_silent_us) {
+			silence_begin(p);
+			return;
+		}
+		peer_msg_init(p, &m, WIRE_KEEPALIVE);
+		peer_chan_send(p, &p->chan, &m);
+		loop_timer_in(&id->try_timer, (uint64_t)IDLE_WARM_KEEPALIVE_MS * 1000u);
+		return;
+	}
 	if (id->state != IDLE_PROBING)
 		return;
 	if (loop_now_us() >= end) {
@@ -106,9 +120,23 @@ bool idle_after_verified(struct peer *p)
 		loop_timer_in(&p->linger_timer, (uint64_t)p->o->hold_ms * 1000u);
 		return true;
 	}
-	/* The gap outlasts --timeout by design: the deadline bounded the connection, the gap
-	 * and the probe window bound the rest. */
+	/* The gap outlasts --timeout by design: the deadline bounded the connection, the warm-up,
+	 * the gap and the probe window bound the rest. */
 	loop_timer_stop(&p->deadline);
+	if (p->o->idle_after_ms) {
+		id->state = IDLE_WARM;
+		id->t_silent_us = loop_now_us() + (uint64_t)p->o->idle_after_ms * 1000u;
+		loop_timer_in(&id->try_timer, (uint64_t)IDLE_WARM_KEEPALIVE_MS * 1000u);
+		return true;
+	}
+	silence_begin(p);
+	return true;
+}
+
+static void silence_begin(struct peer *p)
+{
+	struct idle *id = &p->idle;
+
 	id->state = IDLE_SILENT;
 	id->t_silent_us = loop_now_us();
 	evout_begin(&p->ev, "idle-gap-start");
@@ -116,7 +144,19 @@ bool idle_after_verified(struct peer *p)
 	evout_ms(&p->ev, "keepalive", idle_keepalive_us(p));
 	evout_end(&p->ev);
 	loop_timer_in(&id->gap_timer, (uint64_t)p->o->idle_gap_ms * 1000u);
-	return true;
+}
+
+void idle_on_msg(struct peer *p, uint8_t type)
+{
+	struct idle *id = &p->idle;
+
+	/* The silence counts from the last packet on the path: a late DONE or an answer to a
+	 * retransmission (the other peer verified after us) starts it again. Keep-alives do not:
+	 * they are what --keepalive adds to the silence. */
+	if (id->state != IDLE_SILENT || type == WIRE_PROBE || type == WIRE_KEEPALIVE)
+		return;
+	id->t_silent_us = loop_now_us();
+	loop_timer_in(&id->gap_timer, (uint64_t)p->o->idle_gap_ms * 1000u);
 }
 
 void idle_on_probe(struct peer *p)
@@ -152,6 +192,8 @@ void idle_report(struct peer *p)
 		return;
 	evout_ms(&p->ev, "idle_gap_ms", (uint64_t)p->o->idle_gap_ms * 1000u);
 	evout_ms(&p->ev, "keepalive_ms", idle_keepalive_us(p));
+	if (p->o->idle_after_ms)
+		evout_ms(&p->ev, "idle_after_ms", (uint64_t)p->o->idle_after_ms * 1000u);
 	if (id->state != IDLE_DONE) {
 		evout_str(&p->ev, "idle_survived", NULL); /* never got that far */
 		return;

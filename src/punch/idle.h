@@ -6,7 +6,10 @@
  * and a answers each probe. The probe crosses a's NAT inbound: only a mapping that outlived
  * the silence lets it in. a itself sends nothing until it heard b, because its own first packet
  * would open a's NAT again and measure nothing. The answer crosses back, so a probe answered
- * is the path working both ways; b's own NAT is not what is tested (b's probe opens it anew). */
+ * is the path working both ways; b's own NAT is not what is tested (b's probe opens it anew).
+ * With --idle-after W the silence starts only after W seconds of keep-alives: conntrack gives
+ * a UDP flow its replied ("stream") timeout only for packets more than 2 s after it began, so a
+ * path that falls silent at once lives by the unreplied timeout even though it saw replies. */
 #ifndef PUNCH_IDLE_H
 #define PUNCH_IDLE_H
 
@@ -17,6 +20,7 @@
 
 #define IDLE_PROBE_WINDOW_MS 1500     /* b's tries and a's wait after the gap */
 #define IDLE_PROBE_GAP_MS 250         /* between b's tries */
+#define IDLE_WARM_KEEPALIVE_MS 500    /* --idle-after's keep-alives */
 
 struct peer;
 struct chan;
@@ -24,6 +28,7 @@ struct wire_msg;
 
 enum idle_state {
 	IDLE_OFF,       /* no --idle-gap, or not verified yet */
+	IDLE_WARM,      /* --idle-after: keep-alives before the gap */
 	IDLE_SILENT,    /* in the gap */
 	IDLE_PROBING,   /* after the gap: b probing, a listening */
 	IDLE_DONE,      /* decided */
@@ -51,6 +56,9 @@ bool idle_stays(const struct peer *p);
 /* The keep-alive interval in microseconds (0: none). */
 uint64_t idle_keepalive_us(const struct peer *p);
 
+/* Any message from the other peer (peer_on_peer_msg): in the gap, all but a probe or a
+ * keep-alive start the silence again. */
+void idle_on_msg(struct peer *p, uint8_t type);
 /* A probe / probe answer from the other peer after verification (peer_on_peer_msg). */
 void idle_on_probe(struct peer *p);
 void idle_on_probe_ack(struct peer *p, const struct wire_msg *m);

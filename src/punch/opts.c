@@ -105,6 +105,9 @@ void peer_usage(FILE *f)
 	      "                       with --hold, none with --idle-gap)\n"
 	      "  --idle-gap S         once verified, stay silent S seconds (but for keep-alives),\n"
 	      "                       then b probes a: did the path survive? (in the result)\n"
+	      "  --idle-after S       with --idle-gap: keep-alives every 0.5 s for S seconds\n"
+	      "                       first (a flow older than 2 s gets conntrack's replied\n"
+	      "                       timeout)\n"
 	      "exit: 0 direct, 3 relayed, 1 failed, 2 usage or setup error\n", f);
 }
 
@@ -236,7 +239,7 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 {
 	enum { O_RDV = 256, O_RDV2, O_SESSION, O_ROLE, O_PROTO, O_TECH, O_TIMEOUT, O_JSON,
 	       O_BIND, O_PORT, O_PAYLOAD, O_BSOCK, O_BPROBE, O_BRATE, O_PWIN, O_HOLD, O_KEEPALIVE,
-	       O_IDLE, O_HELP };
+	       O_IDLE, O_IDLE_AFTER, O_HELP };
 	static const struct option lo[] = {
 		{ "rendezvous", required_argument, NULL, O_RDV },
 		{ "rendezvous2", required_argument, NULL, O_RDV2 },
@@ -256,6 +259,7 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 		{ "hold", required_argument, NULL, O_HOLD },
 		{ "keepalive", required_argument, NULL, O_KEEPALIVE },
 		{ "idle-gap", required_argument, NULL, O_IDLE },
+		{ "idle-after", required_argument, NULL, O_IDLE_AFTER },
 		{ "help", no_argument, NULL, O_HELP },
 		{ 0 }
 	};
@@ -367,6 +371,10 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 			if (opts_parse_duration(optarg, &o->idle_gap_ms))
 				return bad(err, v, "--idle-gap wants seconds > 0, got", optarg);
 			break;
+		case O_IDLE_AFTER:
+			if (opts_parse_duration(optarg, &o->idle_after_ms))
+				return bad(err, v, "--idle-after wants seconds > 0, got", optarg);
+			break;
 		case O_HELP:
 			peer_usage(out);
 			return 1;
@@ -400,6 +408,8 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 	if (has_keepalive && !o->hold_ms && !o->idle_gap_ms)
 		return bad(err, v, "--keepalive needs --hold or --idle-gap (without them the peer "
 			   "exits once verified)", NULL);
+	if (o->idle_after_ms && !o->idle_gap_ms)
+		return bad(err, v, "--idle-after needs --idle-gap", NULL);
 	if (!has_keepalive)
 		o->keepalive_ms = o->hold_ms ? PEER_KEEPALIVE_MS : 0;
 	return 0;

@@ -59,6 +59,7 @@ struct peer_opts {
 	 * with --hold, none with --idle-gap (a keep-alive would end the silence it measures) */
 	uint32_t keepalive_ms;
 	uint32_t idle_gap_ms;         /* --idle-gap: silence after verifying, then probe; 0 = off */
+	uint32_t idle_after_ms;       /* --idle-after: keep-alives this long before the silence */
 };
 
 #define PEER_KEEPALIVE_MS 5000

@@ -432,6 +432,7 @@ void peer_on_peer_msg(struct peer *p, const struct chan *c, const struct wire_ms
 
 	if (p->finished)
 		return;
+	idle_on_msg(p, m->type);
 	switch (m->type) {
 	case WIRE_PROBE:
 		peer_msg_init(p, &r, WIRE_PROBE_ACK);
