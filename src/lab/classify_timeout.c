@@ -88,7 +88,7 @@ void measure_lifetime(struct ctx *c)
 {
 	struct classify_result *r = c->r;
 	/* the server never answers these mappings: the unreplied lifetime */
-	int d = r->declared.udp_timeout_unreplied, n = 0;
+	int d = profile_udp_unreplied(&r->declared), n = 0;
 	int delays[LIFETIME_MAX], fds[LIFETIME_MAX];
 	int64_t t0[LIFETIME_MAX];
 	struct ep pub[LIFETIME_MAX];

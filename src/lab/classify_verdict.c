@@ -318,7 +318,7 @@ bool classify_mismatch(const struct classify_result *r, enum profile_key k,
 		return !m->handled_known || m->handled != declared;
 	}
 	if (k == PROFILE_KEY_UDP_TIMEOUT) {
-		int dt = r->declared.udp_timeout, du = r->declared.udp_timeout_unreplied;
+		int dt = r->declared.udp_timeout, du = profile_udp_unreplied(&r->declared);
 		int n = r->nrounds < 1 ? 1 : r->nrounds > CLASSIFY_ROUNDS ? CLASSIFY_ROUNDS : r->nrounds;
 
 		for (int i = 0; i < n; i++) {

@@ -527,9 +527,14 @@ out:
 	return ret;
 }
 
+int profile_udp_unreplied(const struct profile_header *h)
+{
+	return h->udp_timeout_unreplied ? h->udp_timeout_unreplied : h->udp_timeout;
+}
+
 char *profile_udp_timeout_format(const struct profile_header *h, char *buf, size_t len)
 {
-	if (h->udp_timeout_unreplied == h->udp_timeout)
+	if (profile_udp_unreplied(h) == h->udp_timeout)
 		snprintf(buf, len, "%d", h->udp_timeout);
 	else
 		snprintf(buf, len, "unreplied %d, replied %d", h->udp_timeout_unreplied,

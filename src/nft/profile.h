@@ -91,7 +91,8 @@ struct profile_header {
 	/* UDP mapping lifetimes in seconds: udp_timeout for a mapping that saw a reply (conntrack's
 	 * "replied"), udp_timeout_unreplied for one that did not. "udp-timeout: 30" sets both;
 	 * "udp-timeout: unreplied 30, replied 120" sets them apart. Both are parameters a cell
-	 * can set (nft/profile_params.h). */
+	 * can set (nft/profile_params.h). udp_timeout_unreplied 0 (a header filled in by hand)
+	 * means the same as udp_timeout: read it with profile_udp_unreplied(). */
 	int udp_timeout;
 	int udp_timeout_unreplied;
 	char description[PROFILE_DESCRIPTION_MAX + 1];
@@ -135,3 +136,6 @@ char *profile_transports_format(unsigned transports, char *buf, size_t len);
 /* The header spelling of the UDP lifetimes: "30", or "unreplied 30, replied 120" when they
  * differ. Returns buf. */
 char *profile_udp_timeout_format(const struct profile_header *h, char *buf, size_t len);
+
+/* The unreplied lifetime: udp_timeout_unreplied, or udp_timeout when that is 0. */
+int profile_udp_unreplied(const struct profile_header *h);

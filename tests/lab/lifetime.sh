@@ -84,6 +84,10 @@ expect_refused '--param udp-timeout=abc: udp-timeout: "abc" is not a number of s
 	classify --param udp-timeout=abc port-restricted-cone
 expect_refused '--udp-timeout 0: expected whole seconds from 1 to 3600' \
 	lifetime --udp-timeout 0
+expect_refused '--profile-param udp-timeout=x: udp-timeout: "x" is not a number of seconds: expected whole seconds' \
+	matrix --profile-param udp-timeout=x -o "$TMP/m"
+expect_refused 'udp-timeout=3x: expected seconds (5s), or UNREPLIED~REPLIED' \
+	matrix --cell two-nats/udp/udp/full-cone~full-cone/udp-timeout=3x -o "$TMP/m"
 nopol=$TMP/no-policy.nft
 sed -e 's/^# name: .*/# name: no-policy/' -e '/ct timeout udp_mapping {/,/^\t}/d' \
 	-e '/ct timeout set/d' "$SRCDIR/nat-profiles/port-restricted-cone.nft" >"$nopol"
@@ -108,6 +112,15 @@ for row in "\\| port-restricted-cone \\| both \\| 30 s \\| $L \\| (29..30|30..31
 	   "\\| split-timeout \\| unreplied \\| 30 s \\| $L \\| (29..30|30..31) s \\| 5 s \\| - \\(keep-alives follow a reply\\) \\|"; do
 	grep -Eq -- "$row" "$TMP/table" || check "lifetime table: no row matching $row"
 done
+
+# 5. a matrix cell with the parameter in its id runs on the copies (and leaves none)
+"$PUNCHLAB" matrix --profiles port-restricted-cone --proto udp --techniques plain \
+	--profile-param udp-timeout=3 --no-classify -o "$TMP/m" >"$TMP/mx" 2>&1
+rc=$?
+[ $rc = 0 ] || { cat "$TMP/mx"; check "matrix --profile-param udp-timeout=3: exit $rc, expected 0"; }
+grep -q '"id": "two-nats/udp/udp/port-restricted-cone~port-restricted-cone/udp-timeout=3s"' \
+	"$TMP/m/matrix.json" || check "matrix.json: no cell id with /udp-timeout=3s"
+grep -q '"outcome": "direct"' "$TMP/m/matrix.json" || check "the udp-timeout=3s cell is not direct"
 
 left=$(find "$TMPDIR" -mindepth 1 | head -5)
 [ -z "$left" ] || check "profile copies left behind: $left"

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "matrix/cell.h"
 #include "nft/profile.h"
 #include "nft/profile_params.h"
 
@@ -206,6 +207,39 @@ static void test_instance_refused(void **state)
 	unlink(tmpl);
 }
 
+/* The cell id's udp-timeout dimension: absent at the profiles' own, written by enumeration,
+ * parsed back, refused when malformed. */
+static void test_cell_ids(void **state)
+{
+	struct matrix_dims d = { .topology = "two-nats", .b_has_nat = true, .nprofiles = 1,
+				 .profiles = { "full-cone" }, .udp = true, .ntechniques = 1,
+				 .techniques = { "plain" } };
+	struct cell_spec *cells = NULL, c;
+	char why[256];
+
+	(void)state;
+	assert_int_equal(cells_enumerate(&d, &cells), 1);
+	assert_string_equal(cells[0].id, "two-nats/udp/udp/full-cone~full-cone");
+	free(cells);
+	d.params = (struct profile_params){ 5, 5 };
+	assert_int_equal(cells_enumerate(&d, &cells), 1);
+	assert_string_equal(cells[0].id, "two-nats/udp/udp/full-cone~full-cone/udp-timeout=5s");
+	free(cells);
+	d.params = (struct profile_params){ 3, 0 };
+	assert_int_equal(cells_enumerate(&d, &cells), 1);
+	assert_string_equal(cells[0].id, "two-nats/udp/udp/full-cone~full-cone/udp-timeout=3s~-");
+	free(cells);
+
+	assert_int_equal(cell_id_parse_msg("two-nats/udp/udp/full-cone~full-cone/udp-timeout=3s~8s"
+					   "/engine=punch", &c, why, sizeof(why)), 0);
+	assert_int_equal(c.udp_timeout_unreplied, 3);
+	assert_int_equal(c.udp_timeout_replied, 8);
+	assert_string_equal(c.id, "two-nats/udp/udp/full-cone~full-cone/udp-timeout=3s~8s");
+	assert_int_equal(cell_id_parse_msg("two-nats/udp/udp/full-cone~full-cone/udp-timeout=0s", &c,
+					   why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "expected seconds"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -214,6 +248,7 @@ int main(void)
 		cmocka_unit_test(test_instance_shipped),
 		cmocka_unit_test(test_instance_split),
 		cmocka_unit_test(test_instance_refused),
+		cmocka_unit_test(test_cell_ids),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
