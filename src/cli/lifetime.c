@@ -474,10 +474,10 @@ int lifetime_main(int argc, char **argv)
 			if (th[i + k])
 				pthread_join(th[i + k], NULL);
 	}
-	printf("%s%s keep-alive adequacy: engine %s (keep-alive every %g s), each profile in nat-a "
-	       "with udp-timeout=%d s, silences of %d..%d s bisected\n%s", md ? "**" : "",
-	       md ? "Mapping lifetime and" : "mapping lifetime and", engine, ka_ms / 1000.0, short_s,
-	       lo, hi, md ? "**\n\n" : "\n");
+	printf("%s%s keep-alive adequacy: engine %s (keep-alive every %g s), each profile in "
+	       "nat-a with udp-timeout=%d s, silences of %d..%d s bisected%s\n", md ? "**" : "",
+	       md ? "Mapping lifetime and" : "mapping lifetime and", engine, ka_ms / 1000.0,
+	       short_s, lo, hi, md ? "**\n" : "");
 	errors = 0;
 	for (int i = 0; i < n; i++)
 		for (int k = 0; k < LIFETIME_KINDS; k++)

@@ -100,9 +100,20 @@ expect_refused "$nopol:$line: udp-timeout can not be set" \
 # 4. the table: one profile, and the split one with its three rows, at udp-timeout=2. A
 # lifetime of 2 s is seen as "alive after 1 s, gone after 2" or, when the last packet and the
 # probe straddle the expiry, "alive after 2, gone after 3": both are right.
+# beside it, a keep-alive too slow for a 30 s lifetime: "no", exit 1
+"$PUNCHLAB" lifetime --profiles port-restricted-cone --udp-timeout 2 --gaps 1..3 \
+	--keepalive 31 >"$TMP/slow" 2>&1 &
+pslow=$!
+defer "kill_started $pslow"
 "$PUNCHLAB" lifetime --profiles "port-restricted-cone,$SPLIT" --udp-timeout 2 --gaps 1..4 \
 	--markdown >"$TMP/table" 2>&1
 rc=$?
+wait $pslow
+rslow=$?
+cat "$TMP/slow"
+[ $rslow = 1 ] || check "lifetime --keepalive 31: exit $rslow, expected 1 (not adequate)"
+grep -Eq '^port-restricted-cone +both +30 s +[12] s \(dies at [23]\) +(29..30|30..31) s +31 s +no$' \
+	"$TMP/slow" || check "lifetime --keepalive 31: no row saying 'no'"
 cat "$TMP/table"
 [ $rc = 0 ] || check "lifetime table: exit $rc, expected 0 (5 s keep-alives adequate)"
 L='(1 s \(dies at 2\)|2 s \(dies at 3\))'
