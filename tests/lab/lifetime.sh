@@ -22,6 +22,12 @@ check() { # check WHAT: fail later, keep going
 	status=1
 }
 
+# 0. the README's table (every shipped profile at udp-timeout=4), in the background: checked at
+# the end
+"$PUNCHLAB" lifetime --markdown >"$TMP/readme" 2>&1 &
+preadme=$!
+defer "kill_started $preadme"
+
 # 1. expiry without keep-alives, survival with them: three cells at once
 "$PUNCHLAB" lifetime --profiles port-restricted-cone --udp-timeout 3 --gap 6 \
 	>"$TMP/silent" 2>&1 &
@@ -132,6 +138,18 @@ rc=$?
 grep -q '"id": "two-nats/udp/udp/port-restricted-cone~port-restricted-cone/udp-timeout=3s"' \
 	"$TMP/m/matrix.json" || check "matrix.json: no cell id with /udp-timeout=3s"
 grep -q '"outcome": "direct"' "$TMP/m/matrix.json" || check "the udp-timeout=3s cell is not direct"
+
+# 0. (end) the README's table: every shipped profile keeps a silent path about as long as its
+# udp-timeout, and punch's 5 s keep-alives are adequate for all
+wait $preadme
+rc=$?
+cat "$TMP/readme"
+[ $rc = 0 ] || check "punchlab lifetime --markdown: exit $rc, expected 0"
+for f in "$SRCDIR"/nat-profiles/*.nft; do
+	name=$(basename "$f" .nft)
+	grep -Eq "^\\| $name \\| both \\| (30|120) s \\| (3 s \\(dies at 4\\)|4 s \\(dies at 5\\)) \\| [0-9.]+ s \\| 5 s \\| yes \\((6|24)x\\) \\|$" \
+		"$TMP/readme" || check "README table: no row for $name with a lifetime of 4 s and 'yes'"
+done
 
 left=$(find "$TMPDIR" -mindepth 1 | head -5)
 [ -z "$left" ] || check "profile copies left behind: $left"
