@@ -27,7 +27,7 @@
 
 static const char lifetime_usage[] =
 	"usage: punchlab lifetime [--profiles P,...] [--engine punch] [--udp-timeout S]\n"
-	"                         [--gaps LO..HI] [--keepalive T] [--markdown] [-j N]\n"
+	"                         [--gaps LO..HI] [--keepalive T] [--markdown] [-j N] [-t T]\n"
 	"       punchlab lifetime --gap G --profiles P [--udp-timeout S] [--keepalive T]\n"
 	"                         [--unreplied | --stream]\n"
 	"\n"
@@ -49,6 +49,8 @@ static const char lifetime_usage[] =
 	"  --keepalive T     the engine's keep-alive interval judged (default punch's, 5 s);\n"
 	"                    with --gap: punch's interval during the gap (default none)\n"
 	"  --markdown        print the table as Markdown\n"
+	"  -t, --topology T  the lab (default two-nats): roles peer-a, peer-b, nat-a, nat-b,\n"
+	"                    rendezvous\n"
 	"  -j N              searches at once (default 12; one per profile and kind of mapping)\n"
 	"  --gap G           one probe: exit 0 when the path survives G seconds, 1 when not\n"
 	"  --unreplied       with --gap: probe a mapping that saw no reply instead\n"
