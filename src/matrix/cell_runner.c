@@ -20,6 +20,7 @@
 #include "engine/adapter.h"
 #include "matrix/attest.h"
 #include "matrix/cell_runner.h"
+#include "matrix/cell_params.h"
 
 #define OUTPUT_MAX (256 * 1024) /* what we keep of one program's stdout in memory */
 #define HARNESS_GRACE_MS 2000   /* beyond the engine's own deadline */
@@ -791,6 +792,7 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 	struct lab *lab = NULL;
 	struct ct_mappings *flows;
 	char dir[PATH_MAX], name[200], session[32], why[300];
+	char copy_a[PATH_MAX] = "", copy_b[PATH_MAX] = "";
 	int status[2] = { 0, 0 }, ret = 0, timeout_ms = runner_deadline_ms(cfg->engine, spec);
 	bool exited[2] = { false, false };
 	double t0 = now_ms(), deadline, a_started = 0;
@@ -812,11 +814,16 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		goto out;
 	}
 
+	/* profile parameters (udp-timeout=5s): the NATs load per-cell copies */
+	if (cell_profiles_prepare(spec, copy_a, copy_b, sizeof(copy_a), why, sizeof(why)) < 0) {
+		set_error(run, "profile parameters: %s", why);
+		goto out;
+	}
 	lo.override_node[lo.noverrides] = t->nodes[t->roles[ROLE_NAT_A]].name;
-	lo.override_profile[lo.noverrides++] = spec->profile_a;
+	lo.override_profile[lo.noverrides++] = copy_a[0] ? copy_a : spec->profile_a;
 	if (spec->profile_b[0] && t->roles[ROLE_NAT_B] >= 0) {
 		lo.override_node[lo.noverrides] = t->nodes[t->roles[ROLE_NAT_B]].name;
-		lo.override_profile[lo.noverrides++] = spec->profile_b;
+		lo.override_profile[lo.noverrides++] = copy_b[0] ? copy_b : spec->profile_b;
 	}
 	if (lab_up(t, &lo, &lab, dl) < 0) {
 		snprintf(why, sizeof(why), "%s:%d: %s", dl->count ? dl->items[0].file : "?",
@@ -954,6 +961,7 @@ out:
 		snprintf(run->reason, sizeof(run->reason), "interrupted");
 	}
 	lab_down(lab); /* stops the servers and anything still running */
+	cell_profiles_release(copy_a, copy_b);
 	cellctx_free(c);
 	free(dl);
 	run->wall_ms = now_ms() - t0;
