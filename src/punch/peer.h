@@ -322,8 +322,8 @@ bool auto_step_applies(enum technique tech, const struct wire_natinfo *own,
 		       const struct wire_natinfo *peer, bool relay_ok);
 
 /* race_relay.c: auto's relay alongside the direct steps (race.h). init once per run (after
- * loop_init); start in every direct step's round (a no-op once verified, or when the step or
- * the server rules it out); stop when the server refuses to relay. on_msg: a relayed DATA,
+ * loop_init); start in every step's round (a no-op once verified; in the relay step, or when
+ * the server does not relay, it stops); stop when the server refuses to relay. on_msg: a relayed DATA,
  * DATA_ACK or DONE from the other peer while a direct step of auto runs; true when it was
  * handled there (the step's own verification must not see it). */
 void race_relay_init(struct peer *p);

@@ -59,7 +59,12 @@ void race_relay_init(struct peer *p)
 
 void race_relay_start(struct peer *p)
 {
-	if (p->rr.active || p->rr.verified || !race_relay_alongside(p->tech->id, p->relay_ok))
+	if (!race_relay_alongside(p->tech->id, p->relay_ok)) {
+		/* auto's own relay step verifies on the step's state from here on */
+		race_relay_stop(p);
+		return;
+	}
+	if (p->rr.active || p->rr.verified)
 		return;
 	p->rr.active = true;
 	rr_send_data(p);
