@@ -290,6 +290,40 @@ static void capture_pair(const struct yaml_ctx *y, const char *key, yaml_node_t 
 		    "MEMBER", r->name, key);
 }
 
+static void stdin_key(const struct yaml_ctx *y, const char *key, yaml_node_t *k, yaml_node_t *v,
+		      void *arg)
+{
+	struct ef_role *r = arg;
+	struct parse *p = P(y);
+	char what[64];
+
+	snprintf(what, sizeof(what), "role %s: stdin: %s", r->name, key);
+	if (strcmp(key, "text") == 0)
+		copy_text(p, v, what, r->input.text, sizeof(r->input.text));
+	else if (strcmp(key, "deadline") == 0)
+		r->input.deadline_ms = duration_parse(p, v, what);
+	else
+		ERR(p, k, "role %s: stdin: unknown key \"%s\", expected text or deadline", r->name,
+		    key);
+}
+
+/* stdin: { text: TEMPLATE, deadline: DURATION } (docs/engine-format.md "Standard input") */
+static void stdin_parse(struct parse *p, yaml_node_t *v, struct ef_role *r)
+{
+	r->input.line = yaml_line(v);
+	if (v->type != YAML_MAPPING_NODE) {
+		ERR(p, v, "role %s: stdin: expected { text: TEMPLATE, deadline: DURATION }", r->name);
+		return;
+	}
+	yaml_for_each_pair(&p->y, v, "stdin", stdin_key, r);
+	if (!r->input.text[0])
+		ERR(p, v, "role %s: stdin: no text, expected text: TEMPLATE (what to write to the "
+		    "program's standard input)", r->name);
+	if (!r->input.deadline_ms)
+		ERR(p, v, "role %s: stdin: no deadline, expected deadline: DURATION (how long its "
+		    "captures may take to come, from the role's start)", r->name);
+}
+
 static int node_role_parse(const char *s)
 {
 	for (int i = 0; i < ROLE_COUNT; i++)
@@ -322,9 +356,11 @@ static void role_key(const struct yaml_ctx *y, const char *key, yaml_node_t *k, 
 		ready_parse(p, v, r);
 	} else if (strcmp(key, "capture") == 0) {
 		yaml_for_each_pair(y, v, what, capture_pair, r);
+	} else if (strcmp(key, "stdin") == 0) {
+		stdin_parse(p, v, r);
 	} else {
-		ERR(p, k, "role %s: unknown key \"%s\", expected node, command, ready or capture",
-		    r->name, key);
+		ERR(p, k, "role %s: unknown key \"%s\", expected node, command, ready, capture or "
+		    "stdin", r->name, key);
 	}
 }
 

@@ -177,6 +177,15 @@ void engine_file_check(struct parse *p, yaml_node_t *root)
 			template_check(&c, r->ready.pattern, r->ready.line);
 		if (r->ready.kind == EF_MATCH_PORT)
 			template_check(&c, r->ready.port, r->ready.line);
+		if (r->input.text[0]) {
+			/* its input waits for its captures: any role's, also a later one's */
+			struct var_check in = c;
+			char iwhat[80];
+			snprintf(iwhat, sizeof(iwhat), "role %s: stdin", r->name);
+			in.what = iwhat;
+			in.self_index = e->nroles;
+			template_check(&in, r->input.text, r->input.line);
+		}
 		if (r->peer && r->node != (strcmp(r->name, "peer-a") == 0 ? ROLE_PEER_A : ROLE_PEER_B))
 			diag_add(p->y.dl, p->file, r->line, "%s: runs on its own peer's node, expected "
 				 "no node: key", what);
