@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <agent.h>
+#include <debug.h>
 #include <glib.h>
 
 #include "offer.h"
@@ -39,6 +40,7 @@ struct session {
 	enum phase phase;
 	char *remote_line;          /* the other's offer, kept until our gathering is done */
 	struct offer local, remote;
+	char own_ufrag[OFFER_UFRAG_MAX]; /* known from the start: offers on stdin are told apart */
 	bool gathered, ready, got_data, acked, result_printed;
 	char data_mine[600], data_theirs[600], ack_mine[600], ack_theirs[600];
 	gint64 t_start, t_remote;
@@ -376,6 +378,14 @@ static void on_gathered(NiceAgent *agent, guint stream, gpointer data)
 		apply_remote(s);
 }
 
+/* Whether a line is our own offer: its first word is our ufrag (a fresh random string). */
+static bool is_own_offer(const struct session *s, const char *line)
+{
+	size_t n = strlen(s->own_ufrag);
+
+	return n && strncmp(line, s->own_ufrag, n) == 0 && line[n] == ' ';
+}
+
 static gboolean on_stdin(GIOChannel *ch, GIOCondition cond, gpointer data)
 {
 	struct session *s = data;
@@ -391,6 +401,11 @@ static gboolean on_stdin(GIOChannel *ch, GIOCondition cond, gpointer data)
 		s->phase = PH_EXCHANGE;
 		fail(s, "standard input ended without the other peer's offer");
 		return G_SOURCE_REMOVE;
+	}
+	if (is_own_offer(s, line)) {
+		/* both offers may come, so that both peers get them at the same moment */
+		g_free(line);
+		return G_SOURCE_CONTINUE;
 	}
 	s->remote_line = line;
 	if (s->gathered)
@@ -433,13 +448,24 @@ int main(int argc, char **argv)
 		return ret < 0 ? 2 : 0;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (getenv("ICE_DEBUG")) {
+		/* libnice's own trace (every check, every pair) on standard error */
+		g_setenv("G_MESSAGES_DEBUG", "all", TRUE);
+		g_log_set_writer_func(g_log_writer_standard_streams, NULL, NULL);
+		nice_debug_enable(TRUE);
+	}
 	s->t_start = s->t_remote = g_get_monotonic_time();
 	s->loop = g_main_loop_new(NULL, FALSE);
-	/* regular nomination (RFC 8445 8.1.1): the controlling agent nominates the best valid
-	 * pair once its checks have run, so a relayed pair is chosen only when no better one
-	 * works; aggressive nomination would take whichever pair answered first */
+	/* Aggressive nomination (libnice's default; RFC 5245 8.1.1.2): every check of the
+	 * controlling agent nominates, and the selected pair becomes the best nominated one, so a
+	 * peer-reflexive pair that works only once the other side's check has opened our filter
+	 * still replaces a relayed pair that answered first. libnice 0.1.21's regular nomination
+	 * stops at the first two valid pairs ("stopping criterion", agent/conncheck.c), which were
+	 * the two relayed pairs whenever A's NAT filters by address and B's is symmetric: it
+	 * relayed there in 3 of 4 runs while the lab saw the direct pair answer. The component
+	 * turns READY only when no better pair is still being checked: the payload waits for it. */
 	s->agent = nice_agent_new_full(g_main_loop_get_context(s->loop), NICE_COMPATIBILITY_RFC5245,
-				       NICE_AGENT_OPTION_REGULAR_NOMINATION);
+				       NICE_AGENT_OPTION_NONE);
 	/* ICE-TCP and UPnP off: one UDP component, the lab's NATs only */
 	g_object_set(s->agent, "controlling-mode", s->o.controlling, "ice-tcp", FALSE,
 		     "upnp", FALSE, "stun-max-retransmissions", (guint)s->o.check_retransmissions,
@@ -448,6 +474,13 @@ int main(int argc, char **argv)
 		g_object_set(s->agent, "stun-server", s->o.stun_host, "stun-server-port",
 			     s->o.stun_port, NULL);
 	s->stream = nice_agent_add_stream(s->agent, 1);
+	{
+		gchar *ufrag = NULL, *pwd = NULL;
+		nice_agent_get_local_credentials(s->agent, s->stream, &ufrag, &pwd);
+		g_strlcpy(s->own_ufrag, ufrag ? ufrag : "", sizeof(s->own_ufrag));
+		g_free(ufrag);
+		g_free(pwd);
+	}
 	if (s->o.turn_host[0] &&
 	    !nice_agent_set_relay_info(s->agent, s->stream, 1, s->o.turn_host, s->o.turn_port,
 				       s->o.turn_user, s->o.turn_password, NICE_RELAY_TYPE_TURN_UDP)) {
