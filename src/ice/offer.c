@@ -42,9 +42,10 @@ static int candidate_parse(char *word, struct offer_candidate *c, char *why, siz
 	int n = 0;
 	unsigned long port;
 
-	for (char *t = strtok_r(word, ",", &save); t && n < 5; t = strtok_r(NULL, ",", &save))
-		f[n++] = t;
-	if (n != 5 || strtok_r(NULL, ",", &save)) {
+	for (char *t = strtok_r(word, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		if (n++ < 5)
+			f[n - 1] = t;
+	if (n != 5) {
 		snprintf(why, wlen, "candidate \"%s...\" has %s fields, expected 5 "
 			 "(TYPE,FOUNDATION,PRIORITY,ADDRESS,PORT)", n ? f[0] : "",
 			 n < 5 ? "too few" : "too many");

@@ -141,6 +141,24 @@ static const struct bad_case bad_cases[] = {
 	{ "probe with an unknown variable", L01 L02 L03 L04 L05 L06 L07 L08 L09 L10 L11 L12
 	  "  probe: { command: [ping, \"{{other.overlay}}\"] }\n", 13, "{{other.overlay}}",
 	  "a NODE.NAME of vars:" },
+	/* stdin: (the ICE engine's candidate trade) */
+	{ "stdin without deadline", L01 L02 L03 L04 L05 L06 L07 L08 L09 L10 L11
+	  "    stdin: { text: \"{{capture.server.key}}\" }\n" L12 L13, 12, "stdin: no deadline",
+	  "expected deadline: DURATION" },
+	{ "stdin without text", L01 L02 L03 L04 L05 L06 L07 L08 L09 L10 L11
+	  "    stdin: { deadline: 1s }\n" L12 L13, 12, "stdin: no text", "expected text: TEMPLATE" },
+	{ "stdin not a mapping", L01 L02 L03 L04 L05 L06 L07 L08 L09 L10 L11
+	  "    stdin: hello\n" L12 L13, 12, "role peer-a: stdin",
+	  "expected { text: TEMPLATE, deadline: DURATION }" },
+	{ "stdin unknown key", L01 L02 L03 L04 L05 L06 L07 L08 L09 L10 L11
+	  "    stdin: { txt: x, deadline: 1s }\n" L12 L13, 12, "unknown key \"txt\"",
+	  "expected text or deadline" },
+	{ "stdin naming a capture nobody makes", L01 L02 L03 L04 L05 L06 L07 L08 L09 L10 L11
+	  "    stdin: { text: \"{{capture.server.nope}}\", deadline: 1s }\n" L12 L13, 12,
+	  "stdin: {{capture.server.nope}}", "that role captures no such value" },
+	{ "stdin with a bad duration", L01 L02 L03 L04 L05 L06 L07 L08 L09 L10 L11
+	  "    stdin: { text: x, deadline: soon }\n" L12 L13, 12, "\"soon\" is no duration",
+	  "expected milliseconds or seconds" },
 };
 
 static void test_bad_input(void **state)
@@ -241,7 +259,46 @@ static void test_shipped_engines(void **state)
 	assert_int_equal(e.outcome.probe.relayed.kind, EF_MATCH_NONE);
 	assert_true(e.capabilities & EF_CAP_RELAY_FALLBACK);
 	assert_string_equal(e.roles[0].name, "supernode");
+	/* ice: coturn first; each peer gets both offers on its standard input */
+	assert_int_equal(engine_file_parse(&e, PUNCHLAB_SOURCE_DIR "/engines/ice.yaml", &dl), 0);
+	assert_string_equal(e.roles[0].name, "turn");
+	assert_string_equal(e.roles[1].input.text, e.roles[2].input.text);
+	assert_non_null(strstr(e.roles[1].input.text, "{{capture.peer-b.offer}}"));
+	assert_int_equal(e.roles[2].captures[0].json[0], 'o');
+	assert_true(e.capabilities & EF_CAP_RELAY_FALLBACK);
+	assert_false(e.capabilities & EF_CAP_SINGLE_PROBE);
+	assert_string_equal(e.packages[0], "libnice-dev");
 	assert_int_equal(dl.count, 0);
+}
+
+/* stdin: may name a capture of a role that starts later (a command may not): the harness
+ * writes it once that role has captured it. */
+static void test_stdin_later_capture(void **state)
+{
+	const char *y = L01 L02 L03 L04 L05 L06 L07 L08 L09
+			"    stdin: { text: \"{{capture.peer-b.id}}\\n\", deadline: 3s }\n" L10 L11
+			"    capture: { id: { json: id } }\n"
+			"    stdin: { text: \"{{capture.peer-a.id}} {{capture.peer-b.id}} {{side}}\","
+			" deadline: 700ms }\n" L12 L13;
+	const char *in_cmd = L01 L02 L03 L04 L05 L06
+			     "    command: [\"{{program}}\", \"{{capture.peer-b.id}}\"]\n" L08 L09
+			     L10 L11 "    capture: { id: { json: id } }\n" L12 L13;
+	struct engine_file e;
+	struct diag_list dl = { 0 };
+
+	(void)state;
+	assert_int_equal(engine_file_parse_buffer(&e, NAME, y, strlen(y), &dl), 0);
+	assert_string_equal(e.roles[0].input.text, "{{capture.peer-b.id}}\n");
+	assert_int_equal(e.roles[0].input.deadline_ms, 3000);
+	assert_int_equal(e.roles[0].input.line, 10);
+	assert_int_equal(e.roles[1].input.deadline_ms, 700);
+	assert_string_equal(e.roles[2].input.text, "{{capture.peer-a.id}} {{capture.peer-b.id}} "
+			    "{{side}}");
+	assert_string_equal(e.roles[2].name, "peer-b");
+	/* the same capture in the server's command line is a mistake */
+	assert_int_equal(engine_file_parse_buffer(&e, NAME, in_cmd, strlen(in_cmd), &dl), -EINVAL);
+	assert_non_null(strstr(dl.items[0].msg, "a capture of a role that starts later"));
+	assert_int_equal(dl.items[0].line, 7);
 }
 
 /* --- templating ------------------------------------------------------------------------- */
@@ -606,6 +663,7 @@ int main(void)
 		cmocka_unit_test(test_every_mistake_in_one_run),
 		cmocka_unit_test(test_base_model),
 		cmocka_unit_test(test_shipped_engines),
+		cmocka_unit_test(test_stdin_later_capture),
 		cmocka_unit_test(test_engine_vars_setup_probe),
 		cmocka_unit_test(test_engine_vars_missing),
 		cmocka_unit_test(test_render),
