@@ -265,8 +265,14 @@ static void capture_how(const struct yaml_ctx *y, const char *key, yaml_node_t *
 		regex_check(p, v, what, cc->c->regex);
 	} else if (strcmp(key, "json") == 0) {
 		copy_text(p, v, what, cc->c->json, sizeof(cc->c->json));
+	} else if (strcmp(key, "late") == 0) {
+		const char *s = yaml_scalar(v);
+		if (s && (strcmp(s, "true") == 0 || strcmp(s, "false") == 0))
+			cc->c->late = s[0] == 't';
+		else
+			ERR(p, v, "%s: late: expected true or false", what);
 	} else {
-		ERR(p, k, "%s: unknown key \"%s\", expected regex or json", what, key);
+		ERR(p, k, "%s: unknown key \"%s\", expected regex, json or late", what, key);
 	}
 }
 

@@ -48,6 +48,9 @@ struct ef_capture {
 	char name[EF_NAME_MAX];
 	char regex[EF_TEXT_MAX];    /* its first group (or whole match) is the value */
 	char json[EF_NAME_MAX];     /* or: this member of the first JSON line that has it */
+	/* late: printed after the role is ready (readiness does not wait for it); only stdin:
+	 * templates may name it, and they wait for it */
+	bool late;
 	int line;
 };
 

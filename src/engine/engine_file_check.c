@@ -16,6 +16,7 @@ struct var_check {
 	int self_index;             /* the start order: servers, peer-a, peer-b */
 	int line;
 	const char *what;
+	bool input;                 /* a stdin: template: it may name late captures */
 };
 
 static const char *const plain_vars[] = { "program", "session", "dir", "transport", "technique",
@@ -75,7 +76,10 @@ static const char *var_problem(const struct var_check *c, const char *name)
 				continue;
 			for (int j = 0; j < ro->ncaptures; j++)
 				if (strcmp(ro->captures[j].name, d + 1) == 0)
-					return c->self && i >= c->self_index
+					return ro->captures[j].late && !c->input
+						       ? "a late capture (late: true) comes after "
+							 "its role is ready: only stdin: may name it"
+					       : c->self && i >= c->self_index
 						       ? "a capture of a role that starts later "
 							 "(servers start first, then peer-a, then "
 							 "peer-b)"
@@ -184,6 +188,7 @@ void engine_file_check(struct parse *p, yaml_node_t *root)
 			snprintf(iwhat, sizeof(iwhat), "role %s: stdin", r->name);
 			in.what = iwhat;
 			in.self_index = e->nroles;
+			in.input = true;
 			template_check(&in, r->input.text, r->input.line);
 		}
 		if (r->peer && r->node != (strcmp(r->name, "peer-a") == 0 ? ROLE_PEER_A : ROLE_PEER_B))

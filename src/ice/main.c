@@ -27,6 +27,7 @@
 #define PAYLOAD_INTERVAL_MS 50 /* payload resent until acknowledged */
 #define LINGER_MS 300          /* after done: keep acknowledging the other's payload */
 #define CLOSE_MS 200           /* at most this long for libnice to release the TURN allocation */
+#define CHECKING_MS 100        /* libnice paces its checks 20 ms apart (Ta): the first few out */
 
 enum phase { PH_GATHERING, PH_EXCHANGE, PH_PROBING, PH_PAYLOAD, PH_DONE };
 static const char *const phase_name[] = { "registration", "exchange", "probing", "payload",
@@ -278,6 +279,24 @@ static void payloads(struct session *s)
 		 s->o.session, ua, ub, other);
 }
 
+/* Our offer again, as {"event":"checking","checking":OFFER}, once our first checks are out:
+ * engines/ice.yaml gives it to peer B only then, so that B's checks never run ahead of A's (a
+ * relayed check of B's that reaches A first is nominated at once, and A's own direct checks,
+ * still waiting, are dropped: libnice's aggressive nomination prunes them). */
+static gboolean on_checking(gpointer data)
+{
+	struct session *s = data;
+	char offer[1024];
+
+	if (!s->result_printed && offer_format(&s->local, offer, sizeof(offer)) > 0) {
+		printf("{\"event\":\"checking\",\"side\":\"%c\",\"checking\":", s->o.side);
+		json_str(stdout, offer);
+		printf(",\"at_ms\":%.1f}\n", ms_since(s->t_start));
+		fflush(stdout);
+	}
+	return G_SOURCE_REMOVE;
+}
+
 /* The other's offer, once our own candidates are out. Bad input exits 2 (no result: the
  * harness calls that an error, never a NAT result). */
 static void apply_remote(struct session *s)
@@ -323,8 +342,11 @@ static void apply_remote(struct session *s)
 	g_slist_free_full(list, (GDestroyNotify)nice_candidate_free);
 	fprintf(stderr, "ice %c: %d of %d remote candidates added at %.1f ms\n", s->o.side, added,
 		s->remote.n, ms_since(s->t_start));
-	if (added <= 0)
+	if (added <= 0) {
 		fail(s, "libnice took none of the other's candidates");
+		return;
+	}
+	g_timeout_add(CHECKING_MS, on_checking, s);
 }
 
 static void on_gathered(NiceAgent *agent, guint stream, gpointer data)

@@ -204,10 +204,19 @@ static ssize_t write_nosigpipe(int fd, const char *buf, size_t len)
 }
 
 /* Write every pending `stdin:` whose variables all have values (captures come as roles get
- * ready), then close that pipe. Returns 0, or -ENOMSG once when one could not be written by
- * its deadline or does not render (input_why says which and why; the run is then `error`). */
+ * ready, late ones whenever they are printed), then close that pipe. Returns 0, or -ENOMSG
+ * once when one could not be written by its deadline or does not render (input_why says which
+ * and why; the run is then `error`). */
 static int input_feed(struct cellctx *c)
 {
+	bool pending = false;
+
+	for (int i = 0; i < c->nprogs; i++)
+		pending |= c->progs[i].started && c->progs[i].in >= 0;
+	/* late captures are read only for an input that waits (a regex per capture and pass) */
+	for (int i = 0; i < c->nprogs && pending; i++)
+		if (c->progs[i].started)
+			engine_role_capture(&c->e->roles[i], c->progs[i].text, c->vars);
 	for (int i = 0; i < c->nprogs; i++) {
 		struct prog *p = &c->progs[i];
 		const struct ef_role *r = &c->e->roles[i];
