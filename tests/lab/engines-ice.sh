@@ -6,8 +6,9 @@
 #     symmetric ends relayed through coturn, attested relayed; exit 0 against its theory; the
 #     candidates went both ways through the harness; nothing of the engine is left running;
 #   - stdin: written as soon as the captures it names are there, also a later role's (a server
-#     waits for peer B's), then closed; a capture that does not come by its deadline makes the
-#     run `error`, phase stdin, naming it, and nothing is left running;
+#     waits for peer B's) or a late one (B's input waits for A's "checking" line), then closed;
+#     a capture that does not come by its deadline makes the run `error`, phase stdin, naming
+#     it, and nothing is left running;
 #   - the driver missing: one sentence naming the package, exit 2; the driver's bad input: exit 2.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/matrix-lib.sh"
@@ -47,14 +48,17 @@ show_matrix_output
 got=$(run_of "$TMP/ice" "$PRC")
 case $got in "direct - direct "*) ;; *) fail "ice prc x prc: \"$got\", expected direct, attested direct" ;; esac
 got=$(run_of "$TMP/ice" "$SYM")
-case $got in "relayed - relayed "*198.51.100.10:*) ;;
-	*) fail "ice sym x sym: \"$got\", expected relayed through coturn (198.51.100.10), attested relayed" ;; esac
+case $got in "relayed - relayed "*198.51.100.11:*) ;;
+	*) fail "ice sym x sym: \"$got\", expected relayed through coturn (relay address 198.51.100.11), attested relayed" ;; esac
 # each peer printed its offer, and its input carried both (the other's is what it used)
 for d in "$TMP"/ice/cells/*/run-1; do
 	a=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["offer"])' "$d/peer-a.out")
 	b=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["offer"])' "$d/peer-b.out")
 	[ -n "$a" ] && [ -n "$b" ] && [ "$a" != "$b" ] || fail "ice: no offers in $d/peer-?.out"
 	grep -q "3 of 3 remote candidates added" "$d/peer-a.err" || fail "ice: A did not take B's candidates: $(cat "$d/peer-a.err")"
+	# B's input (A's offer) waited for A's late capture: A's "checking" line
+	grep -q "\"checking\":\"$a\"" "$d/peer-a.out" || fail "ice: A printed no checking line with its offer"
+	grep -q "3 of 3 remote candidates added" "$d/peer-b.err" || fail "ice: B did not take A's candidates: $(cat "$d/peer-b.err")"
 	grep -q 'payload verified both ways' "$d/peer-b.out" || fail "ice: B did not verify the payload: $(tail -1 "$d/peer-b.out")"
 	[ -s "$d/turnserver.pid" ] && ! grep -q '/var/log' "$d/turn.out" || fail "ice: coturn's pid file or log is not in the cell ($d)"
 done

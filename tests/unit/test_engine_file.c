@@ -156,6 +156,12 @@ static const struct bad_case bad_cases[] = {
 	{ "stdin naming a capture nobody makes", L01 L02 L03 L04 L05 L06 L07 L08 L09 L10 L11
 	  "    stdin: { text: \"{{capture.server.nope}}\", deadline: 1s }\n" L12 L13, 12,
 	  "stdin: {{capture.server.nope}}", "that role captures no such value" },
+	{ "late capture in a command", L01 L02 L03 L04 L05 L06 L07 L08
+	  "    capture: { key: { regex: \"key=([a-z0-9]+)\", late: true } }\n" L10 L11 L12 L13, 11,
+	  "{{capture.server.key}}: a late capture", "only stdin: may name it" },
+	{ "late not a boolean", L01 L02 L03 L04 L05 L06 L07 L08
+	  "    capture: { key: { regex: \"key=([a-z0-9]+)\", late: maybe } }\n" L10 L11 L12 L13, 9,
+	  "capture key: late", "expected true or false" },
 	{ "stdin with a bad duration", L01 L02 L03 L04 L05 L06 L07 L08 L09 L10 L11
 	  "    stdin: { text: x, deadline: soon }\n" L12 L13, 12, "\"soon\" is no duration",
 	  "expected milliseconds or seconds" },
@@ -259,12 +265,14 @@ static void test_shipped_engines(void **state)
 	assert_int_equal(e.outcome.probe.relayed.kind, EF_MATCH_NONE);
 	assert_true(e.capabilities & EF_CAP_RELAY_FALLBACK);
 	assert_string_equal(e.roles[0].name, "supernode");
-	/* ice: coturn first; each peer gets both offers on its standard input */
+	/* ice: coturn first; A gets B's offer, B gets A's once A is checking (a late capture) */
 	assert_int_equal(engine_file_parse(&e, PUNCHLAB_SOURCE_DIR "/engines/ice.yaml", &dl), 0);
 	assert_string_equal(e.roles[0].name, "turn");
-	assert_string_equal(e.roles[1].input.text, e.roles[2].input.text);
-	assert_non_null(strstr(e.roles[1].input.text, "{{capture.peer-b.offer}}"));
-	assert_int_equal(e.roles[2].captures[0].json[0], 'o');
+	assert_string_equal(e.roles[1].input.text, "{{capture.peer-b.offer}}\n");
+	assert_string_equal(e.roles[2].input.text, "{{capture.peer-a.checking}}\n");
+	assert_true(e.roles[1].captures[1].late);
+	assert_false(e.roles[1].captures[0].late);
+	assert_string_equal(e.roles[2].captures[0].json, "offer");
 	assert_true(e.capabilities & EF_CAP_RELAY_FALLBACK);
 	assert_false(e.capabilities & EF_CAP_SINGLE_PROBE);
 	assert_string_equal(e.packages[0], "libnice-dev");
@@ -511,6 +519,29 @@ static void test_role_ready_sets_captures(void **state)
 	assert_string_equal(tpl_get(&v, "capture.server.key"), "k1");
 }
 
+/* A late capture does not hold readiness back; it is taken whenever the output has it. */
+static void test_late_capture(void **state)
+{
+	const char *y = L01 L02 L03 L04 L05 L06 L07 L08
+			"    capture: { key: { regex: \"key=([a-z0-9]+)\", late: true } }\n" L10
+			"    command: [\"{{program}}\"]\n"
+			"    stdin: { text: \"{{capture.server.key}}\", deadline: 1s }\n" L12 L13;
+	struct engine_file e;
+	struct diag_list dl = { 0 };
+	struct tpl_vars v = { 0 };
+	char why[200];
+
+	(void)state;
+	assert_int_equal(engine_file_parse_buffer(&e, NAME, y, strlen(y), &dl), 0);
+	assert_true(e.roles[0].captures[0].late);
+	assert_true(engine_role_ready(&e.roles[0], "listening\n", -1, &v));
+	assert_null(tpl_get(&v, "capture.server.key"));
+	engine_role_waiting_for(&e.roles[0], "", -1, &v, why, sizeof(why));
+	assert_null(strstr(why, "capture"));
+	assert_true(engine_role_capture(&e.roles[0], "listening\nkey=k2\n", &v));
+	assert_string_equal(tpl_get(&v, "capture.server.key"), "k2");
+}
+
 static void test_outcomes(void **state)
 {
 	struct engine_file e;
@@ -671,6 +702,7 @@ int main(void)
 		cmocka_unit_test(test_missing_variable_outside_group),
 		cmocka_unit_test(test_capture),
 		cmocka_unit_test(test_role_ready_sets_captures),
+		cmocka_unit_test(test_late_capture),
 		cmocka_unit_test(test_outcomes),
 		cmocka_unit_test(test_theory_capabilities),
 		cmocka_unit_test(test_theory_relay_fallback),
