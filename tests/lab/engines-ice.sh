@@ -122,6 +122,9 @@ rc=$?
 [ $rc -eq 2 ] && grep -q -- '--turn needs --turn-user and --turn-password' "$TMP/bad.err" ||
 	fail "ice --turn without credentials: exit $rc, $(cat "$TMP/bad.err"), expected 2"
 
+# only what this test added counts: other users of the machine may end their own
+# turnservers meanwhile (procs_of matches by program)
 snapshot_all >"$TMP/after"
-diff "$TMP/before" "$TMP/after" >&2 || fail "something was left behind"
+left=$(comm -13 "$TMP/before" "$TMP/after")
+[ -z "$left" ] || fail "something was left behind: $left"
 note "ice connects prc x prc (attested direct) and relays sym x sym through coturn (attested relayed); stdin: carries later roles' captures and errs on a late one; a missing driver names libnice-dev; nothing left"
