@@ -1,10 +1,11 @@
 /* ice: one ICE peer over libnice (RFC 8445, one UDP component), for punchlab's `ice` engine
  * (engines/ice.yaml). The harness starts one per peer; side a is the controlling agent.
  *
- *   gather (host, server reflexive from --stun, relayed from --turn)
+ *   gather (host, server reflexive from --stun or the TURN allocation, relayed from --turn)
  *     -> print {"event":"candidates",...,"offer":"UFRAG PWD CANDIDATES"} (the harness
  *        captures "offer" and writes it to the other peer's standard input)
- *     -> read the other's offer from standard input -> connectivity checks
+ *     -> read the other's offer from standard input (a line with our own is skipped)
+ *     -> connectivity checks; 100 ms later print {"event":"checking","checking":OFFER}
  *     -> the selected pair READY -> payload both ways, each acknowledged
  *     -> print {"event":"result","outcome":"direct"|"relayed"|"failed",...} and exit.
  *

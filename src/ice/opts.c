@@ -13,8 +13,11 @@ void ice_opts_usage(const char *prog)
 	       "          [--check-retransmissions N]\n"
 	       "One ICE peer (libnice, RFC 8445, one UDP component). Prints its offer as one JSON\n"
 	       "line (event \"candidates\", member \"offer\"), reads the other's offer as one line\n"
-	       "on standard input, runs the connectivity checks, sends a payload both ways over\n"
-	       "the selected pair and prints a JSON line with event \"result\". Side a controls.\n"
+	       "on standard input (lines with its own offer are skipped), runs the connectivity\n"
+	       "checks (printing its offer again as event \"checking\" once they are under way),\n"
+	       "sends a payload both ways over the selected pair and prints a JSON line with\n"
+	       "event \"result\" (relayed: a relayed candidate on either side). Side a controls.\n"
+	       "ICE_DEBUG=1 in the environment: libnice's own trace on standard output.\n"
 	       "Exit 0: connected (direct or relayed), 1: failed, 2: bad input.\n", prog);
 }
 
