@@ -388,8 +388,16 @@ static void on_gathered(NiceAgent *agent, guint stream, gpointer data)
 		       type_word(c->type), ep, c->priority);
 	}
 	g_slist_free_full(cands, (GDestroyNotify)nice_candidate_free);
-	if (offer_format(&s->local, offer, sizeof(offer)) < 0)
-		offer[0] = '\0';
+	if (offer_format(&s->local, offer, OFFER_LINE_MAX + 1) < 0) {
+		/* a cut offer would reach the other side with a wrong last candidate */
+		printf("]}\n");
+		fprintf(stderr, "ice %c: the offer for %d candidates is longer than %d characters, "
+			"what the harness carries\n", s->o.side, s->local.n, OFFER_LINE_MAX);
+		s->exit_code = 2;
+		s->result_printed = true;
+		g_main_loop_quit(s->loop);
+		return;
+	}
 	printf("],\"srflx\":%s,\"relay\":%s,\"offer\":", srflx ? "true" : "false",
 	       relay ? "true" : "false");
 	json_str(stdout, offer);

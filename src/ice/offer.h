@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #define OFFER_MAX_CANDIDATES 8
+#define OFFER_LINE_MAX 255  /* what a captured value holds (EF_TEXT_MAX - 1): never cut one */
 #define OFFER_UFRAG_MAX 257 /* RFC 8445 15.4: ice-ufrag up to 256 characters */
 #define OFFER_ADDR_MAX 46   /* INET6_ADDRSTRLEN */
 
