@@ -154,8 +154,8 @@ static int engine_parse(struct cell_spec *c, const char *v, char *why, size_t le
 	    (tilde && ref_decode(tilde + 1, strlen(tilde + 1), c->engine_b, sizeof(c->engine_b),
 				 "engine B", why, len) < 0))
 		return -EINVAL;
-	if (strcmp(c->engine, c->engine_b) == 0)
-		c->engine_b[0] = '\0'; /* a pair of one engine is that engine */
+	/* A~A stays a pair: two programs of one engine file (--engine-binary-a/-b, a release
+	 * against a main branch) are peers of different builds, not the engine alone */
 	return 0;
 }
 
@@ -386,6 +386,8 @@ int cells_enumerate(const struct matrix_dims *d, struct cell_spec **out)
 						 d->b_has_nat ? d->profiles[b] : "");
 					snprintf(c->engine, sizeof(c->engine), "%s",
 						 d->engine ? d->engine : CELL_DEFAULT_ENGINE);
+					snprintf(c->engine_b, sizeof(c->engine_b), "%s",
+						 d->engine_b ? d->engine_b : "");
 					ret = cell_spec_set_id(c);
 					if (ret < 0) {
 						free(cells);

@@ -11,7 +11,8 @@
  * when B has no NAT of its own. The KEY=VALUE parts are the later dimensions, in the order of
  * the table in cell.c, each absent at its default: so an id written before a dimension existed
  * is the id of that cell at the dimension's default, and baselines keep comparing. Today:
- * engine=E (default punch) or engine=A~B (an engine pair: A's engine ~ B's). */
+ * engine=E (default punch) or engine=A~B (an engine pair: A's engine ~ B's; A~A is a pair too,
+ * two binaries of one engine file). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -33,6 +34,7 @@ struct matrix_dims {
 	const char *techniques[MATRIX_MAX_TECHNIQUES];
 	int ntechniques;
 	const char *engine;         /* NULL: CELL_DEFAULT_ENGINE */
+	const char *engine_b;       /* peer B's engine in an engine pair, NULL: none */
 };
 
 /* Fill *cells (malloc'd, caller frees) with every cell of dims in a fixed order: transport,

@@ -161,8 +161,11 @@ struct results_meta {
 	bool incomplete;        /* interrupted: not every cell ran */
 	char kernel[128];
 	char nft_version[32];
-	char engine[32];        /* engine name */
+	char engine[CELL_REF_MAX]; /* the engine's reference (a name, or a path), as in cell ids */
 	char engine_version[64];
+	/* an engine pair (--engine-b): peer B's engine and its version; "" for one engine */
+	char engine_b[CELL_REF_MAX];
+	char engine_b_version[64];
 	char harness_version[32];
 	char host[64];
 	int jobs, repeat, stagger_ms;
@@ -170,6 +173,7 @@ struct results_meta {
 	char baseline[256];     /* the baseline file compared against, "" for none */
 	/* options that shaped the cells, for their rerun commands */
 	char engine_binary[256]; /* --engine-binary as given, "" when punchlab found the program */
+	char engine_binary_b[256]; /* --engine-binary-b as given (an engine pair), else "" */
 	char expectations[256];  /* --expectations as given, "" for the default */
 	char topology_path[256]; /* the topology file when not a shipped one, else "" */
 	struct profile_hash *profiles;

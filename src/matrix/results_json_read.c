@@ -190,6 +190,9 @@ static void rd_meta(struct reader *rd, json_t *root, struct results_meta *m)
 	rd_str(rd, meta, "meta", "nft_version", m->nft_version, sizeof(m->nft_version), false);
 	rd_str(rd, meta, "meta", "engine", m->engine, sizeof(m->engine), false);
 	rd_str(rd, meta, "meta", "engine_version", m->engine_version, sizeof(m->engine_version), false);
+	rd_str(rd, meta, "meta", "engine_b", m->engine_b, sizeof(m->engine_b), false);
+	rd_str(rd, meta, "meta", "engine_b_version", m->engine_b_version,
+	       sizeof(m->engine_b_version), false);
 	rd_str(rd, meta, "meta", "harness_version", m->harness_version, sizeof(m->harness_version),
 	       false);
 	rd_str(rd, meta, "meta", "host", m->host, sizeof(m->host), false);
@@ -199,6 +202,8 @@ static void rd_meta(struct reader *rd, json_t *root, struct results_meta *m)
 	rd_str(rd, meta, "meta", "shard", m->shard, sizeof(m->shard), false);
 	rd_str(rd, meta, "meta", "baseline", m->baseline, sizeof(m->baseline), false);
 	rd_str(rd, meta, "meta", "engine_binary", m->engine_binary, sizeof(m->engine_binary), false);
+	rd_str(rd, meta, "meta", "engine_binary_b", m->engine_binary_b, sizeof(m->engine_binary_b),
+	       false);
 	rd_str(rd, meta, "meta", "expectations", m->expectations, sizeof(m->expectations), false);
 	rd_str(rd, meta, "meta", "topology_path", m->topology_path, sizeof(m->topology_path), false);
 	profiles = rd_get(rd, meta, "meta", "profiles", false);

@@ -189,9 +189,9 @@ static void html_header(FILE *f, const struct results *r, const struct results_s
 	};
 
 	fputs("<header><h1>punchlab matrix</h1><p class=\"meta\">engine ", f);
-	html_text(f, m->engine[0] ? m->engine : "?");
-	fputc(' ', f);
-	html_text(f, m->engine_version);
+	char engines[800];
+	report_engine_label(m, engines, sizeof(engines));
+	html_text(f, engines);
 	fputs(" &middot; harness ", f);
 	html_text(f, m->harness_version);
 	fputs(" &middot; kernel ", f);

@@ -180,6 +180,8 @@ static void jw_write_meta(struct json_writer *w, const struct results_meta *m)
 	jw_str(w, "nft_version", m->nft_version);
 	jw_str(w, "engine", m->engine);
 	jw_str(w, "engine_version", m->engine_version);
+	jw_str(w, "engine_b", m->engine_b);
+	jw_str(w, "engine_b_version", m->engine_b_version);
 	jw_str(w, "harness_version", m->harness_version);
 	jw_str(w, "host", m->host);
 	jw_int(w, "jobs", m->jobs);
@@ -188,6 +190,7 @@ static void jw_write_meta(struct json_writer *w, const struct results_meta *m)
 	jw_str(w, "shard", m->shard);
 	jw_str(w, "baseline", m->baseline);
 	jw_str(w, "engine_binary", m->engine_binary);
+	jw_str(w, "engine_binary_b", m->engine_binary_b);
 	jw_str(w, "expectations", m->expectations);
 	jw_str(w, "topology_path", m->topology_path);
 	jw_open(w, "profiles", '[');

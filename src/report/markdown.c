@@ -69,9 +69,9 @@ static void md_header(FILE *f, const struct results *r, const struct results_sum
 		s->improvements, s->improvements == 1 ? "" : "s", s->flaky, s->disagree_claim,
 		s->disagree_theory, results_exit_code(r));
 	fputs("Engine ", f);
-	md_text(f, m->engine[0] ? m->engine : "?");
-	fputc(' ', f);
-	md_text(f, m->engine_version);
+	char engines[800];
+	report_engine_label(m, engines, sizeof(engines));
+	md_text(f, engines);
 	fputs(", harness ", f);
 	md_text(f, m->harness_version);
 	fputs(", kernel ", f);

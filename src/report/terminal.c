@@ -162,8 +162,11 @@ static void term_header(struct term *t, const struct results *r)
 		s.regressions,
 		s.regressions == 1 ? "" : "s", s.improvements, s.improvements == 1 ? "" : "s", s.flaky,
 		s.disagree_claim, s.disagree_theory);
-	fprintf(t->f, "engine %s %s, harness %s, kernel %s, nft %s; %.1f s, jobs %d, repeat %d",
-		m->engine[0] ? m->engine : "?", m->engine_version, m->harness_version,
+	char engines[800];
+
+	report_engine_label(m, engines, sizeof(engines));
+	fprintf(t->f, "engine %s, harness %s, kernel %s, nft %s; %.1f s, jobs %d, repeat %d",
+		engines, m->harness_version,
 		m->kernel[0] ? m->kernel : "?", m->nft_version[0] ? m->nft_version : "?",
 		m->wall_ms / 1000, m->jobs, m->repeat);
 	if (m->shard[0])
