@@ -947,8 +947,13 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 			ret = 0;
 			goto out;
 		}
-		if (i == c->peer[0])
+		if (i == c->peer[0]) {
 			a_started = now_ms();
+			/* the peers' deadline counts from A's start: the servers' start is bounded
+			 * by their own readiness deadlines, and a slow one (a loaded machine) must
+			 * not eat the engine's time to connect */
+			deadline = a_started + timeout_ms + HARNESS_GRACE_MS + cfg->stagger_ms;
+		}
 		ret = role_wait_ready(c, i, cfg->stop_fd, run->log_dir, why, sizeof(why));
 		if (ret == -ECANCELED)
 			goto out;

@@ -21,6 +21,7 @@
 #include "lab/classify.h"
 #include "matrix/cell_runner.h"
 #include "matrix/expect.h"
+#include "matrix/load_gate.h"
 #include "matrix/matrix.h"
 #include "matrix/results_json_read.h"
 #include "matrix/theory.h"
@@ -406,6 +407,7 @@ struct run_state {
 	struct task { int cell, rep; } *tasks; /* round after round of runs, each round in order */
 	int done_fd;           /* eventfd: a task finished */
 	atomic_bool stop;
+	struct load_gate gate; /* how many run at once (load_gate.h) */
 };
 
 static void *worker(void *arg)
@@ -413,13 +415,18 @@ static void *worker(void *arg)
 	struct run_state *s = arg;
 
 	for (;;) {
-		int task = atomic_fetch_add(&s->next, 1), ci, rep;
+		int task, ci, rep;
 		struct cell_result *c;
 		struct used_profile *a, *b;
 		uint64_t one = 1;
 
-		if (task >= s->ntasks || atomic_load(&s->stop))
+		if (load_gate_enter(&s->gate, &s->stop) < 0)
 			break;
+		task = atomic_fetch_add(&s->next, 1);
+		if (task >= s->ntasks || atomic_load(&s->stop)) {
+			load_gate_leave(&s->gate);
+			break;
+		}
 		ci = s->tasks[task].cell;
 		rep = s->tasks[task].rep;
 		c = &s->res->cells[ci];
@@ -430,8 +437,10 @@ static void *worker(void *arg)
 			snprintf(c->runs[rep].reason, sizeof(c->runs[rep].reason), "%s",
 				 a && a->bad ? a->why : b->why);
 		} else if (cell_run_once(&s->cfg, &c->spec, rep, &c->runs[rep]) == -ECANCELED) {
+			load_gate_leave(&s->gate);
 			break; /* not counted: the run is incomplete */
 		}
+		load_gate_leave(&s->gate);
 		if (c->runs[rep].outcome == CELL_FAILED || c->runs[rep].outcome == CELL_ERROR)
 			atomic_fetch_add(&s->failures, 1);
 		atomic_fetch_add(&s->done, 1);
@@ -932,15 +941,50 @@ static int steps_schedule(struct matrix_steps *m)
 	return 0;
 }
 
-/* Run every task on o.jobs workers; an interrupted run leaves its cells' runs as errors. */
+/* The shortest deadline of the run: every readiness deadline of the engine(s) and every planned
+ * cell's technique deadline. What the load gate keeps the cells' CPU within (load_gate.h). */
+static int run_budget_ms(const struct matrix_steps *m)
+{
+	const struct engine_file *es[2] = { &m->p->engine, plan_engine_b(m->p) };
+	int budget = INT_MAX;
+
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < es[k]->nroles; i++)
+			if (es[k]->roles[i].ready.kind != EF_MATCH_NONE &&
+			    es[k]->roles[i].ready.deadline_ms > 0 &&
+			    es[k]->roles[i].ready.deadline_ms < budget)
+				budget = es[k]->roles[i].ready.deadline_ms;
+	for (int i = 0; i < m->res->ncells; i++)
+		for (int k = 0; k < 2; k++) {
+			int d = runner_deadline_ms(es[k], &m->res->cells[i].spec);
+			budget = d < budget ? d : budget;
+		}
+	return budget == INT_MAX ? 2000 : budget;
+}
+
+/* Run every task on o.jobs workers (at most; load_gate.h); an interrupted run leaves its cells'
+ * runs as errors. */
 static void steps_run(struct matrix_steps *m)
 {
+	if (load_gate_init(&m->s->gate, m->o.jobs_adaptive, m->o.jobs, run_budget_ms(m)) < 0) {
+		out_warnx(m->out, "cannot set up the load gate");
+		m->res->meta.incomplete = true;
+		return;
+	}
 	fprintf(m->err, "running %d cell(s), %d run(s) (rate cells as often as their test needs) "
 		"on %s with %s%d jobs (engine %s%s%s)\n", m->res->ncells, m->total_runs,
 		m->p->topo.name, m->o.jobs_adaptive ? "at most " : "", m->o.jobs, m->engine_ver,
 		m->p->pair ? " ~ " : "", m->p->pair ? m->engine_ver_b : "");
 	run_cells(m->s, m->o.jobs, m->o.progress_tty, m->err);
 	m->res->meta.incomplete = atomic_load(&m->s->stop) || atomic_load(&m->s->done) < m->s->ntasks;
+	if (m->s->gate.adaptive)
+		fprintf(m->err, "concurrency: up to %d cells at once (measured %.0f ms of the engine's "
+			"CPU per run; the shortest deadline %d ms and %.1f of %d cores at the last "
+			"load average allow %d; --jobs N fixes it)\n", m->s->gate.peak,
+			m->s->gate.cpu_per_run_ms, m->s->gate.budget_ms, m->s->gate.cores,
+			m->s->gate.nproc, load_gate_bound(m->s->gate.cpu_per_run_ms, m->s->gate.cores,
+							  m->s->gate.budget_ms, m->s->gate.ceiling));
+	load_gate_destroy(&m->s->gate);
 }
 
 /* Every cell's verdict from its runs and references. */
