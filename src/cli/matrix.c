@@ -37,6 +37,9 @@ static const char matrix_usage[] =
 	"                        many as the cells' measured CPU cost lets start in time)\n"
 	"  --repeat N            run every cell N times: success rates, p50/p95, flaky cells\n"
 	"  --stagger MS          start peer B this long after peer A (default " "20" ")\n"
+	"  --sweep stagger=FROM..TO/STEP  run every cell with peer B starting FROM, FROM+STEP,\n"
+	"                        ... TO ms after A (0..200ms/10), --repeat N runs per point; the\n"
+	"                        reports plot each cell's success rate over the range\n"
 	"  --shard K/N           run only slice K of N (every cell is in exactly one slice);\n"
 	"                        join slices with punchlab merge\n"
 	"  -o, --out DIR         report directory (default results/<timestamp>)\n"
@@ -113,6 +116,7 @@ int matrix_main(int argc, char **argv)
 		{ "engine-a", required_argument, NULL, 'E' },  { "engine-b", required_argument, NULL, 'F' },
 		{ "engine-binary-a", required_argument, NULL, 'B' },
 		{ "engine-binary-b", required_argument, NULL, 'G' },
+		{ "sweep", required_argument, NULL, 'W' },
 		{ 0 },
 	};
 	struct matrix_opts o = { .topology = NULL, .udp = true, .tcp = true,
@@ -211,6 +215,14 @@ int matrix_main(int argc, char **argv)
 		case 'B': o.engine_binary = optarg; break;
 		case 'F': o.engine_b = optarg; break;
 		case 'G': o.engine_binary_b = optarg; break;
+		case 'W': {
+			char why[300];
+			if (sweep_parse(optarg, &o.sweep, why, sizeof(why)) < 0) {
+				fprintf(stderr, "punchlab: %s\n", why);
+				return EXIT_SETUP;
+			}
+			break;
+		}
 		case 'n': o.classify = false; break;
 		case 'O': o.only_rate_cells = true; break;
 		case 'C': color = false; break;

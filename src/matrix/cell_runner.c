@@ -857,6 +857,8 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 	char dir[PATH_MAX], name[200], session[32], why[300];
 	int status[2] = { 0, 0 }, ret = 0, timeout_ms = runner_deadline_ms(cfg->engine, spec);
 	bool exited[2] = { false, false };
+	/* the cell's own stagger (a sweep point), else the run's */
+	int stagger_ms = spec->has_stagger ? spec->stagger_ms : cfg->stagger_ms;
 	double t0 = now_ms(), deadline, a_started = 0;
 	bool hung = false, ended = false;
 	struct engine_peer_result probe_given[2], *given = NULL;
@@ -916,7 +918,7 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		snprintf(run->phase, sizeof(run->phase), "setup");
 		goto out;
 	}
-	deadline = now_ms() + timeout_ms + HARNESS_GRACE_MS + cfg->stagger_ms;
+	deadline = now_ms() + timeout_ms + HARNESS_GRACE_MS + stagger_ms;
 
 	/* Servers first (each ready before the next starts), then A, then B `stagger_ms` after A
 	 * (A cannot finish without B: it waits for the pairing). */
@@ -926,7 +928,7 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		/* every program outlives the harness's deadline, so that the harness stops it
 		 * there (a peer that never exits, like nc, is judged by its output, not killed
 		 * by the lab's backstop first) */
-		int life = timeout_ms + HARNESS_GRACE_MS * 2 + cfg->stagger_ms;
+		int life = timeout_ms + HARNESS_GRACE_MS * 2 + stagger_ms;
 
 		/* a daemon judged by a probe runs until the probe is done, which starts when both
 		 * peers are ready */
@@ -935,7 +937,7 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 				life += c->roles[c->peer[k]]->ready.deadline_ms;
 
 		if (is_b) {
-			ret = pump(c, cfg->stop_fd, a_started + cfg->stagger_ms, false, peers_done);
+			ret = pump(c, cfg->stop_fd, a_started + stagger_ms, false, peers_done);
 			if (ret == -ECANCELED)
 				goto out;
 		}
@@ -952,7 +954,7 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 			/* the peers' deadline counts from A's start: the servers' start is bounded
 			 * by their own readiness deadlines, and a slow one (a loaded machine) must
 			 * not eat the engine's time to connect */
-			deadline = a_started + timeout_ms + HARNESS_GRACE_MS + cfg->stagger_ms;
+			deadline = a_started + timeout_ms + HARNESS_GRACE_MS + stagger_ms;
 		}
 		ret = role_wait_ready(c, i, cfg->stop_fd, run->log_dir, why, sizeof(why));
 		if (ret == -ECANCELED)
@@ -964,7 +966,7 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 			goto out;
 		}
 		if (r->peer && r->ready.deadline_ms)
-			deadline = now_ms() + timeout_ms + HARNESS_GRACE_MS + cfg->stagger_ms;
+			deadline = now_ms() + timeout_ms + HARNESS_GRACE_MS + stagger_ms;
 	}
 	if (cfg->engine->outcome.kind == EF_OUTCOME_PROBE) {
 		/* daemons: the probe decides, within the technique's deadline from the moment

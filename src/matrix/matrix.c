@@ -780,6 +780,35 @@ static int steps_load_profiles(struct matrix_steps *m)
 	return m->dl->count ? steps_bad(m) : 0;
 }
 
+/* --sweep: every planned cell at every point of the range (its id gains stagger=Nms); a --cell
+ * id that names a stagger already is swept all the same. Returns the new count or -errno. */
+static int plan_sweep(struct matrix_steps *m, int ncells)
+{
+	const struct sweep *sw = &m->o.sweep;
+	struct cell_spec *all = calloc((size_t)ncells * (size_t)sw->npoints + 1, sizeof(*all));
+	int n = 0;
+
+	if (!all) {
+		out_warn(m->out, -ENOMEM, "list the cells");
+		return -ENOMEM;
+	}
+	for (int i = 0; i < ncells; i++)
+		for (int k = 0; k < sw->npoints; k++) {
+			all[n] = m->cells[i];
+			all[n].has_stagger = true;
+			all[n].stagger_ms = sw->points[k];
+			if (cell_spec_set_id(&all[n]) < 0) {
+				out_warnx(m->out, "cell %s: its id would be too long", m->cells[i].id);
+				free(all);
+				return -ENAMETOOLONG;
+			}
+			n++;
+		}
+	free(m->cells);
+	m->cells = all;
+	return n;
+}
+
 /* The cells: the --cell ids, or every pairing of the profiles over the transports and
  * techniques; then those the engine offers, then this shard's slice. */
 static int steps_plan_cells(struct matrix_steps *m)
@@ -828,6 +857,8 @@ static int steps_plan_cells(struct matrix_steps *m)
 				m->cells[kept++] = m->cells[i];
 		ncells = kept;
 	}
+	if (o->sweep.npoints && (ncells = plan_sweep(m, ncells)) < 0)
+		return ncells;
 	for (int i = 0; i < ncells; i++)
 		cell_names_set(p, &m->cells[i]);
 	m->ncells = ncells;
@@ -876,6 +907,12 @@ static int steps_set_references(struct matrix_steps *m)
 		if (o->only_rate_cells && c->refs.cell_class == CLASS_DETERMINED) {
 			memset(c, 0, sizeof(*c));
 			continue;
+		}
+		if (c->spec.has_stagger) {
+			/* a sweep point: --repeat runs, no rate test (the rate measured for the
+			 * expectations is at the default stagger; here the curve is the result) */
+			c->refs.expected_rate = 0;
+			c->refs.expected_runs = 0;
 		}
 		nruns = c->refs.expected_runs > o->repeat ? c->refs.expected_runs : o->repeat;
 		c->runs = calloc((size_t)nruns, sizeof(*c->runs));

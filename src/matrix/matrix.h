@@ -35,6 +35,9 @@ struct matrix_opts {
 	/* jobs is a ceiling, not a fixed count: cells run at the concurrency their measured CPU
 	 * cost allows (docs/engine-format.md "Load"); false: exactly `jobs` (--jobs given) */
 	bool jobs_adaptive;
+	/* --sweep stagger=FROM..TO/STEP: every cell at every point (a stagger= cell each), run
+	 * --repeat times per point, judged by no rate test (the curve is the result) */
+	struct sweep sweep;
 };
 
 /* The default profiles: the five classic types plus the RST variant. */

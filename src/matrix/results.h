@@ -35,6 +35,10 @@ struct cell_spec {
 	char technique[16];    /* udp, tcp, tcp-ttl, predict, birthday, relay, auto */
 	char engine[CELL_REF_MAX];   /* peer A's (and the rendezvous'): CELL_DEFAULT_ENGINE or another */
 	char engine_b[CELL_REF_MAX]; /* peer B's when it differs (an engine pair), else "" */
+	/* the stagger dimension (a point of --sweep stagger=...): B starts stagger_ms after A in
+	 * this cell; has_stagger false: absent, the run's --stagger */
+	bool has_stagger;
+	int stagger_ms;
 	/* The profiles' header names, for grid labels; "" when unknown (the reports then use the
 	 * reference). Not part of the identity: the id and the fields above are. */
 	char profile_a_name[64];

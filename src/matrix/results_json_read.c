@@ -409,6 +409,10 @@ static void rd_spec(struct reader *rd, json_t *o, const char *where, struct cell
 	rd_str(rd, o, where, "technique", s->technique, sizeof(s->technique), true);
 	rd_str(rd, o, where, "engine", s->engine, sizeof(s->engine), false);
 	rd_str(rd, o, where, "engine_b", s->engine_b, sizeof(s->engine_b), false);
+	if (json_object_get(o, "stagger_ms")) {
+		rd_int(rd, o, where, "stagger_ms", &s->stagger_ms);
+		s->has_stagger = true;
+	}
 	rd_str(rd, o, where, "profile_a_name", s->profile_a_name, sizeof(s->profile_a_name), false);
 	rd_str(rd, o, where, "profile_b_name", s->profile_b_name, sizeof(s->profile_b_name), false);
 	if (rd->errors != errors)

@@ -7,6 +7,7 @@
 
 #include "report/report.h"
 #include "report/report_internal.h"
+#include "report/sweep.h"
 
 #define CELL_W 60
 #define CELL_H 42
@@ -530,6 +531,7 @@ int report_html_write(const struct results *r, FILE *f, const char *report_dir)
 	for (int i = 0; i < gs.n; i++)
 		html_group(f, r, &gs, &gs.g[i]);
 	fputs("</div>\n", f);
+	report_sweeps_html(f, r);
 	html_list(f, r, HP_REGRESSION, "regressions", "Regressions");
 	html_list(f, r, HP_ERROR, "errors", "Errors (the harness could not run the cell)");
 	html_findings(f, r);

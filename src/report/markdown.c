@@ -5,6 +5,7 @@
 
 #include "report/report.h"
 #include "report/report_internal.h"
+#include "report/sweep.h"
 
 /* Text inside a table cell: no line breaks, no column separators, no HTML. */
 static void md_text(FILE *f, const char *s)
@@ -430,6 +431,7 @@ int report_markdown_write(const struct results *r, FILE *f)
 	for (int i = 0; i < gs.n; i++)
 		md_group(f, r, &gs, &gs.g[i]);
 	md_legend(f, &gs);
+	report_sweeps_markdown(f, r);
 	md_disagreements(f, r);
 	if (!r->meta.baseline[0])
 		md_verdicts(f, r, true);

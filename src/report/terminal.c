@@ -6,6 +6,7 @@
 #include "matrix/cell.h"
 #include "report/report.h"
 #include "report/report_internal.h"
+#include "report/sweep.h"
 
 #define C_RESET "\033[0m"
 #define C_BOLD "\033[1m"
@@ -418,6 +419,7 @@ int report_terminal_write(const struct results *r, FILE *f, bool color)
 	for (int i = 0; i < gs.n; i++)
 		term_group(&t, r, &gs, &gs.g[i]);
 	term_legend(&t, &gs);
+	report_sweeps_terminal(f, r);
 	term_header(&t, r);
 	term_disagreements(&t, r);
 	term_list(&t, r, PICK_REGRESSION, "Regressions (exit 1):");
