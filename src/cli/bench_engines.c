@@ -27,6 +27,11 @@ static double median(double *v, int n)
 	return n ? v[n / 2] : 0;
 }
 
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* One engine's overhead: n cells of lab up, its servers started and ready, lab down. */
 static int engine_overhead(const struct topo *t, const char *name, int n)
 {
@@ -119,7 +124,7 @@ int bench_engines(const struct topo *t, int n, bool nebula)
 			names[nn++] = strndup(de->d_name, l - 5);
 	}
 	closedir(d);
-	qsort(names, (size_t)nn, sizeof(names[0]), (int (*)(const void *, const void *))strcmp);
+	qsort(names, (size_t)nn, sizeof(names[0]), by_name);
 	printf("harness overhead per cell (lab up, the engine's servers started and ready, lab "
 	       "down; topology %s), each shipped engine that is installed:\n", t->name);
 	for (int i = 0; i < nn; i++) {
