@@ -167,11 +167,19 @@ static void prog_release(struct prog *p)
 	p->text = NULL;
 }
 
-/* What a wait is about: the cell's programs (one per role of the engine file, in start order)
- * and what their outputs let us know so far. */
+/* A cell's programs: an engine's roles, or an engine pair's (A's servers and peer-a, B's peer-b
+ * and any server of B's that A lacks). */
+#define CELL_MAX_PROGS (EF_MAX_ROLES * 2)
+
+/* What a wait is about: the cell's programs (one per role, in start order) and what their
+ * outputs let us know so far. */
 struct cellctx {
-	const struct engine_file *e;
-	struct prog progs[EF_MAX_ROLES];
+	const struct engine_file *e;    /* engine A's: servers, setup, files, a probe outcome */
+	const struct engine_file *pe[2]; /* each peer's own engine (the same one but in a pair) */
+	const struct ef_role *roles[CELL_MAX_PROGS];
+	const char *bin[CELL_MAX_PROGS]; /* each role's {{program}} */
+	int deadline_ms[CELL_MAX_PROGS]; /* each role's {{deadline_ms}}: its engine's technique's */
+	struct prog progs[CELL_MAX_PROGS];
 	int nprogs;
 	struct tpl_vars *vars;          /* the cell's variables, captures added as they come */
 	char pattern[2][EF_TEXT_MAX];   /* each peer's rendered outcome pattern (LINE outcomes) */
@@ -217,10 +225,10 @@ static int input_feed(struct cellctx *c)
 	/* late captures are read only for an input that waits (a regex per capture and pass) */
 	for (int i = 0; i < c->nprogs && pending; i++)
 		if (c->progs[i].started)
-			engine_role_capture(&c->e->roles[i], c->progs[i].text, c->vars);
+			engine_role_capture(c->roles[i], c->progs[i].text, c->vars);
 	for (int i = 0; i < c->nprogs; i++) {
 		struct prog *p = &c->progs[i];
-		const struct ef_role *r = &c->e->roles[i];
+		const struct ef_role *r = c->roles[i];
 		struct tpl_vars *rv;
 		char text[EF_FILE_MAX], missing[TPL_NAME_MAX] = "";
 		int ret;
@@ -280,8 +288,8 @@ static int pump(struct cellctx *c, int stop_fd, double deadline, bool poll_often
 		bool (*done)(struct cellctx *c))
 {
 	for (int guard = 0; guard < 1000000; guard++) {
-		struct pollfd pfd[EF_MAX_ROLES + 1];
-		int n = 0, left = (int)(deadline - now_ms()), map[EF_MAX_ROLES + 1], wake;
+		struct pollfd pfd[CELL_MAX_PROGS + 1];
+		int n = 0, left = (int)(deadline - now_ms()), map[CELL_MAX_PROGS + 1], wake;
 
 		if (input_feed(c) < 0)
 			return -ENOMSG;
@@ -326,7 +334,7 @@ static bool role_ready(struct cellctx *c)
 	struct prog *p = &c->progs[c->waiting];
 
 	/* a program that ended cannot become ready; the caller reports it */
-	return p->out < 0 || engine_role_ready(&c->e->roles[c->waiting], p->text,
+	return p->out < 0 || engine_role_ready(c->roles[c->waiting], p->text,
 					       prog_pid(c->lab, p), c->vars);
 }
 
@@ -337,7 +345,7 @@ static bool peers_done(struct cellctx *c)
 		struct prog *p = &c->progs[c->peer[i]];
 		if (!p->started)
 			continue;
-		if (p->out >= 0 && !engine_peer_decided(c->e, c->pattern[i], p->text))
+		if (p->out >= 0 && !engine_peer_decided(c->pe[i], c->pattern[i], p->text))
 			return false;
 	}
 	return true;
@@ -460,7 +468,7 @@ static void judge_peers(struct cellctx *c, const bool exited[2], const int statu
 		if (given)
 			r[i] = given[i];
 		else
-			engine_peer_result(c->e, c->pattern[i], c->progs[c->peer[i]].text,
+			engine_peer_result(c->pe[i], c->pattern[i], c->progs[c->peer[i]].text,
 					   exited[i], status[i], &r[i]);
 		if (exited[i] && WIFEXITED(status[i]) && WEXITSTATUS(status[i]) == 127) {
 			set_error(run, "engine program could not be started in peer %s's node (exit "
@@ -520,25 +528,48 @@ static void judge_peers(struct cellctx *c, const bool exited[2], const int statu
 	}
 }
 
-static struct cellctx *cellctx_new(const struct runner_config *cfg, struct lab *lab)
+static void cellctx_add(struct cellctx *c, const struct ef_role *r, const char *bin,
+			int deadline_ms)
+{
+	int i = c->nprogs++;
+
+	c->roles[i] = r;
+	c->bin[i] = bin;
+	c->deadline_ms[i] = deadline_ms;
+	c->progs[i] = (struct prog){ .name = r->name, .handle = -1, .out = -1, .log = -1, .in = -1 };
+	if (strcmp(r->name, "peer-a") == 0)
+		c->peer[0] = i;
+	if (strcmp(r->name, "peer-b") == 0)
+		c->peer[1] = i;
+}
+
+/* The cell's roles in start order. An engine pair: engine A's servers, then B's servers that A
+ * has none of the name of (a server of the same name is A's), then A's peer-a and B's peer-b. */
+static struct cellctx *cellctx_new(const struct runner_config *cfg, const struct cell_spec *spec,
+				   struct lab *lab)
 {
 	struct cellctx *c = calloc(1, sizeof(*c));
+	const struct engine_file *ea = cfg->engine, *eb = cfg->engine_b ? cfg->engine_b : ea;
+	const char *bin_b = cfg->engine_b ? cfg->engine_binary_b : cfg->engine_binary;
+	int dl_a = spec ? runner_deadline_ms(ea, spec) : ea->techniques[0].deadline_ms;
+	int dl_b = spec ? runner_deadline_ms(eb, spec) : eb->techniques[0].deadline_ms;
 
 	if (!c || !(c->vars = calloc(1, sizeof(*c->vars)))) {
 		free(c);
 		return NULL;
 	}
-	c->e = cfg->engine;
+	c->e = ea;
+	c->pe[0] = ea;
+	c->pe[1] = eb;
 	c->lab = lab;
-	c->nprogs = cfg->engine->nroles;
-	for (int i = 0; i < c->nprogs; i++) {
-		c->progs[i] = (struct prog){ .name = cfg->engine->roles[i].name, .handle = -1,
-					     .out = -1, .log = -1, .in = -1 };
-		if (strcmp(c->progs[i].name, "peer-a") == 0)
-			c->peer[0] = i;
-		if (strcmp(c->progs[i].name, "peer-b") == 0)
-			c->peer[1] = i;
-	}
+	for (int i = 0; i < ea->nroles; i++)
+		if (!ea->roles[i].peer)
+			cellctx_add(c, &ea->roles[i], cfg->engine_binary, dl_a);
+	for (int i = 0; eb != ea && i < eb->nroles; i++)
+		if (!eb->roles[i].peer && !engine_file_role(ea, eb->roles[i].name))
+			cellctx_add(c, &eb->roles[i], bin_b, dl_b);
+	cellctx_add(c, engine_file_role(ea, "peer-a"), cfg->engine_binary, dl_a);
+	cellctx_add(c, engine_file_role(eb, "peer-b"), bin_b, dl_b);
 	return c;
 }
 
@@ -580,7 +611,8 @@ static bool probe_pattern_seen(const struct cellctx *c)
 static int role_start(struct cellctx *c, int i, const char *dir, int timeout_ms, char *why,
 		      size_t wlen)
 {
-	const struct ef_role *r = &c->e->roles[i];
+	const struct ef_role *r = c->roles[i];
+	const struct engine_file *own = r->peer ? c->pe[r->name[5] == 'a' ? 0 : 1] : c->e;
 	struct tpl_vars *rv = malloc(sizeof(*rv));
 	struct engine_argv *argv = calloc(1, sizeof(*argv));
 	const struct topo *t = lab_topo(c->lab);
@@ -590,15 +622,17 @@ static int role_start(struct cellctx *c, int i, const char *dir, int timeout_ms,
 	if (!rv || !argv)
 		goto out;
 	*rv = *c->vars;
-	if ((ret = engine_vars_role(r, rv)) < 0) {
+	/* its own engine's program and deadline (an engine pair: each side its own) */
+	if ((ret = engine_vars_role(r, rv)) < 0 || tpl_set(rv, "program", "%s", c->bin[i]) < 0 ||
+	    tpl_set(rv, "deadline_ms", "%d", c->deadline_ms[i]) < 0) {
 		snprintf(why, wlen, "too many variables");
 		goto out;
 	}
-	if (r->peer && (c->e->outcome.kind == EF_OUTCOME_LINE || probe_pattern(c->e))) {
+	if (r->peer && (own->outcome.kind == EF_OUTCOME_LINE || probe_pattern(own))) {
 		/* a LINE outcome, or the probe's `relayed`/`direct` pattern, seen from this peer */
 		int side = r->name[5] == 'a' ? 0 : 1;
-		ret = tpl_render(c->e->outcome.kind == EF_OUTCOME_LINE
-					 ? c->e->outcome.match.pattern : probe_pattern(c->e)->pattern,
+		ret = tpl_render(own->outcome.kind == EF_OUTCOME_LINE
+					 ? own->outcome.match.pattern : probe_pattern(own)->pattern,
 				 rv, c->pattern[side], sizeof(c->pattern[side]), NULL, 0);
 		if (ret < 0) {
 			snprintf(why, wlen, "its outcome pattern does not render");
@@ -627,7 +661,7 @@ out:
 static int role_wait_ready(struct cellctx *c, int i, int stop_fd, const char *log_dir, char *why,
 			   size_t wlen)
 {
-	const struct ef_role *r = &c->e->roles[i];
+	const struct ef_role *r = c->roles[i];
 	struct prog *p = &c->progs[i];
 	/* captures without a ready condition: the file's parser wants a deadline with every
 	 * condition; a capture alone gets the default one of docs/engine-format.md */
@@ -783,7 +817,7 @@ static int probe_run(struct cellctx *c, int stop_fd, double deadline, const char
 		     const char *log_dir, struct engine_peer_result r[2])
 {
 	const struct ef_probe *pr = &c->e->outcome.probe;
-	const struct ef_role *who = &c->e->roles[c->peer[pr->node == ROLE_PEER_B ? 1 : 0]];
+	const struct ef_role *who = c->roles[c->peer[pr->node == ROLE_PEER_B ? 1 : 0]];
 	const struct topo *t = lab_topo(c->lab);
 	struct tpl_vars *v = malloc(sizeof(*v));
 	struct engine_argv *a = calloc(1, sizeof(*a));
@@ -895,6 +929,42 @@ out:
 	return ret;
 }
 
+/* The engine's own variables and files; for an engine pair B's too: B's first, so that A's win
+ * where both define one (the servers and setup are A's), and B's files only under names A does
+ * not write. 0 or -errno with why filled. */
+static int pair_vars_files(const struct runner_config *cfg, struct tpl_vars *v, const char *dir,
+			   char *why, size_t wlen)
+{
+	struct engine_file *b_only = NULL;
+	int ret;
+
+	if (cfg->engine_b && cfg->engine_b != cfg->engine &&
+	    (ret = engine_vars_engine(cfg->engine_b, v, why, wlen)) < 0)
+		return ret;
+	if ((ret = engine_vars_engine(cfg->engine, v, why, wlen)) < 0 ||
+	    (ret = engine_files_write(cfg->engine, v, dir, why, wlen)) < 0)
+		return ret;
+	if (!cfg->engine_b || cfg->engine_b == cfg->engine || !cfg->engine_b->nfiles)
+		return 0;
+	b_only = malloc(sizeof(*b_only));
+	if (!b_only) {
+		snprintf(why, wlen, "out of memory");
+		return -ENOMEM;
+	}
+	*b_only = *cfg->engine_b;
+	b_only->nfiles = 0;
+	for (int i = 0; i < cfg->engine_b->nfiles; i++) {
+		bool a_has = false;
+		for (int k = 0; k < cfg->engine->nfiles; k++)
+			a_has |= strcmp(cfg->engine->files[k].name, cfg->engine_b->files[i].name) == 0;
+		if (!a_has)
+			b_only->files[b_only->nfiles++] = cfg->engine_b->files[i];
+	}
+	ret = engine_files_write(b_only, v, dir, why, wlen);
+	free(b_only);
+	return ret;
+}
+
 int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec, int run_index,
 		  struct cell_run *run)
 {
@@ -908,11 +978,16 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 	char copy_a[PATH_MAX] = "", copy_b[PATH_MAX] = "";
 	int status[2] = { 0, 0 }, ret = 0, timeout_ms = runner_deadline_ms(cfg->engine, spec);
 	bool exited[2] = { false, false };
+	/* the cell's own stagger (a sweep point), else the run's */
+	int stagger_ms = spec->has_stagger ? spec->stagger_ms : cfg->stagger_ms;
 	double t0 = now_ms(), deadline, a_started = 0;
 	bool hung = false, ended = false;
 	struct engine_peer_result probe_given[2], *given = NULL;
 
 	memset(run, 0, sizeof(*run));
+	/* an engine pair: the harness waits for the slower side's deadline */
+	if (cfg->engine_b && runner_deadline_ms(cfg->engine_b, spec) > timeout_ms)
+		timeout_ms = runner_deadline_ms(cfg->engine_b, spec);
 	run->time_to_connect_ms = -1;
 	run->engine_said = CELL_ERROR;
 	cell_dir_name(spec->id, name, sizeof(name));
@@ -944,7 +1019,7 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		set_error(run, "lab build failed: %s", why);
 		goto out;
 	}
-	c = cellctx_new(cfg, lab);
+	c = cellctx_new(cfg, spec, lab);
 	if (!c) {
 		set_error(run, "%s", "out of memory");
 		goto out;
@@ -958,8 +1033,7 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 					  .deadline_ms = timeout_ms, .port = cfg->rendezvous_port };
 		snprintf(why, sizeof(why), "too many variables");
 		if (engine_vars_cell(&ec, t, c->vars) < 0 ||
-		    engine_vars_engine(cfg->engine, c->vars, why, sizeof(why)) < 0 ||
-		    engine_files_write(cfg->engine, c->vars, ec.dir, why, sizeof(why)) < 0) {
+		    pair_vars_files(cfg, c->vars, ec.dir, why, sizeof(why)) < 0) {
 			set_error(run, "engine setup: %s", why);
 			goto out;
 		}
@@ -970,26 +1044,26 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		snprintf(run->phase, sizeof(run->phase), "setup");
 		goto out;
 	}
-	deadline = now_ms() + timeout_ms + HARNESS_GRACE_MS + cfg->stagger_ms;
+	deadline = now_ms() + timeout_ms + HARNESS_GRACE_MS + stagger_ms;
 
 	/* Servers first (each ready before the next starts), then A, then B `stagger_ms` after A
 	 * (A cannot finish without B: it waits for the pairing). */
 	for (int i = 0; i < c->nprogs; i++) {
-		const struct ef_role *r = &cfg->engine->roles[i];
+		const struct ef_role *r = c->roles[i];
 		bool is_b = i == c->peer[1];
 		/* every program outlives the harness's deadline, so that the harness stops it
 		 * there (a peer that never exits, like nc, is judged by its output, not killed
 		 * by the lab's backstop first) */
-		int life = timeout_ms + HARNESS_GRACE_MS * 2 + cfg->stagger_ms;
+		int life = timeout_ms + HARNESS_GRACE_MS * 2 + stagger_ms;
 
 		/* a daemon judged by a probe runs until the probe is done, which starts when both
 		 * peers are ready */
 		if (cfg->engine->outcome.kind == EF_OUTCOME_PROBE)
 			for (int k = 0; k < 2; k++)
-				life += cfg->engine->roles[c->peer[k]].ready.deadline_ms;
+				life += c->roles[c->peer[k]]->ready.deadline_ms;
 
 		if (is_b) {
-			ret = pump(c, cfg->stop_fd, a_started + cfg->stagger_ms, false, peers_done);
+			ret = pump(c, cfg->stop_fd, a_started + stagger_ms, false, peers_done);
 			if (ret == -ECANCELED)
 				goto out;
 		}
@@ -1001,8 +1075,13 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 			ret = 0;
 			goto out;
 		}
-		if (i == c->peer[0])
+		if (i == c->peer[0]) {
 			a_started = now_ms();
+			/* the peers' deadline counts from A's start: the servers' start is bounded
+			 * by their own readiness deadlines, and a slow one (a loaded machine) must
+			 * not eat the engine's time to connect */
+			deadline = a_started + timeout_ms + HARNESS_GRACE_MS + stagger_ms;
+		}
 		ret = role_wait_ready(c, i, cfg->stop_fd, run->log_dir, why, sizeof(why));
 		if (ret == -ECANCELED)
 			goto out;
@@ -1013,7 +1092,7 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 			goto out;
 		}
 		if (r->peer && r->ready.deadline_ms)
-			deadline = now_ms() + timeout_ms + HARNESS_GRACE_MS + cfg->stagger_ms;
+			deadline = now_ms() + timeout_ms + HARNESS_GRACE_MS + stagger_ms;
 	}
 	/* the last role's captures may be what an earlier role's input waited for */
 	input_feed(c);
@@ -1112,15 +1191,14 @@ int cell_overhead_once(const struct runner_config *cfg, struct cell_overhead *oh
 		goto out;
 	t1 = now_ms();
 	/* the harness's part of starting an engine: its servers started and ready */
-	c = cellctx_new(cfg, lab);
+	c = cellctx_new(cfg, NULL, lab);
 	/* an engine's servers may need its files and setup (a lighthouse's certificate) */
 	if (!c || engine_vars_cell(&ec, t, c->vars) < 0 ||
-	    engine_vars_engine(cfg->engine, c->vars, why, sizeof(why)) < 0 ||
-	    engine_files_write(cfg->engine, c->vars, dir, why, sizeof(why)) < 0 ||
+	    pair_vars_files(cfg, c->vars, dir, why, sizeof(why)) < 0 ||
 	    setup_run(c, dir, dir, why, sizeof(why)) < 0)
 		goto out;
 	for (int i = 0; i < c->nprogs; i++) {
-		if (cfg->engine->roles[i].peer)
+		if (c->roles[i]->peer)
 			continue;
 		if (role_start(c, i, dir, 10000, why, sizeof(why)) < 0 ||
 		    role_wait_ready(c, i, -1, dir, why, sizeof(why)) < 0)

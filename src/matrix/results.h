@@ -38,6 +38,10 @@ struct cell_spec {
 	/* profile parameters set for both NATs' profiles (udp-timeout=..., docs/profile-format.md
 	 * "Parameters"), seconds; 0: the profile's own */
 	int udp_timeout_unreplied, udp_timeout_replied;
+	/* the stagger dimension (a point of --sweep stagger=...): B starts stagger_ms after A in
+	 * this cell; has_stagger false: absent, the run's --stagger */
+	bool has_stagger;
+	int stagger_ms;
 	/* The profiles' header names, for grid labels; "" when unknown (the reports then use the
 	 * reference). Not part of the identity: the id and the fields above are. */
 	char profile_a_name[64];
@@ -164,8 +168,11 @@ struct results_meta {
 	bool incomplete;        /* interrupted: not every cell ran */
 	char kernel[128];
 	char nft_version[32];
-	char engine[32];        /* engine name */
+	char engine[CELL_REF_MAX]; /* the engine's reference (a name, or a path), as in cell ids */
 	char engine_version[64];
+	/* an engine pair (--engine-b): peer B's engine and its version; "" for one engine */
+	char engine_b[CELL_REF_MAX];
+	char engine_b_version[64];
 	char harness_version[32];
 	char host[64];
 	int jobs, repeat, stagger_ms;
@@ -173,6 +180,7 @@ struct results_meta {
 	char baseline[256];     /* the baseline file compared against, "" for none */
 	/* options that shaped the cells, for their rerun commands */
 	char engine_binary[256]; /* --engine-binary as given, "" when punchlab found the program */
+	char engine_binary_b[256]; /* --engine-binary-b as given (an engine pair), else "" */
 	char expectations[256];  /* --expectations as given, "" for the default */
 	char topology_path[256]; /* the topology file when not a shipped one, else "" */
 	struct profile_hash *profiles;

@@ -190,6 +190,9 @@ static void rd_meta(struct reader *rd, json_t *root, struct results_meta *m)
 	rd_str(rd, meta, "meta", "nft_version", m->nft_version, sizeof(m->nft_version), false);
 	rd_str(rd, meta, "meta", "engine", m->engine, sizeof(m->engine), false);
 	rd_str(rd, meta, "meta", "engine_version", m->engine_version, sizeof(m->engine_version), false);
+	rd_str(rd, meta, "meta", "engine_b", m->engine_b, sizeof(m->engine_b), false);
+	rd_str(rd, meta, "meta", "engine_b_version", m->engine_b_version,
+	       sizeof(m->engine_b_version), false);
 	rd_str(rd, meta, "meta", "harness_version", m->harness_version, sizeof(m->harness_version),
 	       false);
 	rd_str(rd, meta, "meta", "host", m->host, sizeof(m->host), false);
@@ -199,6 +202,8 @@ static void rd_meta(struct reader *rd, json_t *root, struct results_meta *m)
 	rd_str(rd, meta, "meta", "shard", m->shard, sizeof(m->shard), false);
 	rd_str(rd, meta, "meta", "baseline", m->baseline, sizeof(m->baseline), false);
 	rd_str(rd, meta, "meta", "engine_binary", m->engine_binary, sizeof(m->engine_binary), false);
+	rd_str(rd, meta, "meta", "engine_binary_b", m->engine_binary_b, sizeof(m->engine_binary_b),
+	       false);
 	rd_str(rd, meta, "meta", "expectations", m->expectations, sizeof(m->expectations), false);
 	rd_str(rd, meta, "meta", "topology_path", m->topology_path, sizeof(m->topology_path), false);
 	profiles = rd_get(rd, meta, "meta", "profiles", false);
@@ -404,6 +409,10 @@ static void rd_spec(struct reader *rd, json_t *o, const char *where, struct cell
 	rd_str(rd, o, where, "technique", s->technique, sizeof(s->technique), true);
 	rd_str(rd, o, where, "engine", s->engine, sizeof(s->engine), false);
 	rd_str(rd, o, where, "engine_b", s->engine_b, sizeof(s->engine_b), false);
+	if (json_object_get(o, "stagger_ms")) {
+		rd_int(rd, o, where, "stagger_ms", &s->stagger_ms);
+		s->has_stagger = true;
+	}
 	rd_str(rd, o, where, "profile_a_name", s->profile_a_name, sizeof(s->profile_a_name), false);
 	rd_str(rd, o, where, "profile_b_name", s->profile_b_name, sizeof(s->profile_b_name), false);
 	if (rd->errors != errors)

@@ -8,6 +8,7 @@
 
 #include "report/report.h"
 #include "report/report_internal.h"
+#include "report/sweep.h"
 
 #define JW_MAX_DEPTH ((int)(sizeof(((struct json_writer *)0)->first)))
 
@@ -180,6 +181,8 @@ static void jw_write_meta(struct json_writer *w, const struct results_meta *m)
 	jw_str(w, "nft_version", m->nft_version);
 	jw_str(w, "engine", m->engine);
 	jw_str(w, "engine_version", m->engine_version);
+	jw_str(w, "engine_b", m->engine_b);
+	jw_str(w, "engine_b_version", m->engine_b_version);
 	jw_str(w, "harness_version", m->harness_version);
 	jw_str(w, "host", m->host);
 	jw_int(w, "jobs", m->jobs);
@@ -188,6 +191,7 @@ static void jw_write_meta(struct json_writer *w, const struct results_meta *m)
 	jw_str(w, "shard", m->shard);
 	jw_str(w, "baseline", m->baseline);
 	jw_str(w, "engine_binary", m->engine_binary);
+	jw_str(w, "engine_binary_b", m->engine_binary_b);
 	jw_str(w, "expectations", m->expectations);
 	jw_str(w, "topology_path", m->topology_path);
 	jw_open(w, "profiles", '[');
@@ -370,6 +374,8 @@ static void jw_write_cell(struct json_writer *w, const struct results *r,
 	jw_str(w, "engine", c->spec.engine);
 	if (c->spec.engine_b[0])
 		jw_str(w, "engine_b", c->spec.engine_b);
+	if (c->spec.has_stagger)
+		jw_int(w, "stagger_ms", c->spec.stagger_ms);
 	jw_str(w, "outcome", cell_outcome_name(c->outcome));
 	/* the representative run's details, for readers that do not want to look into runs */
 	jw_str(w, "reason", rep ? rep->reason : "");
@@ -403,6 +409,7 @@ void jw_write_results(struct json_writer *w, const struct results *r, const char
 	for (int i = 0; i < r->ncells; i++)
 		jw_write_cell(w, r, &r->cells[i], log_root);
 	jw_close(w, ']');
+	report_sweeps_json(w, r);
 	jw_close(w, '}');
 }
 

@@ -6,6 +6,7 @@
 #include "matrix/cell.h"
 #include "report/report.h"
 #include "report/report_internal.h"
+#include "report/sweep.h"
 
 #define C_RESET "\033[0m"
 #define C_BOLD "\033[1m"
@@ -162,8 +163,11 @@ static void term_header(struct term *t, const struct results *r)
 		s.regressions,
 		s.regressions == 1 ? "" : "s", s.improvements, s.improvements == 1 ? "" : "s", s.flaky,
 		s.disagree_claim, s.disagree_theory);
-	fprintf(t->f, "engine %s %s, harness %s, kernel %s, nft %s; %.1f s, jobs %d, repeat %d",
-		m->engine[0] ? m->engine : "?", m->engine_version, m->harness_version,
+	char engines[800];
+
+	report_engine_label(m, engines, sizeof(engines));
+	fprintf(t->f, "engine %s, harness %s, kernel %s, nft %s; %.1f s, jobs %d, repeat %d",
+		engines, m->harness_version,
 		m->kernel[0] ? m->kernel : "?", m->nft_version[0] ? m->nft_version : "?",
 		m->wall_ms / 1000, m->jobs, m->repeat);
 	if (m->shard[0])
@@ -415,6 +419,7 @@ int report_terminal_write(const struct results *r, FILE *f, bool color)
 	for (int i = 0; i < gs.n; i++)
 		term_group(&t, r, &gs, &gs.g[i]);
 	term_legend(&t, &gs);
+	report_sweeps_terminal(f, r);
 	term_header(&t, r);
 	term_disagreements(&t, r);
 	term_list(&t, r, PICK_REGRESSION, "Regressions (exit 1):");

@@ -218,7 +218,9 @@ static void test_cell_id_lenient_spellings(void **state)
 		{ "two-nats/udp/udp/my+nat~full-cone", "two-nats/udp/udp/my%2Bnat~full-cone" },
 		/* a dimension written at its default is the id without it (baselines compare) */
 		{ "two-nats/udp/udp/a~b/engine=punch", "two-nats/udp/udp/a~b" },
-		{ "two-nats/udp/udp/a~b/engine=x~x", "two-nats/udp/udp/a~b/engine=x" },
+		/* A~A is a pair (two binaries of one engine), not the engine alone */
+		{ "two-nats/udp/udp/a~b/engine=x~x", "two-nats/udp/udp/a~b/engine=x~x" },
+		{ "two-nats/udp/udp/a~b/engine=punch~punch", "two-nats/udp/udp/a~b/engine=punch~punch" },
 	};
 	struct cell_spec c;
 
