@@ -101,6 +101,8 @@ void peer_usage(FILE *f)
 	      "  --birthday-rate PPS  probe rate on the cone side (default 4000)\n"
 	      "  --predict-window N   predicted ports to try (default 8)\n"
 	      "  --hold S             keep the verified path alive S seconds (keep-alives)\n"
+	      "  --revalidate S       with --hold: probe the path every S; when it goes silent,\n"
+	      "                       register again and re-punch (default off; docs/punch.md)\n"
 	      "exit: 0 direct, 3 relayed, 1 failed, 2 usage or setup error\n", f);
 }
 
@@ -218,7 +220,7 @@ int rdv_opts_parse(int argc, char **argv, struct rdv_opts *o, FILE *out, FILE *e
 int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE *err)
 {
 	enum { O_RDV = 256, O_RDV2, O_SESSION, O_ROLE, O_PROTO, O_TECH, O_TIMEOUT, O_JSON,
-	       O_BIND, O_PORT, O_PAYLOAD, O_BSOCK, O_BPROBE, O_BRATE, O_PWIN, O_HOLD, O_HELP };
+	       O_BIND, O_PORT, O_PAYLOAD, O_BSOCK, O_BPROBE, O_BRATE, O_PWIN, O_HOLD, O_REVALIDATE, O_HELP };
 	static const struct option lo[] = {
 		{ "rendezvous", required_argument, NULL, O_RDV },
 		{ "rendezvous2", required_argument, NULL, O_RDV2 },
@@ -236,6 +238,7 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 		{ "birthday-rate", required_argument, NULL, O_BRATE },
 		{ "predict-window", required_argument, NULL, O_PWIN },
 		{ "hold", required_argument, NULL, O_HOLD },
+		{ "revalidate", required_argument, NULL, O_REVALIDATE },
 		{ "help", no_argument, NULL, O_HELP },
 		{ 0 }
 	};
@@ -336,6 +339,11 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 		case O_HOLD:
 			if (opts_parse_duration(optarg, &o->hold_ms))
 				return bad(err, v, "--hold wants seconds > 0, got", optarg);
+			break;
+		case O_REVALIDATE:
+			if (opts_parse_duration(optarg, &o->revalidate_ms) || o->revalidate_ms < 10)
+				return bad(err, v, "--revalidate wants an interval of at least 10ms, got",
+					   optarg);
 			break;
 		case O_HELP:
 			peer_usage(out);

@@ -55,6 +55,7 @@ struct peer_opts {
 	uint32_t bday_rate;           /* probes per second on the spraying side */
 	uint32_t predict_window;
 	uint32_t hold_ms;             /* keep the verified path alive this long */
+	uint32_t revalidate_ms;       /* --hold: probe the path this often, re-punch when silent */
 };
 
 struct load_opts {

@@ -387,6 +387,10 @@ static void on_linger(struct loop_timer *t)
 {
 	struct peer *p = t->arg;
 
+	if (reval_lost_now(p)) { /* the hold ended while the path was lost */
+		finish(p, PEER_EXIT_FAILED);
+		return;
+	}
 	finish(p, p->chan.kind == CHAN_RELAY ? PEER_EXIT_RELAYED : PEER_EXIT_DIRECT);
 }
 
@@ -416,6 +420,8 @@ static void check_verified(struct peer *p)
 	evout_end(&p->ev);
 	send_done(p, &p->chan);
 	if (p->o->hold_ms) {
+		if (reval_on_verified(p))
+			return; /* a recovery: the hold keeps its end */
 		loop_timer_in(&p->keepalive_timer, KEEPALIVE_US);
 		loop_timer_in(&p->linger_timer, (uint64_t)p->o->hold_ms * 1000u);
 		return;
@@ -436,6 +442,7 @@ void peer_on_peer_msg(struct peer *p, const struct chan *c, const struct wire_ms
 
 	if (p->finished)
 		return;
+	reval_on_msg(p, c, m);
 	switch (m->type) {
 	case WIRE_PROBE:
 		peer_msg_init(p, &r, WIRE_PROBE_ACK);
@@ -1084,6 +1091,16 @@ static void tech_stop(struct peer *p)
 	loop_timer_stop(&p->verify_timer);
 }
 
+int peer_repunch(struct peer *p, enum technique t, uint16_t round)
+{
+	tech_stop(p);
+	p->tech = tech_ops_of(t);
+	p->round = round;
+	p->connected = false;
+	p->my_data_acked = p->peer_data_ok = p->peer_done = false;
+	return reg_begin(p, false);
+}
+
 void peer_step_fail(struct peer *p, const char *reason)
 {
 	if (p->finished)
@@ -1127,7 +1144,7 @@ static void on_step_timer(struct loop_timer *t)
 {
 	struct peer *p = t->arg;
 
-	if (p->finished || p->phase == PH_DONE)
+	if (p->finished || p->phase == PH_DONE || reval_step_timeout(p))
 		return;
 	snprintf(p->fail_reason, sizeof(p->fail_reason), "%s: no verified path before the step "
 		 "deadline", technique_name(p->tech->id));
@@ -1293,6 +1310,7 @@ int peer_run(const struct peer_opts *o, FILE *out, FILE *err_f)
 	loop_timer_init(&p->loop, &p->verify_timer, on_verify_timer, p);
 	loop_timer_init(&p->loop, &p->linger_timer, on_linger, p);
 	loop_timer_init(&p->loop, &p->keepalive_timer, on_keepalive, p);
+	reval_init(p);
 	loop_timer_in(&p->deadline, (uint64_t)o->timeout_ms * 1000u);
 
 	evout_begin(&p->ev, "start");

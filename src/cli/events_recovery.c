@@ -1,0 +1,509 @@
+/* punchlab events recovery: how fast punch gets its path back after NAT events.
+ *
+ * One cell per profile and timeline: a fresh two-nats lab with the profile on both NATs, punch's
+ * rendezvous on the server, two peers holding a path (--technique auto --hold --revalidate).
+ * Once both peers said `verified`, the timeline's clock starts; each step is applied at its
+ * time while the peers' JSON lines are read as they come. A cell ends when both peers report
+ * `path-recovered` after the event's last step, when neither lost the path within a few
+ * revalidation intervals after it (the event did not break it), or at a bounded deadline.
+ *
+ * The recovery time is from the event's last step taking effect (a rebooted NAT back on, the
+ * rebind done) to the later of the two peers' `path-recovered`: a path re-verified both ways. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/out.h"
+#include "cli/cli.h"
+#include "cli/events_recovery.h"
+#include "engine/adapter.h"
+#include "engine/engine_file.h"
+#include "lab/events.h"
+#include "lab/lab.h"
+#include "lab/topo.h"
+
+#define MAX_ROWS_IN 16
+#define CONNECT_BUDGET_MS 15000   /* from the peers' start to both verified (auto: <= 9 s) */
+#define RECOVER_BUDGET_MS 20000   /* after the last step */
+#define NOT_LOST_GRACE_MS 2000    /* beyond REVAL_MISSES intervals: the path held */
+#define REVAL_MISSES 4            /* src/punch/revalidate.c */
+#define RDV_PORT "3478"
+
+static const char *const default_profiles[] = { "full-cone", "restricted-cone",
+						"port-restricted-cone", "symmetric",
+						"symmetric-sequential" };
+static const char *const default_timelines[] = { "nat-a reboot@1s for 2s", "nat-a rebind@1s" };
+
+struct rec_opts {
+	const char *profiles[MAX_ROWS_IN];
+	int nprofiles;
+	const char *timelines[MAX_ROWS_IN];
+	int ntimelines;
+	int revalidate_ms;
+	char binary[PATH_MAX];
+	bool json;
+};
+
+/* What one peer said, stamped with the harness's clock (ms from the timeline's origin, or
+ * from the start before it). */
+struct rec_peer {
+	int fd;
+	char buf[8192];
+	size_t len;
+	bool verified;
+	int lost, recovered;          /* counts */
+	double lost_ms, recovered_ms; /* the last of each */
+	char via[16], technique[24];
+	char result[16];
+};
+
+struct rec_row {
+	char profile[64], timeline[256];
+	char error[300];
+	bool lost, recovered;
+	double detect_ms;             /* first path-lost after the first step */
+	double recovery_ms;           /* last step -> both recovered */
+	char via[16], technique[24];
+	struct lab_event_record steps[LAB_EVENT_RECORDS_MAX];
+	int nsteps;
+};
+
+static void peer_line(struct rec_peer *p, const char *line, double now)
+{
+	json_t *j = json_loads(line, 0, NULL);
+	const char *ev = j ? json_string_value(json_object_get(j, "event")) : NULL;
+
+	if (!ev)
+		goto out;
+	if (strcmp(ev, "verified") == 0) {
+		p->verified = true;
+	} else if (strcmp(ev, "path-lost") == 0) {
+		p->lost++;
+		p->lost_ms = now;
+	} else if (strcmp(ev, "path-recovered") == 0) {
+		const char *via = json_string_value(json_object_get(j, "via"));
+		const char *tech = json_string_value(json_object_get(j, "technique"));
+		p->recovered++;
+		p->recovered_ms = now;
+		snprintf(p->via, sizeof(p->via), "%s", via ? via : "?");
+		snprintf(p->technique, sizeof(p->technique), "%s", tech ? tech : "?");
+	} else if (strcmp(ev, "result") == 0) {
+		const char *o = json_string_value(json_object_get(j, "outcome"));
+		snprintf(p->result, sizeof(p->result), "%s", o ? o : "?");
+	}
+out:
+	json_decref(j);
+}
+
+/* Read what a peer has written; returns false at EOF. */
+static bool peer_read(struct rec_peer *p, double now)
+{
+	ssize_t n = read(p->fd, p->buf + p->len, sizeof(p->buf) - 1 - p->len);
+	char *nl;
+
+	if (n <= 0) {
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return true;
+		close(p->fd);
+		p->fd = -1;
+		return false;
+	}
+	p->len += (size_t)n;
+	p->buf[p->len] = '\0';
+	while ((nl = strchr(p->buf, '\n'))) {
+		*nl = '\0';
+		peer_line(p, p->buf, now);
+		p->len -= (size_t)(nl + 1 - p->buf);
+		memmove(p->buf, nl + 1, p->len + 1);
+	}
+	if (p->len == sizeof(p->buf) - 1)
+		p->len = 0; /* a line longer than any punch writes: drop it */
+	return true;
+}
+
+static int spawn(struct lab *lab, int node, char **argv, int out_fd, int timeout_ms)
+{
+	struct lab_spawn_opts so = { .stdout_fd = out_fd, .stderr_fd = -1, .stdin_fd = -1,
+				     .timeout_ms = timeout_ms };
+	return lab_spawn(lab, node, argv, &so);
+}
+
+/* One cell. Fills row; returns 0, or -errno for a harness failure (row->error says it). */
+static int run_cell(const struct rec_opts *ro, const struct topo *t, const char *profile,
+		    const struct lab_timeline *tl, struct rec_row *row)
+{
+	struct lab_options lo = { 0 };
+	struct diag_list *dl = calloc(1, sizeof(*dl));
+	struct rec_peer peers[2] = { { .fd = -1 }, { .fd = -1 } };
+	struct lab *lab = NULL;
+	char addrs[2][64], rdv[2][80], hold[16], timeout[16], reval[16];
+	int nsrv, devnull = -1, ret = -EIO, last_ms, step = 0;
+	double start, origin = 0, end_ms = 0;
+	bool started = false;
+
+	row->nsteps = lab_timeline_steps(tl, row->steps);
+	last_ms = row->nsteps ? row->steps[row->nsteps - 1].planned_ms : 0;
+	lo.override_node[0] = "nat-a";
+	lo.override_profile[0] = profile;
+	lo.override_node[1] = "nat-b";
+	lo.override_profile[1] = profile;
+	lo.noverrides = 2;
+	if (!dl || lab_up(t, &lo, &lab, dl) < 0) {
+		snprintf(row->error, sizeof(row->error), "lab build failed: %s",
+			 dl && dl->count ? dl->items[0].msg : "out of memory");
+		goto out;
+	}
+	nsrv = lab_node_ipv4(lab, t->roles[ROLE_RENDEZVOUS], addrs, 2);
+	if (nsrv < 1) {
+		snprintf(row->error, sizeof(row->error), "the rendezvous node has no IPv4 address");
+		goto out;
+	}
+	for (int i = 0; i < nsrv; i++)
+		snprintf(rdv[i], sizeof(rdv[i]), "%s:" RDV_PORT, addrs[i]);
+	/* the hold outlasts connecting, the timeline and the recovery budget; --timeout the hold */
+	snprintf(hold, sizeof(hold), "%d", (CONNECT_BUDGET_MS + last_ms + RECOVER_BUDGET_MS) / 1000 + 1);
+	snprintf(timeout, sizeof(timeout), "%d", atoi(hold) + 5);
+	snprintf(reval, sizeof(reval), "%dms", ro->revalidate_ms);
+	devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	{
+		char *srv[] = { (char *)ro->binary, "rendezvous", "--listen", rdv[0],
+				nsrv > 1 ? "--listen" : NULL, rdv[1], NULL };
+		if (spawn(lab, t->roles[ROLE_RENDEZVOUS], srv, devnull, (atoi(timeout) + 5) * 1000) < 0) {
+			snprintf(row->error, sizeof(row->error), "cannot start the rendezvous (%s)",
+				 ro->binary);
+			goto out;
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		char *argv[] = { (char *)ro->binary, "peer", "--rendezvous", rdv[0], "--session",
+				 "recovery", "--role", i ? "b" : "a", "--technique", "auto",
+				 "--timeout", timeout, "--hold", hold, "--revalidate", reval, "--json",
+				 NULL };
+		int fds[2];
+
+		if (pipe2(fds, O_CLOEXEC) < 0)
+			goto out;
+		peers[i].fd = fds[0];
+		fcntl(fds[0], F_SETFL, O_NONBLOCK);
+		ret = spawn(lab, t->roles[i ? ROLE_PEER_B : ROLE_PEER_A], argv, fds[1],
+			    (atoi(timeout) + 5) * 1000);
+		close(fds[1]);
+		if (ret < 0) {
+			snprintf(row->error, sizeof(row->error), "cannot start peer %s: %s",
+				 i ? "b" : "a", strerror(-ret));
+			goto out;
+		}
+	}
+	start = lab_events_now_ms();
+	/* Bounded: every wait ends by the connect budget, or by the last step plus the recovery
+	 * budget; a peer that ends early ends its part. */
+	for (;;) {
+		double now = lab_events_now_ms(), until;
+		struct pollfd pfd[2];
+		int np = 0, idx[2];
+		bool done;
+
+		if (!started) {
+			if (peers[0].verified && peers[1].verified) {
+				started = true;
+				origin = now;
+			} else if (now - start > CONNECT_BUDGET_MS || (peers[0].fd < 0 && peers[1].fd < 0)) {
+				snprintf(row->error, sizeof(row->error), "no path before the events (peer "
+					 "a: %s, peer b: %s)", peers[0].result[0] ? peers[0].result : "-",
+					 peers[1].result[0] ? peers[1].result : "-");
+				ret = 0;
+				goto out;
+			}
+		}
+		if (started) {
+			double rel = now - origin;
+
+			while (step < row->nsteps && rel >= row->steps[step].planned_ms) {
+				struct lab_event_record *r = &row->steps[step++];
+				r->ret = lab_event_apply(lab, &r->ev, r->up, r->detail, sizeof(r->detail));
+				r->actual_ms = lab_events_now_ms() - origin;
+				if (r->ret < 0) {
+					snprintf(row->error, sizeof(row->error), "event failed: %s", r->detail);
+					ret = 0;
+					goto out;
+				}
+				end_ms = r->actual_ms;
+				rel = lab_events_now_ms() - origin;
+			}
+			if (step == row->nsteps) {
+				bool lost_any = false, all_back = true;
+				for (int i = 0; i < 2; i++) {
+					lost_any |= peers[i].lost > 0;
+					/* a peer that lost its path must be back after the last step */
+					if (peers[i].lost && (peers[i].recovered < peers[i].lost ||
+							       peers[i].recovered_ms < end_ms))
+						all_back = false;
+				}
+				/* both peers must report recovery when either lost the path (the
+				 * other's path died with it) */
+				if (lost_any && (!peers[0].recovered || !peers[1].recovered))
+					all_back = false;
+				done = (lost_any && all_back) ||
+				       (!lost_any && rel > end_ms + REVAL_MISSES * ro->revalidate_ms +
+								   NOT_LOST_GRACE_MS) ||
+				       rel > end_ms + RECOVER_BUDGET_MS ||
+				       (peers[0].fd < 0 && peers[1].fd < 0);
+				if (done)
+					break;
+			}
+		}
+		until = started ? (step < row->nsteps ? origin + row->steps[step].planned_ms
+						      : now + 100)
+				: start + CONNECT_BUDGET_MS;
+		for (int i = 0; i < 2; i++)
+			if (peers[i].fd >= 0) {
+				pfd[np] = (struct pollfd){ .fd = peers[i].fd, .events = POLLIN };
+				idx[np++] = i;
+			}
+		if (poll(pfd, (nfds_t)np, until > now ? (int)(until - now) + 1 : 0) > 0)
+			for (int k = 0; k < np; k++)
+				if (pfd[k].revents)
+					peer_read(&peers[idx[k]], lab_events_now_ms() - (started ? origin : start));
+	}
+	ret = 0;
+	for (int i = 0; i < 2; i++) {
+		if (peers[i].lost) {
+			double d = peers[i].lost_ms - row->steps[0].actual_ms;
+			if (!row->lost || d < row->detect_ms)
+				row->detect_ms = d;
+			row->lost = true;
+		}
+	}
+	if (row->lost) {
+		row->recovered = peers[0].recovered && peers[1].recovered &&
+				 peers[0].recovered_ms >= end_ms && peers[1].recovered_ms >= end_ms &&
+				 peers[0].recovered >= peers[0].lost && peers[1].recovered >= peers[1].lost;
+		if (row->recovered) {
+			int later = peers[0].recovered_ms > peers[1].recovered_ms ? 0 : 1;
+			row->recovery_ms = peers[later].recovered_ms - end_ms;
+			/* the worse of the two sides' paths */
+			snprintf(row->via, sizeof(row->via), "%s",
+				 strcmp(peers[0].via, "relay") == 0 ? peers[0].via : peers[1].via);
+			snprintf(row->technique, sizeof(row->technique), "%s", peers[later].technique);
+		}
+	}
+out:
+	for (int i = 0; i < 2; i++)
+		if (peers[i].fd >= 0)
+			close(peers[i].fd);
+	if (devnull >= 0)
+		close(devnull);
+	lab_down(lab); /* stops punch everywhere */
+	free(dl);
+	return ret;
+}
+
+static void print_table(const struct rec_row *rows, int n, const struct rec_opts *ro)
+{
+	printf("punch's recovery after NAT events (two-nats, both NATs the profile, udp, --technique "
+	       "auto, --revalidate %dms)\n\n", ro->revalidate_ms);
+	printf("| profile | event | path lost after | recovered | via | recovery time |\n");
+	printf("|---|---|---|---|---|---|\n");
+	for (int i = 0; i < n; i++) {
+		const struct rec_row *r = &rows[i];
+		char lost[32] = "not lost", rec[32] = "-";
+
+		if (r->error[0]) {
+			printf("| %s | %s | error: %s | | | |\n", r->profile, r->timeline, r->error);
+			continue;
+		}
+		if (r->lost)
+			snprintf(lost, sizeof(lost), "%.2f s", r->detect_ms / 1000);
+		if (r->recovered)
+			snprintf(rec, sizeof(rec), "%.2f s", r->recovery_ms / 1000);
+		printf("| %s | %s | %s | %s | %s | %s |\n", r->profile, r->timeline, lost,
+		       !r->lost ? "(held)" : r->recovered ? "yes" : "**no**",
+		       r->recovered ? r->via : "-", rec);
+	}
+	printf("\npath lost after: from the event to the first peer's path-lost; recovery time: "
+	       "from the event's last step (the NAT back on, the rebind done) to both peers' "
+	       "path-recovered.\n");
+}
+
+static void print_json(const struct rec_row *rows, int n)
+{
+	for (int i = 0; i < n; i++) {
+		const struct rec_row *r = &rows[i];
+		json_t *j = json_object(), *steps = json_array();
+
+		json_object_set_new(j, "profile", json_string(r->profile));
+		json_object_set_new(j, "events", json_string(r->timeline));
+		json_object_set_new(j, "error", r->error[0] ? json_string(r->error) : json_null());
+		json_object_set_new(j, "lost", json_boolean(r->lost));
+		json_object_set_new(j, "detect_ms", r->lost ? json_real(r->detect_ms) : json_null());
+		json_object_set_new(j, "recovered", json_boolean(r->recovered));
+		json_object_set_new(j, "via", r->recovered ? json_string(r->via) : json_null());
+		json_object_set_new(j, "recovery_ms", r->recovered ? json_real(r->recovery_ms)
+								   : json_null());
+		for (int s = 0; s < r->nsteps; s++) {
+			char name[96];
+			json_t *o = json_object();
+			json_object_set_new(o, "event", json_string(lab_event_format(&r->steps[s].ev,
+										  name, sizeof(name))));
+			json_object_set_new(o, "second_half", json_boolean(r->steps[s].up));
+			json_object_set_new(o, "planned_ms", json_integer(r->steps[s].planned_ms));
+			json_object_set_new(o, "actual_ms", json_real(r->steps[s].actual_ms));
+			json_object_set_new(o, "detail", json_string(r->steps[s].detail));
+			json_array_append_new(steps, o);
+		}
+		json_object_set_new(j, "steps", steps);
+		char *text = json_dumps(j, JSON_COMPACT);
+		if (text)
+			printf("%s\n", text);
+		free(text);
+		json_decref(j);
+	}
+}
+
+int events_recovery_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "events", required_argument, NULL, 'e' },     { "profiles", required_argument, NULL, 'p' },
+		{ "revalidate", required_argument, NULL, 'r' }, { "engine-binary", required_argument, NULL, 'b' },
+		{ "json", no_argument, NULL, 'j' },             { "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct rec_opts ro = { .revalidate_ms = 250 };
+	struct engine_file *ef = calloc(1, sizeof(*ef));
+	struct rec_row *rows = NULL;
+	struct topo *t = calloc(1, sizeof(*t));
+	char *profiles_buf = NULL, why[400];
+	const char *binary = NULL;
+	int c, ret = EXIT_SETUP, n = 0, failed = 0;
+
+	if (!ef || !t)
+		goto out;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'e': {
+			struct lab_timeline tl;
+			if (ro.ntimelines == MAX_ROWS_IN) {
+				fprintf(stderr, "punchlab: events recovery: more than %d --events\n",
+					MAX_ROWS_IN);
+				goto out;
+			}
+			if (lab_timeline_parse(optarg, &tl, why, sizeof(why)) < 0 || tl.n == 0) {
+				fprintf(stderr, "punchlab: --events %s: %s\n", optarg,
+					tl.n ? why : "no event, expected e.g. 'nat-a reboot@1s'");
+				goto out;
+			}
+			ro.timelines[ro.ntimelines++] = optarg;
+			break;
+		}
+		case 'p':
+			free(profiles_buf);
+			profiles_buf = strdup(optarg);
+			ro.nprofiles = 0;
+			for (char *s = profiles_buf, *save = NULL, *tok; profiles_buf &&
+			     (tok = strtok_r(s, ",", &save)); s = NULL) {
+				if (ro.nprofiles == MAX_ROWS_IN) {
+					fprintf(stderr, "punchlab: --profiles: more than %d\n", MAX_ROWS_IN);
+					goto out;
+				}
+				ro.profiles[ro.nprofiles++] = tok;
+			}
+			break;
+		case 'r': {
+			char *end;
+			double v = strtod(optarg, &end);
+			if (strcmp(end, "s") == 0)
+				v *= 1000;
+			else if (strcmp(end, "ms") != 0)
+				v = -1;
+			if (v < 10 || v > 10000) {
+				fprintf(stderr, "punchlab: --revalidate %s: expected 10ms..10s (250ms, "
+					"0.5s)\n", optarg);
+				goto out;
+			}
+			ro.revalidate_ms = (int)v;
+			break;
+		}
+		case 'b':
+			binary = optarg;
+			break;
+		case 'j':
+			ro.json = true;
+			break;
+		case 'h':
+			ret = events_main(2, (char *[]){ "events", "--help", NULL });
+			goto out;
+		default:
+			fprintf(stderr, "punchlab: events recovery --help for the options\n");
+			goto out;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "punchlab: events recovery: unexpected argument \"%s\"\n", argv[optind]);
+		goto out;
+	}
+	if (!ro.nprofiles)
+		for (size_t i = 0; i < sizeof(default_profiles) / sizeof(default_profiles[0]); i++)
+			ro.profiles[ro.nprofiles++] = default_profiles[i];
+	if (!ro.ntimelines)
+		for (size_t i = 0; i < sizeof(default_timelines) / sizeof(default_timelines[0]); i++)
+			ro.timelines[ro.ntimelines++] = default_timelines[i];
+	snprintf(ef->program, sizeof(ef->program), "punch");
+	if (engine_program_find(ef, binary, ro.binary, sizeof(ro.binary)) < 0) {
+		fprintf(stderr, "punchlab: events recovery: punch not found (%s): build it (ninja -C "
+			"build) or pass --engine-binary\n", ro.binary);
+		goto out;
+	}
+	if (preflight_check() != 0 || cli_load_topology("two-nats", t) != 0)
+		goto out;
+	for (int i = 0; i < ro.ntimelines; i++) {
+		struct lab_timeline tl;
+		lab_timeline_parse(ro.timelines[i], &tl, why, sizeof(why));
+		if (lab_timeline_check(&tl, t, why, sizeof(why)) < 0) {
+			fprintf(stderr, "punchlab: --events %s: %s\n", ro.timelines[i], why);
+			goto out;
+		}
+	}
+	rows = calloc((size_t)(ro.nprofiles * ro.ntimelines), sizeof(*rows));
+	if (!rows)
+		goto out;
+	for (int p = 0; p < ro.nprofiles; p++)
+		for (int e = 0; e < ro.ntimelines; e++) {
+			struct rec_row *r = &rows[n++];
+			struct lab_timeline tl;
+
+			lab_timeline_parse(ro.timelines[e], &tl, why, sizeof(why));
+			snprintf(r->profile, sizeof(r->profile), "%s", ro.profiles[p]);
+			lab_timeline_format(&tl, r->timeline, sizeof(r->timeline));
+			fprintf(stderr, "punchlab: %s, %s ...\n", r->profile, r->timeline);
+			run_cell(&ro, t, ro.profiles[p], &tl, r);
+			for (int s = 0; s < r->nsteps; s++)
+				if (r->steps[s].detail[0])
+					fprintf(stderr, "  %.0f ms %s%s: %s\n", r->steps[s].actual_ms,
+						r->timeline, r->steps[s].up ? " (second half)" : "",
+						r->steps[s].detail);
+			if (r->error[0] || (r->lost && !r->recovered))
+				failed++;
+		}
+	if (ro.json)
+		print_json(rows, n);
+	else
+		print_table(rows, n, &ro);
+	ret = failed ? EXIT_FINDING : 0;
+	for (int i = 0; i < n; i++)
+		if (rows[i].error[0])
+			ret = EXIT_SETUP;
+out:
+	free(rows);
+	free(profiles_buf);
+	free(ef);
+	free(t);
+	return ret;
+}
