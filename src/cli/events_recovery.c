@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,29 @@ struct rec_row {
 	struct lab_event_record steps[LAB_EVENT_RECORDS_MAX];
 	int nsteps;
 };
+
+/* The timeline runs in a thread of its own, so that the peers' lines are stamped as they come
+ * even while a step is being applied (a reload takes tens of ms). */
+struct tl_thread {
+	struct lab *lab;
+	const struct lab_timeline *tl;
+	struct lab_event_record *rec;
+	double origin;
+	int stop_fd;       /* read end: the cell ends early */
+	int done_fd;       /* write end: written once every step ran */
+	int ret;
+};
+
+static void *tl_thread_main(void *arg)
+{
+	struct tl_thread *th = arg;
+	char x = 1;
+
+	th->ret = lab_timeline_run(th->lab, th->tl, th->origin, th->stop_fd, th->rec, NULL);
+	if (write(th->done_fd, &x, 1) < 0)
+		th->ret = -errno;
+	return NULL;
+}
 
 static void peer_line(struct rec_peer *p, const char *line, double now)
 {
@@ -144,9 +168,11 @@ static int run_cell(const struct rec_opts *ro, const struct topo *t, const char 
 	struct rec_peer peers[2] = { { .fd = -1 }, { .fd = -1 } };
 	struct lab *lab = NULL;
 	char addrs[2][64], rdv[2][80], hold[16], timeout[16], reval[16];
-	int nsrv, devnull = -1, ret = -EIO, last_ms, step = 0;
+	int nsrv, devnull = -1, ret = -EIO, last_ms, stop[2] = { -1, -1 }, done[2] = { -1, -1 };
 	double start, origin = 0, end_ms = 0;
-	bool started = false;
+	bool started = false, steps_done = false, joinable = false;
+	struct tl_thread th;
+	pthread_t tid;
 
 	row->nsteps = lab_timeline_steps(tl, row->steps);
 	last_ms = row->nsteps ? row->steps[row->nsteps - 1].planned_ms : 0;
@@ -202,75 +228,87 @@ static int run_cell(const struct rec_opts *ro, const struct topo *t, const char 
 		}
 	}
 	start = lab_events_now_ms();
+	if (pipe2(stop, O_CLOEXEC) < 0 || pipe2(done, O_CLOEXEC) < 0) {
+		snprintf(row->error, sizeof(row->error), "pipe: %s", strerror(errno));
+		goto out;
+	}
 	/* Bounded: every wait ends by the connect budget, or by the last step plus the recovery
 	 * budget; a peer that ends early ends its part. */
 	for (;;) {
-		double now = lab_events_now_ms(), until;
-		struct pollfd pfd[2];
-		int np = 0, idx[2];
-		bool done;
+		double now = lab_events_now_ms(), rel = now - (started ? origin : start);
+		struct pollfd pfd[3];
+		int np = 0, idx[3], timeout = 100;
 
 		if (!started) {
 			if (peers[0].verified && peers[1].verified) {
 				started = true;
 				origin = now;
-			} else if (now - start > CONNECT_BUDGET_MS || (peers[0].fd < 0 && peers[1].fd < 0)) {
+				th = (struct tl_thread){ .lab = lab, .tl = tl, .rec = row->steps,
+							 .origin = origin, .stop_fd = stop[0],
+							 .done_fd = done[1] };
+				if (pthread_create(&tid, NULL, tl_thread_main, &th) != 0) {
+					snprintf(row->error, sizeof(row->error), "cannot start a thread");
+					goto out;
+				}
+				joinable = true;
+			} else if (rel > CONNECT_BUDGET_MS || (peers[0].fd < 0 && peers[1].fd < 0)) {
 				snprintf(row->error, sizeof(row->error), "no path before the events (peer "
 					 "a: %s, peer b: %s)", peers[0].result[0] ? peers[0].result : "-",
 					 peers[1].result[0] ? peers[1].result : "-");
-				ret = 0;
 				goto out;
 			}
-		}
-		if (started) {
-			double rel = now - origin;
+		} else if (steps_done) {
+			bool lost_any = false, all_back = true;
 
-			while (step < row->nsteps && rel >= row->steps[step].planned_ms) {
-				struct lab_event_record *r = &row->steps[step++];
-				r->ret = lab_event_apply(lab, &r->ev, r->up, r->detail, sizeof(r->detail));
-				r->actual_ms = lab_events_now_ms() - origin;
-				if (r->ret < 0) {
-					snprintf(row->error, sizeof(row->error), "event failed: %s", r->detail);
-					ret = 0;
-					goto out;
-				}
-				end_ms = r->actual_ms;
-				rel = lab_events_now_ms() - origin;
-			}
-			if (step == row->nsteps) {
-				bool lost_any = false, all_back = true;
-				for (int i = 0; i < 2; i++) {
-					lost_any |= peers[i].lost > 0;
-					/* a peer that lost its path must be back after the last step */
-					if (peers[i].lost && (peers[i].recovered < peers[i].lost ||
-							       peers[i].recovered_ms < end_ms))
-						all_back = false;
-				}
-				/* both peers must report recovery when either lost the path (the
-				 * other's path died with it) */
-				if (lost_any && (!peers[0].recovered || !peers[1].recovered))
+			for (int i = 0; i < 2; i++) {
+				lost_any |= peers[i].lost > 0;
+				/* a peer that lost its path must be back after the last step */
+				if (peers[i].lost && (peers[i].recovered < peers[i].lost ||
+						       peers[i].recovered_ms < end_ms))
 					all_back = false;
-				done = (lost_any && all_back) ||
-				       (!lost_any && rel > end_ms + REVAL_MISSES * ro->revalidate_ms +
-								   NOT_LOST_GRACE_MS) ||
-				       rel > end_ms + RECOVER_BUDGET_MS ||
-				       (peers[0].fd < 0 && peers[1].fd < 0);
-				if (done)
-					break;
 			}
+			/* when either lost the path, both must report it back (the other's path
+			 * died with it) */
+			if (lost_any && (!peers[0].recovered || !peers[1].recovered))
+				all_back = false;
+			if ((lost_any && all_back) ||
+			    (!lost_any && rel > end_ms + REVAL_MISSES * ro->revalidate_ms +
+							NOT_LOST_GRACE_MS) ||
+			    rel > end_ms + RECOVER_BUDGET_MS || (peers[0].fd < 0 && peers[1].fd < 0))
+				break;
+		} else if (rel > last_ms + RECOVER_BUDGET_MS) {
+			snprintf(row->error, sizeof(row->error), "the events did not finish in time");
+			goto out;
 		}
-		until = started ? (step < row->nsteps ? origin + row->steps[step].planned_ms
-						      : now + 100)
-				: start + CONNECT_BUDGET_MS;
 		for (int i = 0; i < 2; i++)
 			if (peers[i].fd >= 0) {
 				pfd[np] = (struct pollfd){ .fd = peers[i].fd, .events = POLLIN };
 				idx[np++] = i;
 			}
-		if (poll(pfd, (nfds_t)np, until > now ? (int)(until - now) + 1 : 0) > 0)
-			for (int k = 0; k < np; k++)
-				if (pfd[k].revents)
-					peer_read(&peers[idx[k]], lab_events_now_ms() - (started ? origin : start));
+		if (started && !steps_done) {
+			pfd[np] = (struct pollfd){ .fd = done[0], .events = POLLIN };
+			idx[np++] = 2;
+		}
+		if (poll(pfd, (nfds_t)np, timeout) <= 0)
+			continue;
+		for (int k = 0; k < np; k++) {
+			if (!pfd[k].revents)
+				continue;
+			if (idx[k] < 2) {
+				peer_read(&peers[idx[k]], lab_events_now_ms() - (started ? origin : start));
+				continue;
+			}
+			pthread_join(tid, NULL);
+			joinable = false;
+			steps_done = true;
+			for (int st = 0; st < row->nsteps; st++)
+				if (row->steps[st].ret < 0) {
+					snprintf(row->error, sizeof(row->error), "event failed: %s",
+						 row->steps[st].detail);
+					goto out;
+				}
+			end_ms = row->nsteps ? row->steps[row->nsteps - 1].actual_ms : 0;
+		}
 	}
 	ret = 0;
 	for (int i = 0; i < 2; i++) {
@@ -295,6 +333,18 @@ static int run_cell(const struct rec_opts *ro, const struct topo *t, const char 
 		}
 	}
 out:
+	if (joinable) {
+		char x = 1;
+		if (write(stop[1], &x, 1) < 0) /* cut its waits short */
+			abort(); /* a pipe of our own: cannot fail, and the join must not hang */
+		pthread_join(tid, NULL);
+	}
+	for (int i = 0; i < 2; i++) {
+		if (stop[i] >= 0)
+			close(stop[i]);
+		if (done[i] >= 0)
+			close(done[i]);
+	}
 	for (int i = 0; i < 2; i++)
 		if (peers[i].fd >= 0)
 			close(peers[i].fd);

@@ -328,11 +328,16 @@ static int do_reboot(struct node_ctx *c, const struct lab_event *ev, bool up, ch
 }
 
 /* The pin table: every internal endpoint the NAT maps, moved to another public port, in a nat
- * chain that runs before the profile's (the first NAT binding of a hook wins). */
+ * chain that runs before the profile's (the first NAT binding of a hook wins); and inbound
+ * packets to the old public ports dropped before conntrack sees them. Without that drop, a
+ * packet from the other peer that arrives between the flush of the cone's map and the flush of
+ * conntrack (or that meets an entry the old flow's last packets re-learnt) is DNATed to the old
+ * mapping and opens a new entry that keeps the old port alive: the rebind would not take. */
 static int pin_cmds(struct node_ctx *c, const struct ct_mappings *m, char *buf, size_t len,
 		    char *summary, size_t slen)
 {
-	size_t used = strlen(buf), sused = 0;
+	char drops[2048] = "";
+	size_t used = strlen(buf), sused = 0, dused = 0;
 	int pinned = 0;
 
 	used += (size_t)snprintf(buf + used, len - used,
@@ -361,6 +366,10 @@ static int pin_cmds(struct node_ctx *c, const struct ct_mappings *m, char *buf, 
 		used += (size_t)snprintf(buf + used, len - used,
 					 "  oifname \"%s\" ip saddr %s %s sport %u masquerade to :%u\n",
 					 c->wan_if, in, proto, f->internal_port, np);
+		if (dused < sizeof(drops))
+			dused += (size_t)snprintf(drops + dused, sizeof(drops) - dused,
+						  "  iifname \"%s\" %s dport %u drop\n", c->wan_if,
+						  proto, f->public_port);
 		if (sused < slen)
 			sused += (size_t)snprintf(summary + sused, slen - sused, "%s%s %s:%u %u->%u",
 						  pinned ? ", " : "", proto, in, f->internal_port,
@@ -368,8 +377,10 @@ static int pin_cmds(struct node_ctx *c, const struct ct_mappings *m, char *buf, 
 		pinned++;
 	}
 	if (used < len)
-		used += (size_t)snprintf(buf + used, len - used, " }\n}\n");
-	return used < len ? pinned : -ENOSPC;
+		used += (size_t)snprintf(buf + used, len - used, " }\n chain old_ports {\n  type "
+					 "filter hook prerouting priority -300; policy accept;\n%s"
+					 " }\n}\n", drops);
+	return used < len && dused < sizeof(drops) ? pinned : -ENOSPC;
 }
 
 static int do_rebind(struct node_ctx *c, char *detail, size_t len)
@@ -377,7 +388,7 @@ static int do_rebind(struct node_ctx *c, char *detail, size_t len)
 	struct profile_header *h = calloc(1, sizeof(*h));
 	struct diag_list *dl = calloc(1, sizeof(*dl));
 	struct ct_mappings m = { 0 };
-	char cmds[8192] = "", err[300], summary[600] = "";
+	char cmds[8192] = "", err[300] = "", summary[600] = "";
 	int home = -1, ret, pinned = 0, before;
 
 	if (!h || !dl) {
@@ -426,10 +437,25 @@ static int do_rebind(struct node_ctx *c, char *detail, size_t len)
 		snprintf(detail, len, "flush conntrack in node %s: %s", c->node->name, strerror(-ret));
 		goto out;
 	}
+	/* the old flows' last packets (before the conntrack flush) may have taught a cone's map
+	 * their old ports again: forget those too */
+	ret = enter(c->lab, c->n, &home);
+	if (ret == 0) {
+		cmds[0] = '\0';
+		ret = flush_dynamic_cmds(cmds, sizeof(cmds), err, sizeof(err));
+		if (ret == 0 && cmds[0])
+			ret = nft_ruleset_run(cmds, false, NULL, err, sizeof(err));
+		leave(home);
+		home = -1;
+	}
+	if (ret < 0) {
+		snprintf(detail, len, "rebind in node %s: flush maps again: %s", c->node->name, err);
+		goto out;
+	}
 	if (h->ports == PROFILE_PORTS_PRESERVE)
-		snprintf(detail, len, "%d internal endpoint(s) pinned to new public ports (%s); "
-			 "dynamic maps and %d NATed flows flushed", pinned, summary[0] ? summary : "none",
-			 before);
+		snprintf(detail, len, "%d internal endpoint(s) pinned to new public ports (%s), "
+			 "inbound to the old ones dropped; dynamic maps and %d NATed flows flushed",
+			 pinned, summary[0] ? summary : "none", before);
 	else
 		snprintf(detail, len, "dynamic maps and %d NATed flows flushed; %s ports: the "
 			 "profile allocates new ones", before, profile_ports_name(h->ports));
