@@ -307,13 +307,13 @@ static int run_cell(const struct rec_opts *ro, const struct topo *t, const char 
 						 row->steps[st].detail);
 					goto out;
 				}
-			end_ms = row->nsteps ? row->steps[row->nsteps - 1].actual_ms : 0;
+			end_ms = row->nsteps ? row->steps[row->nsteps - 1].started_ms : 0;
 		}
 	}
 	ret = 0;
 	for (int i = 0; i < 2; i++) {
 		if (peers[i].lost) {
-			double d = peers[i].lost_ms - row->steps[0].actual_ms;
+			double d = peers[i].lost_ms - row->steps[0].started_ms;
 			if (!row->lost || d < row->detect_ms)
 				row->detect_ms = d;
 			row->lost = true;
@@ -404,7 +404,8 @@ static void print_json(const struct rec_row *rows, int n)
 										  name, sizeof(name))));
 			json_object_set_new(o, "second_half", json_boolean(r->steps[s].up));
 			json_object_set_new(o, "planned_ms", json_integer(r->steps[s].planned_ms));
-			json_object_set_new(o, "actual_ms", json_real(r->steps[s].actual_ms));
+			json_object_set_new(o, "applied_ms", json_real(r->steps[s].started_ms));
+			json_object_set_new(o, "done_ms", json_real(r->steps[s].actual_ms));
 			json_object_set_new(o, "detail", json_string(r->steps[s].detail));
 			json_array_append_new(steps, o);
 		}
@@ -536,7 +537,7 @@ int events_recovery_main(int argc, char **argv)
 			run_cell(&ro, t, ro.profiles[p], &tl, r);
 			for (int s = 0; s < r->nsteps; s++)
 				if (r->steps[s].detail[0])
-					fprintf(stderr, "  %.0f ms %s%s: %s\n", r->steps[s].actual_ms,
+					fprintf(stderr, "  %.0f ms %s%s: %s\n", r->steps[s].started_ms,
 						r->timeline, r->steps[s].up ? " (second half)" : "",
 						r->steps[s].detail);
 			if (r->error[0] || (r->lost && !r->recovered))

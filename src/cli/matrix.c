@@ -48,6 +48,10 @@ static const char matrix_usage[] =
 	"  --no-classify         skip classifying the profiles first\n"
 	"  --only-rate-cells     only the cells the theory calls timing-dependent or probabilistic\n"
 	"                        (with --repeat 30: how ci/measure-rates measures their rates)\n"
+	"  --events TIMELINE     NAT events in every cell, times from peer A's start, e.g.\n"
+	"                        'nat-a reboot@3s for 2s, link inet:nat-b down@5s for 3s'\n"
+	"                        (docs/events.md); punch holds its path and revalidates it, and\n"
+	"                        the report says whether and how fast it recovered\n"
 	"  --no-color            plain terminal output\n"
 	"\n"
 	"Exit: 0 no regression, 1 regressions, 2 an error cell, an interrupted run or bad input.\n"
@@ -105,6 +109,7 @@ int matrix_main(int argc, char **argv)
 		{ "engine-binary", required_argument, NULL, 'B' }, { "no-classify", no_argument, NULL, 'n' },
 		{ "no-color", no_argument, NULL, 'C' },         { "help", no_argument, NULL, 'h' },
 		{ "only-rate-cells", no_argument, NULL, 'O' },
+		{ "events", required_argument, NULL, 'V' },
 		{ 0 },
 	};
 	struct matrix_opts o = { .topology = NULL, .udp = true, .tcp = true,
@@ -202,6 +207,7 @@ int matrix_main(int argc, char **argv)
 		case 'B': o.engine_binary = optarg; break;
 		case 'n': o.classify = false; break;
 		case 'O': o.only_rate_cells = true; break;
+		case 'V': o.events = optarg; break;
 		case 'C': color = false; break;
 		case 'h': fputs(matrix_usage, stdout); return 0;
 		default: fputs(matrix_usage, stderr); return EXIT_SETUP;

@@ -81,7 +81,9 @@ struct lab_event_record {
 	struct lab_event ev;
 	bool up;
 	int planned_ms;
-	double actual_ms;   /* when it took effect (applying finished) */
+	double started_ms;  /* when applying it began: when it takes effect (a reload, a flush,
+			     * a link change are its first acts; the rest is evidence) */
+	double actual_ms;   /* when applying it had finished */
 	int ret;            /* 0 or -errno */
 	char detail[400];
 };

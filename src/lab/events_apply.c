@@ -312,13 +312,19 @@ static int do_reboot(struct node_ctx *c, const struct lab_event *ev, bool up, ch
 	leave(home);
 	if (ret < 0)
 		return ret;
-	ret = flush_ct(c->lab, c->n);
+	/* Booting after being off: conntrack was flushed when it went off and nothing passed
+	 * since (the drop-all table runs before conntrack). Flushing again would kill the flows
+	 * the peers open the moment the profile is back. */
+	ret = ev->for_ms > 0 && up ? 0 : flush_ct(c->lab, c->n);
 	if (ret < 0) {
 		snprintf(detail, len, "flush conntrack in node %s: %s", c->node->name, strerror(-ret));
 		return ret;
 	}
 	after = nat_flows(c->lab, c->n, NULL);
-	if (off)
+	if (ev->for_ms > 0 && up)
+		snprintf(detail, len, "ruleset %s reloaded (booted): %d NATed flows before, %d after",
+			 c->lab->nodes[c->n].profile, before, after);
+	else if (off)
 		snprintf(detail, len, "off (drops everything), conntrack flushed: %d NATed flows "
 			 "before, %d after", before, after);
 	else

@@ -65,6 +65,7 @@ int lab_timeline_run(struct lab *lab, const struct lab_timeline *tl, double orig
 
 		if (wait_until(origin_ms + r->planned_ms, stop_fd) < 0)
 			break;
+		r->started_ms = lab_events_now_ms() - origin_ms;
 		r->ret = lab_event_apply(lab, &r->ev, r->up, r->detail, sizeof(r->detail));
 		r->actual_ms = lab_events_now_ms() - origin_ms;
 		if (r->ret < 0 && !failed)
@@ -72,7 +73,7 @@ int lab_timeline_run(struct lab *lab, const struct lab_timeline *tl, double orig
 		if (o) {
 			FILE *f = o->out ? o->out : stdout; /* out_std leaves them NULL */
 			lab_event_format(&r->ev, name, sizeof(name));
-			fprintf(f, "%.0f ms %s%s: %s%s\n", r->actual_ms, name,
+			fprintf(f, "%.0f ms %s%s: %s%s\n", r->started_ms, name,
 				r->up ? (r->ev.kind == LAB_EV_LINK_DOWN ? " (up again)" : " (booted)") : "",
 				r->ret < 0 ? "FAILED: " : "", r->detail);
 			fflush(f);

@@ -19,6 +19,7 @@
 #include "lab/proc.h"
 #include "engine/adapter.h"
 #include "matrix/attest.h"
+#include "matrix/cell_events.h"
 #include "matrix/cell_runner.h"
 
 #define OUTPUT_MAX (256 * 1024) /* what we keep of one program's stdout in memory */
@@ -789,6 +790,13 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 	double t0 = now_ms(), deadline, a_started = 0;
 	bool hung = false, ended = false;
 	struct engine_peer_result probe_given[2], *given = NULL;
+	/* NAT events (docs/events.md): the engine holds its path through them (and revalidates
+	 * it: {{hold_s}}, {{revalidate}}), its deadline grows by the hold */
+	struct cell_events *ce = NULL;
+	double peer_started[2] = { 0, 0 };
+	int hold_s = cell_events_hold_s(spec);
+
+	timeout_ms += hold_s * 1000;
 
 	memset(run, 0, sizeof(*run));
 	run->time_to_connect_ms = -1;
@@ -831,6 +839,8 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 					  .deadline_ms = timeout_ms, .port = cfg->rendezvous_port };
 		snprintf(why, sizeof(why), "too many variables");
 		if (engine_vars_cell(&ec, t, c->vars) < 0 ||
+		    (hold_s && (tpl_set(c->vars, "hold_s", "%d", hold_s) < 0 ||
+				tpl_set(c->vars, "revalidate", "%s", CELL_EVENTS_REVALIDATE) < 0)) ||
 		    engine_vars_engine(cfg->engine, c->vars, why, sizeof(why)) < 0 ||
 		    engine_files_write(cfg->engine, c->vars, ec.dir, why, sizeof(why)) < 0) {
 			set_error(run, "engine setup: %s", why);
@@ -876,6 +886,14 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		}
 		if (i == c->peer[0])
 			a_started = now_ms();
+		if (r->peer)
+			peer_started[i == c->peer[1]] = now_ms();
+		/* the events' clock starts with peer A */
+		if (i == c->peer[0] && cell_events_start(lab, spec, a_started, &ce) < 0) {
+			set_error(run, "%s", "cannot start the NAT events");
+			ret = 0;
+			goto out;
+		}
 		ret = role_wait_ready(c, i, cfg->stop_fd, run->log_dir, why, sizeof(why));
 		if (ret == -ECANCELED)
 			goto out;
@@ -922,6 +940,11 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		else
 			lab_stop(lab, p->handle, 100, &status[i]);
 	}
+	{
+		const char *text[2] = { c->progs[c->peer[0]].text, c->progs[c->peer[1]].text };
+		cell_events_finish(ce, text, peer_started, dir, &run->recovery);
+		ce = NULL;
+	}
 	flows = calloc((size_t)t->nnodes, sizeof(*flows));
 	if (flows) {
 		read_flows(lab, flows);
@@ -945,6 +968,10 @@ out:
 	if (ret == -ECANCELED) {
 		run->outcome = CELL_ERROR;
 		snprintf(run->reason, sizeof(run->reason), "interrupted");
+	}
+	if (ce) { /* left early: stop the events before the lab goes */
+		const char *none[2] = { NULL, NULL };
+		cell_events_finish(ce, none, peer_started, dir, &run->recovery);
 	}
 	lab_down(lab); /* stops the servers and anything still running */
 	cellctx_free(c);

@@ -28,6 +28,7 @@ struct matrix_opts {
 	bool classify;                      /* classify every profile in use first */
 	bool only_rate_cells;               /* drop the cells the theory calls determined */
 	bool progress_tty;                  /* a live progress line (else plain lines) */
+	const char *events;                 /* --events TIMELINE (docs/events.md), NULL: none */
 };
 
 /* The default profiles: the five classic types plus the RST variant. */
