@@ -372,6 +372,8 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 			   NULL);
 	if (o->bind.ss_family && o->bind.ss_family != o->rdv.ss_family)
 		return bad(err, v, "--bind must be of the same address family as --rendezvous", NULL);
+	if (o->revalidate_ms && !o->hold_ms)
+		return bad(err, v, "--revalidate needs --hold (it revalidates a held path)", NULL);
 	return 0;
 }
 
