@@ -63,12 +63,14 @@ struct rec_peer {
 	double lost_ms, recovered_ms; /* the last of each */
 	char via[16], technique[24];
 	char result[16];
+	char before[16];              /* the path verified before the events: direct or relay */
 };
 
 struct rec_row {
 	char profile[64], timeline[256];
 	char error[300];
 	bool lost, recovered;
+	char before[16];              /* the path before the events (the worse side's) */
 	double detect_ms;             /* first path-lost after the first step */
 	double recovery_ms;           /* last step -> both recovered */
 	char via[16], technique[24];
@@ -106,7 +108,11 @@ static void peer_line(struct rec_peer *p, const char *line, double now)
 
 	if (!ev)
 		goto out;
-	if (strcmp(ev, "verified") == 0) {
+	if (strcmp(ev, "connected") == 0 && !p->verified) {
+		const char *via = json_string_value(json_object_get(j, "via"));
+		snprintf(p->before, sizeof(p->before), "%s",
+			 via && strcmp(via, "relay") == 0 ? "relay" : "direct");
+	} else if (strcmp(ev, "verified") == 0) {
 		p->verified = true;
 	} else if (strcmp(ev, "path-lost") == 0) {
 		p->lost++;
@@ -311,6 +317,8 @@ static int run_cell(const struct rec_opts *ro, const struct topo *t, const char 
 		}
 	}
 	ret = 0;
+	snprintf(row->before, sizeof(row->before), "%s",
+		 strcmp(peers[0].before, "relay") == 0 ? peers[0].before : peers[1].before);
 	for (int i = 0; i < 2; i++) {
 		if (peers[i].lost) {
 			double d = peers[i].lost_ms - row->steps[0].started_ms;
@@ -359,21 +367,21 @@ static void print_table(const struct rec_row *rows, int n, const struct rec_opts
 {
 	printf("punch's recovery after NAT events (two-nats, both NATs the profile, udp, --technique "
 	       "auto, --revalidate %dms)\n\n", ro->revalidate_ms);
-	printf("| profile | event | path lost after | recovered | via | recovery time |\n");
-	printf("|---|---|---|---|---|---|\n");
+	printf("| profile | event | path before | path lost after | recovered | via | recovery time |\n");
+	printf("|---|---|---|---|---|---|---|\n");
 	for (int i = 0; i < n; i++) {
 		const struct rec_row *r = &rows[i];
 		char lost[32] = "not lost", rec[32] = "-";
 
 		if (r->error[0]) {
-			printf("| %s | %s | error: %s | | | |\n", r->profile, r->timeline, r->error);
+			printf("| %s | %s | | error: %s | | | |\n", r->profile, r->timeline, r->error);
 			continue;
 		}
 		if (r->lost)
 			snprintf(lost, sizeof(lost), "%.2f s", r->detect_ms / 1000);
 		if (r->recovered)
 			snprintf(rec, sizeof(rec), "%.2f s", r->recovery_ms / 1000);
-		printf("| %s | %s | %s | %s | %s | %s |\n", r->profile, r->timeline, lost,
+		printf("| %s | %s | %s | %s | %s | %s | %s |\n", r->profile, r->timeline, r->before, lost,
 		       !r->lost ? "(held)" : r->recovered ? "yes" : "**no**",
 		       r->recovered ? r->via : "-", rec);
 	}
@@ -391,6 +399,7 @@ static void print_json(const struct rec_row *rows, int n)
 		json_object_set_new(j, "profile", json_string(r->profile));
 		json_object_set_new(j, "events", json_string(r->timeline));
 		json_object_set_new(j, "error", r->error[0] ? json_string(r->error) : json_null());
+		json_object_set_new(j, "before", json_string(r->before));
 		json_object_set_new(j, "lost", json_boolean(r->lost));
 		json_object_set_new(j, "detect_ms", r->lost ? json_real(r->detect_ms) : json_null());
 		json_object_set_new(j, "recovered", json_boolean(r->recovered));

@@ -931,6 +931,9 @@ static void on_reg_timer(struct loop_timer *t)
 		p->reg_interval_ms *= 2;
 	if (p->reg_interval_ms > REG_MAX_MS)
 		p->reg_interval_ms = REG_MAX_MS;
+	/* a re-punch (revalidate.c) waits for a NAT that comes back: no longer than it probes */
+	if (p->reval_lost && p->reg_interval_ms > p->o->revalidate_ms)
+		p->reg_interval_ms = p->o->revalidate_ms;
 	loop_timer_in(&p->reg_timer, (uint64_t)p->reg_interval_ms * 1000u);
 }
 
@@ -1098,6 +1101,7 @@ int peer_repunch(struct peer *p, enum technique t, uint16_t round)
 	p->round = round;
 	p->connected = false;
 	p->my_data_acked = p->peer_data_ok = p->peer_done = false;
+	p->bind1_ok = false; /* measure the NAT again: a rebooted one allocates anew */
 	return reg_begin(p, false);
 }
 

@@ -10,8 +10,10 @@
  *
  * After REVAL_MISSES intervals without either, the path is lost: `path-lost`, then the peer
  * registers again with the rendezvous in a new round (both peers count their losses alike, so
- * they meet in the same round and the server hands each the other's current endpoints) and
- * runs the technique that had worked. When that has no verified path after REVAL_DIRECT_MS and
+ * they meet in the same round and the server hands each the other's current endpoints),
+ * measuring its NAT again (a rebooted NAT allocates anew: a sequential one restarts its
+ * counter) and retransmitting at most every revalidation interval (a NAT that comes back is
+ * found within one), and runs the technique that had worked. When that has no verified path after REVAL_DIRECT_MS and
  * the server relays, the relay is tried. A verified path ends it: `path-recovered` with `via`
  * (direct or relay) and `after_ms` (since the loss was declared). */
 #include "peer.h"

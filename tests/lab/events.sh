@@ -9,7 +9,10 @@
 #     it (conntrack and punch's new registration show it), and punch recovers;
 #   - link inet:nat-a down for 2 s: the inet end is down (a ping from the server fails) and up
 #     again after (the ping works), and punch recovers;
-#   - a bad timeline is one clear error, exit 2.
+#   - a bad timeline is one clear error, exit 2;
+#   - the matrix runs a timeline in a cell (id dimension events=, events.log, the run's events
+#     and recovery in matrix.json, the Markdown section), and `punchlab events recovery` (the
+#     README's recovery-time table) prints a recovered row.
 # conntrack(8) and ip(8) read the NAT independently of punchlab (through nsenter, BRIEF.md).
 . "$(dirname "$0")/lib.sh"
 require_root
@@ -142,5 +145,27 @@ for side in a b; do
 done
 down_if_kept "$LAB"
 kill_child "$RDV_PID"
+
+# --- the matrix: one cell with a reboot ---------------------------------------------------------
+EV='nat-a reboot@1500ms for 1s'
+ID="two-nats/udp/udp/port-restricted-cone~port-restricted-cone"
+run_cells 60 "$TMP/m" --cell "$ID" --events "$EV"
+EID="$ID/events=nat-a%20reboot%401500ms%20for%201s"
+got=$(cell_field "$TMP/m" "$EID" '"%s %s %s" % (c["outcome"], c["runs"][0]["recovery"]["recovered"], c["runs"][0]["recovery"]["via"])')
+[ "$got" = "direct True direct" ] || { cat "$TMP/m.out" >&2; fail "matrix --events: cell $EID: $got, expected direct True direct"; }
+steps=$(cell_field "$TMP/m" "$EID" 'len([e for e in c["runs"][0]["events"] if e["applied_ms"] is not None and not e["failed"]])')
+[ "$steps" = 2 ] || fail "matrix --events: $steps steps applied, expected 2 (off, booted)"
+log=$(cell_field "$TMP/m" "$EID" 'c["runs"][0]["log_dir"]')
+grep -q 'recovered (direct)' "$TMP/m/$log/events.log" || { cat "$TMP/m/$log/events.log" >&2; fail "events.log says no recovery"; }
+grep -q '^## NAT events' "$TMP/m/matrix.md" || fail "matrix.md has no NAT events section"
+note "ok: matrix --events: $EID direct, recovered ($(tail -1 "$TMP/m/$log/events.log"))"
+
+# --- the recovery-time table (README) -----------------------------------------------------------
+timeout -k 5 60 "$PUNCHLAB" events recovery --profiles full-cone --events 'nat-a rebind@500ms' \
+	>"$TMP/rec.out" 2>"$TMP/rec.err" || { cat "$TMP/rec.out" "$TMP/rec.err" >&2; fail "events recovery failed"; }
+grep -Eq '^\| full-cone \| nat-a rebind@500ms \| direct \| [0-9.]+ s \| yes \| direct \| [0-9.]+ s \|$' "$TMP/rec.out" ||
+	{ cat "$TMP/rec.out" >&2; fail "events recovery: no recovered row for full-cone"; }
+note "ok: events recovery: $(grep '^| full-cone' "$TMP/rec.out")"
+
 expect_nothing_left "$TMP/before" "the events test"
 note "$(($(now_ms) - t0)) ms"
