@@ -13,7 +13,7 @@
 
 static const char events_usage[] =
 	"usage: punchlab events apply LAB TIMELINE\n"
-	"       punchlab events recovery [--events TIMELINE] [--profiles P,...] [--hold S]\n"
+	"       punchlab events recovery [--events TIMELINE]... [--profiles P,...]\n"
 	"                                [--revalidate S] [--engine-binary PATH] [--json]\n"
 	"\n"
 	"  apply     run TIMELINE against a kept lab (`punchlab lab up --keep`), times counted\n"

@@ -33,17 +33,17 @@ NS_A=/run/netns/$LAB-nat-a
 in_nat_a() { nsenter --net="$NS_A" "$@"; }
 ct_udp() { in_nat_a conntrack -L -p udp 2>/dev/null; }
 
-rdv_start ev 80 --listen $RDV1:3478 --listen $RDV2:3478
+rdv_start ev 80 --listen "$RDV1:3478" --listen "$RDV2:3478"
+declare -A PEER_PID
 for side in a b; do
-	node=host-$side
-	"$PUNCHLAB" exec --timeout 80 "$LAB" "$node" -- "$PUNCH" peer --rendezvous $RDV1:3478 \
-		--session ev --role $side --technique udp --timeout 75 --hold 70 --revalidate 250ms \
+	"$PUNCHLAB" exec --timeout 80 "$LAB" "host-$side" -- "$PUNCH" peer --rendezvous "$RDV1:3478" \
+		--session ev --role "$side" --technique udp --timeout 75 --hold 70 --revalidate 250ms \
 		--json >"$TMP/peer.$side" 2>"$TMP/peer.$side.err" &
-	eval "PID_$side=$!"
+	PEER_PID[$side]=$!
 	defer "kill_child $!"
 done
-wait_for_line "$TMP/peer.a" '"event":"verified"' 10 "$PID_a"
-wait_for_line "$TMP/peer.b" '"event":"verified"' 10 "$PID_b"
+wait_for_line "$TMP/peer.a" '"event":"verified"' 10 "${PEER_PID[a]}"
+wait_for_line "$TMP/peer.b" '"event":"verified"' 10 "${PEER_PID[b]}"
 [ "$(ct_udp | wc -l)" -gt 0 ] || fail "nat-a holds no UDP flow while punch holds a path"
 
 # wait_count FILE RE N SECONDS: FILE has at least N lines matching RE within SECONDS.
@@ -141,7 +141,7 @@ expect_recovery 4 "link down"
 note "ok: link: inet-eth1 down (no route to nat-a) and up again"
 
 for side in a b; do
-	kill_child "$(eval echo "\$PID_$side")"
+	kill_child "${PEER_PID[$side]}"
 done
 down_if_kept "$LAB"
 kill_child "$RDV_PID"
