@@ -455,9 +455,13 @@ int events_recovery_main(int argc, char **argv)
 					MAX_ROWS_IN);
 				goto out;
 			}
-			if (lab_timeline_parse(optarg, &tl, why, sizeof(why)) < 0 || tl.n == 0) {
-				fprintf(stderr, "punchlab: --events %s: %s\n", optarg,
-					tl.n ? why : "no event, expected e.g. 'nat-a reboot@1s'");
+			if (lab_timeline_parse(optarg, &tl, why, sizeof(why)) < 0) {
+				fprintf(stderr, "punchlab: --events %s\n", why);
+				goto out;
+			}
+			if (tl.n == 0) {
+				fprintf(stderr, "punchlab: --events '%s': no event, expected e.g. "
+					"'nat-a reboot@1s'\n", optarg);
 				goto out;
 			}
 			ro.timelines[ro.ntimelines++] = optarg;

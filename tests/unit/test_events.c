@@ -158,12 +158,46 @@ static void test_check(void **state)
 	}
 }
 
+/* The steps a timeline runs: an event with a duration is two, all in time order. */
+static void test_steps(void **state)
+{
+	struct lab_event_record rec[LAB_EVENT_RECORDS_MAX];
+	struct lab_timeline tl;
+	char why[300];
+	int n;
+
+	(void)state;
+	assert_int_equal(lab_timeline_parse("link inet:nat-a down@1s for 3s, nat-a rebind@2s, "
+					    "nat-b reboot@3s for 500ms", &tl, why, sizeof(why)), 0);
+	n = lab_timeline_steps(&tl, rec);
+	assert_int_equal(n, 5);
+	assert_int_equal(rec[0].ev.kind, LAB_EV_LINK_DOWN);
+	assert_false(rec[0].up);
+	assert_int_equal(rec[0].planned_ms, 1000);
+	assert_int_equal(rec[1].ev.kind, LAB_EV_REBIND);
+	assert_int_equal(rec[1].planned_ms, 2000);
+	assert_int_equal(rec[2].ev.kind, LAB_EV_REBOOT);
+	assert_false(rec[2].up);
+	assert_int_equal(rec[2].planned_ms, 3000);
+	assert_int_equal(rec[3].ev.kind, LAB_EV_REBOOT);
+	assert_true(rec[3].up);
+	assert_int_equal(rec[3].planned_ms, 3500);
+	assert_int_equal(rec[4].ev.kind, LAB_EV_LINK_DOWN);
+	assert_true(rec[4].up);
+	assert_int_equal(rec[4].planned_ms, 4000);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(rec[i].ret, -ECANCELED); /* nothing applied yet */
+	/* an instant reboot is one step */
+	assert_int_equal(lab_timeline_parse("nat-a reboot@1s", &tl, why, sizeof(why)), 0);
+	assert_int_equal(lab_timeline_steps(&tl, rec), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_ok),   cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_parse_bad),  cmocka_unit_test(test_too_many),
-		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_check),      cmocka_unit_test(test_steps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
