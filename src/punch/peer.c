@@ -1102,7 +1102,10 @@ int peer_repunch(struct peer *p, enum technique t, uint16_t round)
 	p->connected = false;
 	p->my_data_acked = p->peer_data_ok = p->peer_done = false;
 	p->bind1_ok = false; /* measure the NAT again: a rebooted one allocates anew */
-	return reg_begin(p, false);
+	/* predict and birthday aim at the ports the NATs allocate next: from a fresh socket
+	 * both sides' new flows start where their counters are now, not where the old
+	 * socket's mappings (kept by a NAT that did not change) say they were */
+	return reg_begin(p, p->tech->fresh_socket);
 }
 
 void peer_step_fail(struct peer *p, const char *reason)
