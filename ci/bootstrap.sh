@@ -32,6 +32,7 @@ punchlab_packages=(
 	"nftables:tests and the benchmark's shell-way baseline compare against nft(8)"
 	"procps:sysctl(8) for the benchmark's shell-way baseline"
 	"util-linux:lsns(8) for the lifetime tests"
+	"conntrack:the events test reads a NAT's conntrack table with conntrack(8)"
 )
 
 # The Debian packages of the engines asked for: `--engine NAME|PATH` (or --engine=) among the

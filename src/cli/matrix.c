@@ -56,6 +56,10 @@ static const char matrix_usage[] =
 	"  --no-classify         skip classifying the profiles first\n"
 	"  --only-rate-cells     only the cells the theory calls timing-dependent or probabilistic\n"
 	"                        (with --repeat 30: how ci/measure-rates measures their rates)\n"
+	"  --events TIMELINE     NAT events in every cell, times from peer A's start, e.g.\n"
+	"                        'nat-a reboot@3s for 2s, link inet:nat-b down@5s for 3s'\n"
+	"                        (docs/events.md); punch holds its path and revalidates it, and\n"
+	"                        the report says whether and how fast it recovered\n"
 	"  --no-color            plain terminal output\n"
 	"  --profile-param N=S   set a profile parameter on every cell's profiles (udp-timeout,\n"
 	"                        udp-timeout-unreplied, udp-timeout-replied; repeatable): each\n"
@@ -122,6 +126,7 @@ int matrix_main(int argc, char **argv)
 		{ "engine-binary-a", required_argument, NULL, 'B' },
 		{ "engine-binary-b", required_argument, NULL, 'G' },
 		{ "sweep", required_argument, NULL, 'W' },
+		{ "events", required_argument, NULL, 'V' },
 		{ 0 },
 	};
 	struct matrix_opts o = { .topology = NULL, .udp = true, .tcp = true,
@@ -231,6 +236,7 @@ int matrix_main(int argc, char **argv)
 		}
 		case 'n': o.classify = false; break;
 		case 'O': o.only_rate_cells = true; break;
+		case 'V': o.events = optarg; break;
 		case 'C': color = false; break;
 		case 'Q':
 			if (profile_params_parse(&o.params, optarg, why, sizeof(why)) < 0) {

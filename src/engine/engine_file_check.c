@@ -20,7 +20,9 @@ struct var_check {
 };
 
 static const char *const plain_vars[] = { "program", "session", "dir", "transport", "technique",
-					  "deadline_ms", "port", "role", "side", NULL };
+					  "deadline_ms", "port", "role", "side",
+					  /* only in cells with NAT events (docs/events.md) */
+					  "hold_s", "revalidate", NULL };
 static const char *const node_vars[] = { "peer-a", "peer-b", "nat-a", "nat-b", "rendezvous",
 					 "self", "other", "self-nat", "other-nat", NULL };
 

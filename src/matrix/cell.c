@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lab/events.h"
 #include "matrix/cell.h"
 
 const char *const matrix_default_techniques[] = { "plain", "auto", NULL };
@@ -231,6 +232,28 @@ static int params_parse(struct cell_spec *c, const char *v, char *why, size_t le
 	return 0;
 }
 
+/* events=TIMELINE (docs/events.md): the canonical timeline, percent-encoded (spaces, '@',
+ * ',' and ':' are all encoded). */
+static int events_format(const struct cell_spec *c, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	return c->events[0] ? cell_ref_encode(c->events, buf, len) : 0;
+}
+
+static int events_parse(struct cell_spec *c, const char *v, char *why, size_t len)
+{
+	struct lab_timeline tl;
+	char text[sizeof(c->events)], msg[300];
+
+	if (ref_decode(v, strlen(v), text, sizeof(text), "the events", why, len) < 0)
+		return -EINVAL;
+	if (lab_timeline_parse(text, &tl, msg, sizeof(msg)) < 0) {
+		snprintf(why, len, "events=%s: %s", v, msg);
+		return -EINVAL;
+	}
+	return lab_timeline_format(&tl, c->events, sizeof(c->events)) < 0 ? -EINVAL : 0;
+}
+
 static const struct cell_dim {
 	const char *key;
 	dim_format_fn format;
@@ -239,6 +262,7 @@ static const struct cell_dim {
 	{ "engine", engine_format, engine_parse },
 	{ "udp-timeout", params_format, params_parse },
 	{ "stagger", stagger_format, stagger_parse }, /* peer B's start after A's (--sweep) */
+	{ "events", events_format, events_parse },
 	/* later dimensions append here: impairment, family, mode */
 };
 #define NDIMS (sizeof(cell_dims) / sizeof(cell_dims[0]))
@@ -247,6 +271,7 @@ static void spec_defaults(struct cell_spec *c)
 {
 	snprintf(c->engine, sizeof(c->engine), "%s", CELL_DEFAULT_ENGINE);
 	c->engine_b[0] = '\0';
+	c->events[0] = '\0';
 }
 
 int cell_spec_set_id(struct cell_spec *c)

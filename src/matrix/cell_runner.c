@@ -20,6 +20,7 @@
 #include "lab/proc.h"
 #include "engine/adapter.h"
 #include "matrix/attest.h"
+#include "matrix/cell_events.h"
 #include "matrix/cell_runner.h"
 #include "matrix/cell_params.h"
 
@@ -983,6 +984,13 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 	double t0 = now_ms(), deadline, a_started = 0;
 	bool hung = false, ended = false;
 	struct engine_peer_result probe_given[2], *given = NULL;
+	/* NAT events (docs/events.md): the engine holds its path through them (and revalidates
+	 * it: {{hold_s}}, {{revalidate}}), its deadline grows by the hold */
+	struct cell_events *ce = NULL;
+	double peer_started[2] = { 0, 0 };
+	int hold_s = cell_events_hold_s(spec);
+
+	timeout_ms += hold_s * 1000;
 
 	memset(run, 0, sizeof(*run));
 	/* an engine pair: the harness waits for the slower side's deadline */
@@ -1033,6 +1041,8 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 					  .deadline_ms = timeout_ms, .port = cfg->rendezvous_port };
 		snprintf(why, sizeof(why), "too many variables");
 		if (engine_vars_cell(&ec, t, c->vars) < 0 ||
+		    (hold_s && (tpl_set(c->vars, "hold_s", "%d", hold_s) < 0 ||
+				tpl_set(c->vars, "revalidate", "%s", CELL_EVENTS_REVALIDATE) < 0)) ||
 		    pair_vars_files(cfg, c->vars, ec.dir, why, sizeof(why)) < 0) {
 			set_error(run, "engine setup: %s", why);
 			goto out;
@@ -1082,6 +1092,14 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 			 * not eat the engine's time to connect */
 			deadline = a_started + timeout_ms + HARNESS_GRACE_MS + stagger_ms;
 		}
+		if (r->peer)
+			peer_started[i == c->peer[1]] = now_ms();
+		/* the events' clock starts with peer A */
+		if (i == c->peer[0] && cell_events_start(lab, spec, a_started, &ce) < 0) {
+			set_error(run, "%s", "cannot start the NAT events");
+			ret = 0;
+			goto out;
+		}
 		ret = role_wait_ready(c, i, cfg->stop_fd, run->log_dir, why, sizeof(why));
 		if (ret == -ECANCELED)
 			goto out;
@@ -1130,6 +1148,11 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		else
 			lab_stop(lab, p->handle, 100, &status[i]);
 	}
+	{
+		const char *text[2] = { c->progs[c->peer[0]].text, c->progs[c->peer[1]].text };
+		cell_events_finish(ce, text, peer_started, dir, &run->recovery);
+		ce = NULL;
+	}
 	flows = calloc((size_t)t->nnodes, sizeof(*flows));
 	if (flows) {
 		read_flows(lab, flows);
@@ -1157,6 +1180,10 @@ out:
 	if (ret == -ECANCELED) {
 		run->outcome = CELL_ERROR;
 		snprintf(run->reason, sizeof(run->reason), "interrupted");
+	}
+	if (ce) { /* left early: stop the events before the lab goes */
+		const char *none[2] = { NULL, NULL };
+		cell_events_finish(ce, none, peer_started, dir, &run->recovery);
 	}
 	lab_down(lab); /* stops the servers and anything still running */
 	cell_profiles_release(copy_a, copy_b);

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "engine/adapter.h"
 #include "lab/classify.h"
+#include "lab/events.h"
 #include "matrix/cell_runner.h"
 #include "matrix/expect.h"
 #include "matrix/load_gate.h"
@@ -146,6 +147,41 @@ static void cell_names_set(struct plan *p, struct cell_spec *c)
 
 	snprintf(c->profile_a_name, sizeof(c->profile_a_name), "%s", a ? a->h.name : "");
 	snprintf(c->profile_b_name, sizeof(c->profile_b_name), "%s", b ? b->h.name : "");
+}
+
+/* --events: the NAT events of every cell (docs/events.md); a --cell id may carry its own, which
+ * then must be the same timeline. Each timeline is checked against the topology (its nodes and
+ * links exist, reboot and rebind name NAT nodes). Problems go to dl. */
+static void plan_cells_events(const struct plan *p, const struct matrix_opts *o,
+			      struct cell_spec *cells, int n, struct diag_list *dl)
+{
+	char canon[sizeof(cells[0].events)] = "", why[400];
+	struct lab_timeline tl;
+
+	if (o->events && (lab_timeline_parse(o->events, &tl, why, sizeof(why)) < 0 ||
+			  lab_timeline_format(&tl, canon, sizeof(canon)) < 0)) {
+		diag_add(dl, "--events", 0, "%s", why[0] ? why : "the timeline is too long");
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		struct cell_spec *c = &cells[i];
+
+		if (o->events && c->events[0] && strcmp(c->events, canon) != 0) {
+			diag_add(dl, "--events", 0, "cell %s carries the events \"%s\", but --events "
+				 "says \"%s\" (one timeline per run)", c->id, c->events, canon);
+			continue;
+		}
+		if (o->events && !c->events[0]) {
+			snprintf(c->events, sizeof(c->events), "%s", canon);
+			if (cell_spec_set_id(c) < 0)
+				diag_add(dl, "--events", 0, "cell %s: its id would be too long", c->id);
+		}
+		if (c->events[0] && (lab_timeline_parse(c->events, &tl, why, sizeof(why)) < 0 ||
+				     lab_timeline_check(&tl, &p->topo, why, sizeof(why)) < 0)) {
+			diag_add(dl, "--events", 0, "%s", why);
+			return;
+		}
+	}
 }
 
 /* The --cell ids, checked against the run: a cell that cannot exist (a B profile where the
@@ -847,6 +883,7 @@ static int steps_plan_cells(struct matrix_steps *m)
 		out_warn(m->out, ncells < 0 ? ncells : -ENOMEM, "list the cells");
 		return ncells < 0 ? ncells : -ENOMEM;
 	}
+	plan_cells_events(p, o, m->cells, ncells, m->dl);
 	ncells = plan_cells_engine(p, o, m->cells, ncells, m->dl, m->err);
 	if (m->dl->count)
 		return steps_bad(m);

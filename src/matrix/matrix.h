@@ -39,6 +39,7 @@ struct matrix_opts {
 	/* --sweep stagger=FROM..TO/STEP: every cell at every point (a stagger= cell each), run
 	 * --repeat times per point, judged by no rate test (the curve is the result) */
 	struct sweep sweep;
+	const char *events;                 /* --events TIMELINE (docs/events.md), NULL: none */
 };
 
 /* The default profiles: the five classic types plus the RST variant. */

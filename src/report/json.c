@@ -333,6 +333,31 @@ static void jw_log_files(struct json_writer *w, const char *root, const char *lo
 	jw_close(w, ']');
 }
 
+/* A run with NAT events (docs/events.md): the steps as applied, and the engine's recovery. */
+static void jw_write_recovery(struct json_writer *w, const struct run_recovery *rc)
+{
+	jw_open(w, "events", '[');
+	for (int i = 0; i < rc->nevents; i++) {
+		const struct run_event *e = &rc->events[i];
+		jw_open(w, NULL, '{');
+		jw_str(w, "event", e->event);
+		jw_bool(w, "second_half", e->second_half);
+		jw_int(w, "planned_ms", e->planned_ms);
+		jw_ms(w, "applied_ms", e->actual_ms);
+		jw_bool(w, "failed", e->failed);
+		jw_str(w, "detail", e->detail);
+		jw_close(w, '}');
+	}
+	jw_close(w, ']');
+	jw_open(w, "recovery", '{');
+	jw_bool(w, "path_lost", rc->path_lost);
+	jw_bool(w, "recovered", rc->recovered);
+	jw_str(w, "via", rc->via);
+	jw_ms(w, "detect_ms", rc->detect_ms);
+	jw_ms(w, "recovery_ms", rc->recovery_ms);
+	jw_close(w, '}');
+}
+
 static void jw_write_run(struct json_writer *w, const struct cell_run *run, const char *log_root)
 {
 	jw_open(w, NULL, '{');
@@ -350,6 +375,8 @@ static void jw_write_run(struct json_writer *w, const struct cell_run *run, cons
 	jw_str(w, "summary", run->attestation.summary);
 	jw_lines(w, "evidence", run->attestation.evidence);
 	jw_close(w, '}');
+	if (run->recovery.nevents)
+		jw_write_recovery(w, &run->recovery);
 	jw_str(w, "log_dir", run->log_dir);
 	if (log_root)
 		jw_log_files(w, log_root, run->log_dir);
@@ -376,6 +403,8 @@ static void jw_write_cell(struct json_writer *w, const struct results *r,
 		jw_str(w, "engine_b", c->spec.engine_b);
 	if (c->spec.has_stagger)
 		jw_int(w, "stagger_ms", c->spec.stagger_ms);
+	if (c->spec.events[0])
+		jw_str(w, "events", c->spec.events);
 	jw_str(w, "outcome", cell_outcome_name(c->outcome));
 	/* the representative run's details, for readers that do not want to look into runs */
 	jw_str(w, "reason", rep ? rep->reason : "");

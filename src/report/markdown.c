@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "report/events.h"
 #include "report/report.h"
 #include "report/report_internal.h"
 #include "report/sweep.h"
@@ -436,6 +437,7 @@ int report_markdown_write(const struct results *r, FILE *f)
 	if (!r->meta.baseline[0])
 		md_verdicts(f, r, true);
 	md_flaky(f, r);
+	report_events_write(r, f, true);
 	md_reruns(f, r);
 	md_all_cells(f, r);
 	ret = ferror(f) ? -EIO : 0;
