@@ -32,6 +32,7 @@ punchlab_packages=(
 	"nftables:tests and the benchmark's shell-way baseline compare against nft(8)"
 	"procps:sysctl(8) for the benchmark's shell-way baseline"
 	"util-linux:lsns(8) for the lifetime tests"
+	"conntrack:the events test reads a NAT's conntrack table with conntrack(8)"
 )
 
 # The Debian packages of the engines asked for: `--engine NAME|PATH` (or --engine=) among the
@@ -93,6 +94,14 @@ punchlab_build() {
 		echo "punchlab: configuring $PUNCHLAB_BUILD (meson setup)" >&2
 		meson setup "$PUNCHLAB_BUILD" "$PUNCHLAB_TOP" -Dwerror=$werror >"$PUNCHLAB_TOP/.meson-setup.log" 2>&1 ||
 			{ cat "$PUNCHLAB_TOP/.meson-setup.log" >&2; punchlab_die "meson setup failed"; }
+		rm -f "$PUNCHLAB_TOP/.meson-setup.log"
+	fi
+	# The ICE driver (src/ice) is built only when meson found libnice: when libnice-dev came
+	# after the build was configured (an engine's package, installed above), configure again.
+	if pkg-config --exists nice 2>/dev/null && ! grep -q '^build src/ice/ice:' "$PUNCHLAB_BUILD/build.ninja"; then
+		echo "punchlab: libnice is installed now: reconfiguring $PUNCHLAB_BUILD to build the ICE driver" >&2
+		meson setup --reconfigure "$PUNCHLAB_BUILD" "$PUNCHLAB_TOP" >"$PUNCHLAB_TOP/.meson-setup.log" 2>&1 ||
+			{ cat "$PUNCHLAB_TOP/.meson-setup.log" >&2; punchlab_die "meson setup --reconfigure failed"; }
 		rm -f "$PUNCHLAB_TOP/.meson-setup.log"
 	fi
 	# ninja rebuilds what is stale and re-runs meson itself when a meson.build changed.

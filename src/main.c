@@ -23,6 +23,7 @@ static const struct verb verbs[] = {
 	{ "classify", classify_main, true, "measure NAT profiles' behaviour against their headers" },
 	{ "lifetime", lifetime_main, true, "how long a silent path survives each profile; "
 	  "keep-alive adequacy" },
+	{ "events", events_main, true, "NAT events: apply a timeline to a kept lab, recovery times" },
 	{ "bench", bench_main, true, "benchmarks: bench lab (netlink vs one ip/nft process a step)" },
 };
 

@@ -24,6 +24,7 @@ static const char bench_usage[] =
 	"usage: punchlab bench lab [-t TOPOLOGY] [-n CELLS] [--shell-n CELLS]\n"
 	"       punchlab bench shell-lab up|down NAME [-t TOPOLOGY]\n"
 	"       punchlab bench matrix [-n CELLS] [--jobs N] [--repeat N] [--engine NAME|PATH]\n"
+	"       punchlab bench engines [-n CELLS] [--no-nebula]\n"
 	"       punchlab bench connect [--repeat N] [--jobs N] [--techniques T,...] [--from FILE]\n"
 	"\n"
 	"  lab        build + tear down TOPOLOGY (default two-nats) CELLS times over netlink\n"
@@ -37,6 +38,9 @@ static const char bench_usage[] =
 	"             times, default 200), then the full default matrix once with --jobs (40)\n"
 	"             and --repeat (1): wall time, cells per second, per-cell wall time,\n"
 	"             outcomes, regressions and flaky cells; --engine: that engine's (punch)\n"
+	"  engines    for every shipped engine that is installed, the median per-cell overhead\n"
+	"             (CELLS each, default 50); then nebula's 25-cell UDP matrix over the five\n"
+	"             classic profiles at the default jobs and at --jobs 1 (--no-nebula skips it)\n"
 	"  connect    time to connect and to first byte per transport and technique over the\n"
 	"             default matrix (auto, --repeat 5), or of saved matrix.json files (--from)\n";
 
@@ -285,11 +289,12 @@ int bench_main(int argc, char **argv)
 		{ "topology", required_argument, NULL, 't' }, { "shell-n", required_argument, NULL, 's' },
 		{ "jobs", required_argument, NULL, 'j' },     { "repeat", required_argument, NULL, 'r' },
 		{ "engine", required_argument, NULL, 'e' },   { "help", no_argument, NULL, 'h' },
+		{ "no-nebula", no_argument, NULL, 'N' },
 		{ 0 },
 	};
 	const char *topology = "two-nats", *what, *engine = "punch";
 	int n = 300, shell_n = 300, jobs = 40, repeat = 1, c, ret = EXIT_SETUP;
-	bool n_given = false;
+	bool n_given = false, nebula = true;
 	struct series nl = { "netlink" }, sh = { "shell" };
 	char (*profiles)[4096] = NULL;
 	struct rusage ru;
@@ -312,6 +317,7 @@ int bench_main(int argc, char **argv)
 		case 'r': repeat = atoi(optarg); break;
 		case 's': shell_n = atoi(optarg); break;
 		case 'e': engine = optarg; break;
+		case 'N': nebula = false; break;
 		case 'h': fputs(bench_usage, stdout); return 0;
 		default: fputs(bench_usage, stderr); return EXIT_SETUP;
 		}
@@ -327,6 +333,15 @@ int bench_main(int argc, char **argv)
 		if (cli_load_topology(topology, &t))
 			return EXIT_SETUP;
 		return bench_matrix(&t, n_given ? n : 200, jobs, repeat, engine);
+	}
+	if (strcmp(what, "engines") == 0) {
+		if (n < 1 || n > 100000 || optind != argc) {
+			fputs(bench_usage, stderr);
+			return EXIT_SETUP;
+		}
+		if (cli_load_topology(topology, &t))
+			return EXIT_SETUP;
+		return bench_engines(&t, n_given ? n : 50, nebula);
 	}
 	if (strcmp(what, "lab") != 0 || optind != argc || n < 1 || n > 100000 || shell_n < 0 ||
 	    shell_n > 100000) {

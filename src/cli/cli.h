@@ -14,6 +14,7 @@ int matrix_main(int argc, char **argv);
 int classify_main(int argc, char **argv);
 int engines_main(int argc, char **argv);
 int lifetime_main(int argc, char **argv);
+int events_main(int argc, char **argv);
 
 /* Checks shared by the verbs that build labs: root, network namespaces, nf_tables. Prints one
  * sentence naming what is missing and how to fix it; returns 0 or EXIT_SETUP. */
@@ -22,6 +23,10 @@ int preflight_check(void);
 /* Load a topology by name or path, printing FILE:LINE errors. Returns 0 or EXIT_SETUP. */
 struct topo;
 int cli_load_topology(const char *arg, struct topo *t);
+/* punchlab bench engines (src/cli/bench_engines.c): n cells of overhead per installed shipped
+ * engine; with nebula, its five-profile UDP matrix at the default jobs and at --jobs 1. */
+#include <stdbool.h>
+int bench_engines(const struct topo *t, int n, bool nebula);
 int merge_main(int argc, char **argv);
 
 /* The default report directory "results/<prefix><UTC timestamp>" into buf (creates results/).

@@ -33,9 +33,13 @@ static const char matrix_usage[] =
 	"                        percent-encoded: /tmp/x.nft is %2Ftmp%2Fx.nft; /engine=E when\n"
 	"                        not punch); they carry topology and engine, and exclude\n"
 	"                        --profiles, --proto and --techniques\n"
-	"  -j, --jobs N          cells at once (default " "40" "; cells mostly wait)\n"
+	"  -j, --jobs N          cells at once, exactly (default: adaptive, at most " "40" ", as\n"
+	"                        many as the cells' measured CPU cost lets start in time)\n"
 	"  --repeat N            run every cell N times: success rates, p50/p95, flaky cells\n"
 	"  --stagger MS          start peer B this long after peer A (default " "20" ")\n"
+	"  --sweep stagger=FROM..TO/STEP  run every cell with peer B starting FROM, FROM+STEP,\n"
+	"                        ... TO ms after A (0..200ms/10), --repeat N runs per point; the\n"
+	"                        reports plot each cell's success rate over the range\n"
 	"  --shard K/N           run only slice K of N (every cell is in exactly one slice);\n"
 	"                        join slices with punchlab merge\n"
 	"  -o, --out DIR         report directory (default results/<timestamp>)\n"
@@ -45,9 +49,17 @@ static const char matrix_usage[] =
 	"  --engine NAME|PATH    the engine: a file under engines/ by name, or a path to one\n"
 	"                        (default punch, or the --cell ids'; punchlab engines lists\n"
 	"                        them, docs/engine-format.md); --engine-binary PATH its program\n"
+	"  --engine-a X --engine-b Y  engine against engine: peer A runs X, peer B runs Y (the\n"
+	"                        servers are X's); --engine-binary-a/-b PATH each side's program\n"
+	"                        (two builds of one engine: --engine-b punch --engine-binary-b P);\n"
+	"                        ids say engine=X~Y; only techniques both offer run\n"
 	"  --no-classify         skip classifying the profiles first\n"
 	"  --only-rate-cells     only the cells the theory calls timing-dependent or probabilistic\n"
 	"                        (with --repeat 30: how ci/measure-rates measures their rates)\n"
+	"  --events TIMELINE     NAT events in every cell, times from peer A's start, e.g.\n"
+	"                        'nat-a reboot@3s for 2s, link inet:nat-b down@5s for 3s'\n"
+	"                        (docs/events.md); punch holds its path and revalidates it, and\n"
+	"                        the report says whether and how fast it recovered\n"
 	"  --no-color            plain terminal output\n"
 	"  --profile-param N=S   set a profile parameter on every cell's profiles (udp-timeout,\n"
 	"                        udp-timeout-unreplied, udp-timeout-replied; repeatable): each\n"
@@ -110,13 +122,18 @@ int matrix_main(int argc, char **argv)
 		{ "no-color", no_argument, NULL, 'C' },         { "help", no_argument, NULL, 'h' },
 		{ "only-rate-cells", no_argument, NULL, 'O' },
 		{ "profile-param", required_argument, NULL, 'Q' },
+		{ "engine-a", required_argument, NULL, 'E' },  { "engine-b", required_argument, NULL, 'F' },
+		{ "engine-binary-a", required_argument, NULL, 'B' },
+		{ "engine-binary-b", required_argument, NULL, 'G' },
+		{ "sweep", required_argument, NULL, 'W' },
+		{ "events", required_argument, NULL, 'V' },
 		{ 0 },
 	};
 	struct matrix_opts o = { .topology = NULL, .udp = true, .tcp = true,
-				 .jobs = DEFAULT_JOBS, .repeat = 1, .stagger_ms = CELL_DEFAULT_STAGGER_MS,
+				 .jobs = DEFAULT_JOBS, .jobs_adaptive = true, .repeat = 1, .stagger_ms = CELL_DEFAULT_STAGGER_MS,
 				 .engine = "punch", .classify = true };
 	const char *update = NULL, *protos[2], *narrowing = NULL;
-	static char cell_engine[CELL_REF_MAX];
+	static char cell_engine[CELL_REF_MAX], cell_engine_b[CELL_REF_MAX];
 	struct cell_spec first;
 	char why[256];
 	char out_dir[512], *end;
@@ -175,6 +192,7 @@ int matrix_main(int argc, char **argv)
 			break;
 		case 'j':
 			o.jobs = (int)strtol(optarg, &end, 10);
+			o.jobs_adaptive = false;
 			if (*end || o.jobs < 1 || o.jobs > 256) {
 				fprintf(stderr, "punchlab: --jobs %s: expected 1..256\n", optarg);
 				return EXIT_SETUP;
@@ -206,8 +224,19 @@ int matrix_main(int argc, char **argv)
 		case 'e': o.expectations = optarg; break;
 		case 'E': o.engine = optarg; engine_given = true; break;
 		case 'B': o.engine_binary = optarg; break;
+		case 'F': o.engine_b = optarg; break;
+		case 'G': o.engine_binary_b = optarg; break;
+		case 'W': {
+			char why[300];
+			if (sweep_parse(optarg, &o.sweep, why, sizeof(why)) < 0) {
+				fprintf(stderr, "punchlab: %s\n", why);
+				return EXIT_SETUP;
+			}
+			break;
+		}
 		case 'n': o.classify = false; break;
 		case 'O': o.only_rate_cells = true; break;
+		case 'V': o.events = optarg; break;
 		case 'C': color = false; break;
 		case 'Q':
 			if (profile_params_parse(&o.params, optarg, why, sizeof(why)) < 0) {
@@ -231,10 +260,19 @@ int matrix_main(int argc, char **argv)
 			"its profiles, transport, technique and profile parameters\n", narrowing);
 		return EXIT_SETUP;
 	}
-	/* like the topology, the engine comes from the ids when not given */
-	if (o.ncells && !engine_given && cell_id_parse(o.cells[0], &first) == 0) {
+	/* like the topology, the engine (or engine pair) comes from the ids when not given */
+	if (o.ncells && !engine_given && !o.engine_b && cell_id_parse(o.cells[0], &first) == 0) {
 		snprintf(cell_engine, sizeof(cell_engine), "%s", first.engine);
 		o.engine = cell_engine;
+		if (first.engine_b[0]) {
+			snprintf(cell_engine_b, sizeof(cell_engine_b), "%s", first.engine_b);
+			o.engine_b = cell_engine_b;
+		}
+	}
+	if (o.engine_binary_b && !o.engine_b) {
+		fprintf(stderr, "punchlab: --engine-binary-b needs an engine pair: give --engine-b "
+			"NAME (the same engine as A for two binaries of one program)\n");
+		return EXIT_SETUP;
 	}
 	if (!out_dir[0] && cli_default_out_dir(out_dir, sizeof(out_dir), "") < 0) {
 		out_warn(&out_std, -errno, "create results/");

@@ -63,6 +63,11 @@ int lab_socket(const struct lab *lab, int node, int domain, int type, int protoc
  * that `punchlab lab down|list|exec` and `ip netns exec` find it after this process exits. */
 int lab_pin(struct lab *lab, struct diag_list *dl);
 
+/* Open a kept lab (its record under /run/punchlab, its pinned namespaces) to act on it, e.g.
+ * with lab_event_apply(). Release it with lab_release(): the lab stays kept. Returns 0, or
+ * -errno with dl saying what is wrong (no such lab, a record without profiles...). */
+int lab_attach(const char *name, struct lab **labp, struct diag_list *dl);
+
 /* Forget the namespaces without unpinning (the caller is done, the lab stays kept). */
 void lab_release(struct lab *lab);
 

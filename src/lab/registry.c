@@ -37,6 +37,9 @@ int registry_write(const struct registry_record *r)
 		r->topology);
 	for (int i = 0; i < r->nnodes; i++)
 		fprintf(f, "node %s %s\n", r->node[i], r->pinned[i]);
+	for (int i = 0; i < r->nnodes; i++)
+		if (r->profile[i][0])
+			fprintf(f, "profile %s %s\n", r->node[i], r->profile[i]);
 	for (int i = 0; i < r->npids; i++)
 		fprintf(f, "pid %d %llu\n", (int)r->pid[i], r->pid_start[i]);
 	if (fclose(f) != 0)
@@ -83,6 +86,22 @@ int registry_read(const char *name, struct registry_record *r)
 				ret = -EINVAL;
 			else
 				r->nnodes++;
+			continue;
+		}
+		if (strncmp(line, "profile ", 8) == 0) {
+			char node[16];
+			int k, off = 0;
+
+			if (sscanf(line, "profile %15s %n", node, &off) != 1 || !off) {
+				ret = -EINVAL;
+				continue;
+			}
+			for (k = 0; k < r->nnodes && strcmp(r->node[k], node); k++)
+				;
+			if (k == r->nnodes)
+				ret = -EINVAL;
+			else
+				snprintf(r->profile[k], sizeof(r->profile[k]), "%.511s", line + off);
 			continue;
 		}
 		if (sscanf(line, "pid %d %llu", &pid, &st) == 2 && r->npids < REGISTRY_MAX_PIDS) {

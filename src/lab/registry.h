@@ -22,6 +22,8 @@ struct registry_record {
 	int nnodes;
 	char node[REGISTRY_MAX_NODES][16];
 	char pinned[REGISTRY_MAX_NODES][300];
+	/* the resolved profile file of each node ("" for none): `lab event` reloads it */
+	char profile[REGISTRY_MAX_NODES][512];
 	int npids;
 	pid_t pid[REGISTRY_MAX_PIDS];
 	unsigned long long pid_start[REGISTRY_MAX_PIDS];

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lab/events.h"
 #include "matrix/cell.h"
 
 const char *const matrix_default_techniques[] = { "plain", "auto", NULL };
@@ -154,8 +155,52 @@ static int engine_parse(struct cell_spec *c, const char *v, char *why, size_t le
 	    (tilde && ref_decode(tilde + 1, strlen(tilde + 1), c->engine_b, sizeof(c->engine_b),
 				 "engine B", why, len) < 0))
 		return -EINVAL;
-	if (strcmp(c->engine, c->engine_b) == 0)
-		c->engine_b[0] = '\0'; /* a pair of one engine is that engine */
+	/* A~A stays a pair: two programs of one engine file (--engine-binary-a/-b, a release
+	 * against a main branch) are peers of different builds, not the engine alone */
+	return 0;
+}
+
+static int stagger_format(const struct cell_spec *c, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (!c->has_stagger)
+		return 0;
+	return (size_t)snprintf(buf, len, "%dms", c->stagger_ms) < len ? 0 : -ENAMETOOLONG;
+}
+
+/* "40ms", "1s", "0": a duration in whole milliseconds, 0..SWEEP_MAX_MS. Returns the ms or -1. */
+static int duration_ms(const char *s, size_t n)
+{
+	long v = 0;
+	size_t i = 0;
+
+	if (n == 0)
+		return -1;
+	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+		v = v * 10 + (s[i] - '0');
+		if (v > SWEEP_MAX_MS)
+			return -1;
+	}
+	if (i == 0)
+		return -1;
+	if (i == n || (n - i == 2 && strncmp(s + i, "ms", 2) == 0))
+		return (int)v;
+	if (n - i == 1 && s[i] == 's' && v * 1000 <= SWEEP_MAX_MS)
+		return (int)(v * 1000);
+	return -1;
+}
+
+static int stagger_parse(struct cell_spec *c, const char *v, char *why, size_t len)
+{
+	int ms = duration_ms(v, strlen(v));
+
+	if (ms < 0) {
+		snprintf(why, len, "stagger=%s: expected a duration of 0 to %d ms (40ms, 1s)", v,
+			 SWEEP_MAX_MS);
+		return -EINVAL;
+	}
+	c->has_stagger = true;
+	c->stagger_ms = ms;
 	return 0;
 }
 
@@ -187,6 +232,28 @@ static int params_parse(struct cell_spec *c, const char *v, char *why, size_t le
 	return 0;
 }
 
+/* events=TIMELINE (docs/events.md): the canonical timeline, percent-encoded (spaces, '@',
+ * ',' and ':' are all encoded). */
+static int events_format(const struct cell_spec *c, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	return c->events[0] ? cell_ref_encode(c->events, buf, len) : 0;
+}
+
+static int events_parse(struct cell_spec *c, const char *v, char *why, size_t len)
+{
+	struct lab_timeline tl;
+	char text[sizeof(c->events)], msg[300];
+
+	if (ref_decode(v, strlen(v), text, sizeof(text), "the events", why, len) < 0)
+		return -EINVAL;
+	if (lab_timeline_parse(text, &tl, msg, sizeof(msg)) < 0) {
+		snprintf(why, len, "events=%s: %s", v, msg);
+		return -EINVAL;
+	}
+	return lab_timeline_format(&tl, c->events, sizeof(c->events)) < 0 ? -EINVAL : 0;
+}
+
 static const struct cell_dim {
 	const char *key;
 	dim_format_fn format;
@@ -194,6 +261,8 @@ static const struct cell_dim {
 } cell_dims[] = {
 	{ "engine", engine_format, engine_parse },
 	{ "udp-timeout", params_format, params_parse },
+	{ "stagger", stagger_format, stagger_parse }, /* peer B's start after A's (--sweep) */
+	{ "events", events_format, events_parse },
 	/* later dimensions append here: impairment, family, mode */
 };
 #define NDIMS (sizeof(cell_dims) / sizeof(cell_dims[0]))
@@ -202,6 +271,7 @@ static void spec_defaults(struct cell_spec *c)
 {
 	snprintf(c->engine, sizeof(c->engine), "%s", CELL_DEFAULT_ENGINE);
 	c->engine_b[0] = '\0';
+	c->events[0] = '\0';
 }
 
 int cell_spec_set_id(struct cell_spec *c)
@@ -416,6 +486,8 @@ int cells_enumerate(const struct matrix_dims *d, struct cell_spec **out)
 					snprintf(c->engine, sizeof(c->engine), "%s",
 						 d->engine ? d->engine : CELL_DEFAULT_ENGINE);
 					cell_spec_set_params(c, &d->params);
+					snprintf(c->engine_b, sizeof(c->engine_b), "%s",
+						 d->engine_b ? d->engine_b : "");
 					ret = cell_spec_set_id(c);
 					if (ret < 0) {
 						free(cells);
@@ -426,6 +498,71 @@ int cells_enumerate(const struct matrix_dims *d, struct cell_spec **out)
 		}
 	*out = cells;
 	return n;
+}
+
+/* A sweep's duration token: "40ms", "1s", or a bare number in unit_ms (1 or 1000). -1 when bad. */
+static int token_ms(const char *s, size_t n, int unit_ms)
+{
+	size_t digits = 0;
+
+	while (digits < n && s[digits] >= '0' && s[digits] <= '9')
+		digits++;
+	if (digits > 0 && digits == n && digits < 9) {
+		long v = strtol(s, NULL, 10) * unit_ms;
+		return v <= SWEEP_MAX_MS ? (int)v : -1;
+	}
+	return duration_ms(s, n);
+}
+
+int sweep_parse(const char *spec, struct sweep *sw, char *why, size_t len)
+{
+	const char *eq = strchr(spec, '='), *dots, *slash;
+	int lo, hi, step, unit;
+	size_t nto;
+
+	memset(sw, 0, sizeof(*sw));
+	if (!eq || (size_t)(eq - spec) != strlen("stagger") || strncmp(spec, "stagger", 7) != 0) {
+		snprintf(why, len, "--sweep %s: expected stagger=FROM..TO/STEP (e.g. "
+			 "stagger=0..200ms/10); stagger is the only dimension a sweep varies", spec);
+		return -EINVAL;
+	}
+	dots = strstr(eq + 1, "..");
+	slash = dots ? strchr(dots + 2, '/') : NULL;
+	if (!dots || !slash) {
+		snprintf(why, len, "--sweep %s: expected stagger=FROM..TO/STEP (e.g. "
+			 "stagger=0..200ms/10)", spec);
+		return -EINVAL;
+	}
+	/* bare numbers take TO's unit: 0..200ms/10 is 0, 10, ... 200 ms; 0..2s/1 is 0, 1, 2 s */
+	nto = (size_t)(slash - dots - 2);
+	unit = nto >= 1 && dots[2 + nto - 1] == 's' && !(nto >= 2 && dots[2 + nto - 2] == 'm')
+		       ? 1000 : 1;
+	lo = token_ms(eq + 1, (size_t)(dots - eq - 1), unit);
+	hi = token_ms(dots + 2, nto, unit);
+	step = token_ms(slash + 1, strlen(slash + 1), unit);
+	if (lo < 0 || hi < 0 || step < 0) {
+		snprintf(why, len, "--sweep %s: %s is not a duration of 0 to %d ms (40ms, 1s, or a "
+			 "number in TO's unit)", spec, lo < 0 ? "FROM" : hi < 0 ? "TO" : "STEP",
+			 SWEEP_MAX_MS);
+		return -EINVAL;
+	}
+	if (hi < lo) {
+		snprintf(why, len, "--sweep %s: TO (%d ms) is below FROM (%d ms)", spec, hi, lo);
+		return -EINVAL;
+	}
+	if (step == 0) {
+		snprintf(why, len, "--sweep %s: STEP must be above 0 ms", spec);
+		return -EINVAL;
+	}
+	if ((hi - lo) / step + 1 > SWEEP_MAX_POINTS) {
+		snprintf(why, len, "--sweep %s: %d points, expected at most %d (give a larger STEP)",
+			 spec, (hi - lo) / step + 1, SWEEP_MAX_POINTS);
+		return -EINVAL;
+	}
+	snprintf(sw->key, sizeof(sw->key), "stagger");
+	for (int v = lo; v <= hi; v += step)
+		sw->points[sw->npoints++] = v;
+	return 0;
 }
 
 int shard_parse(const char *s, int *k, int *n)

@@ -11,9 +11,11 @@
  * when B has no NAT of its own. The KEY=VALUE parts are the later dimensions, in the order of
  * the table in cell.c, each absent at its default: so an id written before a dimension existed
  * is the id of that cell at the dimension's default, and baselines keep comparing. Today:
- * engine=E (default punch) or engine=A~B (an engine pair: A's engine ~ B's); udp-timeout=5s
- * (profile parameters set on both NATs' profiles: 5s, or UNREPLIED~REPLIED like 3s~8s with
- * '-' for the profile's own; absent: the profiles' own). */
+ * engine=E (default punch) or engine=A~B (an engine pair: A's engine ~ B's; A~A is a pair too,
+ * two binaries of one engine file); udp-timeout=5s (profile parameters set on both NATs'
+ * profiles: 5s, or UNREPLIED~REPLIED like 3s~8s with '-' for the profile's own; absent: the
+ * profiles' own); stagger=40ms (B starts this long after A; absent: the run's --stagger; a
+ * point of --sweep). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -37,6 +39,7 @@ struct matrix_dims {
 	int ntechniques;
 	const char *engine;         /* NULL: CELL_DEFAULT_ENGINE */
 	struct profile_params params; /* set on every cell's profiles; empty: their own */
+	const char *engine_b;       /* peer B's engine in an engine pair, NULL: none */
 };
 
 /* Fill *cells (malloc'd, caller frees) with every cell of dims in a fixed order: transport,
@@ -72,6 +75,19 @@ bool technique_fits(const char *technique, const char *proto);
 
 /* The default technique names: the plain one per transport, then auto. */
 extern const char *const matrix_default_techniques[];
+
+/* A timing sweep (--sweep stagger=FROM..TO/STEP): a cell run at every point of a range of one
+ * dimension. Durations are "40ms", "1s" or a bare number in the range's unit ("0..200ms/10" is
+ * 0, 10, ... 200 ms). */
+#define SWEEP_MAX_MS 10000
+#define SWEEP_MAX_POINTS 101
+struct sweep {
+	char key[16];                  /* "stagger" */
+	int points[SWEEP_MAX_POINTS];  /* the values, ms, FROM upward by STEP up to TO */
+	int npoints;                   /* 0: no sweep */
+};
+/* Parse a sweep spec. 0, or -EINVAL with why saying what is wrong and what is expected. */
+int sweep_parse(const char *spec, struct sweep *sw, char *why, size_t len);
 
 /* Shards: cell number i (0-based, enumeration order) belongs to shard k of n (1-based) when
  * i % n == k - 1, so every cell is in exactly one shard. Parse "K/N": 0 or -EINVAL. */

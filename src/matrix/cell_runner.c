@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "lab/proc.h"
 #include "engine/adapter.h"
 #include "matrix/attest.h"
+#include "matrix/cell_events.h"
 #include "matrix/cell_runner.h"
 #include "matrix/cell_params.h"
 
@@ -66,16 +68,18 @@ struct prog {
 	int handle;
 	int out;                /* read end of its stdout, -1 at EOF */
 	int log;                /* copy of its stdout on disk */
+	int in;                 /* write end of its stdin while its `stdin:` is pending, else -1 */
+	double in_deadline;     /* when that input must have been written */
 	char *text;
 	size_t len;
 	bool started;
 };
 
 static int prog_start(struct lab *lab, int node, struct prog *p, struct engine_argv *a,
-		      const char *dir, int timeout_ms)
+		      const char *dir, int timeout_ms, const struct ef_stdin *input)
 {
 	char path[PATH_MAX];
-	int fds[2], err_fd, ret;
+	int fds[2], in[2] = { -1, -1 }, err_fd, ret;
 	struct lab_spawn_opts o;
 
 	snprintf(path, sizeof(path), "%s/%s.err", dir, p->name);
@@ -97,17 +101,31 @@ static int prog_start(struct lab *lab, int node, struct prog *p, struct engine_a
 		fputc('\n', f);
 		fclose(f);
 	}
-	o = (struct lab_spawn_opts){ .stdin_fd = -1, .stdout_fd = fds[1], .stderr_fd = err_fd,
+	/* a role with `stdin:` reads a pipe the harness writes once its captures are there */
+	if (input->text[0] && pipe2(in, O_CLOEXEC) < 0) {
+		ret = -errno;
+		close(fds[0]);
+		close(fds[1]);
+		close(err_fd);
+		return ret;
+	}
+	o = (struct lab_spawn_opts){ .stdin_fd = in[0], .stdout_fd = fds[1], .stderr_fd = err_fd,
 				     .timeout_ms = timeout_ms };
 	ret = lab_spawn(lab, node, a->argv, &o);
 	close(fds[1]);
 	close(err_fd);
+	if (in[0] >= 0)
+		close(in[0]);
 	if (ret < 0) {
 		close(fds[0]);
+		if (in[1] >= 0)
+			close(in[1]);
 		return ret;
 	}
 	p->handle = ret;
 	p->out = fds[0];
+	p->in = in[1];
+	p->in_deadline = now_ms() + input->deadline_ms;
 	p->started = true;
 	p->text = calloc(1, OUTPUT_MAX + 1);
 	return p->text ? 0 : -ENOMEM;
@@ -139,42 +157,151 @@ static bool prog_drain(struct prog *p)
 
 static void prog_release(struct prog *p)
 {
+	if (p->in >= 0)
+		close(p->in);
 	if (p->out >= 0)
 		close(p->out);
 	if (p->log >= 0)
 		close(p->log);
 	free(p->text);
-	p->out = p->log = -1;
+	p->out = p->log = p->in = -1;
 	p->text = NULL;
 }
 
-/* What a wait is about: the cell's programs (one per role of the engine file, in start order)
- * and what their outputs let us know so far. */
+/* A cell's programs: an engine's roles, or an engine pair's (A's servers and peer-a, B's peer-b
+ * and any server of B's that A lacks). */
+#define CELL_MAX_PROGS (EF_MAX_ROLES * 2)
+
+/* What a wait is about: the cell's programs (one per role, in start order) and what their
+ * outputs let us know so far. */
 struct cellctx {
-	const struct engine_file *e;
-	struct prog progs[EF_MAX_ROLES];
+	const struct engine_file *e;    /* engine A's: servers, setup, files, a probe outcome */
+	const struct engine_file *pe[2]; /* each peer's own engine (the same one but in a pair) */
+	const struct ef_role *roles[CELL_MAX_PROGS];
+	const char *bin[CELL_MAX_PROGS]; /* each role's {{program}} */
+	int deadline_ms[CELL_MAX_PROGS]; /* each role's {{deadline_ms}}: its engine's technique's */
+	struct prog progs[CELL_MAX_PROGS];
 	int nprogs;
 	struct tpl_vars *vars;          /* the cell's variables, captures added as they come */
 	char pattern[2][EF_TEXT_MAX];   /* each peer's rendered outcome pattern (LINE outcomes) */
 	int peer[2];                    /* indices of peer-a and peer-b in progs */
 	int waiting;                    /* the role a readiness wait is for */
 	struct lab *lab;
+	char input_why[300];            /* a role's `stdin:` that could not be written */
 };
 
-/* Wait on the programs' outputs and the stop fd until `done` says so or the deadline passes.
- * Returns 0, -ETIMEDOUT or -ECANCELED. poll_often: look at `done` every PORT_POLL_MS even
- * without output (a port readiness: nothing tells us about a bind in another namespace). */
+/* Write to a pipe without dying of SIGPIPE when the program has already gone: the signal is
+ * blocked in this thread for the write and a pending one is taken back (the harness runs many
+ * cells in one process and sets no process-wide disposition). */
+static ssize_t write_nosigpipe(int fd, const char *buf, size_t len)
+{
+	sigset_t pipe_set, old;
+	struct timespec zero = { 0, 0 };
+	ssize_t n;
+	int saved;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	n = write(fd, buf, len);
+	saved = errno;
+	if (n < 0 && errno == EPIPE)
+		while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
+			;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = saved;
+	return n;
+}
+
+/* Write every pending `stdin:` whose variables all have values (captures come as roles get
+ * ready, late ones whenever they are printed), then close that pipe. Returns 0, or -ENOMSG
+ * once when one could not be written by its deadline or does not render (input_why says which
+ * and why; the run is then `error`). */
+static int input_feed(struct cellctx *c)
+{
+	bool pending = false;
+
+	for (int i = 0; i < c->nprogs; i++)
+		pending |= c->progs[i].started && c->progs[i].in >= 0;
+	/* late captures are read only for an input that waits (a regex per capture and pass) */
+	for (int i = 0; i < c->nprogs && pending; i++)
+		if (c->progs[i].started)
+			engine_role_capture(c->roles[i], c->progs[i].text, c->vars);
+	for (int i = 0; i < c->nprogs; i++) {
+		struct prog *p = &c->progs[i];
+		const struct ef_role *r = c->roles[i];
+		struct tpl_vars *rv;
+		char text[EF_FILE_MAX], missing[TPL_NAME_MAX] = "";
+		int ret;
+
+		if (!p->started || p->in < 0)
+			continue;
+		rv = malloc(sizeof(*rv));
+		if (!rv)
+			return -ENOMEM;
+		*rv = *c->vars;
+		ret = engine_vars_role(r, rv);
+		if (ret == 0)
+			ret = tpl_render(r->input.text, rv, text, sizeof(text), missing,
+					 sizeof(missing));
+		free(rv);
+		if (ret == -ENOENT && now_ms() < p->in_deadline)
+			continue; /* a capture still to come */
+		if (ret == 0) {
+			size_t len = strlen(text);
+			ssize_t n = write_nosigpipe(p->in, text, len);
+			if (n == (ssize_t)len) {
+				close(p->in);
+				p->in = -1;
+				continue;
+			}
+			snprintf(c->input_why, sizeof(c->input_why), "%s's stdin could not be "
+				 "written: %s", r->name, n < 0 ? strerror(errno) : "short write");
+		} else if (ret == -ENOENT) {
+			snprintf(c->input_why, sizeof(c->input_why), "%s's stdin: {{%s}} had no "
+				 "value within %d ms of its start (engine file line %d)", r->name,
+				 missing, r->input.deadline_ms, r->input.line);
+		} else {
+			snprintf(c->input_why, sizeof(c->input_why), "%s's stdin does not render: %s",
+				 r->name, ret == -E2BIG ? "too long" : strerror(-ret));
+		}
+		close(p->in);
+		p->in = -1;
+		return -ENOMSG;
+	}
+	return 0;
+}
+
+/* The nearest deadline of a pending `stdin:`, or `until` when none is nearer. */
+static double input_next_deadline(const struct cellctx *c, double until)
+{
+	for (int i = 0; i < c->nprogs; i++)
+		if (c->progs[i].started && c->progs[i].in >= 0 && c->progs[i].in_deadline < until)
+			until = c->progs[i].in_deadline;
+	return until;
+}
+
+/* Wait on the programs' outputs and the stop fd until `done` says so or the deadline passes,
+ * writing each pending `stdin:` as soon as it can be. Returns 0, -ETIMEDOUT, -ECANCELED, or
+ * -ENOMSG when a `stdin:` failed (c->input_why). poll_often: look at `done` every PORT_POLL_MS
+ * even without output (a port readiness: nothing tells us about a bind in another namespace). */
 static int pump(struct cellctx *c, int stop_fd, double deadline, bool poll_often,
 		bool (*done)(struct cellctx *c))
 {
 	for (int guard = 0; guard < 1000000; guard++) {
-		struct pollfd pfd[EF_MAX_ROLES + 1];
-		int n = 0, left = (int)(deadline - now_ms()), map[EF_MAX_ROLES + 1];
+		struct pollfd pfd[CELL_MAX_PROGS + 1];
+		int n = 0, left = (int)(deadline - now_ms()), map[CELL_MAX_PROGS + 1], wake;
 
+		if (input_feed(c) < 0)
+			return -ENOMSG;
 		if (done(c))
 			return 0;
 		if (left <= 0)
 			return -ETIMEDOUT;
+		/* a pending input's deadline wakes us too (a capture that never comes) */
+		wake = (int)(input_next_deadline(c, deadline) - now_ms()) + 1;
+		if (wake < left)
+			left = wake > 0 ? wake : 0;
 		for (int i = 0; i < c->nprogs; i++)
 			if (c->progs[i].started && c->progs[i].out >= 0) {
 				map[n] = i;
@@ -208,7 +335,7 @@ static bool role_ready(struct cellctx *c)
 	struct prog *p = &c->progs[c->waiting];
 
 	/* a program that ended cannot become ready; the caller reports it */
-	return p->out < 0 || engine_role_ready(&c->e->roles[c->waiting], p->text,
+	return p->out < 0 || engine_role_ready(c->roles[c->waiting], p->text,
 					       prog_pid(c->lab, p), c->vars);
 }
 
@@ -219,7 +346,7 @@ static bool peers_done(struct cellctx *c)
 		struct prog *p = &c->progs[c->peer[i]];
 		if (!p->started)
 			continue;
-		if (p->out >= 0 && !engine_peer_decided(c->e, c->pattern[i], p->text))
+		if (p->out >= 0 && !engine_peer_decided(c->pe[i], c->pattern[i], p->text))
 			return false;
 	}
 	return true;
@@ -342,7 +469,7 @@ static void judge_peers(struct cellctx *c, const bool exited[2], const int statu
 		if (given)
 			r[i] = given[i];
 		else
-			engine_peer_result(c->e, c->pattern[i], c->progs[c->peer[i]].text,
+			engine_peer_result(c->pe[i], c->pattern[i], c->progs[c->peer[i]].text,
 					   exited[i], status[i], &r[i]);
 		if (exited[i] && WIFEXITED(status[i]) && WEXITSTATUS(status[i]) == 127) {
 			set_error(run, "engine program could not be started in peer %s's node (exit "
@@ -409,24 +536,48 @@ static void judge_peers(struct cellctx *c, const bool exited[2], const int statu
 	}
 }
 
-static struct cellctx *cellctx_new(const struct runner_config *cfg, struct lab *lab)
+static void cellctx_add(struct cellctx *c, const struct ef_role *r, const char *bin,
+			int deadline_ms)
+{
+	int i = c->nprogs++;
+
+	c->roles[i] = r;
+	c->bin[i] = bin;
+	c->deadline_ms[i] = deadline_ms;
+	c->progs[i] = (struct prog){ .name = r->name, .handle = -1, .out = -1, .log = -1, .in = -1 };
+	if (strcmp(r->name, "peer-a") == 0)
+		c->peer[0] = i;
+	if (strcmp(r->name, "peer-b") == 0)
+		c->peer[1] = i;
+}
+
+/* The cell's roles in start order. An engine pair: engine A's servers, then B's servers that A
+ * has none of the name of (a server of the same name is A's), then A's peer-a and B's peer-b. */
+static struct cellctx *cellctx_new(const struct runner_config *cfg, const struct cell_spec *spec,
+				   struct lab *lab)
 {
 	struct cellctx *c = calloc(1, sizeof(*c));
+	const struct engine_file *ea = cfg->engine, *eb = cfg->engine_b ? cfg->engine_b : ea;
+	const char *bin_b = cfg->engine_b ? cfg->engine_binary_b : cfg->engine_binary;
+	int dl_a = spec ? runner_deadline_ms(ea, spec) : ea->techniques[0].deadline_ms;
+	int dl_b = spec ? runner_deadline_ms(eb, spec) : eb->techniques[0].deadline_ms;
 
 	if (!c || !(c->vars = calloc(1, sizeof(*c->vars)))) {
 		free(c);
 		return NULL;
 	}
-	c->e = cfg->engine;
+	c->e = ea;
+	c->pe[0] = ea;
+	c->pe[1] = eb;
 	c->lab = lab;
-	c->nprogs = cfg->engine->nroles;
-	for (int i = 0; i < c->nprogs; i++) {
-		c->progs[i] = (struct prog){ cfg->engine->roles[i].name, -1, -1, -1 };
-		if (strcmp(c->progs[i].name, "peer-a") == 0)
-			c->peer[0] = i;
-		if (strcmp(c->progs[i].name, "peer-b") == 0)
-			c->peer[1] = i;
-	}
+	for (int i = 0; i < ea->nroles; i++)
+		if (!ea->roles[i].peer)
+			cellctx_add(c, &ea->roles[i], cfg->engine_binary, dl_a);
+	for (int i = 0; eb != ea && i < eb->nroles; i++)
+		if (!eb->roles[i].peer && !engine_file_role(ea, eb->roles[i].name))
+			cellctx_add(c, &eb->roles[i], bin_b, dl_b);
+	cellctx_add(c, engine_file_role(ea, "peer-a"), cfg->engine_binary, dl_a);
+	cellctx_add(c, engine_file_role(eb, "peer-b"), bin_b, dl_b);
 	return c;
 }
 
@@ -468,7 +619,8 @@ static bool probe_pattern_seen(const struct cellctx *c)
 static int role_start(struct cellctx *c, int i, const char *dir, int timeout_ms, char *why,
 		      size_t wlen)
 {
-	const struct ef_role *r = &c->e->roles[i];
+	const struct ef_role *r = c->roles[i];
+	const struct engine_file *own = r->peer ? c->pe[r->name[5] == 'a' ? 0 : 1] : c->e;
 	struct tpl_vars *rv = malloc(sizeof(*rv));
 	struct engine_argv *argv = calloc(1, sizeof(*argv));
 	const struct topo *t = lab_topo(c->lab);
@@ -478,15 +630,17 @@ static int role_start(struct cellctx *c, int i, const char *dir, int timeout_ms,
 	if (!rv || !argv)
 		goto out;
 	*rv = *c->vars;
-	if ((ret = engine_vars_role(r, rv)) < 0) {
+	/* its own engine's program and deadline (an engine pair: each side its own) */
+	if ((ret = engine_vars_role(r, rv)) < 0 || tpl_set(rv, "program", "%s", c->bin[i]) < 0 ||
+	    tpl_set(rv, "deadline_ms", "%d", c->deadline_ms[i]) < 0) {
 		snprintf(why, wlen, "too many variables");
 		goto out;
 	}
-	if (r->peer && (c->e->outcome.kind == EF_OUTCOME_LINE || probe_pattern(c->e))) {
+	if (r->peer && (own->outcome.kind == EF_OUTCOME_LINE || probe_pattern(own))) {
 		/* a LINE outcome, or the probe's `relayed`/`direct` pattern, seen from this peer */
 		int side = r->name[5] == 'a' ? 0 : 1;
-		ret = tpl_render(c->e->outcome.kind == EF_OUTCOME_LINE
-					 ? c->e->outcome.match.pattern : probe_pattern(c->e)->pattern,
+		ret = tpl_render(own->outcome.kind == EF_OUTCOME_LINE
+					 ? own->outcome.match.pattern : probe_pattern(own)->pattern,
 				 rv, c->pattern[side], sizeof(c->pattern[side]), NULL, 0);
 		if (ret < 0) {
 			snprintf(why, wlen, "its outcome pattern does not render");
@@ -500,7 +654,8 @@ static int role_start(struct cellctx *c, int i, const char *dir, int timeout_ms,
 		ret = -ENOENT;
 		goto out;
 	}
-	ret = prog_start(c->lab, t->roles[r->node], &c->progs[i], argv, dir, timeout_ms);
+	ret = prog_start(c->lab, t->roles[r->node], &c->progs[i], argv, dir, timeout_ms,
+			 &r->input);
 	if (ret < 0)
 		snprintf(why, wlen, "%s", strerror(-ret));
 out:
@@ -514,7 +669,7 @@ out:
 static int role_wait_ready(struct cellctx *c, int i, int stop_fd, const char *log_dir, char *why,
 			   size_t wlen)
 {
-	const struct ef_role *r = &c->e->roles[i];
+	const struct ef_role *r = c->roles[i];
 	struct prog *p = &c->progs[i];
 	/* captures without a ready condition: the file's parser wants a deadline with every
 	 * condition; a capture alone gets the default one of docs/engine-format.md */
@@ -526,7 +681,7 @@ static int role_wait_ready(struct cellctx *c, int i, int stop_fd, const char *lo
 		return 0;
 	c->waiting = i;
 	ret = pump(c, stop_fd, now_ms() + limit, r->ready.kind == EF_MATCH_PORT, role_ready);
-	if (ret == -ECANCELED)
+	if (ret == -ECANCELED || ret == -ENOMSG)
 		return ret;
 	if (ret == 0 && p->out >= 0)
 		return 0;
@@ -670,7 +825,7 @@ static int probe_run(struct cellctx *c, int stop_fd, double deadline, const char
 		     const char *log_dir, struct engine_peer_result r[2])
 {
 	const struct ef_probe *pr = &c->e->outcome.probe;
-	const struct ef_role *who = &c->e->roles[c->peer[pr->node == ROLE_PEER_B ? 1 : 0]];
+	const struct ef_role *who = c->roles[c->peer[pr->node == ROLE_PEER_B ? 1 : 0]];
 	const struct topo *t = lab_topo(c->lab);
 	struct tpl_vars *v = malloc(sizeof(*v));
 	struct engine_argv *a = calloc(1, sizeof(*a));
@@ -782,6 +937,42 @@ out:
 	return ret;
 }
 
+/* The engine's own variables and files; for an engine pair B's too: B's first, so that A's win
+ * where both define one (the servers and setup are A's), and B's files only under names A does
+ * not write. 0 or -errno with why filled. */
+static int pair_vars_files(const struct runner_config *cfg, struct tpl_vars *v, const char *dir,
+			   char *why, size_t wlen)
+{
+	struct engine_file *b_only = NULL;
+	int ret;
+
+	if (cfg->engine_b && cfg->engine_b != cfg->engine &&
+	    (ret = engine_vars_engine(cfg->engine_b, v, why, wlen)) < 0)
+		return ret;
+	if ((ret = engine_vars_engine(cfg->engine, v, why, wlen)) < 0 ||
+	    (ret = engine_files_write(cfg->engine, v, dir, why, wlen)) < 0)
+		return ret;
+	if (!cfg->engine_b || cfg->engine_b == cfg->engine || !cfg->engine_b->nfiles)
+		return 0;
+	b_only = malloc(sizeof(*b_only));
+	if (!b_only) {
+		snprintf(why, wlen, "out of memory");
+		return -ENOMEM;
+	}
+	*b_only = *cfg->engine_b;
+	b_only->nfiles = 0;
+	for (int i = 0; i < cfg->engine_b->nfiles; i++) {
+		bool a_has = false;
+		for (int k = 0; k < cfg->engine->nfiles; k++)
+			a_has |= strcmp(cfg->engine->files[k].name, cfg->engine_b->files[i].name) == 0;
+		if (!a_has)
+			b_only->files[b_only->nfiles++] = cfg->engine_b->files[i];
+	}
+	ret = engine_files_write(b_only, v, dir, why, wlen);
+	free(b_only);
+	return ret;
+}
+
 int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec, int run_index,
 		  struct cell_run *run)
 {
@@ -795,11 +986,23 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 	char copy_a[PATH_MAX] = "", copy_b[PATH_MAX] = "";
 	int status[2] = { 0, 0 }, ret = 0, timeout_ms = runner_deadline_ms(cfg->engine, spec);
 	bool exited[2] = { false, false };
+	/* the cell's own stagger (a sweep point), else the run's */
+	int stagger_ms = spec->has_stagger ? spec->stagger_ms : cfg->stagger_ms;
 	double t0 = now_ms(), deadline, a_started = 0;
 	bool hung = false, ended = false;
 	struct engine_peer_result probe_given[2], *given = NULL;
+	/* NAT events (docs/events.md): the engine holds its path through them (and revalidates
+	 * it: {{hold_s}}, {{revalidate}}), its deadline grows by the hold */
+	struct cell_events *ce = NULL;
+	double peer_started[2] = { 0, 0 };
+	int hold_s = cell_events_hold_s(spec);
+
+	timeout_ms += hold_s * 1000;
 
 	memset(run, 0, sizeof(*run));
+	/* an engine pair: the harness waits for the slower side's deadline */
+	if (cfg->engine_b && runner_deadline_ms(cfg->engine_b, spec) > timeout_ms)
+		timeout_ms = runner_deadline_ms(cfg->engine_b, spec);
 	run->time_to_connect_ms = run->ttfb_ms = run->time_to_direct_ms = -1;
 	run->engine_said = CELL_ERROR;
 	cell_dir_name(spec->id, name, sizeof(name));
@@ -831,7 +1034,7 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		set_error(run, "lab build failed: %s", why);
 		goto out;
 	}
-	c = cellctx_new(cfg, lab);
+	c = cellctx_new(cfg, spec, lab);
 	if (!c) {
 		set_error(run, "%s", "out of memory");
 		goto out;
@@ -845,8 +1048,9 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 					  .deadline_ms = timeout_ms, .port = cfg->rendezvous_port };
 		snprintf(why, sizeof(why), "too many variables");
 		if (engine_vars_cell(&ec, t, c->vars) < 0 ||
-		    engine_vars_engine(cfg->engine, c->vars, why, sizeof(why)) < 0 ||
-		    engine_files_write(cfg->engine, c->vars, ec.dir, why, sizeof(why)) < 0) {
+		    (hold_s && (tpl_set(c->vars, "hold_s", "%d", hold_s) < 0 ||
+				tpl_set(c->vars, "revalidate", "%s", CELL_EVENTS_REVALIDATE) < 0)) ||
+		    pair_vars_files(cfg, c->vars, ec.dir, why, sizeof(why)) < 0) {
 			set_error(run, "engine setup: %s", why);
 			goto out;
 		}
@@ -857,26 +1061,26 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		snprintf(run->phase, sizeof(run->phase), "setup");
 		goto out;
 	}
-	deadline = now_ms() + timeout_ms + HARNESS_GRACE_MS + cfg->stagger_ms;
+	deadline = now_ms() + timeout_ms + HARNESS_GRACE_MS + stagger_ms;
 
 	/* Servers first (each ready before the next starts), then A, then B `stagger_ms` after A
 	 * (A cannot finish without B: it waits for the pairing). */
 	for (int i = 0; i < c->nprogs; i++) {
-		const struct ef_role *r = &cfg->engine->roles[i];
+		const struct ef_role *r = c->roles[i];
 		bool is_b = i == c->peer[1];
 		/* every program outlives the harness's deadline, so that the harness stops it
 		 * there (a peer that never exits, like nc, is judged by its output, not killed
 		 * by the lab's backstop first) */
-		int life = timeout_ms + HARNESS_GRACE_MS * 2 + cfg->stagger_ms;
+		int life = timeout_ms + HARNESS_GRACE_MS * 2 + stagger_ms;
 
 		/* a daemon judged by a probe runs until the probe is done, which starts when both
 		 * peers are ready */
 		if (cfg->engine->outcome.kind == EF_OUTCOME_PROBE)
 			for (int k = 0; k < 2; k++)
-				life += cfg->engine->roles[c->peer[k]].ready.deadline_ms;
+				life += c->roles[c->peer[k]]->ready.deadline_ms;
 
 		if (is_b) {
-			ret = pump(c, cfg->stop_fd, a_started + cfg->stagger_ms, false, peers_done);
+			ret = pump(c, cfg->stop_fd, a_started + stagger_ms, false, peers_done);
 			if (ret == -ECANCELED)
 				goto out;
 		}
@@ -888,20 +1092,35 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 			ret = 0;
 			goto out;
 		}
-		if (i == c->peer[0])
+		if (i == c->peer[0]) {
 			a_started = now_ms();
+			/* the peers' deadline counts from A's start: the servers' start is bounded
+			 * by their own readiness deadlines, and a slow one (a loaded machine) must
+			 * not eat the engine's time to connect */
+			deadline = a_started + timeout_ms + HARNESS_GRACE_MS + stagger_ms;
+		}
+		if (r->peer)
+			peer_started[i == c->peer[1]] = now_ms();
+		/* the events' clock starts with peer A */
+		if (i == c->peer[0] && cell_events_start(lab, spec, a_started, &ce) < 0) {
+			set_error(run, "%s", "cannot start the NAT events");
+			ret = 0;
+			goto out;
+		}
 		ret = role_wait_ready(c, i, cfg->stop_fd, run->log_dir, why, sizeof(why));
 		if (ret == -ECANCELED)
 			goto out;
 		if (ret < 0) {
-			set_error(run, "%s", why);
-			snprintf(run->phase, sizeof(run->phase), "ready");
+			set_error(run, "%s", c->input_why[0] ? c->input_why : why);
+			snprintf(run->phase, sizeof(run->phase), c->input_why[0] ? "stdin" : "ready");
 			ret = 0;
 			goto out;
 		}
 		if (r->peer && r->ready.deadline_ms)
-			deadline = now_ms() + timeout_ms + HARNESS_GRACE_MS + cfg->stagger_ms;
+			deadline = now_ms() + timeout_ms + HARNESS_GRACE_MS + stagger_ms;
 	}
+	/* the last role's captures may be what an earlier role's input waited for */
+	input_feed(c);
 	if (cfg->engine->outcome.kind == EF_OUTCOME_PROBE) {
 		/* daemons: the probe decides, within the technique's deadline from the moment
 		 * both peers are ready; then the harness stops them */
@@ -936,6 +1155,11 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		else
 			lab_stop(lab, p->handle, 100, &status[i]);
 	}
+	{
+		const char *text[2] = { c->progs[c->peer[0]].text, c->progs[c->peer[1]].text };
+		cell_events_finish(ce, text, peer_started, dir, &run->recovery);
+		ce = NULL;
+	}
 	flows = calloc((size_t)t->nnodes, sizeof(*flows));
 	if (flows) {
 		read_flows(lab, flows);
@@ -945,7 +1169,11 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 			ct_mappings_free(&flows[n]);
 		free(flows);
 	}
-	if (ended) {
+	if (c->input_why[0]) {
+		/* a peer that never got its input is no NAT result */
+		set_error(run, "%s", c->input_why);
+		snprintf(run->phase, sizeof(run->phase), "stdin");
+	} else if (ended) {
 		int i = exited[0] ? 0 : 1;
 		run->outcome = CELL_ERROR;
 		snprintf(run->phase, sizeof(run->phase), "crashed");
@@ -959,6 +1187,10 @@ out:
 	if (ret == -ECANCELED) {
 		run->outcome = CELL_ERROR;
 		snprintf(run->reason, sizeof(run->reason), "interrupted");
+	}
+	if (ce) { /* left early: stop the events before the lab goes */
+		const char *none[2] = { NULL, NULL };
+		cell_events_finish(ce, none, peer_started, dir, &run->recovery);
 	}
 	lab_down(lab); /* stops the servers and anything still running */
 	cell_profiles_release(copy_a, copy_b);
@@ -993,15 +1225,14 @@ int cell_overhead_once(const struct runner_config *cfg, struct cell_overhead *oh
 		goto out;
 	t1 = now_ms();
 	/* the harness's part of starting an engine: its servers started and ready */
-	c = cellctx_new(cfg, lab);
+	c = cellctx_new(cfg, NULL, lab);
 	/* an engine's servers may need its files and setup (a lighthouse's certificate) */
 	if (!c || engine_vars_cell(&ec, t, c->vars) < 0 ||
-	    engine_vars_engine(cfg->engine, c->vars, why, sizeof(why)) < 0 ||
-	    engine_files_write(cfg->engine, c->vars, dir, why, sizeof(why)) < 0 ||
+	    pair_vars_files(cfg, c->vars, dir, why, sizeof(why)) < 0 ||
 	    setup_run(c, dir, dir, why, sizeof(why)) < 0)
 		goto out;
 	for (int i = 0; i < c->nprogs; i++) {
-		if (cfg->engine->roles[i].peer)
+		if (c->roles[i]->peer)
 			continue;
 		if (role_start(c, i, dir, 10000, why, sizeof(why)) < 0 ||
 		    role_wait_ready(c, i, -1, dir, why, sizeof(why)) < 0)

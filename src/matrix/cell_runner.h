@@ -11,6 +11,11 @@
 struct runner_config {
 	const struct engine_file *engine;
 	const char *engine_binary;   /* resolved path of the engine program ({{program}}) */
+	/* an engine pair: peer B's engine and its program (NULL: engine alone). The servers,
+	 * setup commands and files are engine's (B's servers and files with names engine lacks
+	 * are added); each peer's command, readiness and outcome are its own engine's */
+	const struct engine_file *engine_b;
+	const char *engine_binary_b;
 	const struct topo *topo;
 	int stagger_ms;
 	int rendezvous_port;

@@ -19,8 +19,10 @@
 #include "config.h"
 #include "engine/adapter.h"
 #include "lab/classify.h"
+#include "lab/events.h"
 #include "matrix/cell_runner.h"
 #include "matrix/expect.h"
+#include "matrix/load_gate.h"
 #include "matrix/matrix.h"
 #include "matrix/results_json_read.h"
 #include "matrix/theory.h"
@@ -51,7 +53,16 @@ struct plan {
 	int nprof;
 	struct expectations exp;
 	struct engine_file engine;
+	/* an engine pair: peer B's engine (pair true); else engine_b is unused */
+	struct engine_file engine_b;
+	bool pair;
 };
+
+/* Peer B's engine: the pair's second one, or the engine itself. */
+static const struct engine_file *plan_engine_b(const struct plan *p)
+{
+	return p->pair ? &p->engine_b : &p->engine;
+}
 
 static double now_ms(void)
 {
@@ -138,6 +149,41 @@ static void cell_names_set(struct plan *p, struct cell_spec *c)
 	snprintf(c->profile_b_name, sizeof(c->profile_b_name), "%s", b ? b->h.name : "");
 }
 
+/* --events: the NAT events of every cell (docs/events.md); a --cell id may carry its own, which
+ * then must be the same timeline. Each timeline is checked against the topology (its nodes and
+ * links exist, reboot and rebind name NAT nodes). Problems go to dl. */
+static void plan_cells_events(const struct plan *p, const struct matrix_opts *o,
+			      struct cell_spec *cells, int n, struct diag_list *dl)
+{
+	char canon[sizeof(cells[0].events)] = "", why[400];
+	struct lab_timeline tl;
+
+	if (o->events && (lab_timeline_parse(o->events, &tl, why, sizeof(why)) < 0 ||
+			  lab_timeline_format(&tl, canon, sizeof(canon)) < 0)) {
+		diag_add(dl, "--events", 0, "%s", why[0] ? why : "the timeline is too long");
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		struct cell_spec *c = &cells[i];
+
+		if (o->events && c->events[0] && strcmp(c->events, canon) != 0) {
+			diag_add(dl, "--events", 0, "cell %s carries the events \"%s\", but --events "
+				 "says \"%s\" (one timeline per run)", c->id, c->events, canon);
+			continue;
+		}
+		if (o->events && !c->events[0]) {
+			snprintf(c->events, sizeof(c->events), "%s", canon);
+			if (cell_spec_set_id(c) < 0)
+				diag_add(dl, "--events", 0, "cell %s: its id would be too long", c->id);
+		}
+		if (c->events[0] && (lab_timeline_parse(c->events, &tl, why, sizeof(why)) < 0 ||
+				     lab_timeline_check(&tl, &p->topo, why, sizeof(why)) < 0)) {
+			diag_add(dl, "--events", 0, "%s", why);
+			return;
+		}
+	}
+}
+
 /* The --cell ids, checked against the run: a cell that cannot exist (a B profile where the
  * topology has no NAT for B, or none where it has one; another topology or engine than the
  * run's; a profile that is not there) is bad input, and a cell named twice runs once. Profile
@@ -170,12 +216,13 @@ static int plan_cells_from_ids(struct plan *p, const struct matrix_opts *o, cons
 				 p->topo.name, c->topology);
 			continue;
 		}
-		if (strcmp(c->engine, o->engine) != 0 || c->engine_b[0]) {
-			diag_add(dl, "--cell", 0, "cell %s is for engine %s%s%s, but this run's is %s "
-				 "(one engine per run%s%s)", o->cells[i], c->engine,
-				 c->engine_b[0] ? "~" : "", c->engine_b, o->engine,
-				 c->engine_b[0] ? "; engine pairs are not supported yet" : ": give --engine ",
-				 c->engine_b[0] ? "" : c->engine);
+		if (strcmp(c->engine, o->engine) != 0 ||
+		    strcmp(c->engine_b, o->engine_b ? o->engine_b : "") != 0) {
+			diag_add(dl, "--cell", 0, "cell %s is for engine %s%s%s, but this run's is %s%s%s "
+				 "(one engine or engine pair per run: give --engine-a %s%s%s)",
+				 o->cells[i], c->engine, c->engine_b[0] ? "~" : "", c->engine_b,
+				 o->engine, o->engine_b ? "~" : "", o->engine_b ? o->engine_b : "",
+				 c->engine, c->engine_b[0] ? " --engine-b " : "", c->engine_b);
 			continue;
 		}
 		if (b_has_nat != (c->profile_b[0] != '\0')) {
@@ -332,14 +379,11 @@ static int cell_references(struct plan *p, struct cell_result *c, const struct r
 	struct theory_input in = { .a = &a->h, .b = b ? &b->h : NULL,
 				   .outer = p->has_outer ? &p->outer : NULL, .layout = p->layout,
 				   .tcp = strcmp(c->spec.proto, "tcp") == 0,
-				   .technique = c->spec.technique,
-				   .fixed_port = !(p->engine.capabilities & EF_CAP_RENDEZVOUS),
-				   .no_reflexive = !(p->engine.capabilities & EF_CAP_PEER_REFLEXIVE),
-				   .quits_on_icmp = !(p->engine.capabilities & EF_CAP_IGNORES_ICMP),
-				   .relay_fallback = p->engine.capabilities & EF_CAP_RELAY_FALLBACK,
-				   .single_probe = p->engine.capabilities & EF_CAP_SINGLE_PROBE };
+				   .technique = c->spec.technique };
 	struct theory th;
 
+	/* an engine pair is judged by the capabilities both sides have */
+	theory_input_set_engines(&in, p->engine.capabilities, plan_engine_b(p)->capabilities);
 	theory_predict(&in, &th);
 	c->refs.theory = th.outcome;
 	snprintf(c->refs.theory_why, sizeof(c->refs.theory_why), "%s", th.why);
@@ -360,9 +404,12 @@ static int cell_references(struct plan *p, struct cell_result *c, const struct r
 
 /* Longest first (LPT scheduling): a cell the theory expects not to connect directly runs until
  * its engine deadline, and such cells started last would set the wall time on their own. */
-static int expected_cost_ms(const struct cell_result *c, const struct engine_file *e)
+static int expected_cost_ms(const struct cell_result *c, const struct engine_file *e,
+			    const struct engine_file *eb)
 {
-	int deadline = runner_deadline_ms(e, &c->spec);
+	int deadline = runner_deadline_ms(e, &c->spec), db = runner_deadline_ms(eb, &c->spec);
+
+	deadline = db > deadline ? db : deadline;
 
 	return c->refs.theory == CELL_DIRECT && c->refs.cell_class == CLASS_DETERMINED ? deadline / 20
 										       : deadline;
@@ -370,7 +417,7 @@ static int expected_cost_ms(const struct cell_result *c, const struct engine_fil
 
 struct cost_ctx {
 	const struct cell_result *cells;
-	const struct engine_file *engine;
+	const struct engine_file *engine, *engine_b;
 };
 
 static int by_cost(const void *a, const void *b, void *arg)
@@ -378,7 +425,8 @@ static int by_cost(const void *a, const void *b, void *arg)
 	const struct cost_ctx *k = arg;
 	const struct cell_result *c = k->cells;
 	int x = *(const int *)a, y = *(const int *)b;
-	int cx = expected_cost_ms(&c[x], k->engine), cy = expected_cost_ms(&c[y], k->engine);
+	int cx = expected_cost_ms(&c[x], k->engine, k->engine_b);
+	int cy = expected_cost_ms(&c[y], k->engine, k->engine_b);
 
 	return cx != cy ? cy - cx : x - y;
 }
@@ -395,6 +443,7 @@ struct run_state {
 	struct task { int cell, rep; } *tasks; /* round after round of runs, each round in order */
 	int done_fd;           /* eventfd: a task finished */
 	atomic_bool stop;
+	struct load_gate gate; /* how many run at once (load_gate.h) */
 };
 
 static void *worker(void *arg)
@@ -402,13 +451,18 @@ static void *worker(void *arg)
 	struct run_state *s = arg;
 
 	for (;;) {
-		int task = atomic_fetch_add(&s->next, 1), ci, rep;
+		int task, ci, rep;
 		struct cell_result *c;
 		struct used_profile *a, *b;
 		uint64_t one = 1;
 
-		if (task >= s->ntasks || atomic_load(&s->stop))
+		if (load_gate_enter(&s->gate, &s->stop) < 0)
 			break;
+		task = atomic_fetch_add(&s->next, 1);
+		if (task >= s->ntasks || atomic_load(&s->stop)) {
+			load_gate_leave(&s->gate);
+			break;
+		}
 		ci = s->tasks[task].cell;
 		rep = s->tasks[task].rep;
 		c = &s->res->cells[ci];
@@ -419,8 +473,10 @@ static void *worker(void *arg)
 			snprintf(c->runs[rep].reason, sizeof(c->runs[rep].reason), "%s",
 				 a && a->bad ? a->why : b->why);
 		} else if (cell_run_once(&s->cfg, &c->spec, rep, &c->runs[rep]) == -ECANCELED) {
+			load_gate_leave(&s->gate);
 			break; /* not counted: the run is incomplete */
 		}
+		load_gate_leave(&s->gate);
 		if (c->runs[rep].outcome == CELL_FAILED || c->runs[rep].outcome == CELL_ERROR)
 			atomic_fetch_add(&s->failures, 1);
 		atomic_fetch_add(&s->done, 1);
@@ -521,7 +577,7 @@ static int run_cells(struct run_state *s, int jobs, bool tty, FILE *f)
 /* --- metadata --------------------------------------------------------------------------------- */
 
 static void fill_meta(struct results *res, const struct matrix_opts *o, struct plan *p,
-		      const char *version)
+		      const char *version, const char *version_b)
 {
 	struct results_meta *m = &res->meta;
 	struct utsname u;
@@ -541,6 +597,15 @@ static void fill_meta(struct results *res, const struct matrix_opts *o, struct p
 	if (strncmp(version, o->engine, strlen(o->engine)) == 0 && version[strlen(o->engine)] == ' ')
 		version += strlen(o->engine) + 1;
 	snprintf(m->engine_version, sizeof(m->engine_version), "%s", version);
+	if (o->engine_b) {
+		snprintf(m->engine_b, sizeof(m->engine_b), "%s", o->engine_b);
+		if (strncmp(version_b, o->engine_b, strlen(o->engine_b)) == 0 &&
+		    version_b[strlen(o->engine_b)] == ' ')
+			version_b += strlen(o->engine_b) + 1;
+		snprintf(m->engine_b_version, sizeof(m->engine_b_version), "%s", version_b);
+	}
+	if (o->engine_binary_b)
+		snprintf(m->engine_binary_b, sizeof(m->engine_binary_b), "%s", o->engine_binary_b);
 	snprintf(m->harness_version, sizeof(m->harness_version), "punchlab %s", PUNCHLAB_VERSION);
 	m->jobs = o->jobs;
 	m->repeat = o->repeat;
@@ -576,27 +641,40 @@ static int plan_cells_engine(const struct plan *p, const struct matrix_opts *o,
 
 	for (int i = 0; i < ncells; i++) {
 		bool tcp = strcmp(cells[i].proto, "tcp") == 0;
-		if (engine_file_technique(&p->engine, cells[i].technique, tcp)) {
+		/* an engine pair runs only the techniques both offer (over that transport) */
+		const struct engine_file *lacking =
+			!engine_file_technique(&p->engine, cells[i].technique, tcp) ? &p->engine
+			: !engine_file_technique(plan_engine_b(p), cells[i].technique, tcp)
+				? plan_engine_b(p) : NULL;
+		if (!lacking) {
 			cells[kept++] = cells[i];
 			continue;
 		}
 		if (o->ncells || o->ntechniques) {
 			char offered[256] = "";
 			size_t n = 0;
-			for (int t = 0; t < p->engine.ntechniques && n < sizeof(offered); t++)
-				if (tcp ? p->engine.techniques[t].tcp : p->engine.techniques[t].udp)
+			for (int t = 0; t < p->engine.ntechniques && n < sizeof(offered); t++) {
+				const struct ef_technique *et = &p->engine.techniques[t];
+				if ((tcp ? et->tcp : et->udp) &&
+				    engine_file_technique(plan_engine_b(p), et->name, tcp))
 					n += (size_t)snprintf(offered + n, sizeof(offered) - n, "%s%s",
-							      n ? ", " : "",
-							      p->engine.techniques[t].name);
-			diag_add(dl, o->ncells ? "--cell" : "--technique", 0, "%s: engine %s does not "
-				 "offer technique %s over %s, expected one of: %s", cells[i].id,
-				 p->engine.name, cells[i].technique, cells[i].proto,
+							      n ? ", " : "", et->name);
+			}
+			diag_add(dl, o->ncells ? "--cell" : "--technique", 0, "%s: engine %s%s does "
+				 "not offer technique %s over %s, expected one of%s: %s", cells[i].id,
+				 lacking->name, p->pair ? (lacking == &p->engine ? " (peer A)"
+							   : " (peer B)") : "",
+				 cells[i].technique, cells[i].proto, p->pair ? " both offer" : "",
 				 offered[0] ? offered : "(none over this transport)");
 			return kept;
 		}
 		dropped++;
 	}
-	if (dropped)
+	if (dropped && p->pair)
+		fprintf(err, "engines %s ~ %s: %d cell(s) left out (techniques or transports not "
+			"both offer, see %s and %s)\n", p->engine.name, p->engine_b.name, dropped,
+			p->engine.path, p->engine_b.path);
+	else if (dropped)
 		fprintf(err, "engine %s: %d cell(s) left out (techniques or transports it does not "
 			"offer, see %s)\n", p->engine.name, dropped, p->engine.path);
 	return kept;
@@ -616,6 +694,7 @@ struct matrix_steps {
 	struct results *base;      /* --baseline, or NULL */
 	char topo_ref[CELL_REF_MAX];
 	char engine_ref[CELL_REF_MAX], engine_bin[PATH_MAX], engine_ver[64];
+	char engine_b_ref[CELL_REF_MAX], engine_bin_b[PATH_MAX], engine_ver_b[64];
 	const char *dim_profiles[MATRIX_MAX_PROFILES]; /* the profiles to pair (not with --cell) */
 	int ndim_profiles;
 	struct cell_spec *cells;   /* the planned cells, before references */
@@ -631,37 +710,62 @@ static int steps_bad(struct matrix_steps *m)
 	return -EINVAL;
 }
 
-/* The engine: a name from engines/ or a path (ids name a shipped one by its name), its file, its
- * program and that program's version. */
+/* One engine: a name from engines/ or a path (ids name a shipped one by its name), its file,
+ * its program and that program's version. arg is made canonical into ref. */
+static int load_one_engine(struct matrix_steps *m, struct engine_file *e, const char **arg,
+			   char *ref, const char *binary, char *bin, char *ver, const char *side)
+{
+	int ret;
+
+	if (ref_canonical("engines", ".yaml", *arg, ref, CELL_REF_MAX) < 0) {
+		out_warnx(m->out, "engine%s \"%s\": name too long", side, *arg);
+		return -ENAMETOOLONG;
+	}
+	*arg = ref;
+	ret = engine_file_load(e, ref, m->dl);
+	if (ret == -ENOENT) {
+		out_warnx(m->out, "engine%s \"%s\" not found (looked for %s; punchlab engines lists "
+			  "them)", side, ref, e->path);
+		return ret;
+	}
+	if (m->dl->count)
+		return steps_bad(m);
+	if (engine_program_find(e, binary, bin, PATH_MAX) < 0) {
+		out_warnx(m->out, "engine%s %s: program %s not found or not executable (%s%s%s)", side,
+			  e->name, bin, e->npackages ? "install the Debian package "
+			  : "build it with ninja -C build, or give --engine-binary",
+			  e->npackages ? e->packages[0] : "",
+			  e->npackages ? ", or give --engine-binary" : "");
+		return -ENOENT;
+	}
+	engine_version(e, bin, ver, 64);
+	return 0;
+}
+
+/* The engine, and for an engine pair peer B's. A pair whose sides are read differently (one by
+ * a probe, the other by its output) has no common outcome: bad input. */
 static int steps_load_engine(struct matrix_steps *m)
 {
 	struct plan *p = m->p;
 	int ret;
 
-	if (ref_canonical("engines", ".yaml", m->o.engine, m->engine_ref,
-			  sizeof(m->engine_ref)) < 0) {
-		out_warnx(m->out, "engine \"%s\": name too long", m->o.engine);
-		return -ENAMETOOLONG;
-	}
-	m->o.engine = m->engine_ref;
-	ret = engine_file_load(&p->engine, m->o.engine, m->dl);
-	if (ret == -ENOENT) {
-		out_warnx(m->out, "engine \"%s\" not found (looked for %s; punchlab engines lists "
-			  "them)", m->o.engine, p->engine.path);
+	ret = load_one_engine(m, &p->engine, &m->o.engine, m->engine_ref, m->o.engine_binary,
+			      m->engine_bin, m->engine_ver, m->o.engine_b ? " A" : "");
+	if (ret < 0 || !m->o.engine_b)
 		return ret;
+	ret = load_one_engine(m, &p->engine_b, &m->o.engine_b, m->engine_b_ref,
+			      m->o.engine_binary_b, m->engine_bin_b, m->engine_ver_b, " B");
+	if (ret < 0)
+		return ret;
+	p->pair = true;
+	if ((p->engine.outcome.kind == EF_OUTCOME_PROBE) !=
+	    (p->engine_b.outcome.kind == EF_OUTCOME_PROBE)) {
+		out_warnx(m->out, "engines %s ~ %s: one is judged by a probe command and the other by "
+			  "its peers' output (%s, %s): a pair needs both sides read the same way "
+			  "(docs/engine-format.md \"Engine against engine\")", p->engine.name,
+			  p->engine_b.name, p->engine.path, p->engine_b.path);
+		return -EINVAL;
 	}
-	if (m->dl->count)
-		return steps_bad(m);
-	if (engine_program_find(&p->engine, m->o.engine_binary, m->engine_bin,
-				sizeof(m->engine_bin)) < 0) {
-		out_warnx(m->out, "engine %s: program %s not found or not executable (%s%s%s)",
-			  p->engine.name, m->engine_bin, p->engine.npackages ? "install the Debian "
-			  "package " : "build it with ninja -C build, or give --engine-binary",
-			  p->engine.npackages ? p->engine.packages[0] : "",
-			  p->engine.npackages ? ", or give --engine-binary" : "");
-		return -ENOENT;
-	}
-	engine_version(&p->engine, m->engine_bin, m->engine_ver, sizeof(m->engine_ver));
 	return 0;
 }
 
@@ -712,6 +816,35 @@ static int steps_load_profiles(struct matrix_steps *m)
 	return m->dl->count ? steps_bad(m) : 0;
 }
 
+/* --sweep: every planned cell at every point of the range (its id gains stagger=Nms); a --cell
+ * id that names a stagger already is swept all the same. Returns the new count or -errno. */
+static int plan_sweep(struct matrix_steps *m, int ncells)
+{
+	const struct sweep *sw = &m->o.sweep;
+	struct cell_spec *all = calloc((size_t)ncells * (size_t)sw->npoints + 1, sizeof(*all));
+	int n = 0;
+
+	if (!all) {
+		out_warn(m->out, -ENOMEM, "list the cells");
+		return -ENOMEM;
+	}
+	for (int i = 0; i < ncells; i++)
+		for (int k = 0; k < sw->npoints; k++) {
+			all[n] = m->cells[i];
+			all[n].has_stagger = true;
+			all[n].stagger_ms = sw->points[k];
+			if (cell_spec_set_id(&all[n]) < 0) {
+				out_warnx(m->out, "cell %s: its id would be too long", m->cells[i].id);
+				free(all);
+				return -ENAMETOOLONG;
+			}
+			n++;
+		}
+	free(m->cells);
+	m->cells = all;
+	return n;
+}
+
 /* The cells: the --cell ids, or every pairing of the profiles over the transports and
  * techniques; then those the engine offers, then this shard's slice. */
 static int steps_plan_cells(struct matrix_steps *m)
@@ -736,6 +869,7 @@ static int steps_plan_cells(struct matrix_steps *m)
 		dims.b_has_nat = p->topo.roles[ROLE_NAT_B] >= 0;
 		dims.engine = o->engine;
 		dims.params = o->params;
+		dims.engine_b = o->engine_b;
 		for (int i = 0; i < m->ndim_profiles; i++)
 			dims.profiles[dims.nprofiles++] = m->dim_profiles[i];
 		dims.udp = o->udp;
@@ -749,6 +883,7 @@ static int steps_plan_cells(struct matrix_steps *m)
 		out_warn(m->out, ncells < 0 ? ncells : -ENOMEM, "list the cells");
 		return ncells < 0 ? ncells : -ENOMEM;
 	}
+	plan_cells_events(p, o, m->cells, ncells, m->dl);
 	ncells = plan_cells_engine(p, o, m->cells, ncells, m->dl, m->err);
 	if (m->dl->count)
 		return steps_bad(m);
@@ -760,6 +895,8 @@ static int steps_plan_cells(struct matrix_steps *m)
 				m->cells[kept++] = m->cells[i];
 		ncells = kept;
 	}
+	if (o->sweep.npoints && (ncells = plan_sweep(m, ncells)) < 0)
+		return ncells;
 	for (int i = 0; i < ncells; i++)
 		cell_names_set(p, &m->cells[i]);
 	m->ncells = ncells;
@@ -808,6 +945,12 @@ static int steps_set_references(struct matrix_steps *m)
 		if (o->only_rate_cells && c->refs.cell_class == CLASS_DETERMINED) {
 			memset(c, 0, sizeof(*c));
 			continue;
+		}
+		if (c->spec.has_stagger) {
+			/* a sweep point: --repeat runs, no rate test (the rate measured for the
+			 * expectations is at the default stagger; here the curve is the result) */
+			c->refs.expected_rate = 0;
+			c->refs.expected_runs = 0;
 		}
 		nruns = c->refs.expected_runs > o->repeat ? c->refs.expected_runs : o->repeat;
 		c->runs = calloc((size_t)nruns, sizeof(*c->runs));
@@ -860,26 +1003,64 @@ static int steps_schedule(struct matrix_steps *m)
 		return -ENOMEM;
 	for (int i = 0; i < ncells; i++)
 		s->order[i] = i;
-	struct cost_ctx cost = { res->cells, &m->p->engine };
+	struct cost_ctx cost = { res->cells, &m->p->engine, plan_engine_b(m->p) };
 	qsort_r(s->order, (size_t)ncells, sizeof(int), by_cost, &cost);
 	for (int rep = 0, k = 0; rep < m->max_runs; rep++)
 		for (int i = 0; i < ncells; i++)
 			if (rep < res->cells[s->order[i]].nruns)
 				s->tasks[k++] = (struct task){ s->order[i], rep };
 	s->cfg = (struct runner_config){ .engine = &m->p->engine, .engine_binary = m->engine_bin,
+					 .engine_b = m->p->pair ? &m->p->engine_b : NULL,
+					 .engine_binary_b = m->p->pair ? m->engine_bin_b : NULL,
 					 .topo = &m->p->topo, .stagger_ms = m->o.stagger_ms,
 					 .rendezvous_port = RENDEZVOUS_PORT, .out_dir = m->o.out_dir };
 	return 0;
 }
 
-/* Run every task on o.jobs workers; an interrupted run leaves its cells' runs as errors. */
+/* The shortest deadline of the run: every readiness deadline of the engine(s) and every planned
+ * cell's technique deadline. What the load gate keeps the cells' CPU within (load_gate.h). */
+static int run_budget_ms(const struct matrix_steps *m)
+{
+	const struct engine_file *es[2] = { &m->p->engine, plan_engine_b(m->p) };
+	int budget = INT_MAX;
+
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < es[k]->nroles; i++)
+			if (es[k]->roles[i].ready.kind != EF_MATCH_NONE &&
+			    es[k]->roles[i].ready.deadline_ms > 0 &&
+			    es[k]->roles[i].ready.deadline_ms < budget)
+				budget = es[k]->roles[i].ready.deadline_ms;
+	for (int i = 0; i < m->res->ncells; i++)
+		for (int k = 0; k < 2; k++) {
+			int d = runner_deadline_ms(es[k], &m->res->cells[i].spec);
+			budget = d < budget ? d : budget;
+		}
+	return budget == INT_MAX ? 2000 : budget;
+}
+
+/* Run every task on o.jobs workers (at most; load_gate.h); an interrupted run leaves its cells'
+ * runs as errors. */
 static void steps_run(struct matrix_steps *m)
 {
+	if (load_gate_init(&m->s->gate, m->o.jobs_adaptive, m->o.jobs, run_budget_ms(m)) < 0) {
+		out_warnx(m->out, "cannot set up the load gate");
+		m->res->meta.incomplete = true;
+		return;
+	}
 	fprintf(m->err, "running %d cell(s), %d run(s) (rate cells as often as their test needs) "
-		"on %s with %d jobs (engine %s)\n", m->res->ncells, m->total_runs, m->p->topo.name,
-		m->o.jobs, m->engine_ver);
+		"on %s with %s%d jobs (engine %s%s%s)\n", m->res->ncells, m->total_runs,
+		m->p->topo.name, m->o.jobs_adaptive ? "at most " : "", m->o.jobs, m->engine_ver,
+		m->p->pair ? " ~ " : "", m->p->pair ? m->engine_ver_b : "");
 	run_cells(m->s, m->o.jobs, m->o.progress_tty, m->err);
 	m->res->meta.incomplete = atomic_load(&m->s->stop) || atomic_load(&m->s->done) < m->s->ntasks;
+	if (m->s->gate.adaptive)
+		fprintf(m->err, "concurrency: up to %d cells at once (measured %.0f ms of the engine's "
+			"CPU per run; the shortest deadline %d ms and %.1f of %d cores at the last "
+			"load average allow %d; --jobs N fixes it)\n", m->s->gate.peak,
+			m->s->gate.cpu_per_run_ms, m->s->gate.budget_ms, m->s->gate.cores,
+			m->s->gate.nproc, load_gate_bound(m->s->gate.cpu_per_run_ms, m->s->gate.cores,
+							  m->s->gate.budget_ms, m->s->gate.ceiling));
+	load_gate_destroy(&m->s->gate);
 }
 
 /* Every cell's verdict from its runs and references. */
@@ -891,7 +1072,8 @@ static void steps_judge(struct matrix_steps *m)
 
 int matrix_run(const struct matrix_opts *o, struct results *res, const struct out *out)
 {
-	struct matrix_steps m = { .o = *o, .out = out, .res = res, .engine_ver = "?" };
+	struct matrix_steps m = { .o = *o, .out = out, .res = res, .engine_ver = "?",
+				  .engine_ver_b = "?" };
 	double t0 = now_ms();
 	int ret = 2;
 
@@ -912,7 +1094,7 @@ int matrix_run(const struct matrix_opts *o, struct results *res, const struct ou
 		goto out;
 	steps_run(&m);
 	steps_judge(&m);
-	fill_meta(res, &m.o, m.p, m.engine_ver);
+	fill_meta(res, &m.o, m.p, m.engine_ver, m.engine_ver_b);
 	res->meta.wall_ms = now_ms() - t0;
 	ret = 0;
 out:

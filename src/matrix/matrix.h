@@ -29,6 +29,17 @@ struct matrix_opts {
 	bool only_rate_cells;               /* drop the cells the theory calls determined */
 	bool progress_tty;                  /* a live progress line (else plain lines) */
 	struct profile_params params;       /* --profile-param: set on every cell's profiles */
+	/* an engine pair: peer B runs engine_b (a name or a path; NULL: engine alone) with its own
+	 * program engine_binary_b (NULL: found like engine A's); servers come from engine A */
+	const char *engine_b;
+	const char *engine_binary_b;
+	/* jobs is a ceiling, not a fixed count: cells run at the concurrency their measured CPU
+	 * cost allows (docs/engine-format.md "Load"); false: exactly `jobs` (--jobs given) */
+	bool jobs_adaptive;
+	/* --sweep stagger=FROM..TO/STEP: every cell at every point (a stagger= cell each), run
+	 * --repeat times per point, judged by no rate test (the curve is the result) */
+	struct sweep sweep;
+	const char *events;                 /* --events TIMELINE (docs/events.md), NULL: none */
 };
 
 /* The default profiles: the five classic types plus the RST variant. */

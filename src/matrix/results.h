@@ -38,6 +38,12 @@ struct cell_spec {
 	/* profile parameters set for both NATs' profiles (udp-timeout=..., docs/profile-format.md
 	 * "Parameters"), seconds; 0: the profile's own */
 	int udp_timeout_unreplied, udp_timeout_replied;
+	/* the stagger dimension (a point of --sweep stagger=...): B starts stagger_ms after A in
+	 * this cell; has_stagger false: absent, the run's --stagger */
+	bool has_stagger;
+	int stagger_ms;
+	/* NAT events during the run (docs/events.md), canonical timeline text; "" for none */
+	char events[512];
 	/* The profiles' header names, for grid labels; "" when unknown (the reports then use the
 	 * reference). Not part of the identity: the id and the fields above are. */
 	char profile_a_name[64];
@@ -63,6 +69,28 @@ struct run_attestation {
 				* line ("nat-a: udp 10.0.1.10:4242 -> ... packets 4/4 bytes ...") */
 };
 
+/* NAT events of a run (docs/events.md): each step of the timeline as the lab applied it, and
+ * what the engine said about its path afterwards. */
+#define RUN_EVENTS_MAX 8
+struct run_event {
+	char event[96];        /* canonical ("nat-a reboot@2s for 2s") */
+	bool second_half;      /* the link up again / the NAT booted */
+	int planned_ms;        /* from peer A's start */
+	double actual_ms;      /* when the lab began applying it (when it took effect); < 0: not
+				* reached */
+	bool failed;
+	char detail[256];      /* what the lab did and saw */
+};
+struct run_recovery {
+	int nevents;
+	struct run_event events[RUN_EVENTS_MAX];
+	bool path_lost;        /* the engine reported losing its path (punch: path-lost) */
+	bool recovered;        /* every peer that lost it reported it back after the last step */
+	char via[16];          /* "direct" | "relay" | "" */
+	double detect_ms;      /* first step -> first path-lost; < 0 when none */
+	double recovery_ms;    /* last step -> the later peer's path-recovered; < 0 when not */
+};
+
 /* One engine run of a cell. */
 struct cell_run {
 	enum cell_outcome outcome;
@@ -81,6 +109,7 @@ struct cell_run {
 	char log_dir[256];     /* relative to the report directory: the programs' output */
 	enum cell_outcome engine_said; /* what the engine reported (CELL_ERROR: nothing) */
 	struct run_attestation attestation;
+	struct run_recovery recovery;  /* nevents 0: the cell has no NAT events */
 };
 
 /* How the theory classes a cell (src/matrix/theory.c): a determined outcome runs once (unless
@@ -170,8 +199,11 @@ struct results_meta {
 	bool incomplete;        /* interrupted: not every cell ran */
 	char kernel[128];
 	char nft_version[32];
-	char engine[32];        /* engine name */
+	char engine[CELL_REF_MAX]; /* the engine's reference (a name, or a path), as in cell ids */
 	char engine_version[64];
+	/* an engine pair (--engine-b): peer B's engine and its version; "" for one engine */
+	char engine_b[CELL_REF_MAX];
+	char engine_b_version[64];
 	char harness_version[32];
 	char host[64];
 	int jobs, repeat, stagger_ms;
@@ -179,6 +211,7 @@ struct results_meta {
 	char baseline[256];     /* the baseline file compared against, "" for none */
 	/* options that shaped the cells, for their rerun commands */
 	char engine_binary[256]; /* --engine-binary as given, "" when punchlab found the program */
+	char engine_binary_b[256]; /* --engine-binary-b as given (an engine pair), else "" */
 	char expectations[256];  /* --expectations as given, "" for the default */
 	char topology_path[256]; /* the topology file when not a shipped one, else "" */
 	struct profile_hash *profiles;

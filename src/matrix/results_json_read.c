@@ -190,6 +190,9 @@ static void rd_meta(struct reader *rd, json_t *root, struct results_meta *m)
 	rd_str(rd, meta, "meta", "nft_version", m->nft_version, sizeof(m->nft_version), false);
 	rd_str(rd, meta, "meta", "engine", m->engine, sizeof(m->engine), false);
 	rd_str(rd, meta, "meta", "engine_version", m->engine_version, sizeof(m->engine_version), false);
+	rd_str(rd, meta, "meta", "engine_b", m->engine_b, sizeof(m->engine_b), false);
+	rd_str(rd, meta, "meta", "engine_b_version", m->engine_b_version,
+	       sizeof(m->engine_b_version), false);
 	rd_str(rd, meta, "meta", "harness_version", m->harness_version, sizeof(m->harness_version),
 	       false);
 	rd_str(rd, meta, "meta", "host", m->host, sizeof(m->host), false);
@@ -199,6 +202,8 @@ static void rd_meta(struct reader *rd, json_t *root, struct results_meta *m)
 	rd_str(rd, meta, "meta", "shard", m->shard, sizeof(m->shard), false);
 	rd_str(rd, meta, "meta", "baseline", m->baseline, sizeof(m->baseline), false);
 	rd_str(rd, meta, "meta", "engine_binary", m->engine_binary, sizeof(m->engine_binary), false);
+	rd_str(rd, meta, "meta", "engine_binary_b", m->engine_binary_b, sizeof(m->engine_binary_b),
+	       false);
 	rd_str(rd, meta, "meta", "expectations", m->expectations, sizeof(m->expectations), false);
 	rd_str(rd, meta, "meta", "topology_path", m->topology_path, sizeof(m->topology_path), false);
 	profiles = rd_get(rd, meta, "meta", "profiles", false);
@@ -349,6 +354,46 @@ static void rd_verdict(struct reader *rd, json_t *cell, const char *where, struc
 	rd_bool(rd, o, w, "error", &v->error);
 }
 
+/* NAT events of a run (absent: the cell had none). */
+static void rd_recovery(struct reader *rd, json_t *o, const char *where, struct run_recovery *rc)
+{
+	json_t *evs = json_object_get(o, "events"), *r;
+	char w2[160];
+
+	memset(rc, 0, sizeof(*rc));
+	rc->detect_ms = rc->recovery_ms = -1;
+	if (!evs)
+		return;
+	if (!json_is_array(evs) || json_array_size(evs) > RUN_EVENTS_MAX) {
+		rd_error(rd, where, "events", "not an array of at most 8 steps");
+		return;
+	}
+	for (size_t i = 0; i < json_array_size(evs); i++) {
+		struct run_event *e = &rc->events[rc->nevents++];
+		json_t *eo = json_array_get(evs, i);
+		snprintf(w2, sizeof(w2), "%s.events[%zu]", where, i);
+		if (!json_is_object(eo)) {
+			rd_error(rd, w2, NULL, "not an object");
+			return;
+		}
+		rd_str(rd, eo, w2, "event", e->event, sizeof(e->event), true);
+		rd_bool(rd, eo, w2, "second_half", &e->second_half);
+		rd_int(rd, eo, w2, "planned_ms", &e->planned_ms);
+		rd_num(rd, eo, w2, "applied_ms", &e->actual_ms, true);
+		rd_bool(rd, eo, w2, "failed", &e->failed);
+		rd_str(rd, eo, w2, "detail", e->detail, sizeof(e->detail), false);
+	}
+	snprintf(w2, sizeof(w2), "%s.recovery", where);
+	r = rd_object(rd, o, where, "recovery", true);
+	if (!r)
+		return;
+	rd_bool(rd, r, w2, "path_lost", &rc->path_lost);
+	rd_bool(rd, r, w2, "recovered", &rc->recovered);
+	rd_str(rd, r, w2, "via", rc->via, sizeof(rc->via), false);
+	rd_num(rd, r, w2, "detect_ms", &rc->detect_ms, true);
+	rd_num(rd, r, w2, "recovery_ms", &rc->recovery_ms, true);
+}
+
 static void rd_run(struct reader *rd, json_t *o, const char *where, struct cell_run *run)
 {
 	json_t *att;
@@ -370,6 +415,7 @@ static void rd_run(struct reader *rd, json_t *o, const char *where, struct cell_
 	rd_num(rd, o, where, "wall_ms", &run->wall_ms, false);
 	rd_lines(rd, o, where, "mappings", run->mappings, sizeof(run->mappings));
 	rd_str(rd, o, where, "log_dir", run->log_dir, sizeof(run->log_dir), false);
+	rd_recovery(rd, o, where, &run->recovery);
 	/* schema 2: the engine's word and the lab's evidence (absent in schema 1: unchecked) */
 	run->engine_said = run->outcome;
 	if (json_object_get(o, "engine_said"))
@@ -407,6 +453,11 @@ static void rd_spec(struct reader *rd, json_t *o, const char *where, struct cell
 	rd_str(rd, o, where, "technique", s->technique, sizeof(s->technique), true);
 	rd_str(rd, o, where, "engine", s->engine, sizeof(s->engine), false);
 	rd_str(rd, o, where, "engine_b", s->engine_b, sizeof(s->engine_b), false);
+	if (json_object_get(o, "stagger_ms")) {
+		rd_int(rd, o, where, "stagger_ms", &s->stagger_ms);
+		s->has_stagger = true;
+	}
+	rd_str(rd, o, where, "events", s->events, sizeof(s->events), false);
 	rd_str(rd, o, where, "profile_a_name", s->profile_a_name, sizeof(s->profile_a_name), false);
 	rd_str(rd, o, where, "profile_b_name", s->profile_b_name, sizeof(s->profile_b_name), false);
 	if (rd->errors != errors)

@@ -94,6 +94,11 @@ static int meta_join(struct results_meta *dst, const struct results_meta *src, c
 	if (strcmp(dst->engine, src->engine) || strcmp(dst->engine_version, src->engine_version))
 		ret = diag_add(dl, name, 0, "engine %s %s, but the first results used %s %s",
 			       src->engine, src->engine_version, dst->engine, dst->engine_version);
+	if (strcmp(dst->engine_b, src->engine_b) ||
+	    strcmp(dst->engine_b_version, src->engine_b_version))
+		ret = diag_add(dl, name, 0, "peer B's engine %s %s, but the first results used %s "
+			       "%s", src->engine_b[0] ? src->engine_b : "(none)", src->engine_b_version,
+			       dst->engine_b[0] ? dst->engine_b : "(none)", dst->engine_b_version);
 	/* the stagger shapes every cell (the RST races), and the rerun commands repeat it */
 	if (dst->stagger_ms != src->stagger_ms)
 		ret = diag_add(dl, name, 0, "--stagger %d ms, but the first results used %d ms: not "

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/engine_file.h"
 #include "matrix/theory.h"
 
 struct side {
@@ -422,6 +423,25 @@ static void predict(const struct theory_input *in, struct theory *t)
 	a.single_probe = b.single_probe = in->single_probe;
 	b.is_b = true;
 	outcome_reason(&a, &b, in->technique, in->tcp, t);
+}
+
+unsigned theory_caps_shared(unsigned caps_a, unsigned caps_b)
+{
+	/* limitations: one side that has it is enough to limit the pair */
+	const unsigned limits = EF_CAP_SINGLE_PROBE;
+
+	return (caps_a & caps_b & ~limits) | ((caps_a | caps_b) & limits);
+}
+
+void theory_input_set_engines(struct theory_input *in, unsigned caps_a, unsigned caps_b)
+{
+	unsigned caps = theory_caps_shared(caps_a, caps_b);
+
+	in->fixed_port = !(caps & EF_CAP_RENDEZVOUS);
+	in->no_reflexive = !(caps & EF_CAP_PEER_REFLEXIVE);
+	in->quits_on_icmp = !(caps & EF_CAP_IGNORES_ICMP);
+	in->relay_fallback = caps & EF_CAP_RELAY_FALLBACK;
+	in->single_probe = caps & EF_CAP_SINGLE_PROBE;
 }
 
 void theory_predict(const struct theory_input *in, struct theory *t)

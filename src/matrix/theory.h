@@ -54,5 +54,14 @@ struct theory {
 
 void theory_predict(const struct theory_input *in, struct theory *out);
 
+/* Set in's engine flags (fixed_port ... single_probe) from the engines' capability bits (enum
+ * ef_capability): caps_a is peer A's engine's, caps_b peer B's (the same for one engine). An
+ * engine pair is judged by what both sides can do: a capability (rendezvous, peer-reflexive,
+ * ignores-icmp-errors, relay-fallback) counts only when both engines have it, and a limitation
+ * (single-probe) counts when either has it, since the weaker side sets what the pair can do. */
+void theory_input_set_engines(struct theory_input *in, unsigned caps_a, unsigned caps_b);
+/* The capability bits a pair of engines shares (the same rule), for reports. */
+unsigned theory_caps_shared(unsigned caps_a, unsigned caps_b);
+
 /* The cell class of a prediction: determined, timing-dependent or probabilistic. */
 enum cell_class theory_class(const struct theory *t);

@@ -79,3 +79,35 @@ out:
 	pthread_mutex_unlock(&nft_lock);
 	return ret;
 }
+
+int nft_ruleset_run(const char *cmds, bool json, char **out, char *err, size_t len)
+{
+	struct nft_ctx *ctx;
+	int ret = 0;
+
+	if (out)
+		*out = NULL;
+	pthread_mutex_lock(&nft_lock);
+	ctx = nft_ctx_new(NFT_CTX_DEFAULT); /* after entering the node: see nft_ruleset_load() */
+	if (!ctx) {
+		pthread_mutex_unlock(&nft_lock);
+		return -ENOMEM;
+	}
+	nft_ctx_buffer_output(ctx);
+	nft_ctx_buffer_error(ctx);
+	if (json)
+		nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON);
+	if (nft_run_cmd_from_buffer(ctx, cmds) != 0) {
+		const char *e = nft_ctx_get_error_buffer(ctx);
+		snprintf(err, len, "%s", e && *e ? e : "rejected");
+		err[strcspn(err, "\n")] = '\0';
+		ret = -EINVAL;
+	} else if (out) {
+		*out = strdup(nft_ctx_get_output_buffer(ctx));
+		if (!*out)
+			ret = -ENOMEM;
+	}
+	nft_ctx_free(ctx);
+	pthread_mutex_unlock(&nft_lock);
+	return ret;
+}

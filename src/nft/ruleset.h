@@ -1,5 +1,8 @@
 /* Loading an nftables ruleset file into a namespace through libnftables. */
 #pragma once
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "base/out.h"
 
 struct nft_var {
@@ -13,3 +16,9 @@ struct nft_var {
  * -ENOMEM. */
 int nft_ruleset_load(const char *path, const struct nft_var *vars, int nvars,
 		     struct diag_list *dl);
+
+/* Run nft commands from a buffer in the calling thread's current network namespace (no
+ * variables: libnftables applies them to files only). With json, listings come as JSON. On
+ * success *out (when not NULL) receives the output, malloc'd (caller frees); on failure
+ * err[len] holds libnftables' message. Returns 0, -EINVAL (rejected) or -ENOMEM. */
+int nft_ruleset_run(const char *cmds, bool json, char **out, char *err, size_t len);

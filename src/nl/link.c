@@ -72,3 +72,30 @@ int nl_link_set_up(struct nl_sock *sk, int ifindex, const char *name, struct nl_
 	rtnl_link_put(change);
 	return ret < 0 ? nl_fail(err, ret, "set up", "link", name) : 0;
 }
+
+int nl_link_set_down(struct nl_sock *sk, int ifindex, const char *name, struct nl_err *err)
+{
+	struct rtnl_link *orig = rtnl_link_alloc(), *change = rtnl_link_alloc();
+	int ret = -NLE_NOMEM;
+
+	if (orig && change) {
+		rtnl_link_set_ifindex(orig, ifindex);
+		rtnl_link_unset_flags(change, IFF_UP);
+		ret = rtnl_link_change(sk, orig, change, 0);
+	}
+	rtnl_link_put(orig);
+	rtnl_link_put(change);
+	return ret < 0 ? nl_fail(err, ret, "set down", "link", name) : 0;
+}
+
+int nl_link_index(struct nl_sock *sk, const char *name)
+{
+	struct rtnl_link *link = NULL;
+	int ret = rtnl_link_get_kernel(sk, 0, name, &link);
+
+	if (ret < 0)
+		return nl_to_errno(ret);
+	ret = rtnl_link_get_ifindex(link);
+	rtnl_link_put(link);
+	return ret > 0 ? ret : -ENODEV;
+}

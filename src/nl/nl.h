@@ -51,12 +51,27 @@ int nl_link_add_bridge(struct nl_sock *sk, const char *name, int ifindex, struct
 /* Set an existing link up (lo of a fresh namespace is down). */
 int nl_link_set_up(struct nl_sock *sk, int ifindex, const char *name, struct nl_err *err);
 
+/* Set an existing link down (its routes through it go; connected ones come back when it is set
+ * up again). */
+int nl_link_set_down(struct nl_sock *sk, int ifindex, const char *name, struct nl_err *err);
+
+/* The ifindex of a link by name, or -errno (-ENODEV when there is none). */
+int nl_link_index(struct nl_sock *sk, const char *name);
+
 /* --- addresses (addr.c) --- */
 
 /* Add an address; IPv6 addresses skip duplicate address detection (IFA_F_NODAD) so they are
  * usable at once in a lab where nothing else can own them. */
 int nl_addr_add(struct nl_sock *sk, int ifindex, const char *ifname, const struct net_addr *a,
 		struct nl_err *err);
+
+/* Delete an address. */
+int nl_addr_del(struct nl_sock *sk, int ifindex, const char *ifname, const struct net_addr *a,
+		struct nl_err *err);
+
+/* The first IPv4 address (with its prefix) on ifindex, from the kernel. Returns 0, -ENOENT
+ * when it has none, or -errno. */
+int nl_addr_first_ipv4(struct nl_sock *sk, int ifindex, struct net_addr *out);
 
 /* --- routes (route.c) --- */
 

@@ -108,6 +108,8 @@ void peer_usage(FILE *f)
 	      "  --idle-after S       with --idle-gap: keep-alives every 0.5 s for S seconds\n"
 	      "                       first (a flow older than 2 s gets conntrack's replied\n"
 	      "                       timeout)\n"
+	      "  --revalidate S       with --hold: probe the path every S; when it goes silent,\n"
+	      "                       register again and re-punch (default off; docs/punch.md)\n"
 	      "exit: 0 direct, 3 relayed, 1 failed, 2 usage or setup error\n", f);
 }
 
@@ -239,7 +241,7 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 {
 	enum { O_RDV = 256, O_RDV2, O_SESSION, O_ROLE, O_PROTO, O_TECH, O_TIMEOUT, O_JSON,
 	       O_BIND, O_PORT, O_PAYLOAD, O_BSOCK, O_BPROBE, O_BRATE, O_PWIN, O_HOLD, O_KEEPALIVE,
-	       O_IDLE, O_IDLE_AFTER, O_HELP };
+	       O_IDLE, O_IDLE_AFTER, O_REVALIDATE, O_HELP };
 	static const struct option lo[] = {
 		{ "rendezvous", required_argument, NULL, O_RDV },
 		{ "rendezvous2", required_argument, NULL, O_RDV2 },
@@ -260,6 +262,7 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 		{ "keepalive", required_argument, NULL, O_KEEPALIVE },
 		{ "idle-gap", required_argument, NULL, O_IDLE },
 		{ "idle-after", required_argument, NULL, O_IDLE_AFTER },
+		{ "revalidate", required_argument, NULL, O_REVALIDATE },
 		{ "help", no_argument, NULL, O_HELP },
 		{ 0 }
 	};
@@ -375,6 +378,11 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 			if (opts_parse_duration(optarg, &o->idle_after_ms))
 				return bad(err, v, "--idle-after wants seconds > 0, got", optarg);
 			break;
+		case O_REVALIDATE:
+			if (opts_parse_duration(optarg, &o->revalidate_ms) || o->revalidate_ms < 10)
+				return bad(err, v, "--revalidate wants an interval of at least 10ms, got",
+					   optarg);
+			break;
 		case O_HELP:
 			peer_usage(out);
 			return 1;
@@ -412,6 +420,8 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 		return bad(err, v, "--idle-after needs --idle-gap", NULL);
 	if (!has_keepalive)
 		o->keepalive_ms = o->hold_ms ? PEER_KEEPALIVE_MS : 0;
+	if (o->revalidate_ms && !o->hold_ms)
+		return bad(err, v, "--revalidate needs --hold (it revalidates a held path)", NULL);
 	return 0;
 }
 

@@ -60,6 +60,7 @@ struct peer_opts {
 	uint32_t keepalive_ms;
 	uint32_t idle_gap_ms;         /* --idle-gap: silence after verifying, then probe; 0 = off */
 	uint32_t idle_after_ms;       /* --idle-after: keep-alives this long before the silence */
+	uint32_t revalidate_ms;       /* --hold: probe the path this often, re-punch when silent */
 };
 
 #define PEER_KEEPALIVE_MS 5000

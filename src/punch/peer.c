@@ -387,6 +387,10 @@ static void on_linger(struct loop_timer *t)
 {
 	struct peer *p = t->arg;
 
+	if (reval_lost_now(p)) { /* the hold ended while the path was lost */
+		finish(p, PEER_EXIT_FAILED);
+		return;
+	}
 	finish(p, p->chan.kind == CHAN_RELAY ? PEER_EXIT_RELAYED : PEER_EXIT_DIRECT);
 }
 
@@ -415,6 +419,9 @@ static void check_verified(struct peer *p)
 	evout_ms(&p->ev, "ms", p->t_verified - p->t_endpoints);
 	evout_end(&p->ev);
 	send_done(p, &p->chan);
+	/* a path verified again after it was lost: the hold keeps its end (revalidate.c) */
+	if (p->o->hold_ms && reval_on_verified(p))
+		return;
 	if (idle_after_verified(p)) /* --hold, --idle-gap: idle.c */
 		return;
 	if (p->peer_done) {
@@ -437,6 +444,7 @@ void peer_on_peer_msg(struct peer *p, const struct chan *c, const struct wire_ms
 	if (c->kind == CHAN_RELAY && race_relay_on_msg(p, m))
 		return;
 	idle_on_msg(p, m->type);
+	reval_on_msg(p, c, m);
 	switch (m->type) {
 	case WIRE_PROBE:
 		peer_msg_init(p, &r, WIRE_PROBE_ACK);
@@ -968,6 +976,9 @@ static void on_reg_timer(struct loop_timer *t)
 		p->reg_interval_ms *= 2;
 	if (p->reg_interval_ms > REG_MAX_MS)
 		p->reg_interval_ms = REG_MAX_MS;
+	/* a re-punch (revalidate.c) waits for a NAT that comes back: no longer than it probes */
+	if (p->reval_lost && p->reg_interval_ms > p->o->revalidate_ms)
+		p->reg_interval_ms = p->o->revalidate_ms;
 	loop_timer_in(&p->reg_timer, (uint64_t)p->reg_interval_ms * 1000u);
 }
 
@@ -1128,6 +1139,20 @@ static void tech_stop(struct peer *p)
 	loop_timer_stop(&p->verify_timer);
 }
 
+int peer_repunch(struct peer *p, enum technique t, uint16_t round)
+{
+	tech_stop(p);
+	p->tech = tech_ops_of(t);
+	p->round = round;
+	p->connected = false;
+	p->my_data_acked = p->peer_data_ok = p->peer_done = false;
+	p->bind1_ok = false; /* measure the NAT again: a rebooted one allocates anew */
+	/* predict and birthday aim at the ports the NATs allocate next: from a fresh socket
+	 * both sides' new flows start where their counters are now, not where the old
+	 * socket's mappings (kept by a NAT that did not change) say they were */
+	return reg_begin(p, p->tech->fresh_socket);
+}
+
 void peer_step_fail(struct peer *p, const char *reason)
 {
 	if (p->finished)
@@ -1171,7 +1196,7 @@ static void on_step_timer(struct loop_timer *t)
 {
 	struct peer *p = t->arg;
 
-	if (p->finished || p->phase == PH_DONE)
+	if (p->finished || p->phase == PH_DONE || reval_step_timeout(p))
 		return;
 	snprintf(p->fail_reason, sizeof(p->fail_reason), "%s: no verified path before the step "
 		 "deadline", technique_name(p->tech->id));
@@ -1377,6 +1402,7 @@ int peer_run(const struct peer_opts *o, FILE *out, FILE *err_f)
 	loop_timer_init(&p->loop, &p->keepalive_timer, on_keepalive, p);
 	race_relay_init(p);
 	idle_init(p);
+	reval_init(p);
 	loop_timer_in(&p->deadline, (uint64_t)o->timeout_ms * 1000u);
 
 	evout_begin(&p->ev, "start");

@@ -197,6 +197,13 @@ struct peer {
 	uint64_t rtt_us;
 	struct idle idle;                         /* --idle-gap (idle.c) */
 
+	/* --hold --revalidate (revalidate.c): when the path last proved alive each way, and the
+	 * loss being recovered from */
+	struct loop_timer reval_timer;
+	uint64_t reval_ack_us, reval_heard_us, reval_lost_us;
+	uint32_t reval_losses;
+	bool reval_on, reval_lost, reval_relay;
+
 	struct race_relay rr;
 
 	/* results */
@@ -211,6 +218,19 @@ struct peer {
 
 /* End the run with exit code @code: the result line, a BYE to the rendezvous, loop stop. */
 void peer_finish(struct peer *p, int code);
+/* Register again on the main socket for round @round and run technique @t once the other peer's
+ * endpoints arrive (revalidate.c's re-punch). Returns 0 or -errno. */
+int peer_repunch(struct peer *p, enum technique t, uint16_t round);
+
+/* Path revalidation in --hold (revalidate.c). reval_on_verified(): a path was verified; true
+ * when it was a recovery (the hold keeps its end). reval_on_msg(): a message from the other
+ * peer on channel c. reval_step_timeout(): the step deadline of a re-punch passed; true when
+ * revalidation handles it. reval_lost_now(): the path is lost and not recovered. */
+void reval_init(struct peer *p);
+bool reval_on_verified(struct peer *p);
+void reval_on_msg(struct peer *p, const struct chan *c, const struct wire_msg *m);
+bool reval_step_timeout(struct peer *p);
+bool reval_lost_now(const struct peer *p);
 
 /* Send a wire message on a UDP socket / over a channel. Return 0 or -errno. */
 int peer_udp_send(struct peer *p, struct psock *s, const struct sockaddr_storage *to,

@@ -307,6 +307,20 @@ static size_t shell_word(char *buf, size_t len, size_t n, const char *word)
 	return n;
 }
 
+void report_engine_label(const struct results_meta *m, char *buf, size_t len)
+{
+	size_t n = (size_t)snprintf(buf, len, "%s %s", m->engine[0] ? m->engine : "?",
+				    m->engine_version);
+
+	if (m->engine_b[0] && n < len)
+		n += (size_t)snprintf(buf + n, len - n, " ~ %s %s (peer A ~ peer B)", m->engine_b,
+				      m->engine_b_version);
+	if (m->engine_b[0] && (m->engine_binary[0] || m->engine_binary_b[0]) && n < len)
+		snprintf(buf + n, len - n, ", binaries %s ~ %s",
+			 m->engine_binary[0] ? m->engine_binary : "(found)",
+			 m->engine_binary_b[0] ? m->engine_binary_b : "(found)");
+}
+
 void report_rerun_command(const struct results *r, const struct cell_result *c, char *buf,
 			  size_t len)
 {
@@ -322,8 +336,12 @@ void report_rerun_command(const struct results *r, const struct cell_result *c, 
 		n = shell_word(buf, len, n, m->topology_path);
 	}
 	if (m->engine_binary[0]) {
-		n = shell_word(buf, len, n, "--engine-binary");
+		n = shell_word(buf, len, n, m->engine_b[0] ? "--engine-binary-a" : "--engine-binary");
 		n = shell_word(buf, len, n, m->engine_binary);
+	}
+	if (m->engine_binary_b[0]) {
+		n = shell_word(buf, len, n, "--engine-binary-b");
+		n = shell_word(buf, len, n, m->engine_binary_b);
 	}
 	if (m->stagger_ms != CELL_DEFAULT_STAGGER_MS) {
 		snprintf(num, sizeof(num), "%d", m->stagger_ms);

@@ -7,6 +7,7 @@
 
 #include "report/report.h"
 #include "report/report_internal.h"
+#include "report/sweep.h"
 
 #define CELL_W 60
 #define CELL_H 42
@@ -194,9 +195,9 @@ static void html_header(FILE *f, const struct results *r, const struct results_s
 	};
 
 	fputs("<header><h1>punchlab matrix</h1><p class=\"meta\">engine ", f);
-	html_text(f, m->engine[0] ? m->engine : "?");
-	fputc(' ', f);
-	html_text(f, m->engine_version);
+	char engines[800];
+	report_engine_label(m, engines, sizeof(engines));
+	html_text(f, engines);
 	fputs(" &middot; harness ", f);
 	html_text(f, m->harness_version);
 	fputs(" &middot; kernel ", f);
@@ -535,6 +536,7 @@ int report_html_write(const struct results *r, FILE *f, const char *report_dir)
 	for (int i = 0; i < gs.n; i++)
 		html_group(f, r, &gs, &gs.g[i]);
 	fputs("</div>\n", f);
+	report_sweeps_html(f, r);
 	html_list(f, r, HP_REGRESSION, "regressions", "Regressions");
 	html_list(f, r, HP_ERROR, "errors", "Errors (the harness could not run the cell)");
 	html_findings(f, r);

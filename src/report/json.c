@@ -8,6 +8,7 @@
 
 #include "report/report.h"
 #include "report/report_internal.h"
+#include "report/sweep.h"
 
 #define JW_MAX_DEPTH ((int)(sizeof(((struct json_writer *)0)->first)))
 
@@ -180,6 +181,8 @@ static void jw_write_meta(struct json_writer *w, const struct results_meta *m)
 	jw_str(w, "nft_version", m->nft_version);
 	jw_str(w, "engine", m->engine);
 	jw_str(w, "engine_version", m->engine_version);
+	jw_str(w, "engine_b", m->engine_b);
+	jw_str(w, "engine_b_version", m->engine_b_version);
 	jw_str(w, "harness_version", m->harness_version);
 	jw_str(w, "host", m->host);
 	jw_int(w, "jobs", m->jobs);
@@ -188,6 +191,7 @@ static void jw_write_meta(struct json_writer *w, const struct results_meta *m)
 	jw_str(w, "shard", m->shard);
 	jw_str(w, "baseline", m->baseline);
 	jw_str(w, "engine_binary", m->engine_binary);
+	jw_str(w, "engine_binary_b", m->engine_binary_b);
 	jw_str(w, "expectations", m->expectations);
 	jw_str(w, "topology_path", m->topology_path);
 	jw_open(w, "profiles", '[');
@@ -329,6 +333,31 @@ static void jw_log_files(struct json_writer *w, const char *root, const char *lo
 	jw_close(w, ']');
 }
 
+/* A run with NAT events (docs/events.md): the steps as applied, and the engine's recovery. */
+static void jw_write_recovery(struct json_writer *w, const struct run_recovery *rc)
+{
+	jw_open(w, "events", '[');
+	for (int i = 0; i < rc->nevents; i++) {
+		const struct run_event *e = &rc->events[i];
+		jw_open(w, NULL, '{');
+		jw_str(w, "event", e->event);
+		jw_bool(w, "second_half", e->second_half);
+		jw_int(w, "planned_ms", e->planned_ms);
+		jw_ms(w, "applied_ms", e->actual_ms);
+		jw_bool(w, "failed", e->failed);
+		jw_str(w, "detail", e->detail);
+		jw_close(w, '}');
+	}
+	jw_close(w, ']');
+	jw_open(w, "recovery", '{');
+	jw_bool(w, "path_lost", rc->path_lost);
+	jw_bool(w, "recovered", rc->recovered);
+	jw_str(w, "via", rc->via);
+	jw_ms(w, "detect_ms", rc->detect_ms);
+	jw_ms(w, "recovery_ms", rc->recovery_ms);
+	jw_close(w, '}');
+}
+
 static void jw_write_run(struct json_writer *w, const struct cell_run *run, const char *log_root)
 {
 	jw_open(w, NULL, '{');
@@ -348,6 +377,8 @@ static void jw_write_run(struct json_writer *w, const struct cell_run *run, cons
 	jw_str(w, "summary", run->attestation.summary);
 	jw_lines(w, "evidence", run->attestation.evidence);
 	jw_close(w, '}');
+	if (run->recovery.nevents)
+		jw_write_recovery(w, &run->recovery);
 	jw_str(w, "log_dir", run->log_dir);
 	if (log_root)
 		jw_log_files(w, log_root, run->log_dir);
@@ -372,6 +403,10 @@ static void jw_write_cell(struct json_writer *w, const struct results *r,
 	jw_str(w, "engine", c->spec.engine);
 	if (c->spec.engine_b[0])
 		jw_str(w, "engine_b", c->spec.engine_b);
+	if (c->spec.has_stagger)
+		jw_int(w, "stagger_ms", c->spec.stagger_ms);
+	if (c->spec.events[0])
+		jw_str(w, "events", c->spec.events);
 	jw_str(w, "outcome", cell_outcome_name(c->outcome));
 	/* the representative run's details, for readers that do not want to look into runs */
 	jw_str(w, "reason", rep ? rep->reason : "");
@@ -407,6 +442,7 @@ void jw_write_results(struct json_writer *w, const struct results *r, const char
 	for (int i = 0; i < r->ncells; i++)
 		jw_write_cell(w, r, &r->cells[i], log_root);
 	jw_close(w, ']');
+	report_sweeps_json(w, r);
 	jw_close(w, '}');
 }
 

@@ -3,8 +3,10 @@
 #include <errno.h>
 #include <string.h>
 
+#include "report/events.h"
 #include "report/report.h"
 #include "report/report_internal.h"
+#include "report/sweep.h"
 
 /* Text inside a table cell: no line breaks, no column separators, no HTML. */
 static void md_text(FILE *f, const char *s)
@@ -69,9 +71,9 @@ static void md_header(FILE *f, const struct results *r, const struct results_sum
 		s->improvements, s->improvements == 1 ? "" : "s", s->flaky, s->disagree_claim,
 		s->disagree_theory, results_exit_code(r));
 	fputs("Engine ", f);
-	md_text(f, m->engine[0] ? m->engine : "?");
-	fputc(' ', f);
-	md_text(f, m->engine_version);
+	char engines[800];
+	report_engine_label(m, engines, sizeof(engines));
+	md_text(f, engines);
 	fputs(", harness ", f);
 	md_text(f, m->harness_version);
 	fputs(", kernel ", f);
@@ -434,10 +436,12 @@ int report_markdown_write(const struct results *r, FILE *f)
 	for (int i = 0; i < gs.n; i++)
 		md_group(f, r, &gs, &gs.g[i]);
 	md_legend(f, &gs);
+	report_sweeps_markdown(f, r);
 	md_disagreements(f, r);
 	if (!r->meta.baseline[0])
 		md_verdicts(f, r, true);
 	md_flaky(f, r);
+	report_events_write(r, f, true);
 	md_reruns(f, r);
 	md_all_cells(f, r);
 	ret = ferror(f) ? -EIO : 0;

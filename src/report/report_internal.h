@@ -59,6 +59,9 @@ void report_cell_markers(const struct cell_result *c, char *buf);
  * --engine-binary, --stagger other than the default, --repeat above 1, --expectations,
  * --baseline), shell-quoted where needed. REPORT_RERUN_MAX fits any. */
 #define REPORT_RERUN_MAX 4096
+/* "punch 0.1.0", or for an engine pair "punch 0.1.0 ~ punch 0.1.0 (peer A ~ peer B), binaries
+ * X ~ Y": the engines a run's cells ran, for every report's header. */
+void report_engine_label(const struct results_meta *m, char *buf, size_t len);
 void report_rerun_command(const struct results *r, const struct cell_result *c, char *buf,
 			  size_t len);
 

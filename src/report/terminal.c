@@ -4,8 +4,10 @@
 #include <string.h>
 
 #include "matrix/cell.h"
+#include "report/events.h"
 #include "report/report.h"
 #include "report/report_internal.h"
+#include "report/sweep.h"
 
 #define C_RESET "\033[0m"
 #define C_BOLD "\033[1m"
@@ -162,8 +164,11 @@ static void term_header(struct term *t, const struct results *r)
 		s.regressions,
 		s.regressions == 1 ? "" : "s", s.improvements, s.improvements == 1 ? "" : "s", s.flaky,
 		s.disagree_claim, s.disagree_theory);
-	fprintf(t->f, "engine %s %s, harness %s, kernel %s, nft %s; %.1f s, jobs %d, repeat %d",
-		m->engine[0] ? m->engine : "?", m->engine_version, m->harness_version,
+	char engines[800];
+
+	report_engine_label(m, engines, sizeof(engines));
+	fprintf(t->f, "engine %s, harness %s, kernel %s, nft %s; %.1f s, jobs %d, repeat %d",
+		engines, m->harness_version,
 		m->kernel[0] ? m->kernel : "?", m->nft_version[0] ? m->nft_version : "?",
 		m->wall_ms / 1000, m->jobs, m->repeat);
 	if (m->shard[0])
@@ -415,6 +420,7 @@ int report_terminal_write(const struct results *r, FILE *f, bool color)
 	for (int i = 0; i < gs.n; i++)
 		term_group(&t, r, &gs, &gs.g[i]);
 	term_legend(&t, &gs);
+	report_sweeps_terminal(f, r);
 	term_header(&t, r);
 	term_disagreements(&t, r);
 	term_list(&t, r, PICK_REGRESSION, "Regressions (exit 1):");
@@ -427,6 +433,7 @@ int report_terminal_write(const struct results *r, FILE *f, bool color)
 	term_list(&t, r, PICK_ERROR, "Errors (exit 2: the harness could not run the cell):");
 	term_list(&t, r, PICK_FAILED, "Failed cells (the engine found no path; not regressions):");
 	term_list(&t, r, PICK_SKIPPED, "Skipped cells (the kernel lacks what the profile needs):");
+	report_events_write(r, f, false);
 	ret = ferror(f) ? -EIO : 0;
 out:
 	report_groups_free(&gs);

@@ -218,7 +218,9 @@ static void test_cell_id_lenient_spellings(void **state)
 		{ "two-nats/udp/udp/my+nat~full-cone", "two-nats/udp/udp/my%2Bnat~full-cone" },
 		/* a dimension written at its default is the id without it (baselines compare) */
 		{ "two-nats/udp/udp/a~b/engine=punch", "two-nats/udp/udp/a~b" },
-		{ "two-nats/udp/udp/a~b/engine=x~x", "two-nats/udp/udp/a~b/engine=x" },
+		/* A~A is a pair (two binaries of one engine), not the engine alone */
+		{ "two-nats/udp/udp/a~b/engine=x~x", "two-nats/udp/udp/a~b/engine=x~x" },
+		{ "two-nats/udp/udp/a~b/engine=punch~punch", "two-nats/udp/udp/a~b/engine=punch~punch" },
 	};
 	struct cell_spec c;
 
@@ -261,6 +263,51 @@ static void test_cell_id_errors_say_why(void **state)
 		assert_int_equal(cell_id_parse_msg(cases[i][0], &c, why, sizeof(why)), -EINVAL);
 		if (!strstr(why, cases[i][1])) {
 			print_error("%s: \"%s\" does not say \"%s\"\n", cases[i][0], why, cases[i][1]);
+			fail();
+		}
+	}
+}
+
+/* The events dimension (docs/events.md): after engine, the canonical timeline percent-encoded,
+ * absent when the cell has none; a spelling of the same timeline reads as the canonical one. */
+static void test_cell_id_events(void **state)
+{
+	static const char *const bad[][2] = {
+		{ "two-nats/udp/udp/a~b/events=nat-a%20explode%401s", "unknown event \"explode\"" },
+		{ "two-nats/udp/udp/a~b/events=nat-a%20reboot", "no @TIME" },
+		{ "two-nats/udp/udp/a~b/events=nat-a%20reboot%401s/events=nat-a%20rebind%401s",
+		  "given twice" },
+	};
+	struct cell_spec c, back;
+	char why[256];
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	snprintf(c.topology, sizeof(c.topology), "two-nats");
+	snprintf(c.proto, sizeof(c.proto), "udp");
+	snprintf(c.technique, sizeof(c.technique), "udp");
+	snprintf(c.profile_a, sizeof(c.profile_a), "full-cone");
+	snprintf(c.profile_b, sizeof(c.profile_b), "symmetric");
+	snprintf(c.engine, sizeof(c.engine), "nebula");
+	snprintf(c.events, sizeof(c.events), "nat-a reboot@2s for 2s, link inet:nat-b down@5s for 3s");
+	assert_int_equal(cell_spec_set_id(&c), 0);
+	assert_string_equal(c.id, "two-nats/udp/udp/full-cone~symmetric/engine=nebula/events="
+			    "nat-a%20reboot%402s%20for%202s%2C%20link%20inet%3Anat-b%20down%405s"
+			    "%20for%203s");
+	assert_int_equal(cell_id_parse_msg(c.id, &back, why, sizeof(why)), 0);
+	assert_memory_equal(&back, &c, sizeof(c));
+	/* another spelling of the same timeline: out of order, in ms */
+	assert_int_equal(cell_id_parse("two-nats/udp/udp/full-cone~symmetric/events=link%20inet:"
+				       "nat-b%20down@5000ms%20for%203s,nat-a%20reboot@2s%20for%202000ms"
+				       "/engine=nebula", &back), 0);
+	assert_string_equal(back.id, c.id);
+	/* no events: no part (ids of runs without events keep comparing) */
+	assert_int_equal(cell_id_parse("two-nats/udp/udp/full-cone~symmetric", &back), 0);
+	assert_string_equal(back.events, "");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(cell_id_parse_msg(bad[i][0], &back, why, sizeof(why)), -EINVAL);
+		if (!strstr(why, bad[i][1])) {
+			print_error("%s: \"%s\" does not say \"%s\"\n", bad[i][0], why, bad[i][1]);
 			fail();
 		}
 	}
@@ -821,6 +868,7 @@ int main(void)
 		cmocka_unit_test(test_expectations_bad_input),
 		cmocka_unit_test(test_expected_is_theory_or_a_testable_rate),
 		cmocka_unit_test(test_rate_arithmetic),
+		cmocka_unit_test(test_cell_id_events),
 	};
 	return cmocka_run_group_tests(tests, load_headers, NULL);
 }

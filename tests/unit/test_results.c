@@ -544,8 +544,27 @@ static void test_json_cell_identity(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(specs[1].engine, sizeof(specs[1].engine), "nebula");
 	snprintf(specs[1].engine_b, sizeof(specs[1].engine_b), "/opt/x~y");
+	snprintf(specs[1].events, sizeof(specs[1].events), "nat-a reboot@2s for 2s");
 	assert_int_equal(cell_spec_set_id(&specs[1]), 0);
 	results_of(&r, specs, 2);
+	{
+		/* a run with NAT events: its steps and the engine's recovery round-trip */
+		struct run_recovery *rc = &r.cells[1].runs[0].recovery;
+		rc->nevents = 2;
+		snprintf(rc->events[0].event, sizeof(rc->events[0].event), "nat-a reboot@2s for 2s");
+		rc->events[0].planned_ms = 2000;
+		rc->events[0].actual_ms = 2001.5;
+		snprintf(rc->events[0].detail, sizeof(rc->events[0].detail), "off | \"quoted\"");
+		rc->events[1] = rc->events[0];
+		rc->events[1].second_half = true;
+		rc->events[1].planned_ms = 4000;
+		rc->events[1].actual_ms = -1; /* not reached */
+		rc->events[1].failed = true;
+		rc->path_lost = rc->recovered = true;
+		snprintf(rc->via, sizeof(rc->via), "relay");
+		rc->detect_ms = 812.25;
+		rc->recovery_ms = 40.5;
+	}
 	snprintf(path, sizeof(path), "%s/m.json", dir);
 	f = fopen(path, "w");
 	assert_non_null(f);
@@ -555,6 +574,24 @@ static void test_json_cell_identity(void **state)
 	assert_int_equal(back.ncells, 2);
 	for (int i = 0; i < 2; i++)
 		assert_memory_equal(&back.cells[i].spec, &specs[i], sizeof(specs[i]));
+	{
+		const struct run_recovery *a = &r.cells[1].runs[0].recovery,
+					  *b = &back.cells[1].runs[0].recovery;
+		assert_int_equal(b->nevents, 2);
+		for (int e = 0; e < 2; e++) {
+			assert_string_equal(b->events[e].event, a->events[e].event);
+			assert_int_equal(b->events[e].second_half, a->events[e].second_half);
+			assert_int_equal(b->events[e].planned_ms, a->events[e].planned_ms);
+			assert_true(b->events[e].actual_ms == a->events[e].actual_ms);
+			assert_int_equal(b->events[e].failed, a->events[e].failed);
+			assert_string_equal(b->events[e].detail, a->events[e].detail);
+		}
+		assert_true(b->path_lost && b->recovered);
+		assert_string_equal(b->via, "relay");
+		assert_true(b->detect_ms == 812.25 && b->recovery_ms == 40.5);
+		/* a cell without events has none */
+		assert_int_equal(back.cells[0].runs[0].recovery.nevents, 0);
+	}
 	results_free(&back);
 	results_free(&r);
 

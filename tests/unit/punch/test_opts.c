@@ -56,7 +56,7 @@ static void test_peer_full(void **state)
 	assert_int_equal(PEER(&o, "peer", "--rendezvous", "[2001:db8::1]:3478", "--rendezvous2",
 			      "[2001:db8::1]:3479", "--session", "cell-7", "--role", "b",
 			      "--technique", "tcp-ttl", "--timeout", "2.5", "--json", "--port", "4000",
-			      "--payload", "64", "--hold", "250ms"), 0);
+			      "--payload", "64", "--hold", "250ms", "--revalidate", "0.2"), 0);
 	assert_string_equal(ep_format(&o.rdv2, b), "[2001:db8::1]:3479");
 	assert_int_equal(o.role, WIRE_ROLE_B);
 	assert_int_equal(o.tech, TECH_TCP_TTL);
@@ -66,6 +66,7 @@ static void test_peer_full(void **state)
 	assert_int_equal(o.port, 4000);
 	assert_int_equal(o.payload, 64);
 	assert_int_equal(o.hold_ms, 250);
+	assert_int_equal(o.revalidate_ms, 200);
 }
 
 static void test_peer_errors(void **state)
@@ -108,6 +109,13 @@ static void test_peer_errors(void **state)
 	assert_non_null(strstr(errbuf, "--bogus"));
 	assert_int_equal(PEER(&o, "peer", "--rendezvous", "1.2.3.4:1", "--session", "s", "extra"),
 			 -EINVAL);
+	/* revalidation: only of a held path, and not absurdly often */
+	assert_int_equal(PEER(&o, "peer", "--rendezvous", "1.2.3.4:1", "--session", "s",
+			      "--revalidate", "250ms"), -EINVAL);
+	assert_non_null(strstr(errbuf, "--revalidate needs --hold"));
+	assert_int_equal(PEER(&o, "peer", "--rendezvous", "1.2.3.4:1", "--session", "s",
+			      "--hold", "10", "--revalidate", "5ms"), -EINVAL);
+	assert_non_null(strstr(errbuf, "at least 10ms"));
 	/* One line per error. */
 	assert_non_null(strchr(errbuf, '\n'));
 	assert_null(strchr(strchr(errbuf, '\n') + 1, '\n'));
