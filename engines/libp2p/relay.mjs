@@ -23,7 +23,12 @@ if (!opt.listen) {
 }
 
 const node = await createLibp2p({
-  addresses: { listen: [`/ip4/${opt.listen}/tcp/${opt.port}`] },
+  addresses: {
+    listen: [`/ip4/${opt.listen}/tcp/${opt.port}`],
+    // a public address counts only once verified (autonat); the relay is public by the lab's
+    // construction, so it announces its own address, which reservations hand to the peers
+    appendAnnounce: [`/ip4/${opt.listen}/tcp/${opt.port}`]
+  },
   transports: [tcp()],
   connectionEncrypters: [noise()],
   streamMuxers: [yamux()],

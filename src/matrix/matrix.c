@@ -337,7 +337,9 @@ static int cell_references(struct plan *p, struct cell_result *c, const struct r
 				   .no_reflexive = !(p->engine.capabilities & EF_CAP_PEER_REFLEXIVE),
 				   .quits_on_icmp = !(p->engine.capabilities & EF_CAP_IGNORES_ICMP),
 				   .relay_fallback = p->engine.capabilities & EF_CAP_RELAY_FALLBACK,
-				   .single_probe = p->engine.capabilities & EF_CAP_SINGLE_PROBE };
+				   .single_probe = p->engine.capabilities & EF_CAP_SINGLE_PROBE,
+				   .fresh_port_dials = p->engine.capabilities &
+						       EF_CAP_FRESH_PORT_DIALS };
 	struct theory th;
 
 	theory_predict(&in, &th);
@@ -659,6 +661,15 @@ static int steps_load_engine(struct matrix_steps *m)
 			  "package " : "build it with ninja -C build, or give --engine-binary",
 			  p->engine.npackages ? p->engine.packages[0] : "",
 			  p->engine.npackages ? ", or give --engine-binary" : "");
+		return -ENOENT;
+	}
+	if ((ret = engine_npm_installed(&p->engine)) < 0) {
+		char dir[PATH_MAX];
+		engine_npm_dir(&p->engine, dir, sizeof(dir));
+		out_warnx(m->out, "engine %s: its npm packages are %s in %s (sudo ./run-matrix "
+			  "--engine %s runs npm ci there)", p->engine.name,
+			  ret == -ESTALE ? "older than package-lock.json" : "not installed", dir,
+			  p->engine.name);
 		return -ENOENT;
 	}
 	engine_version(&p->engine, m->engine_bin, m->engine_ver, sizeof(m->engine_ver));
