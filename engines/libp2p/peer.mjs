@@ -1,10 +1,10 @@
 // punchlab's libp2p peer (js-libp2p over TCP, circuit relay v2, DCUtR).
 //
-//   A: node --import ./preload.mjs peer.mjs --side a --relay RELAY_MA [--announce MA]...
+//   A: node --import ./preload.mjs peer.mjs --side a --relay RELAY_MA [--announce MA]... [--wait-ms N]
 //   B: node --import ./preload.mjs peer.mjs --side b --relay RELAY_MA --peer A_ID [--announce MA]...
 //
 // A listens on TCP and reserves a slot on the relay; once the relay holds it, A prints
-// {"event":"ready","peer_id":ID}. B dials A through the relay (RELAY_MA/p2p-circuit/p2p/A_ID);
+// {"event":"ready","peer_id":ID}; B prints the same once started. B dials A through the relay (RELAY_MA/p2p-circuit/p2p/A_ID);
 // A, the side with the inbound relayed connection, starts DCUtR (first a direct dial to B's
 // public addresses, then the hole punch: both dial the addresses the other sent). B waits up to
 // --direct-wait-ms for a direct (non-circuit) connection to A, then verifies a payload both ways
@@ -35,16 +35,18 @@ const { values: opt } = parseArgs({
     port: { type: 'string', default: '4001' },
     announce: { type: 'string', multiple: true, default: [] },
     'deadline-ms': { type: 'string', default: '15000' },
-    'direct-wait-ms': { type: 'string', default: '10000' }
+    'direct-wait-ms': { type: 'string', default: '10000' },
+    'wait-ms': { type: 'string', default: '60000' }
   }
 })
 if (!['a', 'b'].includes(opt.side) || !opt.relay || (opt.side === 'b' && !opt.peer)) {
   console.error('usage: peer.mjs --side a|b --relay MULTIADDR [--peer ID (b)] [--port N] ' +
-                '[--announce MULTIADDR]... [--deadline-ms N] [--direct-wait-ms N]')
+                '[--announce MULTIADDR]... [--deadline-ms N] [--direct-wait-ms N] [--wait-ms N]')
   process.exit(2)
 }
 const deadlineMs = Number(opt['deadline-ms'])
 const directWaitMs = Number(opt['direct-wait-ms'])
+const waitMs = Number(opt['wait-ms'])
 const relayed = conn => conn.remoteAddr.toString().includes('/p2p-circuit')
 const log = msg => console.error(`${((Date.now() - started) / 1000).toFixed(3)} ${msg}`)
 
@@ -61,10 +63,17 @@ async function finish (outcome, fields) {
   process.exit(0)
 }
 
-// at the deadline: no verified exchange over any connection
-setTimeout(() => {
-  finish('failed', { phase: 'probing', reason: `no verified exchange within ${deadlineMs} ms` })
-}, deadlineMs).unref()
+// At the deadline: no verified exchange over any connection. B counts it from its start (the
+// harness from B's readiness, just after); A from B's relayed connection, since A cannot know
+// when B starts (later on a loaded machine), and until then for --wait-ms.
+let timer
+function deadline (ms, what) {
+  clearTimeout(timer)
+  timer = setTimeout(() => {
+    finish('failed', { phase: what, reason: `no verified exchange within ${ms} ms` })
+  }, ms)
+}
+deadline(opt.side === 'a' ? waitMs : deadlineMs, opt.side === 'a' ? 'endpoint-exchange' : 'probing')
 
 node = await createLibp2p({
   addresses: {
@@ -79,8 +88,13 @@ node = await createLibp2p({
   streamMuxers: [yamux()],
   services: { identify: identify(), dcutr: dcutr() }
 })
+let peerSeen = false
 node.addEventListener('connection:open', e => {
   log(`connection open ${e.detail.direction} ${e.detail.remoteAddr}`)
+  if (opt.side === 'a' && relayed(e.detail) && !peerSeen) {
+    peerSeen = true
+    deadline(deadlineMs, 'probing')
+  }
 })
 node.addEventListener('connection:close', e => {
   log(`connection close ${e.detail.direction} ${e.detail.remoteAddr}`)
@@ -111,6 +125,9 @@ if (opt.side === 'a') {
   }
   console.log(JSON.stringify({ event: 'ready', peer_id: node.peerId.toString(), circuit: circuit().toString() }))
 } else {
+  // started: the harness counts its deadline from here (node's start costs seconds of CPU on
+  // a loaded machine)
+  console.log(JSON.stringify({ event: 'ready', peer_id: node.peerId.toString() }))
   const peer = peerIdFromString(opt.peer)
   try {
     await node.dial(multiaddr(`${opt.relay}/p2p-circuit/p2p/${opt.peer}`))

@@ -12,7 +12,6 @@
 #include "matrix/matrix.h"
 #include "report/report.h"
 
-#define DEFAULT_JOBS 40
 
 static const char matrix_usage[] =
 	"usage: punchlab matrix [OPTIONS]\n"
@@ -33,7 +32,8 @@ static const char matrix_usage[] =
 	"                        percent-encoded: /tmp/x.nft is %2Ftmp%2Fx.nft; /engine=E when\n"
 	"                        not punch); they carry topology and engine, and exclude\n"
 	"                        --profiles, --proto and --techniques\n"
-	"  -j, --jobs N          cells at once (default " "40" "; cells mostly wait)\n"
+	"  -j, --jobs N          cells at once (default: the engine file's jobs:, else " "40" ";\n"
+	"                        cells mostly wait)\n"
 	"  --repeat N            run every cell N times: success rates, p50/p95, flaky cells\n"
 	"  --stagger MS          start peer B this long after peer A (default " "20" ")\n"
 	"  --shard K/N           run only slice K of N (every cell is in exactly one slice);\n"
@@ -108,7 +108,7 @@ int matrix_main(int argc, char **argv)
 		{ 0 },
 	};
 	struct matrix_opts o = { .topology = NULL, .udp = true, .tcp = true,
-				 .jobs = DEFAULT_JOBS, .repeat = 1, .stagger_ms = CELL_DEFAULT_STAGGER_MS,
+				 .jobs = 0, .repeat = 1, .stagger_ms = CELL_DEFAULT_STAGGER_MS,
 				 .engine = "punch", .classify = true };
 	const char *update = NULL, *protos[2], *narrowing = NULL;
 	static char cell_engine[CELL_REF_MAX];

@@ -782,13 +782,15 @@ static void top_pair(const struct yaml_ctx *y, const char *key, yaml_node_t *k, 
 		yaml_for_each_pair(y, v, "roles", roles_pair, NULL);
 	} else if (strcmp(key, "npm") == 0) {
 		engine_file_npm_parse(p, v);
+	} else if (strcmp(key, "jobs") == 0) {
+		engine_file_jobs_parse(p, v);
 	} else if (strcmp(key, "outcome") == 0) {
 		p->have_outcome = true;
 		outcome_parse(p, v);
 	} else {
 		ERR(p, k, "unknown key \"%s\", expected engine, description, program, version, "
-		    "packages, npm, capabilities, techniques, vars, files, setup, roles or outcome",
-		    key);
+		    "packages, npm, jobs, capabilities, techniques, vars, files, setup, roles or "
+		    "outcome", key);
 	}
 }
 

@@ -187,6 +187,9 @@ struct engine_file {
 	 * directory. Empty: none. engine_file_npm.c. */
 	char npm_dir[EF_TEXT_MAX];
 	int npm_line;
+	/* jobs: N: cells at once when --jobs is not given (what the machine can start at once:
+	 * a Node program costs about a second of CPU to start); 0: the matrix's default */
+	int jobs;
 };
 
 /* Parse and check an engine file. Every mistake is added to dl as FILE:LINE: what is wrong,

@@ -1,5 +1,6 @@
 /* An engine's npm packages (docs/engine-format.md "npm packages"): the `npm:` key of an engine
- * file, where its directory is, and whether `npm ci` has installed it. ci/bootstrap.sh installs
+ * file, where its directory is, and whether `npm ci` has installed it; and `jobs:`, how many
+ * cells of such a costly engine run at once by default. ci/bootstrap.sh installs
  * (Debian's nodejs and npm when there is no node, then `npm ci` in the directory); punchlab only
  * looks, so a cell never starts a program whose modules are missing or older than the lock. */
 #include <errno.h>
@@ -69,6 +70,21 @@ void engine_file_npm_parse(struct parse *p, yaml_node_t *v)
 	yaml_for_each_pair(&p->y, v, "npm", npm_pair, NULL);
 	if (!p->e->npm_dir[0] && v->data.mapping.pairs.top == v->data.mapping.pairs.start)
 		ERR(p, v, "npm: no dir, expected { dir: DIR }");
+}
+
+void engine_file_jobs_parse(struct parse *p, yaml_node_t *v)
+{
+	const char *s = yaml_scalar(v);
+	char *end = NULL;
+	long n = s ? strtol(s, &end, 10) : 0;
+
+	if (!s || end == s || *end || n < 1 || n > 256) {
+		ERR(p, v, "jobs: \"%s\" is no number of cells, expected 1 to 256 (how many cells of "
+		    "this engine the machine runs at once when --jobs is not given)",
+		    s ? s : "(not a scalar)");
+		return;
+	}
+	p->e->jobs = (int)n;
 }
 
 int engine_npm_dir(const struct engine_file *e, char *buf, size_t len)

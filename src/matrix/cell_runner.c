@@ -855,11 +855,13 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		 * by the lab's backstop first) */
 		int life = timeout_ms + HARNESS_GRACE_MS * 2 + cfg->stagger_ms;
 
-		/* a daemon judged by a probe runs until the probe is done, which starts when both
-		 * peers are ready */
-		if (cfg->engine->outcome.kind == EF_OUTCOME_PROBE)
-			for (int k = 0; k < 2; k++)
-				life += cfg->engine->roles[c->peer[k]].ready.deadline_ms;
+		/* and through both peers' readiness, each of which may take its whole ready
+		 * deadline (a slow start on a loaded machine: the harness's deadline is counted
+		 * again from a peer's readiness, so a program whose life did not include it was
+		 * killed by its own init while the harness still waited); a daemon judged by a
+		 * probe runs until the probe is done, which starts when both peers are ready */
+		for (int k = 0; k < 2; k++)
+			life += cfg->engine->roles[c->peer[k]].ready.deadline_ms;
 
 		if (is_b) {
 			ret = pump(c, cfg->stop_fd, a_started + cfg->stagger_ms, false, peers_done);

@@ -673,6 +673,8 @@ static int steps_load_engine(struct matrix_steps *m)
 		return -ENOENT;
 	}
 	engine_version(&p->engine, m->engine_bin, m->engine_ver, sizeof(m->engine_ver));
+	if (!m->o.jobs)
+		m->o.jobs = p->engine.jobs ? p->engine.jobs : MATRIX_DEFAULT_JOBS;
 	return 0;
 }
 
