@@ -59,9 +59,11 @@ static int engine_show(const char *ref, struct engine_file *e, struct diag_list 
 		int npm = engine_npm_installed(e);
 		char dir[PATH_MAX];
 		engine_npm_dir(e, dir, sizeof(dir));
-		printf("  npm: %s %s%s\n", dir, npm == 0 ? "installed" : npm == -ESTALE ?
-		       "stale (package-lock.json is newer)" : "missing",
-		       npm == 0 ? "" : "  (sudo ./run-matrix --engine NAME runs npm ci there)");
+		printf("  npm: %s %s", dir, npm == 0 ? "installed" : npm == -ESTALE ?
+		       "stale (package-lock.json is newer)" : "missing");
+		if (npm < 0)
+			printf("  (sudo ./run-matrix --engine %s runs npm ci there)", e->name);
+		printf("\n");
 	}
 	return 0;
 }
