@@ -52,15 +52,26 @@ const log = msg => console.error(`${((Date.now() - started) / 1000).toFixed(3)} 
 
 let node
 let done = false
-async function finish (outcome, fields) {
-  if (done) return
+// time to connect counts from the attempt's start: B's dial through the relay, A's first sight
+// of it (not node's start, which takes seconds of CPU when many cells start at once)
+let attemptStart = Date.now()
+// the result line, once
+function report (outcome, fields) {
+  if (done) return false
   done = true
   console.log(JSON.stringify({
-    event: 'result', outcome, technique: 'tcp', time_to_connect_ms: Date.now() - started, ...fields
+    event: 'result', outcome, technique: 'tcp', time_to_connect_ms: Date.now() - attemptStart, ...fields
   }))
+  return true
+}
+const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
+async function stop () {
   // bounded: a stop that hangs must not keep the cell waiting for its deadline
-  await Promise.race([node?.stop(), new Promise(resolve => setTimeout(resolve, 1000))])
+  await Promise.race([node?.stop(), sleep(1000)])
   process.exit(0)
+}
+async function finish (outcome, fields) {
+  if (report(outcome, fields)) await stop()
 }
 
 // At the deadline: no verified exchange over any connection. B counts it from its start (the
@@ -93,6 +104,7 @@ node.addEventListener('connection:open', e => {
   log(`connection open ${e.detail.direction} ${e.detail.remoteAddr}`)
   if (opt.side === 'a' && relayed(e.detail) && !peerSeen) {
     peerSeen = true
+    attemptStart = Date.now()
     deadline(deadlineMs, 'probing')
   }
 })
@@ -106,16 +118,27 @@ const bytes = s => new TextEncoder().encode(s)
 
 if (opt.side === 'a') {
   await node.handle(PROTOCOL, async (stream, conn) => {
-    const lp = lpStream(stream)
-    const mine = nonce()
-    const theirs = text(await lp.read())
-    await lp.write(bytes(`${theirs} ${mine}`))
-    const back = text(await lp.read())
-    await stream.close()
-    if (back !== mine) {
-      return finish('failed', { phase: 'probing', reason: `peer B echoed "${back}", expected "${mine}"` })
+    try {
+      const lp = lpStream(stream)
+      const mine = nonce()
+      const theirs = text(await lp.read())
+      await lp.write(bytes(`${theirs} ${mine}`))
+      const back = text(await lp.read())
+      if (back !== mine) {
+        return finish('failed', { phase: 'probing', reason: `peer B echoed "${back}", expected "${mine}"` })
+      }
+      // verified both ways: say so first, then tell B, which stops only after this "ok" (or
+      // its own timeout), so that B's stop cannot cut A off before its result is out
+      report(relayed(conn) ? 'relayed' : 'direct', { peer: conn.remoteAddr.toString() })
+      await lp.write(bytes('ok'))
+      // the connection closes when B stops: a clean close (FIN) keeps the flow in conntrack
+      // for the lab's attestation; bounded
+      for (let i = 0; i < 40 && conn.status === 'open'; i++) await sleep(50)
+      await stop()
+    } catch (err) {
+      // a stream that breaks says nothing about the path: the deadline decides
+      log(`exchange over ${conn.remoteAddr}: ${err.message}`)
     }
-    finish(relayed(conn) ? 'relayed' : 'direct', { peer: conn.remoteAddr.toString() })
   }, { runOnLimitedConnection: true })
 
   // ready once the relay holds our reservation (a /p2p-circuit address of our own)
@@ -129,6 +152,7 @@ if (opt.side === 'a') {
   // a loaded machine)
   console.log(JSON.stringify({ event: 'ready', peer_id: node.peerId.toString() }))
   const peer = peerIdFromString(opt.peer)
+  attemptStart = Date.now()
   try {
     await node.dial(multiaddr(`${opt.relay}/p2p-circuit/p2p/${opt.peer}`))
   } catch (err) {
@@ -154,7 +178,8 @@ if (opt.side === 'a') {
       await finish('failed', { phase: 'probing', reason: `peer A echoed "${echo}", expected "${mine}"` })
     }
     await lp.write(bytes(theirs))
-    await stream.close()
+    // A's "ok": it has its result; B's own verification is complete either way
+    await lp.read({ signal: AbortSignal.timeout(3000) }).catch(err => log(`no ok from A: ${err.message}`))
     await finish(relayed(conn) ? 'relayed' : 'direct', { peer: conn.remoteAddr.toString() })
   } catch (err) {
     await finish('failed', { phase: 'probing', reason: `exchange over ${conn.remoteAddr}: ${err.message}` })
