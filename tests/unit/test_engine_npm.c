@@ -49,6 +49,10 @@ static const struct bad_case bad_cases[] = {
 	{ "empty npm", "npm: {}\n", 3, "npm: no dir", "expected { dir: DIR }" },
 	{ "npm.dir without npm", "description: no npm\n", 8, "{{npm.dir}}",
 	  "declares no npm: { dir: DIR }" },
+	{ "jobs zero", "npm: { dir: js }\njobs: 0\n", 4, "\"0\" is no number of cells",
+	  "expected 1 to 256" },
+	{ "jobs a word", "npm: { dir: js }\njobs: few\n", 4, "\"few\" is no number of cells",
+	  "expected 1 to 256" },
 };
 
 static void test_npm_bad_input(void **state)
@@ -159,6 +163,7 @@ static void test_shipped_libp2p(void **state)
 	assert_non_null(engine_file_technique(e, "tcp", true));
 	assert_null(engine_file_technique(e, "udp", false));
 	assert_string_equal(e->roles[0].name, "relay");
+	assert_int_equal(e->jobs, 6);
 	assert_int_equal(e->outcome.kind, EF_OUTCOME_JSON);
 	assert_int_equal(engine_capability_parse("fresh-port-dials"), EF_CAP_FRESH_PORT_DIALS);
 	free(e);
