@@ -12,7 +12,6 @@
 #include "matrix/matrix.h"
 #include "report/report.h"
 
-
 static const char matrix_usage[] =
 	"usage: punchlab matrix [OPTIONS]\n"
 	"\n"

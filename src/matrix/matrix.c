@@ -669,7 +669,7 @@ static int steps_load_engine(struct matrix_steps *m)
 		out_warnx(m->out, "engine %s: its npm packages are %s in %s (sudo ./run-matrix "
 			  "--engine %s runs npm ci there)", p->engine.name,
 			  ret == -ESTALE ? "older than package-lock.json" : "not installed", dir,
-			  p->engine.name);
+			  m->o.engine);
 		return -ENOENT;
 	}
 	engine_version(&p->engine, m->engine_bin, m->engine_ver, sizeof(m->engine_ver));

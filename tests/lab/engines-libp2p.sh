@@ -8,6 +8,8 @@
 #     from fresh ports toward ports no NAT mapped, so they never connect directly (a punching
 #     engine would join both pairs); the exchange runs through the relay: relayed, said relayed,
 #     attested relayed, exactly as the theory's fresh-port-dials rule says; exit 0 both times;
+#   - an engine whose npm packages are not installed: one sentence naming the directory and the
+#     command that installs them, exit 2;
 #   - a peer whose start takes longer than the technique's deadline (node under load) is given
 #     its ready deadline, not killed by its own init while the harness waits for it;
 #   - no relay or peer is left running.
@@ -98,6 +100,15 @@ c = json.load(open(sys.argv[1]))["cells"][0]
 assert c["outcome"] == "failed" and "slow start" in c["runs"][0]["reason"], (c["outcome"], c["runs"][0]["reason"])
 PY
 [ "$RC" -eq 0 ] || fail "slow start: exit $RC, expected 0"
+
+# --- npm packages not installed: one sentence, exit 2 -------------------------------------------
+mkdir -p "$TMP/npmless/js"
+cp "$SRCDIR/engines/libp2p/package.json" "$SRCDIR/engines/libp2p/package-lock.json" "$TMP/npmless/js/"
+sed 's/^npm: { dir: libp2p }/npm: { dir: js }/' "$SRCDIR/engines/libp2p.yaml" >"$TMP/npmless/libp2p.yaml"
+run_matrix 30 --engine "$TMP/npmless/libp2p.yaml" --no-classify -o "$TMP/npmless/out"
+[ "$RC" -eq 2 ] || fail "an engine whose npm packages are not installed: exit $RC, expected 2"
+grep -q "its npm packages are not installed in $TMP/npmless/js (sudo ./run-matrix --engine $TMP/npmless/libp2p.yaml runs npm ci there)" "$TMP/matrix.err" ||
+	{ show_matrix_output; fail "an engine whose npm packages are not installed: no sentence saying so"; }
 
 snapshot_all >"$TMP/after"
 diff "$TMP/before" "$TMP/after" >&2 || fail "something was left behind"
