@@ -34,7 +34,8 @@ static const char bench_usage[] =
 	"  shell-lab  build (up) or remove (down) one lab the shell way as /run/netns/NAME-NODE,\n"
 	"             for comparing its dumps with a kept netlink lab\n"
 	"  matrix     the harness's per-cell overhead (lab up + engine start + lab down, CELLS\n"
-	"             times, default 200), then the full default matrix once with --jobs (40)\n"
+	"             times, default 200), then the full default matrix once with --jobs (the\n"
+	"             engine file's jobs:, else 40)\n"
 	"             and --repeat (1): wall time, cells per second, per-cell wall time,\n"
 	"             outcomes, regressions and flaky cells; --engine: that engine's (punch)\n"
 	"  engines    for every shipped engine that is installed, the median per-cell overhead\n"
@@ -247,7 +248,7 @@ static int bench_matrix(const struct topo *t, int n, int jobs, int repeat, const
 	       "(%.1f runs/s); "
 	       "first run's wall time median %.0f ms, p95 %.0f ms; %d direct, %d relayed, %d failed, "
 	       "%d error; %d regressions, %d flaky\n",
-	       res.ncells, nruns, repeat, res.meta.wall_ms / 1000, jobs,
+	       res.ncells, nruns, repeat, res.meta.wall_ms / 1000, res.meta.jobs,
 	       nruns / (res.meta.wall_ms / 1000),
 	       nc ? percentile(cell, nc, 0.5) : 0, nc ? percentile(cell, nc, 0.95) : 0, sum.direct,
 	       sum.relayed, sum.failed, sum.error, sum.regressions, sum.flaky);
@@ -290,7 +291,7 @@ int bench_main(int argc, char **argv)
 		{ 0 },
 	};
 	const char *topology = "two-nats", *what, *engine = "punch";
-	int n = 300, shell_n = 300, jobs = 40, repeat = 1, c, ret = EXIT_SETUP;
+	int n = 300, shell_n = 300, jobs = 0, repeat = 1, c, ret = EXIT_SETUP; /* jobs 0: the engine's */
 	bool n_given = false, nebula = true;
 	struct series nl = { "netlink" }, sh = { "shell" };
 	char (*profiles)[4096] = NULL;
@@ -308,7 +309,7 @@ int bench_main(int argc, char **argv)
 		switch (c) {
 		case 't': topology = optarg; break;
 		case 'n': n = atoi(optarg); n_given = true; break;
-		case 'j': jobs = atoi(optarg); break;
+		case 'j': jobs = atoi(optarg); jobs = jobs ? jobs : -1; break;
 		case 'r': repeat = atoi(optarg); break;
 		case 's': shell_n = atoi(optarg); break;
 		case 'e': engine = optarg; break;
@@ -320,7 +321,7 @@ int bench_main(int argc, char **argv)
 	if (strcmp(what, "shell-lab") == 0)
 		return shell_lab_main(argc - optind, argv + optind, topology);
 	if (strcmp(what, "matrix") == 0) {
-		if (n < 1 || n > 100000 || jobs < 1 || jobs > 256 || repeat < 1 || repeat > 1000 ||
+		if (n < 1 || n > 100000 || jobs < 0 || jobs > 256 || repeat < 1 || repeat > 1000 ||
 		    optind != argc) {
 			fputs(bench_usage, stderr);
 			return EXIT_SETUP;

@@ -12,8 +12,6 @@
 #include "matrix/matrix.h"
 #include "report/report.h"
 
-#define DEFAULT_JOBS 40
-
 static const char matrix_usage[] =
 	"usage: punchlab matrix [OPTIONS]\n"
 	"\n"
@@ -33,8 +31,9 @@ static const char matrix_usage[] =
 	"                        percent-encoded: /tmp/x.nft is %2Ftmp%2Fx.nft; /engine=E when\n"
 	"                        not punch); they carry topology and engine, and exclude\n"
 	"                        --profiles, --proto and --techniques\n"
-	"  -j, --jobs N          cells at once, exactly (default: adaptive, at most " "40" ", as\n"
-	"                        many as the cells' measured CPU cost lets start in time)\n"
+	"  -j, --jobs N          cells at once, exactly (default: adaptive, at most the engine\n"
+	"                        file's jobs:, else " "40" ", as many as the cells' measured\n"
+	"                        CPU cost lets start in time)\n"
 	"  --repeat N            run every cell N times: success rates, p50/p95, flaky cells\n"
 	"  --stagger MS          start peer B this long after peer A (default " "20" ")\n"
 	"  --sweep stagger=FROM..TO/STEP  run every cell with peer B starting FROM, FROM+STEP,\n"
@@ -130,7 +129,7 @@ int matrix_main(int argc, char **argv)
 		{ 0 },
 	};
 	struct matrix_opts o = { .topology = NULL, .udp = true, .tcp = true,
-				 .jobs = DEFAULT_JOBS, .jobs_adaptive = true, .repeat = 1, .stagger_ms = CELL_DEFAULT_STAGGER_MS,
+				 .jobs = 0, .jobs_adaptive = true, .repeat = 1, .stagger_ms = CELL_DEFAULT_STAGGER_MS,
 				 .engine = "punch", .classify = true };
 	const char *update = NULL, *protos[2], *narrowing = NULL;
 	static char cell_engine[CELL_REF_MAX], cell_engine_b[CELL_REF_MAX];

@@ -738,6 +738,15 @@ static int load_one_engine(struct matrix_steps *m, struct engine_file *e, const 
 			  e->npackages ? ", or give --engine-binary" : "");
 		return -ENOENT;
 	}
+	if ((ret = engine_npm_installed(e)) < 0) {
+		char dir[PATH_MAX];
+		engine_npm_dir(e, dir, sizeof(dir));
+		out_warnx(m->out, "engine%s %s: its npm packages are %s in %s (sudo ./run-matrix "
+			  "--engine %s runs npm ci there)", side, e->name,
+			  ret == -ESTALE ? "older than package-lock.json" : "not installed", dir,
+			  e->name);
+		return -ENOENT;
+	}
 	engine_version(e, bin, ver, 64);
 	return 0;
 }
@@ -751,8 +760,15 @@ static int steps_load_engine(struct matrix_steps *m)
 
 	ret = load_one_engine(m, &p->engine, &m->o.engine, m->engine_ref, m->o.engine_binary,
 			      m->engine_bin, m->engine_ver, m->o.engine_b ? " A" : "");
-	if (ret < 0 || !m->o.engine_b)
+	if (ret < 0)
 		return ret;
+	/* no --jobs count: the engine file's jobs: (or the default) is the ceiling (adaptive) or
+	 * the count (bench); a pair takes the smaller */
+	m->o.jobs_given = m->o.jobs != 0;
+	if (!m->o.jobs)
+		m->o.jobs = p->engine.jobs ? p->engine.jobs : MATRIX_DEFAULT_JOBS;
+	if (!m->o.engine_b)
+		return 0;
 	ret = load_one_engine(m, &p->engine_b, &m->o.engine_b, m->engine_b_ref,
 			      m->o.engine_binary_b, m->engine_bin_b, m->engine_ver_b, " B");
 	if (ret < 0)
@@ -766,6 +782,8 @@ static int steps_load_engine(struct matrix_steps *m)
 			  p->engine_b.name, p->engine.path, p->engine_b.path);
 		return -EINVAL;
 	}
+	if (p->engine_b.jobs && (!m->o.jobs || p->engine_b.jobs < m->o.jobs) && !m->o.jobs_given)
+		m->o.jobs = p->engine_b.jobs;
 	return 0;
 }
 
