@@ -84,6 +84,7 @@ static void phases_print(const struct series *s)
 		[LAB_PHASE_ADDRS] = "addresses and routes",
 		[LAB_PHASE_RULESETS] = "NAT rulesets",
 		[LAB_PHASE_LINK_WAIT] = "waiting until every link is up",
+		[LAB_PHASE_IMPAIR] = "impaired links' forwarders",
 	};
 	double *v = calloc((size_t)s->n, sizeof(double)), up = 0, total = 0;
 

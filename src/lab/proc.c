@@ -39,6 +39,7 @@ struct init_args {
 	int fds[3]; /* stdin, stdout, stderr for the program; -1 = keep */
 	int timeout_ms;
 	bool foreground; /* see proc.h */
+	bool detach;     /* lab_spawn_opts.detach: no parent death signal */
 };
 
 static int pidfd_open_self(void)
@@ -77,10 +78,13 @@ static int init_main(void *arg)
 	sigset_t mask;
 	pid_t prog;
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/* The parent may have died before prctl() took effect: its pidfd is then readable. */
-	if (a->parent_pidfd >= 0 && poll(&pfd, 1, 0) != 0)
-		_exit(EXIT_DEADLINE);
+	if (!a->detach) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* The parent may have died before prctl() took effect: its pidfd is then
+		 * readable. */
+		if (a->parent_pidfd >= 0 && poll(&pfd, 1, 0) != 0)
+			_exit(EXIT_DEADLINE);
+	}
 	if (setns(a->netns, CLONE_NEWNET) < 0) {
 		say("punchlab: cannot enter the node's network namespace\n");
 		_exit(EXIT_EXEC_FAILED);
@@ -150,6 +154,7 @@ pid_t proc_spawn(int netns, char *const argv[], const struct lab_spawn_opts *opt
 		a.fds[1] = opts->stdout_fd;
 		a.fds[2] = opts->stderr_fd;
 		a.timeout_ms = opts->timeout_ms;
+		a.detach = opts->detach;
 	}
 	a.parent_pidfd = pidfd_open_self();
 	stack = mmap(NULL, INIT_STACK_SIZE, PROT_READ | PROT_WRITE,
@@ -168,10 +173,24 @@ pid_t proc_spawn(int netns, char *const argv[], const struct lab_spawn_opts *opt
 	return pid;
 }
 
-int lab_spawn(struct lab *lab, int node, char *const argv[], const struct lab_spawn_opts *opts)
+int lab_child_add(struct lab *lab, pid_t pid)
 {
 	struct lab_child *c;
+
+	if (lab->nchildren >= LAB_MAX_CHILDREN)
+		return -ENOSPC;
+	c = &lab->children[lab->nchildren];
+	c->pid = pid;
+	c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	c->reaped = false;
+	c->status = 0;
+	return lab->nchildren++;
+}
+
+int lab_spawn(struct lab *lab, int node, char *const argv[], const struct lab_spawn_opts *opts)
+{
 	pid_t pid;
+	int h;
 
 	if (node < 0 || node >= lab->topo.nnodes || !argv || !argv[0])
 		return -EINVAL;
@@ -180,12 +199,12 @@ int lab_spawn(struct lab *lab, int node, char *const argv[], const struct lab_sp
 	pid = proc_spawn(lab->nodes[node].netns, argv, opts, false);
 	if (pid < 0)
 		return (int)pid;
-	c = &lab->children[lab->nchildren];
-	c->pid = pid;
-	c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	c->reaped = false;
-	c->status = 0;
-	return lab->nchildren++;
+	h = lab_child_add(lab, pid);
+	if (h < 0) { /* cannot happen: checked above, and this thread alone adds */
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	return h;
 }
 
 static struct lab_child *child_of(struct lab *lab, int handle)
