@@ -45,6 +45,11 @@ static const char matrix_usage[] =
 	"  --engine NAME|PATH    the engine: a file under engines/ by name, or a path to one\n"
 	"                        (default punch, or the --cell ids'; punchlab engines lists\n"
 	"                        them, docs/engine-format.md); --engine-binary PATH its program\n"
+	"  --impairments P,...   impairment presets, each a matrix dimension (default none;\n"
+	"                        dsl, lte, satellite, lossy-wifi or a path to an .impair file;\n"
+	"                        ids gain /impair=P; docs/impairments.md)\n"
+	"  --impair LINK=SPEC    impair one link of every cell ('inet:nat-a=delay 40ms loss 2%');\n"
+	"                        repeatable; not part of the cell ids\n"
 	"  --no-classify         skip classifying the profiles first\n"
 	"  --only-rate-cells     only the cells the theory calls timing-dependent or probabilistic\n"
 	"                        (with --repeat 30: how ci/measure-rates measures their rates)\n"
@@ -105,6 +110,7 @@ int matrix_main(int argc, char **argv)
 		{ "engine-binary", required_argument, NULL, 'B' }, { "no-classify", no_argument, NULL, 'n' },
 		{ "no-color", no_argument, NULL, 'C' },         { "help", no_argument, NULL, 'h' },
 		{ "only-rate-cells", no_argument, NULL, 'O' },
+		{ "impairments", required_argument, NULL, 'I' }, { "impair", required_argument, NULL, 'i' },
 		{ 0 },
 	};
 	struct matrix_opts o = { .topology = NULL, .udp = true, .tcp = true,
@@ -203,6 +209,19 @@ int matrix_main(int argc, char **argv)
 		case 'n': o.classify = false; break;
 		case 'O': o.only_rate_cells = true; break;
 		case 'C': color = false; break;
+		case 'I':
+			narrowing = narrowing ? narrowing : "--impairments";
+			if ((o.nimpairments = split_list(optarg, o.impairments, MATRIX_MAX_IMPAIRMENTS,
+							 "impairments")) <= 0)
+				return EXIT_SETUP;
+			break;
+		case 'i':
+			if (o.nimpair >= TOPO_MAX_LINKS) {
+				fprintf(stderr, "punchlab: too many --impair options\n");
+				return EXIT_SETUP;
+			}
+			o.impair[o.nimpair++] = optarg;
+			break;
 		case 'h': fputs(matrix_usage, stdout); return 0;
 		default: fputs(matrix_usage, stderr); return EXIT_SETUP;
 		}

@@ -1,7 +1,7 @@
 /* punchlab-impair: the forwarder of one impaired link (docs/impairments.md).
  *
- *     punchlab-impair SPEC        fd 0: the packet socket toward the link's first end
- *                                 fd 1: the packet socket toward its second end
+ *     punchlab-impair [--stats] SPEC   fd 0: the packet socket toward the link's first end
+ *                                      fd 1: the packet socket toward its second end
  *
  * This kernel has no netem (BRIEF.md), so an impaired link is split in two through a
  * namespace of its own, and this program is the bump in the wire: every frame read on one side
@@ -14,7 +14,7 @@
  * (CHECKSUM_PARTIAL); with the header both pass through unchanged and the kernel finishes
  * them on the way out, without it the receiver would drop them.
  *
- * It ends on SIGTERM/SIGINT (printing its counters to stderr) and by itself when a socket's
+ * It ends on SIGTERM/SIGINT (with --stats printing its counters to stderr) and by itself when a socket's
  * interface goes away (the lab's namespaces closed: even a kill -9 of punchlab ends it). One
  * poll() over the two sockets, a timerfd armed at the next release, and a signalfd. */
 #include <errno.h>
@@ -88,8 +88,12 @@ static int arm(int tfd, const struct impair_queue q[2])
 	return timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
+static bool stats;
+
 static void print_stats(const struct impair_queue q[2])
 {
+	if (!stats)
+		return;
 	for (int d = 0; d < 2; d++)
 		fprintf(stderr, "punchlab-impair: direction %d: offered %" PRIu64 " lost %" PRIu64
 			" duplicated %" PRIu64 " overflow %" PRIu64 " sent %" PRIu64 "\n", d,
@@ -109,9 +113,14 @@ int main(int argc, char **argv)
 	int tfd, sfd;
 	uint64_t seed;
 
+	if (argc == 3 && strcmp(argv[1], "--stats") == 0) {
+		stats = true;
+		argv++;
+		argc--;
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: punchlab-impair SPEC (fds 0 and 1: the lab's packet "
-				"sockets; started by punchlab, not by hand)\n");
+		fprintf(stderr, "usage: punchlab-impair [--stats] SPEC (fds 0 and 1: the lab's "
+				"packet sockets; started by punchlab, not by hand)\n");
 		return 2;
 	}
 	if (impair_spec_parse(argv[1], &spec, why, sizeof(why)) < 0) {

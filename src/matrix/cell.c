@@ -159,12 +159,32 @@ static int engine_parse(struct cell_spec *c, const char *v, char *why, size_t le
 	return 0;
 }
 
+/* impair=PRESET: a name from impairments/ or a path; absent for none (so ids from before the
+ * dimension existed are the unimpaired cells'). */
+static int impair_format(const struct cell_spec *c, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (!c->impair[0] || strcmp(c->impair, "none") == 0)
+		return 0;
+	return cell_ref_encode(c->impair, buf, len);
+}
+
+static int impair_parse(struct cell_spec *c, const char *v, char *why, size_t len)
+{
+	if (ref_decode(v, strlen(v), c->impair, sizeof(c->impair), "the impairment", why, len) < 0)
+		return -EINVAL;
+	if (strcmp(c->impair, "none") == 0)
+		c->impair[0] = '\0';
+	return 0;
+}
+
 static const struct cell_dim {
 	const char *key;
 	dim_format_fn format;
 	dim_parse_fn parse;
 } cell_dims[] = {
 	{ "engine", engine_format, engine_parse },
+	{ "impair", impair_format, impair_parse },
 	/* later dimensions append here: impairment, family, mode */
 };
 #define NDIMS (sizeof(cell_dims) / sizeof(cell_dims[0]))
@@ -362,10 +382,13 @@ int cells_enumerate(const struct matrix_dims *d, struct cell_spec **out)
 		protos[nprotos++] = "udp";
 	if (d->tcp)
 		protos[nprotos++] = "tcp";
-	cap = nprotos * d->ntechniques * d->nprofiles * (d->b_has_nat ? d->nprofiles : 1);
+	cap = nprotos * d->ntechniques * d->nprofiles * (d->b_has_nat ? d->nprofiles : 1) *
+	      (d->nimpairments ? d->nimpairments : 1);
 	cells = calloc((size_t)(cap > 0 ? cap : 1), sizeof(*cells));
 	if (!cells)
 		return -ENOMEM;
+	/* impairments outermost: the unimpaired cells keep their old order */
+	for (int im = 0; im < (d->nimpairments ? d->nimpairments : 1); im++)
 	for (int p = 0; p < nprotos; p++)
 		for (int t = 0; t < d->ntechniques; t++) {
 			const char *tech = d->techniques[t];
@@ -386,6 +409,9 @@ int cells_enumerate(const struct matrix_dims *d, struct cell_spec **out)
 						 d->b_has_nat ? d->profiles[b] : "");
 					snprintf(c->engine, sizeof(c->engine), "%s",
 						 d->engine ? d->engine : CELL_DEFAULT_ENGINE);
+					snprintf(c->impair, sizeof(c->impair), "%s",
+						 d->nimpairments && strcmp(d->impairments[im], "none")
+							 ? d->impairments[im] : "");
 					ret = cell_spec_set_id(c);
 					if (ret < 0) {
 						free(cells);

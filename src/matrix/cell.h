@@ -11,7 +11,8 @@
  * when B has no NAT of its own. The KEY=VALUE parts are the later dimensions, in the order of
  * the table in cell.c, each absent at its default: so an id written before a dimension existed
  * is the id of that cell at the dimension's default, and baselines keep comparing. Today:
- * engine=E (default punch) or engine=A~B (an engine pair: A's engine ~ B's). */
+ * engine=E (default punch) or engine=A~B (an engine pair: A's engine ~ B's); impair=PRESET
+ * (default none: docs/impairments.md). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,10 +21,12 @@
 
 #define MATRIX_MAX_PROFILES 32
 #define MATRIX_MAX_TECHNIQUES 8
+#define MATRIX_MAX_IMPAIRMENTS 8
 
 /* What to enumerate. techniques[] may hold "plain" (udp for UDP, tcp for TCP); techniques that
  * do not exist for a transport (udp/birthday over TCP, tcp/tcp-ttl over UDP) are skipped. A
- * profile listed twice is enumerated once (one id, one cell). */
+ * profile listed twice is enumerated once (one id, one cell). Impairments are the outermost
+ * loop, "none" first when listed first. */
 struct matrix_dims {
 	char topology[CELL_REF_MAX]; /* a reference: shipped name or path */
 	bool b_has_nat;             /* false: vary profile A only (same-nat, public-peer) */
@@ -33,6 +36,8 @@ struct matrix_dims {
 	const char *techniques[MATRIX_MAX_TECHNIQUES];
 	int ntechniques;
 	const char *engine;         /* NULL: CELL_DEFAULT_ENGINE */
+	const char *impairments[MATRIX_MAX_IMPAIRMENTS]; /* presets; "none" for none */
+	int nimpairments;           /* 0: none only */
 };
 
 /* Fill *cells (malloc'd, caller frees) with every cell of dims in a fixed order: transport,

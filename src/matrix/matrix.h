@@ -4,6 +4,7 @@
 #include <stdbool.h>
 
 #include "base/out.h"
+#include "lab/topo.h"
 #include "matrix/cell.h"
 #include "matrix/results.h"
 
@@ -28,6 +29,10 @@ struct matrix_opts {
 	bool classify;                      /* classify every profile in use first */
 	bool only_rate_cells;               /* drop the cells the theory calls determined */
 	bool progress_tty;                  /* a live progress line (else plain lines) */
+	const char *impairments[MATRIX_MAX_IMPAIRMENTS]; /* --impairments: presets, "none" */
+	int nimpairments;                   /* 0: none only */
+	const char *impair[TOPO_MAX_LINKS]; /* --impair LINK=SPEC: every cell's topology */
+	int nimpair;
 };
 
 /* The default profiles: the five classic types plus the RST variant. */

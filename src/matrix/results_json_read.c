@@ -404,6 +404,7 @@ static void rd_spec(struct reader *rd, json_t *o, const char *where, struct cell
 	rd_str(rd, o, where, "technique", s->technique, sizeof(s->technique), true);
 	rd_str(rd, o, where, "engine", s->engine, sizeof(s->engine), false);
 	rd_str(rd, o, where, "engine_b", s->engine_b, sizeof(s->engine_b), false);
+	rd_str(rd, o, where, "impair", s->impair, sizeof(s->impair), false);
 	rd_str(rd, o, where, "profile_a_name", s->profile_a_name, sizeof(s->profile_a_name), false);
 	rd_str(rd, o, where, "profile_b_name", s->profile_b_name, sizeof(s->profile_b_name), false);
 	if (rd->errors != errors)

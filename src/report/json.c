@@ -370,6 +370,8 @@ static void jw_write_cell(struct json_writer *w, const struct results *r,
 	jw_str(w, "engine", c->spec.engine);
 	if (c->spec.engine_b[0])
 		jw_str(w, "engine_b", c->spec.engine_b);
+	if (c->spec.impair[0])
+		jw_str(w, "impair", c->spec.impair);
 	jw_str(w, "outcome", cell_outcome_name(c->outcome));
 	/* the representative run's details, for readers that do not want to look into runs */
 	jw_str(w, "reason", rep ? rep->reason : "");

@@ -17,6 +17,7 @@
 #include "impair/queue.h"
 #include "impair/spec.h"
 #include "lab/topo.h"
+#include "matrix/cell.h"
 
 #define MS 1000000ULL
 
@@ -408,6 +409,40 @@ static void test_preset_file_errors(void **state)
 	free(dl);
 }
 
+/* --- the matrix dimension ----------------------------------------------------------------- */
+
+static void test_cell_ids(void **state)
+{
+	struct matrix_dims d = { .topology = "two-nats", .b_has_nat = true,
+				 .profiles = { "full-cone", "symmetric" }, .nprofiles = 2,
+				 .udp = true, .techniques = { "plain" }, .ntechniques = 1,
+				 .impairments = { "none", "lte" }, .nimpairments = 2 };
+	struct cell_spec *cells = NULL, c;
+	int n;
+
+	(void)state;
+	n = cells_enumerate(&d, &cells);
+	assert_int_equal(n, 8);
+	/* none first, with the ids cells had before the dimension existed */
+	assert_string_equal(cells[0].id, "two-nats/udp/udp/full-cone~full-cone");
+	assert_string_equal(cells[0].impair, "");
+	assert_string_equal(cells[4].id, "two-nats/udp/udp/full-cone~full-cone/impair=lte");
+	assert_string_equal(cells[4].impair, "lte");
+	free(cells);
+
+	assert_int_equal(cell_id_parse("two-nats/udp/udp/full-cone~symmetric/impair=lte", &c), 0);
+	assert_string_equal(c.impair, "lte");
+	assert_int_equal(cell_id_parse("two-nats/udp/udp/full-cone~symmetric/impair=none", &c), 0);
+	assert_string_equal(c.impair, "");
+	assert_string_equal(c.id, "two-nats/udp/udp/full-cone~symmetric");
+	/* after engine=, in the table's order; a path percent-encoded */
+	assert_int_equal(cell_id_parse("two-nats/udp/udp/full-cone~symmetric/impair=%2Ftmp%2Fx.impair/"
+				       "engine=nebula", &c), 0);
+	assert_string_equal(c.impair, "/tmp/x.impair");
+	assert_string_equal(c.id, "two-nats/udp/udp/full-cone~symmetric/engine=nebula/"
+				  "impair=%2Ftmp%2Fx.impair");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -423,6 +458,7 @@ int main(void)
 		cmocka_unit_test(test_topo_impair_set),
 		cmocka_unit_test(test_topo_presets),
 		cmocka_unit_test(test_preset_file_errors),
+		cmocka_unit_test(test_cell_ids),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
