@@ -32,6 +32,8 @@ punchlab_packages=(
 	"nftables:tests and the benchmark's shell-way baseline compare against nft(8)"
 	"procps:sysctl(8) for the benchmark's shell-way baseline"
 	"util-linux:lsns(8) for the lifetime tests"
+	"iputils-ping:the impaired-link test measures delay, jitter and loss with ping(8)"
+	"netcat-openbsd:the impaired-link test measures a rate-limited transfer with nc(1)"
 )
 
 # The Debian packages of the engines asked for: `--engine NAME|PATH` (or --engine=) among the
