@@ -24,6 +24,7 @@ static const char bench_usage[] =
 	"usage: punchlab bench lab [-t TOPOLOGY] [-n CELLS] [--shell-n CELLS]\n"
 	"       punchlab bench shell-lab up|down NAME [-t TOPOLOGY]\n"
 	"       punchlab bench matrix [-n CELLS] [--jobs N] [--repeat N] [--engine NAME|PATH]\n"
+	"       punchlab bench impair [-t TOPOLOGY] [-n CELLS] [--seconds S]\n"
 	"\n"
 	"  lab        build + tear down TOPOLOGY (default two-nats) CELLS times over netlink\n"
 	"             (default 300) and --shell-n times with one ip/nft process per step\n"
@@ -35,7 +36,11 @@ static const char bench_usage[] =
 	"  matrix     the harness's per-cell overhead (lab up + engine start + lab down, CELLS\n"
 	"             times, default 200), then the full default matrix once with --jobs (40)\n"
 	"             and --repeat (1): wall time, cells per second, per-cell wall time,\n"
-	"             outcomes, regressions and flaky cells; --engine: that engine's (punch)\n";
+	"             outcomes, regressions and flaky cells; --engine: that engine's (punch)\n"
+	"  impair     impaired links: configured vs measured delay, jitter and loss of a UDP\n"
+	"             stream at 1k and 20k packets/s over inet:server, and lab up + down per\n"
+	"             cell without impairment and under presets (CELLS, default 100);\n"
+	"             --seconds per rate (default 2, 0 skips the accuracy part)\n";
 
 static double now_ms(void)
 {
@@ -283,11 +288,13 @@ int bench_main(int argc, char **argv)
 		{ "topology", required_argument, NULL, 't' }, { "shell-n", required_argument, NULL, 's' },
 		{ "jobs", required_argument, NULL, 'j' },     { "repeat", required_argument, NULL, 'r' },
 		{ "engine", required_argument, NULL, 'e' },   { "help", no_argument, NULL, 'h' },
+		{ "seconds", required_argument, NULL, 'S' },
 		{ 0 },
 	};
 	const char *topology = "two-nats", *what, *engine = "punch";
 	int n = 300, shell_n = 300, jobs = 40, repeat = 1, c, ret = EXIT_SETUP;
 	bool n_given = false;
+	double seconds = 2.0;
 	struct series nl = { "netlink" }, sh = { "shell" };
 	char (*profiles)[4096] = NULL;
 	struct rusage ru;
@@ -308,6 +315,7 @@ int bench_main(int argc, char **argv)
 		case 'r': repeat = atoi(optarg); break;
 		case 's': shell_n = atoi(optarg); break;
 		case 'e': engine = optarg; break;
+		case 'S': seconds = atof(optarg); break;
 		case 'h': fputs(bench_usage, stdout); return 0;
 		default: fputs(bench_usage, stderr); return EXIT_SETUP;
 		}
@@ -323,6 +331,15 @@ int bench_main(int argc, char **argv)
 		if (cli_load_topology(topology, &t))
 			return EXIT_SETUP;
 		return bench_matrix(&t, n_given ? n : 200, jobs, repeat, engine);
+	}
+	if (strcmp(what, "impair") == 0) {
+		if (n < 1 || n > 100000 || optind != argc || !(seconds >= 0 && seconds <= 60)) {
+			fputs(bench_usage, stderr);
+			return EXIT_SETUP;
+		}
+		if (cli_load_topology(topology, &t))
+			return EXIT_SETUP;
+		return bench_impair_main(&t, n_given ? n : 100, seconds);
 	}
 	if (strcmp(what, "lab") != 0 || optind != argc || n < 1 || n > 100000 || shell_n < 0 ||
 	    shell_n > 100000) {

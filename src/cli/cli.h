@@ -20,6 +20,10 @@ int preflight_check(void);
 /* Load a topology by name or path, printing FILE:LINE errors. Returns 0 or EXIT_SETUP. */
 struct topo;
 int cli_load_topology(const char *arg, struct topo *t);
+
+/* punchlab bench impair (bench_impair.c): impairment accuracy over `seconds` per rate, and the
+ * per-cell cost over n labs. Returns an exit code. */
+int bench_impair_main(const struct topo *t, int n, double seconds);
 int merge_main(int argc, char **argv);
 
 /* The default report directory "results/<prefix><UTC timestamp>" into buf (creates results/).

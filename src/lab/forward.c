@@ -92,8 +92,10 @@ static int packet_socket(int ifindex)
 {
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
 				   .sll_ifindex = ifindex };
-	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)), one = 1,
-	    buf = SOCK_BUF_BYTES, ret;
+	/* Protocol 0 at socket(), ETH_P_ALL at bind(): a packet socket created with a protocol
+	 * hooks into every device at once, and bind() would then unhook it first, which waits for
+	 * an RCU grace period (synchronize_net(): tens of ms on a busy machine, per socket). */
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0), one = 1, buf = SOCK_BUF_BYTES, ret;
 
 	if (fd < 0)
 		return -errno;
@@ -180,6 +182,8 @@ int lab_forwarders_start(struct lab *lab, bool keep, int home_netns, struct diag
 					t->nodes[l->ends[0].node].name,
 					t->nodes[l->ends[1].node].name, strerror((int)-pid));
 		f->child = lab_child_add(lab, pid);
+		if (f->child >= 0)
+			lab->children[f->child].forwarder = true;
 		if (f->child < 0) {
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);

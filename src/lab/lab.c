@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -445,6 +446,7 @@ int lab_up(const struct topo *t, const struct lab_options *opts, struct lab **la
 		goto fail;
 	}
 	lab->topo = *t;
+	proc_reap_later_collect();
 	for (int n = 0; n < TOPO_MAX_NODES; n++)
 		lab->nodes[n].netns = lab->nodes[n].watch = -1;
 	if (opts && opts->name) {
@@ -507,6 +509,19 @@ void lab_down(struct lab *lab)
 {
 	if (!lab)
 		return;
+	/* Every program is asked to stop first, then each is waited for: their ends overlap.
+	 * Forwarders are killed and not waited for: one ends only after RCU grace periods
+	 * (closing a packet socket waits for one, synchronize_net()), tens of ms that would be
+	 * every impaired cell's; they hold nothing but their forwarding namespace, which goes
+	 * with them, and they are reaped by a later lab_down() or lab_up(). */
+	proc_reap_later_collect();
+	for (int i = 0; i < lab->nchildren; i++)
+		if (!lab->children[i].reaped) {
+			if (lab->children[i].forwarder)
+				proc_reap_later(&lab->children[i]);
+			else
+				kill(lab->children[i].pid, SIGTERM);
+		}
 	for (int i = 0; i < lab->nchildren; i++)
 		lab_stop(lab, i, 200, NULL);
 	if (lab->pinned)

@@ -23,6 +23,7 @@ struct lab_child {
 	int pidfd;                /* to wait with a bound */
 	bool reaped;
 	int status;
+	bool forwarder;           /* an impaired link's forwarder: lab_down() does not wait */
 };
 
 /* An impaired link (docs/impairments.md): the veth pair is split in two through a namespace of
@@ -56,6 +57,10 @@ void lab_forwarders_close(struct lab *lab);
 
 /* proc.c: record a started program's init as the lab's; returns its handle or -ENOSPC. */
 int lab_child_add(struct lab *lab, pid_t pid);
+/* Kill a child with SIGKILL and leave its reaping to a later call (of any lab, any thread):
+ * its end is not waited for. proc_reap_later_collect() reaps those that have ended. */
+void proc_reap_later(struct lab_child *c);
+void proc_reap_later_collect(void);
 
 /* pin.c */
 int lab_name_valid(const char *name);

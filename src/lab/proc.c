@@ -13,6 +13,7 @@
  * other threads holding their locks. */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -144,6 +145,7 @@ pid_t proc_spawn(int netns, char *const argv[], const struct lab_spawn_opts *opt
 {
 	struct init_args a = { .netns = netns, .argv = argv, .fds = { -1, -1, -1 },
 			       .foreground = foreground };
+	sigset_t block, old;
 	char *stack;
 	pid_t pid;
 
@@ -157,6 +159,18 @@ pid_t proc_spawn(int netns, char *const argv[], const struct lab_spawn_opts *opt
 		a.detach = opts->detach;
 	}
 	a.parent_pidfd = pidfd_open_self();
+	/* The init is born with the signals it waits for already blocked. The init of a PID
+	 * namespace ignores a signal it has no handler for, even one from the parent namespace
+	 * (only SIGKILL and SIGSTOP are forced): a SIGTERM sent before init_main() blocked it
+	 * would be lost, and a lab torn down right after it was built would wait out every
+	 * program's grace period (tests/lab/spawn_stop.c). A blocked signal is queued instead. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
 	stack = mmap(NULL, INIT_STACK_SIZE, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (stack == MAP_FAILED) {
@@ -168,6 +182,7 @@ pid_t proc_spawn(int netns, char *const argv[], const struct lab_spawn_opts *opt
 		/* The child has its own copy of the stack mapping (no CLONE_VM). */
 		munmap(stack, INIT_STACK_SIZE);
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (a.parent_pidfd >= 0)
 		close(a.parent_pidfd);
 	return pid;
@@ -185,6 +200,43 @@ int lab_child_add(struct lab *lab, pid_t pid)
 	c->reaped = false;
 	c->status = 0;
 	return lab->nchildren++;
+}
+
+/* Children killed and not waited for (proc_reap_later), process-wide: labs are built and torn
+ * down in many threads. */
+static pthread_mutex_t reap_lock = PTHREAD_MUTEX_INITIALIZER;
+static pid_t reap_pids[4 * LAB_MAX_CHILDREN];
+static int reap_n;
+
+void proc_reap_later_collect(void)
+{
+	pthread_mutex_lock(&reap_lock);
+	for (int i = 0; i < reap_n;)
+		if (waitpid(reap_pids[i], NULL, WNOHANG) != 0) /* reaped, or not ours any more */
+			reap_pids[i] = reap_pids[--reap_n];
+		else
+			i++;
+	pthread_mutex_unlock(&reap_lock);
+}
+
+void proc_reap_later(struct lab_child *c)
+{
+	bool queued = false;
+
+	kill(c->pid, SIGKILL); /* the kernel kills the rest of its PID namespace */
+	pthread_mutex_lock(&reap_lock);
+	if (reap_n < (int)(sizeof(reap_pids) / sizeof(reap_pids[0]))) {
+		reap_pids[reap_n++] = c->pid;
+		queued = true;
+	}
+	pthread_mutex_unlock(&reap_lock);
+	if (!queued)
+		waitpid(c->pid, NULL, 0); /* the list is full: wait for this one */
+	if (c->pidfd >= 0)
+		close(c->pidfd);
+	c->pidfd = -1;
+	c->reaped = true; /* as far as the lab is concerned */
+	c->status = SIGKILL;
 }
 
 int lab_spawn(struct lab *lab, int node, char *const argv[], const struct lab_spawn_opts *opts)
