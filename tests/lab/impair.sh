@@ -5,7 +5,8 @@
 #     loose enough never to flake (7-35%), but 0% (no impairment) fails
 #   - jitter: 20 ms +- 10 ms on inet:nat-b spreads the RTTs over more than 8 ms
 #   - rate: 8mbit on nat-b:host-b makes a 1 MB TCP transfer take about a second (not 0.1 s)
-#   - the forwarders are gone after `lab down`; so is everything else of the lab
+#   - the forwarders are gone after `lab down`; so is everything else of the lab; and after a
+#     kill -9 of a `lab up` that holds an impaired lab
 #   - bad specs, unknown links, a bad impair: in a topology file and an unknown preset: exit 2
 #     with the message (FILE:LINE for the file)
 #   - one matrix cell under the lte preset connects (punch udp, full cone x full cone), its id
@@ -63,9 +64,19 @@ expect_exit2 "--impair inet:nat-a=jitter: jitter: missing value" \
 	--impair 'inet:nat-b=delay 20ms jitter 10ms' \
 	--impair 'nat-b:host-b=rate 8mbit' >"$TMP/up" 2>"$TMP/err" ||
 	{ cat "$TMP/err" >&2; fail "lab up --keep with --impair failed"; }
-forwarders | sort >"$TMP/fwd-up"
-ours=$(comm -13 "$TMP/fwd-before" "$TMP/fwd-up")
-[ "$(echo "$ours" | grep -c .)" -eq 4 ] || fail "expected 4 forwarders, found: $ours"
+# new_forwarders N FILE: wait (bounded) until N forwarders more than before run (they exec
+# after lab up returns), their pids into FILE
+new_forwarders() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		forwarders | sort | comm -13 "$TMP/fwd-before" - >"$2"
+		[ "$(grep -c . "$2")" -ge "$1" ] && break
+		sleep 0.05
+	done
+	[ "$(grep -c . "$2")" -eq "$1" ] || fail "expected $1 forwarders, found: $(cat "$2")"
+}
+new_forwarders 4 "$TMP/fwd-up"
+ours=$(cat "$TMP/fwd-up")
 in_ns() { # NODE CMD...
 	local node=$1
 	shift
@@ -124,6 +135,27 @@ for ((i = 0; i < 50; i++)); do
 done
 [ -z "$left" ] || fail "forwarders still running after lab down: $left"
 expect_nothing_left "$TMP/before" "lab down of an impaired lab"
+
+# --- kill -9 of lab up: its forwarders die with it ---------------------------------------------
+"$PUNCHLAB" lab up --impair 'inet:server=delay 5ms' --impair 'inet:nat-a=loss 1%' 2>"$TMP/err9" &
+up=$!
+defer "kill_started $up"
+for ((i = 0; i < 100; i++)); do
+	grep -q "is up" "$TMP/err9" && break
+	sleep 0.05
+done
+grep -q "is up" "$TMP/err9" || { cat "$TMP/err9" >&2; fail "lab up with --impair did not come up"; }
+new_forwarders 2 "$TMP/fwd-9"
+ours9=$(cat "$TMP/fwd-9")
+kill -9 "$up"
+wait "$up" 2>/dev/null
+for ((i = 0; i < 50; i++)); do
+	left=$(for p in $ours9; do [ -d "/proc/$p" ] && ! grep -q '^State:.*Z' "/proc/$p/status" && echo "$p"; done)
+	[ -z "$left" ] && break
+	sleep 0.1
+done
+[ -z "$left" ] || fail "forwarders still running after kill -9 of lab up: $left"
+expect_nothing_left "$TMP/before" "kill -9 of an impaired lab up"
 
 # --- one matrix cell under lte ----------------------------------------------------------------
 cell=two-nats/udp/udp/full-cone~full-cone/impair=lte
