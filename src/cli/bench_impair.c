@@ -4,9 +4,11 @@
  *
  * Accuracy: a lab of the topology with one impaired link, inet:server; a UDP stream from the
  * inet node to the server at 1k and 20k packets/s, each datagram carrying its sequence number
- * and its send time. Both nodes share this machine's CLOCK_MONOTONIC, so each datagram's one-way
- * delay is exact: receive time minus send time (the stack's own few tens of microseconds are
- * measured on an unimpaired link and printed as the base). Per configuration: the median delay,
+ * and its send time. All namespaces share this machine's clocks, so each datagram's one-way
+ * delay is exact: the kernel's receive timestamp (SO_TIMESTAMPNS, taken when the datagram
+ * reached the server's stack, so a receiving thread that the machine's load keeps waiting does
+ * not add to it) minus the send time, both CLOCK_REALTIME. The same stream over the unimpaired
+ * link is the base (the sender's and the stack's own share), printed per rate. Per configuration: the median delay,
  * the jitter as the interquartile range of the delay (for the uniform +-J the forwarder draws,
  * p75 - p25 is J; a quantile, not the standard deviation, so that a few datagrams held up by a
  * busy machine do not count as jitter), the loss, the duplicates and the frames that arrived
@@ -40,6 +42,14 @@ struct stamp {
 	uint64_t seq, sent_ns;
 	unsigned char pad[64]; /* a small media-sized datagram (100 bytes on the wire) */
 };
+
+static uint64_t real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
 
 static uint64_t mono_ns(void)
 {
@@ -97,7 +107,7 @@ static void *sender_main(void *arg)
 		if (mono_ns() < due)
 			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 		st.seq = s->first_seq + (uint64_t)i;
-		st.sent_ns = mono_ns();
+		st.sent_ns = real_ns();
 		if (sendto(s->fd, &st, sizeof(st), 0, (struct sockaddr *)&s->to, sizeof(s->to)) < 0)
 			continue; /* counted as lost */
 	}
@@ -133,14 +143,26 @@ static int stream(int fd_tx, int fd_rx, const struct sockaddr_in *to, int pps, i
 	/* bounded: the stream's length plus quiet_ms after the last datagram heard */
 	for (int guard = 0; guard < 10 * count + 1000; guard++) {
 		struct stamp st;
+		union { char buf[CMSG_SPACE(sizeof(struct timespec))]; struct cmsghdr align; } c;
+		struct iovec iov = { &st, sizeof(st) };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.buf,
+				     .msg_controllen = sizeof(c.buf) };
+		struct cmsghdr *cm;
 		ssize_t got;
-		uint64_t now;
+		uint64_t now = 0;
 		int pr = poll(&pfd, 1, quiet_ms + (done ? 0 : count * 1000 / pps));
 
 		if (pr <= 0)
 			break;
-		got = recv(fd_rx, &st, sizeof(st), MSG_DONTWAIT);
-		now = mono_ns();
+		got = recvmsg(fd_rx, &mh, MSG_DONTWAIT);
+		for (cm = got > 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm; cm = CMSG_NXTHDR(&mh, cm))
+			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+				struct timespec ts;
+				memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+				now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+			}
+		if (!now)
+			now = real_ns();
 		if (got != (ssize_t)sizeof(st) || st.seq < first_seq ||
 		    st.seq >= first_seq + (uint64_t)count)
 			continue; /* a warm-up straggler */
@@ -166,17 +188,31 @@ static int stream(int fd_tx, int fd_rx, const struct sockaddr_in *to, int pps, i
 	return 0;
 }
 
+/* The receiving socket: bound, a large buffer, kernel receive timestamps. */
+static int rx_setup(int rx)
+{
+	struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = htons(PORT) };
+	int one = 1, buf = 8 << 20;
+
+	setsockopt(rx, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf));
+	if (setsockopt(rx, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0)
+		return -errno;
+	return bind(rx, (struct sockaddr *)&any, sizeof(any)) < 0 ? -errno : 0;
+}
+
 /* One configuration: a lab with inet:server impaired by spec ("" for none), warmed up (ARP
  * resolved through the link), then the stream at each rate. */
+/* the base's delays per rate, written by the row without a spec */
+static double base_out[8];
+
 static int accuracy_row(const struct topo *base, const char *spec, const int *rates, int nrates,
-			double seconds, double base_ms)
+			double seconds, const double *base_ms)
 {
 	struct topo *t = malloc(sizeof(*t));
 	struct diag_list dl = { .count = 0 };
 	struct lab *lab = NULL;
 	int inet, server, tx = -1, rx = -1, ret = -EIO, buf = 8 << 20;
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(PORT) };
-	struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = htons(PORT) };
 	char arg[300];
 	uint64_t seq = 1000000;
 
@@ -193,11 +229,10 @@ static int accuracy_row(const struct topo *base, const char *spec, const int *ra
 	tx = lab_socket(lab, inet, AF_INET, SOCK_DGRAM, 0);
 	rx = lab_socket(lab, server, AF_INET, SOCK_DGRAM, 0);
 	inet_pton(AF_INET, "198.51.100.10", &to.sin_addr);
-	if (tx < 0 || rx < 0 || bind(rx, (struct sockaddr *)&any, sizeof(any)) < 0) {
+	if (tx < 0 || rx < 0 || rx_setup(rx) < 0) {
 		out_warnx(&out_std, "bench impair: the stream's sockets: %s", strerror(errno));
 		goto out;
 	}
-	setsockopt(rx, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf));
 	setsockopt(tx, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf));
 	/* warm-up: until one datagram arrived (ARP answered across the link), bounded */
 	{
@@ -215,10 +250,13 @@ static int accuracy_row(const struct topo *base, const char *spec, const int *ra
 		seq += 10000000;
 		if (stream(tx, rx, &to, rates[i], count, seq, 1500, &r) < 0)
 			goto out;
-		printf("  %-30s %6.0f pkt/s  delay %8.3f ms (+%.3f over base %.3f, p99 %.3f)  "
+		printf("  %-30s %6.0f pkt/s  delay %8.3f ms (%8.3f over base %.3f, p99 %.3f)  "
 		       "jitter %6.3f ms  loss %5.2f%%  reordered %d  (%d of %d)\n",
-		       spec, r.pps, r.delay_ms, r.delay_ms - base_ms, base_ms, r.p99_ms,
+		       spec[0] ? spec : "(none: the base)", r.pps, r.delay_ms,
+		       r.delay_ms - (base_ms ? base_ms[i] : 0), base_ms ? base_ms[i] : 0, r.p99_ms,
 		       r.jitter_ms, r.loss_pct, r.reordered, r.received, count);
+		if (!base_ms)
+			base_out[i] = r.delay_ms;
 		fflush(stdout);
 	}
 	ret = 0;
@@ -230,33 +268,6 @@ out:
 	lab_down(lab);
 	free(t);
 	return ret;
-}
-
-/* The base: the same stream on the unimpaired link, median one-way delay. */
-static double base_delay(const struct topo *base)
-{
-	struct lab *lab = NULL;
-	struct diag_list dl = { .count = 0 };
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(PORT) };
-	struct result r = { .delay_ms = 0 };
-	int tx, rx;
-
-	if (lab_up(base, NULL, &lab, &dl) < 0)
-		return 0;
-	tx = lab_socket(lab, topo_node_find(base, "inet"), AF_INET, SOCK_DGRAM, 0);
-	rx = lab_socket(lab, topo_node_find(base, "server"), AF_INET, SOCK_DGRAM, 0);
-	inet_pton(AF_INET, "198.51.100.10", &to.sin_addr);
-	if (tx >= 0 && rx >= 0 && bind(rx, (struct sockaddr *)&(struct sockaddr_in){
-			.sin_family = AF_INET, .sin_port = htons(PORT) }, sizeof(to)) == 0) {
-		stream(tx, rx, &to, 100, 10, 1, 300, &r);
-		stream(tx, rx, &to, 1000, 2000, 100, 300, &r);
-	}
-	if (tx >= 0)
-		close(tx);
-	if (rx >= 0)
-		close(rx);
-	lab_down(lab);
-	return isnan(r.delay_ms) ? 0 : r.delay_ms;
 }
 
 /* One lab up and down of t; the times in ms. 0 or -1. */
@@ -356,7 +367,6 @@ int bench_impair_main(const struct topo *t, int n, double seconds)
 		"delay 150ms loss 5%",
 	};
 	static const int rates[] = { 1000, 20000 };
-	double base;
 
 	if (topo_node_find(t, "inet") < 0 || topo_node_find(t, "server") < 0) {
 		out_warnx(&out_std, "bench impair: topology %s has no inet and server nodes", t->name);
@@ -365,10 +375,11 @@ int bench_impair_main(const struct topo *t, int n, double seconds)
 	printf("bench impair: topology %s, link inet:server, UDP datagrams of 100 bytes on the wire "
 	       "for %.1f s per rate; medians of the one-way delay\n", t->name, seconds);
 	if (seconds > 0) {
-		base = base_delay(t);
 		printf("accuracy (configured -> measured):\n");
+		if (accuracy_row(t, "", rates, 2, seconds, NULL) < 0)
+			return EXIT_SETUP;
 		for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++)
-			if (accuracy_row(t, specs[i], rates, 2, seconds, base) < 0)
+			if (accuracy_row(t, specs[i], rates, 2, seconds, base_out) < 0)
 				return EXIT_SETUP;
 	}
 	printf("cost per cell (lab up + lab down, back to back):\n");
