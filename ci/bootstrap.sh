@@ -97,6 +97,14 @@ punchlab_build() {
 			{ cat "$PUNCHLAB_TOP/.meson-setup.log" >&2; punchlab_die "meson setup failed"; }
 		rm -f "$PUNCHLAB_TOP/.meson-setup.log"
 	fi
+	# The ICE driver (src/ice) is built only when meson found libnice: when libnice-dev came
+	# after the build was configured (an engine's package, installed above), configure again.
+	if pkg-config --exists nice 2>/dev/null && ! grep -q '^build src/ice/ice:' "$PUNCHLAB_BUILD/build.ninja"; then
+		echo "punchlab: libnice is installed now: reconfiguring $PUNCHLAB_BUILD to build the ICE driver" >&2
+		meson setup --reconfigure "$PUNCHLAB_BUILD" "$PUNCHLAB_TOP" >"$PUNCHLAB_TOP/.meson-setup.log" 2>&1 ||
+			{ cat "$PUNCHLAB_TOP/.meson-setup.log" >&2; punchlab_die "meson setup --reconfigure failed"; }
+		rm -f "$PUNCHLAB_TOP/.meson-setup.log"
+	fi
 	# ninja rebuilds what is stale and re-runs meson itself when a meson.build changed.
 	ninja -C "$PUNCHLAB_BUILD" >"$PUNCHLAB_BUILD/.ninja.log" 2>&1 ||
 		{ tail -40 "$PUNCHLAB_BUILD/.ninja.log" >&2; punchlab_die "the build failed"; }

@@ -21,6 +21,8 @@ static const struct verb verbs[] = {
 	{ "merge", merge_main, false, "join shard outputs (matrix.json) into one report" },
 	{ "engines", engines_main, false, "list the engines, their versions, whether installed" },
 	{ "classify", classify_main, true, "measure NAT profiles' behaviour against their headers" },
+	{ "lifetime", lifetime_main, true, "how long a silent path survives each profile; "
+	  "keep-alive adequacy" },
 	{ "bench", bench_main, true, "benchmarks: bench lab (netlink vs one ip/nft process a step)" },
 };
 

@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "lab/classify.h"
 #include "lab/topo.h"
+#include "nft/profile_params.h"
 
 #define DEFAULT_TOPOLOGY "two-nats"
 #define MAX_PROFILES 64
@@ -21,6 +22,7 @@ int classify_main(int argc, char **argv);
 
 static const char classify_usage[] =
 	"usage: punchlab classify [PROFILE...] [--json] [--timeouts] [-t TOPOLOGY] [-v] [--wait MS]\n"
+	"                         [--param NAME=SECONDS]...\n"
 	"\n"
 	"Build a small lab around each profile (a host behind the NAT, a probe server with two\n"
 	"public addresses and two ports) and measure its behaviour with real packets, over UDP\n"
@@ -41,6 +43,9 @@ static const char classify_usage[] =
 	"  -v, --verbose     also print the evidence: what each probe of each round saw, and\n"
 	"                    the NAT's conntrack mappings\n"
 	"  --wait MS         how long to wait for a packet that may never come (default 500)\n"
+	"  --param N=S       set a profile parameter (udp-timeout, udp-timeout-unreplied,\n"
+	"                    udp-timeout-replied; repeatable): each profile is measured as a\n"
+	"                    copy with the value written in (docs/profile-format.md)\n"
 	"\n"
 	"Exit status: 0 every profile behaves as declared; 1 a measured value differs from the\n"
 	"header (a finding); 2 a bad header, a ruleset that does not load, or a lab failure.\n";
@@ -305,15 +310,18 @@ int classify_main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },    { "timeouts", no_argument, NULL, 'T' },
 		{ "topology", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' }, { "wait", required_argument, NULL, 'w' },
-		{ "help", no_argument, NULL, 'h' },    { 0 },
+		{ "help", no_argument, NULL, 'h' },    { "param", required_argument, NULL, 'P' },
+		{ 0 },
 	};
+	struct profile_params params = { 0 };
+	char why[256];
 	const char *topology = DEFAULT_TOPOLOGY;
 	struct classify_opts opts = { .wait_ms = 0 };
 	bool json = false, verbose = false;
 	char (*paths)[PATH_LEN] = NULL;
 	struct job *jobs = NULL;
 	struct topo *t = NULL;
-	int c, n = 0, ret = EXIT_SETUP, bad = 0, errors = 0;
+	int c, n = 0, ret = EXIT_SETUP, bad = 0, errors = 0, ncopies = 0;
 	double start, wall;
 
 	optind = 1;
@@ -336,6 +344,12 @@ int classify_main(int argc, char **argv)
 			if (opts.wait_ms < 10 || opts.wait_ms > 10000) {
 				fprintf(stderr, "punchlab: --wait %s: expected milliseconds, 10 to "
 					"10000\n", optarg);
+				return EXIT_SETUP;
+			}
+			break;
+		case 'P':
+			if (profile_params_parse(&params, optarg, why, sizeof(why)) < 0) {
+				fprintf(stderr, "punchlab: --param %s: %s\n", optarg, why);
 				return EXIT_SETUP;
 			}
 			break;
@@ -373,11 +387,22 @@ int classify_main(int argc, char **argv)
 		n++;
 	}
 
-	/* Every header first: a bad one stops everything before any lab exists. */
+	/* Every header first: a bad one stops everything before any lab exists. With --param,
+	 * each profile is replaced by its copy with the values written in. */
 	for (int i = 0; i < n; i++) {
 		struct profile_header h;
 		struct diag_list dl = { .count = 0 };
+		char copy[PATH_LEN];
 
+		if (!profile_params_empty(&params)) {
+			if (profile_params_instance(paths[i], &params, copy, sizeof(copy), &dl) < 0) {
+				diag_print(&dl, &out_std);
+				errors++;
+				continue;
+			}
+			snprintf(paths[i], PATH_LEN, "%s", copy);
+			ncopies = i + 1;
+		}
 		if (profile_header_parse_file(&h, paths[i], &dl) < 0) {
 			diag_print(&dl, &out_std);
 			errors++;
@@ -427,6 +452,8 @@ int classify_main(int argc, char **argv)
 	}
 	ret = errors ? EXIT_SETUP : bad ? EXIT_FINDING : 0;
 out:
+	for (int i = 0; paths && i < ncopies; i++)
+		profile_params_instance_remove(paths[i]);
 	for (int i = 0; jobs && i < n; i++)
 		classify_result_free(&jobs[i].r);
 	free(jobs);

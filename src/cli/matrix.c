@@ -54,6 +54,10 @@ static const char matrix_usage[] =
 	"  --only-rate-cells     only the cells the theory calls timing-dependent or probabilistic\n"
 	"                        (with --repeat 30: how ci/measure-rates measures their rates)\n"
 	"  --no-color            plain terminal output\n"
+	"  --profile-param N=S   set a profile parameter on every cell's profiles (udp-timeout,\n"
+	"                        udp-timeout-unreplied, udp-timeout-replied; repeatable): each\n"
+	"                        cell loads a copy with the value written in; ids carry it\n"
+	"                        (/udp-timeout=5s)\n"
 	"\n"
 	"Exit: 0 no regression, 1 regressions, 2 an error cell, an interrupted run or bad input.\n"
 	"Disagreements with the documents are findings, listed and explained, and never change\n"
@@ -110,6 +114,7 @@ int matrix_main(int argc, char **argv)
 		{ "engine-binary", required_argument, NULL, 'B' }, { "no-classify", no_argument, NULL, 'n' },
 		{ "no-color", no_argument, NULL, 'C' },         { "help", no_argument, NULL, 'h' },
 		{ "only-rate-cells", no_argument, NULL, 'O' },
+		{ "profile-param", required_argument, NULL, 'Q' },
 		{ "impairments", required_argument, NULL, 'I' }, { "impair", required_argument, NULL, 'i' },
 		{ 0 },
 	};
@@ -119,6 +124,7 @@ int matrix_main(int argc, char **argv)
 	const char *update = NULL, *protos[2], *narrowing = NULL;
 	static char cell_engine[CELL_REF_MAX];
 	struct cell_spec first;
+	char why[256];
 	char out_dir[512], *end;
 	struct results res;
 	struct diag_list dl = { .count = 0 };
@@ -209,6 +215,13 @@ int matrix_main(int argc, char **argv)
 		case 'n': o.classify = false; break;
 		case 'O': o.only_rate_cells = true; break;
 		case 'C': color = false; break;
+		case 'Q':
+			if (profile_params_parse(&o.params, optarg, why, sizeof(why)) < 0) {
+				fprintf(stderr, "punchlab: --profile-param %s: %s\n", optarg, why);
+				return EXIT_SETUP;
+			}
+			narrowing = "--profile-param";
+			break;
 		case 'I':
 			narrowing = narrowing ? narrowing : "--impairments";
 			if ((o.nimpairments = split_list(optarg, o.impairments, MATRIX_MAX_IMPAIRMENTS,
@@ -234,7 +247,7 @@ int matrix_main(int argc, char **argv)
 	 * ignoring it would run something else than the user asked for */
 	if (o.ncells && narrowing) {
 		fprintf(stderr, "punchlab: %s and --cell exclude each other: a cell id already names "
-			"its profiles, transport and technique\n", narrowing);
+			"its profiles, transport, technique and profile parameters\n", narrowing);
 		return EXIT_SETUP;
 	}
 	/* like the topology, the engine comes from the ids when not given */

@@ -262,8 +262,7 @@ static bool condition_holds(const struct ef_role *r, const char *output, pid_t p
 	return false;
 }
 
-bool engine_role_ready(const struct ef_role *r, const char *output, pid_t pid,
-		       struct tpl_vars *v)
+bool engine_role_capture(const struct ef_role *r, const char *output, struct tpl_vars *v)
 {
 	bool all = true;
 
@@ -274,10 +273,16 @@ bool engine_role_ready(const struct ef_role *r, const char *output, pid_t pid,
 			continue;
 		if (tpl_capture(&r->captures[i], output, val, sizeof(val)) == 0)
 			tpl_set(v, name, "%s", val);
-		else
+		else if (!r->captures[i].late)
 			all = false;
 	}
-	return all && condition_holds(r, output, pid, v);
+	return all;
+}
+
+bool engine_role_ready(const struct ef_role *r, const char *output, pid_t pid,
+		       struct tpl_vars *v)
+{
+	return engine_role_capture(r, output, v) && condition_holds(r, output, pid, v);
 }
 
 void engine_role_waiting_for(const struct ef_role *r, const char *output, pid_t pid,
@@ -299,7 +304,7 @@ void engine_role_waiting_for(const struct ef_role *r, const char *output, pid_t 
 	for (int i = 0; i < r->ncaptures && n < len; i++) {
 		char name[TPL_NAME_MAX];
 		snprintf(name, sizeof(name), "capture.%s.%s", r->name, r->captures[i].name);
-		if (!tpl_get(v, name))
+		if (!tpl_get(v, name) && !r->captures[i].late)
 			n += (size_t)snprintf(buf + n, len - n, "%scapture %s", n ? ", " : "",
 					      r->captures[i].name);
 	}

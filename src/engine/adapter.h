@@ -64,9 +64,13 @@ int engine_argv_render(const struct ef_arg *args, int nargs, const struct tpl_va
 int engine_files_write(const struct engine_file *e, const struct tpl_vars *v, const char *dir,
 		       char *why, size_t wlen);
 
+/* Set in v (capture.ROLE.NAME) every capture of the role its output has by now. Returns whether
+ * all but the late ones (late: true) have a value. */
+bool engine_role_capture(const struct ef_role *r, const char *output, struct tpl_vars *v);
+
 /* Whether the role is ready: its ready condition holds on output (LINE/JSON) or in its node
- * (PORT, through /proc/PID/net of its process) and all its captures have a value, which are set
- * in v as capture.ROLE.NAME. */
+ * (PORT, through /proc/PID/net of its process) and all its captures but the late ones have a
+ * value, which are set in v as capture.ROLE.NAME. */
 bool engine_role_ready(const struct ef_role *r, const char *output, pid_t pid,
 		       struct tpl_vars *v);
 /* What is still missing for readiness, for the error reason. */

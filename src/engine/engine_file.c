@@ -265,8 +265,14 @@ static void capture_how(const struct yaml_ctx *y, const char *key, yaml_node_t *
 		regex_check(p, v, what, cc->c->regex);
 	} else if (strcmp(key, "json") == 0) {
 		copy_text(p, v, what, cc->c->json, sizeof(cc->c->json));
+	} else if (strcmp(key, "late") == 0) {
+		const char *s = yaml_scalar(v);
+		if (s && (strcmp(s, "true") == 0 || strcmp(s, "false") == 0))
+			cc->c->late = s[0] == 't';
+		else
+			ERR(p, v, "%s: late: expected true or false", what);
 	} else {
-		ERR(p, k, "%s: unknown key \"%s\", expected regex or json", what, key);
+		ERR(p, k, "%s: unknown key \"%s\", expected regex, json or late", what, key);
 	}
 }
 
@@ -288,6 +294,40 @@ static void capture_pair(const struct yaml_ctx *y, const char *key, yaml_node_t 
 	if (v->type == YAML_MAPPING_NODE && !!cc.c->regex[0] == !!cc.c->json[0])
 		ERR(p, v, "role %s: capture %s: expected exactly one of regex: PATTERN or json: "
 		    "MEMBER", r->name, key);
+}
+
+static void stdin_key(const struct yaml_ctx *y, const char *key, yaml_node_t *k, yaml_node_t *v,
+		      void *arg)
+{
+	struct ef_role *r = arg;
+	struct parse *p = P(y);
+	char what[64];
+
+	snprintf(what, sizeof(what), "role %s: stdin: %s", r->name, key);
+	if (strcmp(key, "text") == 0)
+		copy_text(p, v, what, r->input.text, sizeof(r->input.text));
+	else if (strcmp(key, "deadline") == 0)
+		r->input.deadline_ms = duration_parse(p, v, what);
+	else
+		ERR(p, k, "role %s: stdin: unknown key \"%s\", expected text or deadline", r->name,
+		    key);
+}
+
+/* stdin: { text: TEMPLATE, deadline: DURATION } (docs/engine-format.md "Standard input") */
+static void stdin_parse(struct parse *p, yaml_node_t *v, struct ef_role *r)
+{
+	r->input.line = yaml_line(v);
+	if (v->type != YAML_MAPPING_NODE) {
+		ERR(p, v, "role %s: stdin: expected { text: TEMPLATE, deadline: DURATION }", r->name);
+		return;
+	}
+	yaml_for_each_pair(&p->y, v, "stdin", stdin_key, r);
+	if (!r->input.text[0])
+		ERR(p, v, "role %s: stdin: no text, expected text: TEMPLATE (what to write to the "
+		    "program's standard input)", r->name);
+	if (!r->input.deadline_ms)
+		ERR(p, v, "role %s: stdin: no deadline, expected deadline: DURATION (how long its "
+		    "captures may take to come, from the role's start)", r->name);
 }
 
 static int node_role_parse(const char *s)
@@ -322,9 +362,11 @@ static void role_key(const struct yaml_ctx *y, const char *key, yaml_node_t *k, 
 		ready_parse(p, v, r);
 	} else if (strcmp(key, "capture") == 0) {
 		yaml_for_each_pair(y, v, what, capture_pair, r);
+	} else if (strcmp(key, "stdin") == 0) {
+		stdin_parse(p, v, r);
 	} else {
-		ERR(p, k, "role %s: unknown key \"%s\", expected node, command, ready or capture",
-		    r->name, key);
+		ERR(p, k, "role %s: unknown key \"%s\", expected node, command, ready, capture or "
+		    "stdin", r->name, key);
 	}
 }
 

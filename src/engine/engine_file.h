@@ -48,6 +48,9 @@ struct ef_capture {
 	char name[EF_NAME_MAX];
 	char regex[EF_TEXT_MAX];    /* its first group (or whole match) is the value */
 	char json[EF_NAME_MAX];     /* or: this member of the first JSON line that has it */
+	/* late: printed after the role is ready (readiness does not wait for it); only stdin:
+	 * templates may name it, and they wait for it */
+	bool late;
 	int line;
 };
 
@@ -60,6 +63,16 @@ struct ef_arg {
 	int line;
 };
 
+/* What the harness writes to a role's standard input, then closes it: a template that may name
+ * captures of any role, also of one started after this one (two peers trading ICE candidates),
+ * written as soon as every variable it names has a value; none by deadline_ms from the role's
+ * start makes the run `error`, naming the missing one. text[0] == '\0': no input. */
+struct ef_stdin {
+	char text[EF_TEXT_MAX];
+	int deadline_ms;
+	int line;
+};
+
 struct ef_role {
 	char name[EF_NAME_MAX];     /* peer-a, peer-b, or a server's name (rendezvous, relay...) */
 	enum topo_role node;        /* the topology role whose node runs it */
@@ -68,6 +81,7 @@ struct ef_role {
 	struct ef_match ready;
 	struct ef_capture captures[EF_MAX_CAPTURES];
 	int ncaptures;
+	struct ef_stdin input;      /* stdin: */
 	bool peer;                  /* peer-a or peer-b */
 	int line;
 };

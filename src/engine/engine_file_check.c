@@ -16,6 +16,7 @@ struct var_check {
 	int self_index;             /* the start order: servers, peer-a, peer-b */
 	int line;
 	const char *what;
+	bool input;                 /* a stdin: template: it may name late captures */
 };
 
 static const char *const plain_vars[] = { "program", "session", "dir", "transport", "technique",
@@ -75,7 +76,10 @@ static const char *var_problem(const struct var_check *c, const char *name)
 				continue;
 			for (int j = 0; j < ro->ncaptures; j++)
 				if (strcmp(ro->captures[j].name, d + 1) == 0)
-					return c->self && i >= c->self_index
+					return ro->captures[j].late && !c->input
+						       ? "a late capture (late: true) comes after "
+							 "its role is ready: only stdin: may name it"
+					       : c->self && i >= c->self_index
 						       ? "a capture of a role that starts later "
 							 "(servers start first, then peer-a, then "
 							 "peer-b)"
@@ -177,6 +181,16 @@ void engine_file_check(struct parse *p, yaml_node_t *root)
 			template_check(&c, r->ready.pattern, r->ready.line);
 		if (r->ready.kind == EF_MATCH_PORT)
 			template_check(&c, r->ready.port, r->ready.line);
+		if (r->input.text[0]) {
+			/* its input waits for its captures: any role's, also a later one's */
+			struct var_check in = c;
+			char iwhat[80];
+			snprintf(iwhat, sizeof(iwhat), "role %s: stdin", r->name);
+			in.what = iwhat;
+			in.self_index = e->nroles;
+			in.input = true;
+			template_check(&in, r->input.text, r->input.line);
+		}
 		if (r->peer && r->node != (strcmp(r->name, "peer-a") == 0 ? ROLE_PEER_A : ROLE_PEER_B))
 			diag_add(p->y.dl, p->file, r->line, "%s: runs on its own peer's node, expected "
 				 "no node: key", what);

@@ -87,7 +87,8 @@ void ct_timeout_read(struct ctx *c, bool replied)
 void measure_lifetime(struct ctx *c)
 {
 	struct classify_result *r = c->r;
-	int d = r->declared.udp_timeout, n = 0;
+	/* the server never answers these mappings: the unreplied lifetime */
+	int d = profile_udp_unreplied(&r->declared), n = 0;
 	int delays[LIFETIME_MAX], fds[LIFETIME_MAX];
 	int64_t t0[LIFETIME_MAX];
 	struct ep pub[LIFETIME_MAX];

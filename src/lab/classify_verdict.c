@@ -207,7 +207,7 @@ char *classify_declared(const struct classify_result *r, enum profile_key k, cha
 		profile_transports_format(h->transports, buf, len);
 		break;
 	case PROFILE_KEY_UDP_TIMEOUT:
-		snprintf(buf, len, "%d", h->udp_timeout);
+		profile_udp_timeout_format(h, buf, len);
 		break;
 	case PROFILE_KEY_DESCRIPTION:
 		snprintf(buf, len, "%s", h->description);
@@ -318,21 +318,27 @@ bool classify_mismatch(const struct classify_result *r, enum profile_key k,
 		return !m->handled_known || m->handled != declared;
 	}
 	if (k == PROFILE_KEY_UDP_TIMEOUT) {
-		int dt = r->declared.udp_timeout;
+		int dt = r->declared.udp_timeout, du = profile_udp_unreplied(&r->declared);
 		int n = r->nrounds < 1 ? 1 : r->nrounds > CLASSIFY_ROUNDS ? CLASSIFY_ROUNDS : r->nrounds;
 
 		for (int i = 0; i < n; i++) {
 			const struct classify_measure *x = &r->round[i][tr];
 
-			if (!ct_timeout_ok(x->ct_unreplied, dt, x->ct_slack) ||
-			    !ct_timeout_ok(x->ct_replied, dt, x->ct_slack))
+			/* The kernel gives a flow seen both ways the replied timeout only for a
+			 * packet more than 2 s after the flow began (nf_conntrack_udp_packet():
+			 * "Still active after two seconds? Extend timeout."); the answer read here
+			 * usually comes sooner and gets the unreplied one. Either is right. */
+			if (!ct_timeout_ok(x->ct_unreplied, du, x->ct_slack) ||
+			    (!ct_timeout_ok(x->ct_replied, dt, x->ct_slack) &&
+			     !ct_timeout_ok(x->ct_replied, du, x->ct_slack)))
 				return true;
 		}
 		/* end to end (--timeouts): the lifetime L lies in (lo, hi]; a second of slack */
 		if (r->timeouts && r->lifetime_lo < 0)
 			return true;
-		return r->lifetime_lo >= 0 && !(r->lifetime_lo <= dt + 1 &&
-						 (r->lifetime_hi < 0 || r->lifetime_hi >= dt - 1));
+		/* its mappings see no answer: the unreplied lifetime */
+		return r->lifetime_lo >= 0 && !(r->lifetime_lo <= du + 1 &&
+						 (r->lifetime_hi < 0 || r->lifetime_hi >= du - 1));
 	}
 	classify_declared(r, k, d, sizeof(d));
 	classify_measured(r, k, tr, v, sizeof(v));

@@ -159,6 +159,34 @@ static int engine_parse(struct cell_spec *c, const char *v, char *why, size_t le
 	return 0;
 }
 
+struct profile_params cell_spec_params(const struct cell_spec *c)
+{
+	return (struct profile_params){ c->udp_timeout_unreplied, c->udp_timeout_replied };
+}
+
+void cell_spec_set_params(struct cell_spec *c, const struct profile_params *p)
+{
+	c->udp_timeout_unreplied = p ? p->udp_unreplied : 0;
+	c->udp_timeout_replied = p ? p->udp_replied : 0;
+}
+
+static int params_format(const struct cell_spec *c, char *buf, size_t len)
+{
+	struct profile_params p = cell_spec_params(c);
+
+	return profile_params_id_format(&p, buf, len);
+}
+
+static int params_parse(struct cell_spec *c, const char *v, char *why, size_t len)
+{
+	struct profile_params p = { 0 };
+
+	if (profile_params_id_parse(&p, v, why, len) < 0)
+		return -EINVAL;
+	cell_spec_set_params(c, &p);
+	return 0;
+}
+
 /* impair=PRESET: a name from impairments/ or a path; absent for none (so ids from before the
  * dimension existed are the unimpaired cells'). */
 static int impair_format(const struct cell_spec *c, char *buf, size_t len)
@@ -184,8 +212,9 @@ static const struct cell_dim {
 	dim_parse_fn parse;
 } cell_dims[] = {
 	{ "engine", engine_format, engine_parse },
+	{ "udp-timeout", params_format, params_parse },
 	{ "impair", impair_format, impair_parse },
-	/* later dimensions append here: impairment, family, mode */
+	/* later dimensions append here: family, mode */
 };
 #define NDIMS (sizeof(cell_dims) / sizeof(cell_dims[0]))
 
@@ -409,6 +438,7 @@ int cells_enumerate(const struct matrix_dims *d, struct cell_spec **out)
 						 d->b_has_nat ? d->profiles[b] : "");
 					snprintf(c->engine, sizeof(c->engine), "%s",
 						 d->engine ? d->engine : CELL_DEFAULT_ENGINE);
+					cell_spec_set_params(c, &d->params);
 					snprintf(c->impair, sizeof(c->impair), "%s",
 						 d->nimpairments && strcmp(d->impairments[im], "none")
 							 ? d->impairments[im] : "");

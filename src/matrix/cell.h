@@ -11,13 +11,16 @@
  * when B has no NAT of its own. The KEY=VALUE parts are the later dimensions, in the order of
  * the table in cell.c, each absent at its default: so an id written before a dimension existed
  * is the id of that cell at the dimension's default, and baselines keep comparing. Today:
- * engine=E (default punch) or engine=A~B (an engine pair: A's engine ~ B's); impair=PRESET
- * (default none: docs/impairments.md). */
+ * engine=E (default punch) or engine=A~B (an engine pair: A's engine ~ B's); udp-timeout=5s
+ * (profile parameters set on both NATs' profiles: 5s, or UNREPLIED~REPLIED like 3s~8s with
+ * '-' for the profile's own; absent: the profiles' own);
+ * impair=PRESET (default none: docs/impairments.md). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "matrix/results.h"
+#include "nft/profile_params.h"
 
 #define MATRIX_MAX_PROFILES 32
 #define MATRIX_MAX_TECHNIQUES 8
@@ -36,6 +39,7 @@ struct matrix_dims {
 	const char *techniques[MATRIX_MAX_TECHNIQUES];
 	int ntechniques;
 	const char *engine;         /* NULL: CELL_DEFAULT_ENGINE */
+	struct profile_params params; /* set on every cell's profiles; empty: their own */
 	const char *impairments[MATRIX_MAX_IMPAIRMENTS]; /* presets; "none" for none */
 	int nimpairments;           /* 0: none only */
 };
@@ -44,6 +48,10 @@ struct matrix_dims {
  * technique, profile A, profile B. Returns the count, -ENOMEM, or -ENAMETOOLONG when an id
  * would not fit struct cell_spec's id. */
 int cells_enumerate(const struct matrix_dims *dims, struct cell_spec **cells);
+
+/* The spec's profile parameters, and setting them. */
+struct profile_params cell_spec_params(const struct cell_spec *c);
+void cell_spec_set_params(struct cell_spec *c, const struct profile_params *p);
 
 /* Build a spec's id from its fields (the canonical form). Returns 0, or -ENAMETOOLONG (a
  * reference or the id too long; c->id is then "") or -EINVAL (an empty topology or profile A). */

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "engine/adapter.h"
 #include "matrix/attest.h"
 #include "matrix/cell_runner.h"
+#include "matrix/cell_params.h"
 
 #define OUTPUT_MAX (256 * 1024) /* what we keep of one program's stdout in memory */
 #define HARNESS_GRACE_MS 2000   /* beyond the engine's own deadline */
@@ -65,16 +67,18 @@ struct prog {
 	int handle;
 	int out;                /* read end of its stdout, -1 at EOF */
 	int log;                /* copy of its stdout on disk */
+	int in;                 /* write end of its stdin while its `stdin:` is pending, else -1 */
+	double in_deadline;     /* when that input must have been written */
 	char *text;
 	size_t len;
 	bool started;
 };
 
 static int prog_start(struct lab *lab, int node, struct prog *p, struct engine_argv *a,
-		      const char *dir, int timeout_ms)
+		      const char *dir, int timeout_ms, const struct ef_stdin *input)
 {
 	char path[PATH_MAX];
-	int fds[2], err_fd, ret;
+	int fds[2], in[2] = { -1, -1 }, err_fd, ret;
 	struct lab_spawn_opts o;
 
 	snprintf(path, sizeof(path), "%s/%s.err", dir, p->name);
@@ -96,17 +100,31 @@ static int prog_start(struct lab *lab, int node, struct prog *p, struct engine_a
 		fputc('\n', f);
 		fclose(f);
 	}
-	o = (struct lab_spawn_opts){ .stdin_fd = -1, .stdout_fd = fds[1], .stderr_fd = err_fd,
+	/* a role with `stdin:` reads a pipe the harness writes once its captures are there */
+	if (input->text[0] && pipe2(in, O_CLOEXEC) < 0) {
+		ret = -errno;
+		close(fds[0]);
+		close(fds[1]);
+		close(err_fd);
+		return ret;
+	}
+	o = (struct lab_spawn_opts){ .stdin_fd = in[0], .stdout_fd = fds[1], .stderr_fd = err_fd,
 				     .timeout_ms = timeout_ms };
 	ret = lab_spawn(lab, node, a->argv, &o);
 	close(fds[1]);
 	close(err_fd);
+	if (in[0] >= 0)
+		close(in[0]);
 	if (ret < 0) {
 		close(fds[0]);
+		if (in[1] >= 0)
+			close(in[1]);
 		return ret;
 	}
 	p->handle = ret;
 	p->out = fds[0];
+	p->in = in[1];
+	p->in_deadline = now_ms() + input->deadline_ms;
 	p->started = true;
 	p->text = calloc(1, OUTPUT_MAX + 1);
 	return p->text ? 0 : -ENOMEM;
@@ -138,12 +156,14 @@ static bool prog_drain(struct prog *p)
 
 static void prog_release(struct prog *p)
 {
+	if (p->in >= 0)
+		close(p->in);
 	if (p->out >= 0)
 		close(p->out);
 	if (p->log >= 0)
 		close(p->log);
 	free(p->text);
-	p->out = p->log = -1;
+	p->out = p->log = p->in = -1;
 	p->text = NULL;
 }
 
@@ -158,22 +178,121 @@ struct cellctx {
 	int peer[2];                    /* indices of peer-a and peer-b in progs */
 	int waiting;                    /* the role a readiness wait is for */
 	struct lab *lab;
+	char input_why[300];            /* a role's `stdin:` that could not be written */
 };
 
-/* Wait on the programs' outputs and the stop fd until `done` says so or the deadline passes.
- * Returns 0, -ETIMEDOUT or -ECANCELED. poll_often: look at `done` every PORT_POLL_MS even
- * without output (a port readiness: nothing tells us about a bind in another namespace). */
+/* Write to a pipe without dying of SIGPIPE when the program has already gone: the signal is
+ * blocked in this thread for the write and a pending one is taken back (the harness runs many
+ * cells in one process and sets no process-wide disposition). */
+static ssize_t write_nosigpipe(int fd, const char *buf, size_t len)
+{
+	sigset_t pipe_set, old;
+	struct timespec zero = { 0, 0 };
+	ssize_t n;
+	int saved;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	n = write(fd, buf, len);
+	saved = errno;
+	if (n < 0 && errno == EPIPE)
+		while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
+			;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = saved;
+	return n;
+}
+
+/* Write every pending `stdin:` whose variables all have values (captures come as roles get
+ * ready, late ones whenever they are printed), then close that pipe. Returns 0, or -ENOMSG
+ * once when one could not be written by its deadline or does not render (input_why says which
+ * and why; the run is then `error`). */
+static int input_feed(struct cellctx *c)
+{
+	bool pending = false;
+
+	for (int i = 0; i < c->nprogs; i++)
+		pending |= c->progs[i].started && c->progs[i].in >= 0;
+	/* late captures are read only for an input that waits (a regex per capture and pass) */
+	for (int i = 0; i < c->nprogs && pending; i++)
+		if (c->progs[i].started)
+			engine_role_capture(&c->e->roles[i], c->progs[i].text, c->vars);
+	for (int i = 0; i < c->nprogs; i++) {
+		struct prog *p = &c->progs[i];
+		const struct ef_role *r = &c->e->roles[i];
+		struct tpl_vars *rv;
+		char text[EF_FILE_MAX], missing[TPL_NAME_MAX] = "";
+		int ret;
+
+		if (!p->started || p->in < 0)
+			continue;
+		rv = malloc(sizeof(*rv));
+		if (!rv)
+			return -ENOMEM;
+		*rv = *c->vars;
+		ret = engine_vars_role(r, rv);
+		if (ret == 0)
+			ret = tpl_render(r->input.text, rv, text, sizeof(text), missing,
+					 sizeof(missing));
+		free(rv);
+		if (ret == -ENOENT && now_ms() < p->in_deadline)
+			continue; /* a capture still to come */
+		if (ret == 0) {
+			size_t len = strlen(text);
+			ssize_t n = write_nosigpipe(p->in, text, len);
+			if (n == (ssize_t)len) {
+				close(p->in);
+				p->in = -1;
+				continue;
+			}
+			snprintf(c->input_why, sizeof(c->input_why), "%s's stdin could not be "
+				 "written: %s", r->name, n < 0 ? strerror(errno) : "short write");
+		} else if (ret == -ENOENT) {
+			snprintf(c->input_why, sizeof(c->input_why), "%s's stdin: {{%s}} had no "
+				 "value within %d ms of its start (engine file line %d)", r->name,
+				 missing, r->input.deadline_ms, r->input.line);
+		} else {
+			snprintf(c->input_why, sizeof(c->input_why), "%s's stdin does not render: %s",
+				 r->name, ret == -E2BIG ? "too long" : strerror(-ret));
+		}
+		close(p->in);
+		p->in = -1;
+		return -ENOMSG;
+	}
+	return 0;
+}
+
+/* The nearest deadline of a pending `stdin:`, or `until` when none is nearer. */
+static double input_next_deadline(const struct cellctx *c, double until)
+{
+	for (int i = 0; i < c->nprogs; i++)
+		if (c->progs[i].started && c->progs[i].in >= 0 && c->progs[i].in_deadline < until)
+			until = c->progs[i].in_deadline;
+	return until;
+}
+
+/* Wait on the programs' outputs and the stop fd until `done` says so or the deadline passes,
+ * writing each pending `stdin:` as soon as it can be. Returns 0, -ETIMEDOUT, -ECANCELED, or
+ * -ENOMSG when a `stdin:` failed (c->input_why). poll_often: look at `done` every PORT_POLL_MS
+ * even without output (a port readiness: nothing tells us about a bind in another namespace). */
 static int pump(struct cellctx *c, int stop_fd, double deadline, bool poll_often,
 		bool (*done)(struct cellctx *c))
 {
 	for (int guard = 0; guard < 1000000; guard++) {
 		struct pollfd pfd[EF_MAX_ROLES + 1];
-		int n = 0, left = (int)(deadline - now_ms()), map[EF_MAX_ROLES + 1];
+		int n = 0, left = (int)(deadline - now_ms()), map[EF_MAX_ROLES + 1], wake;
 
+		if (input_feed(c) < 0)
+			return -ENOMSG;
 		if (done(c))
 			return 0;
 		if (left <= 0)
 			return -ETIMEDOUT;
+		/* a pending input's deadline wakes us too (a capture that never comes) */
+		wake = (int)(input_next_deadline(c, deadline) - now_ms()) + 1;
+		if (wake < left)
+			left = wake > 0 ? wake : 0;
 		for (int i = 0; i < c->nprogs; i++)
 			if (c->progs[i].started && c->progs[i].out >= 0) {
 				map[n] = i;
@@ -413,7 +532,8 @@ static struct cellctx *cellctx_new(const struct runner_config *cfg, struct lab *
 	c->lab = lab;
 	c->nprogs = cfg->engine->nroles;
 	for (int i = 0; i < c->nprogs; i++) {
-		c->progs[i] = (struct prog){ cfg->engine->roles[i].name, -1, -1, -1 };
+		c->progs[i] = (struct prog){ .name = cfg->engine->roles[i].name, .handle = -1,
+					     .out = -1, .log = -1, .in = -1 };
 		if (strcmp(c->progs[i].name, "peer-a") == 0)
 			c->peer[0] = i;
 		if (strcmp(c->progs[i].name, "peer-b") == 0)
@@ -492,7 +612,8 @@ static int role_start(struct cellctx *c, int i, const char *dir, int timeout_ms,
 		ret = -ENOENT;
 		goto out;
 	}
-	ret = prog_start(c->lab, t->roles[r->node], &c->progs[i], argv, dir, timeout_ms);
+	ret = prog_start(c->lab, t->roles[r->node], &c->progs[i], argv, dir, timeout_ms,
+			 &r->input);
 	if (ret < 0)
 		snprintf(why, wlen, "%s", strerror(-ret));
 out:
@@ -518,7 +639,7 @@ static int role_wait_ready(struct cellctx *c, int i, int stop_fd, const char *lo
 		return 0;
 	c->waiting = i;
 	ret = pump(c, stop_fd, now_ms() + limit, r->ready.kind == EF_MATCH_PORT, role_ready);
-	if (ret == -ECANCELED)
+	if (ret == -ECANCELED || ret == -ENOMSG)
 		return ret;
 	if (ret == 0 && p->out >= 0)
 		return 0;
@@ -785,6 +906,7 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 	struct lab *lab = NULL;
 	struct ct_mappings *flows;
 	char dir[PATH_MAX], name[200], session[32], why[300];
+	char copy_a[PATH_MAX] = "", copy_b[PATH_MAX] = "";
 	int status[2] = { 0, 0 }, ret = 0, timeout_ms = runner_deadline_ms(cfg->engine, spec);
 	bool exited[2] = { false, false };
 	double t0 = now_ms(), deadline, a_started = 0;
@@ -806,11 +928,16 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		goto out;
 	}
 
+	/* profile parameters (udp-timeout=5s): the NATs load per-cell copies */
+	if (cell_profiles_prepare(spec, copy_a, copy_b, sizeof(copy_a), why, sizeof(why)) < 0) {
+		set_error(run, "profile parameters: %s", why);
+		goto out;
+	}
 	lo.override_node[lo.noverrides] = t->nodes[t->roles[ROLE_NAT_A]].name;
-	lo.override_profile[lo.noverrides++] = spec->profile_a;
+	lo.override_profile[lo.noverrides++] = copy_a[0] ? copy_a : spec->profile_a;
 	if (spec->profile_b[0] && t->roles[ROLE_NAT_B] >= 0) {
 		lo.override_node[lo.noverrides] = t->nodes[t->roles[ROLE_NAT_B]].name;
-		lo.override_profile[lo.noverrides++] = spec->profile_b;
+		lo.override_profile[lo.noverrides++] = copy_b[0] ? copy_b : spec->profile_b;
 	}
 	if (spec->impair[0]) {
 		struct topo *it = malloc(sizeof(*it));
@@ -898,14 +1025,16 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		if (ret == -ECANCELED)
 			goto out;
 		if (ret < 0) {
-			set_error(run, "%s", why);
-			snprintf(run->phase, sizeof(run->phase), "ready");
+			set_error(run, "%s", c->input_why[0] ? c->input_why : why);
+			snprintf(run->phase, sizeof(run->phase), c->input_why[0] ? "stdin" : "ready");
 			ret = 0;
 			goto out;
 		}
 		if (r->peer && r->ready.deadline_ms)
 			deadline = now_ms() + timeout_ms + HARNESS_GRACE_MS + cfg->stagger_ms;
 	}
+	/* the last role's captures may be what an earlier role's input waited for */
+	input_feed(c);
 	if (cfg->engine->outcome.kind == EF_OUTCOME_PROBE) {
 		/* daemons: the probe decides, within the technique's deadline from the moment
 		 * both peers are ready; then the harness stops them */
@@ -949,7 +1078,11 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 			ct_mappings_free(&flows[n]);
 		free(flows);
 	}
-	if (ended) {
+	if (c->input_why[0]) {
+		/* a peer that never got its input is no NAT result */
+		set_error(run, "%s", c->input_why);
+		snprintf(run->phase, sizeof(run->phase), "stdin");
+	} else if (ended) {
 		int i = exited[0] ? 0 : 1;
 		run->outcome = CELL_ERROR;
 		snprintf(run->phase, sizeof(run->phase), "crashed");
@@ -965,6 +1098,7 @@ out:
 		snprintf(run->reason, sizeof(run->reason), "interrupted");
 	}
 	lab_down(lab); /* stops the servers and anything still running */
+	cell_profiles_release(copy_a, copy_b);
 	cellctx_free(c);
 	free(impaired);
 	free(dl);

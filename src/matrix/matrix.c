@@ -762,6 +762,7 @@ static int steps_plan_cells(struct matrix_steps *m)
 		snprintf(dims.topology, sizeof(dims.topology), "%s", p->topo.name);
 		dims.b_has_nat = p->topo.roles[ROLE_NAT_B] >= 0;
 		dims.engine = o->engine;
+		dims.params = o->params;
 		for (int i = 0; i < m->ndim_profiles; i++)
 			dims.profiles[dims.nprofiles++] = m->dim_profiles[i];
 		dims.udp = o->udp;

@@ -29,6 +29,7 @@ struct matrix_opts {
 	bool classify;                      /* classify every profile in use first */
 	bool only_rate_cells;               /* drop the cells the theory calls determined */
 	bool progress_tty;                  /* a live progress line (else plain lines) */
+	struct profile_params params;       /* --profile-param: set on every cell's profiles */
 	const char *impairments[MATRIX_MAX_IMPAIRMENTS]; /* --impairments: presets, "none" */
 	int nimpairments;                   /* 0: none only */
 	const char *impair[TOPO_MAX_LINKS]; /* --impair LINK=SPEC: every cell's topology */

@@ -35,6 +35,9 @@ struct cell_spec {
 	char technique[16];    /* udp, tcp, tcp-ttl, predict, birthday, relay, auto */
 	char engine[CELL_REF_MAX];   /* peer A's (and the rendezvous'): CELL_DEFAULT_ENGINE or another */
 	char engine_b[CELL_REF_MAX]; /* peer B's when it differs (an engine pair), else "" */
+	/* profile parameters set for both NATs' profiles (udp-timeout=..., docs/profile-format.md
+	 * "Parameters"), seconds; 0: the profile's own */
+	int udp_timeout_unreplied, udp_timeout_replied;
 	char impair[CELL_REF_MAX];   /* impairment preset (docs/impairments.md), "" for none */
 	/* The profiles' header names, for grid labels; "" when unknown (the reports then use the
 	 * reference). Not part of the identity: the id and the fields above are. */

@@ -71,7 +71,7 @@ static const struct key_def key_defs[PROFILE_KEY_COUNT] = {
 	[PROFILE_KEY_PREDICTABLE] = { "predictable", false, "yes or no" },
 	[PROFILE_KEY_TRANSPORTS] = { "transports", false, "udp, tcp, or both as \"udp, tcp\"" },
 	[PROFILE_KEY_UDP_TIMEOUT] = { "udp-timeout", false,
-		"whole seconds from 1 to 86400, e.g. 30" },
+		"whole seconds from 1 to 86400, e.g. 30, or \"unreplied 30, replied 120\"" },
 	[PROFILE_KEY_DESCRIPTION] = { "description", false,
 		"one line of text (at most 255 characters)" },
 };
@@ -166,6 +166,30 @@ static long parse_uint(const char *v, long lo, long hi)
 	if (errno || *end || n < lo || n > hi)
 		return -1;
 	return n;
+}
+
+/* "N" (both lifetimes) or "unreplied N, replied M" (in that order: the form conntrack's
+ * policy is written in). Returns 0 or -1. */
+static int parse_udp_timeout(const char *v, int *unreplied, int *replied)
+{
+	char u[16], r[16];
+	long nu, nr;
+	int end = 0;
+
+	nu = parse_uint(v, 1, PROFILE_UDP_TIMEOUT_MAX);
+	if (nu > 0) {
+		*unreplied = *replied = (int)nu;
+		return 0;
+	}
+	if (sscanf(v, "unreplied %15[0-9], replied %15[0-9]%n", u, r, &end) != 2 || v[end])
+		return -1;
+	nu = parse_uint(u, 1, PROFILE_UDP_TIMEOUT_MAX);
+	nr = parse_uint(r, 1, PROFILE_UDP_TIMEOUT_MAX);
+	if (nu < 0 || nr < 0)
+		return -1;
+	*unreplied = (int)nu;
+	*replied = (int)nr;
+	return 0;
 }
 
 static char *trim(char *s)
@@ -296,10 +320,8 @@ static int parse_value(struct profile_header *h, enum profile_key k, char *v, in
 		return 0;
 	}
 	case PROFILE_KEY_UDP_TIMEOUT:
-		n = parse_uint(v, 1, PROFILE_UDP_TIMEOUT_MAX);
-		if (n < 0)
+		if (parse_udp_timeout(v, &h->udp_timeout_unreplied, &h->udp_timeout) < 0)
 			goto bad;
-		h->udp_timeout = (int)n;
 		return 0;
 	case PROFILE_KEY_DESCRIPTION:
 		if (strlen(v) > PROFILE_DESCRIPTION_MAX)
@@ -503,4 +525,19 @@ out:
 	free(buf);
 	close(fd);
 	return ret;
+}
+
+int profile_udp_unreplied(const struct profile_header *h)
+{
+	return h->udp_timeout_unreplied ? h->udp_timeout_unreplied : h->udp_timeout;
+}
+
+char *profile_udp_timeout_format(const struct profile_header *h, char *buf, size_t len)
+{
+	if (profile_udp_unreplied(h) == h->udp_timeout)
+		snprintf(buf, len, "%d", h->udp_timeout);
+	else
+		snprintf(buf, len, "unreplied %d, replied %d", h->udp_timeout_unreplied,
+			 h->udp_timeout);
+	return buf;
 }

@@ -88,7 +88,13 @@ struct profile_header {
 	enum profile_unsolicited tcp_unsolicited;
 	bool predictable;
 	unsigned transports;           /* PROFILE_UDP | PROFILE_TCP */
-	int udp_timeout;               /* seconds */
+	/* UDP mapping lifetimes in seconds: udp_timeout for a mapping that saw a reply (conntrack's
+	 * "replied"), udp_timeout_unreplied for one that did not. "udp-timeout: 30" sets both;
+	 * "udp-timeout: unreplied 30, replied 120" sets them apart. Both are parameters a cell
+	 * can set (nft/profile_params.h). udp_timeout_unreplied 0 (a header filled in by hand)
+	 * means the same as udp_timeout: read it with profile_udp_unreplied(). */
+	int udp_timeout;
+	int udp_timeout_unreplied;
 	char description[PROFILE_DESCRIPTION_MAX + 1];
 	int line[PROFILE_KEY_COUNT];   /* line of each key in the file, 0 when absent */
 	int end_line;                  /* first line after the header */
@@ -126,3 +132,10 @@ const char *profile_key_name(enum profile_key k);
 
 /* "udp", "tcp", "udp, tcp" (the header spelling) into buf; returns buf. */
 char *profile_transports_format(unsigned transports, char *buf, size_t len);
+
+/* The header spelling of the UDP lifetimes: "30", or "unreplied 30, replied 120" when they
+ * differ. Returns buf. */
+char *profile_udp_timeout_format(const struct profile_header *h, char *buf, size_t len);
+
+/* The unreplied lifetime: udp_timeout_unreplied, or udp_timeout when that is 0. */
+int profile_udp_unreplied(const struct profile_header *h);

@@ -101,6 +101,13 @@ void peer_usage(FILE *f)
 	      "  --birthday-rate PPS  probe rate on the cone side (default 4000)\n"
 	      "  --predict-window N   predicted ports to try (default 8)\n"
 	      "  --hold S             keep the verified path alive S seconds (keep-alives)\n"
+	      "  --keepalive T        keep-alive interval once verified, 0 = none (default 5 s\n"
+	      "                       with --hold, none with --idle-gap)\n"
+	      "  --idle-gap S         once verified, stay silent S seconds (but for keep-alives),\n"
+	      "                       then b probes a: did the path survive? (in the result)\n"
+	      "  --idle-after S       with --idle-gap: keep-alives every 0.5 s for S seconds\n"
+	      "                       first (a flow older than 2 s gets conntrack's replied\n"
+	      "                       timeout)\n"
 	      "exit: 0 direct, 3 relayed, 1 failed, 2 usage or setup error\n", f);
 }
 
@@ -109,6 +116,19 @@ void load_usage(FILE *f)
 	fputs("usage: punch load --rendezvous ADDR:PORT [--sessions N] [--window N] [--timeout S]"
 	      " [--json]\n"
 	      "  registers N sessions (two peers each) over UDP and reports registrations/s\n", f);
+}
+
+int opts_parse_interval(const char *s, uint32_t *ms)
+{
+	char *end;
+
+	/* zero in any spelling opts_parse_duration() takes ("0", "0.0s", "0ms"): none */
+	if (s && *s >= '0' && *s <= '9' && strtod(s, &end) == 0 &&
+	    (!*end || !strcmp(end, "s") || !strcmp(end, "ms"))) {
+		*ms = 0;
+		return 0;
+	}
+	return opts_parse_duration(s, ms);
 }
 
 /* getopt_long keeps global state; optind = 0 makes glibc start over (tests parse twice). */
@@ -218,7 +238,8 @@ int rdv_opts_parse(int argc, char **argv, struct rdv_opts *o, FILE *out, FILE *e
 int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE *err)
 {
 	enum { O_RDV = 256, O_RDV2, O_SESSION, O_ROLE, O_PROTO, O_TECH, O_TIMEOUT, O_JSON,
-	       O_BIND, O_PORT, O_PAYLOAD, O_BSOCK, O_BPROBE, O_BRATE, O_PWIN, O_HOLD, O_HELP };
+	       O_BIND, O_PORT, O_PAYLOAD, O_BSOCK, O_BPROBE, O_BRATE, O_PWIN, O_HOLD, O_KEEPALIVE,
+	       O_IDLE, O_IDLE_AFTER, O_HELP };
 	static const struct option lo[] = {
 		{ "rendezvous", required_argument, NULL, O_RDV },
 		{ "rendezvous2", required_argument, NULL, O_RDV2 },
@@ -236,11 +257,14 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 		{ "birthday-rate", required_argument, NULL, O_BRATE },
 		{ "predict-window", required_argument, NULL, O_PWIN },
 		{ "hold", required_argument, NULL, O_HOLD },
+		{ "keepalive", required_argument, NULL, O_KEEPALIVE },
+		{ "idle-gap", required_argument, NULL, O_IDLE },
+		{ "idle-after", required_argument, NULL, O_IDLE_AFTER },
 		{ "help", no_argument, NULL, O_HELP },
 		{ 0 }
 	};
 	const char *v = "peer";
-	bool has_rdv = false, has_proto = false;
+	bool has_rdv = false, has_proto = false, has_keepalive = false;
 	uint32_t x;
 	int c;
 
@@ -337,6 +361,20 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 			if (opts_parse_duration(optarg, &o->hold_ms))
 				return bad(err, v, "--hold wants seconds > 0, got", optarg);
 			break;
+		case O_KEEPALIVE:
+			if (opts_parse_interval(optarg, &o->keepalive_ms))
+				return bad(err, v, "--keepalive wants an interval (seconds, e.g. 1, "
+					   "0.5 or 250ms; 0 = none), got", optarg);
+			has_keepalive = true;
+			break;
+		case O_IDLE:
+			if (opts_parse_duration(optarg, &o->idle_gap_ms))
+				return bad(err, v, "--idle-gap wants seconds > 0, got", optarg);
+			break;
+		case O_IDLE_AFTER:
+			if (opts_parse_duration(optarg, &o->idle_after_ms))
+				return bad(err, v, "--idle-after wants seconds > 0, got", optarg);
+			break;
 		case O_HELP:
 			peer_usage(out);
 			return 1;
@@ -364,6 +402,16 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 			   NULL);
 	if (o->bind.ss_family && o->bind.ss_family != o->rdv.ss_family)
 		return bad(err, v, "--bind must be of the same address family as --rendezvous", NULL);
+	if (o->hold_ms && o->idle_gap_ms)
+		return bad(err, v, "--hold and --idle-gap exclude each other (one keeps the path "
+			   "busy, the other keeps it silent)", NULL);
+	if (has_keepalive && !o->hold_ms && !o->idle_gap_ms)
+		return bad(err, v, "--keepalive needs --hold or --idle-gap (without them the peer "
+			   "exits once verified)", NULL);
+	if (o->idle_after_ms && !o->idle_gap_ms)
+		return bad(err, v, "--idle-after needs --idle-gap", NULL);
+	if (!has_keepalive)
+		o->keepalive_ms = o->hold_ms ? PEER_KEEPALIVE_MS : 0;
 	return 0;
 }
 

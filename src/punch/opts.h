@@ -55,7 +55,17 @@ struct peer_opts {
 	uint32_t bday_rate;           /* probes per second on the spraying side */
 	uint32_t predict_window;
 	uint32_t hold_ms;             /* keep the verified path alive this long */
+	/* keep-alive interval once verified (--keepalive); 0 = none. Default: PEER_KEEPALIVE_MS
+	 * with --hold, none with --idle-gap (a keep-alive would end the silence it measures) */
+	uint32_t keepalive_ms;
+	uint32_t idle_gap_ms;         /* --idle-gap: silence after verifying, then probe; 0 = off */
+	uint32_t idle_after_ms;       /* --idle-after: keep-alives this long before the silence */
 };
+
+#define PEER_KEEPALIVE_MS 5000
+
+/* Parse a keep-alive interval: "0" (none) or a duration as opts_parse_duration() takes it. */
+int opts_parse_interval(const char *s, uint32_t *ms);
 
 struct load_opts {
 	struct sockaddr_storage rdv;

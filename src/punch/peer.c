@@ -18,7 +18,6 @@
 #define REG_MAX_MS 1000
 #define RDV2_GIVE_UP_US 1500000       /* no answer from the second address: NAT kind unknown */
 #define LINGER_MAX_US 1000000         /* after verifying, answer the peer at most this long */
-#define KEEPALIVE_US 5000000
 #define RELAY_RESERVE_US 1000000      /* auto: what the relay step keeps of --timeout */
 #define UDP_BATCH 64
 
@@ -397,7 +396,7 @@ static void on_keepalive(struct loop_timer *t)
 
 	peer_msg_init(p, &m, WIRE_KEEPALIVE);
 	peer_chan_send(p, &p->chan, &m);
-	loop_timer_in(&p->keepalive_timer, KEEPALIVE_US);
+	loop_timer_in(&p->keepalive_timer, idle_keepalive_us(p));
 }
 
 static void check_verified(struct peer *p)
@@ -415,11 +414,8 @@ static void check_verified(struct peer *p)
 	evout_ms(&p->ev, "ms", p->t_verified - p->t_endpoints);
 	evout_end(&p->ev);
 	send_done(p, &p->chan);
-	if (p->o->hold_ms) {
-		loop_timer_in(&p->keepalive_timer, KEEPALIVE_US);
-		loop_timer_in(&p->linger_timer, (uint64_t)p->o->hold_ms * 1000u);
+	if (idle_after_verified(p)) /* --hold, --idle-gap: idle.c */
 		return;
-	}
 	if (p->peer_done) {
 		on_linger(&p->linger_timer);
 		return;
@@ -436,6 +432,7 @@ void peer_on_peer_msg(struct peer *p, const struct chan *c, const struct wire_ms
 
 	if (p->finished)
 		return;
+	idle_on_msg(p, m->type);
 	switch (m->type) {
 	case WIRE_PROBE:
 		peer_msg_init(p, &r, WIRE_PROBE_ACK);
@@ -457,6 +454,8 @@ void peer_on_peer_msg(struct peer *p, const struct chan *c, const struct wire_ms
 		}
 		if (c->kind == CHAN_TCP)
 			peer_connected(p, c, "tcp-hello");
+		if (p->phase == PH_DONE)
+			idle_on_probe(p);
 		break;
 	case WIRE_PROBE_ACK:
 		if (m->present & WA_BIT(WA_TIME) && m->time_us && m->time_us <= loop_now_us())
@@ -467,6 +466,8 @@ void peer_on_peer_msg(struct peer *p, const struct chan *c, const struct wire_ms
 				cd->acked = true;
 			peer_connected(p, c, cd && cd->reflexive ? "peer-reflexive" : "probe-ack");
 		}
+		if (p->phase == PH_DONE)
+			idle_on_probe_ack(p, m);
 		break;
 	case WIRE_DATA:
 		if (!p->connected)
@@ -498,7 +499,7 @@ void peer_on_peer_msg(struct peer *p, const struct chan *c, const struct wire_ms
 		break;
 	case WIRE_DONE:
 		p->peer_done = true;
-		if (p->phase == PH_DONE && !p->o->hold_ms)
+		if (p->phase == PH_DONE && !idle_stays(p))
 			on_linger(&p->linger_timer);
 		break;
 	case WIRE_KEEPALIVE:
@@ -1183,7 +1184,8 @@ static void report(struct peer *p, int code)
 		priv[i] = ep_format(&p->peer_priv[i], pb[i]);
 	evout_begin(e, "result");
 	evout_str(e, "outcome", outcome);
-	evout_str(e, "phase", code == PEER_EXIT_FAILED ? phase_names[p->phase] : NULL);
+	evout_str(e, "phase", code != PEER_EXIT_FAILED ? NULL :
+		  idle_phase(p) ? idle_phase(p) : phase_names[p->phase]);
 	evout_str(e, "reason", code == PEER_EXIT_FAILED ? p->fail_reason : NULL);
 	evout_str(e, "technique", p->tech ? technique_name(p->tech->id) : NULL);
 	evout_str(e, "requested", technique_name(p->o->tech));
@@ -1219,6 +1221,7 @@ static void report(struct peer *p, int code)
 		evout_int(e, "ttl", p->ttl_used);
 		evout_int(e, "hops", p->hops);
 	}
+	idle_report(p);
 	evout_int(e, "self_ignored", p->self_msgs);
 	evout_int(e, "bad_ignored", p->bad_msgs);
 	evout_end(e);
@@ -1244,6 +1247,11 @@ static void finish(struct peer *p, int code)
 		server_send(p, &m);
 	}
 	loop_stop(&p->loop);
+}
+
+void peer_finish(struct peer *p, int code)
+{
+	finish(p, code);
 }
 
 int peer_run(const struct peer_opts *o, FILE *out, FILE *err_f)
@@ -1293,6 +1301,7 @@ int peer_run(const struct peer_opts *o, FILE *out, FILE *err_f)
 	loop_timer_init(&p->loop, &p->verify_timer, on_verify_timer, p);
 	loop_timer_init(&p->loop, &p->linger_timer, on_linger, p);
 	loop_timer_init(&p->loop, &p->keepalive_timer, on_keepalive, p);
+	idle_init(p);
 	loop_timer_in(&p->deadline, (uint64_t)o->timeout_ms * 1000u);
 
 	evout_begin(&p->ev, "start");

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "evout.h"
+#include "idle.h"
 #include "loop.h"
 #include "opts.h"
 #include "util.h"
@@ -182,6 +183,7 @@ struct peer {
 	bool my_data_acked, peer_data_ok, peer_done;
 	struct loop_timer verify_timer, linger_timer, keepalive_timer;
 	uint64_t rtt_us;
+	struct idle idle;                         /* --idle-gap (idle.c) */
 
 	/* results */
 	uint64_t t_registered, t_endpoints, t_step, t_connected, t_verified;
@@ -192,6 +194,9 @@ struct peer {
 	int exit_code;
 	bool finished;
 };
+
+/* End the run with exit code @code: the result line, a BYE to the rendezvous, loop stop. */
+void peer_finish(struct peer *p, int code);
 
 /* Send a wire message on a UDP socket / over a channel. Return 0 or -errno. */
 int peer_udp_send(struct peer *p, struct psock *s, const struct sockaddr_storage *to,

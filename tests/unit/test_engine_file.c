@@ -141,6 +141,30 @@ static const struct bad_case bad_cases[] = {
 	{ "probe with an unknown variable", L01 L02 L03 L04 L05 L06 L07 L08 L09 L10 L11 L12
 	  "  probe: { command: [ping, \"{{other.overlay}}\"] }\n", 13, "{{other.overlay}}",
 	  "a NODE.NAME of vars:" },
+	/* stdin: (the ICE engine's candidate trade) */
+	{ "stdin without deadline", L01 L02 L03 L04 L05 L06 L07 L08 L09 L10 L11
+	  "    stdin: { text: \"{{capture.server.key}}\" }\n" L12 L13, 12, "stdin: no deadline",
+	  "expected deadline: DURATION" },
+	{ "stdin without text", L01 L02 L03 L04 L05 L06 L07 L08 L09 L10 L11
+	  "    stdin: { deadline: 1s }\n" L12 L13, 12, "stdin: no text", "expected text: TEMPLATE" },
+	{ "stdin not a mapping", L01 L02 L03 L04 L05 L06 L07 L08 L09 L10 L11
+	  "    stdin: hello\n" L12 L13, 12, "role peer-a: stdin",
+	  "expected { text: TEMPLATE, deadline: DURATION }" },
+	{ "stdin unknown key", L01 L02 L03 L04 L05 L06 L07 L08 L09 L10 L11
+	  "    stdin: { txt: x, deadline: 1s }\n" L12 L13, 12, "unknown key \"txt\"",
+	  "expected text or deadline" },
+	{ "stdin naming a capture nobody makes", L01 L02 L03 L04 L05 L06 L07 L08 L09 L10 L11
+	  "    stdin: { text: \"{{capture.server.nope}}\", deadline: 1s }\n" L12 L13, 12,
+	  "stdin: {{capture.server.nope}}", "that role captures no such value" },
+	{ "late capture in a command", L01 L02 L03 L04 L05 L06 L07 L08
+	  "    capture: { key: { regex: \"key=([a-z0-9]+)\", late: true } }\n" L10 L11 L12 L13, 11,
+	  "{{capture.server.key}}: a late capture", "only stdin: may name it" },
+	{ "late not a boolean", L01 L02 L03 L04 L05 L06 L07 L08
+	  "    capture: { key: { regex: \"key=([a-z0-9]+)\", late: maybe } }\n" L10 L11 L12 L13, 9,
+	  "capture key: late", "expected true or false" },
+	{ "stdin with a bad duration", L01 L02 L03 L04 L05 L06 L07 L08 L09 L10 L11
+	  "    stdin: { text: x, deadline: soon }\n" L12 L13, 12, "\"soon\" is no duration",
+	  "expected milliseconds or seconds" },
 };
 
 static void test_bad_input(void **state)
@@ -241,7 +265,48 @@ static void test_shipped_engines(void **state)
 	assert_int_equal(e.outcome.probe.relayed.kind, EF_MATCH_NONE);
 	assert_true(e.capabilities & EF_CAP_RELAY_FALLBACK);
 	assert_string_equal(e.roles[0].name, "supernode");
+	/* ice: coturn first; A gets B's offer, B gets A's once A is checking (a late capture) */
+	assert_int_equal(engine_file_parse(&e, PUNCHLAB_SOURCE_DIR "/engines/ice.yaml", &dl), 0);
+	assert_string_equal(e.roles[0].name, "turn");
+	assert_string_equal(e.roles[1].input.text, "{{capture.peer-b.offer}}\n");
+	assert_string_equal(e.roles[2].input.text, "{{capture.peer-a.checking}}\n");
+	assert_true(e.roles[1].captures[1].late);
+	assert_false(e.roles[1].captures[0].late);
+	assert_string_equal(e.roles[2].captures[0].json, "offer");
+	assert_true(e.capabilities & EF_CAP_RELAY_FALLBACK);
+	assert_false(e.capabilities & EF_CAP_SINGLE_PROBE);
+	assert_string_equal(e.packages[0], "libnice-dev");
 	assert_int_equal(dl.count, 0);
+}
+
+/* stdin: may name a capture of a role that starts later (a command may not): the harness
+ * writes it once that role has captured it. */
+static void test_stdin_later_capture(void **state)
+{
+	const char *y = L01 L02 L03 L04 L05 L06 L07 L08 L09
+			"    stdin: { text: \"{{capture.peer-b.id}}\\n\", deadline: 3s }\n" L10 L11
+			"    capture: { id: { json: id } }\n"
+			"    stdin: { text: \"{{capture.peer-a.id}} {{capture.peer-b.id}} {{side}}\","
+			" deadline: 700ms }\n" L12 L13;
+	const char *in_cmd = L01 L02 L03 L04 L05 L06
+			     "    command: [\"{{program}}\", \"{{capture.peer-b.id}}\"]\n" L08 L09
+			     L10 L11 "    capture: { id: { json: id } }\n" L12 L13;
+	struct engine_file e;
+	struct diag_list dl = { 0 };
+
+	(void)state;
+	assert_int_equal(engine_file_parse_buffer(&e, NAME, y, strlen(y), &dl), 0);
+	assert_string_equal(e.roles[0].input.text, "{{capture.peer-b.id}}\n");
+	assert_int_equal(e.roles[0].input.deadline_ms, 3000);
+	assert_int_equal(e.roles[0].input.line, 10);
+	assert_int_equal(e.roles[1].input.deadline_ms, 700);
+	assert_string_equal(e.roles[2].input.text, "{{capture.peer-a.id}} {{capture.peer-b.id}} "
+			    "{{side}}");
+	assert_string_equal(e.roles[2].name, "peer-b");
+	/* the same capture in the server's command line is a mistake */
+	assert_int_equal(engine_file_parse_buffer(&e, NAME, in_cmd, strlen(in_cmd), &dl), -EINVAL);
+	assert_non_null(strstr(dl.items[0].msg, "a capture of a role that starts later"));
+	assert_int_equal(dl.items[0].line, 7);
 }
 
 /* --- templating ------------------------------------------------------------------------- */
@@ -454,6 +519,29 @@ static void test_role_ready_sets_captures(void **state)
 	assert_string_equal(tpl_get(&v, "capture.server.key"), "k1");
 }
 
+/* A late capture does not hold readiness back; it is taken whenever the output has it. */
+static void test_late_capture(void **state)
+{
+	const char *y = L01 L02 L03 L04 L05 L06 L07 L08
+			"    capture: { key: { regex: \"key=([a-z0-9]+)\", late: true } }\n" L10
+			"    command: [\"{{program}}\"]\n"
+			"    stdin: { text: \"{{capture.server.key}}\", deadline: 1s }\n" L12 L13;
+	struct engine_file e;
+	struct diag_list dl = { 0 };
+	struct tpl_vars v = { 0 };
+	char why[200];
+
+	(void)state;
+	assert_int_equal(engine_file_parse_buffer(&e, NAME, y, strlen(y), &dl), 0);
+	assert_true(e.roles[0].captures[0].late);
+	assert_true(engine_role_ready(&e.roles[0], "listening\n", -1, &v));
+	assert_null(tpl_get(&v, "capture.server.key"));
+	engine_role_waiting_for(&e.roles[0], "", -1, &v, why, sizeof(why));
+	assert_null(strstr(why, "capture"));
+	assert_true(engine_role_capture(&e.roles[0], "listening\nkey=k2\n", &v));
+	assert_string_equal(tpl_get(&v, "capture.server.key"), "k2");
+}
+
 static void test_outcomes(void **state)
 {
 	struct engine_file e;
@@ -606,6 +694,7 @@ int main(void)
 		cmocka_unit_test(test_every_mistake_in_one_run),
 		cmocka_unit_test(test_base_model),
 		cmocka_unit_test(test_shipped_engines),
+		cmocka_unit_test(test_stdin_later_capture),
 		cmocka_unit_test(test_engine_vars_setup_probe),
 		cmocka_unit_test(test_engine_vars_missing),
 		cmocka_unit_test(test_render),
@@ -613,6 +702,7 @@ int main(void)
 		cmocka_unit_test(test_missing_variable_outside_group),
 		cmocka_unit_test(test_capture),
 		cmocka_unit_test(test_role_ready_sets_captures),
+		cmocka_unit_test(test_late_capture),
 		cmocka_unit_test(test_outcomes),
 		cmocka_unit_test(test_theory_capabilities),
 		cmocka_unit_test(test_theory_relay_fallback),

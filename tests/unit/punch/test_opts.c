@@ -113,6 +113,48 @@ static void test_peer_errors(void **state)
 	assert_null(strchr(strchr(errbuf, '\n') + 1, '\n'));
 }
 
+/* Keep-alives and the idle gap: --keepalive's default follows --hold (5 s) or --idle-gap
+ * (none), 0 in any spelling is none, and the combinations that make no sense are refused. */
+static void test_peer_keepalive_idle(void **state)
+{
+	struct peer_opts o;
+
+	(void)state;
+#define BASE "peer", "--rendezvous", "198.51.100.66:3478", "--session", "s1"
+	assert_int_equal(PEER(&o, BASE), 0);
+	assert_int_equal(o.keepalive_ms, 0);
+	assert_int_equal(o.idle_gap_ms, 0);
+	assert_int_equal(PEER(&o, BASE, "--hold", "60"), 0);
+	assert_int_equal(o.keepalive_ms, PEER_KEEPALIVE_MS);
+	assert_int_equal(PEER(&o, BASE, "--hold", "60", "--keepalive", "1.5"), 0);
+	assert_int_equal(o.keepalive_ms, 1500);
+	assert_int_equal(PEER(&o, BASE, "--hold", "60", "--keepalive", "0"), 0);
+	assert_int_equal(o.keepalive_ms, 0);
+	assert_int_equal(PEER(&o, BASE, "--hold", "60", "--keepalive", "0.0s"), 0);
+	assert_int_equal(o.keepalive_ms, 0);
+	assert_int_equal(PEER(&o, BASE, "--idle-gap", "6"), 0);
+	assert_int_equal(o.idle_gap_ms, 6000);
+	assert_int_equal(o.keepalive_ms, 0); /* silence means silence unless asked */
+	assert_int_equal(PEER(&o, BASE, "--idle-gap", "6", "--keepalive", "250ms",
+			      "--idle-after", "3"), 0);
+	assert_int_equal(o.keepalive_ms, 250);
+	assert_int_equal(o.idle_after_ms, 3000);
+
+	assert_int_equal(PEER(&o, BASE, "--hold", "60", "--keepalive", "soon"), -EINVAL);
+	assert_non_null(strstr(errbuf, "--keepalive wants an interval"));
+	assert_non_null(strstr(errbuf, "\"soon\""));
+	assert_int_equal(PEER(&o, BASE, "--hold", "60", "--keepalive", "-1"), -EINVAL);
+	assert_int_equal(PEER(&o, BASE, "--keepalive", "1"), -EINVAL);
+	assert_non_null(strstr(errbuf, "--keepalive needs --hold or --idle-gap"));
+	assert_int_equal(PEER(&o, BASE, "--idle-gap", "0"), -EINVAL);
+	assert_non_null(strstr(errbuf, "--idle-gap wants seconds > 0"));
+	assert_int_equal(PEER(&o, BASE, "--idle-gap", "6", "--hold", "6"), -EINVAL);
+	assert_non_null(strstr(errbuf, "exclude each other"));
+	assert_int_equal(PEER(&o, BASE, "--idle-after", "3"), -EINVAL);
+	assert_non_null(strstr(errbuf, "--idle-after needs --idle-gap"));
+#undef BASE
+}
+
 static void test_peer_help(void **state)
 {
 	struct peer_opts o;
@@ -200,6 +242,7 @@ int main(void)
 		cmocka_unit_test(test_peer_defaults),
 		cmocka_unit_test(test_peer_full),
 		cmocka_unit_test(test_peer_errors),
+		cmocka_unit_test(test_peer_keepalive_idle),
 		cmocka_unit_test(test_peer_help),
 		cmocka_unit_test(test_rdv),
 		cmocka_unit_test(test_durations),

@@ -1,0 +1,21 @@
+/* The ICE driver's command line (src/ice/main.c; docs/engine-format.md "ice"). */
+#pragma once
+#include <stdbool.h>
+
+struct ice_opts {
+	bool controlling;           /* --side a: the controlling agent (RFC 8445 6.1.1) */
+	char side;                  /* 'a' or 'b' */
+	char stun_host[64];         /* --stun HOST:PORT (empty: no STUN server) */
+	unsigned stun_port;
+	char turn_host[64];         /* --turn HOST:PORT (empty: no TURN server) */
+	unsigned turn_port;
+	const char *turn_user, *turn_password;
+	const char *session;        /* --session: part of the payload, so a stray one never verifies */
+	int deadline_ms;            /* --deadline-ms: from start to the result line */
+	int check_retransmissions;  /* --check-retransmissions: STUN retransmissions per check */
+};
+
+/* Parse argv. Returns 0, 1 after printing the usage (--help), or -1 with why filled (bad
+ * input: the caller prints it and exits 2). */
+int ice_opts_parse(int argc, char **argv, struct ice_opts *o, char *why, int wlen);
+void ice_opts_usage(const char *prog);
