@@ -102,7 +102,7 @@ int topo_impair_set(struct topo *t, const char *arg, struct diag_list *dl);
 /* Apply a preset: a name from impairments/ (its .impair file) or a path; "none" does nothing.
  * Each line "SELECTOR: SPEC" impairs the links SELECTOR names: `wan` each NAT's link to its
  * gateway, `access` each peer's link to its gateway; the spec's first direction is toward the
- * NAT or peer (downstream). Returns 0 or -EINVAL/-ENOENT (dl filled: FILE:LINE for the file's
+ * NAT or peer (downstream). Returns 0 or -EINVAL (dl filled: FILE:LINE for the file's
  * mistakes, the preset's name when it does not exist or cannot apply to this topology). */
 int topo_impair_preset(struct topo *t, const char *preset, struct diag_list *dl);
 
