@@ -33,6 +33,8 @@ punchlab_packages=(
 	"procps:sysctl(8) for the benchmark's shell-way baseline"
 	"util-linux:lsns(8) for the lifetime tests"
 	"conntrack:the events test reads a NAT's conntrack table with conntrack(8)"
+	"iputils-ping:the impaired-link test measures delay, jitter and loss with ping(8)"
+	"netcat-openbsd:the impaired-link test measures a rate-limited transfer with nc(1)"
 )
 
 # The engine files asked for: `--engine NAME|PATH` (or --engine=) among the arguments of the

@@ -25,6 +25,7 @@ static const char bench_usage[] =
 	"       punchlab bench shell-lab up|down NAME [-t TOPOLOGY]\n"
 	"       punchlab bench matrix [-n CELLS] [--jobs N] [--repeat N] [--engine NAME|PATH]\n"
 	"       punchlab bench engines [-n CELLS] [--no-nebula]\n"
+	"       punchlab bench impair [-t TOPOLOGY] [-n CELLS] [--seconds S]\n"
 	"\n"
 	"  lab        build + tear down TOPOLOGY (default two-nats) CELLS times over netlink\n"
 	"             (default 300) and --shell-n times with one ip/nft process per step\n"
@@ -40,7 +41,11 @@ static const char bench_usage[] =
 	"             outcomes, regressions and flaky cells; --engine: that engine's (punch)\n"
 	"  engines    for every shipped engine that is installed, the median per-cell overhead\n"
 	"             (CELLS each, default 50); then nebula's 25-cell UDP matrix over the five\n"
-	"             classic profiles at the default jobs and at --jobs 1 (--no-nebula skips it)\n";
+	"             classic profiles at the default jobs and at --jobs 1 (--no-nebula skips it)\n"
+	"  impair     impaired links: configured vs measured delay, jitter and loss of a UDP\n"
+	"             stream at 1k and 20k packets/s over inet:server, and lab up + down per\n"
+	"             cell without impairment and under presets (CELLS, default 100);\n"
+	"             --seconds per rate (default 2, 0 skips the accuracy part)\n";
 
 static double now_ms(void)
 {
@@ -89,6 +94,7 @@ static void phases_print(const struct series *s)
 		[LAB_PHASE_ADDRS] = "addresses and routes",
 		[LAB_PHASE_RULESETS] = "NAT rulesets",
 		[LAB_PHASE_LINK_WAIT] = "waiting until every link is up",
+		[LAB_PHASE_IMPAIR] = "impaired links' forwarders",
 	};
 	double *v = calloc((size_t)s->n, sizeof(double)), up = 0, total = 0;
 
@@ -288,11 +294,13 @@ int bench_main(int argc, char **argv)
 		{ "jobs", required_argument, NULL, 'j' },     { "repeat", required_argument, NULL, 'r' },
 		{ "engine", required_argument, NULL, 'e' },   { "help", no_argument, NULL, 'h' },
 		{ "no-nebula", no_argument, NULL, 'N' },
+		{ "seconds", required_argument, NULL, 'S' },
 		{ 0 },
 	};
 	const char *topology = "two-nats", *what, *engine = "punch";
 	int n = 300, shell_n = 300, jobs = 0, repeat = 1, c, ret = EXIT_SETUP; /* jobs 0: the engine's */
 	bool n_given = false, nebula = true;
+	double seconds = 2.0;
 	struct series nl = { "netlink" }, sh = { "shell" };
 	char (*profiles)[4096] = NULL;
 	struct rusage ru;
@@ -314,6 +322,7 @@ int bench_main(int argc, char **argv)
 		case 's': shell_n = atoi(optarg); break;
 		case 'e': engine = optarg; break;
 		case 'N': nebula = false; break;
+		case 'S': seconds = atof(optarg); break;
 		case 'h': fputs(bench_usage, stdout); return 0;
 		default: fputs(bench_usage, stderr); return EXIT_SETUP;
 		}
@@ -338,6 +347,15 @@ int bench_main(int argc, char **argv)
 		if (cli_load_topology(topology, &t))
 			return EXIT_SETUP;
 		return bench_engines(&t, n_given ? n : 50, nebula);
+	}
+	if (strcmp(what, "impair") == 0) {
+		if (n < 1 || n > 100000 || optind != argc || !(seconds >= 0 && seconds <= 60)) {
+			fputs(bench_usage, stderr);
+			return EXIT_SETUP;
+		}
+		if (cli_load_topology(topology, &t))
+			return EXIT_SETUP;
+		return bench_impair_main(&t, n_given ? n : 100, seconds);
 	}
 	if (strcmp(what, "lab") != 0 || optind != argc || n < 1 || n > 100000 || shell_n < 0 ||
 	    shell_n > 100000) {

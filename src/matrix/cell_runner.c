@@ -972,6 +972,7 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		  struct cell_run *run)
 {
 	const struct topo *t = cfg->topo;
+	struct topo *impaired = NULL; /* the cell's copy with its impairment preset applied */
 	struct lab_options lo = { 0 };
 	struct diag_list *dl = calloc(1, sizeof(*dl));
 	struct cellctx *c = NULL;
@@ -1022,6 +1023,23 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 	if (spec->profile_b[0] && t->roles[ROLE_NAT_B] >= 0) {
 		lo.override_node[lo.noverrides] = t->nodes[t->roles[ROLE_NAT_B]].name;
 		lo.override_profile[lo.noverrides++] = copy_b[0] ? copy_b : spec->profile_b;
+	}
+	if (spec->impair[0]) {
+		struct topo *it = malloc(sizeof(*it));
+
+		if (!it) {
+			set_error(run, "%s", "out of memory");
+			goto out;
+		}
+		*it = *t;
+		impaired = it;
+		t = it;
+		if (topo_impair_preset(it, spec->impair, dl) < 0) {
+			snprintf(why, sizeof(why), "%s: %s", spec->impair,
+				 dl->count ? dl->items[0].msg : "?");
+			set_error(run, "impairment %s", why);
+			goto out;
+		}
 	}
 	if (lab_up(t, &lo, &lab, dl) < 0) {
 		snprintf(why, sizeof(why), "%s:%d: %s", dl->count ? dl->items[0].file : "?",
@@ -1192,6 +1210,7 @@ out:
 	lab_down(lab); /* stops the servers and anything still running */
 	cell_profiles_release(copy_a, copy_b);
 	cellctx_free(c);
+	free(impaired);
 	free(dl);
 	run->wall_ms = now_ms() - t0;
 	return ret == -ECANCELED ? -ECANCELED : 0;

@@ -805,6 +805,10 @@ static int steps_load_topology(struct matrix_steps *m)
 	}
 	if (topo_parse_file(&m->p->topo, path, m->dl) < 0)
 		return steps_bad(m);
+	for (int i = 0; i < m->o.nimpair; i++)
+		topo_impair_set(&m->p->topo, m->o.impair[i], m->dl);
+	if (m->dl->count)
+		return steps_bad(m);
 	plan_layout(m->p, m->dl);
 	return 0;
 }
@@ -863,6 +867,29 @@ static int plan_sweep(struct matrix_steps *m, int ncells)
 	return n;
 }
 
+/* Every impairment preset the cells use must exist and fit the topology: checked once here (a
+ * bad one is bad input, exit 2), not found out by every cell as a lab error. */
+static int plan_impairments(struct matrix_steps *m)
+{
+	struct topo *t = malloc(sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	for (int i = 0; i < m->ncells; i++) {
+		const char *pre = m->cells[i].impair;
+		bool seen = false;
+
+		for (int j = 0; j < i && !seen; j++)
+			seen = strcmp(m->cells[j].impair, pre) == 0;
+		if (!pre[0] || seen)
+			continue;
+		*t = m->p->topo;
+		topo_impair_preset(t, pre, m->dl);
+	}
+	free(t);
+	return m->dl->count ? steps_bad(m) : 0;
+}
+
 /* The cells: the --cell ids, or every pairing of the profiles over the transports and
  * techniques; then those the engine offers, then this shard's slice. */
 static int steps_plan_cells(struct matrix_steps *m)
@@ -895,6 +922,8 @@ static int steps_plan_cells(struct matrix_steps *m)
 		for (int i = 0; i < (o->ntechniques ? o->ntechniques : 2); i++)
 			dims.techniques[dims.ntechniques++] = o->ntechniques ? o->techniques[i]
 									     : matrix_default_techniques[i];
+		for (int i = 0; i < o->nimpairments; i++)
+			dims.impairments[dims.nimpairments++] = o->impairments[i];
 		ncells = cells_enumerate(&dims, &m->cells);
 	}
 	if (ncells < 0 || !m->cells) {
@@ -918,7 +947,7 @@ static int steps_plan_cells(struct matrix_steps *m)
 	for (int i = 0; i < ncells; i++)
 		cell_names_set(p, &m->cells[i]);
 	m->ncells = ncells;
-	return 0;
+	return plan_impairments(m);
 }
 
 /* The expectations file and the baseline (--baseline), the references that are read. */

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 
 #include "base/out.h"
+#include "lab/topo.h"
 #include "matrix/cell.h"
 #include "matrix/results.h"
 
@@ -42,6 +43,10 @@ struct matrix_opts {
 	 * --repeat times per point, judged by no rate test (the curve is the result) */
 	struct sweep sweep;
 	const char *events;                 /* --events TIMELINE (docs/events.md), NULL: none */
+	const char *impairments[MATRIX_MAX_IMPAIRMENTS]; /* --impairments: presets, "none" */
+	int nimpairments;                   /* 0: none only */
+	const char *impair[TOPO_MAX_LINKS]; /* --impair LINK=SPEC: every cell's topology */
+	int nimpair;
 };
 
 /* The default profiles: the five classic types plus the RST variant. */
