@@ -33,14 +33,16 @@ punchlab_packages=(
 	"procps:sysctl(8) for the benchmark's shell-way baseline"
 	"util-linux:lsns(8) for the lifetime tests"
 	"conntrack:the events test reads a NAT's conntrack table with conntrack(8)"
+	"iputils-ping:the impaired-link test measures delay, jitter and loss with ping(8)"
+	"netcat-openbsd:the impaired-link test measures a rate-limited transfer with nc(1)"
 )
 
-# The Debian packages of the engines asked for: `--engine NAME|PATH` (or --engine=) among the
-# arguments of the script that sources this (run-matrix passes its own), and $PUNCHLAB_ENGINES
-# (names or paths, space-separated; "all": every engine file under engines/, as ci/test's lab
-# tests run each shipped engine). An engine file says `packages: [a, b]` on one line.
-punchlab_engine_packages() {
-	local refs=() file line pkg prev=
+# The engine files asked for: `--engine NAME|PATH` (or --engine=) among the arguments of the
+# script that sources this (run-matrix passes its own), and $PUNCHLAB_ENGINES (names or paths,
+# space-separated; "all": every engine file under engines/, as ci/test's lab tests run each
+# shipped engine). One existing file a line.
+punchlab_engine_files() {
+	local refs=() file prev=
 	for arg in "$@"; do
 		[ "$prev" = --engine ] && refs+=("$arg")
 		case $arg in --engine=*) refs+=("${arg#--engine=}") ;; esac
@@ -55,12 +57,56 @@ punchlab_engine_packages() {
 	for ref in "${refs[@]}"; do
 		file=$ref
 		[ -f "$file" ] || file=$PUNCHLAB_TOP/engines/$ref.yaml
-		[ -f "$file" ] || continue # punchlab itself says which engine is missing
+		[ -f "$file" ] && echo "$file" # a missing one: punchlab itself says which
+	done
+	return 0
+}
+
+# An engine file's npm directory: `npm: { dir: DIR }` on one line, DIR next to the file.
+punchlab_engine_npm_dir() {
+	local dir
+	dir=$(sed -n 's/^npm:[[:space:]]*{[[:space:]]*dir:[[:space:]]*\([^[:space:],}]*\).*/\1/p' "$1" | head -1)
+	[ -n "$dir" ] && echo "$(dirname "$1")/$dir"
+	return 0
+}
+
+# The Debian packages of the engines asked for. An engine file says `packages: [a, b]` on one
+# line. One with `npm:` needs node and npm: Debian's nodejs and npm when either command is
+# missing (a machine whose node came from elsewhere keeps it: NodeSource's nodejs bundles npm
+# and conflicts with Debian's).
+punchlab_engine_packages() {
+	local file line pkg
+	while IFS= read -r file; do
 		line=$(sed -n 's/^packages:[[:space:]]*\[\(.*\)\].*/\1/p' "$file" | head -1)
 		for pkg in ${line//,/ }; do
 			echo "$pkg:needed by the engine $(basename "$file" .yaml) ($file)"
 		done
-	done
+		if [ -n "$(punchlab_engine_npm_dir "$file")" ]; then
+			command -v node >/dev/null ||
+				echo "nodejs:runs the engine $(basename "$file" .yaml)'s npm packages ($file)"
+			command -v npm >/dev/null ||
+				echo "npm:installs the engine $(basename "$file" .yaml)'s npm packages ($file)"
+		fi
+	done < <(punchlab_engine_files "$@")
+}
+
+# The npm packages of the engines asked for: `npm ci` from the committed package-lock.json into
+# DIR/node_modules when it is missing or older than the lock (the test punchlab engines and
+# punchlab matrix make, src/engine/engine_file_npm.c). Needs the npm registry only.
+punchlab_install_npm() {
+	local file dir
+	while IFS= read -r file; do
+		dir=$(punchlab_engine_npm_dir "$file")
+		[ -n "$dir" ] || continue
+		if [ -f "$dir/node_modules/.package-lock.json" ] &&
+			! [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+			continue
+		fi
+		echo "punchlab: npm ci in $dir: the npm packages of the engine $(basename "$file" .yaml), as pinned by its package-lock.json" >&2
+		(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >"$PUNCHLAB_TOP/.npm.log" 2>&1 ||
+			{ tail -20 "$PUNCHLAB_TOP/.npm.log" >&2; punchlab_die "npm ci failed in $dir (see $PUNCHLAB_TOP/.npm.log)"; }
+		rm -f "$PUNCHLAB_TOP/.npm.log"
+	done < <(punchlab_engine_files "$@" | sort -u)
 }
 
 punchlab_install_missing() {
@@ -110,4 +156,5 @@ punchlab_build() {
 }
 
 punchlab_install_missing "$@"
+punchlab_install_npm "$@"
 punchlab_build

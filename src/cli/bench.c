@@ -25,6 +25,7 @@ static const char bench_usage[] =
 	"       punchlab bench shell-lab up|down NAME [-t TOPOLOGY]\n"
 	"       punchlab bench matrix [-n CELLS] [--jobs N] [--repeat N] [--engine NAME|PATH]\n"
 	"       punchlab bench engines [-n CELLS] [--no-nebula]\n"
+	"       punchlab bench impair [-t TOPOLOGY] [-n CELLS] [--seconds S]\n"
 	"       punchlab bench connect [--repeat N] [--jobs N] [--techniques T,...] [--from FILE]\n"
 	"\n"
 	"  lab        build + tear down TOPOLOGY (default two-nats) CELLS times over netlink\n"
@@ -35,12 +36,17 @@ static const char bench_usage[] =
 	"  shell-lab  build (up) or remove (down) one lab the shell way as /run/netns/NAME-NODE,\n"
 	"             for comparing its dumps with a kept netlink lab\n"
 	"  matrix     the harness's per-cell overhead (lab up + engine start + lab down, CELLS\n"
-	"             times, default 200), then the full default matrix once with --jobs (40)\n"
+	"             times, default 200), then the full default matrix once with --jobs (the\n"
+	"             engine file's jobs:, else 40)\n"
 	"             and --repeat (1): wall time, cells per second, per-cell wall time,\n"
 	"             outcomes, regressions and flaky cells; --engine: that engine's (punch)\n"
 	"  engines    for every shipped engine that is installed, the median per-cell overhead\n"
 	"             (CELLS each, default 50); then nebula's 25-cell UDP matrix over the five\n"
 	"             classic profiles at the default jobs and at --jobs 1 (--no-nebula skips it)\n"
+	"  impair     impaired links: configured vs measured delay, jitter and loss of a UDP\n"
+	"             stream at 1k and 20k packets/s over inet:server, and lab up + down per\n"
+	"             cell without impairment and under presets (CELLS, default 100);\n"
+	"             --seconds per rate (default 2, 0 skips the accuracy part)\n"
 	"  connect    time to connect and to first byte per transport and technique over the\n"
 	"             default matrix (auto, --repeat 5), or of saved matrix.json files (--from)\n";
 
@@ -91,6 +97,7 @@ static void phases_print(const struct series *s)
 		[LAB_PHASE_ADDRS] = "addresses and routes",
 		[LAB_PHASE_RULESETS] = "NAT rulesets",
 		[LAB_PHASE_LINK_WAIT] = "waiting until every link is up",
+		[LAB_PHASE_IMPAIR] = "impaired links' forwarders",
 	};
 	double *v = calloc((size_t)s->n, sizeof(double)), up = 0, total = 0;
 
@@ -250,7 +257,7 @@ static int bench_matrix(const struct topo *t, int n, int jobs, int repeat, const
 	       "(%.1f runs/s); "
 	       "first run's wall time median %.0f ms, p95 %.0f ms; %d direct, %d relayed, %d failed, "
 	       "%d error; %d regressions, %d flaky\n",
-	       res.ncells, nruns, repeat, res.meta.wall_ms / 1000, jobs,
+	       res.ncells, nruns, repeat, res.meta.wall_ms / 1000, res.meta.jobs,
 	       nruns / (res.meta.wall_ms / 1000),
 	       nc ? percentile(cell, nc, 0.5) : 0, nc ? percentile(cell, nc, 0.95) : 0, sum.direct,
 	       sum.relayed, sum.failed, sum.error, sum.regressions, sum.flaky);
@@ -290,11 +297,13 @@ int bench_main(int argc, char **argv)
 		{ "jobs", required_argument, NULL, 'j' },     { "repeat", required_argument, NULL, 'r' },
 		{ "engine", required_argument, NULL, 'e' },   { "help", no_argument, NULL, 'h' },
 		{ "no-nebula", no_argument, NULL, 'N' },
+		{ "seconds", required_argument, NULL, 'S' },
 		{ 0 },
 	};
 	const char *topology = "two-nats", *what, *engine = "punch";
-	int n = 300, shell_n = 300, jobs = 40, repeat = 1, c, ret = EXIT_SETUP;
+	int n = 300, shell_n = 300, jobs = 0, repeat = 1, c, ret = EXIT_SETUP; /* jobs 0: the engine's */
 	bool n_given = false, nebula = true;
+	double seconds = 2.0;
 	struct series nl = { "netlink" }, sh = { "shell" };
 	char (*profiles)[4096] = NULL;
 	struct rusage ru;
@@ -313,11 +322,12 @@ int bench_main(int argc, char **argv)
 		switch (c) {
 		case 't': topology = optarg; break;
 		case 'n': n = atoi(optarg); n_given = true; break;
-		case 'j': jobs = atoi(optarg); break;
+		case 'j': jobs = atoi(optarg); jobs = jobs ? jobs : -1; break;
 		case 'r': repeat = atoi(optarg); break;
 		case 's': shell_n = atoi(optarg); break;
 		case 'e': engine = optarg; break;
 		case 'N': nebula = false; break;
+		case 'S': seconds = atof(optarg); break;
 		case 'h': fputs(bench_usage, stdout); return 0;
 		default: fputs(bench_usage, stderr); return EXIT_SETUP;
 		}
@@ -325,7 +335,7 @@ int bench_main(int argc, char **argv)
 	if (strcmp(what, "shell-lab") == 0)
 		return shell_lab_main(argc - optind, argv + optind, topology);
 	if (strcmp(what, "matrix") == 0) {
-		if (n < 1 || n > 100000 || jobs < 1 || jobs > 256 || repeat < 1 || repeat > 1000 ||
+		if (n < 1 || n > 100000 || jobs < 0 || jobs > 256 || repeat < 1 || repeat > 1000 ||
 		    optind != argc) {
 			fputs(bench_usage, stderr);
 			return EXIT_SETUP;
@@ -342,6 +352,15 @@ int bench_main(int argc, char **argv)
 		if (cli_load_topology(topology, &t))
 			return EXIT_SETUP;
 		return bench_engines(&t, n_given ? n : 50, nebula);
+	}
+	if (strcmp(what, "impair") == 0) {
+		if (n < 1 || n > 100000 || optind != argc || !(seconds >= 0 && seconds <= 60)) {
+			fputs(bench_usage, stderr);
+			return EXIT_SETUP;
+		}
+		if (cli_load_topology(topology, &t))
+			return EXIT_SETUP;
+		return bench_impair_main(&t, n_given ? n : 100, seconds);
 	}
 	if (strcmp(what, "lab") != 0 || optind != argc || n < 1 || n > 100000 || shell_n < 0 ||
 	    shell_n > 100000) {

@@ -27,6 +27,10 @@ int cli_load_topology(const char *arg, struct topo *t);
  * engine; with nebula, its five-profile UDP matrix at the default jobs and at --jobs 1. */
 #include <stdbool.h>
 int bench_engines(const struct topo *t, int n, bool nebula);
+
+/* punchlab bench impair (bench_impair.c): impairment accuracy over `seconds` per rate, and the
+ * per-cell cost over n labs. Returns an exit code. */
+int bench_impair_main(const struct topo *t, int n, double seconds);
 int merge_main(int argc, char **argv);
 
 /* The default report directory "results/<prefix><UTC timestamp>" into buf (creates results/).

@@ -14,7 +14,8 @@
 static const char engines_usage[] =
 	"usage: punchlab engines [NAME|PATH...]\n"
 	"  lists the engines (engines/*.yaml, or the ones named): name, version, whether the\n"
-	"  program is installed (and where), the Debian packages it needs, its techniques\n"
+	"  program is installed (and where), the Debian packages it needs, its techniques,\n"
+	"  and whether its npm packages are installed\n"
 	"  exit 0; 2 when an engine file has mistakes (printed as FILE:LINE) or is missing\n";
 
 /* One engine's line; returns 0 or EXIT_SETUP. */
@@ -52,6 +53,17 @@ static int engine_show(const char *ref, struct engine_file *e, struct diag_list 
 			printf(" %s", e->packages[i]);
 		printf("%s\n", have ? "" : "  (sudo ci/bootstrap.sh installs them: run-matrix "
 		       "--engine NAME)");
+	}
+	if (e->npm_dir[0]) {
+		/* its npm packages: installed by npm ci from the engine's package-lock.json */
+		int npm = engine_npm_installed(e);
+		char dir[PATH_MAX];
+		engine_npm_dir(e, dir, sizeof(dir));
+		printf("  npm: %s %s", dir, npm == 0 ? "installed" : npm == -ESTALE ?
+		       "stale (package-lock.json is newer)" : "missing");
+		if (npm < 0)
+			printf("  (sudo ./run-matrix --engine %s runs npm ci there)", e->name);
+		printf("\n");
 	}
 	return 0;
 }

@@ -15,8 +15,9 @@
 #define DEFAULT_TOPOLOGY "two-nats"
 
 static const char lab_usage[] =
-	"usage: punchlab lab up [-t TOPOLOGY] [--set NODE=PROFILE]... [--keep] [--name NAME]\n"
-	"       punchlab lab check [-t TOPOLOGY] [--set NODE=PROFILE]...\n"
+	"usage: punchlab lab up [-t TOPOLOGY] [--set NODE=PROFILE]... [--impair LINK=SPEC]...\n"
+	"                       [--impairment PRESET] [--keep] [--name NAME]\n"
+	"       punchlab lab check [-t TOPOLOGY] [--set NODE=PROFILE]... [--impair LINK=SPEC]...\n"
 	"       punchlab lab down LAB\n"
 	"       punchlab lab list\n"
 	"\n"
@@ -32,6 +33,11 @@ static const char lab_usage[] =
 	"  -t, --topology T   a name from topologies/ or a path to a .yaml file\n"
 	"  --set NODE=PROFILE load PROFILE (a name from nat-profiles/ or a .nft path) into NAT\n"
 	"                     node NODE instead of the topology's choice; repeatable\n"
+	"  --impair LINK=SPEC impair the link between two nodes (LINK is A:B, SPEC's first\n"
+	"                     direction A -> B): 'inet:nat-a=delay 40ms jitter 5ms loss 2%'\n"
+	"                     (docs/impairments.md); repeatable, after the topology's own\n"
+	"  --impairment P     a preset (dsl, lte, satellite, lossy-wifi) or a .impair path,\n"
+	"                     applied before the --impair options\n"
 	"  --name NAME        the lab's name, [a-z0-9]{1,12} (default: generated)\n";
 
 struct up_args {
@@ -39,6 +45,9 @@ struct up_args {
 	struct lab_options opts;
 	char set_buf[TOPO_MAX_NODES][300];
 	bool keep;
+	const char *impair[TOPO_MAX_LINKS]; /* --impair LINK=SPEC, as typed */
+	int nimpair;
+	const char *preset;                 /* --impairment */
 };
 
 static int parse_up_args(int argc, char **argv, struct up_args *a, bool allow_keep)
@@ -46,6 +55,7 @@ static int parse_up_args(int argc, char **argv, struct up_args *a, bool allow_ke
 	static const struct option longopts[] = {
 		{ "topology", required_argument, NULL, 't' }, { "set", required_argument, NULL, 's' },
 		{ "keep", no_argument, NULL, 'k' },           { "name", required_argument, NULL, 'n' },
+		{ "impair", required_argument, NULL, 'i' },   { "impairment", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },           { 0 },
 	};
 	int c;
@@ -85,6 +95,16 @@ static int parse_up_args(int argc, char **argv, struct up_args *a, bool allow_ke
 		case 'n':
 			a->opts.name = optarg;
 			break;
+		case 'i':
+			if (a->nimpair >= TOPO_MAX_LINKS) {
+				fprintf(stderr, "punchlab: too many --impair options\n");
+				return EXIT_SETUP;
+			}
+			a->impair[a->nimpair++] = optarg;
+			break;
+		case 'I':
+			a->preset = optarg;
+			break;
 		case 'h':
 			fputs(lab_usage, stdout);
 			return -1;
@@ -109,6 +129,18 @@ static int build(struct up_args *a, struct topo *t, struct lab **lab)
 
 	if (ret)
 		return ret;
+	/* a preset, then the single links: a user's --impair refines a preset */
+	if (a->preset && topo_impair_preset(t, a->preset, &dl) < 0) {
+		diag_print(&dl, &out_std);
+		return EXIT_SETUP;
+	}
+	for (int i = 0; i < a->nimpair; i++)
+		topo_impair_set(t, a->impair[i], &dl);
+	if (dl.count) {
+		diag_print(&dl, &out_std);
+		return EXIT_SETUP;
+	}
+	a->opts.keep = a->keep;
 	if (lab_up(t, &a->opts, lab, &dl) < 0) {
 		diag_print(&dl, &out_std);
 		return EXIT_SETUP;
@@ -138,6 +170,15 @@ static void print_summary(const struct lab *lab, FILE *f)
 		if (prof[0])
 			fprintf(f, "  profile %s", prof);
 		fputc('\n', f);
+	}
+	for (int li = 0; li < t->nlinks; li++) {
+		char spec[IMPAIR_SPEC_TEXT_MAX];
+		const struct topo_link *l = &t->links[li];
+
+		if (!l->impair.active || impair_spec_format(&l->impair, spec, sizeof(spec)) < 0)
+			continue;
+		fprintf(f, "  impaired  %s:%s  %s\n", t->nodes[l->ends[0].node].name,
+			t->nodes[l->ends[1].node].name, spec);
 	}
 }
 

@@ -12,8 +12,6 @@
 #include "matrix/matrix.h"
 #include "report/report.h"
 
-#define DEFAULT_JOBS 40
-
 static const char matrix_usage[] =
 	"usage: punchlab matrix [OPTIONS]\n"
 	"\n"
@@ -33,8 +31,9 @@ static const char matrix_usage[] =
 	"                        percent-encoded: /tmp/x.nft is %2Ftmp%2Fx.nft; /engine=E when\n"
 	"                        not punch); they carry topology and engine, and exclude\n"
 	"                        --profiles, --proto and --techniques\n"
-	"  -j, --jobs N          cells at once, exactly (default: adaptive, at most " "40" ", as\n"
-	"                        many as the cells' measured CPU cost lets start in time)\n"
+	"  -j, --jobs N          cells at once, exactly (default: adaptive, at most the engine\n"
+	"                        file's jobs:, else " "40" ", as many as the cells' measured\n"
+	"                        CPU cost lets start in time)\n"
 	"  --repeat N            run every cell N times: success rates, p50/p95, flaky cells\n"
 	"  --stagger MS          start peer B this long after peer A (default " "20" ")\n"
 	"  --sweep stagger=FROM..TO/STEP  run every cell with peer B starting FROM, FROM+STEP,\n"
@@ -53,6 +52,11 @@ static const char matrix_usage[] =
 	"                        servers are X's); --engine-binary-a/-b PATH each side's program\n"
 	"                        (two builds of one engine: --engine-b punch --engine-binary-b P);\n"
 	"                        ids say engine=X~Y; only techniques both offer run\n"
+	"  --impairments P,...   impairment presets, each a matrix dimension (default none;\n"
+	"                        dsl, lte, satellite, lossy-wifi or a path to an .impair file;\n"
+	"                        ids gain /impair=P; docs/impairments.md)\n"
+	"  --impair LINK=SPEC    impair one link of every cell ('inet:nat-a=delay 40ms loss 2%');\n"
+	"                        repeatable; not part of the cell ids\n"
 	"  --no-classify         skip classifying the profiles first\n"
 	"  --only-rate-cells     only the cells the theory calls timing-dependent or probabilistic\n"
 	"                        (with --repeat 30: how ci/measure-rates measures their rates)\n"
@@ -127,10 +131,11 @@ int matrix_main(int argc, char **argv)
 		{ "engine-binary-b", required_argument, NULL, 'G' },
 		{ "sweep", required_argument, NULL, 'W' },
 		{ "events", required_argument, NULL, 'V' },
+		{ "impairments", required_argument, NULL, 'I' }, { "impair", required_argument, NULL, 'i' },
 		{ 0 },
 	};
 	struct matrix_opts o = { .topology = NULL, .udp = true, .tcp = true,
-				 .jobs = DEFAULT_JOBS, .jobs_adaptive = true, .repeat = 1, .stagger_ms = CELL_DEFAULT_STAGGER_MS,
+				 .jobs = 0, .jobs_adaptive = true, .repeat = 1, .stagger_ms = CELL_DEFAULT_STAGGER_MS,
 				 .engine = "punch", .classify = true };
 	const char *update = NULL, *protos[2], *narrowing = NULL;
 	static char cell_engine[CELL_REF_MAX], cell_engine_b[CELL_REF_MAX];
@@ -244,6 +249,19 @@ int matrix_main(int argc, char **argv)
 				return EXIT_SETUP;
 			}
 			narrowing = "--profile-param";
+			break;
+		case 'I':
+			narrowing = narrowing ? narrowing : "--impairments";
+			if ((o.nimpairments = split_list(optarg, o.impairments, MATRIX_MAX_IMPAIRMENTS,
+							 "impairments")) <= 0)
+				return EXIT_SETUP;
+			break;
+		case 'i':
+			if (o.nimpair >= TOPO_MAX_LINKS) {
+				fprintf(stderr, "punchlab: too many --impair options\n");
+				return EXIT_SETUP;
+			}
+			o.impair[o.nimpair++] = optarg;
 			break;
 		case 'h': fputs(matrix_usage, stdout); return 0;
 		default: fputs(matrix_usage, stderr); return EXIT_SETUP;

@@ -79,6 +79,13 @@ int engine_vars_cell(const struct engine_cell *c, const struct topo *t, struct t
 
 int engine_vars_engine(const struct engine_file *e, struct tpl_vars *v, char *why, size_t wlen)
 {
+	char npm[PATH_MAX];
+
+	/* npm.dir: where the engine's npm packages are (engine_file_npm.c) */
+	if (engine_npm_dir(e, npm, sizeof(npm)) == 0 && tpl_set(v, "npm.dir", "%s", npm) < 0) {
+		snprintf(why, wlen, "npm.dir: does not fit");
+		return -E2BIG;
+	}
 	for (int i = 0; i < e->nvars; i++) {
 		char val[EF_TEXT_MAX], missing[TPL_NAME_MAX] = "";
 		int ret = tpl_render(e->vars[i].text, v, val, sizeof(val), missing, sizeof(missing));

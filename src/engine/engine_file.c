@@ -29,6 +29,7 @@ static const struct {
 	{ "ignores-icmp-errors", EF_CAP_IGNORES_ICMP },
 	{ "relay-fallback", EF_CAP_RELAY_FALLBACK },
 	{ "single-probe", EF_CAP_SINGLE_PROBE },
+	{ "fresh-port-dials", EF_CAP_FRESH_PORT_DIALS },
 };
 #define NCAPS (sizeof(capabilities) / sizeof(capabilities[0]))
 
@@ -766,7 +767,7 @@ static void capability_add(struct parse *p, yaml_node_t *w, const char *s)
 	if (!bit)
 		ERR(p, w, "capabilities: \"%s\" is unknown, expected rendezvous, peer-reflexive, "
 		    "simultaneous-open, port-prediction, birthday, relay, ignores-icmp-errors, "
-		    "relay-fallback or single-probe", s);
+		    "relay-fallback, single-probe or fresh-port-dials", s);
 	p->e->capabilities |= bit;
 }
 
@@ -821,12 +822,17 @@ static void top_pair(const struct yaml_ctx *y, const char *key, yaml_node_t *k, 
 		p->have_roles = true;
 		p->roles_key = k;
 		yaml_for_each_pair(y, v, "roles", roles_pair, NULL);
+	} else if (strcmp(key, "npm") == 0) {
+		engine_file_npm_parse(p, v);
+	} else if (strcmp(key, "jobs") == 0) {
+		engine_file_jobs_parse(p, v);
 	} else if (strcmp(key, "outcome") == 0) {
 		p->have_outcome = true;
 		outcome_parse(p, v);
 	} else {
 		ERR(p, k, "unknown key \"%s\", expected engine, description, program, version, "
-		    "packages, capabilities, techniques, vars, files, setup, roles or outcome", key);
+		    "packages, npm, jobs, capabilities, techniques, vars, files, setup, roles or "
+		    "outcome", key);
 	}
 }
 

@@ -170,6 +170,9 @@ enum ef_capability {
 					 * direct path is made (n2n's supernode) */
 	EF_CAP_SINGLE_PROBE = 1 << 8,   /* each side sends one probe toward the other, A's first,
 					 * and never repeats it (n2n's REGISTER) */
+	EF_CAP_FRESH_PORT_DIALS = 1 << 9, /* its direct dials leave from a fresh ephemeral port,
+					   * never the port it listens on and announces (js-libp2p
+					   * over TCP): only a side without a NAT can be reached */
 };
 
 struct engine_file {
@@ -194,6 +197,14 @@ struct engine_file {
 	struct ef_role roles[EF_MAX_ROLES]; /* servers first (in file order), then peer-a, peer-b */
 	int nroles;
 	struct ef_outcome outcome;
+	/* npm: { dir: DIR }: the engine's npm packages, installed by `npm ci` (ci/bootstrap.sh)
+	 * from DIR/package-lock.json into DIR/node_modules; DIR is relative to the engine file's
+	 * directory. Empty: none. engine_file_npm.c. */
+	char npm_dir[EF_TEXT_MAX];
+	int npm_line;
+	/* jobs: N: cells at once when --jobs is not given (what the machine can start at once:
+	 * a Node program costs about a second of CPU to start); 0: the matrix's default */
+	int jobs;
 };
 
 /* Parse and check an engine file. Every mistake is added to dl as FILE:LINE: what is wrong,
@@ -213,6 +224,14 @@ const struct ef_role *engine_file_role(const struct engine_file *e, const char *
 /* The technique by name offered over tcp or udp, NULL when the engine does not offer it. */
 const struct ef_technique *engine_file_technique(const struct engine_file *e, const char *name,
 						 bool tcp);
+/* The engine's npm directory, absolute (the engine file's directory + npm: dir). 0, or -ENOENT
+ * when the file declares no npm: (buf empty), -ENAMETOOLONG. */
+int engine_npm_dir(const struct engine_file *e, char *buf, size_t len);
+/* Whether `npm ci` installed the engine's npm packages: DIR/node_modules/.package-lock.json
+ * exists and is no older than DIR/package-lock.json. 0 (also for an engine without npm:),
+ * -ENOENT (never installed), -ESTALE (package-lock.json changed since). */
+int engine_npm_installed(const struct engine_file *e);
+
 /* Capability bit by its file word ("peer-reflexive"), 0 when unknown; and its word. */
 unsigned engine_capability_parse(const char *word);
 const char *engine_capability_name(unsigned bit);

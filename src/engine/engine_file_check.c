@@ -90,6 +90,8 @@ static const char *var_problem(const struct var_check *c, const char *name)
 		}
 		return "no such role";
 	}
+	if (strcmp(name, "npm.dir") == 0)
+		return e->npm_dir[0] ? NULL : "the file declares no npm: { dir: DIR }";
 	if (!in_list(node_vars, name, (size_t)(dot - name)))
 		return "unknown node (expected peer-a, peer-b, nat-a, nat-b, rendezvous, self, "
 		       "other, self-nat or other-nat)";

@@ -24,3 +24,8 @@ struct parse {
  * peer-a, then peer-b; e->roles is sorted into it), and every variable each template names.
  * Mistakes go to p->y.dl. */
 void engine_file_check(struct parse *p, yaml_node_t *root);
+
+/* npm: { dir: DIR } (engine_file_npm.c): a relative path inside the engine file's directory. */
+void engine_file_npm_parse(struct parse *p, yaml_node_t *v);
+/* jobs: N (engine_file_npm.c, the other key for engines whose programs are costly to start). */
+void engine_file_jobs_parse(struct parse *p, yaml_node_t *v);

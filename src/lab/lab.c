@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@ static void lab_close_nodes(struct lab *lab)
 			close(lab->nodes[n].watch);
 		lab->nodes[n].watch = -1;
 	}
+	lab_forwarders_close(lab);
 }
 
 /* A profile that an override names is the argument's mistake, not the topology file's: the
@@ -170,7 +172,7 @@ static int create_nodes(struct lab *lab, struct diag_list *dl)
 			return diag_add(dl, t->file, t->nodes[n].line, "node \"%s\": %s",
 					t->nodes[n].name, err.msg);
 	}
-	return 0;
+	return lab_forwarders_create(lab, dl);
 }
 
 /* The ifindexes we give the interfaces (so no lookup round trip is needed before adding
@@ -194,6 +196,16 @@ static int create_links(struct lab *lab, struct if_ids *ids, struct diag_list *d
 		const struct topo_link *l = &t->links[li];
 		struct lab_node_rt *hub = &lab->nodes[l->ends[0].node];
 
+		if (l->nends == 2 && l->impair.active) {
+			for (int i = 0; i < lab->nfwd; i++)
+				if (lab->fwd[i].link == li) {
+					ret = lab_forwarder_link(lab, &lab->fwd[i], ids->end[li],
+								 &ids->next, dl);
+					if (ret < 0)
+						return ret;
+				}
+			continue;
+		}
 		if (l->nends == 2) {
 			struct lab_node_rt *other = &lab->nodes[l->ends[1].node];
 			ids->end[li][0] = ids->next++;
@@ -366,15 +378,21 @@ static int load_rulesets(struct lab *lab, int home_netns, struct diag_list *dl)
 
 static int wait_links(struct lab *lab, struct diag_list *dl)
 {
-	int fds[TOPO_MAX_NODES], n = lab->topo.nnodes, ret;
+	int fds[TOPO_MAX_NODES + TOPO_MAX_LINKS], n = lab->topo.nnodes, ret;
 	char stuck[IFNAMSIZ] = "?";
 
 	for (int i = 0; i < n; i++)
 		fds[i] = lab->nodes[i].watch;
-	ret = nl_links_wait_up(fds, n, LINKS_UP_TIMEOUT_MS, stuck, sizeof(stuck));
+	for (int i = 0; i < lab->nfwd; i++)
+		fds[n + i] = lab->fwd[i].watch;
+	ret = nl_links_wait_up(fds, n + lab->nfwd, LINKS_UP_TIMEOUT_MS, stuck, sizeof(stuck));
 	for (int i = 0; i < n; i++) {
 		close(lab->nodes[i].watch); /* only needed while building */
 		lab->nodes[i].watch = -1;
+	}
+	for (int i = 0; i < lab->nfwd; i++) {
+		close(lab->fwd[i].watch);
+		lab->fwd[i].watch = -1;
 	}
 	if (ret < 0)
 		return diag_add(dl, lab->topo.file, 0, "link %s still not up after %d ms: %s",
@@ -428,6 +446,7 @@ int lab_up(const struct topo *t, const struct lab_options *opts, struct lab **la
 		goto fail;
 	}
 	lab->topo = *t;
+	proc_reap_later_collect();
 	for (int n = 0; n < TOPO_MAX_NODES; n++)
 		lab->nodes[n].netns = lab->nodes[n].watch = -1;
 	if (opts && opts->name) {
@@ -469,6 +488,9 @@ int lab_up(const struct topo *t, const struct lab_options *opts, struct lab **la
 	if (ret == 0)
 		ret = wait_links(lab, dl);
 	phase_clock(opts, LAB_PHASE_LINK_WAIT);
+	if (ret == 0)
+		ret = lab_forwarders_start(lab, opts && opts->keep, home, dl);
+	phase_clock(opts, LAB_PHASE_IMPAIR);
 	if (ret < 0)
 		goto fail;
 	close(home);
@@ -487,6 +509,19 @@ void lab_down(struct lab *lab)
 {
 	if (!lab)
 		return;
+	/* Every program is asked to stop first, then each is waited for: their ends overlap.
+	 * Forwarders are killed and not waited for: one ends only after RCU grace periods
+	 * (closing a packet socket waits for one, synchronize_net()), tens of ms that would be
+	 * every impaired cell's; they hold nothing but their forwarding namespace, which goes
+	 * with them, and they are reaped by a later lab_down() or lab_up(). */
+	proc_reap_later_collect();
+	for (int i = 0; i < lab->nchildren; i++)
+		if (!lab->children[i].reaped) {
+			if (lab->children[i].forwarder)
+				proc_reap_later(&lab->children[i]);
+			else
+				kill(lab->children[i].pid, SIGTERM);
+		}
 	for (int i = 0; i < lab->nchildren; i++)
 		lab_stop(lab, i, 200, NULL);
 	if (lab->pinned)

@@ -25,6 +25,9 @@ struct lab_options {
 	int noverrides;
 	const char *name; /* lab name, [a-z0-9]{1,12}; NULL: generated */
 	double *phase_ms; /* NULL, or LAB_PHASES entries: lab_up() adds each phase's time (ms) */
+	/* The lab outlives this process (lab_pin() follows): its impaired links' forwarders are
+	 * started without a parent death signal (lab_down()/`lab down` still end them). */
+	bool keep;
 };
 
 /* lab_up()'s phases, in order, for `punchlab bench lab`'s account of where the time goes. */
@@ -34,6 +37,7 @@ enum lab_phase {
 	LAB_PHASE_ADDRS,     /* addresses and routes */
 	LAB_PHASE_RULESETS,  /* the NAT profiles */
 	LAB_PHASE_LINK_WAIT, /* until every link is operationally up */
+	LAB_PHASE_IMPAIR,    /* impaired links' forwarders started (docs/impairments.md) */
 	LAB_PHASES
 };
 
@@ -79,6 +83,7 @@ void lab_release(struct lab *lab);
 struct lab_spawn_opts {
 	int stdout_fd, stderr_fd, stdin_fd;
 	int timeout_ms;
+	bool detach; /* no parent death signal: the program outlives the caller (kept labs) */
 };
 int lab_spawn(struct lab *lab, int node, char *const argv[], const struct lab_spawn_opts *opts);
 

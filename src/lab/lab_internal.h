@@ -23,6 +23,18 @@ struct lab_child {
 	int pidfd;                /* to wait with a bound */
 	bool reaped;
 	int status;
+	bool forwarder;           /* an impaired link's forwarder: lab_down() does not wait */
+};
+
+/* An impaired link (docs/impairments.md): the veth pair is split in two through a namespace of
+ * its own where punchlab-impair forwards every frame through its timer queues. */
+struct lab_forwarder {
+	int link;                 /* index into topo.links */
+	int netns;                /* the forwarding namespace, -1 when none */
+	struct nl_sock *sk;       /* rtnetlink socket born in it */
+	int watch;                /* link-change socket, only while lab_up() runs */
+	int ifindex[2];           /* its interfaces toward ends[0] and ends[1] */
+	int child;                /* lab_spawn handle of the forwarder, -1 before it runs */
 };
 
 struct lab {
@@ -32,7 +44,23 @@ struct lab {
 	struct lab_child children[LAB_MAX_CHILDREN];
 	int nchildren;
 	bool pinned;
+	struct lab_forwarder fwd[TOPO_MAX_LINKS];
+	int nfwd;
 };
+
+/* forward.c: impaired links */
+int lab_forwarders_create(struct lab *lab, struct diag_list *dl);
+int lab_forwarder_link(struct lab *lab, struct lab_forwarder *f, int ids[2], int *next_id,
+		       struct diag_list *dl);
+int lab_forwarders_start(struct lab *lab, bool keep, int home_netns, struct diag_list *dl);
+void lab_forwarders_close(struct lab *lab);
+
+/* proc.c: record a started program's init as the lab's; returns its handle or -ENOSPC. */
+int lab_child_add(struct lab *lab, pid_t pid);
+/* Kill a child with SIGKILL and leave its reaping to a later call (of any lab, any thread):
+ * its end is not waited for. proc_reap_later_collect() reaps those that have ended. */
+void proc_reap_later(struct lab_child *c);
+void proc_reap_later_collect(void);
 
 /* pin.c */
 int lab_name_valid(const char *name);

@@ -13,6 +13,7 @@
  * other threads holding their locks. */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@ struct init_args {
 	int fds[3]; /* stdin, stdout, stderr for the program; -1 = keep */
 	int timeout_ms;
 	bool foreground; /* see proc.h */
+	bool detach;     /* lab_spawn_opts.detach: no parent death signal */
 };
 
 static int pidfd_open_self(void)
@@ -77,10 +79,13 @@ static int init_main(void *arg)
 	sigset_t mask;
 	pid_t prog;
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/* The parent may have died before prctl() took effect: its pidfd is then readable. */
-	if (a->parent_pidfd >= 0 && poll(&pfd, 1, 0) != 0)
-		_exit(EXIT_DEADLINE);
+	if (!a->detach) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* The parent may have died before prctl() took effect: its pidfd is then
+		 * readable. */
+		if (a->parent_pidfd >= 0 && poll(&pfd, 1, 0) != 0)
+			_exit(EXIT_DEADLINE);
+	}
 	if (setns(a->netns, CLONE_NEWNET) < 0) {
 		say("punchlab: cannot enter the node's network namespace\n");
 		_exit(EXIT_EXEC_FAILED);
@@ -140,6 +145,7 @@ pid_t proc_spawn(int netns, char *const argv[], const struct lab_spawn_opts *opt
 {
 	struct init_args a = { .netns = netns, .argv = argv, .fds = { -1, -1, -1 },
 			       .foreground = foreground };
+	sigset_t block, old;
 	char *stack;
 	pid_t pid;
 
@@ -150,8 +156,21 @@ pid_t proc_spawn(int netns, char *const argv[], const struct lab_spawn_opts *opt
 		a.fds[1] = opts->stdout_fd;
 		a.fds[2] = opts->stderr_fd;
 		a.timeout_ms = opts->timeout_ms;
+		a.detach = opts->detach;
 	}
 	a.parent_pidfd = pidfd_open_self();
+	/* The init is born with the signals it waits for already blocked. The init of a PID
+	 * namespace ignores a signal it has no handler for, even one from the parent namespace
+	 * (only SIGKILL and SIGSTOP are forced): a SIGTERM sent before init_main() blocked it
+	 * would be lost, and a lab torn down right after it was built would wait out every
+	 * program's grace period (tests/lab/spawn_stop.c). A blocked signal is queued instead. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
 	stack = mmap(NULL, INIT_STACK_SIZE, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (stack == MAP_FAILED) {
@@ -163,15 +182,67 @@ pid_t proc_spawn(int netns, char *const argv[], const struct lab_spawn_opts *opt
 		/* The child has its own copy of the stack mapping (no CLONE_VM). */
 		munmap(stack, INIT_STACK_SIZE);
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (a.parent_pidfd >= 0)
 		close(a.parent_pidfd);
 	return pid;
 }
 
-int lab_spawn(struct lab *lab, int node, char *const argv[], const struct lab_spawn_opts *opts)
+int lab_child_add(struct lab *lab, pid_t pid)
 {
 	struct lab_child *c;
+
+	if (lab->nchildren >= LAB_MAX_CHILDREN)
+		return -ENOSPC;
+	c = &lab->children[lab->nchildren];
+	c->pid = pid;
+	c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	c->reaped = false;
+	c->status = 0;
+	return lab->nchildren++;
+}
+
+/* Children killed and not waited for (proc_reap_later), process-wide: labs are built and torn
+ * down in many threads. */
+static pthread_mutex_t reap_lock = PTHREAD_MUTEX_INITIALIZER;
+static pid_t reap_pids[4 * LAB_MAX_CHILDREN];
+static int reap_n;
+
+void proc_reap_later_collect(void)
+{
+	pthread_mutex_lock(&reap_lock);
+	for (int i = 0; i < reap_n;)
+		if (waitpid(reap_pids[i], NULL, WNOHANG) != 0) /* reaped, or not ours any more */
+			reap_pids[i] = reap_pids[--reap_n];
+		else
+			i++;
+	pthread_mutex_unlock(&reap_lock);
+}
+
+void proc_reap_later(struct lab_child *c)
+{
+	bool queued = false;
+
+	kill(c->pid, SIGKILL); /* the kernel kills the rest of its PID namespace */
+	pthread_mutex_lock(&reap_lock);
+	if (reap_n < (int)(sizeof(reap_pids) / sizeof(reap_pids[0]))) {
+		reap_pids[reap_n++] = c->pid;
+		queued = true;
+	}
+	pthread_mutex_unlock(&reap_lock);
+	if (!queued)
+		waitpid(c->pid, NULL, 0); /* the list is full: wait for this one */
+	if (c->pidfd >= 0)
+		close(c->pidfd);
+	c->pidfd = -1;
+	c->reaped = true; /* as far as the lab is concerned */
+	c->status = SIGKILL;
+}
+
+int lab_spawn(struct lab *lab, int node, char *const argv[], const struct lab_spawn_opts *opts)
+{
 	pid_t pid;
+	int h;
 
 	if (node < 0 || node >= lab->topo.nnodes || !argv || !argv[0])
 		return -EINVAL;
@@ -180,12 +251,12 @@ int lab_spawn(struct lab *lab, int node, char *const argv[], const struct lab_sp
 	pid = proc_spawn(lab->nodes[node].netns, argv, opts, false);
 	if (pid < 0)
 		return (int)pid;
-	c = &lab->children[lab->nchildren];
-	c->pid = pid;
-	c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	c->reaped = false;
-	c->status = 0;
-	return lab->nchildren++;
+	h = lab_child_add(lab, pid);
+	if (h < 0) { /* cannot happen: checked above, and this thread alone adds */
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	return h;
 }
 
 static struct lab_child *child_of(struct lab *lab, int handle)

@@ -11,6 +11,7 @@
 
 #include "base/netaddr.h"
 #include "base/out.h"
+#include "impair/spec.h"
 
 #define TOPO_MAX_NODES 16
 #define TOPO_MAX_LINKS 24
@@ -40,6 +41,10 @@ struct topo_link {
 	 * translated (a hairpin); the lab drops everything else between them (topo_isolate). */
 	bool isolate;
 	int isolate_line;
+	/* "impair: SPEC" (docs/impairments.md), or --impair / a preset: the link passes through a
+	 * forwarder. impair.dir[0] is ends[0] -> ends[1]. Only on links of two ends. */
+	struct impair_spec impair;
+	int impair_line;
 	int line;
 };
 
@@ -88,6 +93,21 @@ const char *topo_end_ifname(const struct topo_link *l, int end);
 
 /* First address of the given family on a link end, NULL when none. */
 const struct net_addr *topo_end_addr(const struct topo_end *e, int family);
+
+/* Impair a link from the command line: arg is "A:B=SPEC" (--impair), the link between nodes A
+ * and B, SPEC's first direction A -> B; it replaces what the file said. Errors name the
+ * argument as typed (--impair ARG: ...). Returns 0 or -EINVAL (dl filled). */
+int topo_impair_set(struct topo *t, const char *arg, struct diag_list *dl);
+
+/* Apply a preset: a name from impairments/ (its .impair file) or a path; "none" does nothing.
+ * Each line "SELECTOR: SPEC" impairs the links SELECTOR names: `wan` each NAT's link to its
+ * gateway, `access` each peer's link to its gateway; the spec's first direction is toward the
+ * NAT or peer (downstream). Returns 0 or -EINVAL (dl filled: FILE:LINE for the file's
+ * mistakes, the preset's name when it does not exist or cannot apply to this topology). */
+int topo_impair_preset(struct topo *t, const char *preset, struct diag_list *dl);
+
+/* Whether any link of t is impaired. */
+bool topo_impaired(const struct topo *t);
 
 /* "host", "nat", "inet", "server". */
 const char *topo_kind_name(enum node_kind k);

@@ -250,8 +250,15 @@ static void link_attr(const struct yaml_ctx *yc, const char *key, yaml_node_t *k
 		else if (!val || (strcmp(val, "no") != 0 && strcmp(val, "false") != 0))
 			ERR(p, v, "link: isolate: unknown value \"%s\", expected yes or no",
 			    val ? val : "");
+	} else if (strcmp(key, "impair") == 0) {
+		char why[256];
+
+		l->impair_line = line_of(v);
+		if (!scalar(v) || impair_spec_parse(scalar(v), &l->impair, why, sizeof(why)) < 0)
+			ERR(p, v, "link: impair: %s", scalar(v) ? why : "expected a spec such as "
+			    "\"delay 40ms jitter 5ms loss 2%\"");
 	} else {
-		ERR(p, k, "link: unknown key \"%s\", expected ends or isolate", key);
+		ERR(p, k, "link: unknown key \"%s\", expected ends, isolate or impair", key);
 		p->links_unknown = true;
 	}
 }
@@ -286,6 +293,10 @@ static void links_parse(struct parse *p, yaml_node_t *seq)
 			ERR(p, item, "link has %d end(s), expected at least two nodes under ends:",
 			    l->nends);
 		p->links_unknown = before || p->links_unknown || l->nends < 2;
+		if (l->impair.active && l->nends > 2)
+			diag_add(p->dl, p->file, l->impair_line, "link: impair: on a LAN of %d ends, "
+				 "expected a link of two ends (a veth pair)",
+				 l->nends);
 		for (int a = 0; a < l->nends; a++)
 			for (int b = 0; b < a; b++)
 				if (l->ends[a].node == l->ends[b].node)

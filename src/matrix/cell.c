@@ -254,6 +254,25 @@ static int events_parse(struct cell_spec *c, const char *v, char *why, size_t le
 	return lab_timeline_format(&tl, c->events, sizeof(c->events)) < 0 ? -EINVAL : 0;
 }
 
+/* impair=PRESET: a name from impairments/ or a path; absent for none (so ids from before the
+ * dimension existed are the unimpaired cells'). */
+static int impair_format(const struct cell_spec *c, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (!c->impair[0] || strcmp(c->impair, "none") == 0)
+		return 0;
+	return cell_ref_encode(c->impair, buf, len);
+}
+
+static int impair_parse(struct cell_spec *c, const char *v, char *why, size_t len)
+{
+	if (ref_decode(v, strlen(v), c->impair, sizeof(c->impair), "the impairment", why, len) < 0)
+		return -EINVAL;
+	if (strcmp(c->impair, "none") == 0)
+		c->impair[0] = '\0';
+	return 0;
+}
+
 static const struct cell_dim {
 	const char *key;
 	dim_format_fn format;
@@ -261,9 +280,10 @@ static const struct cell_dim {
 } cell_dims[] = {
 	{ "engine", engine_format, engine_parse },
 	{ "udp-timeout", params_format, params_parse },
+	{ "impair", impair_format, impair_parse },
 	{ "stagger", stagger_format, stagger_parse }, /* peer B's start after A's (--sweep) */
 	{ "events", events_format, events_parse },
-	/* later dimensions append here: impairment, family, mode */
+	/* later dimensions append here: family, mode */
 };
 #define NDIMS (sizeof(cell_dims) / sizeof(cell_dims[0]))
 
@@ -461,10 +481,13 @@ int cells_enumerate(const struct matrix_dims *d, struct cell_spec **out)
 		protos[nprotos++] = "udp";
 	if (d->tcp)
 		protos[nprotos++] = "tcp";
-	cap = nprotos * d->ntechniques * d->nprofiles * (d->b_has_nat ? d->nprofiles : 1);
+	cap = nprotos * d->ntechniques * d->nprofiles * (d->b_has_nat ? d->nprofiles : 1) *
+	      (d->nimpairments ? d->nimpairments : 1);
 	cells = calloc((size_t)(cap > 0 ? cap : 1), sizeof(*cells));
 	if (!cells)
 		return -ENOMEM;
+	/* impairments outermost: the unimpaired cells keep their old order */
+	for (int im = 0; im < (d->nimpairments ? d->nimpairments : 1); im++)
 	for (int p = 0; p < nprotos; p++)
 		for (int t = 0; t < d->ntechniques; t++) {
 			const char *tech = d->techniques[t];
@@ -488,6 +511,9 @@ int cells_enumerate(const struct matrix_dims *d, struct cell_spec **out)
 					cell_spec_set_params(c, &d->params);
 					snprintf(c->engine_b, sizeof(c->engine_b), "%s",
 						 d->engine_b ? d->engine_b : "");
+					snprintf(c->impair, sizeof(c->impair), "%s",
+						 d->nimpairments && strcmp(d->impairments[im], "none")
+							 ? d->impairments[im] : "");
 					ret = cell_spec_set_id(c);
 					if (ret < 0) {
 						free(cells);

@@ -14,8 +14,9 @@
  * engine=E (default punch) or engine=A~B (an engine pair: A's engine ~ B's; A~A is a pair too,
  * two binaries of one engine file); udp-timeout=5s (profile parameters set on both NATs'
  * profiles: 5s, or UNREPLIED~REPLIED like 3s~8s with '-' for the profile's own; absent: the
- * profiles' own); stagger=40ms (B starts this long after A; absent: the run's --stagger; a
- * point of --sweep). */
+ * profiles' own); impair=PRESET (default none: docs/impairments.md); stagger=40ms (B starts
+ * this long after A; absent: the run's --stagger; a point of --sweep); events=TIMELINE (NAT
+ * events, docs/events.md). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -25,10 +26,12 @@
 
 #define MATRIX_MAX_PROFILES 32
 #define MATRIX_MAX_TECHNIQUES 8
+#define MATRIX_MAX_IMPAIRMENTS 8
 
 /* What to enumerate. techniques[] may hold "plain" (udp for UDP, tcp for TCP); techniques that
  * do not exist for a transport (udp/birthday over TCP, tcp/tcp-ttl over UDP) are skipped. A
- * profile listed twice is enumerated once (one id, one cell). */
+ * profile listed twice is enumerated once (one id, one cell). Impairments are the outermost
+ * loop, "none" first when listed first. */
 struct matrix_dims {
 	char topology[CELL_REF_MAX]; /* a reference: shipped name or path */
 	bool b_has_nat;             /* false: vary profile A only (same-nat, public-peer) */
@@ -40,6 +43,8 @@ struct matrix_dims {
 	const char *engine;         /* NULL: CELL_DEFAULT_ENGINE */
 	struct profile_params params; /* set on every cell's profiles; empty: their own */
 	const char *engine_b;       /* peer B's engine in an engine pair, NULL: none */
+	const char *impairments[MATRIX_MAX_IMPAIRMENTS]; /* presets; "none" for none */
+	int nimpairments;           /* 0: none only */
 };
 
 /* Fill *cells (malloc'd, caller frees) with every cell of dims in a fixed order: transport,

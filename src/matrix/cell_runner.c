@@ -559,8 +559,10 @@ static struct cellctx *cellctx_new(const struct runner_config *cfg, const struct
 	struct cellctx *c = calloc(1, sizeof(*c));
 	const struct engine_file *ea = cfg->engine, *eb = cfg->engine_b ? cfg->engine_b : ea;
 	const char *bin_b = cfg->engine_b ? cfg->engine_binary_b : cfg->engine_binary;
-	int dl_a = spec ? runner_deadline_ms(ea, spec) : ea->techniques[0].deadline_ms;
-	int dl_b = spec ? runner_deadline_ms(eb, spec) : eb->techniques[0].deadline_ms;
+	/* a cell with NAT events holds its path through them: each side's deadline grows by it */
+	int hold_ms = spec ? cell_events_hold_s(spec) * 1000 : 0;
+	int dl_a = (spec ? runner_deadline_ms(ea, spec) : ea->techniques[0].deadline_ms) + hold_ms;
+	int dl_b = (spec ? runner_deadline_ms(eb, spec) : eb->techniques[0].deadline_ms) + hold_ms;
 
 	if (!c || !(c->vars = calloc(1, sizeof(*c->vars)))) {
 		free(c);
@@ -977,6 +979,7 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		  struct cell_run *run)
 {
 	const struct topo *t = cfg->topo;
+	struct topo *impaired = NULL; /* the cell's copy with its impairment preset applied */
 	struct lab_options lo = { 0 };
 	struct diag_list *dl = calloc(1, sizeof(*dl));
 	struct cellctx *c = NULL;
@@ -1001,8 +1004,8 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 
 	memset(run, 0, sizeof(*run));
 	/* an engine pair: the harness waits for the slower side's deadline */
-	if (cfg->engine_b && runner_deadline_ms(cfg->engine_b, spec) > timeout_ms)
-		timeout_ms = runner_deadline_ms(cfg->engine_b, spec);
+	if (cfg->engine_b && runner_deadline_ms(cfg->engine_b, spec) + hold_s * 1000 > timeout_ms)
+		timeout_ms = runner_deadline_ms(cfg->engine_b, spec) + hold_s * 1000;
 	run->time_to_connect_ms = run->ttfb_ms = run->time_to_direct_ms = -1;
 	run->engine_said = CELL_ERROR;
 	cell_dir_name(spec->id, name, sizeof(name));
@@ -1027,6 +1030,23 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 	if (spec->profile_b[0] && t->roles[ROLE_NAT_B] >= 0) {
 		lo.override_node[lo.noverrides] = t->nodes[t->roles[ROLE_NAT_B]].name;
 		lo.override_profile[lo.noverrides++] = copy_b[0] ? copy_b : spec->profile_b;
+	}
+	if (spec->impair[0]) {
+		struct topo *it = malloc(sizeof(*it));
+
+		if (!it) {
+			set_error(run, "%s", "out of memory");
+			goto out;
+		}
+		*it = *t;
+		impaired = it;
+		t = it;
+		if (topo_impair_preset(it, spec->impair, dl) < 0) {
+			snprintf(why, sizeof(why), "%s: %s", spec->impair,
+				 dl->count ? dl->items[0].msg : "?");
+			set_error(run, "impairment %s", why);
+			goto out;
+		}
 	}
 	if (lab_up(t, &lo, &lab, dl) < 0) {
 		snprintf(why, sizeof(why), "%s:%d: %s", dl->count ? dl->items[0].file : "?",
@@ -1073,11 +1093,13 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		 * by the lab's backstop first) */
 		int life = timeout_ms + HARNESS_GRACE_MS * 2 + stagger_ms;
 
-		/* a daemon judged by a probe runs until the probe is done, which starts when both
-		 * peers are ready */
-		if (cfg->engine->outcome.kind == EF_OUTCOME_PROBE)
-			for (int k = 0; k < 2; k++)
-				life += c->roles[c->peer[k]]->ready.deadline_ms;
+		/* and through both peers' readiness, each of which may take its whole ready
+		 * deadline (a slow start on a loaded machine: the harness's deadline is counted
+		 * again from a peer's readiness, so a program whose life did not include it was
+		 * killed by its own init while the harness still waited); a daemon judged by a
+		 * probe runs until the probe is done, which starts when both peers are ready */
+		for (int k = 0; k < 2; k++)
+			life += c->roles[c->peer[k]]->ready.deadline_ms;
 
 		if (is_b) {
 			ret = pump(c, cfg->stop_fd, a_started + stagger_ms, false, peers_done);
@@ -1195,6 +1217,7 @@ out:
 	lab_down(lab); /* stops the servers and anything still running */
 	cell_profiles_release(copy_a, copy_b);
 	cellctx_free(c);
+	free(impaired);
 	free(dl);
 	run->wall_ms = now_ms() - t0;
 	return ret == -ECANCELED ? -ECANCELED : 0;

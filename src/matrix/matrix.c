@@ -738,6 +738,15 @@ static int load_one_engine(struct matrix_steps *m, struct engine_file *e, const 
 			  e->npackages ? ", or give --engine-binary" : "");
 		return -ENOENT;
 	}
+	if ((ret = engine_npm_installed(e)) < 0) {
+		char dir[PATH_MAX];
+		engine_npm_dir(e, dir, sizeof(dir));
+		out_warnx(m->out, "engine%s %s: its npm packages are %s in %s (sudo ./run-matrix "
+			  "--engine %s runs npm ci there)", side, e->name,
+			  ret == -ESTALE ? "older than package-lock.json" : "not installed", dir,
+			  e->name);
+		return -ENOENT;
+	}
 	engine_version(e, bin, ver, 64);
 	return 0;
 }
@@ -751,8 +760,15 @@ static int steps_load_engine(struct matrix_steps *m)
 
 	ret = load_one_engine(m, &p->engine, &m->o.engine, m->engine_ref, m->o.engine_binary,
 			      m->engine_bin, m->engine_ver, m->o.engine_b ? " A" : "");
-	if (ret < 0 || !m->o.engine_b)
+	if (ret < 0)
 		return ret;
+	/* no --jobs count: the engine file's jobs: (or the default) is the ceiling (adaptive) or
+	 * the count (bench); a pair takes the smaller */
+	m->o.jobs_given = m->o.jobs != 0;
+	if (!m->o.jobs)
+		m->o.jobs = p->engine.jobs ? p->engine.jobs : MATRIX_DEFAULT_JOBS;
+	if (!m->o.engine_b)
+		return 0;
 	ret = load_one_engine(m, &p->engine_b, &m->o.engine_b, m->engine_b_ref,
 			      m->o.engine_binary_b, m->engine_bin_b, m->engine_ver_b, " B");
 	if (ret < 0)
@@ -766,6 +782,8 @@ static int steps_load_engine(struct matrix_steps *m)
 			  p->engine_b.name, p->engine.path, p->engine_b.path);
 		return -EINVAL;
 	}
+	if (p->engine_b.jobs && (!m->o.jobs || p->engine_b.jobs < m->o.jobs) && !m->o.jobs_given)
+		m->o.jobs = p->engine_b.jobs;
 	return 0;
 }
 
@@ -786,6 +804,10 @@ static int steps_load_topology(struct matrix_steps *m)
 		return -ENOENT;
 	}
 	if (topo_parse_file(&m->p->topo, path, m->dl) < 0)
+		return steps_bad(m);
+	for (int i = 0; i < m->o.nimpair; i++)
+		topo_impair_set(&m->p->topo, m->o.impair[i], m->dl);
+	if (m->dl->count)
 		return steps_bad(m);
 	plan_layout(m->p, m->dl);
 	return 0;
@@ -845,6 +867,29 @@ static int plan_sweep(struct matrix_steps *m, int ncells)
 	return n;
 }
 
+/* Every impairment preset the cells use must exist and fit the topology: checked once here (a
+ * bad one is bad input, exit 2), not found out by every cell as a lab error. */
+static int plan_impairments(struct matrix_steps *m)
+{
+	struct topo *t = malloc(sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	for (int i = 0; i < m->ncells; i++) {
+		const char *pre = m->cells[i].impair;
+		bool seen = false;
+
+		for (int j = 0; j < i && !seen; j++)
+			seen = strcmp(m->cells[j].impair, pre) == 0;
+		if (!pre[0] || seen)
+			continue;
+		*t = m->p->topo;
+		topo_impair_preset(t, pre, m->dl);
+	}
+	free(t);
+	return m->dl->count ? steps_bad(m) : 0;
+}
+
 /* The cells: the --cell ids, or every pairing of the profiles over the transports and
  * techniques; then those the engine offers, then this shard's slice. */
 static int steps_plan_cells(struct matrix_steps *m)
@@ -877,6 +922,8 @@ static int steps_plan_cells(struct matrix_steps *m)
 		for (int i = 0; i < (o->ntechniques ? o->ntechniques : 2); i++)
 			dims.techniques[dims.ntechniques++] = o->ntechniques ? o->techniques[i]
 									     : matrix_default_techniques[i];
+		for (int i = 0; i < o->nimpairments; i++)
+			dims.impairments[dims.nimpairments++] = o->impairments[i];
 		ncells = cells_enumerate(&dims, &m->cells);
 	}
 	if (ncells < 0 || !m->cells) {
@@ -900,7 +947,7 @@ static int steps_plan_cells(struct matrix_steps *m)
 	for (int i = 0; i < ncells; i++)
 		cell_names_set(p, &m->cells[i]);
 	m->ncells = ncells;
-	return 0;
+	return plan_impairments(m);
 }
 
 /* The expectations file and the baseline (--baseline), the references that are read. */

@@ -4,10 +4,12 @@
 #include <stdbool.h>
 
 #include "base/out.h"
+#include "lab/topo.h"
 #include "matrix/cell.h"
 #include "matrix/results.h"
 
 #define MATRIX_MAX_CELL_ARGS 64
+#define MATRIX_DEFAULT_JOBS 40 /* cells at once unless --jobs or the engine file's jobs: */
 
 struct matrix_opts {
 	const char *topology;               /* name or path; NULL: two-nats, or the --cell ids' */
@@ -18,7 +20,7 @@ struct matrix_opts {
 	int ntechniques;                    /* 0: plain and auto */
 	const char *cells[MATRIX_MAX_CELL_ARGS]; /* --cell ids: only these */
 	int ncells;
-	int jobs, repeat, stagger_ms;
+	int jobs, repeat, stagger_ms;       /* jobs 0: the engine file's jobs:, else default */
 	int shard_k, shard_n;               /* 0/0: all */
 	const char *out_dir;
 	const char *baseline;
@@ -36,10 +38,15 @@ struct matrix_opts {
 	/* jobs is a ceiling, not a fixed count: cells run at the concurrency their measured CPU
 	 * cost allows (docs/engine-format.md "Load"); false: exactly `jobs` (--jobs given) */
 	bool jobs_adaptive;
+	bool jobs_given;                    /* set by matrix_run: jobs came from the caller */
 	/* --sweep stagger=FROM..TO/STEP: every cell at every point (a stagger= cell each), run
 	 * --repeat times per point, judged by no rate test (the curve is the result) */
 	struct sweep sweep;
 	const char *events;                 /* --events TIMELINE (docs/events.md), NULL: none */
+	const char *impairments[MATRIX_MAX_IMPAIRMENTS]; /* --impairments: presets, "none" */
+	int nimpairments;                   /* 0: none only */
+	const char *impair[TOPO_MAX_LINKS]; /* --impair LINK=SPEC: every cell's topology */
+	int nimpair;
 };
 
 /* The default profiles: the five classic types plus the RST variant. */

@@ -44,6 +44,7 @@ struct cell_spec {
 	int stagger_ms;
 	/* NAT events during the run (docs/events.md), canonical timeline text; "" for none */
 	char events[512];
+	char impair[CELL_REF_MAX];   /* impairment preset (docs/impairments.md), "" for none */
 	/* The profiles' header names, for grid labels; "" when unknown (the reports then use the
 	 * reference). Not part of the identity: the id and the fields above are. */
 	char profile_a_name[64];

@@ -11,7 +11,8 @@ static bool spec_equal(const struct cell_spec *a, const struct cell_spec *b)
 	return strcmp(a->id, b->id) == 0 && strcmp(a->topology, b->topology) == 0 &&
 	       strcmp(a->profile_a, b->profile_a) == 0 && strcmp(a->profile_b, b->profile_b) == 0 &&
 	       strcmp(a->proto, b->proto) == 0 && strcmp(a->technique, b->technique) == 0 &&
-	       strcmp(a->engine, b->engine) == 0 && strcmp(a->engine_b, b->engine_b) == 0;
+	       strcmp(a->engine, b->engine) == 0 && strcmp(a->engine_b, b->engine_b) == 0 &&
+	       strcmp(a->impair, b->impair) == 0;
 }
 
 static bool refs_equal(const struct cell_refs *a, const struct cell_refs *b)

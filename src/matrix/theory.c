@@ -41,6 +41,7 @@ struct side {
 	 * giving up at an ICMP error */
 	bool fixed_port, no_reflexive, quits_on_icmp;
 	bool single_probe, is_b;  /* one probe per side, A's first; this side is peer B */
+	bool fresh_port;          /* dials from a fresh port, never the announced one */
 };
 
 static struct side side_of(const struct profile_header *h)
@@ -303,10 +304,31 @@ static void auto_reason(const struct side *a, const struct side *b, bool tcp, st
 		 first_plain.why);
 }
 
+/* An engine whose direct dials leave from a fresh port (capability fresh-port-dials): the
+ * address a side announces is its listening port, which its NAT never mapped (nothing left from
+ * it), so a dial toward a NATed side meets no mapping; a side without a NAT accepts it, and the
+ * dialing side's NAT passes an outbound connection whatever its profile. */
+static void fresh_port_reason(const struct side *a, const struct side *b, struct theory *t)
+{
+	if (a->nat && b->nat) {
+		t->outcome = CELL_FAILED;
+		snprintf(t->why, sizeof(t->why), "the engine dials from fresh ports, never from the "
+			 "port it announces, so neither %s nor %s has a mapping for the announced "
+			 "port: failed", a->name, b->name);
+		return;
+	}
+	t->outcome = CELL_DIRECT;
+	snprintf(t->why, sizeof(t->why), "the side behind %s dials the side behind %s, which "
+		 "has no NAT to pass: direct", a->nat ? a->name : b->name,
+		 a->nat ? b->name : a->name);
+}
+
 static void outcome_reason(const struct side *a, const struct side *b, const char *technique,
 			   bool tcp, struct theory *t)
 {
-	if (strcmp(technique, "relay") == 0) {
+	if (a->fresh_port && strcmp(technique, "relay") != 0) {
+		fresh_port_reason(a, b, t);
+	} else if (strcmp(technique, "relay") == 0) {
 		t->outcome = CELL_RELAYED;
 		snprintf(t->why, sizeof(t->why), "the relay technique always goes through the "
 			 "rendezvous server: relayed");
@@ -403,6 +425,7 @@ static void predict(const struct theory_input *in, struct theory *t)
 			b.ports = PROFILE_PORTS_RANDOM;
 			a.fixed_port = b.fixed_port = in->fixed_port;
 			a.no_reflexive = b.no_reflexive = in->no_reflexive;
+			a.fresh_port = b.fresh_port = in->fresh_port_dials;
 			outcome_reason(&a, &b, in->technique, in->tcp, t);
 			prefix_why(t, "both home NATs allocate the same sequential ports and the outer "
 				   "NAT preserves a port only when free, so one side's ports are random "
@@ -421,6 +444,7 @@ static void predict(const struct theory_input *in, struct theory *t)
 	a.no_reflexive = b.no_reflexive = in->no_reflexive;
 	a.quits_on_icmp = b.quits_on_icmp = in->quits_on_icmp;
 	a.single_probe = b.single_probe = in->single_probe;
+	a.fresh_port = b.fresh_port = in->fresh_port_dials;
 	b.is_b = true;
 	outcome_reason(&a, &b, in->technique, in->tcp, t);
 }
@@ -428,7 +452,7 @@ static void predict(const struct theory_input *in, struct theory *t)
 unsigned theory_caps_shared(unsigned caps_a, unsigned caps_b)
 {
 	/* limitations: one side that has it is enough to limit the pair */
-	const unsigned limits = EF_CAP_SINGLE_PROBE;
+	const unsigned limits = EF_CAP_SINGLE_PROBE | EF_CAP_FRESH_PORT_DIALS;
 
 	return (caps_a & caps_b & ~limits) | ((caps_a | caps_b) & limits);
 }
@@ -442,6 +466,7 @@ void theory_input_set_engines(struct theory_input *in, unsigned caps_a, unsigned
 	in->quits_on_icmp = !(caps & EF_CAP_IGNORES_ICMP);
 	in->relay_fallback = caps & EF_CAP_RELAY_FALLBACK;
 	in->single_probe = caps & EF_CAP_SINGLE_PROBE;
+	in->fresh_port_dials = caps & EF_CAP_FRESH_PORT_DIALS;
 }
 
 void theory_predict(const struct theory_input *in, struct theory *t)

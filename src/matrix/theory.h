@@ -37,6 +37,10 @@ struct theory_input {
 	/* single_probe: each side sends one probe toward the other, peer A's first (it speaks
 	 * first), and never repeats it: a probe that meets a closed filter is lost for good */
 	bool single_probe;
+	/* fresh_port_dials: its direct dials leave from a fresh ephemeral port, never the port it
+	 * listens on and announces (js-libp2p over TCP, no SO_REUSEPORT): no NAT ever maps the
+	 * announced port, so only a side without a NAT accepts the other's dial */
+	bool fresh_port_dials;
 };
 
 struct theory {

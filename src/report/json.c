@@ -407,6 +407,8 @@ static void jw_write_cell(struct json_writer *w, const struct results *r,
 		jw_int(w, "stagger_ms", c->spec.stagger_ms);
 	if (c->spec.events[0])
 		jw_str(w, "events", c->spec.events);
+	if (c->spec.impair[0])
+		jw_str(w, "impair", c->spec.impair);
 	jw_str(w, "outcome", cell_outcome_name(c->outcome));
 	/* the representative run's details, for readers that do not want to look into runs */
 	jw_str(w, "reason", rep ? rep->reason : "");

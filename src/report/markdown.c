@@ -143,6 +143,10 @@ static void md_group(FILE *f, const struct results *r, const struct report_group
 	md_text(f, g->proto);
 	fputs(" \xc2\xb7 ", f);
 	md_text(f, g->technique);
+	if (g->impair[0]) {
+		fputs(" \xc2\xb7 impair=", f);
+		md_text(f, g->impair);
+	}
 	fputs("\n\n| A \xe2\x86\x93 B \xe2\x86\x92 |", f);
 	for (int j = 0; j < g->ncols; j++) {
 		fputc(' ', f);

@@ -6,9 +6,10 @@
 
 #include "matrix/results.h"
 
-/* One grid: the cells of one (topology, proto, technique). */
+/* One grid: the cells of one (topology, proto, technique, impairment). */
 struct report_group {
 	const char *topology, *proto, *technique; /* point into the first cell's spec */
+	const char *impair;  /* the impairment preset, "" for none (its own grid) */
 	int *cells;          /* indices into r->cells, in order */
 	int ncells;
 	const char **rows;   /* profile A labels (report_groups.names), in the profile order */

@@ -94,12 +94,14 @@ static void term_group(struct term *t, const struct results *r, const struct rep
 
 	term_on(t, C_BOLD);
 	fprintf(t->f, "%s/%s/%s", g->topology, g->proto, g->technique);
+	if (g->impair[0])
+		fprintf(t->f, " impair=%s", g->impair);
 	term_off(t);
 	/* as it is written in an id: a topology given as a path is percent-encoded */
 	if (cell_ref_encode(g->topology, topology, sizeof(topology)) < 0)
 		snprintf(topology, sizeof(topology), "?");
-	fprintf(t->f, "   (cell id %s/%s/%s/A~B: profile A down, B across)\n", topology, g->proto,
-		g->technique);
+	fprintf(t->f, "   (cell id %s/%s/%s/A~B%s%s: profile A down, B across)\n", topology,
+		g->proto, g->technique, g->impair[0] ? "/impair=" : "", g->impair);
 	fprintf(t->f, "%*s", label, "");
 	for (int j = 0; j < g->ncols; j++)
 		fprintf(t->f, "%-*s", j + 1 < g->ncols ? width : 1, report_abbrev(gs, g->cols[j]));

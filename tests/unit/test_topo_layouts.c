@@ -118,7 +118,7 @@ static void test_isolate_checked(void **state)
 
 	msg = parse_text(HEAD "  - ends: { nat-a: 10.0.1.1/24, host-a: 10.0.1.10/24, "
 			 "host-b: 10.0.1.11/24 }\n    isolated: yes\n" ROLES, &t, &dl);
-	assert_non_null(strstr(msg, "expected ends or isolate"));
+	assert_non_null(strstr(msg, "expected ends, isolate or impair"));
 }
 
 /* --- the theory of the hairpin layouts ------------------------------------------------------ */
