@@ -7,6 +7,7 @@
 
 #include "report/report.h"
 #include "report/report_internal.h"
+#include "report/events.h"
 #include "report/sweep.h"
 
 #define CELL_W 60
@@ -541,6 +542,7 @@ int report_html_write(const struct results *r, FILE *f, const char *report_dir)
 		html_group(f, r, &gs, &gs.g[i]);
 	fputs("</div>\n", f);
 	report_sweeps_html(f, r);
+	report_events_write(r, f, EVENTS_HTML);
 	html_list(f, r, HP_REGRESSION, "regressions", "Regressions");
 	html_list(f, r, HP_ERROR, "errors", "Errors (the harness could not run the cell)");
 	html_findings(f, r);

@@ -445,7 +445,7 @@ int report_markdown_write(const struct results *r, FILE *f)
 	if (!r->meta.baseline[0])
 		md_verdicts(f, r, true);
 	md_flaky(f, r);
-	report_events_write(r, f, true);
+	report_events_write(r, f, EVENTS_MARKDOWN);
 	md_reruns(f, r);
 	md_all_cells(f, r);
 	ret = ferror(f) ? -EIO : 0;
