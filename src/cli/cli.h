@@ -9,6 +9,7 @@ int lab_main(int argc, char **argv);
 int clean_main(int argc, char **argv);
 int exec_main(int argc, char **argv);
 int bench_main(int argc, char **argv);
+int bench_connect_main(int argc, char **argv); /* bench connect (cli/bench_connect.c) */
 int matrix_main(int argc, char **argv);
 int classify_main(int argc, char **argv);
 int engines_main(int argc, char **argv);

@@ -503,10 +503,17 @@ static void judge_peers(struct cellctx *c, const bool exited[2], const int statu
 		 r[0].technique[0] ? r[0].technique : c->e->ntechniques == 1
 							  ? c->e->techniques[0].name : "");
 	run->attempts = r[0].attempts + r[1].attempts;
-	run->time_to_connect_ms = -1;
-	if (run->outcome == CELL_DIRECT || run->outcome == CELL_RELAYED)
+	run->time_to_connect_ms = run->ttfb_ms = run->time_to_direct_ms = -1;
+	if (run->outcome == CELL_DIRECT || run->outcome == CELL_RELAYED) {
 		run->time_to_connect_ms = r[0].time_to_connect_ms > r[1].time_to_connect_ms
 						  ? r[0].time_to_connect_ms : r[1].time_to_connect_ms;
+		/* the pair has a path when both sides have it: the later side's time; a side that
+		 * does not say (< 0) leaves it unknown */
+		if (r[0].ttfb_ms >= 0 && r[1].ttfb_ms >= 0)
+			run->ttfb_ms = r[0].ttfb_ms > r[1].ttfb_ms ? r[0].ttfb_ms : r[1].ttfb_ms;
+	}
+	if (run->outcome == CELL_DIRECT)
+		run->time_to_direct_ms = run->time_to_connect_ms;
 	if (run->outcome == CELL_FAILED) {
 		const struct engine_peer_result *f = r[0].outcome == CELL_FAILED ? &r[0] : &r[1];
 		snprintf(run->phase, sizeof(run->phase), "%s", f->phase[0] ? f->phase : "probing");
@@ -902,7 +909,7 @@ static int probe_run(struct cellctx *c, int stop_fd, double deadline, const char
 		}
 		ri->reported = true;
 		ri->attempts = i == 0 ? tries : 0;
-		ri->time_to_connect_ms = -1;
+		ri->time_to_connect_ms = ri->ttfb_ms = ri->time_to_direct_ms = -1;
 		if (ok) {
 			/* relayed: its `relayed` pattern was seen, or its `direct` one was not */
 			bool seen = probe_pattern_seen(c);
@@ -999,7 +1006,7 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 	/* an engine pair: the harness waits for the slower side's deadline */
 	if (cfg->engine_b && runner_deadline_ms(cfg->engine_b, spec) + hold_s * 1000 > timeout_ms)
 		timeout_ms = runner_deadline_ms(cfg->engine_b, spec) + hold_s * 1000;
-	run->time_to_connect_ms = -1;
+	run->time_to_connect_ms = run->ttfb_ms = run->time_to_direct_ms = -1;
 	run->engine_said = CELL_ERROR;
 	cell_dir_name(spec->id, name, sizeof(name));
 	snprintf(run->log_dir, sizeof(run->log_dir), "cells/%s/run-%d", name, run_index + 1);

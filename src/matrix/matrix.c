@@ -1009,6 +1009,7 @@ static int steps_set_references(struct matrix_steps *m)
 			c->runs[r].engine_said = CELL_ERROR;
 			snprintf(c->runs[r].reason, sizeof(c->runs[r].reason), "not run (interrupted)");
 			c->runs[r].time_to_connect_ms = -1;
+			c->runs[r].ttfb_ms = c->runs[r].time_to_direct_ms = -1;
 		}
 		m->max_runs = nruns > m->max_runs ? nruns : m->max_runs;
 		m->total_runs += nruns;

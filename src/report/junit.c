@@ -90,6 +90,11 @@ static void junit_system_out(FILE *f, const struct cell_result *c)
 			snprintf(buf, sizeof(buf), " in %.1f ms", run->time_to_connect_ms);
 			xml_body(f, buf);
 		}
+		/* auto's relay alongside: a first verified path before the outcome's own */
+		if (run->ttfb_ms >= 0 && run->ttfb_ms < run->time_to_connect_ms) {
+			snprintf(buf, sizeof(buf), " (first byte in %.1f ms)", run->ttfb_ms);
+			xml_body(f, buf);
+		}
 		snprintf(buf, sizeof(buf), ", %d attempts, cell took %.0f ms", run->attempts,
 			 run->wall_ms);
 		xml_body(f, buf);

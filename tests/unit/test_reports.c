@@ -134,6 +134,10 @@ static void synth_build(struct results *r, bool baseline)
 				snprintf(run->phase, sizeof(run->phase), "probing");
 			snprintf(run->technique_used, sizeof(run->technique_used), "%s", d->technique);
 			run->time_to_connect_ms = run->outcome == CELL_DIRECT ? 12.3 + k : -1;
+			/* auto's relay alongside: a first byte before the direct path (round trip) */
+			run->ttfb_ms = run->outcome == CELL_DIRECT || run->outcome == CELL_RELAYED
+					       ? 0.5 + k : -1;
+			run->time_to_direct_ms = run->outcome == CELL_DIRECT ? 12.3 + k : -1;
 			run->attempts = 3 + k;
 			run->wall_ms = 180.5 + i;
 			snprintf(run->mappings, sizeof(run->mappings),
