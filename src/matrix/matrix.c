@@ -744,7 +744,7 @@ static int load_one_engine(struct matrix_steps *m, struct engine_file *e, const 
 		out_warnx(m->out, "engine%s %s: its npm packages are %s in %s (sudo ./run-matrix "
 			  "--engine %s runs npm ci there)", side, e->name,
 			  ret == -ESTALE ? "older than package-lock.json" : "not installed", dir,
-			  e->name);
+			  *arg);
 		return -ENOENT;
 	}
 	engine_version(e, bin, ver, 64);
