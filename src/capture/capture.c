@@ -1,0 +1,293 @@
+#include "capture/capture.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <pcap/pcap.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/paths.h"
+#include "lab/lab.h"
+
+#define CAPTURE_MAX_IFS 48
+#define CAPTURE_BUFFER (512 * 1024)     /* kernel ring per handle: a cell sends little */
+#define CAPTURE_START_MS 5000            /* opening every handle; bounded */
+
+struct cap_if {
+	pcap_t *h;
+	pcap_dumper_t *d;
+	char file[64];
+	long bytes;
+	long packets;
+	long limit;       /* max_bytes */
+	bool cut;
+};
+
+struct capture {
+	struct lab *lab;
+	char dir[PATH_MAX];
+	struct capture_opts o;
+	struct cap_if ifs[CAPTURE_MAX_IFS];
+	int nifs;
+	int stop_fd;
+	pthread_t th;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool opened;        /* the thread has opened every handle (or failed: err) */
+	int err;
+	char why[256];
+};
+
+/* One packet into its file, unless the file is full (then it is counted as cut). */
+static void write_packet(u_char *arg, const struct pcap_pkthdr *hdr, const u_char *bytes)
+{
+	struct cap_if *ci = (struct cap_if *)arg;
+	long size = (long)sizeof(struct pcap_pkthdr) + (long)hdr->caplen;
+
+	if (ci->cut || ci->bytes + size > ci->limit) {
+		ci->cut = true;
+		return;
+	}
+	pcap_dump((u_char *)ci->d, hdr, bytes);
+	ci->bytes += size;
+	ci->packets++;
+}
+
+static void cap_if_close(struct cap_if *ci)
+{
+	if (ci->d)
+		pcap_dump_close(ci->d);
+	if (ci->h)
+		pcap_close(ci->h);
+	ci->d = NULL;
+	ci->h = NULL;
+}
+
+/* A NAT's interface toward its gateway is its WAN, the one toward its LAN its LAN (the topology
+ * says which, topo_node.wan_link/lan_link): the file name says so, "" for other interfaces. */
+static const char *nat_side(const struct topo *t, int n, const char *ifname)
+{
+	const struct topo_node *nd = &t->nodes[n];
+
+	if (nd->kind != NODE_NAT)
+		return "";
+	if (nd->wan_link >= 0 && strcmp(t->links[nd->wan_link].ends[nd->wan_end].ifname, ifname) == 0)
+		return "-wan";
+	if (nd->lan_link >= 0 && (strcmp(t->links[nd->lan_link].ends[nd->lan_end].ifname, ifname) == 0 ||
+				  strcmp(t->links[nd->lan_link].bridge, ifname) == 0))
+		return "-lan";
+	return "";
+}
+
+/* Open one interface's handle in the thread's current namespace (the node's). */
+static int cap_if_open(struct capture *c, int n, const char *ifname)
+{
+	const struct topo *t = lab_topo(c->lab);
+	const char *node = t->nodes[n].name, *side = nat_side(t, n, ifname);
+	struct cap_if *ci = &c->ifs[c->nifs];
+	char err[PCAP_ERRBUF_SIZE] = "", path[PATH_MAX + 80];
+	size_t nl = strlen(node);
+
+	if (c->nifs >= CAPTURE_MAX_IFS)
+		return 0; /* enough files: the rest is not captured */
+	memset(ci, 0, sizeof(*ci));
+	if (strncmp(ifname, node, nl) == 0 && ifname[nl] == '-')
+		snprintf(ci->file, sizeof(ci->file), "%s%s.pcap", ifname, side);
+	else
+		snprintf(ci->file, sizeof(ci->file), "%s-%s%s.pcap", node, ifname, side);
+	ci->h = pcap_create(ifname, err);
+	if (!ci->h)
+		goto fail;
+	/* immediate mode: each packet is handed over as it comes, so poll() wakes for it and
+	 * the stop finds nothing held back in a half-filled block */
+	if (pcap_set_snaplen(ci->h, c->o.snaplen) != 0 || pcap_set_immediate_mode(ci->h, 1) != 0 ||
+	    pcap_set_buffer_size(ci->h, CAPTURE_BUFFER) != 0 || pcap_set_promisc(ci->h, 0) != 0 ||
+	    pcap_activate(ci->h) < 0 || pcap_setnonblock(ci->h, 1, err) < 0) {
+		if (!err[0])
+			snprintf(err, sizeof(err), "%s", pcap_geterr(ci->h));
+		goto fail;
+	}
+	snprintf(path, sizeof(path), "%s/%s", c->dir, ci->file);
+	ci->d = pcap_dump_open(ci->h, path);
+	if (!ci->d) {
+		snprintf(err, sizeof(err), "%s: %s", path, pcap_geterr(ci->h));
+		goto fail;
+	}
+	ci->limit = c->o.max_bytes;
+	c->nifs++;
+	return 0;
+fail:
+	snprintf(c->why, sizeof(c->why), "capture %s in node %s: %s", ifname, node, err);
+	cap_if_close(ci);
+	return -EIO;
+}
+
+/* Enter each host, NAT and server node and open its interfaces but lo. */
+static int open_all(struct capture *c)
+{
+	const struct topo *t = lab_topo(c->lab);
+
+	for (int n = 0; n < t->nnodes; n++) {
+		struct if_nameindex *ifs;
+		enum node_kind k = t->nodes[n].kind;
+		int ret = 0;
+
+		if (k != NODE_HOST && k != NODE_NAT && k != NODE_SERVER)
+			continue;
+		if (setns(lab_node_netns(c->lab, n), CLONE_NEWNET) < 0) {
+			snprintf(c->why, sizeof(c->why), "enter node %s: %s", t->nodes[n].name,
+				 strerror(errno));
+			return -errno;
+		}
+		ifs = if_nameindex();
+		if (!ifs) {
+			snprintf(c->why, sizeof(c->why), "list the interfaces of node %s: %s",
+				 t->nodes[n].name, strerror(errno));
+			return -errno;
+		}
+		for (struct if_nameindex *i = ifs; i->if_index && ret == 0; i++)
+			if (strcmp(i->if_name, "lo") != 0)
+				ret = cap_if_open(c, n, i->if_name);
+		if_freenameindex(ifs);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static void drain(struct capture *c, int i)
+{
+	struct cap_if *ci = &c->ifs[i];
+
+	(void)c;
+	/* non-blocking: each call returns what is queued; a full file still reads (and drops)
+	 * its packets so that the ring does not back up. Bounded. */
+	for (int guard = 0; guard < 64; guard++)
+		if (pcap_dispatch(ci->h, -1, write_packet, (u_char *)ci) <= 0)
+			break;
+}
+
+static void *capture_thread(void *arg)
+{
+	struct capture *c = arg;
+	int ret = open_all(c);
+
+	pthread_mutex_lock(&c->lock);
+	c->opened = true;
+	c->err = ret;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	if (ret < 0)
+		return NULL;
+	/* every wait bounded by the stop fd, which capture_stop() always writes */
+	for (;;) {
+		struct pollfd pfd[CAPTURE_MAX_IFS + 1];
+		int n = 0;
+
+		for (int i = 0; i < c->nifs; i++)
+			pfd[n++] = (struct pollfd){ .fd = pcap_get_selectable_fd(c->ifs[i].h),
+						    .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = c->stop_fd, .events = POLLIN };
+		if (poll(pfd, (nfds_t)n, 1000) < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < c->nifs; i++)
+			if (pfd[i].revents)
+				drain(c, i);
+		if (pfd[n - 1].revents)
+			break;
+	}
+	for (int i = 0; i < c->nifs; i++)
+		drain(c, i); /* what came after the last wake-up */
+	return NULL;
+}
+
+int capture_start(struct lab *lab, const char *dir, const struct capture_opts *opts,
+		  struct capture **out, char *why, size_t wlen)
+{
+	struct capture *c = calloc(1, sizeof(*c));
+	struct timespec until;
+	int ret = 0;
+
+	*out = NULL;
+	if (!c) {
+		snprintf(why, wlen, "out of memory");
+		return -ENOMEM;
+	}
+	c->lab = lab;
+	snprintf(c->dir, sizeof(c->dir), "%s", dir);
+	c->o.snaplen = opts && opts->snaplen > 0 ? opts->snaplen : CAPTURE_SNAPLEN;
+	c->o.max_bytes = opts && opts->max_bytes > 0 ? opts->max_bytes : CAPTURE_MAX_BYTES;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	c->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (c->stop_fd < 0 || paths_mkdir_p(dir) < 0) {
+		ret = -errno;
+		snprintf(why, wlen, "%s: %s", c->stop_fd < 0 ? "eventfd" : dir, strerror(errno));
+		goto fail;
+	}
+	if ((ret = -pthread_create(&c->th, NULL, capture_thread, c)) < 0) {
+		snprintf(why, wlen, "start the capture thread: %s", strerror(-ret));
+		goto fail;
+	}
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += CAPTURE_START_MS / 1000;
+	pthread_mutex_lock(&c->lock);
+	while (!c->opened && ret == 0)
+		ret = -pthread_cond_timedwait(&c->cond, &c->lock, &until);
+	if (c->opened)
+		ret = c->err;
+	pthread_mutex_unlock(&c->lock);
+	if (ret < 0) {
+		snprintf(why, wlen, "%s", c->why[0] ? c->why : "the capture did not start in time");
+		capture_stop(c, NULL, 0);
+		return ret;
+	}
+	*out = c;
+	return 0;
+fail:
+	if (c->stop_fd >= 0)
+		close(c->stop_fd);
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->cond);
+	free(c);
+	return ret ? ret : -EIO;
+}
+
+long capture_stop(struct capture *c, char *files, size_t len)
+{
+	uint64_t one = 1;
+	long packets = 0;
+	size_t used = 0;
+
+	if (!c)
+		return 0;
+	if (files && len)
+		files[0] = '\0';
+	if (write(c->stop_fd, &one, sizeof(one)) < 0) {
+		/* an eventfd write cannot fail here; the thread also wakes every second */
+	}
+	pthread_join(c->th, NULL);
+	for (int i = 0; i < c->nifs; i++) {
+		struct cap_if *ci = &c->ifs[i];
+		packets += ci->packets;
+		if (files && used < len)
+			used += (size_t)snprintf(files + used, len - used, "%s%s%s", used ? "\n" : "",
+						 ci->file, ci->cut ? " (cut)" : "");
+		cap_if_close(ci);
+	}
+	close(c->stop_fd);
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->cond);
+	free(c);
+	return packets;
+}
