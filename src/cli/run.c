@@ -12,6 +12,7 @@
 
 #include "base/outcome.h"
 #include "base/paths.h"
+#include "lab/topo.h"
 #include "cli/cli.h"
 #include "matrix/cell.h"
 #include "matrix/matrix.h"
@@ -192,6 +193,15 @@ int run_main(int argc, char **argv)
 		if (!a)
 			return bad("%s", "missing --a PROFILE (peer A's NAT profile), expected e.g. "
 				   "--a port-restricted-cone --b symmetric");
+		if (!b) {
+			/* said here in the run's words (the matrix would speak of a cell id) */
+			static struct topo t;
+			if (cli_load_topology(topology, &t))
+				return EXIT_SETUP;
+			if (t.roles[ROLE_NAT_B] >= 0)
+				return bad("missing --b PROFILE: topology %s puts peer B behind a NAT of "
+					   "its own, expected e.g. --b symmetric", t.name);
+		}
 		if ((ret = build_id(&spec, topology, a, b, proto, technique, o.engine, impairment,
 				    &params)))
 			return ret;
@@ -199,7 +209,7 @@ int run_main(int argc, char **argv)
 	if (pcap) {
 		/* an absolute path: the runner writes from another working directory's view */
 		if (paths_mkdir_p(pcap) < 0 || !realpath(pcap, pcap_abs))
-			return bad("--pcap %s: cannot create this directory", pcap);
+			return bad("--pcap %s: cannot create this directory, expected a writable path", pcap);
 	}
 	o.cells[o.ncells++] = spec.id;
 	if (!out_dir[0] && cli_default_out_dir(out_dir, sizeof(out_dir), "run-") < 0) {
