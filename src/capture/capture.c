@@ -281,8 +281,8 @@ long capture_stop(struct capture *c, char *files, size_t len)
 		struct cap_if *ci = &c->ifs[i];
 		packets += ci->packets;
 		if (files && used < len)
-			used += (size_t)snprintf(files + used, len - used, "%s%s%s", used ? "\n" : "",
-						 ci->file, ci->cut ? " (cut)" : "");
+			used += (size_t)snprintf(files + used, len - used, "%s%s\n", ci->file,
+						 ci->cut ? " (cut)" : "");
 		cap_if_close(ci);
 	}
 	close(c->stop_fd);

@@ -32,6 +32,6 @@ int capture_start(struct lab *lab, const char *dir, const struct capture_opts *o
 		  struct capture **out, char *why, size_t wlen);
 
 /* Stop: read what is still queued, close every file, end the thread. files (may be NULL) gets
- * the file names written, one a line; a file cut at max_bytes is followed by " (cut)".
+ * the file names written, each ending in a newline; a file cut at max_bytes is followed by " (cut)".
  * Returns the number of packets written. Frees c; NULL is a no-op (returns 0). */
 long capture_stop(struct capture *c, char *files, size_t len);

@@ -43,7 +43,7 @@ static bool run_equal(const struct cell_run *a, const struct cell_run *b)
 	       strcmp(a->phase, b->phase) == 0 && strcmp(a->technique_used, b->technique_used) == 0 &&
 	       a->time_to_connect_ms == b->time_to_connect_ms && a->attempts == b->attempts &&
 	       a->wall_ms == b->wall_ms && strcmp(a->mappings, b->mappings) == 0 &&
-	       strcmp(a->log_dir, b->log_dir) == 0;
+	       strcmp(a->log_dir, b->log_dir) == 0 && strcmp(a->captures, b->captures) == 0;
 }
 
 static bool verdict_equal(const struct cell_verdict *a, const struct cell_verdict *b)

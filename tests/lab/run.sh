@@ -64,7 +64,9 @@ done
 ev=$(grep -E '  attest     lab +evidence +nat-a \(peer A\): udp .* remote 203\.0\.113\.' "$tl" | head -1)
 pub_a=$(echo "$ev" | sed -E 's/.* -> (203\.0\.113\.[0-9]+):([0-9]+) remote .*/\1.\2/')
 pub_b=$(echo "$ev" | sed -E 's/.* remote (203\.0\.113\.[0-9]+):([0-9]+) .*/\1.\2/')
-[ -n "$ev" ] && [ "$pub_a" != "$ev" ] && [ "$pub_b" != "$ev" ] || fail "no direct evidence line in the attestation: $ev"
+if [ -z "$ev" ] || [ "$pub_a" = "$ev" ] || [ "$pub_b" = "$ev" ]; then
+	fail "no direct evidence line in the attestation: $ev"
+fi
 note "punched flow: $pub_a <-> $pub_b"
 for wan in nat-a-eth0-wan nat-b-eth0-wan; do
 	grep -q "IP $pub_a > $pub_b: UDP" "$TMP/$wan.txt" || { cat "$TMP/$wan.txt" >&2; fail "$wan.pcap lacks $pub_a > $pub_b"; }
@@ -89,7 +91,8 @@ grep -Eq '  dump       nat-[ab] +refresh ' "$tl2" || fail "no refresh from the p
 rc=$?
 lab=$(sed -n 's/^lab \([a-z0-9]*\) is kept\. Get in:$/\1/p' "$TMP/r3.out")
 [ -n "$lab" ] || { cat "$TMP/r3.out" "$TMP/r3.err" >&2; fail "run --keep did not say which lab it kept (exit $rc)"; }
-OUR_LABS=$lab
+OUR_LABS=$lab # read by expect_nothing_left (lib.sh)
+export OUR_LABS
 defer "down_if_kept $lab"
 [ "$rc" -eq 0 ] || fail "run --keep exited $rc"
 [ -f "/run/punchlab/$lab.lab" ] || fail "no record of the kept lab $lab"
@@ -97,7 +100,9 @@ grep -q "punchlab lab down $lab" "$TMP/r3.out" || fail "run --keep does not say 
 grep -q "nsenter --net=/run/netns/$lab-nat-a" "$TMP/r3.out" || fail "run --keep does not say how to enter a node"
 pid=$(sed -n 's/^still running: rendezvous (init pid \([0-9]*\), node server).*/\1/p' "$TMP/r3.out")
 [ -n "$pid" ] || fail "run --keep does not say the rendezvous still runs: $(grep '^still' "$TMP/r3.out")"
-[ "$(ps -o stat= -p "$pid" | cut -c1)" != Z ] && kill -0 "$pid" 2>/dev/null || fail "the kept rendezvous (pid $pid) is not running"
+if [ "$(ps -o stat= -p "$pid" | cut -c1)" = Z ] || ! kill -0 "$pid" 2>/dev/null; then
+	fail "the kept rendezvous (pid $pid) is not running"
+fi
 "$PUNCHLAB" exec "$lab" nat-a -- conntrack -L >"$TMP/ct" 2>&1 || { cat "$TMP/ct" >&2; fail "exec into the kept nat-a failed"; }
 grep -q 'src=10\.0\.1\.10 ' "$TMP/ct" || { cat "$TMP/ct" >&2; fail "the kept nat-a holds none of host-a's flows"; }
 "$PUNCHLAB" lab down "$lab" || fail "lab down $lab failed"
