@@ -2,14 +2,16 @@
  * one pcap file per interface of interest (every interface but lo of each host, NAT and server
  * node: a NAT's LAN and WAN sides, the peers, the rendezvous/relay), written with libpcap.
  *
- * A packet socket stays in the network namespace it was opened in, like a netlink socket. One
- * thread per lab's capture enters each node in turn (setns() is per thread, BRIEF.md), opens
- * that node's handles there, and then reads them all from one poll() loop: a thread, not a
- * child, because the handles must be read and the files written until the caller says stop,
- * and a thread shares the caller's lifetime for free (no process to reap or to leak when
- * punchlab is killed; the files are complete up to the last packet written). The orchestrating
- * thread never changes namespace. Bounded: each packet is cut at snaplen bytes and a file stops
- * growing at max_bytes (the capture says which files were cut). */
+ * A packet socket stays in the network namespace it was opened in, like a netlink socket. Each
+ * node's captures have a thread of their own that enters the node (setns() is per thread,
+ * BRIEF.md), opens that node's handles there and reads them from one poll() loop until told to
+ * stop; the orchestrating thread never changes namespace. Threads, not children: the handles
+ * must be read and the files written until the caller says stop, and a thread shares the
+ * caller's lifetime for free (no process to reap or to leak when punchlab is killed; the files
+ * are complete up to the last packet written); and the threads open their nodes' handles at
+ * once, where one after the other would wait for the kernel's RCU grace period per handle.
+ * Bounded: each packet is cut at snaplen bytes and a file stops growing at max_bytes (the
+ * capture says which files were cut). */
 #pragma once
 #include <stddef.h>
 
