@@ -83,8 +83,12 @@ static int build_id(struct cell_spec *c, const char *topology, const char *a, co
 	return 0;
 }
 
-static void print_keep(const struct run_watch *w)
+static void print_keep(const struct run_watch *w, bool interrupted)
 {
+	if (interrupted && !w->kept_lab[0]) {
+		printf("\nthe run was interrupted: the lab was removed, not kept\n");
+		return;
+	}
 	if (w->keep_error[0]) {
 		printf("\nthe lab could not be kept: %s (it was removed)\n", w->keep_error);
 		return;
@@ -258,7 +262,7 @@ int run_main(int argc, char **argv)
 	}
 	printf("report: %s/ (index.html, matrix.json, junit.xml)\n", out_dir);
 	if (w.keep)
-		print_keep(&w);
+		print_keep(&w, res.meta.incomplete);
 	ret = results_exit_code(&res);
 	results_free(&res);
 	return ret;

@@ -1297,7 +1297,8 @@ out:
 		if (cfg->pcap_dir && cfg->pcap_dir[0])
 			run->captures[0] = '\0'; /* not in the log directory: nothing to link */
 	}
-	if (w && w->keep && lab)
+	/* an interrupted run (Ctrl-C) is not kept: whoever stopped it wants it gone */
+	if (w && w->keep && lab && ret != -ECANCELED)
 		run_keep(c, lab, w);
 	if (w && w->keep && w->kept_lab[0])
 		lab = NULL; /* pinned and released: it stays up */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TL_DEFAULT_MAX 100000
+#define TL_DEFAULT_MAX 20000 /* entries of about 1 KiB: 20 MiB at most */
 
 const char *tl_source_name(enum tl_source s)
 {

@@ -26,7 +26,7 @@ const char *tl_source_name(enum tl_source s);
 
 #define TL_WHO_MAX 24
 #define TL_WHAT_MAX 16
-#define TL_TEXT_MAX 512
+#define TL_TEXT_MAX 1024 /* an engine line longer than this is cut */
 
 struct tl_entry {
 	double t_ms;             /* from the timeline's origin */
@@ -48,7 +48,7 @@ struct timeline {
 	unsigned long dropped;
 };
 
-/* Set up an empty timeline whose t = 0 is origin_ms; live may be NULL. max 0: 100000. */
+/* Set up an empty timeline whose t = 0 is origin_ms; live may be NULL. max 0: 20000. */
 void timeline_init(struct timeline *tl, double origin_ms, FILE *live, size_t max);
 
 /* Release the entries (the struct itself is the caller's). */
