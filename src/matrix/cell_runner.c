@@ -326,7 +326,7 @@ static int pump(struct cellctx *c, int stop_fd, double deadline, bool poll_often
 			if (c->watch) {
 				struct prog *p = &c->progs[map[i]];
 				run_watch_output(c->watch, p->name, p->text, p->len, &p->seen,
-						 now_ms());
+						 now_ms(), false);
 			}
 		}
 	}
@@ -1281,6 +1281,11 @@ out:
 		cell_events_finish(ce, none, peer_started, dir, &run->recovery);
 	}
 	if (w && w->started) {
+		/* what the programs printed last without a newline */
+		for (int i = 0; c && i < c->nprogs; i++)
+			if (c->progs[i].text)
+				run_watch_output(w, c->progs[i].name, c->progs[i].text, c->progs[i].len,
+						 &c->progs[i].seen, now_ms(), true);
 		run_watch_stop(w);
 		run_watch_nat_events(w, &run->recovery, a_started);
 		run_watch_result(w, run, now_ms());

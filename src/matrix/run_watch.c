@@ -232,15 +232,15 @@ void run_watch_stop(struct run_watch *w)
 }
 
 void run_watch_output(struct run_watch *w, const char *role, const char *text, size_t len,
-		      size_t *seen, double at_ms)
+		      size_t *seen, double at_ms, bool final)
 {
 	while (*seen < len) {
 		const char *start = text + *seen, *nl = memchr(start, '\n', len - *seen);
 		size_t n;
 
-		if (!nl)
+		if (!nl && !final)
 			return; /* a line still being written */
-		n = (size_t)(nl - start);
+		n = nl ? (size_t)(nl - start) : len - *seen;
 		if (n)
 			timeline_add(&w->tl, at_ms, TL_ENGINE, role, "line", "%.*s", (int)n, start);
 		*seen += n + 1;

@@ -43,9 +43,10 @@ void run_watch_begin(struct run_watch *w, double origin_ms);
 int run_watch_lab_up(struct run_watch *w, struct lab *lab, double at_ms, double built_ms);
 
 /* New output of a program (its whole text so far, len bytes): each complete line not yet seen
- * becomes an engine entry; *seen is how far it has been read. */
+ * becomes an engine entry; *seen is how far it has been read. final: the program is done, a
+ * last line without its newline counts too. */
 void run_watch_output(struct run_watch *w, const char *role, const char *text, size_t len,
-		      size_t *seen, double at_ms);
+		      size_t *seen, double at_ms, bool final);
 
 /* The final dump of every NAT (flows[n] for node n), into the timeline; then stop the conntrack
  * thread (reading the events still queued first). */
