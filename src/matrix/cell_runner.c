@@ -665,6 +665,11 @@ static int role_start(struct cellctx *c, int i, const char *dir, int timeout_ms,
 			 &r->input, c->watch && c->watch->keep && !r->peer);
 	if (ret < 0)
 		snprintf(why, wlen, "%s", strerror(-ret));
+	/* detached, it outlives a killed punchlab: the record (pinned at lab up) must name it
+	 * at once, so that `lab down` or `clean` ends it whatever happens next */
+	if (ret == 0 && c->watch && c->watch->keep && !r->peer &&
+	    (ret = lab_pin_add(c->lab, c->progs[i].handle)) < 0)
+		snprintf(why, wlen, "cannot add it to the kept lab's record: %s", strerror(-ret));
 out:
 	free(rv);
 	free(argv);
@@ -980,20 +985,31 @@ static int pair_vars_files(const struct runner_config *cfg, struct tpl_vars *v, 
 	return ret;
 }
 
-/* --keep: pin the lab (the kept-lab record lists the servers still running, so `lab down`
- * ends them) and release it. The watch says what is kept, or why it could not be. */
-static void run_keep(struct cellctx *c, struct lab *lab, struct run_watch *w)
+/* --keep, right after lab up: pin the lab now, not at the end, so that a punchlab killed
+ * mid-run leaves a kept lab that `lab down`/`clean` remove (its servers are detached and named
+ * in the record as they start) rather than programs no record knows of. 0 or -errno (the watch
+ * says why). */
+static int run_pin(struct lab *lab, struct run_watch *w)
 {
 	struct diag_list *dl = calloc(1, sizeof(*dl));
+	int ret = dl ? lab_pin(lab, dl) : -ENOMEM;
+
+	if (ret < 0)
+		snprintf(w->keep_error, sizeof(w->keep_error), "%s", dl && dl->count
+			 ? dl->items[0].msg : strerror(-ret));
+	else
+		timeline_add(&w->tl, now_ms(), TL_LAB, "lab", "pinned", "--keep: lab %s pinned as "
+			     "/run/netns/%s-NODE (punchlab lab down %s removes it)", lab_name(lab),
+			     lab_name(lab), lab_name(lab));
+	free(dl);
+	return ret;
+}
+
+/* --keep, at the end: say what stays (the servers still running) and release the lab. */
+static void run_keep(struct cellctx *c, struct lab *lab, struct run_watch *w)
+{
 	size_t used = 0;
 
-	if (!dl || lab_pin(lab, dl) < 0) {
-		snprintf(w->keep_error, sizeof(w->keep_error), "%s", dl && dl->count
-			 ? dl->items[0].msg : "out of memory");
-		free(dl);
-		return;
-	}
-	free(dl);
 	snprintf(w->kept_lab, sizeof(w->kept_lab), "%s", lab_name(lab));
 	for (int i = 0; c && i < c->nprogs; i++) {
 		pid_t pid = prog_pid(lab, &c->progs[i]);
@@ -1104,6 +1120,10 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 	}
 	if (w)
 		run_watch_lab_up(w, lab, now_ms(), now_ms() - lab_t0);
+	if (w && w->keep && run_pin(lab, w) < 0) {
+		set_error(run, "cannot keep the lab: %s", w->keep_error);
+		goto out;
+	}
 	/* captures before any program of the engine runs, so its first packet is in them */
 	if (cfg->pcap_dir) {
 		snprintf(pcap_dir, sizeof(pcap_dir), "%s", cfg->pcap_dir[0] ? cfg->pcap_dir : dir);
@@ -1302,8 +1322,9 @@ out:
 		if (cfg->pcap_dir && cfg->pcap_dir[0])
 			run->captures[0] = '\0'; /* not in the log directory: nothing to link */
 	}
-	/* an interrupted run (Ctrl-C) is not kept: whoever stopped it wants it gone */
-	if (w && w->keep && lab && ret != -ECANCELED)
+	/* an interrupted run (Ctrl-C) is not kept: whoever stopped it wants it gone (lab_down()
+	 * unpins it) */
+	if (w && w->keep && lab && !w->keep_error[0] && ret != -ECANCELED)
 		run_keep(c, lab, w);
 	if (w && w->keep && w->kept_lab[0])
 		lab = NULL; /* pinned and released: it stays up */

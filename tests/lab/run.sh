@@ -114,6 +114,23 @@ for ((i = 0; i < 50; i++)); do
 done
 [ -z "$st" ] || [ "$st" = Z ] || fail "the kept rendezvous (pid $pid) survived lab down"
 
+# --- --keep and kill -9 mid-run: the lab is pinned from lab up and its servers are in its record
+# as they start, so `lab down` removes everything; the peers die with punchlab ------------------
+"$PUNCHLAB" run --a port-restricted-cone --b port-restricted-cone --events 'nat-a reboot@1s for 1s' \
+	--keep --no-classify -o "$TMP/r4" >"$TMP/r4.out" 2>"$TMP/r4.err" &
+runpid=$!
+defer "kill_started $runpid"
+wait_for_line "$TMP/r4.out" 'engine +peer-b +line' 20 "$runpid"
+lab4=$(sed -n 's/.* --keep: lab \([a-z0-9]*\) pinned as .*/\1/p' "$TMP/r4.out")
+[ -n "$lab4" ] || { cat "$TMP/r4.out" >&2; fail "run --keep did not say, at lab up, which lab it pinned"; }
+OUR_LABS="$lab $lab4"
+defer "down_if_kept $lab4"
+kill -9 "$runpid"
+wait "$runpid" 2>/dev/null
+[ -f "/run/punchlab/$lab4.lab" ] || fail "after kill -9, no record of the kept lab $lab4"
+grep -q '^pid ' "/run/punchlab/$lab4.lab" || fail "the record of $lab4 names no server: $(cat "/run/punchlab/$lab4.lab")"
+"$PUNCHLAB" lab down "$lab4" || fail "lab down $lab4 (after kill -9) failed"
+
 # --- matrix --pcap failed: kept for the failed cell only, and linked -----------------------------
 "$PUNCHLAB" matrix --cell two-nats/udp/udp/full-cone~full-cone --cell two-nats/udp/udp/symmetric~symmetric \
 	--pcap failed --no-classify -o "$TMP/m" >"$TMP/m.out" 2>&1
