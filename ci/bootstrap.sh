@@ -35,6 +35,8 @@ punchlab_packages=(
 	"conntrack:the events test reads a NAT's conntrack table with conntrack(8)"
 	"iputils-ping:the impaired-link test measures delay, jitter and loss with ping(8)"
 	"netcat-openbsd:the impaired-link test measures a rate-limited transfer with nc(1)"
+	"libpcap-dev:packet captures of punchlab run --pcap and matrix --pcap (libpcap)"
+	"tcpdump:the run test reads the captures back with tcpdump(8)"
 )
 
 # The engine files asked for: `--engine NAME|PATH` (or --engine=) among the arguments of the

@@ -111,6 +111,9 @@ struct cell_run {
 	enum cell_outcome engine_said; /* what the engine reported (CELL_ERROR: nothing) */
 	struct run_attestation attestation;
 	struct run_recovery recovery;  /* nevents 0: the cell has no NAT events */
+	/* packet captures in log_dir (matrix --pcap): file names, one a line (" (cut)" after one
+	 * that reached its size bound), "" none */
+	char captures[512];
 };
 
 /* How the theory classes a cell (src/matrix/theory.c): a determined outcome runs once (unless

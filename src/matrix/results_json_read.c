@@ -415,6 +415,7 @@ static void rd_run(struct reader *rd, json_t *o, const char *where, struct cell_
 	rd_num(rd, o, where, "wall_ms", &run->wall_ms, false);
 	rd_lines(rd, o, where, "mappings", run->mappings, sizeof(run->mappings));
 	rd_str(rd, o, where, "log_dir", run->log_dir, sizeof(run->log_dir), false);
+	rd_lines(rd, o, where, "captures", run->captures, sizeof(run->captures));
 	rd_recovery(rd, o, where, &run->recovery);
 	/* schema 2: the engine's word and the lab's evidence (absent in schema 1: unchecked) */
 	run->engine_said = run->outcome;

@@ -44,7 +44,7 @@ static bool run_equal(const struct cell_run *a, const struct cell_run *b)
 	       a->time_to_connect_ms == b->time_to_connect_ms && a->ttfb_ms == b->ttfb_ms &&
 	       a->time_to_direct_ms == b->time_to_direct_ms && a->attempts == b->attempts &&
 	       a->wall_ms == b->wall_ms && strcmp(a->mappings, b->mappings) == 0 &&
-	       strcmp(a->log_dir, b->log_dir) == 0;
+	       strcmp(a->log_dir, b->log_dir) == 0 && strcmp(a->captures, b->captures) == 0;
 }
 
 static bool verdict_equal(const struct cell_verdict *a, const struct cell_verdict *b)

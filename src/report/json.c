@@ -379,6 +379,8 @@ static void jw_write_run(struct json_writer *w, const struct cell_run *run, cons
 	jw_close(w, '}');
 	if (run->recovery.nevents)
 		jw_write_recovery(w, &run->recovery);
+	if (run->captures[0])
+		jw_lines(w, "captures", run->captures);
 	jw_str(w, "log_dir", run->log_dir);
 	if (log_root)
 		jw_log_files(w, log_root, run->log_dir);
