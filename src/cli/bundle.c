@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,23 +98,20 @@ static int pack_profile(struct pack *p, const struct results *r, const char *ref
 	return 0;
 }
 
-/* The topology (the cell's and two-nats, which classify uses before every matrix), the
- * profiles its other NATs load (a CGN), and the lab's own rule files it asks for. */
-static int pack_topology(struct pack *p, const struct results *r, const struct cell_spec *s)
+/* The profiles a topology file names for its NAT nodes. The cell replaces peer A's and B's
+ * NATs' profiles with its own, but classify (which every matrix run starts with) builds its
+ * labs from two-nats and keeps the profile two-nats gives nat-b: so every NAT node's profile
+ * is packed, and only one the cell really loads (a node without a peer's role: a CGN) may not
+ * be given by path, since the topology file would have to be rewritten to point into the
+ * bundle. */
+static int pack_topology_profiles(struct pack *p, const struct results *r, const char *path)
 {
-	const char *ref = r->meta.topology_path[0] ? r->meta.topology_path : s->topology;
-	char path[PATH_MAX];
 	struct diag_list dl = { .count = 0 };
 	struct topo *t = calloc(1, sizeof(*t));
-	int ret;
+	int ret = 0;
 
 	if (!t)
 		return -ENOMEM;
-	ret = pack_ref(p, "topology", "topologies", ".yaml", ref, path, sizeof(path));
-	if (ret == 0 && strcmp(ref, "two-nats") != 0)
-		ret = pack_ref(p, "topology", "topologies", ".yaml", "two-nats", NULL, 0);
-	if (ret < 0)
-		goto out;
 	if (topo_parse_file(t, path, &dl) < 0) {
 		snprintf(p->why, sizeof(p->why), "%s:%d: %s", dl.items[0].file, dl.items[0].line,
 			 dl.items[0].msg);
@@ -122,18 +120,17 @@ static int pack_topology(struct pack *p, const struct results *r, const struct c
 	}
 	for (int i = 0; i < t->nnodes && ret == 0; i++) {
 		const struct topo_node *nd = &t->nodes[i];
+		bool peer_nat = i == t->roles[ROLE_NAT_A] || i == t->roles[ROLE_NAT_B];
 
-		if (nd->kind != NODE_NAT || !nd->profile[0] || i == t->roles[ROLE_NAT_A] ||
-		    i == t->roles[ROLE_NAT_B])
+		if (nd->kind != NODE_NAT || !nd->profile[0])
 			continue;
-		if (cell_ref_is_path(nd->profile)) {
-			/* the topology file would have to be rewritten to point into the bundle */
+		if (!cell_ref_is_path(nd->profile))
+			ret = pack_profile(p, r, nd->profile);
+		else if (!peer_nat) {
 			snprintf(p->why, sizeof(p->why), "%s: node %s loads the profile %s by path: "
 				 "a bundle carries a topology's own profiles by name only (put it "
 				 "under nat-profiles/)", path, nd->name, nd->profile);
 			ret = -EINVAL;
-		} else {
-			ret = pack_profile(p, r, nd->profile);
 		}
 	}
 	for (int i = 0; i < t->nlinks && ret == 0; i++)
@@ -141,12 +138,31 @@ static int pack_topology(struct pack *p, const struct results *r, const struct c
 			/* found by the lab in the data directory, never named by a user */
 			char src[PATH_MAX];
 			snprintf(src, sizeof(src), "%s/topologies/rules/isolate.nft", paths_data_dir());
-			ret = bundle_writer_add_file(&p->w, "data/topologies/rules/isolate.nft", "rules",
-						     "isolate", src, p->why, sizeof(p->why));
+			if (!manifest_file(&p->w.m, "rules", "isolate"))
+				ret = bundle_writer_add_file(&p->w, "data/topologies/rules/isolate.nft",
+							     "rules", "isolate", src, p->why,
+							     sizeof(p->why));
 			break;
 		}
 out:
 	free(t);
+	return ret;
+}
+
+/* The topology, the cell's and two-nats (classify's), with what they load. */
+static int pack_topology(struct pack *p, const struct results *r, const struct cell_spec *s)
+{
+	const char *ref = r->meta.topology_path[0] ? r->meta.topology_path : s->topology;
+	char path[PATH_MAX];
+	int ret;
+
+	ret = pack_ref(p, "topology", "topologies", ".yaml", ref, path, sizeof(path));
+	if (ret == 0)
+		ret = pack_topology_profiles(p, r, path);
+	if (ret == 0 && strcmp(ref, "two-nats") != 0)
+		ret = pack_ref(p, "topology", "topologies", ".yaml", "two-nats", path, sizeof(path));
+	if (ret == 0 && strcmp(ref, "two-nats") != 0)
+		ret = pack_topology_profiles(p, r, path);
 	return ret;
 }
 
