@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/paths.h"
 #include "bundle/bundle.h"
 #include "bundle/command.h"
 #include "cli/cli.h"
@@ -441,6 +442,39 @@ out:
 	return ret;
 }
 
+/* An engine with npm packages finds them next to its file, which in a replay is the bundle's
+ * copy: point that directory at this machine's installed packages (like the program, they are
+ * not in the bundle). Only for a shipped engine's one-component directory, created inside
+ * root; rm of root removes the link, not what it points to (FTW_PHYS). */
+static void npm_link(const struct bundle *b, const char *root)
+{
+	for (int i = 0; i < b->m.nfiles; i++) {
+		const struct bundle_file *f = &b->m.files[i];
+		const struct tar_entry *t = bundle_entry(b, f->path);
+		struct engine_file *e;
+		struct diag_list *dl;
+		char why[200], link[PATH_MAX], target[PATH_MAX];
+
+		if ((strcmp(f->kind, "engine") && strcmp(f->kind, "engine-b")) ||
+		    strncmp(f->path, "data/engines/", 13) || !t)
+			continue;
+		e = calloc(1, sizeof(*e));
+		dl = calloc(1, sizeof(*dl));
+		if (e && dl &&
+		    engine_file_parse_buffer(e, f->path, (const char *)t->data, t->size, dl) == 0 &&
+		    e->npm_dir[0] && !strchr(e->npm_dir, '/') &&
+		    bundle_path_check(e->npm_dir, why, sizeof(why)) == 0) {
+			snprintf(link, sizeof(link), "%s/data/engines/%s", root, e->npm_dir);
+			snprintf(target, sizeof(target), "%s/engines/%s", paths_data_dir(), e->npm_dir);
+			if (access(target, F_OK) == 0 && symlink(target, link) < 0)
+				fprintf(stderr, "punchlab: replay: link %s to %s: %s\n", link, target,
+					strerror(errno));
+		}
+		free(e);
+		free(dl);
+	}
+}
+
 static int version_row(const char *what, const char *then, const char *now)
 {
 	bool differs = strcmp(then, now) != 0;
@@ -595,6 +629,7 @@ int replay_main(int argc, char **argv)
 		fprintf(stderr, "punchlab: replay %s: %s\n", file, why);
 		goto out;
 	}
+	npm_link(&b, root);
 	print_plan(&p, false);
 	c = run_child(&p);
 	if (stop_signal) {
