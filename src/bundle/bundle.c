@@ -49,14 +49,15 @@ int bundle_writer_add(struct bundle_writer *w, const char *path, const char *kin
 	datas[w->m.nfiles] = malloc(len ? len : 1);
 	if (!datas[w->m.nfiles])
 		return -ENOMEM;
-	memcpy(datas[w->m.nfiles], data, len);
+	if (len)
+		memcpy(datas[w->m.nfiles], data, len);
 	f = &files[w->m.nfiles];
 	memset(f, 0, sizeof(*f));
 	snprintf(f->path, sizeof(f->path), "%s", path);
 	snprintf(f->kind, sizeof(f->kind), "%s", kind);
 	snprintf(f->ref, sizeof(f->ref), "%s", ref ? ref : "");
 	f->size = len;
-	sha256_hex(data, len, f->sha256);
+	sha256_hex(len ? data : "", len, f->sha256);
 	w->m.nfiles++;
 	w->total += len;
 	return 0;

@@ -359,7 +359,10 @@ static void print_preview(const struct bundle *b)
 /* --- running ------------------------------------------------------------------------------- */
 
 static volatile sig_atomic_t child_pid, stop_signal;
+static const int stop_signals[3] = { SIGINT, SIGTERM, SIGHUP };
 
+/* Ctrl-C, SIGTERM, SIGHUP: remembered, and passed on to the rerun when one runs, so that replay
+ * always gets to remove its temporary directory (only SIGKILL can keep it from that). */
 static void forward_signal(int sig)
 {
 	stop_signal = sig;
@@ -367,35 +370,57 @@ static void forward_signal(int sig)
 		kill((pid_t)child_pid, sig);
 }
 
-/* Run argv with PUNCHLAB_DATA_DIR set; the caller's signals go to it and replay waits for it
- * (so the temporary directory is removed after it, not under it). Returns its exit code, or
- * -errno. */
+static void signals_catch(struct sigaction old[3])
+{
+	struct sigaction sa = { .sa_handler = forward_signal };
+
+	sigemptyset(&sa.sa_mask);
+	for (int i = 0; i < 3; i++)
+		sigaction(stop_signals[i], &sa, &old[i]);
+}
+
+static void signals_restore(const struct sigaction old[3])
+{
+	for (int i = 0; i < 3; i++)
+		sigaction(stop_signals[i], &old[i], NULL);
+}
+
+/* Run argv with PUNCHLAB_DATA_DIR set and wait for it (the temporary directory is removed after
+ * it, not under it). The stop signals are blocked from before the fork until child_pid is set,
+ * so none is lost in between. Returns its exit code, or -errno (-EINTR: stopped before it). */
 static int run_child(const struct plan *p)
 {
-	struct sigaction sa = { .sa_handler = forward_signal }, old[3];
-	const int sigs[3] = { SIGINT, SIGTERM, SIGHUP };
+	sigset_t stop, prev;
 	int status = 0, ret;
 	pid_t pid;
 
+	sigemptyset(&stop);
+	for (int i = 0; i < 3; i++)
+		sigaddset(&stop, stop_signals[i]);
 	fflush(NULL);
+	sigprocmask(SIG_BLOCK, &stop, &prev);
+	if (stop_signal) {
+		sigprocmask(SIG_SETMASK, &prev, NULL);
+		return -EINTR;
+	}
 	pid = fork();
-	if (pid < 0)
-		return -errno;
 	if (pid == 0) {
+		/* exec resets the handlers to their defaults; the mask it keeps: restore it */
+		sigprocmask(SIG_SETMASK, &prev, NULL);
 		setenv("PUNCHLAB_DATA_DIR", p->data_dir, 1);
 		execv("/proc/self/exe", p->argv.w);
 		fprintf(stderr, "punchlab: replay: exec %s: %s\n", p->argv.w[0], strerror(errno));
 		_exit(127);
 	}
-	child_pid = pid;
-	sigemptyset(&sa.sa_mask);
-	for (int i = 0; i < 3; i++)
-		sigaction(sigs[i], &sa, &old[i]);
+	ret = pid < 0 ? -errno : 0;
+	if (pid > 0)
+		child_pid = pid;
+	sigprocmask(SIG_SETMASK, &prev, NULL);
+	if (ret < 0)
+		return ret;
 	while ((ret = (int)waitpid(pid, &status, 0)) < 0 && errno == EINTR)
 		;
 	child_pid = 0;
-	for (int i = 0; i < 3; i++)
-		sigaction(sigs[i], &old[i], NULL);
 	if (ret < 0)
 		return -errno;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -569,7 +594,8 @@ int replay_main(int argc, char **argv)
 	char why[1024], self[PATH_MAX], root[PATH_MAX] = "", prog[PATH_MAX], ver[128];
 	struct bundle b;
 	struct plan p = { .argv = { .n = 0 } };
-	bool trust = false, made = false;
+	bool trust = false, made = false, caught = false;
+	struct sigaction old_sigs[3];
 	const char *file, *tmpdir = getenv("TMPDIR"), *out_dir = NULL;
 	ssize_t n;
 	int c, ret = EXIT_SETUP;
@@ -619,6 +645,8 @@ int replay_main(int argc, char **argv)
 		goto out;
 	}
 	snprintf(root, sizeof(root), "%s/punchlab-replay-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+	signals_catch(old_sigs);
+	caught = true;
 	if (!mkdtemp(root)) {
 		fprintf(stderr, "punchlab: replay: create %s: %s\n", root, strerror(errno));
 		goto out;
@@ -631,7 +659,7 @@ int replay_main(int argc, char **argv)
 	}
 	npm_link(&b, root);
 	print_plan(&p, false);
-	c = run_child(&p);
+	c = stop_signal ? -EINTR : run_child(&p);
 	if (stop_signal) {
 		fprintf(stderr, "punchlab: replay: interrupted (signal %d)\n", (int)stop_signal);
 		ret = 128 + stop_signal;
@@ -648,6 +676,8 @@ out:
 		if (rm < 0)
 			fprintf(stderr, "punchlab: replay: remove %s: %s\n", root, strerror(-rm));
 	}
+	if (caught)
+		signals_restore(old_sigs);
 	command_words_free(&p.argv);
 	bundle_free(&b);
 	return ret;

@@ -7,7 +7,8 @@
 # 2). A shipped cell replays too, and keeps its report with -o. Bad bundles get one clear
 # error each and exit 2: tampered (a changed byte: checksum), truncated, a path "../x" or
 # "/etc/x", a symbolic link, a newer format version; a bundle whose outcome the rerun does not
-# reproduce exits 1. Nothing is left in $TMPDIR after any of them, and no lab is left behind.
+# reproduce exits 1; a replay interrupted by Ctrl-C exits 130. Nothing is left in $TMPDIR
+# after any of them, and no process is left behind.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/matrix-lib.sh"
 require_root
@@ -60,6 +61,7 @@ ID="two-nats/udp/udp/$ENC~port-restricted-cone"
 
 engine_snapshot "$PUNCH" >"$TMP/before"
 run_matrix 60 --cell "$ID" --cell two-nats/udp/udp/port-restricted-cone~port-restricted-cone \
+	--cell two-nats/udp/udp/port-restricted-cone~symmetric \
 	-t "$DIR/my topo.yaml" --expectations "$DIR/exp.yaml" --engine-binary "$DIR/bin/punch" \
 	--stagger 35 -o "$TMP/run"
 show_matrix_output
@@ -84,6 +86,9 @@ for f in "files/profile/home box.nft" "files/topology/my topo.yaml" "files/expec
 done
 "$PUNCHLAB" bundle two-nats/udp/udp/port-restricted-cone~port-restricted-cone --from "$TMP/run" \
 	-o "$TMP/shipped.tar.gz" >/dev/null || fail "bundle a shipped cell"
+# a cell that fails (it runs to its 2 s deadline): long enough to interrupt its replay
+"$PUNCHLAB" bundle two-nats/udp/udp/port-restricted-cone~symmetric --from "$TMP/run" \
+	-o "$TMP/slow.tar.gz" >/dev/null || fail "bundle a failing cell"
 # the files the cell ran with are gone: only the bundle's copies can run it now
 rm -rf "$DIR"
 
@@ -108,6 +113,21 @@ ran = {p["name"]: p["sha256"] for p in json.load(open(sys.argv[2]))["meta"]["pro
 assert ran == {"port-restricted-cone": bundled["port-restricted-cone"]}, (ran, bundled)
 PY
 nothing_left "the bundles' replays"
+
+# Ctrl-C during a replay: passed on to the rerun, and the temporary directory still goes
+"$PUNCHLAB" replay "$TMP/slow.tar.gz" --trust >"$TMP/int.out" 2>&1 &
+pid=$!
+defer "kill_started $pid"
+for ((i = 0; i < 100; i++)); do
+	[ -d "$(echo "$TMPDIR"/punchlab-replay-*/data)" ] && break
+	sleep 0.05
+done
+[ "$i" -lt 100 ] || { cat "$TMP/int.out"; fail "replay of a failing cell never started its rerun"; }
+kill -INT "$pid"
+wait_exit "$pid" 20
+[ "$RC" -eq 130 ] || { cat "$TMP/int.out"; fail "replay interrupted by SIGINT exited $RC, expected 130"; }
+grep -q "interrupted (signal 2)" "$TMP/int.out" || fail "replay did not say it was interrupted"
+tmp_empty "an interrupted replay"
 
 # --- bad bundles: one clear error each, exit 2, nothing extracted ------------------------------
 # craft OUT MODE: a copy of repro.tar.gz changed by MODE (python's tarfile writes the archive
