@@ -28,7 +28,7 @@ int tar_finish(struct tar_buf *t);
 
 /* One entry of a parsed archive: data points into the archive's buffer. */
 struct tar_entry {
-	char path[256];
+	char path[257];         /* ustar's longest: a 155-byte prefix, '/', a 100-byte name */
 	const uint8_t *data;
 	size_t size;
 };

@@ -65,14 +65,28 @@ static int pack_ref(struct pack *p, const char *kind, const char *subdir, const 
 	}
 	if (resolved)
 		snprintf(resolved, rlen, "%s", src);
-	if (cell_ref_is_path(ref))
-		snprintf(dst, sizeof(dst), "files/%s/%s", kind, base_name(ref));
-	else
-		snprintf(dst, sizeof(dst), "data/%s/%s%s", subdir, ref, ext);
-	/* one file used twice (profile A = B) is one entry */
-	for (int i = 0; i < p->w.m.nfiles; i++)
-		if (strcmp(p->w.m.files[i].path, dst) == 0)
-			return strcmp(p->w.m.files[i].ref, ref) == 0 ? 0 : -EEXIST;
+	/* a path goes under files/KIND/, in a numbered directory when another file of that name
+	 * is there already (two profiles called x.nft in two directories) */
+	for (int n = 1;; n++) {
+		bool taken = false;
+
+		if (!cell_ref_is_path(ref))
+			snprintf(dst, sizeof(dst), "data/%s/%s%s", subdir, ref, ext);
+		else if (n == 1)
+			snprintf(dst, sizeof(dst), "files/%s/%s", kind, base_name(ref));
+		else
+			snprintf(dst, sizeof(dst), "files/%s/%d/%s", kind, n, base_name(ref));
+		for (int i = 0; i < p->w.m.nfiles && !taken; i++) {
+			if (strcmp(p->w.m.files[i].path, dst) != 0)
+				continue;
+			/* one file used twice (profile A = B) is one entry */
+			if (strcmp(p->w.m.files[i].ref, ref) == 0)
+				return 0;
+			taken = true;
+		}
+		if (!taken || !cell_ref_is_path(ref) || n > 64)
+			break;
+	}
 	return bundle_writer_add_file(&p->w, dst, kind, ref, src, p->why, sizeof(p->why));
 }
 

@@ -55,13 +55,20 @@ sed 's/^# name: full-cone$/# name: homebox/' "$SRCDIR/nat-profiles/full-cone.nft
 cp "$SRCDIR/topologies/two-nats.yaml" "$DIR/my topo.yaml" || fail "copy a topology"
 cp "$SRCDIR/ci/expectations.yaml" "$DIR/exp.yaml" || fail "copy the expectations"
 cp "$PUNCH" "$DIR/bin/punch" || fail "copy the engine"
-ENC=$(python3 -c 'import sys, string; ok = (string.ascii_letters + string.digits + "-._").encode()
-print("".join(chr(b) if b in ok else "%%%02X" % b for b in sys.argv[1].encode()))' "$DIR/home box.nft")
+# a second profile of the same file name, in another directory
+mkdir -p "$DIR/b" && sed 's/^# name: port-restricted-cone$/# name: homebox-b/' \
+	"$SRCDIR/nat-profiles/port-restricted-cone.nft" >"$DIR/b/home box.nft" || fail "copy a profile"
+enc() {
+	python3 -c 'import sys, string; ok = (string.ascii_letters + string.digits + "-._").encode()
+print("".join(chr(b) if b in ok else "%%%02X" % b for b in sys.argv[1].encode()))' "$1"
+}
+ENC=$(enc "$DIR/home box.nft")
 ID="two-nats/udp/udp/$ENC~port-restricted-cone"
+TWIN="two-nats/udp/udp/$ENC~$(enc "$DIR/b/home box.nft")"
 
 engine_snapshot "$PUNCH" >"$TMP/before"
 run_matrix 60 --cell "$ID" --cell two-nats/udp/udp/port-restricted-cone~port-restricted-cone \
-	--cell two-nats/udp/udp/port-restricted-cone~symmetric \
+	--cell two-nats/udp/udp/port-restricted-cone~symmetric --cell "$TWIN" \
 	-t "$DIR/my topo.yaml" --expectations "$DIR/exp.yaml" --engine-binary "$DIR/bin/punch" \
 	--stagger 35 -o "$TMP/run"
 show_matrix_output
@@ -86,6 +93,10 @@ for f in "files/profile/home box.nft" "files/topology/my topo.yaml" "files/expec
 done
 "$PUNCHLAB" bundle two-nats/udp/udp/port-restricted-cone~port-restricted-cone --from "$TMP/run" \
 	-o "$TMP/shipped.tar.gz" >/dev/null || fail "bundle a shipped cell"
+# two profiles called "home box.nft": both go in, the second in a numbered directory
+"$PUNCHLAB" bundle "$TWIN" --from "$TMP/run" -o "$TMP/twin.tar.gz" >/dev/null || fail "bundle $TWIN"
+tar tzf "$TMP/twin.tar.gz" | grep -qxF "files/profile/2/home box.nft" ||
+	fail "the bundle of two profiles of one file name lacks the second: $(tar tzf "$TMP/twin.tar.gz" | tr '\n' ' ')"
 # a cell that fails (it runs to its 2 s deadline): long enough to interrupt its replay
 "$PUNCHLAB" bundle two-nats/udp/udp/port-restricted-cone~symmetric --from "$TMP/run" \
 	-o "$TMP/slow.tar.gz" >/dev/null || fail "bundle a failing cell"
@@ -100,6 +111,7 @@ grep -qF -- "--engine-binary" "$TMP/replay.out" || fail "the preview does not sa
 
 replay_expect 0 "reproduced" "$TMP/repro.tar.gz" --trust
 sed 's/^/# /' "$TMP/replay.out"
+replay_expect 0 "reproduced" "$TMP/twin.tar.gz" --trust
 grep -q "^  punch  *0.1.0  *0.1.0$" "$TMP/replay.out" || fail "replay does not name the engine's version"
 
 # a shipped cell (of a run with a topology file, bundled too); -o keeps the rerun's report: its profiles are the bundle's, by SHA-256

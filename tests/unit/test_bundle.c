@@ -65,6 +65,29 @@ static void test_tar_round_trip(void **state)
 	tar_buf_free(&t);
 }
 
+/* The longest path ustar can hold (155 + '/' + 100 = 256 bytes) is read whole, and the
+ * bundle's path check then refuses it (at most 255): nothing is cut short on the way. */
+static void test_tar_longest_path(void **state)
+{
+	struct tar_buf t = { 0 };
+	struct tar_entry *e;
+	char path[257], why[300];
+
+	(void)state;
+	memset(path, 'p', 155);
+	path[155] = '/';
+	memset(path + 156, 'n', 100);
+	path[256] = '\0';
+	assert_int_equal(tar_add_file(&t, path, "x", 1, 0), 0);
+	assert_int_equal(tar_finish(&t), 0);
+	assert_int_equal(tar_parse(t.data, t.len, 10, &e, why, sizeof(why)), 1);
+	assert_string_equal(e[0].path, path);
+	assert_int_equal(bundle_path_check(e[0].path, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "too long"));
+	free(e);
+	tar_buf_free(&t);
+}
+
 static void test_tar_path_too_long(void **state)
 {
 	struct tar_buf t = { 0 };
@@ -543,6 +566,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tar_round_trip),
 		cmocka_unit_test(test_tar_path_too_long),
+		cmocka_unit_test(test_tar_longest_path),
 		cmocka_unit_test(test_tar_refuses),
 		cmocka_unit_test(test_gz),
 		cmocka_unit_test(test_paths),
