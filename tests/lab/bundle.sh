@@ -80,6 +80,26 @@ print(c["runs"][0]["log_dir"])' "$TMP/run/matrix.json" "$ID") || fail "no log_di
 head -c 3000 /dev/urandom >"$TMP/run/$CELLDIR/nat-a-wan.pcap"
 mkdir -p "$TMP/run/$CELLDIR/../extra" && echo "t=0 mapping created" >"$TMP/run/$CELLDIR/../extra/timeline.txt"
 
+# bundle's bad input: one sentence each, exit 2, no file written
+bundle_refused() {
+	local words=$1 rc
+	shift
+	"$PUNCHLAB" bundle "$@" >"$TMP/bundle.out" 2>&1
+	rc=$?
+	if [ "$rc" -ne 2 ] || ! grep -qF -- "$words" "$TMP/bundle.out" || [ -e "$TMP/bad.tar.gz" ]; then
+		cat "$TMP/bundle.out"
+		fail "bundle $*: exit $rc, expected 2 with \"$words\" and no bundle"
+	fi
+}
+bundle_refused "is not in $TMP/run/matrix.json" two-nats/udp/udp/full-cone~full-cone --from "$TMP/run" -o "$TMP/bad.tar.gz"
+bundle_refused "technique \"nope\" does not exist over udp" two-nats/udp/nope/full-cone~full-cone --from "$TMP/run" -o "$TMP/bad.tar.gz"
+bundle_refused "needs one CELL-ID and --from REPORT-DIR" "$ID" -o "$TMP/bad.tar.gz"
+bundle_refused "No such file" "$ID" --from "$TMP/nowhere" -o "$TMP/bad.tar.gz"
+cp "$DIR/home box.nft" "$TMP/saved.nft"
+echo "# edited after the run" >>"$DIR/home box.nft"
+bundle_refused "changed since the run" "$ID" --from "$TMP/run" -o "$TMP/bad.tar.gz"
+cp "$TMP/saved.nft" "$DIR/home box.nft"
+
 "$PUNCHLAB" bundle "$ID" --from "$TMP/run" -o "$TMP/repro.tar.gz" >"$TMP/bundle.out" 2>&1 ||
 	{ cat "$TMP/bundle.out"; fail "punchlab bundle exited $?"; }
 note "$(cat "$TMP/bundle.out")"
