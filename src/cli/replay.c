@@ -614,6 +614,9 @@ int replay_main(int argc, char **argv)
 		return EXIT_SETUP;
 	}
 	file = argv[optind];
+	/* like every verb that builds labs: root first, before anything is printed */
+	if (trust && preflight_check() != 0)
+		return EXIT_SETUP;
 	if (bundle_read(file, &b, why, sizeof(why)) < 0) {
 		fprintf(stderr, "punchlab: replay %s: %s; nothing was extracted or run\n", file, why);
 		bundle_free(&b);
@@ -635,8 +638,6 @@ int replay_main(int argc, char **argv)
 		       "above, then\n  sudo punchlab replay %s --trust\n", file);
 		goto out;
 	}
-	if (preflight_check() != 0)
-		goto out;
 	if (engine_here(&b, "engine", prog, sizeof(prog), ver, sizeof(ver), why, sizeof(why)) < 0 ||
 	    (manifest_file(&b.m, "engine-b", NULL) &&
 	     engine_here(&b, "engine-b", prog, sizeof(prog), ver, sizeof(ver), why, sizeof(why)) < 0)) {
