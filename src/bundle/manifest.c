@@ -176,6 +176,12 @@ int manifest_parse(const char *text, size_t len, struct bundle_manifest *m, char
 		snprintf(why, wlen, "manifest: line %d: %s, expected JSON", err.line, err.text);
 		return -EINVAL;
 	}
+	if (!json_is_string(json_object_get(root, "format")) ||
+	    strcmp(json_string_value(json_object_get(root, "format")), "punchlab-bundle") != 0) {
+		snprintf(why, wlen, "manifest: format: expected \"punchlab-bundle\" (not a punchlab "
+			 "bundle's manifest)");
+		goto out;
+	}
 	/* the version first: a newer format may have changed any other field */
 	ver = json_object_get(root, "format_version");
 	if (!json_is_integer(ver) || json_integer_value(ver) < 1) {

@@ -3,7 +3,8 @@
  * Written by hand rather than with libarchive: a bundle holds regular files only, and the
  * reader's job is mostly to refuse (links, devices, long-name extensions, bad checksums,
  * truncation), which is shorter to state and to test here than as a policy over a general
- * library. The output is POSIX ustar, which GNU tar and bsdtar list and extract. */
+ * library. The output is POSIX ustar: GNU tar lists it (tests/lab/bundle.sh), and the reader
+ * takes what Python's tarfile writes in ustar format (the same test crafts its bad bundles so). */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>

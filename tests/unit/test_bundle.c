@@ -319,19 +319,23 @@ static void test_manifest_refuses(void **state)
 {
 	(void)state;
 	/* a newer format is refused before anything else is looked at */
-	expect_manifest("{\"format_version\": 2}", -EPROTONOSUPPORT,
+#define F "\"format\": \"punchlab-bundle\", "
+	expect_manifest("{" F "\"format_version\": 2}", -EPROTONOSUPPORT,
 			"format version 2 is newer than this punchlab reads (up to 1)");
-	expect_manifest("{\"format_version\": 99, \"files\": 3}", -EPROTONOSUPPORT, "99");
-	expect_manifest("{}", -EINVAL, "format_version: missing");
-	expect_manifest("{\"format_version\": \"1\"}", -EINVAL, "format_version");
-	expect_manifest("{\"format_version\": 1}", -EINVAL, "created: missing");
-	expect_manifest("{\"format_version\": 1,\n\"a\": ", -EINVAL, "line 2");
-	expect_manifest("{\"format_version\": 1, \"created\": \"x\", \"cell\": \"c\", \"outcome\": "
+	expect_manifest("{" F "\"format_version\": 99, \"files\": 3}", -EPROTONOSUPPORT, "99");
+	expect_manifest("{\"format\": \"punchlab-bundle\"}", -EINVAL, "format_version: missing");
+	expect_manifest("{\"format_version\": 1}", -EINVAL, "not a punchlab bundle's manifest");
+	expect_manifest("{\"format\": \"zip\", \"format_version\": 1}", -EINVAL, "format: expected");
+	expect_manifest("{" F "\"format_version\": \"1\"}", -EINVAL, "format_version");
+	expect_manifest("{" F "\"format_version\": 1}", -EINVAL, "created: missing");
+	expect_manifest("{" F "\"format_version\": 1,\n\"a\": ", -EINVAL, "line 2");
+	expect_manifest("{" F "\"format_version\": 1, \"created\": \"x\", \"cell\": \"c\", \"outcome\": "
 			"\"direct\", \"rerun\": \"r\", \"runs\": 1, \"versions\": {\"kernel\": \"\", "
 			"\"nft\": \"\", \"harness\": \"\", \"engine\": \"\", \"engine_version\": \"\", "
 			"\"engine_b\": \"\", \"engine_b_version\": \"\"}, \"files\": [{\"path\": \"a\", "
 			"\"kind\": \"log\", \"ref\": \"\", \"sha256\": \"XYZ\", \"size\": 1}]}",
 			-EINVAL, "files[0].sha256");
+#undef F
 }
 
 /* An archive of manifest + files (paths unchecked: tests craft bad ones), gzipped. */
