@@ -638,12 +638,22 @@ int replay_main(int argc, char **argv)
 		       "above, then\n  sudo punchlab replay %s --trust\n", file);
 		goto out;
 	}
-	if (engine_here(&b, "engine", prog, sizeof(prog), ver, sizeof(ver), why, sizeof(why)) < 0 ||
-	    (manifest_file(&b.m, "engine-b", NULL) &&
-	     engine_here(&b, "engine-b", prog, sizeof(prog), ver, sizeof(ver), why, sizeof(why)) < 0)) {
-		fprintf(stderr, "punchlab: replay: %s; install version %s, then replay again\n", why,
-			b.m.versions.engine_version);
-		goto out;
+	/* the engine's program is not in the bundle: the version the cell ran, the one here */
+	for (int side = 0; side < 2; side++) {
+		const char *kind = side ? "engine-b" : "engine";
+		const char *name = side ? b.m.versions.engine_b : b.m.versions.engine;
+		const char *need = side ? b.m.versions.engine_b_version : b.m.versions.engine_version;
+
+		if (side && !manifest_file(&b.m, kind, NULL))
+			break;
+		if (engine_here(&b, kind, prog, sizeof(prog), ver, sizeof(ver), why, sizeof(why)) < 0) {
+			fprintf(stderr, "punchlab: replay: %s; the cell ran version %s: install it, then "
+				"replay again\n", why, need);
+			goto out;
+		}
+		printf("engine %s: the cell ran version %s; installed here: %s (%s)%s\n", name, need,
+		       ver, prog, strcmp(ver, need) ? ", ANOTHER VERSION: the outcome may differ "
+		       "because of it" : "");
 	}
 	snprintf(root, sizeof(root), "%s/punchlab-replay-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
 	signals_catch(old_sigs);

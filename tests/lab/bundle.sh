@@ -6,7 +6,8 @@
 # SHA-256 in the rerun's report). Without --trust replay only shows what it would run (exit
 # 2). A shipped cell replays too, and keeps its report with -o. Bad bundles get one clear
 # error each and exit 2: tampered (a changed byte: checksum), truncated, a path "../x" or
-# "/etc/x", a symbolic link, a newer format version; a bundle whose outcome the rerun does not
+# "/etc/x", a symbolic link, a newer format version, an engine program not installed (naming the
+# version the cell ran); another engine version is named and marked; a bundle whose outcome the rerun does not
 # reproduce exits 1; a replay interrupted by Ctrl-C exits 130. Nothing is left in $TMPDIR
 # after any of them, and no process is left behind.
 . "$(dirname "$0")/lib.sh"
@@ -166,7 +167,7 @@ tmp_empty "an interrupted replay"
 # again, ustar, so the reader is also checked against another writer)
 craft() {
 	python3 - "$TMP/repro.tar.gz" "$1" "$2" <<'PY' || fail "craft $2"
-import gzip, io, json, sys, tarfile
+import gzip, hashlib, io, json, sys, tarfile
 src, out, mode = sys.argv[1:4]
 t = tarfile.open(src)
 members = [(m, t.extractfile(m).read()) for m in t.getmembers()]
@@ -183,7 +184,18 @@ for m, data in members:
             man["format_version"] += 1
         if mode == "outcome":
             man["outcome"] = "failed"
+        if mode == "oldengine":
+            man["versions"]["engine_version"] = "0.0.9"
+        if mode == "noprogram":
+            # the engine file names a program this machine lacks; its checksum made right,
+            # since what is tested is the missing program, not the checksum
+            f = [f for f in man["files"] if f["path"] == "data/engines/punch.yaml"][0]
+            e = [d for n, d in members if n.name == f["path"]][0]
+            e = e.replace(b"\nprogram: punch\n", b"\nprogram: punch-not-installed\n")
+            f["sha256"], f["size"] = hashlib.sha256(e).hexdigest(), len(e)
         data = json.dumps(man).encode()
+    if mode == "noprogram" and m.name == "data/engines/punch.yaml":
+        data = data.replace(b"\nprogram: punch\n", b"\nprogram: punch-not-installed\n")
     if mode == "tamper" and m.name == "files/profile/home box.nft":
         data = data.replace(b"masquerade", b"masquerado", 1)
     add(m.name, data)
@@ -214,6 +226,15 @@ replay_expect 2 "truncated" "$TMP/truncated.tar.gz" --trust
 python3 -c 'import sys; d = bytearray(open(sys.argv[1], "rb").read()); d[len(d) // 2] ^= 0x55
 open(sys.argv[2], "wb").write(d)' "$TMP/repro.tar.gz" "$TMP/flipped.tar.gz"
 replay_expect 2 "nothing was extracted or run" "$TMP/flipped.tar.gz" --trust
+
+# the engine's program is not in the bundle: replay names the version the cell ran with, and
+# says when another is installed (the outcome is still compared)
+craft "$TMP/noprogram.tar.gz" noprogram
+replay_expect 2 "its program punch-not-installed is not installed here" "$TMP/noprogram.tar.gz" --trust
+grep -qF "the cell ran version 0.1.0: install it" "$TMP/replay.err" || fail "replay does not name the version it needs"
+craft "$TMP/oldengine.tar.gz" oldengine
+replay_expect 0 "engine punch: the cell ran version 0.0.9; installed here: 0.1.0" "$TMP/oldengine.tar.gz" --trust
+grep -q "^  punch  *0.0.9  *0.1.0   DIFFERS$" "$TMP/replay.out" || fail "replay does not mark the engine's version as differing"
 
 # an outcome the rerun does not reproduce: exit 1, saying so
 craft "$TMP/outcome.tar.gz" outcome
