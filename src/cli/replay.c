@@ -7,6 +7,7 @@
  * PUNCHLAB_DATA_DIR pointing into the bundle, so every shipped name the cell id uses resolves
  * to the bundled file, and the directory is removed afterwards, also when the run fails or is
  * interrupted. */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -583,6 +584,20 @@ out:
 	return ret;
 }
 
+static bool dir_new_or_empty(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool empty = true;
+
+	if (!d)
+		return errno == ENOENT;
+	while (empty && (e = readdir(d)))
+		empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+	closedir(d);
+	return empty;
+}
+
 int replay_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -614,6 +629,11 @@ int replay_main(int argc, char **argv)
 		return EXIT_SETUP;
 	}
 	file = argv[optind];
+	if (out_dir && !dir_new_or_empty(out_dir)) {
+		/* the outcome is read back from DIR/matrix.json: an old one must not stand in for it */
+		fprintf(stderr, "punchlab: replay: -o %s: expected a new or empty directory\n", out_dir);
+		return EXIT_SETUP;
+	}
 	/* like every verb that builds labs: root first, before anything is printed */
 	if (trust && preflight_check() != 0)
 		return EXIT_SETUP;

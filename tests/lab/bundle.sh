@@ -137,6 +137,7 @@ grep -q "^  punch  *0.1.0  *0.1.0$" "$TMP/replay.out" || fail "replay does not n
 
 # a shipped cell (of a run with a topology file, bundled too); -o keeps the rerun's report: its profiles are the bundle's, by SHA-256
 replay_expect 0 "reproduced" "$TMP/shipped.tar.gz" --trust -o "$TMP/rerun"
+replay_expect 2 "-o $TMP/rerun: expected a new or empty directory" "$TMP/shipped.tar.gz" --trust -o "$TMP/rerun"
 python3 - "$TMP/shipped.tar.gz" "$TMP/rerun/matrix.json" <<'PY' || fail "the rerun did not load the bundled profile"
 import json, sys, tarfile
 t = tarfile.open(sys.argv[1])
