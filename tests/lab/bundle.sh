@@ -57,7 +57,8 @@ cp "$SRCDIR/topologies/two-nats.yaml" "$DIR/my topo.yaml" || fail "copy a topolo
 cp "$SRCDIR/ci/expectations.yaml" "$DIR/exp.yaml" || fail "copy the expectations"
 cp "$PUNCH" "$DIR/bin/punch" || fail "copy the engine"
 # a second profile of the same file name, in another directory
-mkdir -p "$DIR/b" && sed 's/^# name: port-restricted-cone$/# name: homebox-b/' \
+mkdir -p "$DIR/b" || fail "mkdir $DIR/b"
+sed 's/^# name: port-restricted-cone$/# name: homebox-b/' \
 	"$SRCDIR/nat-profiles/port-restricted-cone.nft" >"$DIR/b/home box.nft" || fail "copy a profile"
 enc() {
 	python3 -c 'import sys, string; ok = (string.ascii_letters + string.digits + "-._").encode()
@@ -79,7 +80,8 @@ show_matrix_output
 CELLDIR=$(python3 -c 'import json, sys; c = [c for c in json.load(open(sys.argv[1]))["cells"] if c["id"] == sys.argv[2]][0]
 print(c["runs"][0]["log_dir"])' "$TMP/run/matrix.json" "$ID") || fail "no log_dir for $ID"
 head -c 3000 /dev/urandom >"$TMP/run/$CELLDIR/nat-a-wan.pcap"
-mkdir -p "$TMP/run/$CELLDIR/../extra" && echo "t=0 mapping created" >"$TMP/run/$CELLDIR/../extra/timeline.txt"
+mkdir -p "$TMP/run/$CELLDIR/../extra" || fail "mkdir extra"
+echo "t=0 mapping created" >"$TMP/run/$CELLDIR/../extra/timeline.txt"
 
 # bundle's bad input: one sentence each, exit 2, no file written
 bundle_refused() {
