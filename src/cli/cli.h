@@ -33,6 +33,9 @@ int bench_engines(const struct topo *t, int n, bool nebula);
  * per-cell cost over n labs. Returns an exit code. */
 int bench_impair_main(const struct topo *t, int n, double seconds);
 int merge_main(int argc, char **argv);
+/* Repro bundles (docs/bundle.md): bundle.c writes one, replay.c checks and reruns it. */
+int bundle_main(int argc, char **argv);
+int replay_main(int argc, char **argv);
 
 /* The default report directory "results/<prefix><UTC timestamp>" into buf (creates results/).
  * Returns 0 or -errno. */
