@@ -1,11 +1,14 @@
 #!/bin/bash
 # punch-rendezvous.sh PUNCHLAB: the rendezvous under bad input, and relay's failing case
-# (issue 5, "Bad input").
+# (issue 5, "Bad input"; issue 14, authentication).
 #   1. from the inet node (a server-side address of its own), punch-hostile.py sends truncated,
-#      oversized, garbage, wrong-version, bad-length, bad-attribute, unknown-type,
-#      missing-attribute, peer-to-peer and wrong-session datagrams, a garbage TCP frame and an
-#      oversized TCP frame length, then floods 12,000 datagrams from that one source: nothing
-#      is ever answered;
+#      oversized, garbage, bad-length, bad-attribute, unknown-type, missing-attribute and
+#      peer-to-peer datagrams; spoofed REGISTERs and BINDs without the secret (no MAC, a forged
+#      one, another session's); a replay of a valid REGISTER, a stale one, unpadded ones, a
+#      RELAY and a BYE with the wrong token; a garbage TCP frame and an oversized TCP frame
+#      length, then floods 12,000 datagrams from that one source: nothing is ever answered,
+#      but for the messages of another wire version, which get a version error no longer
+#      than themselves;
 #   2. then a normal pairing still works, over UDP and TCP;
 #   3. the rendezvous's stats line (at SIGTERM) counts every drop by its reason, exactly, and
 #      the flood partly as rate-limited;
@@ -20,7 +23,7 @@ rdv_start rdv 60 --listen $RDV1:3478 --listen $RDV2:3478
 rdv=$RDV_PID
 
 # --- 1. hostile packets --------------------------------------------------------------------------
-"$PUNCHLAB" exec --timeout 20 "$LAB" inet -- "$PY" "$SRCDIR/tests/lab/punch-hostile.py" $RDV1 3478 \
+"$PUNCHLAB" exec --timeout 20 "$LAB" inet -- "$PY" "$SRCDIR/tests/lab/punch-hostile.py" $RDV1 3478 "$PUNCH_SECRET_FILE" \
 	>"$TMP/hostile.json" 2>"$TMP/hostile.err" ||
 	{ cat "$TMP/hostile.err" >&2; fail "punch-hostile.py failed"; }
 note "hostile: $(cat "$TMP/hostile.json")"
@@ -45,6 +48,22 @@ st = json.load(open(sys.argv[2]))
 bad = []
 if h["answers"]:
     bad.append("%d answers to malformed packets" % h["answers"])
+if not h["registered"]:
+    bad.append("the valid REGISTER (the replay's original) was not answered")
+for v in h["version"]:
+    # the source of a message of another version is unverified: the answer says which
+    # version the server speaks and is never longer than the request
+    if not v["is_error"] or v["version"] != 2 or v["answer"] > v["request"] or not v["answer"]:
+        bad.append("version mismatch: %s (expected an ERROR of version 2, at most as long as "
+                   "the request)" % v)
+    if v["request"] >= 28 and v["code"] != h["version_expected"]:
+        bad.append("version mismatch: error code %s, expected %d" % (v["code"],
+                                                                     h["version_expected"]))
+if st["version_replies"] != len(h["version"]):
+    bad.append("version_replies %s, expected %d" % (st["version_replies"], len(h["version"])))
+if st["unverified_tx_bytes"] > st["unverified_rx_bytes"]:
+    bad.append("more bytes sent to unverified sources (%d) than they sent (%d)" %
+               (st["unverified_tx_bytes"], st["unverified_rx_bytes"]))
 if not h["tcp_closed"]:
     bad.append("the connection with an oversized frame length was not closed")
 for reason, n in h["sent"].items():
