@@ -472,7 +472,8 @@ int wire_decode(const void *buf, size_t len, struct wire_msg *m)
 			if (alen != 16 || off != len || HAS(m, WA_MAC))
 				return -WIRE_EATTR;
 			m->mac_off = (uint16_t)(off - 18u);
-			break;
+			continue;     /* not in present: mac_off says it; the encoder never writes one
+				       * (auth_seal does), so decode(encode(m)) keeps m's present */
 		case WA_ERROR:
 			if (alen < 2 || alen > 2 + 64)
 				return -WIRE_EATTR;

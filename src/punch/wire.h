@@ -157,7 +157,7 @@ struct wire_msg {
 	uint32_t rtt_us;
 	uint32_t start_us;
 	uint64_t ctr;                 /* WA_CTR */
-	uint16_t mac_off;             /* offset of the WA_MAC attribute (0: none) */
+	uint16_t mac_off;             /* offset of the WA_MAC attribute (0: none; never in present) */
 	uint16_t pad;                 /* WA_PAD: bytes to add, attribute headers included (>= 2) */
 	const uint8_t *payload;       /* points into the decoded buffer / caller's buffer */
 	uint16_t payload_len;
