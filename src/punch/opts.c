@@ -82,6 +82,8 @@ void rdv_usage(FILE *f)
 	      "  --duration S         exit after S seconds (default: run until SIGINT/SIGTERM)\n"
 	      "  --secret-file FILE   the secret shared out of band (also PUNCH_SECRET_FILE or\n"
       "                       PUNCH_SECRET in the environment; punch keygen FILE)\n"
+      "  --new-secret FILE    write a new secret to FILE (must not exist) and use it: the\n"
+      "                       peers read it from there (a lab hands it on this way)\n"
       "  --json               JSON lines: 'listening' at start, 'stats' at exit\n", f);
 }
 
@@ -163,9 +165,10 @@ static int unknown_opt(FILE *err, const char *verb, int argc, char **argv)
 int rdv_opts_parse(int argc, char **argv, struct rdv_opts *o, FILE *out, FILE *err)
 {
 	enum { O_LISTEN = 256, O_NORELAY, O_RELAYLIM, O_MAXS, O_MAXC, O_TTL, O_RATE, O_DUR,
-	       O_JSON, O_HELP, O_SECRET };
+	       O_JSON, O_HELP, O_SECRET, O_NEWSECRET };
 	static const struct option lo[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "new-secret", required_argument, NULL, O_NEWSECRET },
 		{ "no-relay", no_argument, NULL, O_NORELAY },
 		{ "relay-limit", required_argument, NULL, O_RELAYLIM },
 		{ "max-sessions", required_argument, NULL, O_MAXS },
@@ -225,7 +228,17 @@ int rdv_opts_parse(int argc, char **argv, struct rdv_opts *o, FILE *out, FILE *e
 			if (opts_parse_duration(optarg, &o->duration_ms))
 				return bad(err, v, "bad --duration", optarg);
 			break;
+		case O_NEWSECRET:
+			if (o->secret_file)
+				return bad(err, v, "--new-secret and --secret-file exclude each other, got",
+					   optarg);
+			o->secret_file = optarg;
+			o->new_secret = true;
+			break;
 		case O_SECRET:
+			if (o->new_secret)
+				return bad(err, v, "--new-secret and --secret-file exclude each other, got",
+					   optarg);
 			o->secret_file = optarg;
 			break;
 		case O_JSON:

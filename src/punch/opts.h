@@ -37,6 +37,7 @@ struct rdv_opts {
 	uint32_t duration_ms;         /* 0 = until SIGINT/SIGTERM */
 	bool json;
 	const char *secret_file;      /* --secret-file (NULL: the environment's, auth.h) */
+	bool new_secret;              /* --new-secret FILE: write a fresh one to secret_file first */
 };
 
 struct peer_opts {

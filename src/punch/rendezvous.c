@@ -937,7 +937,11 @@ int rdv_run(const struct rdv_opts *o, FILE *out, FILE *err_f)
 	{
 		char why[256];
 
-		err = auth_secret_load(o->secret_file, &r->master, why, sizeof(why));
+		/* --new-secret: made here, before the listening line, so that a harness that
+		 * starts the peers once we listen finds it (engines/punch.yaml) */
+		err = o->new_secret ? auth_keygen(o->secret_file, why, sizeof(why)) : 0;
+		if (!err)
+			err = auth_secret_load(o->secret_file, &r->master, why, sizeof(why));
 		if (err) {
 			evout_warn(&r->ev, "%s", why);
 			goto out;
