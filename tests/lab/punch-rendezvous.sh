@@ -12,7 +12,8 @@
 #   2. then a normal pairing still works, over UDP and TCP;
 #   3. the rendezvous's stats line (at SIGTERM) counts every drop by its reason, exactly, and
 #      the flood partly as rate-limited;
-#   4. relay against a rendezvous started with --no-relay fails (exit 1), the server saying so.
+#   4. relay against a rendezvous started with --no-relay fails (exit 1), the server saying so;
+#   5. 300 sessions through a table of 100 (--max-sessions): all pair, newcomers evict.
 . "$(dirname "$0")/lib.sh"
 require_root
 . "$(dirname "$0")/punch-lib.sh"
@@ -98,6 +99,32 @@ grep -q '"event":"server_error"' "$TMP/norelay.a" "$TMP/norelay.b" ||
 note "relay refused: $(result "$TMP/norelay.a" phase): $(result "$TMP/norelay.a" reason)"
 kill -TERM "$RDV_PID"
 wait_exit "$RDV_PID" 10
+
+# --- 5. a full session table evicts instead of refusing every newcomer ------------------------
+# 300 sessions through a table of 100: the old server answered the 200 newcomers `busy` and
+# paired 100; now each newcomer evicts the stalest session (waiting ones first).
+rdv_start full 30 --listen $RDV1:3480 --max-sessions 100
+full_pid=$RDV_PID
+"$PUNCHLAB" exec --timeout 20 "$LAB" host-a -- "$PUNCH" load --rendezvous $RDV1:3480 \
+	--sessions 300 --window 16 --timeout 10 --json >"$TMP/full.load" 2>"$TMP/full.load.err" ||
+	{ cat "$TMP/full.load" "$TMP/full.load.err" >&2; fail "punch load through a full table exited $?"; }
+kill -TERM "$full_pid"
+wait_exit "$full_pid" 10
+note "full table: $(cat "$TMP/full.load"); $(grep -o '"busy":[0-9]*,.*"sessions_evicted":[0-9]*\|"sessions_evicted":[0-9]*' "$TMP/full.rdv" | head -1)"
+python3 - "$TMP/full.load" "$TMP/full.rdv" <<'PY' || fail "a full session table"
+import json, sys
+load = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+st = [json.loads(l) for l in open(sys.argv[2]) if '"event":"stats"' in l][-1]
+bad = []
+if load["paired"] != 300:
+    bad.append("%d of 300 sessions paired through a table of 100" % load["paired"])
+if st["sessions_evicted"] < 200 or st["sessions"] > 100:
+    bad.append("sessions_evicted %d, sessions %d: expected >= 200 and <= 100" %
+               (st["sessions_evicted"], st["sessions"]))
+for b in bad:
+    print("  " + b, file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
 
 "$PUNCHLAB" lab down "$LAB" || fail "lab down $LAB failed"
 expect_nothing_left "$TMP/before" "the rendezvous tests"
