@@ -943,7 +943,7 @@ int rdv_run(const struct rdv_opts *o, FILE *out, FILE *err_f)
 		if (!err)
 			err = auth_secret_load(o->secret_file, &r->master, why, sizeof(why));
 		if (err) {
-			evout_warn(&r->ev, "%s", why);
+			evout_warn(&r->ev, "rendezvous: the secret: %s", why);
 			goto out;
 		}
 	}
