@@ -28,6 +28,7 @@ punchlab_packages=(
 	"libjansson-dev:reading matrix.json baselines and the engine's JSON events (jansson)"
 	"libcmocka-dev:the unit tests (cmocka)"
 	"zlib1g-dev:gzip for repro bundles (punchlab bundle, punchlab replay)"
+	"libsodium-dev:punch authenticates every message with a keyed BLAKE2b MAC (libsodium)"
 	"python3:meson runs on it; ci/test reads meson's test log with it"
 	"iproute2:tests and the benchmark's shell-way baseline compare against ip(8)"
 	"nftables:tests and the benchmark's shell-way baseline compare against nft(8)"

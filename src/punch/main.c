@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "auth.h"
 #include "load.h"
 #include "opts.h"
 #include "peer.h"
@@ -43,6 +44,27 @@ static int load_main(int argc, char **argv)
 	return load_run(&o, stdout, stderr);
 }
 
+/* punch keygen FILE: a new secret for --secret-file, given to both peers and the rendezvous. */
+static int keygen_main(int argc, char **argv)
+{
+	char why[512];
+
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		puts("usage: punch keygen FILE\n  writes a new random secret for --secret-file "
+		     "(mode 600; FILE must not exist)");
+		return 0;
+	}
+	if (argc != 2 || argv[1][0] == '-') {
+		fputs("punch keygen: expected one FILE to create (punch keygen --help)\n", stderr);
+		return PEER_EXIT_SETUP;
+	}
+	if (auth_keygen(argv[1], why, sizeof(why))) {
+		fprintf(stderr, "punch keygen: %s\n", why);
+		return PEER_EXIT_SETUP;
+	}
+	return 0;
+}
+
 static const struct {
 	const char *verb;
 	int (*fn)(int argc, char **argv);
@@ -51,6 +73,7 @@ static const struct {
 	{ "rendezvous", rendezvous_main, "serve peers: registration, endpoint exchange, relay" },
 	{ "peer", peer_main, "connect to the other peer of a session" },
 	{ "load", load_main, "load generator for benchmarking a rendezvous" },
+	{ "keygen", keygen_main, "write a new secret for --secret-file" },
 };
 
 static void usage(FILE *f)

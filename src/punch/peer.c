@@ -92,13 +92,67 @@ void peer_msg_init(struct peer *p, struct wire_msg *m, uint8_t type)
 	m->role = p->role;
 }
 
+int peer_encode(struct peer *p, struct wire_msg *m, uint8_t *buf, size_t cap)
+{
+	size_t min = m->type == WIRE_BIND ? WIRE_MIN_BIND : m->type == WIRE_REGISTER ?
+		     WIRE_MIN_REGISTER : 0;
+	int n;
+
+	m->ctr = auth_ctr_next();
+	m->present |= WA_BIT(WA_CTR);
+	m->present &= ~WA_BIT(WA_PAD);
+	n = wire_encode(m, buf, cap);
+	if (n >= 0 && (size_t)n + AUTH_MAC_ATTR_LEN < min) {
+		/* the server answers nothing larger than the request (anti-amplification) */
+		m->pad = (uint16_t)(min - (size_t)n - AUTH_MAC_ATTR_LEN);
+		m->present |= WA_BIT(WA_PAD);
+		n = wire_encode(m, buf, cap);
+	}
+	if (n < 0)
+		return n;
+	return auth_seal(&p->key, buf, (size_t)n, cap);
+}
+
+int peer_decode(struct peer *p, const uint8_t *buf, size_t len, struct wire_msg *m)
+{
+	int err = wire_decode(buf, len, m);
+
+	if (err == -WIRE_EVERSION && len >= WIRE_HDR_LEN && buf[3] == WIRE_ERROR) {
+		/* unauthenticated (another version has other keys, or none): say it once, and
+		 * let the deadline end the run, so a forged one cannot stop a registration */
+		if (!p->version_seen) {
+			p->version_seen = true;
+			snprintf(p->fail_reason, sizeof(p->fail_reason), "the rendezvous speaks "
+				 "wire version %u, this peer %u", buf[2], WIRE_VERSION);
+			evout_begin(&p->ev, "server_error");
+			evout_int(&p->ev, "code", WIRE_ERR_VERSION);
+			evout_str(&p->ev, "text", p->fail_reason);
+			evout_end(&p->ev);
+		}
+		p->bad_msgs++;
+		return -1;
+	}
+	if (err || !(m->present & WA_BIT(WA_CTR)) || !auth_check(&p->key, buf, len, m->mac_off)) {
+		p->bad_msgs++;
+		return -1;
+	}
+	return 0;
+}
+
+bool peer_replay_ok(struct peer *p, const struct wire_msg *m)
+{
+	if (auth_window_accept(&p->win_peer, m->ctr))
+		return true;
+	p->bad_msgs++;
+	return false;
+}
+
 int peer_udp_send(struct peer *p, struct psock *s, const struct sockaddr_storage *to,
 		  struct wire_msg *m)
 {
 	uint8_t buf[WIRE_MAX_LEN];
-	int n = wire_encode(m, buf, sizeof(buf));
+	int n = peer_encode(p, m, buf, sizeof(buf));
 
-	(void)p;
 	if (n < 0)
 		return n;
 	if (s->fd < 0)
@@ -108,10 +162,10 @@ int peer_udp_send(struct peer *p, struct psock *s, const struct sockaddr_storage
 	return 0;
 }
 
-static int rc_send(struct rconn *rc, struct wire_msg *m)
+static int rc_send(struct peer *p, struct rconn *rc, struct wire_msg *m)
 {
 	uint8_t buf[WIRE_MAX_LEN];
-	int n = wire_encode(m, buf, sizeof(buf));
+	int n = peer_encode(p, m, buf, sizeof(buf));
 
 	if (n < 0)
 		return n;
@@ -123,7 +177,7 @@ static int rc_send(struct rconn *rc, struct wire_msg *m)
 static int server_send(struct peer *p, struct wire_msg *m)
 {
 	if (p->o->proto == PROTO_TCP)
-		return rc_send(&p->rc, m);
+		return rc_send(p, &p->rc, m);
 	if (!p->n_socks)
 		return -ENOTCONN;
 	return peer_udp_send(p, p->socks[0], &p->rdv, m);
@@ -133,7 +187,7 @@ int peer_relay_send(struct peer *p, struct wire_msg *inner)
 {
 	uint8_t ibuf[WIRE_MAX_PAYLOAD];
 	struct wire_msg m;
-	int n = wire_encode(inner, ibuf, sizeof(ibuf));
+	int n = peer_encode(p, inner, ibuf, sizeof(ibuf));
 
 	if (n < 0)
 		return n;
@@ -156,7 +210,7 @@ int peer_chan_send(struct peer *p, const struct chan *c, struct wire_msg *m)
 	case CHAN_TCP:
 		if (!c->tc || c->tc->fd < 0)
 			return -ENOTCONN;
-		n = wire_encode(m, buf, sizeof(buf));
+		n = peer_encode(p, m, buf, sizeof(buf));
 		return n < 0 ? n : stream_send(c->tc->fd, buf, (size_t)n);
 	case CHAN_RELAY:
 		return peer_relay_send(p, m);
@@ -543,7 +597,7 @@ static bool peer_msg_valid(struct peer *p, const struct wire_msg *m)
 {
 	switch (peer_msg_check(p->have_peer, p->token, p->nonce, p->peer_nonce, p->peer_role, m)) {
 	case MSG_OK:
-		return true;
+		return peer_replay_ok(p, m);
 	case MSG_SELF:
 		p->self_msgs++;
 		return false;
@@ -558,10 +612,14 @@ static void on_relayed(struct peer *p, const struct wire_msg *outer)
 	struct wire_msg in;
 	struct chan c = { .kind = CHAN_RELAY };
 
-	if (outer->token != p->token || wire_decode(outer->payload, outer->payload_len, &in)) {
+	if (outer->token != p->token) {
 		p->bad_msgs++;
 		return;
 	}
+	/* the outer message's MAC was checked; the inner one carries its own, and its counter
+	 * goes through the other peer's window */
+	if (peer_decode(p, outer->payload, outer->payload_len, &in))
+		return;
 	if (!peer_msg_valid(p, &in))
 		return;
 	peer_on_peer_msg(p, &c, &in);
@@ -609,6 +667,8 @@ static void on_endpoints(struct peer *p, const struct wire_msg *m)
 
 	if (m->round != p->round || p->have_peer || p->phase != PH_EXCHANGE)
 		return;
+	if (m->peer_nonce != p->peer_nonce)
+		memset(&p->win_peer, 0, sizeof(p->win_peer));  /* another peer instance */
 	p->token = m->token;
 	p->peer_nonce = m->peer_nonce;
 	p->peer_role = m->peer_role;
@@ -681,7 +741,7 @@ static void on_server_msg(struct peer *p, const struct wire_msg *m, bool second)
 		on_relayed(p, m);
 		return;
 	}
-	if (m->nonce != p->nonce) {
+	if (m->nonce != p->nonce || !auth_window_accept(&p->win_srv, m->ctr)) {
 		p->bad_msgs++;
 		return;
 	}
@@ -781,10 +841,8 @@ static void on_datagram(struct peer *p, struct psock *s, const struct sockaddr_s
 	struct wire_msg m;
 	struct chan c = { .kind = CHAN_UDP, .s = s, .to = *from };
 
-	if (wire_decode(buf, len, &m)) {
-		p->bad_msgs++;
+	if (peer_decode(p, buf, len, &m))
 		return;
-	}
 	/* The rendezvous is known by its address; everything else claims to be the peer. */
 	if (s == p->socks[0] && (ep_equal(from, &p->rdv, true) ||
 				 (p->has_rdv2 && ep_equal(from, &p->rdv2, true)))) {
@@ -839,8 +897,10 @@ static void send_bind(struct peer *p, bool second)
 	wire_msg_init(&m, WIRE_BIND);
 	m.nonce = p->nonce;
 	m.role = p->role;
+	strcpy(m.session, p->o->session);     /* it names the key the server checks */
+	m.present = WA_BIT(WA_SESSION);
 	if (p->o->proto == PROTO_TCP) {
-		rc_send(second ? &p->rc2 : &p->rc, &m);
+		rc_send(p, second ? &p->rc2 : &p->rc, &m);
 		return;
 	}
 	peer_udp_send(p, p->socks[0], second ? &p->rdv2 : &p->rdv, &m);
@@ -987,10 +1047,8 @@ static int rc_msg(void *arg, const uint8_t *buf, size_t len)
 	struct peer *p = arg;
 	struct wire_msg m;
 
-	if (wire_decode(buf, len, &m)) {
-		p->bad_msgs++;
+	if (peer_decode(p, buf, len, &m))
 		return 0;
-	}
 	on_server_msg(p, &m, false);
 	return p->finished;
 }
@@ -1000,7 +1058,9 @@ static int rc2_msg(void *arg, const uint8_t *buf, size_t len)
 	struct peer *p = arg;
 	struct wire_msg m;
 
-	if (wire_decode(buf, len, &m) || m.type != WIRE_BIND_REPLY) {
+	if (peer_decode(p, buf, len, &m))
+		return 0;
+	if (m.type != WIRE_BIND_REPLY) {
 		p->bad_msgs++;
 		return 0;
 	}
@@ -1365,6 +1425,17 @@ int peer_run(const struct peer_opts *o, FILE *out, FILE *err_f)
 		return PEER_EXIT_SETUP;
 	}
 	p->o = o;
+	{
+		struct auth_key master;
+		char why[256];
+
+		if (auth_secret_load(o->secret_file, &master, why, sizeof(why))) {
+			fprintf(err_f, "punch peer: %s\n", why);
+			free(p);
+			return PEER_EXIT_SETUP;
+		}
+		auth_session_key(&master, o->session, &p->key);
+	}
 	p->t0 = loop_now_us();
 	p->family = o->rdv.ss_family;
 	p->nonce = rand_u64();

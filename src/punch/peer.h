@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "auth.h"
 #include "evout.h"
 #include "idle.h"
 #include "loop.h"
@@ -127,6 +128,11 @@ struct peer {
 	struct loop loop;
 	int family;
 	uint64_t nonce;
+	/* authentication (auth.h): the session key, and the counters seen from the server and
+	 * from the other peer (a repeat is a replay) */
+	struct auth_key key;
+	struct auth_window win_srv, win_peer;
+	bool version_seen;                        /* the server speaks another version */
 	uint64_t t0;
 
 	/* sockets */
@@ -231,6 +237,15 @@ bool reval_on_verified(struct peer *p);
 void reval_on_msg(struct peer *p, const struct chan *c, const struct wire_msg *m);
 bool reval_step_timeout(struct peer *p);
 bool reval_lost_now(const struct peer *p);
+
+/* Encode @m for sending: a fresh counter, BIND and REGISTER padded to their minimum size
+ * (wire.h), then the MAC. Returns the length or -errno. */
+int peer_encode(struct peer *p, struct wire_msg *m, uint8_t *buf, size_t cap);
+/* Decode @len bytes and check their MAC with the session key: 0, or -1 (counted in bad_msgs;
+ * a version error from the server is reported once). */
+int peer_decode(struct peer *p, const uint8_t *buf, size_t len, struct wire_msg *m);
+/* A message from the other peer passed peer_msg_check(): is its counter new (not a replay)? */
+bool peer_replay_ok(struct peer *p, const struct wire_msg *m);
 
 /* Send a wire message on a UDP socket / over a channel. Return 0 or -errno. */
 int peer_udp_send(struct peer *p, struct psock *s, const struct sockaddr_storage *to,

@@ -210,10 +210,8 @@ static int tconn_msg(void *arg, const uint8_t *buf, size_t len)
 	struct wire_msg m;
 	enum msg_check mc;
 
-	if (wire_decode(buf, len, &m)) {
-		p->bad_msgs++;
+	if (peer_decode(p, buf, len, &m))
 		return 0;
-	}
 	mc = peer_msg_check(true, p->token, p->nonce, p->peer_nonce, p->peer_role, &m);
 	if (mc != MSG_OK) {
 		if (mc == MSG_SELF)
@@ -225,6 +223,8 @@ static int tconn_msg(void *arg, const uint8_t *buf, size_t len)
 		tc->dead = true;
 		return 1;
 	}
+	if (!peer_replay_ok(p, &m))
+		return 0;
 	if (m.type == WIRE_PROBE) {
 		tc->hello_ok = true;
 		loop_timer_stop(&tc->retry);

@@ -193,6 +193,23 @@ static void test_rdv(void **state)
 					     "never"),
 				       ARGV("rendezvous", "--listen", "1.2.3.4:1", "--duration",
 					    "never"), &o, out, err), -EINVAL);
+	/* the secret: a file to read, or one to make (--new-secret), not both */
+	assert_int_equal(rdv_opts_parse(ARGC("rendezvous", "--listen", "1.2.3.4:1", "--secret-file",
+					     "/s"),
+				       ARGV("rendezvous", "--listen", "1.2.3.4:1", "--secret-file",
+					    "/s"), &o, out, err), 0);
+	assert_string_equal(o.secret_file, "/s");
+	assert_false(o.new_secret);
+	assert_int_equal(rdv_opts_parse(ARGC("rendezvous", "--listen", "1.2.3.4:1", "--new-secret",
+					     "/n"),
+				       ARGV("rendezvous", "--listen", "1.2.3.4:1", "--new-secret",
+					    "/n"), &o, out, err), 0);
+	assert_string_equal(o.secret_file, "/n");
+	assert_true(o.new_secret);
+	assert_int_equal(rdv_opts_parse(ARGC("rendezvous", "--listen", "1.2.3.4:1", "--new-secret",
+					     "/n", "--secret-file", "/s"),
+				       ARGV("rendezvous", "--listen", "1.2.3.4:1", "--new-secret",
+					    "/n", "--secret-file", "/s"), &o, out, err), -EINVAL);
 	fclose(err);
 	fclose(out);
 }
