@@ -2,16 +2,19 @@
  *
  * Each behaviour of the header is one building block of the ruleset, and the blocks are
  * independent, so that every combination is one ruleset:
- *  - mapping x ports: who gets which public port. Endpoint-independent mapping with preserved
- *    ports is plain masquerade (the kernel reuses an internal endpoint's mapping, BRIEF). Any
- *    other pair keeps its own reuse map @mapping (internal endpoint, plus the remote address
- *    for address-dependent mapping -> public port), learnt after source NAT and consulted
- *    before the allocator; address-and-port-dependent mapping reuses nothing. The allocator
- *    for a new mapping: preserve = masquerade while no mapping holds the internal port as its
- *    public port (set @used; a non-EI mapping must not reuse the port for the next remote,
- *    or it would look endpoint-independent), random = masquerade random, sequential = snat to
- *    a port from numgen inc through the typed map @seq_ports (BRIEF trap: never numgen with an
- *    offset as the port).
+ *  - mapping x ports: who gets which public port. Endpoint-independent and address-dependent
+ *    mappings keep a reuse map @mapping (internal endpoint, plus the remote address for
+ *    address-dependent mapping -> public port), learnt after source NAT and consulted before
+ *    the allocator; address-and-port-dependent mapping reuses nothing. The allocator for a new
+ *    mapping: preserve = masquerade while no mapping holds the internal port as its public
+ *    port (set @used), else masquerade random; random = masquerade random; sequential = snat
+ *    to a port from numgen inc through the typed map @seq_ports (BRIEF trap: never numgen
+ *    with an offset as the port). Plain masquerade would not do for preserve: it gives two
+ *    LAN hosts that use the same port towards different remotes the same public port (port
+ *    overloading, which RFC 4787 REQ-4 recommends against, and which breaks every map keyed
+ *    by public port; topologies/same-port.yaml, tests/lab/same-port.sh), and with a mapping
+ *    other than endpoint-independent it would reuse the port for the next remote, which
+ *    would look endpoint-independent.
  *  - filtering: address-and-port-dependent is conntrack's own; endpoint-independent DNATs any
  *    inbound packet to a known public port through @eim (public port -> internal endpoint);
  *    address-dependent only when (public port, remote address) is in @peers.
@@ -150,7 +153,7 @@ struct gen_plan {
 	bool eim;      /* public port -> internal endpoint (EI/AD filtering, hairpin) */
 	bool peers;    /* (public port, remote address) contacted (AD filtering) */
 	bool reuse;    /* internal endpoint [. remote address] -> public port */
-	bool used;     /* public ports in use (preserve with a non-EI mapping) */
+	bool used;     /* public ports held by a mapping (preserve) */
 	bool seq;      /* sequential ports */
 	bool inbound;  /* inbound DNAT through @eim from the WAN */
 };
@@ -161,9 +164,8 @@ static void gen_plan(const struct profile_header *h, struct gen_plan *p)
 	p->inbound = h->filtering != PROFILE_ADDRESS_AND_PORT_DEPENDENT;
 	p->eim = p->inbound || h->hairpin;
 	p->peers = h->filtering == PROFILE_ADDRESS_DEPENDENT;
-	p->reuse = h->mapping != PROFILE_ADDRESS_AND_PORT_DEPENDENT &&
-		   !(h->mapping == PROFILE_ENDPOINT_INDEPENDENT && h->ports == PROFILE_PORTS_PRESERVE);
-	p->used = h->ports == PROFILE_PORTS_PRESERVE && h->mapping != PROFILE_ENDPOINT_INDEPENDENT;
+	p->reuse = h->mapping != PROFILE_ADDRESS_AND_PORT_DEPENDENT;
+	p->used = h->ports == PROFILE_PORTS_PRESERVE;
 	p->seq = h->ports == PROFILE_PORTS_SEQUENTIAL;
 }
 
@@ -200,9 +202,6 @@ static void write_header(const struct profile_header *h, FILE *f)
  * there without reading the generator. */
 static void write_explanation(const struct profile_header *h, const struct gen_plan *p, FILE *f)
 {
-	if (h->mapping == PROFILE_ENDPOINT_INDEPENDENT && h->ports == PROFILE_PORTS_PRESERVE)
-		fprintf(f, "# Mapping: masquerade keeps the internal port when free and reuses an "
-			"internal endpoint's\n# mapping for every remote (endpoint-independent).\n");
 	if (p->reuse)
 		fprintf(f, "# Mapping: @mapping remembers the public port of each internal endpoint%s,\n"
 			"# learnt after source NAT; a new flow that finds its key there keeps that port.\n",
@@ -210,8 +209,8 @@ static void write_explanation(const struct profile_header *h, const struct gen_p
 	if (h->mapping == PROFILE_ADDRESS_AND_PORT_DEPENDENT)
 		fprintf(f, "# Mapping: every new flow gets a new public port (address-and-port-dependent).\n");
 	if (p->used)
-		fprintf(f, "# Ports: the internal port while no mapping holds it (@used); else a random "
-			"one, or the\n# next remote would share it and the mapping look endpoint-independent.\n");
+		fprintf(f, "# Ports: the internal port while no mapping holds it (@used), else a random "
+			"one: no port\n# overloading (two LAN hosts never share a public port).\n");
 	if (h->ports == PROFILE_PORTS_RANDOM)
 		fprintf(f, "# Ports: masquerade random picks a random port for every new mapping.\n");
 	if (p->seq)
@@ -330,11 +329,8 @@ static void write_ruleset(const struct profile_header *h, const struct gen_plan 
 			"%s map @mapping\n", reuse_key);
 	switch (h->ports) {
 	case PROFILE_PORTS_PRESERVE:
-		if (p->used)
-			fprintf(f, "\t\toifname $WAN_IF meta l4proto { tcp, udp } meta l4proto . "
-				"th sport != @used masquerade\n\t\toifname $WAN_IF masquerade random\n");
-		else
-			fprintf(f, "\t\toifname $WAN_IF masquerade\n");
+		fprintf(f, "\t\toifname $WAN_IF meta l4proto { tcp, udp } meta l4proto . "
+			"th sport != @used masquerade\n\t\toifname $WAN_IF masquerade random\n");
 		break;
 	case PROFILE_PORTS_SEQUENTIAL:
 		fprintf(f, "\t\toifname $WAN_IF meta l4proto { tcp, udp } snat ip to $WAN_ADDR : "

@@ -107,16 +107,20 @@ static void test_building_blocks(void **state)
 	char why[256], *t;
 
 	(void)state;
-	/* the classic port-restricted cone is plain masquerade, nothing dynamic */
+	/* the classic port-restricted cone: reuse by internal endpoint, the internal port while
+	 * no mapping holds it (no port overloading), conntrack's filtering */
 	profile_gen_header(&h, PROFILE_ENDPOINT_INDEPENDENT, PROFILE_ADDRESS_AND_PORT_DEPENDENT,
 			   PROFILE_PORTS_PRESERVE, false, PROFILE_UNSOLICITED_DROP, 30);
 	assert_string_equal(h.name, "gen-ei-apd-preserve");
 	t = generate(&h, why, sizeof(why));
-	assert_non_null(strstr(t, "\t\toifname $WAN_IF masquerade\n"));
+	assert_non_null(strstr(t, "snat ip to $WAN_ADDR : meta l4proto . ip saddr . th sport "
+				  "map @mapping\n"));
+	assert_non_null(strstr(t, "meta l4proto . th sport != @used masquerade\n"
+				  "\t\toifname $WAN_IF masquerade random\n"));
 	assert_null(strstr(t, "@eim"));
-	assert_null(strstr(t, "@mapping"));
+	assert_null(strstr(t, "@peers"));
 	assert_null(strstr(t, "reject"));
-	assert_null(strstr(t, "chain learn"));
+	assert_null(strstr(t, "ct status dnat"));
 	free(t);
 
 	/* address-dependent mapping: reuse per remote address; preserve: @used; AD filtering */
@@ -143,6 +147,7 @@ static void test_building_blocks(void **state)
 				  "map @mapping"));
 	assert_non_null(strstr(t, "\t\toifname $WAN_IF masquerade random\n"));
 	assert_null(strstr(t, "@used"));
+	assert_null(strstr(t, "!= @used"));
 	assert_null(strstr(t, "@peers"));
 	assert_non_null(strstr(t, "iifname $WAN_IF ct state new ct status dnat accept"));
 	free(t);
