@@ -2,7 +2,7 @@
  *
  *   punchlab profile new --mapping M --filtering F --ports P --hairpin yes|no
  *                        --tcp-unsolicited drop|rst --udp-timeout S [--stride N]
- *                        [--name N] [-o FILE]
+ *                        [--port-parity yes|no] [--port-block N] [--name N] [-o FILE]
  *
  * Writes the profile (header and ruleset, src/nft/profile_gen.c) to FILE or stdout. A refused
  * behaviour gets its reason and exit 2. Needs no root: nothing is loaded. */
@@ -21,7 +21,7 @@
 static const char profile_usage[] =
 	"usage: punchlab profile new --mapping M --filtering F --ports P --hairpin yes|no\n"
 	"                            --tcp-unsolicited drop|rst --udp-timeout S [--stride N]\n"
-	"                            [--name NAME] [-o FILE]\n"
+	"                            [--port-parity yes|no] [--port-block N] [--name NAME] [-o FILE]\n"
 	"  M, F: endpoint-independent, address-dependent, address-and-port-dependent\n"
 	"  P: preserve, sequential, random;  S: seconds (1-86400) or 'unreplied N, replied M'\n"
 	"  Writes a profile (header and nftables ruleset) to FILE (default stdout).\n"
@@ -104,7 +104,7 @@ static int name_valid(const char *n)
 static int profile_new(int argc, char **argv)
 {
 	enum { O_MAPPING = 256, O_FILTERING, O_PORTS, O_HAIRPIN, O_UNSOL, O_TIMEOUT, O_STRIDE,
-	       O_NAME };
+	       O_NAME, O_PARITY, O_BLOCK };
 	static const struct option longopts[] = {
 		{ "mapping", required_argument, NULL, O_MAPPING },
 		{ "filtering", required_argument, NULL, O_FILTERING },
@@ -114,6 +114,8 @@ static int profile_new(int argc, char **argv)
 		{ "udp-timeout", required_argument, NULL, O_TIMEOUT },
 		{ "stride", required_argument, NULL, O_STRIDE },
 		{ "name", required_argument, NULL, O_NAME },
+		{ "port-parity", required_argument, NULL, O_PARITY },
+		{ "port-block", required_argument, NULL, O_BLOCK },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -122,7 +124,8 @@ static int profile_new(int argc, char **argv)
 	enum profile_ports ports = 0;
 	enum profile_unsolicited unsol = 0;
 	bool hairpin = false;
-	int unreplied = 0, replied = 0, stride = 1;
+	int unreplied = 0, replied = 0, stride = 1, block = 0;
+	bool parity = false;
 	const char *name = NULL, *output = NULL;
 	unsigned seen = 0;
 	struct profile_header h;
@@ -172,6 +175,20 @@ static int profile_new(int argc, char **argv)
 			stride = (int)n;
 			break;
 		}
+		case O_PARITY:
+			if (strcmp(optarg, "yes") && strcmp(optarg, "no"))
+				return bad_arg("--port-parity", optarg, "yes or no");
+			parity = strcmp(optarg, "yes") == 0;
+			break;
+		case O_BLOCK: {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+
+			if (end == optarg || *end || n < 0 || n > PROFILE_PORT_BLOCK_MAX)
+				return bad_arg("--port-block", optarg, "ports per subscriber, 0 to 256");
+			block = (int)n;
+			break;
+		}
 		case O_NAME:
 			if (!name_valid(optarg))
 				return bad_arg("--name", optarg, "[a-z0-9-], at most 63, starting "
@@ -203,6 +220,9 @@ static int profile_new(int argc, char **argv)
 	profile_gen_header(&h, mapping, filtering, ports, hairpin, unsol, replied);
 	h.udp_timeout_unreplied = unreplied;
 	h.stride = stride;
+	h.port_parity = parity;
+	h.port_block = block;
+	profile_gen_name(&h);
 	if (name)
 		snprintf(h.name, sizeof(h.name), "%s", name);
 	if (profile_gen_check(&h, why, sizeof(why)) < 0) {

@@ -74,6 +74,9 @@ static const struct key_def key_defs[PROFILE_KEY_COUNT] = {
 		"whole seconds from 1 to 86400, e.g. 30, or \"unreplied 30, replied 120\"" },
 	[PROFILE_KEY_DESCRIPTION] = { "description", false,
 		"one line of text (at most 255 characters)" },
+	[PROFILE_KEY_PORT_PARITY] = { "port-parity", true, "yes or no" },
+	[PROFILE_KEY_PORT_BLOCK] = { "port-block", true,
+		"ports per subscriber, a whole number from 0 (no blocks) to 256" },
 };
 
 static const char *name_of(const char *const *names, size_t n, int v)
@@ -291,13 +294,22 @@ static int parse_value(struct profile_header *h, enum profile_key k, char *v, in
 		return 0;
 	case PROFILE_KEY_HAIRPIN:
 	case PROFILE_KEY_PREDICTABLE:
+	case PROFILE_KEY_PORT_PARITY:
 		i = lookup(bool_names, ARRAY_SIZE(bool_names), v);
 		if (i < 0)
 			goto bad;
 		if (k == PROFILE_KEY_HAIRPIN)
 			h->hairpin = i == 1;
-		else
+		else if (k == PROFILE_KEY_PREDICTABLE)
 			h->predictable = i == 1;
+		else
+			h->port_parity = i == 1;
+		return 0;
+	case PROFILE_KEY_PORT_BLOCK:
+		n = parse_uint(v, 0, PROFILE_PORT_BLOCK_MAX);
+		if (n < 0)
+			goto bad;
+		h->port_block = (int)n;
 		return 0;
 	case PROFILE_KEY_HAIRPIN_FILTERING:
 		i = lookup(dependency_names, DEPENDENCY_HAIRPIN, v);

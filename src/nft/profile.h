@@ -63,6 +63,10 @@ enum profile_key {
 	PROFILE_KEY_TRANSPORTS,
 	PROFILE_KEY_UDP_TIMEOUT,
 	PROFILE_KEY_DESCRIPTION,
+	/* Optional behaviours beyond RFC 4787's classes (docs/profile-format.md "Generating
+	 * profiles"); classify does not measure them, their own lab tests do. */
+	PROFILE_KEY_PORT_PARITY, /* optional: yes or no (default) */
+	PROFILE_KEY_PORT_BLOCK,  /* optional: ports per subscriber, 0 (default) for no blocks */
 	PROFILE_KEY_COUNT,
 };
 
@@ -70,6 +74,7 @@ enum profile_key {
 #define PROFILE_DESCRIPTION_MAX 255
 #define PROFILE_STRIDE_MAX 1024
 #define PROFILE_UDP_TIMEOUT_MAX 86400
+#define PROFILE_PORT_BLOCK_MAX 256
 
 struct profile_header {
 	char file[512];                /* as given to the parser */
@@ -96,6 +101,11 @@ struct profile_header {
 	int udp_timeout;
 	int udp_timeout_unreplied;
 	char description[PROFILE_DESCRIPTION_MAX + 1];
+	/* RFC 4787 section 4.2.2: a public port of the internal port's parity (even to even). */
+	bool port_parity;
+	/* Port-block allocation (RFC 6888 REQ-3/4, a CGN's per-subscriber limit): each internal
+	 * address owns this many public ports, and a flow that needs another is refused; 0: none. */
+	int port_block;
 	int line[PROFILE_KEY_COUNT];   /* line of each key in the file, 0 when absent */
 	int end_line;                  /* first line after the header */
 };

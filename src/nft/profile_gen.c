@@ -37,6 +37,15 @@
 /* TCP elements of the dynamic maps live as long as an established TCP mapping (RFC 5382
  * REQ-5: 2 h 4 min). profile_params.c rewrites only the UDP value, so it must differ. */
 #define TCP_TIMEOUT 7440
+/* Port parity: random ports of each parity come from PARITY_SLOTS ports from PARITY_BASE
+ * (even) or PARITY_BASE + 1 (odd) on, two apart, picked by numgen random through a typed map. */
+#define PARITY_BASE 50000
+#define PARITY_SLOTS 1024
+/* Port blocks: the subscriber whose address ends in byte K (1-254) owns the ports from
+ * BLOCK_BASE + (K - 1) x size; every block must fit below 65536. */
+#define BLOCK_BASE 1024
+#define BLOCK_SUBSCRIBERS 254
+#define BLOCK_MAX ((65535 - BLOCK_BASE + 1) / BLOCK_SUBSCRIBERS)
 
 static const char *short_dep(enum profile_dependency d)
 {
@@ -72,14 +81,27 @@ void profile_gen_header(struct profile_header *h, enum profile_dependency mappin
 	h->udp_timeout_unreplied = udp_timeout;
 	h->rfc3489 = profile_rfc3489_of(mapping, filtering);
 	h->predictable = profile_predictable_of(mapping, ports);
-	snprintf(h->name, sizeof(h->name), "gen-%s-%s-%s%s%s", short_dep(mapping),
-		 short_dep(filtering), profile_ports_name(ports), hairpin ? "-hairpin" : "",
-		 tcp_unsolicited == PROFILE_UNSOLICITED_RST ? "-rst" : "");
+	profile_gen_name(h);
+}
+
+void profile_gen_name(struct profile_header *h)
+{
+	char extra[64] = "";
+
+	if (h->port_parity)
+		snprintf(extra, sizeof(extra), "-parity");
+	if (h->port_block)
+		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), "-block%d",
+			 h->port_block);
+	snprintf(h->name, sizeof(h->name), "gen-%s-%s-%s%s%s%s", short_dep(h->mapping),
+		 short_dep(h->filtering), profile_ports_name(h->ports), h->hairpin ? "-hairpin" : "",
+		 h->tcp_unsolicited == PROFILE_UNSOLICITED_RST ? "-rst" : "", extra);
 	snprintf(h->description, sizeof(h->description),
-		 "Generated: %s mapping, %s filtering, %s ports, %s, unsolicited SYN %s",
-		 profile_dependency_name(mapping), profile_dependency_name(filtering),
-		 profile_ports_name(ports), hairpin ? "hairpinning" : "no hairpinning",
-		 tcp_unsolicited == PROFILE_UNSOLICITED_RST ? "reset" : "dropped");
+		 "Generated: %s mapping, %s filtering, %s ports, %s, unsolicited SYN %s%s%s",
+		 profile_dependency_name(h->mapping), profile_dependency_name(h->filtering),
+		 profile_ports_name(h->ports), h->hairpin ? "hairpinning" : "no hairpinning",
+		 h->tcp_unsolicited == PROFILE_UNSOLICITED_RST ? "reset" : "dropped",
+		 h->port_parity ? ", port parity kept" : "", h->port_block ? ", port blocks" : "");
 }
 
 static int refuse(char *why, size_t len, const char *fmt, ...)
@@ -139,6 +161,22 @@ int profile_gen_check(const struct profile_header *h, char *why, size_t len)
 	    unreplied > PROFILE_UDP_TIMEOUT_MAX)
 		return refuse(why, len, "udp-timeout: expected whole seconds from 1 to %d",
 			      PROFILE_UDP_TIMEOUT_MAX);
+	if (h->port_block < 0 || h->port_block > BLOCK_MAX)
+		return refuse(why, len, "port-block: expected 0 (no blocks) to %d ports a "
+			      "subscriber (%d subscribers' blocks must fit from port %d to 65535)",
+			      BLOCK_MAX, BLOCK_SUBSCRIBERS, BLOCK_BASE);
+	if (h->port_block && h->ports != PROFILE_PORTS_RANDOM)
+		return refuse(why, len, "port-block: a subscriber's public ports are its block's, "
+			      "picked at random by the kernel, so ports can only be random (ports "
+			      "is %s)", profile_ports_name(h->ports));
+	/* A preserved port has its parity; the generator keeps it where preservation fails
+	 * (the port is held) by drawing from ports of that parity. A random picker of its own
+	 * for every flow would collide too often in 1024 slots (a one-port snat drops a flow
+	 * whose port is taken), and one sequence can not keep both parities. */
+	if (h->port_parity && h->ports != PROFILE_PORTS_PRESERVE)
+		return refuse(why, len, "port-parity: only with ports preserve (where a held port "
+			      "is replaced by a random one of its parity); ports is %s",
+			      profile_ports_name(h->ports));
 	/* profile_params.c tells the UDP elements of the dynamic maps from the TCP ones by
 	 * their value (docs/profile-format.md "Parameters"). */
 	if (h->udp_timeout == TCP_TIMEOUT || unreplied == TCP_TIMEOUT)
@@ -156,6 +194,7 @@ struct gen_plan {
 	bool used;     /* public ports held by a mapping (preserve) */
 	bool seq;      /* sequential ports */
 	bool inbound;  /* inbound DNAT through @eim from the WAN */
+	bool parity;   /* random ports of the internal port's parity */
 };
 
 static void gen_plan(const struct profile_header *h, struct gen_plan *p)
@@ -167,6 +206,7 @@ static void gen_plan(const struct profile_header *h, struct gen_plan *p)
 	p->reuse = h->mapping != PROFILE_ADDRESS_AND_PORT_DEPENDENT;
 	p->used = h->ports == PROFILE_PORTS_PRESERVE;
 	p->seq = h->ports == PROFILE_PORTS_SEQUENTIAL;
+	p->parity = h->port_parity;
 }
 
 static void write_header(const struct profile_header *h, FILE *f)
@@ -191,6 +231,10 @@ static void write_header(const struct profile_header *h, FILE *f)
 	fprintf(f, "# transports: %s\n", profile_transports_format(h->transports, buf, sizeof(buf)));
 	fprintf(f, "# udp-timeout: %s\n", profile_udp_timeout_format(h, buf, sizeof(buf)));
 	fprintf(f, "# description: %s\n", h->description);
+	if (h->port_parity)
+		fprintf(f, "# port-parity: yes\n");
+	if (h->port_block)
+		fprintf(f, "# port-block: %d\n", h->port_block);
 	fprintf(f, "#\n");
 	fprintf(f, "#   LAN $LAN_NET -- $LAN_IF [ nat ] $WAN_IF ($WAN_ADDR) -- internet\n");
 	fprintf(f, "#\n");
@@ -211,8 +255,17 @@ static void write_explanation(const struct profile_header *h, const struct gen_p
 	if (p->used)
 		fprintf(f, "# Ports: the internal port while no mapping holds it (@used), else a random "
 			"one: no port\n# overloading (two LAN hosts never share a public port).\n");
-	if (h->ports == PROFILE_PORTS_RANDOM)
+	if (h->ports == PROFILE_PORTS_RANDOM && !h->port_block)
 		fprintf(f, "# Ports: masquerade random picks a random port for every new mapping.\n");
+	if (h->port_block)
+		fprintf(f, "# Ports: port-block allocation. The subscriber whose address ends in K owns "
+			"the %d ports\n# from %d + (K - 1) x %d; the kernel picks one at random; a "
+			"flow that needs one more\n# than the block holds is dropped (RFC 6888 "
+			"REQ-3/4: a per-subscriber limit). One LAN of at\n# most 254 subscribers "
+			"(a /24).\n", h->port_block, BLOCK_BASE, h->port_block);
+	if (p->parity)
+		fprintf(f, "# Port parity (RFC 4787 section 4.2.2): a held internal port is replaced by "
+			"a random one\n# of its parity (@parity_even, @parity_odd).\n");
 	if (p->seq)
 		fprintf(f, "# Ports: a counter (numgen inc) through @seq_ports: %d + %d x counter, %d "
 			"ports, then it wraps\n# (nft 1.0.6: numgen with an offset as the port is "
@@ -305,6 +358,17 @@ static void write_ruleset(const struct profile_header *h, const struct gen_plan 
 				SEQ_BASE + h->stride * i);
 		fprintf(f, "\n\t\t}\n\t}\n\n");
 	}
+	if (p->parity)
+		for (int odd = 0; odd < 2; odd++) {
+			fprintf(f, "\t# random slot -> public port of %s parity, for a held internal "
+				"port\n", odd ? "odd" : "even");
+			fprintf(f, "\tmap parity_%s {\n\t\ttypeof numgen random mod %d : th sport\n"
+				"\t\telements = {", odd ? "odd" : "even", PARITY_SLOTS);
+			for (int i = 0; i < PARITY_SLOTS; i++)
+				fprintf(f, "%s%d : %d", i % 8 ? ", " : (i ? ",\n\t\t\t" : "\n\t\t\t"),
+					i, PARITY_BASE + odd + 2 * i);
+			fprintf(f, "\n\t\t}\n\t}\n\n");
+		}
 	fprintf(f, "\tchain timeouts {\n\t\ttype filter hook prerouting priority filter; "
 		"policy accept;\n\t\tct state new meta l4proto udp ct timeout set \"udp_mapping\"\n"
 		"\t}\n\n");
@@ -330,7 +394,14 @@ static void write_ruleset(const struct profile_header *h, const struct gen_plan 
 	switch (h->ports) {
 	case PROFILE_PORTS_PRESERVE:
 		fprintf(f, "\t\toifname $WAN_IF meta l4proto { tcp, udp } meta l4proto . "
-			"th sport != @used masquerade\n\t\toifname $WAN_IF masquerade random\n");
+			"th sport != @used masquerade\n");
+		if (p->parity)
+			fprintf(f, "\t\toifname $WAN_IF meta l4proto { tcp, udp } th sport & 0x1 == 0x0 "
+				"snat ip to $WAN_ADDR : numgen random mod %d map @parity_even\n"
+				"\t\toifname $WAN_IF meta l4proto { tcp, udp } th sport & 0x1 == 0x1 "
+				"snat ip to $WAN_ADDR : numgen random mod %d map @parity_odd\n",
+				PARITY_SLOTS, PARITY_SLOTS);
+		fprintf(f, "\t\toifname $WAN_IF masquerade random\n");
 		break;
 	case PROFILE_PORTS_SEQUENTIAL:
 		fprintf(f, "\t\toifname $WAN_IF meta l4proto { tcp, udp } snat ip to $WAN_ADDR : "
@@ -338,6 +409,21 @@ static void write_ruleset(const struct profile_header *h, const struct gen_plan 
 			seq_slots(h->stride));
 		break;
 	case PROFILE_PORTS_RANDOM:
+		if (h->port_block) {
+			/* the last byte of the source address (@nh,120,8) picks the block; a
+			 * block with no free port leaves the kernel no tuple: the flow is dropped */
+			fprintf(f, "\t\toifname $WAN_IF meta l4proto { tcp, udp } snat ip to "
+				"@nh,120,8 map {");
+			for (int k = 1; k <= BLOCK_SUBSCRIBERS; k++) {
+				int lo = BLOCK_BASE + (k - 1) * h->port_block;
+
+				fprintf(f, "%s%d : $WAN_ADDR . %d-%d", k % 4 == 1 ? "\n\t\t\t" : " ",
+					k, lo, lo + h->port_block - 1);
+				if (k < BLOCK_SUBSCRIBERS)
+					fputc(',', f);
+			}
+			fprintf(f, "\n\t\t}\n");
+		}
 		fprintf(f, "\t\toifname $WAN_IF masquerade random\n");
 		break;
 	}
@@ -401,11 +487,16 @@ int profile_generate(const struct profile_header *h, FILE *out, char *why, size_
 
 char *profile_gen_command(const struct profile_header *h, char *buf, size_t len)
 {
-	char stride[32] = "";
+	char stride[96] = "";
 	char t[64];
 
 	if (h->ports == PROFILE_PORTS_SEQUENTIAL && h->stride != 1)
 		snprintf(stride, sizeof(stride), " --stride %d", h->stride);
+	if (h->port_parity)
+		snprintf(stride + strlen(stride), sizeof(stride) - strlen(stride), " --port-parity yes");
+	if (h->port_block)
+		snprintf(stride + strlen(stride), sizeof(stride) - strlen(stride), " --port-block %d",
+			 h->port_block);
 	profile_udp_timeout_format(h, t, sizeof(t));
 	/* The split form has blanks: quote it for the shell. */
 	snprintf(buf, len, "punchlab profile new --mapping %s --filtering %s --ports %s%s "

@@ -21,6 +21,11 @@ void profile_gen_header(struct profile_header *h, enum profile_dependency mappin
 			enum profile_dependency filtering, enum profile_ports ports, bool hairpin,
 			enum profile_unsolicited tcp_unsolicited, int udp_timeout);
 
+/* The default name and description of *h from its behaviour, port-parity and port-block
+ * included ("gen-ei-apd-random-block64"); profile_gen_header() calls it, call it again after
+ * setting those. */
+void profile_gen_name(struct profile_header *h);
+
 /* Whether the generator refuses the behaviour of *h, and why. Returns 0 when it can write
  * it; else -EINVAL with one sentence in why (at most len bytes, NUL-terminated): a value the
  * generator does not implement (naming what it does), or a combination that can not exist or

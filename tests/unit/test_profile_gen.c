@@ -290,6 +290,84 @@ static void test_command(void **state)
 			    "--name gen-apd-ad-sequential-hairpin-rst");
 }
 
+/* port-block and port-parity: in the header (parsed back), in the ruleset, in the name and
+ * the command line; the combinations the generator refuses. */
+static void test_extras(void **state)
+{
+	struct profile_header h, back;
+	struct diag_list dl = { .count = 0 };
+	char why[256], cmd[512], *t;
+
+	(void)state;
+	profile_gen_header(&h, PROFILE_ENDPOINT_INDEPENDENT, PROFILE_ADDRESS_AND_PORT_DEPENDENT,
+			   PROFILE_PORTS_RANDOM, true, PROFILE_UNSOLICITED_DROP, 120);
+	h.port_block = 8;
+	profile_gen_name(&h);
+	assert_string_equal(h.name, "gen-ei-apd-random-hairpin-block8");
+	t = generate(&h, why, sizeof(why));
+	assert_non_null(t);
+	assert_int_equal(profile_header_parse_buffer(&back, "x", t, strlen(t), &dl), 0);
+	assert_int_equal(back.port_block, 8);
+	assert_false(back.port_parity);
+	assert_non_null(strstr(t, "snat ip to @nh,120,8 map {"));
+	assert_non_null(strstr(t, "1 : $WAN_ADDR . 1024-1031,"));
+	assert_non_null(strstr(t, "2 : $WAN_ADDR . 1032-1039,"));
+	assert_non_null(strstr(t, "254 : $WAN_ADDR . 3048-3055\n"));
+	assert_non_null(strstr(profile_gen_command(&h, cmd, sizeof(cmd)), " --port-block 8 "));
+	free(t);
+
+	/* the largest block still fits 254 subscribers below 65536 */
+	h.port_block = 254;
+	assert_int_equal(profile_gen_check(&h, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "port-block: expected 0 (no blocks) to 253"));
+	h.port_block = 253;
+	t = generate(&h, why, sizeof(why));
+	assert_non_null(strstr(t, "254 : $WAN_ADDR . 65033-65285\n"));
+	free(t);
+	h.ports = PROFILE_PORTS_PRESERVE;
+	assert_int_equal(profile_gen_check(&h, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "ports can only be random (ports is preserve)"));
+
+	profile_gen_header(&h, PROFILE_ADDRESS_DEPENDENT, PROFILE_ADDRESS_DEPENDENT,
+			   PROFILE_PORTS_PRESERVE, false, PROFILE_UNSOLICITED_DROP, 30);
+	h.port_parity = true;
+	profile_gen_name(&h);
+	assert_string_equal(h.name, "gen-ad-ad-preserve-parity");
+	t = generate(&h, why, sizeof(why));
+	assert_int_equal(profile_header_parse_buffer(&back, "x", t, strlen(t), &dl), 0);
+	assert_true(back.port_parity);
+	assert_int_equal(back.port_block, 0);
+	assert_non_null(strstr(t, "th sport & 0x1 == 0x0 snat ip to $WAN_ADDR : numgen random "
+				  "mod 1024 map @parity_even"));
+	assert_non_null(strstr(t, "0 : 50001, 1 : 50003,"));
+	assert_non_null(strstr(t, "1023 : 52046\n"));
+	assert_non_null(strstr(profile_gen_command(&h, cmd, sizeof(cmd)), " --port-parity yes "));
+	free(t);
+	h.ports = PROFILE_PORTS_RANDOM;
+	assert_int_equal(profile_gen_check(&h, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "port-parity: only with ports preserve"));
+	assert_int_equal(dl.count, 0);
+
+	/* the header parser takes both keys, and refuses bad values with what is expected */
+	{
+		static const char bad[] =
+			"# name: x\n# rfc3489: full-cone\n# mapping: endpoint-independent\n"
+			"# filtering: endpoint-independent\n# ports: random\n# hairpin: no\n"
+			"# tcp-unsolicited: drop\n# predictable: yes\n# transports: udp, tcp\n"
+			"# udp-timeout: 30\n# description: d\n# port-parity: maybe\n"
+			"# port-block: 999\n";
+
+		assert_int_equal(profile_header_parse_buffer(&back, "bad.nft", bad, strlen(bad),
+							     &dl), -EINVAL);
+		assert_int_equal(dl.count, 2);
+		assert_int_equal(dl.items[0].line, 12);
+		assert_non_null(strstr(dl.items[0].msg, "port-parity: unknown value \"maybe\": "
+							"expected yes or no"));
+		assert_int_equal(dl.items[1].line, 13);
+		assert_non_null(strstr(dl.items[1].msg, "port-block: unknown value \"999\""));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -299,6 +377,7 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_params_apply),
 		cmocka_unit_test(test_command),
+		cmocka_unit_test(test_extras),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
