@@ -47,6 +47,9 @@ struct matrix_opts {
 	int nimpairments;                   /* 0: none only */
 	const char *impair[TOPO_MAX_LINKS]; /* --impair LINK=SPEC: every cell's topology */
 	int nimpair;
+	/* --outer P,...: the shared outer NAT's profiles (double-nat's CGN), a dimension */
+	const char *outers[MATRIX_MAX_PROFILES];
+	int nouters;
 };
 
 /* The default profiles: the five classic types plus the RST variant. */

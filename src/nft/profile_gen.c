@@ -312,6 +312,33 @@ static void write_learn(FILE *f, const char *set, const char *key, const char *d
 			i == 0 ? udp : TCP_TIMEOUT, data ? " : " : "", data ? data : "");
 }
 
+/* The source of a hairpinned packet: the sender's public endpoint for this destination, as
+ * the mapping behaviour has it. The destination is a public endpoint of this very NAT
+ * ($WAN_ADDR, `ct original ip daddr`). Endpoint-independent: snat to $WAN_ADDR, where the
+ * kernel reuses the sender's existing mapping. Address-dependent: the mapping of the sender for
+ * $WAN_ADDR from @mapping, else a new random one (learnt in the learn chain). Address-and-port-
+ * dependent: a new random port (`random` keeps the kernel from reusing a mapping). Without
+ * this a symmetric NAT would hairpin from the mapping its host registered with a rendezvous,
+ * and peers behind it would meet where the theory (rightly) says they can not. */
+static void write_hairpin_snat(const struct profile_header *h, FILE *f)
+{
+	const char *m = "\t\toifname $LAN_IF ip saddr $LAN_NET ct status dnat ";
+
+	switch (h->mapping) {
+	case PROFILE_ADDRESS_DEPENDENT:
+		fprintf(f, "%smeta l4proto { tcp, udp } snat ip to $WAN_ADDR : meta l4proto . "
+			"ip saddr . th sport . ct original ip daddr map @mapping\n", m);
+		fprintf(f, "%ssnat ip to $WAN_ADDR random\n", m);
+		break;
+	case PROFILE_ADDRESS_AND_PORT_DEPENDENT:
+		fprintf(f, "%ssnat ip to $WAN_ADDR random\n", m);
+		break;
+	default:
+		fprintf(f, "%ssnat ip to $WAN_ADDR\n", m);
+		break;
+	}
+}
+
 static void write_ruleset(const struct profile_header *h, const struct gen_plan *p, FILE *f)
 {
 	int replied = h->udp_timeout, unreplied = profile_udp_unreplied(h);
@@ -428,7 +455,7 @@ static void write_ruleset(const struct profile_header *h, const struct gen_plan 
 		break;
 	}
 	if (h->hairpin)
-		fprintf(f, "\t\toifname $LAN_IF ip saddr $LAN_NET ct status dnat snat ip to $WAN_ADDR\n");
+		write_hairpin_snat(h, f);
 	fprintf(f, "\t}\n\n");
 
 	if (p->eim || p->peers || p->reuse || p->used) {
@@ -443,6 +470,14 @@ static void write_ruleset(const struct profile_header *h, const struct gen_plan 
 			write_learn(f, "peers", "meta l4proto . th sport . ip daddr", NULL, replied);
 		if (p->reuse)
 			write_learn(f, "mapping", reuse_learn, "th sport", replied);
+		/* a hairpinned flow's mapping, keyed by the public address it was sent to */
+		if (h->hairpin && h->mapping == PROFILE_ADDRESS_DEPENDENT)
+			for (int i = 0; i < 2; i++)
+				fprintf(f, "\t\toifname $LAN_IF ct direction original ct status dnat "
+					"ct original ip saddr $LAN_NET meta l4proto %s update @mapping { "
+					"meta l4proto . ct original ip saddr . ct original proto-src . "
+					"ct original ip daddr timeout %ds : th sport }\n", i ? "tcp" : "udp",
+					i ? TCP_TIMEOUT : replied);
 		if (p->used)
 			write_learn(f, "used", "meta l4proto . th sport", NULL, replied);
 		fprintf(f, "\t}\n\n");
