@@ -49,6 +49,8 @@ struct plan {
 	enum theory_layout layout;
 	struct profile_header outer;  /* LAYOUT_SHARED_OUTER */
 	bool has_outer;
+	struct profile_header outer_a, outer_b; /* LAYOUT_TWO_LEVEL: each side's own outer NAT */
+	bool has_outer_a, has_outer_b;
 	struct used_profile *prof;
 	int nprof;
 	struct expectations exp;
@@ -280,6 +282,23 @@ static void plan_layout(struct plan *p, struct diag_list *dl)
 	if (nb >= 0) {
 		int ga = t->nodes[na].gateway, gb = t->nodes[nb].gateway;
 		p->layout = LAYOUT_TWO_NATS;
+		/* each home NAT behind an outer NAT of its own */
+		if (ga >= 0 && gb >= 0 && ga != gb && t->nodes[ga].kind == NODE_NAT &&
+		    t->nodes[gb].kind == NODE_NAT) {
+			char path[PATH_MAX];
+
+			p->layout = LAYOUT_TWO_LEVEL;
+			if (t->nodes[ga].profile[0] &&
+			    paths_resolve("nat-profiles", ".nft", t->nodes[ga].profile, path,
+					  sizeof(path)) == 0 &&
+			    profile_header_parse_file(&p->outer_a, path, dl) == 0)
+				p->has_outer_a = true;
+			if (t->nodes[gb].profile[0] &&
+			    paths_resolve("nat-profiles", ".nft", t->nodes[gb].profile, path,
+					  sizeof(path)) == 0 &&
+			    profile_header_parse_file(&p->outer_b, path, dl) == 0)
+				p->has_outer_b = true;
+		}
 		if (ga >= 0 && ga == gb && t->nodes[ga].kind == NODE_NAT) {
 			char path[PATH_MAX];
 			p->layout = LAYOUT_SHARED_OUTER;
@@ -393,6 +412,8 @@ static int cell_references(struct plan *p, struct cell_result *c, const struct r
 	struct used_profile *ou = c->spec.outer[0] ? profile_of(p, c->spec.outer) : NULL;
 	struct theory_input in = { .a = &a->h, .b = b ? &b->h : NULL,
 				   .outer = ou ? &ou->h : p->has_outer ? &p->outer : NULL,
+				   .outer_a = p->has_outer_a ? &p->outer_a : NULL,
+				   .outer_b = p->has_outer_b ? &p->outer_b : NULL,
 				   .layout = p->layout,
 				   .tcp = strcmp(c->spec.proto, "tcp") == 0,
 				   .technique = c->spec.technique };

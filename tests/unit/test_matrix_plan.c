@@ -115,6 +115,38 @@ static void test_outer_dimension(void **state)
 	free(cells);
 }
 
+/* two-level: each home NAT composes with an outer NAT of its own. A full cone behind a
+ * port-restricted outer NAT filters like the outer one, so against a symmetric NAT it fails
+ * where two-nats connects; behind a full-cone outer NAT it connects again; no outer known:
+ * as two-nats. */
+static void test_theory_two_level(void **state)
+{
+	struct theory t;
+	struct theory_input in = { .a = hdr("full-cone"), .b = hdr("symmetric"),
+				   .layout = LAYOUT_TWO_LEVEL, .technique = "udp" };
+
+	(void)state;
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_DIRECT);
+	in.outer_a = hdr("port-restricted-cone");
+	in.outer_b = hdr("port-restricted-cone");
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_FAILED);
+	in.outer_a = hdr("full-cone");
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_DIRECT);
+	/* a symmetric outer NAT makes a port-restricted home NAT's side unknown */
+	in.a = hdr("port-restricted-cone");
+	in.b = hdr("port-restricted-cone");
+	in.outer_a = hdr("symmetric");
+	in.outer_b = hdr("port-restricted-cone");
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_FAILED);
+	in.outer_a = hdr("port-restricted-cone");
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_DIRECT);
+}
+
 static void test_no_b_nat_varies_a_only(void **state)
 {
 	struct matrix_dims d = default_dims(false);
@@ -888,6 +920,7 @@ int main(void)
 		cmocka_unit_test(test_cell_id_too_long),
 		cmocka_unit_test(test_enumerate_once_per_profile),
 		cmocka_unit_test(test_outer_dimension),
+		cmocka_unit_test(test_theory_two_level),
 		cmocka_unit_test(test_shards_partition),
 		cmocka_unit_test(test_theory_cases),
 		cmocka_unit_test(test_expectations_shipped_file),
