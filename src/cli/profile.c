@@ -2,7 +2,8 @@
  *
  *   punchlab profile new --mapping M --filtering F --ports P --hairpin yes|no
  *                        --tcp-unsolicited drop|rst --udp-timeout S [--stride N]
- *                        [--port-parity yes|no] [--port-block N] [--name N] [-o FILE]
+ *                        [--port-parity yes|no] [--port-block N]
+ *                        [--pooling paired|arbitrary --pool ADDR,...] [--name N] [-o FILE]
  *
  * Writes the profile (header and ruleset, src/nft/profile_gen.c) to FILE or stdout. A refused
  * behaviour gets its reason and exit 2. Needs no root: nothing is loaded. */
@@ -21,7 +22,9 @@
 static const char profile_usage[] =
 	"usage: punchlab profile new --mapping M --filtering F --ports P --hairpin yes|no\n"
 	"                            --tcp-unsolicited drop|rst --udp-timeout S [--stride N]\n"
-	"                            [--port-parity yes|no] [--port-block N] [--name NAME] [-o FILE]\n"
+	"                            [--port-parity yes|no] [--port-block N]\n"
+	"                            [--pooling paired|arbitrary --pool ADDR,ADDR...] [--name NAME]\n"
+	"                            [-o FILE]\n"
 	"  M, F: endpoint-independent, address-dependent, address-and-port-dependent\n"
 	"  P: preserve, sequential, random;  S: seconds (1-86400) or 'unreplied N, replied M'\n"
 	"  Writes a profile (header and nftables ruleset) to FILE (default stdout).\n"
@@ -104,7 +107,7 @@ static int name_valid(const char *n)
 static int profile_new(int argc, char **argv)
 {
 	enum { O_MAPPING = 256, O_FILTERING, O_PORTS, O_HAIRPIN, O_UNSOL, O_TIMEOUT, O_STRIDE,
-	       O_NAME, O_PARITY, O_BLOCK };
+	       O_NAME, O_PARITY, O_BLOCK, O_POOLING, O_POOL };
 	static const struct option longopts[] = {
 		{ "mapping", required_argument, NULL, O_MAPPING },
 		{ "filtering", required_argument, NULL, O_FILTERING },
@@ -116,6 +119,8 @@ static int profile_new(int argc, char **argv)
 		{ "name", required_argument, NULL, O_NAME },
 		{ "port-parity", required_argument, NULL, O_PARITY },
 		{ "port-block", required_argument, NULL, O_BLOCK },
+		{ "pooling", required_argument, NULL, O_POOLING },
+		{ "pool", required_argument, NULL, O_POOL },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -126,6 +131,8 @@ static int profile_new(int argc, char **argv)
 	bool hairpin = false;
 	int unreplied = 0, replied = 0, stride = 1, block = 0;
 	bool parity = false;
+	enum profile_pooling pooling = PROFILE_POOLING_NONE;
+	const char *pool = NULL;
 	const char *name = NULL, *output = NULL;
 	unsigned seen = 0;
 	struct profile_header h;
@@ -189,6 +196,15 @@ static int profile_new(int argc, char **argv)
 			block = (int)n;
 			break;
 		}
+		case O_POOLING:
+			if (strcmp(optarg, "paired") && strcmp(optarg, "arbitrary"))
+				return bad_arg("--pooling", optarg, "paired or arbitrary");
+			pooling = strcmp(optarg, "paired") == 0 ? PROFILE_POOLING_PAIRED :
+								  PROFILE_POOLING_ARBITRARY;
+			break;
+		case O_POOL:
+			pool = optarg;
+			break;
 		case O_NAME:
 			if (!name_valid(optarg))
 				return bad_arg("--name", optarg, "[a-z0-9-], at most 63, starting "
@@ -222,6 +238,24 @@ static int profile_new(int argc, char **argv)
 	h.stride = stride;
 	h.port_parity = parity;
 	h.port_block = block;
+	if ((pooling != PROFILE_POOLING_NONE) != (pool != NULL)) {
+		fprintf(stderr, "punchlab: profile new: --pooling and --pool go together\n");
+		return EXIT_SETUP;
+	}
+	if (pool) {
+		/* the header's own spelling, so the parser's check applies */
+		char line[512];
+		struct profile_header tmp;
+
+		snprintf(line, sizeof(line), "%s %s",
+			 pooling == PROFILE_POOLING_PAIRED ? "paired" : "arbitrary", pool);
+		if (profile_pooling_parse(line, &tmp) < 0)
+			return bad_arg("--pool", pool, "2 to 8 distinct IPv4 addresses separated by "
+				       "commas, the NAT's public addresses");
+		h.pooling = tmp.pooling;
+		h.npool = tmp.npool;
+		memcpy(h.pool, tmp.pool, sizeof(h.pool));
+	}
 	profile_gen_name(&h);
 	if (name)
 		snprintf(h.name, sizeof(h.name), "%s", name);

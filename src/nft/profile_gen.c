@@ -93,6 +93,9 @@ void profile_gen_name(struct profile_header *h)
 	if (h->port_block)
 		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), "-block%d",
 			 h->port_block);
+	if (h->pooling != PROFILE_POOLING_NONE)
+		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), "-%s",
+			 h->pooling == PROFILE_POOLING_PAIRED ? "paired" : "arbitrary");
 	snprintf(h->name, sizeof(h->name), "gen-%s-%s-%s%s%s%s", short_dep(h->mapping),
 		 short_dep(h->filtering), profile_ports_name(h->ports), h->hairpin ? "-hairpin" : "",
 		 h->tcp_unsolicited == PROFILE_UNSOLICITED_RST ? "-rst" : "", extra);
@@ -102,6 +105,10 @@ void profile_gen_name(struct profile_header *h)
 		 profile_ports_name(h->ports), h->hairpin ? "hairpinning" : "no hairpinning",
 		 h->tcp_unsolicited == PROFILE_UNSOLICITED_RST ? "reset" : "dropped",
 		 h->port_parity ? ", port parity kept" : "", h->port_block ? ", port blocks" : "");
+	if (h->pooling != PROFILE_POOLING_NONE)
+		snprintf(h->description + strlen(h->description),
+			 sizeof(h->description) - strlen(h->description), ", %s pooling of %d addresses",
+			 h->pooling == PROFILE_POOLING_PAIRED ? "paired" : "arbitrary", h->npool);
 }
 
 static int refuse(char *why, size_t len, const char *fmt, ...)
@@ -177,6 +184,21 @@ int profile_gen_check(const struct profile_header *h, char *why, size_t len)
 		return refuse(why, len, "port-parity: only with ports preserve (where a held port "
 			      "is replaced by a random one of its parity); ports is %s",
 			      profile_ports_name(h->ports));
+	if (h->pooling != PROFILE_POOLING_NONE) {
+		if (h->npool < 2 || h->npool > PROFILE_POOL_MAX)
+			return refuse(why, len, "pooling: expected 2 to %d addresses",
+				      PROFILE_POOL_MAX);
+		/* the maps behind inbound DNAT and hairpinning know one public address */
+		if (h->filtering != PROFILE_ADDRESS_AND_PORT_DEPENDENT || h->hairpin)
+			return refuse(why, len, "pooling: only with address-and-port-dependent "
+				      "filtering and no hairpinning (the map of public ports that "
+				      "endpoint-independent or address-dependent filtering and "
+				      "hairpinning use knows one public address)");
+		if (h->ports == PROFILE_PORTS_SEQUENTIAL || h->port_block || h->port_parity)
+			return refuse(why, len, "pooling: only with ports preserve or random, "
+				      "without port-block or port-parity (their port maps name "
+				      "$WAN_ADDR)");
+	}
 	/* profile_params.c tells the UDP elements of the dynamic maps from the TCP ones by
 	 * their value (docs/profile-format.md "Parameters"). */
 	if (h->udp_timeout == TCP_TIMEOUT || unreplied == TCP_TIMEOUT)
@@ -209,10 +231,38 @@ static void gen_plan(const struct profile_header *h, struct gen_plan *p)
 	p->parity = h->port_parity;
 }
 
+/* The public address of a new mapping from the pool: paired, by a hash of the internal address
+ * (every mapping of one host gets the same one); arbitrary, at random per mapping. */
+static const char *pool_expr(const struct profile_header *h, char *buf, size_t len)
+{
+	size_t n;
+
+	if (h->pooling == PROFILE_POOLING_NONE) {
+		snprintf(buf, len, "$WAN_ADDR");
+		return buf;
+	}
+	n = (size_t)snprintf(buf, len, "%s mod %d map { ",
+			     h->pooling == PROFILE_POOLING_PAIRED ? "jhash ip saddr" : "numgen random",
+			     h->npool);
+	for (int i = 0; i < h->npool && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%d : %s", i ? ", " : "", i, h->pool[i]);
+	if (n < len)
+		snprintf(buf + n, len - n, " }");
+	return buf;
+}
+
+static void write_pool_line(const struct profile_header *h, FILE *f)
+{
+	fprintf(f, "# pooling: %s", h->pooling == PROFILE_POOLING_PAIRED ? "paired" : "arbitrary");
+	for (int i = 0; i < h->npool; i++)
+		fprintf(f, "%s%s", i ? ", " : " ", h->pool[i]);
+	fputc('\n', f);
+}
+
 static void write_header(const struct profile_header *h, FILE *f)
 {
 	char buf[64];
-	char cmd[512];
+	char cmd[1024];
 
 	fprintf(f, "# name: %s\n", h->name);
 	fprintf(f, "# rfc3489: %s\n",
@@ -235,6 +285,8 @@ static void write_header(const struct profile_header *h, FILE *f)
 		fprintf(f, "# port-parity: yes\n");
 	if (h->port_block)
 		fprintf(f, "# port-block: %d\n", h->port_block);
+	if (h->pooling != PROFILE_POOLING_NONE)
+		write_pool_line(h, f);
 	fprintf(f, "#\n");
 	fprintf(f, "#   LAN $LAN_NET -- $LAN_IF [ nat ] $WAN_IF ($WAN_ADDR) -- internet\n");
 	fprintf(f, "#\n");
@@ -263,6 +315,12 @@ static void write_explanation(const struct profile_header *h, const struct gen_p
 			"flow that needs one more\n# than the block holds is dropped (RFC 6888 "
 			"REQ-3/4: a per-subscriber limit). One LAN of at\n# most 254 subscribers "
 			"(a /24).\n", h->port_block, BLOCK_BASE, h->port_block);
+	if (h->pooling != PROFILE_POOLING_NONE)
+		fprintf(f, "# Address pooling (RFC 4787 REQ-2): a new mapping's public address comes "
+			"from the pool,\n# %s. The topology must give this node every pool address on "
+			"its WAN side.\n", h->pooling == PROFILE_POOLING_PAIRED ?
+			"by a hash of the internal address (paired: one address per host)" :
+			"at random for every mapping (arbitrary)");
 	if (p->parity)
 		fprintf(f, "# Port parity (RFC 4787 section 4.2.2): a held internal port is replaced by "
 			"a random one\n# of its parity (@parity_even, @parity_odd).\n");
@@ -343,8 +401,16 @@ static void write_ruleset(const struct profile_header *h, const struct gen_plan 
 {
 	int replied = h->udp_timeout, unreplied = profile_udp_unreplied(h);
 	bool ad = h->mapping == PROFILE_ADDRESS_DEPENDENT;
-	const char *reuse_type = ad ? "meta l4proto . ip saddr . th sport . ip daddr : th sport"
-				    : "meta l4proto . ip saddr . th sport : th sport";
+	bool pool = h->pooling != PROFILE_POOLING_NONE;
+	/* with a pool the reuse map keeps the public address too */
+	const char *reuse_type = ad ? (pool ? "meta l4proto . ip saddr . th sport . ip daddr : "
+					      "ip saddr . th sport"
+					    : "meta l4proto . ip saddr . th sport . ip daddr : th sport")
+				    : (pool ? "meta l4proto . ip saddr . th sport : ip saddr . th sport"
+					    : "meta l4proto . ip saddr . th sport : th sport");
+	char px[512];
+
+	pool_expr(h, px, sizeof(px));
 	const char *reuse_key = ad ? "meta l4proto . ip saddr . th sport . ip daddr"
 				   : "meta l4proto . ip saddr . th sport";
 	const char *reuse_learn = ad ?
@@ -415,11 +481,20 @@ static void write_ruleset(const struct profile_header *h, const struct gen_plan 
 
 	fprintf(f, "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; "
 		"policy accept;\n");
-	if (p->reuse)
+	if (p->reuse && pool)
+		fprintf(f, "\t\toifname $WAN_IF meta l4proto { tcp, udp } snat ip to %s map @mapping\n",
+			reuse_key);
+	else if (p->reuse)
 		fprintf(f, "\t\toifname $WAN_IF meta l4proto { tcp, udp } snat ip to $WAN_ADDR : "
 			"%s map @mapping\n", reuse_key);
 	switch (h->ports) {
 	case PROFILE_PORTS_PRESERVE:
+		if (pool) {
+			fprintf(f, "\t\toifname $WAN_IF meta l4proto { tcp, udp } meta l4proto . "
+				"th sport != @used snat ip to %s\n\t\toifname $WAN_IF snat ip to %s "
+				"random\n", px, px);
+			break;
+		}
 		fprintf(f, "\t\toifname $WAN_IF meta l4proto { tcp, udp } meta l4proto . "
 			"th sport != @used masquerade\n");
 		if (p->parity)
@@ -451,7 +526,10 @@ static void write_ruleset(const struct profile_header *h, const struct gen_plan 
 			}
 			fprintf(f, "\n\t\t}\n");
 		}
-		fprintf(f, "\t\toifname $WAN_IF masquerade random\n");
+		if (pool)
+			fprintf(f, "\t\toifname $WAN_IF snat ip to %s random\n", px);
+		else
+			fprintf(f, "\t\toifname $WAN_IF masquerade random\n");
 		break;
 	}
 	if (h->hairpin)
@@ -469,7 +547,8 @@ static void write_ruleset(const struct profile_header *h, const struct gen_plan 
 		if (p->peers)
 			write_learn(f, "peers", "meta l4proto . th sport . ip daddr", NULL, replied);
 		if (p->reuse)
-			write_learn(f, "mapping", reuse_learn, "th sport", replied);
+			write_learn(f, "mapping", reuse_learn, pool ? "ip saddr . th sport" : "th sport",
+				    replied);
 		/* a hairpinned flow's mapping, keyed by the public address it was sent to */
 		if (h->hairpin && h->mapping == PROFILE_ADDRESS_DEPENDENT)
 			for (int i = 0; i < 2; i++)
@@ -522,7 +601,7 @@ int profile_generate(const struct profile_header *h, FILE *out, char *why, size_
 
 char *profile_gen_command(const struct profile_header *h, char *buf, size_t len)
 {
-	char stride[96] = "";
+	char stride[320] = "";
 	char t[64];
 
 	if (h->ports == PROFILE_PORTS_SEQUENTIAL && h->stride != 1)
@@ -532,6 +611,14 @@ char *profile_gen_command(const struct profile_header *h, char *buf, size_t len)
 	if (h->port_block)
 		snprintf(stride + strlen(stride), sizeof(stride) - strlen(stride), " --port-block %d",
 			 h->port_block);
+	if (h->pooling != PROFILE_POOLING_NONE) {
+		snprintf(stride + strlen(stride), sizeof(stride) - strlen(stride),
+			 " --pooling %s --pool ", h->pooling == PROFILE_POOLING_PAIRED ? "paired" :
+			 "arbitrary");
+		for (int i = 0; i < h->npool; i++)
+			snprintf(stride + strlen(stride), sizeof(stride) - strlen(stride), "%s%s",
+				 i ? "," : "", h->pool[i]);
+	}
 	profile_udp_timeout_format(h, t, sizeof(t));
 	/* The split form has blanks: quote it for the shell. */
 	snprintf(buf, len, "punchlab profile new --mapping %s --filtering %s --ports %s%s "

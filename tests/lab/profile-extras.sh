@@ -6,6 +6,9 @@
 #    server endpoint: exactly 8 get through, all from subscriber 2's block (1032-1039), the
 #    other 4 are refused; host-b (subscriber 3) still gets its 2 flows, from its own block
 #    (1040-1047);
+#  - pooling: topologies/pool.yaml (nat-a holds 203.0.113.2 and .3) with generated profiles
+#    pooling over both: paired, each host's 16 flows all leave from one address; arbitrary,
+#    host-a's 16 flows leave from both (all from one by chance: 1 in 32768);
 #  - port-parity: same-port with a generated profile that keeps parity: host-a and host-b both
 #    write from ports 5000-5005 to one server endpoint; host-b's ports are held by host-a's
 #    mappings, so host-b gets other public ports, each of its internal port's parity.
@@ -15,7 +18,8 @@
 require_root
 
 cat >"$TMP/srv.py" <<'EOF'
-# Listen on 198.51.100.10:3478 for argv[1] seconds; print "PAYLOAD SOURCE-PORT" per datagram.
+# Listen on 198.51.100.10:3478 for argv[1] seconds; print "PAYLOAD SOURCE-PORT SOURCE-ADDR"
+# per datagram.
 import select, socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("198.51.100.10", 3478))
@@ -24,7 +28,7 @@ end = time.time() + float(sys.argv[1])
 while time.time() < end:
     if select.select([s], [], [], 0.1)[0]:
         d, src = s.recvfrom(200)
-        print(d.decode(), src[1], flush=True)
+        print(d.decode(), src[1], src[0], flush=True)
 EOF
 cat >"$TMP/flows.py" <<'EOF'
 # Open one UDP socket per port argv[2..] (0: any), each writes "argv[1]-PORT" to the server
@@ -107,7 +111,7 @@ up "$lab" same-port nat-a="$TMP/parity.nft"
 	bad "host-b's flows"
 wait
 n=0
-while read -r tag port; do
+while read -r tag port _; do
 	case $tag in
 	a-*) [ "${tag#a-}" = "$port" ] || bad "host-a's port ${tag#a-} was not preserved ($port)" ;;
 	b-*)
@@ -122,6 +126,41 @@ echo "port-parity: host-b's held ports 5000-5005 became $(awk '$1 ~ /^b-/ { prin
 	"$TMP/srv.out" | sort -u | tr '\n' ' ')"
 [ "$n" = 6 ] || bad "the server heard $n of host-b's 6 flows"
 timeout 10 "$PUNCHLAB" lab down "$lab" || bad "lab down"
+
+# 3. Address pooling, paired and arbitrary.
+for how in paired arbitrary; do
+	"$PUNCHLAB" profile new --mapping endpoint-independent \
+		--filtering address-and-port-dependent --ports preserve --hairpin no \
+		--tcp-unsolicited drop --udp-timeout 30 --pooling $how \
+		--pool 203.0.113.2,203.0.113.3 -o "$TMP/$how.nft" || fail "profile new --pooling $how"
+	grep -q "^# pooling: $how 203.0.113.2, 203.0.113.3$" "$TMP/$how.nft" ||
+		bad "the header does not say pooling: $how"
+	lab="po$$${how:0:1}"
+	lab=${lab:0:12}
+	up "$lab" pool nat-a="$TMP/$how.nft"
+	"$PUNCHLAB" exec --timeout 10 "$lab" host-a -- python3 "$TMP/flows.py" a $(seq 7001 7016) ||
+		bad "host-a's flows"
+	"$PUNCHLAB" exec --timeout 10 "$lab" host-b -- python3 "$TMP/flows.py" b $(seq 7001 7016) ||
+		bad "host-b's flows"
+	wait
+	for h in a b; do
+		n=$(awk -v h="$h" 'index($1, h "-") == 1 { print $1 }' "$TMP/srv.out" | sort -u | wc -l)
+		addrs=$(awk -v h="$h" 'index($1, h "-") == 1 { print $3 }' "$TMP/srv.out" | sort -u |
+			tr '\n' ' ')
+		echo "pooling $how: host-$h's $n flows left from $addrs"
+		[ "$n" = 16 ] || bad "pooling $how: the server heard $n of host-$h's 16 flows"
+		for a in $addrs; do
+			case $a in 203.0.113.2 | 203.0.113.3) ;; *) bad "pooling $how: address $a" ;; esac
+		done
+		if [ $how = paired ] && [ "$(echo "$addrs" | wc -w)" != 1 ]; then
+			bad "paired pooling: host-$h's flows left from $addrs"
+		fi
+		if [ $how = arbitrary ] && [ $h = a ] && [ "$(echo "$addrs" | wc -w)" != 2 ]; then
+			bad "arbitrary pooling: host-a's 16 flows all left from $addrs"
+		fi
+	done
+	timeout 10 "$PUNCHLAB" lab down "$lab" || bad "lab down"
+done
 
 [ $failed = 0 ] || exit 1
 echo "PASS: profile-extras"

@@ -368,6 +368,59 @@ static void test_extras(void **state)
 	}
 }
 
+/* Address pooling: the header line round-trips, the ruleset draws addresses from the pool
+ * (paired: a hash of the internal address; arbitrary: at random), the reuse map keeps the
+ * address; what it is refused with. */
+static void test_pooling(void **state)
+{
+	struct profile_header h, back;
+	struct diag_list dl = { .count = 0 };
+	char why[512], cmd[1024], *t;
+
+	(void)state;
+	profile_gen_header(&h, PROFILE_ENDPOINT_INDEPENDENT, PROFILE_ADDRESS_AND_PORT_DEPENDENT,
+			   PROFILE_PORTS_PRESERVE, false, PROFILE_UNSOLICITED_DROP, 30);
+	assert_int_equal(profile_pooling_parse("paired 203.0.113.2,203.0.113.3", &h), 0);
+	profile_gen_name(&h);
+	assert_string_equal(h.name, "gen-ei-apd-preserve-paired");
+	t = generate(&h, why, sizeof(why));
+	assert_non_null(t);
+	assert_non_null(strstr(t, "# pooling: paired 203.0.113.2, 203.0.113.3\n"));
+	assert_int_equal(profile_header_parse_buffer(&back, "x", t, strlen(t), &dl), 0);
+	assert_int_equal(back.pooling, PROFILE_POOLING_PAIRED);
+	assert_int_equal(back.npool, 2);
+	assert_string_equal(back.pool[1], "203.0.113.3");
+	assert_non_null(strstr(t, "!= @used snat ip to jhash ip saddr mod 2 map { 0 : 203.0.113.2, "
+				  "1 : 203.0.113.3 }\n"));
+	assert_non_null(strstr(t, "typeof meta l4proto . ip saddr . th sport : ip saddr . th sport"));
+	assert_non_null(strstr(t, "snat ip to meta l4proto . ip saddr . th sport map @mapping\n"));
+	assert_null(strstr(t, "masquerade"));
+	assert_non_null(strstr(profile_gen_command(&h, cmd, sizeof(cmd)),
+			       " --pooling paired --pool 203.0.113.2,203.0.113.3 "));
+	free(t);
+
+	h.pooling = PROFILE_POOLING_ARBITRARY;
+	h.ports = PROFILE_PORTS_RANDOM;
+	t = generate(&h, why, sizeof(why));
+	assert_non_null(strstr(t, "snat ip to numgen random mod 2 map { 0 : 203.0.113.2, "
+				  "1 : 203.0.113.3 } random\n"));
+	free(t);
+	h.filtering = PROFILE_ENDPOINT_INDEPENDENT;
+	assert_int_equal(profile_gen_check(&h, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "pooling: only with address-and-port-dependent filtering"));
+	h.filtering = PROFILE_ADDRESS_AND_PORT_DEPENDENT;
+	h.ports = PROFILE_PORTS_SEQUENTIAL;
+	assert_int_equal(profile_gen_check(&h, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "pooling: only with ports preserve or random"));
+
+	/* malformed pools */
+	assert_int_equal(profile_pooling_parse("paired 203.0.113.2", &h), -1);
+	assert_int_equal(profile_pooling_parse("paired 203.0.113.2, 203.0.113.2", &h), -1);
+	assert_int_equal(profile_pooling_parse("sticky 203.0.113.2, 203.0.113.3", &h), -1);
+	assert_int_equal(profile_pooling_parse("arbitrary 203.0.113.2, example", &h), -1);
+	assert_int_equal(dl.count, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -378,6 +431,7 @@ int main(void)
 		cmocka_unit_test(test_params_apply),
 		cmocka_unit_test(test_command),
 		cmocka_unit_test(test_extras),
+		cmocka_unit_test(test_pooling),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
