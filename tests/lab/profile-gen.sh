@@ -33,6 +33,7 @@ bad() {
 
 # The docs' list: one line per refused combination, "mapping filtering ports hairpin
 # tcp-unsolicited: reason", between the two markers.
+# shellcheck disable=SC2016 # backquotes are the docs' markdown, not a command
 sed -n '/<!-- refused-combinations:begin -->/,/<!-- refused-combinations:end -->/p' \
 	"$SRC/docs/profile-format.md" | grep '^- `' | sed 's/^- `\([^`]*\)`: /\1: /' >"$dir/doc-refused"
 grep -q 'refused-combinations:begin' "$SRC/docs/profile-format.md" ||
@@ -65,13 +66,14 @@ if ! cmp -s "$dir/code-refused" "$dir/doc-refused"; then
 	bad "the refused combinations differ from docs/profile-format.md's list (< code, > docs):"
 	diff "$dir/code-refused" "$dir/doc-refused"
 fi
-ngen=$(ls "$dir/gen" | wc -l)
+ngen=$(find "$dir/gen" -name '*.nft' | wc -l)
 nref=$(wc -l <"$dir/code-refused")
 echo "generated $ngen, refused $nref"
 [ $((ngen + nref)) = 108 ] || bad "$ngen generated + $nref refused is not 108"
 
 # 2. Every generated ruleset loads with nft -c (which still asks the kernel: a scratch
 # namespace of its own, gone with the unshare).
+# shellcheck disable=SC2016 # expanded by the inner shell
 unshare -n sh -c '
 	for f in "$1"/*.nft; do
 		nft -c -f "$f" -D WAN_IF=x -D LAN_IF=y -D WAN_ADDR=203.0.113.2 \
