@@ -26,15 +26,26 @@ cells = {c["id"]: c for c in json.load(open(sys.argv[1]))["cells"]}
 bare = "double-nat/udp/udp/port-restricted-cone~port-restricted-cone"
 other = bare + "/outer=" + urllib.parse.quote(sys.argv[2], safe="-._")
 want = {bare: "direct", other: "failed"}
+# the field says the outer profile, absent for the topology's own
+if cells.get(bare, {}).get("outer") is not None:
+    print("the bare cell has an outer field"); sys.exit(1)
 ok = sorted(cells) == sorted(want)
 for cid, outcome in want.items():
     got = cells.get(cid, {}).get("outcome")
     print(f"{cid}: {got} (expected {outcome})")
     ok = ok and got == outcome
+ok = ok and cells.get(other, {}).get("outer") == sys.argv[2]
 if not ok:
     print("cells:", sorted(cells))
 sys.exit(0 if ok else 1)
 EOF
+
+# one grid per outer profile in every report (the cells of two outer NATs never share a grid)
+n=$(grep -c '^double-nat/udp/udp' "$TMP/out/matrix.txt")
+[ "$n" = 2 ] || fail "matrix.txt has $n double-nat/udp/udp grids, expected 2 (one per outer)"
+grep -q "^double-nat/udp/udp outer=$TMP/cgn-symmetric.nft" "$TMP/out/matrix.txt" ||
+	fail "matrix.txt has no grid titled outer=..."
+grep -q "outer=" "$TMP/out/matrix.md" || fail "matrix.md has no outer= grid"
 
 timeout 30 "$PUNCHLAB" matrix -t two-nats --profiles full-cone --proto udp --techniques udp \
 	--outer cgn -o "$TMP/bad" >"$TMP/log" 2>&1
