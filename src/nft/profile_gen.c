@@ -338,9 +338,9 @@ static void write_explanation(const struct profile_header *h, const struct gen_p
 		fprintf(f, "# Filtering: conntrack's own, only replies from the remote endpoint "
 			"contacted.\n");
 	if (h->hairpin)
-		fprintf(f, "# Hairpin: LAN traffic to $WAN_ADDR is DNATed through @eim and SNATed to "
-			"$WAN_ADDR, where the\n# kernel reuses the sender's mapping; any LAN endpoint "
-			"may send (hairpin-filtering\n# endpoint-independent). Needs "
+		fprintf(f, "# Hairpin: LAN traffic to $WAN_ADDR is DNATed through @eim and SNATed to the "
+			"sender's public\n# endpoint for that destination, as the mapping has it; any "
+			"LAN endpoint may send\n# (hairpin-filtering endpoint-independent). Needs "
 			"net.bridge.bridge-nf-call-iptables=0 on a bridged LAN (the lab's business).\n");
 	fprintf(f, "# Unsolicited inbound: %s in the input chain, which leaves no conntrack "
 		"entry to steal a\n# port from a later outbound flow.\n",
