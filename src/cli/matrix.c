@@ -60,6 +60,8 @@ static const char matrix_usage[] =
 	"  --pcap failed|all     capture every run's interfaces (hosts, NATs, servers) into its\n"
 	"                        log directory; failed keeps the pcaps of failed, flaky,\n"
 	"                        disputed and error cells only; the reports link them\n"
+	"  --outer P,...         the profiles of the outer NAT both NATs share (double-nat's CGN),\n"
+	"                        a dimension; ids gain /outer=P, absent for the topology's own\n"
 	"  --no-classify         skip classifying the profiles first\n"
 	"  --only-rate-cells     only the cells the theory calls timing-dependent or probabilistic\n"
 	"                        (with --repeat 30: how ci/measure-rates measures their rates)\n"
@@ -78,6 +80,9 @@ static const char matrix_usage[] =
 	"the exit code.\n";
 
 /* A comma-separated list; an empty one is an error that says what was expected. */
+/* Long options without a short letter. */
+enum { OPT_OUTER = 256 };
+
 static int split_list(char *arg, const char **out, int max, const char *what)
 {
 	int n = 0;
@@ -136,6 +141,7 @@ int matrix_main(int argc, char **argv)
 		{ "events", required_argument, NULL, 'V' },
 		{ "impairments", required_argument, NULL, 'I' }, { "impair", required_argument, NULL, 'i' },
 		{ "pcap", required_argument, NULL, 'X' },
+		{ "outer", required_argument, NULL, OPT_OUTER },
 		{ 0 },
 	};
 	struct matrix_opts o = { .topology = NULL, .udp = true, .tcp = true,
@@ -253,6 +259,12 @@ int matrix_main(int argc, char **argv)
 				return EXIT_SETUP;
 			}
 			narrowing = "--profile-param";
+			break;
+		case OPT_OUTER:
+			narrowing = narrowing ? narrowing : "--outer";
+			if ((o.nouters = split_list(optarg, o.outers, MATRIX_MAX_PROFILES,
+						    "outer profiles")) <= 0)
+				return EXIT_SETUP;
 			break;
 		case 'I':
 			narrowing = narrowing ? narrowing : "--impairments";

@@ -273,6 +273,20 @@ static int impair_parse(struct cell_spec *c, const char *v, char *why, size_t le
 	return 0;
 }
 
+/* outer=PROFILE: the shared outer NAT's profile (double-nat's CGN), a reference; absent for
+ * the topology's own. */
+static int outer_format(const struct cell_spec *c, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	return c->outer[0] ? cell_ref_encode(c->outer, buf, len) : 0;
+}
+
+static int outer_parse(struct cell_spec *c, const char *v, char *why, size_t len)
+{
+	return ref_decode(v, strlen(v), c->outer, sizeof(c->outer), "the outer profile", why,
+			  len) < 0 ? -EINVAL : 0;
+}
+
 static const struct cell_dim {
 	const char *key;
 	dim_format_fn format;
@@ -283,6 +297,7 @@ static const struct cell_dim {
 	{ "impair", impair_format, impair_parse },
 	{ "stagger", stagger_format, stagger_parse }, /* peer B's start after A's (--sweep) */
 	{ "events", events_format, events_parse },
+	{ "outer", outer_format, outer_parse }, /* the shared outer NAT's profile (--outer) */
 	/* later dimensions append here: family, mode */
 };
 #define NDIMS (sizeof(cell_dims) / sizeof(cell_dims[0]))
@@ -482,11 +497,13 @@ int cells_enumerate(const struct matrix_dims *d, struct cell_spec **out)
 	if (d->tcp)
 		protos[nprotos++] = "tcp";
 	cap = nprotos * d->ntechniques * d->nprofiles * (d->b_has_nat ? d->nprofiles : 1) *
-	      (d->nimpairments ? d->nimpairments : 1);
+	      (d->nimpairments ? d->nimpairments : 1) * (d->nouters ? d->nouters : 1);
 	cells = calloc((size_t)(cap > 0 ? cap : 1), sizeof(*cells));
 	if (!cells)
 		return -ENOMEM;
-	/* impairments outermost: the unimpaired cells keep their old order */
+	/* outer profiles, then impairments outermost: the cells of the topology's own outer NAT,
+	 * unimpaired, keep their old order */
+	for (int ou = 0; ou < (d->nouters ? d->nouters : 1); ou++)
 	for (int im = 0; im < (d->nimpairments ? d->nimpairments : 1); im++)
 	for (int p = 0; p < nprotos; p++)
 		for (int t = 0; t < d->ntechniques; t++) {
@@ -514,6 +531,10 @@ int cells_enumerate(const struct matrix_dims *d, struct cell_spec **out)
 					snprintf(c->impair, sizeof(c->impair), "%s",
 						 d->nimpairments && strcmp(d->impairments[im], "none")
 							 ? d->impairments[im] : "");
+					snprintf(c->outer, sizeof(c->outer), "%s",
+						 d->nouters && !(d->outer_default &&
+								 strcmp(d->outers[ou], d->outer_default) == 0)
+							 ? d->outers[ou] : "");
 					ret = cell_spec_set_id(c);
 					if (ret < 0) {
 						free(cells);

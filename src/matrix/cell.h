@@ -16,7 +16,8 @@
  * profiles: 5s, or UNREPLIED~REPLIED like 3s~8s with '-' for the profile's own; absent: the
  * profiles' own); impair=PRESET (default none: docs/impairments.md); stagger=40ms (B starts
  * this long after A; absent: the run's --stagger; a point of --sweep); events=TIMELINE (NAT
- * events, docs/events.md). */
+ * events, docs/events.md); outer=PROFILE (the shared outer NAT's profile, absent at the
+ * topology's own). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -45,6 +46,11 @@ struct matrix_dims {
 	const char *engine_b;       /* peer B's engine in an engine pair, NULL: none */
 	const char *impairments[MATRIX_MAX_IMPAIRMENTS]; /* presets; "none" for none */
 	int nimpairments;           /* 0: none only */
+	/* the shared outer NAT's profiles (--outer), references; 0: the topology's own only.
+	 * Outermost loop of all, the topology's own first when listed first. */
+	const char *outers[MATRIX_MAX_PROFILES];
+	int nouters;
+	const char *outer_default;  /* the topology's own outer profile: its cells keep bare ids */
 };
 
 /* Fill *cells (malloc'd, caller frees) with every cell of dims in a fixed order: transport,

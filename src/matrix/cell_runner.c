@@ -1097,6 +1097,12 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		lo.override_node[lo.noverrides] = t->nodes[t->roles[ROLE_NAT_B]].name;
 		lo.override_profile[lo.noverrides++] = copy_b[0] ? copy_b : spec->profile_b;
 	}
+	/* outer=P: the NAT both home NATs sit behind (the matrix allows it only there) loads P;
+	 * profile parameters are not applied to it */
+	if (spec->outer[0] && t->nodes[t->roles[ROLE_NAT_A]].gateway >= 0) {
+		lo.override_node[lo.noverrides] = t->nodes[t->nodes[t->roles[ROLE_NAT_A]].gateway].name;
+		lo.override_profile[lo.noverrides++] = spec->outer;
+	}
 	if (spec->impair[0]) {
 		struct topo *it = malloc(sizeof(*it));
 

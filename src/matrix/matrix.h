@@ -57,6 +57,9 @@ struct matrix_opts {
 	bool one_run;
 	struct run_watch *watch;
 	const char *pcap_dir;               /* run --pcap DIR: every run captures into DIR */
+	/* --outer P,...: the shared outer NAT's profiles (double-nat's CGN), a dimension */
+	const char *outers[MATRIX_MAX_PROFILES];
+	int nouters;
 };
 
 /* The default profiles: the five classic types plus the RST variant. */

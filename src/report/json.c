@@ -411,6 +411,8 @@ static void jw_write_cell(struct json_writer *w, const struct results *r,
 		jw_str(w, "events", c->spec.events);
 	if (c->spec.impair[0])
 		jw_str(w, "impair", c->spec.impair);
+	if (c->spec.outer[0])
+		jw_str(w, "outer", c->spec.outer);
 	jw_str(w, "outcome", cell_outcome_name(c->outcome));
 	/* the representative run's details, for readers that do not want to look into runs */
 	jw_str(w, "reason", rep ? rep->reason : "");
