@@ -211,6 +211,8 @@ int wire_encode(const struct wire_msg *m, void *buf, size_t cap)
 		attr_put_u32(&w, WA_RTT, m->rtt_us);
 	if (HAS(m, WA_START))
 		attr_put_u32(&w, WA_START, m->start_us);
+	if (HAS(m, WA_RESPONSE_PORT))
+		attr_put_u16(&w, WA_RESPONSE_PORT, m->response_port);
 	if (HAS(m, WA_PAYLOAD)) {
 		uint8_t *p;
 
@@ -436,6 +438,11 @@ int wire_decode(const void *buf, size_t len, struct wire_msg *m)
 			if (alen != 4)
 				return -WIRE_EATTR;
 			m->start_us = get32(v);
+			break;
+		case WA_RESPONSE_PORT:
+			if (alen != 2 || get16(v) == 0)
+				return -WIRE_EATTR;
+			m->response_port = get16(v);
 			break;
 		case WA_ERROR:
 			if (alen < 2 || alen > 2 + 64)

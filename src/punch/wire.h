@@ -53,6 +53,10 @@ enum wire_role { WIRE_ROLE_ANY = 0, WIRE_ROLE_A = 1, WIRE_ROLE_B = 2, WIRE_ROLE_
 
 /* Header flags. */
 #define WIRE_F_RELAY 0x01     /* REGISTERED/PEER: this server relays */
+/* BIND (punch probe, RFC 5780's CHANGE-REQUEST): answer from the listen address of the other
+ * IP address and/or the other port; a server without such a listener does not answer. */
+#define WIRE_F_CHANGE_ADDR 0x02
+#define WIRE_F_CHANGE_PORT 0x04
 
 enum wire_attr {
 	WA_SESSION = 1,       /* 1..64 bytes of [A-Za-z0-9._:@/+-] */
@@ -75,6 +79,8 @@ enum wire_attr {
 	WA_RTT = 17,          /* u32: the sender's measured round trip to the server, microseconds */
 	WA_START = 18,        /* u32: PEER: the shared moment is this many microseconds after the
 	                       * server sent the message (each peer subtracts half its RTT) */
+	WA_RESPONSE_PORT = 24, /* u16: BIND: answer to this port of the sender's own address
+	                       * (RFC 5780 RESPONSE-PORT; punch probe's mapping lifetime test) */
 };
 
 enum wire_error {
@@ -141,6 +147,7 @@ struct wire_msg {
 	uint64_t time_us;
 	uint32_t rtt_us;
 	uint32_t start_us;
+	uint16_t response_port;
 	const uint8_t *payload;       /* points into the decoded buffer / caller's buffer */
 	uint16_t payload_len;
 	uint16_t error_code;
