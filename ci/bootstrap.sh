@@ -35,6 +35,8 @@ punchlab_packages=(
 	"conntrack:the events test reads a NAT's conntrack table with conntrack(8)"
 	"iputils-ping:the impaired-link test measures delay, jitter and loss with ping(8)"
 	"netcat-openbsd:the impaired-link test measures a rate-limited transfer with nc(1)"
+	"coturn:the probe test runs an RFC 5780 STUN server (turnserver) and its turnutils_natdiscovery"
+	"stun-client:the probe test imports the RFC 3489 client's output (stun)"
 )
 
 # The engine files asked for: `--engine NAME|PATH` (or --engine=) among the arguments of the
