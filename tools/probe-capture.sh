@@ -13,7 +13,7 @@ tmp=$(mktemp -d)
 lab=
 cleanup() {
 	[ -n "$lab" ] && "$pl" lab down "$lab" >/dev/null 2>&1
-	[ -f "$tmp/turn.pid" ] && kill "$(cat "$tmp/turn.pid")" 2>/dev/null
+	[ -n "${turn_pid:-}" ] && kill "$turn_pid" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -22,13 +22,15 @@ turn_up() {
 		--listening-ip=198.51.100.11 --listening-port=3478 --no-tls --no-dtls --no-cli \
 		--pidfile="$tmp/turn.pid" --userdb="$tmp/turndb" --log-file="$tmp/turn.log" \
 		--no-stdout-log >/dev/null 2>&1 &
+	turn_pid=$!   # our punchlab exec; coturn's pid file holds its pid inside the lab's PID namespace
 	for _ in $(seq 50); do [ -s "$tmp/turn.pid" ] && break; sleep 0.1; done
 	sleep 0.3
 }
 turn_down() {
-	[ -s "$tmp/turn.pid" ] && kill "$(cat "$tmp/turn.pid")" 2>/dev/null
+	kill "$turn_pid" 2>/dev/null   # coturn dies with the exec's PID namespace
+	wait "$turn_pid" 2>/dev/null
+	turn_pid=
 	rm -f "$tmp/turn.pid"
-	wait
 }
 for f in "$top"/nat-profiles/*.nft; do
 	p=$(basename "$f" .nft)
