@@ -177,7 +177,10 @@ static void print_json(const struct probe_opts *o, const struct probe_result *r,
 	fprintf(f, ",\"tcp\":");
 	json_str(f, r->tcp_note);
 	fprintf(f, "}},\"profile_new\":");
-	json_str(f, line);
+	if (r->behind_nat)
+		json_str(f, line);
+	else
+		fputs("null", f);
 	fprintf(f, "}\n");
 }
 
@@ -234,6 +237,10 @@ static void print_text(const struct probe_opts *o, const struct probe_result *r,
 	}
 	if (r->lifetime_note[0])
 		fprintf(f, "udp-timeout: %s\n", r->lifetime_note);
+	if (!r->behind_nat) {
+		fprintf(f, "\n# no NAT between this host and the server: no profile to rebuild\n");
+		return;
+	}
 	fprintf(f, "\n# rebuild this NAT in the lab (unknown fields left out: profile new's defaults)\n");
 	fprintf(f, "%s\n", line);
 }

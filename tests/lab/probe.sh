@@ -214,6 +214,17 @@ grep -q '^punchlab profile new --ports preserve --hairpin no$' "$TMP/one.txt" ||
 	{ cat "$TMP/one.txt" >&2; fail "one address: expected the profile new line with ports and hairpin only"; }
 note "ok: one server address: mapping and filtering unknown, left out of the profile new line"
 
+# --- no NAT (public-peer's host-b): no profile to rebuild, and --redact hides its own address --
+kept_lab -t public-peer
+rdv_start nonat 20 --listen $RDV1:3478 --listen $RDV1:3479 --listen $RDV2:3478 --listen $RDV2:3479
+"$PUNCHLAB" exec --timeout 30 "$LAB" host-b -- "$PUNCH" probe --server $RDV1 --redact >"$TMP/nonat.txt" 2>&1 ||
+	{ cat "$TMP/nonat.txt" >&2; fail "probe from a host without NAT failed"; }
+grep -q 'no NAT between this host and the server' "$TMP/nonat.txt" || { cat "$TMP/nonat.txt" >&2; fail "no NAT: expected it said so"; }
+grep -q '^punchlab profile new' "$TMP/nonat.txt" && { cat "$TMP/nonat.txt" >&2; fail "no NAT: a profile new line"; }
+grep -q '203\.0\.113\.18' "$TMP/nonat.txt" && { cat "$TMP/nonat.txt" >&2; fail "no NAT: --redact printed the host's public address"; }
+note "ok: no NAT: said so, no profile new line, its address redacted"
+LAB=$(cat "$TMP/full-cone/lab")
+
 # --- a server that does not answer: exit 1 -----------------------------------------------------
 "$PUNCHLAB" exec --timeout 30 "$LAB" host-a -- "$PUNCH" probe --server $RDV1:3491 --tries 1 >"$TMP/none.txt" 2>&1
 rc=$?
