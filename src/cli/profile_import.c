@@ -32,7 +32,8 @@ static const char *how_name(enum import_how h)
 	return h == IMPORT_MEASURED ? "measured" : h == IMPORT_ASSUMED ? "assumed" : "unknown";
 }
 
-static void print(const char *path, const struct import_result *r, const char **args, int n)
+static void print(const char *path, const struct import_result *r, const char **args, int n,
+		  unsigned defaulted)
 {
 	int k, i;
 	bool any;
@@ -64,15 +65,17 @@ static void print(const char *path, const struct import_result *r, const char **
 	printf("\n");
 	for (any = false, k = 0; k < IK_MAX; k++)
 		if (r->f[k].how == IMPORT_ASSUMED) {
-			printf("%s%s", any ? ", " : "assumed: ", import_key_name((enum import_key)k));
+			printf("%s%s", any ? ", " : "assumed by the tool's limits: ",
+			       import_key_name((enum import_key)k));
 			any = true;
 		}
 	if (any)
 		printf("\n");
 	for (any = false, k = 0; k < IK_MAX; k++)
-		if (r->f[k].how == IMPORT_UNKNOWN) {
-			printf("%s%s", any ? ", " : "left to profile new's defaults: ",
-			       import_key_name((enum import_key)k));
+		if (defaulted & (1u << k)) {
+			printf("%s%s %s", any ? ", " : "not measured, port-restricted-cone's value "
+			       "assumed: ", import_key_name((enum import_key)k),
+			       import_default((enum import_key)k));
 			any = true;
 		}
 	if (any)
@@ -124,6 +127,7 @@ int profile_import_main(int argc, char **argv)
 	enum import_tool tool = IMPORT_AUTO;
 	uint32_t timers[IMPORT_MAX_LIFE];
 	int n_timers = 0, c, n, ret;
+	unsigned defaulted;
 	const char *out = NULL, *path, *args[2 * IK_MAX];
 	struct import_result *r = NULL;
 	struct diag d = { 0 };
@@ -187,8 +191,8 @@ int profile_import_main(int argc, char **argv)
 		ret = EXIT_SETUP;
 		goto out;
 	}
-	n = import_profile_args(r, args);
-	print(path, r, args, n);
+	n = import_profile_args(r, args, &defaulted);
+	print(path, r, args, n, defaulted);
 	if (!r->reached || r->no_nat) {
 		ret = r->reached ? 0 : EXIT_FINDING;
 		if (out)

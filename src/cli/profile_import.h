@@ -51,9 +51,13 @@ int import_tool_parse(const char *s, enum import_tool *t);
 int import_parse(FILE *f, const char *path, enum import_tool tool, const uint32_t *timers,
 		 int n_timers, struct import_result *r, struct diag *d);
 
-/* The `punchlab profile new` arguments for @r (measured and assumed fields; unknown ones left
- * to profile new's defaults) as an argv tail: at most 2 * IK_MAX strings pointing into @r or
+/* The `punchlab profile new` arguments for @r: measured and assumed fields as the tool gave
+ * them; profile new needs all six flags, so an unknown field takes its import_default() and
+ * its bit (1 << key) is set in @defaulted. @argv gets 2 * IK_MAX strings pointing into @r or
  * static storage. Returns their count. */
-int import_profile_args(const struct import_result *r, const char **argv);
+int import_profile_args(const struct import_result *r, const char **argv, unsigned *defaulted);
+
+/* port-restricted-cone's value of @k (a typical home router: plain masquerade, drop, 30 s). */
+const char *import_default(enum import_key k);
 
 int profile_import_main(int argc, char **argv);

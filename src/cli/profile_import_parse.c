@@ -415,17 +415,29 @@ int import_parse(FILE *f, const char *path, enum import_tool tool, const uint32_
 		    "them, or name the tool with --from");
 }
 
-int import_profile_args(const struct import_result *r, const char **argv)
+const char *import_default(enum import_key k)
+{
+	static const char *dflt[IK_MAX] = { "endpoint-independent", "address-and-port-dependent",
+					    "preserve", "no", "drop", "30" };
+
+	return k < IK_MAX ? dflt[k] : "?";
+}
+
+int import_profile_args(const struct import_result *r, const char **argv, unsigned *defaulted)
 {
 	static const char *flags[IK_MAX] = { "--mapping", "--filtering", "--ports", "--hairpin",
 					     "--tcp-unsolicited", "--udp-timeout" };
 	int k, n = 0;
 
+	*defaulted = 0;
 	for (k = 0; k < IK_MAX; k++) {
-		if (r->f[k].how == IMPORT_UNKNOWN)
-			continue;
 		argv[n++] = flags[k];
-		argv[n++] = r->f[k].value;
+		if (r->f[k].how == IMPORT_UNKNOWN) {
+			argv[n++] = import_default((enum import_key)k);
+			*defaulted |= 1u << k;
+		} else {
+			argv[n++] = r->f[k].value;
+		}
 	}
 	return n;
 }

@@ -81,22 +81,39 @@ static const char *hairpin_name(int h)
 	return h < 0 ? "unknown" : h ? "yes" : "no";
 }
 
-/* The `punchlab profile new` line: every measured flag, the unknown ones left out. */
-static void profile_line(const struct probe_result *r, char *buf, size_t cap)
+/* The `punchlab profile new` line. profile new needs every one of its six flags, so a field
+ * not measured takes port-restricted-cone's value (the typical home router: plain masquerade,
+ * drop, 30 s) and is named in @assumed. */
+static void profile_line(const struct probe_result *r, char *buf, size_t cap, char *assumed,
+			 size_t acap)
 {
-	size_t n = (size_t)snprintf(buf, cap, "punchlab profile new");
+	char t[16];
+	const char *v[6][2] = {
+		{ "--mapping", r->mapping != DEP_UNKNOWN ? probe_dep_name(r->mapping) : NULL },
+		{ "--filtering", r->filtering != DEP_UNKNOWN ? probe_dep_name(r->filtering) : NULL },
+		{ "--ports", r->ports != PORTS_UNKNOWN ? probe_ports_name(r->ports) : NULL },
+		{ "--hairpin", r->hairpin >= 0 ? hairpin_name(r->hairpin) : NULL },
+		{ "--tcp-unsolicited", NULL },
+		{ "--udp-timeout", NULL },
+	};
+	static const char *dflt[6] = { "endpoint-independent", "address-and-port-dependent",
+				       "preserve", "no", "drop", "30" };
+	size_t n = (size_t)snprintf(buf, cap, "punchlab profile new"), an = 0;
+	int i;
 
-	if (r->mapping != DEP_UNKNOWN && n < cap)
-		n += (size_t)snprintf(buf + n, cap - n, " --mapping %s", probe_dep_name(r->mapping));
-	if (r->filtering != DEP_UNKNOWN && n < cap)
-		n += (size_t)snprintf(buf + n, cap - n, " --filtering %s",
-				      probe_dep_name(r->filtering));
-	if (r->ports != PORTS_UNKNOWN && n < cap)
-		n += (size_t)snprintf(buf + n, cap - n, " --ports %s", probe_ports_name(r->ports));
-	if (r->hairpin >= 0 && n < cap)
-		n += (size_t)snprintf(buf + n, cap - n, " --hairpin %s", hairpin_name(r->hairpin));
-	if (r->udp_timeout > 0 && n < cap)
-		snprintf(buf + n, cap - n, " --udp-timeout %d", r->udp_timeout);
+	if (r->udp_timeout > 0) {
+		snprintf(t, sizeof(t), "%d", r->udp_timeout);
+		v[5][1] = t;
+	}
+	assumed[0] = '\0';
+	for (i = 0; i < 6 && n < cap; i++) {
+		n += (size_t)snprintf(buf + n, cap - n, " %s %s", v[i][0], v[i][1] ? v[i][1] : dflt[i]);
+		if (!v[i][1] && an < acap)
+			an += (size_t)snprintf(assumed + an, acap - an, "%s%s %s", an ? ", " : "",
+					       v[i][0] + 2, dflt[i]);
+	}
+	if (r->ports == PORTS_SEQUENTIAL && r->stride != 1 && n < cap)
+		snprintf(buf + n, cap - n, " --stride %d", r->stride);
 }
 
 static void json_str(FILE *f, const char *s)
@@ -114,7 +131,7 @@ static void json_str(FILE *f, const char *s)
 static const char *srv_key[PS_MAX] = { "primary", "alt-port", "alt-addr", "alt-both" };
 
 static void print_json(const struct probe_opts *o, const struct probe_result *r, FILE *f,
-		       const char *line)
+		       const char *line, const char *assumed)
 {
 	char b[EP_STRLEN], t[32];
 	int i;
@@ -181,11 +198,13 @@ static void print_json(const struct probe_opts *o, const struct probe_result *r,
 		json_str(f, line);
 	else
 		fputs("null", f);
+	fprintf(f, ",\"assumed\":");
+	json_str(f, r->behind_nat ? assumed : "");
 	fprintf(f, "}\n");
 }
 
 static void print_text(const struct probe_opts *o, const struct probe_result *r, FILE *f,
-		       const char *line)
+		       const char *line, const char *assumed)
 {
 	char b[EP_STRLEN], b2[EP_STRLEN];
 	int i;
@@ -241,18 +260,20 @@ static void print_text(const struct probe_opts *o, const struct probe_result *r,
 		fprintf(f, "\n# no NAT between this host and the server: no profile to rebuild\n");
 		return;
 	}
-	fprintf(f, "\n# rebuild this NAT in the lab (unknown fields left out: profile new's defaults)\n");
+	fprintf(f, "\n# rebuild this NAT in the lab\n");
 	fprintf(f, "%s\n", line);
+	if (assumed[0])
+		fprintf(f, "# assumed, not measured (port-restricted-cone's values): %s\n", assumed);
 }
 
 void probe_print(const struct probe_opts *o, const struct probe_result *r, FILE *out)
 {
-	char line[512];
+	char line[512], assumed[160];
 
-	profile_line(r, line, sizeof(line));
+	profile_line(r, line, sizeof(line), assumed, sizeof(assumed));
 	if (o->json)
-		print_json(o, r, out, line);
+		print_json(o, r, out, line, assumed);
 	else
-		print_text(o, r, out, line);
+		print_text(o, r, out, line, assumed);
 	fflush(out);
 }

@@ -32,13 +32,15 @@ struct good_case {
 	/* value and how of mapping, filtering, ports, hairpin, udp-timeout */
 	const char *v[IK_MAX];
 	const char *how[IK_MAX];
-	const char *args;             /* the profile new arguments, space separated */
+	const char *args;             /* the profile new arguments, space separated (NULL: not
+				       * checked); unknown fields take port-restricted-cone's */
 };
 
 static const struct good_case good[] = {
 	{ "stun-client-full-cone.txt", IMPORT_AUTO, { 0 }, 0,
 	  { EI, EI, "preserve", "no", U, U }, { M, M, M, M, U, U },
-	  "--mapping " EI " --filtering " EI " --ports preserve --hairpin no" },
+	  "--mapping " EI " --filtering " EI " --ports preserve --hairpin no --tcp-unsolicited drop "
+	  "--udp-timeout 30" },
 	{ "stun-client-full-cone-hairpin.txt", IMPORT_STUN_CLIENT, { 0 }, 0,
 	  { EI, EI, "preserve", "yes", U, U }, { M, M, M, M, U, U }, NULL },
 	{ "stun-client-restricted-cone.txt", IMPORT_AUTO, { 0 }, 0,
@@ -52,14 +54,16 @@ static const struct good_case good[] = {
 	/* RFC 3489 cannot tell address-dependent mapping, filtering or sequential ports */
 	{ "stun-client-symmetric.txt", IMPORT_AUTO, { 0 }, 0,
 	  { APD, APD, "random", "no", U, U }, { A, A, A, M, U, U },
-	  "--mapping " APD " --filtering " APD " --ports random --hairpin no" },
+	  "--mapping " APD " --filtering " APD " --ports random --hairpin no --tcp-unsolicited drop "
+	  "--udp-timeout 30" },
 	{ "stun-client-symmetric-sequential.txt", IMPORT_AUTO, { 0 }, 0,
 	  { APD, APD, "random", "no", U, U }, { A, A, A, M, U, U }, NULL },
 	{ "stun-client-symmetric-port-range.txt", IMPORT_AUTO, { 0 }, 0,
 	  { APD, APD, "random", "no", U, U }, { A, A, A, M, U, U }, NULL },
 	{ "natdiscovery-full-cone.txt", IMPORT_AUTO, { 0 }, 0,
 	  { EI, EI, U, "no", U, U }, { M, M, U, M, U, U },
-	  "--mapping " EI " --filtering " EI " --hairpin no" },
+	  "--mapping " EI " --filtering " EI " --ports preserve --hairpin no --tcp-unsolicited drop "
+	  "--udp-timeout 30" },
 	{ "natdiscovery-full-cone-hairpin.txt", IMPORT_NATDISCOVERY, { 0 }, 0,
 	  { EI, EI, U, "yes", U, U }, { M, M, U, M, U, U }, NULL },
 	{ "natdiscovery-restricted-cone.txt", IMPORT_AUTO, { 0 }, 0,
@@ -78,12 +82,14 @@ static const struct good_case good[] = {
 	  { APD, APD, U, "no", U, U }, { M, M, U, M, U, U }, NULL },
 	/* lifetime against a 4 s UDP timeout: alive after 2 s says only "longer than 2" */
 	{ "natdiscovery-lifetime-alive-2.txt", IMPORT_AUTO, { 2 }, 1,
-	  { U, U, U, U, U, U }, { U, U, U, U, U, U }, "" },
+	  { U, U, U, U, U, U }, { U, U, U, U, U, U }, NULL },
 	{ "natdiscovery-lifetime-gone-7.txt", IMPORT_AUTO, { 7 }, 1,
-	  { U, U, U, U, U, "7" }, { U, U, U, U, U, A }, "--udp-timeout 7" },
+	  { U, U, U, U, U, "7" }, { U, U, U, U, U, A },
+	  "--mapping " EI " --filtering " APD " --ports preserve --hairpin no --tcp-unsolicited drop "
+	  "--udp-timeout 7" },
 	/* without its -T the lifetime stays unknown */
 	{ "natdiscovery-lifetime-gone-7.txt", IMPORT_AUTO, { 0 }, 0,
-	  { U, U, U, U, U, U }, { U, U, U, U, U, U }, "" },
+	  { U, U, U, U, U, U }, { U, U, U, U, U, U }, NULL },
 };
 
 static const char *how_s(enum import_how h)
@@ -105,6 +111,7 @@ static void test_good(void **state)
 		char joined[512] = "";
 		char path[512];
 		FILE *f;
+		unsigned defaulted;
 		int n, a;
 
 		snprintf(path, sizeof(path), DATA "%s", c->file);
@@ -128,7 +135,10 @@ static void test_good(void **state)
 			if (r.f[k].how != IMPORT_MEASURED)
 				assert_true(r.f[k].why[0] != '\0');
 		}
-		n = import_profile_args(&r, args);
+		n = import_profile_args(&r, args, &defaulted);
+		assert_int_equal(n, 2 * IK_MAX);
+		for (k = 0; k < IK_MAX; k++)
+			assert_int_equal(!!(defaulted & (1u << k)), r.f[k].how == IMPORT_UNKNOWN);
 		for (a = 0; a < n; a++)
 			snprintf(joined + strlen(joined), sizeof(joined) - strlen(joined), "%s%s",
 				 a ? " " : "", args[a]);
