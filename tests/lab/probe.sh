@@ -12,7 +12,8 @@
 # protocols) and by natdiscovery's -t through import --timer; --redact hides the public
 # address everywhere; a rendezvous with one address leaves the fields it needs unknown (named as
 # assumed in the profile new line, which needs every flag); a malformed import file is refused at FILE:LINE, exit 2;
-# import -o when this build has `profile new`. Nothing is left behind.
+# import -o and each profile's probe line through `profile new`, the results classified, when
+# this build has `profile new`. Nothing is left behind.
 . "$(dirname "$0")/lib.sh"
 require_root
 . "$(dirname "$0")/punch-lib.sh"
@@ -244,7 +245,17 @@ if "$PUNCHLAB" profile new --help >/dev/null 2>&1; then
 	"$PUNCHLAB" profile import "$TMP/restricted-cone/stun-client.txt" -o "$TMP/imported.nft" >"$TMP/o.txt" 2>&1 ||
 		{ cat "$TMP/o.txt" >&2; fail "import -o failed"; }
 	grep -q '^# filtering: address-dependent' "$TMP/imported.nft" || fail "import -o: the profile lacks its filtering"
-	note "ok: import -o wrote a profile with the imported fields"
+	# every shipped profile's probe line rebuilds a NAT that behaves as its header says
+	gen=("$TMP/imported.nft")
+	for p in "${profiles[@]}"; do
+		read -ra line < <(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["profile_new"])' "$TMP/$p/probe.json")
+		"$PUNCHLAB" "${line[@]:1}" --name "probed-$p" -o "$TMP/probed-$p.nft" 2>"$TMP/new.err" ||
+			{ cat "$TMP/new.err" >&2; fail "$p: the probe's line failed: ${line[*]}"; }
+		gen+=("$TMP/probed-$p.nft")
+	done
+	timeout 120 "$PUNCHLAB" classify "${gen[@]}" >"$TMP/classify.out" 2>&1 ||
+		{ cat "$TMP/classify.out" >&2; fail "a profile rebuilt from probe or import does not behave as its header"; }
+	note "ok: import -o and every probe line wrote profiles that classify as declared ($(tail -1 "$TMP/classify.out"))"
 else
 	note "SKIP part: import -o (punchlab profile new is not in this build)"
 fi
