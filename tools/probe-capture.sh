@@ -4,11 +4,11 @@
 # that profile in nat-a and coturn (two addresses, so RFC 5780) in the server node, both tools
 # run in host-a. Plus lifetime captures against a copy of port-restricted-cone whose UDP
 # timeout is 4 s: natdiscovery -t -T 2 (alive) and -T 7 (gone).
-# Usage (root, from the source tree, after ninja -C build): tools/probe-capture.sh
+# Usage (root, from the source tree, after ninja -C build): tools/probe-capture.sh [DIR]
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 pl=$top/build/punchlab
-out=$top/tests/data/probe
+out=${1:-$top/tests/data/probe}   # another directory: capture there (to compare)
 tmp=$(mktemp -d)
 lab=
 cleanup() {
@@ -28,7 +28,7 @@ turn_up() {
 }
 turn_down() {
 	kill "$turn_pid" 2>/dev/null   # coturn dies with the exec's PID namespace
-	wait "$turn_pid" 2>/dev/null
+	wait "$turn_pid" 2>/dev/null || true   # killed: not an error
 	turn_pid=
 	rm -f "$tmp/turn.pid"
 }
