@@ -97,6 +97,7 @@ static int stun_addr(const uint8_t *v, size_t len, const uint8_t *hdr, bool x,
 
 static int stun_decode(const uint8_t *buf, size_t len, uint64_t id, struct probe_answer *a)
 {
+	struct sockaddr_storage ss;
 	uint8_t tx[12];
 	bool mapped = false, xmapped = false;
 	size_t off = 20, end;
@@ -115,13 +116,20 @@ static int stun_decode(const uint8_t *buf, size_t len, uint64_t id, struct probe
 
 		if (off + 4 + l > end)
 			return -EINVAL;
-		if (t == STUN_A_XOR_MAPPED && stun_addr(v, l, buf, true, &a->mapped) == 0)
+		/* Parsed into a scratch address: a malformed attribute after a good one must not
+		 * clobber it (found by tests/fuzz/fuzz_stun.c). The first good one of each wins. */
+		if (t == STUN_A_XOR_MAPPED && !xmapped && stun_addr(v, l, buf, true, &ss) == 0) {
+			a->mapped = ss;
 			xmapped = true;
-		else if (t == STUN_A_MAPPED && !xmapped && stun_addr(v, l, buf, false, &a->mapped) == 0)
+		} else if (t == STUN_A_MAPPED && !xmapped && !mapped &&
+			   stun_addr(v, l, buf, false, &ss) == 0) {
+			a->mapped = ss;
 			mapped = true;
-		else if ((t == STUN_A_OTHER || t == STUN_A_CHANGED) && a->n_other == 0 &&
-			 stun_addr(v, l, buf, false, &a->other[0]) == 0)
+		} else if ((t == STUN_A_OTHER || t == STUN_A_CHANGED) && a->n_other == 0 &&
+			   stun_addr(v, l, buf, false, &ss) == 0) {
+			a->other[0] = ss;
 			a->n_other = 1;
+		}
 		off += 4u + ((l + 3u) & ~3u);
 	}
 	return xmapped || mapped ? 0 : -EINVAL;

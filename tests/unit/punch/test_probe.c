@@ -118,6 +118,18 @@ static void test_stun_answer(void **state)
 	assert_string_equal(ep_format(&a.mapped, s), "203.0.113.2:4000");
 	assert_int_equal(a.n_other, 1);
 	assert_string_equal(ep_format(&a.other[0], s), "198.51.100.11:3479");
+	/* a second XOR-MAPPED-ADDRESS of an unknown family after the good one: the good one
+	 * stays (fuzz_stun found it zeroed) */
+	{
+		uint8_t b2[80];
+		static const uint8_t junk[12] = { 0x00, 0x20, 0, 8, 0, 9, 0, 0, 0, 0, 0, 0 };
+
+		memcpy(b2, b, n);
+		memcpy(b2 + n, junk, sizeof(junk));
+		b2[3] = (uint8_t)(n - 20 + sizeof(junk));
+		assert_int_equal(probe_ops_stun.decode(b2, n + sizeof(junk), 1, &a), 0);
+		assert_string_equal(ep_format(&a.mapped, s), "203.0.113.2:4000");
+	}
 	/* another transaction, a truncated message, an error response: not an answer to us */
 	assert_int_equal(probe_ops_stun.decode(b, n, 2, &a), -EINVAL);
 	assert_int_equal(probe_ops_stun.decode(b, n - 4, 1, &a), -EINVAL);
