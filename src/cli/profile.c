@@ -16,6 +16,7 @@
 
 #include "base/out.h"
 #include "cli/cli.h"
+#include "cli/profile_import.h"
 #include "nft/profile.h"
 #include "nft/profile_gen.h"
 
@@ -25,6 +26,7 @@ static const char profile_usage[] =
 	"                            [--port-parity yes|no] [--port-block N]\n"
 	"                            [--pooling paired|arbitrary --pool ADDR,ADDR...] [--name NAME]\n"
 	"                            [-o FILE]\n"
+	"       punchlab profile import FILE [--from stun-client|natdiscovery] [-o OUT]\n"
 	"  M, F: endpoint-independent, address-dependent, address-and-port-dependent\n"
 	"  P: preserve, sequential, random;  S: seconds (1-86400) or 'unreplied N, replied M'\n"
 	"  Writes a profile (header and nftables ruleset) to FILE (default stdout).\n"
@@ -288,6 +290,8 @@ int profile_main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "new") == 0)
 		return profile_new(argc - 1, argv + 1);
-	fprintf(stderr, "punchlab: profile %s: unknown, expected new\n", argv[1]);
+	if (strcmp(argv[1], "import") == 0)
+		return profile_import_main(argc - 1, argv + 1);
+	fprintf(stderr, "punchlab: profile %s: unknown, expected new or import\n", argv[1]);
 	return EXIT_SETUP;
 }
