@@ -574,7 +574,8 @@ int sweep_parse(const char *spec, struct sweep *sw, char *why, size_t len)
 
 	memset(sw, 0, sizeof(*sw));
 	for (size_t i = 0; eq && i < sizeof(keys) / sizeof(keys[0]); i++)
-		if ((size_t)(eq - spec) == strlen(keys[i]) && strncmp(spec, keys[i], strlen(keys[i])) == 0)
+		if ((size_t)(eq - spec) == strlen(keys[i]) &&
+		    strncmp(spec, keys[i], strlen(keys[i])) == 0)
 			key = keys[i];
 	if (!key) {
 		snprintf(why, len, "--sweep %s: expected stagger=FROM..TO/STEP or "

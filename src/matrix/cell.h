@@ -82,9 +82,9 @@ bool technique_fits(const char *technique, const char *proto);
 /* The default technique names: the plain one per transport, then auto. */
 extern const char *const matrix_default_techniques[];
 
-/* A timing sweep (--sweep stagger=FROM..TO/STEP or signal-delay=FROM..TO/STEP): a cell run at every point of a range of one
- * dimension. Durations are "40ms", "1s" or a bare number in the range's unit ("0..200ms/10" is
- * 0, 10, ... 200 ms). */
+/* A timing sweep (--sweep stagger=FROM..TO/STEP or signal-delay=FROM..TO/STEP): a cell run at
+ * every point of a range of one dimension. Durations are "40ms", "1s" or a bare number in the
+ * range's unit ("0..200ms/10" is 0, 10, ... 200 ms). */
 #define SWEEP_MAX_MS 10000
 #define SWEEP_MAX_POINTS 101
 struct sweep {

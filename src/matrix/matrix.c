@@ -839,7 +839,8 @@ static int steps_load_profiles(struct matrix_steps *m)
 }
 
 /* --sweep: every planned cell at every point of the range (its id gains stagger=Nms or
- * signal-delay=Nms); a --cell id that names a point already is swept all the same. Returns the new count or -errno. */
+ * signal-delay=Nms); a --cell id that names a point already is swept all the same. Returns the
+ * new count or -errno. */
 static int plan_sweep(struct matrix_steps *m, int ncells)
 {
 	const struct sweep *sw = &m->o.sweep;

@@ -196,7 +196,8 @@ static void svg_plot(FILE *f, const struct report_sweep *s)
 	for (int i = 0; i < s->npoints; i++) {
 		const struct report_sweep_point *p = &s->points[i];
 		fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"#2563eb\"><title>%d ms: "
-			"%d of %d direct (%.2f)</title></circle>\n", X(p->ms), Y(p->rate), p->ms, p->direct, p->runs, p->rate);
+			"%d of %d direct (%.2f)</title></circle>\n", X(p->ms), Y(p->rate), p->ms,
+			p->direct, p->runs, p->rate);
 	}
 	fputs("</svg>\n", f);
 #undef X
