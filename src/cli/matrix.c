@@ -39,6 +39,8 @@ static const char matrix_usage[] =
 	"  --sweep stagger=FROM..TO/STEP  run every cell with peer B starting FROM, FROM+STEP,\n"
 	"                        ... TO ms after A (0..200ms/10), --repeat N runs per point; the\n"
 	"                        reports plot each cell's success rate over the range\n"
+	"  --sweep signal-delay=FROM..TO/STEP  the same over the rendezvous' answer reaching\n"
+	"                        peer B this long after A (engines using {{signal_delay_ms}})\n"
 	"  --shard K/N           run only slice K of N (every cell is in exactly one slice);\n"
 	"                        join slices with punchlab merge\n"
 	"  -o, --out DIR         report directory (default results/<timestamp>)\n"
@@ -243,6 +245,13 @@ int matrix_main(int argc, char **argv)
 		case 'G': o.engine_binary_b = optarg; break;
 		case 'W': {
 			char why[300];
+			/* one sweep at a time: a curve over one dimension, every other one fixed */
+			if (o.sweep.npoints) {
+				fprintf(stderr, "punchlab: --sweep %s: expected one --sweep per run "
+					"(a curve over one dimension; a %s sweep was given already)\n",
+					optarg, o.sweep.key);
+				return EXIT_SETUP;
+			}
 			if (sweep_parse(optarg, &o.sweep, why, sizeof(why)) < 0) {
 				fprintf(stderr, "punchlab: %s\n", why);
 				return EXIT_SETUP;

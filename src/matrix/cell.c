@@ -204,6 +204,28 @@ static int stagger_parse(struct cell_spec *c, const char *v, char *why, size_t l
 	return 0;
 }
 
+static int signal_delay_format(const struct cell_spec *c, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (!c->has_signal_delay)
+		return 0;
+	return (size_t)snprintf(buf, len, "%dms", c->signal_delay_ms) < len ? 0 : -ENAMETOOLONG;
+}
+
+static int signal_delay_parse(struct cell_spec *c, const char *v, char *why, size_t len)
+{
+	int ms = duration_ms(v, strlen(v));
+
+	if (ms < 0) {
+		snprintf(why, len, "signal-delay=%s: expected a duration of 0 to %d ms (40ms, 1s)", v,
+			 SWEEP_MAX_MS);
+		return -EINVAL;
+	}
+	c->has_signal_delay = true;
+	c->signal_delay_ms = ms;
+	return 0;
+}
+
 struct profile_params cell_spec_params(const struct cell_spec *c)
 {
 	return (struct profile_params){ c->udp_timeout_unreplied, c->udp_timeout_replied };
@@ -298,6 +320,8 @@ static const struct cell_dim {
 	{ "stagger", stagger_format, stagger_parse }, /* peer B's start after A's (--sweep) */
 	{ "events", events_format, events_parse },
 	{ "outer", outer_format, outer_parse }, /* the shared outer NAT's profile (--outer) */
+	/* the rendezvous' answer reaches peer B this long after A (--sweep signal-delay=) */
+	{ "signal-delay", signal_delay_format, signal_delay_parse },
 	/* later dimensions append here: family, mode */
 };
 #define NDIMS (sizeof(cell_dims) / sizeof(cell_dims[0]))
@@ -563,21 +587,28 @@ static int token_ms(const char *s, size_t n, int unit_ms)
 
 int sweep_parse(const char *spec, struct sweep *sw, char *why, size_t len)
 {
-	const char *eq = strchr(spec, '='), *dots, *slash;
+	/* the dimensions a sweep can vary: each a duration dimension of the cell ids */
+	static const char *const keys[] = { "stagger", "signal-delay" };
+	const char *eq = strchr(spec, '='), *dots, *slash, *key = NULL;
 	int lo, hi, step, unit;
 	size_t nto;
 
 	memset(sw, 0, sizeof(*sw));
-	if (!eq || (size_t)(eq - spec) != strlen("stagger") || strncmp(spec, "stagger", 7) != 0) {
-		snprintf(why, len, "--sweep %s: expected stagger=FROM..TO/STEP (e.g. "
-			 "stagger=0..200ms/10); stagger is the only dimension a sweep varies", spec);
+	for (size_t i = 0; eq && i < sizeof(keys) / sizeof(keys[0]); i++)
+		if ((size_t)(eq - spec) == strlen(keys[i]) &&
+		    strncmp(spec, keys[i], strlen(keys[i])) == 0)
+			key = keys[i];
+	if (!key) {
+		snprintf(why, len, "--sweep %s: expected stagger=FROM..TO/STEP or "
+			 "signal-delay=FROM..TO/STEP (e.g. stagger=0..200ms/10); a sweep varies "
+			 "stagger or signal-delay", spec);
 		return -EINVAL;
 	}
 	dots = strstr(eq + 1, "..");
 	slash = dots ? strchr(dots + 2, '/') : NULL;
 	if (!dots || !slash) {
-		snprintf(why, len, "--sweep %s: expected stagger=FROM..TO/STEP (e.g. "
-			 "stagger=0..200ms/10)", spec);
+		snprintf(why, len, "--sweep %s: expected %s=FROM..TO/STEP (e.g. "
+			 "%s=0..200ms/10)", spec, key, key);
 		return -EINVAL;
 	}
 	/* bare numbers take TO's unit: 0..200ms/10 is 0, 10, ... 200 ms; 0..2s/1 is 0, 1, 2 s */
@@ -606,7 +637,7 @@ int sweep_parse(const char *spec, struct sweep *sw, char *why, size_t len)
 			 spec, (hi - lo) / step + 1, SWEEP_MAX_POINTS);
 		return -EINVAL;
 	}
-	snprintf(sw->key, sizeof(sw->key), "stagger");
+	snprintf(sw->key, sizeof(sw->key), "%s", key);
 	for (int v = lo; v <= hi; v += step)
 		sw->points[sw->npoints++] = v;
 	return 0;

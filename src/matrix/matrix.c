@@ -900,8 +900,9 @@ static int steps_load_profiles(struct matrix_steps *m)
 	return m->dl->count ? steps_bad(m) : 0;
 }
 
-/* --sweep: every planned cell at every point of the range (its id gains stagger=Nms); a --cell
- * id that names a stagger already is swept all the same. Returns the new count or -errno. */
+/* --sweep: every planned cell at every point of the range (its id gains stagger=Nms or
+ * signal-delay=Nms); a --cell id that names a point already is swept all the same. Returns the
+ * new count or -errno. */
 static int plan_sweep(struct matrix_steps *m, int ncells)
 {
 	const struct sweep *sw = &m->o.sweep;
@@ -915,8 +916,13 @@ static int plan_sweep(struct matrix_steps *m, int ncells)
 	for (int i = 0; i < ncells; i++)
 		for (int k = 0; k < sw->npoints; k++) {
 			all[n] = m->cells[i];
-			all[n].has_stagger = true;
-			all[n].stagger_ms = sw->points[k];
+			if (strcmp(sw->key, "signal-delay") == 0) {
+				all[n].has_signal_delay = true;
+				all[n].signal_delay_ms = sw->points[k];
+			} else {
+				all[n].has_stagger = true;
+				all[n].stagger_ms = sw->points[k];
+			}
 			if (cell_spec_set_id(&all[n]) < 0) {
 				out_warnx(m->out, "cell %s: its id would be too long", m->cells[i].id);
 				free(all);
@@ -927,6 +933,28 @@ static int plan_sweep(struct matrix_steps *m, int ncells)
 	free(m->cells);
 	m->cells = all;
 	return n;
+}
+
+/* signal-delay= reaches the engine only through {{signal_delay_ms}} in peer B's command (or its
+ * stdin:): an engine file that does not name it would run every point alike, a flat curve that
+ * says nothing about the delay. So such cells are bad input. 0, or -EINVAL with a diagnostic. */
+static int plan_signal_delay(struct matrix_steps *m, int ncells)
+{
+	const struct engine_file *eb = plan_engine_b(m->p);
+	const struct ef_role *r = engine_file_role(eb, "peer-b");
+	bool uses = r && strstr(r->input.text, "signal_delay_ms");
+
+	for (int i = 0; r && i < r->nargs; i++)
+		uses |= strstr(r->args[i].text, "signal_delay_ms") != NULL;
+	for (int i = 0; i < ncells && !uses; i++)
+		if (m->cells[i].has_signal_delay) {
+			diag_add(m->dl, eb->path, r ? r->line : 0, "cell %s has a signal delay, but "
+				 "this engine cannot be given one: expected {{signal_delay_ms}} in "
+				 "peer-b's command (an optional group, as in engines/punch.yaml)",
+				 m->cells[i].id);
+			return -EINVAL;
+		}
+	return 0;
 }
 
 /* Every impairment preset the cells use must exist and fit the topology: checked once here (a
@@ -1009,6 +1037,8 @@ static int steps_plan_cells(struct matrix_steps *m)
 	}
 	if (o->sweep.npoints && (ncells = plan_sweep(m, ncells)) < 0)
 		return ncells;
+	if (plan_signal_delay(m, ncells) < 0)
+		return steps_bad(m);
 	for (int i = 0; i < ncells; i++)
 		cell_names_set(p, &m->cells[i]);
 	m->ncells = ncells;
@@ -1058,7 +1088,7 @@ static int steps_set_references(struct matrix_steps *m)
 			memset(c, 0, sizeof(*c));
 			continue;
 		}
-		if (c->spec.has_stagger || o->one_run) {
+		if (c->spec.has_stagger || c->spec.has_signal_delay || o->one_run) {
 			/* a sweep point: --repeat runs, no rate test (the rate measured for the
 			 * expectations is at the default stagger; here the curve is the result) */
 			c->refs.expected_rate = 0;

@@ -42,6 +42,10 @@ struct cell_spec {
 	 * this cell; has_stagger false: absent, the run's --stagger */
 	bool has_stagger;
 	int stagger_ms;
+	/* the signal-delay dimension (a point of --sweep signal-delay=...): the rendezvous' answer
+	 * reaches peer B signal_delay_ms after it reaches A ({{signal_delay_ms}}); absent: none */
+	bool has_signal_delay;
+	int signal_delay_ms;
 	/* NAT events during the run (docs/events.md), canonical timeline text; "" for none */
 	char events[512];
 	char impair[CELL_REF_MAX];   /* impairment preset (docs/impairments.md), "" for none */

@@ -458,6 +458,10 @@ static void rd_spec(struct reader *rd, json_t *o, const char *where, struct cell
 		rd_int(rd, o, where, "stagger_ms", &s->stagger_ms);
 		s->has_stagger = true;
 	}
+	if (json_object_get(o, "signal_delay_ms")) {
+		rd_int(rd, o, where, "signal_delay_ms", &s->signal_delay_ms);
+		s->has_signal_delay = true;
+	}
 	rd_str(rd, o, where, "events", s->events, sizeof(s->events), false);
 	rd_str(rd, o, where, "impair", s->impair, sizeof(s->impair), false);
 	rd_str(rd, o, where, "outer", s->outer, sizeof(s->outer), false);

@@ -407,6 +407,8 @@ static void jw_write_cell(struct json_writer *w, const struct results *r,
 		jw_str(w, "engine_b", c->spec.engine_b);
 	if (c->spec.has_stagger)
 		jw_int(w, "stagger_ms", c->spec.stagger_ms);
+	if (c->spec.has_signal_delay)
+		jw_int(w, "signal_delay_ms", c->spec.signal_delay_ms);
 	if (c->spec.events[0])
 		jw_str(w, "events", c->spec.events);
 	if (c->spec.impair[0])
