@@ -39,6 +39,8 @@ punchlab_packages=(
 	"netcat-openbsd:the impaired-link test measures a rate-limited transfer with nc(1)"
 	"libpcap-dev:packet captures of punchlab run --pcap and matrix --pcap (libpcap)"
 	"tcpdump:the run test reads the captures back with tcpdump(8)"
+	"coturn:the probe test runs an RFC 5780 STUN server (turnserver) and its turnutils_natdiscovery"
+	"stun-client:the probe test imports the RFC 3489 client's output (stun)"
 )
 
 # The engine files asked for: `--engine NAME|PATH` (or --engine=) among the arguments of the

@@ -2,12 +2,14 @@
  * table is the only place that maps results to exit codes (0 direct, 3 relayed, 1 failed,
  * 2 usage or setup error). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "auth.h"
 #include "load.h"
 #include "opts.h"
 #include "peer.h"
+#include "probe.h"
 #include "rendezvous.h"
 
 #ifndef PUNCHLAB_VERSION
@@ -65,6 +67,25 @@ static int keygen_main(int argc, char **argv)
 	return 0;
 }
 
+/* Exit 0 when the server answered and the tests ran, 1 when it never answered. */
+static int probe_main(int argc, char **argv)
+{
+	struct probe_opts o;
+	struct probe_result *res;
+	int r = probe_opts_parse(argc, argv, &o, stdout, stderr), ret;
+
+	if (r)
+		return r > 0 ? 0 : PEER_EXIT_SETUP;
+	res = calloc(1, sizeof(*res));
+	if (!res)
+		return PEER_EXIT_SETUP;
+	r = probe_run(&o, res, stderr);
+	probe_print(&o, res, stdout);
+	ret = r < 0 ? PEER_EXIT_SETUP : res->reached ? 0 : 1;
+	free(res);
+	return ret;
+}
+
 static const struct {
 	const char *verb;
 	int (*fn)(int argc, char **argv);
@@ -74,6 +95,7 @@ static const struct {
 	{ "peer", peer_main, "connect to the other peer of a session" },
 	{ "load", load_main, "load generator for benchmarking a rendezvous" },
 	{ "keygen", keygen_main, "write a new secret for --secret-file" },
+	{ "probe", probe_main, "measure this host's NAT against a rendezvous or STUN server" },
 };
 
 static void usage(FILE *f)

@@ -116,6 +116,9 @@ void peer_usage(FILE *f)
 	      "                       timeout)\n"
 	      "  --revalidate S       with --hold: probe the path every S; when it goes silent,\n"
 	      "                       register again and re-punch (default off; docs/punch.md)\n"
+	      "  --signal-delay T     test knob: act on the rendezvous' answer (the other peer's\n"
+	      "                       endpoints) T later, as if it came over a slow path\n"
+	      "                       (250ms, 0.2; default 0 = at once; docs/punch.md)\n"
 	      "exit: 0 direct, 3 relayed, 1 failed, 2 usage or setup error\n", f);
 }
 
@@ -262,7 +265,7 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 {
 	enum { O_RDV = 256, O_RDV2, O_SESSION, O_ROLE, O_PROTO, O_TECH, O_TIMEOUT, O_JSON,
 	       O_BIND, O_PORT, O_PAYLOAD, O_BSOCK, O_BPROBE, O_BRATE, O_PWIN, O_HOLD, O_KEEPALIVE,
-	       O_IDLE, O_IDLE_AFTER, O_REVALIDATE, O_HELP, O_SECRET };
+	       O_IDLE, O_IDLE_AFTER, O_REVALIDATE, O_SIGNAL_DELAY, O_HELP, O_SECRET };
 	static const struct option lo[] = {
 		{ "rendezvous", required_argument, NULL, O_RDV },
 		{ "rendezvous2", required_argument, NULL, O_RDV2 },
@@ -285,6 +288,7 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 		{ "idle-gap", required_argument, NULL, O_IDLE },
 		{ "idle-after", required_argument, NULL, O_IDLE_AFTER },
 		{ "revalidate", required_argument, NULL, O_REVALIDATE },
+		{ "signal-delay", required_argument, NULL, O_SIGNAL_DELAY },
 		{ "help", no_argument, NULL, O_HELP },
 		{ 0 }
 	};
@@ -394,6 +398,13 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 				return bad(err, v, "--keepalive wants an interval (seconds, e.g. 1, "
 					   "0.5 or 250ms; 0 = none), got", optarg);
 			has_keepalive = true;
+			break;
+		case O_SIGNAL_DELAY:
+			/* up to a minute: beyond any --timeout that could still connect */
+			if (opts_parse_interval(optarg, &o->signal_delay_ms) ||
+			    o->signal_delay_ms > 60000)
+				return bad(err, v, "--signal-delay wants a delay of 0 to 60 s (e.g. "
+					   "250ms or 0.2), got", optarg);
 			break;
 		case O_IDLE:
 			if (opts_parse_duration(optarg, &o->idle_gap_ms))

@@ -64,6 +64,7 @@ struct peer_opts {
 	uint32_t idle_after_ms;       /* --idle-after: keep-alives this long before the silence */
 	uint32_t revalidate_ms;       /* --hold: probe the path this often, re-punch when silent */
 	const char *secret_file;      /* --secret-file (NULL: the environment's, auth.h) */
+	uint32_t signal_delay_ms;     /* --signal-delay: act on the rendezvous' answer this late */
 };
 
 #define PEER_KEEPALIVE_MS 5000

@@ -733,6 +733,26 @@ static void on_endpoints(struct peer *p, const struct wire_msg *m)
 		peer_step_fail(p, p->fail_reason[0] ? p->fail_reason : strerror(-err));
 }
 
+/* --signal-delay (a test knob, docs/punch.md): the rendezvous' answer of this round is held that
+ * long, as if it had come late over a slow signalling path; the copies the rendezvous repeats
+ * meanwhile are the same answer and wait with it. true: held, not to be acted on now. */
+static bool signal_hold(struct peer *p, const struct wire_msg *m)
+{
+	if (!p->o->signal_delay_ms || m->round != p->round || p->signal_released == p->round + 1u)
+		return false;
+	if (!loop_timer_armed(&p->signal_timer) || p->signal_msg.round != m->round) {
+		p->signal_msg = *m;
+		p->signal_msg.payload = NULL; /* points into a receive buffer; PEER has none */
+		p->signal_msg.payload_len = 0;
+		loop_timer_in(&p->signal_timer, (uint64_t)p->o->signal_delay_ms * 1000u);
+		evout_begin(&p->ev, "signal_held");
+		evout_int(&p->ev, "round", p->round);
+		evout_int(&p->ev, "delay_ms", (long long)p->o->signal_delay_ms);
+		evout_end(&p->ev);
+	}
+	return true;
+}
+
 static void on_server_msg(struct peer *p, const struct wire_msg *m, bool second)
 {
 	char b[EP_STRLEN];
@@ -800,6 +820,8 @@ static void on_server_msg(struct peer *p, const struct wire_msg *m, bool second)
 		loop_timer_in(&p->reg_timer, (uint64_t)REG_MAX_MS * 1000u);
 		break;
 	case WIRE_PEER:
+		if (signal_hold(p, m))
+			break;
 		if (m->round == p->round && !p->registered) {
 			/* Its REGISTERED was lost: PEER says the same. */
 			if (m->present & WA_BIT(WA_OBSERVED))
@@ -833,6 +855,18 @@ static void on_server_msg(struct peer *p, const struct wire_msg *m, bool second)
 		p->bad_msgs++;
 		break;
 	}
+}
+
+/* The held answer's time has come: act on it as if it had just arrived (unless a new round
+ * began meanwhile: its own answer is held in turn). */
+static void on_signal_timer(struct loop_timer *t)
+{
+	struct peer *p = t->arg;
+
+	if (p->finished || p->signal_msg.round != p->round)
+		return;
+	p->signal_released = p->round + 1u;
+	on_server_msg(p, &p->signal_msg, false);
 }
 
 static void on_datagram(struct peer *p, struct psock *s, const struct sockaddr_storage *from,
@@ -1471,6 +1505,7 @@ int peer_run(const struct peer_opts *o, FILE *out, FILE *err_f)
 	loop_timer_init(&p->loop, &p->verify_timer, on_verify_timer, p);
 	loop_timer_init(&p->loop, &p->linger_timer, on_linger, p);
 	loop_timer_init(&p->loop, &p->keepalive_timer, on_keepalive, p);
+	loop_timer_init(&p->loop, &p->signal_timer, on_signal_timer, p);
 	race_relay_init(p);
 	idle_init(p);
 	reval_init(p);

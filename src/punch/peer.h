@@ -200,6 +200,11 @@ struct peer {
 	uint8_t my_payload[WIRE_MAX_PAYLOAD], peer_payload[WIRE_MAX_PAYLOAD];
 	bool my_data_acked, peer_data_ok, peer_done;
 	struct loop_timer verify_timer, linger_timer, keepalive_timer;
+	/* --signal-delay: the rendezvous' answer held until signal_timer fires; signal_released
+	 * is the round it was released in + 1 (0: none yet) */
+	struct loop_timer signal_timer;
+	struct wire_msg signal_msg;
+	uint32_t signal_released;
 	uint64_t rtt_us;
 	struct idle idle;                         /* --idle-gap (idle.c) */
 

@@ -395,10 +395,30 @@ static void send_peer(struct rdv *r, struct rdv_session *s, int i)
 
 /* ---- message handlers ---- */
 
+/* The listener a CHANGE-flagged BIND is answered from (punch probe's filtering test): same
+ * family, the other address and/or the other port as the flags ask; -1 when there is none. */
+static int change_listener(struct rdv *r, int from, uint8_t flags)
+{
+	const struct sockaddr_storage *a = &r->ls[from].addr;
+	int i;
+
+	for (i = 0; i < r->n_ls; i++) {
+		const struct sockaddr_storage *b = &r->ls[i].addr;
+
+		if (b->ss_family == a->ss_family &&
+		    ep_equal(a, b, false) == !(flags & WIRE_F_CHANGE_ADDR) &&
+		    (ep_port(a) == ep_port(b)) == !(flags & WIRE_F_CHANGE_PORT))
+			return i;
+	}
+	return -1;
+}
+
 static void on_bind(struct rdv *r, const struct rdv_src *src, const struct wire_msg *in,
 		    const struct auth_key *k)
 {
+	struct sockaddr_storage to = src->from;
 	struct wire_msg m;
+	int l = src->listener;
 
 	r->st.binds++;
 	wire_msg_init(&m, WIRE_BIND_REPLY);
@@ -407,7 +427,22 @@ static void on_bind(struct rdv *r, const struct rdv_src *src, const struct wire_
 	ep_to_wire(&src->from, &m.observed);
 	m.present = WA_BIT(WA_OBSERVED);
 	add_alts(r, src, &m);
-	reply(r, src, &m, k);
+	if (src->conn || !(in->flags & (WIRE_F_CHANGE_ADDR | WIRE_F_CHANGE_PORT) ||
+			   in->present & WA_BIT(WA_RESPONSE_PORT))) {
+		reply(r, src, &m, k);
+		return;
+	}
+	/* RFC 5780 over UDP: another listener answers, or another port of the sender's own
+	 * address does (never another address: no reflection towards third parties). */
+	if (in->flags & (WIRE_F_CHANGE_ADDR | WIRE_F_CHANGE_PORT))
+		l = change_listener(r, src->listener, in->flags);
+	if (l < 0) {
+		r->st.unexpected++;
+		return;
+	}
+	if (in->present & WA_BIT(WA_RESPONSE_PORT))
+		ep_set_port(&to, in->response_port);
+	rdv_send(r, l, &to, NULL, &m, k);
 }
 
 static void on_register(struct rdv *r, const struct rdv_src *src, const struct wire_msg *in,

@@ -234,6 +234,8 @@ int wire_encode(const struct wire_msg *m, void *buf, size_t cap)
 			left -= 2 + k;
 		}
 	}
+	if (HAS(m, WA_RESPONSE_PORT))
+		attr_put_u16(&w, WA_RESPONSE_PORT, m->response_port);
 	if (HAS(m, WA_PAYLOAD)) {
 		uint8_t *p;
 
@@ -474,6 +476,11 @@ int wire_decode(const void *buf, size_t len, struct wire_msg *m)
 			m->mac_off = (uint16_t)(off - 18u);
 			continue;     /* not in present: mac_off says it; the encoder never writes one
 				       * (auth_seal does), so decode(encode(m)) keeps m's present */
+		case WA_RESPONSE_PORT:
+			if (alen != 2 || get16(v) == 0)
+				return -WIRE_EATTR;
+			m->response_port = get16(v);
+			break;
 		case WA_ERROR:
 			if (alen < 2 || alen > 2 + 64)
 				return -WIRE_EATTR;

@@ -62,6 +62,10 @@ enum wire_role { WIRE_ROLE_ANY = 0, WIRE_ROLE_A = 1, WIRE_ROLE_B = 2, WIRE_ROLE_
 
 /* Header flags. */
 #define WIRE_F_RELAY 0x01     /* REGISTERED/PEER: this server relays */
+/* BIND (punch probe, RFC 5780's CHANGE-REQUEST): answer from the listen address of the other
+ * IP address and/or the other port; a server without such a listener does not answer. */
+#define WIRE_F_CHANGE_ADDR 0x02
+#define WIRE_F_CHANGE_PORT 0x04
 
 enum wire_attr {
 	WA_SESSION = 1,       /* 1..64 bytes of [A-Za-z0-9._:@/+-] */
@@ -88,6 +92,8 @@ enum wire_attr {
 	WA_MAC = 20,          /* 16 bytes, the last attribute: keyed BLAKE2b of all before it */
 	WA_PAD = 21,          /* zeros, ignored: BIND and REGISTER are padded to WIRE_MIN_BIND /
 	                       * WIRE_MIN_REGISTER so that no answer is larger than its request */
+	WA_RESPONSE_PORT = 24, /* u16: BIND: answer to this port of the sender's own address
+	                       * (RFC 5780 RESPONSE-PORT; punch probe's mapping lifetime test) */
 };
 
 enum wire_error {
@@ -159,6 +165,7 @@ struct wire_msg {
 	uint64_t ctr;                 /* WA_CTR */
 	uint16_t mac_off;             /* offset of the WA_MAC attribute (0: none; never in present) */
 	uint16_t pad;                 /* WA_PAD: bytes to add, attribute headers included (>= 2) */
+	uint16_t response_port;
 	const uint8_t *payload;       /* points into the decoded buffer / caller's buffer */
 	uint16_t payload_len;
 	uint16_t error_code;

@@ -86,6 +86,67 @@ static void test_default_matrix_has_144_cells(void **state)
 	free(cells);
 }
 
+/* --outer: the shared outer NAT's profile is a dimension; the topology's own keeps bare ids
+ * (baselines from before compare), another gains /outer=P (a path percent-encoded), and the
+ * id parses back to the same cell. */
+static void test_outer_dimension(void **state)
+{
+	struct matrix_dims d = default_dims(true);
+	struct cell_spec *cells, back;
+	int n;
+
+	(void)state;
+	snprintf(d.topology, sizeof(d.topology), "double-nat");
+	d.outers[d.nouters++] = "cgn";
+	d.outers[d.nouters++] = "/tmp/cgn-block8.nft";
+	d.outer_default = "cgn";
+	n = cells_enumerate(&d, &cells);
+	assert_int_equal(n, 2 * 144);
+	assert_string_equal(cells[0].id, "double-nat/udp/udp/full-cone~full-cone");
+	assert_string_equal(cells[0].outer, "");
+	assert_string_equal(cells[144].id, "double-nat/udp/udp/full-cone~full-cone"
+					   "/outer=%2Ftmp%2Fcgn-block8.nft");
+	assert_int_equal(cell_id_parse(cells[144].id, &back), 0);
+	assert_string_equal(back.outer, "/tmp/cgn-block8.nft");
+	assert_string_equal(back.id, cells[144].id);
+	assert_int_equal(cell_id_parse("double-nat/udp/udp/full-cone~full-cone/outer=symmetric",
+				       &back), 0);
+	assert_string_equal(back.outer, "symmetric");
+	free(cells);
+}
+
+/* two-level: each home NAT composes with an outer NAT of its own. A full cone behind a
+ * port-restricted outer NAT filters like the outer one, so against a symmetric NAT it fails
+ * where two-nats connects; behind a full-cone outer NAT it connects again; no outer known:
+ * as two-nats. */
+static void test_theory_two_level(void **state)
+{
+	struct theory t;
+	struct theory_input in = { .a = hdr("full-cone"), .b = hdr("symmetric"),
+				   .layout = LAYOUT_TWO_LEVEL, .technique = "udp" };
+
+	(void)state;
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_DIRECT);
+	in.outer_a = hdr("port-restricted-cone");
+	in.outer_b = hdr("port-restricted-cone");
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_FAILED);
+	in.outer_a = hdr("full-cone");
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_DIRECT);
+	/* a symmetric outer NAT makes a port-restricted home NAT's side unknown */
+	in.a = hdr("port-restricted-cone");
+	in.b = hdr("port-restricted-cone");
+	in.outer_a = hdr("symmetric");
+	in.outer_b = hdr("port-restricted-cone");
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_FAILED);
+	in.outer_a = hdr("port-restricted-cone");
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_DIRECT);
+}
+
 static void test_no_b_nat_varies_a_only(void **state)
 {
 	struct matrix_dims d = default_dims(false);
@@ -858,6 +919,8 @@ int main(void)
 		cmocka_unit_test(test_cell_id_errors_say_why),
 		cmocka_unit_test(test_cell_id_too_long),
 		cmocka_unit_test(test_enumerate_once_per_profile),
+		cmocka_unit_test(test_outer_dimension),
+		cmocka_unit_test(test_theory_two_level),
 		cmocka_unit_test(test_shards_partition),
 		cmocka_unit_test(test_theory_cases),
 		cmocka_unit_test(test_expectations_shipped_file),
