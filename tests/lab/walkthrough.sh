@@ -45,9 +45,13 @@ if [ -n "$missing" ]; then
 	exit 77
 fi
 
+for tool in turnserver jq tcpdump; do
+	command -v "$tool" >/dev/null || fail "$tool is missing, which docs/walkthrough.md runs (ci/bootstrap.sh installs it)"
+done
+
 awk '/^```sh$/ { on = 1; next } /^```/ { on = 0 } on' "$DOC" >"$TMP/blocks.sh" ||
 	fail "cannot read $DOC"
-for step in "punchlab lab up --keep" "punch probe --server" "punchlab profile new" \
+for step in "punchlab lab up --keep" "punch probe " "punchlab profile new" \
 	"punchlab classify" "punchlab run " "--engine ./" "--pcap " "tcpdump " "--expectations " \
 	"punchlab bundle" "punchlab replay repro.tar.gz --trust" "punchlab lab down"; do
 	grep -qF -- "$step" "$TMP/blocks.sh" || fail "$DOC has no sh block running \"$step\""
@@ -88,6 +92,15 @@ sed 's/^/#   /' "$TMP/out"
 kept=$(cat "$TMP/kept-lab" 2>/dev/null)
 [ -n "$kept" ] || fail "the walkthrough's lab up --keep printed no lab name"
 [ ! -e "/run/punchlab/$kept.lab" ] || fail "the walkthrough left its kept lab $kept up"
+
+# the STUN server went with the lab (lab down kills what punchlab exec started)
+turnpid=$(cat "$TMP/home/turn/turnserver.pid" 2>/dev/null)
+[ -n "$turnpid" ] || fail "the walkthrough's STUN server wrote no pid file"
+for ((i = 0; i < 50; i++)); do
+	[ "$(readlink "/proc/$turnpid/exe" 2>/dev/null)" = "$(command -v turnserver)" ] || break
+	sleep 0.1
+done
+[ "$i" -lt 50 ] || fail "the walkthrough's STUN server (pid $turnpid) outlived its lab"
 
 # the probe recovered the reporter's router: every field it measured is the hidden profile's
 router=$TMP/home/reporters-router.nft probe=$TMP/home/probe.txt
