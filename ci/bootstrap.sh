@@ -41,6 +41,7 @@ punchlab_packages=(
 	"tcpdump:the run test reads the captures back with tcpdump(8)"
 	"coturn:the probe test runs an RFC 5780 STUN server (turnserver) and its turnutils_natdiscovery"
 	"stun-client:the probe test imports the RFC 3489 client's output (stun)"
+	"jq:docs/walkthrough.md (run by the walkthrough test) reads matrix.json with jq(1)"
 )
 
 # The engine files asked for: `--engine NAME|PATH` (or --engine=) among the arguments of the
