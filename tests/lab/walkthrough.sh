@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# walkthrough.sh PUNCHLAB: docs/walkthrough.md works as written. Its ```sh blocks are taken
-# out verbatim and run in order, as one shell session (set -euo pipefail), in an empty
-# directory, with punchlab and punch on PATH: so the page cannot rot. The steps it must keep
-# (lab up --keep, punch probe, profile new, classify, run --engine --pcap, tcpdump -r, the
-# project's expectations, bundle, replay --trust) are checked to be there; the probe must
-# recover the reporter's router (the hidden profile's header) and print the profile new line
-# the page shows; the replay must say the outcome was reproduced; and nothing may be left
-# behind (the kept lab, processes, replay's files), also when a block fails: the kept lab's
-# name is recorded as soon as the page makes it, and the teardown downs it.
+# walkthrough.sh PUNCHLAB: docs/walkthrough.md and README.md's "From a bug report to a regression
+# test" work as written. Each page's ```sh blocks are taken out verbatim and run in order, as one
+# shell session (set -euo pipefail), in an empty directory of its own, with punchlab and punch
+# on PATH, both pages at once: so neither can rot. The steps they must keep (lab up --keep,
+# punch probe, profile new, classify, run --engine --pcap, tcpdump -r, the project's
+# expectations, bundle, replay --trust) are checked to be there; each probe must recover the
+# reporter's router (the hidden profile's header) and print the profile new line the long form
+# shows; each replay must say the outcome was reproduced; and nothing may be left behind (the
+# kept labs, the STUN servers, processes, replay's files), also when a block fails: a kept
+# lab's name is recorded as soon as the page makes it, and the teardown downs it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/matrix-lib.sh"
 require_root
@@ -49,75 +50,93 @@ for tool in turnserver jq tcpdump; do
 	command -v "$tool" >/dev/null || fail "$tool is missing, which docs/walkthrough.md runs (ci/bootstrap.sh installs it)"
 done
 
-awk '/^```sh$/ { on = 1; next } /^```/ { on = 0 } on' "$DOC" >"$TMP/blocks.sh" ||
+awk '/^```sh$/ { on = 1; next } /^```/ { on = 0 } on' "$DOC" >"$TMP/doc.blocks" ||
 	fail "cannot read $DOC"
 for step in "punchlab lab up --keep" "punch probe " "punchlab profile new" \
 	"punchlab classify" "punchlab run " "--engine ./" "--pcap " "tcpdump " "--expectations " \
 	"punchlab bundle" "punchlab replay repro.tar.gz --trust" "punchlab lab down"; do
-	grep -qF -- "$step" "$TMP/blocks.sh" || fail "$DOC has no sh block running \"$step\""
+	grep -qF -- "$step" "$TMP/doc.blocks" || fail "$DOC has no sh block running \"$step\""
 done
-# The README's short form ("From a bug report to a regression test"): each of its command lines
-# is a line the page runs, so the README is as runnable as the page.
+note "$DOC: $(grep -c '^```sh$' "$DOC") sh blocks, $(wc -l <"$TMP/doc.blocks") lines"
+# The README's short form ("From a bug report to a regression test") runs too, on its own.
+README=$SRCDIR/README.md
 awk '/^## From a bug report to a regression test$/ { sec = 1; next } /^## / { sec = 0 }
-	sec && /^```sh$/ { on = 1; next } sec && /^```/ { on = 0 } sec && on' "$SRCDIR/README.md" \
-	>"$TMP/readme.sh"
-[ -s "$TMP/readme.sh" ] || fail "README.md has no sh block under '## From a bug report to a regression test'"
-while IFS= read -r l; do
-	case $l in '#'* | '') continue ;; esac
-	grep -qxF -- "$l" "$TMP/blocks.sh" || fail "README.md's walkthrough runs a line docs/walkthrough.md does not: $l"
-done <"$TMP/readme.sh"
+	sec && /^```sh$/ { on = 1; next } sec && /^```/ { on = 0 } sec && on' "$README" >"$TMP/readme.blocks"
+for step in "punchlab lab up --keep" "punch probe " "punchlab profile new" "punchlab classify" \
+	"punchlab run " "tcpdump " "--expectations " "punchlab bundle" "punchlab replay repro.tar.gz --trust"; do
+	grep -qF -- "$step" "$TMP/readme.blocks" ||
+		fail "$README has no sh block under '## From a bug report to a regression test' running \"$step\""
+done
 
-# The kept lab is the page's $home: its name goes to a file the moment the page has it, so
-# that the teardown can down it whatever happens after (set -e, the timeout's kill).
-# shellcheck disable=SC2016 # the page's own text, not expanded here
-grep -q '^home=$(punchlab lab up --keep ' "$TMP/blocks.sh" ||
-	fail "$DOC: the reporter's home is no longer made by a line 'home=\$(punchlab lab up --keep ...)'"
-awk -v kept="$TMP/kept-lab" '{ print } /^home=\$\(punchlab lab up --keep / {
-	print "printf \"%s\\n\" \"$home\" >\"" kept "\"" }' "$TMP/blocks.sh" >"$TMP/walkthrough.sh"
-note "$(grep -c '^```sh$' "$DOC") sh blocks, $(wc -l <"$TMP/blocks.sh") lines"
-
-mkdir -p "$TMP/bin" "$TMP/home" "$TMP/tmpdir" || fail "mkdir"
+mkdir -p "$TMP/bin" "$TMP/tmpdir" || fail "mkdir"
 ln -s "$PUNCHLAB" "$TMP/bin/punchlab" || fail "link punchlab"
 ln -s "$PUNCH" "$TMP/bin/punch" || fail "link punch"
 engine_snapshot "$PUNCH" >"$TMP/before"
-# shellcheck disable=SC2016 # expanded at teardown, when the file may exist
-defer 'down_if_kept "$(cat "$TMP/kept-lab" 2>/dev/null)"'
-(cd "$TMP/home" && PATH="$TMP/bin:$PATH" TMPDIR="$TMP/tmpdir" NO_COLOR=1 \
-	timeout -k 5 170 bash -euo pipefail "$TMP/walkthrough.sh") >"$TMP/out" 2>&1
-rc=$?
-sed 's/^/#   /' "$TMP/out"
-[ "$rc" -eq 0 ] || fail "the walkthrough's shell blocks exited $rc (output above)"
 
-# the page downs its kept lab itself
-kept=$(cat "$TMP/kept-lab" 2>/dev/null)
-[ -n "$kept" ] || fail "the walkthrough's lab up --keep printed no lab name"
-[ ! -e "/run/punchlab/$kept.lab" ] || fail "the walkthrough left its kept lab $kept up"
+# run_page NAME BLOCKS SOURCE: BLOCKS (a page's sh blocks) as one shell session in the empty
+# directory $TMP/NAME, in the background (RUN_PID). The reporter's kept lab is the page's
+# $home: its name goes to $TMP/NAME.kept the moment the page has it, so that the teardown
+# can down it whatever happens after (set -e, the timeout's kill).
+run_page() {
+	local name=$1 blocks=$2 source=$3
+	# shellcheck disable=SC2016 # the page's own text, not expanded here
+	grep -q '^home=$(punchlab lab up --keep ' "$blocks" ||
+		fail "$source: the reporter's home is no longer made by a line 'home=\$(punchlab lab up --keep ...)'"
+	awk -v kept="$TMP/$name.kept" '{ print } /^home=\$\(punchlab lab up --keep / {
+		print "printf \"%s\\n\" \"$home\" >\"" kept "\"" }' "$blocks" >"$TMP/$name.sh"
+	mkdir "$TMP/$name" || fail "mkdir $TMP/$name"
+	defer "down_if_kept \"\$(cat '$TMP/$name.kept' 2>/dev/null)\""
+	(cd "$TMP/$name" && PATH="$TMP/bin:$PATH" TMPDIR="$TMP/tmpdir" NO_COLOR=1 \
+		timeout -k 5 160 bash -euo pipefail "$TMP/$name.sh") >"$TMP/$name.out" 2>&1 &
+	RUN_PID=$!
+}
 
-# the STUN server went with the lab (lab down kills what punchlab exec started)
-turnpid=$(cat "$TMP/home/turn/turnserver.pid" 2>/dev/null)
-[ -n "$turnpid" ] || fail "the walkthrough's STUN server wrote no pid file"
-for ((i = 0; i < 50; i++)); do
-	[ "$(readlink "/proc/$turnpid/exe" 2>/dev/null)" = "$(command -v turnserver)" ] || break
-	sleep 0.1
-done
-[ "$i" -lt 50 ] || fail "the walkthrough's STUN server (pid $turnpid) outlived its lab"
+# check_page NAME SOURCE RC: what a page run must have done, and left
+check_page() {
+	local name=$1 source=$2 rc=$3 dir=$TMP/$1 kept turnpid i key want got line
+	note "--- $source, as run:"
+	sed 's/^/#   /' "$TMP/$name.out"
+	[ "$rc" -eq 0 ] || fail "the shell blocks of $source exited $rc (output above)"
+	# the page downs its kept lab itself
+	kept=$(cat "$TMP/$name.kept" 2>/dev/null)
+	[ -n "$kept" ] || fail "$source: lab up --keep printed no lab name"
+	[ ! -e "/run/punchlab/$kept.lab" ] || fail "$source left its kept lab $kept up"
+	# the STUN server went with the lab (lab down kills what punchlab exec started)
+	turnpid=$(cat "$dir/turn/turnserver.pid" 2>/dev/null)
+	[ -n "$turnpid" ] || fail "$source: the STUN server wrote no pid file"
+	for ((i = 0; i < 50; i++)); do
+		[ "$(readlink "/proc/$turnpid/exe" 2>/dev/null)" = "$(command -v turnserver)" ] || break
+		sleep 0.1
+	done
+	[ "$i" -lt 50 ] || fail "$source: the STUN server (pid $turnpid) outlived its lab"
+	# the probe recovered the reporter's router: every field it measured is the hidden profile's
+	for key in rfc3489 mapping filtering ports hairpin predictable; do
+		want=$(sed -n "s/^# $key: //p" "$dir/reporters-router.nft")
+		got=$(sed -n "/^# the profile header fields/,/^\$/s/^$key: //p" "$dir/probe.txt")
+		if [ -z "$want" ] || [ "$got" != "$want" ]; then
+			fail "$source: punch probe measured $key '$got', the reporter's router has '$want'"
+		fi
+	done
+	grep -q 'REDACTED' "$dir/probe.txt" || fail "$source: punch probe --redact printed no REDACTED address"
+	grep -q "as in the bundle: reproduced" "$TMP/$name.out" || fail "$source: the replay did not reproduce the cell"
+	# ... and its profile new line is the one the long form shows the reporter pasting
+	line=$(grep '^punchlab profile new ' "$dir/probe.txt") || fail "$source: punch probe printed no profile new line"
+	grep -qxF -- "$line" "$DOC" || fail "$DOC does not show the line punch probe printed: $line"
+}
 
-# the probe recovered the reporter's router: every field it measured is the hidden profile's
-router=$TMP/home/reporters-router.nft probe=$TMP/home/probe.txt
-for key in rfc3489 mapping filtering ports hairpin predictable; do
-	want=$(sed -n "s/^# $key: //p" "$router")
-	got=$(sed -n "/^# the profile header fields/,/^\$/s/^$key: //p" "$probe")
-	if [ -z "$want" ] || [ "$got" != "$want" ]; then
-		fail "punch probe measured $key '$got', the reporter's router has '$want' ($router)"
-	fi
-done
-grep -q 'REDACTED' "$probe" || fail "punch probe --redact printed no REDACTED address"
-# ... and its profile new line is the one the page shows the reporter pasting
-line=$(grep '^punchlab profile new ' "$probe") || fail "punch probe printed no profile new line"
-grep -qxF -- "$line" "$DOC" || fail "$DOC does not show the line punch probe printed: $line"
+# both at once: separate labs, separate directories
+run_page doc "$TMP/doc.blocks" "$DOC"
+doc_pid=$RUN_PID
+run_page readme "$TMP/readme.blocks" "$README"
+readme_pid=$RUN_PID
+wait "$doc_pid"
+doc_rc=$?
+wait "$readme_pid"
+readme_rc=$?
+check_page doc "$DOC" "$doc_rc"
+check_page readme "$README" "$readme_rc"
 
-grep -q "as in the bundle: reproduced" "$TMP/out" || fail "the walkthrough's replay did not reproduce the cell"
 left=$(find "$TMP/tmpdir" -mindepth 1 | head -3)
 [ -z "$left" ] || fail "the walkthrough left files in \$TMPDIR: $left"
 nothing_left "the walkthrough"
-echo "walkthrough: every sh block of docs/walkthrough.md ran in order, the probe recovered the router, the bundle replayed"
+echo "walkthrough: every sh block of docs/walkthrough.md and of README.md's walkthrough ran in order; the probe recovered the router; the bundles replayed"
