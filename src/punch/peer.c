@@ -753,10 +753,10 @@ static bool signal_hold(struct peer *p, const struct wire_msg *m)
 	return true;
 }
 
+static void server_msg_act(struct peer *p, const struct wire_msg *m, bool second);
+
 static void on_server_msg(struct peer *p, const struct wire_msg *m, bool second)
 {
-	char b[EP_STRLEN];
-
 	if (m->type == WIRE_RELAY) {
 		on_relayed(p, m);
 		return;
@@ -765,6 +765,15 @@ static void on_server_msg(struct peer *p, const struct wire_msg *m, bool second)
 		p->bad_msgs++;
 		return;
 	}
+	server_msg_act(p, m, second);
+}
+
+/* A server message that passed the checks (also a held answer released: its counter is in the
+ * replay window already, so it must not be checked again). */
+static void server_msg_act(struct peer *p, const struct wire_msg *m, bool second)
+{
+	char b[EP_STRLEN];
+
 	switch (m->type) {
 	case WIRE_BIND_REPLY:
 		if (second) {
@@ -866,7 +875,7 @@ static void on_signal_timer(struct loop_timer *t)
 	if (p->finished || p->signal_msg.round != p->round)
 		return;
 	p->signal_released = p->round + 1u;
-	on_server_msg(p, &p->signal_msg, false);
+	server_msg_act(p, &p->signal_msg, false);
 }
 
 static void on_datagram(struct peer *p, struct psock *s, const struct sockaddr_storage *from,
