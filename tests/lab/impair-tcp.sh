@@ -5,6 +5,9 @@
 #     closed an unanswered SYN after 25 ms and sent a new one from the same port; the first
 #     SYN's late SYN-ACK met the new sequence number, the host reset it, the NAT's conntrack
 #     entry went to CLOSE and the new handshake's ACK left un-NATed: 0 of 10 registered.
+#   - the README's lte matrix command (`punchlab matrix --impairments lte`) on a subset of its
+#     profiles: udp and tcp, plain and auto, exit 0 against the expectations, every cell's id
+#     carrying /impair=lte and the grids titled so
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/matrix-lib.sh"
 require_root
@@ -24,4 +27,25 @@ assert len(runs) == 10 and runs.count("direct") == 10, runs
 PY
 [ "$RC" -eq 0 ] || { show_matrix_output; fail "matrix exited $RC"; }
 expect_nothing_left "$TMP/before" "TCP cells through delayed links"
-echo "ok: TCP registration through 60 ms round trips, 10 of 10 direct"
+
+# --- the README's lte matrix, on two profiles --------------------------------------------------
+run_matrix 180 --impairments lte --profiles full-cone,port-restricted-cone --no-classify \
+	-o "$TMP/lte"
+[ "$RC" -eq 0 ] || { show_matrix_output; fail "matrix --impairments lte exited $RC, expected 0"; }
+python3 - "$TMP/lte/matrix.json" <<'PY' || { show_matrix_output; fail "the lte matrix is not what the README shows"; }
+import json, sys
+cells = json.load(open(sys.argv[1]))["cells"]
+kinds = sorted({(c["proto"], c["technique"]) for c in cells})
+print("# lte matrix: %d cells, %s" % (len(cells), ", ".join("%s/%s" % k for k in kinds)))
+assert kinds == [("tcp", "auto"), ("tcp", "tcp"), ("udp", "auto"), ("udp", "udp")], kinds
+assert len(cells) == 16, len(cells)
+for c in cells:
+    assert c["id"].endswith("/impair=lte") and c.get("impair") == "lte", c["id"]
+    # full and port-restricted cones connect each other directly, under lte too
+    assert c["outcome"] == "direct", (c["id"], c["outcome"], c.get("reason"))
+PY
+for grid in two-nats/udp/udp two-nats/tcp/tcp two-nats/udp/auto two-nats/tcp/auto; do
+	grep -q "^$grid impair=lte" "$TMP/matrix.out" || { show_matrix_output; fail "no $grid impair=lte grid"; }
+done
+expect_nothing_left "$TMP/before" "the lte matrix"
+echo "ok: TCP registration through 60 ms round trips, 10 of 10 direct; the lte matrix exits 0"
