@@ -554,9 +554,9 @@ static struct cellctx *cellctx_new(const struct runner_config *cfg, const struct
 	const struct engine_file *ea = cfg->engine, *eb = cfg->engine_b ? cfg->engine_b : ea;
 	const char *bin_b = cfg->engine_b ? cfg->engine_binary_b : cfg->engine_binary;
 	/* a cell with NAT events holds its path through them: each side's deadline grows by it */
-	int hold_ms = spec ? cell_events_hold_s(spec) * 1000 : 0;
 	/* and an impaired lab's path needs more time (impair_deadline.h): every engine alike */
-	hold_ms += spec ? impair_deadline_extra_ms(lab_topo(lab)) : 0;
+	int hold_ms = spec ? cell_events_hold_s(spec) * 1000 +
+			     impair_deadline_extra_ms(lab_topo(lab)) : 0;
 	int dl_a = (spec ? runner_deadline_ms(ea, spec) : ea->techniques[0].deadline_ms) + hold_ms;
 	int dl_b = (spec ? runner_deadline_ms(eb, spec) : eb->techniques[0].deadline_ms) + hold_ms;
 
