@@ -24,6 +24,7 @@
 #include "matrix/cell_events.h"
 #include "matrix/cell_runner.h"
 #include "matrix/cell_params.h"
+#include "matrix/impair_deadline.h"
 
 #define OUTPUT_MAX (256 * 1024) /* what we keep of one program's stdout in memory */
 #define HARNESS_GRACE_MS 2000   /* beyond the engine's own deadline */
@@ -569,7 +570,9 @@ static struct cellctx *cellctx_new(const struct runner_config *cfg, const struct
 	const struct engine_file *ea = cfg->engine, *eb = cfg->engine_b ? cfg->engine_b : ea;
 	const char *bin_b = cfg->engine_b ? cfg->engine_binary_b : cfg->engine_binary;
 	/* a cell with NAT events holds its path through them: each side's deadline grows by it */
-	int hold_ms = spec ? cell_events_hold_s(spec) * 1000 : 0;
+	/* and an impaired lab's path needs more time (impair_deadline.h): every engine alike */
+	int hold_ms = spec ? cell_events_hold_s(spec) * 1000 +
+			     impair_deadline_extra_ms(lab_topo(lab)) : 0;
 	int dl_a = (spec ? runner_deadline_ms(ea, spec) : ea->techniques[0].deadline_ms) + hold_ms;
 	int dl_b = (spec ? runner_deadline_ms(eb, spec) : eb->techniques[0].deadline_ms) + hold_ms;
 
@@ -1133,6 +1136,7 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 	lab_t0 = now_ms();
 	if (w)
 		run_watch_begin(w, lab_t0);
+	timeout_ms += impair_deadline_extra_ms(t); /* as cellctx_new() does for each role */
 	if (lab_up(t, &lo, &lab, dl) < 0) {
 		snprintf(why, sizeof(why), "%s:%d: %s", dl->count ? dl->items[0].file : "?",
 			 dl->count ? dl->items[0].line : 0, dl->count ? dl->items[0].msg : "?");

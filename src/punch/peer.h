@@ -83,6 +83,7 @@ struct tconn {
 	bool follow;                      /* role a of tcp's ordered attempts: half steps too */
 	bool refused;                     /* a RST answered one of its SYNs */
 	uint64_t stale_since_us;          /* first seen past SYN_SENT without a hello (0: not) */
+	uint64_t opened_us;               /* when its current SYN left */
 	uint32_t tries;
 	int prime_ttl;                    /* tcp-ttl: first SYN with this TTL, then wait */
 	bool accepted, established, hello_ok, dead, quiet;
