@@ -6,7 +6,8 @@
 # punch probe, profile new, classify, run --engine --pcap, tcpdump -r, the project's
 # expectations, bundle, replay --trust) are checked to be there; each probe must recover the
 # reporter's router (the hidden profile's header) and print the profile new line the long form
-# shows; each replay must say the outcome was reproduced; and nothing may be left behind (the
+# shows; each replay must say the outcome was reproduced; the long form's outcome grids must be
+# what its runs measured (walkthrough-grids.py); and nothing may be left behind (the
 # kept labs, the STUN servers, processes, replay's files), also when a block fails: a kept
 # lab's name is recorded as soon as the page makes it, and the teardown downs it.
 . "$(dirname "$0")/lib.sh"
@@ -135,6 +136,9 @@ wait "$readme_pid"
 readme_rc=$?
 check_page doc "$DOC" "$doc_rc"
 check_page readme "$README" "$readme_rc"
+# the outcome grids the long form shows as measured are what its own runs measured
+python3 "$(dirname "$0")/walkthrough-grids.py" "$DOC" "$TMP/doc" ||
+	fail "$DOC shows outcome grids its runs did not measure (above)"
 
 left=$(find "$TMP/tmpdir" -mindepth 1 | head -3)
 [ -z "$left" ] || fail "the walkthrough left files in \$TMPDIR: $left"
