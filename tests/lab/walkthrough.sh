@@ -120,9 +120,13 @@ check_page() {
 	done
 	grep -q 'REDACTED' "$dir/probe.txt" || fail "$source: punch probe --redact printed no REDACTED address"
 	grep -q "as in the bundle: reproduced" "$TMP/$name.out" || fail "$source: the replay did not reproduce the cell"
-	# ... and its profile new line is the one the long form shows the reporter pasting
+	# ... and its header fields and profile new line are what the long form shows the reporter
+	# pasting
 	line=$(grep '^punchlab profile new ' "$dir/probe.txt") || fail "$source: punch probe printed no profile new line"
 	grep -qxF -- "$line" "$DOC" || fail "$DOC does not show the line punch probe printed: $line"
+	while IFS= read -r line; do
+		[ -z "$line" ] || grep -qxF -- "$line" "$DOC" || fail "$DOC does not show the line punch probe printed: $line"
+	done < <(sed -n '/^# the profile header fields/,/^$/p' "$dir/probe.txt")
 }
 
 # both at once: separate labs, separate directories
