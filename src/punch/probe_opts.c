@@ -20,7 +20,7 @@ void probe_usage(FILE *f)
 	      "  --server    a punch rendezvous listening on two addresses and two ports\n"
 	      "              (punch rendezvous --listen A:P --listen A:P2 --listen B:P --listen B:P2)\n"
 	      "  --secret-file FILE  the rendezvous' secret (also PUNCH_SECRET_FILE or PUNCH_SECRET):\n"
-	      "              its BINDs are authenticated as a peer's (required with --server)\n"
+	      "              the probe's BINDs are sealed as a peer's messages (required with --server)\n"
 	      "  --session ID  the session whose key signs the BINDs (default " PROBE_DEFAULT_SESSION ")\n"
 	      "  --stun      any RFC 5780 STUN server (coturn with two addresses, say); no TCP\n"
 	      "  --lifetime-max S  measure the UDP binding lifetime up to S seconds (0: not at all;\n"
