@@ -151,6 +151,38 @@ bool auth_check(const struct auth_key *k, const uint8_t *buf, size_t len, size_t
 	return crypto_verify_16(tag, buf + mac_off + 2) == 0;
 }
 
+int auth_encode(const struct auth_key *k, struct wire_msg *m, uint8_t *buf, size_t cap)
+{
+	size_t min = m->type == WIRE_BIND ? WIRE_MIN_BIND : m->type == WIRE_REGISTER ?
+		     WIRE_MIN_REGISTER : 0;
+	int n;
+
+	m->ctr = auth_ctr_next();
+	m->present |= WA_BIT(WA_CTR);
+	m->present &= ~WA_BIT(WA_PAD);
+	n = wire_encode(m, buf, cap);
+	if (n >= 0 && (size_t)n + AUTH_MAC_ATTR_LEN < min) {
+		/* the server answers nothing larger than the request (anti-amplification) */
+		m->pad = (uint16_t)(min - (size_t)n - AUTH_MAC_ATTR_LEN);
+		m->present |= WA_BIT(WA_PAD);
+		n = wire_encode(m, buf, cap);
+	}
+	if (n < 0)
+		return n;
+	return auth_seal(k, buf, (size_t)n, cap);
+}
+
+int auth_decode(const struct auth_key *k, const uint8_t *buf, size_t len, struct wire_msg *m)
+{
+	int err = wire_decode(buf, len, m);
+
+	if (err)
+		return err;
+	if (!(m->present & WA_BIT(WA_CTR)) || !auth_check(k, buf, len, m->mac_off))
+		return -EBADMSG;
+	return 0;
+}
+
 uint64_t auth_now_us(void)
 {
 	struct timespec ts;

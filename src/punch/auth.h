@@ -29,6 +29,8 @@
 #define AUTH_FRESH_US (120ULL * 1000000ULL)
 #define AUTH_WINDOW_BITS 256
 
+struct wire_msg;
+
 struct auth_key {
 	uint8_t k[AUTH_KEY_LEN];
 };
@@ -55,6 +57,16 @@ int auth_seal(const struct auth_key *k, uint8_t *buf, size_t len, size_t cap);
 /* Check the MAC of a decoded message: @mac_off is where its MAC attribute starts (wire_msg's
  * mac_off, 0 when it has none). True only for a message that ends with a tag that matches. */
 bool auth_check(const struct auth_key *k, const uint8_t *buf, size_t len, size_t mac_off);
+
+/* Encode @m as every sender of wire v2 does (peers, punch probe): a fresh counter (WA_CTR), a
+ * BIND / REGISTER padded (WA_PAD) to the least size the rendezvous answers (WIRE_MIN_BIND,
+ * WIRE_MIN_REGISTER: its answer is never larger), sealed with @k. Sets m->ctr, m->pad and
+ * their bits in m->present. Returns the length, or -EMSGSIZE / -EINVAL as wire_encode. */
+int auth_encode(const struct auth_key *k, struct wire_msg *m, uint8_t *buf, size_t cap);
+
+/* Decode and verify: wire_decode, then a counter and a MAC by @k that matches. Returns 0,
+ * -WIRE_E* of wire_decode, or -EBADMSG for a message that does not verify. */
+int auth_decode(const struct auth_key *k, const uint8_t *buf, size_t len, struct wire_msg *m);
 
 /* A sender's next counter: the wall clock in microseconds at the first call, then one more per
  * call (never going back when the clock does). */

@@ -95,28 +95,12 @@ void peer_msg_init(struct peer *p, struct wire_msg *m, uint8_t type)
 
 int peer_encode(struct peer *p, struct wire_msg *m, uint8_t *buf, size_t cap)
 {
-	size_t min = m->type == WIRE_BIND ? WIRE_MIN_BIND : m->type == WIRE_REGISTER ?
-		     WIRE_MIN_REGISTER : 0;
-	int n;
-
-	m->ctr = auth_ctr_next();
-	m->present |= WA_BIT(WA_CTR);
-	m->present &= ~WA_BIT(WA_PAD);
-	n = wire_encode(m, buf, cap);
-	if (n >= 0 && (size_t)n + AUTH_MAC_ATTR_LEN < min) {
-		/* the server answers nothing larger than the request (anti-amplification) */
-		m->pad = (uint16_t)(min - (size_t)n - AUTH_MAC_ATTR_LEN);
-		m->present |= WA_BIT(WA_PAD);
-		n = wire_encode(m, buf, cap);
-	}
-	if (n < 0)
-		return n;
-	return auth_seal(&p->key, buf, (size_t)n, cap);
+	return auth_encode(&p->key, m, buf, cap);
 }
 
 int peer_decode(struct peer *p, const uint8_t *buf, size_t len, struct wire_msg *m)
 {
-	int err = wire_decode(buf, len, m);
+	int err = auth_decode(&p->key, buf, len, m);
 
 	if (err == -WIRE_EVERSION && len >= WIRE_HDR_LEN && buf[3] == WIRE_ERROR) {
 		/* unauthenticated (another version has other keys, or none): say it once, and
@@ -133,7 +117,7 @@ int peer_decode(struct peer *p, const uint8_t *buf, size_t len, struct wire_msg 
 		p->bad_msgs++;
 		return -1;
 	}
-	if (err || !(m->present & WA_BIT(WA_CTR)) || !auth_check(&p->key, buf, len, m->mac_off)) {
+	if (err) {
 		p->bad_msgs++;
 		return -1;
 	}

@@ -63,7 +63,7 @@ static int transact(struct probe *p, int fd, int rfd, const struct sockaddr_stor
 	uint8_t buf[WIRE_MAX_LEN];
 	uint64_t id = rand_u64();
 	uint32_t t;
-	int n = p->ops->encode(buf, sizeof(buf), id, change, resp_port);
+	int n = p->ops->encode(p->o, buf, sizeof(buf), id, change, resp_port);
 
 	if (n < 0)
 		return n;
@@ -84,7 +84,7 @@ static int transact(struct probe *p, int fd, int rfd, const struct sockaddr_stor
 				return (int)k;
 			if (k <= 0)
 				break;
-			if (p->ops->decode(in, (size_t)k, id, a) == 0)
+			if (p->ops->decode(p->o, in, (size_t)k, id, a) == 0)
 				return 1;
 		}
 	}
@@ -431,7 +431,7 @@ static int tcp_bind(struct probe *p, uint16_t lport, const struct sockaddr_stora
 	fd = sock_open_bound(to->ss_family, SOCK_STREAM, NULL, lport, true);
 	if (fd < 0)
 		return fd;
-	n = p->ops->encode(buf + 2, sizeof(buf) - 2, id, 0, 0);
+	n = p->ops->encode(p->o, buf + 2, sizeof(buf) - 2, id, 0, 0);
 	if (n < 0) {
 		ret = n;
 		goto out;
@@ -464,7 +464,7 @@ static int tcp_bind(struct probe *p, uint16_t lport, const struct sockaddr_stora
 			break;
 		got += (size_t)k;
 		if (got >= 2 && got >= 2u + wire_frame_len(in)) {
-			ret = p->ops->decode(in + 2, wire_frame_len(in), id, a) == 0;
+			ret = p->ops->decode(p->o, in + 2, wire_frame_len(in), id, a) == 0;
 			break;
 		}
 	}

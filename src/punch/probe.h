@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "auth.h"
 #include "wire.h"
 
 /* The server's four endpoints of RFC 5780: primary address and port, and their changes. */
@@ -29,6 +30,12 @@ struct probe_opts {
 	uint32_t tries;               /* transmissions of one request */
 	bool tcp;                     /* mapping over TCP too (punch servers only) */
 	bool redact, json;
+	/* --server: a punch rendezvous checks every BIND's MAC (wire v2), so a probe
+	 * authenticates as a peer does: the shared secret (--secret-file, or the environment)
+	 * and a session id naming the key (--session). */
+	const char *secret_file;
+	char session[WIRE_MAX_SESSION + 1];
+	struct auth_key key;          /* the session's key (probe_opts_parse loads it) */
 };
 
 /* The answer to one binding request. */
@@ -43,10 +50,14 @@ struct probe_answer {
 struct probe_ops {
 	const char *name;
 	/* Write a request with transaction @id into @buf; @change is WIRE_F_CHANGE_* and
-	 * @resp_port 0 or RFC 5780's RESPONSE-PORT. Returns its length or -EMSGSIZE. */
-	int (*encode)(uint8_t *buf, size_t cap, uint64_t id, uint8_t change, uint16_t resp_port);
-	/* Decode an answer to transaction @id. Returns 0, or -EINVAL when @buf is not one. */
-	int (*decode)(const uint8_t *buf, size_t len, uint64_t id, struct probe_answer *a);
+	 * @resp_port 0 or RFC 5780's RESPONSE-PORT. @o gives punch's session and key (STUN
+	 * needs none: NULL will do). Returns its length or -EMSGSIZE. */
+	int (*encode)(const struct probe_opts *o, uint8_t *buf, size_t cap, uint64_t id,
+		      uint8_t change, uint16_t resp_port);
+	/* Decode an answer to transaction @id (punch: verified with @o's key). Returns 0, or
+	 * -EINVAL when @buf is not one. */
+	int (*decode)(const struct probe_opts *o, const uint8_t *buf, size_t len, uint64_t id,
+		      struct probe_answer *a);
 	bool stream_framed;           /* TCP: a u16 length before each message (punch) */
 };
 

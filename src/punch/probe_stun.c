@@ -33,10 +33,12 @@ static void txid_put(uint8_t *p, uint64_t id)
 	put32(p + 8, 0);
 }
 
-static int stun_encode(uint8_t *buf, size_t cap, uint64_t id, uint8_t change, uint16_t resp_port)
+static int stun_encode(const struct probe_opts *o, uint8_t *buf, size_t cap, uint64_t id,
+		       uint8_t change, uint16_t resp_port)
 {
 	size_t n = 20;
 
+	(void)o;                      /* STUN requests are not authenticated */
 	if (cap < 20 + 8 + 8)
 		return -EMSGSIZE;
 	put16(buf, STUN_BINDING_REQUEST);
@@ -95,13 +97,15 @@ static int stun_addr(const uint8_t *v, size_t len, const uint8_t *hdr, bool x,
 	return -EINVAL;
 }
 
-static int stun_decode(const uint8_t *buf, size_t len, uint64_t id, struct probe_answer *a)
+static int stun_decode(const struct probe_opts *o, const uint8_t *buf, size_t len, uint64_t id,
+		       struct probe_answer *a)
 {
 	struct sockaddr_storage ss;
 	uint8_t tx[12];
 	bool mapped = false, xmapped = false;
 	size_t off = 20, end;
 
+	(void)o;
 	txid_put(tx, id);
 	if (len < 20 || get16(buf) != STUN_BINDING_SUCCESS || get32(buf + 4) != STUN_MAGIC ||
 	    memcmp(buf + 8, tx, 12) != 0)

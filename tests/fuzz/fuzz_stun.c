@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(copy, data + 8, size - 8);
 	memset(&a, 0, sizeof(a));
-	if (probe_ops_stun.decode(copy, size - 8, id, &a) == 0 &&
+	if (probe_ops_stun.decode(NULL, copy, size - 8, id, &a) == 0 &&
 	    a.mapped.ss_family != AF_INET && a.mapped.ss_family != AF_INET6)
 		abort();
 	if (a.n_other < 0 || a.n_other > 1)

@@ -13,7 +13,12 @@
 # address everywhere; a rendezvous with one address leaves the fields it needs unknown (named as
 # assumed in the profile new line, which needs every flag); a malformed import file is refused at FILE:LINE, exit 2;
 # import -o and each profile's probe line through `profile new`, the results classified, when
-# this build has `profile new`. Nothing is left behind.
+# this build has `profile new`. Authentication (wire v2): the rendezvous has a secret
+# (punch-lib.sh's, in the environment, as the peers take it); probe without any secret exits 2
+# with one sentence, with another secret gets no answer (exit 1), with --secret-file alone and
+# another --session measures as before; from a host without NAT, BINDs with CHANGE flags and
+# RESPONSE_PORT (probe-rfc5780.py) are answered only when verified, only to the sender's own
+# address, never larger than the request. Nothing is left behind.
 . "$(dirname "$0")/lib.sh"
 require_root
 . "$(dirname "$0")/punch-lib.sh"
@@ -203,6 +208,35 @@ if grep -q "$pub" "$TMP/redact.txt"; then
 fi
 note "ok: --redact hides $pub (text and JSON)"
 
+# --- authentication: the rendezvous answers only BINDs sealed with its secret ------------------
+nosecret=(env -u PUNCH_SECRET_FILE -u PUNCH_SECRET)
+"$PUNCHLAB" exec --timeout 30 "$LAB" host-a -- "${nosecret[@]}" "$PUNCH" probe --server $RDV1 \
+	>"$TMP/nosecret.txt" 2>&1
+rc=$?
+[ "$rc" -eq 2 ] || { cat "$TMP/nosecret.txt" >&2; fail "probe --server without a secret exited $rc, expected 2"; }
+[ "$(wc -l <"$TMP/nosecret.txt")" -eq 1 ] && grep -q '^punch probe: --server: no secret: give --secret-file FILE' "$TMP/nosecret.txt" ||
+	{ cat "$TMP/nosecret.txt" >&2; fail "probe --server without a secret: expected one sentence asking for --secret-file"; }
+"$PUNCHLAB" exec --timeout 30 "$LAB" host-a -- "${nosecret[@]}" "$PUNCH" probe --stun $RDV1:$TURN_PORT \
+	--no-tcp >"$TMP/nosecret-stun.txt" 2>&1 ||
+	{ cat "$TMP/nosecret-stun.txt" >&2; fail "probe --stun without a secret failed (STUN needs none)"; }
+"$PUNCH" keygen "$TMP/other.secret" || fail "punch keygen $TMP/other.secret failed"
+"$PUNCHLAB" exec --timeout 30 "$LAB" host-a -- "$PUNCH" probe --server $RDV1 --secret-file "$TMP/other.secret" \
+	--tries 2 --no-tcp >"$TMP/othersecret.txt" 2>&1
+rc=$?
+[ "$rc" -eq 1 ] || { cat "$TMP/othersecret.txt" >&2; fail "probe with another secret exited $rc, expected 1 (no answer)"; }
+"$PUNCHLAB" exec --timeout 30 "$LAB" host-a -- "${nosecret[@]}" "$PUNCH" probe --server $RDV1 \
+	--secret-file "$PUNCH_SECRET_FILE" --session lab-probe-7 --no-tcp --json >"$TMP/explicit.json" 2>"$TMP/explicit.err" ||
+	{ cat "$TMP/explicit.err" "$TMP/explicit.json" >&2; fail "probe with --secret-file and --session failed"; }
+python3 - "$TMP/explicit.json" <<'PY' || fail "probe with --secret-file and --session: full-cone not recovered"
+import json, sys
+f = json.load(open(sys.argv[1]))["fields"]
+want = {"mapping": "endpoint-independent", "filtering": "endpoint-independent"}
+got = {k: f[k] for k in want}
+print("#", got)
+sys.exit(0 if got == want else 1)
+PY
+note "ok: no secret: exit 2, one sentence; another secret: no answer, exit 1; --secret-file and --session: measured"
+
 # --- a rendezvous with one address and port: what needs more stays unknown ---------------------
 rdv_start one 20 --listen $RDV1:3490
 "$PUNCHLAB" exec --timeout 30 "$LAB" host-a -- "$PUNCH" probe --server $RDV1:3490 >"$TMP/one.txt" 2>&1 ||
@@ -226,6 +260,10 @@ grep -q 'no NAT between this host and the server' "$TMP/nonat.txt" || { cat "$TM
 grep -q '^punchlab profile new' "$TMP/nonat.txt" && { cat "$TMP/nonat.txt" >&2; fail "no NAT: a profile new line"; }
 grep -q '203\.0\.113\.18' "$TMP/nonat.txt" && { cat "$TMP/nonat.txt" >&2; fail "no NAT: --redact printed the host's public address"; }
 note "ok: no NAT: said so, no profile new line, its address redacted"
+"$PUNCHLAB" exec --timeout 30 "$LAB" host-b -- "$PY" "$SRCDIR/tests/lab/probe-rfc5780.py" "$SRCDIR/tests/lab" \
+	"$PUNCH_SECRET_FILE" $RDV1 3478 >"$TMP/rfc5780.txt" 2>&1 ||
+	{ cat "$TMP/rfc5780.txt" >&2; fail "the rendezvous' RFC 5780 answers (above)"; }
+note "ok: RFC 5780 BINDs answered only when verified, to the sender's own address, no larger: $(grep -c '^ok:' "$TMP/rfc5780.txt") checks"
 LAB=$(cat "$TMP/full-cone/lab")
 
 # --- a server that does not answer: exit 1 -----------------------------------------------------

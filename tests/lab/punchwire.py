@@ -10,6 +10,8 @@ BIND, BIND_REPLY, REGISTER, REGISTERED, PEER, PROBE, RELAY, ERROR, BYE = 1, 2, 3
 A_SESSION, A_ROUND, A_PROTO, A_PAYLOAD, A_ERROR, A_CTR, A_MAC, A_PAD = 1, 2, 3, 15, 16, 19, 20, 21
 MIN_BIND, MIN_REGISTER = 200, 400      # wire.h WIRE_MIN_BIND, WIRE_MIN_REGISTER
 ERR_VERSION = 8
+A_RESPONSE_PORT = 24                   # RFC 5780's RESPONSE-PORT (punch probe)
+F_CHANGE_ADDR, F_CHANGE_PORT = 0x02, 0x04
 
 
 def session_key(secret_file, session):
@@ -33,9 +35,9 @@ def now_ctr():
 
 
 def message(mtype, attrs=b"", key=None, nonce=0, version=VERSION, pad_to=0, mac=None, ctr=None,
-            token=0, role=1, length=None):
+            token=0, role=1, length=None, flags=0):
     """A message: attrs, a counter (unless ctr is False), padding up to pad_to bytes, then a MAC
-    sealed with key, or the 16 bytes mac (a forgery), or none."""
+    sealed with key, or the 16 bytes mac (a forgery), or none. flags: the header's (F_*)."""
     body = attrs
     if ctr is not False:
         body += attr(A_CTR, struct.pack(">Q", now_ctr() if ctr is None else ctr))
@@ -48,7 +50,7 @@ def message(mtype, attrs=b"", key=None, nonce=0, version=VERSION, pad_to=0, mac=
         body += attr(A_PAD, bytes(k))
         short -= 2 + k
     total = HDR + len(body) + tail if length is None else length
-    raw = struct.pack(">HBBBBHQQ", MAGIC, version, mtype, role, 0, total, token, nonce) + body
+    raw = struct.pack(">HBBBBHQQ", MAGIC, version, mtype, role, flags, total, token, nonce) + body
     if key:
         raw += bytes([A_MAC, 16]) + hashlib.blake2b(raw, key=key, digest_size=16).digest()
     elif mac:

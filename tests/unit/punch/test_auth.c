@@ -256,6 +256,37 @@ static void test_answers_fit_requests(void **state)
 	peer = wire_encode(&m, buf, sizeof(buf)) + AUTH_MAC_ATTR_LEN;
 	assert_true(bind_reply <= WIRE_MIN_BIND);
 	assert_true(registered + peer <= WIRE_MIN_REGISTER);
+	/* RFC 5780 (punch probe): a BIND with both CHANGE flags and a RESPONSE_PORT, sealed as
+	 * every sender seals it (auth_encode), is padded to exactly WIRE_MIN_BIND; the answer a
+	 * changed listener sends (the same BIND_REPLY, even were it to echo the flags and the
+	 * RESPONSE_PORT) stays no larger. */
+	{
+		struct auth_key k;
+		int req, rep;
+
+		memset(&k, 7, sizeof(k));
+		wire_msg_init(&m, WIRE_BIND);
+		strcpy(m.session, "s");
+		m.flags = WIRE_F_CHANGE_ADDR | WIRE_F_CHANGE_PORT;
+		m.response_port = 65535;
+		m.present = WA_BIT(WA_SESSION) | WA_BIT(WA_RESPONSE_PORT);
+		req = auth_encode(&k, &m, buf, sizeof(buf));
+		assert_int_equal(req, WIRE_MIN_BIND);
+		assert_int_equal(auth_decode(&k, buf, (size_t)req, &m), 0);
+		assert_int_equal(m.flags, WIRE_F_CHANGE_ADDR | WIRE_F_CHANGE_PORT);
+		assert_int_equal(m.response_port, 65535);
+		wire_msg_init(&m, WIRE_BIND_REPLY);
+		m.flags = WIRE_F_CHANGE_ADDR | WIRE_F_CHANGE_PORT;
+		m.response_port = 65535;
+		ep_to_wire(&v6, &m.observed);
+		for (i = 0; i < WIRE_MAX_EPS; i++)
+			ep_to_wire(&v6, &m.alt[i]);
+		m.n_alt = WIRE_MAX_EPS;
+		m.present = WA_BIT(WA_OBSERVED) | WA_BIT(WA_ALT) | WA_BIT(WA_RESPONSE_PORT);
+		rep = auth_encode(&k, &m, buf, sizeof(buf));
+		assert_true(rep > bind_reply);
+		assert_true(rep <= req);
+	}
 	/* padding reaches an exact size, in attributes the decoder skips */
 	for (i = 2; i < 700; i += 37) {
 		int base, n;

@@ -1,17 +1,21 @@
 /* punch probe without a network: the classifiers (mapping from four public endpoints, port
  * allocation from four local -> public pairs), the STUN codec (a request's CHANGE-REQUEST and
  * RESPONSE-PORT bytes; an answer's XOR-MAPPED-ADDRESS and OTHER-ADDRESS, and what is not an
- * answer to us), the punch BIND's CHANGE flags and RESPONSE_PORT on the wire, and options. */
+ * answer to us), the punch BIND's CHANGE flags and RESPONSE_PORT on the wire (v2: session,
+ * counter, padding and MAC; only a verified answer with our nonce counts), and options (the
+ * secret --server requires). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "auth.h"
 #include "endpoint.h"
 #include "probe.h"
 #include "wire.h"
@@ -73,7 +77,7 @@ static void test_stun_request(void **state)
 	int n;
 
 	(void)state;
-	n = probe_ops_stun.encode(b, sizeof(b), 0x0102030405060708ULL,
+	n = probe_ops_stun.encode(NULL, b, sizeof(b), 0x0102030405060708ULL,
 				  WIRE_F_CHANGE_ADDR | WIRE_F_CHANGE_PORT, 0);
 	assert_int_equal(n, 28);
 	/* Binding request, 8 bytes of attributes, the magic cookie, our transaction id */
@@ -83,11 +87,11 @@ static void test_stun_request(void **state)
 	/* CHANGE-REQUEST with change IP (4) and change port (2) */
 	static const uint8_t cr[8] = { 0, 3, 0, 4, 0, 0, 0, 6 };
 	assert_memory_equal(b + 20, cr, 8);
-	n = probe_ops_stun.encode(b, sizeof(b), 1, WIRE_F_CHANGE_PORT, 40000);
+	n = probe_ops_stun.encode(NULL, b, sizeof(b), 1, WIRE_F_CHANGE_PORT, 40000);
 	assert_int_equal(n, 36);
 	static const uint8_t rest[16] = { 0, 3, 0, 4, 0, 0, 0, 2, 0, 0x27, 0, 4, 0x9c, 0x40, 0, 0 };
 	assert_memory_equal(b + 20, rest, 16);
-	n = probe_ops_stun.encode(b, sizeof(b), 1, 0, 0);
+	n = probe_ops_stun.encode(NULL, b, sizeof(b), 1, 0, 0);
 	assert_int_equal(n, 20);
 }
 
@@ -114,7 +118,7 @@ static void test_stun_answer(void **state)
 	size_t n = stun_answer(b);
 
 	(void)state;
-	assert_int_equal(probe_ops_stun.decode(b, n, 1, &a), 0);
+	assert_int_equal(probe_ops_stun.decode(NULL, b, n, 1, &a), 0);
 	assert_string_equal(ep_format(&a.mapped, s), "203.0.113.2:4000");
 	assert_int_equal(a.n_other, 1);
 	assert_string_equal(ep_format(&a.other[0], s), "198.51.100.11:3479");
@@ -127,63 +131,186 @@ static void test_stun_answer(void **state)
 		memcpy(b2, b, n);
 		memcpy(b2 + n, junk, sizeof(junk));
 		b2[3] = (uint8_t)(n - 20 + sizeof(junk));
-		assert_int_equal(probe_ops_stun.decode(b2, n + sizeof(junk), 1, &a), 0);
+		assert_int_equal(probe_ops_stun.decode(NULL, b2, n + sizeof(junk), 1, &a), 0);
 		assert_string_equal(ep_format(&a.mapped, s), "203.0.113.2:4000");
 	}
 	/* another transaction, a truncated message, an error response: not an answer to us */
-	assert_int_equal(probe_ops_stun.decode(b, n, 2, &a), -EINVAL);
-	assert_int_equal(probe_ops_stun.decode(b, n - 4, 1, &a), -EINVAL);
+	assert_int_equal(probe_ops_stun.decode(NULL, b, n, 2, &a), -EINVAL);
+	assert_int_equal(probe_ops_stun.decode(NULL, b, n - 4, 1, &a), -EINVAL);
 	b[1] = 0x11;
-	assert_int_equal(probe_ops_stun.decode(b, n, 1, &a), -EINVAL);
+	assert_int_equal(probe_ops_stun.decode(NULL, b, n, 1, &a), -EINVAL);
 }
 
+#define SECRET "0123456789abcdef0123456789abcdef"
+
+/* Options as probe_opts_parse leaves them for --server with a secret and --session @session. */
+static void wire_opts(struct probe_opts *o, const char *session)
+{
+	struct auth_key master;
+	char why[256];
+
+	memset(o, 0, sizeof(*o));
+	setenv("PUNCH_SECRET", SECRET, 1);
+	assert_int_equal(auth_secret_load(NULL, &master, why, sizeof(why)), 0);
+	strcpy(o->session, session);
+	auth_session_key(&master, session, &o->key);
+}
+
+/* The BIND a probe sends is wire v2 as a peer's: session, counter, padded to WIRE_MIN_BIND,
+ * a MAC by the session's key; the CHANGE flags and RESPONSE_PORT ride along. */
 static void test_wire_bind(void **state)
 {
 	uint8_t b[WIRE_MAX_LEN];
+	struct probe_opts o, other;
 	struct wire_msg m;
 	int n;
 
 	(void)state;
-	n = probe_ops_wire.encode(b, sizeof(b), 99, WIRE_F_CHANGE_PORT, 40000);
-	assert_true(n > 0);
-	assert_int_equal(wire_decode(b, (size_t)n, &m), 0);
+	wire_opts(&o, "probe");
+	wire_opts(&other, "another");
+	n = probe_ops_wire.encode(&o, b, sizeof(b), 99, WIRE_F_CHANGE_PORT, 40000);
+	assert_int_equal(n, WIRE_MIN_BIND);
+	assert_int_equal(auth_decode(&o.key, b, (size_t)n, &m), 0);
 	assert_int_equal(m.type, WIRE_BIND);
 	assert_int_equal(m.nonce, 99);
+	assert_string_equal(m.session, "probe");
+	assert_true(m.present & WA_BIT(WA_CTR));
+	assert_true(auth_fresh(m.ctr, auth_now_us()));
 	assert_int_equal(m.flags, WIRE_F_CHANGE_PORT);
 	assert_true(m.present & WA_BIT(WA_RESPONSE_PORT));
 	assert_int_equal(m.response_port, 40000);
-	/* RESPONSE_PORT 0 is malformed: the whole message is refused */
-	b[n - 2] = 0;
-	b[n - 1] = 0;
-	assert_int_equal(wire_decode(b, (size_t)n, &m), -WIRE_EATTR);
+	/* another session's key does not verify it, nor does a changed byte */
+	assert_int_equal(auth_decode(&other.key, b, (size_t)n, &m), -EBADMSG);
+	b[30] ^= 1;
+	assert_int_equal(auth_decode(&o.key, b, (size_t)n, &m), -EBADMSG);
+	/* both flags, no RESPONSE_PORT: still the padded size; each BIND a new counter */
+	{
+		uint64_t first = m.ctr;
+
+		n = probe_ops_wire.encode(&o, b, sizeof(b), 7,
+					  WIRE_F_CHANGE_ADDR | WIRE_F_CHANGE_PORT, 0);
+		assert_int_equal(n, WIRE_MIN_BIND);
+		assert_int_equal(auth_decode(&o.key, b, (size_t)n, &m), 0);
+		assert_int_equal(m.flags, WIRE_F_CHANGE_ADDR | WIRE_F_CHANGE_PORT);
+		assert_false(m.present & WA_BIT(WA_RESPONSE_PORT));
+		assert_true(m.ctr > first);
+	}
+}
+
+/* A BIND_REPLY as the rendezvous seals it, for nonce @nonce, with key @k (NULL: no MAC). */
+static size_t wire_reply(uint8_t *b, const struct auth_key *k, uint64_t nonce)
+{
+	struct wire_msg m;
+	struct sockaddr_storage ss;
+	int n;
+
+	wire_msg_init(&m, WIRE_BIND_REPLY);
+	m.role = WIRE_ROLE_SERVER;
+	m.nonce = nonce;
+	assert_int_equal(ep_parse("203.0.113.2:4000", true, &ss), 0);
+	ep_to_wire(&ss, &m.observed);
+	assert_int_equal(ep_parse("198.51.100.11:3479", true, &ss), 0);
+	ep_to_wire(&ss, &m.alt[0]);
+	m.n_alt = 1;
+	m.present = WA_BIT(WA_OBSERVED) | WA_BIT(WA_ALT);
+	if (k)
+		n = auth_encode(k, &m, b, WIRE_MAX_LEN);
+	else
+		n = wire_encode(&m, b, WIRE_MAX_LEN);
+	assert_true(n > 0);
+	return (size_t)n;
+}
+
+/* Only a BIND_REPLY with our nonce and the session key's MAC is an answer. */
+static void test_wire_reply(void **state)
+{
+	uint8_t b[WIRE_MAX_LEN];
+	struct probe_opts o, other;
+	struct probe_answer a;
+	char s[EP_STRLEN];
+	size_t n;
+
+	(void)state;
+	wire_opts(&o, "probe");
+	wire_opts(&other, "another");
+	n = wire_reply(b, &o.key, 99);
+	assert_int_equal(probe_ops_wire.decode(&o, b, n, 99, &a), 0);
+	assert_string_equal(ep_format(&a.mapped, s), "203.0.113.2:4000");
+	assert_int_equal(a.n_other, 1);
+	assert_string_equal(ep_format(&a.other[0], s), "198.51.100.11:3479");
+	/* another transaction */
+	assert_int_equal(probe_ops_wire.decode(&o, b, n, 98, &a), -EINVAL);
+	/* sealed with another session's key (or forged without the secret) */
+	n = wire_reply(b, &other.key, 99);
+	assert_int_equal(probe_ops_wire.decode(&o, b, n, 99, &a), -EINVAL);
+	/* no MAC at all (a wire-v1-style answer) */
+	n = wire_reply(b, NULL, 99);
+	assert_int_equal(probe_ops_wire.decode(&o, b, n, 99, &a), -EINVAL);
+	/* a byte changed in flight */
+	n = wire_reply(b, &o.key, 99);
+	b[n - AUTH_MAC_ATTR_LEN - 1] ^= 1;
+	assert_int_equal(probe_ops_wire.decode(&o, b, n, 99, &a), -EINVAL);
 }
 
 static void test_opts(void **state)
 {
 	struct probe_opts o;
-	char err[256];
+	struct auth_key def;
+	char err[1024];
 	FILE *ef;
 	char s[EP_STRLEN];
 	char *ok1[] = { "probe", "--server", "198.51.100.10", "--lifetime-max", "40", "--redact", NULL };
 	char *ok2[] = { "probe", "--stun", "198.51.100.10:3479", "--json", NULL };
+	char *ok3[] = { "probe", "--server", "198.51.100.10", "--session", "lab-7", NULL };
 	char *bad1[] = { "probe", NULL };
 	char *bad2[] = { "probe", "--server", "198.51.100.10", "--stun", "198.51.100.10", NULL };
 	char *bad3[] = { "probe", "--server", "198.51.100.10", "--lifetime-max", "x", NULL };
+	char *bad4[] = { "probe", "--server", "198.51.100.10", "--session", "a b", NULL };
+	char *bad5[] = { "probe", "--stun", "198.51.100.10", "--secret-file", "/x", NULL };
+	char *bad6[] = { "probe", "--server", "198.51.100.10", "--secret-file",
+			 "/nonexistent/punch-probe-secret", NULL };
 
 	(void)state;
 	ef = fmemopen(err, sizeof(err), "w");
+	setbuf(ef, NULL);
+	setenv("PUNCH_SECRET", SECRET, 1);
+	unsetenv("PUNCH_SECRET_FILE");
 	assert_int_equal(probe_opts_parse(6, ok1, &o, stdout, ef), 0);
 	assert_string_equal(ep_format(&o.server, s), "198.51.100.10:3478");
 	assert_int_equal(o.lifetime_max_s, 40);
 	assert_true(o.redact && !o.stun && o.tcp);
+	assert_string_equal(o.session, "probe");
+	def = o.key;
+	{
+		struct probe_opts w;
+
+		wire_opts(&w, "probe");
+		assert_memory_equal(def.k, w.key.k, AUTH_KEY_LEN);
+	}
+	assert_int_equal(probe_opts_parse(5, ok3, &o, stdout, ef), 0);
+	assert_string_equal(o.session, "lab-7");
+	assert_memory_not_equal(def.k, o.key.k, AUTH_KEY_LEN);
 	assert_int_equal(probe_opts_parse(4, ok2, &o, stdout, ef), 0);
 	assert_true(o.stun && o.json);
 	assert_int_equal(ep_port(&o.server), 3479);
 	assert_int_equal(probe_opts_parse(1, bad1, &o, stdout, ef), -EINVAL);
 	assert_int_equal(probe_opts_parse(5, bad2, &o, stdout, ef), -EINVAL);
 	assert_int_equal(probe_opts_parse(5, bad3, &o, stdout, ef), -EINVAL);
-	fclose(ef);
 	assert_non_null(strstr(err, "--lifetime-max wants seconds"));
+	assert_int_equal(probe_opts_parse(5, bad4, &o, stdout, ef), -EINVAL);
+	assert_non_null(strstr(err, "--session wants"));
+	assert_int_equal(probe_opts_parse(5, bad5, &o, stdout, ef), -EINVAL);
+	assert_non_null(strstr(err, "go with --server only"));
+	assert_int_equal(probe_opts_parse(5, bad6, &o, stdout, ef), -EINVAL);
+	assert_non_null(strstr(err, "/nonexistent/punch-probe-secret"));
+	/* no secret anywhere: --server refuses to start, --stun needs none */
+	unsetenv("PUNCH_SECRET");
+	rewind(ef);
+	memset(err, 0, sizeof(err));
+	assert_int_equal(probe_opts_parse(6, ok1, &o, stdout, ef), -EINVAL);
+	assert_non_null(strstr(err, "punch probe: --server: no secret: give --secret-file FILE"));
+	assert_int_equal(probe_opts_parse(4, ok2, &o, stdout, ef), 0);
+	fclose(ef);
 }
 
 int main(void)
@@ -194,6 +321,7 @@ int main(void)
 		cmocka_unit_test(test_stun_request),
 		cmocka_unit_test(test_stun_answer),
 		cmocka_unit_test(test_wire_bind),
+		cmocka_unit_test(test_wire_reply),
 		cmocka_unit_test(test_opts),
 	};
 
