@@ -8,7 +8,7 @@
 # reporter's router (the hidden profile's header) and print the profile new line the long form
 # shows; each replay must say the outcome was reproduced; the long form's outcome grids must be
 # what its runs measured (walkthrough-grids.py); and nothing may be left behind (the
-# kept labs, the STUN servers, processes, replay's files), also when a block fails: a kept
+# kept labs, the rendezvous, processes, replay's files), also when a block fails: a kept
 # lab's name is recorded as soon as the page makes it, and the teardown downs it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/matrix-lib.sh"
@@ -47,13 +47,13 @@ if [ -n "$missing" ]; then
 	exit 77
 fi
 
-for tool in turnserver jq tcpdump; do
+for tool in jq tcpdump; do
 	command -v "$tool" >/dev/null || fail "$tool is missing, which docs/walkthrough.md runs (ci/bootstrap.sh installs it)"
 done
 
 awk '/^```sh$/ { on = 1; next } /^```/ { on = 0 } on' "$DOC" >"$TMP/doc.blocks" ||
 	fail "cannot read $DOC"
-for step in "punchlab lab up --keep" "punch probe " "punchlab profile new" \
+for step in "punchlab lab up --keep" "punch probe --server" "punchlab profile new" \
 	"punchlab classify" "punchlab run " "--engine ./" "--pcap " "tcpdump " "--expectations " \
 	"punchlab bundle" "punchlab replay repro.tar.gz --trust" "punchlab lab down"; do
 	grep -qF -- "$step" "$TMP/doc.blocks" || fail "$DOC has no sh block running \"$step\""
@@ -63,7 +63,7 @@ note "$DOC: $(grep -c '^```sh$' "$DOC") sh blocks, $(wc -l <"$TMP/doc.blocks") l
 README=$SRCDIR/README.md
 awk '/^## From a bug report to a regression test$/ { sec = 1; next } /^## / { sec = 0 }
 	sec && /^```sh$/ { on = 1; next } sec && /^```/ { on = 0 } sec && on' "$README" >"$TMP/readme.blocks"
-for step in "punchlab lab up --keep" "punch probe " "punchlab profile new" "punchlab classify" \
+for step in "punchlab lab up --keep" "punch probe --server" "punchlab profile new" "punchlab classify" \
 	"punchlab run " "tcpdump " "--expectations " "punchlab bundle" "punchlab replay repro.tar.gz --trust"; do
 	grep -qF -- "$step" "$TMP/readme.blocks" ||
 		fail "$README has no sh block under '## From a bug report to a regression test' running \"$step\""
@@ -94,7 +94,7 @@ run_page() {
 
 # check_page NAME SOURCE RC: what a page run must have done, and left
 check_page() {
-	local name=$1 source=$2 rc=$3 dir=$TMP/$1 kept turnpid i key want got line
+	local name=$1 source=$2 rc=$3 dir=$TMP/$1 kept key want got line
 	note "--- $source, as run:"
 	sed 's/^/#   /' "$TMP/$name.out"
 	[ "$rc" -eq 0 ] || fail "the shell blocks of $source exited $rc (output above)"
@@ -102,14 +102,6 @@ check_page() {
 	kept=$(cat "$TMP/$name.kept" 2>/dev/null)
 	[ -n "$kept" ] || fail "$source: lab up --keep printed no lab name"
 	[ ! -e "/run/punchlab/$kept.lab" ] || fail "$source left its kept lab $kept up"
-	# the STUN server went with the lab (lab down kills what punchlab exec started)
-	turnpid=$(cat "$dir/turn/turnserver.pid" 2>/dev/null)
-	[ -n "$turnpid" ] || fail "$source: the STUN server wrote no pid file"
-	for ((i = 0; i < 50; i++)); do
-		[ "$(readlink "/proc/$turnpid/exe" 2>/dev/null)" = "$(command -v turnserver)" ] || break
-		sleep 0.1
-	done
-	[ "$i" -lt 50 ] || fail "$source: the STUN server (pid $turnpid) outlived its lab"
 	# the probe recovered the reporter's router: every field it measured is the hidden profile's
 	for key in rfc3489 mapping filtering ports hairpin predictable; do
 		want=$(sed -n "s/^# $key: //p" "$dir/reporters-router.nft")
@@ -118,6 +110,10 @@ check_page() {
 			fail "$source: punch probe measured $key '$got', the reporter's router has '$want'"
 		fi
 	done
+	# over a punch rendezvous the probe measures the TCP mapping too
+	want=$(sed -n "s/^# mapping: //p" "$dir/reporters-router.nft")
+	grep -qxF "tcp mapping: $want" "$dir/probe.txt" ||
+		fail "$source: punch probe did not measure the router's TCP mapping ($want)"
 	grep -q 'REDACTED' "$dir/probe.txt" || fail "$source: punch probe --redact printed no REDACTED address"
 	grep -q "as in the bundle: reproduced" "$TMP/$name.out" || fail "$source: the replay did not reproduce the cell"
 	# ... and its header fields and profile new line are what the long form shows the reporter
