@@ -103,6 +103,19 @@ static int all_profiles(char paths[][PATH_LEN], int max)
 		if (l > 4 && strcmp(e->d_name + l - 4, ".nft") == 0)
 			names[n++] = strdup(e->d_name);
 	}
+	/* This command measures over IPv4 only (its lab is IPv4): IPv6 profiles are left out,
+	 * and said so, rather than measured wrong. */
+	for (int i = 0; i < n; i++) {
+		char path[PATH_LEN];
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i] ? names[i] : "");
+		if (names[i] && profile_family_of_file(path) == PROFILE_FAMILY_IPV6) {
+			fprintf(stderr, "punchlab: %s: family ipv6, not measured (this command "
+				"measures IPv4 profiles only)\n", path);
+			free(names[i]);
+			names[i--] = names[--n];
+		}
+	}
 	closedir(d);
 	qsort(names, (size_t)n, sizeof(names[0]), cmp_str);
 	for (int i = 0; i < n; i++) {
@@ -405,6 +418,11 @@ int classify_main(int argc, char **argv)
 		}
 		if (profile_header_parse_file(&h, paths[i], &dl) < 0) {
 			diag_print(&dl, &out_std);
+			errors++;
+		} else if (h.family != PROFILE_FAMILY_IPV4) {
+			fprintf(stderr, "punchlab: %s:%d: family %s: classify measures IPv4 profiles "
+				"only (its lab has no IPv6 yet), expected a profile of family ipv4\n",
+				paths[i], h.line[PROFILE_KEY_FAMILY], profile_family_name(h.family));
 			errors++;
 		}
 	}

@@ -96,6 +96,19 @@ static int all_profiles(char paths[][PATH_LEN], int max)
 		if (l > 4 && strcmp(e->d_name + l - 4, ".nft") == 0)
 			names[n++] = strdup(e->d_name);
 	}
+	/* This command measures over IPv4 only (its lab is IPv4): IPv6 profiles are left out,
+	 * and said so, rather than measured wrong. */
+	for (int i = 0; i < n; i++) {
+		char path[PATH_LEN];
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i] ? names[i] : "");
+		if (names[i] && profile_family_of_file(path) == PROFILE_FAMILY_IPV6) {
+			fprintf(stderr, "punchlab: %s: family ipv6, not measured (this command "
+				"measures IPv4 profiles only)\n", path);
+			free(names[i]);
+			names[i--] = names[--n];
+		}
+	}
 	closedir(d);
 	qsort(names, (size_t)n, sizeof(names[0]), cmp_str);
 	for (int i = 0; i < n; i++) {
@@ -422,6 +435,14 @@ int lifetime_main(int argc, char **argv)
 			continue;
 		}
 		profile_params_instance_remove(copy);
+		if (rows[i].h.family != PROFILE_FAMILY_IPV4) {
+			diag_add(&dl, paths[i], rows[i].h.line[PROFILE_KEY_FAMILY], "family %s: "
+				 "lifetime measures IPv4 profiles only (its lab has no IPv6 yet), "
+				 "expected a profile of family ipv4",
+				 profile_family_name(rows[i].h.family));
+			errors++;
+			continue;
+		}
 		rows[i].split = rows[i].h.udp_timeout_unreplied != rows[i].h.udp_timeout;
 	}
 	if (errors) {
