@@ -16,7 +16,7 @@
 
 #define DEFAULT_TOPOLOGY "two-nats"
 #define MAX_PROFILES 64
-#define PATH_LEN 1024
+#define PATH_LEN CLI_PATH_LEN
 
 int classify_main(int argc, char **argv);
 
@@ -76,53 +76,6 @@ static void *job_run(void *arg)
 
 	j->ret = classify_profile(j->topo, j->path, &j->opts, &j->r, &j->dl);
 	return NULL;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Every *.nft of <data>/nat-profiles, sorted. Returns the count or -errno. */
-static int all_profiles(char paths[][PATH_LEN], int max)
-{
-	char dir[PATH_LEN - 300], *names[MAX_PROFILES];
-	struct dirent *e;
-	DIR *d;
-	int n = 0;
-
-	snprintf(dir, sizeof(dir), "%s/nat-profiles", paths_data_dir());
-	d = opendir(dir);
-	if (!d) {
-		fprintf(stderr, "punchlab: %s: %s\n", dir, strerror(errno));
-		return -errno;
-	}
-	while ((e = readdir(d)) && n < max) {
-		size_t l = strlen(e->d_name);
-
-		if (l > 4 && strcmp(e->d_name + l - 4, ".nft") == 0)
-			names[n++] = strdup(e->d_name);
-	}
-	/* This command measures over IPv4 only (its lab is IPv4): IPv6 profiles are left out,
-	 * and said so, rather than measured wrong. */
-	for (int i = 0; i < n; i++) {
-		char path[PATH_LEN];
-
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i] ? names[i] : "");
-		if (names[i] && profile_family_of_file(path) == PROFILE_FAMILY_IPV6) {
-			fprintf(stderr, "punchlab: %s: family ipv6, not measured (this command "
-				"measures IPv4 profiles only)\n", path);
-			free(names[i]);
-			names[i--] = names[--n];
-		}
-	}
-	closedir(d);
-	qsort(names, (size_t)n, sizeof(names[0]), cmp_str);
-	for (int i = 0; i < n; i++) {
-		snprintf(paths[i], PATH_LEN, "%s/%s", dir, names[i] ? names[i] : "");
-		free(names[i]);
-	}
-	return n;
 }
 
 static const char *short_dep(const char *v)
@@ -383,7 +336,7 @@ int classify_main(int argc, char **argv)
 		goto out;
 	}
 	if (optind == argc) {
-		n = all_profiles(paths, MAX_PROFILES);
+		n = cli_shipped_profiles(paths, MAX_PROFILES);
 		if (n <= 0)
 			goto out;
 	}

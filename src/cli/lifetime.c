@@ -19,7 +19,7 @@
 #include "nft/profile_params.h"
 
 #define MAX_PROFILES 32
-#define PATH_LEN 1024
+#define PATH_LEN CLI_PATH_LEN
 /* punch's keep-alive interval when it holds a path (src/punch/opts.h PEER_KEEPALIVE_MS; punch
  * shares no header with the lab by design, so the number is repeated here) */
 #define PUNCH_KEEPALIVE_MS 5000
@@ -70,53 +70,6 @@ struct job {
 	struct lifetime_probe_opts o;
 	int lo, hi, short_s;
 };
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The shipped profiles, sorted. */
-static int all_profiles(char paths[][PATH_LEN], int max)
-{
-	char dir[PATH_LEN - 300], *names[MAX_PROFILES];
-	struct dirent *e;
-	DIR *d;
-	int n = 0;
-
-	snprintf(dir, sizeof(dir), "%s/nat-profiles", paths_data_dir());
-	d = opendir(dir);
-	if (!d) {
-		fprintf(stderr, "punchlab: %s: %s\n", dir, strerror(errno));
-		return -1;
-	}
-	while ((e = readdir(d)) && n < max) {
-		size_t l = strlen(e->d_name);
-
-		if (l > 4 && strcmp(e->d_name + l - 4, ".nft") == 0)
-			names[n++] = strdup(e->d_name);
-	}
-	/* This command measures over IPv4 only (its lab is IPv4): IPv6 profiles are left out,
-	 * and said so, rather than measured wrong. */
-	for (int i = 0; i < n; i++) {
-		char path[PATH_LEN];
-
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i] ? names[i] : "");
-		if (names[i] && profile_family_of_file(path) == PROFILE_FAMILY_IPV6) {
-			fprintf(stderr, "punchlab: %s: family ipv6, not measured (this command "
-				"measures IPv4 profiles only)\n", path);
-			free(names[i]);
-			names[i--] = names[--n];
-		}
-	}
-	closedir(d);
-	qsort(names, (size_t)n, sizeof(names[0]), cmp_str);
-	for (int i = 0; i < n; i++) {
-		snprintf(paths[i], PATH_LEN, "%s/%s", dir, names[i] ? names[i] : "");
-		free(names[i]);
-	}
-	return n;
-}
 
 /* One search: a profile's one kind of mapping (its own thread: labs build in parallel). */
 static void *job_run(void *arg)
@@ -401,7 +354,7 @@ int lifetime_main(int argc, char **argv)
 		goto out;
 	}
 	if (!profiles) {
-		n = all_profiles(paths, MAX_PROFILES);
+		n = cli_shipped_profiles(paths, MAX_PROFILES);
 		if (n < 0)
 			goto out;
 	} else {

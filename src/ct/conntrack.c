@@ -22,7 +22,8 @@
  * reader's buffer, up to 32 KiB) without MSG_TRUNC. */
 #define CT_BUF_SIZE 65536
 
-struct mnl_socket *ct_socket_open(int netns_fd)
+struct mnl_socket *ct_socket_open_opts(int netns_fd, int sock_flags, unsigned int groups,
+				       int rcvbuf)
 {
 	struct mnl_socket *nl = NULL;
 	int self = -1, err = 0;
@@ -37,13 +38,16 @@ struct mnl_socket *ct_socket_open(int netns_fd)
 			goto out;
 		}
 	}
-	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-	if (!nl)
+	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | sock_flags);
+	if (!nl) {
 		err = errno;
-	else if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+	} else if (mnl_socket_bind(nl, groups, MNL_SOCKET_AUTOPID) < 0) {
 		err = errno;
 		mnl_socket_close(nl);
 		nl = NULL;
+	} else if (rcvbuf > 0 && setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE,
+					    &rcvbuf, sizeof(rcvbuf)) < 0) {
+		/* not fatal: a smaller buffer only loses events sooner (and says so) */
 	}
 	if (self >= 0 && setns(self, CLONE_NEWNET) < 0) {
 		/* The thread is stranded in the node: say so rather than carry on there. */
@@ -58,6 +62,11 @@ out:
 	if (!nl)
 		errno = err ? err : EIO;
 	return nl;
+}
+
+struct mnl_socket *ct_socket_open(int netns_fd)
+{
+	return ct_socket_open_opts(netns_fd, 0, 0, 0);
 }
 
 void ct_socket_close(struct mnl_socket *nl)

@@ -56,6 +56,10 @@ struct ct_mappings {
  * in its own namespace when this returns. Returns the socket (close with ct_socket_close()) or
  * NULL with errno set. */
 struct mnl_socket *ct_socket_open(int netns_fd);
+/* The same with socket flags (SOCK_NONBLOCK), multicast groups to join (ctnetlink events) and a
+ * receive buffer forced to rcvbuf bytes (0: the default). */
+struct mnl_socket *ct_socket_open_opts(int netns_fd, int sock_flags, unsigned int groups,
+				       int rcvbuf);
 
 /* Close a socket from ct_socket_open() or mnl_socket_fdopen(); NULL is a no-op. */
 void ct_socket_close(struct mnl_socket *nl);

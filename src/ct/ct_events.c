@@ -23,44 +23,9 @@ const char *ct_event_kind_name(enum ct_event_kind k)
 
 struct mnl_socket *ct_events_open(int netns_fd)
 {
-	struct mnl_socket *nl = NULL;
-	int self = -1, err = 0, size = CT_EVENTS_RCVBUF;
-
-	if (netns_fd >= 0) {
-		self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-		if (self < 0)
-			return NULL;
-		/* setns() moves only this thread; the socket stays in the node (BRIEF.md) */
-		if (setns(netns_fd, CLONE_NEWNET) < 0) {
-			err = errno;
-			goto out;
-		}
-	}
-	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (!nl) {
-		err = errno;
-	} else if (mnl_socket_bind(nl, NF_NETLINK_CONNTRACK_NEW | NF_NETLINK_CONNTRACK_UPDATE |
-					       NF_NETLINK_CONNTRACK_DESTROY,
-				   MNL_SOCKET_AUTOPID) < 0) {
-		err = errno;
-		mnl_socket_close(nl);
-		nl = NULL;
-	} else if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &size,
-			      sizeof(size)) < 0) {
-		/* not fatal: a smaller buffer only loses events sooner (and says so) */
-	}
-	if (self >= 0 && setns(self, CLONE_NEWNET) < 0) {
-		err = errno; /* stranded in the node: refuse rather than carry on there */
-		if (nl)
-			mnl_socket_close(nl);
-		nl = NULL;
-	}
-out:
-	if (self >= 0)
-		close(self);
-	if (!nl)
-		errno = err ? err : EIO;
-	return nl;
+	return ct_socket_open_opts(netns_fd, SOCK_NONBLOCK,
+				   NF_NETLINK_CONNTRACK_NEW | NF_NETLINK_CONNTRACK_UPDATE |
+				   NF_NETLINK_CONNTRACK_DESTROY, CT_EVENTS_RCVBUF);
 }
 
 struct read_ctx {

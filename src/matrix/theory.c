@@ -76,16 +76,24 @@ static enum profile_dependency hairpin_filtering_of(const struct profile_header 
  * packet enters the outer NAT from its inside, so its inbound filtering does not apply, but
  * its hairpin filtering does (the header's `hairpin-filtering`: which inside endpoints the
  * hairpin lets reach a mapping), on top of the home NAT's own filtering. */
+/* What any two NAT levels on one path share: mapping endpoint-independent only when both are,
+ * the less predictable port allocation of the two, and a reset from either. */
+static struct side side_stack(struct side in, const struct side *o)
+{
+	in.eim = in.eim && o->eim;
+	if (o->ports == PROFILE_PORTS_RANDOM || in.ports == PROFILE_PORTS_RANDOM)
+		in.ports = PROFILE_PORTS_RANDOM;
+	else if (o->ports == PROFILE_PORTS_SEQUENTIAL || in.ports == PROFILE_PORTS_SEQUENTIAL)
+		in.ports = PROFILE_PORTS_SEQUENTIAL;
+	in.rst = in.rst || o->rst;
+	return in;
+}
+
 static struct side side_compose(struct side in, const struct profile_header *outer)
 {
 	struct side o = side_of(outer);
 
-	in.eim = in.eim && o.eim;
-	if (o.ports == PROFILE_PORTS_RANDOM || in.ports == PROFILE_PORTS_RANDOM)
-		in.ports = PROFILE_PORTS_RANDOM;
-	else if (o.ports == PROFILE_PORTS_SEQUENTIAL || in.ports == PROFILE_PORTS_SEQUENTIAL)
-		in.ports = PROFILE_PORTS_SEQUENTIAL;
-	in.rst = in.rst || o.rst;
+	in = side_stack(in, &o);
 	if (outer)
 		in.filtering = stricter(in.filtering, hairpin_filtering_of(outer));
 	in.hairpinned = true;
@@ -104,12 +112,7 @@ static struct side side_chain(struct side in, const struct profile_header *outer
 
 	if (!outer)
 		return in;
-	in.eim = in.eim && o.eim;
-	if (o.ports == PROFILE_PORTS_RANDOM || in.ports == PROFILE_PORTS_RANDOM)
-		in.ports = PROFILE_PORTS_RANDOM;
-	else if (o.ports == PROFILE_PORTS_SEQUENTIAL || in.ports == PROFILE_PORTS_SEQUENTIAL)
-		in.ports = PROFILE_PORTS_SEQUENTIAL;
-	in.rst = in.rst || o.rst;
+	in = side_stack(in, &o);
 	in.filtering = stricter(in.filtering, o.filtering);
 	return in;
 }

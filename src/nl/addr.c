@@ -1,4 +1,5 @@
 #include <linux/if_addr.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <netlink/addr.h>
@@ -7,9 +8,11 @@
 #include "nl/err.h"
 #include "nl/nl.h"
 
-int nl_addr_add(struct nl_sock *sk, int ifindex, const char *ifname, const struct net_addr *a,
-		struct nl_err *err)
+/* Add (del false) or delete one address: the rtnl_addr both requests are built from. */
+static int addr_change(struct nl_sock *sk, int ifindex, const char *ifname,
+		       const struct net_addr *a, bool del, struct nl_err *err)
 {
+	const char *verb = del ? "delete" : "add";
 	struct rtnl_addr *addr = rtnl_addr_alloc();
 	struct nl_addr *local = NULL;
 	char text[64];
@@ -17,7 +20,7 @@ int nl_addr_add(struct nl_sock *sk, int ifindex, const char *ifname, const struc
 
 	net_addr_format(a, true, text, sizeof(text));
 	if (!addr)
-		return nl_fail(err, -NLE_NOMEM, "add", "address", text);
+		return nl_fail(err, -NLE_NOMEM, verb, "address", text);
 	local = nl_addr_build(a->family, &a->a, a->family == AF_INET ? 4 : 16);
 	if (!local) {
 		ret = -NLE_NOMEM;
@@ -30,53 +33,35 @@ int nl_addr_add(struct nl_sock *sk, int ifindex, const char *ifname, const struc
 	if (ret < 0)
 		goto out;
 	rtnl_addr_set_prefixlen(addr, a->prefix);
-	if (a->family == AF_INET6)
-		rtnl_addr_set_flags(addr, IFA_F_NODAD);
-	ret = rtnl_addr_add(sk, addr, NLM_F_CREATE | NLM_F_EXCL);
+	if (del) {
+		ret = rtnl_addr_delete(sk, addr, 0);
+	} else {
+		/* no duplicate address detection: a lab address is usable at once */
+		if (a->family == AF_INET6)
+			rtnl_addr_set_flags(addr, IFA_F_NODAD);
+		ret = rtnl_addr_add(sk, addr, NLM_F_CREATE | NLM_F_EXCL);
+	}
 out:
 	nl_addr_put(local);
 	rtnl_addr_put(addr);
 	if (ret < 0) {
 		char what[96];
 		snprintf(what, sizeof(what), "%s on %s", text, ifname);
-		return nl_fail(err, ret, "add", "address", what);
+		return nl_fail(err, ret, verb, "address", what);
 	}
 	return 0;
+}
+
+int nl_addr_add(struct nl_sock *sk, int ifindex, const char *ifname, const struct net_addr *a,
+		struct nl_err *err)
+{
+	return addr_change(sk, ifindex, ifname, a, false, err);
 }
 
 int nl_addr_del(struct nl_sock *sk, int ifindex, const char *ifname, const struct net_addr *a,
 		struct nl_err *err)
 {
-	struct rtnl_addr *addr = rtnl_addr_alloc();
-	struct nl_addr *local = NULL;
-	char text[64];
-	int ret;
-
-	net_addr_format(a, true, text, sizeof(text));
-	if (!addr)
-		return nl_fail(err, -NLE_NOMEM, "delete", "address", text);
-	local = nl_addr_build(a->family, &a->a, a->family == AF_INET ? 4 : 16);
-	if (!local) {
-		ret = -NLE_NOMEM;
-		goto out;
-	}
-	nl_addr_set_prefixlen(local, a->prefix);
-	rtnl_addr_set_ifindex(addr, ifindex);
-	rtnl_addr_set_family(addr, a->family);
-	ret = rtnl_addr_set_local(addr, local);
-	if (ret < 0)
-		goto out;
-	rtnl_addr_set_prefixlen(addr, a->prefix);
-	ret = rtnl_addr_delete(sk, addr, 0);
-out:
-	nl_addr_put(local);
-	rtnl_addr_put(addr);
-	if (ret < 0) {
-		char what[96];
-		snprintf(what, sizeof(what), "%s on %s", text, ifname);
-		return nl_fail(err, ret, "delete", "address", what);
-	}
-	return 0;
+	return addr_change(sk, ifindex, ifname, a, true, err);
 }
 
 /* One dump of the namespace's addresses (a lab node has a handful). */
