@@ -372,6 +372,11 @@ int classify_main(int argc, char **argv)
 		if (profile_header_parse_file(&h, paths[i], &dl) < 0) {
 			diag_print(&dl, &out_std);
 			errors++;
+		} else if (h.family != PROFILE_FAMILY_IPV4) {
+			fprintf(stderr, "punchlab: %s:%d: family %s: classify measures IPv4 profiles "
+				"only (its lab has no IPv6 yet), expected a profile of family ipv4\n",
+				paths[i], h.line[PROFILE_KEY_FAMILY], profile_family_name(h.family));
+			errors++;
 		}
 	}
 	if (errors || cli_load_topology(topology, t))

@@ -27,7 +27,8 @@ struct topo;
 int cli_load_topology(const char *arg, struct topo *t);
 
 /* The shipped profiles (every *.nft of <data>/nat-profiles), sorted, at most max of them into
- * paths. Returns the count, or -errno (the directory named on stderr). */
+ * paths; IPv6 ones (header "family: ipv6") left out, each named on stderr. Returns the count,
+ * or -errno (the directory named on stderr). */
 #define CLI_PATH_LEN 1024
 int cli_shipped_profiles(char paths[][CLI_PATH_LEN], int max);
 /* punchlab bench engines (src/cli/bench_engines.c): n cells of overhead per installed shipped

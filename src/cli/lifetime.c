@@ -388,6 +388,14 @@ int lifetime_main(int argc, char **argv)
 			continue;
 		}
 		profile_params_instance_remove(copy);
+		if (rows[i].h.family != PROFILE_FAMILY_IPV4) {
+			diag_add(&dl, paths[i], rows[i].h.line[PROFILE_KEY_FAMILY], "family %s: "
+				 "lifetime measures IPv4 profiles only (its lab has no IPv6 yet), "
+				 "expected a profile of family ipv4",
+				 profile_family_name(rows[i].h.family));
+			errors++;
+			continue;
+		}
 		rows[i].split = rows[i].h.udp_timeout_unreplied != rows[i].h.udp_timeout;
 	}
 	if (errors) {

@@ -1,5 +1,6 @@
 /* The shipped profiles: every *.nft of <data>/nat-profiles, sorted (classify's and lifetime's
- * default list). */
+ * default list), IPv4 ones only: both commands measure in an IPv4 lab, so an IPv6 profile
+ * (header "family: ipv6") is left out and said so rather than measured wrong. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 
 #include "base/paths.h"
 #include "cli/cli.h"
+#include "nft/profile.h"
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -38,6 +40,17 @@ int cli_shipped_profiles(char paths[][CLI_PATH_LEN], int max)
 			names[n++] = strdup(e->d_name);
 	}
 	closedir(d);
+	for (int i = 0; i < n; i++) {
+		char path[CLI_PATH_LEN];
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i] ? names[i] : "");
+		if (names[i] && profile_family_of_file(path) == PROFILE_FAMILY_IPV6) {
+			fprintf(stderr, "punchlab: %s: family ipv6, not measured (this command "
+				"measures IPv4 profiles only)\n", path);
+			free(names[i]);
+			names[i--] = names[--n];
+		}
+	}
 	qsort(names, (size_t)n, sizeof(names[0]), cmp_str);
 	for (int i = 0; i < n; i++) {
 		snprintf(paths[i], CLI_PATH_LEN, "%s/%s", dir, names[i] ? names[i] : "");

@@ -71,6 +71,14 @@ static int nat_ctx(struct lab *lab, const char *name, struct node_ctx *c, char *
 		snprintf(detail, len, "no nat node \"%s\"", name);
 		return -EINVAL;
 	}
+	/* the events reload and pin IPv4 state (the WAN's IPv4 address, IPv4 conntrack): on an
+	 * IPv6 profile they would load it with IPv4 variables */
+	if (lab->nodes[c->n].profile[0] &&
+	    profile_family_of_file(lab->nodes[c->n].profile) == PROFILE_FAMILY_IPV6) {
+		snprintf(detail, len, "node %s runs an IPv6 profile (%s): NAT events act on IPv4 "
+			 "profiles only", name, lab->nodes[c->n].profile);
+		return -EINVAL;
+	}
 	c->node = &t->nodes[c->n];
 	c->wan_if = topo_end_ifname(&t->links[c->node->wan_link], c->node->wan_end);
 	c->lan_if = topo_end_ifname(&t->links[c->node->lan_link], c->node->lan_end);

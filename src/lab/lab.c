@@ -20,6 +20,7 @@
 #include "base/paths.h"
 #include "lab/lab_internal.h"
 #include "lab/sysctl.h"
+#include "nft/profile.h"
 #include "nft/ruleset.h"
 #include "nl/nl.h"
 
@@ -36,6 +37,43 @@ static void lab_close_nodes(struct lab *lab)
 		lab->nodes[n].watch = -1;
 	}
 	lab_forwarders_close(lab);
+}
+
+/* The family of node n's profile (header key "family", default ipv4) into lab->nodes[n].family,
+ * and an error (at file:line, where the topology or --set named the profile) when the node has
+ * no address of that family on its WAN or LAN side: the ruleset's $WAN_ADDR, $LAN_ADDR and
+ * $LAN_NET would have nothing to stand for. A header that does not parse is left to whoever
+ * reads it (matrix, classify): the lab only loads the ruleset, which then still loads as IPv4. */
+static int profile_family_check(struct lab *lab, int n, const char *file, int line,
+				struct diag_list *dl)
+{
+	const struct topo *t = &lab->topo;
+	const struct topo_node *node = &t->nodes[n];
+	struct diag_list *scratch = calloc(1, sizeof(*scratch));
+	struct profile_header h;
+	int family = AF_INET;
+	const char *side = NULL;
+
+	if (scratch && profile_header_parse_file(&h, lab->nodes[n].profile, scratch) == 0 &&
+	    h.family == PROFILE_FAMILY_IPV6)
+		family = AF_INET6;
+	free(scratch);
+	lab->nodes[n].family = family;
+	if (node->wan_link < 0 || node->lan_link < 0)
+		return 0; /* the topology parser already said what is missing */
+	if (!topo_end_addr(&t->links[node->wan_link].ends[node->wan_end], family))
+		side = "WAN";
+	else if (!topo_end_addr(&t->links[node->lan_link].ends[node->lan_end], family))
+		side = "LAN";
+	if (!side)
+		return 0;
+	return diag_add(dl, file, line, "node \"%s\": profile %s is for %s (header \"family: "
+			"%s\") but the node has no %s address on its %s link: expected an %s "
+			"address on both its WAN and LAN links, or a profile of family %s",
+			node->name, lab->nodes[n].profile, family == AF_INET6 ? "IPv6" : "IPv4",
+			family == AF_INET6 ? "ipv6" : "ipv4", family == AF_INET6 ? "IPv6" : "IPv4",
+			side, family == AF_INET6 ? "IPv6" : "IPv4",
+			family == AF_INET6 ? "ipv4" : "ipv6");
 }
 
 /* A profile that an override names is the argument's mistake, not the topology file's: the
@@ -80,6 +118,8 @@ static int resolve_profiles(struct lab *lab, const struct lab_options *opts, str
 				       "node \"%s\": profile \"%s\" not found (looked for %s), expected "
 				       "a name from nat-profiles/ or a path to a .nft file",
 				       t->nodes[n].name, want, lab->nodes[n].profile);
+		else if (profile_family_check(lab, n, file, line, dl) < 0)
+			ret = -EINVAL;
 	}
 	return ret;
 }
@@ -255,6 +295,38 @@ static int add_addresses(struct lab *lab, const struct if_ids *ids, struct diag_
 	return 0;
 }
 
+/* IPv6 homes are routed (RFC 6092: the firewall filters, it does not translate), so the router
+ * a NAT node hangs off (its gateway) gets a route to the node's IPv6 LAN prefix via the node.
+ * IPv4 LANs stay private, unrouted, as before: only translation reaches them. */
+static int route_home_v6(struct lab *lab, const struct if_ids *ids, int n, int g,
+			 struct diag_list *dl)
+{
+	const struct topo *t = &lab->topo;
+	const struct topo_node *node = &t->nodes[n];
+	const struct net_addr *lan, *via;
+	struct nl_err err = { "" };
+	struct net_addr net;
+	char text[64];
+	const char *why;
+	int eg;
+
+	if (node->lan_link < 0 || node->wan_link < 0)
+		return 0;
+	lan = topo_end_addr(&t->links[node->lan_link].ends[node->lan_end], AF_INET6);
+	via = topo_end_addr(&t->links[node->wan_link].ends[node->wan_end], AF_INET6);
+	eg = topo_link_end_of(&t->links[node->wan_link], g);
+	if (!lan || !via || eg < 0)
+		return 0;
+	net_addr_network(lan, text, sizeof(text));
+	if (net_addr_parse(text, &net, &why) < 0)
+		return diag_add(dl, t->file, lan->line, "node \"%s\": LAN prefix %s: %s",
+				node->name, text, why);
+	if (nl_route_add_via(lab->nodes[g].sk, ids->end[node->wan_link][eg], &net, via, &err) < 0)
+		return diag_add(dl, t->file, node->line, "node \"%s\": %s", t->nodes[g].name,
+				err.msg);
+	return 0;
+}
+
 static int add_routes(struct lab *lab, const struct if_ids *ids, struct diag_list *dl)
 {
 	const struct topo *t = &lab->topo;
@@ -280,17 +352,21 @@ static int add_routes(struct lab *lab, const struct if_ids *ids, struct diag_lis
 			}
 			break;
 		}
+		if (t->nodes[n].kind == NODE_NAT && route_home_v6(lab, ids, n, g, dl) < 0)
+			return -EINVAL;
 	}
 	return 0;
 }
 
-/* The variables of the profile contract for a NAT node (README: "Profile variables"). */
-static int nat_vars(const struct topo *t, int n, char vals[5][64], struct nft_var vars[5])
+/* The variables of the profile contract for a NAT node (README: "Profile variables"), in the
+ * profile's family (profile_family_check() made sure the node has those addresses). */
+static int nat_vars(const struct topo *t, int n, int family, char vals[5][64],
+		    struct nft_var vars[5])
 {
 	const struct topo_node *node = &t->nodes[n];
 	const struct topo_link *wan = &t->links[node->wan_link], *lan = &t->links[node->lan_link];
-	const struct net_addr *wa = topo_end_addr(&wan->ends[node->wan_end], AF_INET);
-	const struct net_addr *la = topo_end_addr(&lan->ends[node->lan_end], AF_INET);
+	const struct net_addr *wa = topo_end_addr(&wan->ends[node->wan_end], family);
+	const struct net_addr *la = topo_end_addr(&lan->ends[node->lan_end], family);
 
 	snprintf(vals[0], 64, "%s", topo_end_ifname(wan, node->wan_end));
 	snprintf(vals[1], 64, "%s", topo_end_ifname(lan, node->lan_end));
@@ -348,7 +424,7 @@ static int load_rulesets(struct lab *lab, int home_netns, struct diag_list *dl)
 
 		if (!lab->nodes[n].profile[0])
 			continue;
-		nvars = nat_vars(t, n, vals, vars);
+		nvars = nat_vars(t, n, lab->nodes[n].family, vals, vars);
 		ret = netns_enter(lab->nodes[n].netns);
 		if (ret < 0)
 			return diag_add(dl, t->file, t->nodes[n].line, "enter node \"%s\": %s",

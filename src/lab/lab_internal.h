@@ -15,6 +15,7 @@ struct lab_node_rt {
 	struct nl_sock *sk;       /* rtnetlink socket born in that namespace */
 	int watch;                /* link-change socket, only while lab_up() runs */
 	char profile[PATH_MAX];   /* resolved ruleset file, "" for none */
+	int family;               /* AF_INET or AF_INET6: the profile header's family */
 	char pinned[PATH_MAX];    /* /run/netns/<lab>-<node> when pinned */
 };
 

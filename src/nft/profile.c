@@ -48,6 +48,11 @@ static const char *const unsolicited_names[] = {
 
 static const char *const bool_names[] = { "no", "yes" };
 
+static const char *const family_names[] = {
+	[PROFILE_FAMILY_IPV4] = "ipv4",
+	[PROFILE_FAMILY_IPV6] = "ipv6",
+};
+
 struct key_def {
 	const char *name;
 	bool optional;
@@ -81,6 +86,7 @@ static const struct key_def key_defs[PROFILE_KEY_COUNT] = {
 	[PROFILE_KEY_POOLING] = { "pooling", true,
 		"paired or arbitrary, then 2 to 8 IPv4 addresses separated by commas, e.g. "
 		"\"paired 203.0.113.2, 203.0.113.3\"" },
+	[PROFILE_KEY_FAMILY] = { "family", true, "ipv4 or ipv6" },
 };
 
 static const char *name_of(const char *const *names, size_t n, int v)
@@ -106,6 +112,11 @@ const char *profile_ports_name(enum profile_ports v)
 const char *profile_unsolicited_name(enum profile_unsolicited v)
 {
 	return name_of(unsolicited_names, ARRAY_SIZE(unsolicited_names), (int)v);
+}
+
+const char *profile_family_name(enum profile_family v)
+{
+	return name_of(family_names, ARRAY_SIZE(family_names), (int)v);
 }
 
 const char *profile_key_name(enum profile_key k)
@@ -345,6 +356,12 @@ static int parse_value(struct profile_header *h, enum profile_key k, char *v, in
 		if (profile_pooling_parse(v, h) < 0)
 			goto bad;
 		return 0;
+	case PROFILE_KEY_FAMILY:
+		i = lookup(family_names, ARRAY_SIZE(family_names), v);
+		if (i < 0)
+			goto bad;
+		h->family = (enum profile_family)i;
+		return 0;
 	case PROFILE_KEY_PORT_BLOCK:
 		n = parse_uint(v, 0, PROFILE_PORT_BLOCK_MAX);
 		if (n < 0)
@@ -460,6 +477,12 @@ static void check_consistency(struct profile_header *h, const bool ok[], struct 
 			 profile_dependency_name(h->hairpin_filtering), h->hairpin ? "yes" : "no",
 			 h->hairpin ? "endpoint-independent, address-dependent or "
 				      "address-and-port-dependent" : "none (or no hairpin-filtering line)");
+	/* pool addresses are dotted IPv4 (struct profile_header's pool) */
+	if (ok[PROFILE_KEY_POOLING] && ok[PROFILE_KEY_FAMILY] && h->family != PROFILE_FAMILY_IPV4 &&
+	    h->pooling != PROFILE_POOLING_NONE)
+		diag_add(dl, h->file, h->line[PROFILE_KEY_POOLING],
+			 "pooling: only for family ipv4 (family is %s): expected no pooling line",
+			 profile_family_name(h->family));
 	if (ok[PROFILE_KEY_STRIDE] && ok[PROFILE_KEY_PORTS] &&
 	    h->ports != PROFILE_PORTS_SEQUENTIAL)
 		diag_add(dl, h->file, h->line[PROFILE_KEY_STRIDE],
@@ -576,6 +599,18 @@ int profile_header_parse_file(struct profile_header *h, const char *path, struct
 out:
 	free(buf);
 	close(fd);
+	return ret;
+}
+
+int profile_family_of_file(const char *path)
+{
+	struct diag_list *dl = calloc(1, sizeof(*dl));
+	struct profile_header h;
+	int ret = -1;
+
+	if (dl && profile_header_parse_file(&h, path, dl) == 0)
+		ret = (int)h.family;
+	free(dl);
 	return ret;
 }
 

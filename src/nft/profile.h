@@ -44,6 +44,14 @@ enum profile_unsolicited {
 	PROFILE_UNSOLICITED_RST,
 };
 
+/* The address family a profile filters and translates: its ruleset is loaded with the NAT
+ * node's addresses of that family ($WAN_ADDR, $LAN_ADDR, $LAN_NET), so a node without them
+ * can not run it. IPv4 is the default so that every header written before stays valid. */
+enum profile_family {
+	PROFILE_FAMILY_IPV4,
+	PROFILE_FAMILY_IPV6,
+};
+
 /* Transports the declared behaviour covers (bit mask). */
 #define PROFILE_UDP 0x1u
 #define PROFILE_TCP 0x2u
@@ -68,6 +76,7 @@ enum profile_key {
 	PROFILE_KEY_PORT_PARITY, /* optional: yes or no (default) */
 	PROFILE_KEY_PORT_BLOCK,  /* optional: ports per subscriber, 0 (default) for no blocks */
 	PROFILE_KEY_POOLING,     /* optional: paired|arbitrary ADDR, ADDR... (default: none) */
+	PROFILE_KEY_FAMILY,      /* optional: ipv4 (default) or ipv6 */
 	PROFILE_KEY_COUNT,
 };
 
@@ -122,6 +131,7 @@ struct profile_header {
 	enum profile_pooling pooling;
 	int npool;
 	char pool[PROFILE_POOL_MAX][16];
+	enum profile_family family;    /* ipv4 unless declared */
 	int line[PROFILE_KEY_COUNT];   /* line of each key in the file, 0 when absent */
 	int end_line;                  /* first line after the header */
 };
@@ -144,6 +154,10 @@ int profile_header_parse_buffer(struct profile_header *h, const char *name, cons
  * arbitrary, not 2 to PROFILE_POOL_MAX distinct IPv4 addresses. */
 int profile_pooling_parse(const char *v, struct profile_header *h);
 
+/* The family the header of the profile at path declares (ipv4 when it says nothing), or -1
+ * when the header does not parse (whoever parses it next reports why). */
+int profile_family_of_file(const char *path);
+
 /* The RFC 3489 name implied by RFC 4787 mapping and filtering: a cone for each filtering
  * behaviour when the mapping is endpoint-independent, symmetric otherwise. */
 enum profile_rfc3489 profile_rfc3489_of(enum profile_dependency mapping,
@@ -160,6 +174,7 @@ const char *profile_dependency_name(enum profile_dependency v); /* "none", "unde
 const char *profile_ports_name(enum profile_ports v);
 const char *profile_unsolicited_name(enum profile_unsolicited v);
 const char *profile_key_name(enum profile_key k);
+const char *profile_family_name(enum profile_family v); /* "ipv4", "ipv6" */
 
 /* "udp", "tcp", "udp, tcp" (the header spelling) into buf; returns buf. */
 char *profile_transports_format(unsigned transports, char *buf, size_t len);

@@ -79,6 +79,11 @@ int nl_addr_first_ipv4(struct nl_sock *sk, int ifindex, struct net_addr *out);
 int nl_route_add_default(struct nl_sock *sk, int ifindex, const struct net_addr *gw,
 			 struct nl_err *err);
 
+/* A route to net (its address masked to its prefix, which the caller does) via gw on
+ * ifindex; net NULL: the default route. */
+int nl_route_add_via(struct nl_sock *sk, int ifindex, const struct net_addr *net,
+		     const struct net_addr *gw, struct nl_err *err);
+
 /* --- waiting for links (linkwait.c) --- */
 
 /* A NETLINK_ROUTE socket in the calling thread's namespace that receives link changes (open it

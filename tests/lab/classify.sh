@@ -40,13 +40,22 @@ verdict() {
 }
 
 # 1. Shipped profiles.
-n=$(find "$SRC"/nat-profiles -maxdepth 1 -name "*.nft" | wc -l)
+# (IPv4 ones: classify leaves IPv6 profiles out and says so, checked below)
+n=$(grep -L '^# family: ipv6$' "$SRC"/nat-profiles/*.nft | wc -l)
+n6=$(grep -l '^# family: ipv6$' "$SRC"/nat-profiles/*.nft | wc -l)
 PUNCHLAB_DATA_DIR=$SRC "$PUNCHLAB" classify >"$out" 2>&1
 rc=$?
 cat "$out"
 [ $rc = 0 ] || bad "classify of the shipped profiles exited $rc, expected 0"
 ok=$(grep -c '=> behaves as declared' "$out")
 [ "$ok" = "$n" ] || bad "$ok of $n shipped profiles behave as declared"
+left=$(grep -c 'family ipv6, not measured' "$out")
+[ "$left" = "$n6" ] || bad "classify said it left out $left IPv6 profiles, expected $n6"
+PUNCHLAB_DATA_DIR=$SRC "$PUNCHLAB" classify nat66 >"$out.v6" 2>&1
+rc=$?
+[ $rc = 2 ] || bad "classify nat66 (an IPv6 profile) exited $rc, expected 2"
+grep -q 'nat66.nft:11: family ipv6: classify measures IPv4 profiles only' "$out.v6" ||
+	bad "classify nat66: no clear error: $(cat "$out.v6")"
 
 # 2. Mislabelled profiles: one mismatch each, on its key.
 PUNCHLAB_DATA_DIR=$SRC "$PUNCHLAB" classify "$DATA"/mislabel-*.nft >"$out" 2>&1

@@ -68,7 +68,9 @@ measure() {
 
 # --- every shipped profile, in parallel ---------------------------------------------------------
 profiles=()
-for f in "$SRCDIR"/nat-profiles/*.nft; do
+# IPv4 profiles: the probe's lab (two-nats) is IPv4
+mapfile -t v4 < <(grep -L '^# family: ipv6$' "$SRCDIR"/nat-profiles/*.nft)
+for f in "${v4[@]}"; do
 	profiles+=("$(basename "$f" .nft)")
 done
 jobs_pids=()

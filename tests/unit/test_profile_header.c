@@ -163,6 +163,13 @@ static const struct header_case cases[] = {
 		 "0123456789012345678901234567890123456789012345678901234567890123456789"
 		 "0123456789012345678901234567890123456789012345678901234567890123456789\n"),
 	  -EINVAL, 1, 11, "description: 280 characters: expected one line of text" },
+	{ "family ipv6", HEADER(ALL "# family: ipv6\n"), 0, 0, 0, NULL },
+	{ "family ipv4 written out", HEADER(ALL "# family: ipv4\n"), 0, 0, 0, NULL },
+	{ "unknown family", HEADER(ALL "# family: inet6\n"), -EINVAL, 1, 12,
+	  "family: unknown value \"inet6\": expected ipv4 or ipv6" },
+	{ "pooling needs family ipv4",
+	  HEADER(ALL "# family: ipv6\n# pooling: paired 203.0.113.2, 203.0.113.3\n"), -EINVAL, 1,
+	  13, "pooling: only for family ipv4 (family is ipv6)" },
 	{ "every error of a bad header is reported",
 	  HEADER("# name: x\n# rfc3489: cone\n# mapping: eim\n" H_FILT "# ports: odd\n" H_HAIR
 		 H_TCPU H_PRED H_TRANS H_TMO H_DESC),
@@ -247,6 +254,11 @@ static void test_defaults_and_names(void **state)
 	assert_int_equal(h.hairpin_filtering, PROFILE_DEPENDENCY_UNDECLARED);
 	assert_int_equal(h.line[PROFILE_KEY_HAIRPIN_FILTERING], 0);
 	assert_string_equal(profile_key_name(PROFILE_KEY_HAIRPIN_FILTERING), "hairpin-filtering");
+	/* no family line: IPv4, so every header written before the key existed stays valid */
+	assert_int_equal(h.family, PROFILE_FAMILY_IPV4);
+	assert_int_equal(h.line[PROFILE_KEY_FAMILY], 0);
+	assert_string_equal(profile_family_name(PROFILE_FAMILY_IPV6), "ipv6");
+	assert_string_equal(profile_key_name(PROFILE_KEY_FAMILY), "family");
 	assert_string_equal(profile_dependency_name(PROFILE_DEPENDENCY_NONE), "none");
 	assert_string_equal(profile_rfc3489_name(PROFILE_PORT_RESTRICTED_CONE),
 			    "port-restricted-cone");
@@ -325,6 +337,7 @@ static void test_shipped_profiles(void **state)
 		enum profile_ports ports;
 		bool hairpin;
 		enum profile_unsolicited tcp;
+		enum profile_family family; /* IPv4 (0) unless written */
 	} want[] = {
 		{ "full-cone", PROFILE_FULL_CONE, PROFILE_PORTS_PRESERVE, false, PROFILE_UNSOLICITED_DROP },
 		{ "restricted-cone", PROFILE_RESTRICTED_CONE, PROFILE_PORTS_PRESERVE, false,
@@ -341,7 +354,13 @@ static void test_shipped_profiles(void **state)
 		{ "symmetric-port-range", PROFILE_SYMMETRIC, PROFILE_PORTS_RANDOM, false,
 		  PROFILE_UNSOLICITED_DROP },
 		{ "cgn", PROFILE_PORT_RESTRICTED_CONE, PROFILE_PORTS_PRESERVE, true,
-		  PROFILE_UNSOLICITED_DROP },
+		  PROFILE_UNSOLICITED_DROP, PROFILE_FAMILY_IPV4 },
+		{ "ipv6-firewall", PROFILE_FULL_CONE, PROFILE_PORTS_PRESERVE, false,
+		  PROFILE_UNSOLICITED_DROP, PROFILE_FAMILY_IPV6 },
+		{ "ipv6-firewall-ad", PROFILE_RESTRICTED_CONE, PROFILE_PORTS_PRESERVE, false,
+		  PROFILE_UNSOLICITED_DROP, PROFILE_FAMILY_IPV6 },
+		{ "nat66", PROFILE_PORT_RESTRICTED_CONE, PROFILE_PORTS_PRESERVE, false,
+		  PROFILE_UNSOLICITED_DROP, PROFILE_FAMILY_IPV6 },
 	};
 	int n;
 
@@ -363,6 +382,7 @@ static void test_shipped_profiles(void **state)
 		assert_int_equal(h.transports, PROFILE_UDP | PROFILE_TCP);
 		assert_int_equal(h.predictable, profile_predictable_of(h.mapping, h.ports));
 		assert_int_equal(h.stride, 1);
+		assert_int_equal(h.family, want[i].family);
 	}
 }
 
