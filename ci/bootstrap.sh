@@ -36,13 +36,16 @@ punchlab_packages=(
 	"iputils-ping:the impaired-link test measures delay, jitter and loss with ping(8)"
 	"netcat-openbsd:the impaired-link test measures a rate-limited transfer with nc(1)"
 )
-# PUNCHLAB_SANITIZE=1 (ci/test --sanitize/--valgrind, ci/fuzz): the sanitizer and fuzzing build.
+# PUNCHLAB_SANITIZE=1 (ci/test --sanitize, ci/fuzz): the sanitizer and fuzzing build (clang,
+# build-sanitize/) and valgrind; PUNCHLAB_VALGRIND=1 (ci/test --valgrind): valgrind alone.
 if [ "${PUNCHLAB_SANITIZE:-0}" = 1 ]; then
 	punchlab_packages+=(
 		"clang:the sanitizer and fuzzing build (ci/test --sanitize, ci/fuzz)"
 		"libclang-rt-14-dev:clang's ASan, UBSan and libFuzzer runtimes"
 		"valgrind:memcheck of the unit tests and a lab cycle (ci/test --sanitize, --valgrind)"
 	)
+elif [ "${PUNCHLAB_VALGRIND:-0}" = 1 ]; then
+	punchlab_packages+=("valgrind:memcheck of the unit tests and a lab cycle (ci/test --valgrind)")
 fi
 
 # The engine files asked for: `--engine NAME|PATH` (or --engine=) among the arguments of the
