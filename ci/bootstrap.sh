@@ -27,6 +27,7 @@ punchlab_packages=(
 	"libyaml-dev:parsing topology files (libyaml)"
 	"libjansson-dev:reading matrix.json baselines and the engine's JSON events (jansson)"
 	"libcmocka-dev:the unit tests (cmocka)"
+	"zlib1g-dev:gzip for repro bundles (punchlab bundle, punchlab replay)"
 	"python3:meson runs on it; ci/test reads meson's test log with it"
 	"iproute2:tests and the benchmark's shell-way baseline compare against ip(8)"
 	"nftables:tests and the benchmark's shell-way baseline compare against nft(8)"
@@ -35,6 +36,8 @@ punchlab_packages=(
 	"conntrack:the events test reads a NAT's conntrack table with conntrack(8)"
 	"iputils-ping:the impaired-link test measures delay, jitter and loss with ping(8)"
 	"netcat-openbsd:the impaired-link test measures a rate-limited transfer with nc(1)"
+	"libpcap-dev:packet captures of punchlab run --pcap and matrix --pcap (libpcap)"
+	"tcpdump:the run test reads the captures back with tcpdump(8)"
 )
 # PUNCHLAB_SANITIZE=1 (ci/test --sanitize, ci/fuzz): the sanitizer and fuzzing build (clang,
 # build-sanitize/) and valgrind; PUNCHLAB_VALGRIND=1 (ci/test --valgrind): valgrind alone.
@@ -135,11 +138,28 @@ punchlab_install_missing() {
 	[ ${#missing[@]} -eq 0 ] && return 0
 	command -v apt-get >/dev/null || punchlab_die "missing packages (${missing[*]}) and no apt-get to install them: install them by hand"
 	export DEBIAN_FRONTEND=noninteractive
+	# Some of these packages ship a service (coturn's turnserver): punchlab runs the program
+	# confined to a lab node, never as a service of this machine. Debian's policy-rc.d hook
+	# (exit 101: "action forbidden") keeps the installation from starting any, when no policy
+	# of the machine's own is there; ours is removed right after.
+	local own_policy=false
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\n# punchlab bootstrap: no service starts while it installs packages\nexit 101\n' >/usr/sbin/policy-rc.d &&
+			chmod 755 /usr/sbin/policy-rc.d && own_policy=true
+	fi
 	if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >"$PUNCHLAB_TOP/.apt.log" 2>&1; then
 		echo "punchlab: apt-get install failed; updating the package lists and trying again" >&2
 		apt-get update -q >>"$PUNCHLAB_TOP/.apt.log" 2>&1
 		apt-get install -y -q --no-install-recommends "${missing[@]}" >>"$PUNCHLAB_TOP/.apt.log" 2>&1 ||
-			punchlab_die "apt-get could not install ${missing[*]} (see $PUNCHLAB_TOP/.apt.log)"
+			{ $own_policy && rm -f /usr/sbin/policy-rc.d
+			  punchlab_die "apt-get could not install ${missing[*]} (see $PUNCHLAB_TOP/.apt.log)"; }
+	fi
+	$own_policy && rm -f /usr/sbin/policy-rc.d
+	# ... nor at the next boot: a coturn that punchlab installed is not this machine's TURN server
+	if [[ " ${missing[*]} " == *" coturn "* ]] && [ -d /run/systemd/system ] &&
+	   systemctl is-enabled coturn >/dev/null 2>&1; then
+		systemctl disable coturn >/dev/null 2>&1 &&
+			echo "punchlab: disabled the coturn service the package enabled (the ice engine runs turnserver in a lab node only)" >&2
 	fi
 	rm -f "$PUNCHLAB_TOP/.apt.log"
 }

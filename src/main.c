@@ -18,7 +18,11 @@ static const struct verb verbs[] = {
 	{ "exec", exec_main, true, "run a command inside a node of a kept lab" },
 	{ "clean", clean_main, true, "remove every kept lab (and nothing else)" },
 	{ "matrix", matrix_main, true, "run every pairing and report the success matrix" },
+	{ "run", run_main, true, "one cell under the microscope: live timeline, captures, --keep" },
 	{ "merge", merge_main, false, "join shard outputs (matrix.json) into one report" },
+	{ "bundle", bundle_main, false, "pack one cell of a report into a repro bundle (.tar.gz)" },
+	/* root only with --trust (replay checks it then): the preview runs nothing */
+	{ "replay", replay_main, false, "check a repro bundle; --trust reruns it, same outcome?" },
 	{ "engines", engines_main, false, "list the engines, their versions, whether installed" },
 	{ "classify", classify_main, true, "measure NAT profiles' behaviour against their headers" },
 	{ "lifetime", lifetime_main, true, "how long a silent path survives each profile; "

@@ -26,6 +26,7 @@ static const char bench_usage[] =
 	"       punchlab bench matrix [-n CELLS] [--jobs N] [--repeat N] [--engine NAME|PATH]\n"
 	"       punchlab bench engines [-n CELLS] [--no-nebula]\n"
 	"       punchlab bench impair [-t TOPOLOGY] [-n CELLS] [--seconds S]\n"
+	"       punchlab bench connect [--repeat N] [--jobs N] [--techniques T,...] [--from FILE]\n"
 	"\n"
 	"  lab        build + tear down TOPOLOGY (default two-nats) CELLS times over netlink\n"
 	"             (default 300) and --shell-n times with one ip/nft process per step\n"
@@ -45,7 +46,9 @@ static const char bench_usage[] =
 	"  impair     impaired links: configured vs measured delay, jitter and loss of a UDP\n"
 	"             stream at 1k and 20k packets/s over inet:server, and lab up + down per\n"
 	"             cell without impairment and under presets (CELLS, default 100);\n"
-	"             --seconds per rate (default 2, 0 skips the accuracy part)\n";
+	"             --seconds per rate (default 2, 0 skips the accuracy part)\n"
+	"  connect    time to connect and to first byte per transport and technique over the\n"
+	"             default matrix (auto, --repeat 5), or of saved matrix.json files (--from)\n";
 
 static double now_ms(void)
 {
@@ -312,6 +315,8 @@ int bench_main(int argc, char **argv)
 		return help ? 0 : EXIT_SETUP;
 	}
 	what = argv[1];
+	if (strcmp(what, "connect") == 0)
+		return bench_connect_main(argc - 1, argv + 1);
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "t:n:h", longopts, NULL)) != -1) {
 		switch (c) {

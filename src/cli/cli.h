@@ -9,11 +9,13 @@ int lab_main(int argc, char **argv);
 int clean_main(int argc, char **argv);
 int exec_main(int argc, char **argv);
 int bench_main(int argc, char **argv);
+int bench_connect_main(int argc, char **argv); /* bench connect (cli/bench_connect.c) */
 int matrix_main(int argc, char **argv);
 int classify_main(int argc, char **argv);
 int engines_main(int argc, char **argv);
 int lifetime_main(int argc, char **argv);
 int events_main(int argc, char **argv);
+int run_main(int argc, char **argv);
 
 /* Checks shared by the verbs that build labs: root, network namespaces, nf_tables. Prints one
  * sentence naming what is missing and how to fix it; returns 0 or EXIT_SETUP. */
@@ -31,6 +33,9 @@ int bench_engines(const struct topo *t, int n, bool nebula);
  * per-cell cost over n labs. Returns an exit code. */
 int bench_impair_main(const struct topo *t, int n, double seconds);
 int merge_main(int argc, char **argv);
+/* Repro bundles (docs/bundle.md): bundle.c writes one, replay.c checks and reruns it. */
+int bundle_main(int argc, char **argv);
+int replay_main(int argc, char **argv);
 
 /* The default report directory "results/<prefix><UTC timestamp>" into buf (creates results/).
  * Returns 0 or -errno. */

@@ -57,6 +57,9 @@ static const char matrix_usage[] =
 	"                        ids gain /impair=P; docs/impairments.md)\n"
 	"  --impair LINK=SPEC    impair one link of every cell ('inet:nat-a=delay 40ms loss 2%');\n"
 	"                        repeatable; not part of the cell ids\n"
+	"  --pcap failed|all     capture every run's interfaces (hosts, NATs, servers) into its\n"
+	"                        log directory; failed keeps the pcaps of failed, flaky,\n"
+	"                        disputed and error cells only; the reports link them\n"
 	"  --no-classify         skip classifying the profiles first\n"
 	"  --only-rate-cells     only the cells the theory calls timing-dependent or probabilistic\n"
 	"                        (with --repeat 30: how ci/measure-rates measures their rates)\n"
@@ -132,6 +135,7 @@ int matrix_main(int argc, char **argv)
 		{ "sweep", required_argument, NULL, 'W' },
 		{ "events", required_argument, NULL, 'V' },
 		{ "impairments", required_argument, NULL, 'I' }, { "impair", required_argument, NULL, 'i' },
+		{ "pcap", required_argument, NULL, 'X' },
 		{ 0 },
 	};
 	struct matrix_opts o = { .topology = NULL, .udp = true, .tcp = true,
@@ -262,6 +266,17 @@ int matrix_main(int argc, char **argv)
 				return EXIT_SETUP;
 			}
 			o.impair[o.nimpair++] = optarg;
+			break;
+		case 'X':
+			if (strcmp(optarg, "failed") == 0)
+				o.pcap = MATRIX_PCAP_FAILED;
+			else if (strcmp(optarg, "all") == 0)
+				o.pcap = MATRIX_PCAP_ALL;
+			else {
+				fprintf(stderr, "punchlab: --pcap %s: expected failed (keep the captures "
+					"of failed, flaky, disputed and error cells) or all\n", optarg);
+				return EXIT_SETUP;
+			}
 			break;
 		case 'h': fputs(matrix_usage, stdout); return 0;
 		default: fputs(matrix_usage, stderr); return EXIT_SETUP;

@@ -273,9 +273,8 @@ static int grow(struct ct_mappings *out)
 	return 0;
 }
 
-static int dump_cb(const struct nlmsghdr *nlh, void *data)
+int ct_mapping_from_msg(const struct nlmsghdr *nlh, struct ct_mapping *out)
 {
-	struct ct_mappings *out = data;
 	struct attr_table top;
 	struct tuple orig, reply;
 	struct ct_mapping m = { 0 };
@@ -283,12 +282,11 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	memset(&top, 0, sizeof(top));
 	top.max = CTA_MAX;
 	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), collect_cb, &top) < 0)
-		return MNL_CB_OK; /* skip what we can not read rather than lose the dump */
-	if (!get_u32(top.tb[CTA_STATUS], &m.status) || !(m.status & IPS_NAT_MASK))
-		return MNL_CB_OK;
+		return -1;
 	if (!parse_tuple(top.tb[CTA_TUPLE_ORIG], &orig) ||
 	    !parse_tuple(top.tb[CTA_TUPLE_REPLY], &reply))
-		return MNL_CB_OK;
+		return -1;
+	get_u32(top.tb[CTA_STATUS], &m.status);
 	get_u32(top.tb[CTA_TIMEOUT], &m.timeout);
 	m.orig_src = orig.src;
 	m.orig_dst = orig.dst;
@@ -308,7 +306,7 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	 * original source is the internal endpoint and the reply goes to the public one.
 	 * Destination NAT only (a cone letting a new inbound flow in through its map): the
 	 * original source is the remote, the original destination the public endpoint, and the
-	 * reply comes from the internal endpoint. */
+	 * reply comes from the internal endpoint. Neither: the original tuple as it is. */
 	if (m.status & IPS_SRC_NAT) {
 		m.internal_addr = orig.src;
 		m.internal_port = orig.sport;
@@ -317,7 +315,7 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 		m.remote_addr = orig.dst;
 		m.remote_port = orig.dport;
 		m.hairpin = (m.status & IPS_DST_NAT) != 0;
-	} else {
+	} else if (m.status & IPS_DST_NAT) {
 		m.internal_addr = reply.src;
 		m.internal_port = reply.sport;
 		m.public_addr = orig.dst;
@@ -325,7 +323,24 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 		m.remote_addr = orig.src;
 		m.remote_port = orig.sport;
 		m.inbound = true;
+	} else {
+		m.internal_addr = m.public_addr = orig.src;
+		m.internal_port = m.public_port = orig.sport;
+		m.remote_addr = orig.dst;
+		m.remote_port = orig.dport;
 	}
+	*out = m;
+	return (m.status & IPS_NAT_MASK) ? 1 : 0;
+}
+
+static int dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct ct_mappings *out = data;
+	struct ct_mapping m;
+
+	/* skip what we can not read rather than lose the dump; only NATed entries count */
+	if (ct_mapping_from_msg(nlh, &m) <= 0)
+		return MNL_CB_OK;
 	if (grow(out) < 0) {
 		errno = ENOMEM;
 		return MNL_CB_ERROR;

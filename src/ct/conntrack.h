@@ -76,6 +76,12 @@ int ct_dump_mappings(struct mnl_socket *nl, struct ct_mappings *out);
 int ct_get_mapping(struct mnl_socket *nl, uint8_t proto, struct in_addr src, uint16_t sport,
 		   struct in_addr dst, uint16_t dport, struct ct_mapping *out);
 
+/* Read one ctnetlink message (a dump's answer or an event) into *out: every IPv4 entry, NATed or
+ * not (not NATed: internal and public are the original source). Returns 1 for a NATed entry,
+ * 0 for one without NAT, -1 for a message that is not an IPv4 conntrack entry. */
+struct nlmsghdr;
+int ct_mapping_from_msg(const struct nlmsghdr *nlh, struct ct_mapping *out);
+
 /* Free the array and zero *m; NULL is a no-op. */
 void ct_mappings_free(struct ct_mappings *m);
 

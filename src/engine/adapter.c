@@ -334,7 +334,7 @@ static void copy_str(json_t *ev, const char *key, char *dst, size_t len)
 /* The result line's members (names as punch prints them; docs/engine-format.md "Outcome"). */
 static void json_result(const char *line, struct engine_peer_result *r)
 {
-	json_t *ev = json_loads(line, 0, NULL), *ttc;
+	json_t *ev = json_loads(line, 0, NULL), *ttc, *ttfb, *ttd;
 	const char *outcome = ev ? json_string_value(json_object_get(ev, "outcome")) : NULL;
 
 	if (!outcome || cell_outcome_parse(outcome, &r->outcome) < 0 ||
@@ -349,6 +349,12 @@ static void json_result(const char *line, struct engine_peer_result *r)
 	copy_str(ev, "peer", r->peer, sizeof(r->peer));
 	ttc = json_object_get(ev, "time_to_connect_ms");
 	r->time_to_connect_ms = json_is_number(ttc) ? json_number_value(ttc) : -1;
+	/* punch's auto races the relay alongside its direct techniques: the first verified path
+	 * and the direct one are two numbers (docs/punch.md "Time to connect") */
+	ttfb = json_object_get(ev, "ttfb_ms");
+	r->ttfb_ms = json_is_number(ttfb) ? json_number_value(ttfb) : -1;
+	ttd = json_object_get(ev, "time_to_direct_ms");
+	r->time_to_direct_ms = json_is_number(ttd) ? json_number_value(ttd) : -1;
 	r->attempts = (int)json_integer_value(json_object_get(ev, "attempts"));
 out:
 	json_decref(ev);
@@ -360,7 +366,7 @@ void engine_peer_result(const struct engine_file *e, const char *pattern, const 
 	const struct ef_outcome *o = &e->outcome;
 
 	memset(r, 0, sizeof(*r));
-	r->time_to_connect_ms = -1;
+	r->time_to_connect_ms = r->ttfb_ms = r->time_to_direct_ms = -1;
 	if (o->kind == EF_OUTCOME_JSON) {
 		char *line = malloc(16384);
 		if (line && tpl_output_matches(&o->match, NULL, output, line, 16384))

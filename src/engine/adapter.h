@@ -27,6 +27,8 @@ struct engine_peer_result {
 	char reason[200];
 	char technique[16];        /* the technique that connected (auto picks one) */
 	double time_to_connect_ms; /* < 0 when none */
+	double ttfb_ms;            /* first verified path of any kind; < 0: none or not said */
+	double time_to_direct_ms;  /* < 0: no direct path or not said */
 	int attempts;
 	char local[64], public_ep[64], peer[64];
 };

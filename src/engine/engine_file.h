@@ -132,7 +132,8 @@ struct ef_probe {
 enum ef_outcome_kind {
 	EF_OUTCOME_JSON,  /* the last line that is a JSON object with KEY = VALUE carries members
 			   * outcome (direct|relayed|failed), phase, reason, technique,
-			   * time_to_connect_ms, attempts, local, public, peer (punch's result) */
+			   * time_to_connect_ms, ttfb_ms, time_to_direct_ms, attempts, local,
+			   * public, peer (punch's result) */
 	EF_OUTCOME_LINE,  /* a line matching the pattern: the engine says `direct`; none by the
 			   * technique's deadline: `failed` (for programs that never exit, like nc) */
 	EF_OUTCOME_EXIT,  /* only the exit code map below */

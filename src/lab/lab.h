@@ -67,6 +67,10 @@ int lab_socket(const struct lab *lab, int node, int domain, int type, int protoc
  * that `punchlab lab down|list|exec` and `ip netns exec` find it after this process exits. */
 int lab_pin(struct lab *lab, struct diag_list *dl);
 
+/* After lab_pin(): add a program started since (spawned with .detach) to the lab's record, so
+ * that `punchlab lab down` and `clean` end it. Returns 0 or -errno. */
+int lab_pin_add(struct lab *lab, int handle);
+
 /* Open a kept lab (its record under /run/punchlab, its pinned namespaces) to act on it, e.g.
  * with lab_event_apply(). Release it with lab_release(): the lab stays kept. Returns 0, or
  * -errno with dl saying what is wrong (no such lab, a record without profiles...). */

@@ -58,6 +58,26 @@ void lab_unpin_nodes(struct lab *lab)
 	lab->pinned = false;
 }
 
+int lab_pin_add(struct lab *lab, int handle)
+{
+	struct registry_record r;
+	pid_t pid = lab_spawn_pid(lab, handle);
+	int lock, ret;
+
+	if (!lab->pinned || pid <= 0)
+		return -EINVAL;
+	lock = registry_lock();
+	if (lock < 0)
+		return lock;
+	ret = registry_read(lab->name, &r);
+	if (ret == 0)
+		ret = registry_add_pid(&r, pid);
+	if (ret == 0)
+		ret = registry_write(&r);
+	registry_unlock(lock);
+	return ret;
+}
+
 int lab_pin(struct lab *lab, struct diag_list *dl)
 {
 	struct registry_record r = { 0 };

@@ -15,6 +15,7 @@
 
 #include "base/paths.h"
 #include "base/sha256.h"
+#include "capture/capture.h"
 #include "ct/conntrack.h"
 #include "lab/lab.h"
 #include "lab/proc.h"
@@ -72,11 +73,12 @@ struct prog {
 	double in_deadline;     /* when that input must have been written */
 	char *text;
 	size_t len;
+	size_t seen;            /* how far the live timeline has read text */
 	bool started;
 };
 
 static int prog_start(struct lab *lab, int node, struct prog *p, struct engine_argv *a,
-		      const char *dir, int timeout_ms, const struct ef_stdin *input)
+		      const char *dir, int timeout_ms, const struct ef_stdin *input, bool detach)
 {
 	char path[PATH_MAX];
 	int fds[2], in[2] = { -1, -1 }, err_fd, ret;
@@ -110,7 +112,7 @@ static int prog_start(struct lab *lab, int node, struct prog *p, struct engine_a
 		return ret;
 	}
 	o = (struct lab_spawn_opts){ .stdin_fd = in[0], .stdout_fd = fds[1], .stderr_fd = err_fd,
-				     .timeout_ms = timeout_ms };
+				     .timeout_ms = timeout_ms, .detach = detach };
 	ret = lab_spawn(lab, node, a->argv, &o);
 	close(fds[1]);
 	close(err_fd);
@@ -188,6 +190,7 @@ struct cellctx {
 	int waiting;                    /* the role a readiness wait is for */
 	struct lab *lab;
 	char input_why[300];            /* a role's `stdin:` that could not be written */
+	struct run_watch *watch;        /* punchlab run's live timeline, NULL: none */
 };
 
 /* Write to a pipe without dying of SIGPIPE when the program has already gone: the signal is
@@ -320,6 +323,11 @@ static int pump(struct cellctx *c, int stop_fd, double deadline, bool poll_often
 			if (map[i] < 0)
 				return -ECANCELED;
 			prog_drain(&c->progs[map[i]]);
+			if (c->watch) {
+				struct prog *p = &c->progs[map[i]];
+				run_watch_output(c->watch, p->name, p->text, p->len, &p->seen,
+						 now_ms(), false);
+			}
 		}
 	}
 	return -ETIMEDOUT;
@@ -503,10 +511,17 @@ static void judge_peers(struct cellctx *c, const bool exited[2], const int statu
 		 r[0].technique[0] ? r[0].technique : c->e->ntechniques == 1
 							  ? c->e->techniques[0].name : "");
 	run->attempts = r[0].attempts + r[1].attempts;
-	run->time_to_connect_ms = -1;
-	if (run->outcome == CELL_DIRECT || run->outcome == CELL_RELAYED)
+	run->time_to_connect_ms = run->ttfb_ms = run->time_to_direct_ms = -1;
+	if (run->outcome == CELL_DIRECT || run->outcome == CELL_RELAYED) {
 		run->time_to_connect_ms = r[0].time_to_connect_ms > r[1].time_to_connect_ms
 						  ? r[0].time_to_connect_ms : r[1].time_to_connect_ms;
+		/* the pair has a path when both sides have it: the later side's time; a side that
+		 * does not say (< 0) leaves it unknown */
+		if (r[0].ttfb_ms >= 0 && r[1].ttfb_ms >= 0)
+			run->ttfb_ms = r[0].ttfb_ms > r[1].ttfb_ms ? r[0].ttfb_ms : r[1].ttfb_ms;
+	}
+	if (run->outcome == CELL_DIRECT)
+		run->time_to_direct_ms = run->time_to_connect_ms;
 	if (run->outcome == CELL_FAILED) {
 		const struct engine_peer_result *f = r[0].outcome == CELL_FAILED ? &r[0] : &r[1];
 		snprintf(run->phase, sizeof(run->phase), "%s", f->phase[0] ? f->phase : "probing");
@@ -649,10 +664,19 @@ static int role_start(struct cellctx *c, int i, const char *dir, int timeout_ms,
 		ret = -ENOENT;
 		goto out;
 	}
+	/* a kept lab's servers live until `lab down` (which kills them): no deadline, no parent
+	 * death signal; the peers are stopped by the run as always */
+	if (c->watch && c->watch->keep && !r->peer)
+		timeout_ms = 0;
 	ret = prog_start(c->lab, t->roles[r->node], &c->progs[i], argv, dir, timeout_ms,
-			 &r->input);
+			 &r->input, c->watch && c->watch->keep && !r->peer);
 	if (ret < 0)
 		snprintf(why, wlen, "%s", strerror(-ret));
+	/* detached, it outlives a killed punchlab: the record (pinned at lab up) must name it
+	 * at once, so that `lab down` or `clean` ends it whatever happens next */
+	if (ret == 0 && c->watch && c->watch->keep && !r->peer &&
+	    (ret = lab_pin_add(c->lab, c->progs[i].handle)) < 0)
+		snprintf(why, wlen, "cannot add it to the kept lab's record: %s", strerror(-ret));
 out:
 	free(rv);
 	free(argv);
@@ -902,7 +926,7 @@ static int probe_run(struct cellctx *c, int stop_fd, double deadline, const char
 		}
 		ri->reported = true;
 		ri->attempts = i == 0 ? tries : 0;
-		ri->time_to_connect_ms = -1;
+		ri->time_to_connect_ms = ri->ttfb_ms = ri->time_to_direct_ms = -1;
 		if (ok) {
 			/* relayed: its `relayed` pattern was seen, or its `direct` one was not */
 			bool seen = probe_pattern_seen(c);
@@ -968,6 +992,51 @@ static int pair_vars_files(const struct runner_config *cfg, struct tpl_vars *v, 
 	return ret;
 }
 
+/* --keep, right after lab up: pin the lab now, not at the end, so that a punchlab killed
+ * mid-run leaves a kept lab that `lab down`/`clean` remove (its servers are detached and named
+ * in the record as they start) rather than programs no record knows of. 0 or -errno (the watch
+ * says why). */
+static int run_pin(struct lab *lab, struct run_watch *w)
+{
+	struct diag_list *dl = calloc(1, sizeof(*dl));
+	int ret = dl ? lab_pin(lab, dl) : -ENOMEM;
+
+	if (ret < 0)
+		snprintf(w->keep_error, sizeof(w->keep_error), "%s", dl && dl->count
+			 ? dl->items[0].msg : strerror(-ret));
+	else
+		timeline_add(&w->tl, now_ms(), TL_LAB, "lab", "pinned", "--keep: lab %s pinned as "
+			     "/run/netns/%s-NODE (punchlab lab down %s removes it)", lab_name(lab),
+			     lab_name(lab), lab_name(lab));
+	free(dl);
+	return ret;
+}
+
+/* --keep, at the end: say what stays (the servers still running) and release the lab. */
+static void run_keep(struct cellctx *c, struct lab *lab, struct run_watch *w)
+{
+	size_t used = 0;
+
+	snprintf(w->kept_lab, sizeof(w->kept_lab), "%s", lab_name(lab));
+	for (int i = 0; c && i < c->nprogs; i++) {
+		pid_t pid = prog_pid(lab, &c->progs[i]);
+		int status;
+
+		if (c->roles[i]->peer || pid <= 0 ||
+		    lab_wait(lab, c->progs[i].handle, 0, &status) == 0)
+			continue; /* a peer (stopped by the run) or a server that has ended */
+		used += (size_t)snprintf(w->still_running + used, sizeof(w->still_running) - used,
+					 "%s%s (init pid %d, node %s)", used ? ", " : "",
+					 c->progs[i].name, (int)pid,
+					 lab_topo(lab)->nodes[lab_topo(lab)->roles[c->roles[i]->node]].name);
+		if (used >= sizeof(w->still_running))
+			break;
+	}
+	timeline_add(&w->tl, now_ms(), TL_LAB, "lab", "kept", "lab %s kept%s%s", w->kept_lab,
+		     w->still_running[0] ? "; still running: " : "", w->still_running);
+	lab_release(lab);
+}
+
 int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec, int run_index,
 		  struct cell_run *run)
 {
@@ -992,6 +1061,10 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 	struct cell_events *ce = NULL;
 	double peer_started[2] = { 0, 0 };
 	int hold_s = cell_events_hold_s(spec);
+	struct run_watch *w = cfg->watch;
+	struct capture *cap = NULL;
+	char pcap_dir[PATH_MAX] = "";
+	double lab_t0;
 
 	timeout_ms += hold_s * 1000;
 
@@ -999,7 +1072,7 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 	/* an engine pair: the harness waits for the slower side's deadline */
 	if (cfg->engine_b && runner_deadline_ms(cfg->engine_b, spec) + hold_s * 1000 > timeout_ms)
 		timeout_ms = runner_deadline_ms(cfg->engine_b, spec) + hold_s * 1000;
-	run->time_to_connect_ms = -1;
+	run->time_to_connect_ms = run->ttfb_ms = run->time_to_direct_ms = -1;
 	run->engine_said = CELL_ERROR;
 	cell_dir_name(spec->id, name, sizeof(name));
 	snprintf(run->log_dir, sizeof(run->log_dir), "cells/%s/run-%d", name, run_index + 1);
@@ -1041,17 +1114,42 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 			goto out;
 		}
 	}
+	/* a kept lab's impaired links' forwarders outlive this process */
+	lo.keep = w && w->keep;
+	lab_t0 = now_ms();
+	if (w)
+		run_watch_begin(w, lab_t0);
 	if (lab_up(t, &lo, &lab, dl) < 0) {
 		snprintf(why, sizeof(why), "%s:%d: %s", dl->count ? dl->items[0].file : "?",
 			 dl->count ? dl->items[0].line : 0, dl->count ? dl->items[0].msg : "?");
 		set_error(run, "lab build failed: %s", why);
 		goto out;
 	}
+	if (w)
+		run_watch_lab_up(w, lab, now_ms(), now_ms() - lab_t0);
+	if (w && w->keep && run_pin(lab, w) < 0) {
+		set_error(run, "cannot keep the lab: %s", w->keep_error);
+		goto out;
+	}
+	/* captures before any program of the engine runs, so its first packet is in them */
+	if (cfg->pcap_dir) {
+		snprintf(pcap_dir, sizeof(pcap_dir), "%s", cfg->pcap_dir[0] ? cfg->pcap_dir : dir);
+		if (capture_start(lab, pcap_dir, NULL, &cap, why, sizeof(why)) < 0) {
+			set_error(run, "packet capture: %s", why);
+			goto out;
+		}
+		if (w)
+			timeline_add(&w->tl, now_ms(), TL_LAB, "lab", "capture", "capturing every "
+				     "interface of the hosts, NATs and servers into %s (snaplen %d, "
+				     "at most %ld MiB a file)", pcap_dir, CAPTURE_SNAPLEN,
+				     CAPTURE_MAX_BYTES >> 20);
+	}
 	c = cellctx_new(cfg, spec, lab);
 	if (!c) {
 		set_error(run, "%s", "out of memory");
 		goto out;
 	}
+	c->watch = w;
 	snprintf(session, sizeof(session), "cell%d", run_index + 1);
 	{
 		char absdir[PATH_MAX];
@@ -1178,6 +1276,8 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 	flows = calloc((size_t)t->nnodes, sizeof(*flows));
 	if (flows) {
 		read_flows(lab, flows);
+		if (w)
+			run_watch_final(w, lab, flows, now_ms());
 		write_mappings(t, flows, dir, run);
 		attest_run(lab, spec, flows, run);
 		for (int n = 0; n < t->nnodes; n++)
@@ -1207,7 +1307,39 @@ out:
 		const char *none[2] = { NULL, NULL };
 		cell_events_finish(ce, none, peer_started, dir, &run->recovery);
 	}
+	if (w && w->started) {
+		/* what the programs printed last without a newline */
+		for (int i = 0; c && i < c->nprogs; i++)
+			if (c->progs[i].text)
+				run_watch_output(w, c->progs[i].name, c->progs[i].text, c->progs[i].len,
+						 &c->progs[i].seen, now_ms(), true);
+		run_watch_stop(w);
+		run_watch_nat_events(w, &run->recovery, a_started);
+		run_watch_result(w, run, now_ms());
+	}
+	/* captures stop after the attestation (the final dump is in them too) */
+	if (cap) {
+		long packets = capture_stop(cap, run->captures, sizeof(run->captures));
+		if (w) {
+			snprintf(w->captures, sizeof(w->captures), "%s", run->captures);
+			snprintf(w->pcap_dir, sizeof(w->pcap_dir), "%s", pcap_dir);
+			timeline_add(&w->tl, now_ms(), TL_LAB, "lab", "capture", "%ld packets "
+				     "captured: %s", packets, run->captures);
+		}
+		if (cfg->pcap_dir && cfg->pcap_dir[0])
+			run->captures[0] = '\0'; /* not in the log directory: nothing to link */
+	}
+	/* an interrupted run (Ctrl-C) is not kept: whoever stopped it wants it gone (lab_down()
+	 * unpins it) */
+	if (w && w->keep && lab && !w->keep_error[0] && ret != -ECANCELED)
+		run_keep(c, lab, w);
+	if (w && w->keep && w->kept_lab[0])
+		lab = NULL; /* pinned and released: it stays up */
+	else if (w && w->started && lab)
+		timeline_add(&w->tl, now_ms(), TL_LAB, "lab", "down", "removing the lab");
 	lab_down(lab); /* stops the servers and anything still running */
+	if (w && w->started)
+		run_watch_end(w, dir, spec->id);
 	cell_profiles_release(copy_a, copy_b);
 	cellctx_free(c);
 	free(impaired);

@@ -7,6 +7,7 @@
 #include "lab/topo.h"
 #include "engine/engine_file.h"
 #include "matrix/results.h"
+#include "matrix/run_watch.h"
 
 struct runner_config {
 	const struct engine_file *engine;
@@ -21,6 +22,12 @@ struct runner_config {
 	int rendezvous_port;
 	const char *out_dir;         /* the report directory; logs go under cells/ */
 	int stop_fd;                 /* readable (an eventfd) when the run must stop; -1: none */
+	/* punchlab run (docs/run.md): the live timeline, and whether the lab is kept at the end
+	 * (its servers then outlive the run); NULL: a plain matrix run */
+	struct run_watch *watch;
+	/* packet captures of every interface of interest (src/capture/): into this directory,
+	 * "" for the run's own log directory (run->captures names the files); NULL: none */
+	const char *pcap_dir;
 };
 
 /* The engine's own deadline for the cell's technique in a zero-delay lab (its engine file);

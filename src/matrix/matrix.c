@@ -744,7 +744,7 @@ static int load_one_engine(struct matrix_steps *m, struct engine_file *e, const 
 		out_warnx(m->out, "engine%s %s: its npm packages are %s in %s (sudo ./run-matrix "
 			  "--engine %s runs npm ci there)", side, e->name,
 			  ret == -ESTALE ? "older than package-lock.json" : "not installed", dir,
-			  e->name);
+			  *arg);
 		return -ENOENT;
 	}
 	engine_version(e, bin, ver, 64);
@@ -993,7 +993,7 @@ static int steps_set_references(struct matrix_steps *m)
 			memset(c, 0, sizeof(*c));
 			continue;
 		}
-		if (c->spec.has_stagger) {
+		if (c->spec.has_stagger || o->one_run) {
 			/* a sweep point: --repeat runs, no rate test (the rate measured for the
 			 * expectations is at the default stagger; here the curve is the result) */
 			c->refs.expected_rate = 0;
@@ -1009,6 +1009,7 @@ static int steps_set_references(struct matrix_steps *m)
 			c->runs[r].engine_said = CELL_ERROR;
 			snprintf(c->runs[r].reason, sizeof(c->runs[r].reason), "not run (interrupted)");
 			c->runs[r].time_to_connect_ms = -1;
+			c->runs[r].ttfb_ms = c->runs[r].time_to_direct_ms = -1;
 		}
 		m->max_runs = nruns > m->max_runs ? nruns : m->max_runs;
 		m->total_runs += nruns;
@@ -1059,7 +1060,10 @@ static int steps_schedule(struct matrix_steps *m)
 					 .engine_b = m->p->pair ? &m->p->engine_b : NULL,
 					 .engine_binary_b = m->p->pair ? m->engine_bin_b : NULL,
 					 .topo = &m->p->topo, .stagger_ms = m->o.stagger_ms,
-					 .rendezvous_port = RENDEZVOUS_PORT, .out_dir = m->o.out_dir };
+					 .rendezvous_port = RENDEZVOUS_PORT, .out_dir = m->o.out_dir,
+					 .watch = m->o.watch,
+					 .pcap_dir = m->o.pcap_dir ? m->o.pcap_dir
+						     : m->o.pcap != MATRIX_PCAP_NONE ? "" : NULL };
 	return 0;
 }
 
@@ -1109,11 +1113,49 @@ static void steps_run(struct matrix_steps *m)
 	load_gate_destroy(&m->s->gate);
 }
 
+/* --pcap failed: a cell that needs no second look (no failed, disputed or error run, not flaky,
+ * no regression) loses its captures once judged; the others keep them in their log dirs. */
+static bool cell_keeps_captures(const struct cell_result *c)
+{
+	if (c->verdict.regression || c->verdict.flaky || c->verdict.error)
+		return true;
+	for (int r = 0; r < c->nruns; r++)
+		if (c->runs[r].outcome == CELL_FAILED || c->runs[r].outcome == CELL_DISPUTED ||
+		    c->runs[r].outcome == CELL_ERROR)
+			return true;
+	return false;
+}
+
+static void captures_prune(const struct matrix_steps *m)
+{
+	for (int i = 0; i < m->res->ncells; i++) {
+		struct cell_result *c = &m->res->cells[i];
+
+		if (cell_keeps_captures(c))
+			continue;
+		for (int r = 0; r < c->nruns; r++) {
+			char *save = NULL, names[sizeof(c->runs[r].captures)];
+
+			snprintf(names, sizeof(names), "%s", c->runs[r].captures);
+			for (char *f = strtok_r(names, "\n", &save); f; f = strtok_r(NULL, "\n", &save)) {
+				char path[PATH_MAX];
+				f[strcspn(f, " ")] = '\0'; /* "name (cut)" */
+				snprintf(path, sizeof(path), "%s/%s/%s", m->o.out_dir,
+					 c->runs[r].log_dir, f);
+				unlink(path);
+			}
+			c->runs[r].captures[0] = '\0';
+		}
+	}
+}
+
 /* Every cell's verdict from its runs and references. */
 static void steps_judge(struct matrix_steps *m)
 {
 	for (int i = 0; i < m->res->ncells; i++)
 		results_judge_cell(&m->res->cells[i]);
+	if (m->o.pcap == MATRIX_PCAP_FAILED)
+		captures_prune(m);
 }
 
 int matrix_run(const struct matrix_opts *o, struct results *res, const struct out *out)

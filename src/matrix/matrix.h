@@ -11,6 +11,8 @@
 #define MATRIX_MAX_CELL_ARGS 64
 #define MATRIX_DEFAULT_JOBS 40 /* cells at once unless --jobs or the engine file's jobs: */
 
+struct run_watch;
+
 struct matrix_opts {
 	const char *topology;               /* name or path; NULL: two-nats, or the --cell ids' */
 	const char *profiles[MATRIX_MAX_PROFILES];
@@ -47,6 +49,14 @@ struct matrix_opts {
 	int nimpairments;                   /* 0: none only */
 	const char *impair[TOPO_MAX_LINKS]; /* --impair LINK=SPEC: every cell's topology */
 	int nimpair;
+	/* --pcap failed|all: capture every run into its log directory; FAILED keeps the files of
+	 * failed, flaky, disputed and error cells only (deleted from the others once judged) */
+	enum matrix_pcap { MATRIX_PCAP_NONE, MATRIX_PCAP_FAILED, MATRIX_PCAP_ALL } pcap;
+	/* punchlab run: each cell runs exactly once (a rate cell too: judged by its allowed
+	 * outcomes, not by a rate), with this live view (matrix/run_watch.h); NULL: none */
+	bool one_run;
+	struct run_watch *watch;
+	const char *pcap_dir;               /* run --pcap DIR: every run captures into DIR */
 };
 
 /* The default profiles: the five classic types plus the RST variant. */

@@ -100,40 +100,55 @@ static enum cell_outcome representative(const int count[CELL_OUTCOME_COUNT], int
 	return best;
 }
 
-/* The k-th smallest (1-based) time-to-connect among the direct runs. Quadratic, but n is the
+/* A run's time that a percentile is taken over; < 0 when the run does not count. */
+typedef double (*run_time_fn)(const struct cell_run *run);
+
+static double direct_ttc(const struct cell_run *run)
+{
+	return run->outcome == CELL_DIRECT ? run->time_to_connect_ms : -1;
+}
+
+static double connected_ttfb(const struct cell_run *run)
+{
+	return run->outcome == CELL_DIRECT || run->outcome == CELL_RELAYED ? run->ttfb_ms : -1;
+}
+
+/* The k-th smallest (1-based) time among the runs that count. Quadratic, but n is the
  * --repeat count, and it needs no allocation (judging cannot fail). */
-static double kth_direct_ttc(const struct cell_result *c, int k)
+static double kth_time(const struct cell_result *c, run_time_fn get, int k)
 {
 	for (int i = 0; i < c->nruns; i++) {
-		const struct cell_run *a = &c->runs[i];
+		double a = get(&c->runs[i]);
 		int less = 0, leq = 0;
 
-		if (a->outcome != CELL_DIRECT || a->time_to_connect_ms < 0)
+		if (a < 0)
 			continue;
 		for (int j = 0; j < c->nruns; j++) {
-			const struct cell_run *b = &c->runs[j];
-			if (b->outcome != CELL_DIRECT || b->time_to_connect_ms < 0)
+			double b = get(&c->runs[j]);
+			if (b < 0)
 				continue;
-			less += b->time_to_connect_ms < a->time_to_connect_ms;
-			leq += b->time_to_connect_ms <= a->time_to_connect_ms;
+			less += b < a;
+			leq += b <= a;
 		}
 		if (less < k && k <= leq)
-			return a->time_to_connect_ms;
+			return a;
 	}
 	return -1;
 }
 
 /* Nearest-rank percentile (a value that was measured, never an interpolation). */
-static double percentile_direct_ttc(const struct cell_result *c, int n, int pct)
+static double percentile_time(const struct cell_result *c, run_time_fn get, int pct)
 {
-	int k;
+	int k, n = 0;
 
+	for (int i = 0; i < c->nruns; i++)
+		n += get(&c->runs[i]) >= 0;
 	if (n <= 0)
 		return -1;
 	k = (pct * n + 99) / 100; /* ceil(pct / 100 * n) */
 	if (k < 1)
 		k = 1;
-	return kth_direct_ttc(c, k);
+	return kth_time(c, get, k);
 }
 
 /* The best outcome of a set among direct/relayed/failed; -1 when it has none. */
@@ -209,7 +224,6 @@ static void judge_verdict(struct cell_result *c, const int count[CELL_OUTCOME_CO
 void results_judge_cell(struct cell_result *c)
 {
 	int count[CELL_OUTCOME_COUNT] = { 0 };
-	int ndirect_ttc = 0;
 
 	for (int i = 0; i < c->nruns; i++) {
 		const struct cell_run *run = &c->runs[i];
@@ -217,13 +231,13 @@ void results_judge_cell(struct cell_result *c)
 			count[run->outcome]++;
 		else
 			count[CELL_ERROR]++; /* garbage from a broken runner is the harness's fault */
-		if (run->outcome == CELL_DIRECT && run->time_to_connect_ms >= 0)
-			ndirect_ttc++;
 	}
 	c->outcome = representative(count, c->nruns);
 	c->success_rate = c->nruns > 0 ? (double)count[CELL_DIRECT] / c->nruns : 0;
-	c->ttc_p50_ms = percentile_direct_ttc(c, ndirect_ttc, 50);
-	c->ttc_p95_ms = percentile_direct_ttc(c, ndirect_ttc, 95);
+	c->ttc_p50_ms = percentile_time(c, direct_ttc, 50);
+	c->ttc_p95_ms = percentile_time(c, direct_ttc, 95);
+	c->ttfb_p50_ms = percentile_time(c, connected_ttfb, 50);
+	c->ttfb_p95_ms = percentile_time(c, connected_ttfb, 95);
 	judge_verdict(c, count);
 }
 

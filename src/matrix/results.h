@@ -99,6 +99,11 @@ struct cell_run {
 	char phase[32];        /* failed: registration, endpoint-exchange, probing, crashed, hung */
 	char technique_used[16]; /* what the engine says connected (auto picks one) */
 	double time_to_connect_ms; /* < 0 when not connected */
+	/* the engine's first verified path of any kind (punch's auto: the relay alongside its
+	 * direct techniques), and its direct path; both sides' later time; < 0 when the engine
+	 * does not say (ttfb) or there is none. time_to_direct_ms of a direct run is its
+	 * time_to_connect_ms. docs/punch.md "Time to connect". */
+	double ttfb_ms, time_to_direct_ms;
 	int attempts;
 	double wall_ms;        /* the whole cell: lab up, engine, lab down */
 	char mappings[1024];   /* observed NAT mappings from conntrack, one per line */
@@ -106,6 +111,9 @@ struct cell_run {
 	enum cell_outcome engine_said; /* what the engine reported (CELL_ERROR: nothing) */
 	struct run_attestation attestation;
 	struct run_recovery recovery;  /* nevents 0: the cell has no NAT events */
+	/* packet captures in log_dir (matrix --pcap): file names, one a line (" (cut)" after one
+	 * that reached its size bound), "" none */
+	char captures[512];
 };
 
 /* How the theory classes a cell (src/matrix/theory.c): a determined outcome runs once (unless
@@ -179,6 +187,7 @@ struct cell_result {
 	enum cell_outcome outcome;  /* the representative outcome: the most frequent, ties to the worse */
 	double success_rate;        /* runs that were direct / runs */
 	double ttc_p50_ms, ttc_p95_ms; /* over direct runs; < 0 when none */
+	double ttfb_p50_ms, ttfb_p95_ms; /* over direct and relayed runs that say; < 0: none */
 	struct cell_verdict verdict;
 };
 

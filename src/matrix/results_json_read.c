@@ -408,10 +408,14 @@ static void rd_run(struct reader *rd, json_t *o, const char *where, struct cell_
 	rd_str(rd, o, where, "technique_used", run->technique_used, sizeof(run->technique_used),
 	       false);
 	rd_num(rd, o, where, "time_to_connect_ms", &run->time_to_connect_ms, true);
+	/* absent before the race (older files): unknown */
+	rd_num(rd, o, where, "ttfb_ms", &run->ttfb_ms, true);
+	rd_num(rd, o, where, "time_to_direct_ms", &run->time_to_direct_ms, true);
 	rd_int(rd, o, where, "attempts", &run->attempts);
 	rd_num(rd, o, where, "wall_ms", &run->wall_ms, false);
 	rd_lines(rd, o, where, "mappings", run->mappings, sizeof(run->mappings));
 	rd_str(rd, o, where, "log_dir", run->log_dir, sizeof(run->log_dir), false);
+	rd_lines(rd, o, where, "captures", run->captures, sizeof(run->captures));
 	rd_recovery(rd, o, where, &run->recovery);
 	/* schema 2: the engine's word and the lab's evidence (absent in schema 1: unchecked) */
 	run->engine_said = run->outcome;
@@ -502,6 +506,8 @@ static void rd_cell(struct reader *rd, json_t *o, const char *where, struct cell
 	rd_num(rd, o, where, "success_rate", &c->success_rate, false);
 	rd_num(rd, o, where, "ttc_p50_ms", &c->ttc_p50_ms, true);
 	rd_num(rd, o, where, "ttc_p95_ms", &c->ttc_p95_ms, true);
+	rd_num(rd, o, where, "ttfb_p50_ms", &c->ttfb_p50_ms, true);
+	rd_num(rd, o, where, "ttfb_p95_ms", &c->ttfb_p95_ms, true);
 	rd_refs(rd, o, where, &c->refs);
 	rd_verdict(rd, o, where, &c->verdict);
 	runs = rd_get(rd, o, where, "runs", true);

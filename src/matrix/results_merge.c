@@ -41,9 +41,10 @@ static bool run_equal(const struct cell_run *a, const struct cell_run *b)
 {
 	return a->outcome == b->outcome && strcmp(a->reason, b->reason) == 0 &&
 	       strcmp(a->phase, b->phase) == 0 && strcmp(a->technique_used, b->technique_used) == 0 &&
-	       a->time_to_connect_ms == b->time_to_connect_ms && a->attempts == b->attempts &&
+	       a->time_to_connect_ms == b->time_to_connect_ms && a->ttfb_ms == b->ttfb_ms &&
+	       a->time_to_direct_ms == b->time_to_direct_ms && a->attempts == b->attempts &&
 	       a->wall_ms == b->wall_ms && strcmp(a->mappings, b->mappings) == 0 &&
-	       strcmp(a->log_dir, b->log_dir) == 0;
+	       strcmp(a->log_dir, b->log_dir) == 0 && strcmp(a->captures, b->captures) == 0;
 }
 
 static bool verdict_equal(const struct cell_verdict *a, const struct cell_verdict *b)
@@ -58,6 +59,7 @@ bool results_cell_equal(const struct cell_result *a, const struct cell_result *b
 	if (!spec_equal(&a->spec, &b->spec) || !refs_equal(&a->refs, &b->refs) ||
 	    a->nruns != b->nruns || a->outcome != b->outcome || a->success_rate != b->success_rate ||
 	    a->ttc_p50_ms != b->ttc_p50_ms || a->ttc_p95_ms != b->ttc_p95_ms ||
+	    a->ttfb_p50_ms != b->ttfb_p50_ms || a->ttfb_p95_ms != b->ttfb_p95_ms ||
 	    !verdict_equal(&a->verdict, &b->verdict))
 		return false;
 	for (int i = 0; i < a->nruns; i++)

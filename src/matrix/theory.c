@@ -15,8 +15,10 @@
  * one side, many probes on the other). TCP adds RFC 5382's unsolicited SYN: a NAT that answers
  * it with RST (instead of dropping it) can abort the other side's simultaneous open, a race;
  * `tcp-ttl` sends the first SYN with a TTL that dies before the other NAT, so no RST. `relay`
- * always relays. `auto` follows the engine's documented order (docs/punch.md): udp, predict,
- * birthday, relay over UDP; tcp, tcp-ttl, predict, relay over TCP.
+ * always relays. `auto` tries the engine's techniques udp, predict, birthday over UDP and tcp,
+ * tcp-ttl, predict over TCP, with the relay verified alongside and taken when none connects
+ * (docs/punch.md: since the race its first round is the step that covers the ones before it,
+ * chosen from both NAT reports; for the outcome only which steps can connect matters).
  *
  * Layouts where the peers meet by hairpinning: in same-nat the lab lets nothing pass between
  * the peers that their NAT did not translate, so a NAT without hairpin joins them by nothing
@@ -244,11 +246,13 @@ static void birthday_reason(const struct side *a, const struct side *b, bool tcp
 		 "either side: failed");
 }
 
-/* auto follows the engine's documented order (docs/punch.md): UDP udp, predict, birthday, relay;
- * TCP tcp, tcp-ttl, predict, relay. Each step that is lost hands over to the next, so the first
- * step that surely connects decides; a step that connects only by chance (a race, a birthday
- * draw) before it costs nothing. When only chancy steps can connect, the cell is as chancy as
- * the first of them, and losing it ends at the relay. */
+/* auto's steps (docs/punch.md): UDP udp, predict, birthday; TCP tcp, tcp-ttl, predict; the relay
+ * verified alongside, the outcome when no direct path is. The engine races them (its first round
+ * runs the step that covers the ones before it, chosen from both NAT reports; steps that disturb
+ * each other's NAT state never run together), so the order of the steps decides no outcome:
+ * a step that surely connects decides; a step that connects only by chance (a race, a birthday
+ * draw) costs nothing when a sure one exists. When only chancy steps can connect, the cell is as
+ * chancy as the first of them here, and losing it ends at the relay. */
 static void auto_reason(const struct side *a, const struct side *b, bool tcp, struct theory *t)
 {
 	static const char *const udp_steps[] = { "udp", "predict", "birthday" };

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "endpoint.h"
+#include "race.h"
 
 #define REG_FIRST_MS 25               /* first registration retransmission */
 #define REG_MAX_MS 1000
@@ -439,6 +440,9 @@ void peer_on_peer_msg(struct peer *p, const struct chan *c, const struct wire_ms
 
 	if (p->finished)
 		return;
+	/* auto's relay alongside has its own state; it is not the path an idle gap watches */
+	if (c->kind == CHAN_RELAY && race_relay_on_msg(p, m))
+		return;
 	idle_on_msg(p, m->type);
 	reval_on_msg(p, c, m);
 	switch (m->type) {
@@ -570,6 +574,32 @@ static void classify(struct peer *p)
 	nat_classify(&p->local, &p->public1, p->bind2_ok ? &p->public2 : &none, &p->nat);
 }
 
+/* auto's first round (race.h): now that both NATs' reports are known, run the first step
+ * whose round covers the steps before it (predict or birthday also punch like udp/tcp from
+ * the same socket), instead of waiting for the plain step's deadline first. Both peers choose
+ * alike from the same two reports; later rounds follow the step table from there. The round
+ * stays 0: its registration is what every step's own would have been (auto always measures
+ * the NAT from the socket it registers, a fresh one at the start). */
+static void race_begin(struct peer *p)
+{
+	const struct auto_step *steps = auto_steps(p->o->proto, &(int){ 0 });
+	int first = race_first_step(p->o->proto, &p->nat, &p->peer_nat), i, n = 0;
+	const char *names[TECH_MAX];
+
+	if (first > 0) {
+		p->step = first;
+		p->tech = tech_ops_of(steps[first].tech);
+	}
+	for (i = 0; i < TECH_MAX; i++)
+		if (race_covers(p->o->proto, p->tech->id, (enum technique)i))
+			names[n++] = technique_name((enum technique)i);
+	if (race_relay_alongside(p->tech->id, p->relay_ok))
+		names[n++] = technique_name(TECH_RELAY);
+	evout_begin(&p->ev, "race");
+	evout_strv(&p->ev, "techniques", names, n);
+	evout_end(&p->ev);
+}
+
 static void on_endpoints(struct peer *p, const struct wire_msg *m)
 {
 	const char *priv[WIRE_MAX_EPS];
@@ -611,6 +641,8 @@ static void on_endpoints(struct peer *p, const struct wire_msg *m)
 	evout_int(&p->ev, "peer_stride", p->peer_nat.stride);
 	evout_end(&p->ev);
 
+	if (p->o->tech == TECH_AUTO && p->round == 0)
+		race_begin(p);
 	left = p->deadline.when_us > p->t_step ? p->deadline.when_us - p->t_step : 0;
 	if (p->o->tech == TECH_AUTO) {
 		int n;
@@ -632,6 +664,10 @@ static void on_endpoints(struct peer *p, const struct wire_msg *m)
 	evout_ms(&p->ev, "deadline_ms", left);
 	evout_ms(&p->ev, "start_in_ms", p->t_start_us - p->t_step);
 	evout_end(&p->ev);
+	/* The relay's first DATA leaves before the technique's probes (birthday's 256 sockets
+	 * take a few milliseconds to open). */
+	if (p->o->tech == TECH_AUTO)
+		race_relay_start(p);
 	err = p->tech->start(p);
 	if (err && !p->finished && p->phase == PH_PROBING)
 		peer_step_fail(p, p->fail_reason[0] ? p->fail_reason : strerror(-err));
@@ -721,6 +757,13 @@ static void on_server_msg(struct peer *p, const struct wire_msg *m, bool second)
 		evout_int(&p->ev, "code", m->error_code);
 		evout_str(&p->ev, "text", m->error_text);
 		evout_end(&p->ev);
+		if (p->rr.active && p->tech->id != TECH_RELAY &&
+		    (m->error_code == WIRE_ERR_NOT_PAIRED || m->error_code == WIRE_ERR_RELAY_LIMIT ||
+		     m->error_code == WIRE_ERR_NO_RELAY)) {
+			/* The relay alongside was refused: the direct step goes on without it. */
+			race_relay_stop(p);
+			break;
+		}
 		if (p->phase <= PH_EXCHANGE)
 			finish(p, PEER_EXIT_FAILED);
 		else if (!p->connected)
@@ -1196,6 +1239,42 @@ static void on_signal(struct loop_io *io, uint32_t events)
 
 /* ---- result ---- */
 
+/* Times from the moment this peer learned the other's endpoints (the server pairs the two
+ * registrations and sends both PEER at once, so this is the second peer's registration, plus
+ * half our round trip to the server) to a payload verified both ways:
+ *  - ttfb_ms: the first verified path, the relay alongside auto's direct steps or the direct
+ *    path, whichever verified first (what a user could send on);
+ *  - time_to_direct_ms: the direct path (null unless the outcome is direct);
+ *  - time_to_connect_ms: the outcome's path: time_to_direct_ms when direct; when relayed, the
+ *    relay's first verification (the relay alongside, or auto's relay step / --technique
+ *    relay without it). */
+static void report_times(struct peer *p, int code)
+{
+	struct evout *e = &p->ev;
+	bool have = p->t_verified && p->t_endpoints && code != PEER_EXIT_FAILED;
+	uint64_t path = have ? p->t_verified - p->t_endpoints : 0;
+	uint64_t relay = p->rr.verified ? p->rr.t_verified - p->t_endpoints : 0;
+	bool relay_first = p->rr.verified && (code == PEER_EXIT_RELAYED || relay < path);
+
+	if (!have) {
+		evout_str(e, "time_to_connect_ms", NULL);
+		evout_str(e, "ttfb_ms", NULL);
+		evout_str(e, "time_to_direct_ms", NULL);
+		evout_str(e, "first_via", NULL);
+		return;
+	}
+	evout_ms(e, "time_to_connect_ms", code == PEER_EXIT_RELAYED && p->rr.verified ? relay :
+					  path);
+	evout_ms(e, "step_ms", p->t_verified - p->t_step);
+	evout_ms(e, "ttfb_ms", relay_first ? relay : path);
+	if (code == PEER_EXIT_DIRECT)
+		evout_ms(e, "time_to_direct_ms", path);
+	else
+		evout_str(e, "time_to_direct_ms", NULL);
+	evout_str(e, "first_via", relay_first || code == PEER_EXIT_RELAYED ? "relay" :
+		  p->chan.kind == CHAN_TCP ? "tcp" : "udp");
+}
+
 static void report(struct peer *p, int code)
 {
 	struct evout *e = &p->ev;
@@ -1217,12 +1296,7 @@ static void report(struct peer *p, int code)
 	evout_str(e, "proto", p->o->proto == PROTO_TCP ? "tcp" : "udp");
 	evout_str(e, "session", p->o->session);
 	evout_str(e, "role", role_name(p->role));
-	if (p->t_verified && p->t_endpoints) {
-		evout_ms(e, "time_to_connect_ms", p->t_verified - p->t_endpoints);
-		evout_ms(e, "step_ms", p->t_verified - p->t_step);
-	} else {
-		evout_str(e, "time_to_connect_ms", NULL);
-	}
+	report_times(p, code);
 	evout_ms(e, "total_ms", loop_now_us() - p->t0);
 	evout_int(e, "attempts", p->attempts);
 	evout_int(e, "probes_sent", p->probes_sent);
@@ -1326,6 +1400,7 @@ int peer_run(const struct peer_opts *o, FILE *out, FILE *err_f)
 	loop_timer_init(&p->loop, &p->verify_timer, on_verify_timer, p);
 	loop_timer_init(&p->loop, &p->linger_timer, on_linger, p);
 	loop_timer_init(&p->loop, &p->keepalive_timer, on_keepalive, p);
+	race_relay_init(p);
 	idle_init(p);
 	reval_init(p);
 	loop_timer_in(&p->deadline, (uint64_t)o->timeout_ms * 1000u);

@@ -107,6 +107,18 @@ struct tech_ops {
 	void (*stop)(struct peer *p);
 	/* Optional: a technique-specific look at a valid message from the other peer. */
 	void (*on_relay_msg)(struct peer *p, const struct wire_msg *m);
+	/* Optional (auto): the other peer's payload came through the relay alongside, so it has
+	 * its endpoints and has begun the round (race_relay.c). Called once per run. */
+	void (*on_peer_started)(struct peer *p);
+};
+
+/* auto's relay alongside the direct steps (race_relay.c): its own verification state. */
+struct race_relay {
+	bool active;                      /* started in a direct step of auto */
+	bool data_acked, peer_ok;         /* our payload echoed / the other's payload checked */
+	bool verified;                    /* both: the first verified path */
+	uint64_t t_verified;
+	struct loop_timer timer;          /* retransmits our DATA until echoed */
 };
 
 struct peer {
@@ -191,6 +203,8 @@ struct peer {
 	uint64_t reval_ack_us, reval_heard_us, reval_lost_us;
 	uint32_t reval_losses;
 	bool reval_on, reval_lost, reval_relay;
+
+	struct race_relay rr;
 
 	/* results */
 	uint64_t t_registered, t_endpoints, t_step, t_connected, t_verified;
@@ -326,5 +340,15 @@ const struct auto_step *auto_steps(int proto, int *n);
 /* Whether step @tech applies given both peers' NATs. */
 bool auto_step_applies(enum technique tech, const struct wire_natinfo *own,
 		       const struct wire_natinfo *peer, bool relay_ok);
+
+/* race_relay.c: auto's relay alongside the direct steps (race.h). init once per run (after
+ * loop_init); start in every step's round (a no-op once verified; in the relay step, or when
+ * the server does not relay, it stops); stop when the server refuses to relay. on_msg: a relayed DATA,
+ * DATA_ACK or DONE from the other peer while a direct step of auto runs; true when it was
+ * handled there (the step's own verification must not see it). */
+void race_relay_init(struct peer *p);
+void race_relay_start(struct peer *p);
+void race_relay_stop(struct peer *p);
+bool race_relay_on_msg(struct peer *p, const struct wire_msg *m);
 
 #endif

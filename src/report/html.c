@@ -7,6 +7,7 @@
 
 #include "report/report.h"
 #include "report/report_internal.h"
+#include "report/events.h"
 #include "report/sweep.h"
 
 #define CELL_W 60
@@ -118,6 +119,8 @@ static const char script[] =
 	" row(dl,'measured',m);\n"
 	" row(dl,'time to connect',c.runs.length>1?'p50 '+ms(c.ttc_p50_ms)+', p95 '+"
 	"ms(c.ttc_p95_ms):ms(c.time_to_connect_ms));\n"
+	" if(c.ttfb_p50_ms!=null&&c.ttfb_p50_ms>=0)row(dl,'first byte',c.runs.length>1?'p50 '+"
+	"ms(c.ttfb_p50_ms)+', p95 '+ms(c.ttfb_p95_ms):ms(c.ttfb_p50_ms));\n"
 	" var r=c.refs,v=c.verdict;\n"
 	" var cs=r.claims&&r.claims.length?r.claims:(r.claim?[r.claim]:[]);if(!cs.length)"
 	"row(dl,'documents','none (no document speaks of this cell)');cs.forEach(function(k){"
@@ -143,6 +146,9 @@ static const char script[] =
 	"  if(run.technique_used)h.appendChild(el('span',null,' via '+run.technique_used));\n"
 	"  d.appendChild(h);var rl=el('dl');d.appendChild(rl);\n"
 	"  row(rl,'time to connect',ms(run.time_to_connect_ms));row(rl,'attempts',run.attempts);\n"
+	"  if(run.ttfb_ms!=null&&run.ttfb_ms>=0)row(rl,'first byte',ms(run.ttfb_ms));\n"
+	"  if(run.time_to_direct_ms!=null&&run.time_to_direct_ms>=0)row(rl,'time to direct',"
+	"ms(run.time_to_direct_ms));\n"
 	"  row(rl,'cell took',ms(run.wall_ms));\n"
 	"  if(run.phase)row(rl,'phase',run.phase);\n"
 	"  if(run.reason)row(rl,'reason',run.reason);\n"
@@ -153,6 +159,10 @@ static const char script[] =
 	"d.appendChild(el('pre',null,run.attestation.evidence.join('\\n')));}}\n"
 	"  if(run.mappings.length){d.appendChild(el('div',null,'NAT mappings (conntrack):'));"
 	"d.appendChild(el('pre',null,run.mappings.join('\\n')));}\n"
+	"  if(run.captures&&run.captures.length){var pc=el('div');pc.appendChild(el('span',null,"
+	"'packet captures (tcpdump -r, tshark -r): '));run.captures.forEach(function(f,i){"
+	"var nm=f.split(' ')[0];if(i)pc.appendChild(el('span',null,' \\u00b7 '));"
+	"var a=el('a',null,f);a.href=href(run.log_dir,nm);pc.appendChild(a);});d.appendChild(pc);}\n"
 	"  if(run.log_dir){var l=el('div');l.appendChild(el('span',null,'logs: '));"
 	"var a=el('a',null,run.log_dir+'/');a.href=href(run.log_dir);l.appendChild(a);\n"
 	"   (run.log_files||[]).forEach(function(f){l.appendChild(el('span',null,' \\u00b7 '));"
@@ -536,6 +546,7 @@ int report_html_write(const struct results *r, FILE *f, const char *report_dir)
 		html_group(f, r, &gs, &gs.g[i]);
 	fputs("</div>\n", f);
 	report_sweeps_html(f, r);
+	report_events_write(r, f, EVENTS_HTML);
 	html_list(f, r, HP_REGRESSION, "regressions", "Regressions");
 	html_list(f, r, HP_ERROR, "errors", "Errors (the harness could not run the cell)");
 	html_findings(f, r);

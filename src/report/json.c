@@ -366,6 +366,8 @@ static void jw_write_run(struct json_writer *w, const struct cell_run *run, cons
 	jw_str(w, "phase", run->phase);
 	jw_str(w, "technique_used", run->technique_used);
 	jw_ms(w, "time_to_connect_ms", run->time_to_connect_ms);
+	jw_ms(w, "ttfb_ms", run->ttfb_ms);
+	jw_ms(w, "time_to_direct_ms", run->time_to_direct_ms);
 	jw_int(w, "attempts", run->attempts);
 	jw_num(w, "wall_ms", run->wall_ms);
 	jw_lines(w, "mappings", run->mappings);
@@ -377,6 +379,8 @@ static void jw_write_run(struct json_writer *w, const struct cell_run *run, cons
 	jw_close(w, '}');
 	if (run->recovery.nevents)
 		jw_write_recovery(w, &run->recovery);
+	if (run->captures[0])
+		jw_lines(w, "captures", run->captures);
 	jw_str(w, "log_dir", run->log_dir);
 	if (log_root)
 		jw_log_files(w, log_root, run->log_dir);
@@ -417,6 +421,8 @@ static void jw_write_cell(struct json_writer *w, const struct results *r,
 	jw_num(w, "success_rate", c->success_rate);
 	jw_ms(w, "ttc_p50_ms", c->ttc_p50_ms);
 	jw_ms(w, "ttc_p95_ms", c->ttc_p95_ms);
+	jw_ms(w, "ttfb_p50_ms", c->ttfb_p50_ms);
+	jw_ms(w, "ttfb_p95_ms", c->ttfb_p95_ms);
 	jw_write_refs(w, &c->refs);
 	jw_write_verdict(w, &c->verdict);
 	jw_str(w, "engine_version", r->meta.engine_version);

@@ -90,6 +90,11 @@ static void junit_system_out(FILE *f, const struct cell_result *c)
 			snprintf(buf, sizeof(buf), " in %.1f ms", run->time_to_connect_ms);
 			xml_body(f, buf);
 		}
+		/* auto's relay alongside: a first verified path before the outcome's own */
+		if (run->ttfb_ms >= 0 && run->ttfb_ms < run->time_to_connect_ms) {
+			snprintf(buf, sizeof(buf), " (first byte in %.1f ms)", run->ttfb_ms);
+			xml_body(f, buf);
+		}
 		snprintf(buf, sizeof(buf), ", %d attempts, cell took %.0f ms", run->attempts,
 			 run->wall_ms);
 		xml_body(f, buf);
@@ -122,6 +127,20 @@ static void junit_system_out(FILE *f, const struct cell_result *c)
 			xml_body(f, "\nlogs: ");
 			xml_body(f, run->log_dir);
 			xml_body(f, "/ (in the report directory)");
+		}		if (run->captures[0]) {
+			/* one line per pcap, then the Jenkins attachments plugin's form of it
+			 * (paths relative to the report directory) */
+			char names[sizeof(run->captures)], *save = NULL;
+			xml_body(f, "\npacket captures (in the report directory):");
+			snprintf(names, sizeof(names), "%s", run->captures);
+			for (char *n = strtok_r(names, "\n", &save); n; n = strtok_r(NULL, "\n", &save)) {
+				n[strcspn(n, " ")] = '\0';
+				xml_body(f, "\n[[ATTACHMENT|");
+				xml_body(f, run->log_dir);
+				xml_body(f, "/");
+				xml_body(f, n);
+				xml_body(f, "]]");
+			}
 		}
 	}
 	fputs("</system-out>\n", f);

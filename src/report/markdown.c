@@ -405,6 +405,10 @@ static void md_all_cells(FILE *f, const struct results *r)
 			fprintf(f, " | %.1f ms", c->ttc_p50_ms);
 		else
 			fputs(" | -", f);
+		/* auto's relay alongside: data flowed before the outcome's path was verified */
+		if (c->ttfb_p50_ms >= 0 && (c->ttc_p50_ms < 0 || c->ttfb_p50_ms < c->ttc_p50_ms))
+			fprintf(f, c->nruns > 1 ? " (first byte %.1f / %.1f ms)" : " (first byte %.1f ms)",
+				c->ttfb_p50_ms, c->ttfb_p95_ms);
 		fprintf(f, " | %s | %s | ", c->refs.has_claim ? cell_outcome_name(c->refs.claim) : "none",
 			cell_outcome_name(c->refs.theory));
 		md_text(f, expected);
@@ -441,7 +445,7 @@ int report_markdown_write(const struct results *r, FILE *f)
 	if (!r->meta.baseline[0])
 		md_verdicts(f, r, true);
 	md_flaky(f, r);
-	report_events_write(r, f, true);
+	report_events_write(r, f, EVENTS_MARKDOWN);
 	md_reruns(f, r);
 	md_all_cells(f, r);
 	ret = ferror(f) ? -EIO : 0;

@@ -68,14 +68,13 @@ int report_sweeps_build(const struct results *r, struct report_sweep **out)
 		}
 		pt->rate = pt->runs ? (double)pt->direct / pt->runs : 0;
 	}
-	for (int k = 0; k < n; k++)
-		qsort(s[k].points, (size_t)s[k].npoints, sizeof(*s[k].points), by_stagger);
 	if (n == 0) {
-		/* callers free only what a sweep was found in (LeakSanitizer: every report of a run
-		 * without a sweep leaked this array) */
+		/* no sweep: nothing for the caller to free (its "no sweep" return skips the free) */
 		free(s);
 		return 0;
 	}
+	for (int k = 0; k < n; k++)
+		qsort(s[k].points, (size_t)s[k].npoints, sizeof(*s[k].points), by_stagger);
 	*out = s;
 	return n;
 }

@@ -435,7 +435,7 @@ int report_terminal_write(const struct results *r, FILE *f, bool color)
 	term_list(&t, r, PICK_ERROR, "Errors (exit 2: the harness could not run the cell):");
 	term_list(&t, r, PICK_FAILED, "Failed cells (the engine found no path; not regressions):");
 	term_list(&t, r, PICK_SKIPPED, "Skipped cells (the kernel lacks what the profile needs):");
-	report_events_write(r, f, false);
+	report_events_write(r, f, EVENTS_TERMINAL);
 	ret = ferror(f) ? -EIO : 0;
 out:
 	report_groups_free(&gs);

@@ -11,7 +11,7 @@
 #     again after (the ping works), and punch recovers;
 #   - a bad timeline is one clear error, exit 2;
 #   - the matrix runs a timeline in a cell (id dimension events=, events.log, the run's events
-#     and recovery in matrix.json, the Markdown section), and `punchlab events recovery` (the
+#     and recovery in matrix.json, the Markdown and HTML sections), and `punchlab events recovery` (the
 #     README's recovery-time table) prints recovered rows: a full cone and sequential NATs
 #     (which recover directly only when the re-punch starts from fresh sockets).
 # conntrack(8) and ip(8) read the NAT independently of punchlab (through nsenter, BRIEF.md).
@@ -159,6 +159,7 @@ steps=$(cell_field "$TMP/m" "$EID" 'len([e for e in c["runs"][0]["events"] if e[
 log=$(cell_field "$TMP/m" "$EID" 'c["runs"][0]["log_dir"]')
 grep -q 'recovered (direct)' "$TMP/m/$log/events.log" || { cat "$TMP/m/$log/events.log" >&2; fail "events.log says no recovery"; }
 grep -q '^## NAT events' "$TMP/m/matrix.md" || fail "matrix.md has no NAT events section"
+grep -q '<h2 id="events">NAT events</h2>' "$TMP/m/index.html" || fail "index.html has no NAT events section"
 note "ok: matrix --events: $EID direct, recovered ($(tail -1 "$TMP/m/$log/events.log"))"
 
 # --- the recovery-time table (README) -----------------------------------------------------------

@@ -21,7 +21,7 @@ else
 fi
 
 for args in "lab check" "lab up" "lab up --keep" "lab list" "lab down x" "clean" \
-	"exec x host-a -- true"; do
+	"exec x host-a -- true" "replay x.tar.gz --trust"; do
 	# shellcheck disable=SC2086
 	timeout 10 bash -c "$(declare -f as_user); TMP=$TMP PUNCHLAB=$PUNCHLAB; as_user $args" \
 		>"$TMP/out" 2>"$TMP/err"

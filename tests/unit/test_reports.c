@@ -134,12 +134,19 @@ static void synth_build(struct results *r, bool baseline)
 				snprintf(run->phase, sizeof(run->phase), "probing");
 			snprintf(run->technique_used, sizeof(run->technique_used), "%s", d->technique);
 			run->time_to_connect_ms = run->outcome == CELL_DIRECT ? 12.3 + k : -1;
+			/* auto's relay alongside: a first byte before the direct path (round trip) */
+			run->ttfb_ms = run->outcome == CELL_DIRECT || run->outcome == CELL_RELAYED
+					       ? 0.5 + k : -1;
+			run->time_to_direct_ms = run->outcome == CELL_DIRECT ? 12.3 + k : -1;
 			run->attempts = 3 + k;
 			run->wall_ms = 180.5 + i;
 			snprintf(run->mappings, sizeof(run->mappings),
 				 "udp 10.0.1.2:4242 -> 198.51.100.2:4242\nudp 10.0.2.2:4242 -> "
 				 "203.0.113.2:%d\n", 1024 + i);
 			snprintf(run->log_dir, sizeof(run->log_dir), "cells/%d/run-%d", i, k + 1);
+			if (i == 1 && k == 0) /* matrix --pcap: one run's captures, one cut */
+				snprintf(run->captures, sizeof(run->captures),
+					 "nat-a-eth0-wan.pcap\nhost-a-eth0.pcap (cut)\n");
 		}
 		results_judge_cell(c);
 	}
@@ -535,6 +542,14 @@ static void test_junit(void **state)
 		assert_int_equal(strstr(body, "<skipped") != NULL, c->outcome == CELL_SKIPPED);
 		assert_non_null(strstr(body, "<system-out>"));
 		assert_non_null(strstr(body, c->runs[0].log_dir));
+		/* captures linked as attachments, by their path in the report directory */
+		assert_int_equal(strstr(body, "[[ATTACHMENT|") != NULL, c->runs[0].captures[0] != 0);
+		if (c->runs[0].captures[0]) {
+			char want[300];
+			snprintf(want, sizeof(want), "[[ATTACHMENT|%s/host-a-eth0.pcap]]",
+				 c->runs[0].log_dir);
+			assert_non_null(strstr(body, want));
+		}
 	}
 	assert_int_equal(ncase, r.ncells);
 	/* the markup in a reason arrived as text */

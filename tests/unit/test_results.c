@@ -193,6 +193,22 @@ static void test_rates_and_percentiles(void **state)
 	assert_true(c.ttc_p95_ms == 100);
 	assert_true(c.verdict.flaky);
 
+	/* first byte: over direct and relayed runs that say (not failed ones, not -1) */
+	for (int i = 0; i < 12; i++)
+		c.runs[i].ttfb_ms = i < 10 ? ttc[i] / 10 : 0.1;
+	c.runs[11].ttfb_ms = 7;       /* relayed: counts */
+	c.runs[10].ttfb_ms = 0.1;     /* failed: must not count */
+	c.runs[0].ttfb_ms = -1;       /* the engine did not say: must not count */
+	results_judge_cell(&c);
+	/* {1,4,2,3,9,8,7,6,10} and the relayed 7: ten values, p50 = 5th smallest, p95 = 10th */
+	assert_true(c.ttfb_p50_ms == 6);
+	assert_true(c.ttfb_p95_ms == 10);
+	assert_true(c.ttc_p50_ms == 50); /* unchanged: time to connect is the direct runs' */
+	for (int i = 0; i < 12; i++)
+		c.runs[i].ttfb_ms = -1;
+	results_judge_cell(&c);
+	assert_true(c.ttfb_p50_ms < 0 && c.ttfb_p95_ms < 0);
+
 	/* one direct run: p50 = p95 = it */
 	c.nruns = 1;
 	c.runs[0].time_to_connect_ms = 12.5;
