@@ -44,10 +44,15 @@ out:
 
 int main(int argc, char **argv)
 {
+	int n = 0;
+
 	for (int i = 1; i < argc; i++) {
+		if (argv[i][0] == '-')
+			continue; /* libFuzzer's flags (replay.sh passes -error_exitcode=1) */
 		if (replay(argv[i]) < 0)
 			return 1;
+		n++;
 	}
-	printf("%d inputs replayed\n", argc - 1);
+	printf("%d inputs replayed\n", n);
 	return 0;
 }
