@@ -28,6 +28,7 @@ punchlab_packages=(
 	"libjansson-dev:reading matrix.json baselines and the engine's JSON events (jansson)"
 	"libcmocka-dev:the unit tests (cmocka)"
 	"zlib1g-dev:gzip for repro bundles (punchlab bundle, punchlab replay)"
+	"libsodium-dev:punch authenticates every message with a keyed BLAKE2b MAC (libsodium)"
 	"python3:meson runs on it; ci/test reads meson's test log with it"
 	"iproute2:tests and the benchmark's shell-way baseline compare against ip(8)"
 	"nftables:tests and the benchmark's shell-way baseline compare against nft(8)"
@@ -38,6 +39,8 @@ punchlab_packages=(
 	"netcat-openbsd:the impaired-link test measures a rate-limited transfer with nc(1)"
 	"libpcap-dev:packet captures of punchlab run --pcap and matrix --pcap (libpcap)"
 	"tcpdump:the run test reads the captures back with tcpdump(8)"
+	"coturn:the probe test runs an RFC 5780 STUN server (turnserver) and its turnutils_natdiscovery"
+	"stun-client:the probe test imports the RFC 3489 client's output (stun)"
 )
 # PUNCHLAB_SANITIZE=1 (ci/test --sanitize, ci/fuzz): the sanitizer and fuzzing build (clang,
 # build-sanitize/) and valgrind; PUNCHLAB_VALGRIND=1 (ci/test --valgrind): valgrind alone.

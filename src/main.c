@@ -28,6 +28,8 @@ static const struct verb verbs[] = {
 	{ "lifetime", lifetime_main, true, "how long a silent path survives each profile; "
 	  "keep-alive adequacy" },
 	{ "events", events_main, true, "NAT events: apply a timeline to a kept lab, recovery times" },
+	{ "profile", profile_main, false, "profiles from behaviour: profile new --mapping ...; profile import (a NAT discovery "
+	  "tool's output)" },
 	{ "bench", bench_main, true, "benchmarks: bench lab (netlink vs one ip/nft process a step)" },
 };
 

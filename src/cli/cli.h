@@ -16,6 +16,7 @@ int engines_main(int argc, char **argv);
 int lifetime_main(int argc, char **argv);
 int events_main(int argc, char **argv);
 int run_main(int argc, char **argv);
+int profile_main(int argc, char **argv);
 
 /* Checks shared by the verbs that build labs: root, network namespaces, nf_tables. Prints one
  * sentence naming what is missing and how to fix it; returns 0 or EXIT_SETUP. */

@@ -39,6 +39,8 @@ static const char matrix_usage[] =
 	"  --sweep stagger=FROM..TO/STEP  run every cell with peer B starting FROM, FROM+STEP,\n"
 	"                        ... TO ms after A (0..200ms/10), --repeat N runs per point; the\n"
 	"                        reports plot each cell's success rate over the range\n"
+	"  --sweep signal-delay=FROM..TO/STEP  the same over the rendezvous' answer reaching\n"
+	"                        peer B this long after A (engines using {{signal_delay_ms}})\n"
 	"  --shard K/N           run only slice K of N (every cell is in exactly one slice);\n"
 	"                        join slices with punchlab merge\n"
 	"  -o, --out DIR         report directory (default results/<timestamp>)\n"
@@ -60,6 +62,8 @@ static const char matrix_usage[] =
 	"  --pcap failed|all     capture every run's interfaces (hosts, NATs, servers) into its\n"
 	"                        log directory; failed keeps the pcaps of failed, flaky,\n"
 	"                        disputed and error cells only; the reports link them\n"
+	"  --outer P,...         the profiles of the outer NAT both NATs share (double-nat's CGN),\n"
+	"                        a dimension; ids gain /outer=P, absent for the topology's own\n"
 	"  --no-classify         skip classifying the profiles first\n"
 	"  --only-rate-cells     only the cells the theory calls timing-dependent or probabilistic\n"
 	"                        (with --repeat 30: how ci/measure-rates measures their rates)\n"
@@ -78,6 +82,9 @@ static const char matrix_usage[] =
 	"the exit code.\n";
 
 /* A comma-separated list; an empty one is an error that says what was expected. */
+/* Long options without a short letter. */
+enum { OPT_OUTER = 256 };
+
 static int split_list(char *arg, const char **out, int max, const char *what)
 {
 	int n = 0;
@@ -136,6 +143,7 @@ int matrix_main(int argc, char **argv)
 		{ "events", required_argument, NULL, 'V' },
 		{ "impairments", required_argument, NULL, 'I' }, { "impair", required_argument, NULL, 'i' },
 		{ "pcap", required_argument, NULL, 'X' },
+		{ "outer", required_argument, NULL, OPT_OUTER },
 		{ 0 },
 	};
 	struct matrix_opts o = { .topology = NULL, .udp = true, .tcp = true,
@@ -237,6 +245,13 @@ int matrix_main(int argc, char **argv)
 		case 'G': o.engine_binary_b = optarg; break;
 		case 'W': {
 			char why[300];
+			/* one sweep at a time: a curve over one dimension, every other one fixed */
+			if (o.sweep.npoints) {
+				fprintf(stderr, "punchlab: --sweep %s: expected one --sweep per run "
+					"(a curve over one dimension; a %s sweep was given already)\n",
+					optarg, o.sweep.key);
+				return EXIT_SETUP;
+			}
 			if (sweep_parse(optarg, &o.sweep, why, sizeof(why)) < 0) {
 				fprintf(stderr, "punchlab: %s\n", why);
 				return EXIT_SETUP;
@@ -253,6 +268,12 @@ int matrix_main(int argc, char **argv)
 				return EXIT_SETUP;
 			}
 			narrowing = "--profile-param";
+			break;
+		case OPT_OUTER:
+			narrowing = narrowing ? narrowing : "--outer";
+			if ((o.nouters = split_list(optarg, o.outers, MATRIX_MAX_PROFILES,
+						    "outer profiles")) <= 0)
+				return EXIT_SETUP;
 			break;
 		case 'I':
 			narrowing = narrowing ? narrowing : "--impairments";

@@ -22,7 +22,9 @@ struct var_check {
 static const char *const plain_vars[] = { "program", "session", "dir", "transport", "technique",
 					  "deadline_ms", "port", "role", "side",
 					  /* only in cells with NAT events (docs/events.md) */
-					  "hold_s", "revalidate", NULL };
+					  "hold_s", "revalidate",
+					  /* only for peer B, in signal-delay= cells (docs/punch.md) */
+					  "signal_delay_ms", NULL };
 static const char *const node_vars[] = { "peer-a", "peer-b", "nat-a", "nat-b", "rendezvous",
 					 "self", "other", "self-nat", "other-nat", NULL };
 

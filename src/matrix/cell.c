@@ -204,6 +204,28 @@ static int stagger_parse(struct cell_spec *c, const char *v, char *why, size_t l
 	return 0;
 }
 
+static int signal_delay_format(const struct cell_spec *c, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (!c->has_signal_delay)
+		return 0;
+	return (size_t)snprintf(buf, len, "%dms", c->signal_delay_ms) < len ? 0 : -ENAMETOOLONG;
+}
+
+static int signal_delay_parse(struct cell_spec *c, const char *v, char *why, size_t len)
+{
+	int ms = duration_ms(v, strlen(v));
+
+	if (ms < 0) {
+		snprintf(why, len, "signal-delay=%s: expected a duration of 0 to %d ms (40ms, 1s)", v,
+			 SWEEP_MAX_MS);
+		return -EINVAL;
+	}
+	c->has_signal_delay = true;
+	c->signal_delay_ms = ms;
+	return 0;
+}
+
 struct profile_params cell_spec_params(const struct cell_spec *c)
 {
 	return (struct profile_params){ c->udp_timeout_unreplied, c->udp_timeout_replied };
@@ -273,6 +295,20 @@ static int impair_parse(struct cell_spec *c, const char *v, char *why, size_t le
 	return 0;
 }
 
+/* outer=PROFILE: the shared outer NAT's profile (double-nat's CGN), a reference; absent for
+ * the topology's own. */
+static int outer_format(const struct cell_spec *c, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	return c->outer[0] ? cell_ref_encode(c->outer, buf, len) : 0;
+}
+
+static int outer_parse(struct cell_spec *c, const char *v, char *why, size_t len)
+{
+	return ref_decode(v, strlen(v), c->outer, sizeof(c->outer), "the outer profile", why,
+			  len) < 0 ? -EINVAL : 0;
+}
+
 static const struct cell_dim {
 	const char *key;
 	dim_format_fn format;
@@ -283,6 +319,9 @@ static const struct cell_dim {
 	{ "impair", impair_format, impair_parse },
 	{ "stagger", stagger_format, stagger_parse }, /* peer B's start after A's (--sweep) */
 	{ "events", events_format, events_parse },
+	{ "outer", outer_format, outer_parse }, /* the shared outer NAT's profile (--outer) */
+	/* the rendezvous' answer reaches peer B this long after A (--sweep signal-delay=) */
+	{ "signal-delay", signal_delay_format, signal_delay_parse },
 	/* later dimensions append here: family, mode */
 };
 #define NDIMS (sizeof(cell_dims) / sizeof(cell_dims[0]))
@@ -482,11 +521,13 @@ int cells_enumerate(const struct matrix_dims *d, struct cell_spec **out)
 	if (d->tcp)
 		protos[nprotos++] = "tcp";
 	cap = nprotos * d->ntechniques * d->nprofiles * (d->b_has_nat ? d->nprofiles : 1) *
-	      (d->nimpairments ? d->nimpairments : 1);
+	      (d->nimpairments ? d->nimpairments : 1) * (d->nouters ? d->nouters : 1);
 	cells = calloc((size_t)(cap > 0 ? cap : 1), sizeof(*cells));
 	if (!cells)
 		return -ENOMEM;
-	/* impairments outermost: the unimpaired cells keep their old order */
+	/* outer profiles, then impairments outermost: the cells of the topology's own outer NAT,
+	 * unimpaired, keep their old order */
+	for (int ou = 0; ou < (d->nouters ? d->nouters : 1); ou++)
 	for (int im = 0; im < (d->nimpairments ? d->nimpairments : 1); im++)
 	for (int p = 0; p < nprotos; p++)
 		for (int t = 0; t < d->ntechniques; t++) {
@@ -514,6 +555,10 @@ int cells_enumerate(const struct matrix_dims *d, struct cell_spec **out)
 					snprintf(c->impair, sizeof(c->impair), "%s",
 						 d->nimpairments && strcmp(d->impairments[im], "none")
 							 ? d->impairments[im] : "");
+					snprintf(c->outer, sizeof(c->outer), "%s",
+						 d->nouters && !(d->outer_default &&
+								 strcmp(d->outers[ou], d->outer_default) == 0)
+							 ? d->outers[ou] : "");
 					ret = cell_spec_set_id(c);
 					if (ret < 0) {
 						free(cells);
@@ -542,21 +587,28 @@ static int token_ms(const char *s, size_t n, int unit_ms)
 
 int sweep_parse(const char *spec, struct sweep *sw, char *why, size_t len)
 {
-	const char *eq = strchr(spec, '='), *dots, *slash;
+	/* the dimensions a sweep can vary: each a duration dimension of the cell ids */
+	static const char *const keys[] = { "stagger", "signal-delay" };
+	const char *eq = strchr(spec, '='), *dots, *slash, *key = NULL;
 	int lo, hi, step, unit;
 	size_t nto;
 
 	memset(sw, 0, sizeof(*sw));
-	if (!eq || (size_t)(eq - spec) != strlen("stagger") || strncmp(spec, "stagger", 7) != 0) {
-		snprintf(why, len, "--sweep %s: expected stagger=FROM..TO/STEP (e.g. "
-			 "stagger=0..200ms/10); stagger is the only dimension a sweep varies", spec);
+	for (size_t i = 0; eq && i < sizeof(keys) / sizeof(keys[0]); i++)
+		if ((size_t)(eq - spec) == strlen(keys[i]) &&
+		    strncmp(spec, keys[i], strlen(keys[i])) == 0)
+			key = keys[i];
+	if (!key) {
+		snprintf(why, len, "--sweep %s: expected stagger=FROM..TO/STEP or "
+			 "signal-delay=FROM..TO/STEP (e.g. stagger=0..200ms/10); a sweep varies "
+			 "stagger or signal-delay", spec);
 		return -EINVAL;
 	}
 	dots = strstr(eq + 1, "..");
 	slash = dots ? strchr(dots + 2, '/') : NULL;
 	if (!dots || !slash) {
-		snprintf(why, len, "--sweep %s: expected stagger=FROM..TO/STEP (e.g. "
-			 "stagger=0..200ms/10)", spec);
+		snprintf(why, len, "--sweep %s: expected %s=FROM..TO/STEP (e.g. "
+			 "%s=0..200ms/10)", spec, key, key);
 		return -EINVAL;
 	}
 	/* bare numbers take TO's unit: 0..200ms/10 is 0, 10, ... 200 ms; 0..2s/1 is 0, 1, 2 s */
@@ -585,7 +637,7 @@ int sweep_parse(const char *spec, struct sweep *sw, char *why, size_t len)
 			 spec, (hi - lo) / step + 1, SWEEP_MAX_POINTS);
 		return -EINVAL;
 	}
-	snprintf(sw->key, sizeof(sw->key), "stagger");
+	snprintf(sw->key, sizeof(sw->key), "%s", key);
 	for (int v = lo; v <= hi; v += step)
 		sw->points[sw->npoints++] = v;
 	return 0;

@@ -16,7 +16,9 @@
  * profiles: 5s, or UNREPLIED~REPLIED like 3s~8s with '-' for the profile's own; absent: the
  * profiles' own); impair=PRESET (default none: docs/impairments.md); stagger=40ms (B starts
  * this long after A; absent: the run's --stagger; a point of --sweep); events=TIMELINE (NAT
- * events, docs/events.md). */
+ * events, docs/events.md); outer=PROFILE (the shared outer NAT's profile, absent at the
+ * topology's own); signal-delay=40ms (the rendezvous' answer reaches peer B this long after A;
+ * absent: none; a point of --sweep signal-delay=). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -45,6 +47,11 @@ struct matrix_dims {
 	const char *engine_b;       /* peer B's engine in an engine pair, NULL: none */
 	const char *impairments[MATRIX_MAX_IMPAIRMENTS]; /* presets; "none" for none */
 	int nimpairments;           /* 0: none only */
+	/* the shared outer NAT's profiles (--outer), references; 0: the topology's own only.
+	 * Outermost loop of all, the topology's own first when listed first. */
+	const char *outers[MATRIX_MAX_PROFILES];
+	int nouters;
+	const char *outer_default;  /* the topology's own outer profile: its cells keep bare ids */
 };
 
 /* Fill *cells (malloc'd, caller frees) with every cell of dims in a fixed order: transport,
@@ -81,13 +88,13 @@ bool technique_fits(const char *technique, const char *proto);
 /* The default technique names: the plain one per transport, then auto. */
 extern const char *const matrix_default_techniques[];
 
-/* A timing sweep (--sweep stagger=FROM..TO/STEP): a cell run at every point of a range of one
- * dimension. Durations are "40ms", "1s" or a bare number in the range's unit ("0..200ms/10" is
- * 0, 10, ... 200 ms). */
+/* A timing sweep (--sweep stagger=FROM..TO/STEP or signal-delay=FROM..TO/STEP): a cell run at
+ * every point of a range of one dimension. Durations are "40ms", "1s" or a bare number in the
+ * range's unit ("0..200ms/10" is 0, 10, ... 200 ms). */
 #define SWEEP_MAX_MS 10000
 #define SWEEP_MAX_POINTS 101
 struct sweep {
-	char key[16];                  /* "stagger" */
+	char key[16];                  /* the dimension: "stagger" or "signal-delay" */
 	int points[SWEEP_MAX_POINTS];  /* the values, ms, FROM upward by STEP up to TO */
 	int npoints;                   /* 0: no sweep */
 };

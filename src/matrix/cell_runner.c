@@ -24,6 +24,7 @@
 #include "matrix/cell_events.h"
 #include "matrix/cell_runner.h"
 #include "matrix/cell_params.h"
+#include "matrix/impair_deadline.h"
 
 #define OUTPUT_MAX (256 * 1024) /* what we keep of one program's stdout in memory */
 #define HARNESS_GRACE_MS 2000   /* beyond the engine's own deadline */
@@ -191,6 +192,7 @@ struct cellctx {
 	struct lab *lab;
 	char input_why[300];            /* a role's `stdin:` that could not be written */
 	struct run_watch *watch;        /* punchlab run's live timeline, NULL: none */
+	int signal_delay_ms;            /* peer B's {{signal_delay_ms}}; -1: none (not set) */
 };
 
 /* Write to a pipe without dying of SIGPIPE when the program has already gone: the signal is
@@ -568,7 +570,9 @@ static struct cellctx *cellctx_new(const struct runner_config *cfg, const struct
 	const struct engine_file *ea = cfg->engine, *eb = cfg->engine_b ? cfg->engine_b : ea;
 	const char *bin_b = cfg->engine_b ? cfg->engine_binary_b : cfg->engine_binary;
 	/* a cell with NAT events holds its path through them: each side's deadline grows by it */
-	int hold_ms = spec ? cell_events_hold_s(spec) * 1000 : 0;
+	/* and an impaired lab's path needs more time (impair_deadline.h): every engine alike */
+	int hold_ms = spec ? cell_events_hold_s(spec) * 1000 +
+			     impair_deadline_extra_ms(lab_topo(lab)) : 0;
 	int dl_a = (spec ? runner_deadline_ms(ea, spec) : ea->techniques[0].deadline_ms) + hold_ms;
 	int dl_b = (spec ? runner_deadline_ms(eb, spec) : eb->techniques[0].deadline_ms) + hold_ms;
 
@@ -577,6 +581,8 @@ static struct cellctx *cellctx_new(const struct runner_config *cfg, const struct
 		return NULL;
 	}
 	c->e = ea;
+	/* signal-delay=: only peer B hears the rendezvous late, so only B's command gets it */
+	c->signal_delay_ms = spec && spec->has_signal_delay ? spec->signal_delay_ms : -1;
 	c->pe[0] = ea;
 	c->pe[1] = eb;
 	c->lab = lab;
@@ -642,7 +648,9 @@ static int role_start(struct cellctx *c, int i, const char *dir, int timeout_ms,
 	*rv = *c->vars;
 	/* its own engine's program and deadline (an engine pair: each side its own) */
 	if ((ret = engine_vars_role(r, rv)) < 0 || tpl_set(rv, "program", "%s", c->bin[i]) < 0 ||
-	    tpl_set(rv, "deadline_ms", "%d", c->deadline_ms[i]) < 0) {
+	    tpl_set(rv, "deadline_ms", "%d", c->deadline_ms[i]) < 0 ||
+	    (i == c->peer[1] && c->signal_delay_ms >= 0 &&
+	     tpl_set(rv, "signal_delay_ms", "%d", c->signal_delay_ms) < 0)) {
 		snprintf(why, wlen, "too many variables");
 		goto out;
 	}
@@ -1053,6 +1061,9 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 	bool exited[2] = { false, false };
 	/* the cell's own stagger (a sweep point), else the run's */
 	int stagger_ms = spec->has_stagger ? spec->stagger_ms : cfg->stagger_ms;
+	/* how much later than A peer B may act: its start, and a late rendezvous answer
+	 * (signal-delay=); the harness's deadlines allow for both */
+	int late_ms = stagger_ms + (spec->has_signal_delay ? spec->signal_delay_ms : 0);
 	double t0 = now_ms(), deadline, a_started = 0;
 	bool hung = false, ended = false;
 	struct engine_peer_result probe_given[2], *given = NULL;
@@ -1097,6 +1108,12 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		lo.override_node[lo.noverrides] = t->nodes[t->roles[ROLE_NAT_B]].name;
 		lo.override_profile[lo.noverrides++] = copy_b[0] ? copy_b : spec->profile_b;
 	}
+	/* outer=P: the NAT both home NATs sit behind (the matrix allows it only there) loads P;
+	 * profile parameters are not applied to it */
+	if (spec->outer[0] && t->nodes[t->roles[ROLE_NAT_A]].gateway >= 0) {
+		lo.override_node[lo.noverrides] = t->nodes[t->nodes[t->roles[ROLE_NAT_A]].gateway].name;
+		lo.override_profile[lo.noverrides++] = spec->outer;
+	}
 	if (spec->impair[0]) {
 		struct topo *it = malloc(sizeof(*it));
 
@@ -1119,6 +1136,7 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 	lab_t0 = now_ms();
 	if (w)
 		run_watch_begin(w, lab_t0);
+	timeout_ms += impair_deadline_extra_ms(t); /* as cellctx_new() does for each role */
 	if (lab_up(t, &lo, &lab, dl) < 0) {
 		snprintf(why, sizeof(why), "%s:%d: %s", dl->count ? dl->items[0].file : "?",
 			 dl->count ? dl->items[0].line : 0, dl->count ? dl->items[0].msg : "?");
@@ -1172,7 +1190,7 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		snprintf(run->phase, sizeof(run->phase), "setup");
 		goto out;
 	}
-	deadline = now_ms() + timeout_ms + HARNESS_GRACE_MS + stagger_ms;
+	deadline = now_ms() + timeout_ms + HARNESS_GRACE_MS + late_ms;
 
 	/* Servers first (each ready before the next starts), then A, then B `stagger_ms` after A
 	 * (A cannot finish without B: it waits for the pairing). */
@@ -1182,7 +1200,7 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		/* every program outlives the harness's deadline, so that the harness stops it
 		 * there (a peer that never exits, like nc, is judged by its output, not killed
 		 * by the lab's backstop first) */
-		int life = timeout_ms + HARNESS_GRACE_MS * 2 + stagger_ms;
+		int life = timeout_ms + HARNESS_GRACE_MS * 2 + late_ms;
 
 		/* and through both peers' readiness, each of which may take its whole ready
 		 * deadline (a slow start on a loaded machine: the harness's deadline is counted
@@ -1210,7 +1228,7 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 			/* the peers' deadline counts from A's start: the servers' start is bounded
 			 * by their own readiness deadlines, and a slow one (a loaded machine) must
 			 * not eat the engine's time to connect */
-			deadline = a_started + timeout_ms + HARNESS_GRACE_MS + stagger_ms;
+			deadline = a_started + timeout_ms + HARNESS_GRACE_MS + late_ms;
 		}
 		if (r->peer)
 			peer_started[i == c->peer[1]] = now_ms();
@@ -1230,7 +1248,7 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 			goto out;
 		}
 		if (r->peer && r->ready.deadline_ms)
-			deadline = now_ms() + timeout_ms + HARNESS_GRACE_MS + stagger_ms;
+			deadline = now_ms() + timeout_ms + HARNESS_GRACE_MS + late_ms;
 	}
 	/* the last role's captures may be what an earlier role's input waited for */
 	input_feed(c);

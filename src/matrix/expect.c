@@ -26,6 +26,11 @@ static void rate_attr(const struct yaml_ctx *yc, const char *key, yaml_node_t *k
 		snprintf(r->technique, sizeof(r->technique), "%s", s);
 	} else if (strcmp(key, "cells") == 0) {
 		snprintf(r->cells, sizeof(r->cells), "%s", s);
+	} else if (strcmp(key, "impair") == 0) {
+		/* a preset's name or path as the cell ids carry it; none: the unimpaired cells */
+		if (!s[0] || strlen(s) >= sizeof(r->impair))
+			ERR(yc, v, "rate: impair \"%s\", expected a preset (lte) or none", s);
+		snprintf(r->impair, sizeof(r->impair), "%s", strcmp(s, "none") ? s : "");
 	} else if (strcmp(key, "runs") == 0 || strcmp(key, "direct") == 0) {
 		long n = strtol(s, &end, 10);
 		if (*end || end == s || n < 0 || n > 100000)
@@ -36,8 +41,8 @@ static void rate_attr(const struct yaml_ctx *yc, const char *key, yaml_node_t *k
 	} else if (strcmp(key, "command") == 0) {
 		snprintf(r->command, sizeof(r->command), "%s", s);
 	} else {
-		ERR(yc, k, "rate: unknown key \"%s\", expected mechanism, technique, cells, runs, "
-			   "direct, date or command", key);
+		ERR(yc, k, "rate: unknown key \"%s\", expected mechanism, technique, cells, impair, "
+			   "runs, direct, date or command", key);
 	}
 }
 
@@ -147,7 +152,9 @@ const struct expect_rate *expectations_rate(const struct expectations *e, const 
 		const struct expect_rate *r = &e->rates[i];
 		int score = (r->cells[0] ? 2 : 0) + (r->technique[0] ? 1 : 0);
 
-		if (strcmp(r->mechanism, mechanism) != 0 ||
+		/* a rate measured without impairment says nothing of an lte cell (jitter moves a
+		 * race's shared moment), nor the reverse */
+		if (strcmp(r->mechanism, mechanism) != 0 || strcmp(r->impair, c->impair) != 0 ||
 		    (r->technique[0] && strcmp(r->technique, c->technique) != 0) ||
 		    (r->cells[0] && fnmatch(r->cells, c->id, 0) != 0))
 			continue;
@@ -175,6 +182,13 @@ int expectations_expected(const struct expectations *e, const struct cell_spec *
 	refs->expected_allowed |= 1u << t->fallback;
 	snprintf(refs->mechanism, sizeof(refs->mechanism), "%s", t->mechanism);
 	r = expectations_rate(e, t->mechanism, c);
+	if (!r && c->impair[0]) {
+		/* never silently: the reports show this reason next to the cell */
+		snprintf(refs->expected_reason, sizeof(refs->expected_reason),
+			 "%s: no rate measured under impair=%s in %s: judged by its allowed "
+			 "outcomes only", t->mechanism, c->impair, e->file);
+		return 0;
+	}
 	if (!r) {
 		snprintf(why, len, "%s: no measured rate for mechanism %s (technique %s) in %s, "
 			 "expected a rates: entry (docs/expectations-format.md)", c->id, t->mechanism,

@@ -77,6 +77,8 @@ struct expect_rate {
 	char mechanism[32];
 	char technique[16];       /* "" : any */
 	char cells[192];          /* fnmatch(3) pattern over cell ids; "" : any */
+	char impair[CELL_REF_MAX]; /* the impairment it was measured under: "" (none) applies to
+				   * unimpaired cells only, "lte" to impair=lte cells only */
 	int runs, direct;         /* the measurement: direct outcomes in runs (runs >= 30) */
 	char date[32];            /* when */
 	char command[256];        /* how (the command that measured it) */
@@ -110,13 +112,16 @@ void expectations_claim(const struct expectations *e, const struct cell_spec *c,
 			enum theory_layout layout, struct cell_refs *refs);
 
 /* The rate entry for a cell the theory calls timing-dependent or probabilistic: the most
- * specific entry of the mechanism whose technique and pattern match; NULL when none does. */
+ * specific entry of the mechanism whose technique and pattern match, measured under the cell's
+ * impairment (none for an entry without impair:); NULL when none does. */
 const struct expect_rate *expectations_rate(const struct expectations *e, const char *mechanism,
 					    const struct cell_spec *c);
 
 /* Fill refs->cell_class and refs->expected_*: a determined cell expects the theory's outcome; a
  * rate cell allows the theory's direct outcome and its fallback at the rate of its entry, with
- * the runs its test needs (src/matrix/rate.h). Returns 0, or -ENOENT when a rate cell has no
- * entry, -ERANGE when its rate needs more than RATE_MAX_RUNS runs (a message in why). */
+ * the runs its test needs (src/matrix/rate.h). An impaired rate cell without an entry of its
+ * impairment is judged by its allowed outcomes only (expected_rate 0; expected_reason says so).
+ * Returns 0, or -ENOENT when an unimpaired rate cell has no entry, -ERANGE when its rate needs
+ * more than RATE_MAX_RUNS runs (a message in why). */
 int expectations_expected(const struct expectations *e, const struct cell_spec *c,
 			  const struct theory *t, struct cell_refs *refs, char *why, size_t len);

@@ -135,6 +135,7 @@ static const char *const layout_names[] = {
 	[LAYOUT_PUBLIC_B] = "public-peer",
 	[LAYOUT_SAME_LAN] = "same-nat",
 	[LAYOUT_SHARED_OUTER] = "double-nat",
+	[LAYOUT_TWO_LEVEL] = "two-level",
 };
 static const char *const rfc3489_names[] = { "full-cone", "restricted-cone",
 					     "port-restricted-cone", "symmetric" };
@@ -250,7 +251,8 @@ static void claim_attr(const struct yaml_ctx *yc, const char *key, yaml_node_t *
 	} else if (strcmp(key, "techniques") == 0) {
 		each_word(yc, v, key, technique_word, c);
 	} else if (strcmp(key, "layouts") == 0) {
-		bits_of(yc, v, key, layout_names, 4, "two-nats, public-peer, same-nat or double-nat",
+		bits_of(yc, v, key, layout_names, 5,
+			"two-nats, public-peer, same-nat, double-nat or two-level",
 			&c->layouts);
 	} else if (strcmp(key, "a") == 0 || strcmp(key, "b") == 0) {
 		yaml_for_each_pair(yc, v, "a peer", side_attr, key[0] == 'a' ? &c->a : &c->b);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "lab/lab.h"
+#include "matrix/punch_secret.h"
 
 #define RDV_PORT 3478
 #define DGRAM_PORT 40100         /* the server's port for unreplied probes */
@@ -104,6 +105,7 @@ static enum lifetime_verdict probe_punched(const struct lifetime_probe_opts *o, 
 	const struct topo *t = o->topo;
 	char addrs[2][64], listen[2][96], rdv[96], gap[32], ka[32], to[32], dur[32];
 	char *out[3] = { NULL, NULL, NULL }, wa[128] = "", wb[128] = "";
+	char secret[PUNCH_SECRET_PATH_LEN] = "";
 	int fds[3] = { -1, -1, -1 }, h[3] = { -1, -1, -1 }, st, sa, sb, naddr;
 	int bound = CONNECT_TIMEOUT_MS + (int)o->gap_ms + PROBE_WINDOW_MS + GRACE_MS +
 		    (o->kind == LIFETIME_STREAM ? LIFETIME_STREAM_AFTER_S * 1000 : 0);
@@ -122,10 +124,21 @@ static enum lifetime_verdict probe_punched(const struct lifetime_probe_opts *o, 
 	snprintf(to, sizeof(to), "%dms", CONNECT_TIMEOUT_MS);
 	snprintf(dur, sizeof(dur), "%d", bound / 1000 + 1);
 	{
-		char *rargv[] = { (char *)o->punch, "rendezvous", "--listen", listen[0],
-				  naddr > 1 ? "--listen" : NULL, listen[1], "--json", "--duration",
-				  dur, NULL };
-		char *aargv[] = { (char *)o->punch, "peer", "--rendezvous", rdv, "--session", "lt",
+		int err = punch_secret_make(secret);
+
+		if (err < 0) {
+			snprintf(why, len, "cannot write punch's secret under /tmp: %s",
+				 strerror(-err));
+			return LIFETIME_ERROR;
+		}
+	}
+	{
+		/* punch authenticates every message: one secret for the three (docs/punch.md) */
+		char *rargv[] = { (char *)o->punch, "rendezvous", "--secret-file", secret,
+				  "--listen", listen[0], naddr > 1 ? "--listen" : NULL, listen[1],
+				  "--json", "--duration", dur, NULL };
+		char *aargv[] = { (char *)o->punch, "peer", "--secret-file", secret,
+				  "--rendezvous", rdv, "--session", "lt",
 				  "--role", "a", "--proto", "udp", "--technique", "udp", "--timeout",
 				  to, "--idle-gap", gap, "--keepalive", ka, "--json", NULL, NULL,
 				  NULL };
@@ -134,18 +147,18 @@ static enum lifetime_verdict probe_punched(const struct lifetime_probe_opts *o, 
 
 		if (o->kind == LIFETIME_STREAM) {
 			snprintf(after, sizeof(after), "%d", LIFETIME_STREAM_AFTER_S);
-			aargv[19] = "--idle-after";
-			aargv[20] = after;
+			aargv[21] = "--idle-after";
+			aargv[22] = after;
 		}
 
 		if (naddr < 2) { /* no second address: end the list before it */
-			rargv[4] = "--json";
-			rargv[5] = "--duration";
-			rargv[6] = dur;
-			rargv[7] = NULL;
+			rargv[6] = "--json";
+			rargv[7] = "--duration";
+			rargv[8] = dur;
+			rargv[9] = NULL;
 		}
 		memcpy(bargv, aargv, sizeof(aargv));
-		bargv[7] = "b";
+		bargv[9] = "b";
 		for (int i = 0; i < 3; i++) {
 			fds[i] = memfd_create("lifetime-out", MFD_CLOEXEC);
 			if (fds[i] < 0) {
@@ -183,6 +196,7 @@ static enum lifetime_verdict probe_punched(const struct lifetime_probe_opts *o, 
 out:
 	if (h[0] >= 0)
 		lab_stop(lab, h[0], 200, &st);
+	punch_secret_remove(secret);
 	for (int i = 0; i < 3; i++) {
 		free(out[i]);
 		if (fds[i] >= 0)

@@ -49,6 +49,8 @@ struct plan {
 	enum theory_layout layout;
 	struct profile_header outer;  /* LAYOUT_SHARED_OUTER */
 	bool has_outer;
+	struct profile_header outer_a, outer_b; /* LAYOUT_TWO_LEVEL: each side's own outer NAT */
+	bool has_outer_a, has_outer_b;
 	struct used_profile *prof;
 	int nprof;
 	struct expectations exp;
@@ -233,6 +235,20 @@ static int plan_cells_from_ids(struct plan *p, const struct matrix_opts *o, cons
 			continue;
 		}
 		snprintf(c->topology, sizeof(c->topology), "%s", p->topo.name);
+		if (c->outer[0]) {
+			struct used_profile *ou;
+
+			if (p->layout != LAYOUT_SHARED_OUTER) {
+				diag_add(dl, "--cell", 0, "cell %s cannot exist: topology %s has no "
+					 "outer NAT shared by both NATs, expected no outer=",
+					 o->cells[i], p->topo.name);
+				continue;
+			}
+			ou = profile_add(p, c->outer, dl);
+			if (!ou)
+				continue;
+			snprintf(c->outer, sizeof(c->outer), "%s", ou->name);
+		}
 		a = profile_add(p, c->profile_a, dl);
 		if (c->profile_b[0])
 			b = profile_add(p, c->profile_b, dl);
@@ -266,6 +282,23 @@ static void plan_layout(struct plan *p, struct diag_list *dl)
 	if (nb >= 0) {
 		int ga = t->nodes[na].gateway, gb = t->nodes[nb].gateway;
 		p->layout = LAYOUT_TWO_NATS;
+		/* each home NAT behind an outer NAT of its own */
+		if (ga >= 0 && gb >= 0 && ga != gb && t->nodes[ga].kind == NODE_NAT &&
+		    t->nodes[gb].kind == NODE_NAT) {
+			char path[PATH_MAX];
+
+			p->layout = LAYOUT_TWO_LEVEL;
+			if (t->nodes[ga].profile[0] &&
+			    paths_resolve("nat-profiles", ".nft", t->nodes[ga].profile, path,
+					  sizeof(path)) == 0 &&
+			    profile_header_parse_file(&p->outer_a, path, dl) == 0)
+				p->has_outer_a = true;
+			if (t->nodes[gb].profile[0] &&
+			    paths_resolve("nat-profiles", ".nft", t->nodes[gb].profile, path,
+					  sizeof(path)) == 0 &&
+			    profile_header_parse_file(&p->outer_b, path, dl) == 0)
+				p->has_outer_b = true;
+		}
 		if (ga >= 0 && ga == gb && t->nodes[ga].kind == NODE_NAT) {
 			char path[PATH_MAX];
 			p->layout = LAYOUT_SHARED_OUTER;
@@ -376,8 +409,12 @@ static int cell_references(struct plan *p, struct cell_result *c, const struct r
 	char why[512];
 	struct used_profile *a = profile_of(p, c->spec.profile_a);
 	struct used_profile *b = c->spec.profile_b[0] ? profile_of(p, c->spec.profile_b) : NULL;
+	struct used_profile *ou = c->spec.outer[0] ? profile_of(p, c->spec.outer) : NULL;
 	struct theory_input in = { .a = &a->h, .b = b ? &b->h : NULL,
-				   .outer = p->has_outer ? &p->outer : NULL, .layout = p->layout,
+				   .outer = ou ? &ou->h : p->has_outer ? &p->outer : NULL,
+				   .outer_a = p->has_outer_a ? &p->outer_a : NULL,
+				   .outer_b = p->has_outer_b ? &p->outer_b : NULL,
+				   .layout = p->layout,
 				   .tcp = strcmp(c->spec.proto, "tcp") == 0,
 				   .technique = c->spec.technique };
 	struct theory th;
@@ -453,7 +490,7 @@ static void *worker(void *arg)
 	for (;;) {
 		int task, ci, rep;
 		struct cell_result *c;
-		struct used_profile *a, *b;
+		struct used_profile *a, *b, *ou;
 		uint64_t one = 1;
 
 		if (load_gate_enter(&s->gate, &s->stop) < 0)
@@ -468,10 +505,12 @@ static void *worker(void *arg)
 		c = &s->res->cells[ci];
 		a = profile_of(s->plan, c->spec.profile_a);
 		b = c->spec.profile_b[0] ? profile_of(s->plan, c->spec.profile_b) : NULL;
-		if ((a && a->bad) || (b && b->bad)) {
+		ou = c->spec.outer[0] ? profile_of(s->plan, c->spec.outer) : NULL;
+		if ((a && a->bad) || (b && b->bad) || (ou && ou->bad)) {
 			c->runs[rep].outcome = CELL_ERROR;
-			snprintf(c->runs[rep].reason, sizeof(c->runs[rep].reason), "%s",
-				 a && a->bad ? a->why : b->why);
+			snprintf(c->runs[rep].reason, sizeof(c->runs[rep].reason), "%s%s",
+				 a && a->bad ? a->why : b && b->bad ? b->why : "outer NAT: ",
+				 a && a->bad ? "" : b && b->bad ? "" : ou->why);
 		} else if (cell_run_once(&s->cfg, &c->spec, rep, &c->runs[rep]) == -ECANCELED) {
 			load_gate_leave(&s->gate);
 			break; /* not counted: the run is incomplete */
@@ -697,6 +736,9 @@ struct matrix_steps {
 	char engine_b_ref[CELL_REF_MAX], engine_bin_b[PATH_MAX], engine_ver_b[64];
 	const char *dim_profiles[MATRIX_MAX_PROFILES]; /* the profiles to pair (not with --cell) */
 	int ndim_profiles;
+	const char *dim_outers[MATRIX_MAX_PROFILES];   /* --outer, canonical references */
+	int ndim_outers;
+	char outer_default[CELL_REF_MAX]; /* the topology's own outer profile, canonical */
 	struct cell_spec *cells;   /* the planned cells, before references */
 	int ncells;
 	int max_runs, total_runs;  /* runs of the most repeated cell, runs of all cells */
@@ -828,6 +870,26 @@ static int steps_load_profiles(struct matrix_steps *m)
 		if (u)
 			m->dim_profiles[m->ndim_profiles++] = u->name;
 	}
+	/* --outer: the shared outer NAT's profiles, a dimension of their own (classified with
+	 * the others); only where both NATs sit behind one outer NAT */
+	if (o->nouters && m->p->layout != LAYOUT_SHARED_OUTER) {
+		diag_add(m->dl, "--outer", 0, "topology %s has no outer NAT shared by both NATs: "
+			 "expected a topology like double-nat", m->p->topo.name);
+		return steps_bad(m);
+	}
+	for (int i = 0; i < o->nouters; i++) {
+		struct used_profile *u = profile_add(m->p, o->outers[i], m->dl);
+		if (u)
+			m->dim_outers[m->ndim_outers++] = u->name;
+	}
+	if (m->p->layout == LAYOUT_SHARED_OUTER) {
+		const struct topo *t = &m->p->topo;
+		int g = t->nodes[t->roles[ROLE_NAT_A]].gateway;
+
+		if (ref_canonical("nat-profiles", ".nft", t->nodes[g].profile, m->outer_default,
+				  sizeof(m->outer_default)) < 0)
+			m->outer_default[0] = '\0';
+	}
 	/* two peers behind one NAT meet only by hairpinning (the lab isolates them), which no
 	 * default profile does: the default list gains the one that does */
 	if (!o->nprofiles && m->p->layout == LAYOUT_SAME_LAN) {
@@ -838,8 +900,9 @@ static int steps_load_profiles(struct matrix_steps *m)
 	return m->dl->count ? steps_bad(m) : 0;
 }
 
-/* --sweep: every planned cell at every point of the range (its id gains stagger=Nms); a --cell
- * id that names a stagger already is swept all the same. Returns the new count or -errno. */
+/* --sweep: every planned cell at every point of the range (its id gains stagger=Nms or
+ * signal-delay=Nms); a --cell id that names a point already is swept all the same. Returns the
+ * new count or -errno. */
 static int plan_sweep(struct matrix_steps *m, int ncells)
 {
 	const struct sweep *sw = &m->o.sweep;
@@ -853,8 +916,13 @@ static int plan_sweep(struct matrix_steps *m, int ncells)
 	for (int i = 0; i < ncells; i++)
 		for (int k = 0; k < sw->npoints; k++) {
 			all[n] = m->cells[i];
-			all[n].has_stagger = true;
-			all[n].stagger_ms = sw->points[k];
+			if (strcmp(sw->key, "signal-delay") == 0) {
+				all[n].has_signal_delay = true;
+				all[n].signal_delay_ms = sw->points[k];
+			} else {
+				all[n].has_stagger = true;
+				all[n].stagger_ms = sw->points[k];
+			}
 			if (cell_spec_set_id(&all[n]) < 0) {
 				out_warnx(m->out, "cell %s: its id would be too long", m->cells[i].id);
 				free(all);
@@ -865,6 +933,28 @@ static int plan_sweep(struct matrix_steps *m, int ncells)
 	free(m->cells);
 	m->cells = all;
 	return n;
+}
+
+/* signal-delay= reaches the engine only through {{signal_delay_ms}} in peer B's command (or its
+ * stdin:): an engine file that does not name it would run every point alike, a flat curve that
+ * says nothing about the delay. So such cells are bad input. 0, or -EINVAL with a diagnostic. */
+static int plan_signal_delay(struct matrix_steps *m, int ncells)
+{
+	const struct engine_file *eb = plan_engine_b(m->p);
+	const struct ef_role *r = engine_file_role(eb, "peer-b");
+	bool uses = r && strstr(r->input.text, "signal_delay_ms");
+
+	for (int i = 0; r && i < r->nargs; i++)
+		uses |= strstr(r->args[i].text, "signal_delay_ms") != NULL;
+	for (int i = 0; i < ncells && !uses; i++)
+		if (m->cells[i].has_signal_delay) {
+			diag_add(m->dl, eb->path, r ? r->line : 0, "cell %s has a signal delay, but "
+				 "this engine cannot be given one: expected {{signal_delay_ms}} in "
+				 "peer-b's command (an optional group, as in engines/punch.yaml)",
+				 m->cells[i].id);
+			return -EINVAL;
+		}
+	return 0;
 }
 
 /* Every impairment preset the cells use must exist and fit the topology: checked once here (a
@@ -924,6 +1014,9 @@ static int steps_plan_cells(struct matrix_steps *m)
 									     : matrix_default_techniques[i];
 		for (int i = 0; i < o->nimpairments; i++)
 			dims.impairments[dims.nimpairments++] = o->impairments[i];
+		for (int i = 0; i < m->ndim_outers; i++)
+			dims.outers[dims.nouters++] = m->dim_outers[i];
+		dims.outer_default = m->outer_default[0] ? m->outer_default : NULL;
 		ncells = cells_enumerate(&dims, &m->cells);
 	}
 	if (ncells < 0 || !m->cells) {
@@ -944,6 +1037,8 @@ static int steps_plan_cells(struct matrix_steps *m)
 	}
 	if (o->sweep.npoints && (ncells = plan_sweep(m, ncells)) < 0)
 		return ncells;
+	if (plan_signal_delay(m, ncells) < 0)
+		return steps_bad(m);
 	for (int i = 0; i < ncells; i++)
 		cell_names_set(p, &m->cells[i]);
 	m->ncells = ncells;
@@ -993,7 +1088,7 @@ static int steps_set_references(struct matrix_steps *m)
 			memset(c, 0, sizeof(*c));
 			continue;
 		}
-		if (c->spec.has_stagger || o->one_run) {
+		if (c->spec.has_stagger || c->spec.has_signal_delay || o->one_run) {
 			/* a sweep point: --repeat runs, no rate test (the rate measured for the
 			 * expectations is at the default stagger; here the curve is the result) */
 			c->refs.expected_rate = 0;

@@ -41,7 +41,7 @@ struct matrix_opts {
 	 * cost allows (docs/engine-format.md "Load"); false: exactly `jobs` (--jobs given) */
 	bool jobs_adaptive;
 	bool jobs_given;                    /* set by matrix_run: jobs came from the caller */
-	/* --sweep stagger=FROM..TO/STEP: every cell at every point (a stagger= cell each), run
+	/* --sweep stagger= or signal-delay=FROM..TO/STEP: every cell at every point (a cell each), run
 	 * --repeat times per point, judged by no rate test (the curve is the result) */
 	struct sweep sweep;
 	const char *events;                 /* --events TIMELINE (docs/events.md), NULL: none */
@@ -57,6 +57,9 @@ struct matrix_opts {
 	bool one_run;
 	struct run_watch *watch;
 	const char *pcap_dir;               /* run --pcap DIR: every run captures into DIR */
+	/* --outer P,...: the shared outer NAT's profiles (double-nat's CGN), a dimension */
+	const char *outers[MATRIX_MAX_PROFILES];
+	int nouters;
 };
 
 /* The default profiles: the five classic types plus the RST variant. */

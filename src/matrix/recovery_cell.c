@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "lab/lab.h"
+#include "matrix/punch_secret.h"
 #include "matrix/recovery_cell.h"
 
 #define CONNECT_BUDGET_MS 15000   /* from the peers' start to both verified (auto: <= 9 s) */
@@ -138,6 +139,7 @@ int recovery_cell_run(const struct topo *t, const char *binary, int revalidate_m
 	struct rec_peer peers[2] = { { .fd = -1 }, { .fd = -1 } };
 	struct lab *lab = NULL;
 	char addrs[2][64], rdv[2][80], hold[16], timeout[16], reval[16];
+	char secret[PUNCH_SECRET_PATH_LEN] = "";
 	int nsrv, devnull = -1, ret = -EIO, last_ms, stop[2] = { -1, -1 }, done[2] = { -1, -1 };
 	double start, origin = 0, end_ms = 0;
 	bool started = false, steps_done = false, joinable = false;
@@ -168,9 +170,14 @@ int recovery_cell_run(const struct topo *t, const char *binary, int revalidate_m
 	snprintf(timeout, sizeof(timeout), "%d", atoi(hold) + 5);
 	snprintf(reval, sizeof(reval), "%dms", revalidate_ms);
 	devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	/* punch authenticates every message: one secret for the three (docs/punch.md) */
+	if (punch_secret_make(secret) < 0) {
+		snprintf(row->error, sizeof(row->error), "cannot write punch's secret under /tmp");
+		goto out;
+	}
 	{
-		char *srv[] = { (char *)binary, "rendezvous", "--listen", rdv[0],
-				nsrv > 1 ? "--listen" : NULL, rdv[1], NULL };
+		char *srv[] = { (char *)binary, "rendezvous", "--secret-file", secret, "--listen",
+				rdv[0], nsrv > 1 ? "--listen" : NULL, rdv[1], NULL };
 		if (spawn(lab, t->roles[ROLE_RENDEZVOUS], srv, devnull, (atoi(timeout) + 5) * 1000) < 0) {
 			snprintf(row->error, sizeof(row->error), "cannot start the rendezvous (%s)",
 				 binary);
@@ -178,7 +185,8 @@ int recovery_cell_run(const struct topo *t, const char *binary, int revalidate_m
 		}
 	}
 	for (int i = 0; i < 2; i++) {
-		char *argv[] = { (char *)binary, "peer", "--rendezvous", rdv[0], "--session",
+		char *argv[] = { (char *)binary, "peer", "--secret-file", secret, "--rendezvous",
+				 rdv[0], "--session",
 				 "recovery", "--role", i ? "b" : "a", "--technique", "auto",
 				 "--timeout", timeout, "--hold", hold, "--revalidate", reval, "--json",
 				 NULL };
@@ -323,6 +331,7 @@ out:
 	if (devnull >= 0)
 		close(devnull);
 	lab_down(lab); /* stops punch everywhere */
+	punch_secret_remove(secret);
 	free(dl);
 	return ret;
 }

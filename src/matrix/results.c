@@ -178,10 +178,13 @@ static void judge_verdict(struct cell_result *c, const int count[CELL_OUTCOME_CO
 	const struct cell_refs *refs = &c->refs;
 	struct cell_verdict *v = &c->verdict;
 	enum cell_outcome o = c->outcome;
-	/* a sweep point (stagger=) of a timing-dependent cell is judged by its allowed outcomes
-	 * only: its rate is the curve's point, not a test against the default stagger's rate */
+	/* a sweep point (stagger=, signal-delay=) of a timing-dependent cell is judged by its
+	 * allowed outcomes only: its rate is the curve's point, not a test against the default
+	 * timing's rate; so is an impaired one whose impairment has no measured rate
+	 * (expectations_expected) */
 	bool rate_cell = refs->cell_class != CLASS_DETERMINED &&
-			 (refs->expected_rate > 0 || c->spec.has_stagger);
+			 (refs->expected_rate > 0 || c->spec.has_stagger || c->spec.has_signal_delay ||
+			  c->spec.impair[0]);
 	int best = outcome_set_best(refs->expected_allowed);
 
 	memset(v, 0, sizeof(*v));

@@ -42,9 +42,16 @@ struct cell_spec {
 	 * this cell; has_stagger false: absent, the run's --stagger */
 	bool has_stagger;
 	int stagger_ms;
+	/* the signal-delay dimension (a point of --sweep signal-delay=...): the rendezvous' answer
+	 * reaches peer B signal_delay_ms after it reaches A ({{signal_delay_ms}}); absent: none */
+	bool has_signal_delay;
+	int signal_delay_ms;
 	/* NAT events during the run (docs/events.md), canonical timeline text; "" for none */
 	char events[512];
 	char impair[CELL_REF_MAX];   /* impairment preset (docs/impairments.md), "" for none */
+	/* the outer NAT's profile in a topology whose two NATs share one (double-nat's CGN):
+	 * "" for the topology's own (--outer; docs/profile-format.md "Layouts") */
+	char outer[CELL_REF_MAX];
 	/* The profiles' header names, for grid labels; "" when unknown (the reports then use the
 	 * reference). Not part of the identity: the id and the fields above are. */
 	char profile_a_name[64];

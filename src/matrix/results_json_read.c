@@ -458,8 +458,13 @@ static void rd_spec(struct reader *rd, json_t *o, const char *where, struct cell
 		rd_int(rd, o, where, "stagger_ms", &s->stagger_ms);
 		s->has_stagger = true;
 	}
+	if (json_object_get(o, "signal_delay_ms")) {
+		rd_int(rd, o, where, "signal_delay_ms", &s->signal_delay_ms);
+		s->has_signal_delay = true;
+	}
 	rd_str(rd, o, where, "events", s->events, sizeof(s->events), false);
 	rd_str(rd, o, where, "impair", s->impair, sizeof(s->impair), false);
+	rd_str(rd, o, where, "outer", s->outer, sizeof(s->outer), false);
 	rd_str(rd, o, where, "profile_a_name", s->profile_a_name, sizeof(s->profile_a_name), false);
 	rd_str(rd, o, where, "profile_b_name", s->profile_b_name, sizeof(s->profile_b_name), false);
 	if (rd->errors != errors)

@@ -92,6 +92,28 @@ static struct side side_compose(struct side in, const struct profile_header *out
 	return in;
 }
 
+/* A home NAT behind an outer NAT of its own (two-level): the other peer's packets cross the
+ * outer NAT from outside, so both filter (the stricter wins), and a port is known only when
+ * both levels make it so (a per-destination or random choice at either makes it unknown). An
+ * unsolicited SYN meets the outer NAT first; a reset from either level ends the same race.
+ * Not modelled: a sequential inner NAT behind a preserving outer one is taken as sequential,
+ * which holds while the outer port is free. */
+static struct side side_chain(struct side in, const struct profile_header *outer)
+{
+	struct side o = side_of(outer);
+
+	if (!outer)
+		return in;
+	in.eim = in.eim && o.eim;
+	if (o.ports == PROFILE_PORTS_RANDOM || in.ports == PROFILE_PORTS_RANDOM)
+		in.ports = PROFILE_PORTS_RANDOM;
+	else if (o.ports == PROFILE_PORTS_SEQUENTIAL || in.ports == PROFILE_PORTS_SEQUENTIAL)
+		in.ports = PROFILE_PORTS_SEQUENTIAL;
+	in.rst = in.rst || o.rst;
+	in.filtering = stricter(in.filtering, o.filtering);
+	return in;
+}
+
 /* Both peers behind one NAT (same-nat): each reaches the other only through the other's
  * public endpoint, turned around by that NAT; what lets a hairpinned packet in is the NAT's
  * hairpin filtering, not its filtering of the outside. */
@@ -438,6 +460,10 @@ static void predict(const struct theory_input *in, struct theory *t)
 		}
 		break;
 	}
+	case LAYOUT_TWO_LEVEL:
+		a = side_chain(a, in->outer_a);
+		b = side_chain(b, in->outer_b);
+		break;
 	case LAYOUT_PUBLIC_B:
 		b = side_of(NULL);
 		break;

@@ -14,11 +14,14 @@ enum theory_layout {
 	LAYOUT_PUBLIC_B,      /* peer B on a public address, no NAT */
 	LAYOUT_SAME_LAN,      /* both peers on one LAN behind one NAT */
 	LAYOUT_SHARED_OUTER,  /* each behind its own NAT, both NATs behind one outer NAT (CGN) */
+	LAYOUT_TWO_LEVEL,     /* each behind its own NAT behind an outer NAT of its own (two-level) */
 };
 
 struct theory_input {
 	const struct profile_header *a, *b; /* b NULL unless the layout has a NAT B */
 	const struct profile_header *outer; /* LAYOUT_SHARED_OUTER: the outer NAT */
+	/* LAYOUT_TWO_LEVEL: each side's own outer NAT (NULL: unknown, taken as no NAT) */
+	const struct profile_header *outer_a, *outer_b;
 	enum theory_layout layout;
 	bool tcp;
 	const char *technique;              /* udp, tcp, tcp-ttl, predict, birthday, relay, auto */

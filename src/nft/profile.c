@@ -1,5 +1,6 @@
 #include "nft/profile.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -74,6 +75,12 @@ static const struct key_def key_defs[PROFILE_KEY_COUNT] = {
 		"whole seconds from 1 to 86400, e.g. 30, or \"unreplied 30, replied 120\"" },
 	[PROFILE_KEY_DESCRIPTION] = { "description", false,
 		"one line of text (at most 255 characters)" },
+	[PROFILE_KEY_PORT_PARITY] = { "port-parity", true, "yes or no" },
+	[PROFILE_KEY_PORT_BLOCK] = { "port-block", true,
+		"ports per subscriber, a whole number from 0 (no blocks) to 256" },
+	[PROFILE_KEY_POOLING] = { "pooling", true,
+		"paired or arbitrary, then 2 to 8 IPv4 addresses separated by commas, e.g. "
+		"\"paired 203.0.113.2, 203.0.113.3\"" },
 };
 
 static const char *name_of(const char *const *names, size_t n, int v)
@@ -243,6 +250,38 @@ static int parse_transports(char *v, unsigned *out)
 	return 0;
 }
 
+/* "paired|arbitrary ADDR, ADDR...": 2 to PROFILE_POOL_MAX distinct dotted IPv4 addresses.
+ * Returns 0 or -1. */
+int profile_pooling_parse(const char *v, struct profile_header *h)
+{
+	char copy[LINE_MAX_LEN], *save = NULL, *tok;
+	struct in_addr a;
+	size_t n;
+
+	if (strncmp(v, "paired ", 7) == 0) {
+		h->pooling = PROFILE_POOLING_PAIRED;
+		n = 7;
+	} else if (strncmp(v, "arbitrary ", 10) == 0) {
+		h->pooling = PROFILE_POOLING_ARBITRARY;
+		n = 10;
+	} else {
+		return -1;
+	}
+	snprintf(copy, sizeof(copy), "%s", v + n);
+	h->npool = 0;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		tok = trim(tok);
+		if (h->npool == PROFILE_POOL_MAX || inet_pton(AF_INET, tok, &a) != 1 ||
+		    strlen(tok) >= sizeof(h->pool[0]))
+			return -1;
+		for (int i = 0; i < h->npool; i++)
+			if (strcmp(h->pool[i], tok) == 0)
+				return -1;
+		snprintf(h->pool[h->npool++], sizeof(h->pool[0]), "%s", tok);
+	}
+	return h->npool >= 2 ? 0 : -1;
+}
+
 /* Parse one value into h. Returns 0, or -EINVAL after adding a diagnostic. */
 static int parse_value(struct profile_header *h, enum profile_key k, char *v, int line,
 		       struct diag_list *dl)
@@ -291,13 +330,26 @@ static int parse_value(struct profile_header *h, enum profile_key k, char *v, in
 		return 0;
 	case PROFILE_KEY_HAIRPIN:
 	case PROFILE_KEY_PREDICTABLE:
+	case PROFILE_KEY_PORT_PARITY:
 		i = lookup(bool_names, ARRAY_SIZE(bool_names), v);
 		if (i < 0)
 			goto bad;
 		if (k == PROFILE_KEY_HAIRPIN)
 			h->hairpin = i == 1;
-		else
+		else if (k == PROFILE_KEY_PREDICTABLE)
 			h->predictable = i == 1;
+		else
+			h->port_parity = i == 1;
+		return 0;
+	case PROFILE_KEY_POOLING:
+		if (profile_pooling_parse(v, h) < 0)
+			goto bad;
+		return 0;
+	case PROFILE_KEY_PORT_BLOCK:
+		n = parse_uint(v, 0, PROFILE_PORT_BLOCK_MAX);
+		if (n < 0)
+			goto bad;
+		h->port_block = (int)n;
 		return 0;
 	case PROFILE_KEY_HAIRPIN_FILTERING:
 		i = lookup(dependency_names, DEPENDENCY_HAIRPIN, v);

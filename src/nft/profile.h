@@ -63,6 +63,11 @@ enum profile_key {
 	PROFILE_KEY_TRANSPORTS,
 	PROFILE_KEY_UDP_TIMEOUT,
 	PROFILE_KEY_DESCRIPTION,
+	/* Optional behaviours beyond RFC 4787's classes (docs/profile-format.md "Generating
+	 * profiles"); classify does not measure them, their own lab tests do. */
+	PROFILE_KEY_PORT_PARITY, /* optional: yes or no (default) */
+	PROFILE_KEY_PORT_BLOCK,  /* optional: ports per subscriber, 0 (default) for no blocks */
+	PROFILE_KEY_POOLING,     /* optional: paired|arbitrary ADDR, ADDR... (default: none) */
 	PROFILE_KEY_COUNT,
 };
 
@@ -70,6 +75,17 @@ enum profile_key {
 #define PROFILE_DESCRIPTION_MAX 255
 #define PROFILE_STRIDE_MAX 1024
 #define PROFILE_UDP_TIMEOUT_MAX 86400
+#define PROFILE_PORT_BLOCK_MAX 256
+#define PROFILE_POOL_MAX 8
+
+/* Address pooling (RFC 4787 section 4.1, REQ-2): which of several public addresses a mapping
+ * gets. NONE: the NAT's one address ($WAN_ADDR). PAIRED: every mapping of one internal address
+ * gets the same public address; ARBITRARY: any. */
+enum profile_pooling {
+	PROFILE_POOLING_NONE,
+	PROFILE_POOLING_PAIRED,
+	PROFILE_POOLING_ARBITRARY,
+};
 
 struct profile_header {
 	char file[512];                /* as given to the parser */
@@ -96,6 +112,16 @@ struct profile_header {
 	int udp_timeout;
 	int udp_timeout_unreplied;
 	char description[PROFILE_DESCRIPTION_MAX + 1];
+	/* RFC 4787 section 4.2.2: a public port of the internal port's parity (even to even). */
+	bool port_parity;
+	/* Port-block allocation (RFC 6888 REQ-3/4, a CGN's per-subscriber limit): each internal
+	 * address owns this many public ports, and a flow that needs another is refused; 0: none. */
+	int port_block;
+	/* Address pooling over pool[0..npool-1] (dotted IPv4, 2 to PROFILE_POOL_MAX addresses the
+	 * NAT node holds on its WAN side: the topology gives them). */
+	enum profile_pooling pooling;
+	int npool;
+	char pool[PROFILE_POOL_MAX][16];
 	int line[PROFILE_KEY_COUNT];   /* line of each key in the file, 0 when absent */
 	int end_line;                  /* first line after the header */
 };
@@ -112,6 +138,11 @@ int profile_header_parse_file(struct profile_header *h, const char *path, struct
  * name in diagnostics and in h->file. */
 int profile_header_parse_buffer(struct profile_header *h, const char *name, const char *buf,
 				size_t len, struct diag_list *dl);
+
+/* The value of a pooling line ("paired 203.0.113.2, 203.0.113.3"; commas with or without
+ * blanks) into h->pooling, npool and pool. Returns 0, or -1 when malformed: not paired or
+ * arbitrary, not 2 to PROFILE_POOL_MAX distinct IPv4 addresses. */
+int profile_pooling_parse(const char *v, struct profile_header *h);
 
 /* The RFC 3489 name implied by RFC 4787 mapping and filtering: a cone for each filtering
  * behaviour when the mapping is endpoint-independent, symmetric otherwise. */

@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "endpoint.h"
 #include "evout.h"
 #include "loop.h"
@@ -26,21 +27,37 @@ struct load {
 	uint32_t next, done, inflight;
 	uint64_t run, sent, rx, t_start;
 	struct loop_timer tick, deadline;
+	struct auth_key master;
+	uint64_t bad;             /* answers that did not verify */
 };
+
+static void session_name(struct load *l, uint32_t i, char *buf, size_t len)
+{
+	snprintf(buf, len, "load-%llx-%u", (unsigned long long)l->run, i);
+}
 
 static void send_reg(struct load *l, uint32_t i, int role)
 {
 	struct wire_msg m;
+	struct auth_key k;
 	uint8_t buf[WIRE_MAX_LEN];
 	int n;
 
 	wire_msg_init(&m, WIRE_REGISTER);
 	m.role = (uint8_t)role;
 	m.nonce = l->run << 32 | (uint64_t)i << 1 | (uint64_t)(role - 1);
-	snprintf(m.session, sizeof(m.session), "load-%llx-%u", (unsigned long long)l->run, i);
+	session_name(l, i, m.session, sizeof(m.session));
 	m.proto = PROTO_UDP;
-	m.present = WA_BIT(WA_SESSION) | WA_BIT(WA_ROUND) | WA_BIT(WA_PROTO);
+	m.ctr = auth_ctr_next();
+	/* padded as a peer pads it (wire.h WIRE_MIN_REGISTER): the server answers no less */
+	m.pad = WIRE_MIN_REGISTER - (WIRE_HDR_LEN + 2 + (uint16_t)strlen(m.session) + 4 + 3 + 10 +
+				     AUTH_MAC_ATTR_LEN);
+	m.present = WA_BIT(WA_SESSION) | WA_BIT(WA_ROUND) | WA_BIT(WA_PROTO) | WA_BIT(WA_CTR) |
+		    WA_BIT(WA_PAD);
+	auth_session_key(&l->master, m.session, &k);
 	n = wire_encode(&m, buf, sizeof(buf));
+	if (n >= 0)
+		n = auth_seal(&k, buf, (size_t)n, sizeof(buf));
 	if (n < 0)
 		return;
 	if (sendto(l->fds[(i * 2 + (uint32_t)role) % LOAD_SOCKS], buf, (size_t)n, 0,
@@ -82,6 +99,17 @@ static void on_rx(struct loop_io *io, uint32_t events)
 		i = (uint32_t)(m.nonce & 0xffffffffu) >> 1;
 		if (i >= l->o->sessions || l->got[i] == 3)
 			continue;
+		{
+			struct auth_key k;
+			char name[WIRE_MAX_SESSION + 1];
+
+			session_name(l, i, name, sizeof(name));
+			auth_session_key(&l->master, name, &k);
+			if (!auth_check(&k, buf, (size_t)n, m.mac_off)) {
+				l->bad++;
+				continue;
+			}
+		}
 		l->got[i] |= (uint8_t)(1u << (m.nonce & 1));
 		if (l->got[i] == 3) {
 			l->done++;
@@ -126,6 +154,14 @@ int load_run(const struct load_opts *o, FILE *out, FILE *err_f)
 	for (i = 0; i < LOAD_SOCKS; i++)
 		l.fds[i] = -1;
 	evout_init(&l.ev, out, err_f, o->json, loop_now_us());
+	{
+		char why[256];
+
+		if (auth_secret_load(o->secret_file, &l.master, why, sizeof(why))) {
+			fprintf(err_f, "punch load: %s\n", why);
+			return 2;
+		}
+	}
 	if (loop_init(&l.loop))
 		return 2;
 	l.got = calloc(o->sessions, 1);
@@ -157,6 +193,7 @@ int load_run(const struct load_opts *o, FILE *out, FILE *err_f)
 	evout_int(&l.ev, "paired", l.done);
 	evout_int(&l.ev, "registrations_sent", (long long)l.sent);
 	evout_int(&l.ev, "replies", (long long)l.rx);
+	evout_int(&l.ev, "replies_bad_mac", (long long)l.bad);
 	evout_ms(&l.ev, "duration_ms", dt);
 	evout_int(&l.ev, "registrations_per_s",
 		  dt ? (long long)((uint64_t)l.done * 2u * 1000000u / dt) : 0);

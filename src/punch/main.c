@@ -2,11 +2,14 @@
  * table is the only place that maps results to exit codes (0 direct, 3 relayed, 1 failed,
  * 2 usage or setup error). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "load.h"
 #include "opts.h"
 #include "peer.h"
+#include "probe.h"
 #include "rendezvous.h"
 
 #ifndef PUNCHLAB_VERSION
@@ -43,6 +46,46 @@ static int load_main(int argc, char **argv)
 	return load_run(&o, stdout, stderr);
 }
 
+/* punch keygen FILE: a new secret for --secret-file, given to both peers and the rendezvous. */
+static int keygen_main(int argc, char **argv)
+{
+	char why[512];
+
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		puts("usage: punch keygen FILE\n  writes a new random secret for --secret-file "
+		     "(mode 600; FILE must not exist)");
+		return 0;
+	}
+	if (argc != 2 || argv[1][0] == '-') {
+		fputs("punch keygen: expected one FILE to create (punch keygen --help)\n", stderr);
+		return PEER_EXIT_SETUP;
+	}
+	if (auth_keygen(argv[1], why, sizeof(why))) {
+		fprintf(stderr, "punch keygen: %s\n", why);
+		return PEER_EXIT_SETUP;
+	}
+	return 0;
+}
+
+/* Exit 0 when the server answered and the tests ran, 1 when it never answered. */
+static int probe_main(int argc, char **argv)
+{
+	struct probe_opts o;
+	struct probe_result *res;
+	int r = probe_opts_parse(argc, argv, &o, stdout, stderr), ret;
+
+	if (r)
+		return r > 0 ? 0 : PEER_EXIT_SETUP;
+	res = calloc(1, sizeof(*res));
+	if (!res)
+		return PEER_EXIT_SETUP;
+	r = probe_run(&o, res, stderr);
+	probe_print(&o, res, stdout);
+	ret = r < 0 ? PEER_EXIT_SETUP : res->reached ? 0 : 1;
+	free(res);
+	return ret;
+}
+
 static const struct {
 	const char *verb;
 	int (*fn)(int argc, char **argv);
@@ -51,6 +94,8 @@ static const struct {
 	{ "rendezvous", rendezvous_main, "serve peers: registration, endpoint exchange, relay" },
 	{ "peer", peer_main, "connect to the other peer of a session" },
 	{ "load", load_main, "load generator for benchmarking a rendezvous" },
+	{ "keygen", keygen_main, "write a new secret for --secret-file" },
+	{ "probe", probe_main, "measure this host's NAT against a rendezvous or STUN server" },
 };
 
 static void usage(FILE *f)

@@ -80,7 +80,11 @@ void rdv_usage(FILE *f)
 	      "  --session-ttl S      free a session idle this long (default 120)\n"
 	      "  --rate-limit PPS     packets per second per source address, 0 = off (default 2000)\n"
 	      "  --duration S         exit after S seconds (default: run until SIGINT/SIGTERM)\n"
-	      "  --json               JSON lines: 'listening' at start, 'stats' at exit\n", f);
+	      "  --secret-file FILE   the secret shared out of band (also PUNCH_SECRET_FILE or\n"
+      "                       PUNCH_SECRET in the environment; punch keygen FILE)\n"
+      "  --new-secret FILE    write a new secret to FILE (must not exist) and use it: the\n"
+      "                       peers read it from there (a lab hands it on this way)\n"
+      "  --json               JSON lines: 'listening' at start, 'stats' at exit\n", f);
 }
 
 void peer_usage(FILE *f)
@@ -92,7 +96,9 @@ void peer_usage(FILE *f)
 	      "  --proto udp|tcp      transport (default udp; tcp for --technique tcp/tcp-ttl)\n"
 	      "  --technique T        udp, tcp, tcp-ttl, predict, birthday, relay, auto (default)\n"
 	      "  --timeout S          give up after S seconds (default 10)\n"
-	      "  --json               one JSON object per line; the last line is the result\n"
+	      "  --secret-file FILE   the secret shared out of band (also PUNCH_SECRET_FILE or\n"
+      "                       PUNCH_SECRET in the environment; punch keygen FILE)\n"
+      "  --json               one JSON object per line; the last line is the result\n"
 	      "  --bind ADDR          local address (default: any)\n"
 	      "  --port N             local port (default: ephemeral)\n"
 	      "  --payload N          verification payload bytes, 16..1024 (default 256)\n"
@@ -110,13 +116,16 @@ void peer_usage(FILE *f)
 	      "                       timeout)\n"
 	      "  --revalidate S       with --hold: probe the path every S; when it goes silent,\n"
 	      "                       register again and re-punch (default off; docs/punch.md)\n"
+	      "  --signal-delay T     test knob: act on the rendezvous' answer (the other peer's\n"
+	      "                       endpoints) T later, as if it came over a slow path\n"
+	      "                       (250ms, 0.2; default 0 = at once; docs/punch.md)\n"
 	      "exit: 0 direct, 3 relayed, 1 failed, 2 usage or setup error\n", f);
 }
 
 void load_usage(FILE *f)
 {
 	fputs("usage: punch load --rendezvous ADDR:PORT [--sessions N] [--window N] [--timeout S]"
-	      " [--json]\n"
+	      " [--json] [--secret-file FILE]\n"
 	      "  registers N sessions (two peers each) over UDP and reports registrations/s\n", f);
 }
 
@@ -159,9 +168,10 @@ static int unknown_opt(FILE *err, const char *verb, int argc, char **argv)
 int rdv_opts_parse(int argc, char **argv, struct rdv_opts *o, FILE *out, FILE *err)
 {
 	enum { O_LISTEN = 256, O_NORELAY, O_RELAYLIM, O_MAXS, O_MAXC, O_TTL, O_RATE, O_DUR,
-	       O_JSON, O_HELP };
+	       O_JSON, O_HELP, O_SECRET, O_NEWSECRET };
 	static const struct option lo[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "new-secret", required_argument, NULL, O_NEWSECRET },
 		{ "no-relay", no_argument, NULL, O_NORELAY },
 		{ "relay-limit", required_argument, NULL, O_RELAYLIM },
 		{ "max-sessions", required_argument, NULL, O_MAXS },
@@ -170,6 +180,7 @@ int rdv_opts_parse(int argc, char **argv, struct rdv_opts *o, FILE *out, FILE *e
 		{ "rate-limit", required_argument, NULL, O_RATE },
 		{ "duration", required_argument, NULL, O_DUR },
 		{ "json", no_argument, NULL, O_JSON },
+		{ "secret-file", required_argument, NULL, O_SECRET },
 		{ "help", no_argument, NULL, O_HELP },
 		{ 0 }
 	};
@@ -220,6 +231,19 @@ int rdv_opts_parse(int argc, char **argv, struct rdv_opts *o, FILE *out, FILE *e
 			if (opts_parse_duration(optarg, &o->duration_ms))
 				return bad(err, v, "bad --duration", optarg);
 			break;
+		case O_NEWSECRET:
+			if (o->secret_file)
+				return bad(err, v, "--new-secret and --secret-file exclude each other, got",
+					   optarg);
+			o->secret_file = optarg;
+			o->new_secret = true;
+			break;
+		case O_SECRET:
+			if (o->new_secret)
+				return bad(err, v, "--new-secret and --secret-file exclude each other, got",
+					   optarg);
+			o->secret_file = optarg;
+			break;
 		case O_JSON:
 			o->json = true;
 			break;
@@ -241,7 +265,7 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 {
 	enum { O_RDV = 256, O_RDV2, O_SESSION, O_ROLE, O_PROTO, O_TECH, O_TIMEOUT, O_JSON,
 	       O_BIND, O_PORT, O_PAYLOAD, O_BSOCK, O_BPROBE, O_BRATE, O_PWIN, O_HOLD, O_KEEPALIVE,
-	       O_IDLE, O_IDLE_AFTER, O_REVALIDATE, O_HELP };
+	       O_IDLE, O_IDLE_AFTER, O_REVALIDATE, O_SIGNAL_DELAY, O_HELP, O_SECRET };
 	static const struct option lo[] = {
 		{ "rendezvous", required_argument, NULL, O_RDV },
 		{ "rendezvous2", required_argument, NULL, O_RDV2 },
@@ -251,6 +275,7 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 		{ "technique", required_argument, NULL, O_TECH },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "json", no_argument, NULL, O_JSON },
+		{ "secret-file", required_argument, NULL, O_SECRET },
 		{ "bind", required_argument, NULL, O_BIND },
 		{ "port", required_argument, NULL, O_PORT },
 		{ "payload", required_argument, NULL, O_PAYLOAD },
@@ -263,6 +288,7 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 		{ "idle-gap", required_argument, NULL, O_IDLE },
 		{ "idle-after", required_argument, NULL, O_IDLE_AFTER },
 		{ "revalidate", required_argument, NULL, O_REVALIDATE },
+		{ "signal-delay", required_argument, NULL, O_SIGNAL_DELAY },
 		{ "help", no_argument, NULL, O_HELP },
 		{ 0 }
 	};
@@ -327,6 +353,9 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 			if (opts_parse_duration(optarg, &o->timeout_ms))
 				return bad(err, v, "--timeout wants seconds > 0, got", optarg);
 			break;
+		case O_SECRET:
+			o->secret_file = optarg;
+			break;
 		case O_JSON:
 			o->json = true;
 			break;
@@ -369,6 +398,13 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 				return bad(err, v, "--keepalive wants an interval (seconds, e.g. 1, "
 					   "0.5 or 250ms; 0 = none), got", optarg);
 			has_keepalive = true;
+			break;
+		case O_SIGNAL_DELAY:
+			/* up to a minute: beyond any --timeout that could still connect */
+			if (opts_parse_interval(optarg, &o->signal_delay_ms) ||
+			    o->signal_delay_ms > 60000)
+				return bad(err, v, "--signal-delay wants a delay of 0 to 60 s (e.g. "
+					   "250ms or 0.2), got", optarg);
 			break;
 		case O_IDLE:
 			if (opts_parse_duration(optarg, &o->idle_gap_ms))
@@ -427,13 +463,14 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 
 int load_opts_parse(int argc, char **argv, struct load_opts *o, FILE *out, FILE *err)
 {
-	enum { O_RDV = 256, O_SESSIONS, O_WINDOW, O_TIMEOUT, O_JSON, O_HELP };
+	enum { O_RDV = 256, O_SESSIONS, O_WINDOW, O_TIMEOUT, O_JSON, O_HELP, O_SECRET };
 	static const struct option lo[] = {
 		{ "rendezvous", required_argument, NULL, O_RDV },
 		{ "sessions", required_argument, NULL, O_SESSIONS },
 		{ "window", required_argument, NULL, O_WINDOW },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "json", no_argument, NULL, O_JSON },
+		{ "secret-file", required_argument, NULL, O_SECRET },
 		{ "help", no_argument, NULL, O_HELP },
 		{ 0 }
 	};
@@ -464,6 +501,9 @@ int load_opts_parse(int argc, char **argv, struct load_opts *o, FILE *out, FILE 
 		case O_TIMEOUT:
 			if (opts_parse_duration(optarg, &o->timeout_ms))
 				return bad(err, v, "--timeout wants seconds > 0, got", optarg);
+			break;
+		case O_SECRET:
+			o->secret_file = optarg;
 			break;
 		case O_JSON:
 			o->json = true;

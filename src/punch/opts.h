@@ -36,6 +36,8 @@ struct rdv_opts {
 	uint32_t rate_limit;          /* packets per second per source address, 0 = off */
 	uint32_t duration_ms;         /* 0 = until SIGINT/SIGTERM */
 	bool json;
+	const char *secret_file;      /* --secret-file (NULL: the environment's, auth.h) */
+	bool new_secret;              /* --new-secret FILE: write a fresh one to secret_file first */
 };
 
 struct peer_opts {
@@ -61,6 +63,8 @@ struct peer_opts {
 	uint32_t idle_gap_ms;         /* --idle-gap: silence after verifying, then probe; 0 = off */
 	uint32_t idle_after_ms;       /* --idle-after: keep-alives this long before the silence */
 	uint32_t revalidate_ms;       /* --hold: probe the path this often, re-punch when silent */
+	const char *secret_file;      /* --secret-file (NULL: the environment's, auth.h) */
+	uint32_t signal_delay_ms;     /* --signal-delay: act on the rendezvous' answer this late */
 };
 
 #define PEER_KEEPALIVE_MS 5000
@@ -74,6 +78,7 @@ struct load_opts {
 	uint32_t window;              /* registrations in flight */
 	uint32_t timeout_ms;
 	bool json;
+	const char *secret_file;      /* --secret-file (NULL: the environment's, auth.h) */
 };
 
 const char *technique_name(enum technique t);

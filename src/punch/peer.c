@@ -18,6 +18,7 @@
 #define REG_FIRST_MS 25               /* first registration retransmission */
 #define REG_MAX_MS 1000
 #define RDV2_GIVE_UP_US 1500000       /* no answer from the second address: NAT kind unknown */
+#define RC_SYN_RETRY_US 1000000       /* TCP: the kernel's initial RTO (RFC 6298): a SYN older is lost */
 #define LINGER_MAX_US 1000000         /* after verifying, answer the peer at most this long */
 #define RELAY_RESERVE_US 1000000      /* auto: what the relay step keeps of --timeout */
 #define UDP_BATCH 64
@@ -92,13 +93,51 @@ void peer_msg_init(struct peer *p, struct wire_msg *m, uint8_t type)
 	m->role = p->role;
 }
 
+int peer_encode(struct peer *p, struct wire_msg *m, uint8_t *buf, size_t cap)
+{
+	return auth_encode(&p->key, m, buf, cap);
+}
+
+int peer_decode(struct peer *p, const uint8_t *buf, size_t len, struct wire_msg *m)
+{
+	int err = auth_decode(&p->key, buf, len, m);
+
+	if (err == -WIRE_EVERSION && len >= WIRE_HDR_LEN && buf[3] == WIRE_ERROR) {
+		/* unauthenticated (another version has other keys, or none): say it once, and
+		 * let the deadline end the run, so a forged one cannot stop a registration */
+		if (!p->version_seen) {
+			p->version_seen = true;
+			snprintf(p->fail_reason, sizeof(p->fail_reason), "the rendezvous speaks "
+				 "wire version %u, this peer %u", buf[2], WIRE_VERSION);
+			evout_begin(&p->ev, "server_error");
+			evout_int(&p->ev, "code", WIRE_ERR_VERSION);
+			evout_str(&p->ev, "text", p->fail_reason);
+			evout_end(&p->ev);
+		}
+		p->bad_msgs++;
+		return -1;
+	}
+	if (err) {
+		p->bad_msgs++;
+		return -1;
+	}
+	return 0;
+}
+
+bool peer_replay_ok(struct peer *p, const struct wire_msg *m)
+{
+	if (auth_window_accept(&p->win_peer, m->ctr))
+		return true;
+	p->bad_msgs++;
+	return false;
+}
+
 int peer_udp_send(struct peer *p, struct psock *s, const struct sockaddr_storage *to,
 		  struct wire_msg *m)
 {
 	uint8_t buf[WIRE_MAX_LEN];
-	int n = wire_encode(m, buf, sizeof(buf));
+	int n = peer_encode(p, m, buf, sizeof(buf));
 
-	(void)p;
 	if (n < 0)
 		return n;
 	if (s->fd < 0)
@@ -108,10 +147,10 @@ int peer_udp_send(struct peer *p, struct psock *s, const struct sockaddr_storage
 	return 0;
 }
 
-static int rc_send(struct rconn *rc, struct wire_msg *m)
+static int rc_send(struct peer *p, struct rconn *rc, struct wire_msg *m)
 {
 	uint8_t buf[WIRE_MAX_LEN];
-	int n = wire_encode(m, buf, sizeof(buf));
+	int n = peer_encode(p, m, buf, sizeof(buf));
 
 	if (n < 0)
 		return n;
@@ -123,7 +162,7 @@ static int rc_send(struct rconn *rc, struct wire_msg *m)
 static int server_send(struct peer *p, struct wire_msg *m)
 {
 	if (p->o->proto == PROTO_TCP)
-		return rc_send(&p->rc, m);
+		return rc_send(p, &p->rc, m);
 	if (!p->n_socks)
 		return -ENOTCONN;
 	return peer_udp_send(p, p->socks[0], &p->rdv, m);
@@ -133,7 +172,7 @@ int peer_relay_send(struct peer *p, struct wire_msg *inner)
 {
 	uint8_t ibuf[WIRE_MAX_PAYLOAD];
 	struct wire_msg m;
-	int n = wire_encode(inner, ibuf, sizeof(ibuf));
+	int n = peer_encode(p, inner, ibuf, sizeof(ibuf));
 
 	if (n < 0)
 		return n;
@@ -156,7 +195,7 @@ int peer_chan_send(struct peer *p, const struct chan *c, struct wire_msg *m)
 	case CHAN_TCP:
 		if (!c->tc || c->tc->fd < 0)
 			return -ENOTCONN;
-		n = wire_encode(m, buf, sizeof(buf));
+		n = peer_encode(p, m, buf, sizeof(buf));
 		return n < 0 ? n : stream_send(c->tc->fd, buf, (size_t)n);
 	case CHAN_RELAY:
 		return peer_relay_send(p, m);
@@ -543,7 +582,7 @@ static bool peer_msg_valid(struct peer *p, const struct wire_msg *m)
 {
 	switch (peer_msg_check(p->have_peer, p->token, p->nonce, p->peer_nonce, p->peer_role, m)) {
 	case MSG_OK:
-		return true;
+		return peer_replay_ok(p, m);
 	case MSG_SELF:
 		p->self_msgs++;
 		return false;
@@ -558,10 +597,14 @@ static void on_relayed(struct peer *p, const struct wire_msg *outer)
 	struct wire_msg in;
 	struct chan c = { .kind = CHAN_RELAY };
 
-	if (outer->token != p->token || wire_decode(outer->payload, outer->payload_len, &in)) {
+	if (outer->token != p->token) {
 		p->bad_msgs++;
 		return;
 	}
+	/* the outer message's MAC was checked; the inner one carries its own, and its counter
+	 * goes through the other peer's window */
+	if (peer_decode(p, outer->payload, outer->payload_len, &in))
+		return;
 	if (!peer_msg_valid(p, &in))
 		return;
 	peer_on_peer_msg(p, &c, &in);
@@ -609,6 +652,8 @@ static void on_endpoints(struct peer *p, const struct wire_msg *m)
 
 	if (m->round != p->round || p->have_peer || p->phase != PH_EXCHANGE)
 		return;
+	if (m->peer_nonce != p->peer_nonce)
+		memset(&p->win_peer, 0, sizeof(p->win_peer));  /* another peer instance */
 	p->token = m->token;
 	p->peer_nonce = m->peer_nonce;
 	p->peer_role = m->peer_role;
@@ -673,18 +718,47 @@ static void on_endpoints(struct peer *p, const struct wire_msg *m)
 		peer_step_fail(p, p->fail_reason[0] ? p->fail_reason : strerror(-err));
 }
 
+/* --signal-delay (a test knob, docs/punch.md): the rendezvous' answer of this round is held that
+ * long, as if it had come late over a slow signalling path; the copies the rendezvous repeats
+ * meanwhile are the same answer and wait with it. true: held, not to be acted on now. */
+static bool signal_hold(struct peer *p, const struct wire_msg *m)
+{
+	if (!p->o->signal_delay_ms || m->round != p->round || p->signal_released == p->round + 1u)
+		return false;
+	if (!loop_timer_armed(&p->signal_timer) || p->signal_msg.round != m->round) {
+		p->signal_msg = *m;
+		p->signal_msg.payload = NULL; /* points into a receive buffer; PEER has none */
+		p->signal_msg.payload_len = 0;
+		loop_timer_in(&p->signal_timer, (uint64_t)p->o->signal_delay_ms * 1000u);
+		evout_begin(&p->ev, "signal_held");
+		evout_int(&p->ev, "round", p->round);
+		evout_int(&p->ev, "delay_ms", (long long)p->o->signal_delay_ms);
+		evout_end(&p->ev);
+	}
+	return true;
+}
+
+static void server_msg_act(struct peer *p, const struct wire_msg *m, bool second);
+
 static void on_server_msg(struct peer *p, const struct wire_msg *m, bool second)
 {
-	char b[EP_STRLEN];
-
 	if (m->type == WIRE_RELAY) {
 		on_relayed(p, m);
 		return;
 	}
-	if (m->nonce != p->nonce) {
+	if (m->nonce != p->nonce || !auth_window_accept(&p->win_srv, m->ctr)) {
 		p->bad_msgs++;
 		return;
 	}
+	server_msg_act(p, m, second);
+}
+
+/* A server message that passed the checks (also a held answer released: its counter is in the
+ * replay window already, so it must not be checked again). */
+static void server_msg_act(struct peer *p, const struct wire_msg *m, bool second)
+{
+	char b[EP_STRLEN];
+
 	switch (m->type) {
 	case WIRE_BIND_REPLY:
 		if (second) {
@@ -740,6 +814,8 @@ static void on_server_msg(struct peer *p, const struct wire_msg *m, bool second)
 		loop_timer_in(&p->reg_timer, (uint64_t)REG_MAX_MS * 1000u);
 		break;
 	case WIRE_PEER:
+		if (signal_hold(p, m))
+			break;
 		if (m->round == p->round && !p->registered) {
 			/* Its REGISTERED was lost: PEER says the same. */
 			if (m->present & WA_BIT(WA_OBSERVED))
@@ -775,16 +851,26 @@ static void on_server_msg(struct peer *p, const struct wire_msg *m, bool second)
 	}
 }
 
+/* The held answer's time has come: act on it as if it had just arrived (unless a new round
+ * began meanwhile: its own answer is held in turn). */
+static void on_signal_timer(struct loop_timer *t)
+{
+	struct peer *p = t->arg;
+
+	if (p->finished || p->signal_msg.round != p->round)
+		return;
+	p->signal_released = p->round + 1u;
+	server_msg_act(p, &p->signal_msg, false);
+}
+
 static void on_datagram(struct peer *p, struct psock *s, const struct sockaddr_storage *from,
 			const uint8_t *buf, size_t len)
 {
 	struct wire_msg m;
 	struct chan c = { .kind = CHAN_UDP, .s = s, .to = *from };
 
-	if (wire_decode(buf, len, &m)) {
-		p->bad_msgs++;
+	if (peer_decode(p, buf, len, &m))
 		return;
-	}
 	/* The rendezvous is known by its address; everything else claims to be the peer. */
 	if (s == p->socks[0] && (ep_equal(from, &p->rdv, true) ||
 				 (p->has_rdv2 && ep_equal(from, &p->rdv2, true)))) {
@@ -839,8 +925,10 @@ static void send_bind(struct peer *p, bool second)
 	wire_msg_init(&m, WIRE_BIND);
 	m.nonce = p->nonce;
 	m.role = p->role;
+	strcpy(m.session, p->o->session);     /* it names the key the server checks */
+	m.present = WA_BIT(WA_SESSION);
 	if (p->o->proto == PROTO_TCP) {
-		rc_send(second ? &p->rc2 : &p->rc, &m);
+		rc_send(p, second ? &p->rc2 : &p->rc, &m);
 		return;
 	}
 	peer_udp_send(p, p->socks[0], second ? &p->rdv2 : &p->rdv, &m);
@@ -967,8 +1055,16 @@ static void on_reg_timer(struct loop_timer *t)
 
 	if (p->finished || p->have_peer)
 		return;
-	if (p->o->proto == PROTO_TCP && p->rc.fd >= 0 && !p->rc.up)
-		rc_close(p, &p->rc);  /* SYN unanswered: a new one now, not the kernel's in 1 s */
+	/* SYN unanswered for longer than the kernel's first retransmission: a new connection
+	 * now rather than the kernel's next, backed-off one. Never sooner: a younger handshake
+	 * may still be answered (the path's round trip is not known yet), and a new one from the
+	 * same port makes its late SYN-ACK meet another sequence number; the host resets it,
+	 * the NAT's conntrack entry goes to CLOSE and the new handshake's ACK then leaves
+	 * un-NATed (seen under the lte impairment: registration failed 10 of 10 with 30 ms on
+	 * each NAT's link, when this closed after 25 ms). */
+	if (p->o->proto == PROTO_TCP && p->rc.fd >= 0 && !p->rc.up &&
+	    loop_now_us() - p->rc_connect_us >= RC_SYN_RETRY_US)
+		rc_close(p, &p->rc);
 	if (p->o->proto == PROTO_TCP && p->rc.fd < 0)
 		p->reg_sent = false;  /* reconnecting: register again on the new connection */
 	reg_progress(p);
@@ -987,10 +1083,8 @@ static int rc_msg(void *arg, const uint8_t *buf, size_t len)
 	struct peer *p = arg;
 	struct wire_msg m;
 
-	if (wire_decode(buf, len, &m)) {
-		p->bad_msgs++;
+	if (peer_decode(p, buf, len, &m))
 		return 0;
-	}
 	on_server_msg(p, &m, false);
 	return p->finished;
 }
@@ -1000,7 +1094,9 @@ static int rc2_msg(void *arg, const uint8_t *buf, size_t len)
 	struct peer *p = arg;
 	struct wire_msg m;
 
-	if (wire_decode(buf, len, &m) || m.type != WIRE_BIND_REPLY) {
+	if (peer_decode(p, buf, len, &m))
+		return 0;
+	if (m.type != WIRE_BIND_REPLY) {
 		p->bad_msgs++;
 		return 0;
 	}
@@ -1365,6 +1461,17 @@ int peer_run(const struct peer_opts *o, FILE *out, FILE *err_f)
 		return PEER_EXIT_SETUP;
 	}
 	p->o = o;
+	{
+		struct auth_key master;
+		char why[256];
+
+		if (auth_secret_load(o->secret_file, &master, why, sizeof(why))) {
+			fprintf(err_f, "punch peer: %s\n", why);
+			free(p);
+			return PEER_EXIT_SETUP;
+		}
+		auth_session_key(&master, o->session, &p->key);
+	}
 	p->t0 = loop_now_us();
 	p->family = o->rdv.ss_family;
 	p->nonce = rand_u64();
@@ -1400,6 +1507,7 @@ int peer_run(const struct peer_opts *o, FILE *out, FILE *err_f)
 	loop_timer_init(&p->loop, &p->verify_timer, on_verify_timer, p);
 	loop_timer_init(&p->loop, &p->linger_timer, on_linger, p);
 	loop_timer_init(&p->loop, &p->keepalive_timer, on_keepalive, p);
+	loop_timer_init(&p->loop, &p->signal_timer, on_signal_timer, p);
 	race_relay_init(p);
 	idle_init(p);
 	reval_init(p);

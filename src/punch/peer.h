@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "auth.h"
 #include "evout.h"
 #include "idle.h"
 #include "loop.h"
@@ -82,6 +83,7 @@ struct tconn {
 	bool follow;                      /* role a of tcp's ordered attempts: half steps too */
 	bool refused;                     /* a RST answered one of its SYNs */
 	uint64_t stale_since_us;          /* first seen past SYN_SENT without a hello (0: not) */
+	uint64_t opened_us;               /* when its current SYN left */
 	uint32_t tries;
 	int prime_ttl;                    /* tcp-ttl: first SYN with this TTL, then wait */
 	bool accepted, established, hello_ok, dead, quiet;
@@ -127,6 +129,11 @@ struct peer {
 	struct loop loop;
 	int family;
 	uint64_t nonce;
+	/* authentication (auth.h): the session key, and the counters seen from the server and
+	 * from the other peer (a repeat is a replay) */
+	struct auth_key key;
+	struct auth_window win_srv, win_peer;
+	bool version_seen;                        /* the server speaks another version */
 	uint64_t t0;
 
 	/* sockets */
@@ -194,6 +201,11 @@ struct peer {
 	uint8_t my_payload[WIRE_MAX_PAYLOAD], peer_payload[WIRE_MAX_PAYLOAD];
 	bool my_data_acked, peer_data_ok, peer_done;
 	struct loop_timer verify_timer, linger_timer, keepalive_timer;
+	/* --signal-delay: the rendezvous' answer held until signal_timer fires; signal_released
+	 * is the round it was released in + 1 (0: none yet) */
+	struct loop_timer signal_timer;
+	struct wire_msg signal_msg;
+	uint32_t signal_released;
 	uint64_t rtt_us;
 	struct idle idle;                         /* --idle-gap (idle.c) */
 
@@ -231,6 +243,15 @@ bool reval_on_verified(struct peer *p);
 void reval_on_msg(struct peer *p, const struct chan *c, const struct wire_msg *m);
 bool reval_step_timeout(struct peer *p);
 bool reval_lost_now(const struct peer *p);
+
+/* Encode @m for sending: a fresh counter, BIND and REGISTER padded to their minimum size
+ * (wire.h), then the MAC. Returns the length or -errno. */
+int peer_encode(struct peer *p, struct wire_msg *m, uint8_t *buf, size_t cap);
+/* Decode @len bytes and check their MAC with the session key: 0, or -1 (counted in bad_msgs;
+ * a version error from the server is reported once). */
+int peer_decode(struct peer *p, const uint8_t *buf, size_t len, struct wire_msg *m);
+/* A message from the other peer passed peer_msg_check(): is its counter new (not a replay)? */
+bool peer_replay_ok(struct peer *p, const struct wire_msg *m);
 
 /* Send a wire message on a UDP socket / over a channel. Return 0 or -errno. */
 int peer_udp_send(struct peer *p, struct psock *s, const struct sockaddr_storage *to,

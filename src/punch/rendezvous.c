@@ -1,6 +1,8 @@
 #include "rendezvous.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <sodium.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,14 +10,20 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "endpoint.h"
 #include "evout.h"
 #include "loop.h"
+#include "ratelimit.h"
 #include "util.h"
 #include "wire.h"
 
 #define RDV_UDP_BATCH 64          /* datagrams read per wake-up before yielding */
-#define RDV_RL_SLOTS 8192         /* rate limiter buckets (power of two) */
+#define RDV_RL_ORDER 13           /* 8192 rate limiter buckets */
+/* A full session table evicts rather than refuses: the oldest session still waiting for its
+ * second member among the first RDV_EVICT_SCAN least recently used, else the least recently
+ * used one (a paired session has had its endpoints). */
+#define RDV_EVICT_SCAN 64
 #define RDV_SWEEP_US 1000000
 /* The moment both peers of a pairing start punching (PEER's START attribute): the slower
  * peer's round trip twice over (PEER reaches each peer half a round trip after it leaves, and
@@ -60,10 +68,13 @@ struct rdv_member {
 	uint8_t n_priv;
 	struct wire_natinfo nat;
 	uint32_t rtt_us;              /* its round trip to us, as it measured it (0: unknown) */
+	struct auth_window win;       /* its counters seen: a repeat is a replay */
 };
 
 struct rdv_session {
 	char id[WIRE_MAX_SESSION + 1];
+	struct auth_key key;          /* auth_session_key() of id */
+	bool paired;                  /* PEER went out once */
 	uint64_t token;
 	uint64_t last_us;
 	uint64_t relayed;
@@ -73,16 +84,14 @@ struct rdv_session {
 	struct rdv_session *lnext, *lprev;   /* least recently used first */
 };
 
-struct rdv_rl {
-	struct sockaddr_storage addr;
-	uint64_t last_us;
-	uint32_t tokens_milli;        /* thousandths of a packet */
-};
-
 struct rdv_stats {
 	uint64_t rx, rx_bytes, tx, tx_fail;
 	uint64_t decode[WIRE_EDECODE_MAX];
 	uint64_t unexpected, bad_token, rate_limited, oversized;
+	uint64_t bad_mac, replayed, stale, short_req, version_replies, evicted;
+	/* bytes from sources whose message did not verify, and bytes sent back to them: the
+	 * amplification a spoofed flood gets (at most 1: only the version error, never longer) */
+	uint64_t unverified_rx_bytes, unverified_tx_bytes;
 	uint64_t binds, registrations, pairings, session_full, role_taken, busy, proto_mismatch;
 	uint64_t sessions_created, sessions_expired, sessions_closed;
 	uint64_t relayed, relayed_bytes, relay_denied;
@@ -102,7 +111,8 @@ struct rdv {
 	struct rdv_session *lru_head, *lru_tail;
 	struct rdv_conn *conns;
 	uint32_t n_conns;
-	struct rdv_rl *rl;
+	struct rl rl;
+	struct auth_key master;
 	struct loop_timer sweep, stop_timer;
 	int sigfd;
 	struct loop_io sigio;
@@ -164,17 +174,39 @@ static void session_touch(struct rdv *r, struct rdv_session *s)
 	lru_append(r, s);
 }
 
-static struct rdv_session *session_new(struct rdv *r, const char *id)
+static void session_free(struct rdv *r, struct rdv_session *s);
+
+/* Make room for one more session: only an authenticated REGISTER gets here, so whoever fills
+ * the table holds the secret; still, the newcomer wins over the stalest waiting session. */
+static void session_evict(struct rdv *r)
+{
+	struct rdv_session *s = r->lru_head, *victim = r->lru_head;
+	int i;
+
+	for (i = 0; s && i < RDV_EVICT_SCAN; i++, s = s->lnext) {
+		if (!s->paired) {
+			victim = s;
+			break;
+		}
+	}
+	if (victim) {
+		r->st.evicted++;
+		session_free(r, victim);
+	}
+}
+
+static struct rdv_session *session_new(struct rdv *r, const char *id, const struct auth_key *k)
 {
 	struct rdv_session *s;
 	size_t b;
 
 	if (r->n_sessions >= r->o->max_sessions)
-		return NULL;
+		session_evict(r);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
 	strcpy(s->id, id);
+	s->key = *k;
 	s->token = rand_u64();
 	s->last_us = loop_now_us();
 	b = session_bucket(r, id);
@@ -205,12 +237,18 @@ static void session_free(struct rdv *r, struct rdv_session *s)
 
 /* ---- sending ---- */
 
+/* Encode @m with a fresh counter and seal it with the session key @k. */
 static void rdv_send(struct rdv *r, int listener, const struct sockaddr_storage *to,
-		     struct rdv_conn *conn, struct wire_msg *m)
+		     struct rdv_conn *conn, struct wire_msg *m, const struct auth_key *k)
 {
 	uint8_t buf[WIRE_MAX_LEN];
-	int n = wire_encode(m, buf, sizeof(buf));
+	int n;
 
+	m->ctr = auth_ctr_next();
+	m->present |= WA_BIT(WA_CTR);
+	n = wire_encode(m, buf, sizeof(buf));
+	if (n >= 0)
+		n = auth_seal(k, buf, (size_t)n, sizeof(buf));
 	if (n < 0) {
 		r->st.tx_fail++;
 		return;
@@ -229,13 +267,14 @@ static void rdv_send(struct rdv *r, int listener, const struct sockaddr_storage 
 		r->st.tx++;
 }
 
-static void reply(struct rdv *r, const struct rdv_src *src, struct wire_msg *m)
+static void reply(struct rdv *r, const struct rdv_src *src, struct wire_msg *m,
+		  const struct auth_key *k)
 {
-	rdv_send(r, src->listener, &src->from, src->conn, m);
+	rdv_send(r, src->listener, &src->from, src->conn, m, k);
 }
 
 static void send_error(struct rdv *r, const struct rdv_src *src, const struct wire_msg *in,
-		       uint16_t code, const char *text)
+		       const struct auth_key *k, uint16_t code, const char *text)
 {
 	struct wire_msg m;
 
@@ -245,7 +284,52 @@ static void send_error(struct rdv *r, const struct rdv_src *src, const struct wi
 	m.error_code = code;
 	snprintf(m.error_text, sizeof(m.error_text), "%s", text);
 	m.present = WA_BIT(WA_ERROR);
-	reply(r, src, &m);
+	reply(r, src, &m, k);
+}
+
+/* A message of our magic but another version: say which version we speak, in a reply never
+ * longer than the request (it cannot be authenticated: the source is unverified) and built by
+ * hand, since a peer of another version may read no more than a header and an ERROR attribute.
+ * Rate-limited like everything else before it gets here. */
+static void send_version_error(struct rdv *r, const struct rdv_src *src, const uint8_t *in,
+			       size_t len)
+{
+	static const char text[] = "version 2 needed";
+	uint8_t b[WIRE_HDR_LEN + 2 + 2 + sizeof(text) - 1];
+	size_t n = sizeof(b) < len ? sizeof(b) : len;
+	int ret;
+
+	if (len < WIRE_HDR_LEN)
+		return;               /* not even a header: nothing to echo, nothing sent */
+	memset(b, 0, sizeof(b));
+	b[0] = WIRE_MAGIC >> 8;
+	b[1] = WIRE_MAGIC & 0xff;
+	b[2] = WIRE_VERSION;
+	b[3] = WIRE_ERROR;
+	b[4] = WIRE_ROLE_SERVER;
+	memcpy(b + 16, in + 16, 8);           /* the requester's nonce, echoed */
+	if (n < WIRE_HDR_LEN + 4) {
+		n = WIRE_HDR_LEN;             /* a short request: the header alone says it */
+	} else {
+		b[WIRE_HDR_LEN] = WA_ERROR;
+		b[WIRE_HDR_LEN + 1] = (uint8_t)(n - WIRE_HDR_LEN - 2);
+		b[WIRE_HDR_LEN + 3] = WIRE_ERR_VERSION;
+		memcpy(b + WIRE_HDR_LEN + 4, text, n - WIRE_HDR_LEN - 4);
+	}
+	b[6] = (uint8_t)(n >> 8);
+	b[7] = (uint8_t)n;
+	if (src->conn)
+		ret = stream_send(src->conn->fd, b, n);
+	else
+		ret = sendto(r->ls[src->listener].ufd, b, n, MSG_DONTWAIT,
+			     (const struct sockaddr *)&src->from, ep_len(&src->from)) < 0 ? -1 : 0;
+	if (ret < 0) {
+		r->st.tx_fail++;
+		return;
+	}
+	r->st.tx++;
+	r->st.version_replies++;
+	r->st.unverified_tx_bytes += n;
 }
 
 /* Other listen addresses of the same family: a peer BINDs to one of them to learn whether its
@@ -304,15 +388,37 @@ static void send_peer(struct rdv *r, struct rdv_session *s, int i)
 		    WA_BIT(WA_START);
 	if (m.n_peer_priv)
 		m.present |= WA_BIT(WA_PEER_PRIVATE);
-	rdv_send(r, me->listener, &me->pub, me->conn, &m);
+	rdv_send(r, me->listener, &me->pub, me->conn, &m, &s->key);
 	me->peer_sent = true;
+	s->paired = true;
 }
 
 /* ---- message handlers ---- */
 
-static void on_bind(struct rdv *r, const struct rdv_src *src, const struct wire_msg *in)
+/* The listener a CHANGE-flagged BIND is answered from (punch probe's filtering test): same
+ * family, the other address and/or the other port as the flags ask; -1 when there is none. */
+static int change_listener(struct rdv *r, int from, uint8_t flags)
 {
+	const struct sockaddr_storage *a = &r->ls[from].addr;
+	int i;
+
+	for (i = 0; i < r->n_ls; i++) {
+		const struct sockaddr_storage *b = &r->ls[i].addr;
+
+		if (b->ss_family == a->ss_family &&
+		    ep_equal(a, b, false) == !(flags & WIRE_F_CHANGE_ADDR) &&
+		    (ep_port(a) == ep_port(b)) == !(flags & WIRE_F_CHANGE_PORT))
+			return i;
+	}
+	return -1;
+}
+
+static void on_bind(struct rdv *r, const struct rdv_src *src, const struct wire_msg *in,
+		    const struct auth_key *k)
+{
+	struct sockaddr_storage to = src->from;
 	struct wire_msg m;
+	int l = src->listener;
 
 	r->st.binds++;
 	wire_msg_init(&m, WIRE_BIND_REPLY);
@@ -321,42 +427,44 @@ static void on_bind(struct rdv *r, const struct rdv_src *src, const struct wire_
 	ep_to_wire(&src->from, &m.observed);
 	m.present = WA_BIT(WA_OBSERVED);
 	add_alts(r, src, &m);
-	reply(r, src, &m);
+	if (src->conn || !(in->flags & (WIRE_F_CHANGE_ADDR | WIRE_F_CHANGE_PORT) ||
+			   in->present & WA_BIT(WA_RESPONSE_PORT))) {
+		reply(r, src, &m, k);
+		return;
+	}
+	/* RFC 5780 over UDP: another listener answers, or another port of the sender's own
+	 * address does (never another address: no reflection towards third parties). */
+	if (in->flags & (WIRE_F_CHANGE_ADDR | WIRE_F_CHANGE_PORT))
+		l = change_listener(r, src->listener, in->flags);
+	if (l < 0) {
+		r->st.unexpected++;
+		return;
+	}
+	if (in->present & WA_BIT(WA_RESPONSE_PORT))
+		ep_set_port(&to, in->response_port);
+	rdv_send(r, l, &to, NULL, &m, k);
 }
 
-static void on_register(struct rdv *r, const struct rdv_src *src, const struct wire_msg *in)
+static void on_register(struct rdv *r, const struct rdv_src *src, const struct wire_msg *in,
+			struct rdv_session *s, struct rdv_member *me)
 {
-	struct rdv_session *s;
-	struct rdv_member *me = NULL;
 	struct wire_msg m;
 	int i;
 
 	r->st.registrations++;
-	s = session_find(r, in->session);
-	if (!s) {
-		s = session_new(r, in->session);
-		if (!s) {
-			r->st.busy++;
-			send_error(r, src, in, WIRE_ERR_BUSY, "server at its session limit");
-			return;
-		}
-	}
-	for (i = 0; i < 2; i++)
-		if (s->m[i].used && s->m[i].nonce == in->nonce)
-			me = &s->m[i];
 	if (!me) {
 		if (in->role == WIRE_ROLE_A || in->role == WIRE_ROLE_B) {
 			i = in->role - 1;
 			if (s->m[i].used) {
 				r->st.role_taken++;
-				send_error(r, src, in, WIRE_ERR_ROLE_TAKEN, "role already taken");
+				send_error(r, src, in, &s->key, WIRE_ERR_ROLE_TAKEN, "role already taken");
 				return;
 			}
 		} else {
 			i = s->m[0].used ? 1 : 0;
 			if (s->m[i].used) {
 				r->st.session_full++;
-				send_error(r, src, in, WIRE_ERR_SESSION_FULL, "session full");
+				send_error(r, src, in, &s->key, WIRE_ERR_SESSION_FULL, "session full");
 				return;
 			}
 		}
@@ -366,18 +474,23 @@ static void on_register(struct rdv *r, const struct rdv_src *src, const struct w
 		me->nonce = in->nonce;
 		me->role = (uint8_t)(i + 1);
 		me->round = in->round;
+		auth_window_reset(&me->win, in->ctr);
 	}
 	if (s->m[!(me - s->m)].used && s->m[!(me - s->m)].proto != in->proto) {
 		r->st.proto_mismatch++;
-		send_error(r, src, in, WIRE_ERR_PROTO_MISMATCH, "the other peer uses another proto");
+		send_error(r, src, in, &s->key, WIRE_ERR_PROTO_MISMATCH,
+			   "the other peer uses another proto");
 		return;
 	}
-	if (in->round < me->round)
+	/* round 65535 is followed by 0: serial arithmetic, not < */
+	if (wire_round_cmp(in->round, me->round) < 0)
 		return;                       /* a late retransmission of an earlier round */
-	if (in->round > me->round)
+	if (in->round != me->round)
 		me->peer_sent = false;
 	me->round = in->round;
 	me->proto = in->proto;
+	/* A member moves (its NAT rebound, or it roamed) only by a message that carries its MAC
+	 * and a counter never seen before: knowing its nonce is not enough any more. */
 	me->pub = src->from;
 	me->listener = src->listener;
 	if (me->conn && me->conn != src->conn)
@@ -400,7 +513,7 @@ static void on_register(struct rdv *r, const struct rdv_src *src, const struct w
 	ep_to_wire(&src->from, &m.observed);
 	m.present = WA_BIT(WA_OBSERVED) | WA_BIT(WA_ROUND);
 	add_alts(r, src, &m);
-	reply(r, src, &m);
+	reply(r, src, &m, &s->key);
 
 	{
 		struct rdv_member *other = &s->m[!(me - s->m)];
@@ -420,44 +533,38 @@ static void on_register(struct rdv *r, const struct rdv_src *src, const struct w
 }
 
 static void on_relay(struct rdv *r, const struct rdv_src *src, const struct wire_msg *in,
-		     const uint8_t *raw, size_t len)
+		     struct rdv_session *s, struct rdv_member *me, const uint8_t *raw, size_t len)
 {
-	struct rdv_session *s = session_find(r, in->session);
-	struct rdv_member *me = NULL, *other;
-	int i;
+	struct rdv_member *other;
 
-	if (!s || s->token != in->token) {
-		r->st.bad_token++;
-		return;
-	}
-	for (i = 0; i < 2; i++)
-		if (s->m[i].used && s->m[i].nonce == in->nonce)
-			me = &s->m[i];
-	if (!me) {
+	/* Only between the two authenticated members of a session: the sender proved its MAC
+	 * and is a member by its nonce; the token proves it was told the pairing. */
+	if (!me || s->token != in->token) {
 		r->st.bad_token++;
 		return;
 	}
 	other = &s->m[!(me - s->m)];
 	if (!r->o->relay) {
 		r->st.relay_denied++;
-		send_error(r, src, in, WIRE_ERR_NO_RELAY, "relay disabled");
+		send_error(r, src, in, &s->key, WIRE_ERR_NO_RELAY, "relay disabled");
 		return;
 	}
-	if (!other->used) {
+	if (!other->used || !s->paired) {
 		r->st.relay_denied++;
-		send_error(r, src, in, WIRE_ERR_NOT_PAIRED, "no peer yet");
+		send_error(r, src, in, &s->key, WIRE_ERR_NOT_PAIRED, "no peer yet");
 		return;
 	}
 	if (s->relayed + len > r->o->relay_limit) {
 		r->st.relay_denied++;
-		send_error(r, src, in, WIRE_ERR_RELAY_LIMIT, "relay limit reached");
+		send_error(r, src, in, &s->key, WIRE_ERR_RELAY_LIMIT, "relay limit reached");
 		return;
 	}
 	s->relayed += len;
 	r->st.relayed++;
 	r->st.relayed_bytes += len;
 	session_touch(r, s);
-	/* Forwarded as is: the inner message is the peers' business, authenticated by the token. */
+	/* Forwarded as is, never larger than it came: the receiving peer checks the inner
+	 * message's own MAC with the session key. */
 	if (other->conn) {
 		if (stream_send(other->conn->fd, raw, len) < 0)
 			r->st.tx_fail++;
@@ -471,93 +578,132 @@ static void on_relay(struct rdv *r, const struct rdv_src *src, const struct wire
 	}
 }
 
-static void on_bye(struct rdv *r, const struct wire_msg *in)
+static void on_bye(struct rdv *r, const struct wire_msg *in, struct rdv_session *s,
+		   struct rdv_member *me)
 {
-	struct rdv_session *s = session_find(r, in->session);
 	int i, byes = 0;
 
-	if (!s || s->token != in->token) {
+	if (!me || s->token != in->token) {
 		r->st.bad_token++;
 		return;
 	}
-	for (i = 0; i < 2; i++) {
-		if (s->m[i].used && s->m[i].nonce == in->nonce)
-			s->m[i].bye = true;
+	me->bye = true;
+	for (i = 0; i < 2; i++)
 		byes += s->m[i].bye || !s->m[i].used;
-	}
 	if (byes == 2) {
 		r->st.sessions_closed++;
 		session_free(r, s);
 	}
 }
 
+/* Count a message that did not verify (nothing is sent back to its source). */
+static void unverified(struct rdv *r, uint64_t *counter, size_t len)
+{
+	(*counter)++;
+	r->st.unverified_rx_bytes += len;
+}
+
 static void rdv_handle(struct rdv *r, const struct rdv_src *src, const uint8_t *buf, size_t len)
 {
+	struct rdv_session *s;
+	struct rdv_member *me = NULL;
+	struct auth_key kbuf;
+	const struct auth_key *k;
 	struct wire_msg m;
-	int err;
+	int err, i;
 
 	r->st.rx++;
 	r->st.rx_bytes += len;
 	err = wire_decode(buf, len, &m);
 	if (err) {
 		r->st.decode[-err]++;
+		r->st.unverified_rx_bytes += len;
+		if (err == -WIRE_EVERSION)
+			send_version_error(r, src, buf, len);
+		return;
+	}
+	if (m.type != WIRE_BIND && m.type != WIRE_REGISTER && m.type != WIRE_RELAY &&
+	    m.type != WIRE_BYE) {
+		unverified(r, &r->st.unexpected, len); /* peer-to-peer or a server's: never answered */
+		return;
+	}
+	/* Every message to the server names its session (BIND too): the key is the session's. */
+	s = session_find(r, m.session);
+	if (s) {
+		k = &s->key;
+	} else {
+		auth_session_key(&r->master, m.session, &kbuf);
+		k = &kbuf;
+	}
+	if (!(m.present & WA_BIT(WA_CTR)) || !auth_check(k, buf, len, m.mac_off)) {
+		unverified(r, &r->st.bad_mac, len);
+		return;
+	}
+	/* Replays: a member's counters must be new to its window; a sender we keep nothing about
+	 * must be fresh (a counter is its wall clock), so an old capture replayed later starts
+	 * nothing. */
+	for (i = 0; s && i < 2; i++)
+		if (s->m[i].used && s->m[i].nonce == m.nonce)
+			me = &s->m[i];
+	if (me ? !auth_window_accept(&me->win, m.ctr) : !auth_fresh(m.ctr, auth_now_us())) {
+		unverified(r, me ? &r->st.replayed : &r->st.stale, len);
+		return;
+	}
+	/* Whatever a BIND or REGISTER brings back stays smaller than it (wire.h): a request
+	 * recorded and replayed from a spoofed address within the freshness window gains the
+	 * attacker nothing. */
+	if (!src->conn && ((m.type == WIRE_BIND && len < WIRE_MIN_BIND) ||
+			   (m.type == WIRE_REGISTER && len < WIRE_MIN_REGISTER))) {
+		unverified(r, &r->st.short_req, len);
 		return;
 	}
 	switch (m.type) {
 	case WIRE_BIND:
-		on_bind(r, src, &m);
+		on_bind(r, src, &m, k);
 		break;
 	case WIRE_REGISTER:
-		on_register(r, src, &m);
+		if (!s) {
+			s = session_new(r, m.session, k);
+			if (!s) {
+				r->st.busy++;
+				return;
+			}
+		}
+		on_register(r, src, &m, s, me);
 		break;
 	case WIRE_RELAY:
-		on_relay(r, src, &m, buf, len);
+		if (s)
+			on_relay(r, src, &m, s, me, buf, len);
+		else
+			r->st.bad_token++;
 		break;
 	case WIRE_BYE:
-		on_bye(r, &m);
-		break;
-	default:
-		r->st.unexpected++;   /* peer-to-peer messages, or a server's own: never answered */
+		if (s)
+			on_bye(r, &m, s, me);
+		else
+			r->st.bad_token++;
 		break;
 	}
 }
 
 /* ---- rate limiting ---- */
 
-/* A token bucket per source address (ports vary too cheaply to key on). Buckets live in a
- * fixed table; a collision just resets the bucket, which only ever errs towards admitting. */
+/* Per source address (ports vary too cheaply to key on; an IPv6 host owns a /64). */
 static bool rate_ok(struct rdv *r, const struct sockaddr_storage *from)
 {
 	struct sockaddr_storage a = *from;
-	struct rdv_rl *b;
-	uint64_t now, add, cap;
-	size_t h;
+	size_t n;
 
 	if (!r->o->rate_limit)
 		return true;
 	ep_set_port(&a, 0);
-	h = (size_t)siphash24(r->hkey, &a, ep_len(&a)) & (RDV_RL_SLOTS - 1);
-	b = &r->rl[h];
-	now = loop_now_us();
-	cap = (uint64_t)r->o->rate_limit * 2000u;    /* a burst of two seconds' worth */
-	if (!ep_equal(&b->addr, &a, false) || b->addr.ss_family == 0) {
-		b->addr = a;
-		b->last_us = now;
-		b->tokens_milli = (uint32_t)(cap > UINT32_MAX ? UINT32_MAX : cap);
+	if (a.ss_family == AF_INET6) {
+		memset(((struct sockaddr_in6 *)&a)->sin6_addr.s6_addr + 8, 0, 8);
+		((struct sockaddr_in6 *)&a)->sin6_flowinfo = 0;
+		((struct sockaddr_in6 *)&a)->sin6_scope_id = 0;
 	}
-	add = (now - b->last_us) * r->o->rate_limit / 1000u;
-	b->last_us = now;
-	add += b->tokens_milli;
-	if (add > cap)
-		add = cap;
-	if (add > UINT32_MAX)
-		add = UINT32_MAX;
-	if (add < 1000) {
-		b->tokens_milli = (uint32_t)add;
-		return false;
-	}
-	b->tokens_milli = (uint32_t)(add - 1000);
-	return true;
+	n = a.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	return rl_allow(&r->rl, siphash24(r->hkey, &a, n), loop_now_us());
 }
 
 /* ---- I/O ---- */
@@ -581,6 +727,7 @@ static void on_udp(struct loop_io *io, uint32_t events)
 			break;
 		if (!rate_ok(r, &src.from)) {
 			r->st.rate_limited++;
+			r->st.unverified_rx_bytes += (size_t)n;
 			continue;
 		}
 		if (mh.msg_flags & MSG_TRUNC || n > WIRE_MAX_LEN) {
@@ -772,6 +919,14 @@ static void stats_print(struct rdv *r)
 	evout_int(e, "drop_unexpected", (long long)s->unexpected);
 	evout_int(e, "drop_bad_token", (long long)s->bad_token);
 	evout_int(e, "drop_rate_limited", (long long)s->rate_limited);
+	evout_int(e, "drop_bad_mac", (long long)s->bad_mac);
+	evout_int(e, "drop_replayed", (long long)s->replayed);
+	evout_int(e, "drop_stale", (long long)s->stale);
+	evout_int(e, "drop_short_request", (long long)s->short_req);
+	evout_int(e, "version_replies", (long long)s->version_replies);
+	evout_int(e, "unverified_rx_bytes", (long long)s->unverified_rx_bytes);
+	evout_int(e, "unverified_tx_bytes", (long long)s->unverified_tx_bytes);
+	evout_int(e, "sessions_evicted", (long long)s->evicted);
 	evout_int(e, "binds", (long long)s->binds);
 	evout_int(e, "registrations", (long long)s->registrations);
 	evout_int(e, "pairings", (long long)s->pairings);
@@ -814,9 +969,22 @@ int rdv_run(const struct rdv_opts *o, FILE *out, FILE *err_f)
 		goto out;
 	while (buckets < o->max_sessions && buckets < (1u << 22))
 		buckets <<= 1;
+	{
+		char why[256];
+
+		/* --new-secret: made here, before the listening line, so that a harness that
+		 * starts the peers once we listen finds it (engines/punch.yaml) */
+		err = o->new_secret ? auth_keygen(o->secret_file, why, sizeof(why)) : 0;
+		if (!err)
+			err = auth_secret_load(o->secret_file, &r->master, why, sizeof(why));
+		if (err) {
+			evout_warn(&r->ev, "rendezvous: the secret: %s", why);
+			goto out;
+		}
+	}
 	r->ht = calloc(buckets, sizeof(*r->ht));
-	r->rl = calloc(RDV_RL_SLOTS, sizeof(*r->rl));
-	if (!r->ht || !r->rl) {
+	err = rl_init(&r->rl, RDV_RL_ORDER, o->rate_limit, o->rate_limit * 2u);
+	if (!r->ht || err) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -872,7 +1040,8 @@ out:
 		close(r->sigfd);
 	loop_fini(&r->loop);
 	free(r->ht);
-	free(r->rl);
+	rl_fini(&r->rl);
+	sodium_memzero(&r->master, sizeof(r->master));
 	free(r);
 	return err;
 }

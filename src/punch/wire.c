@@ -45,6 +45,13 @@ void wire_msg_init(struct wire_msg *m, uint8_t type)
 	m->type = type;
 }
 
+int wire_round_cmp(uint16_t a, uint16_t b)
+{
+	int16_t d = (int16_t)(uint16_t)(a - b);
+
+	return d < 0 ? -1 : d > 0;
+}
+
 bool wire_session_valid(const char *s)
 {
 	size_t n = 0;
@@ -211,6 +218,24 @@ int wire_encode(const struct wire_msg *m, void *buf, size_t cap)
 		attr_put_u32(&w, WA_RTT, m->rtt_us);
 	if (HAS(m, WA_START))
 		attr_put_u32(&w, WA_START, m->start_us);
+	if (HAS(m, WA_CTR))
+		attr_put_u64(&w, WA_CTR, m->ctr);
+	if (HAS(m, WA_PAD)) {
+		/* m->pad bytes in all, attribute headers included, in attributes of <= 255 */
+		static const uint8_t z[255];
+		size_t left = m->pad < 2 ? 2 : m->pad;
+
+		while (left >= 2) {
+			size_t k = left - 2 > 255 ? 255 : left - 2;
+
+			if (left - 2 - k == 1)
+				k--;            /* never leave one byte: no attribute is that small */
+			attr_put(&w, WA_PAD, z, (uint8_t)k);
+			left -= 2 + k;
+		}
+	}
+	if (HAS(m, WA_RESPONSE_PORT))
+		attr_put_u16(&w, WA_RESPONSE_PORT, m->response_port);
 	if (HAS(m, WA_PAYLOAD)) {
 		uint8_t *p;
 
@@ -268,6 +293,8 @@ static int nat_get(const uint8_t *v, uint8_t len, struct wire_natinfo *n)
 static uint32_t required_attrs(uint8_t type)
 {
 	switch (type) {
+	case WIRE_BIND:
+		return WA_BIT(WA_SESSION);   /* version 2: the session names the key */
 	case WIRE_BIND_REPLY:
 		return WA_BIT(WA_OBSERVED);
 	case WIRE_REGISTER:
@@ -436,6 +463,23 @@ int wire_decode(const void *buf, size_t len, struct wire_msg *m)
 			if (alen != 4)
 				return -WIRE_EATTR;
 			m->start_us = get32(v);
+			break;
+		case WA_CTR:
+			if (alen != 8)
+				return -WIRE_EATTR;
+			m->ctr = get64(v);
+			break;
+		case WA_MAC:
+			/* the last attribute: what follows it would be unauthenticated */
+			if (alen != 16 || off != len || HAS(m, WA_MAC))
+				return -WIRE_EATTR;
+			m->mac_off = (uint16_t)(off - 18u);
+			continue;     /* not in present: mac_off says it; the encoder never writes one
+				       * (auth_seal does), so decode(encode(m)) keeps m's present */
+		case WA_RESPONSE_PORT:
+			if (alen != 2 || get16(v) == 0)
+				return -WIRE_EATTR;
+			m->response_port = get16(v);
 			break;
 		case WA_ERROR:
 			if (alen < 2 || alen > 2 + 64)

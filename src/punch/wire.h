@@ -12,6 +12,9 @@
  * then attributes: type u8, length u8, value (length bytes). Each attribute type has a fixed
  * size or a bounded variable size; a malformed attribute rejects the whole message. Unknown
  * attribute types are skipped (forward compatibility within one version).
+ *
+ * Version 2 authenticates: every message carries a counter (WA_CTR) and ends with a MAC
+ * attribute (WA_MAC, auth.h); the decoder only finds where the MAC is, auth_check() judges it.
  */
 #ifndef PUNCH_WIRE_H
 #define PUNCH_WIRE_H
@@ -21,13 +24,19 @@
 #include <stdint.h>
 
 #define WIRE_MAGIC 0x5048
-#define WIRE_VERSION 1
+#define WIRE_VERSION 2
 #define WIRE_HDR_LEN 24
 /* Stays below the IPv6 minimum MTU (1280) minus headers, so no message is ever fragmented. */
 #define WIRE_MAX_LEN 1200
 #define WIRE_MAX_SESSION 64
 #define WIRE_MAX_EPS 4
 #define WIRE_MAX_PAYLOAD 1024
+/* The least size of a BIND / REGISTER the rendezvous answers: larger than everything it sends
+ * back for one (BIND_REPLY; REGISTERED plus PEER, IPv6 and four endpoints each), so that a
+ * request replayed from a spoofed source can never be amplified (QUIC pads its Initial
+ * packets for the same reason). */
+#define WIRE_MIN_BIND 200
+#define WIRE_MIN_REGISTER 400
 
 enum wire_type {
 	WIRE_BIND = 1,        /* peer -> server: "what is my public endpoint?" */
@@ -53,6 +62,10 @@ enum wire_role { WIRE_ROLE_ANY = 0, WIRE_ROLE_A = 1, WIRE_ROLE_B = 2, WIRE_ROLE_
 
 /* Header flags. */
 #define WIRE_F_RELAY 0x01     /* REGISTERED/PEER: this server relays */
+/* BIND (punch probe, RFC 5780's CHANGE-REQUEST): answer from the listen address of the other
+ * IP address and/or the other port; a server without such a listener does not answer. */
+#define WIRE_F_CHANGE_ADDR 0x02
+#define WIRE_F_CHANGE_PORT 0x04
 
 enum wire_attr {
 	WA_SESSION = 1,       /* 1..64 bytes of [A-Za-z0-9._:@/+-] */
@@ -75,6 +88,12 @@ enum wire_attr {
 	WA_RTT = 17,          /* u32: the sender's measured round trip to the server, microseconds */
 	WA_START = 18,        /* u32: PEER: the shared moment is this many microseconds after the
 	                       * server sent the message (each peer subtracts half its RTT) */
+	WA_CTR = 19,          /* u64: the sender's message counter (auth.h: replay protection) */
+	WA_MAC = 20,          /* 16 bytes, the last attribute: keyed BLAKE2b of all before it */
+	WA_PAD = 21,          /* zeros, ignored: BIND and REGISTER are padded to WIRE_MIN_BIND /
+	                       * WIRE_MIN_REGISTER so that no answer is larger than its request */
+	WA_RESPONSE_PORT = 24, /* u16: BIND: answer to this port of the sender's own address
+	                       * (RFC 5780 RESPONSE-PORT; punch probe's mapping lifetime test) */
 };
 
 enum wire_error {
@@ -85,6 +104,8 @@ enum wire_error {
 	WIRE_ERR_NOT_PAIRED = 5,      /* relay before both peers registered */
 	WIRE_ERR_RELAY_LIMIT = 6,
 	WIRE_ERR_PROTO_MISMATCH = 7,  /* the two peers asked for different transports */
+	WIRE_ERR_VERSION = 8,         /* unsupported version: the reply carries the server's own
+	                               * version in its header and is never MACed (auth.h) */
 };
 
 /* An endpoint as carried on the wire: family 4 or 6. */
@@ -141,6 +162,10 @@ struct wire_msg {
 	uint64_t time_us;
 	uint32_t rtt_us;
 	uint32_t start_us;
+	uint64_t ctr;                 /* WA_CTR */
+	uint16_t mac_off;             /* offset of the WA_MAC attribute (0: none; never in present) */
+	uint16_t pad;                 /* WA_PAD: bytes to add, attribute headers included (>= 2) */
+	uint16_t response_port;
 	const uint8_t *payload;       /* points into the decoded buffer / caller's buffer */
 	uint16_t payload_len;
 	uint16_t error_code;
@@ -176,6 +201,10 @@ int wire_decode(const void *buf, size_t len, struct wire_msg *m);
 const char *wire_type_name(uint8_t type);
 const char *wire_decode_strerror(int err);
 const char *nat_kind_name(uint8_t kind);
+
+/* Compare registration rounds as serial numbers (RFC 1982): <0 when @a is before @b, 0 when
+ * equal, >0 after, so that round 0 follows round 65535 (no lockout at the wrap). */
+int wire_round_cmp(uint16_t a, uint16_t b);
 
 /* True when @s (NUL-terminated) is a valid session id: 1..64 bytes of [A-Za-z0-9._:@/+-]. */
 bool wire_session_valid(const char *s);

@@ -20,7 +20,8 @@ static struct report_group *group_find(struct report_groups *gs, const struct ce
 	for (int i = 0; i < gs->n; i++) {
 		struct report_group *g = &gs->g[i];
 		if (strcmp(g->topology, s->topology) == 0 && strcmp(g->proto, s->proto) == 0 &&
-		    strcmp(g->technique, s->technique) == 0 && strcmp(g->impair, s->impair) == 0)
+		    strcmp(g->technique, s->technique) == 0 && strcmp(g->impair, s->impair) == 0 &&
+		    strcmp(g->outer, s->outer) == 0)
 			return g;
 	}
 	return NULL;
@@ -211,6 +212,7 @@ int report_groups_build(const struct results *r, struct report_groups *gs)
 			g->proto = s->proto;
 			g->technique = s->technique;
 			g->impair = s->impair;
+			g->outer = s->outer;
 		}
 		ret = group_add(g, i);
 		if (ret < 0)

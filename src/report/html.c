@@ -363,6 +363,10 @@ static void html_group(FILE *f, const struct results *r, const struct report_gro
 		fputs(" &middot; impair=", f);
 		html_text(f, g->impair);
 	}
+	if (g->outer[0]) {
+		fputs(" &middot; outer=", f);
+		html_text(f, g->outer);
+	}
 	fprintf(f, "</h2>\n<svg class=\"heat\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
 		"role=\"img\" aria-label=\"", width, height, width, height);
 	html_text(f, g->topology);

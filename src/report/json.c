@@ -407,10 +407,14 @@ static void jw_write_cell(struct json_writer *w, const struct results *r,
 		jw_str(w, "engine_b", c->spec.engine_b);
 	if (c->spec.has_stagger)
 		jw_int(w, "stagger_ms", c->spec.stagger_ms);
+	if (c->spec.has_signal_delay)
+		jw_int(w, "signal_delay_ms", c->spec.signal_delay_ms);
 	if (c->spec.events[0])
 		jw_str(w, "events", c->spec.events);
 	if (c->spec.impair[0])
 		jw_str(w, "impair", c->spec.impair);
+	if (c->spec.outer[0])
+		jw_str(w, "outer", c->spec.outer);
 	jw_str(w, "outcome", cell_outcome_name(c->outcome));
 	/* the representative run's details, for readers that do not want to look into runs */
 	jw_str(w, "reason", rep ? rep->reason : "");

@@ -147,6 +147,10 @@ static void md_group(FILE *f, const struct results *r, const struct report_group
 		fputs(" \xc2\xb7 impair=", f);
 		md_text(f, g->impair);
 	}
+	if (g->outer[0]) {
+		fputs(" \xc2\xb7 outer=", f);
+		md_text(f, g->outer);
+	}
 	fputs("\n\n| A \xe2\x86\x93 B \xe2\x86\x92 |", f);
 	for (int j = 0; j < g->ncols; j++) {
 		fputc(' ', f);

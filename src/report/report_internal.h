@@ -6,10 +6,11 @@
 
 #include "matrix/results.h"
 
-/* One grid: the cells of one (topology, proto, technique, impairment). */
+/* One grid: the cells of one (topology, proto, technique, impairment, outer profile). */
 struct report_group {
 	const char *topology, *proto, *technique; /* point into the first cell's spec */
 	const char *impair;  /* the impairment preset, "" for none (its own grid) */
+	const char *outer;   /* the shared outer NAT's profile (--outer), "" for the topology's own */
 	int *cells;          /* indices into r->cells, in order */
 	int ncells;
 	const char **rows;   /* profile A labels (report_groups.names), in the profile order */

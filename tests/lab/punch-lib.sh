@@ -15,6 +15,12 @@ PUNCH=$(dirname "$PUNCHLAB")/src/punch/punch
 [ -x "$PUNCH" ] || fail "the punch engine is not built next to $PUNCHLAB (ninja builds it)"
 PUNCH=$(readlink -f "$PUNCH")
 
+# punch authenticates every message with a secret the rendezvous and the peers share
+# (docs/punch.md, "Threat model"): one per test, through the environment, which punchlab exec
+# passes on to every punch the test starts.
+"$PUNCH" keygen "$TMP/punch.secret" || fail "punch keygen $TMP/punch.secret failed"
+export PUNCH_SECRET_FILE=$TMP/punch.secret
+
 # The tests call python3 often (JSON lines, matrix.json, nft -j): a version manager's shim in
 # PATH costs ~150 ms a call, the system interpreter ~20 ms.
 PY=$(command -v python3) || fail "python3 is needed"

@@ -18,6 +18,7 @@
 #include "impair/spec.h"
 #include "lab/topo.h"
 #include "matrix/cell.h"
+#include "matrix/impair_deadline.h"
 
 #define MS 1000000ULL
 
@@ -385,6 +386,42 @@ static void test_topo_presets(void **state)
 	free(dl);
 }
 
+/* The deadline rule (docs/impairments.md "Deadlines under impairment"): 4 round trips of the
+ * added delay + jitter over every impaired link, plus 1 s when a link loses. */
+static void test_deadline_rule(void **state)
+{
+	struct topo *t = calloc(1, sizeof(*t));
+	struct diag_list *dl = calloc(1, sizeof(*dl));
+	char path[600];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/topologies/two-nats.yaml", PUNCHLAB_SOURCE_DIR);
+	assert_int_equal(topo_parse_file(t, path, dl), 0);
+	/* unimpaired: the engine's own deadlines, unchanged */
+	assert_int_equal(impair_deadline_rtt_ms(t), 0);
+	assert_int_equal(impair_deadline_extra_ms(t), 0);
+	/* lte: 2 WAN links of 20 ms + 8 ms jitter each way: 112 ms; 4 x 112 + 1 s for its loss */
+	assert_int_equal(topo_impair_preset(t, "lte", dl), 0);
+	assert_int_equal(impair_deadline_rtt_ms(t), 112);
+	assert_int_equal(impair_deadline_extra_ms(t), 4 * 112 + 1000);
+	/* delay only, asymmetric: the slower direction counts; no loss, no allowance */
+	assert_int_equal(topo_parse_file(t, path, dl), 0);
+	assert_int_equal(topo_impair_set(t, "inet:nat-a=delay 10ms/30ms", dl), 0);
+	assert_int_equal(topo_impair_set(t, "inet:server=delay 2500us", dl), 0);
+	assert_int_equal(impair_deadline_rtt_ms(t), 65); /* 2 x (30 + 2.5) */
+	assert_int_equal(impair_deadline_extra_ms(t), 4 * 65);
+	/* loss alone (lossy, no delay): the retransmission allowance only */
+	assert_int_equal(topo_parse_file(t, path, dl), 0);
+	assert_int_equal(topo_impair_set(t, "inet:nat-b=loss 1%/0%", dl), 0);
+	assert_int_equal(impair_deadline_extra_ms(t), 1000);
+	/* satellite: 300 ms + 10 ms jitter on both WAN links: 1240 ms, about 6 s more */
+	assert_int_equal(topo_parse_file(t, path, dl), 0);
+	assert_int_equal(topo_impair_preset(t, "satellite", dl), 0);
+	assert_int_equal(impair_deadline_extra_ms(t), 4 * 1240 + 1000);
+	free(t);
+	free(dl);
+}
+
 static void test_preset_file_errors(void **state)
 {
 	struct topo *t = calloc(1, sizeof(*t));
@@ -457,6 +494,7 @@ int main(void)
 		cmocka_unit_test(test_topo_impair_file),
 		cmocka_unit_test(test_topo_impair_set),
 		cmocka_unit_test(test_topo_presets),
+		cmocka_unit_test(test_deadline_rule),
 		cmocka_unit_test(test_preset_file_errors),
 		cmocka_unit_test(test_cell_ids),
 	};

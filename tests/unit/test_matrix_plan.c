@@ -86,6 +86,67 @@ static void test_default_matrix_has_144_cells(void **state)
 	free(cells);
 }
 
+/* --outer: the shared outer NAT's profile is a dimension; the topology's own keeps bare ids
+ * (baselines from before compare), another gains /outer=P (a path percent-encoded), and the
+ * id parses back to the same cell. */
+static void test_outer_dimension(void **state)
+{
+	struct matrix_dims d = default_dims(true);
+	struct cell_spec *cells, back;
+	int n;
+
+	(void)state;
+	snprintf(d.topology, sizeof(d.topology), "double-nat");
+	d.outers[d.nouters++] = "cgn";
+	d.outers[d.nouters++] = "/tmp/cgn-block8.nft";
+	d.outer_default = "cgn";
+	n = cells_enumerate(&d, &cells);
+	assert_int_equal(n, 2 * 144);
+	assert_string_equal(cells[0].id, "double-nat/udp/udp/full-cone~full-cone");
+	assert_string_equal(cells[0].outer, "");
+	assert_string_equal(cells[144].id, "double-nat/udp/udp/full-cone~full-cone"
+					   "/outer=%2Ftmp%2Fcgn-block8.nft");
+	assert_int_equal(cell_id_parse(cells[144].id, &back), 0);
+	assert_string_equal(back.outer, "/tmp/cgn-block8.nft");
+	assert_string_equal(back.id, cells[144].id);
+	assert_int_equal(cell_id_parse("double-nat/udp/udp/full-cone~full-cone/outer=symmetric",
+				       &back), 0);
+	assert_string_equal(back.outer, "symmetric");
+	free(cells);
+}
+
+/* two-level: each home NAT composes with an outer NAT of its own. A full cone behind a
+ * port-restricted outer NAT filters like the outer one, so against a symmetric NAT it fails
+ * where two-nats connects; behind a full-cone outer NAT it connects again; no outer known:
+ * as two-nats. */
+static void test_theory_two_level(void **state)
+{
+	struct theory t;
+	struct theory_input in = { .a = hdr("full-cone"), .b = hdr("symmetric"),
+				   .layout = LAYOUT_TWO_LEVEL, .technique = "udp" };
+
+	(void)state;
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_DIRECT);
+	in.outer_a = hdr("port-restricted-cone");
+	in.outer_b = hdr("port-restricted-cone");
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_FAILED);
+	in.outer_a = hdr("full-cone");
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_DIRECT);
+	/* a symmetric outer NAT makes a port-restricted home NAT's side unknown */
+	in.a = hdr("port-restricted-cone");
+	in.b = hdr("port-restricted-cone");
+	in.outer_a = hdr("symmetric");
+	in.outer_b = hdr("port-restricted-cone");
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_FAILED);
+	in.outer_a = hdr("port-restricted-cone");
+	theory_predict(&in, &t);
+	assert_int_equal(t.outcome, CELL_DIRECT);
+}
+
 static void test_no_b_nat_varies_a_only(void **state)
 {
 	struct matrix_dims d = default_dims(false);
@@ -689,6 +750,70 @@ static void test_default_disagreements_explained(void **state)
 	free(cells);
 }
 
+/* rates: entries carry an impairment (issue 12): an entry without impair: serves unimpaired
+ * cells only, one with impair: lte the impair=lte cells only; an impaired rate cell whose
+ * impairment has no entry is judged by its allowed outcomes only, and its reason says so. */
+static void test_rates_by_impairment(void **state)
+{
+	static const char yaml[] =
+		"documents:\n  d: { title: T, file: docs/sources/d.md }\nclaims: []\nrates:\n"
+		"  - { mechanism: rst-race, technique: tcp, runs: 30, direct: 30, date: d, command: c }\n"
+		"  - { mechanism: rst-race, technique: tcp, impair: lte, runs: 30, direct: 26, "
+		"date: d, command: c }\n"
+		"  - { mechanism: rst-race, technique: predict, impair: none, runs: 30, direct: 29, "
+		"date: d, command: c }\n";
+	static const char bad[] =
+		"documents:\n  d: { title: T, file: docs/sources/d.md }\nclaims: []\nrates:\n"
+		"  - { mechanism: rst-race, impair: \"\", runs: 30, direct: 20, date: d, command: c }\n";
+	struct expectations *e = calloc(1, sizeof(*e));
+	struct diag_list dl = { .count = 0 };
+	struct cell_spec c = { .proto = "tcp", .technique = "tcp" };
+	struct cell_refs r = { 0 };
+	struct theory t;
+	char why[512] = "";
+
+	(void)state;
+	assert_int_equal(expectations_load_buffer(e, "x.yaml", yaml, strlen(yaml), &dl), 0);
+	predict("port-restricted-cone-rst", "full-cone", LAYOUT_TWO_NATS, true, "tcp", &t);
+	assert_string_equal(t.mechanism, "rst-race");
+	snprintf(c.id, sizeof(c.id), "two-nats/tcp/tcp/port-restricted-cone-rst~full-cone");
+	assert_ptr_equal(expectations_rate(e, "rst-race", &c), &e->rates[0]);
+	assert_int_equal(expectations_expected(e, &c, &t, &r, why, sizeof(why)), 0);
+	assert_true(r.expected_rate > 0.9);
+	double unimpaired = r.expected_rate;
+	/* the same cell under lte: the lte entry, not the unimpaired one */
+	strcat(c.id, "/impair=lte");
+	snprintf(c.impair, sizeof(c.impair), "lte");
+	assert_ptr_equal(expectations_rate(e, "rst-race", &c), &e->rates[1]);
+	assert_int_equal(expectations_expected(e, &c, &t, &r, why, sizeof(why)), 0);
+	assert_true(r.expected_rate > 0 && r.expected_rate < unimpaired);
+	assert_non_null(strstr(r.expected_reason, "26 of 30"));
+	/* under dsl: no entry; allowed outcomes only, said in the reason */
+	snprintf(c.impair, sizeof(c.impair), "dsl");
+	assert_null(expectations_rate(e, "rst-race", &c));
+	assert_int_equal(expectations_expected(e, &c, &t, &r, why, sizeof(why)), 0);
+	assert_true(r.expected_rate == 0);
+	assert_true(r.expected_allowed & (1u << CELL_DIRECT));
+	assert_true(r.expected_allowed & (1u << t.fallback));
+	assert_non_null(strstr(r.expected_reason, "no rate measured under impair=dsl"));
+	assert_non_null(strstr(r.expected_reason, "allowed outcomes only"));
+	/* impair: none is an entry for unimpaired cells; an lte cell of predict has none */
+	snprintf(c.technique, sizeof(c.technique), "predict");
+	c.impair[0] = '\0';
+	assert_ptr_equal(expectations_rate(e, "rst-race", &c), &e->rates[2]);
+	snprintf(c.impair, sizeof(c.impair), "lte");
+	assert_null(expectations_rate(e, "rst-race", &c));
+	/* an unimpaired rate cell without an entry stays an error */
+	snprintf(c.technique, sizeof(c.technique), "birthday");
+	c.impair[0] = '\0';
+	assert_int_equal(expectations_expected(e, &c, &t, &r, why, sizeof(why)), -ENOENT);
+	/* impair: needs a value */
+	assert_int_equal(expectations_load_buffer(e, "x.yaml", bad, strlen(bad), &dl), -EINVAL);
+	assert_int_equal(dl.items[0].line, 5);
+	assert_non_null(strstr(dl.items[0].msg, "expected a preset (lte) or none"));
+	free(e);
+}
+
 static void test_expectations_bad_input(void **state)
 {
 	static const struct {
@@ -766,6 +891,10 @@ static void test_expected_is_theory_or_a_testable_rate(void **state)
 	d.nprofiles = 0;
 	for (int i = 0; i < NALL; i++)
 		d.profiles[d.nprofiles++] = base_profiles[i];
+	/* unimpaired and under lte: the rates of each (an lte entry serves lte cells only) */
+	d.impairments[0] = "none";
+	d.impairments[1] = "lte";
+	d.nimpairments = 2;
 	/* two layouts with rate cells of their own: two-nats, and double-nat behind the cgn */
 	struct profile_header cgn;
 	struct diag_list cdl = { .count = 0 };
@@ -795,6 +924,12 @@ static void test_expected_is_theory_or_a_testable_rate(void **state)
 		}
 		rate_cells++;
 		assert_true(r.expected_allowed & (1u << CELL_DIRECT));
+		if (c->impair[0] && r.expected_rate == 0) {
+			/* no rate measured under it: allowed outcomes only, and said */
+			assert_non_null(strstr(r.expected_reason, "allowed outcomes only"));
+			assert_null(expectations_rate(e, t.mechanism, c));
+			continue;
+		}
 		assert_true(r.expected_rate > 0 && r.expected_rate < 1);
 		assert_true(r.expected_runs >= 1 && r.expected_runs <= RATE_MAX_RUNS);
 		rate = expectations_rate(e, t.mechanism, c);
@@ -803,10 +938,11 @@ static void test_expected_is_theory_or_a_testable_rate(void **state)
 	assert_true(rate_cells > 0);
 	for (int i = 0; i < e->nrates; i++)
 		if (!used[i])
-			fail_msg("ci/expectations.yaml:%d: the %s rate (technique %s, cells %s) serves "
-				 "no cell", e->rates[i].line, e->rates[i].mechanism,
+			fail_msg("ci/expectations.yaml:%d: the %s rate (technique %s, cells %s, impair "
+				 "%s) serves no cell", e->rates[i].line, e->rates[i].mechanism,
 				 e->rates[i].technique[0] ? e->rates[i].technique : "any",
-				 e->rates[i].cells[0] ? e->rates[i].cells : "any");
+				 e->rates[i].cells[0] ? e->rates[i].cells : "any",
+				 e->rates[i].impair[0] ? e->rates[i].impair : "none");
 	free(cells);
 }
 
@@ -858,6 +994,8 @@ int main(void)
 		cmocka_unit_test(test_cell_id_errors_say_why),
 		cmocka_unit_test(test_cell_id_too_long),
 		cmocka_unit_test(test_enumerate_once_per_profile),
+		cmocka_unit_test(test_outer_dimension),
+		cmocka_unit_test(test_theory_two_level),
 		cmocka_unit_test(test_shards_partition),
 		cmocka_unit_test(test_theory_cases),
 		cmocka_unit_test(test_expectations_shipped_file),
@@ -866,6 +1004,7 @@ int main(void)
 		cmocka_unit_test(test_claims_hedged_verdict),
 		cmocka_unit_test(test_default_disagreements_explained),
 		cmocka_unit_test(test_expectations_bad_input),
+		cmocka_unit_test(test_rates_by_impairment),
 		cmocka_unit_test(test_expected_is_theory_or_a_testable_rate),
 		cmocka_unit_test(test_rate_arithmetic),
 		cmocka_unit_test(test_cell_id_events),

@@ -1,4 +1,5 @@
-/* Timing sweeps (issue 12 item 5): the --sweep spec parser and the stagger= cell-id dimension. */
+/* Timing sweeps (issue 12 item 5): the --sweep spec parser, the stagger= and signal-delay=
+ * cell-id dimensions, and the reports' sweeps (which dimension, which points). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -47,7 +48,13 @@ static void test_sweep_specs(void **state)
 static void test_sweep_bad_specs(void **state)
 {
 	static const char *const bad[][2] = {
-		{ "signal-delay=0..100ms/10", "stagger is the only dimension" },
+		{ "jitter=0..100ms/10", "a sweep varies stagger or signal-delay" },
+		{ "=0..100ms/10", "a sweep varies stagger or signal-delay" },
+		{ "signal=0..100ms/10", "a sweep varies stagger or signal-delay" },
+		{ "signal-delay", "expected stagger=FROM..TO/STEP or signal-delay=" },
+		{ "signal-delay=0..200ms", "expected signal-delay=FROM..TO/STEP" },
+		{ "signal-delay=0..20000ms/10", "TO is not a duration" },
+		{ "signal-delay=200..0ms/10", "TO (0 ms) is below FROM (200 ms)" },
 		{ "stagger", "expected stagger=FROM..TO/STEP" },
 		{ "stagger=0..200ms", "expected stagger=FROM..TO/STEP" },
 		{ "stagger=0-200ms/10", "expected stagger=FROM..TO/STEP" },
@@ -112,6 +119,115 @@ static void test_no_sweep_nothing_to_free(void **state)
 	assert_null(s);
 }
 
+/* signal-delay= takes the same ranges as stagger=, and says which dimension it is. */
+static void test_signal_delay_specs(void **state)
+{
+	struct sweep sw;
+	char why[300];
+
+	(void)state;
+	assert_int_equal(sweep_parse("signal-delay=0..200ms/20", &sw, why, sizeof(why)), 0);
+	assert_string_equal(sw.key, "signal-delay");
+	assert_int_equal(sw.npoints, 11);
+	assert_int_equal(sw.points[1], 20);
+	assert_int_equal(sw.points[10], 200);
+	assert_int_equal(sweep_parse("signal-delay=0..1s/250ms", &sw, why, sizeof(why)), 0);
+	assert_string_equal(sw.key, "signal-delay");
+	assert_int_equal(sw.npoints, 5);
+	assert_int_equal(sw.points[4], 1000);
+	/* a prefix of a key is no key */
+	assert_int_equal(sweep_parse("stag=0..200ms/20", &sw, why, sizeof(why)), -EINVAL);
+	assert_int_equal(sweep_parse("signal-delayed=0..200ms/20", &sw, why, sizeof(why)), -EINVAL);
+}
+
+/* signal-delay= is the last dimension of the ids: absent by default, canonical "Nms", after
+ * events=, and an id names it once. */
+static void test_signal_delay_dimension(void **state)
+{
+	struct cell_spec c;
+	char why[256];
+
+	(void)state;
+	assert_int_equal(cell_id_parse("two-nats/tcp/tcp/a~b", &c), 0);
+	assert_false(c.has_signal_delay);
+	assert_int_equal(cell_id_parse("two-nats/tcp/tcp/a~b/signal-delay=60ms", &c), 0);
+	assert_true(c.has_signal_delay);
+	assert_false(c.has_stagger);
+	assert_int_equal(c.signal_delay_ms, 60);
+	assert_string_equal(c.id, "two-nats/tcp/tcp/a~b/signal-delay=60ms");
+	assert_int_equal(cell_id_parse("two-nats/tcp/tcp/a~b/signal-delay=0", &c), 0);
+	assert_string_equal(c.id, "two-nats/tcp/tcp/a~b/signal-delay=0ms"); /* a point, not absent */
+	/* written in any order, canonical at the end of the table */
+	assert_int_equal(cell_id_parse("two-nats/udp/udp/a~b/signal-delay=1s/events=nat-a%20reboot"
+				       "%402s/stagger=10ms/engine=netcat", &c), 0);
+	assert_string_equal(c.id, "two-nats/udp/udp/a~b/engine=netcat/stagger=10ms/events="
+				  "nat-a%20reboot%402s/signal-delay=1000ms");
+	assert_int_equal(cell_id_parse_msg("two-nats/tcp/tcp/a~b/signal-delay=late", &c, why,
+					   sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "signal-delay=late: expected a duration"));
+	assert_int_equal(cell_id_parse("two-nats/tcp/tcp/a~b/signal-delay=11s", &c), -EINVAL);
+	assert_int_equal(cell_id_parse("two-nats/tcp/tcp/a~b/signal-delay=1ms/signal-delay=2ms",
+				       &c), -EINVAL);
+}
+
+/* The reports' sweeps: cells that differ only in their signal-delay= part are one sweep over
+ * "signal-delay", its points by value; a stagger sweep next to it stays a sweep of its own. */
+static void test_sweep_reports(void **state)
+{
+	static const char *const ids[] = {
+		"two-nats/tcp/tcp/a~b/signal-delay=100ms", "two-nats/tcp/tcp/a~b/signal-delay=0ms",
+		"two-nats/tcp/tcp/a~b/stagger=20ms", "two-nats/tcp/tcp/a~b",
+	};
+	struct cell_result cells[4];
+	struct cell_run runs[4][2];
+	struct results r = { .cells = cells, .ncells = 4 };
+	struct report_sweep *s;
+	char buf[8192];
+	FILE *f;
+
+	(void)state;
+	memset(cells, 0, sizeof(cells));
+	memset(runs, 0, sizeof(runs));
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(cell_id_parse(ids[i], &cells[i].spec), 0);
+		cells[i].runs = runs[i];
+		cells[i].nruns = 2;
+		runs[i][0].outcome = CELL_DIRECT;
+		runs[i][1].outcome = i == 0 ? CELL_FAILED : CELL_DIRECT;
+	}
+	assert_int_equal(report_sweeps_build(&r, &s), 2);
+	assert_string_equal(s[0].base, "two-nats/tcp/tcp/a~b");
+	assert_string_equal(s[0].dim, "signal-delay");
+	assert_int_equal(s[0].npoints, 2);
+	assert_int_equal(s[0].points[0].ms, 0);
+	assert_int_equal(s[0].points[0].direct, 2);
+	assert_int_equal(s[0].points[1].ms, 100);
+	assert_int_equal(s[0].points[1].direct, 1);
+	assert_string_equal(s[1].dim, "stagger");
+	assert_int_equal(s[1].npoints, 1);
+	report_sweeps_free(s, 2);
+
+	f = fmemopen(buf, sizeof(buf), "w");
+	assert_non_null(f);
+	report_sweeps_markdown(f, &r);
+	fclose(f);
+	assert_non_null(strstr(buf, "| signal delay | direct / runs | success rate |"));
+	assert_non_null(strstr(buf, "| 100 ms | 1 / 2 | 0.50 |"));
+	assert_non_null(strstr(buf, "| stagger | direct / runs | success rate |"));
+	f = fmemopen(buf, sizeof(buf), "w");
+	assert_non_null(f);
+	report_sweeps_terminal(f, &r);
+	fclose(f);
+	assert_non_null(strstr(buf, "Sweep of two-nats/tcp/tcp/a~b: success rate by signal delay "
+				    "(the rendezvous' answer reaches peer B this long after A)"));
+	f = fmemopen(buf, sizeof(buf), "w");
+	assert_non_null(f);
+	report_sweeps_html(f, &r);
+	fclose(f);
+	assert_non_null(strstr(buf, ">signal delay (ms)</text>"));
+	assert_non_null(strstr(buf, "<th>signal delay</th>"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -119,6 +235,9 @@ int main(void)
 		cmocka_unit_test(test_sweep_bad_specs),
 		cmocka_unit_test(test_stagger_dimension),
 		cmocka_unit_test(test_no_sweep_nothing_to_free),
+		cmocka_unit_test(test_signal_delay_specs),
+		cmocka_unit_test(test_signal_delay_dimension),
+		cmocka_unit_test(test_sweep_reports),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

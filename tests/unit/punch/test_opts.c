@@ -193,6 +193,23 @@ static void test_rdv(void **state)
 					     "never"),
 				       ARGV("rendezvous", "--listen", "1.2.3.4:1", "--duration",
 					    "never"), &o, out, err), -EINVAL);
+	/* the secret: a file to read, or one to make (--new-secret), not both */
+	assert_int_equal(rdv_opts_parse(ARGC("rendezvous", "--listen", "1.2.3.4:1", "--secret-file",
+					     "/s"),
+				       ARGV("rendezvous", "--listen", "1.2.3.4:1", "--secret-file",
+					    "/s"), &o, out, err), 0);
+	assert_string_equal(o.secret_file, "/s");
+	assert_false(o.new_secret);
+	assert_int_equal(rdv_opts_parse(ARGC("rendezvous", "--listen", "1.2.3.4:1", "--new-secret",
+					     "/n"),
+				       ARGV("rendezvous", "--listen", "1.2.3.4:1", "--new-secret",
+					    "/n"), &o, out, err), 0);
+	assert_string_equal(o.secret_file, "/n");
+	assert_true(o.new_secret);
+	assert_int_equal(rdv_opts_parse(ARGC("rendezvous", "--listen", "1.2.3.4:1", "--new-secret",
+					     "/n", "--secret-file", "/s"),
+				       ARGV("rendezvous", "--listen", "1.2.3.4:1", "--new-secret",
+					    "/n", "--secret-file", "/s"), &o, out, err), -EINVAL);
 	fclose(err);
 	fclose(out);
 }
@@ -244,6 +261,31 @@ static void test_endpoints(void **state)
 	assert_int_equal(ep_parse(":5", true, &b), -EINVAL);
 }
 
+/* --signal-delay (the signal-delay= sweep's knob): 0 by default and in any spelling of zero,
+ * a duration in ms or seconds, refused beyond a minute or when not a duration. */
+static void test_peer_signal_delay(void **state)
+{
+	struct peer_opts o;
+
+	(void)state;
+#define BASE "peer", "--rendezvous", "198.51.100.66:3478", "--session", "s1"
+	assert_int_equal(PEER(&o, BASE), 0);
+	assert_int_equal(o.signal_delay_ms, 0);
+	assert_int_equal(PEER(&o, BASE, "--signal-delay", "120ms"), 0);
+	assert_int_equal(o.signal_delay_ms, 120);
+	assert_int_equal(PEER(&o, BASE, "--signal-delay", "0.2"), 0);
+	assert_int_equal(o.signal_delay_ms, 200);
+	assert_int_equal(PEER(&o, BASE, "--signal-delay", "0ms"), 0);
+	assert_int_equal(o.signal_delay_ms, 0);
+	assert_int_equal(PEER(&o, BASE, "--signal-delay", "61"), -EINVAL);
+	assert_non_null(strstr(errbuf, "--signal-delay wants a delay of 0 to 60 s"));
+	assert_non_null(strstr(errbuf, "\"61\""));
+	assert_int_equal(PEER(&o, BASE, "--signal-delay", "soon"), -EINVAL);
+	assert_non_null(strstr(errbuf, "--signal-delay"));
+	assert_int_equal(PEER(&o, BASE, "--signal-delay", "-5ms"), -EINVAL);
+#undef BASE
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -251,6 +293,7 @@ int main(void)
 		cmocka_unit_test(test_peer_full),
 		cmocka_unit_test(test_peer_errors),
 		cmocka_unit_test(test_peer_keepalive_idle),
+		cmocka_unit_test(test_peer_signal_delay),
 		cmocka_unit_test(test_peer_help),
 		cmocka_unit_test(test_rdv),
 		cmocka_unit_test(test_durations),

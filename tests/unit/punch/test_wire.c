@@ -259,9 +259,30 @@ static void test_bad_attributes(void **state)
 	b[o] = 200;
 	b[o + 1] = 2;
 	assert_int_equal(wire_decode(b, WIRE_HDR_LEN + 4, &m), -WIRE_EMISSING);
-	/* A BIND needs nothing. */
+	/* Version 2: a BIND names its session (the key the server checks its MAC with). */
 	hdr(b, WIRE_BIND, WIRE_HDR_LEN);
-	assert_int_equal(wire_decode(b, WIRE_HDR_LEN, &m), 0);
+	assert_int_equal(wire_decode(b, WIRE_HDR_LEN, &m), -WIRE_EMISSING);
+	o = hdr(b, WIRE_BIND, WIRE_HDR_LEN + 3);
+	b[o] = WA_SESSION;
+	b[o + 1] = 1;
+	b[o + 2] = 's';
+	assert_int_equal(wire_decode(b, WIRE_HDR_LEN + 3, &m), 0);
+	/* A MAC attribute of the wrong size, or not the last one. */
+	o = hdr(b, WIRE_BIND, WIRE_HDR_LEN + 3 + 17);
+	b[o] = WA_SESSION;
+	b[o + 1] = 1;
+	b[o + 2] = 's';
+	b[o + 3] = WA_MAC;
+	b[o + 4] = 15;
+	assert_int_equal(wire_decode(b, WIRE_HDR_LEN + 3 + 17, &m), -WIRE_EATTR);
+	o = hdr(b, WIRE_BIND, WIRE_HDR_LEN + 18 + 3);
+	b[o] = WA_MAC;
+	b[o + 1] = 16;
+	memset(b + o + 2, 0, 16);
+	b[o + 18] = WA_SESSION;
+	b[o + 19] = 1;
+	b[o + 20] = 's';
+	assert_int_equal(wire_decode(b, WIRE_HDR_LEN + 18 + 3, &m), -WIRE_EATTR);
 }
 
 static void test_too_many_endpoints(void **state)
