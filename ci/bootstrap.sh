@@ -42,6 +42,17 @@ punchlab_packages=(
 	"coturn:the probe test runs an RFC 5780 STUN server (turnserver) and its turnutils_natdiscovery"
 	"stun-client:the probe test imports the RFC 3489 client's output (stun)"
 )
+# PUNCHLAB_SANITIZE=1 (ci/test --sanitize, ci/fuzz): the sanitizer and fuzzing build (clang,
+# build-sanitize/) and valgrind; PUNCHLAB_VALGRIND=1 (ci/test --valgrind): valgrind alone.
+if [ "${PUNCHLAB_SANITIZE:-0}" = 1 ]; then
+	punchlab_packages+=(
+		"clang:the sanitizer and fuzzing build (ci/test --sanitize, ci/fuzz)"
+		"libclang-rt-14-dev:clang's ASan, UBSan and libFuzzer runtimes"
+		"valgrind:memcheck of the unit tests and a lab cycle (ci/test --sanitize, --valgrind)"
+	)
+elif [ "${PUNCHLAB_VALGRIND:-0}" = 1 ]; then
+	punchlab_packages+=("valgrind:memcheck of the unit tests and a lab cycle (ci/test --valgrind)")
+fi
 
 # The engine files asked for: `--engine NAME|PATH` (or --engine=) among the arguments of the
 # script that sources this (run-matrix passes its own), and $PUNCHLAB_ENGINES (names or paths,
@@ -177,7 +188,12 @@ punchlab_build() {
 	[ "${CI:-}" = true ] && werror=true
 	if [ ! -f "$PUNCHLAB_BUILD/build.ninja" ]; then
 		echo "punchlab: configuring $PUNCHLAB_BUILD (meson setup)" >&2
-		meson setup "$PUNCHLAB_BUILD" "$PUNCHLAB_TOP" -Dwerror=$werror >"$PUNCHLAB_TOP/.meson-setup.log" 2>&1 ||
+		local setup=(meson setup "$PUNCHLAB_BUILD" "$PUNCHLAB_TOP" -Dwerror=$werror)
+		# ASan+UBSan, every UBSan report fatal, libFuzzer targets (tests/fuzz/meson.build)
+		[ "${PUNCHLAB_SANITIZE:-0}" = 1 ] && setup=(env CC=clang "${setup[@]}"
+			-Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fno-sanitize-recover=all
+			-Dfuzzing=true)
+		"${setup[@]}" >"$PUNCHLAB_TOP/.meson-setup.log" 2>&1 ||
 			{ cat "$PUNCHLAB_TOP/.meson-setup.log" >&2; punchlab_die "meson setup failed"; }
 		rm -f "$PUNCHLAB_TOP/.meson-setup.log"
 	fi
