@@ -388,7 +388,10 @@ struct get_args {
 static int do_get(struct mnl_socket *nl, void *arg)
 {
 	struct get_args *g = arg;
-	char *buf = malloc(CT_BUF_SIZE);
+	/* zeroed: libmnl 1.0.4's mnl_attr_put() leaves an attribute's alignment padding (the 3
+	 * bytes after CTA_PROTO_NUM) unwritten, and they went to the kernel as heap garbage
+	 * (valgrind, ci/test --valgrind) */
+	char *buf = calloc(1, CT_BUF_SIZE);
 	struct nlattr *tuple, *nest;
 	struct nlmsghdr *nlh;
 	int ret;

@@ -82,9 +82,13 @@ static int duration_parse(struct parse *p, yaml_node_t *v, const char *what)
 	n = strtol(s, &end, 10);
 	if (end == s)
 		goto bad;
-	if (strcmp(end, "s") == 0)
+	if (strcmp(end, "s") == 0) {
+		/* range first: strtol saturates at LONG_MAX, and LONG_MAX * 1000 overflowed (found by
+		 * ci/fuzz, tests/fuzz/regressions/engine-file/) */
+		if (n < 1 || n > 600)
+			goto bad;
 		n *= 1000;
-	else if (strcmp(end, "ms") != 0)
+	} else if (strcmp(end, "ms") != 0)
 		goto bad;
 	if (n < 1 || n > 600000)
 		goto bad;

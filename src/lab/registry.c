@@ -157,7 +157,10 @@ int registry_list(char (**names)[16])
 		n++;
 	}
 	closedir(d);
-	qsort(recs, (size_t)n, sizeof(*recs), by_created);
+	/* qsort's array must not be NULL even for 0 elements (C11 7.22.5): with no record kept,
+	 * recs was never allocated (UBSan's nonnull-attribute, from `lab list` and `clean`) */
+	if (n > 1)
+		qsort(recs, (size_t)n, sizeof(*recs), by_created);
 	*names = calloc((size_t)n + 1, 16);
 	if (!*names) {
 		free(recs);

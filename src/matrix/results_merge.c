@@ -141,7 +141,10 @@ static int meta_copy(struct results_meta *dst, const struct results_meta *src)
 
 	if (!profiles)
 		return -ENOMEM;
-	memcpy(profiles, src->profiles, sizeof(*profiles) * (size_t)src->nprofiles);
+	/* a matrix.json without profiles has src->profiles NULL, which memcpy must not get even
+	 * for 0 bytes (UBSan, from merging such a file) */
+	if (src->nprofiles)
+		memcpy(profiles, src->profiles, sizeof(*profiles) * (size_t)src->nprofiles);
 	*dst = *src;
 	dst->schema_version = RESULTS_SCHEMA_VERSION;
 	dst->profiles = profiles;

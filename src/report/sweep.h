@@ -23,8 +23,8 @@ struct report_sweep {
 	int npoints;
 };
 
-/* The sweeps of r, in the order of their first cell. Returns the count (0: none) or -ENOMEM;
- * *out is malloc'd: free with report_sweeps_free(*out, count). */
+/* The sweeps of r, in the order of their first cell. Returns the count (0: none, and *out is
+ * NULL) or -ENOMEM; *out is malloc'd: free with report_sweeps_free(*out, count). */
 int report_sweeps_build(const struct results *r, struct report_sweep **out);
 void report_sweeps_free(struct report_sweep *s, int n);
 

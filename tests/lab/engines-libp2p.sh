@@ -20,6 +20,13 @@
 require_root
 
 missing() {
+	# the bootstrap tried npm ci and the registry could not be reached from this machine
+	# (engines/libp2p/.npm-failed says why): that is no missing install step
+	local why="$SRCDIR/engines/libp2p/.npm-failed"
+	if [ -f "$why" ]; then
+		echo "SKIP ($TEST): $* -- the bootstrap's npm ci failed: $(tr '\n' ' ' <"$why")"
+		exit 77
+	fi
 	if [ "${CI:-}" = true ]; then
 		fail "$*"
 	fi

@@ -20,7 +20,8 @@ defer "kill_started $pid"
 wait_for_line "$TMP/matrix.err" '^running [0-9]+ cell' 20 "$pid"
 sid=$(awk '{ print $6 }' "/proc/$pid/stat" 2>/dev/null)
 [ "$sid" = "$pid" ] || fail "punchlab ($pid) is not the leader of its own session ($sid)"
-sleep 2
+# PUNCHLAB_TEST_SLOWDOWN (ci/test --sanitize): instrumented cells take longer to finish one
+sleep $((2 * ${PUNCHLAB_TEST_SLOWDOWN:-1}))
 kill -0 "$pid" 2>/dev/null || { show_matrix_output; fail "the full matrix ended within 2 s"; }
 # what it holds now: namespaces, and the processes of its session (a cell's programs)
 session() { ps -e -o pid=,sid=,comm= | awk -v s="$1" '$2 == s { print $1, $3 }'; }

@@ -19,7 +19,8 @@ snapshot() {
 # run_matrix SECONDS ARGS...: `punchlab matrix ARGS...`, bounded; sets RC, output in
 # $TMP/matrix.out and $TMP/matrix.err (shown when the test fails, by meson's --print-errorlogs).
 run_matrix() {
-	local secs=$1
+	# PUNCHLAB_TEST_SLOWDOWN: ci/test --sanitize's factor (ASan+UBSan builds run slower)
+	local secs=$(($1 * ${PUNCHLAB_TEST_SLOWDOWN:-1}))
 	shift
 	timeout -k 5 "$secs" "$PUNCHLAB" matrix --no-color "$@" >"$TMP/matrix.out" 2>"$TMP/matrix.err"
 	RC=$?
