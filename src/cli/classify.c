@@ -129,6 +129,14 @@ static void print_profile(const struct job *j, bool verbose)
 	char d[64], m[64];
 
 	printf("%s  (%s)\n  %s\n", r->declared.name, j->path, r->declared.description);
+	if (r->unmeasured) {
+		char ob[64];
+
+		printf("  => not measured: outbound %s keeps the probes (UDP and TCP to the probe "
+		       "server's ports) from leaving; docs/profile-format.md \"outbound\"\n\n",
+		       profile_outbound_format(&r->declared, ob, sizeof(ob)));
+		return;
+	}
 	printf("  %-16s %-28s %-28s %-28s\n", "key", "declared", "udp measured", "tcp measured");
 	for (size_t i = 0; i < NSHOWN; i++) {
 		enum profile_key k = shown[i];
@@ -188,6 +196,10 @@ static void print_summary(const struct job *jobs, int n, double wall_ms)
 		if (jobs[i].ret < 0) {
 			printf("%-*s error (see above)\n", w, r->declared.name[0] ? r->declared.name
 										: jobs[i].path);
+			continue;
+		}
+		if (r->unmeasured) {
+			printf("%-*s not measured (outbound restricted)\n", w, r->declared.name);
 			continue;
 		}
 		for (size_t k = 0; k < NSHOWN; k++)
