@@ -30,12 +30,25 @@ bool theory_outbound(const struct theory_input *in, struct theory *t)
 	/* The server first: registration (and the relay) go over the cell's transport to the
 	 * rendezvous port. A peer that cannot reach it learns nothing about the other. */
 	h = blocking(in, in->tcp, port);
+	if (h && !in->tcp && strcmp(in->technique, "auto") == 0) {
+		/* punch's auto over UDP without a peer after 2.5 s goes on over TCP (docs/punch.md
+		 * "Fallback to TCP"): the cell is then its TCP twin, with less time */
+		struct theory_input tcp_in = *in;
+		char tmp[sizeof(t->why)];
+
+		tcp_in.tcp = true;
+		theory_predict(&tcp_in, t);
+		snprintf(tmp, sizeof(tmp), "%s lets out no UDP; auto falls back to TCP: %s", h->name,
+			 t->why);
+		memcpy(t->why, tmp, sizeof(t->why));
+		return true;
+	}
 	if (h) {
 		memset(t, 0, sizeof(*t));
 		t->outcome = CELL_FAILED;
 		snprintf(t->why, sizeof(t->why), "%s lets out only %s: its peer's %s registration "
 			 "to the rendezvous port %d never leaves, so no technique, not even the "
-			 "relay, starts (punch does not switch transport): failed", h->name,
+			 "relay, starts: failed", h->name,
 			 profile_outbound_format(h, ob, sizeof(ob)), in->tcp ? "tcp" : "udp", port);
 		return true;
 	}

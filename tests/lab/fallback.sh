@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # fallback.sh PUNCHLAB: networks that force a fallback (issue 15 item 2), punch's cells:
-#   - udp-blocked (outbound: no-udp) x full-cone: udp/auto fails in registration (nothing of UDP
-#     leaves), tcp/auto connects directly over TCP and tcp/relay is relayed over TCP, attested
-#     by the lab (its evidence: the two-way TCP flows with the relay);
+#   - udp-blocked (outbound: no-udp): udp/udp x full-cone fails in registration (nothing of UDP
+#     leaves); udp/auto falls back to TCP by itself: direct over TCP against full-cone, relayed
+#     over TCP against symmetric, each attested by the lab on TCP flows (the engine says tcp);
+#     tcp/auto connects directly and tcp/relay is relayed over TCP, attested;
 #   - web-only (outbound: tcp:80,443) x full-cone: with the default rendezvous port 3478 tcp/auto
 #     fails in registration; with --rendezvous-port 443 it reaches the relay on 443: relayed,
 #     attested, its flows to port 443;
@@ -31,15 +32,26 @@ if port != "-":
 PY
 }
 
+UU=two-nats/udp/udp/udp-blocked~full-cone
 UB=two-nats/udp/auto/udp-blocked~full-cone
+US=two-nats/udp/auto/udp-blocked~symmetric
 TB=two-nats/tcp/auto/udp-blocked~full-cone
 RB=two-nats/tcp/relay/udp-blocked~full-cone
-run_matrix 90 --cell "$UB" --cell "$TB" --cell "$RB" --no-classify --jobs 2 -o "$TMP/ub"
+run_matrix 120 --cell "$UU" --cell "$UB" --cell "$US" --cell "$TB" --cell "$RB" --no-classify \
+	--jobs 2 -o "$TMP/ub"
 show_matrix_output
 [ "$RC" -eq 0 ] || fail "udp-blocked cells: exit $RC, expected 0"
-check "$TMP/ub" "$UB" failed none -
+check "$TMP/ub" "$UU" failed none -
+check "$TMP/ub" "$UB" direct direct -
+check "$TMP/ub" "$US" relayed relayed 3478
 check "$TMP/ub" "$TB" direct direct -
 check "$TMP/ub" "$RB" relayed relayed 3478
+# the fallback is the engine's own, said in its events: both peers, once
+for side in a b; do
+	n=$(grep -c '"event":"fallback","t_ms":[0-9.]*,"from":"udp","to":"tcp"' \
+		"$TMP/ub/cells/two-nats_udp_auto_udp-blocked~full-cone/run-1/peer-$side.out")
+	[ "$n" = 1 ] || fail "peer $side fell back $n times, expected once"
+done
 
 WO=two-nats/tcp/auto/web-only~full-cone
 run_matrix 60 --cell "$WO" --no-classify -o "$TMP/wo3478"

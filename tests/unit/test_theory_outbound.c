@@ -37,8 +37,9 @@ static enum cell_outcome cell(const struct profile_header *a, const struct profi
 	return t->outcome;
 }
 
-/* UDP blocked: every UDP cell fails (registration never leaves), TCP cells are the plain
- * punching reasoning (the same as the port-restricted cone it is built on). */
+/* UDP blocked: a UDP cell fails (registration never leaves) except auto, which falls back to
+ * TCP; TCP cells are the plain punching reasoning (as the port-restricted cone it is built
+ * on). */
 static void test_udp_blocked(void **state)
 {
 	struct profile_header ub, fc, prc;
@@ -54,13 +55,22 @@ static void test_udp_blocked(void **state)
 
 		assert_int_equal(cell(a, b, false, "udp", 0, &t), CELL_FAILED);
 		assert_non_null(strstr(t.why, "udp-blocked lets out only no-udp"));
-		assert_int_equal(cell(a, b, false, "auto", 0, &t), CELL_FAILED);
+		/* auto falls back to TCP: its TCP twin's outcome */
+		assert_int_equal(cell(a, b, false, "auto", 0, &t), CELL_DIRECT);
+		assert_non_null(strstr(t.why, "auto falls back to TCP"));
 		assert_int_equal(cell(a, b, false, "relay", 0, &t), CELL_FAILED);
 		assert_int_equal(cell(a, b, true, "tcp", 0, &t), cell(i ? &fc : &prc,
 								       i ? &prc : &fc, true,
 								       "tcp", 0, &plain));
 		assert_int_equal(cell(a, b, true, "auto", 0, &t), CELL_DIRECT);
 		assert_int_equal(cell(a, b, true, "relay", 0, &t), CELL_RELAYED);
+	}
+	/* against a symmetric NAT TCP punching fails too: auto ends at the relay over TCP */
+	{
+		struct profile_header sym;
+
+		load(&sym, "symmetric");
+		assert_int_equal(cell(&ub, &sym, false, "auto", 0, &t), CELL_RELAYED);
 	}
 }
 
@@ -77,7 +87,10 @@ static void test_web_only(void **state)
 	assert_int_equal(cell(&wo, &fc, true, "auto", 0, &t), CELL_FAILED);
 	assert_non_null(strstr(t.why, "rendezvous port 3478"));
 	assert_int_equal(cell(&fc, &wo, true, "relay", 3478, &t), CELL_FAILED);
-	assert_int_equal(cell(&wo, &fc, false, "auto", 443, &t), CELL_FAILED);
+	/* UDP auto falls back to TCP, which reaches the relay on 443 only */
+	assert_int_equal(cell(&wo, &fc, false, "auto", 443, &t), CELL_RELAYED);
+	assert_int_equal(cell(&wo, &fc, false, "auto", 3478, &t), CELL_FAILED);
+	assert_int_equal(cell(&wo, &fc, false, "udp", 443, &t), CELL_FAILED);
 	assert_int_equal(cell(&wo, &fc, true, "auto", 443, &t), CELL_RELAYED);
 	assert_non_null(strstr(t.why, "relay on port 443 is reachable"));
 	assert_int_equal(cell(&fc, &wo, true, "relay", 443, &t), CELL_RELAYED);
