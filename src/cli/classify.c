@@ -241,8 +241,9 @@ static void json_profile(FILE *f, const struct job *j)
 	json_str(f, j->path);
 	fprintf(f, ", \"description\": ");
 	json_str(f, r->declared.description);
+	/* "not-measured": the header's outbound line keeps the probes in (classify.h) */
 	fprintf(f, ",\n     \"verdict\": \"%s\", \"mismatches\": [",
-		r->mismatches ? "mismatch" : "match");
+		r->unmeasured ? "not-measured" : r->mismatches ? "mismatch" : "match");
 	for (int k = 0; k < PROFILE_KEY_COUNT; k++)
 		if (r->mismatches & (1u << k)) {
 			fprintf(f, "%s\"%s\"", first ? "" : ", ", profile_key_name((enum profile_key)k));
