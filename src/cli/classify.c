@@ -95,6 +95,14 @@ static void print_profile(const struct job *j, bool verbose)
 	char d[64], m[64];
 
 	printf("%s  (%s)\n  %s\n", r->declared.name, j->path, r->declared.description);
+	if (r->unmeasured) {
+		char ob[64];
+
+		printf("  => not measured: outbound %s keeps the probes (UDP and TCP to the probe "
+		       "server's ports) from leaving; docs/profile-format.md \"outbound\"\n\n",
+		       profile_outbound_format(&r->declared, ob, sizeof(ob)));
+		return;
+	}
 	printf("  %-16s %-28s %-28s %-28s\n", "key", "declared", "udp measured", "tcp measured");
 	for (size_t i = 0; i < NSHOWN; i++) {
 		enum profile_key k = shown[i];
@@ -156,6 +164,10 @@ static void print_summary(const struct job *jobs, int n, double wall_ms)
 										: jobs[i].path);
 			continue;
 		}
+		if (r->unmeasured) {
+			printf("%-*s not measured (outbound restricted)\n", w, r->declared.name);
+			continue;
+		}
 		for (size_t k = 0; k < NSHOWN; k++)
 			classify_measured(r, shown[k], CLASSIFY_UDP, v[k], sizeof(v[k]));
 		printf("%-*s %-21s %-8s %-9s %-22s %-7s %-9s %-6s %-10s %s\n", w, r->declared.name,
@@ -195,8 +207,9 @@ static void json_profile(FILE *f, const struct job *j)
 	json_str(f, j->path);
 	fprintf(f, ", \"description\": ");
 	json_str(f, r->declared.description);
+	/* "not-measured": the header's outbound line keeps the probes in (classify.h) */
 	fprintf(f, ",\n     \"verdict\": \"%s\", \"mismatches\": [",
-		r->mismatches ? "mismatch" : "match");
+		r->unmeasured ? "not-measured" : r->mismatches ? "mismatch" : "match");
 	for (int k = 0; k < PROFILE_KEY_COUNT; k++)
 		if (r->mismatches & (1u << k)) {
 			fprintf(f, "%s\"%s\"", first ? "" : ", ", profile_key_name((enum profile_key)k));

@@ -42,7 +42,8 @@ static const char lifetime_usage[] =
 	"against the lifetime at the profile's own udp-timeout (the short lifetime measured, moved\n"
 	"by the difference of the two settings).\n"
 	"\n"
-	"  --profiles P,...  names from nat-profiles/ or paths (default: every shipped profile)\n"
+	"  --profiles P,...  names from nat-profiles/ or paths (default: every shipped profile\n"
+	"                    whose network lets UDP out)\n"
 	"  --engine E        the engine (punch: the only one with an idle-gap probe)\n"
 	"  --udp-timeout S   the short setting probed (default 4)\n"
 	"  --gaps LO..HI     the silences searched, whole seconds (default 2..8)\n"
@@ -70,6 +71,26 @@ struct job {
 	struct lifetime_probe_opts o;
 	int lo, hi, short_s;
 };
+
+/* A network that lets no UDP out (outbound: no-udp or a TCP port list: udp-blocked, web-only)
+ * makes no UDP mapping to measure: left out of the default list (named with --profiles, the
+ * lab says it cannot reach the server). Returns the count kept, in order. */
+static int keep_udp_networks(char paths[][PATH_LEN], int n)
+{
+	int kept = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct profile_header h;
+		struct diag_list dl = { .count = 0 };
+
+		if (profile_header_parse_file(&h, paths[i], &dl) == 0 && h.outbound_no_udp)
+			continue;
+		if (kept != i)
+			memcpy(paths[kept], paths[i], PATH_LEN);
+		kept++;
+	}
+	return kept;
+}
 
 /* One search: a profile's one kind of mapping (its own thread: labs build in parallel). */
 static void *job_run(void *arg)
@@ -357,6 +378,7 @@ int lifetime_main(int argc, char **argv)
 		n = cli_shipped_profiles(paths, MAX_PROFILES);
 		if (n < 0)
 			goto out;
+		n = keep_udp_networks(paths, n);
 	} else {
 		char *list = strdup(profiles), *save = NULL;
 

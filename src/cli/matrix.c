@@ -76,6 +76,9 @@ static const char matrix_usage[] =
 	"                        udp-timeout-unreplied, udp-timeout-replied; repeatable): each\n"
 	"                        cell loads a copy with the value written in; ids carry it\n"
 	"                        (/udp-timeout=5s)\n"
+	"  --rendezvous-port N   the port of the rendezvous server and relay (engines' {{port}};\n"
+	"                        default 3478), e.g. 443 for a network that lets out only\n"
+	"                        TCP to 80 and 443 (profile web-only)\n"
 	"\n"
 	"Exit: 0 no regression, 1 regressions, 2 an error cell, an interrupted run or bad input.\n"
 	"Disagreements with the documents are findings, listed and explained, and never change\n"
@@ -83,7 +86,7 @@ static const char matrix_usage[] =
 
 /* A comma-separated list; an empty one is an error that says what was expected. */
 /* Long options without a short letter. */
-enum { OPT_OUTER = 256 };
+enum { OPT_OUTER = 256, OPT_RENDEZVOUS_PORT };
 
 static int split_list(char *arg, const char **out, int max, const char *what)
 {
@@ -144,6 +147,7 @@ int matrix_main(int argc, char **argv)
 		{ "impairments", required_argument, NULL, 'I' }, { "impair", required_argument, NULL, 'i' },
 		{ "pcap", required_argument, NULL, 'X' },
 		{ "outer", required_argument, NULL, OPT_OUTER },
+		{ "rendezvous-port", required_argument, NULL, OPT_RENDEZVOUS_PORT },
 		{ 0 },
 	};
 	struct matrix_opts o = { .topology = NULL, .udp = true, .tcp = true,
@@ -268,6 +272,14 @@ int matrix_main(int argc, char **argv)
 				return EXIT_SETUP;
 			}
 			narrowing = "--profile-param";
+			break;
+		case OPT_RENDEZVOUS_PORT:
+			o.rendezvous_port = (int)strtol(optarg, &end, 10);
+			if (!*optarg || *end || o.rendezvous_port < 1 || o.rendezvous_port > 65535) {
+				fprintf(stderr, "punchlab: --rendezvous-port %s: expected a port, 1..65535\n",
+					optarg);
+				return EXIT_SETUP;
+			}
 			break;
 		case OPT_OUTER:
 			narrowing = narrowing ? narrowing : "--outer";

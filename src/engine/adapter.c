@@ -347,6 +347,7 @@ static void json_result(const char *line, struct engine_peer_result *r)
 	copy_str(ev, "local", r->local, sizeof(r->local));
 	copy_str(ev, "public", r->public_ep, sizeof(r->public_ep));
 	copy_str(ev, "peer", r->peer, sizeof(r->peer));
+	copy_str(ev, "proto", r->proto, sizeof(r->proto));
 	ttc = json_object_get(ev, "time_to_connect_ms");
 	r->time_to_connect_ms = json_is_number(ttc) ? json_number_value(ttc) : -1;
 	/* punch's auto races the relay alongside its direct techniques: the first verified path

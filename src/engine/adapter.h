@@ -31,6 +31,9 @@ struct engine_peer_result {
 	double time_to_direct_ms;  /* < 0: no direct path or not said */
 	int attempts;
 	char local[64], public_ep[64], peer[64];
+	/* the transport the path uses when the engine says so ("tcp", "udp"; "" when it does not):
+	 * punch's auto over UDP falls back to TCP where UDP does not get through */
+	char proto[8];
 };
 
 /* The variables every role of a cell shares (docs/engine-format.md "Variables"): the program,

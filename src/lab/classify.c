@@ -452,6 +452,10 @@ int classify_profile(const struct topo *t, const char *profile, const struct cla
 	ret = profile_header_parse_file(&r->declared, profile, dl);
 	if (ret < 0)
 		goto out_free;
+	if (r->declared.outbound_no_udp || r->declared.outbound_nports) {
+		r->unmeasured = true;
+		goto out_free;
+	}
 	ret = find_addrs(t, c, dl);
 	if (ret < 0)
 		goto out_free;

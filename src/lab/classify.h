@@ -113,6 +113,10 @@ struct classify_result {
 	struct ct_mappings conntrack;        /* the NAT node's mappings after the tests */
 	unsigned mismatches;                 /* bit (1u << enum profile_key) per differing key */
 	double elapsed_ms;
+	/* Not measured: the header's outbound line keeps UDP (or every port but a few) from
+	 * leaving, and every test needs UDP and TCP to the probe server's own ports; the matrix's
+	 * cells of such a profile (tests/lab/fallback.sh) are its measurement. */
+	bool unmeasured;
 };
 
 /* Classify the profile file `profile` in a fresh lab built from topology t (its nat-a node gets

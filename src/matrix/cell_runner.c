@@ -437,12 +437,30 @@ static void other_side(struct lab *lab, int self, int other, int own_nat, struct
 	}
 }
 
-static void attest_run(struct lab *lab, const struct cell_spec *spec,
-		       const struct ct_mappings *flows, struct cell_run *run)
+/* The transport the lab attests: the cell's, or the one both peers say their path took when
+ * they agree on another (punch's auto over UDP falls back to TCP where UDP is blocked: its
+ * path is then a TCP one, and only TCP flows can prove it). Peers that say nothing, or
+ * disagree, are held to the cell's. */
+static uint8_t attest_proto(struct cellctx *c, const struct cell_spec *spec, const bool exited[2],
+			    const int status[2])
+{
+	struct engine_peer_result r[2];
+	bool tcp = strcmp(spec->proto, "tcp") == 0;
+
+	for (int i = 0; i < 2; i++)
+		engine_peer_result(c->pe[i], c->pattern[i], c->progs[c->peer[i]].text, exited[i],
+				   status[i], &r[i]);
+	if (r[0].reported && r[1].reported && strcmp(r[0].proto, r[1].proto) == 0 &&
+	    (strcmp(r[0].proto, "tcp") == 0 || strcmp(r[0].proto, "udp") == 0))
+		tcp = strcmp(r[0].proto, "tcp") == 0;
+	return tcp ? IPPROTO_TCP : IPPROTO_UDP;
+}
+
+static void attest_run(struct lab *lab, uint8_t proto, const struct ct_mappings *flows,
+		       struct cell_run *run)
 {
 	const struct topo *t = lab_topo(lab);
-	struct attest_input in = { .proto = strcmp(spec->proto, "tcp") == 0 ? IPPROTO_TCP
-									    : IPPROTO_UDP };
+	struct attest_input in = { .proto = proto };
 	int peer[2] = { t->roles[ROLE_PEER_A], t->roles[ROLE_PEER_B] };
 
 	for (int i = 0; i < 2; i++) {
@@ -1297,7 +1315,7 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		if (w)
 			run_watch_final(w, lab, flows, now_ms());
 		write_mappings(t, flows, dir, run);
-		attest_run(lab, spec, flows, run);
+		attest_run(lab, attest_proto(c, spec, exited, status), flows, run);
 		for (int n = 0; n < t->nnodes; n++)
 			ct_mappings_free(&flows[n]);
 		free(flows);

@@ -58,6 +58,7 @@ struct plan {
 	/* an engine pair: peer B's engine (pair true); else engine_b is unused */
 	struct engine_file engine_b;
 	bool pair;
+	int rendezvous_port;          /* --rendezvous-port for the theory; 0: the default */
 };
 
 /* Peer B's engine: the pair's second one, or the engine itself. */
@@ -416,7 +417,8 @@ static int cell_references(struct plan *p, struct cell_result *c, const struct r
 				   .outer_b = p->has_outer_b ? &p->outer_b : NULL,
 				   .layout = p->layout,
 				   .tcp = strcmp(c->spec.proto, "tcp") == 0,
-				   .technique = c->spec.technique };
+				   .technique = c->spec.technique,
+				   .rendezvous_port = p->rendezvous_port };
 	struct theory th;
 
 	/* an engine pair is judged by the capabilities both sides have */
@@ -1077,6 +1079,7 @@ static int steps_set_references(struct matrix_steps *m)
 	if (!res->cells)
 		return -ENOMEM;
 	res->ncells = 0;
+	m->p->rendezvous_port = o->rendezvous_port;
 	for (int i = 0, kept = 0; i < m->ncells; i++) {
 		struct cell_result *c = &res->cells[kept];
 		int nruns;
@@ -1155,7 +1158,9 @@ static int steps_schedule(struct matrix_steps *m)
 					 .engine_b = m->p->pair ? &m->p->engine_b : NULL,
 					 .engine_binary_b = m->p->pair ? m->engine_bin_b : NULL,
 					 .topo = &m->p->topo, .stagger_ms = m->o.stagger_ms,
-					 .rendezvous_port = RENDEZVOUS_PORT, .out_dir = m->o.out_dir,
+					 .rendezvous_port = m->o.rendezvous_port ? m->o.rendezvous_port
+								    : RENDEZVOUS_PORT,
+					 .out_dir = m->o.out_dir,
 					 .watch = m->o.watch,
 					 .pcap_dir = m->o.pcap_dir ? m->o.pcap_dir
 						     : m->o.pcap != MATRIX_PCAP_NONE ? "" : NULL };

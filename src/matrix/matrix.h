@@ -60,6 +60,7 @@ struct matrix_opts {
 	/* --outer P,...: the shared outer NAT's profiles (double-nat's CGN), a dimension */
 	const char *outers[MATRIX_MAX_PROFILES];
 	int nouters;
+	int rendezvous_port;                /* --rendezvous-port: engines' {{port}}; 0: 3478 */
 };
 
 /* The default profiles: the five classic types plus the RST variant. */

@@ -30,6 +30,7 @@
 
 #include "engine/engine_file.h"
 #include "matrix/theory.h"
+#include "matrix/theory_outbound.h"
 
 struct side {
 	bool nat;
@@ -505,6 +506,8 @@ void theory_input_set_engines(struct theory_input *in, unsigned caps_a, unsigned
 void theory_predict(const struct theory_input *in, struct theory *t)
 {
 	predict(in, t);
+	if (t->outcome != CELL_SKIPPED && theory_outbound(in, t))
+		return;
 	relay_fallback(in, t);
 }
 

@@ -44,6 +44,9 @@ struct theory_input {
 	 * listens on and announces (js-libp2p over TCP, no SO_REUSEPORT): no NAT ever maps the
 	 * announced port, so only a side without a NAT accepts the other's dial */
 	bool fresh_port_dials;
+	/* the port of the rendezvous server and relay (0: 3478); a network with an outbound
+	 * port list reaches them only on a listed port (theory_outbound.c) */
+	int rendezvous_port;
 };
 
 struct theory {

@@ -87,6 +87,8 @@ static const struct key_def key_defs[PROFILE_KEY_COUNT] = {
 		"paired or arbitrary, then 2 to 8 IPv4 addresses separated by commas, e.g. "
 		"\"paired 203.0.113.2, 203.0.113.3\"" },
 	[PROFILE_KEY_FAMILY] = { "family", true, "ipv4 or ipv6" },
+	[PROFILE_KEY_OUTBOUND] = { "outbound", true,
+		"all, no-udp, or tcp: then 1 to 8 ports separated by commas, e.g. tcp:80,443" },
 };
 
 static const char *name_of(const char *const *names, size_t n, int v)
@@ -293,6 +295,68 @@ int profile_pooling_parse(const char *v, struct profile_header *h)
 	return h->npool >= 2 ? 0 : -1;
 }
 
+int profile_outbound_parse(const char *v, struct profile_header *h)
+{
+	char copy[LINE_MAX_LEN];
+	char *save = NULL;
+
+	h->outbound_no_udp = false;
+	h->outbound_nports = 0;
+	if (strcmp(v, "all") == 0)
+		return 0;
+	if (strcmp(v, "no-udp") == 0) {
+		h->outbound_no_udp = true;
+		return 0;
+	}
+	if (strncmp(v, "tcp:", 4) != 0)
+		return -1;
+	snprintf(copy, sizeof(copy), "%s", v + 4);
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		long port = parse_uint(trim(tok), 1, 65535);
+
+		if (port < 0 || h->outbound_nports == PROFILE_OUTBOUND_PORTS_MAX)
+			return -1;
+		for (int i = 0; i < h->outbound_nports; i++)
+			if (h->outbound_ports[i] == port)
+				return -1;
+		h->outbound_ports[h->outbound_nports++] = (int)port;
+	}
+	if (h->outbound_nports == 0)
+		return -1;
+	/* only these TCP ports leave: no UDP either */
+	h->outbound_no_udp = true;
+	return 0;
+}
+
+bool profile_outbound_allows(const struct profile_header *h, bool tcp, int port)
+{
+	if (!h)
+		return true;
+	if (!tcp)
+		return !h->outbound_no_udp;
+	if (h->outbound_nports == 0)
+		return true;
+	for (int i = 0; i < h->outbound_nports; i++)
+		if (h->outbound_ports[i] == port)
+			return true;
+	return false;
+}
+
+char *profile_outbound_format(const struct profile_header *h, char *buf, size_t len)
+{
+	size_t used;
+
+	if (h->outbound_nports == 0) {
+		snprintf(buf, len, "%s", h->outbound_no_udp ? "no-udp" : "all");
+		return buf;
+	}
+	used = (size_t)snprintf(buf, len, "tcp:");
+	for (int i = 0; i < h->outbound_nports && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%d", i ? "," : "",
+					 h->outbound_ports[i]);
+	return buf;
+}
+
 /* Parse one value into h. Returns 0, or -EINVAL after adding a diagnostic. */
 static int parse_value(struct profile_header *h, enum profile_key k, char *v, int line,
 		       struct diag_list *dl)
@@ -361,6 +425,10 @@ static int parse_value(struct profile_header *h, enum profile_key k, char *v, in
 		if (i < 0)
 			goto bad;
 		h->family = (enum profile_family)i;
+		return 0;
+	case PROFILE_KEY_OUTBOUND:
+		if (profile_outbound_parse(v, h) < 0)
+			goto bad;
 		return 0;
 	case PROFILE_KEY_PORT_BLOCK:
 		n = parse_uint(v, 0, PROFILE_PORT_BLOCK_MAX);

@@ -77,6 +77,7 @@ enum profile_key {
 	PROFILE_KEY_PORT_BLOCK,  /* optional: ports per subscriber, 0 (default) for no blocks */
 	PROFILE_KEY_POOLING,     /* optional: paired|arbitrary ADDR, ADDR... (default: none) */
 	PROFILE_KEY_FAMILY,      /* optional: ipv4 (default) or ipv6 */
+	PROFILE_KEY_OUTBOUND,    /* optional: all (default), no-udp, tcp:PORT,PORT... */
 	PROFILE_KEY_COUNT,
 };
 
@@ -86,6 +87,7 @@ enum profile_key {
 #define PROFILE_UDP_TIMEOUT_MAX 86400
 #define PROFILE_PORT_BLOCK_MAX 256
 #define PROFILE_POOL_MAX 8
+#define PROFILE_OUTBOUND_PORTS_MAX 8
 
 /* Address pooling (RFC 4787 section 4.1, REQ-2): which of several public addresses a mapping
  * gets. NONE: the NAT's one address ($WAN_ADDR). PAIRED: every mapping of one internal address
@@ -132,6 +134,12 @@ struct profile_header {
 	int npool;
 	char pool[PROFILE_POOL_MAX][16];
 	enum profile_family family;    /* ipv4 unless declared */
+	/* What the network lets leave it (key outbound): a firewall in front of the NAT that
+	 * blocks all UDP (outbound_no_udp), and with outbound_nports > 0 passes TCP only to
+	 * outbound_ports[] (and no UDP: "tcp:80,443"). All zero (the default): everything leaves. */
+	bool outbound_no_udp;
+	int outbound_nports;
+	int outbound_ports[PROFILE_OUTBOUND_PORTS_MAX];
 	int line[PROFILE_KEY_COUNT];   /* line of each key in the file, 0 when absent */
 	int end_line;                  /* first line after the header */
 };
@@ -157,6 +165,16 @@ int profile_pooling_parse(const char *v, struct profile_header *h);
 /* The family the header of the profile at path declares (ipv4 when it says nothing), or -1
  * when the header does not parse (whoever parses it next reports why). */
 int profile_family_of_file(const char *path);
+/* The value of an outbound line ("all", "no-udp", "tcp:80,443") into h's outbound fields.
+ * Returns 0, or -1 when malformed (ports 1 to 65535, 1 to PROFILE_OUTBOUND_PORTS_MAX distinct). */
+int profile_outbound_parse(const char *v, struct profile_header *h);
+
+/* Whether the network behind h lets a packet of this transport to this destination port out
+ * (h NULL: no NAT, everything leaves). */
+bool profile_outbound_allows(const struct profile_header *h, bool tcp, int port);
+
+/* The header spelling of h's outbound fields ("all", "no-udp", "tcp:80,443") into buf. */
+char *profile_outbound_format(const struct profile_header *h, char *buf, size_t len);
 
 /* The RFC 3489 name implied by RFC 4787 mapping and filtering: a cone for each filtering
  * behaviour when the mapping is endpoint-independent, symmetric otherwise. */

@@ -17,6 +17,23 @@
 
 #define REG_FIRST_MS 25               /* first registration retransmission */
 #define REG_MAX_MS 1000
+/* auto over UDP: no peer by then, go on over TCP. Pairing with a reachable server takes a few
+ * round trips (well below 100 ms on an unimpaired lab), so 2.5 s of nothing means UDP does
+ * not get through on one side; 2.5 s of auto's deadline (9 s) is what trying UDP first costs
+ * such a pair. A longer --timeout (the harness adds the impairment's round trips and losses,
+ * src/matrix/impair_deadline.h) and a held answer (--signal-delay) push it back by as much,
+ * so a slow but working UDP path never falls back. */
+#define AUTO_FALLBACK_MS 2500
+#define AUTO_DEADLINE_MS 9000
+
+static uint64_t auto_fallback_us(const struct peer_opts *o)
+{
+	uint64_t ms = AUTO_FALLBACK_MS + o->signal_delay_ms;
+
+	if (o->timeout_ms > AUTO_DEADLINE_MS)
+		ms += o->timeout_ms - AUTO_DEADLINE_MS;
+	return ms * 1000u;
+}
 #define RDV2_GIVE_UP_US 1500000       /* no answer from the second address: NAT kind unknown */
 #define RC_SYN_RETRY_US 1000000       /* TCP: the kernel's initial RTO (RFC 6298): a SYN older is lost */
 #define LINGER_MAX_US 1000000         /* after verifying, answer the peer at most this long */
@@ -668,6 +685,7 @@ static void on_endpoints(struct peer *p, const struct wire_msg *m)
 	p->peer_nat = m->peer_nat;
 	p->relay_ok = m->flags & WIRE_F_RELAY;
 	p->have_peer = true;
+	p->ever_paired = true;  /* no fallback once the server paired us (later steps re-pair) */
 	p->phase = PH_PROBING;
 	p->t_step = loop_now_us();
 	/* The shared moment: the server sent PEER to both of us START before it; PEER took
@@ -838,6 +856,13 @@ static void server_msg_act(struct peer *p, const struct wire_msg *m, bool second
 		     m->error_code == WIRE_ERR_NO_RELAY)) {
 			/* The relay alongside was refused: the direct step goes on without it. */
 			race_relay_stop(p);
+			break;
+		}
+		/* After a fallback to TCP the other peer may still be registered over UDP until
+		 * its own fallback timer fires: register again then (reg_timer), do not give up. */
+		if (p->fell_back && m->error_code == WIRE_ERR_PROTO_MISMATCH &&
+		    p->phase == PH_REGISTRATION) {
+			p->reg_sent = false;
 			break;
 		}
 		if (p->phase <= PH_EXCHANGE)
@@ -1288,6 +1313,35 @@ static void step_next(struct peer *p, const char *reason)
 	finish(p, PEER_EXIT_FAILED);
 }
 
+/* auto over UDP without a peer after AUTO_FALLBACK_MS: start auto's TCP steps from the first,
+ * over the same server (the member keeps its nonce, so the server moves its registration to
+ * TCP). Once: the TCP steps end in the relay or in failure by the overall deadline. */
+static void on_fallback_timer(struct loop_timer *t)
+{
+	struct peer *p = t->arg;
+	int err;
+
+	if (p->finished || p->ever_paired || p->fell_back)
+		return;
+	evout_begin(&p->ev, "fallback");
+	evout_str(&p->ev, "from", "udp");
+	evout_str(&p->ev, "to", "tcp");
+	evout_str(&p->ev, "phase", phase_names[p->phase]);
+	evout_end(&p->ev);
+	tech_stop(p);
+	p->o_tcp = *p->o;
+	p->o_tcp.proto = PROTO_TCP;
+	p->o = &p->o_tcp;
+	p->fell_back = true;
+	p->bind1_ok = false;   /* measure the NAT again, over TCP */
+	err = step_begin(p, 0);
+	if (err) {
+		snprintf(p->fail_reason, sizeof(p->fail_reason), "fallback to tcp: %s",
+			 strerror(-err));
+		finish(p, PEER_EXIT_FAILED);
+	}
+}
+
 static void on_step_timer(struct loop_timer *t)
 {
 	struct peer *p = t->arg;
@@ -1508,6 +1562,9 @@ int peer_run(const struct peer_opts *o, FILE *out, FILE *err_f)
 	loop_timer_init(&p->loop, &p->linger_timer, on_linger, p);
 	loop_timer_init(&p->loop, &p->keepalive_timer, on_keepalive, p);
 	loop_timer_init(&p->loop, &p->signal_timer, on_signal_timer, p);
+	loop_timer_init(&p->loop, &p->fallback_timer, on_fallback_timer, p);
+	if (o->tech == TECH_AUTO && o->proto == PROTO_UDP)
+		loop_timer_in(&p->fallback_timer, auto_fallback_us(o));
 	race_relay_init(p);
 	idle_init(p);
 	reval_init(p);

@@ -158,6 +158,12 @@ struct peer {
 	uint64_t reg_sent_us;
 	uint64_t rtt_rdv_us;
 	uint64_t rc_connect_us;                   /* TCP: when the server connection began */
+	/* auto over UDP that has no peer AUTO_FALLBACK_MS after its start (UDP blocked on
+	 * either side's network: docs/punch.md "Fallback to TCP") goes on over TCP: o then
+	 * points at o_tcp, the options with proto tcp */
+	struct peer_opts o_tcp;
+	bool fell_back, ever_paired;
+	struct loop_timer fallback_timer;
 
 	/* the other peer, from PEER */
 	uint64_t token, peer_nonce;

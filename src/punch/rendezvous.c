@@ -449,6 +449,7 @@ static void on_register(struct rdv *r, const struct rdv_src *src, const struct w
 			struct rdv_session *s, struct rdv_member *me)
 {
 	struct wire_msg m;
+	bool created = false;
 	int i;
 
 	r->st.registrations++;
@@ -475,8 +476,14 @@ static void on_register(struct rdv *r, const struct rdv_src *src, const struct w
 		me->role = (uint8_t)(i + 1);
 		me->round = in->round;
 		auth_window_reset(&me->win, in->ctr);
+		created = true;
 	}
 	if (s->m[!(me - s->m)].used && s->m[!(me - s->m)].proto != in->proto) {
+		/* A member refused at its first registration is not kept: half made (no address,
+		 * no connection) it would pair with the other peer when that one moves over to
+		 * its proto (punch auto's fallback to TCP), and the other's PEER would be empty. */
+		if (created)
+			memset(me, 0, sizeof(*me));
 		r->st.proto_mismatch++;
 		send_error(r, src, in, &s->key, WIRE_ERR_PROTO_MISMATCH,
 			   "the other peer uses another proto");

@@ -48,7 +48,11 @@ rc=$?
 cat "$out"
 [ $rc = 0 ] || bad "classify of the shipped profiles exited $rc, expected 0"
 ok=$(grep -c '=> behaves as declared' "$out")
-[ "$ok" = "$n" ] || bad "$ok of $n shipped profiles behave as declared"
+# profiles whose outbound line blocks the probes are named, never silently passed
+nm=$(grep -c '=> not measured: outbound' "$out")
+[ "$nm" = "$(grep -l '^# outbound: ' "$SRC"/nat-profiles/*.nft | wc -l)" ] ||
+	bad "$nm shipped profiles not measured, expected those with an outbound line"
+[ "$((ok + nm))" = "$n" ] || bad "$ok of $n shipped profiles behave as declared ($nm not measured)"
 left=$(grep -c 'family ipv6, not measured' "$out")
 [ "$left" = "$n6" ] || bad "classify said it left out $left IPv6 profiles, expected $n6"
 PUNCHLAB_DATA_DIR=$SRC "$PUNCHLAB" classify nat66 >"$out.v6" 2>&1

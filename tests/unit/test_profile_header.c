@@ -170,6 +170,18 @@ static const struct header_case cases[] = {
 	{ "pooling needs family ipv4",
 	  HEADER(ALL "# family: ipv6\n# pooling: paired 203.0.113.2, 203.0.113.3\n"), -EINVAL, 1,
 	  13, "pooling: only for family ipv4 (family is ipv6)" },
+	{ "outbound: no-udp", HEADER(ALL "# outbound: no-udp\n"), 0, 0, 0, NULL },
+	{ "outbound: a tcp port list", HEADER(ALL "# outbound: tcp:80, 443\n"), 0, 0, 0, NULL },
+	{ "outbound: unknown value", HEADER(ALL "# outbound: udp-only\n"), -EINVAL, 1, 12,
+	  "outbound: unknown value \"udp-only\": expected all, no-udp, or tcp:" },
+	{ "outbound: port out of range", HEADER(ALL "# outbound: tcp:80,65536\n"), -EINVAL, 1, 12,
+	  "outbound: unknown value \"tcp:80,65536\"" },
+	{ "outbound: empty port list", HEADER(ALL "# outbound: tcp:\n"), -EINVAL, 1, 12,
+	  "outbound: unknown value \"tcp:\"" },
+	{ "outbound: a port twice", HEADER(ALL "# outbound: tcp:443,443\n"), -EINVAL, 1, 12,
+	  "outbound: unknown value \"tcp:443,443\"" },
+	{ "outbound: nine ports", HEADER(ALL "# outbound: tcp:1,2,3,4,5,6,7,8,9\n"), -EINVAL, 1, 12,
+	  "outbound: unknown value" },
 	{ "every error of a bad header is reported",
 	  HEADER("# name: x\n# rfc3489: cone\n# mapping: eim\n" H_FILT "# ports: odd\n" H_HAIR
 		 H_TCPU H_PRED H_TRANS H_TMO H_DESC),
@@ -237,6 +249,41 @@ static void test_values(void **state)
 	assert_int_equal(h.end_line, 14);
 	assert_string_equal(profile_transports_format(PROFILE_UDP | PROFILE_TCP, buf, sizeof(buf)),
 			    "udp, tcp");
+}
+
+/* outbound: parsed into the header, read back by profile_outbound_allows() and the header
+ * spelling; absent, everything leaves. */
+static void test_outbound(void **state)
+{
+	const char *web = HEADER(ALL "# outbound: tcp:80,443\n");
+	const char *noudp = HEADER(ALL "# outbound: no-udp\n");
+	const char *plain = HEADER(ALL);
+	struct profile_header h;
+	struct diag_list dl = { .count = 0 };
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(profile_header_parse_buffer(&h, "w.nft", web, strlen(web), &dl), 0);
+	assert_int_equal(h.line[PROFILE_KEY_OUTBOUND], 12);
+	assert_false(profile_outbound_allows(&h, false, 3478));
+	assert_false(profile_outbound_allows(&h, false, 443));
+	assert_true(profile_outbound_allows(&h, true, 443));
+	assert_true(profile_outbound_allows(&h, true, 80));
+	assert_false(profile_outbound_allows(&h, true, 3478));
+	assert_string_equal(profile_outbound_format(&h, buf, sizeof(buf)), "tcp:80,443");
+
+	assert_int_equal(profile_header_parse_buffer(&h, "u.nft", noudp, strlen(noudp), &dl), 0);
+	assert_false(profile_outbound_allows(&h, false, 3478));
+	assert_true(profile_outbound_allows(&h, true, 3478));
+	assert_string_equal(profile_outbound_format(&h, buf, sizeof(buf)), "no-udp");
+
+	assert_int_equal(profile_header_parse_buffer(&h, "p.nft", plain, strlen(plain), &dl), 0);
+	assert_int_equal(h.line[PROFILE_KEY_OUTBOUND], 0);
+	assert_true(profile_outbound_allows(&h, false, 3478));
+	assert_true(profile_outbound_allows(&h, true, 12345));
+	assert_string_equal(profile_outbound_format(&h, buf, sizeof(buf)), "all");
+	assert_true(profile_outbound_allows(NULL, false, 1));
+	assert_int_equal(dl.count, 0);
 }
 
 static void test_defaults_and_names(void **state)
@@ -408,6 +455,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_header_cases),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_outbound),
 		cmocka_unit_test(test_defaults_and_names),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_shipped_profiles),
