@@ -19,6 +19,7 @@
 
 #include "base/paths.h"
 #include "lab/lab_internal.h"
+#include "lab/portmapd.h"
 #include "lab/sysctl.h"
 #include "nft/ruleset.h"
 #include "nl/nl.h"
@@ -285,7 +286,7 @@ static int add_routes(struct lab *lab, const struct if_ids *ids, struct diag_lis
 }
 
 /* The variables of the profile contract for a NAT node (README: "Profile variables"). */
-static int nat_vars(const struct topo *t, int n, char vals[5][64], struct nft_var vars[5])
+int lab_nat_vars(const struct topo *t, int n, char vals[5][64], struct nft_var *vars)
 {
 	const struct topo_node *node = &t->nodes[n];
 	const struct topo_link *wan = &t->links[node->wan_link], *lan = &t->links[node->lan_link];
@@ -348,7 +349,7 @@ static int load_rulesets(struct lab *lab, int home_netns, struct diag_list *dl)
 
 		if (!lab->nodes[n].profile[0])
 			continue;
-		nvars = nat_vars(t, n, vals, vars);
+		nvars = lab_nat_vars(t, n, vals, vars);
 		ret = netns_enter(lab->nodes[n].netns);
 		if (ret < 0)
 			return diag_add(dl, t->file, t->nodes[n].line, "enter node \"%s\": %s",
@@ -491,6 +492,8 @@ int lab_up(const struct topo *t, const struct lab_options *opts, struct lab **la
 	if (ret == 0)
 		ret = lab_forwarders_start(lab, opts && opts->keep, home, dl);
 	phase_clock(opts, LAB_PHASE_IMPAIR);
+	if (ret == 0)
+		ret = lab_portmapd_start(lab, opts && opts->keep, dl);
 	if (ret < 0)
 		goto fail;
 	close(home);
@@ -524,6 +527,7 @@ void lab_down(struct lab *lab)
 		}
 	for (int i = 0; i < lab->nchildren; i++)
 		lab_stop(lab, i, 200, NULL);
+	lab_portmapd_cleanup(lab);
 	if (lab->pinned)
 		lab_unpin_nodes(lab);
 	lab_close_nodes(lab);

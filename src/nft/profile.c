@@ -81,6 +81,8 @@ static const struct key_def key_defs[PROFILE_KEY_COUNT] = {
 	[PROFILE_KEY_POOLING] = { "pooling", true,
 		"paired or arbitrary, then 2 to 8 IPv4 addresses separated by commas, e.g. "
 		"\"paired 203.0.113.2, 203.0.113.3\"" },
+	[PROFILE_KEY_PORTMAP] = { "portmap", true,
+		"none, or one or more of upnp, natpmp, pcp separated by commas, e.g. \"upnp, natpmp\"" },
 };
 
 static const char *name_of(const char *const *names, size_t n, int v)
@@ -283,6 +285,35 @@ int profile_pooling_parse(const char *v, struct profile_header *h)
 }
 
 /* Parse one value into h. Returns 0, or -EINVAL after adding a diagnostic. */
+/* "none" or a comma-separated list of upnp, natpmp, pcp (each at most once) into *mask. */
+int profile_portmap_parse(char *v, unsigned *mask)
+{
+	static const char *const names[] = { "upnp", "natpmp", "pcp" };
+	char *save = NULL;
+
+	*mask = 0;
+	if (strcmp(v, "none") == 0)
+		return 0;
+	for (char *tok = strtok_r(v, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		int i = lookup(names, ARRAY_SIZE(names), trim(tok));
+
+		if (i < 0 || (*mask & (1u << i)))
+			return -EINVAL;
+		*mask |= 1u << i;
+	}
+	return *mask ? 0 : -EINVAL;
+}
+
+char *profile_portmap_format(unsigned mask, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s%s%s", mask ? "" : "none",
+		 (mask & PROFILE_PORTMAP_UPNP) ? "upnp" : "",
+		 (mask & PROFILE_PORTMAP_NATPMP) ? ((mask & PROFILE_PORTMAP_UPNP) ? ", natpmp" : "natpmp") : "",
+		 (mask & PROFILE_PORTMAP_PCP) && (mask & 3u) ? ", " : "",
+		 (mask & PROFILE_PORTMAP_PCP) ? "pcp" : "");
+	return buf;
+}
+
 static int parse_value(struct profile_header *h, enum profile_key k, char *v, int line,
 		       struct diag_list *dl)
 {
@@ -345,6 +376,14 @@ static int parse_value(struct profile_header *h, enum profile_key k, char *v, in
 		if (profile_pooling_parse(v, h) < 0)
 			goto bad;
 		return 0;
+	case PROFILE_KEY_PORTMAP: {
+		char copy[LINE_MAX_LEN];
+
+		snprintf(copy, sizeof(copy), "%s", v);
+		if (profile_portmap_parse(copy, &h->portmap) < 0)
+			goto bad;
+		return 0;
+	}
 	case PROFILE_KEY_PORT_BLOCK:
 		n = parse_uint(v, 0, PROFILE_PORT_BLOCK_MAX);
 		if (n < 0)
