@@ -44,6 +44,11 @@ struct theory_input {
 	 * listens on and announces (js-libp2p over TCP, no SO_REUSEPORT): no NAT ever maps the
 	 * announced port, so only a side without a NAT accepts the other's dial */
 	bool fresh_port_dials;
+	/* port_mapping: it asks the router for a mapping of its socket and announces it, over
+	 * UDP in the techniques portmap (NAT-PMP, then UPnP-IGD) and auto (NAT-PMP only); a
+	 * profile whose header offers that protocol (portmap:) then grants an
+	 * endpoint-independent, unfiltered mapping for that socket (theory.c portmap_side) */
+	bool port_mapping;
 };
 
 struct theory {
