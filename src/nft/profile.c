@@ -289,19 +289,19 @@ int profile_pooling_parse(const char *v, struct profile_header *h)
 int profile_portmap_parse(char *v, unsigned *mask)
 {
 	static const char *const names[] = { "upnp", "natpmp", "pcp" };
-	char *save = NULL;
 
 	*mask = 0;
 	if (strcmp(v, "none") == 0)
 		return 0;
-	for (char *tok = strtok_r(v, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	/* strsep, not strtok: "upnp," has an empty item, which is an error */
+	for (char *rest = v, *tok; (tok = strsep(&rest, ",")) != NULL;) {
 		int i = lookup(names, ARRAY_SIZE(names), trim(tok));
 
 		if (i < 0 || (*mask & (1u << i)))
 			return -EINVAL;
 		*mask |= 1u << i;
 	}
-	return *mask ? 0 : -EINVAL;
+	return 0;
 }
 
 char *profile_portmap_format(unsigned mask, char *buf, size_t len)
