@@ -511,9 +511,10 @@ static void predict(const struct theory_input *in, struct theory *t)
 		if (ma || mb) {
 			char pre[160];
 
-			snprintf(pre, sizeof(pre), "%s%s%s maps the peer's port on request "
+			snprintf(pre, sizeof(pre), "%s%s%s %s the peer's port on request "
 				 "(endpoint-independent, unfiltered): ", ma ? in->a->name : "",
-				 ma && mb ? " and " : "", mb ? in->b->name : "");
+				 ma && mb ? " and " : "", mb ? in->b->name : "",
+				 ma && mb ? "map" : "maps");
 			prefix_why(t, pre);
 		}
 		return;

@@ -15,6 +15,8 @@
 
 #include "endpoint.h"
 
+#define UPNP_DISCOVER_MS 400 /* a LAN router answers in well under a millisecond */
+
 const char *portmap_proto_name(enum portmap_proto p)
 {
 	return p == PORTMAP_NATPMP ? "nat-pmp" : p == PORTMAP_UPNP ? "upnp-igd" : "none";
@@ -134,12 +136,20 @@ static int upnp_map(int proto, uint16_t port, int64_t deadline, struct sockaddr_
 		snprintf(why, wlen, "upnp-igd: no time left");
 		return -ETIMEDOUT;
 	}
-	devs = upnpDiscover((int)left, NULL, NULL, UPNP_LOCAL_PORT_ANY, 0, 2, &err);
+	/* One device type, the IGD every router of the lab (miniupnpd) is: upnpDiscover would
+	 * wait its delay once per type it tries, and a discovery waits the whole delay even
+	 * after an answer (more devices may answer), so the delay is what portmap may spend. */
+	devs = upnpDiscoverDevice("urn:schemas-upnp-org:device:InternetGatewayDevice:1",
+				  (int)(left < UPNP_DISCOVER_MS ? left : UPNP_DISCOVER_MS), NULL, NULL,
+				  UPNP_LOCAL_PORT_ANY, 0, 2, &err);
 	if (!devs) {
 		snprintf(why, wlen, "upnp-igd: no device answered discovery");
 		return -ENOENT;
 	}
-	if (UPNP_GetValidIGD(devs, &urls, &data, lan, sizeof(lan)) == 1) {
+	/* 1: an IGD that says it is connected; 2: one that says it is not (miniupnpd says so of
+	 * a WAN address in a reserved block, as the lab's are): AddPortMapping decides */
+	err = UPNP_GetValidIGD(devs, &urls, &data, lan, sizeof(lan));
+	if (err == 1 || err == 2) {
 		snprintf(p, sizeof(p), "%u", port);
 		if (UPNP_GetExternalIPAddress(urls.controlURL, data.first.servicetype, ext) != 0 ||
 		    inet_pton(AF_INET, ext, &a) != 1)
@@ -152,7 +162,9 @@ static int upnp_map(int proto, uint16_t port, int64_t deadline, struct sockaddr_
 			ret = portmap_endpoint(a.s_addr, port, out);
 		FreeUPNPUrls(&urls);
 	} else {
-		snprintf(why, wlen, "upnp-igd: no connected internet gateway device");
+		if (err)
+			FreeUPNPUrls(&urls);
+		snprintf(why, wlen, "upnp-igd: no internet gateway device");
 	}
 	freeUPNPDevlist(devs);
 	return ret;
