@@ -110,21 +110,41 @@ static int write_config(const char *path, const char *dir, const struct profile_
 	return fclose(f) == 0 ? 0 : -errno;
 }
 
-/* Is addr:port (type) taken in the node? Binding it there without SO_REUSEADDR fails with
- * EADDRINUSE once the daemon holds it: the daemon's socket is open, and it opens its NAT-PMP
- * and HTTP sockets only after its address check. 1 taken, 0 free, -errno. */
-static int port_taken(struct lab *lab, int node, int type, const char *addr, int port)
+/* Does the node hold a socket on port (UDP, or a listening TCP one)? Read from the node's
+ * own table, /proc/PID/net/{udp,tcp} of a program in it: binding the port to see whether it
+ * is taken would hold it for a moment, and the daemon's own bind could fail right then.
+ * 1 yes, 0 no, -errno. */
+static int port_open_in(pid_t pid, const char *table, bool listen_only, int port)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	int fd = lab_socket(lab, node, AF_INET, type, 0), ret = 0;
+	char path[64], line[256];
+	FILE *f;
+	int found = 0;
 
-	if (fd < 0)
-		return fd;
-	inet_pton(AF_INET, addr, &sin.sin_addr);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
-		ret = errno == EADDRINUSE ? 1 : -errno;
-	close(fd);
-	return ret;
+	snprintf(path, sizeof(path), "/proc/%d/net/%s", (int)pid, table);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned lport, state;
+
+		/* "  0: 0101000A:14E7 00000000:0000 07 ..." (IPv6: 32 hex digits before ':') */
+		if (sscanf(line, " %*d: %*x:%x %*x:%*x %x", &lport, &state) == 2 &&
+		    (int)lport == port && (!listen_only || state == 0x0A))
+			found = 1;
+	}
+	fclose(f);
+	return found;
+}
+
+static int port_open(pid_t pid, int type, int port)
+{
+	/* a daemon may listen on IPv6's any address (dual stack): its IPv6 table has it */
+	int r = port_open_in(pid, type == SOCK_STREAM ? "tcp" : "udp", type == SOCK_STREAM, port);
+
+	if (r == 0)
+		r = port_open_in(pid, type == SOCK_STREAM ? "tcp6" : "udp6", type == SOCK_STREAM,
+				 port);
+	return r;
 }
 
 /* The last line of a log file, for the error when a daemon exits. */
@@ -144,13 +164,13 @@ static void last_line(const char *path, char *buf, size_t len)
 	fclose(f);
 }
 
-/* Wait until addr:port (type) is taken in the node while handle runs. 0, or -errno with the
- * reason in why. */
-static int wait_ready(struct lab *lab, int node, int handle, int type, const char *addr,
-		      int port, const char *log, char *why, size_t wlen)
+/* Wait until port (type) is open in the node while handle runs. 0, or -errno with the reason
+ * in why. */
+static int wait_ready(struct lab *lab, int handle, int type, const char *addr, int port,
+		      const char *log, char *why, size_t wlen)
 {
 	for (int waited = 0; waited < READY_TIMEOUT_MS; waited += READY_POLL_MS) {
-		int status, r = port_taken(lab, node, type, addr, port);
+		int status, r = port_open(lab_spawn_pid(lab, handle), type, port);
 
 		if (r == 1)
 			return 0;
@@ -247,7 +267,7 @@ static int start_node(struct lab *lab, int n, const struct profile_header *h, bo
 	if (h_echo < 0)
 		return diag_add(dl, h->file, line, "portmap: start %s in node \"%s\": %s", echo,
 				node, strerror(-h_echo));
-	ret = wait_ready(lab, n, h_echo, SOCK_DGRAM, vals[2], STUNECHO_PORT, log, why,
+	ret = wait_ready(lab, h_echo, SOCK_DGRAM, vals[2], STUNECHO_PORT, log, why,
 			 sizeof(why));
 	if (ret < 0)
 		return diag_add(dl, h->file, line, "portmap: punchlab-stunecho in node \"%s\": %s",
@@ -269,10 +289,10 @@ static int start_node(struct lab *lab, int n, const struct profile_header *h, bo
 		return diag_add(dl, h->file, line, "portmap: start %s in node \"%s\": %s", prog,
 				node, strerror(-h_upnp));
 	if (h->portmap & (PROFILE_PORTMAP_NATPMP | PROFILE_PORTMAP_PCP))
-		ret = wait_ready(lab, n, h_upnp, SOCK_DGRAM, vals[3], NATPMP_PORT, log, why,
+		ret = wait_ready(lab, h_upnp, SOCK_DGRAM, vals[3], NATPMP_PORT, log, why,
 				 sizeof(why));
 	if (ret == 0 && (h->portmap & PROFILE_PORTMAP_UPNP))
-		ret = wait_ready(lab, n, h_upnp, SOCK_STREAM, vals[3], UPNP_HTTP_PORT, log, why,
+		ret = wait_ready(lab, h_upnp, SOCK_STREAM, vals[3], UPNP_HTTP_PORT, log, why,
 				 sizeof(why));
 	if (ret < 0)
 		return diag_add(dl, h->file, line, "portmap: miniupnpd in node \"%s\": %s", node,
