@@ -24,6 +24,7 @@
 #define STUNECHO_PORT 478
 #define NATPMP_PORT 5351 /* RFC 6886; PCP (RFC 6887) shares it */
 #define UPNP_HTTP_PORT 5000
+#define SSDP_PORT 1900
 /* How long a daemon may take to answer: its STUN check waits up to 3 s for an answer that
  * comes from the same node in well under a millisecond, so 5 s only bounds a broken start. */
 #define READY_TIMEOUT_MS 5000
@@ -291,8 +292,13 @@ static int start_node(struct lab *lab, int n, const struct profile_header *h, bo
 	if (h->portmap & (PROFILE_PORTMAP_NATPMP | PROFILE_PORTMAP_PCP))
 		ret = wait_ready(lab, h_upnp, SOCK_DGRAM, vals[3], NATPMP_PORT, log, why,
 				 sizeof(why));
+	/* UPnP: the HTTP socket, then SSDP's (miniupnpd opens them in this order, before
+	 * NAT-PMP's): a discovery before SSDP's socket is open finds no router */
 	if (ret == 0 && (h->portmap & PROFILE_PORTMAP_UPNP))
 		ret = wait_ready(lab, h_upnp, SOCK_STREAM, vals[3], UPNP_HTTP_PORT, log, why,
+				 sizeof(why));
+	if (ret == 0 && (h->portmap & PROFILE_PORTMAP_UPNP))
+		ret = wait_ready(lab, h_upnp, SOCK_DGRAM, "239.255.255.250", SSDP_PORT, log, why,
 				 sizeof(why));
 	if (ret < 0)
 		return diag_add(dl, h->file, line, "portmap: miniupnpd in node \"%s\": %s", node,
