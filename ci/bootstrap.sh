@@ -41,6 +41,9 @@ punchlab_packages=(
 	"tcpdump:the run test reads the captures back with tcpdump(8)"
 	"coturn:the probe test runs an RFC 5780 STUN server (turnserver) and its turnutils_natdiscovery"
 	"stun-client:the probe test imports the RFC 3489 client's output (stun)"
+	"miniupnpd-nftables:profiles with a portmap: header run a UPnP-IGD / NAT-PMP server (miniupnpd) in the NAT node"
+	"libnatpmp-dev:punch --technique portmap asks the router for a mapping over NAT-PMP (libnatpmp)"
+	"libminiupnpc-dev:punch --technique portmap asks the router for a mapping over UPnP-IGD (libminiupnpc)"
 	"jq:docs/walkthrough.md (run by the walkthrough test) reads matrix.json with jq(1)"
 )
 # PUNCHLAB_SANITIZE=1 (ci/test --sanitize, ci/fuzz): the sanitizer and fuzzing build (clang,
@@ -180,6 +183,12 @@ punchlab_install_missing() {
 	   systemctl is-enabled coturn >/dev/null 2>&1; then
 		systemctl disable coturn >/dev/null 2>&1 &&
 			echo "punchlab: disabled the coturn service the package enabled (the ice engine runs turnserver in a lab node only)" >&2
+	fi
+	# ... and the same for miniupnpd: it runs per cell in a NAT node with its own config
+	if [[ " ${missing[*]} " == *" miniupnpd-nftables "* ]] && [ -d /run/systemd/system ] &&
+	   systemctl is-enabled miniupnpd >/dev/null 2>&1; then
+		systemctl disable miniupnpd >/dev/null 2>&1 &&
+			echo "punchlab: disabled the miniupnpd service the package enabled (punchlab runs it in a lab node only)" >&2
 	fi
 	rm -f "$PUNCHLAB_TOP/.apt.log"
 }

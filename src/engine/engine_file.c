@@ -30,6 +30,7 @@ static const struct {
 	{ "relay-fallback", EF_CAP_RELAY_FALLBACK },
 	{ "single-probe", EF_CAP_SINGLE_PROBE },
 	{ "fresh-port-dials", EF_CAP_FRESH_PORT_DIALS },
+	{ "port-mapping", EF_CAP_PORT_MAPPING },
 };
 #define NCAPS (sizeof(capabilities) / sizeof(capabilities[0]))
 
@@ -771,7 +772,7 @@ static void capability_add(struct parse *p, yaml_node_t *w, const char *s)
 	if (!bit)
 		ERR(p, w, "capabilities: \"%s\" is unknown, expected rendezvous, peer-reflexive, "
 		    "simultaneous-open, port-prediction, birthday, relay, ignores-icmp-errors, "
-		    "relay-fallback, single-probe or fresh-port-dials", s);
+		    "relay-fallback, single-probe, fresh-port-dials or port-mapping", s);
 	p->e->capabilities |= bit;
 }
 

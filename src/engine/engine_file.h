@@ -173,6 +173,8 @@ enum ef_capability {
 	EF_CAP_FRESH_PORT_DIALS = 1 << 9, /* its direct dials leave from a fresh ephemeral port,
 					   * never the port it listens on and announces (js-libp2p
 					   * over TCP): only a side without a NAT can be reached */
+	EF_CAP_PORT_MAPPING = 1 << 10,  /* asks the router for a mapping of its socket (NAT-PMP,
+					 * UPnP-IGD) and announces it (punch's portmap, auto) */
 };
 
 struct engine_file {

@@ -19,6 +19,7 @@
 
 #include "base/paths.h"
 #include "lab/lab_internal.h"
+#include "lab/portmapd.h"
 #include "lab/sysctl.h"
 #include "nft/profile.h"
 #include "nft/ruleset.h"
@@ -360,8 +361,7 @@ static int add_routes(struct lab *lab, const struct if_ids *ids, struct diag_lis
 
 /* The variables of the profile contract for a NAT node (README: "Profile variables"), in the
  * profile's family (profile_family_check() made sure the node has those addresses). */
-static int nat_vars(const struct topo *t, int n, int family, char vals[5][64],
-		    struct nft_var vars[5])
+int lab_nat_vars(const struct topo *t, int n, int family, char vals[5][64], struct nft_var *vars)
 {
 	const struct topo_node *node = &t->nodes[n];
 	const struct topo_link *wan = &t->links[node->wan_link], *lan = &t->links[node->lan_link];
@@ -424,7 +424,7 @@ static int load_rulesets(struct lab *lab, int home_netns, struct diag_list *dl)
 
 		if (!lab->nodes[n].profile[0])
 			continue;
-		nvars = nat_vars(t, n, lab->nodes[n].family, vals, vars);
+		nvars = lab_nat_vars(t, n, lab->nodes[n].family, vals, vars);
 		ret = netns_enter(lab->nodes[n].netns);
 		if (ret < 0)
 			return diag_add(dl, t->file, t->nodes[n].line, "enter node \"%s\": %s",
@@ -567,6 +567,8 @@ int lab_up(const struct topo *t, const struct lab_options *opts, struct lab **la
 	if (ret == 0)
 		ret = lab_forwarders_start(lab, opts && opts->keep, home, dl);
 	phase_clock(opts, LAB_PHASE_IMPAIR);
+	if (ret == 0)
+		ret = lab_portmapd_start(lab, opts && opts->keep, dl);
 	if (ret < 0)
 		goto fail;
 	close(home);
@@ -600,6 +602,7 @@ void lab_down(struct lab *lab)
 		}
 	for (int i = 0; i < lab->nchildren; i++)
 		lab_stop(lab, i, 200, NULL);
+	lab_portmapd_cleanup(lab);
 	if (lab->pinned)
 		lab_unpin_nodes(lab);
 	lab_close_nodes(lab);

@@ -63,6 +63,12 @@ int lab_child_add(struct lab *lab, pid_t pid);
 void proc_reap_later(struct lab_child *c);
 void proc_reap_later_collect(void);
 
+/* lab.c: the variables of the profile contract for NAT node n (WAN_IF, LAN_IF, WAN_ADDR,
+ * LAN_ADDR, LAN_NET, in that order in vals), with its addresses of family (AF_INET, AF_INET6);
+ * returns their count. */
+struct nft_var;
+int lab_nat_vars(const struct topo *t, int n, int family, char vals[5][64], struct nft_var *vars);
+
 /* pin.c */
 int lab_name_valid(const char *name);
 void lab_unpin_nodes(struct lab *lab);

@@ -15,6 +15,7 @@ static const struct {
 	{ "udp", true, false },     { "tcp", false, true },      { "tcp-ttl", false, true },
 	{ "predict", true, true },  { "birthday", true, false }, { "relay", true, true },
 	{ "auto", true, true },
+	{ "portmap", true, false }, /* udp from a port the router mapped (docs/portmap.md) */
 };
 
 bool technique_fits(const char *t, const char *proto)
@@ -438,7 +439,7 @@ int cell_id_parse_msg(const char *id, struct cell_spec *c, char *why, size_t wle
 	if ((size_t)(end[2] - part[2]) >= sizeof(c->technique) ||
 	    !technique_fits(c->technique, c->proto)) {
 		snprintf(why, wlen, "technique \"%.*s\" does not exist over %s (udp: udp, predict, "
-			 "birthday, relay, auto; tcp: tcp, tcp-ttl, predict, relay, auto)",
+			 "birthday, relay, auto, portmap; tcp: tcp, tcp-ttl, predict, relay, auto)",
 			 (int)(end[2] - part[2]), part[2], c->proto);
 		return -EINVAL;
 	}

@@ -362,7 +362,8 @@ static void outcome_reason(const struct side *a, const struct side *b, const cha
 		t->outcome = CELL_RELAYED;
 		snprintf(t->why, sizeof(t->why), "the relay technique always goes through the "
 			 "rendezvous server: relayed");
-	} else if (strcmp(technique, "udp") == 0 || strcmp(technique, "tcp") == 0) {
+	} else if (strcmp(technique, "udp") == 0 || strcmp(technique, "tcp") == 0 ||
+		   strcmp(technique, "portmap") == 0) {
 		punch_reason(a, b, false, tcp, false, t);
 	} else if (strcmp(technique, "tcp-ttl") == 0) {
 		punch_reason(a, b, false, tcp, true, t);
@@ -398,6 +399,32 @@ static void relay_fallback(const struct theory_input *in, struct theory *t)
 	}
 	if (t->fallback == CELL_FAILED && (t->timing_dependent || t->probabilistic))
 		t->fallback = CELL_RELAYED;
+}
+
+/* Port mapping (RFC 6886 NAT-PMP, UPnP-IGD): a router whose profile offers a protocol the
+ * engine asks with maps the engine's socket on request, and a mapping made so is
+ * endpoint-independent (one public endpoint for every destination, the one announced) and
+ * unfiltered (miniupnpd's rule lets in whoever sends to it), whatever the profile's mapping
+ * and filtering say of the flows nobody asked it to map. Only where the router is the peer's
+ * one NAT: behind an outer NAT the mapped endpoint is not public. Returns whether it applies. */
+static bool portmap_side(struct side *s, const struct profile_header *h,
+			 const struct theory_input *in)
+{
+	unsigned usable;
+
+	if (!h || !h->portmap || !in->port_mapping || in->tcp)
+		return false;
+	if (strcmp(in->technique, "portmap") == 0)
+		usable = PROFILE_PORTMAP_NATPMP | PROFILE_PORTMAP_UPNP;
+	else if (strcmp(in->technique, "auto") == 0)
+		usable = PROFILE_PORTMAP_NATPMP; /* auto asks briefly: no UPnP discovery */
+	else
+		return false;
+	if (!(h->portmap & usable))
+		return false;
+	s->eim = true;
+	s->filtering = PROFILE_ENDPOINT_INDEPENDENT;
+	return true;
 }
 
 /* The punching reasoning for every layout. */
@@ -480,6 +507,22 @@ static void predict(const struct theory_input *in, struct theory *t)
 	a.single_probe = b.single_probe = in->single_probe;
 	a.fresh_port = b.fresh_port = in->fresh_port_dials;
 	b.is_b = true;
+	if (in->layout == LAYOUT_TWO_NATS || in->layout == LAYOUT_PUBLIC_B) {
+		bool ma = portmap_side(&a, in->a, in);
+		bool mb = in->layout == LAYOUT_TWO_NATS && portmap_side(&b, in->b, in);
+
+		outcome_reason(&a, &b, in->technique, in->tcp, t);
+		if (ma || mb) {
+			char pre[160];
+
+			snprintf(pre, sizeof(pre), "%s%s%s %s the peer's port on request "
+				 "(endpoint-independent, unfiltered): ", ma ? in->a->name : "",
+				 ma && mb ? " and " : "", mb ? in->b->name : "",
+				 ma && mb ? "map" : "maps");
+			prefix_why(t, pre);
+		}
+		return;
+	}
 	outcome_reason(&a, &b, in->technique, in->tcp, t);
 }
 
@@ -501,6 +544,7 @@ void theory_input_set_engines(struct theory_input *in, unsigned caps_a, unsigned
 	in->relay_fallback = caps & EF_CAP_RELAY_FALLBACK;
 	in->single_probe = caps & EF_CAP_SINGLE_PROBE;
 	in->fresh_port_dials = caps & EF_CAP_FRESH_PORT_DIALS;
+	in->port_mapping = caps & EF_CAP_PORT_MAPPING;
 }
 
 void theory_predict(const struct theory_input *in, struct theory *t)

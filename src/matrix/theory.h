@@ -47,6 +47,11 @@ struct theory_input {
 	/* the port of the rendezvous server and relay (0: 3478); a network with an outbound
 	 * port list reaches them only on a listed port (theory_outbound.c) */
 	int rendezvous_port;
+	/* port_mapping: it asks the router for a mapping of its socket and announces it, over
+	 * UDP in the techniques portmap (NAT-PMP, then UPnP-IGD) and auto (NAT-PMP only); a
+	 * profile whose header offers that protocol (portmap:) then grants an
+	 * endpoint-independent, unfiltered mapping for that socket (theory.c portmap_side) */
+	bool port_mapping;
 };
 
 struct theory {

@@ -89,6 +89,8 @@ static const struct key_def key_defs[PROFILE_KEY_COUNT] = {
 	[PROFILE_KEY_FAMILY] = { "family", true, "ipv4 or ipv6" },
 	[PROFILE_KEY_OUTBOUND] = { "outbound", true,
 		"all, no-udp, or tcp: then 1 to 8 ports separated by commas, e.g. tcp:80,443" },
+	[PROFILE_KEY_PORTMAP] = { "portmap", true,
+		"none, or one or more of upnp, natpmp, pcp separated by commas, e.g. \"upnp, natpmp\"" },
 };
 
 static const char *name_of(const char *const *names, size_t n, int v)
@@ -358,6 +360,35 @@ char *profile_outbound_format(const struct profile_header *h, char *buf, size_t 
 }
 
 /* Parse one value into h. Returns 0, or -EINVAL after adding a diagnostic. */
+/* "none" or a comma-separated list of upnp, natpmp, pcp (each at most once) into *mask. */
+int profile_portmap_parse(char *v, unsigned *mask)
+{
+	static const char *const names[] = { "upnp", "natpmp", "pcp" };
+
+	*mask = 0;
+	if (strcmp(v, "none") == 0)
+		return 0;
+	/* strsep, not strtok: "upnp," has an empty item, which is an error */
+	for (char *rest = v, *tok; (tok = strsep(&rest, ",")) != NULL;) {
+		int i = lookup(names, ARRAY_SIZE(names), trim(tok));
+
+		if (i < 0 || (*mask & (1u << i)))
+			return -EINVAL;
+		*mask |= 1u << i;
+	}
+	return 0;
+}
+
+char *profile_portmap_format(unsigned mask, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s%s%s", mask ? "" : "none",
+		 (mask & PROFILE_PORTMAP_UPNP) ? "upnp" : "",
+		 (mask & PROFILE_PORTMAP_NATPMP) ? ((mask & PROFILE_PORTMAP_UPNP) ? ", natpmp" : "natpmp") : "",
+		 (mask & PROFILE_PORTMAP_PCP) && (mask & 3u) ? ", " : "",
+		 (mask & PROFILE_PORTMAP_PCP) ? "pcp" : "");
+	return buf;
+}
+
 static int parse_value(struct profile_header *h, enum profile_key k, char *v, int line,
 		       struct diag_list *dl)
 {
@@ -430,6 +461,14 @@ static int parse_value(struct profile_header *h, enum profile_key k, char *v, in
 		if (profile_outbound_parse(v, h) < 0)
 			goto bad;
 		return 0;
+	case PROFILE_KEY_PORTMAP: {
+		char copy[LINE_MAX_LEN];
+
+		snprintf(copy, sizeof(copy), "%s", v);
+		if (profile_portmap_parse(copy, &h->portmap) < 0)
+			goto bad;
+		return 0;
+	}
 	case PROFILE_KEY_PORT_BLOCK:
 		n = parse_uint(v, 0, PROFILE_PORT_BLOCK_MAX);
 		if (n < 0)

@@ -51,6 +51,11 @@ enum profile_family {
 	PROFILE_FAMILY_IPV4,
 	PROFILE_FAMILY_IPV6,
 };
+/* Port-mapping protocols the router offers (bit mask, header key portmap): the lab runs
+ * miniupnpd in the NAT node for them (lab/portmapd.h). */
+#define PROFILE_PORTMAP_UPNP 0x1u
+#define PROFILE_PORTMAP_NATPMP 0x2u
+#define PROFILE_PORTMAP_PCP 0x4u
 
 /* Transports the declared behaviour covers (bit mask). */
 #define PROFILE_UDP 0x1u
@@ -78,6 +83,7 @@ enum profile_key {
 	PROFILE_KEY_POOLING,     /* optional: paired|arbitrary ADDR, ADDR... (default: none) */
 	PROFILE_KEY_FAMILY,      /* optional: ipv4 (default) or ipv6 */
 	PROFILE_KEY_OUTBOUND,    /* optional: all (default), no-udp, tcp:PORT,PORT... */
+	PROFILE_KEY_PORTMAP,     /* optional: upnp, natpmp, pcp or none (default) */
 	PROFILE_KEY_COUNT,
 };
 
@@ -140,6 +146,10 @@ struct profile_header {
 	bool outbound_no_udp;
 	int outbound_nports;
 	int outbound_ports[PROFILE_OUTBOUND_PORTS_MAX];
+	/* Port-mapping protocols the router answers (PROFILE_PORTMAP_*; 0: none). A mapping made
+	 * over one of them is endpoint-independent and unfiltered whatever mapping and filtering
+	 * say: they describe the router's NAT for flows nobody asked it to map. */
+	unsigned portmap;
 	int line[PROFILE_KEY_COUNT];   /* line of each key in the file, 0 when absent */
 	int end_line;                  /* first line after the header */
 };
@@ -196,6 +206,11 @@ const char *profile_family_name(enum profile_family v); /* "ipv4", "ipv6" */
 
 /* "udp", "tcp", "udp, tcp" (the header spelling) into buf; returns buf. */
 char *profile_transports_format(unsigned transports, char *buf, size_t len);
+
+/* The portmap header value: "none" or "upnp, natpmp, pcp" (any, each once) into *mask
+ * (PROFILE_PORTMAP_*); v is modified. 0 or -EINVAL. And back, as the header writes it. */
+int profile_portmap_parse(char *v, unsigned *mask);
+char *profile_portmap_format(unsigned mask, char *buf, size_t len);
 
 /* The header spelling of the UDP lifetimes: "30", or "unreplied 30, replied 120" when they
  * differ. Returns buf. */

@@ -11,7 +11,7 @@
 static const char *const tech_names[TECH_MAX] = {
 	[TECH_UDP] = "udp", [TECH_TCP] = "tcp", [TECH_TCP_TTL] = "tcp-ttl",
 	[TECH_PREDICT] = "predict", [TECH_BIRTHDAY] = "birthday", [TECH_RELAY] = "relay",
-	[TECH_AUTO] = "auto",
+	[TECH_AUTO] = "auto", [TECH_PORTMAP] = "portmap",
 };
 
 const char *technique_name(enum technique t)
@@ -94,7 +94,8 @@ void peer_usage(FILE *f)
 	      "                       rendezvous' other listen address, when it has one)\n"
 	      "  --role a|b           this peer's role (default: assigned by the rendezvous)\n"
 	      "  --proto udp|tcp      transport (default udp; tcp for --technique tcp/tcp-ttl)\n"
-	      "  --technique T        udp, tcp, tcp-ttl, predict, birthday, relay, auto (default)\n"
+	      "  --technique T        udp, tcp, tcp-ttl, predict, birthday, relay, portmap, auto\n"
+	      "                       (default; auto asks the router for a mapping too, briefly)\n"
 	      "  --timeout S          give up after S seconds (default 10)\n"
 	      "  --secret-file FILE   the secret shared out of band (also PUNCH_SECRET_FILE or\n"
       "                       PUNCH_SECRET in the environment; punch keygen FILE)\n"
@@ -347,7 +348,7 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 		case O_TECH:
 			if (technique_parse(optarg, &o->tech))
 				return bad(err, v, "--technique wants udp, tcp, tcp-ttl, predict, "
-					   "birthday, relay or auto, got", optarg);
+					   "birthday, relay, portmap or auto, got", optarg);
 			break;
 		case O_TIMEOUT:
 			if (opts_parse_duration(optarg, &o->timeout_ms))
@@ -439,6 +440,8 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 	}
 	if (o->tech == TECH_UDP && o->proto != PROTO_UDP)
 		return bad(err, v, "--technique udp needs --proto udp", NULL);
+	if (o->tech == TECH_PORTMAP && o->proto != PROTO_UDP)
+		return bad(err, v, "--technique portmap is UDP only", NULL);
 	if (o->tech == TECH_BIRTHDAY && o->proto != PROTO_UDP)
 		return bad(err, v, "--technique birthday is UDP only", NULL);
 	if (o->has_rdv2 && o->rdv2.ss_family != o->rdv.ss_family)

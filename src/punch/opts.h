@@ -18,6 +18,7 @@ enum technique {
 	TECH_BIRTHDAY,
 	TECH_RELAY,
 	TECH_AUTO,
+	TECH_PORTMAP, /* udp, plus a mapping asked of the router (portmap.h) */
 	TECH_MAX
 };
 

@@ -1,6 +1,7 @@
 /* The peer: registration, message dispatch, UDP candidates, payload verification, steps and
  * the final report. Techniques (tech_*.c) plug in through struct tech_ops. */
 #include "peer.h"
+#include "portmap.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -64,6 +65,8 @@ static const struct tech_ops *tech_ops_of(enum technique t)
 		return &tech_birthday_ops;
 	case TECH_RELAY:
 		return &tech_relay_ops;
+	case TECH_PORTMAP:
+		return &tech_portmap_ops;
 	default:
 		return NULL;
 	}
@@ -970,10 +973,9 @@ static void send_register(struct peer *p)
 	m.round = p->round;
 	m.proto = (uint8_t)p->o->proto;
 	m.present = WA_BIT(WA_SESSION) | WA_BIT(WA_ROUND) | WA_BIT(WA_PROTO) | WA_BIT(WA_NAT);
-	if (ep_to_wire(&p->local, &m.priv[0]) == 0) {
-		m.n_priv = 1;
+	m.n_priv = (uint8_t)portmap_announce(&p->local, &p->mapped, m.priv, WIRE_MAX_EPS);
+	if (m.n_priv)
 		m.present |= WA_BIT(WA_PRIVATE);
-	}
 	m.nat = p->nat;
 	if (p->rtt_rdv_us) {
 		/* The server times the pairing's shared moment from both peers' RTTs. */
@@ -1190,6 +1192,31 @@ static int main_sock_open(struct peer *p, bool fresh)
 	return 0;
 }
 
+/* portmap: ask the router for a mapping of the main socket's port, once per port, before
+ * registering it (portmap.h says when and how long it waits). */
+static void portmap_begin(struct peer *p)
+{
+	enum portmap_proto got;
+	bool upnp;
+	char why[256] = "", b[EP_STRLEN];
+
+	if (!portmap_wanted(p->o->tech, p->o->proto, p->family, &upnp) || !p->local_port ||
+	    p->mapped_port == p->local_port)
+		return;
+	p->mapped_port = p->local_port;
+	got = portmap_request(p->o->proto, p->local_port, upnp,
+			      p->o->tech == TECH_PORTMAP ? PORTMAP_EXPLICIT_MS : PORTMAP_AUTO_MS,
+			      &p->mapped, why, sizeof(why));
+	evout_begin(&p->ev, "portmap");
+	evout_str(&p->ev, "protocol", portmap_proto_name(got));
+	evout_str(&p->ev, "local", ep_format(&p->local, b));
+	if (got != PORTMAP_NONE)
+		evout_str(&p->ev, "mapped", ep_format(&p->mapped, b));
+	else
+		evout_str(&p->ev, "error", why);
+	evout_end(&p->ev);
+}
+
 /* Start (or restart for the next step) registration. */
 static int reg_begin(struct peer *p, bool fresh)
 {
@@ -1227,6 +1254,7 @@ static int reg_begin(struct peer *p, bool fresh)
 		p->local = src;
 	}
 	ep_set_port(&p->local, p->local_port);
+	portmap_begin(p);
 	p->reg_interval_ms = REG_FIRST_MS;
 	reg_progress(p);
 	loop_timer_in(&p->reg_timer, (uint64_t)REG_FIRST_MS * 1000u);

@@ -141,6 +141,10 @@ struct peer {
 	int n_socks;
 	uint16_t local_port;
 	struct sockaddr_storage local;            /* private endpoint reported */
+	/* portmap (portmap.h): the endpoint the router mapped for local_port (family 0: none),
+	 * registered next to local; asked once per main socket (mapped_port says which). */
+	struct sockaddr_storage mapped;
+	uint16_t mapped_port;
 	struct rconn rc, rc2;                     /* TCP to rendezvous / second rendezvous */
 
 	/* registration */
@@ -308,7 +312,7 @@ uint64_t peer_step_left_us(struct peer *p);
 
 /* ---- techniques ---- */
 extern const struct tech_ops tech_udp_ops, tech_tcp_ops, tech_ttl_ops, tech_predict_ops,
-	tech_birthday_ops, tech_relay_ops;
+	tech_birthday_ops, tech_relay_ops, tech_portmap_ops;
 
 /* tech_tcp.c: the TCP simultaneous-open engine used by tcp, tcp-ttl and predict. */
 /* The shared attempt schedule: attempt @k starts this long after the shared moment (0 for

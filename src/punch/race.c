@@ -22,7 +22,7 @@ bool race_compatible(enum technique a, enum technique b, const char **why)
 
 	if (a == b || lo == TECH_RELAY || hi == TECH_RELAY)
 		return true;
-	if (hi >= TECH_AUTO) {
+	if (lo == TECH_AUTO || hi == TECH_AUTO) {
 		w = "auto is no technique of its own";
 	} else if (lo == TECH_PREDICT || hi == TECH_PREDICT) {
 		enum technique other = lo == TECH_PREDICT ? hi : lo;
@@ -56,7 +56,8 @@ bool race_covers(int proto, enum technique lead, enum technique tech)
 	if (lead == tech)
 		return true;
 	if (tech == TECH_UDP)
-		return proto == PROTO_UDP && (lead == TECH_PREDICT || lead == TECH_BIRTHDAY);
+		return proto == PROTO_UDP && (lead == TECH_PREDICT || lead == TECH_BIRTHDAY ||
+					      lead == TECH_PORTMAP);
 	if (tech == TECH_TCP)
 		return proto == PROTO_TCP && lead == TECH_PREDICT;
 	return false;
