@@ -44,6 +44,7 @@ punchlab_packages=(
 	"miniupnpd-nftables:profiles with a portmap: header run a UPnP-IGD / NAT-PMP server (miniupnpd) in the NAT node"
 	"libnatpmp-dev:punch --technique portmap asks the router for a mapping over NAT-PMP (libnatpmp)"
 	"libminiupnpc-dev:punch --technique portmap asks the router for a mapping over UPnP-IGD (libminiupnpc)"
+	"jq:docs/walkthrough.md (run by the walkthrough test) reads matrix.json with jq(1)"
 )
 # PUNCHLAB_SANITIZE=1 (ci/test --sanitize, ci/fuzz): the sanitizer and fuzzing build (clang,
 # build-sanitize/) and valgrind; PUNCHLAB_VALGRIND=1 (ci/test --valgrind): valgrind alone.
