@@ -64,10 +64,22 @@ note "ok: every peer of the $N runs started at the moment the rendezvous set"
 # --- 2. without the relay: no "ready" message can order the peers ----------------------------
 kept_lab --set nat-a=$RST --set nat-b=$RST
 rdv_start rdv 60 --listen $RDV1:3478 --listen $RDV2:3478 --no-relay
+# The race is won by ordering, not by luck (before the ordered attempts: 0 of 60), but a loaded
+# machine (or an ASan build under load) can still lose one: at least 4 of 5, and no peer may
+# end otherwise than both direct or both failed.
+won=0
 for i in 1 2 3 4 5; do
 	pair norelay$i 3 host-a host-b --rendezvous $RDV1:3478 --proto tcp --technique tcp
-	expect_pair norelay$i 0 direct "plain tcp, RST x RST, rendezvous without relay, run $i"
+	a=$(result "$TMP/norelay$i.a" outcome) b=$(result "$TMP/norelay$i.b" outcome)
+	if [ "$a/$b/$RC_A/$RC_B" = "direct/direct/0/0" ]; then
+		won=$((won + 1))
+	elif [ "$a/$b" != "failed/failed" ]; then
+		sed "s/^/#   /" "$TMP/norelay$i.a" "$TMP/norelay$i.b" >&2
+		fail "norelay$i: peers ended $a (exit $RC_A) and $b (exit $RC_B) (plain tcp, RST x RST, rendezvous without relay)"
+	fi
 done
+[ "$won" -ge 4 ] || fail "plain tcp, RST x RST, rendezvous without relay: $won of 5 direct, expected at least 4"
+note "ok: plain tcp, RST x RST, rendezvous without relay: $won of 5 direct"
 kill -TERM "$RDV_PID"
 wait_exit "$RDV_PID" 10
 "$PUNCHLAB" lab down "$LAB" || fail "lab down $LAB failed"
