@@ -311,6 +311,9 @@ uint64_t peer_rto_us(struct peer *p);
 uint64_t peer_step_left_us(struct peer *p);
 
 /* ---- techniques ---- */
+/* udp's start and stop, also portmap's (which punches like udp from a mapped socket) */
+int tech_udp_start(struct peer *p);
+void tech_udp_stop(struct peer *p);
 extern const struct tech_ops tech_udp_ops, tech_tcp_ops, tech_ttl_ops, tech_predict_ops,
 	tech_birthday_ops, tech_relay_ops, tech_portmap_ops;
 

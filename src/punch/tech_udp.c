@@ -4,7 +4,7 @@
  * probes from unadvertised sources are adopted (peer.c). */
 #include "peer.h"
 
-static int udp_start(struct peer *p)
+int tech_udp_start(struct peer *p)
 {
 	struct sockaddr_storage t[1 + WIRE_MAX_EPS];
 	int n = peer_targets(p, t), i;
@@ -15,13 +15,13 @@ static int udp_start(struct peer *p)
 	return 0;
 }
 
-static void udp_stop(struct peer *p)
+void tech_udp_stop(struct peer *p)
 {
 	peer_cands_clear(p);
 }
 
 const struct tech_ops tech_udp_ops = {
 	.id = TECH_UDP,
-	.start = udp_start,
-	.stop = udp_stop,
+	.start = tech_udp_start,
+	.stop = tech_udp_stop,
 };
