@@ -14,20 +14,6 @@
 . "$(dirname "$0")/matrix-lib.sh"
 require_root
 
-# nothing_left WHAT: no process of punchlab or the engine outlives WHAT (kept labs are left
-# out: other users of this machine add theirs meanwhile; a matrix keeps none); bounded retry,
-# since orphans are reaped slowly here
-nothing_left() {
-	local i
-	for ((i = 0; i < 30; i++)); do
-		engine_snapshot "$PUNCH" >"$TMP/after"
-		cmp -s "$TMP/before" "$TMP/after" && return 0
-		sleep 0.1
-	done
-	diff "$TMP/before" "$TMP/after" >&2
-	fail "$1 left something behind"
-}
-
 DOC=$SRCDIR/docs/walkthrough.md
 
 # The steps the page builds on are other items of issue 13; a build without one of them cannot
