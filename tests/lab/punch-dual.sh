@@ -9,8 +9,9 @@
 #     with tcp. The IPv4 path is checked to fail alone first (a single-family run).
 #  b. both port-restricted-cone: direct over either family, both peers keeping the same one
 #     and verified; udp, tcp and auto.
-#  c. the IPv6 rendezvous unreachable (a bogus address in the server's /64): IPv4 direct, in
-#     time (well inside the technique's deadline), family 4 kept, IPv6 not direct.
+#  c. the IPv6 rendezvous unreachable (a bogus address in the server's /64), IPv6 filtered at
+#     one NAT, or no IPv6 route at all (two-nats): IPv4 direct, in time (inside a 2 s deadline),
+#     family 4 kept, IPv6 not direct; without a route IPv4 does not wait for the delay.
 #  d. the rendezvous pairs per family: its stats count one pairing per family of a dual run.
 #  e. the losing family is closed: after the verdict no packet of the losing family's
 #     sockets reaches the other peer (nft counters in the other peer's host).
@@ -140,6 +141,23 @@ for tech in udp tcp; do
 		python3 -c 'import json,sys; f=json.loads(sys.argv[1]); sys.exit(0 if f["4"]=="direct" and f["6"]!="direct" else 1)' "$fams" ||
 			fail "$name $side: families $fams, expected 4 direct and 6 not"
 	done
+done
+# c, filtered: nat-a's forwarding drops every IPv6 packet (an IPv6 firewall that lets nothing
+# through): host-a's IPv6 registration never arrives, host-b's is never paired; IPv4 direct.
+"$PUNCHLAB" exec --timeout 5 "$LAB" nat-a -- nft -f - <<EOF || fail "IPv6 drop table in nat-a"
+table ip6 dualblock {
+	chain block {
+		type filter hook forward priority filter; policy drop;
+	}
+}
+EOF
+name=filtered6
+pair $name 2 host-a host-b --rendezvous "$R4" --rendezvous6 "$R6" --technique udp
+expect_pair $name 0 direct "dual udp, IPv6 filtered at nat-a"
+for side in a b; do
+	note "$name $side: $(fam "$TMP/$name.$side") phases=$(result "$TMP/$name.$side" families_phase)"
+	[ "$(result "$TMP/$name.$side" families)" = '{"6": "cancelled", "4": "direct"}' ] ||
+		fail "$name $side: families $(result "$TMP/$name.$side" families), expected 6 cancelled, 4 direct"
 done
 note "v4-alone a: $(fam "$TMP/v4-alone.a")"
 kill -TERM "$RDV_PID"
