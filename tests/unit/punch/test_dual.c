@@ -87,16 +87,61 @@ static void test_first_verified_wins(void **state)
 	a = next(DS_RELAYED, DS_RUNNING, true);
 	assert_false(a.done);
 	assert_false(a.cancel[DUAL_V4]);
-	/* both verified in one go: IPv6 (preferred) kept, the other not cancelled but awaited */
+	/* both verified: IPv6 (preferred) kept, the verified IPv4 closed */
 	a = next(DS_VERIFIED, DS_VERIFIED, true);
 	assert_int_equal(a.keep, DUAL_V6);
-	assert_false(a.cancel[DUAL_V4]);
+	assert_true(a.cancel[DUAL_V4]);
 	assert_false(a.done);
 	a = next(DS_DIRECT, DS_VERIFIED, true);
+	assert_true(a.cancel[DUAL_V4]);
+	assert_int_equal(a.keep, DUAL_V6);
+	a = next(DS_DIRECT, DS_DIRECT, true);
+	assert_true(a.done);
+	assert_int_equal(a.keep, DUAL_V6);
+}
+
+/* Both peers keep the same family although their verifications end in different orders: a
+ * family verifying a path of its own is awaited (bounded), then preference order decides. */
+static void test_peers_agree(void **state)
+{
+	struct dual_view v = { .delay_passed = true };
+	struct dual_action a;
+
+	(void)state;
+	/* peer A: IPv6 verified first, IPv4 still verifying: wait, cancel nothing */
+	a = next(DS_VERIFIED, DS_VERIFYING, true);
+	assert_false(a.cancel[DUAL_V4] || a.cancel[DUAL_V6] || a.done);
+	/* then IPv4 verifies too: IPv6 kept, IPv4 closed */
+	a = next(DS_VERIFIED, DS_VERIFIED, true);
+	assert_int_equal(a.keep, DUAL_V6);
+	assert_true(a.cancel[DUAL_V4]);
+	/* peer B saw them in the other order: IPv4 first, IPv6 verifying: wait */
+	a = next(DS_VERIFYING, DS_VERIFIED, true);
+	assert_false(a.cancel[DUAL_V4] || a.cancel[DUAL_V6] || a.done);
+	/* IPv4 even ended direct meanwhile: still waiting for IPv6 */
+	a = next(DS_VERIFYING, DS_DIRECT, true);
+	assert_false(a.cancel[DUAL_V6] || a.done);
+	/* IPv6 verifies: kept, as on peer A */
+	a = next(DS_VERIFIED, DS_DIRECT, true);
+	assert_int_equal(a.keep, DUAL_V6);
 	assert_false(a.done);
 	a = next(DS_DIRECT, DS_DIRECT, true);
 	assert_true(a.done);
 	assert_int_equal(a.keep, DUAL_V6);
+	/* the wait is bounded: a verification that does not end is cancelled */
+	v.st[DUAL_V6] = DS_VERIFYING;
+	v.st[DUAL_V4] = DS_VERIFIED;
+	v.wait_over = true;
+	dual_next(&v, &a);
+	assert_true(a.cancel[DUAL_V6]);
+	assert_int_equal(a.keep, DUAL_V4);
+	/* one that fails instead: the verified family is kept */
+	a = next(DS_FAILED, DS_VERIFIED, true);
+	assert_int_equal(a.keep, DUAL_V4);
+	assert_false(a.cancel[DUAL_V6]);
+	/* an attempt merely running (no path answering) is not waited for */
+	a = next(DS_RUNNING, DS_VERIFIED, true);
+	assert_true(a.cancel[DUAL_V6]);
 }
 
 /* Nobody direct: relayed over failed, then the later phase, then IPv6. */
@@ -136,6 +181,7 @@ static void test_keep_without_direct(void **state)
 static void test_state_names(void **state)
 {
 	(void)state;
+	assert_string_equal(dual_state_name(DS_VERIFYING), "verifying");
 	assert_string_equal(dual_state_name(DS_VERIFIED), "direct");
 	assert_string_equal(dual_state_name(DS_DIRECT), "direct");
 	assert_string_equal(dual_state_name(DS_RELAYED), "relayed");
@@ -209,6 +255,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_schedule),
 		cmocka_unit_test(test_first_verified_wins),
+		cmocka_unit_test(test_peers_agree),
 		cmocka_unit_test(test_keep_without_direct),
 		cmocka_unit_test(test_state_names),
 		cmocka_unit_test(test_opts),
