@@ -367,6 +367,12 @@ static void html_group(FILE *f, const struct results *r, const struct report_gro
 		fputs(" &middot; outer=", f);
 		html_text(f, g->outer);
 	}
+	if (g->family != CELL_FAMILY_4) {
+		char fam[CELL_REF_MAX + 40];
+		report_group_family(g, fam, sizeof(fam));
+		fputs(" &middot;", f);
+		html_text(f, fam);
+	}
 	fprintf(f, "</h2>\n<svg class=\"heat\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
 		"role=\"img\" aria-label=\"", width, height, width, height);
 	html_text(f, g->topology);

@@ -415,6 +415,11 @@ static void jw_write_cell(struct json_writer *w, const struct results *r,
 		jw_str(w, "impair", c->spec.impair);
 	if (c->spec.outer[0])
 		jw_str(w, "outer", c->spec.outer);
+	/* every cell says its address family (docs/matrix-json.md), "4" too */
+	jw_str(w, "family", c->spec.family == CELL_FAMILY_6 ? "6"
+			    : c->spec.family == CELL_FAMILY_DUAL ? "dual" : "4");
+	if (c->spec.ipv6_profile[0])
+		jw_str(w, "ipv6_profile", c->spec.ipv6_profile);
 	jw_str(w, "outcome", cell_outcome_name(c->outcome));
 	/* the representative run's details, for readers that do not want to look into runs */
 	jw_str(w, "reason", rep ? rep->reason : "");
