@@ -383,6 +383,9 @@ static void json_result(const char *line, struct engine_peer_result *r)
 	ttd = json_object_get(ev, "time_to_direct_ms");
 	r->time_to_direct_ms = json_is_number(ttd) ? json_number_value(ttd) : -1;
 	r->attempts = (int)json_integer_value(json_object_get(ev, "attempts"));
+	r->family = (int)json_integer_value(json_object_get(ev, "family"));
+	if (r->family != 4 && r->family != 6)
+		r->family = 0;
 out:
 	json_decref(ev);
 }

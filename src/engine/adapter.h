@@ -34,6 +34,8 @@ struct engine_peer_result {
 	/* the transport the path uses when the engine says so ("tcp", "udp"; "" when it does not):
 	 * punch's auto over UDP falls back to TCP where UDP does not get through */
 	char proto[8];
+	/* the path's address family when the engine says so (punch: "family", 4 or 6), else 0 */
+	int family;
 };
 
 /* The variables every role of a cell shares (docs/engine-format.md "Variables"): the program,

@@ -532,6 +532,8 @@ static void judge_peers(struct cellctx *c, const bool exited[2], const int statu
 		 r[0].technique[0] ? r[0].technique : c->e->ntechniques == 1
 							  ? c->e->techniques[0].name : "");
 	run->attempts = r[0].attempts + r[1].attempts;
+	/* a dual cell's race: the family both sides kept (they may differ only in a bug) */
+	run->family_used = r[0].family == r[1].family ? r[0].family : 0;
 	run->time_to_connect_ms = run->ttfb_ms = run->time_to_direct_ms = -1;
 	if (run->outcome == CELL_DIRECT || run->outcome == CELL_RELAYED) {
 		run->time_to_connect_ms = r[0].time_to_connect_ms > r[1].time_to_connect_ms

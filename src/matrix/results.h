@@ -117,6 +117,9 @@ struct cell_run {
 	char reason[256];      /* why (failed: the phase and what happened; error: what broke) */
 	char phase[32];        /* failed: registration, endpoint-exchange, probing, crashed, hung */
 	char technique_used[16]; /* what the engine says connected (auto picks one) */
+	/* the address family of the path (4 or 6) when both peers' engines say it (punch's
+	 * result "family", a dual cell's race); 0: not said */
+	int family_used;
 	double time_to_connect_ms; /* < 0 when not connected */
 	/* the engine's first verified path of any kind (punch's auto: the relay alongside its
 	 * direct techniques), and its direct path; both sides' later time; < 0 when the engine

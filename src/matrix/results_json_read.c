@@ -407,6 +407,8 @@ static void rd_run(struct reader *rd, json_t *o, const char *where, struct cell_
 	rd_str(rd, o, where, "phase", run->phase, sizeof(run->phase), false);
 	rd_str(rd, o, where, "technique_used", run->technique_used, sizeof(run->technique_used),
 	       false);
+	if (json_object_get(o, "family"))
+		rd_int(rd, o, where, "family", &run->family_used);
 	rd_num(rd, o, where, "time_to_connect_ms", &run->time_to_connect_ms, true);
 	/* absent before the race (older files): unknown */
 	rd_num(rd, o, where, "ttfb_ms", &run->ttfb_ms, true);

@@ -144,6 +144,7 @@ static const char script[] =
 	"  var d=el('div','run');panel.appendChild(d);\n"
 	"  var h=el('div');h.appendChild(el('b',null,'run '+(i+1)+' '));h.appendChild(badge(run.outcome));\n"
 	"  if(run.technique_used)h.appendChild(el('span',null,' via '+run.technique_used));\n"
+	"  if(run.family)h.appendChild(el('span',null,' over IPv'+run.family));\n"
 	"  d.appendChild(h);var rl=el('dl');d.appendChild(rl);\n"
 	"  row(rl,'time to connect',ms(run.time_to_connect_ms));row(rl,'attempts',run.attempts);\n"
 	"  if(run.ttfb_ms!=null&&run.ttfb_ms>=0)row(rl,'first byte',ms(run.ttfb_ms));\n"

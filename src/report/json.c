@@ -365,6 +365,8 @@ static void jw_write_run(struct json_writer *w, const struct cell_run *run, cons
 	jw_str(w, "reason", run->reason);
 	jw_str(w, "phase", run->phase);
 	jw_str(w, "technique_used", run->technique_used);
+	if (run->family_used)
+		jw_int(w, "family", run->family_used);
 	jw_ms(w, "time_to_connect_ms", run->time_to_connect_ms);
 	jw_ms(w, "ttfb_ms", run->ttfb_ms);
 	jw_ms(w, "time_to_direct_ms", run->time_to_direct_ms);

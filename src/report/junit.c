@@ -86,6 +86,10 @@ static void junit_system_out(FILE *f, const struct cell_result *c)
 			xml_body(f, " via ");
 			xml_body(f, run->technique_used);
 		}
+		if (run->family_used) {
+			snprintf(buf, sizeof(buf), " over IPv%d", run->family_used);
+			xml_body(f, buf);
+		}
 		if (run->time_to_connect_ms >= 0) {
 			snprintf(buf, sizeof(buf), " in %.1f ms", run->time_to_connect_ms);
 			xml_body(f, buf);
