@@ -450,7 +450,7 @@ int report_terminal_write(const struct results *r, FILE *f, bool color)
 		  "binomial test at 1% against the measured rate):");
 	term_list(&t, r, PICK_ERROR, "Errors (exit 2: the harness could not run the cell):");
 	term_list(&t, r, PICK_FAILED, "Failed cells (the engine found no path; not regressions):");
-	term_list(&t, r, PICK_SKIPPED, "Skipped cells (the kernel lacks what the profile needs):");
+	term_list(&t, r, PICK_SKIPPED, "Skipped cells (the kernel lacks what the profile needs, or the engine what the cell needs):");
 	report_events_write(r, f, EVENTS_TERMINAL);
 	ret = ferror(f) ? -EIO : 0;
 out:
