@@ -541,11 +541,8 @@ static int cell_references(struct plan *p, struct cell_result *c, const struct r
 	}
 	c->refs.theory = th.outcome;
 	snprintf(c->refs.theory_why, sizeof(c->refs.theory_why), "%s", th.why);
-	/* every document's claim is about IPv4 NATs (docs/sources/): an IPv6 or dual cell has
-	 * none, it is judged by the theory alone */
-	if (c->spec.family == CELL_FAMILY_4)
-		expectations_claim(&p->exp, &c->spec, &a->h, b ? &b->h : NULL, p->layout,
-				   &c->refs);
+	/* an IPv6 or dual cell gets no claim (expect_claims.c): judged by the theory alone */
+	expectations_claim(&p->exp, &c->spec, &a->h, b ? &b->h : NULL, p->layout, &c->refs);
 	for (int i = 0; base && i < base->ncells; i++)
 		if (strcmp(base->cells[i].spec.id, c->spec.id) == 0) {
 			c->refs.has_baseline = true;
@@ -1287,6 +1284,13 @@ static int steps_plan_cells(struct matrix_steps *m)
 		return ncells < 0 ? ncells : -ENOMEM;
 	}
 	plan_cells_events(p, o, m->cells, ncells, m->dl);
+	/* NAT events act on a node's one profile (reload, rebind) and refuse IPv6 ones: an IPv6
+	 * or dual cell's second ruleset would be left out of them */
+	for (int i = 0; i < ncells && !m->dl->count; i++)
+		if (m->cells[i].events[0] && m->cells[i].family != CELL_FAMILY_4)
+			diag_add(m->dl, "--events", 0, "cell %s: NAT events apply to IPv4 cells only "
+				 "(family 4), expected no --events with --family 6 or dual",
+				 m->cells[i].id);
 	ncells = plan_cells_engine(p, o, m->cells, ncells, m->dl, m->err);
 	if (m->dl->count)
 		return steps_bad(m);

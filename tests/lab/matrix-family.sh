@@ -12,7 +12,8 @@
 #      exit 0 (no error);
 #   4. bad input, one clear error each, exit 2: --family x, an IPv4 profile for family 6, an
 #      IPv6 profile for family 4, an IPv4 --ipv6-profile, --ipv6-profile without dual, a topology
-#      without a dual-stack twin, a --cell id of family 6 with IPv4 profiles;
+#      without a dual-stack twin, a --cell id of family 6 with IPv4 profiles, NAT events in
+#      dual cells;
 # and nothing left behind.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/matrix-lib.sh"
@@ -107,5 +108,7 @@ expect_bad 'a dual cell'"'"'s companion is the IPv6 profile' --family dual --ipv
 expect_bad 'expected --family with dual' --ipv6-profile nat66
 expect_bad 'has no IPv6 address and no dual-stack twin' -t same-nat --family dual
 expect_bad 'family 6 cells pair IPv6 profiles' --cell two-nats/udp/udp/full-cone~symmetric/family=6
+expect_bad 'NAT events apply to IPv4 cells only' --family dual --profiles symmetric \
+	--events 'nat-a reboot@1s for 1s'
 
 expect_nothing_left "$TMP/before" "the family matrices"

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "engine/adapter.h"
 #include "matrix/cell.h"
+#include "matrix/expect.h"
 #include "matrix/theory.h"
 #include "nft/profile.h"
 
@@ -201,6 +202,48 @@ static void test_dual_theory(void **state)
 	assert_false(cell_outcome_worse(td.outcome, t6.outcome));
 }
 
+/* --- claims ------------------------------------------------------------------------------- */
+
+/* The documents speak of IPv4 NATs: an IPv6 or dual cell has no claim, also where an IPv6
+ * header's rfc3489 name (ipv6-firewall says full-cone) falls in a claim's scope. */
+static void test_no_claims_beyond_ipv4(void **state)
+{
+	struct expectations *e = calloc(1, sizeof(*e));
+	struct cell_refs *refs = calloc(1, sizeof(*refs));
+	struct profile_header fc, fw;
+	struct diag_list dl = { 0 };
+	struct cell_spec c;
+	char path[512];
+
+	(void)state;
+	assert_non_null(e);
+	assert_non_null(refs);
+	snprintf(path, sizeof(path), "%s/ci/expectations.yaml", PUNCHLAB_SOURCE_DIR);
+	if (expectations_load(e, path, &dl) < 0)
+		fail_msg("%s: %s", path, dl.count ? dl.items[0].msg : "?");
+	load_profile("full-cone", &fc);
+	load_profile("ipv6-firewall", &fw);
+
+	assert_int_equal(cell_id_parse("two-nats/udp/udp/full-cone~full-cone", &c), 0);
+	expectations_claim(e, &c, &fc, &fc, LAYOUT_TWO_NATS, refs);
+	assert_true(refs->has_claim); /* the article's full cone: the rule below is not vacuous */
+	assert_int_equal(cell_id_parse("two-nats/udp/udp/full-cone~full-cone/family=dual", &c), 0);
+	expectations_claim(e, &c, &fc, &fc, LAYOUT_TWO_NATS, refs);
+	assert_false(refs->has_claim);
+	assert_int_equal(refs->nclaims, 0);
+
+	assert_int_equal(cell_id_parse("two-nats/udp/udp/ipv6-firewall~ipv6-firewall", &c), 0);
+	expectations_claim(e, &c, &fw, &fw, LAYOUT_TWO_NATS, refs);
+	assert_true(refs->has_claim); /* what an IPv6 header alone would match */
+	assert_int_equal(cell_id_parse("two-nats/udp/udp/ipv6-firewall~ipv6-firewall/family=6", &c),
+			 0);
+	expectations_claim(e, &c, &fw, &fw, LAYOUT_TWO_NATS, refs);
+	assert_false(refs->has_claim);
+	assert_int_equal(refs->nclaims, 0);
+	free(refs);
+	free(e);
+}
+
 /* --- engine variables ------------------------------------------------------------------------ */
 
 static void vars_of(const char *family, struct tpl_vars *v)
@@ -266,6 +309,7 @@ int main(void)
 		cmocka_unit_test(test_family_names),
 		cmocka_unit_test(test_enumerate_family),
 		cmocka_unit_test(test_dual_theory),
+		cmocka_unit_test(test_no_claims_beyond_ipv4),
 		cmocka_unit_test(test_engine_vars),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
