@@ -83,14 +83,16 @@ count() {
 		python3 -c 'import json,sys; print(sum(e["counter"]["packets"] for o in json.load(sys.stdin)["nftables"] if "rule" in o for e in o["rule"]["expr"] if "counter" in e))'
 }
 name=sym-hold
-for side in a b; do
-	node=host-$side
-	"$PUNCHLAB" exec --timeout 10 "$LAB" $node -- "$PUNCH" peer --session $name --role $side \
-		--timeout 5 --json --rendezvous "$R4" --rendezvous6 "$R6" --technique udp \
-		--family-delay 0 --hold 3 >"$TMP/$name.$side" 2>"$TMP/$name.$side.err" &
-	eval "PID_$side=$!"
-	defer "kill_child $!"
-done
+HOLD=(--session "$name" --timeout 5 --json --rendezvous "$R4" --rendezvous6 "$R6" --technique udp
+	--family-delay 0 --hold 3)
+"$PUNCHLAB" exec --timeout 10 "$LAB" host-a -- "$PUNCH" peer --role a "${HOLD[@]}" \
+	>"$TMP/$name.a" 2>"$TMP/$name.a.err" &
+PID_a=$!
+defer "kill_child $PID_a"
+"$PUNCHLAB" exec --timeout 10 "$LAB" host-b -- "$PUNCH" peer --role b "${HOLD[@]}" \
+	>"$TMP/$name.b" 2>"$TMP/$name.b.err" &
+PID_b=$!
+defer "kill_child $PID_b"
 wait_for_line "$TMP/$name.a" '"event":"verified"' 5 "$PID_a"
 wait_for_line "$TMP/$name.b" '"event":"verified"' 5 "$PID_b"
 grep -q '"event":"family_result","t_ms":[0-9.]*,"family":4.*"outcome":"cancelled"' "$TMP/$name.a" ||
@@ -99,9 +101,9 @@ ca1=$(count nat-a) cb1=$(count nat-b)
 sleep 1.5
 ca2=$(count nat-a) cb2=$(count nat-b)
 note "$name: IPv4 packets from the other NAT, at the verdict / 1.5 s later: nat-a $ca1 / $ca2, nat-b $cb1 / $cb2"
-[ "$ca1" -gt 0 ] && [ "$cb1" -gt 0 ] ||
+{ [ "$ca1" -gt 0 ] && [ "$cb1" -gt 0 ]; } ||
 	fail "$name: no IPv4 packet crossed before the verdict (the IPv4 attempt never probed: the test shows nothing)"
-[ "$ca1" = "$ca2" ] && [ "$cb1" = "$cb2" ] ||
+{ [ "$ca1" = "$ca2" ] && [ "$cb1" = "$cb2" ]; } ||
 	fail "$name: the cancelled IPv4 attempt still sent packets after the verdict"
 wait_exit "$PID_a" 10
 RC_A=$RC
