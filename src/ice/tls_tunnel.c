@@ -195,18 +195,17 @@ void tls_tunnel_free(struct tls_tunnel *t)
 {
 	if (!t)
 		return;
+	/* our own hold on t while the cancelled operations finish: their callbacks may drop the
+	 * others, and t must outlive this loop */
+	t->pending++;
 	t->dead = true;
 	g_cancellable_cancel(t->cancel);
 	g_socket_listener_close(t->listener);
 	g_clear_object(&t->listener);
 	/* the cancelled operations finish in later iterations of ctx: let them run, bounded */
-	for (int i = 0; i < 100 && t->pending > 0 && g_main_context_iteration(t->ctx, FALSE); i++)
-		;
-	if (t->pending > 0) {
-		/* callbacks that never came (the process is about to exit): free on the last one,
-		 * or leave it to the exit */
-		return;
-	}
-	t->pending = 1;
+	for (int i = 0; i < 100 && t->pending > 1; i++)
+		if (!g_main_context_iteration(t->ctx, FALSE))
+			break;
+	/* frees t now, or on the last callback still to come (or never: the process exits) */
 	tunnel_unref_op(t);
 }

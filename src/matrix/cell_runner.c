@@ -1192,7 +1192,8 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		struct engine_cell ec = { .program = cfg->engine_binary, .session = session,
 					  .dir = realpath(dir, absdir) ? absdir : dir,
 					  .transport = spec->proto, .technique = spec->technique,
-					  .deadline_ms = timeout_ms, .port = cfg->rendezvous_port };
+					  .deadline_ms = timeout_ms,
+					  .port = spec->port ? spec->port : cfg->rendezvous_port };
 		snprintf(why, sizeof(why), "too many variables");
 		if (engine_vars_cell(&ec, t, c->vars) < 0 ||
 		    (hold_s && (tpl_set(c->vars, "hold_s", "%d", hold_s) < 0 ||
