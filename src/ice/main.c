@@ -35,6 +35,14 @@
  * NICE_CANDIDATE_TYPE_PREF_RELAYED_UDP / _RELAYED); its public API says nothing else about
  * which relay a candidate came from. */
 #define LIBNICE_PREF_RELAYED_UDP 30
+/* TURN over TLS waits this long for the UDP allocation (tls_tunnel_open/refuse): libnice 0.1.21
+ * keeps one relayed candidate per relay address, the first to answer (agent/discovery.c,
+ * priv_add_local_candidate_pruned), and coturn relays both from one address, so TLS must not
+ * win a race that UDP would have won (the path would then be TCP on one side only). Where UDP
+ * gets through its allocation answers within a round trip and TLS is refused; where it does
+ * not, gathering lasts until the UDP allocation's retransmissions end anyway (about 2 s here),
+ * and TLS, started after this, is done well before. */
+#define TLS_GRACE_MS 1200
 
 enum phase { PH_GATHERING, PH_EXCHANGE, PH_PROBING, PH_PAYLOAD, PH_DONE };
 static const char *const phase_name[] = { "registration", "exchange", "probing", "payload",
@@ -500,6 +508,23 @@ static gboolean on_deadline(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+static gboolean on_tls_grace(gpointer data)
+{
+	tls_tunnel_open(((struct session *)data)->tunnel);
+	return G_SOURCE_REMOVE;
+}
+
+/* A relayed candidate over UDP is there: TURN over TLS would be redundant (libnice drops it),
+ * refused at once so that gathering does not wait for its handshake. */
+static void on_new_candidate(NiceAgent *agent, NiceCandidate *c, gpointer data)
+{
+	struct session *s = data;
+
+	(void)agent;
+	if (c->type == NICE_CANDIDATE_TYPE_RELAYED && (c->priority >> 24) == LIBNICE_PREF_RELAYED_UDP)
+		tls_tunnel_refuse(s->tunnel);
+}
+
 static bool add_relay(struct session *s, const char *flag, const char *host, unsigned port,
 		      NiceRelayType type)
 {
@@ -534,7 +559,15 @@ static int add_relays(struct session *s)
 			s->o.turn_tls_port, why);
 		return -1;
 	}
-	return add_relay(s, "--turn-tls", "127.0.0.1", lport, NICE_RELAY_TYPE_TURN_TCP) ? 0 : -1;
+	if (!add_relay(s, "--turn-tls", "127.0.0.1", lport, NICE_RELAY_TYPE_TURN_TCP))
+		return -1;
+	if (s->o.turn_host[0]) {
+		g_signal_connect(s->agent, "new-candidate-full", G_CALLBACK(on_new_candidate), s);
+		g_timeout_add(TLS_GRACE_MS, on_tls_grace, s);
+	} else {
+		tls_tunnel_open(s->tunnel);
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)

@@ -154,8 +154,9 @@ int ice_opts_parse(int argc, char **argv, struct ice_opts *o, char *why, int wle
 	}
 	if ((o->turn_host[0] || o->turn_tcp_host[0] || o->turn_tls_host[0]) &&
 	    (!o->turn_user || !o->turn_password)) {
-		snprintf(why, (size_t)wlen, "--turn, --turn-tcp and --turn-tls need --turn-user and "
-			 "--turn-password (TURN's long-term credentials)");
+		snprintf(why, (size_t)wlen, "%s needs --turn-user and --turn-password (TURN's "
+			 "long-term credentials)", o->turn_host[0] ? "--turn" : o->turn_tcp_host[0]
+			 ? "--turn-tcp" : "--turn-tls");
 		return -1;
 	}
 	if (o->turn_ca && !o->turn_tls_host[0]) {

@@ -13,6 +13,9 @@ struct tls_tunnel {
 	GMainContext *ctx;
 	int pending;               /* callbacks still to come: freed when 0 and dead */
 	bool dead;
+	bool open;                 /* tls_tunnel_open was called */
+	bool refused;              /* tls_tunnel_refuse was called */
+	GSList *held;              /* struct tunnel_pair: accepted while closed, in reverse order */
 	int established;
 	char error[200];
 };
@@ -93,6 +96,7 @@ static void on_connected(GObject *src, GAsyncResult *res, gpointer data)
 }
 
 static void accept_next(struct tls_tunnel *t);
+static void pair_connect(struct tunnel_pair *p);
 
 static void on_accept(GObject *src, GAsyncResult *res, gpointer data)
 {
@@ -109,21 +113,53 @@ static void on_accept(GObject *src, GAsyncResult *res, gpointer data)
 		tunnel_unref_op(t);
 		return;
 	}
-	if (t->dead) {
+	if (t->dead || t->refused) {
+		/* closed at once: libnice's allocation over it fails at once */
+		g_io_stream_close(G_IO_STREAM(local), NULL, NULL);
 		g_object_unref(local);
+		if (!t->dead)
+			accept_next(t);
 		tunnel_unref_op(t);
 		return;
 	}
 	p = g_new0(struct tunnel_pair, 1);
 	p->t = t;
 	p->local = local;
+	/* the pending op of this accept passes to the pair; the next accept takes its own */
+	if (t->open)
+		pair_connect(p);
+	else
+		t->held = g_slist_prepend(t->held, p);
+	accept_next(t);
+}
+
+static void pair_connect(struct tunnel_pair *p)
+{
+	struct tls_tunnel *t = p->t;
+
 	p->client = g_socket_client_new();
 	g_socket_client_set_tls(p->client, TRUE);
+	/* straight to the server: a proxy from the environment (libproxy) is no part of the lab */
+	g_socket_client_set_enable_proxy(p->client, FALSE);
 	g_socket_client_set_timeout(p->client, CONNECT_TIMEOUT_S);
 	g_signal_connect(p->client, "event", G_CALLBACK(on_client_event), t);
-	/* the pending op of this accept passes to the pair; the next accept takes its own */
 	g_socket_client_connect_async(p->client, t->server, t->cancel, on_connected, p);
-	accept_next(t);
+}
+
+void tls_tunnel_open(struct tls_tunnel *t)
+{
+	GSList *held;
+
+	if (!t || t->open || t->refused || t->dead)
+		return;
+	t->open = true;
+	held = g_slist_reverse(t->held);
+	t->held = NULL;
+	g_main_context_push_thread_default(t->ctx);
+	for (GSList *i = held; i; i = i->next)
+		pair_connect(i->data);
+	g_main_context_pop_thread_default(t->ctx);
+	g_slist_free(held);
 }
 
 static void accept_next(struct tls_tunnel *t)
@@ -181,6 +217,24 @@ fail:
 	return NULL;
 }
 
+void tls_tunnel_refuse(struct tls_tunnel *t)
+{
+	GSList *held;
+
+	if (!t || t->open || t->refused || t->dead)
+		return;
+	t->refused = true;
+	held = t->held;
+	t->held = NULL;
+	for (GSList *i = held; i; i = i->next) {
+		struct tunnel_pair *p = i->data;
+
+		g_io_stream_close(G_IO_STREAM(p->local), NULL, NULL);
+		pair_free(p);
+	}
+	g_slist_free(held);
+}
+
 int tls_tunnel_established(const struct tls_tunnel *t)
 {
 	return t ? t->established : 0;
@@ -199,6 +253,8 @@ void tls_tunnel_free(struct tls_tunnel *t)
 	 * others, and t must outlive this loop */
 	t->pending++;
 	t->dead = true;
+	/* held connections never went on: close them (each holds one pending op) */
+	g_slist_free_full(g_steal_pointer(&t->held), (GDestroyNotify)pair_free);
 	g_cancellable_cancel(t->cancel);
 	g_socket_listener_close(t->listener);
 	g_clear_object(&t->listener);

@@ -24,6 +24,16 @@ struct tls_tunnel;
  * missing; an unreadable CA file; no loopback). */
 struct tls_tunnel *tls_tunnel_new(GMainContext *ctx, const char *host, unsigned port,
 				  const char *ca_file, unsigned *local_port, char *why, size_t wlen);
+/* The tunnel starts closed: see tls_tunnel_open. */
+
+/* Connections libnice makes before this are held (accepted, not yet sent on) until it is
+ * called; after it they go on at once. The driver opens the tunnel only once a TURN allocation
+ * over UDP has answered or a grace period passed (main.c: libnice keeps one relayed candidate
+ * per relay address, the first, so TLS must not win a race UDP would have won). */
+void tls_tunnel_open(struct tls_tunnel *t);
+/* Or never: held and later connections are closed at once (libnice's TURN-TCP allocation over
+ * them fails at once). Either call is final; the later one is ignored. */
+void tls_tunnel_refuse(struct tls_tunnel *t);
 
 /* How many tunnelled connections completed their TLS handshake / failed so far (the driver
  * reports them: a TLS relay that never came up says why). The last error, "" if none. */
