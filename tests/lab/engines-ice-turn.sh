@@ -2,7 +2,8 @@
 # engines-ice-turn.sh PUNCHLAB: the ICE engine's TURN relay over TCP and TLS (issue 15 item 2):
 #   - ice on web-only x web-only (TCP to 80 and 443 only) with --rendezvous-port 443: relayed
 #     through coturn over TLS on 443, attested relayed on TCP flows to :443 on both NATs, the
-#     cell id naming /port=443 (its rerun line), as the theory says (exit 0);
+#     cell id naming /port=443 (its rerun line), as the theory says (exit 0); web-only x
+#     full-cone too (A over TLS, B's NAT read for UDP);
 #   - ice on udp-blocked x udp-blocked on the default port: relayed over TLS to 3478, attested;
 #   - the negative: web-only x web-only with the TURN server on 3478 only: failed, as the theory
 #     says (exit 0), and no TCP relay flow;
@@ -22,11 +23,11 @@ ENGINE=$(dirname "$0")/../../engines/ice.yaml
 engine_snapshot "$ICE" "$TURN" >"$TMP/before"
 
 # check DIR ID OUTCOME VERDICT VIA PORT: the cell's outcome, its first run's attestation verdict,
-# the theory agreeing; VIA (not -): both peers' relay_via; PORT (not -): both NATs' evidence is
-# a TCP flow to the TURN server's PORT
+# the theory agreeing; VIA: "A,B", each peer's relay_via or - (not checked); PORT (not -): each
+# NAT of a peer whose VIA is turn-tcp or turn-tls holds a TCP flow to the TURN server's PORT
 check() {
 	python3 - "$@" <<'PY' || fail "$2: not as expected"
-import json, sys, glob, os
+import json, sys, glob
 path, cid, outcome, verdict, via, port = sys.argv[1:]
 cells = {c["id"]: c for c in json.load(open(path + "/matrix.json"))["cells"]}
 assert cid in cells, f"no cell {cid} in {list(cells)}"
@@ -37,31 +38,36 @@ got = (c["outcome"], a.get("verdict"), c["refs"]["theory"]["outcome"])
 print(cid, got, c["reason"])
 assert got == (outcome, verdict, outcome), got
 assert not c["verdict"]["disagrees_theory"]
-if via != "-":
-    for side in "ab":
-        out = glob.glob(f"{path}/cells/*/run-1/peer-{side}.out")
-        assert len(out) == 1, out
-        res = [json.loads(l) for l in open(out[0]) if '"event":"result"' in l][0]
-        assert res["relay_via"] == via and res["proto"] == "tcp", res
-if port != "-":
-    ev = a.get("evidence") or []
-    assert len(ev) == 2, ev
-    for e in ev:
+d = r["log_dir"]
+ev = {e.split(" ", 1)[0]: e for e in a.get("evidence") or []}
+for side, want in zip("ab", via.split(",")):
+    if want == "-":
+        continue
+    res = [json.loads(l) for l in open(f"{path}/{d}/peer-{side}.out") if '"event":"result"' in l][0]
+    tcp = want in ("turn-tcp", "turn-tls")
+    assert res["relay_via"] == want and res["proto"] == ("tcp" if tcp else "udp"), res
+    if tcp and port != "-":
+        e = ev[f"nat-{side}"]
         assert e.split(": ", 1)[1].startswith("tcp ") and f"remote 198.51.100.10:{port} " in e, e
 PY
 }
 
 WOWO=two-nats/udp/udp/web-only~web-only/engine=ice
 UBUB=two-nats/udp/udp/udp-blocked~udp-blocked/engine=ice
+WOFC=two-nats/udp/udp/web-only~full-cone/engine=ice
 
 # --- web-only on 443: TURN over TLS ----------------------------------------------------------------
-run_matrix 90 --engine ice --cell "$WOWO" --rendezvous-port 443 --no-classify -o "$TMP/wo443"
+# web-only x full-cone: A relays over TLS, B sends UDP to A's relayed address; the lab reads
+# each NAT for its own peer's transport
+run_matrix 90 --engine ice --cell "$WOWO" --cell "$WOFC" --rendezvous-port 443 --no-classify \
+	--jobs 2 -o "$TMP/wo443"
 show_matrix_output
 [ "$RC" -eq 0 ] || fail "ice web-only x web-only on 443: exit $RC, expected 0"
-check "$TMP/wo443" "$WOWO/port=443" relayed relayed turn-tls 443
+check "$TMP/wo443" "$WOWO/port=443" relayed relayed turn-tls,turn-tls 443
+check "$TMP/wo443" "$WOFC/port=443" relayed relayed turn-tls,- 443
 grep -q "$WOWO/port=443" "$TMP/wo443/junit.xml" || fail "the JUnit report does not name the cell with its port"
 # the certificate was made for this run and coturn served TLS with it
-d=$(echo "$TMP"/wo443/cells/*/run-1)
+d=$(echo "$TMP"/wo443/cells/*web-only~web-only*/run-1)
 openssl x509 -in "$d/turn-cert.pem" -noout -ext subjectAltName | grep -q "IP Address:198.51.100.10" ||
 	fail "the run's TURN certificate does not name the server's address"
 grep -q "^cert=$d/turn-cert.pem" "$d/turnserver.conf" || fail "coturn was not given the run's certificate"
@@ -70,7 +76,7 @@ grep -q "^cert=$d/turn-cert.pem" "$d/turnserver.conf" || fail "coturn was not gi
 run_matrix 90 --engine ice --cell "$UBUB" --no-classify -o "$TMP/ub"
 show_matrix_output
 [ "$RC" -eq 0 ] || fail "ice udp-blocked x udp-blocked: exit $RC, expected 0"
-check "$TMP/ub" "$UBUB" relayed relayed turn-tls 3478
+check "$TMP/ub" "$UBUB" relayed relayed turn-tls,turn-tls 3478
 
 # --- the negative: web-only with the TURN server on 3478 ---------------------------------------------
 run_matrix 90 --engine ice --cell "$WOWO" --no-classify -o "$TMP/wo3478"
@@ -88,7 +94,7 @@ TCPID=two-nats/udp/udp/udp-blocked~udp-blocked/engine=$(python3 -c 'import sys,u
 run_matrix 90 --engine "$TMP/ice-tcp.yaml" --cell "$TCPID" --no-classify -o "$TMP/tcp"
 show_matrix_output
 [ "$RC" -eq 0 ] || fail "ice over TURN-TCP on udp-blocked: exit $RC, expected 0"
-check "$TMP/tcp" "$TCPID" relayed relayed turn-tcp 3478
+check "$TMP/tcp" "$TCPID" relayed relayed turn-tcp,turn-tcp 3478
 
 # another CA: the peers' TLS handshake with coturn fails (the certificate is checked, so the
 # tunnel is real TLS), and with no UDP out nothing else works
