@@ -46,9 +46,16 @@ struct side_finding {
 	int one_way;               /* flows with the other side that were not two-way */
 };
 
+static uint8_t side_proto(const struct attest_input *in, const struct attest_side *s)
+{
+	return s->proto ? s->proto : in->proto;
+}
+
 static void find(const struct attest_input *in, const struct attest_side *s,
 		 struct side_finding *f)
 {
+	uint8_t proto = side_proto(in, s);
+
 	memset(f, 0, sizeof(*f));
 	for (size_t i = 0; s->flows && i < s->flows->n; i++) {
 		const struct ct_mapping *m = &s->flows->v[i];
@@ -57,13 +64,13 @@ static void find(const struct attest_input *in, const struct attest_side *s,
 		if (!touches(m, s->host, s->nhost))
 			continue;
 		if (!relay && touches(m, s->other, s->nother)) {
-			if (two_way(m, in->proto)) {
+			if (two_way(m, proto)) {
 				if (!f->direct)
 					f->direct = m;
-			} else if (m->proto == in->proto) {
+			} else if (m->proto == proto) {
 				f->one_way++;
 			}
-		} else if (relay && two_way(m, in->proto) && !f->relay) {
+		} else if (relay && two_way(m, proto) && !f->relay) {
 			f->relay = m;
 		}
 	}
@@ -118,7 +125,7 @@ void attest_path(const struct attest_input *in, struct run_attestation *out)
 			add_evidence(out, &ne, s->nat_name, who, f[i].relay);
 		if (f[i].direct)
 			snprintf(line, sizeof(line), "%s: two-way %s flow between peer %s and the other "
-				 "side", s->nat_name, in->proto == IPPROTO_TCP ? "tcp" : "udp", who);
+				 "side", s->nat_name, side_proto(in, s) == IPPROTO_TCP ? "tcp" : "udp", who);
 		else if (f[i].one_way)
 			snprintf(line, sizeof(line), "%s: %d flow(s) between peer %s and the other side, "
 				 "none two-way", s->nat_name, f[i].one_way, who);

@@ -29,6 +29,9 @@ struct attest_side {
 	struct in_addr other[ATTEST_MAX_ADDRS]; /* addresses of the other side as this NAT may see
 						 * them */
 	int nother;
+	/* this peer's own transport when the peers' paths differ (ice: one side reaches its TURN
+	 * relay over TLS, the other sends UDP to that relay's address); 0: the input's proto */
+	uint8_t proto;
 };
 
 struct attest_input {
