@@ -52,6 +52,11 @@ int bench_engines(const struct topo *t, int n, bool nebula);
 /* punchlab bench impair (bench_impair.c): impairment accuracy over `seconds` per rate, and the
  * per-cell cost over n labs. Returns an exit code. */
 int bench_impair_main(const struct topo *t, int n, double seconds);
+
+/* punchlab bench rootless (bench_rootless.c): n cells' lab up + down as root and as uid in a
+ * user namespace, alternating blocks; medians and the ratio. Returns an exit code. */
+#include <sys/types.h>
+int bench_rootless_main(const struct topo *t, int n, uid_t uid);
 int merge_main(int argc, char **argv);
 /* Repro bundles (docs/bundle.md): bundle.c writes one, replay.c checks and reruns it. */
 int bundle_main(int argc, char **argv);
