@@ -27,7 +27,7 @@ fi
 PUNCHLAB_BIN=$PUNCHLAB_BUILD/punchlab
 # the setup and package logs: beside the sources when writable (as before), else in the build's parent
 punchlab_logs=$PUNCHLAB_TOP
-[ -w "$PUNCHLAB_TOP" ] || { punchlab_logs=$(dirname "$PUNCHLAB_BUILD"); mkdir -p "$punchlab_logs"; }
+[ -w "$PUNCHLAB_TOP" ] || punchlab_logs=$(dirname "$PUNCHLAB_BUILD") # made when first written
 
 # package -> why we need it
 punchlab_packages=(
@@ -141,6 +141,7 @@ punchlab_install_npm() {
 		fi
 		echo "punchlab: npm ci in $dir: the npm packages of the engine $(basename "$file" .yaml), as pinned by its package-lock.json" >&2
 		rm -f "$dir/.npm-failed"
+		mkdir -p "$punchlab_logs"
 		if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >"$punchlab_logs/.npm.log" 2>&1; then
 			tail -20 "$punchlab_logs/.npm.log" >&2
 			# An engine asked for by name cannot run without them: stop. One installed only
