@@ -109,25 +109,39 @@ int userns_join(int pidfd)
 	return 0;
 }
 
-pid_t userns_keeper_spawn(void)
+pid_t userns_keeper_spawn(int *confirm_fd)
 {
 	sigset_t all;
-	pid_t pid = fork();
+	int p[2];
+	pid_t pid;
+	char ok;
 
-	if (pid < 0)
+	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
-	if (pid > 0)
+	pid = fork();
+	if (pid < 0) {
+		int err = -errno;
+		close(p[0]);
+		close(p[1]);
+		return err;
+	}
+	if (pid > 0) {
+		close(p[0]);
+		*confirm_fd = p[1];
 		return pid;
+	}
 	/* the child: async-signal-safe calls only (the parent may have threads) */
 	setsid();
 	sigfillset(&all);
 	sigprocmask(SIG_UNBLOCK, &all, NULL);
 	prctl(PR_SET_NAME, "punchlab-keep", 0, 0, 0);
-	/* nothing of the parent's: no registry lock, no namespace fd, no pipe a shell waits on */
+	/* nothing of the parent's: no registry lock, no namespace fd, no pipe a shell waits on;
+	 * only the confirmation pipe, as stdin */
+	dup2(p[0], 0);
 	syscall(SYS_close_range, 3U, ~0U, 0U);
 	{
 		int null = open("/dev/null", O_RDWR);
-		for (int fd = 0; fd < 3 && null >= 0; fd++)
+		for (int fd = 1; fd < 3 && null >= 0; fd++)
 			if (fd != null)
 				dup2(null, fd);
 		if (null > 2)
@@ -135,6 +149,12 @@ pid_t userns_keeper_spawn(void)
 	}
 	if (chdir("/") < 0)
 		_exit(1);
+	/* A keeper no record names would hold its lab forever: wait for the creator to have
+	 * written the record. EOF (the creator died or gave up first) ends this keeper. */
+	if (read(0, &ok, 1) != 1)
+		_exit(0);
+	close(0);
+	open("/dev/null", O_RDONLY);
 	/* Not a bounded wait on purpose: the keeper's whole job is to exist for as long as the kept
 	 * lab does, like /run/netns pins do for root's. `lab down` and `clean` SIGKILL it. */
 	for (;;)

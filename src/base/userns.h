@@ -26,8 +26,11 @@ int userns_unshare(void);
  * uid). Returns 0 or -errno. */
 int userns_join(int pidfd);
 
-/* Fork a keeper: a process in the caller's user and mount namespaces that holds them (and so the
- * lab's pins) until it is killed. It leaves the caller's session and closes every file
- * descriptor, so a shell's $(...) around the caller does not wait for it. Async-signal-safe in
- * the child, so callable from a multithreaded process. Returns its pid or -errno. */
-pid_t userns_keeper_spawn(void);
+/* Fork a keeper: a process in the caller's user, mount and network namespaces that holds them
+ * (and so the lab's pins) until it is killed. It leaves the caller's session and closes every
+ * file descriptor, so a shell's $(...) around the caller does not wait for it. It stays only
+ * once the caller confirms, by writing one byte to *confirm_fd (then closing it), that a record
+ * names it; closing *confirm_fd without writing, or dying, ends it. Async-signal-safe in the
+ * child, so callable from a multithreaded process. Returns its pid (and *confirm_fd, O_CLOEXEC,
+ * the caller's to close) or -errno. */
+pid_t userns_keeper_spawn(int *confirm_fd);

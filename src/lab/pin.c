@@ -95,7 +95,7 @@ int lab_pin(struct lab *lab, struct diag_list *dl)
 {
 	struct registry_record r = { 0 };
 	char rec[300];
-	int ret;
+	int ret, confirm = -1;
 
 	if (!REGISTRY_DIR)
 		return diag_add(dl, "XDG_RUNTIME_DIR", 0, "rootless kept labs live under "
@@ -145,7 +145,7 @@ int lab_pin(struct lab *lab, struct diag_list *dl)
 	if (userns_rootless()) {
 		/* The pins are mounts of this process's mount namespace, which ends with its last
 		 * process: a keeper stays in it (and in the user namespace that owns the lab) */
-		r.keeper = userns_keeper_spawn();
+		r.keeper = userns_keeper_spawn(&confirm);
 		if (r.keeper < 0) {
 			ret = r.keeper;
 			r.keeper = 0;
@@ -157,9 +157,17 @@ int lab_pin(struct lab *lab, struct diag_list *dl)
 	ret = registry_write(&r);
 	if (ret < 0) {
 		diag_add(dl, rec, 0, "write the lab record: %s", strerror(-ret));
-		if (r.keeper > 0)
-			kill(r.keeper, SIGKILL);
+		if (confirm >= 0)
+			close(confirm); /* unconfirmed, the keeper ends */
 		goto fail;
+	}
+	if (confirm >= 0) {
+		/* the record names the keeper now: it may stay */
+		if (write(confirm, "k", 1) != 1)
+			ret = diag_add(dl, rec, 0, "confirm the lab's keeper: %s", strerror(errno));
+		close(confirm);
+		if (ret < 0)
+			goto fail;
 	}
 	return 0;
 fail:
