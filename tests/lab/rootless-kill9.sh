@@ -18,7 +18,8 @@ done
 inodes=$(netns_inodes_of "$main")
 # its own home namespace too (docs/rootless.md: a rootless run lives in one of its own)
 inodes+=$'\n'$(stat -L -c %i "/proc/$main/ns/net")
-[ "$(echo "$inodes" | wc -l)" -ge 7 ] || fail "expected a cell's namespaces, the run holds: $(echo $inodes)"
+[ "$(echo "$inodes" | wc -l)" -ge 7 ] ||
+	fail "expected a cell's namespaces, the run holds: $(tr '\n' ' ' <<<"$inodes")"
 note "killing punchlab $main holding $(echo "$inodes" | wc -l) network namespaces"
 kill -9 "$main"
 wait "$pid" 2>/dev/null

@@ -61,6 +61,7 @@ chown "$RL_UID:$RL_GID" "$RL_RUNTIME" "$RL_WORK"
 chmod 700 "$RL_RUNTIME"
 
 # as_user CMD...: CMD as the test user, in $RL_WORK, with punchlab's copy as $RL_PUNCHLAB.
+# shellcheck disable=SC2034 # used by the tests that source this
 RL_PUNCHLAB=$RL_TREE/bin/punchlab
 as_user() {
 	(cd "$RL_WORK" && setpriv --reuid="$RL_UID" --regid="$RL_GID" --clear-groups --inh-caps=-all \
@@ -83,7 +84,9 @@ rl_expect_clean() {
 		[ -z "$left$files" ] && return 0
 		sleep 0.1
 	done
-	[ -n "$left" ] && ps -o pid,stat,args -p "$(echo $left | tr ' ' ,)" >&2
+	# shellcheck disable=SC2086 # pid and path lists, split on purpose
+	[ -n "$left" ] && ps -o pid,stat,args -p "$(printf '%s,' $left)0" >&2
+	# shellcheck disable=SC2086
 	[ -n "$files" ] && printf '  file %s\n' $files >&2
 	fail "$what left something behind"
 }
