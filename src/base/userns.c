@@ -54,6 +54,31 @@ static int loopback_up(void)
 	return ret;
 }
 
+/* Inside, the user is root, and the lab's programs (nft, conntrack, miniupnpd, tcpdump) live in
+ * the sbin directories that an ordinary user's PATH usually lacks: add them, so `punchlab exec
+ * LAB nat-a -- nft list ruleset` works rootless as it does with sudo (whose secure_path has
+ * them). */
+static void path_add_sbin(void)
+{
+	static const char *const dirs[] = { "/usr/local/sbin", "/usr/sbin", "/sbin" };
+	const char *old = getenv("PATH");
+	char path[4096];
+	size_t n;
+
+	if (!old || !*old)
+		old = "/usr/local/bin:/usr/bin:/bin";
+	n = (size_t)snprintf(path, sizeof(path), "%s", old);
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && n < sizeof(path); i++) {
+		char padded[4096 + 2], want[64];
+		snprintf(padded, sizeof(padded), ":%s:", path);
+		snprintf(want, sizeof(want), ":%s:", dirs[i]);
+		if (!strstr(padded, want))
+			n += (size_t)snprintf(path + n, sizeof(path) - n, ":%s", dirs[i]);
+	}
+	if (n < sizeof(path))
+		setenv("PATH", path, 1);
+}
+
 int userns_unshare(void)
 {
 	uid_t uid = geteuid();
@@ -87,8 +112,10 @@ int userns_unshare(void)
 		ret = -errno;
 	if (ret == 0)
 		ret = loopback_up();
-	if (ret == 0)
+	if (ret == 0) {
 		rootless = true;
+		path_add_sbin();
+	}
 	return ret;
 }
 
@@ -102,6 +129,7 @@ int userns_join(int pidfd)
 	if (setns(pidfd, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET) < 0)
 		return -errno;
 	rootless = true;
+	path_add_sbin();
 	/* setns(CLONE_NEWNS) moves the working directory to the namespace's root; the keeper's
 	 * mount namespace is a copy of ours, so the same path names the same directory */
 	if (have_cwd && chdir(cwd) < 0)

@@ -23,7 +23,10 @@ keeper=$(awk '$1 == "keeper" { print $2 }' "$RL_RUNTIME/punchlab/$lab.lab")
 as_user timeout 10 "$RL_PUNCHLAB" lab list >"$TMP/list" 2>&1 || fail "lab list failed: $(cat "$TMP/list")"
 grep -q "^$lab " "$TMP/list" || fail "lab list does not show $lab: $(cat "$TMP/list")"
 
-as_user timeout 10 "$RL_PUNCHLAB" exec "$lab" nat-a -- nft list tables >"$TMP/nft" 2>&1 ||
+# an ordinary user's PATH (no sbin): punchlab adds the sbin directories inside, as sudo's
+# secure_path does
+RL_PATH=/usr/local/bin:/usr/bin:/bin as_user timeout 10 "$RL_PUNCHLAB" exec "$lab" nat-a -- \
+	nft list tables >"$TMP/nft" 2>&1 ||
 	fail "exec nft in nat-a failed: $(cat "$TMP/nft")"
 grep -q '^table ' "$TMP/nft" || fail "no nftables table in nat-a: $(cat "$TMP/nft")"
 as_user timeout 10 "$RL_PUNCHLAB" exec "$lab" host-a -- ping -c 1 -W 2 198.51.100.10 >"$TMP/ping" 2>&1 ||

@@ -65,7 +65,7 @@ chmod 700 "$RL_RUNTIME"
 RL_PUNCHLAB=$RL_TREE/bin/punchlab
 as_user() {
 	(cd "$RL_WORK" && setpriv --reuid="$RL_UID" --regid="$RL_GID" --clear-groups --inh-caps=-all \
-		env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME="$RL_WORK" XDG_RUNTIME_DIR="$RL_RUNTIME" \
+		env -i PATH="${RL_PATH:-/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin}" HOME="$RL_WORK" XDG_RUNTIME_DIR="$RL_RUNTIME" \
 		PUNCHLAB_DATA_DIR="$RL_TREE/data" "$@")
 }
 
