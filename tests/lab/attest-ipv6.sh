@@ -11,11 +11,15 @@
 #      word rewritten) is `disputed`, the lab's verdict `relayed`; the honest relayed run stays
 #      `relayed`;
 #   3. refused: peers that say direct where A only sent (a flow with no reply packets, which
-#      B's firewall never let in) are `disputed`, the lab's verdict `none`.
+#      B's firewall never let in) are `disputed`, the lab's verdict `none`;
+#   4. one entry by its original tuple (ct_get_flow(), through tests/lab/ct_get.c) in a kept
+#      lab: IPv6 untranslated (ipv6-firewall), IPv4 translated (port-restricted-cone); a tuple
+#      that is not there: not found.
 # Before the attestation read IPv6 (and un-NATed) flows, case 1 was `disputed` ("no flow
 # between peer A and the other side") and the timeline showed no conntrack event at all.
 . "$(dirname "$0")/lib.sh"
 require_root
+CT_GET=${2:?usage: $0 PUNCHLAB CT_GET}
 . "$(dirname "$0")/punch-lib.sh"
 
 snapshot >"$TMP/before"
@@ -134,5 +138,34 @@ grep -qF "nat-b: no flow between peer B and [2001:db8:1::10]:7000" <<<"$summary"
 grep -Eq "  dump       nat-a +final +udp \[2001:db8:1::10\]:7000 -> .* remote \[2001:db8:2::10\]:7001 UNREPLIED .* packets 3/0 " "$TL" ||
 	{ grep -E '  dump ' "$TL" >&2; fail "oneway-liar: nat-a's final dump lacks the one-way flow (3/0 packets)"; }
 note "ok: oneway-liar: $summary"
+
+# --- 4. one lookup by the original tuple, both families, translated or not -----------------------
+# ct_get NAME NODE ARGS... WANT: ct_get in NODE of the kept lab matches the pattern WANT
+ct_get() {
+	local name=$1 node=$2 want=${*: -1} got
+	got=$("$CT_GET" "/run/netns/$LAB-$node" "${@:3:$#-3}")
+	# shellcheck disable=SC2053 # WANT is a pattern
+	[[ $got == $want ]] || fail "$name: ct_get in $node: \"$got\", expected \"$want\""
+	note "ok: $name: $got"
+}
+kept_lab -t "$SRCDIR/topologies/two-nats-dual.yaml" --set nat-a=ipv6-firewall \
+	--set nat-b=port-restricted-cone
+"$PUNCHLAB" exec --timeout 5 "$LAB" host-a -- python3 "$PROBE" send 2001:db8:1::10 7100 \
+	2001:db8:2::10 7101 || fail "host-a could not send over IPv6"
+"$PUNCHLAB" exec --timeout 5 "$LAB" host-b -- python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.0.2.10", 7300))
+s.sendto(b"x", ("198.51.100.10", 7301))' || fail "host-b could not send over IPv4"
+ct_get ipv6-firewall nat-a udp 2001:db8:1::10 7100 2001:db8:2::10 7101 \
+	"udp [[]2001:db8:1::10]:7100 -> [[]2001:db8:1::10]:7100 remote [[]2001:db8:2::10]:7101 UNREPLIED *s packets 1/0 bytes */0 no-nat"
+ct_get port-restricted-cone nat-b udp 10.0.2.10 7300 198.51.100.10 7301 \
+	"udp 10.0.2.10:7300 -> 203.0.113.18:* remote 198.51.100.10:7301 UNREPLIED *s packets 1/0 * nat"
+got=$("$CT_GET" "/run/netns/$LAB-nat-a" udp 2001:db8:1::10 7100 2001:db8:2::10 7102)
+rc=$?
+if [ "$rc" != 1 ] || [ "$got" != "no such entry" ]; then
+	fail "ct_get of a tuple that is not there: exit $rc, \"$got\""
+fi
+note "ok: a tuple that is not there: $got"
+"$PUNCHLAB" lab down "$LAB" || fail "lab down $LAB failed"
 
 expect_nothing_left "$TMP/before" "the IPv6 attestation runs"
