@@ -302,6 +302,37 @@ static void test_engine_vars(void **state)
 	free(v);
 }
 
+/* An engine file names the family's variables (engine_file_check.c) and declares ipv6. */
+static int parse_engine(const char *peer_cmd, struct engine_file *e, struct diag_list *dl)
+{
+	char y[1024];
+
+	snprintf(y, sizeof(y), "engine: t\nprogram: tprog\ncapabilities: [rendezvous, ipv6]\n"
+		 "techniques:\n  udp: { transports: [udp], deadline: 2s }\nroles:\n  peers:\n"
+		 "    command: [\"{{program}}\", %s]\noutcome:\n  line: \"^connected\"\n", peer_cmd);
+	memset(dl, 0, sizeof(*dl));
+	return engine_file_parse_buffer(e, "t.yaml", y, strlen(y), dl);
+}
+
+static void test_engine_file_family(void **state)
+{
+	struct engine_file *e = calloc(1, sizeof(*e));
+	struct diag_list dl;
+
+	(void)state;
+	assert_non_null(e);
+	assert_int_equal(parse_engine("\"{{rendezvous.host.0}}:{{port}}\", [\"{{rendezvous.host6.1}}\"], "
+				      "[\"{{other-nat.public6}}\", \"{{self.addr6}}\", \"{{self.host6}}\"], "
+				      "\"{{family}}\", \"{{peer-b.addr6.3}}\"", e, &dl), 0);
+	assert_true(e->capabilities & EF_CAP_IPV6);
+	assert_int_equal(parse_engine("\"{{rendezvous.addr6.4}}\"", e, &dl), -EINVAL);
+	assert_non_null(strstr(dl.items[0].msg, "NODE.addr6"));
+	assert_int_equal(parse_engine("\"{{peer-a.public6}}\"", e, &dl), -EINVAL);
+	assert_non_null(strstr(dl.items[0].msg, "a NAT's address"));
+	assert_int_equal(parse_engine("\"{{rendezvous.hosts}}\"", e, &dl), -EINVAL);
+	free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -311,6 +342,7 @@ int main(void)
 		cmocka_unit_test(test_dual_theory),
 		cmocka_unit_test(test_no_claims_beyond_ipv4),
 		cmocka_unit_test(test_engine_vars),
+		cmocka_unit_test(test_engine_file_family),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
