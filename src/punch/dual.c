@@ -40,7 +40,7 @@ static int rank(const struct dual_view *v, int i)
 void dual_next(const struct dual_view *v, struct dual_action *a)
 {
 	int i, direct = -1;
-	bool busy = false;
+	bool busy = false, waiting = false;
 
 	memset(a, 0, sizeof(*a));
 	a->keep = -1;
@@ -48,15 +48,23 @@ void dual_next(const struct dual_view *v, struct dual_action *a)
 		if (v->st[i] == DS_VERIFIED || v->st[i] == DS_DIRECT)
 			direct = i;
 	if (direct >= 0) {
-		/* the first path verified both ways wins: the others stop at once */
-		for (i = 0; i < DUAL_N; i++)
-			if (i != direct && (v->st[i] == DS_IDLE || v->st[i] == DS_RUNNING))
+		/* a path verified both ways: the attempts without one stop at once, those
+		 * verifying one of their own are waited for (bounded) */
+		for (i = 0; i < DUAL_N; i++) {
+			if (v->st[i] == DS_IDLE || v->st[i] == DS_RUNNING ||
+			    (v->st[i] == DS_VERIFYING && v->wait_over))
 				a->cancel[i] = true;
+			else if (v->st[i] == DS_VERIFYING)
+				waiting = true;
+		}
 		a->keep = direct;
+		if (waiting)
+			return;
+		/* the first verified family in preference order is kept, the others close */
 		a->done = v->st[direct] == DS_DIRECT;
 		for (i = 0; i < DUAL_N; i++)
 			if (i != direct && v->st[i] == DS_VERIFIED)
-				a->done = false; /* both verified at once: let the other end too */
+				a->cancel[i] = true;
 		return;
 	}
 	/* IPv4 after the delay, or as soon as IPv6 ended without a direct path (RFC 8305 5.) */
@@ -83,6 +91,8 @@ const char *dual_state_name(enum dual_state s)
 		return "idle";
 	case DS_RUNNING:
 		return "running";
+	case DS_VERIFYING:
+		return "verifying";
 	case DS_VERIFIED:
 	case DS_DIRECT:
 		return "direct";
@@ -102,8 +112,10 @@ struct dual {
 	struct peer_opts o[DUAL_N];
 	struct peer *p[DUAL_N];
 	bool started[DUAL_N], cancelled[DUAL_N], setup_failed[DUAL_N], watched[DUAL_N];
-	bool delay_passed;
-	int epfd, sigfd, tfd;
+	bool verified[DUAL_N];        /* it verified a direct path (even if not kept) */
+	bool delay_passed, wait_over;
+	uint64_t first_verified_us;   /* when a family first verified (0: none yet) */
+	int epfd, sigfd, tfd;         /* tfd: the family delay, then the wait (DUAL_WAIT_MS) */
 };
 
 /* epoll data of the driver's own fds; a family's loop is its index */
@@ -128,7 +140,19 @@ static enum dual_state state_of(const struct dual *d, int i)
 			return DS_FAILED;
 		}
 	}
-	return peer_direct_verified(p) ? DS_VERIFIED : DS_RUNNING;
+	return peer_direct_verified(p) ? DS_VERIFIED :
+	       peer_direct_verifying(p) ? DS_VERIFYING : DS_RUNNING;
+}
+
+static void timer_at(struct dual *d, uint64_t delay_ms)
+{
+	struct itimerspec its = { 0 };
+
+	its.it_value.tv_sec = (time_t)(delay_ms / 1000);
+	its.it_value.tv_nsec = (long)(delay_ms % 1000) * 1000000L;
+	if (!delay_ms)
+		its.it_value.tv_nsec = 1; /* zero would disarm it */
+	timerfd_settime(d->tfd, 0, &its, NULL);
 }
 
 static int watch(struct dual *d, int fd, uint64_t tag)
@@ -173,8 +197,15 @@ static void cancel(struct dual *d, int i, int kept)
 	if (!d->started[i])
 		return;
 	unwatch(d, i);
-	snprintf(why, sizeof(why), "cancelled: the IPv%d path was verified first",
-		 kept == DUAL_V6 ? 6 : 4);
+	if (d->wait_over && peer_direct_verifying(d->p[i]))
+		snprintf(why, sizeof(why), "cancelled: its path not verified within %d ms of the "
+			 "IPv%d one", DUAL_WAIT_MS, kept == DUAL_V6 ? 6 : 4);
+	else if (d->verified[i])
+		snprintf(why, sizeof(why), "cancelled: verified too, the IPv%d path is kept",
+			 kept == DUAL_V6 ? 6 : 4);
+	else
+		snprintf(why, sizeof(why), "cancelled: the IPv%d path was verified first",
+			 kept == DUAL_V6 ? 6 : 4);
 	peer_cancel(d->p[i], why);
 }
 
@@ -202,7 +233,8 @@ static void report(struct dual *d, int keep)
 	for (i = 0; i < DUAL_N; i++) {
 		enum dual_state s = state_of(d, i);
 
-		vals[i] = dual_state_name(s);
+		/* a family that verified but was not kept did connect: say so */
+		vals[i] = d->verified[i] ? "direct" : dual_state_name(s);
 		phases[i] = s == DS_DIRECT || s == DS_RELAYED || !d->started[i] ? NULL :
 			    peer_phase_name(peer_phase_of(d->p[i]));
 	}
@@ -222,8 +254,16 @@ static int run(struct dual *d)
 		for (i = 0; i < DUAL_N; i++) {
 			v.st[i] = state_of(d, i);
 			v.phase[i] = d->started[i] ? peer_phase_of(d->p[i]) : 0;
+			if (v.st[i] == DS_VERIFIED || v.st[i] == DS_DIRECT) {
+				d->verified[i] = true;
+				if (!d->first_verified_us) {
+					d->first_verified_us = loop_now_us();
+					timer_at(d, DUAL_WAIT_MS); /* the delay is moot now */
+				}
+			}
 		}
 		v.delay_passed = d->delay_passed;
+		v.wait_over = d->wait_over;
 		dual_next(&v, &a);
 		acted = false;
 		for (i = 0; i < DUAL_N; i++) {
@@ -260,7 +300,10 @@ static int run(struct dual *d)
 			} else if (tag == EV_DELAY) {
 				if (read(d->tfd, &x, sizeof(x)) < 0 && errno != EAGAIN)
 					return PEER_EXIT_SETUP;
-				d->delay_passed = true;
+				if (d->first_verified_us)
+					d->wait_over = true;
+				else
+					d->delay_passed = true;
 			} else if (tag < DUAL_N && d->watched[tag]) {
 				i = (int)tag;
 				if (loop_poll(peer_loop(d->p[i])) < 0) {
@@ -279,7 +322,6 @@ static int run(struct dual *d)
 int dual_run(const struct peer_opts *o, FILE *out, FILE *err)
 {
 	struct dual *d;
-	struct itimerspec its = { 0 };
 	sigset_t mask;
 	uint64_t t0 = loop_now_us();
 	int i, code = PEER_EXIT_SETUP;
@@ -318,13 +360,10 @@ int dual_run(const struct peer_opts *o, FILE *out, FILE *err)
 		fprintf(err, "punch peer: set up the event loop: %s\n", strerror(errno));
 		goto out;
 	}
-	if (o->family_delay_ms) {
-		its.it_value.tv_sec = o->family_delay_ms / 1000;
-		its.it_value.tv_nsec = (long)(o->family_delay_ms % 1000) * 1000000L;
-		timerfd_settime(d->tfd, 0, &its, NULL);
-	} else {
+	if (o->family_delay_ms)
+		timer_at(d, o->family_delay_ms);
+	else
 		d->delay_passed = true;
-	}
 	code = run(d);
 out:
 	for (i = 0; i < DUAL_N; i++)

@@ -26,7 +26,8 @@ enum { DUAL_V6 = 0, DUAL_V4 = 1 };
 /* Where one family's attempt is. */
 enum dual_state {
 	DS_IDLE,        /* not started yet (IPv4 during the delay) */
-	DS_RUNNING,     /* started, no direct path verified yet */
+	DS_RUNNING,     /* started, no direct path answering yet */
+	DS_VERIFYING,   /* a direct path answered; its payload is being verified */
 	DS_VERIFIED,    /* a direct path verified both ways; still answering the other peer */
 	DS_DIRECT,      /* ended: direct */
 	DS_RELAYED,     /* ended: relayed */
@@ -38,18 +39,31 @@ struct dual_view {
 	enum dual_state st[DUAL_N];
 	int phase[DUAL_N];            /* enum peer_phase reached (a failed attempt's phase) */
 	bool delay_passed;            /* the family delay since the start has passed */
+	bool wait_over;               /* DUAL_WAIT_MS since the first direct verification */
 };
+
+/* How long a verified family waits for the other one that is verifying a path of its own
+ * (below). Within the linger a verified peer answers the other peer anyway (peer.c). */
+#define DUAL_WAIT_MS 1000
 
 struct dual_action {
 	bool start[DUAL_N];           /* start this family's attempt now */
 	bool cancel[DUAL_N];          /* cancel this family's attempt (idle or running) now */
 	bool done;                    /* every attempt has ended: report @keep's result */
-	int keep;                     /* the family whose path is kept (-1: none decided yet) */
+	int keep;                     /* the family whose path is kept when done; before, the
+				       * first verified one in preference order (-1: none) */
 };
 
 /* What to do next given where both attempts are. Pure. The rules:
- *  - a verified direct path (VERIFIED or DIRECT) is kept: the first family in preference order
- *    that has one; every attempt still idle or running is cancelled;
+ *  - once a family has a direct path verified both ways (VERIFIED or DIRECT), every attempt
+ *    still idle or running is cancelled at once;
+ *  - but an attempt that is verifying a path of its own (VERIFYING) is waited for, up to
+ *    DUAL_WAIT_MS: the two peers' verifications of the two families may end in different
+ *    orders at each end (a family verified here may lag there by up to a round trip), and
+ *    "first verified" alone could then keep IPv6 on one peer and IPv4 on the other. Once no
+ *    attempt is verifying, the kept family is the first *in preference order* that verified
+ *    (IPv6, as RFC 8305 prefers it), which both peers decide alike; a verified family that is
+ *    not kept is cancelled too;
  *  - IPv4 starts once the delay has passed, or at once when IPv6 ended without a direct path;
  *  - done when no attempt is idle, running or verified-and-answering; then keep the direct one,
  *    else the relayed one, else the failed one that got furthest (ties: preference order). */

@@ -4,7 +4,9 @@
 #include "portmap.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1039,6 +1041,8 @@ static int rc_connect(struct peer *p, struct rconn *rc, const struct sockaddr_st
  * on every answer and on the retransmission timer (UDP resends, TCP sends once). */
 static void reg_progress(struct peer *p)
 {
+	if (p->pm_job)
+		return;               /* the router's answer on portmap comes first */
 	bool tcp = p->o->proto == PROTO_TCP;
 	bool need = p->tech->needs_nat || p->o->tech == TECH_AUTO;
 	bool give_up2 = p->bind1_ok && p->reg_sent_us &&
@@ -1194,28 +1198,122 @@ static int main_sock_open(struct peer *p, bool fresh)
 }
 
 /* portmap: ask the router for a mapping of the main socket's port, once per port, before
- * registering it (portmap.h says when and how long it waits). */
-static void portmap_begin(struct peer *p)
-{
-	enum portmap_proto got;
+ * registering it (portmap.h says when and how long it waits). The ask blocks (libnatpmp and
+ * libminiupnpc wait for their answers), so it runs in a thread of its own and registration
+ * begins when it answers: a router that stays silent for auto's 250 ms must not stall the
+ * other address family's run on the same process (dual.h). The job is freed by whichever of
+ * the thread and the peer lets go of it last; the thread owns the pipe's write end, the peer
+ * its read end, so neither closes an fd the other still uses. */
+struct pm_job {
+	int proto, timeout_ms, wfd;
+	uint16_t port;
 	bool upnp;
-	char why[256] = "", b[EP_STRLEN];
+	enum portmap_proto got;
+	struct sockaddr_storage mapped;
+	char why[256];
+	int refs;                                 /* atomic: thread + peer */
+};
+
+static void pm_job_put(struct pm_job *j)
+{
+	if (__atomic_sub_fetch(&j->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		free(j);
+}
+
+static void *pm_thread(void *arg)
+{
+	struct pm_job *j = arg;
+	char c = 1;
+
+	j->got = portmap_request(j->proto, j->port, j->upnp, j->timeout_ms, &j->mapped, j->why,
+				 sizeof(j->why));
+	/* EPIPE when the peer went away meanwhile (SIGPIPE is ignored) */
+	if (write(j->wfd, &c, 1) < 0) {
+		/* nothing to tell: the peer no longer listens */
+	}
+	close(j->wfd);
+	pm_job_put(j);
+	return NULL;
+}
+
+static void reg_start(struct peer *p);
+
+/* Let go of a pending ask (teardown, or its answer came). */
+static void pm_release(struct peer *p)
+{
+	if (!p->pm_job)
+		return;
+	loop_io_del(&p->pm_io);
+	close(p->pm_fd);
+	p->pm_fd = -1;
+	pm_job_put(p->pm_job);
+	p->pm_job = NULL;
+}
+
+static void on_portmap(struct loop_io *io, uint32_t events)
+{
+	struct peer *p = io->arg;
+	struct pm_job *j = p->pm_job;
+	char b[EP_STRLEN], c;
+
+	(void)events;
+	if (read(p->pm_fd, &c, 1) != 1)
+		return;
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (j->got != PORTMAP_NONE)
+		p->mapped = j->mapped;
+	evout_begin(&p->ev, "portmap");
+	evout_str(&p->ev, "protocol", portmap_proto_name(j->got));
+	evout_str(&p->ev, "local", ep_format(&p->local, b));
+	if (j->got != PORTMAP_NONE)
+		evout_str(&p->ev, "mapped", ep_format(&p->mapped, b));
+	else
+		evout_str(&p->ev, "error", j->why);
+	evout_end(&p->ev);
+	pm_release(p);
+	if (!p->finished)
+		reg_start(p);
+}
+
+/* Returns true when an ask is under way (registration starts when it answers). */
+static bool portmap_begin(struct peer *p)
+{
+	struct pm_job *j;
+	pthread_t t;
+	bool upnp;
+	int fds[2];
 
 	if (!portmap_wanted(p->o->tech, p->o->proto, p->family, &upnp) || !p->local_port ||
 	    p->mapped_port == p->local_port)
-		return;
+		return false;
+	pm_release(p);
 	p->mapped_port = p->local_port;
-	got = portmap_request(p->o->proto, p->local_port, upnp,
-			      p->o->tech == TECH_PORTMAP ? PORTMAP_EXPLICIT_MS : PORTMAP_AUTO_MS,
-			      &p->mapped, why, sizeof(why));
-	evout_begin(&p->ev, "portmap");
-	evout_str(&p->ev, "protocol", portmap_proto_name(got));
-	evout_str(&p->ev, "local", ep_format(&p->local, b));
-	if (got != PORTMAP_NONE)
-		evout_str(&p->ev, "mapped", ep_format(&p->mapped, b));
-	else
-		evout_str(&p->ev, "error", why);
-	evout_end(&p->ev);
+	memset(&p->mapped, 0, sizeof(p->mapped));
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return false;
+	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) {
+		free(j);
+		return false;
+	}
+	j->proto = p->o->proto;
+	j->port = p->local_port;
+	j->upnp = upnp;
+	j->timeout_ms = p->o->tech == TECH_PORTMAP ? PORTMAP_EXPLICIT_MS : PORTMAP_AUTO_MS;
+	j->wfd = fds[1];
+	j->refs = 2;
+	p->pm_fd = fds[0];
+	p->pm_job = j;
+	if (loop_io_add(&p->loop, &p->pm_io, p->pm_fd, EPOLLIN, on_portmap, p) < 0 ||
+	    pthread_create(&t, NULL, pm_thread, j)) {
+		close(fds[1]);
+		j->refs = 1;
+		pm_release(p);
+		return false;
+	}
+	pthread_detach(t);
+	loop_timer_stop(&p->reg_timer); /* reg_start() arms it once the router answered */
+	return true;
 }
 
 /* Start (or restart for the next step) registration. */
@@ -1255,11 +1353,17 @@ static int reg_begin(struct peer *p, bool fresh)
 		p->local = src;
 	}
 	ep_set_port(&p->local, p->local_port);
-	portmap_begin(p);
+	if (!portmap_begin(p))
+		reg_start(p);
+	return 0;
+}
+
+/* Registration proper: the first REGISTER (or BIND) now, retransmissions on the timer. */
+static void reg_start(struct peer *p)
+{
 	p->reg_interval_ms = REG_FIRST_MS;
 	reg_progress(p);
 	loop_timer_in(&p->reg_timer, (uint64_t)REG_FIRST_MS * 1000u);
-	return 0;
 }
 
 /* ---- steps ---- */
@@ -1563,6 +1667,7 @@ struct peer *peer_new(const struct peer_opts *o, FILE *out, FILE *err_f, uint64_
 	p->listen_fd = -1;
 	p->rc.fd = p->rc2.fd = -1;
 	p->sigfd = -1;
+	p->pm_fd = -1;
 	p->loop.epfd = p->loop.tfd = -1;
 	if (auth_secret_load(o->secret_file, &master, why, sizeof(why))) {
 		fprintf(err_f, "punch peer: %s\n", why);
@@ -1662,6 +1767,11 @@ bool peer_direct_verified(const struct peer *p)
 	       (!p->finished || p->exit_code == PEER_EXIT_DIRECT);
 }
 
+bool peer_direct_verifying(const struct peer *p)
+{
+	return !p->finished && p->phase == PH_VERIFICATION && p->chan.kind != CHAN_RELAY;
+}
+
 int peer_phase_of(const struct peer *p)
 {
 	return p->phase;
@@ -1688,6 +1798,7 @@ static void peer_teardown(struct peer *p)
 	p->torn_down = true;
 	if (p->tech && p->tech->stop)
 		p->tech->stop(p);
+	pm_release(p);
 	tcp_punch_close_all(p);
 	rc_close(p, &p->rc);
 	rc_close(p, &p->rc2);

@@ -41,8 +41,10 @@ struct loop *peer_loop(struct peer *p);
 /* Whether the run ended (its result line written, its loop stopped) / its exit code. */
 bool peer_finished(const struct peer *p);
 int peer_exit_code(const struct peer *p);
-/* Whether a direct path was verified both ways (the run may still answer the other peer). */
+/* Whether a direct path was verified both ways (the run may still answer the other peer) /
+ * a direct path answered and its payload is being verified. */
 bool peer_direct_verified(const struct peer *p);
+bool peer_direct_verifying(const struct peer *p);
 /* The phase the run is in or ended in (enum peer_phase) and its name. */
 int peer_phase_of(const struct peer *p);
 const char *peer_phase_name(int phase);
@@ -182,6 +184,9 @@ struct peer {
 	 * registered next to local; asked once per main socket (mapped_port says which). */
 	struct sockaddr_storage mapped;
 	uint16_t mapped_port;
+	struct pm_job *pm_job;                    /* an ask under way in its thread (peer.c) */
+	int pm_fd;                                /* its answer's pipe, read end */
+	struct loop_io pm_io;
 	struct rconn rc, rc2;                     /* TCP to rendezvous / second rendezvous */
 
 	/* registration */

@@ -9,11 +9,13 @@
 #     with tcp. The IPv4 path is checked to fail alone first (a single-family run).
 #  b. both port-restricted-cone: direct over either family, both peers keeping the same one
 #     and verified; udp, tcp and auto.
-#  c. the IPv6 rendezvous unreachable (a bogus address in the server's /64): IPv4 direct, in
-#     time (well inside the technique's deadline), family 4 kept, IPv6 not direct.
+#  c. the IPv6 rendezvous unreachable (a bogus address in the server's /64), IPv6 filtered at
+#     one NAT, or no IPv6 route at all (two-nats): IPv4 direct, in time (inside a 2 s deadline),
+#     family 4 kept, IPv6 not direct; without a route IPv4 does not wait for the delay.
 #  d. the rendezvous pairs per family: its stats count one pairing per family of a dual run.
 #  e. the losing family is closed: after the verdict no packet of the losing family's
-#     sockets reaches the other peer (nft counters in the other peer's host).
+#     sockets reaches the other peer (nft counters on the other peer's NAT).
+#  f. a router silent on NAT-PMP (portmap's IPv4 ask waits 1.5 s) does not stall IPv6.
 . "$(dirname "$0")/lib.sh"
 require_root
 . "$(dirname "$0")/punch-lib.sh"
@@ -52,7 +54,17 @@ done
 # e. the losing family is closed at the verdict: both families start together
 # (--family-delay 0), IPv6 wins, both peers hold the path 3 s; from the moment both said
 # "verified", no IPv4 packet of either peer reaches the other's NAT (each NAT counts the other
-# NAT's public address in prerouting, before its own rules drop it).
+# NAT's public address in prerouting, before its own rules drop it). So that IPv4 is surely
+# probing when IPv6 wins, nat-b drops the first 3000 bytes of UDP between the two homes' IPv6
+# prefixes (about 20 probes: the first 60 ms or so of both peers' probe schedules).
+"$PUNCHLAB" exec --timeout 5 "$LAB" nat-b -- nft -f - <<EOF || fail "IPv6 quota table in nat-b"
+table ip6 duallate {
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		ip6 saddr { 2001:db8:1::/64, 2001:db8:2::/64 } ip6 daddr { 2001:db8:1::/64, 2001:db8:2::/64 } meta l4proto udp quota until 3000 bytes drop
+	}
+}
+EOF
 for node in nat-a nat-b; do
 	other=203.0.113.2
 	[ $node = nat-a ] && other=203.0.113.18
@@ -125,6 +137,31 @@ for tech in udp tcp auto; do
 	done
 done
 
+# f. a router that never answers NAT-PMP does not stall IPv6: --technique portmap asks the
+# router over IPv4 for up to 1.5 s (NAT-PMP, then UPnP-IGD; IPv6 runs as udp), nat-a drops
+# NAT-PMP silently and offers no UPnP. When the ask blocked the process, nothing of IPv6 could
+# happen meanwhile and host-a could not end before 1.5 s; with the ask in its thread, IPv6 is
+# verified, IPv4 cancelled mid-ask, and host-a is done long before the ask could have ended.
+"$PUNCHLAB" exec --timeout 5 "$LAB" nat-a -- nft -f - <<EOF || fail "NAT-PMP drop table in nat-a"
+table ip pmdrop {
+	chain input {
+		type filter hook input priority filter; policy accept;
+		udp dport 5351 counter drop
+	}
+}
+EOF
+name=pm-silent
+pair $name 5 host-a host-b --rendezvous "$R4" --rendezvous6 "$R6" --technique portmap --family-delay 0
+expect_pair $name 0 direct "dual portmap, a router silent on NAT-PMP"
+total=$(result "$TMP/$name.a" total_ms)
+asks=$("$PUNCHLAB" exec --timeout 5 "$LAB" nat-a -- nft list table ip pmdrop | grep -o 'packets [0-9]*')
+note "$name a: $(fam "$TMP/$name.a"); NAT-PMP requests dropped by nat-a: $asks"
+[ "$asks" != "packets 0" ] || fail "$name: host-a never asked nat-a (the test shows nothing)"
+[ "$(result "$TMP/$name.a" families)" = '{"6": "direct", "4": "cancelled"}' ] ||
+	fail "$name a: families $(result "$TMP/$name.a" families), expected 6 direct, 4 cancelled"
+python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < 1500 else 1)' "$total" ||
+	fail "$name: host-a ended after $total ms: the IPv4 ask (1.5 s) held up the IPv6 run"
+
 # c. the IPv6 rendezvous unreachable (nobody has 2001:db8:100::99): IPv4 direct well inside a
 # 2 s deadline, IPv6 not direct; and the same run over IPv4 alone for comparison (printed)
 pair v4-alone 2 host-a host-b --rendezvous "$R4" --technique udp
@@ -140,6 +177,23 @@ for tech in udp tcp; do
 		python3 -c 'import json,sys; f=json.loads(sys.argv[1]); sys.exit(0 if f["4"]=="direct" and f["6"]!="direct" else 1)' "$fams" ||
 			fail "$name $side: families $fams, expected 4 direct and 6 not"
 	done
+done
+# c, filtered: nat-a's forwarding drops every IPv6 packet (an IPv6 firewall that lets nothing
+# through): host-a's IPv6 registration never arrives, host-b's is never paired; IPv4 direct.
+"$PUNCHLAB" exec --timeout 5 "$LAB" nat-a -- nft -f - <<EOF || fail "IPv6 drop table in nat-a"
+table ip6 dualblock {
+	chain block {
+		type filter hook forward priority filter; policy drop;
+	}
+}
+EOF
+name=filtered6
+pair $name 2 host-a host-b --rendezvous "$R4" --rendezvous6 "$R6" --technique udp
+expect_pair $name 0 direct "dual udp, IPv6 filtered at nat-a"
+for side in a b; do
+	note "$name $side: $(fam "$TMP/$name.$side") phases=$(result "$TMP/$name.$side" families_phase)"
+	[ "$(result "$TMP/$name.$side" families)" = '{"6": "cancelled", "4": "direct"}' ] ||
+		fail "$name $side: families $(result "$TMP/$name.$side" families), expected 6 cancelled, 4 direct"
 done
 note "v4-alone a: $(fam "$TMP/v4-alone.a")"
 kill -TERM "$RDV_PID"
