@@ -66,7 +66,8 @@ struct theory {
 	enum cell_outcome fallback;
 	char why[320];                      /* the reasoning, one or two sentences */
 	/* dual cells (theory_predict_dual): the family the path is expected on, "6", "4" or
-	 * "4 or 6" (both direct: either may win the race); NULL for a one-family cell */
+	 * "4 or 6" (both can be direct, even if one only by timing or chance: either may win
+	 * the race); NULL for a one-family cell */
 	const char *family;
 };
 

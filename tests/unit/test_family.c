@@ -195,7 +195,7 @@ static void test_dual_theory(void **state)
 	assert_int_equal(td.outcome, CELL_DIRECT);
 	assert_int_equal(theory_class(&td), CLASS_DETERMINED);
 	assert_null(td.mechanism);
-	assert_string_equal(td.family, "6");
+	assert_string_equal(td.family, "4 or 6"); /* IPv4 wins its race now and then */
 	/* the outcome is never worse than either family's */
 	dual("full-cone", "symmetric", "nat66", false, "udp", &t4, &t6, &td);
 	assert_false(cell_outcome_worse(td.outcome, t4.outcome));
