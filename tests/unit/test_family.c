@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -16,6 +17,9 @@
 #include "engine/adapter.h"
 #include "matrix/cell.h"
 #include "matrix/expect.h"
+#include "matrix/results_json_read.h"
+#include "matrix/results_merge.h"
+#include "report/report.h"
 #include "matrix/theory.h"
 #include "nft/profile.h"
 
@@ -333,6 +337,113 @@ static void test_engine_file_family(void **state)
 	free(e);
 }
 
+/* --- reports ------------------------------------------------------------------------------ */
+
+/* Two cells of one pairing: IPv4 and dual (companion nat66, its run over IPv6). */
+static void two_families(struct results *r)
+{
+	static const char *const ids[] = { "two-nats/udp/udp/symmetric~symmetric",
+					   "two-nats/udp/udp/symmetric~symmetric/family=dual/"
+					   "ipv6-profile=nat66" };
+
+	memset(r, 0, sizeof(*r));
+	r->meta.schema_version = RESULTS_SCHEMA_VERSION;
+	snprintf(r->meta.engine, sizeof(r->meta.engine), "punch");
+	r->cells = calloc(2, sizeof(*r->cells));
+	assert_non_null(r->cells);
+	r->ncells = 2;
+	for (int i = 0; i < 2; i++) {
+		struct cell_result *c = &r->cells[i];
+
+		assert_int_equal(cell_id_parse(ids[i], &c->spec), 0);
+		c->runs = calloc(1, sizeof(*c->runs));
+		assert_non_null(c->runs);
+		c->nruns = 1;
+		c->runs[0].outcome = i ? CELL_DIRECT : CELL_FAILED;
+		c->runs[0].family_used = i ? 6 : 0;
+		c->runs[0].time_to_connect_ms = i ? 5 : -1;
+		c->runs[0].ttfb_ms = c->runs[0].time_to_direct_ms = c->runs[0].time_to_connect_ms;
+		c->refs.theory = c->runs[0].outcome;
+		c->refs.expected_allowed = 1u << c->refs.theory;
+		results_judge_cell(c);
+	}
+}
+
+static char *write_mem(int (*fn)(const struct results *, FILE *), const struct results *r)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	assert_int_equal(fn(r, f), 0);
+	fclose(f);
+	return buf;
+}
+
+static int terminal_plain(const struct results *r, FILE *f)
+{
+	return report_terminal_write(r, f, false);
+}
+
+static int html_nodir(const struct results *r, FILE *f)
+{
+	return report_html_write(r, f, NULL);
+}
+
+static void test_reports_family(void **state)
+{
+	struct results r, back;
+	struct diag_list dl = { 0 };
+	char path[] = "/tmp/punchlab-test-family-XXXXXX", *text;
+	int fd = mkstemp(path);
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0);
+	two_families(&r);
+	/* matrix.json: every cell says its family, the dual one its companion and the run's */
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	assert_int_equal(report_json_write(&r, f), 0);
+	assert_int_equal(fclose(f), 0);
+	if (results_json_read(path, &back, &dl) != 0)
+		fail_msg("%s: %s", path, dl.count ? dl.items[0].msg : "?");
+	unlink(path);
+	assert_int_equal(back.ncells, 2);
+	assert_int_equal(back.cells[0].spec.family, CELL_FAMILY_4);
+	assert_int_equal(back.cells[1].spec.family, CELL_FAMILY_DUAL);
+	assert_string_equal(back.cells[1].spec.ipv6_profile, "nat66");
+	assert_int_equal(back.cells[1].runs[0].family_used, 6);
+	for (int i = 0; i < 2; i++)
+		assert_true(results_cell_equal(&r.cells[i], &back.cells[i]));
+	results_free(&back);
+	text = write_mem(report_json_write, &r);
+	assert_non_null(strstr(text, "\"family\": \"4\""));
+	assert_non_null(strstr(text, "\"family\": \"dual\""));
+	free(text);
+
+	/* a grid per family, named with its id part */
+	text = write_mem(terminal_plain, &r);
+	assert_non_null(strstr(text, "two-nats/udp/udp family=dual ipv6-profile=nat66"));
+	assert_non_null(strstr(text, "A~B/family=dual/ipv6-profile=nat66:"));
+	assert_non_null(strstr(text, "(cell id two-nats/udp/udp/A~B: "));
+	free(text);
+	text = write_mem(report_junit_write, &r);
+	assert_non_null(strstr(text, "testsuite name=\"two-nats/udp/udp family=dual ipv6-profile=nat66\""));
+	assert_non_null(strstr(text, "classname=\"two-nats.udp.udp.family-dual\""));
+	assert_non_null(strstr(text, "classname=\"two-nats.udp.udp\""));
+	assert_non_null(strstr(text, " over IPv6"));
+	free(text);
+	text = write_mem(report_markdown_write, &r);
+	assert_non_null(strstr(text, "family=dual ipv6-profile=nat66"));
+	free(text);
+	text = write_mem(html_nodir, &r);
+	assert_non_null(strstr(text, "family=dual ipv6-profile=nat66"));
+	free(text);
+	results_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,6 +454,7 @@ int main(void)
 		cmocka_unit_test(test_no_claims_beyond_ipv4),
 		cmocka_unit_test(test_engine_vars),
 		cmocka_unit_test(test_engine_file_family),
+		cmocka_unit_test(test_reports_family),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
