@@ -1201,9 +1201,12 @@ static int main_sock_open(struct peer *p, bool fresh)
  * registering it (portmap.h says when and how long it waits). The ask blocks (libnatpmp and
  * libminiupnpc wait for their answers), so it runs in a thread of its own and registration
  * begins when it answers: a router that stays silent for auto's 250 ms must not stall the
- * other address family's run on the same process (dual.h). The job is freed by whichever of
+ * other address family's run on the same process (dual.h). A job is released by whichever of
  * the thread and the peer lets go of it last; the thread owns the pipe's write end, the peer
- * its read end, so neither closes an fd the other still uses. */
+ * its read end, so neither closes an fd the other still uses. Jobs come from a static pool,
+ * not the heap: a thread still asking when the process exits (the other family won) holds one,
+ * and a leak checker that cannot stop that thread at exit (LeakSanitizer in a PID namespace)
+ * would report a heap job as lost. Asks are one at a time per family: 8 is plenty. */
 struct pm_job {
 	int proto, timeout_ms, wfd;
 	uint16_t port;
@@ -1211,13 +1214,27 @@ struct pm_job {
 	enum portmap_proto got;
 	struct sockaddr_storage mapped;
 	char why[256];
-	int refs;                                 /* atomic: thread + peer */
+	int refs;                                 /* atomic: thread + peer; 0 = free */
 };
+
+#define PM_JOBS 8
+static struct pm_job pm_jobs[PM_JOBS];
+
+static struct pm_job *pm_job_get(void)
+{
+	for (int i = 0; i < PM_JOBS; i++) {
+		int zero = 0;
+
+		if (__atomic_compare_exchange_n(&pm_jobs[i].refs, &zero, 2, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			return &pm_jobs[i];
+	}
+	return NULL;
+}
 
 static void pm_job_put(struct pm_job *j)
 {
-	if (__atomic_sub_fetch(&j->refs, 1, __ATOMIC_ACQ_REL) == 0)
-		free(j);
+	__atomic_sub_fetch(&j->refs, 1, __ATOMIC_ACQ_REL);
 }
 
 static void *pm_thread(void *arg)
@@ -1289,25 +1306,28 @@ static bool portmap_begin(struct peer *p)
 	pm_release(p);
 	p->mapped_port = p->local_port;
 	memset(&p->mapped, 0, sizeof(p->mapped));
-	j = calloc(1, sizeof(*j));
+	j = pm_job_get();
 	if (!j)
 		return false;
 	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) {
-		free(j);
+		pm_job_put(j);
+		pm_job_put(j);
 		return false;
 	}
+	j->got = PORTMAP_NONE;
+	memset(&j->mapped, 0, sizeof(j->mapped));
+	j->why[0] = 0;
 	j->proto = p->o->proto;
 	j->port = p->local_port;
 	j->upnp = upnp;
 	j->timeout_ms = p->o->tech == TECH_PORTMAP ? PORTMAP_EXPLICIT_MS : PORTMAP_AUTO_MS;
 	j->wfd = fds[1];
-	j->refs = 2;
 	p->pm_fd = fds[0];
 	p->pm_job = j;
 	if (loop_io_add(&p->loop, &p->pm_io, p->pm_fd, EPOLLIN, on_portmap, p) < 0 ||
 	    pthread_create(&t, NULL, pm_thread, j)) {
 		close(fds[1]);
-		j->refs = 1;
+		pm_job_put(j);          /* the thread's reference: it never started */
 		pm_release(p);
 		return false;
 	}

@@ -12,7 +12,8 @@
 #  c. the IPv6 rendezvous unreachable (a bogus address in the server's /64), IPv6 filtered at
 #     one NAT, or no IPv6 route at all (two-nats): IPv4 direct, in time (inside a 2 s deadline),
 #     family 4 kept, IPv6 not direct; without a route IPv4 does not wait for the delay.
-#  d. the rendezvous pairs per family: its stats count one pairing per family of a dual run.
+#  d. the rendezvous pairs per family: its stats count one pairing per family of a dual run,
+#     and an IPv4-only and an IPv6-only peer of one session are not paired.
 #  e. the losing family is closed: after the verdict no packet of the losing family's
 #     sockets reaches the other peer (nft counters on the other peer's NAT).
 #  f. a router silent on NAT-PMP (portmap's IPv4 ask waits 1.5 s) does not stall IPv6.
@@ -135,6 +136,24 @@ for tech in udp tcp auto; do
 		4) [[ $peer == 203.0.113.* ]] ;;
 		esac || fail "$name $side: kept IPv$fa but its peer is $peer"
 	done
+done
+
+# d'. sessions are per family: a peer over IPv4 only and one over IPv6 only with the same
+# session id are never paired (each would get an endpoint of the other family, which it cannot
+# punch): both fail waiting for the other peer, in phase endpoint-exchange.
+name=cross
+"$PUNCHLAB" exec --timeout 4 "$LAB" host-a -- "$PUNCH" peer --session $name --timeout 1 --json \
+	--rendezvous "$R4" --technique udp >"$TMP/$name.a" 2>"$TMP/$name.a.err" &
+pa=$!
+"$PUNCHLAB" exec --timeout 4 "$LAB" host-b -- "$PUNCH" peer --session $name --timeout 1 --json \
+	--rendezvous "$R6" --technique udp >"$TMP/$name.b" 2>"$TMP/$name.b.err"
+RC_B=$?
+wait "$pa"
+RC_A=$?
+expect_pair $name 1 failed "an IPv4 and an IPv6 registration of one session"
+for side in a b; do
+	[ "$(result "$TMP/$name.$side" phase)" = endpoint-exchange ] ||
+		fail "$name $side: phase $(result "$TMP/$name.$side" phase), expected endpoint-exchange"
 done
 
 # f. a router that never answers NAT-PMP does not stall IPv6: --technique portmap asks the

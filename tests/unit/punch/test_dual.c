@@ -13,6 +13,7 @@
 
 #include "dual.h"
 #include "endpoint.h"
+#include "evout.h"
 #include "opts.h"
 #include "peer.h"
 
@@ -189,6 +190,49 @@ static void test_state_names(void **state)
 	assert_string_equal(dual_state_name(DS_CANCELLED), "cancelled");
 }
 
+/* ---- output: every event of a dual run names its family; the result maps both ---- */
+
+static void test_evout_family(void **state)
+{
+	static const char *const keys[] = { "6", "4" };
+	static const char *const vals[] = { "direct", "cancelled" };
+	static const char *const phases[] = { NULL, "probing" };
+	char buf[1024];
+	struct evout e;
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+
+	(void)state;
+	evout_init(&e, f, stderr, true, 0);
+	e.family = 6;
+	evout_begin(&e, "verified");
+	evout_int(&e, "bytes", 256);
+	evout_end(&e);
+	e.family = 0;
+	evout_begin(&e, "result");
+	evout_map(&e, "families", keys, vals, 2);
+	evout_map(&e, "families_phase", keys, phases, 2);
+	evout_end(&e);
+	fclose(f);
+	assert_non_null(strstr(buf, "\"event\":\"verified\",\"t_ms\":"));
+	assert_non_null(strstr(buf, ",\"family\":6,\"bytes\":256}\n"));
+	assert_non_null(strstr(buf, "\"families\":{\"6\":\"direct\",\"4\":\"cancelled\"},"
+				    "\"families_phase\":{\"6\":null,\"4\":\"probing\"}}\n"));
+	/* no family without a tag */
+	assert_null(strstr(strstr(buf, "\"result\""), "\"family\":"));
+
+	/* the human form: k=v pairs */
+	f = fmemopen(buf, sizeof(buf), "w");
+	evout_init(&e, f, stderr, false, 0);
+	e.family = 4;
+	evout_begin(&e, "result");
+	evout_map(&e, "families", keys, vals, 2);
+	evout_map(&e, "families_phase", keys, phases, 2);
+	evout_end(&e);
+	fclose(f);
+	assert_non_null(strstr(buf, " family=4 families=6=direct,4=cancelled "
+				    "families_phase=6=-,4=probing\n"));
+}
+
 /* ---- options ---- */
 
 #define ARGV(...) ((char *[]){ __VA_ARGS__, NULL })
@@ -258,6 +302,7 @@ int main(void)
 		cmocka_unit_test(test_peers_agree),
 		cmocka_unit_test(test_keep_without_direct),
 		cmocka_unit_test(test_state_names),
+		cmocka_unit_test(test_evout_family),
 		cmocka_unit_test(test_opts),
 	};
 
