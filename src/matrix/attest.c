@@ -89,9 +89,16 @@ struct side_finding {
 	const struct ct_mapping *elsewhere;
 };
 
+static uint8_t side_proto(const struct attest_input *in, const struct attest_side *s)
+{
+	return s->proto ? s->proto : in->proto;
+}
+
 static void find(const struct attest_input *in, const struct attest_side *s,
 		 struct side_finding *f)
 {
+	uint8_t proto = side_proto(in, s);
+
 	memset(f, 0, sizeof(*f));
 	for (size_t i = 0; s->flows && i < s->flows->n; i++) {
 		const struct ct_mapping *m = &s->flows->v[i];
@@ -102,15 +109,15 @@ static void find(const struct attest_input *in, const struct attest_side *s,
 		if (!relay && touches(m, s->other, s->nother)) {
 			bool claim_ok = !s->claimed || joins_claim(m, s);
 
-			if (two_way(m, in->proto)) {
+			if (two_way(m, proto)) {
 				if (claim_ok && !f->direct)
 					f->direct = m;
 				else if (!claim_ok && !f->elsewhere)
 					f->elsewhere = m;
-			} else if (m->proto == in->proto && claim_ok) {
+			} else if (m->proto == proto && claim_ok) {
 				f->one_way++;
 			}
-		} else if (relay && two_way(m, in->proto) && !f->relay) {
+		} else if (relay && two_way(m, proto) && !f->relay) {
 			f->relay = m;
 		}
 	}
@@ -149,7 +156,7 @@ static void format_ep(const struct net_addr *a, uint16_t port, char *buf, size_t
 static void side_summary(const struct attest_input *in, const struct attest_side *s,
 			 const char *who, const struct side_finding *f, char *line, size_t len)
 {
-	const char *proto = in->proto == IPPROTO_TCP ? "tcp" : "udp";
+	const char *proto = side_proto(in, s) == IPPROTO_TCP ? "tcp" : "udp";
 	char what[96] = "the other side", ep[72];
 	int n;
 

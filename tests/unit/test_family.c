@@ -65,6 +65,10 @@ static void test_id_family(void **state)
 	assert_int_equal(cell_id_parse("two-nats/udp/udp/symmetric~symmetric/family=6/impair=lte", &c),
 			 0);
 	assert_string_equal(c.id, "two-nats/udp/udp/symmetric~symmetric/impair=lte/family=6");
+	/* the family is appended after the rendezvous port (h-turn's port=, merged first) */
+	assert_int_equal(cell_id_parse("two-nats/udp/udp/symmetric~symmetric/family=dual/port=443",
+				       &c), 0);
+	assert_string_equal(c.id, "two-nats/udp/udp/symmetric~symmetric/port=443/family=dual");
 
 	/* bad input */
 	assert_int_equal(cell_id_parse_msg("two-nats/udp/udp/a~b/family=5", &c, why, sizeof(why)),
