@@ -994,8 +994,9 @@ static int run_pin(struct lab *lab, struct run_watch *w)
 			 ? dl->items[0].msg : strerror(-ret));
 	else
 		timeline_add(&w->tl, now_ms(), TL_LAB, "lab", "pinned", "--keep: lab %s pinned as "
-			     "/run/netns/%s-NODE (punchlab lab down %s removes it)", lab_name(lab),
-			     lab_name(lab), lab_name(lab));
+			     "%s/%s-NODE (punchlab lab down %s removes it)", lab_name(lab),
+			     paths_netns_dir() ? paths_netns_dir() : "/run/netns", lab_name(lab),
+			     lab_name(lab));
 	free(dl);
 	return ret;
 }
