@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -22,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/paths.h"
 #include "lab/classify_internal.h"
 
 bool cl_fds_high;
@@ -124,7 +126,7 @@ void measure_mapping(struct ctx *c, int round, enum classify_transport tr)
 	struct ep seen[4];
 	uint32_t a[4];
 	uint16_t p[4];
-	char b[4][32];
+	char b[4][64];
 
 	m->handled_known = true;
 	for (int i = 0; i < 4 && ret >= 0; i++) {
@@ -137,7 +139,7 @@ void measure_mapping(struct ctx *c, int round, enum classify_transport tr)
 			/* TCP: one connection per remote, all from the same internal port */
 			ret = cl_observe(c, tr, port, dst[i][0], dst[i][1], &seen[i]);
 		}
-		if (ret >= 0 && seen[i].a.s_addr != c->wan.s_addr) {
+		if (ret >= 0 && !cl_addr_eq(&seen[i].a, &c->wan)) {
 			cl_note(m, "transports: the server saw %s, not the NAT's public address",
 			     cl_ep_str(&seen[i], b[0], sizeof(b[0])));
 			ret = -EPROTO;
@@ -159,9 +161,19 @@ void measure_mapping(struct ctx *c, int round, enum classify_transport tr)
 		return;
 	}
 	m->handled = true;
+	m->no_translation = true;
 	for (int i = 0; i < 4; i++) {
-		a[i] = seen[i].a.s_addr;
+		/* classify_mapping_of() compares numbers: each address is the index of its first
+		 * occurrence, which works for both families */
+		a[i] = (uint32_t)i;
+		for (int j = 0; j < i; j++)
+			if (cl_addr_eq(&seen[j].a, &seen[i].a)) {
+				a[i] = (uint32_t)j;
+				break;
+			}
 		p[i] = seen[i].port;
+		m->no_translation = m->no_translation && cl_addr_eq(&seen[i].a, &c->hostaddr) &&
+				    seen[i].port == port;
 	}
 	m->mapping = classify_mapping_of(a, p);
 	m->mapping_known = true;
@@ -204,9 +216,16 @@ void measure_ports(struct ctx *c, int round, enum classify_transport tr)
 	cl_ctx_close_from(c, mark);
 }
 
+static const char *family_word(int family)
+{
+	return family == AF_INET6 ? "IPv6" : "IPv4";
+}
+
+/* The nodes and addresses of the measurement, of the ctx's family, from topology t. */
 static int find_addrs(const struct topo *t, struct ctx *c, struct diag_list *dl)
 {
-	int nsrv = 0;
+	int nsrv = 0, fam = c->family;
+	bool have_host = false;
 	const struct topo_node *nat;
 	const struct topo_link *wl;
 	const struct net_addr *wan = NULL;
@@ -214,6 +233,7 @@ static int find_addrs(const struct topo *t, struct ctx *c, struct diag_list *dl)
 	c->host = t->roles[ROLE_PEER_A];
 	c->nat = t->roles[ROLE_NAT_A];
 	c->server = t->roles[ROLE_RENDEZVOUS];
+	c->up_node = -1;
 	if (c->host < 0 || c->nat < 0 || c->server < 0)
 		return diag_add(dl, t->file, 0, "classify needs a topology with the roles peer-a, "
 				"nat-a and rendezvous (e.g. two-nats)");
@@ -222,53 +242,65 @@ static int find_addrs(const struct topo *t, struct ctx *c, struct diag_list *dl)
 		int e = topo_link_end_of(l, c->server);
 
 		for (int k = 0; e >= 0 && k < l->ends[e].naddrs && nsrv < 2; k++)
-			if (l->ends[e].addrs[k].family == AF_INET)
-				c->srv[nsrv++] = l->ends[e].addrs[k].a.v4;
+			if (l->ends[e].addrs[k].family == fam)
+				c->srv[nsrv++] = cl_addr_of(&l->ends[e].addrs[k]);
 	}
-	for (int li = 0; li < t->nlinks && !c->hostaddr.s_addr; li++) {
+	for (int li = 0; li < t->nlinks && !have_host; li++) {
 		int e = topo_link_end_of(&t->links[li], c->host);
-		const struct net_addr *a = e >= 0 ? topo_end_addr(&t->links[li].ends[e], AF_INET)
-						   : NULL;
+		const struct net_addr *a = e >= 0 ? topo_end_addr(&t->links[li].ends[e], fam) : NULL;
 
-		if (a)
-			c->hostaddr = a->a.v4;
+		if (a) {
+			c->hostaddr = cl_addr_of(a);
+			have_host = true;
+		}
 	}
-	if (!c->hostaddr.s_addr)
+	if (!have_host)
 		return diag_add(dl, t->file, t->nodes[c->host].line,
-				"classify needs an IPv4 address on the host \"%s\"",
+				"classify needs an %s address on the host \"%s\"", family_word(fam),
 				t->nodes[c->host].name);
 	if (nsrv < 2)
 		return diag_add(dl, t->file, t->nodes[c->server].line,
-				"classify needs two IPv4 addresses on the rendezvous server \"%s\"",
-				t->nodes[c->server].name);
+				"classify needs two %s addresses on the rendezvous server \"%s\"",
+				family_word(fam), t->nodes[c->server].name);
 	nat = &t->nodes[c->nat];
 	wl = &t->links[nat->wan_link];
-	wan = topo_end_addr(&wl->ends[nat->wan_end], AF_INET);
+	wan = topo_end_addr(&wl->ends[nat->wan_end], fam);
 	if (!wan)
-		return diag_add(dl, t->file, nat->line, "nat node \"%s\" has no IPv4 WAN address",
-				nat->name);
-	c->wan = wan->a.v4;
+		return diag_add(dl, t->file, nat->line, "nat node \"%s\" has no %s WAN address",
+				nat->name, family_word(fam));
+	c->wan = cl_addr_of(wan);
 	/* the unsolicited probes' control needs a router that answers on the WAN link */
 	c->up = c->srv[0];
 	for (int e = 0; e < wl->nends; e++) {
-		const struct net_addr *a = topo_end_addr(&wl->ends[e], AF_INET);
+		const struct net_addr *a = topo_end_addr(&wl->ends[e], fam);
 
-		if (e != nat->wan_end && a && wl->ends[e].node == nat->gateway)
-			c->up = a->a.v4;
+		if (e != nat->wan_end && a && wl->ends[e].node == nat->gateway) {
+			c->up = cl_addr_of(a);
+			c->up_node = nat->gateway;
+		}
 	}
 	return 0;
+}
+
+/* Whether topology t gives every node classify probes from an address of family fam. */
+static bool topo_has_family(const struct topo *t, int fam)
+{
+	struct ctx probe = { .family = fam };
+	struct diag_list dl = { .count = 0 };
+
+	return find_addrs(t, &probe, &dl) == 0;
 }
 
 static int open_servers(struct ctx *c)
 {
 	for (int s = 0; s < 2; s++)
 		for (int p = 0; p < 2; p++) {
-			c->srv_udp[s][p] = cl_ctx_socket(c, c->server, SOCK_DGRAM, c->srv[s], srv_port[p],
-						      false);
+			c->srv_udp[s][p] = cl_ctx_socket(c, c->server, SOCK_DGRAM, &c->srv[s],
+							 srv_port[p], false);
 			if (c->srv_udp[s][p] < 0)
 				return c->srv_udp[s][p];
-			c->srv_tcp[s][p] = cl_ctx_socket(c, c->server, SOCK_STREAM, c->srv[s],
-						      srv_port[p], true);
+			c->srv_tcp[s][p] = cl_ctx_socket(c, c->server, SOCK_STREAM, &c->srv[s],
+							 srv_port[p], true);
 			if (c->srv_tcp[s][p] < 0)
 				return c->srv_tcp[s][p];
 			if (listen(c->srv_tcp[s][p], 64) < 0)
@@ -281,12 +313,17 @@ static int open_servers(struct ctx *c)
  * asynchronously (linkwatch, which batches events up to a second apart), and until then it
  * drops what it is given. Seen here under load: the first datagrams of a test lost, 1.5 s after
  * lab_up(). So before measuring anything, the host talks to both server addresses (through the
- * NAT) until both answers came back, resending, bounded by WARMUP_MS. */
+ * NAT) until both answers came back, resending, bounded by WARMUP_MS.
+ * What the server sees tells a node that translates from one that only filters (an IPv6
+ * firewall, RFC 6092): the host's own address and port, unchanged, make the host's address the
+ * public one (c->wan) and set c->no_translation. */
 static int warm_up(struct ctx *c)
 {
 	int64_t start = cl_now_ms(), deadline = start + WARMUP_MS;
 	int hfd = cl_host_socket(c, CLASSIFY_UDP, PORT_WARMUP, false);
-	bool got[2] = { false, false };
+	bool got[2] = { false, false }, seen = false;
+	struct ep src = { .port = 0 };
+	char b[2][64];
 	int sends = 0;
 
 	if (hfd < 0)
@@ -301,12 +338,9 @@ static int warm_up(struct ctx *c)
 
 		if (cl_now_ms() >= deadline)
 			return -ETIMEDOUT;
-		for (int s = 0; s < 2; s++) {
-			struct sockaddr_in dst = cl_sin_of(c->srv[s], SRV_P1);
-
-			if (!got[s] && sendto(hfd, "wu", 2, 0, (struct sockaddr *)&dst, sizeof(dst)) < 0)
+		for (int s = 0; s < 2; s++)
+			if (!got[s] && cl_send_to(hfd, (struct ep){ c->srv[s], SRV_P1 }, "wu") < 0)
 				return -errno;
-		}
 		sends++;
 		while (!(got[0] && got[1]) && cl_now_ms() < until) {
 			int n = poll(p, 3, (int)(until - cl_now_ms()));
@@ -314,25 +348,41 @@ static int warm_up(struct ctx *c)
 			if (n < 0 && errno != EINTR)
 				return -errno;
 			for (int i = 0; n > 0 && i < 3; i++) {
-				struct sockaddr_in from;
+				struct sockaddr_storage from;
 				socklen_t fl = sizeof(from);
+				struct ep fe;
 				char buf[16];
 
 				if (!(p[i].revents & POLLIN))
 					continue;
 				if (recvfrom(p[i].fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl) < 0)
 					continue;
-				if (i < 2) /* the server answers every warm-up datagram */
+				fe = cl_ep_of(&from);
+				if (i < 2) { /* the server answers every warm-up datagram */
 					sendto(p[i].fd, "wr", 2, 0, (struct sockaddr *)&from, fl);
-				else
+					src = fe;
+					seen = true;
+				} else {
 					for (int s = 0; s < 2; s++)
-						got[s] = got[s] || from.sin_addr.s_addr == c->srv[s].s_addr;
+						got[s] = got[s] || cl_addr_eq(&fe.a, &c->srv[s]);
+				}
 			}
 		}
 	}
 	cl_ctx_close(c, hfd);
 	cl_evidence(c, "path: the host reached both server addresses and heard back after %d ms "
 		 "(%d send%s)", (int)(cl_now_ms() - start), sends, sends == 1 ? "" : "s");
+	if (seen && cl_addr_eq(&src.a, &c->hostaddr) && src.port == PORT_WARMUP) {
+		c->no_translation = true;
+		c->wan = c->hostaddr;
+		cl_evidence(c, "path: the server saw the host's own endpoint %s: no translation, the "
+			    "host's address is the public one", cl_ep_str(&src, b[0], sizeof(b[0])));
+	} else if (seen) {
+		struct ep in = { c->hostaddr, PORT_WARMUP };
+
+		cl_evidence(c, "path: the server saw %s for the host's %s: translated",
+			    cl_ep_str(&src, b[0], sizeof(b[0])), cl_ep_str(&in, b[1], sizeof(b[1])));
+	}
 	return 0;
 }
 
@@ -373,6 +423,9 @@ static int prepare_nodes(struct ctx *c)
 
 	if (ret == 0)
 		ret = node_sysctl(c, c->nat, "/proc/sys/net/ipv4/icmp_ratelimit", "0");
+	/* IPv6 has its own bucket (icmpv6_xrlim_allow(), the same burst of 6 per remote) */
+	if (ret == 0 && c->family == AF_INET6)
+		ret = node_sysctl(c, c->nat, "/proc/sys/net/ipv6/icmp/ratelimit", "0");
 	return ret;
 }
 
@@ -407,7 +460,9 @@ static void measure(struct ctx *c)
 				continue;
 			measure_ports(c, rd, t);
 			start_filtering(c, rd, t);
-			hairpin_setup(c, rd, t);
+			/* without translation there is no public endpoint to hairpin through */
+			if (!c->no_translation)
+				hairpin_setup(c, rd, t);
 			start_mapped_unsolicited(c, rd, t);
 		}
 		if (c->r->round[rd][CLASSIFY_UDP].handled)
@@ -417,7 +472,7 @@ static void measure(struct ctx *c)
 	finish_controls(c); /* also the pause before the hairpin probes (FIRST_CONTACT_MS) */
 	ct_timeout_read(c, true);
 	cl_sleep_ms(FIRST_CONTACT_MS);
-	for (int rd = 0; rd < CLASSIFY_ROUNDS; rd++)
+	for (int rd = 0; rd < CLASSIFY_ROUNDS && !c->no_translation; rd++)
 		for (int tr = 0; tr < CLASSIFY_NTRANSPORTS; tr++)
 			if (c->r->round[rd][tr].handled)
 				hairpin_probe(c, rd, (enum classify_transport)tr);
@@ -439,6 +494,7 @@ int classify_profile(const struct topo *t, const char *profile, const struct cla
 {
 	struct lab_options lo = { .noverrides = 1 };
 	struct ctx *c = calloc(1, sizeof(*c));
+	struct topo *own = NULL;
 	int64_t start = cl_now_ms();
 	int ret, base;
 
@@ -456,6 +512,31 @@ int classify_profile(const struct topo *t, const char *profile, const struct cla
 		r->unmeasured = true;
 		goto out_free;
 	}
+	c->family = r->declared.family == PROFILE_FAMILY_IPV6 ? AF_INET6 : AF_INET;
+	if (c->family == AF_INET6 && !topo_has_family(t, AF_INET6)) {
+		/* an IPv6 profile in a lab without IPv6 (the matrix's two-nats): its dual-stack
+		 * twin */
+		char path[PATH_MAX];
+
+		own = calloc(1, sizeof(*own));
+		if (!own) {
+			ret = diag_add(dl, profile, 0, "classify: out of memory");
+			goto out_free;
+		}
+		if (paths_resolve("topologies", ".yaml", CLASSIFY_TOPOLOGY_IPV6, path,
+				  sizeof(path)) < 0) {
+			ret = diag_add(dl, profile, r->declared.line[PROFILE_KEY_FAMILY],
+				       "family ipv6: classify's IPv6 lab " CLASSIFY_TOPOLOGY_IPV6
+				       " not found (looked for %s)", path);
+			goto out_free;
+		}
+		ret = topo_parse_file(own, path, dl);
+		if (ret < 0)
+			goto out_free;
+		t = own;
+	}
+	r->family = c->family;
+	snprintf(r->topology, sizeof(r->topology), "%s", t->name);
 	ret = find_addrs(t, c, dl);
 	if (ret < 0)
 		goto out_free;
@@ -503,6 +584,7 @@ out:
 out_budget:
 	budget_give();
 out_free:
+	free(own);
 	free(c);
 	r->elapsed_ms = (double)(cl_now_ms() - start);
 	return ret;

@@ -6,7 +6,9 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
+#include "base/netaddr.h"
 #include "lab/classify.h"
 #include "lab/lab.h"
 
@@ -56,8 +58,11 @@ extern bool cl_fds_high; /* set before any classification measures (classify.c) 
 #define CONTROL_TTL 2
 #define CT_POLL_MS 2
 
+/* An endpoint of either family. An IPv4 address is held as its IPv4-mapped IPv6 address
+ * (::ffff:a.b.c.d, RFC 4291 2.5.5.2), so that one type and one comparison (cl_addr_eq()) serve
+ * both families; sockets get their own family's sockaddr (cl_sa_of()). */
 struct ep {
-	struct in_addr a;
+	struct in6_addr a;
 	uint16_t port; /* host order */
 };
 
@@ -99,10 +104,18 @@ struct probes {
 struct ctx {
 	struct lab *lab;
 	int host, nat, server;
-	struct in_addr srv[2];  /* S1, S2 */
-	struct in_addr wan;     /* the NAT's public address */
-	struct in_addr hostaddr; /* the host's own (internal) address */
-	struct in_addr up;      /* the NAT's upstream router on its WAN link */
+	int family;             /* AF_INET or AF_INET6: the profile's family, every socket's */
+	struct in6_addr srv[2];  /* S1, S2 */
+	/* The public address: the NAT's WAN address; for a node that does not translate (an
+	 * IPv6 firewall), the host's own address (warm_up() tells them apart). */
+	struct in6_addr wan;
+	struct in6_addr hostaddr; /* the host's own (internal) address */
+	struct in6_addr up;      /* the NAT's upstream router on its WAN link */
+	int up_node;             /* its node (-1: unknown) */
+	/* The node does not translate: the server saw the host's own address and port. Its
+	 * "mapping" is the host's endpoint and hairpinning does not apply (traffic between two
+	 * internal endpoints never reaches it). */
+	bool no_translation;
 	int wait_ms;
 	int srv_udp[2][2];      /* [address][port] */
 	int srv_tcp[2][2];      /* listeners */
@@ -123,13 +136,20 @@ extern const char *const tr_name[CLASSIFY_NTRANSPORTS];
 int64_t cl_now_ms(void);
 void cl_sleep_ms(int ms);
 char *cl_ep_str(const struct ep *e, char *buf, size_t len);
-struct sockaddr_in cl_sin_of(struct in_addr a, uint16_t port);
-struct ep cl_ep_of(const struct sockaddr_in *s);
+char *cl_addr_str(const struct in6_addr *a, char *buf, size_t len);
+bool cl_addr_eq(const struct in6_addr *x, const struct in6_addr *y);
+/* an address of a topology (either family) as the ctx holds it */
+struct in6_addr cl_addr_of(const struct net_addr *na);
+/* the sockaddr of family `family` for a:port into *ss; returns its length */
+socklen_t cl_sa_of(int family, const struct in6_addr *a, uint16_t port,
+		   struct sockaddr_storage *ss);
+struct ep cl_ep_of(const struct sockaddr_storage *s);
 uint16_t cl_rport(int round, int port);
 void cl_evidence(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cl_note(struct classify_measure *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* a socket in a node, bound to a:port (0: any), non-blocking, owned (closed) by the ctx */
-int cl_ctx_socket(struct ctx *c, int node, int type, struct in_addr a, uint16_t port, bool reuse);
+int cl_ctx_socket(struct ctx *c, int node, int type, const struct in6_addr *a, uint16_t port,
+		  bool reuse);
 void cl_ctx_close_from(struct ctx *c, int mark);
 void cl_ctx_close(struct ctx *c, int fd);
 int cl_host_socket(struct ctx *c, enum classify_transport tr, uint16_t port, bool reuse);
@@ -139,7 +159,10 @@ int cl_poll_one(int fd, short events, int64_t deadline);
 int cl_send_to(int fd, struct ep to, const char *msg);
 int cl_udp_observe(struct ctx *c, int hfd, int s, int p, struct ep *seen);
 int cl_udp_answer(struct ctx *c, int hfd, int s, int p, struct ep seen);
-int cl_tcp_connect_start(int fd, struct in_addr a, uint16_t port);
+int cl_tcp_connect_start(int fd, const struct in6_addr *a, uint16_t port);
+/* IP_TTL / IPV6_UNICAST_HOPS and IP_MINTTL / IPV6_MINHOPCOUNT of a socket of the ctx's family
+ * (-1: the default hop limit; 0: no minimum) */
+int cl_set_hops(const struct ctx *c, int fd, int hops, int min_hops);
 int cl_tcp_connect_result(int fd);
 int cl_tcp_observe(struct ctx *c, int hfd, int s, int p, struct ep *seen);
 int cl_observe(struct ctx *c, enum classify_transport tr, uint16_t port, int s, int p,
@@ -148,7 +171,10 @@ int cl_add_waiter(struct ctx *c, int fd, enum wait_kind kind);
 enum wait_state cl_wstate(const struct ctx *c, int i);
 const char *cl_state_word(enum wait_state s, enum classify_transport tr);
 void cl_wait_all(struct ctx *c);
-int cl_ct_get(struct ctx *c, uint8_t proto, uint16_t port, struct ep rem, struct ct_mapping *out);
+/* The NAT's conntrack entry of the flow from the host's internal port to rem: its public
+ * endpoint and the seconds it has left. 0, -ENOENT (none yet) or -errno. */
+int cl_ct_get(struct ctx *c, uint8_t proto, uint16_t port, struct ep rem, struct ep *pub,
+	      uint32_t *timeout);
 
 /* classify.c: the outbound tests */
 void measure_mapping(struct ctx *c, int round, enum classify_transport tr);
