@@ -18,11 +18,13 @@
  * S1:PC to the public endpoint conntrack shows for that flow (control_finish()): a SYN in the
  * reply direction of a flow the host opened (a simultaneous open), which even
  * address-and-port-dependent filtering admits. */
-static int control_begin(struct ctx *c, struct probes *pr, uint16_t port)
+static int control_begin(struct ctx *c, struct probes *pr, int round, uint16_t port)
 {
 	int ret;
 
-	pr->ctl_sfd = cl_ctx_socket(c, c->server, SOCK_STREAM, &c->srv[0], 0, false);
+	/* a port of its own, which the host's guard knows (classify.c guard_controls()) */
+	pr->ctl_sfd = cl_ctx_socket(c, c->server, SOCK_STREAM, &c->srv[0],
+				    cl_rport(round, PORT_CTL_REMOTE), false);
 	if (pr->ctl_sfd < 0)
 		return pr->ctl_sfd;
 	pr->ctl_rem = (struct ep){ .a = c->srv[0], .port = cl_local_port(pr->ctl_sfd) };
@@ -95,10 +97,10 @@ void start_filtering(struct ctx *c, int round, enum classify_transport tr)
 	if (tr == CLASSIFY_UDP) {
 		/* the control: a reply from the contacted endpoint itself */
 		ret = cl_send_to(c->srv_udp[0][0], pr->filter_pub[2], "in");
-		pr->filter[2] = ret < 0 ? -1 : cl_add_waiter(c, hfd[2], W_UDP_RECV);
+		pr->filter[2] = ret < 0 ? -1 : cl_must(c, cl_add_waiter(c, hfd[2], W_UDP_RECV));
 	} else {
 		/* the control: its first half now, the rest in finish_controls() */
-		ret = control_begin(c, pr, cl_rport(round, PORT_FILTER + 2));
+		ret = control_begin(c, pr, round, cl_rport(round, PORT_FILTER + 2));
 		if (ret == 0)
 			pr->ctl_pending = true;
 	}
@@ -107,11 +109,11 @@ void start_filtering(struct ctx *c, int round, enum classify_transport tr)
 }
 
 /* The second half of every round's TCP filtering control, once conntrack has the host's flow
- * (bounded: a flow not in conntrack within wait_ms fails its control). A node that does not
+ * (bounded: a flow not in conntrack within must_ms fails its control). A node that does not
  * translate needs no lookup: the public endpoint is the host's own. */
 void finish_controls(struct ctx *c)
 {
-	int64_t deadline = cl_now_ms() + c->wait_ms;
+	int64_t deadline = cl_now_ms() + c->must_ms;
 	bool pending = true;
 
 	while (pending) {
@@ -136,7 +138,7 @@ void finish_controls(struct ctx *c)
 			pr->ctl_pending = false;
 			if (ret == 0)
 				ret = control_finish(c, pr, &pr->filter_pub[2]);
-			pr->filter[2] = ret < 0 ? -1 : cl_add_waiter(c, ret, W_TCP_CONNECT);
+			pr->filter[2] = ret < 0 ? -1 : cl_must(c, cl_add_waiter(c, ret, W_TCP_CONNECT));
 			if (ret < 0)
 				cl_note(m, "filtering: the control probe not sent (%s)", strerror(-ret));
 		}
@@ -274,7 +276,17 @@ void start_unsolicited(struct ctx *c, int round, enum classify_transport tr)
 			continue;
 		}
 		*idx[i] = cl_add_waiter(c, fd, kind);
+		if (i == 1)
+			cl_must(c, *idx[i]); /* the control: it must be refused */
 	}
+}
+
+/* Judged (cl_wait_all() right after start_unsolicited()): close the server's sockets, so that
+ * no retransmitted SYN meets a mapping made later. */
+void end_unsolicited(struct ctx *c, int round, enum classify_transport tr)
+{
+	cl_waiter_done(c, c->pr[round][tr].unsolicited);
+	cl_waiter_done(c, c->pr[round][tr].closed);
 }
 
 /* Unsolicited to a mapped port: an internal endpoint talks to S1:P1; the server's other

@@ -26,10 +26,11 @@
 #define PORT_HAIRPIN 40031  /* seven: A, P; T, S; U, V, W */
 #define PORT_MAPPED 40041   /* the mapped public port an unsolicited probe goes to */
 #define PORT_CT 40051       /* the UDP mapping whose conntrack timeout is read */
+#define PORT_CTL_REMOTE 40061 /* on S1: the TCP filtering control's remote (guard_controls()) */
 #define PORT_LIFETIME 40801 /* up to LIFETIME_MAX */
 #define PORT_UNSOLICITED 40900 /* on the NAT's public address: nothing ever maps it */
 #define PORT_CLOSED 40950   /* on the NAT's upstream router: nothing listens there */
-#define PORT_WARMUP 40999
+#define PORT_WARMUP 40999   /* to S1; PORT_WARMUP - 1 to S2 (warm_up()) */
 #define WARMUP_MS 3000
 #define WARMUP_RESEND_MS 50
 
@@ -50,6 +51,11 @@
 extern bool cl_fds_high; /* set before any classification measures (classify.c) */
 #define MAX_WAITERS 96
 #define DEFAULT_WAIT_MS 500
+/* How long to wait for what must come (the server's view of a probe, a control's answer): on
+ * this shared 2-core machine under load (load average 15-20, 27 labs at once) such an answer
+ * took more than a second now and then. Waiting for what comes costs only the time until it
+ * comes, so the bound is generous; it is reached only when something is broken. */
+#define MUST_WAIT_MS 4000
 /* Between a first contact and the probe that depends on it: the NAT must have seen the first
  * before the second (both cross the same veth from one thread, but nothing promises order
  * across CPUs). */
@@ -76,6 +82,10 @@ struct waiter {
 	enum wait_state state;
 	struct ep from; /* W_UDP_RECV, W_TCP_ACCEPT: the source seen */
 	int err;
+	/* a control: something that must come (an answer, a refusal); cl_wait_all() waits for
+	 * it up to the must-come bound, and the probes beside it wait as long */
+	bool must;
+	bool done;      /* judged, its socket closed: no longer waited for */
 };
 
 /* The inbound probes of one round and transport: waiter indexes (-1: not sent), and the
@@ -117,6 +127,7 @@ struct ctx {
 	 * internal endpoints never reaches it). */
 	bool no_translation;
 	int wait_ms;
+	int must_ms;            /* max(wait_ms, MUST_WAIT_MS) */
 	int srv_udp[2][2];      /* [address][port] */
 	int srv_tcp[2][2];      /* listeners */
 	int fds[MAX_FDS];
@@ -168,6 +179,10 @@ int cl_tcp_observe(struct ctx *c, int hfd, int s, int p, struct ep *seen);
 int cl_observe(struct ctx *c, enum classify_transport tr, uint16_t port, int s, int p,
 	       struct ep *seen);
 int cl_add_waiter(struct ctx *c, int fd, enum wait_kind kind);
+/* mark waiter i a control (struct waiter.must); returns i */
+int cl_must(struct ctx *c, int i);
+/* judged: close its socket, stop waiting for it (its state stays) */
+void cl_waiter_done(struct ctx *c, int i);
 enum wait_state cl_wstate(const struct ctx *c, int i);
 const char *cl_state_word(enum wait_state s, enum classify_transport tr);
 void cl_wait_all(struct ctx *c);
@@ -187,6 +202,7 @@ void finish_controls(struct ctx *c);
 void hairpin_setup(struct ctx *c, int round, enum classify_transport tr);
 void hairpin_probe(struct ctx *c, int round, enum classify_transport tr);
 void start_unsolicited(struct ctx *c, int round, enum classify_transport tr);
+void end_unsolicited(struct ctx *c, int round, enum classify_transport tr);
 void start_mapped_unsolicited(struct ctx *c, int round, enum classify_transport tr);
 void finish_filtering(struct ctx *c, int round, enum classify_transport tr);
 void finish_hairpin(struct ctx *c, int round, enum classify_transport tr);
