@@ -495,7 +495,8 @@ static void dump_conntrack(struct ctx *c)
 		cl_evidence(c, "conntrack: cannot open a socket in the NAT node");
 		return;
 	}
-	if (ct_dump_mappings(c->ct, &c->r->conntrack) < 0)
+	/* the profile's family, translated or not (a firewall's flows are not) */
+	if (ct_dump_flows(c->ct, c->family, &c->r->conntrack) < 0)
 		cl_evidence(c, "conntrack: dump failed");
 }
 

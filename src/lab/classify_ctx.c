@@ -416,25 +416,30 @@ enum wait_state cl_wstate(const struct ctx *c, int i)
 /* --- conntrack ------------------------------------------------------------------------------ */
 
 /* The NAT's conntrack entry of the flow from the host's internal port `port` to the remote
- * rem (proto: IPPROTO_*), looked up by its original tuple (ct_get_mapping(): no walk of the
+ * rem (proto: IPPROTO_*), looked up by its original tuple (ct_get_flow(): no walk of the
  * whole table). Returns 0, -ENOENT when there is none (yet), or -errno. */
 int cl_ct_get(struct ctx *c, uint8_t proto, uint16_t port, struct ep rem, struct ep *pub,
 	      uint32_t *timeout)
 {
+	struct net_addr src = { .family = c->family }, dst = { .family = c->family }, p;
 	struct ct_mapping cm;
-	struct in_addr src, dst;
 	int ret;
 
 	if (!c->ct)
 		return -ENOTCONN;
-	if (c->family != AF_INET)
-		return -EAFNOSUPPORT; /* ct_get_mapping() looks up IPv4 tuples only */
-	memcpy(&src, &c->hostaddr.s6_addr[12], 4);
-	memcpy(&dst, &rem.a.s6_addr[12], 4);
-	ret = ct_get_mapping(c->ct, proto, src, port, dst, rem.port, &cm);
+	if (c->family == AF_INET6) {
+		src.a.v6 = c->hostaddr;
+		dst.a.v6 = rem.a;
+	} else {
+		memcpy(&src.a.v4, &c->hostaddr.s6_addr[12], 4);
+		memcpy(&dst.a.v4, &rem.a.s6_addr[12], 4);
+	}
+	/* either family, translated or not (a firewall's entry keeps the host's endpoint) */
+	ret = ct_get_flow(c->ct, proto, &src, port, &dst, rem.port, &cm);
 	if (ret < 0)
 		return ret;
-	pub->a = mapped_of(cm.public_addr);
+	p = ct_mapping_addr(&cm, CT_ADDR_PUBLIC);
+	pub->a = cl_addr_of(&p);
 	pub->port = cm.public_port;
 	*timeout = cm.timeout;
 	return 0;
