@@ -240,7 +240,6 @@ static int find_addrs(const struct topo *t, struct ctx *c, struct diag_list *dl)
 	c->host = t->roles[ROLE_PEER_A];
 	c->nat = t->roles[ROLE_NAT_A];
 	c->server = t->roles[ROLE_RENDEZVOUS];
-	c->up_node = -1;
 	if (c->host < 0 || c->nat < 0 || c->server < 0)
 		return diag_add(dl, t->file, 0, "classify needs a topology with the roles peer-a, "
 				"nat-a and rendezvous (e.g. two-nats)");
@@ -281,10 +280,8 @@ static int find_addrs(const struct topo *t, struct ctx *c, struct diag_list *dl)
 	for (int e = 0; e < wl->nends; e++) {
 		const struct net_addr *a = topo_end_addr(&wl->ends[e], fam);
 
-		if (e != nat->wan_end && a && wl->ends[e].node == nat->gateway) {
+		if (e != nat->wan_end && a && wl->ends[e].node == nat->gateway)
 			c->up = cl_addr_of(a);
-			c->up_node = nat->gateway;
-		}
 	}
 	return 0;
 }

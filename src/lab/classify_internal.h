@@ -28,7 +28,7 @@
 #define PORT_CT 40051       /* the UDP mapping whose conntrack timeout is read */
 #define PORT_CTL_REMOTE 40061 /* on S1: the TCP filtering control's remote (guard_controls()) */
 #define PORT_LIFETIME 40801 /* up to LIFETIME_MAX */
-#define PORT_UNSOLICITED 40900 /* on the NAT's public address: nothing ever maps it */
+#define PORT_UNSOLICITED 40900 /* on the public address: nothing maps it before it is judged */
 #define PORT_CLOSED 40950   /* on the NAT's upstream router: nothing listens there */
 #define PORT_WARMUP 40999   /* to S1; PORT_WARMUP - 1 to S2 (warm_up()) */
 #define WARMUP_MS 3000
@@ -52,9 +52,10 @@ extern bool cl_fds_high; /* set before any classification measures (classify.c) 
 #define MAX_WAITERS 96
 #define DEFAULT_WAIT_MS 500
 /* How long to wait for what must come (the server's view of a probe, a control's answer): on
- * this shared 2-core machine under load (load average 15-20, 27 labs at once) such an answer
- * took more than a second now and then. Waiting for what comes costs only the time until it
- * comes, so the bound is generous; it is reached only when something is broken. */
+ * this shared 2-core machine under load (load average 20-27, 27 labs at once) such an answer
+ * took longer than the default 500 ms now and then (tests/lab/profile-gen.sh). Waiting for what
+ * comes costs only the time until it comes, so the bound is generous; it is reached only when
+ * something is broken (a transport the NAT drops, a control it blocks). */
 #define MUST_WAIT_MS 4000
 /* Between a first contact and the probe that depends on it: the NAT must have seen the first
  * before the second (both cross the same veth from one thread, but nothing promises order
@@ -121,7 +122,6 @@ struct ctx {
 	struct in6_addr wan;
 	struct in6_addr hostaddr; /* the host's own (internal) address */
 	struct in6_addr up;      /* the NAT's upstream router on its WAN link */
-	int up_node;             /* its node (-1: unknown) */
 	/* The node does not translate: the server saw the host's own address and port. Its
 	 * "mapping" is the host's endpoint and hairpinning does not apply (traffic between two
 	 * internal endpoints never reaches it). */
