@@ -449,8 +449,8 @@ static int guard_controls(struct ctx *c)
 	char cmds[1024], ports[64], err[256];
 	int ret;
 
-	snprintf(ports, sizeof(ports), "%u, %u, %u", cl_rport(0, PORT_CTL_REMOTE),
-		 cl_rport(1, PORT_CTL_REMOTE), cl_rport(2, PORT_CTL_REMOTE));
+	snprintf(ports, sizeof(ports), "%d-%d", PORT_CTL_REMOTE,
+		 PORT_CTL_REMOTE + CLASSIFY_ROUNDS - 1);
 	snprintf(cmds, sizeof(cmds),
 		 "table inet punchlab_classify {\n"
 		 "  chain control_syn {\n"

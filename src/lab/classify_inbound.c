@@ -24,7 +24,7 @@ static int control_begin(struct ctx *c, struct probes *pr, int round, uint16_t p
 
 	/* a port of its own, which the host's guard knows (classify.c guard_controls()) */
 	pr->ctl_sfd = cl_ctx_socket(c, c->server, SOCK_STREAM, &c->srv[0],
-				    cl_rport(round, PORT_CTL_REMOTE), false);
+				    (uint16_t)(PORT_CTL_REMOTE + round), false);
 	if (pr->ctl_sfd < 0)
 		return pr->ctl_sfd;
 	pr->ctl_rem = (struct ep){ .a = c->srv[0], .port = cl_local_port(pr->ctl_sfd) };

@@ -26,7 +26,10 @@
 #define PORT_HAIRPIN 40031  /* seven: A, P; T, S; U, V, W */
 #define PORT_MAPPED 40041   /* the mapped public port an unsolicited probe goes to */
 #define PORT_CT 40051       /* the UDP mapping whose conntrack timeout is read */
-#define PORT_CTL_REMOTE 40061 /* on S1: the TCP filtering control's remote (guard_controls()) */
+/* On S1, one per round: the TCP filtering control's remote (guard_controls()). Below the
+ * ephemeral range (32768-60999), where the server's other sockets, bound to port 0, would
+ * take it now and then (bind: EADDRINUSE, 1 classification in 600 at 40061-40261). */
+#define PORT_CTL_REMOTE 3490
 #define PORT_LIFETIME 40801 /* up to LIFETIME_MAX */
 #define PORT_UNSOLICITED 40900 /* on the public address: nothing maps it before it is judged */
 #define PORT_CLOSED 40950   /* on the NAT's upstream router: nothing listens there */
