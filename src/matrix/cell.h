@@ -18,9 +18,11 @@
  * this long after A; absent: the run's --stagger; a point of --sweep); events=TIMELINE (NAT
  * events, docs/events.md); outer=PROFILE (the shared outer NAT's profile, absent at the
  * topology's own); signal-delay=40ms (the rendezvous' answer reaches peer B this long after A;
- * absent: none; a point of --sweep signal-delay=); family=6 or family=dual (the address family,
- * absent for IPv4: docs/matrix.md "Address families"); ipv6-profile=P (a dual cell's IPv6
- * companion profile on both home NATs, absent at ipv6-firewall). */
+ * absent: none; a point of --sweep signal-delay=); port=443 (the rendezvous and relay port,
+ * engines' {{port}}; absent: 3478, or the run's --rendezvous-port for a --cell id without it);
+ * family=6 or family=dual (the address family, absent for IPv4: docs/matrix.md "Address
+ * families"); ipv6-profile=P (a dual cell's IPv6 companion profile on both home NATs,
+ * absent at ipv6-firewall). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -31,6 +33,8 @@
 #define MATRIX_MAX_PROFILES 32
 #define MATRIX_MAX_TECHNIQUES 8
 #define MATRIX_MAX_IMPAIRMENTS 8
+/* The rendezvous and relay port when none is given (STUN/TURN's, RFC 8489 / RFC 8656) */
+#define CELL_DEFAULT_PORT 3478
 
 /* What to enumerate. techniques[] may hold "plain" (udp for UDP, tcp for TCP); techniques that
  * do not exist for a transport (udp/birthday over TCP, tcp/tcp-ttl over UDP) are skipped. A
@@ -58,6 +62,7 @@ struct matrix_dims {
 	 * family) and, for dual, the IPv6 companion profile (NULL: the default) */
 	enum cell_family family;
 	const char *ipv6_profile;
+	int port;                   /* --rendezvous-port: every cell's port= (0: the default) */
 };
 
 /* "4", "6", "dual"; and back (0, or -EINVAL for anything else). */

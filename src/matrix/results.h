@@ -64,6 +64,9 @@ struct cell_spec {
 	/* dual cells: the IPv6 profile every home NAT runs beside its IPv4 one (a reference);
 	 * "" for CELL_DEFAULT_IPV6_PROFILE. Always "" in 4 and 6 cells. */
 	char ipv6_profile[CELL_REF_MAX];
+	/* the rendezvous and relay port (--rendezvous-port; engines' {{port}}): 0 when the id
+	 * names none (the run's, else CELL_DEFAULT_PORT); the id leaves out 0 and 3478 */
+	int port;
 	/* The profiles' header names, for grid labels; "" when unknown (the reports then use the
 	 * reference). Not part of the identity: the id and the fields above are. */
 	char profile_a_name[64];

@@ -545,6 +545,7 @@ void theory_input_set_engines(struct theory_input *in, unsigned caps_a, unsigned
 	in->single_probe = caps & EF_CAP_SINGLE_PROBE;
 	in->fresh_port_dials = caps & EF_CAP_FRESH_PORT_DIALS;
 	in->port_mapping = caps & EF_CAP_PORT_MAPPING;
+	in->relay_tcp = caps & EF_CAP_RELAY_TCP;
 }
 
 void theory_predict(const struct theory_input *in, struct theory *t)
@@ -576,9 +577,10 @@ void theory_predict_dual(const struct theory_input *v4, const struct theory_inpu
 	theory_predict(v6, &t6);
 	six = dual_rank(&t6) <= dual_rank(&t4);
 	*out = six ? t6 : t4;
+	/* both direct: either may win the race, the certain one or the one that got lucky (an
+	 * IPv4 RST race is sometimes won before IPv6 answers) */
 	if (out->outcome == CELL_DIRECT)
-		out->family = t4.outcome == CELL_DIRECT && t6.outcome == CELL_DIRECT &&
-				      theory_class(&t4) == theory_class(&t6) ? "4 or 6"
+		out->family = t4.outcome == CELL_DIRECT && t6.outcome == CELL_DIRECT ? "4 or 6"
 			      : six ? "6" : "4";
 	else
 		out->family = "4 or 6"; /* no direct path: the engine may end on either */

@@ -52,6 +52,11 @@ struct theory_input {
 	 * profile whose header offers that protocol (portmap:) then grants an
 	 * endpoint-independent, unfiltered mapping for that socket (theory.c portmap_side) */
 	bool port_mapping;
+	/* relay_tcp: its relay is reached over TCP (or TLS) to the rendezvous port as well, in a
+	 * cell of either transport (ice's TURN over TLS): a network that lets out no UDP, or only
+	 * TCP to a few ports, still reaches the relay when the port is one of them
+	 * (theory_outbound.c) */
+	bool relay_tcp;
 };
 
 struct theory {
@@ -66,7 +71,8 @@ struct theory {
 	enum cell_outcome fallback;
 	char why[320];                      /* the reasoning, one or two sentences */
 	/* dual cells (theory_predict_dual): the family the path is expected on, "6", "4" or
-	 * "4 or 6" (both direct: either may win the race); NULL for a one-family cell */
+	 * "4 or 6" (both can be direct, even if one only by timing or chance: either may win
+	 * the race); NULL for a one-family cell */
 	const char *family;
 };
 

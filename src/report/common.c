@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/userns.h"
 #include "report/report_internal.h"
 
 static int index_of(const char **names, int n, const char *name)
@@ -343,7 +344,9 @@ void report_rerun_command(const struct results *r, const struct cell_result *c, 
 {
 	const struct results_meta *m = &r->meta;
 	char num[16];
-	size_t n = (size_t)snprintf(buf, len, "sudo build/punchlab matrix");
+	/* a rootless run's reader reruns it rootless too (docs/rootless.md): no sudo */
+	size_t n = (size_t)snprintf(buf, len, "%sbuild/punchlab matrix",
+				    userns_rootless() ? "" : "sudo ");
 
 	/* the id carries the cell's topology (by name), profiles, transport, technique and engine */
 	n = shell_word(buf, len, n, "--cell");

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -16,6 +17,9 @@
 #include "engine/adapter.h"
 #include "matrix/cell.h"
 #include "matrix/expect.h"
+#include "matrix/results_json_read.h"
+#include "matrix/results_merge.h"
+#include "report/report.h"
 #include "matrix/theory.h"
 #include "nft/profile.h"
 
@@ -61,6 +65,10 @@ static void test_id_family(void **state)
 	assert_int_equal(cell_id_parse("two-nats/udp/udp/symmetric~symmetric/family=6/impair=lte", &c),
 			 0);
 	assert_string_equal(c.id, "two-nats/udp/udp/symmetric~symmetric/impair=lte/family=6");
+	/* the family is appended after the rendezvous port (h-turn's port=, merged first) */
+	assert_int_equal(cell_id_parse("two-nats/udp/udp/symmetric~symmetric/family=dual/port=443",
+				       &c), 0);
+	assert_string_equal(c.id, "two-nats/udp/udp/symmetric~symmetric/port=443/family=dual");
 
 	/* bad input */
 	assert_int_equal(cell_id_parse_msg("two-nats/udp/udp/a~b/family=5", &c, why, sizeof(why)),
@@ -195,7 +203,7 @@ static void test_dual_theory(void **state)
 	assert_int_equal(td.outcome, CELL_DIRECT);
 	assert_int_equal(theory_class(&td), CLASS_DETERMINED);
 	assert_null(td.mechanism);
-	assert_string_equal(td.family, "6");
+	assert_string_equal(td.family, "4 or 6"); /* IPv4 wins its race now and then */
 	/* the outcome is never worse than either family's */
 	dual("full-cone", "symmetric", "nat66", false, "udp", &t4, &t6, &td);
 	assert_false(cell_outcome_worse(td.outcome, t4.outcome));
@@ -302,6 +310,144 @@ static void test_engine_vars(void **state)
 	free(v);
 }
 
+/* An engine file names the family's variables (engine_file_check.c) and declares ipv6. */
+static int parse_engine(const char *peer_cmd, struct engine_file *e, struct diag_list *dl)
+{
+	char y[1024];
+
+	snprintf(y, sizeof(y), "engine: t\nprogram: tprog\ncapabilities: [rendezvous, ipv6]\n"
+		 "techniques:\n  udp: { transports: [udp], deadline: 2s }\nroles:\n  peers:\n"
+		 "    command: [\"{{program}}\", %s]\noutcome:\n  line: \"^connected\"\n", peer_cmd);
+	memset(dl, 0, sizeof(*dl));
+	return engine_file_parse_buffer(e, "t.yaml", y, strlen(y), dl);
+}
+
+static void test_engine_file_family(void **state)
+{
+	struct engine_file *e = calloc(1, sizeof(*e));
+	struct diag_list dl;
+
+	(void)state;
+	assert_non_null(e);
+	assert_int_equal(parse_engine("\"{{rendezvous.host.0}}:{{port}}\", [\"{{rendezvous.host6.1}}\"], "
+				      "[\"{{other-nat.public6}}\", \"{{self.addr6}}\", \"{{self.host6}}\"], "
+				      "\"{{family}}\", \"{{peer-b.addr6.3}}\"", e, &dl), 0);
+	assert_true(e->capabilities & EF_CAP_IPV6);
+	assert_int_equal(parse_engine("\"{{rendezvous.addr6.4}}\"", e, &dl), -EINVAL);
+	assert_non_null(strstr(dl.items[0].msg, "NODE.addr6"));
+	assert_int_equal(parse_engine("\"{{peer-a.public6}}\"", e, &dl), -EINVAL);
+	assert_non_null(strstr(dl.items[0].msg, "a NAT's address"));
+	assert_int_equal(parse_engine("\"{{rendezvous.hosts}}\"", e, &dl), -EINVAL);
+	free(e);
+}
+
+/* --- reports ------------------------------------------------------------------------------ */
+
+/* Two cells of one pairing: IPv4 and dual (companion nat66, its run over IPv6). */
+static void two_families(struct results *r)
+{
+	static const char *const ids[] = { "two-nats/udp/udp/symmetric~symmetric",
+					   "two-nats/udp/udp/symmetric~symmetric/family=dual/"
+					   "ipv6-profile=nat66" };
+
+	memset(r, 0, sizeof(*r));
+	r->meta.schema_version = RESULTS_SCHEMA_VERSION;
+	snprintf(r->meta.engine, sizeof(r->meta.engine), "punch");
+	r->cells = calloc(2, sizeof(*r->cells));
+	assert_non_null(r->cells);
+	r->ncells = 2;
+	for (int i = 0; i < 2; i++) {
+		struct cell_result *c = &r->cells[i];
+
+		assert_int_equal(cell_id_parse(ids[i], &c->spec), 0);
+		c->runs = calloc(1, sizeof(*c->runs));
+		assert_non_null(c->runs);
+		c->nruns = 1;
+		c->runs[0].outcome = i ? CELL_DIRECT : CELL_FAILED;
+		c->runs[0].family_used = i ? 6 : 0;
+		c->runs[0].time_to_connect_ms = i ? 5 : -1;
+		c->runs[0].ttfb_ms = c->runs[0].time_to_direct_ms = c->runs[0].time_to_connect_ms;
+		c->refs.theory = c->runs[0].outcome;
+		c->refs.expected_allowed = 1u << c->refs.theory;
+		results_judge_cell(c);
+	}
+}
+
+static char *write_mem(int (*fn)(const struct results *, FILE *), const struct results *r)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	assert_int_equal(fn(r, f), 0);
+	fclose(f);
+	return buf;
+}
+
+static int terminal_plain(const struct results *r, FILE *f)
+{
+	return report_terminal_write(r, f, false);
+}
+
+static int html_nodir(const struct results *r, FILE *f)
+{
+	return report_html_write(r, f, NULL);
+}
+
+static void test_reports_family(void **state)
+{
+	struct results r, back;
+	struct diag_list dl = { 0 };
+	char path[] = "/tmp/punchlab-test-family-XXXXXX", *text;
+	int fd = mkstemp(path);
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0);
+	two_families(&r);
+	/* matrix.json: every cell says its family, the dual one its companion and the run's */
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	assert_int_equal(report_json_write(&r, f), 0);
+	assert_int_equal(fclose(f), 0);
+	if (results_json_read(path, &back, &dl) != 0)
+		fail_msg("%s: %s", path, dl.count ? dl.items[0].msg : "?");
+	unlink(path);
+	assert_int_equal(back.ncells, 2);
+	assert_int_equal(back.cells[0].spec.family, CELL_FAMILY_4);
+	assert_int_equal(back.cells[1].spec.family, CELL_FAMILY_DUAL);
+	assert_string_equal(back.cells[1].spec.ipv6_profile, "nat66");
+	assert_int_equal(back.cells[1].runs[0].family_used, 6);
+	for (int i = 0; i < 2; i++)
+		assert_true(results_cell_equal(&r.cells[i], &back.cells[i]));
+	results_free(&back);
+	text = write_mem(report_json_write, &r);
+	assert_non_null(strstr(text, "\"family\": \"4\""));
+	assert_non_null(strstr(text, "\"family\": \"dual\""));
+	free(text);
+
+	/* a grid per family, named with its id part */
+	text = write_mem(terminal_plain, &r);
+	assert_non_null(strstr(text, "two-nats/udp/udp family=dual ipv6-profile=nat66"));
+	assert_non_null(strstr(text, "A~B/family=dual/ipv6-profile=nat66:"));
+	assert_non_null(strstr(text, "(cell id two-nats/udp/udp/A~B: "));
+	free(text);
+	text = write_mem(report_junit_write, &r);
+	assert_non_null(strstr(text, "testsuite name=\"two-nats/udp/udp family=dual ipv6-profile=nat66\""));
+	assert_non_null(strstr(text, "classname=\"two-nats.udp.udp.family-dual\""));
+	assert_non_null(strstr(text, "classname=\"two-nats.udp.udp\""));
+	assert_non_null(strstr(text, " over IPv6"));
+	free(text);
+	text = write_mem(report_markdown_write, &r);
+	assert_non_null(strstr(text, "family=dual ipv6-profile=nat66"));
+	free(text);
+	text = write_mem(html_nodir, &r);
+	assert_non_null(strstr(text, "family=dual ipv6-profile=nat66"));
+	free(text);
+	results_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -311,6 +457,8 @@ int main(void)
 		cmocka_unit_test(test_dual_theory),
 		cmocka_unit_test(test_no_claims_beyond_ipv4),
 		cmocka_unit_test(test_engine_vars),
+		cmocka_unit_test(test_engine_file_family),
+		cmocka_unit_test(test_reports_family),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
