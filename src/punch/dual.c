@@ -116,6 +116,7 @@ struct dual {
 	bool delay_passed, wait_over;
 	uint64_t first_verified_us;   /* when a family first verified (0: none yet) */
 	int epfd, sigfd, tfd;         /* tfd: the family delay, then the wait (DUAL_WAIT_MS) */
+	FILE *err;
 };
 
 /* epoll data of the driver's own fds; a family's loop is its index */
@@ -235,7 +236,7 @@ static void report(struct dual *d, int keep)
 
 		/* a family that verified but was not kept did connect: say so */
 		vals[i] = d->verified[i] ? "direct" : dual_state_name(s);
-		phases[i] = s == DS_DIRECT || s == DS_RELAYED || !d->started[i] ? NULL :
+		phases[i] = d->verified[i] || s == DS_RELAYED || !d->started[i] ? NULL :
 			    peer_phase_name(peer_phase_of(d->p[i]));
 	}
 	peer_report_final(d->p[keep], keys, vals, phases, DUAL_N);
@@ -289,7 +290,7 @@ static int run(struct dual *d)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			fprintf(stderr, "punch peer: epoll_wait: %s\n", strerror(errno));
+			fprintf(d->err, "punch peer: epoll_wait: %s\n", strerror(errno));
 			return PEER_EXIT_SETUP;
 		}
 		for (k = 0; k < n; k++) {
@@ -332,6 +333,7 @@ int dual_run(const struct peer_opts *o, FILE *out, FILE *err)
 		return PEER_EXIT_SETUP;
 	}
 	d->epfd = d->sigfd = d->tfd = -1;
+	d->err = err;
 	for (i = 0; i < DUAL_N; i++) {
 		d->o[i] = *o;
 		d->o[i].has_rdv6 = false;

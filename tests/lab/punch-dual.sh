@@ -83,14 +83,16 @@ count() {
 		python3 -c 'import json,sys; print(sum(e["counter"]["packets"] for o in json.load(sys.stdin)["nftables"] if "rule" in o for e in o["rule"]["expr"] if "counter" in e))'
 }
 name=sym-hold
-for side in a b; do
-	node=host-$side
-	"$PUNCHLAB" exec --timeout 10 "$LAB" $node -- "$PUNCH" peer --session $name --role $side \
-		--timeout 5 --json --rendezvous "$R4" --rendezvous6 "$R6" --technique udp \
-		--family-delay 0 --hold 3 >"$TMP/$name.$side" 2>"$TMP/$name.$side.err" &
-	eval "PID_$side=$!"
-	defer "kill_child $!"
-done
+HOLD=(--session "$name" --timeout 5 --json --rendezvous "$R4" --rendezvous6 "$R6" --technique udp
+	--family-delay 0 --hold 3)
+"$PUNCHLAB" exec --timeout 10 "$LAB" host-a -- "$PUNCH" peer --role a "${HOLD[@]}" \
+	>"$TMP/$name.a" 2>"$TMP/$name.a.err" &
+PID_a=$!
+defer "kill_child $PID_a"
+"$PUNCHLAB" exec --timeout 10 "$LAB" host-b -- "$PUNCH" peer --role b "${HOLD[@]}" \
+	>"$TMP/$name.b" 2>"$TMP/$name.b.err" &
+PID_b=$!
+defer "kill_child $PID_b"
 wait_for_line "$TMP/$name.a" '"event":"verified"' 5 "$PID_a"
 wait_for_line "$TMP/$name.b" '"event":"verified"' 5 "$PID_b"
 grep -q '"event":"family_result","t_ms":[0-9.]*,"family":4.*"outcome":"cancelled"' "$TMP/$name.a" ||
@@ -99,9 +101,9 @@ ca1=$(count nat-a) cb1=$(count nat-b)
 sleep 1.5
 ca2=$(count nat-a) cb2=$(count nat-b)
 note "$name: IPv4 packets from the other NAT, at the verdict / 1.5 s later: nat-a $ca1 / $ca2, nat-b $cb1 / $cb2"
-[ "$ca1" -gt 0 ] && [ "$cb1" -gt 0 ] ||
+{ [ "$ca1" -gt 0 ] && [ "$cb1" -gt 0 ]; } ||
 	fail "$name: no IPv4 packet crossed before the verdict (the IPv4 attempt never probed: the test shows nothing)"
-[ "$ca1" = "$ca2" ] && [ "$cb1" = "$cb2" ] ||
+{ [ "$ca1" = "$ca2" ] && [ "$cb1" = "$cb2" ]; } ||
 	fail "$name: the cancelled IPv4 attempt still sent packets after the verdict"
 wait_exit "$PID_a" 10
 RC_A=$RC
@@ -161,6 +163,7 @@ done
 # NAT-PMP silently and offers no UPnP. When the ask blocked the process, nothing of IPv6 could
 # happen meanwhile and host-a could not end before 1.5 s; with the ask in its thread, IPv6 is
 # verified, IPv4 cancelled mid-ask, and host-a is done long before the ask could have ended.
+# (nat-a's drop counter shows whether the request left before IPv6 won: often, not always.)
 "$PUNCHLAB" exec --timeout 5 "$LAB" nat-a -- nft -f - <<EOF || fail "NAT-PMP drop table in nat-a"
 table ip pmdrop {
 	chain input {
@@ -175,7 +178,10 @@ expect_pair $name 0 direct "dual portmap, a router silent on NAT-PMP"
 total=$(result "$TMP/$name.a" total_ms)
 asks=$("$PUNCHLAB" exec --timeout 5 "$LAB" nat-a -- nft list table ip pmdrop | grep -o 'packets [0-9]*')
 note "$name a: $(fam "$TMP/$name.a"); NAT-PMP requests dropped by nat-a: $asks"
-[ "$asks" != "packets 0" ] || fail "$name: host-a never asked nat-a (the test shows nothing)"
+# IPv4 starts in the same moment as IPv6 (--family-delay 0), before any answer can come, so its
+# ask was under way before IPv6 verified: had it blocked, IPv6 could not have verified sooner
+first=$(grep -oE '"event":"(start","t_ms":[0-9.]*,"family":4|verified","t_ms":[0-9.]*,"family":6)' "$TMP/$name.a" | head -1)
+[[ $first == *'"start"'* ]] || fail "$name: IPv6 verified before IPv4 started (the test shows nothing): $first"
 [ "$(result "$TMP/$name.a" families)" = '{"6": "direct", "4": "cancelled"}' ] ||
 	fail "$name a: families $(result "$TMP/$name.a" families), expected 6 direct, 4 cancelled"
 python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < 1500 else 1)' "$total" ||
