@@ -53,6 +53,14 @@ static int engine_overhead(const struct topo *t, const char *name, int n)
 		ret = 0;
 		goto out;
 	}
+	/* as the matrix refuses it (load_one_engine): not a failed cell but an engine not yet
+	 * installed */
+	if (engine_npm_installed(e) < 0) {
+		printf("  %-10s  not installed (its npm packages: sudo ./run-matrix --engine %s runs "
+		       "npm ci)\n", name, name);
+		ret = 0;
+		goto out;
+	}
 	struct runner_config cfg = { .engine = e, .engine_binary = bin, .topo = t,
 				     .rendezvous_port = 3478, .stop_fd = -1, .out_dir = dir };
 	for (int i = 0; i < n; i++) {
