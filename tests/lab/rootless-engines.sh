@@ -62,12 +62,14 @@ grep -q "^punchlab: engine nebula needs /dev/net/tun (needs: \[tun\] .*cannot be
 	fail "root with the seam: $(cat "$TMP/rootneb.err")"
 
 # --- where the user can open the device: a rootless nebula cell connects ---------------------
-mknod "$TMP/tun" c 10 200 || fail "mknod a tun node in $TMP"
-chmod 666 "$TMP/tun"
 CELL=two-nats/udp/udp/full-cone~full-cone/engine=nebula
+mkdir "$TMP/dev"
+# In a private mount namespace of root's: a tmpfs of its own (so device nodes work whatever
+# $TMP's mount options), a mode 0666 tun node in it bound over /dev/net/tun, then the user.
 # shellcheck disable=SC2016 # expanded by the inner shell
-unshare -m --propagation private -- bash -c 'mount --bind "$1" /dev/net/tun && shift && exec "$@"' \
-	_ "$TMP/tun" bash -c "cd '$RL_WORK' && exec setpriv --reuid=$RL_UID --regid=$RL_GID \
+unshare -m --propagation private -- bash -c 'mount -t tmpfs -o mode=0755 punchlab-test "$1" &&
+	mknod -m 0666 "$1/tun" c 10 200 && mount --bind "$1/tun" /dev/net/tun && shift && exec "$@"' \
+	_ "$TMP/dev" bash -c "cd '$RL_WORK' && exec setpriv --reuid=$RL_UID --regid=$RL_GID \
 	--clear-groups --inh-caps=-all env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 	HOME='$RL_WORK' XDG_RUNTIME_DIR='$RL_RUNTIME' PUNCHLAB_DATA_DIR='$RL_TREE/data' \
 	timeout -k 5 120 '$RL_PUNCHLAB' matrix --no-color --no-classify --cell '$CELL' \
