@@ -94,7 +94,7 @@ static int build_id(struct cell_spec *c, const char *topology, const char *a, co
 	return 0;
 }
 
-static void print_keep(const struct run_watch *w, bool interrupted)
+static void print_keep(const struct run_watch *w, bool interrupted, enum cell_family family)
 {
 	if (interrupted && !w->kept_lab[0]) {
 		printf("\nthe run was interrupted: the lab was removed, not kept\n");
@@ -115,8 +115,9 @@ static void print_keep(const struct run_watch *w, bool interrupted)
 	 * punchlab exec is the way in */
 	if (!userns_rootless()) {
 		printf("  nsenter --net=/run/netns/%s-nat-a nft list ruleset\n", w->kept_lab);
-		printf("  ip netns exec %s-host-b ping -c1 198.51.100.10   # (outside a chroot)\n",
-		       w->kept_lab);
+		/* the server's first address of the family the cell runs (two-nats-dual's) */
+		printf("  ip netns exec %s-host-b ping -c1 %s   # (outside a chroot)\n", w->kept_lab,
+		       family == CELL_FAMILY_6 ? "2001:db8:100::10" : "198.51.100.10");
 	}
 	printf("  punchlab lab down %s                       # remove it\n", w->kept_lab);
 	printf("still running: %s\n", w->still_running[0] ? w->still_running
@@ -290,7 +291,7 @@ int run_main(int argc, char **argv)
 	}
 	printf("report: %s/ (index.html, matrix.json, junit.xml)\n", out_dir);
 	if (w.keep)
-		print_keep(&w, res.meta.incomplete);
+		print_keep(&w, res.meta.incomplete, spec.family);
 	ret = results_exit_code(&res);
 	results_free(&res);
 	return ret;

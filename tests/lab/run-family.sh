@@ -12,6 +12,9 @@
 #   3. a reboot in a dual cell (off for 1 s): both peers lose their path and recover it, over
 #      the family they kept (the path-recovered lines say which), and the timeline's NAT event
 #      names both rulesets reloaded;
+#   3b. bundles: a family 6 cell's holds the dual-stack twin (also classify's IPv6 lab) and its
+#      IPv6 profiles, a dual cell's its IPv6 companion; `replay --trust` of the family 6 one
+#      reproduces its outcome;
 #   4. bad input, exit 2 and one line: --family 5; --ipv6-profile without --family dual; an
 #      IPv4 profile in a family 6 cell; rebind and wan-address in family 6 and dual cells.
 . "$(dirname "$0")/lib.sh"
@@ -118,6 +121,29 @@ for peer in peer-a peer-b; do
 		fail "$peer did not recover over the family it kept ($kept)"
 done
 note "dual reboot: recovered over ${kept#*:}"
+
+# --- 3b. bundles of IPv6 and dual cells: the twin, classify's IPv6 lab, the companion; a replay
+# reproduces the family 6 cell (before the twin went in, the replay stopped: "has no IPv6
+# address and no dual-stack twin", exit 2) -------------------------------------------------------
+bundle_of() { # bundle_of NAME ID: bundle cell ID of run NAME into $TMP/NAME.tar.gz, list its data/
+	"$PUNCHLAB" bundle "$2" --from "$TMP/$1" -o "$TMP/$1.tar.gz" >"$TMP/$1.bundle" 2>&1 ||
+		{ cat "$TMP/$1.bundle" >&2; fail "bundle of $2 failed"; }
+	tar tzf "$TMP/$1.tar.gz" | grep '^data/' | sort >"$TMP/$1.data"
+}
+bundle_of r6 'two-nats/udp/udp/ipv6-firewall~nat66/family=6'
+for f in data/topologies/two-nats.yaml data/topologies/two-nats-dual.yaml \
+	 data/nat-profiles/ipv6-firewall.nft data/nat-profiles/nat66.nft; do
+	grep -qx "$f" "$TMP/r6.data" || fail "the family 6 bundle lacks $f: $(tr '\n' ' ' <"$TMP/r6.data")"
+done
+bundle_of rk 'two-nats/udp/udp/port-restricted-cone~full-cone/family=dual/ipv6-profile=ipv6-firewall-ad'
+for f in data/topologies/two-nats-dual.yaml data/nat-profiles/ipv6-firewall-ad.nft \
+	 data/nat-profiles/port-restricted-cone.nft data/nat-profiles/full-cone.nft; do
+	grep -qx "$f" "$TMP/rk.data" || fail "the dual bundle lacks $f: $(tr '\n' ' ' <"$TMP/rk.data")"
+done
+timeout -k 5 90 "$PUNCHLAB" replay "$TMP/r6.tar.gz" --trust >"$TMP/replay.out" 2>&1
+rc=$?
+[ "$rc" -eq 0 ] && grep -q 'outcome direct, as in the bundle: reproduced' "$TMP/replay.out" ||
+	{ cat "$TMP/replay.out" >&2; fail "the family 6 bundle did not replay (exit $rc)"; }
 
 # --- 4. bad input ---------------------------------------------------------------------------------
 bad() {
