@@ -17,6 +17,7 @@
 #      reproduces its outcome;
 #   4. bad input, exit 2 and one line: --family 5; --ipv6-profile without --family dual; an
 #      IPv4 profile in a family 6 cell; rebind and wan-address in family 6 and dual cells.
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 require_root
 command -v tcpdump >/dev/null || fail "tcpdump is missing (ci/bootstrap.sh installs it)"
