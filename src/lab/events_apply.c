@@ -127,6 +127,24 @@ static int nat_flows(const struct lab *lab, int n, struct ct_mappings *keep)
 	return ret;
 }
 
+/* How many conntrack entries of both families the node holds, translated or not (-errno on
+ * failure): what a reboot of a node with an IPv6 ruleset flushes. */
+static int all_flows(const struct lab *lab, int n)
+{
+	struct mnl_socket *nl = ct_socket_open(lab->nodes[n].netns);
+	struct ct_mappings m = { 0 };
+	int ret;
+
+	if (!nl)
+		return -errno;
+	ret = ct_dump_flows(nl, AF_UNSPEC, &m);
+	ct_socket_close(nl);
+	if (ret == 0)
+		ret = (int)m.n;
+	ct_mappings_free(&m);
+	return ret;
+}
+
 static int flush_ct(const struct lab *lab, int n)
 {
 	struct mnl_socket *nl = ct_socket_open(lab->nodes[n].netns);
@@ -352,7 +370,12 @@ static int do_reboot(struct node_ctx *c, const struct lab_event *ev, bool up, ch
 	int home, before, after, ret;
 	bool off = ev->for_ms > 0 && !up;
 
-	before = nat_flows(c->lab, c->n, NULL);
+	/* an IPv6 ruleset translates nothing (a firewall) or IPv6 (nat66): its state is every
+	 * flow of both families, not the NATed IPv4 ones */
+	const bool six = c->lab->nodes[c->n].family == AF_INET6 || c->lab->nodes[c->n].companion[0];
+	const char *flows = six ? "flows (both families)" : "NATed flows";
+
+	before = six ? all_flows(c->lab, c->n) : nat_flows(c->lab, c->n, NULL);
 	ret = enter(c->lab, c->n, &home);
 	if (ret < 0) {
 		snprintf(detail, len, "enter node %s: %s", c->node->name, strerror(-ret));
@@ -370,19 +393,19 @@ static int do_reboot(struct node_ctx *c, const struct lab_event *ev, bool up, ch
 		snprintf(detail, len, "flush conntrack in node %s: %s", c->node->name, strerror(-ret));
 		return ret;
 	}
-	after = nat_flows(c->lab, c->n, NULL);
+	after = six ? all_flows(c->lab, c->n) : nat_flows(c->lab, c->n, NULL);
 	/* a dual node reloads both its rulesets: the detail names both */
 	snprintf(rulesets, sizeof(rulesets), "%s%s%s", c->lab->nodes[c->n].profile,
 		 c->lab->nodes[c->n].companion[0] ? " and " : "", c->lab->nodes[c->n].companion);
 	if (ev->for_ms > 0 && up)
-		snprintf(detail, len, "ruleset %s reloaded (booted): %d NATed flows before, %d after",
-			 rulesets, before, after);
+		snprintf(detail, len, "ruleset %s reloaded (booted): %d %s before, %d after",
+			 rulesets, before, flows, after);
 	else if (off)
-		snprintf(detail, len, "off (drops everything), conntrack flushed: %d NATed flows "
-			 "before, %d after", before, after);
+		snprintf(detail, len, "off (drops everything), conntrack flushed: %d %s before, %d "
+			 "after", before, flows, after);
 	else
-		snprintf(detail, len, "ruleset %s reloaded, conntrack flushed: %d NATed flows before, "
-			 "%d after", rulesets, before, after);
+		snprintf(detail, len, "ruleset %s reloaded, conntrack flushed: %d %s before, %d "
+			 "after", rulesets, before, flows, after);
 	return 0;
 }
 

@@ -11,7 +11,8 @@
 #      punchlab_nat). Before the record kept companions, the reboot dropped the IPv6 table;
 #   3. a reboot in a dual cell (off for 1 s): both peers lose their path and recover it, over
 #      the family they kept (the path-recovered lines say which), and the timeline's NAT event
-#      names both rulesets reloaded;
+#      names both rulesets reloaded; in family 6, a reboot reloads nat66 with its IPv6
+#      variables and flushes its flows;
 #   3b. bundles: a family 6 cell's holds the dual-stack twin (also classify's IPv6 lab) and its
 #      IPv6 profiles, a dual cell's its IPv6 companion; `replay --trust` of the family 6 one
 #      reproduces its outcome;
@@ -122,6 +123,13 @@ for peer in peer-a peer-b; do
 		fail "$peer did not recover over the family it kept ($kept)"
 done
 note "dual reboot: recovered over ${kept#*:}"
+
+# a reboot of an IPv6 profile (family 6): nat66 reloaded with its IPv6 variables, the flows of
+# both families flushed (before, NAT events refused every node with an IPv6 profile)
+run_ok r6r --family 6 --a nat66 --b ipv6-firewall --events 'nat-a reboot@1s' --no-classify
+[ "$RC" -eq 0 ] || { cat "$OUT" >&2; fail "the family 6 reboot cell exited $RC, expected 0"; }
+grep -Eq '  nat-event  lab +start +nat-a reboot@1s: ruleset .*/nat66.nft reloaded, conntrack flushed: [1-9][0-9]* flows \(both families\) before, [0-9]+ after' "$TL" ||
+	fail "the family 6 reboot's entry does not say nat66 was reloaded and its flows flushed: $(grep nat-event "$TL")"
 
 # --- 3b. bundles of IPv6 and dual cells: the twin, classify's IPv6 lab, the companion; a replay
 # reproduces the family 6 cell (before the twin went in, the replay stopped: "has no IPv6
