@@ -1,6 +1,6 @@
 # engines-ipv6-lib.sh: sourced by the engines' lab tests for their IPv6 cells (after lib.sh).
-# nat66_symmetric_profile DIR: writes DIR/nat66-symmetric.nft, a random-port NAT66 (masquerade
 # shellcheck shell=bash
+# nat66_symmetric_profile DIR: writes DIR/nat66-symmetric.nft, a random-port NAT66 (masquerade
 # random in an ip6 table: the IPv6 twin of nat-profiles/symmetric.nft) with a true header, and
 # prints its path. No shipped IPv6 profile makes a pairing fail (a firewall and NAT66 masquerade
 # both keep ports and map endpoint-independently): an engine's failing IPv6 cell needs this one.
