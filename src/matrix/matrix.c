@@ -20,6 +20,7 @@
 #include "engine/adapter.h"
 #include "lab/classify.h"
 #include "lab/events.h"
+#include "matrix/cell_events.h"
 #include "matrix/cell_runner.h"
 #include "matrix/expect.h"
 #include "matrix/family.h"
@@ -922,6 +923,15 @@ static int load_one_engine(struct matrix_steps *m, struct engine_file *e, const 
 			  *arg);
 		return -ENOENT;
 	}
+	/* a device its programs open (needs: [tun]) that this user cannot: one sentence here
+	 * rather than every cell an `error` (docs/rootless.md) */
+	{
+		char why[1024];
+		if ((ret = engine_needs_check(e, why, sizeof(why))) < 0) {
+			out_warnx(m->out, "%s", why);
+			return ret;
+		}
+	}
 	engine_version(e, bin, ver, 64);
 	return 0;
 }
@@ -1290,13 +1300,12 @@ static int steps_plan_cells(struct matrix_steps *m)
 		return ncells < 0 ? ncells : -ENOMEM;
 	}
 	plan_cells_events(p, o, m->cells, ncells, m->dl);
-	/* NAT events act on a node's one profile (reload, rebind) and refuse IPv6 ones: an IPv6
-	 * or dual cell's second ruleset would be left out of them */
-	for (int i = 0; i < ncells && !m->dl->count; i++)
-		if (m->cells[i].events[0] && m->cells[i].family != CELL_FAMILY_4)
-			diag_add(m->dl, "--events", 0, "cell %s: NAT events apply to IPv4 cells only "
-				 "(family 4), expected no --events with --family 6 or dual",
-				 m->cells[i].id);
+	/* NAT events in family 6 and dual cells: reboot and link down only (cell_events.h) */
+	for (int i = 0; i < ncells && !m->dl->count; i++) {
+		char why[600];
+		if (cell_events_family_check(&m->cells[i], why, sizeof(why)) < 0)
+			diag_add(m->dl, "--events", 0, "%s", why);
+	}
 	ncells = plan_cells_engine(p, o, m->cells, ncells, m->dl, m->err);
 	if (m->dl->count)
 		return steps_bad(m);
