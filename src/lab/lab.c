@@ -3,8 +3,9 @@
  * The order matters: every namespace first (each with its own rtnetlink socket, opened while
  * the thread is inside it), then links (each veth pair in one message, its peer placed
  * straight into the other namespace), then addresses and routes through the node's socket, and
- * the NAT rulesets last, once the interfaces they name exist. The thread leaves each namespace
- * before returning, on every path. */
+ * the NAT rulesets last, once the interfaces they name exist; then it waits until every link is
+ * up and the kernel has finished every IPv6 address (wait_addrs6()), so the first packet a
+ * program sends crosses. The thread leaves each namespace before returning, on every path. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
