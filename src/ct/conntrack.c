@@ -381,7 +381,24 @@ int ct_dump_mappings(struct mnl_socket *nl, struct ct_mappings *out)
 struct get_args {
 	struct tuple t;
 	struct ct_mappings found;
+	bool any; /* keep the entry NATed or not (ct_get_flow) */
 };
+
+/* dump_cb's twin for ct_get_flow(): every IPv4 entry counts */
+static int get_any_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct ct_mappings *out = data;
+	struct ct_mapping m;
+
+	if (ct_mapping_from_msg(nlh, &m) < 0)
+		return MNL_CB_OK;
+	if (grow(out) < 0) {
+		errno = ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	out->v[out->n++] = m;
+	return MNL_CB_OK;
+}
 
 /* One entry by its original tuple: the kernel looks it up in its hash, where a dump walks
  * every bucket of the (global) table. */
@@ -411,7 +428,7 @@ static int do_get(struct mnl_socket *nl, void *arg)
 	mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, htons(g->t.dport));
 	mnl_attr_nest_end(nlh, nest);
 	mnl_attr_nest_end(nlh, tuple);
-	ret = transact(nl, nlh, buf, dump_cb, &g->found);
+	ret = transact(nl, nlh, buf, g->any ? get_any_cb : dump_cb, &g->found);
 	free(buf);
 	return ret;
 }
@@ -425,6 +442,21 @@ int ct_get_mapping(struct mnl_socket *nl, uint8_t proto, struct in_addr src, uin
 
 	if (ret == 0 && g.found.n == 0)
 		ret = -ENOENT; /* there, but not NATed */
+	if (ret == 0)
+		*out = g.found.v[0];
+	ct_mappings_free(&g.found);
+	return ret;
+}
+
+int ct_get_flow(struct mnl_socket *nl, uint8_t proto, struct in_addr src, uint16_t sport,
+		struct in_addr dst, uint16_t dport, struct ct_mapping *out)
+{
+	struct get_args g = { .t = { .src = src, .dst = dst, .proto = proto, .sport = sport,
+				     .dport = dport }, .any = true };
+	int ret = with_socket(nl, do_get, &g);
+
+	if (ret == 0 && g.found.n == 0)
+		ret = -ENOENT;
 	if (ret == 0)
 		*out = g.found.v[0];
 	ct_mappings_free(&g.found);

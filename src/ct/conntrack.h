@@ -80,6 +80,12 @@ int ct_dump_mappings(struct mnl_socket *nl, struct ct_mappings *out);
 int ct_get_mapping(struct mnl_socket *nl, uint8_t proto, struct in_addr src, uint16_t sport,
 		   struct in_addr dst, uint16_t dport, struct ct_mapping *out);
 
+/* The same entry NATed or not: through a node that translates nothing (a firewall, header
+ * "translation: none") a flow's entry has no NAT and its public endpoint is the internal one.
+ * Returns 0 with *out filled, -ENOENT when there is no such entry, or -errno. */
+int ct_get_flow(struct mnl_socket *nl, uint8_t proto, struct in_addr src, uint16_t sport,
+		struct in_addr dst, uint16_t dport, struct ct_mapping *out);
+
 /* Read one ctnetlink message (a dump's answer or an event) into *out: every IPv4 entry, NATed or
  * not (not NATed: internal and public are the original source). Returns 1 for a NATed entry,
  * 0 for one without NAT, -1 for a message that is not an IPv4 conntrack entry. */

@@ -459,6 +459,10 @@ int classify_profile(const struct topo *t, const char *profile, const struct cla
 	ret = find_addrs(t, c, dl);
 	if (ret < 0)
 		goto out_free;
+	/* A firewall translates nothing: the public endpoint the server sees, and the address
+	 * unsolicited probes and hairpinned traffic go to, is the host's own. */
+	if (r->declared.translation == PROFILE_TRANSLATION_NONE)
+		c->wan = c->hostaddr;
 	lo.override_node[0] = t->nodes[c->nat].name;
 	lo.override_profile[0] = profile;
 	budget_take();
