@@ -38,7 +38,8 @@ static const char classify_usage[] =
 	"  --json            one JSON document on stdout instead of the tables\n"
 	"  --timeouts        also measure the UDP mapping lifetime end to end (slow: about each\n"
 	"                    profile's udp-timeout, probed up to 30 s beyond it)\n"
-	"  -t, --topology T  the lab (default " DEFAULT_TOPOLOGY "); it needs the roles peer-a,\n"
+	"  -t, --topology T  the lab (default " DEFAULT_TOPOLOGY ", two-firewalls for a profile that\n"
+	"                    translates nothing); it needs the roles peer-a,\n"
 	"                    nat-a (gets the profile) and rendezvous (two IPv4 addresses)\n"
 	"  -v, --verbose     also print the evidence: what each probe of each round saw, and\n"
 	"                    the NAT's conntrack mappings\n"
@@ -295,6 +296,9 @@ int classify_main(int argc, char **argv)
 	struct profile_params params = { 0 };
 	char why[256];
 	const char *topology = DEFAULT_TOPOLOGY;
+	bool topology_given = false;
+	struct topo *tfw = NULL; /* two-firewalls, for translation-none profiles without -t */
+	const char **fw = NULL;   /* that lab's name per profile, NULL for t */
 	struct classify_opts opts = { .wait_ms = 0 };
 	bool json = false, verbose = false;
 	char (*paths)[PATH_LEN] = NULL;
@@ -314,6 +318,7 @@ int classify_main(int argc, char **argv)
 			break;
 		case 't':
 			topology = optarg;
+			topology_given = true;
 			break;
 		case 'v':
 			verbose = true;
@@ -344,7 +349,8 @@ int classify_main(int argc, char **argv)
 	paths = calloc(MAX_PROFILES, sizeof(*paths));
 	jobs = calloc(MAX_PROFILES, sizeof(*jobs));
 	t = calloc(1, sizeof(*t));
-	if (!paths || !jobs || !t) {
+	fw = calloc(MAX_PROFILES, sizeof(*fw));
+	if (!paths || !jobs || !t || !fw) {
 		fprintf(stderr, "punchlab: out of memory\n");
 		goto out;
 	}
@@ -390,14 +396,23 @@ int classify_main(int argc, char **argv)
 				"only (its lab has no IPv6 yet), expected a profile of family ipv4\n",
 				paths[i], h.line[PROFILE_KEY_FAMILY], profile_family_name(h.family));
 			errors++;
+		} else if (!topology_given &&
+			   strcmp(classify_default_topology(&h), DEFAULT_TOPOLOGY) != 0) {
+			fw[i] = classify_default_topology(&h);
 		}
 	}
 	if (errors || cli_load_topology(topology, t))
 		goto out;
+	for (int i = 0; i < n && !tfw; i++)
+		if (fw[i]) {
+			tfw = calloc(1, sizeof(*tfw));
+			if (!tfw || cli_load_topology(fw[i], tfw))
+				goto out;
+		}
 
 	start = now_ms();
 	for (int i = 0; i < n; i++) {
-		jobs[i].topo = t;
+		jobs[i].topo = fw[i] ? tfw : t;
 		jobs[i].opts = opts;
 		snprintf(jobs[i].path, sizeof(jobs[i].path), "%s", paths[i]);
 		jobs[i].started = pthread_create(&jobs[i].thread, NULL, job_run, &jobs[i]) == 0;
@@ -443,5 +458,7 @@ out:
 	free(jobs);
 	free(paths);
 	free(t);
+	free(tfw);
+	free(fw);
 	return ret;
 }

@@ -204,6 +204,11 @@ void measure_ports(struct ctx *c, int round, enum classify_transport tr)
 	cl_ctx_close_from(c, mark);
 }
 
+const char *classify_default_topology(const struct profile_header *h)
+{
+	return h && h->translation == PROFILE_TRANSLATION_NONE ? "two-firewalls" : "two-nats";
+}
+
 static int find_addrs(const struct topo *t, struct ctx *c, struct diag_list *dl)
 {
 	int nsrv = 0;

@@ -119,7 +119,8 @@ static int resolve_profiles(struct lab *lab, const struct lab_options *opts, str
 				       "node \"%s\": profile \"%s\" not found (looked for %s), expected "
 				       "a name from nat-profiles/ or a path to a .nft file",
 				       t->nodes[n].name, want, lab->nodes[n].profile);
-		else if (profile_family_check(lab, n, file, line, dl) < 0)
+		else if (profile_family_check(lab, n, file, line, dl) < 0 ||
+			 lab_translation_check(t, n, lab->nodes[n].profile, file, line, dl) < 0)
 			ret = -EINVAL;
 	}
 	return ret;
@@ -296,15 +297,6 @@ static int add_addresses(struct lab *lab, const struct if_ids *ids, struct diag_
 	return 0;
 }
 
-/* IPv4 addresses that stay behind a NAT: RFC 1918 and the CGN space (RFC 6598). */
-static bool addr_v4_private(const struct net_addr *a)
-{
-	uint32_t h = ntohl(a->a.v4.s_addr);
-
-	return (h >> 24) == 10 || (h >> 20) == (172u << 4 | 1) || (h >> 16) == (192u << 8 | 168) ||
-	       (h >> 22) == (100u << 2 | 1);
-}
-
 /* Homes on routed addresses: the router a NAT node hangs off (its gateway) gets a route to each
  * such prefix of the node's LAN via the node. IPv6 homes are routed (RFC 6092: the firewall
  * filters, it does not translate), every IPv6 prefix of the LAN end (nptv6 puts its external
@@ -330,7 +322,7 @@ static int route_home(struct lab *lab, const struct if_ids *ids, int n, int g,
 		char text[64];
 		const char *why;
 
-		if (lan->family == AF_INET && addr_v4_private(lan))
+		if (lan->family == AF_INET && lab_addr_v4_private(lan))
 			continue;
 		via = topo_end_addr(&t->links[node->wan_link].ends[node->wan_end], lan->family);
 		if (!via)
