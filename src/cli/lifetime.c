@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "engine/adapter.h"
 #include "engine/engine_file.h"
+#include "lab/classify.h"
 #include "lab/topo.h"
 #include "matrix/lifetime.h"
 #include "nft/profile.h"
@@ -93,6 +94,13 @@ static int keep_udp_networks(char paths[][PATH_LEN], int n)
 }
 
 /* One search: a profile's one kind of mapping (its own thread: labs build in parallel). */
+/* The lab of a row: tfw (loaded when a row needs it) for a profile that translates nothing. */
+static const struct topo *topo_of(const struct profile_header *h, const struct topo *t,
+				  const struct topo *tfw)
+{
+	return tfw && h->translation == PROFILE_TRANSLATION_NONE ? tfw : t;
+}
+
 static void *job_run(void *arg)
 {
 	struct job *j = arg;
@@ -290,7 +298,8 @@ int lifetime_main(int argc, char **argv)
 	struct row *rows = NULL;
 	struct job *js = NULL;
 	pthread_t *th = NULL;
-	struct topo *t = NULL;
+	struct topo *t = NULL, *tfw = NULL; /* tfw: for a firewall's row, without -t */
+	bool topology_given = false;
 	struct diag_list dl = { .count = 0 };
 
 	optind = 1;
@@ -298,7 +307,7 @@ int lifetime_main(int argc, char **argv)
 		switch (c) {
 		case 'p': profiles = optarg; break;
 		case 'e': engine = optarg; break;
-		case 't': topology = optarg; break;
+		case 't': topology = optarg; topology_given = true; break;
 		case 'm': md = true; break;
 		case 'U': unreplied = true; break;
 		case 'S': stream = true; break;
@@ -440,9 +449,18 @@ int lifetime_main(int argc, char **argv)
 	}
 	if (cli_load_topology(topology, t))
 		goto out;
+	/* a profile that translates nothing needs a lab whose homes are routed (classify's
+	 * choice, classify_default_topology()) */
+	for (int i = 0; i < n && !topology_given && !tfw; i++)
+		if (strcmp(classify_default_topology(&rows[i].h), topology) != 0) {
+			tfw = calloc(1, sizeof(*tfw));
+			if (!tfw || cli_load_topology(classify_default_topology(&rows[i].h), tfw))
+				goto out;
+		}
 
 	if (gap) {
-		js[0] = (struct job){ .row = &rows[0], .o = { .topo = t, .peer_profile = peer,
+		js[0] = (struct job){ .row = &rows[0], .o = { .topo = topo_of(&rows[0].h, t, tfw),
+							       .peer_profile = peer,
 							       .punch = program } };
 		js[0].o.profile = rows[0].path;
 		js[0].o.kind = unreplied ? LIFETIME_UNREPLIED : stream ? LIFETIME_STREAM
@@ -459,7 +477,8 @@ int lifetime_main(int argc, char **argv)
 		for (int k = 0; k < (rows[i].split ? LIFETIME_KINDS : 1); k++)
 			js[nj++] = (struct job){ .row = &rows[i], .lo = lo, .hi = hi,
 						 .short_s = short_s,
-						 .o = { .topo = t, .peer_profile = peer,
+						 .o = { .topo = topo_of(&rows[i].h, t, tfw),
+							.peer_profile = peer,
 							.punch = program,
 							.kind = (enum lifetime_kind)k } };
 	for (int i = 0; i < nj; i += jobs) {
@@ -490,5 +509,6 @@ out:
 	free(th);
 	free(ef);
 	free(t);
+	free(tfw);
 	return ret;
 }
