@@ -11,6 +11,7 @@
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include <poll.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,12 +239,24 @@ static bool get_counters(const struct nlattr *attr, uint64_t *packets, uint64_t 
 }
 
 struct tuple {
-	struct in_addr src, dst;
+	uint8_t family;          /* AF_INET or AF_INET6 */
+	struct in_addr src, dst; /* IPv4 */
+	struct in6_addr src6, dst6; /* IPv6 */
 	uint8_t proto;
 	uint16_t sport, dport;
 };
 
-/* CTA_TUPLE_ORIG / CTA_TUPLE_REPLY: IPv4 addresses and, for port protocols, ports. */
+/* One address attribute of exactly len bytes into dst; false when absent or short. */
+static bool get_addr(const struct nlattr *a, void *dst, size_t len)
+{
+	if (!a || mnl_attr_get_payload_len(a) < len)
+		return false;
+	memcpy(dst, mnl_attr_get_payload(a), len);
+	return true;
+}
+
+/* CTA_TUPLE_ORIG / CTA_TUPLE_REPLY: IPv4 (CTA_IP_V4_*) or IPv6 (CTA_IP_V6_*) addresses and,
+ * for port protocols, ports. */
 static bool parse_tuple(const struct nlattr *attr, struct tuple *t)
 {
 	struct attr_table tt, ip, pr;
@@ -253,12 +266,17 @@ static bool parse_tuple(const struct nlattr *attr, struct tuple *t)
 	    parse_nested(tt.tb[CTA_TUPLE_IP], &ip, CTA_IP_MAX) < 0 ||
 	    parse_nested(tt.tb[CTA_TUPLE_PROTO], &pr, CTA_PROTO_MAX) < 0)
 		return false;
-	if (!ip.tb[CTA_IP_V4_SRC] || !ip.tb[CTA_IP_V4_DST] ||
-	    mnl_attr_get_payload_len(ip.tb[CTA_IP_V4_SRC]) < 4 ||
-	    mnl_attr_get_payload_len(ip.tb[CTA_IP_V4_DST]) < 4)
-		return false;
-	memcpy(&t->src, mnl_attr_get_payload(ip.tb[CTA_IP_V4_SRC]), 4);
-	memcpy(&t->dst, mnl_attr_get_payload(ip.tb[CTA_IP_V4_DST]), 4);
+	if (ip.tb[CTA_IP_V4_SRC] || ip.tb[CTA_IP_V4_DST]) {
+		t->family = AF_INET;
+		if (!get_addr(ip.tb[CTA_IP_V4_SRC], &t->src, 4) ||
+		    !get_addr(ip.tb[CTA_IP_V4_DST], &t->dst, 4))
+			return false;
+	} else {
+		t->family = AF_INET6;
+		if (!get_addr(ip.tb[CTA_IP_V6_SRC], &t->src6, 16) ||
+		    !get_addr(ip.tb[CTA_IP_V6_DST], &t->dst6, 16))
+			return false;
+	}
 	if (!get_u8(pr.tb[CTA_PROTO_NUM], &t->proto))
 		return false;
 	get_u16(pr.tb[CTA_PROTO_SRC_PORT], &t->sport); /* absent for ICMP: 0 */
@@ -282,25 +300,85 @@ static int grow(struct ct_mappings *out)
 	return 0;
 }
 
+/* The orientation of an entry (which tuple end is internal, public, remote), shared by both
+ * families: v is 4 for in_addr or 16 for in6_addr, the fields of struct tuple and ct_mapping
+ * passed by address. */
+struct orient {
+	const void *orig_src, *orig_dst, *reply_src, *reply_dst;
+	void *internal, *public_, *remote;
+	size_t len;
+};
+
+static void orient(const struct orient *o, const struct tuple *orig, const struct tuple *reply,
+		   struct ct_mapping *m)
+{
+	/* Source NAT (outbound, and the sender's side of a hairpinned flow): the original source
+	 * is the internal endpoint and the reply goes to the public one. Destination NAT only (a
+	 * cone letting a new inbound flow in through its map): the original source is the remote,
+	 * the original destination the public endpoint, and the reply comes from the internal
+	 * endpoint. Neither (a firewall, traffic to the node itself): the original tuple as it
+	 * is, internal and public both its source. */
+	if (m->status & IPS_SRC_NAT) {
+		memcpy(o->internal, o->orig_src, o->len);
+		m->internal_port = orig->sport;
+		memcpy(o->public_, o->reply_dst, o->len);
+		m->public_port = reply->dport;
+		memcpy(o->remote, o->orig_dst, o->len);
+		m->remote_port = orig->dport;
+		m->hairpin = (m->status & IPS_DST_NAT) != 0;
+	} else if (m->status & IPS_DST_NAT) {
+		memcpy(o->internal, o->reply_src, o->len);
+		m->internal_port = reply->sport;
+		memcpy(o->public_, o->orig_dst, o->len);
+		m->public_port = orig->dport;
+		memcpy(o->remote, o->orig_src, o->len);
+		m->remote_port = orig->sport;
+		m->inbound = true;
+	} else {
+		memcpy(o->internal, o->orig_src, o->len);
+		memcpy(o->public_, o->orig_src, o->len);
+		m->internal_port = m->public_port = orig->sport;
+		memcpy(o->remote, o->orig_dst, o->len);
+		m->remote_port = orig->dport;
+	}
+}
+
 int ct_mapping_from_msg(const struct nlmsghdr *nlh, struct ct_mapping *out)
 {
 	struct attr_table top;
 	struct tuple orig, reply;
 	struct ct_mapping m = { 0 };
+	struct orient o;
 
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct nfgenmsg)))
+		return -1;
 	memset(&top, 0, sizeof(top));
 	top.max = CTA_MAX;
 	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), collect_cb, &top) < 0)
 		return -1;
 	if (!parse_tuple(top.tb[CTA_TUPLE_ORIG], &orig) ||
-	    !parse_tuple(top.tb[CTA_TUPLE_REPLY], &reply))
+	    !parse_tuple(top.tb[CTA_TUPLE_REPLY], &reply) || orig.family != reply.family)
 		return -1;
 	get_u32(top.tb[CTA_STATUS], &m.status);
 	get_u32(top.tb[CTA_TIMEOUT], &m.timeout);
-	m.orig_src = orig.src;
-	m.orig_dst = orig.dst;
-	m.reply_src = reply.src;
-	m.reply_dst = reply.dst;
+	m.family = orig.family;
+	if (m.family == AF_INET) {
+		m.orig_src = orig.src;
+		m.orig_dst = orig.dst;
+		m.reply_src = reply.src;
+		m.reply_dst = reply.dst;
+		o = (struct orient){ &orig.src, &orig.dst, &reply.src, &reply.dst, &m.internal_addr,
+				     &m.public_addr, &m.remote_addr, sizeof(struct in_addr) };
+	} else {
+		/* the IPv4 fields stay 0.0.0.0 (conntrack.h: why twins) */
+		m.orig_src6 = orig.src6;
+		m.orig_dst6 = orig.dst6;
+		m.reply_src6 = reply.src6;
+		m.reply_dst6 = reply.dst6;
+		o = (struct orient){ &orig.src6, &orig.dst6, &reply.src6, &reply.dst6,
+				     &m.internal_addr6, &m.public_addr6, &m.remote_addr6,
+				     sizeof(struct in6_addr) };
+	}
 	m.has_counters = get_counters(top.tb[CTA_COUNTERS_ORIG], &m.orig_packets, &m.orig_bytes) &&
 			 get_counters(top.tb[CTA_COUNTERS_REPLY], &m.reply_packets, &m.reply_bytes);
 	m.proto = orig.proto;
@@ -311,44 +389,19 @@ int ct_mapping_from_msg(const struct nlmsghdr *nlh, struct ct_mapping *out)
 		    parse_nested(pi.tb[CTA_PROTOINFO_TCP], &tcp, CTA_PROTOINFO_TCP_MAX) >= 0)
 			get_u8(tcp.tb[CTA_PROTOINFO_TCP_STATE], &m.tcp_state);
 	}
-	/* Orientation. Source NAT (outbound, and the sender's side of a hairpinned flow): the
-	 * original source is the internal endpoint and the reply goes to the public one.
-	 * Destination NAT only (a cone letting a new inbound flow in through its map): the
-	 * original source is the remote, the original destination the public endpoint, and the
-	 * reply comes from the internal endpoint. Neither: the original tuple as it is. */
-	if (m.status & IPS_SRC_NAT) {
-		m.internal_addr = orig.src;
-		m.internal_port = orig.sport;
-		m.public_addr = reply.dst;
-		m.public_port = reply.dport;
-		m.remote_addr = orig.dst;
-		m.remote_port = orig.dport;
-		m.hairpin = (m.status & IPS_DST_NAT) != 0;
-	} else if (m.status & IPS_DST_NAT) {
-		m.internal_addr = reply.src;
-		m.internal_port = reply.sport;
-		m.public_addr = orig.dst;
-		m.public_port = orig.dport;
-		m.remote_addr = orig.src;
-		m.remote_port = orig.sport;
-		m.inbound = true;
-	} else {
-		m.internal_addr = m.public_addr = orig.src;
-		m.internal_port = m.public_port = orig.sport;
-		m.remote_addr = orig.dst;
-		m.remote_port = orig.dport;
-	}
+	orient(&o, &orig, &reply, &m);
 	*out = m;
 	return (m.status & IPS_NAT_MASK) ? 1 : 0;
 }
 
+/* The IPv4, NATed-only API (ct_dump_mappings(), ct_get_mapping()): what it always returned. */
 static int dump_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct ct_mappings *out = data;
 	struct ct_mapping m;
 
 	/* skip what we can not read rather than lose the dump; only NATed entries count */
-	if (ct_mapping_from_msg(nlh, &m) <= 0)
+	if (ct_mapping_from_msg(nlh, &m) <= 0 || m.family != AF_INET)
 		return MNL_CB_OK;
 	if (grow(out) < 0) {
 		errno = ENOMEM;
@@ -358,34 +411,8 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-static int do_dump(struct mnl_socket *nl, void *arg)
-{
-	char *buf = malloc(CT_BUF_SIZE);
-	struct nlmsghdr *nlh;
-	int ret;
-
-	if (!buf)
-		return -ENOMEM;
-	nlh = put_request(buf, IPCTNL_MSG_CT_GET, NLM_F_REQUEST | NLM_F_DUMP, AF_INET,
-			  (uint32_t)time(NULL));
-	ret = transact(nl, nlh, buf, dump_cb, arg);
-	free(buf);
-	return ret;
-}
-
-int ct_dump_mappings(struct mnl_socket *nl, struct ct_mappings *out)
-{
-	return with_socket(nl, do_dump, out);
-}
-
-struct get_args {
-	struct tuple t;
-	struct ct_mappings found;
-	bool any; /* keep the entry NATed or not (ct_get_flow) */
-};
-
-/* dump_cb's twin for ct_get_flow(): every IPv4 entry counts */
-static int get_any_cb(const struct nlmsghdr *nlh, void *data)
+/* The family-generic API (ct_dump_flows(), ct_get_flow()): every entry it can read. */
+static int flows_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct ct_mappings *out = data;
 	struct ct_mapping m;
@@ -399,6 +426,52 @@ static int get_any_cb(const struct nlmsghdr *nlh, void *data)
 	out->v[out->n++] = m;
 	return MNL_CB_OK;
 }
+
+struct dump_args {
+	uint8_t family;
+	mnl_cb_t cb;
+	struct ct_mappings *out;
+};
+
+static int do_dump(struct mnl_socket *nl, void *arg)
+{
+	struct dump_args *d = arg;
+	char *buf = malloc(CT_BUF_SIZE);
+	struct nlmsghdr *nlh;
+	int ret;
+
+	if (!buf)
+		return -ENOMEM;
+	/* AF_UNSPEC: ctnetlink's dump filters by family only when one is given, so one walk of
+	 * the table returns both */
+	nlh = put_request(buf, IPCTNL_MSG_CT_GET, NLM_F_REQUEST | NLM_F_DUMP, d->family,
+			  (uint32_t)time(NULL));
+	ret = transact(nl, nlh, buf, d->cb, d->out);
+	free(buf);
+	return ret;
+}
+
+int ct_dump_mappings(struct mnl_socket *nl, struct ct_mappings *out)
+{
+	struct dump_args d = { .family = AF_INET, .cb = dump_cb, .out = out };
+
+	return with_socket(nl, do_dump, &d);
+}
+
+int ct_dump_flows(struct mnl_socket *nl, int family, struct ct_mappings *out)
+{
+	struct dump_args d = { .family = (uint8_t)family, .cb = flows_cb, .out = out };
+
+	if (family != AF_INET && family != AF_INET6 && family != AF_UNSPEC)
+		return -EAFNOSUPPORT;
+	return with_socket(nl, do_dump, &d);
+}
+
+struct get_args {
+	struct tuple t;
+	mnl_cb_t cb;
+	struct ct_mappings found;
+};
 
 /* One entry by its original tuple: the kernel looks it up in its hash, where a dump walks
  * every bucket of the (global) table. */
@@ -415,12 +488,17 @@ static int do_get(struct mnl_socket *nl, void *arg)
 
 	if (!buf)
 		return -ENOMEM;
-	nlh = put_request(buf, IPCTNL_MSG_CT_GET, NLM_F_REQUEST | NLM_F_ACK, AF_INET,
+	nlh = put_request(buf, IPCTNL_MSG_CT_GET, NLM_F_REQUEST | NLM_F_ACK, g->t.family,
 			  (uint32_t)time(NULL));
 	tuple = mnl_attr_nest_start(nlh, CTA_TUPLE_ORIG);
 	nest = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
-	mnl_attr_put(nlh, CTA_IP_V4_SRC, 4, &g->t.src);
-	mnl_attr_put(nlh, CTA_IP_V4_DST, 4, &g->t.dst);
+	if (g->t.family == AF_INET6) {
+		mnl_attr_put(nlh, CTA_IP_V6_SRC, 16, &g->t.src6);
+		mnl_attr_put(nlh, CTA_IP_V6_DST, 16, &g->t.dst6);
+	} else {
+		mnl_attr_put(nlh, CTA_IP_V4_SRC, 4, &g->t.src);
+		mnl_attr_put(nlh, CTA_IP_V4_DST, 4, &g->t.dst);
+	}
 	mnl_attr_nest_end(nlh, nest);
 	nest = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
 	mnl_attr_put_u8(nlh, CTA_PROTO_NUM, g->t.proto);
@@ -428,39 +506,117 @@ static int do_get(struct mnl_socket *nl, void *arg)
 	mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, htons(g->t.dport));
 	mnl_attr_nest_end(nlh, nest);
 	mnl_attr_nest_end(nlh, tuple);
-	ret = transact(nl, nlh, buf, g->any ? get_any_cb : dump_cb, &g->found);
+	ret = transact(nl, nlh, buf, g->cb, &g->found);
 	free(buf);
+	return ret;
+}
+
+/* Run the lookup and keep its one answer. */
+static int get_one(struct mnl_socket *nl, struct get_args *g, struct ct_mapping *out)
+{
+	int ret = with_socket(nl, do_get, g);
+
+	if (ret == 0 && g->found.n == 0)
+		ret = -ENOENT; /* there, but not what this API returns (ct_get_mapping: not NATed) */
+	if (ret == 0)
+		*out = g->found.v[0];
+	ct_mappings_free(&g->found);
 	return ret;
 }
 
 int ct_get_mapping(struct mnl_socket *nl, uint8_t proto, struct in_addr src, uint16_t sport,
 		   struct in_addr dst, uint16_t dport, struct ct_mapping *out)
 {
-	struct get_args g = { .t = { .src = src, .dst = dst, .proto = proto, .sport = sport,
-				     .dport = dport } };
-	int ret = with_socket(nl, do_get, &g);
+	struct get_args g = { .t = { .family = AF_INET, .src = src, .dst = dst, .proto = proto,
+				     .sport = sport, .dport = dport }, .cb = dump_cb };
 
-	if (ret == 0 && g.found.n == 0)
-		ret = -ENOENT; /* there, but not NATed */
-	if (ret == 0)
-		*out = g.found.v[0];
-	ct_mappings_free(&g.found);
-	return ret;
+	return get_one(nl, &g, out);
 }
 
-int ct_get_flow(struct mnl_socket *nl, uint8_t proto, struct in_addr src, uint16_t sport,
-		struct in_addr dst, uint16_t dport, struct ct_mapping *out)
+int ct_get_flow(struct mnl_socket *nl, uint8_t proto, const struct net_addr *src, uint16_t sport,
+		const struct net_addr *dst, uint16_t dport, struct ct_mapping *out)
 {
-	struct get_args g = { .t = { .src = src, .dst = dst, .proto = proto, .sport = sport,
-				     .dport = dport }, .any = true };
-	int ret = with_socket(nl, do_get, &g);
+	struct get_args g = { .t = { .family = (uint8_t)src->family, .proto = proto,
+				     .sport = sport, .dport = dport }, .cb = flows_cb };
 
-	if (ret == 0 && g.found.n == 0)
-		ret = -ENOENT;
-	if (ret == 0)
-		*out = g.found.v[0];
-	ct_mappings_free(&g.found);
-	return ret;
+	if (src->family != dst->family || (src->family != AF_INET && src->family != AF_INET6))
+		return -EINVAL;
+	if (src->family == AF_INET) {
+		g.t.src = src->a.v4;
+		g.t.dst = dst->a.v4;
+	} else {
+		g.t.src6 = src->a.v6;
+		g.t.dst6 = dst->a.v6;
+	}
+	return get_one(nl, &g, out);
+}
+
+int ct_mapping_family(const struct ct_mapping *m)
+{
+	return m->family == AF_INET6 ? AF_INET6 : AF_INET;
+}
+
+struct net_addr ct_mapping_addr(const struct ct_mapping *m, enum ct_addr_field f)
+{
+	static const size_t v4[] = {
+		[CT_ADDR_INTERNAL] = offsetof(struct ct_mapping, internal_addr),
+		[CT_ADDR_PUBLIC] = offsetof(struct ct_mapping, public_addr),
+		[CT_ADDR_REMOTE] = offsetof(struct ct_mapping, remote_addr),
+		[CT_ADDR_ORIG_SRC] = offsetof(struct ct_mapping, orig_src),
+		[CT_ADDR_ORIG_DST] = offsetof(struct ct_mapping, orig_dst),
+		[CT_ADDR_REPLY_SRC] = offsetof(struct ct_mapping, reply_src),
+		[CT_ADDR_REPLY_DST] = offsetof(struct ct_mapping, reply_dst),
+	};
+	static const size_t v6[] = {
+		[CT_ADDR_INTERNAL] = offsetof(struct ct_mapping, internal_addr6),
+		[CT_ADDR_PUBLIC] = offsetof(struct ct_mapping, public_addr6),
+		[CT_ADDR_REMOTE] = offsetof(struct ct_mapping, remote_addr6),
+		[CT_ADDR_ORIG_SRC] = offsetof(struct ct_mapping, orig_src6),
+		[CT_ADDR_ORIG_DST] = offsetof(struct ct_mapping, orig_dst6),
+		[CT_ADDR_REPLY_SRC] = offsetof(struct ct_mapping, reply_src6),
+		[CT_ADDR_REPLY_DST] = offsetof(struct ct_mapping, reply_dst6),
+	};
+	struct net_addr a = { .family = ct_mapping_family(m) };
+
+	if (a.family == AF_INET6) {
+		memcpy(&a.a.v6, (const char *)m + v6[f], sizeof(a.a.v6));
+		a.prefix = 128;
+	} else {
+		memcpy(&a.a.v4, (const char *)m + v4[f], sizeof(a.a.v4));
+		a.prefix = 32;
+	}
+	return a;
+}
+
+bool ct_mapping_addr_is(const struct ct_mapping *m, enum ct_addr_field f, const struct net_addr *a)
+{
+	struct net_addr x = ct_mapping_addr(m, f);
+
+	if (x.family != a->family)
+		return false;
+	return x.family == AF_INET6 ? memcmp(&x.a.v6, &a->a.v6, sizeof(x.a.v6)) == 0
+				    : x.a.v4.s_addr == a->a.v4.s_addr;
+}
+
+bool ct_mapping_nated(const struct ct_mapping *m)
+{
+	return (m->status & IPS_NAT_MASK) != 0;
+}
+
+bool ct_mapping_same_flow(const struct ct_mapping *a, const struct ct_mapping *b)
+{
+	static const enum ct_addr_field f[] = { CT_ADDR_INTERNAL, CT_ADDR_PUBLIC, CT_ADDR_REMOTE };
+
+	if (ct_mapping_family(a) != ct_mapping_family(b) || a->proto != b->proto ||
+	    a->internal_port != b->internal_port || a->public_port != b->public_port ||
+	    a->remote_port != b->remote_port)
+		return false;
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		struct net_addr x = ct_mapping_addr(a, f[i]);
+		if (!ct_mapping_addr_is(b, f[i], &x))
+			return false;
+	}
+	return true;
 }
 
 const char *ct_mapping_state(const struct ct_mapping *m)
@@ -488,9 +644,21 @@ const char *ct_mapping_state(const struct ct_mapping *m)
 	return (m->status & IPS_SEEN_REPLY) ? "REPLIED" : "UNREPLIED";
 }
 
+/* "ADDR:PORT", "[ADDR6]:PORT" for an IPv6 address. */
+static void format_ep(const struct ct_mapping *m, enum ct_addr_field f, uint16_t port, char *buf,
+		      size_t len)
+{
+	struct net_addr a = ct_mapping_addr(m, f);
+	char s[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(a.family, &a.a, s, sizeof(s)))
+		snprintf(s, sizeof(s), "?");
+	snprintf(buf, len, a.family == AF_INET6 ? "[%s]:%u" : "%s:%u", s, port);
+}
+
 char *ct_mapping_format(const struct ct_mapping *m, char *buf, size_t len)
 {
-	char in[INET_ADDRSTRLEN], pub[INET_ADDRSTRLEN], rem[INET_ADDRSTRLEN];
+	char in[INET6_ADDRSTRLEN + 8], pub[INET6_ADDRSTRLEN + 8], rem[INET6_ADDRSTRLEN + 8];
 	const char *proto = m->proto == IPPROTO_UDP ? "udp" : m->proto == IPPROTO_TCP ? "tcp" : NULL;
 	char pbuf[8];
 	int n;
@@ -499,12 +667,12 @@ char *ct_mapping_format(const struct ct_mapping *m, char *buf, size_t len)
 		snprintf(pbuf, sizeof(pbuf), "%u", m->proto);
 		proto = pbuf;
 	}
-	inet_ntop(AF_INET, &m->internal_addr, in, sizeof(in));
-	inet_ntop(AF_INET, &m->public_addr, pub, sizeof(pub));
-	inet_ntop(AF_INET, &m->remote_addr, rem, sizeof(rem));
-	n = snprintf(buf, len, "%s %s:%u -> %s:%u remote %s:%u %s %us%s", proto, in,
-		     m->internal_port, pub, m->public_port, rem, m->remote_port, ct_mapping_state(m),
-		     m->timeout, m->inbound ? " inbound" : m->hairpin ? " hairpin" : "");
+	format_ep(m, CT_ADDR_INTERNAL, m->internal_port, in, sizeof(in));
+	format_ep(m, CT_ADDR_PUBLIC, m->public_port, pub, sizeof(pub));
+	format_ep(m, CT_ADDR_REMOTE, m->remote_port, rem, sizeof(rem));
+	n = snprintf(buf, len, "%s %s -> %s remote %s %s %us%s", proto, in, pub, rem,
+		     ct_mapping_state(m), m->timeout,
+		     m->inbound ? " inbound" : m->hairpin ? " hairpin" : "");
 	if (m->has_counters && n > 0 && (size_t)n < len)
 		snprintf(buf + n, len - (size_t)n, " packets %llu/%llu bytes %llu/%llu",
 			 (unsigned long long)m->orig_packets, (unsigned long long)m->reply_packets,

@@ -55,7 +55,7 @@ static int event_cb(const struct nlmsghdr *nlh, void *data)
 	}
 	nat = ct_mapping_from_msg(nlh, &m);
 	if (nat < 0)
-		return MNL_CB_OK; /* IPv6 or unreadable: the lab's NATs are IPv4 */
+		return MNL_CB_OK; /* not a conntrack entry, or unreadable */
 	r->cb(kind, &m, nat == 1, r->arg);
 	r->n++;
 	return MNL_CB_OK;

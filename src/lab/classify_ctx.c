@@ -321,8 +321,12 @@ int cl_ct_get(struct ctx *c, uint8_t proto, uint16_t port, struct ep rem, struct
 	if (!c->ct)
 		return -ENOTCONN;
 	/* a firewall's flows have no NAT: their entry is the evidence all the same */
-	if (c->r->declared.translation == PROFILE_TRANSLATION_NONE)
-		return ct_get_flow(c->ct, proto, c->hostaddr, port, rem.a, rem.port, out);
+	if (c->r->declared.translation == PROFILE_TRANSLATION_NONE) {
+		struct net_addr src = { .family = AF_INET, .a.v4 = c->hostaddr },
+				dst = { .family = AF_INET, .a.v4 = rem.a };
+
+		return ct_get_flow(c->ct, proto, &src, port, &dst, rem.port, out);
+	}
 	return ct_get_mapping(c->ct, proto, c->hostaddr, port, rem.a, rem.port, out);
 }
 

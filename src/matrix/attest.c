@@ -1,24 +1,54 @@
 #include <arpa/inet.h>
+#include <errno.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_conntrack_tcp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "matrix/attest.h"
 
-static bool addr_in(struct in_addr a, const struct in_addr *set, int n)
+static const enum ct_addr_field tuple_fields[] = { CT_ADDR_ORIG_SRC, CT_ADDR_ORIG_DST,
+						   CT_ADDR_REPLY_SRC, CT_ADDR_REPLY_DST };
+
+static bool field_in(const struct ct_mapping *m, enum ct_addr_field f, const struct net_addr *set,
+		     int n)
 {
 	for (int i = 0; i < n; i++)
-		if (set[i].s_addr == a.s_addr)
+		if (ct_mapping_addr_is(m, f, &set[i]))
 			return true;
 	return false;
 }
 
-/* Whether the flow has one of its four tuple addresses in the set. */
-static bool touches(const struct ct_mapping *m, const struct in_addr *set, int n)
+/* Whether the flow has one of its four tuple addresses in the set (of either family: an entry
+ * matches only addresses of its own). */
+static bool touches(const struct ct_mapping *m, const struct net_addr *set, int n)
 {
-	return addr_in(m->orig_src, set, n) || addr_in(m->orig_dst, set, n) ||
-	       addr_in(m->reply_src, set, n) || addr_in(m->reply_dst, set, n);
+	for (size_t i = 0; i < sizeof(tuple_fields) / sizeof(tuple_fields[0]); i++)
+		if (field_in(m, tuple_fields[i], set, n))
+			return true;
+	return false;
+}
+
+/* Whether the flow joins the peer's host and the endpoint its engine reported. The reported
+ * peer endpoint is what the host's packets went to and came from: the flow's remote endpoint
+ * (after an outbound source NAT the original destination; for a flow let in by a cone's map,
+ * the original source). A flow without NAT (a firewall) may have been opened from either side
+ * (an endpoint-independent filter lets the other peer's first probe in), and then the reported
+ * peer is its original source, the host its original destination. */
+static bool joins_claim(const struct ct_mapping *m, const struct attest_side *s)
+{
+	const struct net_addr *local = s->claimed_local.family ? &s->claimed_local : NULL;
+	bool host_internal = local ? ct_mapping_addr_is(m, CT_ADDR_INTERNAL, local)
+				   : field_in(m, CT_ADDR_INTERNAL, s->host, s->nhost);
+	bool host_remote = local ? ct_mapping_addr_is(m, CT_ADDR_REMOTE, local)
+				 : field_in(m, CT_ADDR_REMOTE, s->host, s->nhost);
+
+	if (host_internal && m->remote_port == s->claimed_peer_port &&
+	    ct_mapping_addr_is(m, CT_ADDR_REMOTE, &s->claimed_peer))
+		return true;
+	return !ct_mapping_nated(m) && host_remote && m->internal_port == s->claimed_peer_port &&
+	       ct_mapping_addr_is(m, CT_ADDR_INTERNAL, &s->claimed_peer);
 }
 
 /* Packets counted both ways; for TCP a handshake that completed (a SYN answered by RST counts a
@@ -44,6 +74,9 @@ static bool two_way(const struct ct_mapping *m, uint8_t proto)
 struct side_finding {
 	const struct ct_mapping *direct, *relay;
 	int one_way;               /* flows with the other side that were not two-way */
+	/* claimed and no direct flow: a two-way flow between the two sides that joins other
+	 * endpoints than the reported ones (said in the summary: the engine named another path) */
+	const struct ct_mapping *elsewhere;
 };
 
 static void find(const struct attest_input *in, const struct attest_side *s,
@@ -57,10 +90,14 @@ static void find(const struct attest_input *in, const struct attest_side *s,
 		if (!touches(m, s->host, s->nhost))
 			continue;
 		if (!relay && touches(m, s->other, s->nother)) {
+			bool claim_ok = !s->claimed || joins_claim(m, s);
+
 			if (two_way(m, in->proto)) {
-				if (!f->direct)
+				if (claim_ok && !f->direct)
 					f->direct = m;
-			} else if (m->proto == in->proto) {
+				else if (!claim_ok && !f->elsewhere)
+					f->elsewhere = m;
+			} else if (m->proto == in->proto && claim_ok) {
 				f->one_way++;
 			}
 		} else if (relay && two_way(m, in->proto) && !f->relay) {
@@ -82,11 +119,45 @@ static void append(char *buf, size_t len, size_t *used, const char *sep, const c
 static void add_evidence(struct run_attestation *out, size_t *used, const char *nat,
 			 const char *who, const struct ct_mapping *m)
 {
-	char line[256], flow[200];
+	char line[300], flow[240];
 
 	ct_mapping_format(m, flow, sizeof(flow));
 	snprintf(line, sizeof(line), "%s (peer %s): %s\n", nat, who, flow);
 	append(out->evidence, sizeof(out->evidence), used, "", line);
+}
+
+/* "[2001:db8:2::10]:5000" or "203.0.113.18:5000" */
+static void format_ep(const struct net_addr *a, uint16_t port, char *buf, size_t len)
+{
+	char s[INET6_ADDRSTRLEN];
+
+	net_addr_format(a, false, s, sizeof(s));
+	snprintf(buf, len, a->family == AF_INET6 ? "[%s]:%u" : "%s:%u", s, port);
+}
+
+/* One side's sentence of the summary. */
+static void side_summary(const struct attest_input *in, const struct attest_side *s,
+			 const char *who, const struct side_finding *f, char *line, size_t len)
+{
+	const char *proto = in->proto == IPPROTO_TCP ? "tcp" : "udp";
+	char what[96] = "the other side", ep[72];
+	int n;
+
+	if (s->claimed) {
+		format_ep(&s->claimed_peer, s->claimed_peer_port, ep, sizeof(ep));
+		snprintf(what, sizeof(what), "%s, the endpoint it reported", ep);
+	}
+	if (f->direct)
+		n = snprintf(line, len, "%s: two-way %s flow between peer %s and %s", s->nat_name,
+			     proto, who, what);
+	else if (f->one_way)
+		n = snprintf(line, len, "%s: %d flow(s) between peer %s and %s, none two-way",
+			     s->nat_name, f->one_way, who, what);
+	else
+		n = snprintf(line, len, "%s: no flow between peer %s and %s", s->nat_name, who, what);
+	/* the summary is short (results.h): the flow itself goes to the evidence */
+	if (!f->direct && f->elsewhere && n > 0 && (size_t)n < len)
+		snprintf(line + n, len - (size_t)n, " (a two-way flow joins other endpoints)");
 }
 
 void attest_path(const struct attest_input *in, struct run_attestation *out)
@@ -99,7 +170,7 @@ void attest_path(const struct attest_input *in, struct run_attestation *out)
 	for (int i = 0; i < 2; i++) {
 		const struct attest_side *s = &in->side[i];
 		const char *who = i ? "B" : "A";
-		char line[256];
+		char line[400];
 
 		if (!s->nat_name) {
 			snprintf(line, sizeof(line), "peer %s: no NAT of its own, not checked", who);
@@ -116,15 +187,11 @@ void attest_path(const struct attest_input *in, struct run_attestation *out)
 			add_evidence(out, &ne, s->nat_name, who, f[i].direct);
 		if (f[i].relay)
 			add_evidence(out, &ne, s->nat_name, who, f[i].relay);
-		if (f[i].direct)
-			snprintf(line, sizeof(line), "%s: two-way %s flow between peer %s and the other "
-				 "side", s->nat_name, in->proto == IPPROTO_TCP ? "tcp" : "udp", who);
-		else if (f[i].one_way)
-			snprintf(line, sizeof(line), "%s: %d flow(s) between peer %s and the other side, "
-				 "none two-way", s->nat_name, f[i].one_way, who);
-		else
-			snprintf(line, sizeof(line), "%s: no flow between peer %s and the other side",
-				 s->nat_name, who);
+		if (!f[i].direct && f[i].elsewhere)
+			add_evidence(out, &ne, s->nat_name, i ? "B, not its reported path"
+							      : "A, not its reported path",
+				     f[i].elsewhere);
+		side_summary(in, s, who, &f[i], line, sizeof(line));
 		append(out->summary, sizeof(out->summary), &ns, "; ", line);
 	}
 	if (!any_nat)
@@ -165,4 +232,52 @@ enum cell_outcome attest_judge(enum cell_outcome engine_said, const struct run_a
 	default:
 		return engine_said;
 	}
+}
+
+int attest_endpoint_parse(const char *s, struct net_addr *a, uint16_t *port)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *colon, *start = s;
+	char *end;
+	unsigned long p;
+	size_t hl;
+
+	memset(a, 0, sizeof(*a));
+	if (!s || !*s)
+		return -EINVAL;
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close || close[1] != ':')
+			return -EINVAL;
+		start = s + 1;
+		hl = (size_t)(close - start);
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || strchr(s, ':') != colon) /* IPv6 without brackets: ambiguous */
+			return -EINVAL;
+		hl = (size_t)(colon - s);
+	}
+	if (hl == 0 || hl >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, start, hl);
+	host[hl] = '\0';
+	if (*s == '[' && inet_pton(AF_INET6, host, &a->a.v6) == 1) {
+		a->family = AF_INET6;
+		a->prefix = 128;
+	} else if (*s != '[' && inet_pton(AF_INET, host, &a->a.v4) == 1) {
+		a->family = AF_INET;
+		a->prefix = 32;
+	} else {
+		return -EINVAL;
+	}
+	errno = 0;
+	p = strtoul(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end || p == 0 || p > 65535) {
+		memset(a, 0, sizeof(*a));
+		return -EINVAL;
+	}
+	*port = (uint16_t)p;
+	return 0;
 }

@@ -8,14 +8,24 @@
  *   - direct: for every peer behind a NAT, its NAT holds a two-way flow of the cell's transport
  *     between that peer's host and an address of the other side (the other NAT's public
  *     address, a shared outer NAT's public address, the other host), not touching the relay;
+ *     when the peer's engine reported its path (its socket's address and the peer endpoint it
+ *     verified), the flow must join exactly those: the reported peer endpoint, address and
+ *     port, at one end, the peer's host at the other;
  *   - relayed: each such NAT holds a two-way flow between its host and the relay, and not
  *     direct;
  *   - none: neither.
- * Pure code over conntrack dumps (unit-tested); the cell runner collects the dumps. */
+ * Any address family: IPv4, IPv6, a cell whose peers have both (addresses are struct net_addr,
+ * flows ct_mapping of either family). A "NAT" is the peer's gateway node, whatever its profile
+ * does: a firewall that does not translate (ipv6-firewall, an IPv4 firewall-only profile) holds
+ * flows without NAT, which count the same (for those the flow may have been opened from either
+ * side: an endpoint-independent filter lets the other peer's first probe in).
+ * attest_path() is pure code over conntrack dumps (unit-tested); attest_lab() collects what it
+ * needs from a lab (attest_lab.c). */
 #pragma once
 #include <netinet/in.h>
 #include <stddef.h>
 
+#include "base/netaddr.h"
 #include "ct/conntrack.h"
 #include "matrix/results.h"
 
@@ -24,16 +34,24 @@
 struct attest_side {
 	const char *nat_name;                 /* the peer's own NAT node; NULL: the peer has none */
 	const struct ct_mappings *flows;      /* that NAT's conntrack (NULL when it has none) */
-	struct in_addr host[ATTEST_MAX_ADDRS];  /* the peer's host addresses */
+	struct net_addr host[ATTEST_MAX_ADDRS];  /* the peer's host addresses (both families) */
 	int nhost;
-	struct in_addr other[ATTEST_MAX_ADDRS]; /* addresses of the other side as this NAT may see
-						 * them */
+	struct net_addr other[ATTEST_MAX_ADDRS]; /* addresses of the other side as this NAT may
+						  * see them */
 	int nother;
+	/* The path this peer's engine reported, when it did (claimed): the peer endpoint it
+	 * verified (claimed_peer, port claimed_peer_port) and its socket's own address
+	 * (claimed_local: family 0 when the engine gave none usable; only the address, since a
+	 * technique with many sockets reports its first socket's port). Unclaimed: any two-way
+	 * flow between the two sides counts. */
+	bool claimed;
+	struct net_addr claimed_local, claimed_peer;
+	uint16_t claimed_peer_port;
 };
 
 struct attest_input {
 	struct attest_side side[2];           /* peer A, peer B */
-	struct in_addr relay[ATTEST_MAX_ADDRS]; /* the rendezvous / relay node's addresses */
+	struct net_addr relay[ATTEST_MAX_ADDRS]; /* the rendezvous / relay node's addresses */
 	int nrelay;
 	uint8_t proto;                        /* IPPROTO_UDP or IPPROTO_TCP: the cell's transport */
 };
@@ -46,3 +64,26 @@ void attest_path(const struct attest_input *in, struct run_attestation *out);
  * engine missed is noted in *note). error and skipped pass through. */
 enum cell_outcome attest_judge(enum cell_outcome engine_said, const struct run_attestation *a,
 			       char *note, size_t len);
+
+/* An engine's endpoint, "ADDR:PORT" (IPv4) or "[ADDR]:PORT" (IPv6), into *a and *port.
+ * Returns 0, or -EINVAL for anything else (empty, a name, no port, port 0). */
+int attest_endpoint_parse(const char *s, struct net_addr *a, uint16_t *port);
+
+struct lab;
+
+/* The one call for a cell of any family (IPv4, IPv6, dual), through NATs or firewalls alike:
+ * attest the run's path in lab from flows[node] (one struct ct_mappings per node of the lab's
+ * topology, as attest_lab_read() fills them: every flow of both families, translated or not;
+ * only each peer's gateway node is read). proto: the transport to attest (IPPROTO_UDP or
+ * IPPROTO_TCP). local[i] and peer[i]: the endpoints peer i's engine reported (its socket's
+ * local endpoint, the peer endpoint it verified), "ADDR:PORT" or "[ADDR6]:PORT"; NULL or ""
+ * (or unparseable) when it said none: that side is then held to any flow between the two sides.
+ * Fills *out; never fails (what it cannot read proves nothing: verdict none). */
+void attest_lab(const struct lab *lab, uint8_t proto, const struct ct_mappings *flows,
+		const char *const local[2], const char *const peer[2], struct run_attestation *out);
+
+/* Dump the conntrack of every NAT node of lab into flows[node] (both families, translated or
+ * not: ct_dump_flows(AF_UNSPEC), one walk of the kernel's table per node); other nodes' stay
+ * empty. flows has one zeroed element per node; the caller frees each (ct_mappings_free()).
+ * A node that cannot be read stays empty (its side then proves nothing). */
+void attest_lab_read(const struct lab *lab, struct ct_mappings *flows);

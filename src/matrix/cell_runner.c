@@ -368,25 +368,6 @@ static void set_error(struct cell_run *run, const char *fmt, const char *detail)
 	snprintf(run->reason, sizeof(run->reason), fmt, detail);
 }
 
-/* Every NAT node's conntrack, read once at the end of the run: flows[n] for node n (empty for
- * other nodes). The caller frees each with ct_mappings_free(). */
-static void read_flows(struct lab *lab, struct ct_mappings *flows)
-{
-	const struct topo *t = lab_topo(lab);
-
-	for (int n = 0; n < t->nnodes; n++) {
-		struct mnl_socket *nl;
-
-		if (t->nodes[n].kind != NODE_NAT)
-			continue;
-		nl = ct_socket_open(lab_node_netns(lab, n));
-		if (!nl)
-			continue;
-		ct_dump_mappings(nl, &flows[n]);
-		ct_socket_close(nl);
-	}
-}
-
 /* The NAT mappings, into mappings.txt and (as much as fits) the run's record. */
 static void write_mappings(const struct topo *t, const struct ct_mappings *flows, const char *dir,
 			   struct cell_run *run)
@@ -412,31 +393,6 @@ static void write_mappings(const struct topo *t, const struct ct_mappings *flows
 		fclose(f);
 }
 
-static void add_node_addrs(struct lab *lab, int node, struct in_addr *set, int *n)
-{
-	char addrs[ATTEST_MAX_ADDRS][64];
-	int k = lab_node_ipv4(lab, node, addrs, ATTEST_MAX_ADDRS);
-
-	for (int i = 0; i < k && *n < ATTEST_MAX_ADDRS; i++)
-		if (inet_pton(AF_INET, addrs[i], &set[*n]) == 1)
-			(*n)++;
-}
-
-/* What the peer `self`'s NAT may see of the other peer: the other host and every NAT on its way
- * out, except this peer's own NAT (in same-nat the one NAT's own addresses prove nothing: the
- * flow must reach the other host). Routers and servers are never the other side. */
-static void other_side(struct lab *lab, int self, int other, int own_nat, struct attest_side *s)
-{
-	const struct topo *t = lab_topo(lab);
-
-	for (int n = other, guard = 0; n >= 0 && guard < t->nnodes;
-	     n = t->nodes[n].gateway, guard++) {
-		enum node_kind k = t->nodes[n].kind;
-		if ((k == NODE_HOST || k == NODE_NAT) && n != own_nat && n != self)
-			add_node_addrs(lab, n, s->other, &s->nother);
-	}
-}
-
 /* The transport the lab attests: the cell's, or the one both peers say their path took when
  * they agree on another (punch's auto over UDP falls back to TCP where UDP is blocked: its
  * path is then a TCP one, and only TCP flows can prove it). Peers that say nothing, or
@@ -456,30 +412,21 @@ static uint8_t attest_proto(struct cellctx *c, const struct cell_spec *spec, con
 	return tcp ? IPPROTO_TCP : IPPROTO_UDP;
 }
 
-static void attest_run(struct lab *lab, uint8_t proto, const struct ct_mappings *flows,
-		       struct cell_run *run)
+/* The lab's evidence for the run's path, for a cell of any address family (attest_lab()): each
+ * peer's own NAT or firewall is held to the endpoints its engine reported, when it named any. */
+static void attest_run(struct cellctx *c, struct lab *lab, uint8_t proto, const bool exited[2],
+		       const int status[2], const struct ct_mappings *flows, struct cell_run *run)
 {
-	const struct topo *t = lab_topo(lab);
-	struct attest_input in = { .proto = proto };
-	int peer[2] = { t->roles[ROLE_PEER_A], t->roles[ROLE_PEER_B] };
+	struct engine_peer_result r[2];
+	const char *local[2], *peer[2];
 
 	for (int i = 0; i < 2; i++) {
-		struct attest_side *s = &in.side[i];
-		int gw = peer[i] >= 0 ? t->nodes[peer[i]].gateway : -1;
-
-		if (peer[i] < 0)
-			continue;
-		add_node_addrs(lab, peer[i], s->host, &s->nhost);
-		if (gw >= 0 && t->nodes[gw].kind == NODE_NAT) {
-			s->nat_name = t->nodes[gw].name;
-			s->flows = &flows[gw];
-		}
-		if (peer[1 - i] >= 0)
-			other_side(lab, peer[i], peer[1 - i], gw, s);
+		engine_peer_result(c->pe[i], c->pattern[i], c->progs[c->peer[i]].text, exited[i],
+				   status[i], &r[i]);
+		local[i] = r[i].reported ? r[i].local : NULL;
+		peer[i] = r[i].reported ? r[i].peer : NULL;
 	}
-	if (t->roles[ROLE_RENDEZVOUS] >= 0)
-		add_node_addrs(lab, t->roles[ROLE_RENDEZVOUS], in.relay, &in.nrelay);
-	attest_path(&in, &run->attestation);
+	attest_lab(lab, proto, flows, local, peer, &run->attestation);
 }
 
 /* Combine the two peers' reports into the run's outcome. exited[i]: peer i ended on its own
@@ -1311,11 +1258,12 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 	}
 	flows = calloc((size_t)t->nnodes, sizeof(*flows));
 	if (flows) {
-		read_flows(lab, flows);
+		attest_lab_read(lab, flows); /* both families, translated or not */
 		if (w)
 			run_watch_final(w, lab, flows, now_ms());
 		write_mappings(t, flows, dir, run);
-		attest_run(lab, attest_proto(c, spec, exited, status), flows, run);
+		attest_run(c, lab, attest_proto(c, spec, exited, status), exited, status, flows,
+			   run);
 		for (int n = 0; n < t->nnodes; n++)
 			ct_mappings_free(&flows[n]);
 		free(flows);

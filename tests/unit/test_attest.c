@@ -20,6 +20,15 @@ static struct in_addr ip(const char *s)
 	return a;
 }
 
+/* An address for the attestation's sets (either family). */
+static struct net_addr na(const char *s)
+{
+	struct net_addr a = { .family = strchr(s, ':') ? AF_INET6 : AF_INET };
+
+	inet_pton(a.family, s, &a.a);
+	return a;
+}
+
 /* An outbound NATed flow: host:hp -> remote:rp, translated to public:hp, with counters. */
 static struct ct_mapping flow(uint8_t proto, const char *host, const char *pub, const char *remote,
 			      uint64_t out, uint64_t back)
@@ -51,16 +60,16 @@ static void lab2_init(struct lab2 *l, uint8_t proto)
 	l->in.proto = proto;
 	l->in.side[0] = (struct attest_side){ .nat_name = "nat-a", .flows = &l->ma, .nhost = 1,
 					      .nother = 2 };
-	l->in.side[0].host[0] = ip("10.0.1.10");
-	l->in.side[0].other[0] = ip("10.0.2.10");
-	l->in.side[0].other[1] = ip("203.0.113.18");
+	l->in.side[0].host[0] = na("10.0.1.10");
+	l->in.side[0].other[0] = na("10.0.2.10");
+	l->in.side[0].other[1] = na("203.0.113.18");
 	l->in.side[1] = (struct attest_side){ .nat_name = "nat-b", .flows = &l->mb, .nhost = 1,
 					      .nother = 2 };
-	l->in.side[1].host[0] = ip("10.0.2.10");
-	l->in.side[1].other[0] = ip("10.0.1.10");
-	l->in.side[1].other[1] = ip("203.0.113.2");
+	l->in.side[1].host[0] = na("10.0.2.10");
+	l->in.side[1].other[0] = na("10.0.1.10");
+	l->in.side[1].other[1] = na("203.0.113.2");
 	l->in.nrelay = 1;
-	l->in.relay[0] = ip("198.51.100.10");
+	l->in.relay[0] = na("198.51.100.10");
 }
 
 static void add(struct ct_mappings *m, struct ct_mapping f)
@@ -143,12 +152,12 @@ static void test_same_nat_hairpin(void **state)
 	struct run_attestation a;
 
 	(void)state;
-	in.relay[0] = ip("198.51.100.10");
+	in.relay[0] = na("198.51.100.10");
 	for (int i = 0; i < 2; i++) {
 		in.side[i] = (struct attest_side){ .nat_name = "nat-a", .flows = &m, .nhost = 1,
 						   .nother = 1 };
-		in.side[i].host[0] = ip(i ? "10.0.1.11" : "10.0.1.10");
-		in.side[i].other[0] = ip(i ? "10.0.1.10" : "10.0.1.11");
+		in.side[i].host[0] = na(i ? "10.0.1.11" : "10.0.1.10");
+		in.side[i].other[0] = na(i ? "10.0.1.10" : "10.0.1.11");
 	}
 	/* A -> the NAT's public address, answered by the NAT's own stack: no */
 	f[0] = flow(IPPROTO_UDP, "10.0.1.10", "203.0.113.2", "203.0.113.2", 3, 3);

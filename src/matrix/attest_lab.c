@@ -1,0 +1,103 @@
+/* What the attestation needs from a lab (attest.h): each peer's gateway node's conntrack, the
+ * addresses of both families of the peers, of what stands between them and of the relay, and
+ * the endpoints the engine reported; then the pure attest_path(). */
+#include <string.h>
+#include <sys/socket.h>
+
+#include "ct/conntrack.h"
+#include "lab/lab.h"
+#include "matrix/attest.h"
+
+void attest_lab_read(const struct lab *lab, struct ct_mappings *flows)
+{
+	const struct topo *t = lab_topo(lab);
+
+	for (int n = 0; n < t->nnodes; n++) {
+		struct mnl_socket *nl;
+
+		if (t->nodes[n].kind != NODE_NAT)
+			continue;
+		nl = ct_socket_open(lab_node_netns(lab, n));
+		if (!nl)
+			continue;
+		/* both families, translated or not: an IPv6 cell's flows, a firewall's flows */
+		ct_dump_flows(nl, AF_UNSPEC, &flows[n]);
+		ct_socket_close(nl);
+	}
+}
+
+/* Every address of a node, of both families, on every link it has. */
+static void add_node_addrs(const struct topo *t, int node, struct net_addr *set, int *n)
+{
+	for (int li = 0; li < t->nlinks; li++) {
+		const struct topo_link *l = &t->links[li];
+		int e = topo_link_end_of(l, node);
+
+		for (int a = 0; e >= 0 && a < l->ends[e].naddrs && *n < ATTEST_MAX_ADDRS; a++) {
+			set[*n] = l->ends[e].addrs[a];
+			set[*n].line = 0;
+			(*n)++;
+		}
+	}
+}
+
+/* What the peer `self`'s NAT may see of the other peer: the other host and every NAT on its way
+ * out, except this peer's own NAT (in same-nat the one NAT's own addresses prove nothing: the
+ * flow must reach the other host). Routers and servers are never the other side. */
+static void other_side(const struct topo *t, int self, int other, int own_nat,
+		       struct attest_side *s)
+{
+	for (int n = other, guard = 0; n >= 0 && guard < t->nnodes;
+	     n = t->nodes[n].gateway, guard++) {
+		enum node_kind k = t->nodes[n].kind;
+		if ((k == NODE_HOST || k == NODE_NAT) && n != own_nat && n != self)
+			add_node_addrs(t, n, s->other, &s->nother);
+	}
+}
+
+/* The engine's word on this side's path, when it names endpoints we can read: the peer
+ * endpoint, and the local address when it is one of the host's (an unspecified or foreign one
+ * narrows nothing). */
+static void claim(struct attest_side *s, const char *local, const char *peer)
+{
+	struct net_addr l;
+	uint16_t port;
+
+	if (!peer || attest_endpoint_parse(peer, &s->claimed_peer, &s->claimed_peer_port) < 0)
+		return;
+	s->claimed = true;
+	if (!local || attest_endpoint_parse(local, &l, &port) < 0 ||
+	    l.family != s->claimed_peer.family)
+		return;
+	for (int i = 0; i < s->nhost; i++)
+		if (s->host[i].family == l.family &&
+		    memcmp(&s->host[i].a, &l.a, l.family == AF_INET6 ? 16 : 4) == 0)
+			s->claimed_local = l;
+}
+
+void attest_lab(const struct lab *lab, uint8_t proto, const struct ct_mappings *flows,
+		const char *const local[2], const char *const peer[2], struct run_attestation *out)
+{
+	const struct topo *t = lab_topo(lab);
+	struct attest_input in = { .proto = proto };
+	int peers[2] = { t->roles[ROLE_PEER_A], t->roles[ROLE_PEER_B] };
+
+	for (int i = 0; i < 2; i++) {
+		struct attest_side *s = &in.side[i];
+		int gw = peers[i] >= 0 ? t->nodes[peers[i]].gateway : -1;
+
+		if (peers[i] < 0)
+			continue;
+		add_node_addrs(t, peers[i], s->host, &s->nhost);
+		if (gw >= 0 && t->nodes[gw].kind == NODE_NAT) {
+			s->nat_name = t->nodes[gw].name;
+			s->flows = &flows[gw];
+		}
+		if (peers[1 - i] >= 0)
+			other_side(t, peers[i], peers[1 - i], gw, s);
+		claim(s, local ? local[i] : NULL, peer ? peer[i] : NULL);
+	}
+	if (t->roles[ROLE_RENDEZVOUS] >= 0)
+		add_node_addrs(t, t->roles[ROLE_RENDEZVOUS], in.relay, &in.nrelay);
+	attest_path(&in, out);
+}
