@@ -13,7 +13,9 @@
 #      difference with nat-b's port-restricted cone, which keeps both out);
 #   3. classify measures it as declared in its own lab (two-firewalls, picked by the header's
 #      "translation: none") beside a NAT profile in two-nats;
-#   4. bad input: the firewall on a private LAN (two-nats), one clear error, exit 2.
+#   4. the matrix (-t two-firewalls): firewall x firewall, firewall x symmetric and back are
+#      direct, attested by the lab on the un-NATed flows, as the theory predicts;
+#   5. bad input: the firewall on a private LAN (two-nats), one clear error, exit 2.
 . "$(dirname "$0")/lib.sh"
 require_root
 . "$(dirname "$0")/punch-lib.sh"
@@ -123,7 +125,21 @@ grep -Eq '^firewall +full-cone +EI +EI +preserve +yes +EI +drop .* ok$' <<<"$out
 	fail "classify did not measure the firewall as declared: $out"
 note "ok: classify: $(grep -E '^firewall +full-cone' <<<"$out")"
 
-# 4. bad input: no router routes two-nats's private LANs
+# 4. the matrix: cells with the firewall on either side, attested by the lab on un-NATed flows
+# (the firewall's entry has no NAT), as the theory predicts (a firewall's endpoint-independent
+# filtering lets the symmetric side's unannounced port in)
+FF=two-firewalls/udp/auto/firewall~firewall
+FS=two-firewalls/tcp/auto/firewall~symmetric
+SF=two-firewalls/udp/auto/symmetric~firewall
+run_cells 120 "$TMP/m" --cell $FF --cell $FS --cell $SF --jobs 3
+for id in $FF $FS $SF; do
+	got=$(cell_field "$TMP/m" $id '(c["outcome"], c["runs"][0]["attestation"]["verdict"], c["refs"]["theory"]["outcome"])')
+	[ "$got" = "('direct', 'direct', 'direct')" ] ||
+		fail "$id: (outcome, attestation, theory) $got, expected all direct"
+	note "ok: $id: $got"
+done
+
+# 5. bad input: no router routes two-nats's private LANs
 out=$("$PUNCHLAB" lab up --set nat-a=firewall 2>&1)
 rc=$?
 [ $rc = 2 ] || fail "the firewall on a private LAN: exit $rc, expected 2: $out"
