@@ -19,6 +19,7 @@
 
 #include "base/paths.h"
 #include "lab/lab_internal.h"
+#include "lab/nat64.h"
 #include "lab/portmapd.h"
 #include "lab/sysctl.h"
 #include "nft/profile.h"
@@ -580,6 +581,8 @@ int lab_up(const struct topo *t, const struct lab_options *opts, struct lab **la
 	phase_clock(opts, LAB_PHASE_IMPAIR);
 	if (ret == 0)
 		ret = lab_portmapd_start(lab, opts && opts->keep, dl);
+	if (ret == 0)
+		ret = lab_nat64_start(lab, opts && opts->keep, dl);
 	if (ret < 0)
 		goto fail;
 	close(home);
@@ -614,6 +617,7 @@ void lab_down(struct lab *lab)
 	for (int i = 0; i < lab->nchildren; i++)
 		lab_stop(lab, i, 200, NULL);
 	lab_portmapd_cleanup(lab);
+	lab_nat64_cleanup(lab);
 	if (lab->pinned)
 		lab_unpin_nodes(lab);
 	lab_close_nodes(lab);

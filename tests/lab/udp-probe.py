@@ -8,6 +8,9 @@ ipv6-udp.py's twin for either family (tests/lab/firewall.sh).
       "got ADDR PORT" for the first datagram that arrives within WAIT_S seconds, or "none".
   send FROM_ADDR FROM_PORT TO_ADDR TO_PORT
       send one datagram from FROM_ADDR:FROM_PORT to TO_ADDR:TO_PORT.
+  echo FAMILY PORT WAIT_S
+      bind PORT; answer the first datagram within WAIT_S seconds to where it came from and print
+      "got ADDR PORT" (or "none").
   connect FROM_ADDR TO_ADDR TO_PORT WAIT_S
       a TCP connect from FROM_ADDR: print "connected", "refused" or "none" (no answer).
 """
@@ -35,6 +38,19 @@ def main(argv):
         except socket.timeout:
             print("none", flush=True)
         return 0
+    if argv[1] == "echo":
+        f = socket.AF_INET6 if argv[2] == "6" else socket.AF_INET
+        s = socket.socket(f, socket.SOCK_DGRAM)
+        s.bind(("::" if f == socket.AF_INET6 else "0.0.0.0", int(argv[3])))
+        s.settimeout(float(argv[4]))
+        print("listening", flush=True)
+        try:
+            _, src = s.recvfrom(2048)
+            s.sendto(b"back", src[:2])
+            print("got %s %d" % (src[0], src[1]), flush=True)
+        except socket.timeout:
+            print("none", flush=True)
+        return 0
     if argv[1] == "send":
         s = socket.socket(fam(argv[2]), socket.SOCK_DGRAM)
         s.bind((argv[2], int(argv[3])))
@@ -53,7 +69,7 @@ def main(argv):
             print("refused" if e.errno == errno.ECONNREFUSED else "error %s" % e.strerror,
                   flush=True)
         return 0
-    print("usage: udp-probe.py listen|send|connect ...", file=sys.stderr)
+    print("usage: udp-probe.py listen|echo|send|connect ...", file=sys.stderr)
     return 2
 
 
