@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "base/paths.h"
@@ -32,15 +33,19 @@ static const char classify_usage[] =
 	"mapped ports), and the UDP mapping timeout (from conntrack; with --timeouts also end to\n"
 	"end). Every test runs three rounds that must agree; controls that must succeed stand\n"
 	"beside every negative result. Print it beside what the profile's header declares.\n"
-	"Without PROFILE, classify every profile in nat-profiles/. Labs run in parallel.\n"
+	"An IPv6 profile (header \"family: ipv6\") is measured over IPv6 (in two-nats-dual\n"
+	"unless -t names a topology with IPv6); a node that does not translate (an IPv6\n"
+	"firewall) reads \"no translation\" for mapping and n/a for hairpinning.\n"
+	"Without PROFILE, classify every profile in nat-profiles/, both families. Labs run in\n"
+	"parallel.\n"
 	"\n"
 "  PROFILE           a name from nat-profiles/ or a path to a .nft file\n"
 	"  --json            one JSON document on stdout instead of the tables\n"
 	"  --timeouts        also measure the UDP mapping lifetime end to end (slow: about each\n"
 	"                    profile's udp-timeout, probed up to 30 s beyond it)\n"
 	"  -t, --topology T  the lab (default " DEFAULT_TOPOLOGY ", two-firewalls for a profile that\n"
-	"                    translates nothing); it needs the roles peer-a,\n"
-	"                    nat-a (gets the profile) and rendezvous (two IPv4 addresses)\n"
+	"                    translates nothing); it needs the roles peer-a, nat-a (gets the\n"
+	"                    profile) and rendezvous (two addresses of the profile's family)\n"
 	"  -v, --verbose     also print the evidence: what each probe of each round saw, and\n"
 	"                    the NAT's conntrack mappings\n"
 	"  --wait MS         how long to wait for a packet that may never come (default 500)\n"
@@ -96,6 +101,10 @@ static void print_profile(const struct job *j, bool verbose)
 	char d[64], m[64];
 
 	printf("%s  (%s)\n  %s\n", r->declared.name, j->path, r->declared.description);
+	if (r->family == AF_INET6)
+		printf("  measured over IPv6 in %s%s\n", r->topology,
+		       r->m[CLASSIFY_UDP].no_translation ? "; no translation: the server sees the "
+		       "host's own endpoint" : "");
 	if (r->unmeasured) {
 		char ob[64];
 
@@ -153,7 +162,8 @@ static void print_summary(const struct job *jobs, int n, double wall_ms)
 	for (int i = 0; i < n; i++)
 		if ((int)strlen(jobs[i].r.declared.name) > w)
 			w = (int)strlen(jobs[i].r.declared.name);
-	printf("%-*s %-21s %-8s %-9s %-22s %-7s %-9s %-6s %-10s %s\n", w, "profile (measured, udp)",
+	/* mapping: wide enough for "no translation" (a firewall's, which is no mapping type) */
+	printf("%-*s %-21s %-14s %-9s %-22s %-7s %-9s %-6s %-10s %s\n", w, "profile (measured, udp)",
 	       "rfc3489", "mapping", "filtering", "ports", "hairpin", "hp-filter", "syn", "timeout",
 	       "verdict");
 	for (int i = 0; i < n; i++) {
@@ -171,7 +181,7 @@ static void print_summary(const struct job *jobs, int n, double wall_ms)
 		}
 		for (size_t k = 0; k < NSHOWN; k++)
 			classify_measured(r, shown[k], CLASSIFY_UDP, v[k], sizeof(v[k]));
-		printf("%-*s %-21s %-8s %-9s %-22s %-7s %-9s %-6s %-10s %s\n", w, r->declared.name,
+		printf("%-*s %-21s %-14s %-9s %-22s %-7s %-9s %-6s %-10s %s\n", w, r->declared.name,
 		       v[1], short_dep(v[2]), short_dep(v[3]), v[4], v[5], short_dep(v[6]), v[7],
 		       v[9], r->mismatches ? "MISMATCH" : "ok");
 		bad += r->mismatches != 0;
@@ -208,6 +218,8 @@ static void json_profile(FILE *f, const struct job *j)
 	json_str(f, j->path);
 	fprintf(f, ", \"description\": ");
 	json_str(f, r->declared.description);
+	fprintf(f, ", \"family\": \"%s\", \"topology\": ", r->family == AF_INET6 ? "ipv6" : "ipv4");
+	json_str(f, r->topology);
 	/* "not-measured": the header's outbound line keeps the probes in (classify.h) */
 	fprintf(f, ",\n     \"verdict\": \"%s\", \"mismatches\": [",
 		r->unmeasured ? "not-measured" : r->mismatches ? "mismatch" : "match");
@@ -355,7 +367,7 @@ int classify_main(int argc, char **argv)
 		goto out;
 	}
 	if (optind == argc) {
-		n = cli_shipped_profiles(paths, MAX_PROFILES);
+		n = cli_shipped_profiles_any_family(paths, MAX_PROFILES);
 		if (n <= 0)
 			goto out;
 	}
@@ -390,11 +402,6 @@ int classify_main(int argc, char **argv)
 		}
 		if (profile_header_parse_file(&h, paths[i], &dl) < 0) {
 			diag_print(&dl, &out_std);
-			errors++;
-		} else if (h.family != PROFILE_FAMILY_IPV4) {
-			fprintf(stderr, "punchlab: %s:%d: family %s: classify measures IPv4 profiles "
-				"only (its lab has no IPv6 yet), expected a profile of family ipv4\n",
-				paths[i], h.line[PROFILE_KEY_FAMILY], profile_family_name(h.family));
 			errors++;
 		} else if (!topology_given &&
 			   strcmp(classify_default_topology(&h), DEFAULT_TOPOLOGY) != 0) {

@@ -31,6 +31,8 @@ int cli_load_topology(const char *arg, struct topo *t);
  * or -errno (the directory named on stderr). */
 #define CLI_PATH_LEN 1024
 int cli_shipped_profiles(char paths[][CLI_PATH_LEN], int max);
+/* The same with the IPv6 ones (classify measures both families). */
+int cli_shipped_profiles_any_family(char paths[][CLI_PATH_LEN], int max);
 /* punchlab bench engines (src/cli/bench_engines.c): n cells of overhead per installed shipped
  * engine; with nebula, its five-profile UDP matrix at the default jobs and at --jobs 1. */
 #include <stdbool.h>

@@ -1,7 +1,8 @@
 /* The shipped profiles: every *.nft of <data>/nat-profiles, sorted (classify's and lifetime's
- * default list), IPv4 ones only: both commands measure in an IPv4 lab, so an IPv6 profile
- * (header "family: ipv6") is left out and said so rather than measured wrong. */
+ * default list). lifetime measures in an IPv4 lab, so for it an IPv6 profile (header
+ * "family: ipv6") is left out and said so rather than measured wrong; classify measures both. */
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int cli_shipped_profiles(char paths[][CLI_PATH_LEN], int max)
+static int shipped(char paths[][CLI_PATH_LEN], int max, bool ipv6)
 {
 	char dir[CLI_PATH_LEN - 300], **names = calloc((size_t)max + 1, sizeof(*names));
 	struct dirent *e;
@@ -44,7 +45,7 @@ int cli_shipped_profiles(char paths[][CLI_PATH_LEN], int max)
 		char path[CLI_PATH_LEN];
 
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i] ? names[i] : "");
-		if (names[i] && profile_family_of_file(path) == PROFILE_FAMILY_IPV6) {
+		if (!ipv6 && names[i] && profile_family_of_file(path) == PROFILE_FAMILY_IPV6) {
 			fprintf(stderr, "punchlab: %s: family ipv6, not measured (this command "
 				"measures IPv4 profiles only)\n", path);
 			free(names[i]);
@@ -58,4 +59,14 @@ int cli_shipped_profiles(char paths[][CLI_PATH_LEN], int max)
 	}
 	free(names);
 	return n;
+}
+
+int cli_shipped_profiles(char paths[][CLI_PATH_LEN], int max)
+{
+	return shipped(paths, max, false);
+}
+
+int cli_shipped_profiles_any_family(char paths[][CLI_PATH_LEN], int max)
+{
+	return shipped(paths, max, true);
 }

@@ -4,8 +4,12 @@
  * lifetime, the transports the NAT handles).
  *
  * The lab is any topology with the roles peer-a (the host behind the NAT), nat-a (the NAT under
- * test, which gets the profile) and rendezvous (the probe server, which needs two IPv4
- * addresses); two-nats is the default. All probing is done from sockets this process opens
+ * test, which gets the profile) and rendezvous (the probe server, which needs two addresses of
+ * the profile's family); two-nats is the default, and an IPv6 profile (header "family: ipv6")
+ * is measured over IPv6, in two-nats-dual when the topology given has no IPv6. A node that
+ * does not translate (an IPv6 firewall: the server sees the host's own endpoint) is measured
+ * the same way, its host's address being the public one; its mapping reads "no translation"
+ * and hairpinning, which needs a translated public endpoint, is not measured. All probing is done from sockets this process opens
  * inside the nodes (lab_socket()), from the calling thread, so several profiles can be
  * classified in parallel threads, each with its own lab.
  *
@@ -63,6 +67,13 @@
 #include "nft/profile.h"
 
 #define CLASSIFY_ROUNDS 3
+/* The lab of an IPv6 profile (header "family: ipv6") when the topology given has no IPv6 on
+ * the host, the server (two addresses) or the NAT's WAN: the dual-stack two-nats. */
+#define CLASSIFY_TOPOLOGY_IPV6 "two-nats-dual"
+/* How classify_measured() spells a node that does not translate (mapping), and a key that
+ * does not apply to it (hairpin, hairpin-filtering). */
+#define CLASSIFY_NO_TRANSLATION "no translation"
+#define CLASSIFY_NOT_APPLICABLE "n/a"
 
 struct classify_opts {
 	int wait_ms;      /* how long to wait for something that may never come; default 500 */
@@ -77,7 +88,11 @@ enum classify_transport { CLASSIFY_UDP, CLASSIFY_TCP, CLASSIFY_NTRANSPORTS };
 struct classify_measure {
 	bool handled_known, mapping_known, filtering_known, ports_known, hairpin_known;
 	bool hairpin_filtering_known, unsolicited_known, mapped_unsolicited_known;
-	bool handled;                        /* the NAT translates this transport */
+	bool handled;                        /* the NAT passes this transport */
+	/* the server saw every mapping test's internal endpoint unchanged: the node filters
+	 * but does not translate (an IPv6 firewall); mapping reads "no translation" (and
+	 * counts as the endpoint-independent a header declares), hairpin does not apply */
+	bool no_translation;
 	enum profile_dependency mapping, filtering;
 	enum profile_ports ports;
 	int stride;                          /* sequential ports: the step */
@@ -99,6 +114,8 @@ struct classify_measure {
 
 struct classify_result {
 	struct profile_header declared;
+	int family;                          /* AF_INET or AF_INET6: what was probed */
+	char topology[64];                   /* the lab's topology name */
 	struct classify_measure m[CLASSIFY_NTRANSPORTS];               /* the rounds combined */
 	struct classify_measure round[CLASSIFY_ROUNDS][CLASSIFY_NTRANSPORTS];
 	int nrounds;
@@ -127,9 +144,10 @@ struct classify_result {
 int classify_profile(const struct topo *t, const char *profile, const struct classify_opts *opts,
 		     struct classify_result *r, struct diag_list *dl);
 
-/* The lab a profile is measured in when nobody names one: "two-nats", or "two-firewalls" for a
- * profile that translates nothing (header "translation: none"): its home is on public addresses
- * that the internet router must route, which two-nats's private LANs are not. */
+/* The lab a profile is measured in when nobody names one: "two-nats", or "two-firewalls" for an
+ * IPv4 profile that translates nothing (header "translation: none"): its home is on public
+ * addresses that the internet router must route, which two-nats's private LANs are not (an IPv6
+ * profile's lab is two-nats-dual, whose homes are routed, whatever the translation). */
 const char *classify_default_topology(const struct profile_header *h);
 
 /* Classify, in parallel, the profile of every NAT node of `used` other than the nodes with the

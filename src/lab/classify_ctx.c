@@ -3,6 +3,7 @@
  * and reading the NAT's conntrack (classify_internal.h). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -35,24 +36,84 @@ void cl_sleep_ms(int ms)
 		poll(NULL, 0, (int)(until - cl_now_ms()));
 }
 
-char *cl_ep_str(const struct ep *e, char *buf, size_t len)
+char *cl_addr_str(const struct in6_addr *a, char *buf, size_t len)
 {
-	char a[INET_ADDRSTRLEN];
+	char t[INET6_ADDRSTRLEN];
 
-	inet_ntop(AF_INET, &e->a, a, sizeof(a));
-	snprintf(buf, len, "%s:%u", a, e->port);
+	if (IN6_IS_ADDR_V4MAPPED(a))
+		inet_ntop(AF_INET, &a->s6_addr[12], t, sizeof(t));
+	else
+		inet_ntop(AF_INET6, a, t, sizeof(t));
+	snprintf(buf, len, "%s", t);
 	return buf;
 }
 
-struct sockaddr_in cl_sin_of(struct in_addr a, uint16_t port)
+char *cl_ep_str(const struct ep *e, char *buf, size_t len)
 {
-	struct sockaddr_in s = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = a };
-	return s;
+	char a[INET6_ADDRSTRLEN];
+
+	cl_addr_str(&e->a, a, sizeof(a));
+	/* an IPv6 address in brackets (RFC 3986), so that the port reads as one */
+	snprintf(buf, len, IN6_IS_ADDR_V4MAPPED(&e->a) ? "%s:%u" : "[%s]:%u", a, e->port);
+	return buf;
 }
 
-struct ep cl_ep_of(const struct sockaddr_in *s)
+bool cl_addr_eq(const struct in6_addr *x, const struct in6_addr *y)
 {
-	struct ep e = { .a = s->sin_addr, .port = ntohs(s->sin_port) };
+	return memcmp(x, y, sizeof(*x)) == 0;
+}
+
+static struct in6_addr mapped_of(struct in_addr v4)
+{
+	struct in6_addr a = { 0 };
+
+	a.s6_addr[10] = a.s6_addr[11] = 0xff;
+	memcpy(&a.s6_addr[12], &v4, 4);
+	return a;
+}
+
+struct in6_addr cl_addr_of(const struct net_addr *na)
+{
+	return na->family == AF_INET6 ? na->a.v6 : mapped_of(na->a.v4);
+}
+
+socklen_t cl_sa_of(int family, const struct in6_addr *a, uint16_t port,
+		   struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		s6->sin6_addr = *a;
+		return sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		/* the mapped address' last four bytes; the unspecified :: gives INADDR_ANY */
+		memcpy(&s4->sin_addr, &a->s6_addr[12], 4);
+		return sizeof(*s4);
+	}
+}
+
+struct ep cl_ep_of(const struct sockaddr_storage *s)
+{
+	struct ep e = { .port = 0 };
+
+	if (s->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)s;
+
+		e.a = s6->sin6_addr;
+		e.port = ntohs(s6->sin6_port);
+	} else if (s->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)s;
+
+		e.a = mapped_of(s4->sin_addr);
+		e.port = ntohs(s4->sin_port);
+	}
 	return e;
 }
 
@@ -74,15 +135,16 @@ void cl_evidence(struct ctx *c, const char *fmt, ...)
 }
 
 /* A socket in a node, bound to a:port (port 0: any), non-blocking, closed with the ctx. */
-int cl_ctx_socket(struct ctx *c, int node, int type, struct in_addr a, uint16_t port,
-		      bool reuse)
+int cl_ctx_socket(struct ctx *c, int node, int type, const struct in6_addr *a, uint16_t port,
+		  bool reuse)
 {
-	struct sockaddr_in sa = cl_sin_of(a, port);
+	struct sockaddr_storage sa;
+	socklen_t sl = cl_sa_of(c->family, a, port, &sa);
 	int one = 1, fd;
 
 	if (c->nfds >= MAX_FDS)
 		return -EMFILE;
-	fd = lab_socket(c->lab, node, AF_INET, type | SOCK_NONBLOCK, 0);
+	fd = lab_socket(c->lab, node, c->family, type | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return fd;
 	if (cl_fds_high) {
@@ -98,7 +160,10 @@ int cl_ctx_socket(struct ctx *c, int node, int type, struct in_addr a, uint16_t 
 	if (reuse && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 		      setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0))
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+	/* an IPv6 socket of the lab speaks IPv6 only: no IPv4-mapped traffic sneaks in */
+	if (c->family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sl) < 0)
 		return -errno;
 	return fd;
 }
@@ -125,10 +190,8 @@ void cl_ctx_close(struct ctx *c, int fd)
 
 int cl_host_socket(struct ctx *c, enum classify_transport tr, uint16_t port, bool reuse)
 {
-	struct in_addr any = { htonl(INADDR_ANY) };
-
-	return cl_ctx_socket(c, c->host, tr == CLASSIFY_UDP ? SOCK_DGRAM : SOCK_STREAM, any, port,
-			  reuse || tr == CLASSIFY_TCP);
+	return cl_ctx_socket(c, c->host, tr == CLASSIFY_UDP ? SOCK_DGRAM : SOCK_STREAM, &in6addr_any,
+			     port, reuse || tr == CLASSIFY_TCP);
 }
 
 /* A TCP listener on an internal port (it shares the port with the connections made from it). */
@@ -143,12 +206,12 @@ int cl_host_listener(struct ctx *c, uint16_t port)
 
 uint16_t cl_local_port(int fd)
 {
-	struct sockaddr_in sa;
+	struct sockaddr_storage sa;
 	socklen_t l = sizeof(sa);
 
 	if (getsockname(fd, (struct sockaddr *)&sa, &l) < 0)
 		return 0;
-	return ntohs(sa.sin_port);
+	return cl_ep_of(&sa).port;
 }
 
 int cl_poll_one(int fd, short events, int64_t deadline)
@@ -170,27 +233,39 @@ int cl_poll_one(int fd, short events, int64_t deadline)
 	}
 }
 
+/* The family of a socket (every socket of a ctx has the ctx's). */
+static int fd_family(int fd)
+{
+	int family = AF_INET;
+	socklen_t l = sizeof(family);
+
+	getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &l);
+	return family;
+}
+
 int cl_send_to(int fd, struct ep to, const char *msg)
 {
-	struct sockaddr_in dst = cl_sin_of(to.a, to.port);
+	struct sockaddr_storage dst;
+	socklen_t dl = cl_sa_of(fd_family(fd), &to.a, to.port, &dst);
 
-	return sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&dst, sizeof(dst)) < 0 ? -errno
-											 : 0;
+	return sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&dst, dl) < 0 ? -errno : 0;
 }
 
 /* Send a token from host UDP socket hfd to server socket [s][p] and return the source the
  * server saw it from: the public endpoint of hfd towards that remote. */
 int cl_udp_observe(struct ctx *c, int hfd, int s, int p, struct ep *seen)
 {
-	struct sockaddr_in dst = cl_sin_of(c->srv[s], srv_port[p]);
-	int64_t deadline = cl_now_ms() + c->wait_ms;
+	struct sockaddr_storage dst;
+	socklen_t dl = cl_sa_of(c->family, &c->srv[s], srv_port[p], &dst);
+	/* it must come: the host talks to the server through the NAT (warm_up() proved it) */
+	int64_t deadline = cl_now_ms() + c->must_ms;
 	char tok[16], buf[64];
 	int len = snprintf(tok, sizeof(tok), "pl%u", ++c->seq);
 
-	if (sendto(hfd, tok, (size_t)len, 0, (struct sockaddr *)&dst, sizeof(dst)) < 0)
+	if (sendto(hfd, tok, (size_t)len, 0, (struct sockaddr *)&dst, dl) < 0)
 		return -errno;
 	for (;;) {
-		struct sockaddr_in from;
+		struct sockaddr_storage from;
 		socklen_t fl = sizeof(from);
 		int ret = cl_poll_one(c->srv_udp[s][p], POLLIN, deadline);
 		ssize_t n;
@@ -215,7 +290,7 @@ int cl_udp_answer(struct ctx *c, int hfd, int s, int p, struct ep seen)
 	if (ret < 0)
 		return ret;
 	for (int i = 0; i < 8; i++) {
-		ret = cl_poll_one(hfd, POLLIN, cl_now_ms() + c->wait_ms);
+		ret = cl_poll_one(hfd, POLLIN, cl_now_ms() + c->must_ms);
 		if (ret < 0)
 			return ret;
 		if (recv(hfd, buf, sizeof(buf), 0) == 3 && memcmp(buf, "ans", 3) == 0)
@@ -225,11 +300,24 @@ int cl_udp_answer(struct ctx *c, int hfd, int s, int p, struct ep seen)
 }
 
 /* Start a non-blocking connect. Returns 0 or -errno. */
-int cl_tcp_connect_start(int fd, struct in_addr a, uint16_t port)
+int cl_tcp_connect_start(int fd, const struct in6_addr *a, uint16_t port)
 {
-	struct sockaddr_in dst = cl_sin_of(a, port);
+	struct sockaddr_storage dst;
+	socklen_t dl = cl_sa_of(fd_family(fd), a, port, &dst);
 
-	if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0 && errno != EINPROGRESS)
+	if (connect(fd, (struct sockaddr *)&dst, dl) < 0 && errno != EINPROGRESS)
+		return -errno;
+	return 0;
+}
+
+int cl_set_hops(const struct ctx *c, int fd, int hops, int min_hops)
+{
+	bool v6 = c->family == AF_INET6;
+	int lvl = v6 ? IPPROTO_IPV6 : IPPROTO_IP;
+
+	/* IPV6_MINHOPCOUNT guards tcp_v6_err() as IP_MINTTL guards tcp_v4_err() */
+	if (setsockopt(fd, lvl, v6 ? IPV6_UNICAST_HOPS : IP_TTL, &hops, sizeof(hops)) < 0 ||
+	    setsockopt(fd, lvl, v6 ? IPV6_MINHOPCOUNT : IP_MINTTL, &min_hops, sizeof(min_hops)) < 0)
 		return -errno;
 	return 0;
 }
@@ -248,12 +336,12 @@ int cl_tcp_connect_result(int fd)
  * the server saw. The connection stays open (both fds belong to the ctx). */
 int cl_tcp_observe(struct ctx *c, int hfd, int s, int p, struct ep *seen)
 {
-	int64_t deadline = cl_now_ms() + c->wait_ms;
-	struct sockaddr_in from;
+	int64_t deadline = cl_now_ms() + c->must_ms;
+	struct sockaddr_storage from;
 	socklen_t fl = sizeof(from);
 	int ret, afd;
 
-	ret = cl_tcp_connect_start(hfd, c->srv[s], srv_port[p]);
+	ret = cl_tcp_connect_start(hfd, &c->srv[s], srv_port[p]);
 	if (ret < 0)
 		return ret;
 	ret = cl_poll_one(hfd, POLLOUT, deadline);
@@ -306,6 +394,21 @@ int cl_add_waiter(struct ctx *c, int fd, enum wait_kind kind)
 	return c->nw++;
 }
 
+int cl_must(struct ctx *c, int i)
+{
+	if (i >= 0)
+		c->w[i].must = true;
+	return i;
+}
+
+void cl_waiter_done(struct ctx *c, int i)
+{
+	if (i < 0 || c->w[i].done)
+		return;
+	c->w[i].done = true;
+	cl_ctx_close(c, c->w[i].fd);
+}
+
 enum wait_state cl_wstate(const struct ctx *c, int i)
 {
 	return i >= 0 ? c->w[i].state : W_ERROR;
@@ -314,39 +417,62 @@ enum wait_state cl_wstate(const struct ctx *c, int i)
 /* --- conntrack ------------------------------------------------------------------------------ */
 
 /* The NAT's conntrack entry of the flow from the host's internal port `port` to the remote
- * rem (proto: IPPROTO_*), looked up by its original tuple (ct_get_mapping(): no walk of the
+ * rem (proto: IPPROTO_*), looked up by its original tuple (ct_get_flow(): no walk of the
  * whole table). Returns 0, -ENOENT when there is none (yet), or -errno. */
-int cl_ct_get(struct ctx *c, uint8_t proto, uint16_t port, struct ep rem, struct ct_mapping *out)
+int cl_ct_get(struct ctx *c, uint8_t proto, uint16_t port, struct ep rem, struct ep *pub,
+	      uint32_t *timeout)
 {
+	struct net_addr src = { .family = c->family }, dst = { .family = c->family }, p;
+	struct ct_mapping cm;
+	int ret;
+
 	if (!c->ct)
 		return -ENOTCONN;
-	/* a firewall's flows have no NAT: their entry is the evidence all the same */
-	if (c->r->declared.translation == PROFILE_TRANSLATION_NONE) {
-		struct net_addr src = { .family = AF_INET, .a.v4 = c->hostaddr },
-				dst = { .family = AF_INET, .a.v4 = rem.a };
-
-		return ct_get_flow(c->ct, proto, &src, port, &dst, rem.port, out);
+	if (c->family == AF_INET6) {
+		src.a.v6 = c->hostaddr;
+		dst.a.v6 = rem.a;
+	} else {
+		memcpy(&src.a.v4, &c->hostaddr.s6_addr[12], 4);
+		memcpy(&dst.a.v4, &rem.a.s6_addr[12], 4);
 	}
-	return ct_get_mapping(c->ct, proto, c->hostaddr, port, rem.a, rem.port, out);
+	/* either family, translated or not (a firewall's entry keeps the host's endpoint) */
+	ret = ct_get_flow(c->ct, proto, &src, port, &dst, rem.port, &cm);
+	if (ret < 0)
+		return ret;
+	p = ct_mapping_addr(&cm, CT_ADDR_PUBLIC);
+	pub->a = cl_addr_of(&p);
+	pub->port = cm.public_port;
+	/* NPTv6 translates without conntrack (nptv6.nft: before and after it), so the entry
+	 * holds the internal address; the public one is the host's external address (warm_up) */
+	if (c->r->declared.translation == PROFILE_TRANSLATION_PREFIX && !(cm.status & IPS_NAT_MASK))
+		pub->a = c->wan;
+	*timeout = cm.timeout;
+	return 0;
 }
 
+/* Wait for every pending waiter: wait_ms for what may never come, and while a control (must)
+ * is still pending, up to must_ms: a control that is late says the lab is slow (load), and
+ * the probes sent beside it get as long, so that a late answer is not read as silence. */
 void cl_wait_all(struct ctx *c)
 {
-	int64_t deadline = cl_now_ms() + c->wait_ms;
+	int64_t start = cl_now_ms(), deadline = start + c->wait_ms, bound = start + c->must_ms;
 
 	for (;;) {
 		struct pollfd p[MAX_WAITERS];
 		int map[MAX_WAITERS], np = 0, n;
-		int64_t left = deadline - cl_now_ms();
+		bool must = false;
+		int64_t left;
 
 		for (int i = 0; i < c->nw; i++) {
-			if (c->w[i].state != W_NOTHING)
+			if (c->w[i].state != W_NOTHING || c->w[i].done)
 				continue;
 			p[np] = (struct pollfd){ .fd = c->w[i].fd,
 						 .events = c->w[i].kind == W_TCP_CONNECT ? POLLOUT
 											 : POLLIN };
 			map[np++] = i;
+			must = must || c->w[i].must;
 		}
+		left = (must ? bound : deadline) - cl_now_ms();
 		if (np == 0 || left <= 0)
 			return;
 		n = poll(p, (nfds_t)np, (int)left);
@@ -356,7 +482,7 @@ void cl_wait_all(struct ctx *c)
 			return;
 		for (int j = 0; j < np; j++) {
 			struct waiter *w = &c->w[map[j]];
-			struct sockaddr_in from;
+			struct sockaddr_storage from;
 			socklen_t fl = sizeof(from);
 			char buf[64];
 			int err, afd;

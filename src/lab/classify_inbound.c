@@ -18,11 +18,13 @@
  * S1:PC to the public endpoint conntrack shows for that flow (control_finish()): a SYN in the
  * reply direction of a flow the host opened (a simultaneous open), which even
  * address-and-port-dependent filtering admits. */
-static int control_begin(struct ctx *c, struct probes *pr, uint16_t port)
+static int control_begin(struct ctx *c, struct probes *pr, int round, uint16_t port)
 {
-	int ttl = CONTROL_TTL, minttl = 255, ret;
+	int ret;
 
-	pr->ctl_sfd = cl_ctx_socket(c, c->server, SOCK_STREAM, c->srv[0], 0, false);
+	/* a port of its own, which the host's guard knows (classify.c guard_controls()) */
+	pr->ctl_sfd = cl_ctx_socket(c, c->server, SOCK_STREAM, &c->srv[0],
+				    (uint16_t)(PORT_CTL_REMOTE + round), false);
 	if (pr->ctl_sfd < 0)
 		return pr->ctl_sfd;
 	pr->ctl_rem = (struct ep){ .a = c->srv[0], .port = cl_local_port(pr->ctl_sfd) };
@@ -32,24 +34,21 @@ static int control_begin(struct ctx *c, struct probes *pr, uint16_t port)
 	/* The router's time-exceeded would abort the connect (tcp_v4_err in SYN_SENT); a
 	 * listener answering the server's SYN instead would start a sequence conntrack never
 	 * saw (BRIEF.md: the low-TTL SYN must come from the real socket). IP_MINTTL makes the
-	 * socket ignore the ICMP error; both options are reset before the server's SYN. */
-	if (setsockopt(pr->ctl_hfd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)) < 0 ||
-	    setsockopt(pr->ctl_hfd, IPPROTO_IP, IP_MINTTL, &minttl, sizeof(minttl)) < 0)
-		return -errno;
-	ret = cl_tcp_connect_start(pr->ctl_hfd, pr->ctl_rem.a, pr->ctl_rem.port);
+	 * socket ignore the ICMP error (IPv6: the hop limit and IPV6_MINHOPCOUNT, tcp_v6_err()
+	 * aborts SYN_SENT alike); both are reset before the server's SYN. */
+	ret = cl_set_hops(c, pr->ctl_hfd, CONTROL_TTL, 255);
+	if (ret == 0)
+		ret = cl_tcp_connect_start(pr->ctl_hfd, &pr->ctl_rem.a, pr->ctl_rem.port);
 	return ret;
 }
 
-/* The second half, once conntrack has the host's flow (cm). */
-static int control_finish(struct probes *pr, const struct ct_mapping *cm, struct ep *pub)
+/* The second half, once the host's flow has its public endpoint pub. */
+static int control_finish(struct ctx *c, struct probes *pr, const struct ep *pub)
 {
-	int dflt = -1, zero = 0, ret;
+	int ret = cl_set_hops(c, pr->ctl_hfd, -1, 0);
 
-	if (setsockopt(pr->ctl_hfd, IPPROTO_IP, IP_MINTTL, &zero, sizeof(zero)) < 0 ||
-	    setsockopt(pr->ctl_hfd, IPPROTO_IP, IP_TTL, &dflt, sizeof(dflt)) < 0)
-		return -errno;
-	*pub = (struct ep){ .a = cm->public_addr, .port = cm->public_port };
-	ret = cl_tcp_connect_start(pr->ctl_sfd, pub->a, pub->port);
+	if (ret == 0)
+		ret = cl_tcp_connect_start(pr->ctl_sfd, &pub->a, pub->port);
 	return ret < 0 ? ret : pr->ctl_sfd;
 }
 
@@ -88,8 +87,8 @@ void start_filtering(struct ctx *c, int round, enum classify_transport tr)
 		} else {
 			/* A SYN from the very remote endpoint of the open connection would belong to
 			 * that connection: a fresh port of the remote address. */
-			fd = cl_ctx_socket(c, c->server, SOCK_STREAM, c->srv[s], 0, false);
-			ret = fd < 0 ? fd : cl_tcp_connect_start(fd, to->a, to->port);
+			fd = cl_ctx_socket(c, c->server, SOCK_STREAM, &c->srv[s], 0, false);
+			ret = fd < 0 ? fd : cl_tcp_connect_start(fd, &to->a, to->port);
 			pr->filter[i] = ret < 0 ? -1 : cl_add_waiter(c, fd, W_TCP_CONNECT);
 		}
 		if (ret < 0)
@@ -98,10 +97,10 @@ void start_filtering(struct ctx *c, int round, enum classify_transport tr)
 	if (tr == CLASSIFY_UDP) {
 		/* the control: a reply from the contacted endpoint itself */
 		ret = cl_send_to(c->srv_udp[0][0], pr->filter_pub[2], "in");
-		pr->filter[2] = ret < 0 ? -1 : cl_add_waiter(c, hfd[2], W_UDP_RECV);
+		pr->filter[2] = ret < 0 ? -1 : cl_must(c, cl_add_waiter(c, hfd[2], W_UDP_RECV));
 	} else {
 		/* the control: its first half now, the rest in finish_controls() */
-		ret = control_begin(c, pr, cl_rport(round, PORT_FILTER + 2));
+		ret = control_begin(c, pr, round, cl_rport(round, PORT_FILTER + 2));
 		if (ret == 0)
 			pr->ctl_pending = true;
 	}
@@ -110,10 +109,11 @@ void start_filtering(struct ctx *c, int round, enum classify_transport tr)
 }
 
 /* The second half of every round's TCP filtering control, once conntrack has the host's flow
- * (bounded: a flow not in conntrack within wait_ms fails its control). */
+ * (bounded: a flow not in conntrack within must_ms fails its control). A node that does not
+ * translate needs no lookup: the public endpoint is the host's own. */
 void finish_controls(struct ctx *c)
 {
-	int64_t deadline = cl_now_ms() + c->wait_ms;
+	int64_t deadline = cl_now_ms() + c->must_ms;
 	bool pending = true;
 
 	while (pending) {
@@ -121,20 +121,24 @@ void finish_controls(struct ctx *c)
 		for (int rd = 0; rd < CLASSIFY_ROUNDS; rd++) {
 			struct probes *pr = &c->pr[rd][CLASSIFY_TCP];
 			struct classify_measure *m = &c->r->round[rd][CLASSIFY_TCP];
-			struct ct_mapping cm;
-			int ret;
+			uint16_t port = cl_rport(rd, PORT_FILTER + 2);
+			uint32_t left;
+			int ret = 0;
 
 			if (!pr->ctl_pending)
 				continue;
-			ret = cl_ct_get(c, IPPROTO_TCP, cl_rport(rd, PORT_FILTER + 2), pr->ctl_rem, &cm);
+			if (c->no_translation)
+				pr->filter_pub[2] = (struct ep){ c->hostaddr, port };
+			else
+				ret = cl_ct_get(c, IPPROTO_TCP, port, pr->ctl_rem, &pr->filter_pub[2], &left);
 			if (ret == -ENOENT && cl_now_ms() < deadline) {
 				pending = true;
 				continue;
 			}
 			pr->ctl_pending = false;
 			if (ret == 0)
-				ret = control_finish(pr, &cm, &pr->filter_pub[2]);
-			pr->filter[2] = ret < 0 ? -1 : cl_add_waiter(c, ret, W_TCP_CONNECT);
+				ret = control_finish(c, pr, &pr->filter_pub[2]);
+			pr->filter[2] = ret < 0 ? -1 : cl_must(c, cl_add_waiter(c, ret, W_TCP_CONNECT));
 			if (ret < 0)
 				cl_note(m, "filtering: the control probe not sent (%s)", strerror(-ret));
 		}
@@ -186,9 +190,9 @@ void hairpin_setup(struct ctx *c, int round, enum classify_transport tr)
 
 		pr->hp_fd[5] = u2; /* closed once the NAT has seen its SYN (hairpin_probe()) */
 
-		ret = a2 < 0 ? a2 : u2 < 0 ? u2 : cl_tcp_connect_start(a2, pr->hp_pub[1].a, pr->hp_pub[1].port);
+		ret = a2 < 0 ? a2 : u2 < 0 ? u2 : cl_tcp_connect_start(a2, &pr->hp_pub[1].a, pr->hp_pub[1].port);
 		if (ret == 0)
-			ret = cl_tcp_connect_start(u2, pr->hp_pub[5].a, pr->hp_pub[5].port);
+			ret = cl_tcp_connect_start(u2, &pr->hp_pub[5].a, pr->hp_pub[5].port);
 		if (ret == 0) {
 			pr->hp_control = cl_add_waiter(c, a2, W_TCP_CONNECT);
 			pr->hp_control_src = cl_add_waiter(c, pr->hp_fd[1], W_TCP_ACCEPT);
@@ -231,16 +235,16 @@ void hairpin_probe(struct ctx *c, int round, enum classify_transport tr)
 		int p2 = cl_host_socket(c, tr, cl_rport(round, PORT_HAIRPIN + 1), true);
 
 		if (p2 >= 0)
-			(void)cl_tcp_connect_start(p2, pr->hp_pub[0].a, pr->hp_pub[0].port);
+			(void)cl_tcp_connect_start(p2, &pr->hp_pub[0].a, pr->hp_pub[0].port);
 	}
 	{
 		int s2 = cl_host_socket(c, tr, cl_rport(round, PORT_HAIRPIN + 3), true);
 		int w2 = cl_host_socket(c, tr, cl_rport(round, PORT_HAIRPIN + 6), true);
 
-		ret = s2 < 0 ? s2 : cl_tcp_connect_start(s2, pr->hp_pub[2].a, pr->hp_pub[2].port);
+		ret = s2 < 0 ? s2 : cl_tcp_connect_start(s2, &pr->hp_pub[2].a, pr->hp_pub[2].port);
 		if (ret == 0)
 			pr->hp_ei = cl_add_waiter(c, pr->hp_fd[2], W_TCP_ACCEPT);
-		ret = w2 < 0 ? w2 : cl_tcp_connect_start(w2, pr->hp_pub[4].a, pr->hp_pub[4].port);
+		ret = w2 < 0 ? w2 : cl_tcp_connect_start(w2, &pr->hp_pub[4].a, pr->hp_pub[4].port);
 		if (ret == 0)
 			pr->hp_ad = cl_add_waiter(c, pr->hp_fd[4], W_TCP_ACCEPT);
 	}
@@ -254,17 +258,17 @@ void start_unsolicited(struct ctx *c, int round, enum classify_transport tr)
 	struct probes *pr = &c->pr[round][tr];
 	int type = tr == CLASSIFY_UDP ? SOCK_DGRAM : SOCK_STREAM;
 	enum wait_kind kind = tr == CLASSIFY_UDP ? W_UDP_ERR : W_TCP_CONNECT;
-	const struct in_addr to[2] = { c->wan, c->up };
+	const struct in6_addr to[2] = { c->wan, c->up };
 	const int port[2] = { PORT_UNSOLICITED, PORT_CLOSED };
 	int *idx[2] = { &pr->unsolicited, &pr->closed };
 
 	for (int i = 0; i < 2; i++) {
-		int fd = cl_ctx_socket(c, c->server, type, c->srv[0], 0, false), ret;
+		int fd = cl_ctx_socket(c, c->server, type, &c->srv[0], 0, false), ret;
 
 		*idx[i] = -1;
 		/* UDP: connect() only sets the peer, so that an ICMP error is reported */
 		ret = fd < 0 ? fd
-			     : cl_tcp_connect_start(fd, to[i], (uint16_t)(port[i] + round * 10 + (int)tr));
+			     : cl_tcp_connect_start(fd, &to[i], (uint16_t)(port[i] + round * 10 + (int)tr));
 		if (ret == 0 && tr == CLASSIFY_UDP && send(fd, "un", 2, 0) < 0)
 			ret = -errno;
 		if (ret < 0) {
@@ -272,7 +276,17 @@ void start_unsolicited(struct ctx *c, int round, enum classify_transport tr)
 			continue;
 		}
 		*idx[i] = cl_add_waiter(c, fd, kind);
+		if (i == 1)
+			cl_must(c, *idx[i]); /* the control: it must be refused */
 	}
+}
+
+/* Judged (cl_wait_all() right after start_unsolicited()): close the server's sockets, so that
+ * no retransmitted SYN meets a mapping made later. */
+void end_unsolicited(struct ctx *c, int round, enum classify_transport tr)
+{
+	cl_waiter_done(c, c->pr[round][tr].unsolicited);
+	cl_waiter_done(c, c->pr[round][tr].closed);
 }
 
 /* Unsolicited to a mapped port: an internal endpoint talks to S1:P1; the server's other
@@ -291,8 +305,8 @@ void start_mapped_unsolicited(struct ctx *c, int round, enum classify_transport 
 		hfd = cl_observe(c, tr, port, 0, 0, &pr->mapped_pub);
 	fd = hfd < 0 ? hfd
 		     : cl_ctx_socket(c, c->server, tr == CLASSIFY_UDP ? SOCK_DGRAM : SOCK_STREAM,
-				  c->srv[1], 0, false);
-	ret = fd < 0 ? fd : cl_tcp_connect_start(fd, pr->mapped_pub.a, pr->mapped_pub.port);
+				  &c->srv[1], 0, false);
+	ret = fd < 0 ? fd : cl_tcp_connect_start(fd, &pr->mapped_pub.a, pr->mapped_pub.port);
 	if (ret == 0 && tr == CLASSIFY_UDP && send(fd, "mu", 2, 0) < 0)
 		ret = -errno;
 	if (ret < 0) {
@@ -310,7 +324,7 @@ void finish_filtering(struct ctx *c, int round, enum classify_transport tr)
 	const struct probes *pr = &c->pr[round][tr];
 	enum wait_state s0 = cl_wstate(c, pr->filter[0]), s1 = cl_wstate(c, pr->filter[1]);
 	enum wait_state sc = cl_wstate(c, pr->filter[2]);
-	char b[3][32];
+	char b[3][64];
 
 	if (pr->filter[0] < 0 || pr->filter[1] < 0)
 		return; /* setup failed: noted */
@@ -337,7 +351,7 @@ void finish_filtering(struct ctx *c, int round, enum classify_transport tr)
 static bool from_public(const struct ctx *c, const struct classify_measure *m,
 			const struct ep *from, const struct ep *sender_pub)
 {
-	if (from->a.s_addr != c->wan.s_addr)
+	if (!cl_addr_eq(&from->a, &c->wan))
 		return false;
 	return !(m->mapping_known && m->mapping == PROFILE_ENDPOINT_INDEPENDENT) ||
 	       from->port == sender_pub->port;
@@ -350,7 +364,7 @@ void finish_hairpin(struct ctx *c, int round, enum classify_transport tr)
 	enum wait_state sc = cl_wstate(c, pr->hp_control);
 	enum wait_state se = cl_wstate(c, pr->hp_ei), sa = cl_wstate(c, pr->hp_ad);
 	bool control = false, ei = false, ad = false;
-	char b[4][32], why[96] = "";
+	char b[4][64], why[96] = "";
 
 	if (pr->hp_control < 0)
 		return; /* setup failed: noted */
@@ -402,7 +416,9 @@ void finish_unsolicited(struct ctx *c, int round, enum classify_transport tr)
 	const struct probes *pr = &c->pr[round][tr];
 	enum wait_state su = cl_wstate(c, pr->unsolicited), sk = cl_wstate(c, pr->closed);
 	enum wait_state ss = cl_wstate(c, pr->mapped_srv), sh = cl_wstate(c, pr->mapped_host);
-	char b[2][32];
+	struct ep un = { c->wan, (uint16_t)(PORT_UNSOLICITED + round * 10 + (int)tr) };
+	struct ep cl = { c->up, (uint16_t)(PORT_CLOSED + round * 10 + (int)tr) };
+	char b[3][64];
 
 	if (pr->unsolicited >= 0 && pr->closed >= 0) {
 		if (sk != W_REFUSED) {
@@ -429,11 +445,10 @@ void finish_unsolicited(struct ctx *c, int round, enum classify_transport tr)
 			cl_note(m, "unsolicited to a mapped port: %s", strerror(c->w[pr->mapped_srv].err));
 		}
 	}
-	cl_evidence(c, "r%d %s unsolicited: to unmapped %s:%d: %s; to mapped %s from S2: %s; "
-		 "control to closed %s:%d: %s", round + 1, tr_name[tr],
-		 inet_ntop(AF_INET, &c->wan, b[0], sizeof(b[0])),
-		 PORT_UNSOLICITED + round * 10 + (int)tr, cl_state_word(su, tr),
+	cl_evidence(c, "r%d %s unsolicited: to unmapped %s: %s; to mapped %s from S2: %s; "
+		 "control to closed %s: %s", round + 1, tr_name[tr],
+		 cl_ep_str(&un, b[0], sizeof(b[0])), cl_state_word(su, tr),
 		 cl_ep_str(&pr->mapped_pub, b[1], sizeof(b[1])),
 		 ss == W_ANSWER || sh == W_ANSWER ? "let in" : cl_state_word(ss, tr),
-		 inet_ntoa(c->up), PORT_CLOSED + round * 10 + (int)tr, cl_state_word(sk, tr));
+		 cl_ep_str(&cl, b[2], sizeof(b[2])), cl_state_word(sk, tr));
 }

@@ -6,7 +6,9 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
+#include "base/netaddr.h"
 #include "lab/classify.h"
 #include "lab/lab.h"
 
@@ -24,10 +26,14 @@
 #define PORT_HAIRPIN 40031  /* seven: A, P; T, S; U, V, W */
 #define PORT_MAPPED 40041   /* the mapped public port an unsolicited probe goes to */
 #define PORT_CT 40051       /* the UDP mapping whose conntrack timeout is read */
+/* On S1, one per round: the TCP filtering control's remote (guard_controls()). Below the
+ * ephemeral range (32768-60999), where the server's other sockets, bound to port 0, would
+ * take it now and then (bind: EADDRINUSE, 1 classification in 600 at 40061-40261). */
+#define PORT_CTL_REMOTE 3490
 #define PORT_LIFETIME 40801 /* up to LIFETIME_MAX */
-#define PORT_UNSOLICITED 40900 /* on the NAT's public address: nothing ever maps it */
+#define PORT_UNSOLICITED 40900 /* on the public address: nothing maps it before it is judged */
 #define PORT_CLOSED 40950   /* on the NAT's upstream router: nothing listens there */
-#define PORT_WARMUP 40999
+#define PORT_WARMUP 40999   /* to S1; PORT_WARMUP - 1 to S2 (warm_up()) */
 #define WARMUP_MS 3000
 #define WARMUP_RESEND_MS 50
 
@@ -48,6 +54,12 @@
 extern bool cl_fds_high; /* set before any classification measures (classify.c) */
 #define MAX_WAITERS 96
 #define DEFAULT_WAIT_MS 500
+/* How long to wait for what must come (the server's view of a probe, a control's answer): on
+ * this shared 2-core machine under load (load average 20-27, 27 labs at once) such an answer
+ * took longer than the default 500 ms now and then (tests/lab/profile-gen.sh). Waiting for what
+ * comes costs only the time until it comes, so the bound is generous; it is reached only when
+ * something is broken (a transport the NAT drops, a control it blocks). */
+#define MUST_WAIT_MS 4000
 /* Between a first contact and the probe that depends on it: the NAT must have seen the first
  * before the second (both cross the same veth from one thread, but nothing promises order
  * across CPUs). */
@@ -56,8 +68,11 @@ extern bool cl_fds_high; /* set before any classification measures (classify.c) 
 #define CONTROL_TTL 2
 #define CT_POLL_MS 2
 
+/* An endpoint of either family. An IPv4 address is held as its IPv4-mapped IPv6 address
+ * (::ffff:a.b.c.d, RFC 4291 2.5.5.2), so that one type and one comparison (cl_addr_eq()) serve
+ * both families; sockets get their own family's sockaddr (cl_sa_of()). */
 struct ep {
-	struct in_addr a;
+	struct in6_addr a;
 	uint16_t port; /* host order */
 };
 
@@ -71,6 +86,10 @@ struct waiter {
 	enum wait_state state;
 	struct ep from; /* W_UDP_RECV, W_TCP_ACCEPT: the source seen */
 	int err;
+	/* a control: something that must come (an answer, a refusal); cl_wait_all() waits for
+	 * it up to the must-come bound, and the probes beside it wait as long */
+	bool must;
+	bool done;      /* judged, its socket closed: no longer waited for */
 };
 
 /* The inbound probes of one round and transport: waiter indexes (-1: not sent), and the
@@ -99,11 +118,19 @@ struct probes {
 struct ctx {
 	struct lab *lab;
 	int host, nat, server;
-	struct in_addr srv[2];  /* S1, S2 */
-	struct in_addr wan;     /* the NAT's public address */
-	struct in_addr hostaddr; /* the host's own (internal) address */
-	struct in_addr up;      /* the NAT's upstream router on its WAN link */
+	int family;             /* AF_INET or AF_INET6: the profile's family, every socket's */
+	struct in6_addr srv[2];  /* S1, S2 */
+	/* The public address: the NAT's WAN address; for a node that does not translate (an
+	 * IPv6 firewall), the host's own address (warm_up() tells them apart). */
+	struct in6_addr wan;
+	struct in6_addr hostaddr; /* the host's own (internal) address */
+	struct in6_addr up;      /* the NAT's upstream router on its WAN link */
+	/* The node does not translate: the server saw the host's own address and port. Its
+	 * "mapping" is the host's endpoint and hairpinning does not apply (traffic between two
+	 * internal endpoints never reaches it). */
+	bool no_translation;
 	int wait_ms;
+	int must_ms;            /* max(wait_ms, MUST_WAIT_MS) */
 	int srv_udp[2][2];      /* [address][port] */
 	int srv_tcp[2][2];      /* listeners */
 	int fds[MAX_FDS];
@@ -123,13 +150,20 @@ extern const char *const tr_name[CLASSIFY_NTRANSPORTS];
 int64_t cl_now_ms(void);
 void cl_sleep_ms(int ms);
 char *cl_ep_str(const struct ep *e, char *buf, size_t len);
-struct sockaddr_in cl_sin_of(struct in_addr a, uint16_t port);
-struct ep cl_ep_of(const struct sockaddr_in *s);
+char *cl_addr_str(const struct in6_addr *a, char *buf, size_t len);
+bool cl_addr_eq(const struct in6_addr *x, const struct in6_addr *y);
+/* an address of a topology (either family) as the ctx holds it */
+struct in6_addr cl_addr_of(const struct net_addr *na);
+/* the sockaddr of family `family` for a:port into *ss; returns its length */
+socklen_t cl_sa_of(int family, const struct in6_addr *a, uint16_t port,
+		   struct sockaddr_storage *ss);
+struct ep cl_ep_of(const struct sockaddr_storage *s);
 uint16_t cl_rport(int round, int port);
 void cl_evidence(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cl_note(struct classify_measure *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* a socket in a node, bound to a:port (0: any), non-blocking, owned (closed) by the ctx */
-int cl_ctx_socket(struct ctx *c, int node, int type, struct in_addr a, uint16_t port, bool reuse);
+int cl_ctx_socket(struct ctx *c, int node, int type, const struct in6_addr *a, uint16_t port,
+		  bool reuse);
 void cl_ctx_close_from(struct ctx *c, int mark);
 void cl_ctx_close(struct ctx *c, int fd);
 int cl_host_socket(struct ctx *c, enum classify_transport tr, uint16_t port, bool reuse);
@@ -139,16 +173,26 @@ int cl_poll_one(int fd, short events, int64_t deadline);
 int cl_send_to(int fd, struct ep to, const char *msg);
 int cl_udp_observe(struct ctx *c, int hfd, int s, int p, struct ep *seen);
 int cl_udp_answer(struct ctx *c, int hfd, int s, int p, struct ep seen);
-int cl_tcp_connect_start(int fd, struct in_addr a, uint16_t port);
+int cl_tcp_connect_start(int fd, const struct in6_addr *a, uint16_t port);
+/* IP_TTL / IPV6_UNICAST_HOPS and IP_MINTTL / IPV6_MINHOPCOUNT of a socket of the ctx's family
+ * (-1: the default hop limit; 0: no minimum) */
+int cl_set_hops(const struct ctx *c, int fd, int hops, int min_hops);
 int cl_tcp_connect_result(int fd);
 int cl_tcp_observe(struct ctx *c, int hfd, int s, int p, struct ep *seen);
 int cl_observe(struct ctx *c, enum classify_transport tr, uint16_t port, int s, int p,
 	       struct ep *seen);
 int cl_add_waiter(struct ctx *c, int fd, enum wait_kind kind);
+/* mark waiter i a control (struct waiter.must); returns i */
+int cl_must(struct ctx *c, int i);
+/* judged: close its socket, stop waiting for it (its state stays) */
+void cl_waiter_done(struct ctx *c, int i);
 enum wait_state cl_wstate(const struct ctx *c, int i);
 const char *cl_state_word(enum wait_state s, enum classify_transport tr);
 void cl_wait_all(struct ctx *c);
-int cl_ct_get(struct ctx *c, uint8_t proto, uint16_t port, struct ep rem, struct ct_mapping *out);
+/* The NAT's conntrack entry of the flow from the host's internal port to rem: its public
+ * endpoint and the seconds it has left. 0, -ENOENT (none yet) or -errno. */
+int cl_ct_get(struct ctx *c, uint8_t proto, uint16_t port, struct ep rem, struct ep *pub,
+	      uint32_t *timeout);
 
 /* classify.c: the outbound tests */
 void measure_mapping(struct ctx *c, int round, enum classify_transport tr);
@@ -161,6 +205,7 @@ void finish_controls(struct ctx *c);
 void hairpin_setup(struct ctx *c, int round, enum classify_transport tr);
 void hairpin_probe(struct ctx *c, int round, enum classify_transport tr);
 void start_unsolicited(struct ctx *c, int round, enum classify_transport tr);
+void end_unsolicited(struct ctx *c, int round, enum classify_transport tr);
 void start_mapped_unsolicited(struct ctx *c, int round, enum classify_transport tr);
 void finish_filtering(struct ctx *c, int round, enum classify_transport tr);
 void finish_hairpin(struct ctx *c, int round, enum classify_transport tr);

@@ -53,12 +53,14 @@ void ct_timeout_read(struct ctx *c, bool replied)
 		struct probes *pr = &c->pr[rd][CLASSIFY_UDP];
 		struct classify_measure *m = &c->r->round[rd][CLASSIFY_UDP];
 		uint16_t port = cl_rport(rd, PORT_CT);
-		struct ct_mapping cm;
+		struct ep pub;
+		uint32_t left;
+		char b[64];
 		int slack;
 
 		if (pr->ct_fd < 0)
 			continue;
-		ret = cl_ct_get(c, IPPROTO_UDP, port, rem, &cm);
+		ret = cl_ct_get(c, IPPROTO_UDP, port, rem, &pub, &left);
 		/* whole seconds between the packet and the reading (beyond the truncation), taken
 		 * after the reading: under load (54 labs classified at once on 2 cores) the
 		 * reading itself took long enough for the entry to tick down one more second
@@ -74,14 +76,14 @@ void ct_timeout_read(struct ctx *c, bool replied)
 		if (slack > m->ct_slack)
 			m->ct_slack = slack;
 		if (!replied) {
-			m->ct_unreplied = (int)cm.timeout;
+			m->ct_unreplied = (int)left;
 			continue;
 		}
-		m->ct_replied = (int)cm.timeout;
+		m->ct_replied = (int)left;
 		cl_ctx_close(c, pr->ct_fd);
 		pr->ct_fd = -1;
 		cl_evidence(c, "r%d udp-timeout: conntrack of %u -> %s: %d s left when made, %d s "
-			 "left when replied", rd + 1, port, inet_ntoa(c->srv[0]), m->ct_unreplied,
+			 "left when replied", rd + 1, port, cl_ep_str(&rem, b, sizeof(b)), m->ct_unreplied,
 			 m->ct_replied);
 	}
 }

@@ -50,8 +50,10 @@ static char *measure_str(const struct classify_measure *m, enum profile_key k, c
 			snprintf(buf, len, "%s", m->handled ? "yes" : "no");
 		break;
 	case PROFILE_KEY_MAPPING:
+		/* the host's own endpoint is no mapping type (classify.h) */
 		if (m->mapping_known)
-			snprintf(buf, len, "%s", profile_dependency_name(m->mapping));
+			snprintf(buf, len, "%s", m->no_translation ? CLASSIFY_NO_TRANSLATION
+								  : profile_dependency_name(m->mapping));
 		break;
 	case PROFILE_KEY_FILTERING:
 		if (m->filtering_known)
@@ -62,11 +64,15 @@ static char *measure_str(const struct classify_measure *m, enum profile_key k, c
 			ports_str(m->ports, m->stride, buf, len);
 		break;
 	case PROFILE_KEY_HAIRPIN:
-		if (m->hairpin_known)
+		if (m->mapping_known && m->no_translation)
+			snprintf(buf, len, "%s", CLASSIFY_NOT_APPLICABLE);
+		else if (m->hairpin_known)
 			snprintf(buf, len, "%s", m->hairpin ? "yes" : "no");
 		break;
 	case PROFILE_KEY_HAIRPIN_FILTERING:
-		if (m->hairpin_filtering_known)
+		if (m->mapping_known && m->no_translation)
+			snprintf(buf, len, "%s", CLASSIFY_NOT_APPLICABLE);
+		else if (m->hairpin_filtering_known)
 			snprintf(buf, len, "%s", profile_dependency_name(m->hairpin_filtering));
 		break;
 	case PROFILE_KEY_TCP_UNSOLICITED:
@@ -282,13 +288,16 @@ bool classify_compared(const struct classify_result *r, enum profile_key k,
 	case PROFILE_KEY_MAPPING:
 	case PROFILE_KEY_FILTERING:
 	case PROFILE_KEY_PORTS:
-	case PROFILE_KEY_HAIRPIN:
 	case PROFILE_KEY_TCP_UNSOLICITED:
 	case PROFILE_KEY_PREDICTABLE:
 		return true;
+	case PROFILE_KEY_HAIRPIN:
+		/* hairpinning needs a translated public endpoint: none without translation */
+		return !(m->mapping_known && m->no_translation);
 	case PROFILE_KEY_HAIRPIN_FILTERING:
 		/* it refines hairpin: a wrong hairpin is that key's mismatch alone */
-		return r->declared.hairpin && m->hairpin_known && m->hairpin;
+		return r->declared.hairpin && m->hairpin_known && m->hairpin &&
+		       !(m->mapping_known && m->no_translation);
 	case PROFILE_KEY_UDP_TIMEOUT:
 		return tr == CLASSIFY_UDP;
 	default:
@@ -342,6 +351,10 @@ bool classify_mismatch(const struct classify_result *r, enum profile_key k,
 	}
 	classify_declared(r, k, d, sizeof(d));
 	classify_measured(r, k, tr, v, sizeof(v));
+	/* no translation keeps every endpoint: the endpoint-independent mapping a header can
+	 * declare, and no other */
+	if (k == PROFILE_KEY_MAPPING && strcmp(v, CLASSIFY_NO_TRANSLATION) == 0)
+		return r->declared.mapping != PROFILE_ENDPOINT_INDEPENDENT;
 	return strcmp(d, v) != 0;
 }
 

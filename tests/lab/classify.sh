@@ -1,10 +1,19 @@
 #!/bin/sh
 # Lab test of `punchlab classify` (root, real namespaces):
-#  - every shipped profile behaves as its header declares, over UDP and TCP (exit 0);
+#  - every shipped profile behaves as its header declares, over UDP and TCP (exit 0), the IPv6
+#    ones (ipv6-firewall, ipv6-firewall-ad, nat66) measured over IPv6 in two-nats-dual: the
+#    firewalls as "no translation" (their hosts' own endpoints) with hairpinning n/a, nat66 as
+#    a translating endpoint-independent NAT; conntrack read over IPv6 (the UDP timeout);
 #  - every deliberately mislabelled profile in tests/data/profiles/ is reported as a mismatch
-#    on exactly the key it lies about (exit 1): mislabel-KEY.nft and mislabel-KEY--HOW.nft;
+#    on exactly the key it lies about (exit 1): mislabel-KEY.nft and mislabel-KEY--HOW.nft
+#    (two of them IPv6: a firewall that claims RST, a random-port NAT66 that claims
+#    address-dependent filtering), also with --wait 1500 (a longer wait let the host's own
+#    retransmitted SYN pass the TCP filtering control of a NAT that admits no SYN at all);
 #    answers that differ between rounds are reported as "disagree";
 #  - the sequential test profile with stride 3 is measured with stride 3;
+#  - two profiles on which classify's own probes would collide (a port a later test wants
+#    preserved taken by an earlier mapping; a mapping made where an unsolicited SYN is still
+#    being retransmitted) behave as declared;
 #  - a bad header and a ruleset that does not load give FILE:LINE errors and exit 2;
 #  - the matrix classifies the profiles a topology names for its other nodes (double-nat's
 #    CGN): a mislabelled CGN turns every cell into an error naming the node (exit 2), the
@@ -39,10 +48,15 @@ verdict() {
 	awk -v p="$1" '$0 ~ "^" p "  \\(" { on = 1 } on && /=> / { print; exit }' "$out"
 }
 
-# 1. Shipped profiles.
-# (IPv4 ones: classify leaves IPv6 profiles out and says so, checked below)
-n=$(grep -L '^# family: ipv6$' "$SRC"/nat-profiles/*.nft | wc -l)
+# The block of one profile in the text output, up to its verdict.
+block() {
+	awk -v p="$1" '$0 ~ "^" p "  \\(" { on = 1 } on { print } on && /=> / { exit }' "$out"
+}
+
+# 1. Shipped profiles, both families.
+n=$(find "$SRC"/nat-profiles -name '*.nft' | wc -l)
 n6=$(grep -l '^# family: ipv6$' "$SRC"/nat-profiles/*.nft | wc -l)
+[ "$n6" -ge 3 ] || bad "test setup: $n6 IPv6 profiles shipped, expected at least 3"
 PUNCHLAB_DATA_DIR=$SRC "$PUNCHLAB" classify >"$out" 2>&1
 rc=$?
 cat "$out"
@@ -53,28 +67,62 @@ nm=$(grep -c '=> not measured: outbound' "$out")
 [ "$nm" = "$(grep -l '^# outbound: ' "$SRC"/nat-profiles/*.nft | wc -l)" ] ||
 	bad "$nm shipped profiles not measured, expected those with an outbound line"
 [ "$((ok + nm))" = "$n" ] || bad "$ok of $n shipped profiles behave as declared ($nm not measured)"
-left=$(grep -c 'family ipv6, not measured' "$out")
-[ "$left" = "$n6" ] || bad "classify said it left out $left IPv6 profiles, expected $n6"
-PUNCHLAB_DATA_DIR=$SRC "$PUNCHLAB" classify nat66 >"$out.v6" 2>&1
-rc=$?
-[ $rc = 2 ] || bad "classify nat66 (an IPv6 profile) exited $rc, expected 2"
-grep -q 'nat66.nft:11: family ipv6: classify measures IPv4 profiles only' "$out.v6" ||
-	bad "classify nat66: no clear error: $(cat "$out.v6")"
+v6=$(grep -c '^  measured over IPv6 in two-nats-dual' "$out")
+[ "$v6" = "$n6" ] || bad "$v6 profiles measured over IPv6, expected the $n6 of family ipv6"
+# One of each IPv6 kind, key by key (UDP and TCP columns).
+for fw in ipv6-firewall ipv6-firewall-ad; do
+	b=$(block "$fw")
+	echo "$b" | grep -q "no translation: the server sees the host's own endpoint" ||
+		bad "$fw: not reported as a node that does not translate"
+	echo "$b" | grep -Eq '^  mapping +endpoint-independent +no translation +no translation *$' ||
+		bad "$fw: mapping not reported as no translation over UDP and TCP"
+	echo "$b" | grep -Eq '^  hairpin +no +\(n/a\) +\(n/a\) *$' ||
+		bad "$fw: hairpin not reported as not applicable"
+	echo "$b" | grep -Eq '^  udp-timeout +120 +ct 1(19|20)/120 ' ||
+		bad "$fw: the UDP timeout not read from conntrack over IPv6"
+	echo "$b" | grep -q '=> behaves as declared' || bad "$fw: does not behave as declared"
+done
+block ipv6-firewall |
+	grep -Eq '^  filtering +endpoint-independent +endpoint-independent +endpoint-independent *$' ||
+	bad "ipv6-firewall: filtering not endpoint-independent over UDP and TCP"
+block ipv6-firewall-ad |
+	grep -Eq '^  filtering +address-dependent +address-dependent +address-dependent *$' ||
+	bad "ipv6-firewall-ad: filtering not address-dependent over UDP and TCP"
+b=$(block nat66)
+if echo "$b" | grep -q 'no translation'; then bad "nat66: reported as a node that does not translate"; fi
+echo "$b" | grep -Eq '^  mapping +endpoint-independent +endpoint-independent +endpoint-independent *$' ||
+	bad "nat66: mapping not endpoint-independent over UDP and TCP"
+echo "$b" | grep -Eq '^  filtering +address-and-port-dependent +address-and-port-dependent +address-and-port-dependent *$' ||
+	bad "nat66: filtering not address-and-port-dependent over UDP and TCP"
+echo "$b" | grep -q '=> behaves as declared' || bad "nat66: does not behave as declared"
+# JSON says the family and the lab.
+PUNCHLAB_DATA_DIR=$SRC "$PUNCHLAB" classify --json nat66 >"$out.json" 2>&1
+python3 - "$out.json" <<'PY' || bad "classify --json nat66: no family ipv6 / topology two-nats-dual / match"
+import json, sys
+p = json.load(open(sys.argv[1]))["profiles"][0]
+sys.exit(not (p["family"] == "ipv6" and p["topology"] == "two-nats-dual" and p["verdict"] == "match"))
+PY
+rm -f "$out.json"
 
-# 2. Mislabelled profiles: one mismatch each, on its key.
-PUNCHLAB_DATA_DIR=$SRC "$PUNCHLAB" classify "$DATA"/mislabel-*.nft >"$out" 2>&1
-rc=$?
-cat "$out"
-[ $rc = 1 ] || bad "classify of the mislabelled profiles exited $rc, expected 1"
-for f in "$DATA"/mislabel-*.nft; do
-	name=$(basename "$f" .nft)
-	key=${name#mislabel-}
-	key=${key%%--*}
-	v=$(verdict "$name")
-	case "$v" in
-	*"=> MISMATCH on: $key ("*) ;;
-	*) bad "$name: expected a mismatch on $key only, got: $v" ;;
-	esac
+# 2. Mislabelled profiles: one mismatch each, on its key; with the default wait and with
+# profile-gen.sh's longer one.
+[ -n "$(find "$DATA" -name 'mislabel-*ipv6*.nft')" ] || bad "test setup: no IPv6 mislabelled profile"
+for wait in "" "--wait 1500"; do
+	# shellcheck disable=SC2086 # no --wait, or --wait and its value
+	PUNCHLAB_DATA_DIR=$SRC "$PUNCHLAB" classify $wait "$DATA"/mislabel-*.nft >"$out" 2>&1
+	rc=$?
+	cat "$out"
+	[ $rc = 1 ] || bad "classify $wait of the mislabelled profiles exited $rc, expected 1"
+	for f in "$DATA"/mislabel-*.nft; do
+		name=$(basename "$f" .nft)
+		key=${name#mislabel-}
+		key=${key%%--*}
+		v=$(verdict "$name")
+		case "$v" in
+		*"=> MISMATCH on: $key ("*) ;;
+		*) bad "$name ($wait): expected a mismatch on $key only, got: $v" ;;
+		esac
+	done
 done
 
 # Repeated probes that disagree are reported as such, not as a value.
@@ -92,6 +140,18 @@ cat "$out"
 [ $rc = 0 ] || bad "classify of sequential-stride3 exited $rc, expected 0"
 grep -Eq '^  ports +sequential, stride 3 +sequential, stride 3 +sequential, stride 3' "$out" ||
 	bad "sequential-stride3: ports not measured as sequential, stride 3 over UDP and TCP"
+
+# 3b. Profiles that make classify's own probes collide (each header true): a second remote's
+# mapping on a port a later ports test wants preserved; a mapping made on the port an
+# unsolicited SYN went to, which its retransmission (after 1 s: --wait 1500) would meet.
+PUNCHLAB_DATA_DIR=$SRC "$PUNCHLAB" classify --wait 1500 "$DATA"/ports-taken-by-second-remote.nft \
+	"$DATA"/unsolicited-port-mapped-later.nft >"$out" 2>&1
+rc=$?
+cat "$out"
+[ $rc = 0 ] || bad "classify of the colliding profiles exited $rc, expected 0"
+for name in ports-taken-by-second-remote unsolicited-port-mapped-later; do
+	verdict "$name" | grep -q '=> behaves as declared' || bad "$name: $(verdict "$name")"
+done
 
 # 4. Bad input: FILE:LINE and exit 2.
 PUNCHLAB_DATA_DIR=$SRC "$PUNCHLAB" classify "$DATA"/bad/header-unknown-key.nft >"$out" 2>&1

@@ -257,6 +257,50 @@ static void test_hairpin_filtering(void **state)
 	assert_false(classify_compared(&r, PROFILE_KEY_HAIRPIN_FILTERING, CLASSIFY_UDP));
 }
 
+/* A node that does not translate (an IPv6 firewall): mapping reads "no translation", which
+ * only a declared endpoint-independent mapping matches; hairpinning does not apply. */
+static void test_no_translation(void **state)
+{
+	struct classify_result r;
+	char buf[64];
+
+	(void)state;
+	declare(&r);
+	r.declared.filtering = PROFILE_ENDPOINT_INDEPENDENT;
+	r.declared.rfc3489 = PROFILE_FULL_CONE;
+	for (int i = 0; i < CLASSIFY_ROUNDS; i++)
+		for (int tr = 0; tr < CLASSIFY_NTRANSPORTS; tr++) {
+			struct classify_measure *m = &r.round[i][tr];
+
+			m->no_translation = true;
+			m->filtering = PROFILE_ENDPOINT_INDEPENDENT;
+			/* not measured without translation (classify.c skips the test) */
+			m->hairpin_known = m->hairpin_filtering_known = false;
+		}
+	assert_int_equal(judge(&r), 0);
+	assert_string_equal(classify_measured(&r, PROFILE_KEY_MAPPING, CLASSIFY_UDP, buf,
+					      sizeof(buf)), CLASSIFY_NO_TRANSLATION);
+	assert_string_equal(classify_measured(&r, PROFILE_KEY_HAIRPIN, CLASSIFY_TCP, buf,
+					      sizeof(buf)), CLASSIFY_NOT_APPLICABLE);
+	assert_false(classify_compared(&r, PROFILE_KEY_HAIRPIN, CLASSIFY_UDP));
+	assert_false(classify_compared(&r, PROFILE_KEY_HAIRPIN_FILTERING, CLASSIFY_UDP));
+	/* derived keys read it as endpoint-independent */
+	assert_string_equal(classify_measured(&r, PROFILE_KEY_RFC3489, CLASSIFY_UDP, buf,
+					      sizeof(buf)), "full-cone");
+
+	/* a header that claims a translating mapping type is caught */
+	r.declared.mapping = PROFILE_ADDRESS_DEPENDENT;
+	r.declared.rfc3489 = PROFILE_SYMMETRIC;
+	assert_int_equal(judge(&r), (1u << PROFILE_KEY_MAPPING) | (1u << PROFILE_KEY_RFC3489));
+
+	/* rounds that disagree on translation disagree on mapping */
+	declare(&r);
+	r.round[1][CLASSIFY_UDP].no_translation = true;
+	assert_int_equal(judge(&r) & (1u << PROFILE_KEY_MAPPING), 1u << PROFILE_KEY_MAPPING);
+	assert_string_equal(classify_measured(&r, PROFILE_KEY_MAPPING, CLASSIFY_UDP, buf,
+					      sizeof(buf)), "disagree");
+}
+
 static void test_udp_timeout_conntrack(void **state)
 {
 	struct classify_result r;
@@ -296,6 +340,7 @@ int main(void)
 		cmocka_unit_test(test_unsolicited_mapped),
 		cmocka_unit_test(test_hairpin_filtering),
 		cmocka_unit_test(test_udp_timeout_conntrack),
+		cmocka_unit_test(test_no_translation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
