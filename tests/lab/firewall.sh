@@ -12,7 +12,8 @@
 #      filtering lets in another address and another port once host-a wrote out (the
 #      difference with nat-b's port-restricted cone, which keeps both out);
 #   3. classify measures it as declared in its own lab (two-firewalls, picked by the header's
-#      "translation: none") beside a NAT profile in two-nats;
+#      "translation: none") beside a NAT profile in two-nats: no translation (its mapping),
+#      endpoint-independent filtering, ports kept, hairpinning n/a;
 #   4. the matrix (-t two-firewalls): firewall x firewall, firewall x symmetric and back are
 #      direct, attested by the lab on the un-NATed flows, as the theory predicts;
 #   5. bad input: the firewall on a private LAN (two-nats), one clear error, exit 2.
@@ -121,7 +122,7 @@ done
 out=$("$PUNCHLAB" classify firewall port-restricted-cone 2>&1)
 rc=$?
 [ $rc = 0 ] || fail "classify firewall port-restricted-cone: exit $rc: $out"
-grep -Eq '^firewall +full-cone +EI +EI +preserve +yes +EI +drop .* ok$' <<<"$out" ||
+grep -Eq '^firewall +full-cone +no translation +EI +preserve +n/a +n/a +drop .* ok$' <<<"$out" ||
 	fail "classify did not measure the firewall as declared: $out"
 note "ok: classify: $(grep -E '^firewall +full-cone' <<<"$out")"
 
