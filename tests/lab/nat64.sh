@@ -87,8 +87,10 @@ for proto in udp tcp; do
 	"$PUNCHLAB" exec --timeout 15 "$LAB" host-a -- "$PUNCH" peer --session $name --role a \
 		--timeout 10 --json --rendezvous "[${PREFIX}c633:640a]:3478" --proto $proto \
 		--technique auto >"$TMP/$name.a" 2>"$TMP/$name.a.err"
+	# shellcheck disable=SC2034 # RC_A and RC_B are expect_pair's (punch-lib.sh)
 	RC_A=$?
 	wait "$pb"
+	# shellcheck disable=SC2034
 	RC_B=$?
 	expect_pair "$name" 3 relayed "$proto from an IPv6-only host through NAT64: no synthesis, the relay"
 	pub=$(result "$TMP/$name.a" public) local=$(result "$TMP/$name.a" local)
