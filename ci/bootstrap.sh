@@ -46,6 +46,7 @@ punchlab_packages=(
 	"libminiupnpc-dev:punch --technique portmap asks the router for a mapping over UPnP-IGD (libminiupnpc)"
 	"jq:docs/walkthrough.md (run by the walkthrough test) reads matrix.json with jq(1)"
 	"tayga:a nat node with a nat64 prefix runs NAT64 (tayga) in the node (topologies/nat64.yaml)"
+	"openssl:the ice engine's TURN server certificate per run, and the TURN-over-TLS test's untrusted one (openssl req)"
 )
 # PUNCHLAB_SANITIZE=1 (ci/test --sanitize, ci/fuzz): the sanitizer and fuzzing build (clang,
 # build-sanitize/) and valgrind; PUNCHLAB_VALGRIND=1 (ci/test --valgrind): valgrind alone.

@@ -31,6 +31,7 @@ static const struct {
 	{ "single-probe", EF_CAP_SINGLE_PROBE },
 	{ "fresh-port-dials", EF_CAP_FRESH_PORT_DIALS },
 	{ "port-mapping", EF_CAP_PORT_MAPPING },
+	{ "relay-tcp", EF_CAP_RELAY_TCP },
 };
 #define NCAPS (sizeof(capabilities) / sizeof(capabilities[0]))
 
@@ -772,7 +773,7 @@ static void capability_add(struct parse *p, yaml_node_t *w, const char *s)
 	if (!bit)
 		ERR(p, w, "capabilities: \"%s\" is unknown, expected rendezvous, peer-reflexive, "
 		    "simultaneous-open, port-prediction, birthday, relay, ignores-icmp-errors, "
-		    "relay-fallback, single-probe, fresh-port-dials or port-mapping", s);
+		    "relay-fallback, single-probe, fresh-port-dials, port-mapping or relay-tcp", s);
 	p->e->capabilities |= bit;
 }
 

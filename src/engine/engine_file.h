@@ -175,6 +175,8 @@ enum ef_capability {
 					   * over TCP): only a side without a NAT can be reached */
 	EF_CAP_PORT_MAPPING = 1 << 10,  /* asks the router for a mapping of its socket (NAT-PMP,
 					 * UPnP-IGD) and announces it (punch's portmap, auto) */
+	EF_CAP_RELAY_TCP = 1 << 11,     /* reaches its relay over TCP (or TLS) on the rendezvous
+					 * port too, whatever the cell's transport (ice's TURN) */
 };
 
 struct engine_file {

@@ -24,11 +24,25 @@
 
 #include "offer.h"
 #include "opts.h"
+#include "tls_tunnel.h"
 
 #define PAYLOAD_INTERVAL_MS 50 /* payload resent until acknowledged */
 #define LINGER_MS 300          /* after done: keep acknowledging the other's payload */
 #define CLOSE_MS 200           /* at most this long for libnice to release the TURN allocation */
 #define CHECKING_MS 100        /* libnice paces its checks 20 ms apart (Ta): the first few out */
+/* A relayed candidate's type preference (its priority's top byte, RFC 8445 5.1.2.1): libnice
+ * 0.1.21 gives 30 to one allocated over UDP and 20 to one over TCP (agent/candidate-priv.h,
+ * NICE_CANDIDATE_TYPE_PREF_RELAYED_UDP / _RELAYED); its public API says nothing else about
+ * which relay a candidate came from. */
+#define LIBNICE_PREF_RELAYED_UDP 30
+/* TURN over TLS waits this long for the UDP allocation (tls_tunnel_open/refuse): libnice 0.1.21
+ * keeps one relayed candidate per relay address, the first to answer (agent/discovery.c,
+ * priv_add_local_candidate_pruned), and coturn relays both from one address, so TLS must not
+ * win a race that UDP would have won (the path would then be TCP on one side only). Where UDP
+ * gets through its allocation answers within a round trip and TLS is refused; where it does
+ * not, gathering lasts until the UDP allocation's retransmissions end anyway (about 2 s here),
+ * and TLS, started after this, is done well before. */
+#define TLS_GRACE_MS 1200
 
 enum phase { PH_GATHERING, PH_EXCHANGE, PH_PROBING, PH_PAYLOAD, PH_DONE };
 static const char *const phase_name[] = { "registration", "exchange", "probing", "payload",
@@ -47,6 +61,7 @@ struct session {
 	char data_mine[600], data_theirs[600], ack_mine[600], ack_theirs[600];
 	gint64 t_start, t_remote;
 	int stray;                  /* payload-looking datagrams that did not verify */
+	struct tls_tunnel *tunnel;  /* --turn-tls: libnice's TURN-TCP into TLS (tls_tunnel.h) */
 	int exit_code;
 };
 
@@ -105,12 +120,35 @@ static void endpoint(const NiceCandidate *c, char *buf, size_t len)
 	snprintf(buf, len, "%s:%u", a, nice_address_get_port(&c->addr));
 }
 
+/* How our side of the selected pair reaches the relay: "turn-udp", "turn-tcp", "turn-tls", or
+ * NULL when our local candidate is not relayed (then our NAT carries UDP to the other side or
+ * to the other's relayed address). The TLS allocation is the one made through the tunnel, so
+ * its TURN server, as libnice knows it, is the tunnel's loopback end. */
+static const char *relay_via(const struct session *s, const NiceCandidate *l)
+{
+	NiceAddress srv;
+
+	if (!l || l->type != NICE_CANDIDATE_TYPE_RELAYED)
+		return NULL;
+	nice_address_init(&srv);
+	if (s->tunnel) {
+		char a[NICE_ADDRESS_STRING_LEN];
+
+		nice_candidate_relay_address(l, &srv);
+		nice_address_to_string(&srv, a);
+		if (strcmp(a, "127.0.0.1") == 0)
+			return "turn-tls";
+	}
+	return (l->priority >> 24) == LIBNICE_PREF_RELAYED_UDP ? "turn-udp" : "turn-tcp";
+}
+
 /* The one result line; the first one wins (a late state change must not print a second). */
 static void result(struct session *s, const char *outcome, const char *reason)
 {
 	NiceCandidate *l = NULL, *r = NULL;
 	char local[80] = "", peer[80] = "";
 	bool ok = strcmp(outcome, "failed") != 0;
+	const char *via;
 
 	if (s->result_printed)
 		return;
@@ -127,7 +165,13 @@ static void result(struct session *s, const char *outcome, const char *reason)
 		json_str(stdout, phase_name[s->phase]);
 	printf(",\"reason\":");
 	json_str(stdout, reason);
-	printf(",\"technique\":\"udp\",\"time_to_connect_ms\":");
+	/* proto: the transport our NAT carries for this path (the lab attests that one): TCP when
+	 * our side reaches its relay over TCP or TLS, else UDP */
+	via = relay_via(s, l);
+	printf(",\"technique\":\"udp\",\"proto\":\"%s\",\"relay_via\":",
+	       via && strcmp(via, "turn-udp") != 0 ? "tcp" : "udp");
+	json_str(stdout, via ? via : "");
+	printf(",\"time_to_connect_ms\":");
 	if (ok)
 		printf("%.1f", ms_since(s->t_remote));
 	else
@@ -178,8 +222,10 @@ static void finish(struct session *s)
 	relayed = l->type == NICE_CANDIDATE_TYPE_RELAYED || r->type == NICE_CANDIDATE_TYPE_RELAYED;
 	endpoint(l, le, sizeof(le));
 	endpoint(r, re, sizeof(re));
-	snprintf(reason, sizeof(reason), "selected pair %s %s -> %s %s, payload verified both ways",
-		 type_word(l->type), le, type_word(r->type), re);
+	snprintf(reason, sizeof(reason), "selected pair %s %s -> %s %s%s%s%s, payload verified both "
+		 "ways", type_word(l->type), le, type_word(r->type), re,
+		 relay_via(s, l) ? " (our relay over " : "",
+		 relay_via(s, l) ? relay_via(s, l) + strlen("turn-") : "", relay_via(s, l) ? ")" : "");
 	s->phase = PH_DONE;
 	result(s, relayed ? "relayed" : "direct", reason);
 	/* the other side may still wait for our acknowledgement of its payload */
@@ -462,6 +508,68 @@ static gboolean on_deadline(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+static gboolean on_tls_grace(gpointer data)
+{
+	tls_tunnel_open(((struct session *)data)->tunnel);
+	return G_SOURCE_REMOVE;
+}
+
+/* A relayed candidate over UDP is there: TURN over TLS would be redundant (libnice drops it),
+ * refused at once so that gathering does not wait for its handshake. */
+static void on_new_candidate(NiceAgent *agent, NiceCandidate *c, gpointer data)
+{
+	struct session *s = data;
+
+	(void)agent;
+	if (c->type == NICE_CANDIDATE_TYPE_RELAYED && (c->priority >> 24) == LIBNICE_PREF_RELAYED_UDP)
+		tls_tunnel_refuse(s->tunnel);
+}
+
+static bool add_relay(struct session *s, const char *flag, const char *host, unsigned port,
+		      NiceRelayType type)
+{
+	if (nice_agent_set_relay_info(s->agent, s->stream, 1, host, port, s->o.turn_user,
+				      s->o.turn_password, type))
+		return true;
+	fprintf(stderr, "ice: %s %s:%u: libnice refused the relay\n", flag, host, port);
+	return false;
+}
+
+/* One TURN allocation per relay given; libnice gathers them at once and gathering ends when
+ * every one answered or gave up (a relay the network blocks costs its retransmissions). TURN
+ * over TLS is TURN over TCP to the tunnel's loopback end (tls_tunnel.h: libnice's own
+ * TURN_TLS is plain TCP in RFC 5245 mode). Returns 0, or -1 after saying why (bad input). */
+static int add_relays(struct session *s)
+{
+	char why[200];
+	unsigned lport;
+
+	if (s->o.turn_host[0] &&
+	    !add_relay(s, "--turn", s->o.turn_host, s->o.turn_port, NICE_RELAY_TYPE_TURN_UDP))
+		return -1;
+	if (s->o.turn_tcp_host[0] && !add_relay(s, "--turn-tcp", s->o.turn_tcp_host,
+						  s->o.turn_tcp_port, NICE_RELAY_TYPE_TURN_TCP))
+		return -1;
+	if (!s->o.turn_tls_host[0])
+		return 0;
+	s->tunnel = tls_tunnel_new(g_main_loop_get_context(s->loop), s->o.turn_tls_host,
+				   s->o.turn_tls_port, s->o.turn_ca, &lport, why, sizeof(why));
+	if (!s->tunnel) {
+		fprintf(stderr, "ice: --turn-tls %s:%u: %s\n", s->o.turn_tls_host,
+			s->o.turn_tls_port, why);
+		return -1;
+	}
+	if (!add_relay(s, "--turn-tls", "127.0.0.1", lport, NICE_RELAY_TYPE_TURN_TCP))
+		return -1;
+	if (s->o.turn_host[0]) {
+		g_signal_connect(s->agent, "new-candidate-full", G_CALLBACK(on_new_candidate), s);
+		g_timeout_add(TLS_GRACE_MS, on_tls_grace, s);
+	} else {
+		tls_tunnel_open(s->tunnel);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct session *s = calloc(1, sizeof(*s));
@@ -512,13 +620,8 @@ int main(int argc, char **argv)
 		g_free(ufrag);
 		g_free(pwd);
 	}
-	if (s->o.turn_host[0] &&
-	    !nice_agent_set_relay_info(s->agent, s->stream, 1, s->o.turn_host, s->o.turn_port,
-				       s->o.turn_user, s->o.turn_password, NICE_RELAY_TYPE_TURN_UDP)) {
-		fprintf(stderr, "ice: --turn %s:%u: libnice refused the relay\n", s->o.turn_host,
-			s->o.turn_port);
+	if (add_relays(s) < 0)
 		return 2;
-	}
 	g_signal_connect(s->agent, "candidate-gathering-done", G_CALLBACK(on_gathered), s);
 	g_signal_connect(s->agent, "component-state-changed", G_CALLBACK(on_state), s);
 	g_signal_connect(s->agent, "new-selected-pair-full", G_CALLBACK(on_pair), s);
@@ -538,8 +641,13 @@ int main(int argc, char **argv)
 	nice_agent_close_async(s->agent, on_closed, s);
 	g_timeout_add(CLOSE_MS, on_linger_end, s);
 	g_main_loop_run(s->loop);
-	g_io_channel_unref(in);
+	if (s->tunnel && tls_tunnel_error(s->tunnel)[0])
+		fprintf(stderr, "ice %c: TURN over TLS: %d connection(s) established, last error: "
+			"%s\n", s->o.side, tls_tunnel_established(s->tunnel),
+			tls_tunnel_error(s->tunnel));
 	g_object_unref(s->agent);
+	tls_tunnel_free(s->tunnel);
+	g_io_channel_unref(in);
 	g_main_loop_unref(s->loop);
 	g_free(s->remote_line);
 	free(s);

@@ -8,7 +8,8 @@
 
 void ice_opts_usage(const char *prog)
 {
-	printf("usage: %s --side a|b [--stun HOST:PORT] [--turn HOST:PORT --turn-user USER\n"
+	printf("usage: %s --side a|b [--stun HOST:PORT] [--turn HOST:PORT] [--turn-tcp HOST:PORT]\n"
+	       "          [--turn-tls HOST:PORT [--turn-ca FILE]] [--turn-user USER\n"
 	       "          --turn-password PASSWORD] [--session ID] [--deadline-ms N]\n"
 	       "          [--check-retransmissions N]\n"
 	       "One ICE peer (libnice, RFC 8445, one UDP component). Prints its offer as one JSON\n"
@@ -17,6 +18,8 @@ void ice_opts_usage(const char *prog)
 	       "checks (printing its offer again as event \"checking\" once they are under way),\n"
 	       "sends a payload both ways over the selected pair and prints a JSON line with\n"
 	       "event \"result\" (relayed: a relayed candidate on either side). Side a controls.\n"
+	       "A TURN server may be given over UDP (--turn), TCP (--turn-tcp) and TLS (--turn-tls,\n"
+	       "its certificate checked against --turn-ca); one allocation is made on each.\n"
 	       "ICE_DEBUG=1 in the environment: libnice's own trace on standard output.\n"
 	       "Exit 0: connected (direct or relayed), 1: failed, 2: bad input.\n", prog);
 }
@@ -54,6 +57,9 @@ int ice_opts_parse(int argc, char **argv, struct ice_opts *o, char *why, int wle
 		{ "side", required_argument, NULL, 's' },
 		{ "stun", required_argument, NULL, 'S' },
 		{ "turn", required_argument, NULL, 'T' },
+		{ "turn-tcp", required_argument, NULL, 'C' },
+		{ "turn-tls", required_argument, NULL, 'L' },
+		{ "turn-ca", required_argument, NULL, 'A' },
 		{ "turn-user", required_argument, NULL, 'u' },
 		{ "turn-password", required_argument, NULL, 'p' },
 		{ "session", required_argument, NULL, 'i' },
@@ -90,6 +96,19 @@ int ice_opts_parse(int argc, char **argv, struct ice_opts *o, char *why, int wle
 			if (host_port("--turn", optarg, o->turn_host, sizeof(o->turn_host),
 				      &o->turn_port, why, wlen) < 0)
 				return -1;
+			break;
+		case 'C':
+			if (host_port("--turn-tcp", optarg, o->turn_tcp_host,
+				      sizeof(o->turn_tcp_host), &o->turn_tcp_port, why, wlen) < 0)
+				return -1;
+			break;
+		case 'L':
+			if (host_port("--turn-tls", optarg, o->turn_tls_host,
+				      sizeof(o->turn_tls_host), &o->turn_tls_port, why, wlen) < 0)
+				return -1;
+			break;
+		case 'A':
+			o->turn_ca = optarg;
 			break;
 		case 'u':
 			o->turn_user = optarg;
@@ -133,9 +152,16 @@ int ice_opts_parse(int argc, char **argv, struct ice_opts *o, char *why, int wle
 		snprintf(why, (size_t)wlen, "--side a|b is required");
 		return -1;
 	}
-	if (o->turn_host[0] && (!o->turn_user || !o->turn_password)) {
-		snprintf(why, (size_t)wlen, "--turn needs --turn-user and --turn-password (TURN's "
-			 "long-term credentials)");
+	if ((o->turn_host[0] || o->turn_tcp_host[0] || o->turn_tls_host[0]) &&
+	    (!o->turn_user || !o->turn_password)) {
+		snprintf(why, (size_t)wlen, "%s needs --turn-user and --turn-password (TURN's "
+			 "long-term credentials)", o->turn_host[0] ? "--turn" : o->turn_tcp_host[0]
+			 ? "--turn-tcp" : "--turn-tls");
+		return -1;
+	}
+	if (o->turn_ca && !o->turn_tls_host[0]) {
+		snprintf(why, (size_t)wlen, "--turn-ca is the CA of the --turn-tls server: give "
+			 "--turn-tls HOST:PORT too");
 		return -1;
 	}
 	return 0;

@@ -9,6 +9,11 @@ struct ice_opts {
 	unsigned stun_port;
 	char turn_host[64];         /* --turn HOST:PORT (empty: no TURN server) */
 	unsigned turn_port;
+	char turn_tcp_host[64];     /* --turn-tcp HOST:PORT: TURN over TCP (RFC 8656 3.1) */
+	unsigned turn_tcp_port;
+	char turn_tls_host[64];     /* --turn-tls HOST:PORT: TURN over TLS, through tls_tunnel.c */
+	unsigned turn_tls_port;
+	const char *turn_ca;        /* --turn-ca FILE: the TLS relay's CA (NULL: the system's) */
 	const char *turn_user, *turn_password;
 	const char *session;        /* --session: part of the payload, so a stray one never verifies */
 	int deadline_ms;            /* --deadline-ms: from start to the result line */

@@ -30,25 +30,35 @@ static bool touches(const struct ct_mapping *m, const struct net_addr *set, int 
 	return false;
 }
 
+/* Whether the flow's address f is the peer's host: the local address its engine reported, or
+ * any of the host's when it reported none usable. */
+static bool host_at(const struct ct_mapping *m, enum ct_addr_field f, const struct attest_side *s)
+{
+	return s->claimed_local.family ? ct_mapping_addr_is(m, f, &s->claimed_local)
+				       : field_in(m, f, s->host, s->nhost);
+}
+
 /* Whether the flow joins the peer's host and the endpoint its engine reported. The reported
  * peer endpoint is what the host's packets went to and came from: the flow's remote endpoint
  * (after an outbound source NAT the original destination; for a flow let in by a cone's map,
  * the original source). A flow without NAT (a firewall) may have been opened from either side
  * (an endpoint-independent filter lets the other peer's first probe in), and then the reported
- * peer is its original source, the host its original destination. */
+ * peer is its original source, the host its original destination. A hairpinned flow (same-nat)
+ * is both peers' one entry: its receiver is the reply's source, and the peer it reported is the
+ * sender's public endpoint, the reply's destination. */
 static bool joins_claim(const struct ct_mapping *m, const struct attest_side *s)
 {
-	const struct net_addr *local = s->claimed_local.family ? &s->claimed_local : NULL;
-	bool host_internal = local ? ct_mapping_addr_is(m, CT_ADDR_INTERNAL, local)
-				   : field_in(m, CT_ADDR_INTERNAL, s->host, s->nhost);
-	bool host_remote = local ? ct_mapping_addr_is(m, CT_ADDR_REMOTE, local)
-				 : field_in(m, CT_ADDR_REMOTE, s->host, s->nhost);
+	const struct net_addr *peer = &s->claimed_peer;
+	uint16_t port = s->claimed_peer_port;
 
-	if (host_internal && m->remote_port == s->claimed_peer_port &&
-	    ct_mapping_addr_is(m, CT_ADDR_REMOTE, &s->claimed_peer))
+	if (host_at(m, CT_ADDR_INTERNAL, s) && m->remote_port == port &&
+	    ct_mapping_addr_is(m, CT_ADDR_REMOTE, peer))
 		return true;
-	return !ct_mapping_nated(m) && host_remote && m->internal_port == s->claimed_peer_port &&
-	       ct_mapping_addr_is(m, CT_ADDR_INTERNAL, &s->claimed_peer);
+	if (!ct_mapping_nated(m) && host_at(m, CT_ADDR_REMOTE, s) && m->internal_port == port &&
+	    ct_mapping_addr_is(m, CT_ADDR_INTERNAL, peer))
+		return true;
+	return m->hairpin && host_at(m, CT_ADDR_REPLY_SRC, s) && m->public_port == port &&
+	       ct_mapping_addr_is(m, CT_ADDR_PUBLIC, peer);
 }
 
 /* Packets counted both ways; for TCP a handshake that completed (a SYN answered by RST counts a
@@ -79,9 +89,16 @@ struct side_finding {
 	const struct ct_mapping *elsewhere;
 };
 
+static uint8_t side_proto(const struct attest_input *in, const struct attest_side *s)
+{
+	return s->proto ? s->proto : in->proto;
+}
+
 static void find(const struct attest_input *in, const struct attest_side *s,
 		 struct side_finding *f)
 {
+	uint8_t proto = side_proto(in, s);
+
 	memset(f, 0, sizeof(*f));
 	for (size_t i = 0; s->flows && i < s->flows->n; i++) {
 		const struct ct_mapping *m = &s->flows->v[i];
@@ -92,15 +109,15 @@ static void find(const struct attest_input *in, const struct attest_side *s,
 		if (!relay && touches(m, s->other, s->nother)) {
 			bool claim_ok = !s->claimed || joins_claim(m, s);
 
-			if (two_way(m, in->proto)) {
+			if (two_way(m, proto)) {
 				if (claim_ok && !f->direct)
 					f->direct = m;
 				else if (!claim_ok && !f->elsewhere)
 					f->elsewhere = m;
-			} else if (m->proto == in->proto && claim_ok) {
+			} else if (m->proto == proto && claim_ok) {
 				f->one_way++;
 			}
-		} else if (relay && two_way(m, in->proto) && !f->relay) {
+		} else if (relay && two_way(m, proto) && !f->relay) {
 			f->relay = m;
 		}
 	}
@@ -139,7 +156,7 @@ static void format_ep(const struct net_addr *a, uint16_t port, char *buf, size_t
 static void side_summary(const struct attest_input *in, const struct attest_side *s,
 			 const char *who, const struct side_finding *f, char *line, size_t len)
 {
-	const char *proto = in->proto == IPPROTO_TCP ? "tcp" : "udp";
+	const char *proto = side_proto(in, s) == IPPROTO_TCP ? "tcp" : "udp";
 	char what[96] = "the other side", ep[72];
 	int n;
 

@@ -47,6 +47,9 @@ struct attest_side {
 	bool claimed;
 	struct net_addr claimed_local, claimed_peer;
 	uint16_t claimed_peer_port;
+	/* this peer's own transport when the peers' paths differ (ice: one side reaches its TURN
+	 * relay over TLS, the other sends UDP to that relay's address); 0: the input's proto */
+	uint8_t proto;
 };
 
 struct attest_input {
@@ -71,16 +74,24 @@ int attest_endpoint_parse(const char *s, struct net_addr *a, uint16_t *port);
 
 struct lab;
 
+/* What one peer's engine reported about its path (its result line); all zero: nothing. */
+struct attest_report {
+	const char *local;   /* its socket's local endpoint, "ADDR:PORT" or "[ADDR6]:PORT";
+			      * NULL or "" when not said */
+	const char *peer;    /* the peer endpoint it verified; NULL or "" when not said */
+	uint8_t proto;       /* its own transport when the two peers' paths differ (see
+			      * attest_side.proto); 0: the proto given to attest_lab() */
+};
+
 /* The one call for a cell of any family (IPv4, IPv6, dual), through NATs or firewalls alike:
  * attest the run's path in lab from flows[node] (one struct ct_mappings per node of the lab's
  * topology, as attest_lab_read() fills them: every flow of both families, translated or not;
  * only each peer's gateway node is read). proto: the transport to attest (IPPROTO_UDP or
- * IPPROTO_TCP). local[i] and peer[i]: the endpoints peer i's engine reported (its socket's
- * local endpoint, the peer endpoint it verified), "ADDR:PORT" or "[ADDR6]:PORT"; NULL or ""
- * (or unparseable) when it said none: that side is then held to any flow between the two sides.
- * Fills *out; never fails (what it cannot read proves nothing: verdict none). */
+ * IPPROTO_TCP). said[i] (said may be NULL): what peer i's engine reported; a side whose engine
+ * named no readable endpoints is held to any flow between the two sides. Fills *out; never
+ * fails (what it cannot read proves nothing: verdict none). */
 void attest_lab(const struct lab *lab, uint8_t proto, const struct ct_mappings *flows,
-		const char *const local[2], const char *const peer[2], struct run_attestation *out);
+		const struct attest_report said[2], struct run_attestation *out);
 
 /* Dump the conntrack of every NAT node of lab into flows[node] (both families, translated or
  * not: ct_dump_flows(AF_UNSPEC), one walk of the kernel's table per node); other nodes' stay

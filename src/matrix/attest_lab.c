@@ -112,7 +112,7 @@ static void claim(struct attest_side *s, const char *local, const char *peer)
 }
 
 void attest_lab(const struct lab *lab, uint8_t proto, const struct ct_mappings *flows,
-		const char *const local[2], const char *const peer[2], struct run_attestation *out)
+		const struct attest_report said[2], struct run_attestation *out)
 {
 	const struct topo *t = lab_topo(lab);
 	struct attest_input in = { .proto = proto };
@@ -131,7 +131,10 @@ void attest_lab(const struct lab *lab, uint8_t proto, const struct ct_mappings *
 		}
 		if (peers[1 - i] >= 0)
 			other_side(t, peers[i], peers[1 - i], gw, s);
-		claim(s, local ? local[i] : NULL, peer ? peer[i] : NULL);
+		if (said) {
+			s->proto = said[i].proto;
+			claim(s, said[i].local, said[i].peer);
+		}
 	}
 	if (t->roles[ROLE_RENDEZVOUS] >= 0)
 		add_node_addrs(t, t->roles[ROLE_RENDEZVOUS], in.relay, &in.nrelay);

@@ -310,6 +310,34 @@ static int outer_parse(struct cell_spec *c, const char *v, char *why, size_t len
 			  len) < 0 ? -EINVAL : 0;
 }
 
+/* port=N: the rendezvous and relay port (--rendezvous-port), absent at 3478 so that ids from
+ * before the dimension existed are the default port's cells. A network with an outbound port
+ * list (web-only) reaches the server on some ports only: the port changes the outcome. */
+static int port_format(const struct cell_spec *c, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (!c->port || c->port == CELL_DEFAULT_PORT)
+		return 0;
+	return (size_t)snprintf(buf, len, "%d", c->port) < len ? 0 : -ENAMETOOLONG;
+}
+
+static int port_parse(struct cell_spec *c, const char *v, char *why, size_t len)
+{
+	long p = 0;
+	size_t i = 0;
+
+	for (; v[i] >= '0' && v[i] <= '9' && p <= 65535; i++)
+		p = p * 10 + (v[i] - '0');
+	if (i == 0 || v[i] || p < 1 || p > 65535) {
+		snprintf(why, len, "port=%s: expected a port, 1..65535", v);
+		return -EINVAL;
+	}
+	/* 3478 written out stays 3478 (not 0: "the run's --rendezvous-port"), though the
+	 * canonical id leaves it out */
+	c->port = (int)p;
+	return 0;
+}
+
 static const struct cell_dim {
 	const char *key;
 	dim_format_fn format;
@@ -324,6 +352,8 @@ static const struct cell_dim {
 	/* the rendezvous' answer reaches peer B this long after A (--sweep signal-delay=) */
 	{ "signal-delay", signal_delay_format, signal_delay_parse },
 	/* later dimensions append here: family, mode */
+	/* the rendezvous and relay port (--rendezvous-port; absent: 3478) */
+	{ "port", port_format, port_parse },
 };
 #define NDIMS (sizeof(cell_dims) / sizeof(cell_dims[0]))
 
@@ -560,6 +590,7 @@ int cells_enumerate(const struct matrix_dims *d, struct cell_spec **out)
 						 d->nouters && !(d->outer_default &&
 								 strcmp(d->outers[ou], d->outer_default) == 0)
 							 ? d->outers[ou] : "");
+					c->port = d->port;
 					ret = cell_spec_set_id(c);
 					if (ret < 0) {
 						free(cells);

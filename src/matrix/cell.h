@@ -18,7 +18,8 @@
  * this long after A; absent: the run's --stagger; a point of --sweep); events=TIMELINE (NAT
  * events, docs/events.md); outer=PROFILE (the shared outer NAT's profile, absent at the
  * topology's own); signal-delay=40ms (the rendezvous' answer reaches peer B this long after A;
- * absent: none; a point of --sweep signal-delay=). */
+ * absent: none; a point of --sweep signal-delay=); port=443 (the rendezvous and relay port,
+ * engines' {{port}}; absent: 3478, or the run's --rendezvous-port for a --cell id without it). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,6 +30,8 @@
 #define MATRIX_MAX_PROFILES 32
 #define MATRIX_MAX_TECHNIQUES 8
 #define MATRIX_MAX_IMPAIRMENTS 8
+/* The rendezvous and relay port when none is given (STUN/TURN's, RFC 8489 / RFC 8656) */
+#define CELL_DEFAULT_PORT 3478
 
 /* What to enumerate. techniques[] may hold "plain" (udp for UDP, tcp for TCP); techniques that
  * do not exist for a transport (udp/birthday over TCP, tcp/tcp-ttl over UDP) are skipped. A
@@ -52,6 +55,7 @@ struct matrix_dims {
 	const char *outers[MATRIX_MAX_PROFILES];
 	int nouters;
 	const char *outer_default;  /* the topology's own outer profile: its cells keep bare ids */
+	int port;                   /* --rendezvous-port: every cell's port= (0: the default) */
 };
 
 /* Fill *cells (malloc'd, caller frees) with every cell of dims in a fixed order: transport,

@@ -395,38 +395,50 @@ static void write_mappings(const struct topo *t, const struct ct_mappings *flows
 
 /* The transport the lab attests: the cell's, or the one both peers say their path took when
  * they agree on another (punch's auto over UDP falls back to TCP where UDP is blocked: its
- * path is then a TCP one, and only TCP flows can prove it). Peers that say nothing, or
- * disagree, are held to the cell's. */
+ * path is then a TCP one, and only TCP flows can prove it). Peers that say nothing are held to
+ * the cell's. Peers that both say and differ are each held to their own (side[]): ice on a
+ * network without UDP reaches its TURN relay over TLS while the other peer sends UDP to that
+ * relay's address; a direct path is one flow, which such peers cannot both show. */
 static uint8_t attest_proto(struct cellctx *c, const struct cell_spec *spec, const bool exited[2],
-			    const int status[2])
+			    const int status[2], uint8_t side[2])
 {
 	struct engine_peer_result r[2];
 	bool tcp = strcmp(spec->proto, "tcp") == 0;
+	bool known[2];
 
-	for (int i = 0; i < 2; i++)
+	side[0] = side[1] = 0;
+	for (int i = 0; i < 2; i++) {
 		engine_peer_result(c->pe[i], c->pattern[i], c->progs[c->peer[i]].text, exited[i],
 				   status[i], &r[i]);
-	if (r[0].reported && r[1].reported && strcmp(r[0].proto, r[1].proto) == 0 &&
-	    (strcmp(r[0].proto, "tcp") == 0 || strcmp(r[0].proto, "udp") == 0))
+		known[i] = r[i].reported && (strcmp(r[i].proto, "tcp") == 0 ||
+					     strcmp(r[i].proto, "udp") == 0);
+	}
+	if (known[0] && known[1] && strcmp(r[0].proto, r[1].proto) == 0)
 		tcp = strcmp(r[0].proto, "tcp") == 0;
+	else if (known[0] && known[1])
+		for (int i = 0; i < 2; i++)
+			side[i] = strcmp(r[i].proto, "tcp") == 0 ? IPPROTO_TCP : IPPROTO_UDP;
 	return tcp ? IPPROTO_TCP : IPPROTO_UDP;
 }
 
 /* The lab's evidence for the run's path, for a cell of any address family (attest_lab()): each
- * peer's own NAT or firewall is held to the endpoints its engine reported, when it named any. */
-static void attest_run(struct cellctx *c, struct lab *lab, uint8_t proto, const bool exited[2],
-		       const int status[2], const struct ct_mappings *flows, struct cell_run *run)
+ * peer's own NAT or firewall is held to the endpoints its engine reported, when it named any,
+ * and to its own transport when the peers' differ (side_proto). */
+static void attest_run(struct cellctx *c, struct lab *lab, uint8_t proto,
+		       const uint8_t side_proto[2], const bool exited[2], const int status[2],
+		       const struct ct_mappings *flows, struct cell_run *run)
 {
 	struct engine_peer_result r[2];
-	const char *local[2], *peer[2];
+	struct attest_report said[2];
 
 	for (int i = 0; i < 2; i++) {
 		engine_peer_result(c->pe[i], c->pattern[i], c->progs[c->peer[i]].text, exited[i],
 				   status[i], &r[i]);
-		local[i] = r[i].reported ? r[i].local : NULL;
-		peer[i] = r[i].reported ? r[i].peer : NULL;
+		said[i] = (struct attest_report){ .local = r[i].reported ? r[i].local : NULL,
+						  .peer = r[i].reported ? r[i].peer : NULL,
+						  .proto = side_proto[i] };
 	}
-	attest_lab(lab, proto, flows, local, peer, &run->attestation);
+	attest_lab(lab, proto, flows, said, &run->attestation);
 }
 
 /* Combine the two peers' reports into the run's outcome. exited[i]: peer i ended on its own
@@ -1139,7 +1151,8 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		struct engine_cell ec = { .program = cfg->engine_binary, .session = session,
 					  .dir = realpath(dir, absdir) ? absdir : dir,
 					  .transport = spec->proto, .technique = spec->technique,
-					  .deadline_ms = timeout_ms, .port = cfg->rendezvous_port };
+					  .deadline_ms = timeout_ms,
+					  .port = spec->port ? spec->port : cfg->rendezvous_port };
 		snprintf(why, sizeof(why), "too many variables");
 		if (engine_vars_cell(&ec, t, c->vars) < 0 ||
 		    (hold_s && (tpl_set(c->vars, "hold_s", "%d", hold_s) < 0 ||
@@ -1262,8 +1275,12 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		if (w)
 			run_watch_final(w, lab, flows, now_ms());
 		write_mappings(t, flows, dir, run);
-		attest_run(c, lab, attest_proto(c, spec, exited, status), exited, status, flows,
-			   run);
+		{
+			uint8_t side_proto[2];
+			uint8_t proto = attest_proto(c, spec, exited, status, side_proto);
+
+			attest_run(c, lab, proto, side_proto, exited, status, flows, run);
+		}
 		for (int n = 0; n < t->nnodes; n++)
 			ct_mappings_free(&flows[n]);
 		free(flows);

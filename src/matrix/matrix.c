@@ -58,7 +58,6 @@ struct plan {
 	/* an engine pair: peer B's engine (pair true); else engine_b is unused */
 	struct engine_file engine_b;
 	bool pair;
-	int rendezvous_port;          /* --rendezvous-port for the theory; 0: the default */
 };
 
 /* Peer B's engine: the pair's second one, or the engine itself. */
@@ -208,6 +207,16 @@ static int plan_cells_from_ids(struct plan *p, const struct matrix_opts *o, cons
 			diag_add(dl, "--cell", 0, "\"%s\" is not a cell id: %s (ids are TOPOLOGY/PROTO/"
 				 "TECHNIQUE/PROFILE-A~PROFILE-B, docs/matrix-json.md)", o->cells[i], why);
 			continue;
+		}
+		/* an id without port= runs on the run's --rendezvous-port, and its id then names it
+		 * (so that the rerun line reproduces the cell) */
+		if (!c->port && o->rendezvous_port && o->rendezvous_port != CELL_DEFAULT_PORT) {
+			c->port = o->rendezvous_port;
+			if (cell_spec_set_id(c) < 0) {
+				diag_add(dl, "--cell", 0, "cell %s with port=%d: the id is too long",
+					 o->cells[i], c->port);
+				continue;
+			}
 		}
 		/* ids name the topology by its name (its file's topology: key); -t says which file,
 		 * and an encoded path there works too */
@@ -439,7 +448,8 @@ static int cell_references(struct plan *p, struct cell_result *c, const struct r
 				   .layout = p->layout,
 				   .tcp = strcmp(c->spec.proto, "tcp") == 0,
 				   .technique = c->spec.technique,
-				   .rendezvous_port = p->rendezvous_port };
+				   .rendezvous_port = c->spec.port ? c->spec.port
+								   : CELL_DEFAULT_PORT };
 	struct theory th;
 
 	/* an engine pair is judged by the capabilities both sides have */
@@ -1040,6 +1050,7 @@ static int steps_plan_cells(struct matrix_steps *m)
 		for (int i = 0; i < m->ndim_outers; i++)
 			dims.outers[dims.nouters++] = m->dim_outers[i];
 		dims.outer_default = m->outer_default[0] ? m->outer_default : NULL;
+		dims.port = o->rendezvous_port;
 		ncells = cells_enumerate(&dims, &m->cells);
 	}
 	if (ncells < 0 || !m->cells) {
@@ -1100,7 +1111,6 @@ static int steps_set_references(struct matrix_steps *m)
 	if (!res->cells)
 		return -ENOMEM;
 	res->ncells = 0;
-	m->p->rendezvous_port = o->rendezvous_port;
 	for (int i = 0, kept = 0; i < m->ncells; i++) {
 		struct cell_result *c = &res->cells[kept];
 		int nruns;

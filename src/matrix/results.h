@@ -52,6 +52,9 @@ struct cell_spec {
 	/* the outer NAT's profile in a topology whose two NATs share one (double-nat's CGN):
 	 * "" for the topology's own (--outer; docs/profile-format.md "Layouts") */
 	char outer[CELL_REF_MAX];
+	/* the rendezvous and relay port (--rendezvous-port; engines' {{port}}): 0 when the id
+	 * names none (the run's, else CELL_DEFAULT_PORT); the id leaves out 0 and 3478 */
+	int port;
 	/* The profiles' header names, for grid labels; "" when unknown (the reports then use the
 	 * reference). Not part of the identity: the id and the fields above are. */
 	char profile_a_name[64];

@@ -479,10 +479,12 @@ static void rd_spec(struct reader *rd, json_t *o, const char *where, struct cell
 		rd_error(rd, where, "technique", what);
 		return;
 	}
-	/* profile parameters live in the id alone (udp-timeout=5s) */
-	if (cell_id_parse(id, &parsed) == 0)
+	/* profile parameters and the port live in the id alone (udp-timeout=5s, port=443) */
+	if (cell_id_parse(id, &parsed) == 0) {
 		cell_spec_set_params(s, &(struct profile_params){ parsed.udp_timeout_unreplied,
 								  parsed.udp_timeout_replied });
+		s->port = parsed.port;
+	}
 	if (cell_spec_set_id(s) < 0) {
 		rd_error(rd, where, "id", "the cell's coordinates make an id that is too long or "
 			 "lacks its topology or profile A");

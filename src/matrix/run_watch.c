@@ -5,6 +5,7 @@
 #include <libmnl/libmnl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -54,8 +55,9 @@ void run_watch_begin(struct run_watch *w, double origin_ms)
 	w->kept_lab[0] = w->still_running[0] = w->keep_error[0] = w->captures[0] = '\0';
 }
 
-/* "udp 10.0.1.10:4242 -> 203.0.113.2:4242 remote 198.51.100.10:3478 UNREPLIED 30s" and, when
- * there is no NAT, the plain tuple. */
+/* "udp 10.0.1.10:4242 -> 203.0.113.2:4242 remote 198.51.100.10:3478 UNREPLIED 30s", IPv6
+ * endpoints in brackets, and " (not NATed)" for a flow without NAT (a firewall's, traffic to the
+ * node itself). */
 static void mapping_text(const struct ct_mapping *m, bool nat, char *buf, size_t len)
 {
 	char line[256];
@@ -74,14 +76,6 @@ static void on_event(enum ct_event_kind kind, const struct ct_mapping *m, bool n
 		     text);
 }
 
-static bool same_flow(const struct ct_mapping *a, const struct ct_mapping *b)
-{
-	return a->proto == b->proto && a->internal_addr.s_addr == b->internal_addr.s_addr &&
-	       a->internal_port == b->internal_port && a->public_addr.s_addr == b->public_addr.s_addr &&
-	       a->public_port == b->public_port && a->remote_addr.s_addr == b->remote_addr.s_addr &&
-	       a->remote_port == b->remote_port;
-}
-
 /* Compare a dump with the previous one: a flow whose packet counters grew was refreshed (each
  * packet resets its timeout; ctnetlink says nothing of it). */
 static void dump_compare(struct ct_node *cn)
@@ -89,7 +83,8 @@ static void dump_compare(struct ct_node *cn)
 	struct ct_mappings cur = { 0 };
 	double t = now_ms();
 
-	if (ct_dump_mappings(cn->dump, &cur) < 0) {
+	/* both families, translated or not: an IPv6 cell's flows and a firewall's refresh too */
+	if (ct_dump_flows(cn->dump, AF_UNSPEC, &cur) < 0) {
 		ct_mappings_free(&cur);
 		return;
 	}
@@ -99,12 +94,12 @@ static void dump_compare(struct ct_node *cn)
 			const struct ct_mapping *p = &cn->prev.v[k];
 			char text[300];
 
-			if (!same_flow(m, p))
+			if (!ct_mapping_same_flow(m, p))
 				continue;
 			if (m->orig_packets + m->reply_packets > p->orig_packets + p->reply_packets &&
 			    cn->refreshes < RUN_WATCH_REFRESH_MAX) {
 				cn->refreshes++;
-				mapping_text(m, true, text, sizeof(text));
+				mapping_text(m, ct_mapping_nated(m), text, sizeof(text));
 				timeline_add(&cn->w->tl, t, TL_CT_DUMP, cn->name, "refresh",
 					     "%s (+%llu/+%llu packets since the last dump)", text,
 					     (unsigned long long)(m->orig_packets - p->orig_packets),
@@ -258,10 +253,11 @@ void run_watch_final(struct run_watch *w, const struct lab *lab, const struct ct
 			continue;
 		if (!flows[n].n)
 			timeline_add(&w->tl, at_ms, TL_CT_DUMP, t->nodes[n].name, "final",
-				     "no NATed flow");
+				     "no flow");
 		for (size_t i = 0; i < flows[n].n; i++) {
 			char text[300];
-			mapping_text(&flows[n].v[i], true, text, sizeof(text));
+			mapping_text(&flows[n].v[i], ct_mapping_nated(&flows[n].v[i]), text,
+				     sizeof(text));
 			timeline_add(&w->tl, at_ms, TL_CT_DUMP, t->nodes[n].name, "final", "%s",
 				     text);
 		}

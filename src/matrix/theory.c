@@ -545,6 +545,7 @@ void theory_input_set_engines(struct theory_input *in, unsigned caps_a, unsigned
 	in->single_probe = caps & EF_CAP_SINGLE_PROBE;
 	in->fresh_port_dials = caps & EF_CAP_FRESH_PORT_DIALS;
 	in->port_mapping = caps & EF_CAP_PORT_MAPPING;
+	in->relay_tcp = caps & EF_CAP_RELAY_TCP;
 }
 
 void theory_predict(const struct theory_input *in, struct theory *t)

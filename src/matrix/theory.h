@@ -52,6 +52,11 @@ struct theory_input {
 	 * profile whose header offers that protocol (portmap:) then grants an
 	 * endpoint-independent, unfiltered mapping for that socket (theory.c portmap_side) */
 	bool port_mapping;
+	/* relay_tcp: its relay is reached over TCP (or TLS) to the rendezvous port as well, in a
+	 * cell of either transport (ice's TURN over TLS): a network that lets out no UDP, or only
+	 * TCP to a few ports, still reaches the relay when the port is one of them
+	 * (theory_outbound.c) */
+	bool relay_tcp;
 };
 
 struct theory {

@@ -30,6 +30,17 @@ bool theory_outbound(const struct theory_input *in, struct theory *t)
 	/* The server first: registration (and the relay) go over the cell's transport to the
 	 * rendezvous port. A peer that cannot reach it learns nothing about the other. */
 	h = blocking(in, in->tcp, port);
+	if (h && !in->tcp && in->relay_tcp && in->relay_fallback && !blocking(in, true, port)) {
+		/* an engine whose relay is reached over TCP too (ice: TURN over TLS on the same
+		 * port) gets its data through the relay; nothing of UDP leaves h for a direct path */
+		memset(t, 0, sizeof(*t));
+		t->outcome = CELL_RELAYED;
+		snprintf(t->why, sizeof(t->why), "%s lets out only %s: no UDP reaches the other "
+			 "peer or the rendezvous port %d, but the engine's relay does over TCP (TURN "
+			 "over TCP/TLS): relayed", h->name, profile_outbound_format(h, ob, sizeof(ob)),
+			 port);
+		return true;
+	}
 	if (h && !in->tcp && strcmp(in->technique, "auto") == 0) {
 		/* punch's auto over UDP without a peer after 2.5 s goes on over TCP (docs/punch.md
 		 * "Fallback to TCP"): the cell is then its TCP twin, with less time */

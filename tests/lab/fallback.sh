@@ -6,7 +6,8 @@
 #     tcp/auto connects directly and tcp/relay is relayed over TCP, attested;
 #   - web-only (outbound: tcp:80,443) x full-cone: with the default rendezvous port 3478 tcp/auto
 #     fails in registration; with --rendezvous-port 443 it reaches the relay on 443: relayed,
-#     attested, its flows to port 443;
+#     attested, its flows to port 443, and so does udp/auto (falling back to TCP); the cells'
+#     ids end in /port=443, and the id alone reruns the cell on 443;
 #   - every cell as the theory predicts (exit 0, none disagreeing with it), nothing left behind.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/matrix-lib.sh"
@@ -58,10 +59,24 @@ run_matrix 60 --cell "$WO" --no-classify -o "$TMP/wo3478"
 show_matrix_output
 [ "$RC" -eq 0 ] || fail "web-only on 3478: exit $RC, expected 0"
 check "$TMP/wo3478" "$WO" failed none -
-run_matrix 60 --cell "$WO" --rendezvous-port 443 --no-classify -o "$TMP/wo443"
+# a non-default port is part of the cell id (port=443), so its rerun line reproduces it; udp/auto
+# gets there too: UDP never leaves, it falls back to TCP and reaches the relay on 443
+WU=two-nats/udp/auto/web-only~full-cone
+run_matrix 60 --cell "$WO" --cell "$WU" --rendezvous-port 443 --no-classify --jobs 2 \
+	-o "$TMP/wo443"
 show_matrix_output
 [ "$RC" -eq 0 ] || fail "web-only on 443: exit $RC, expected 0"
-check "$TMP/wo443" "$WO" relayed relayed 443
+check "$TMP/wo443" "$WO/port=443" relayed relayed 443
+check "$TMP/wo443" "$WU/port=443" relayed relayed 443
+for side in a b; do
+	grep -q '"event":"fallback","t_ms":[0-9.]*,"from":"udp","to":"tcp"' \
+		"$TMP/wo443/cells/two-nats_udp_auto_web-only~full-cone_port=443/run-1/peer-$side.out" ||
+		fail "udp/auto on web-only: peer $side did not fall back to TCP"
+done
+# the rerun line: the id alone (no --rendezvous-port) runs it on 443 again
+run_matrix 60 --cell "$WO/port=443" --no-classify -o "$TMP/wo443again"
+[ "$RC" -eq 0 ] || fail "web-only rerun by id on 443: exit $RC, expected 0"
+check "$TMP/wo443again" "$WO/port=443" relayed relayed 443
 
 run_matrix 10 --cell "$WO" --rendezvous-port 0 -o "$TMP/bad"
 [ "$RC" -eq 2 ] || fail "--rendezvous-port 0: exit $RC, expected 2"

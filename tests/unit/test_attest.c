@@ -190,6 +190,40 @@ static void test_peer_without_nat(void **state)
 	assert_int_equal(a.verdict, ATTEST_UNCHECKED);
 }
 
+/* Peers whose paths differ in transport (ice: A reaches its TURN relay over TLS, B sends UDP to
+ * that relay's address): each NAT is read for its own peer's transport. Held to one transport,
+ * one side shows no relay flow; a side's own transport is no licence for a direct verdict. */
+static void test_side_transports(void **state)
+{
+	struct lab2 l;
+	struct run_attestation a;
+
+	(void)state;
+	lab2_init(&l, IPPROTO_UDP);
+	add(&l.ma, flow(IPPROTO_TCP, "10.0.1.10", "203.0.113.2", "198.51.100.10", 27, 27));
+	add(&l.mb, flow(IPPROTO_UDP, "10.0.2.10", "203.0.113.18", "198.51.100.10", 9, 8));
+	attest_path(&l.in, &a);
+	assert_int_equal(a.verdict, ATTEST_NONE); /* A held to UDP: no relay flow of A's */
+	l.in.side[0].proto = IPPROTO_TCP;
+	l.in.side[1].proto = IPPROTO_UDP;
+	attest_path(&l.in, &a);
+	assert_int_equal(a.verdict, ATTEST_RELAYED);
+	assert_non_null(strstr(a.evidence, "nat-a (peer A): tcp "));
+	assert_non_null(strstr(a.evidence, "nat-b (peer B): udp "));
+	/* the side's transport decides which flows count: A's TCP relay flow is not enough for a
+	 * side held to UDP, and a TCP flow to the other side never proves B's UDP path */
+	l.in.side[0].proto = 0;
+	attest_path(&l.in, &a);
+	assert_int_equal(a.verdict, ATTEST_NONE);
+	l.in.side[0].proto = IPPROTO_TCP;
+	add(&l.ma, flow(IPPROTO_TCP, "10.0.1.10", "203.0.113.2", "203.0.113.18", 5, 5));
+	add(&l.mb, flow(IPPROTO_TCP, "10.0.2.10", "203.0.113.18", "203.0.113.2", 5, 5));
+	attest_path(&l.in, &a);
+	assert_int_equal(a.verdict, ATTEST_RELAYED);
+	assert_non_null(strstr(a.summary, "nat-a: two-way tcp flow"));
+	assert_non_null(strstr(a.summary, "nat-b: no flow between peer B and the other side"));
+}
+
 static void test_judge(void **state)
 {
 	static const struct {
@@ -234,6 +268,7 @@ int main(void)
 		cmocka_unit_test(test_flows_that_prove_nothing),
 		cmocka_unit_test(test_same_nat_hairpin),
 		cmocka_unit_test(test_peer_without_nat),
+		cmocka_unit_test(test_side_transports),
 		cmocka_unit_test(test_judge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

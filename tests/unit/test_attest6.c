@@ -290,6 +290,42 @@ static void test_ipv4_firewall_and_dual(void **state)
 	assert_non_null(strstr(a.summary, "nat-a: no flow between peer A"));
 }
 
+/* same-nat: one hairpinned entry is both peers' flow; B, its receiver, reported A's public
+ * endpoint (the reply's destination) as its peer. */
+static void test_hairpin_claims(void **state)
+{
+	struct ct_mapping f = { .family = AF_INET, .proto = IPPROTO_UDP,
+				.status = IPS_SRC_NAT | IPS_DST_NAT | IPS_SEEN_REPLY,
+				.hairpin = true, .has_counters = true, .orig_packets = 4,
+				.reply_packets = 4, .internal_port = 5000, .public_port = 6000,
+				.remote_port = 7000 };
+	struct ct_mappings m = { .v = &f, .n = 1 };
+	struct attest_input in = { .proto = IPPROTO_UDP, .nrelay = 1 };
+	struct run_attestation a;
+
+	(void)state;
+	/* host-a 10.0.1.10:5000 -> 203.0.113.2:7000 (B's mapping), reply from host-b
+	 * 10.0.1.11:5001 to 203.0.113.2:6000 (A's mapping) */
+	f.internal_addr = f.orig_src = na("10.0.1.10").a.v4;
+	f.public_addr = f.remote_addr = f.orig_dst = f.reply_dst = na("203.0.113.2").a.v4;
+	f.reply_src = na("10.0.1.11").a.v4;
+	in.relay[0] = na("198.51.100.10");
+	for (int i = 0; i < 2; i++) {
+		in.side[i] = (struct attest_side){ .nat_name = "nat-a", .flows = &m, .nhost = 1,
+						   .nother = 1 };
+		in.side[i].host[0] = na(i ? "10.0.1.11" : "10.0.1.10");
+		in.side[i].other[0] = na(i ? "10.0.1.10" : "10.0.1.11");
+	}
+	claim(&in.side[0], "10.0.1.10:5000", "203.0.113.2:7000");
+	claim(&in.side[1], "10.0.1.11:5001", "203.0.113.2:6000");
+	attest_path(&in, &a);
+	assert_int_equal(a.verdict, ATTEST_DIRECT);
+	/* B claiming another public port of A: not this flow */
+	claim(&in.side[1], "10.0.1.11:5001", "203.0.113.2:6001");
+	attest_path(&in, &a);
+	assert_int_equal(a.verdict, ATTEST_NONE);
+}
+
 static void test_endpoint_parse(void **state)
 {
 	static const struct {
@@ -329,6 +365,7 @@ int main(void)
 		cmocka_unit_test(test_relay_and_transport),
 		cmocka_unit_test(test_nat66),
 		cmocka_unit_test(test_ipv4_firewall_and_dual),
+		cmocka_unit_test(test_hairpin_claims),
 		cmocka_unit_test(test_endpoint_parse),
 	};
 

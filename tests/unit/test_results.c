@@ -545,7 +545,9 @@ static void test_json_cell_identity(void **state)
 	snprintf(specs[1].engine, sizeof(specs[1].engine), "nebula");
 	snprintf(specs[1].engine_b, sizeof(specs[1].engine_b), "/opt/x~y");
 	snprintf(specs[1].events, sizeof(specs[1].events), "nat-a reboot@2s for 2s");
+	specs[1].port = 443; /* port=443: read back from the id */
 	assert_int_equal(cell_spec_set_id(&specs[1]), 0);
+	assert_non_null(strstr(specs[1].id, "/port=443"));
 	results_of(&r, specs, 2);
 	{
 		/* a run with NAT events: its steps and the engine's recovery round-trip */

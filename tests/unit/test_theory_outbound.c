@@ -101,11 +101,69 @@ static void test_web_only(void **state)
 	assert_int_equal(cell(&fc, &fc, false, "udp", 443, &t), CELL_DIRECT);
 }
 
+/* An engine that reaches its TURN relay over TCP/TLS too (relay-tcp, ice): a UDP cell on a
+ * network that blocks UDP is relayed where TCP to the relay's port leaves, and fails where it
+ * does not (web-only with the relay on 3478); without the capability it fails everywhere. */
+static enum cell_outcome ice_cell(const struct profile_header *a,
+				  const struct profile_header *b, int port, unsigned extra,
+				  struct theory *t)
+{
+	unsigned caps = EF_CAP_RENDEZVOUS | EF_CAP_PEER_REFLEXIVE | EF_CAP_IGNORES_ICMP |
+			EF_CAP_RELAY | EF_CAP_RELAY_FALLBACK | extra;
+	struct theory_input in = { .a = a, .b = b, .layout = LAYOUT_TWO_NATS, .tcp = false,
+				   .technique = "udp", .rendezvous_port = port };
+
+	theory_input_set_engines(&in, caps, caps);
+	theory_predict(&in, t);
+	return t->outcome;
+}
+
+static void test_relay_tcp(void **state)
+{
+	struct profile_header wo, ub, fc, prc;
+	struct theory t;
+
+	(void)state;
+	load(&wo, "web-only");
+	load(&ub, "udp-blocked");
+	load(&fc, "full-cone");
+	load(&prc, "port-restricted-cone");
+	assert_int_equal(engine_capability_parse("relay-tcp"), EF_CAP_RELAY_TCP);
+	assert_int_equal(ice_cell(&wo, &wo, 443, EF_CAP_RELAY_TCP, &t), CELL_RELAYED);
+	assert_non_null(strstr(t.why, "relay does over TCP"));
+	assert_non_null(strstr(t.why, "rendezvous port 443"));
+	assert_int_equal(ice_cell(&wo, &fc, 80, EF_CAP_RELAY_TCP, &t), CELL_RELAYED);
+	/* the relay on 3478: web-only lets no TCP out to it either */
+	assert_int_equal(ice_cell(&wo, &wo, 3478, EF_CAP_RELAY_TCP, &t), CELL_FAILED);
+	assert_int_equal(ice_cell(&fc, &wo, 0, EF_CAP_RELAY_TCP, &t), CELL_FAILED);
+	assert_non_null(strstr(t.why, "rendezvous port 3478"));
+	/* udp-blocked lets TCP out to any port */
+	assert_int_equal(ice_cell(&ub, &ub, 0, EF_CAP_RELAY_TCP, &t), CELL_RELAYED);
+	assert_int_equal(ice_cell(&prc, &ub, 443, EF_CAP_RELAY_TCP, &t), CELL_RELAYED);
+	/* without the capability: a UDP-only relay never leaves */
+	assert_int_equal(ice_cell(&wo, &wo, 443, 0, &t), CELL_FAILED);
+	assert_int_equal(ice_cell(&ub, &ub, 0, 0, &t), CELL_FAILED);
+	/* the capability counts only when both engines of a pair have it */
+	{
+		unsigned caps = EF_CAP_RENDEZVOUS | EF_CAP_PEER_REFLEXIVE | EF_CAP_IGNORES_ICMP |
+				EF_CAP_RELAY_FALLBACK;
+		struct theory_input in = { .a = &ub, .b = &ub, .layout = LAYOUT_TWO_NATS,
+					   .technique = "udp" };
+
+		theory_input_set_engines(&in, caps | EF_CAP_RELAY_TCP, caps);
+		theory_predict(&in, &t);
+		assert_int_equal(t.outcome, CELL_FAILED);
+	}
+	/* networks with no outbound line: the punching reasoning, untouched */
+	assert_int_equal(ice_cell(&prc, &prc, 443, EF_CAP_RELAY_TCP, &t), CELL_DIRECT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_udp_blocked),
 		cmocka_unit_test(test_web_only),
+		cmocka_unit_test(test_relay_tcp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
