@@ -1,17 +1,33 @@
-# Sourced by ./run-matrix and ci/test: make sure we are root, that the Debian packages punchlab
-# builds and runs with are installed (installing the missing ones with apt-get, saying what and
-# why), and that build/ is configured and up to date. Leaves PUNCHLAB_TOP and PUNCHLAB_BIN set.
+# Sourced by ./run-matrix and ci/test: make sure that the Debian packages punchlab builds and
+# runs with are installed (as root: installing the missing ones with apt-get, saying what and
+# why; as a user: naming them in one apt-get line to run as root, exit 2), and that the build
+# directory is configured and up to date. Leaves PUNCHLAB_TOP and PUNCHLAB_BIN set.
+# Rootless (docs/rootless.md): punchlab itself enters a user namespace; the build directory is
+# build/ when the user can write it, else ${XDG_CACHE_HOME:-~/.cache}/punchlab/build-<hash of
+# the checkout's path> (a build/ made by an earlier `sudo ./run-matrix` belongs to root).
 # shellcheck shell=bash
 
 PUNCHLAB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PUNCHLAB_BUILD=${PUNCHLAB_BUILD:-$PUNCHLAB_TOP/build}
-PUNCHLAB_BIN=$PUNCHLAB_BUILD/punchlab
-
 punchlab_die() { echo "$(basename "$0"): $*" >&2; exit 2; }
 
-if [ "$(id -u)" != 0 ]; then
-	punchlab_die "this needs root to create network namespaces and load nftables rulesets (and to install packages): run it again with sudo"
+punchlab_rootless=false
+[ "$(id -u)" != 0 ] && punchlab_rootless=true
+# where a user can write: build/ (or the checkout, to make it), else the user's cache
+punchlab_user_build() {
+	local b=$PUNCHLAB_TOP/build
+	if { [ -d "$b" ] && [ -w "$b" ]; } || { [ ! -e "$b" ] && [ -w "$PUNCHLAB_TOP" ]; }; then
+		echo "$b"
+	else
+		echo "${XDG_CACHE_HOME:-${HOME:?HOME is not set}/.cache}/punchlab/build-$(printf %s "$PUNCHLAB_TOP" | sha256sum | cut -c1-12)"
+	fi
+}
+if [ -z "${PUNCHLAB_BUILD:-}" ]; then
+	if $punchlab_rootless; then PUNCHLAB_BUILD=$(punchlab_user_build); else PUNCHLAB_BUILD=$PUNCHLAB_TOP/build; fi
 fi
+PUNCHLAB_BIN=$PUNCHLAB_BUILD/punchlab
+# the setup and package logs: beside the sources when writable (as before), else in the build's parent
+punchlab_logs=$PUNCHLAB_TOP
+[ -w "$PUNCHLAB_TOP" ] || punchlab_logs=$(dirname "$PUNCHLAB_BUILD") # made when first written
 
 # package -> why we need it
 punchlab_packages=(
@@ -127,19 +143,20 @@ punchlab_install_npm() {
 		fi
 		echo "punchlab: npm ci in $dir: the npm packages of the engine $(basename "$file" .yaml), as pinned by its package-lock.json" >&2
 		rm -f "$dir/.npm-failed"
-		if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >"$PUNCHLAB_TOP/.npm.log" 2>&1; then
-			tail -20 "$PUNCHLAB_TOP/.npm.log" >&2
+		mkdir -p "$punchlab_logs"
+		if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >"$punchlab_logs/.npm.log" 2>&1; then
+			tail -20 "$punchlab_logs/.npm.log" >&2
 			# An engine asked for by name cannot run without them: stop. One installed only
 			# because ci/test installs every shipped engine (PUNCHLAB_ENGINES=all) must not
 			# stop the whole suite when the registry cannot be reached from this machine (a
 			# network with a TLS proxy whose CA the machine does not trust, no network):
 			# the reason is kept in .npm-failed, and that engine's lab test skips with it.
 			punchlab_engine_files_named "$@" | grep -qxF "$file" &&
-				punchlab_die "npm ci failed in $dir (see $PUNCHLAB_TOP/.npm.log)"
-			{ echo "npm ci failed on $(date -u +%FT%TZ):"; grep -m3 'npm ERR!' "$PUNCHLAB_TOP/.npm.log"; } >"$dir/.npm-failed"
+				punchlab_die "npm ci failed in $dir (see $punchlab_logs/.npm.log)"
+			{ echo "npm ci failed on $(date -u +%FT%TZ):"; grep -m3 'npm ERR!' "$punchlab_logs/.npm.log"; } >"$dir/.npm-failed"
 			echo "punchlab: npm ci failed in $dir; going on without the engine $(basename "$file" .yaml) (its tests skip, saying why: $dir/.npm-failed)" >&2
 		fi
-		rm -f "$PUNCHLAB_TOP/.npm.log"
+		rm -f "$punchlab_logs/.npm.log"
 	done < <(punchlab_engine_files "$@" | sort -u)
 }
 
@@ -157,10 +174,16 @@ punchlab_install_missing() {
 		pkg=${entry%%:*}
 		if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed"; then
 			missing+=("$pkg")
-			echo "punchlab: will install $pkg: ${entry#*:}" >&2
+			if $punchlab_rootless; then
+				echo "punchlab: missing $pkg: ${entry#*:}" >&2
+			else
+				echo "punchlab: will install $pkg: ${entry#*:}" >&2
+			fi
 		fi
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0
+	# a user cannot install packages: say which, in the one line root runs, and stop
+	$punchlab_rootless && punchlab_die "missing Debian packages (listed above, with why): as root run: apt-get install --no-install-recommends ${missing[*]}"
 	command -v apt-get >/dev/null || punchlab_die "missing packages (${missing[*]}) and no apt-get to install them: install them by hand"
 	export DEBIAN_FRONTEND=noninteractive
 	# Some of these packages ship a service (coturn's turnserver): punchlab runs the program
@@ -207,22 +230,23 @@ punchlab_build() {
 	[ "${CI:-}" = true ] && werror=true
 	if [ ! -f "$PUNCHLAB_BUILD/build.ninja" ]; then
 		echo "punchlab: configuring $PUNCHLAB_BUILD (meson setup)" >&2
+		mkdir -p "$(dirname "$PUNCHLAB_BUILD")"
 		local setup=(meson setup "$PUNCHLAB_BUILD" "$PUNCHLAB_TOP" -Dwerror=$werror)
 		# ASan+UBSan, every UBSan report fatal, libFuzzer targets (tests/fuzz/meson.build)
 		[ "${PUNCHLAB_SANITIZE:-0}" = 1 ] && setup=(env CC=clang "${setup[@]}"
 			-Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fno-sanitize-recover=all
 			-Dfuzzing=true)
-		"${setup[@]}" >"$PUNCHLAB_TOP/.meson-setup.log" 2>&1 ||
-			{ cat "$PUNCHLAB_TOP/.meson-setup.log" >&2; punchlab_die "meson setup failed"; }
-		rm -f "$PUNCHLAB_TOP/.meson-setup.log"
+		"${setup[@]}" >"$punchlab_logs/.meson-setup.log" 2>&1 ||
+			{ cat "$punchlab_logs/.meson-setup.log" >&2; punchlab_die "meson setup failed"; }
+		rm -f "$punchlab_logs/.meson-setup.log"
 	fi
 	# The ICE driver (src/ice) is built only when meson found libnice: when libnice-dev came
 	# after the build was configured (an engine's package, installed above), configure again.
 	if pkg-config --exists nice 2>/dev/null && ! grep -q '^build src/ice/ice:' "$PUNCHLAB_BUILD/build.ninja"; then
 		echo "punchlab: libnice is installed now: reconfiguring $PUNCHLAB_BUILD to build the ICE driver" >&2
-		meson setup --reconfigure "$PUNCHLAB_BUILD" "$PUNCHLAB_TOP" >"$PUNCHLAB_TOP/.meson-setup.log" 2>&1 ||
-			{ cat "$PUNCHLAB_TOP/.meson-setup.log" >&2; punchlab_die "meson setup --reconfigure failed"; }
-		rm -f "$PUNCHLAB_TOP/.meson-setup.log"
+		meson setup --reconfigure "$PUNCHLAB_BUILD" "$PUNCHLAB_TOP" >"$punchlab_logs/.meson-setup.log" 2>&1 ||
+			{ cat "$punchlab_logs/.meson-setup.log" >&2; punchlab_die "meson setup --reconfigure failed"; }
+		rm -f "$punchlab_logs/.meson-setup.log"
 	fi
 	# ninja rebuilds what is stale and re-runs meson itself when a meson.build changed.
 	ninja -C "$PUNCHLAB_BUILD" >"$PUNCHLAB_BUILD/.ninja.log" 2>&1 ||

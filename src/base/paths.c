@@ -1,6 +1,7 @@
 #include "base/paths.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/userns.h"
 #include "config.h"
 
 static int is_file(const char *p)
@@ -66,4 +68,37 @@ int paths_mkdir_p(const char *dir)
 	if (mkdir(path, 0755) < 0 && errno != EEXIST)
 		return -errno;
 	return 0;
+}
+
+/* rootless: in a user namespace entered as a user, or a user still outside one (reading the
+ * records before joining a keeper, docs/rootless.md) */
+static bool rootless(void)
+{
+	return userns_rootless() || geteuid() != 0;
+}
+
+static const char *rootless_dir(const char *sub, char *buf, size_t len)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	if (!xdg || xdg[0] != '/') {
+		errno = ENOENT;
+		return NULL;
+	}
+	snprintf(buf, len, "%s/punchlab%s", xdg, sub);
+	return buf;
+}
+
+const char *paths_state_dir(void)
+{
+	static char buf[PATH_MAX];
+
+	return rootless() ? rootless_dir("", buf, sizeof(buf)) : "/run/punchlab";
+}
+
+const char *paths_netns_dir(void)
+{
+	static char buf[PATH_MAX];
+
+	return rootless() ? rootless_dir("/netns", buf, sizeof(buf)) : "/run/netns";
 }

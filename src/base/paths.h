@@ -12,3 +12,14 @@ int paths_resolve(const char *subdir, const char *ext, const char *arg, char *bu
 
 /* mkdir -p: create dir and its missing parents (mode 0755). Returns 0 or -errno (errno set). */
 int paths_mkdir_p(const char *dir);
+
+/* Where kept labs' records live: /run/punchlab as root; $XDG_RUNTIME_DIR/punchlab rootless
+ * (userns_rootless(), or not root yet: /run is not the user's to write, and the runtime directory is private to
+ * the user and emptied at logout, as /run is at boot). NULL with errno ENOENT when rootless and
+ * XDG_RUNTIME_DIR is unset or not an absolute path. */
+const char *paths_state_dir(void);
+
+/* Where kept labs' namespaces are pinned: /run/netns as root (where `ip netns` looks);
+ * <state dir>/netns rootless (bind mounts that exist only in the keeper's mount namespace).
+ * NULL with errno ENOENT as paths_state_dir(). */
+const char *paths_netns_dir(void);

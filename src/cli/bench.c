@@ -27,6 +27,7 @@ static const char bench_usage[] =
 	"       punchlab bench engines [-n CELLS] [--no-nebula]\n"
 	"       punchlab bench impair [-t TOPOLOGY] [-n CELLS] [--seconds S]\n"
 	"       punchlab bench connect [--repeat N] [--jobs N] [--techniques T,...] [--from FILE]\n"
+	"       punchlab bench rootless [-t TOPOLOGY] [-n CELLS] [--uid UID]\n"
 	"\n"
 	"  lab        build + tear down TOPOLOGY (default two-nats) CELLS times over netlink\n"
 	"             (default 300) and --shell-n times with one ip/nft process per step\n"
@@ -48,7 +49,10 @@ static const char bench_usage[] =
 	"             cell without impairment and under presets (CELLS, default 100);\n"
 	"             --seconds per rate (default 2, 0 skips the accuracy part)\n"
 	"  connect    time to connect and to first byte per transport and technique over the\n"
-	"             default matrix (auto, --repeat 5), or of saved matrix.json files (--from)\n";
+	"             default matrix (auto, --repeat 5), or of saved matrix.json files (--from)\n"
+	"  rootless   lab up + down per cell as root and rootless (as UID, default 65534, in a\n"
+	"             user namespace: docs/rootless.md), CELLS each (default 300), alternating\n"
+	"             blocks in one run; medians, p95, throughput and the ratio. Run as root\n";
 
 static double now_ms(void)
 {
@@ -298,12 +302,14 @@ int bench_main(int argc, char **argv)
 		{ "engine", required_argument, NULL, 'e' },   { "help", no_argument, NULL, 'h' },
 		{ "no-nebula", no_argument, NULL, 'N' },
 		{ "seconds", required_argument, NULL, 'S' },
+		{ "uid", required_argument, NULL, 'U' },
 		{ 0 },
 	};
 	const char *topology = "two-nats", *what, *engine = "punch";
 	int n = 300, shell_n = 300, jobs = 0, repeat = 1, c, ret = EXIT_SETUP; /* jobs 0: the engine's */
 	bool n_given = false, nebula = true;
 	double seconds = 2.0;
+	long uid = 65534;
 	struct series nl = { "netlink" }, sh = { "shell" };
 	char (*profiles)[4096] = NULL;
 	struct rusage ru;
@@ -328,6 +334,7 @@ int bench_main(int argc, char **argv)
 		case 'e': engine = optarg; break;
 		case 'N': nebula = false; break;
 		case 'S': seconds = atof(optarg); break;
+		case 'U': uid = strtol(optarg, NULL, 10); break;
 		case 'h': fputs(bench_usage, stdout); return 0;
 		default: fputs(bench_usage, stderr); return EXIT_SETUP;
 		}
@@ -361,6 +368,15 @@ int bench_main(int argc, char **argv)
 		if (cli_load_topology(topology, &t))
 			return EXIT_SETUP;
 		return bench_impair_main(&t, n_given ? n : 100, seconds);
+	}
+	if (strcmp(what, "rootless") == 0) {
+		if (n < 1 || n > 100000 || optind != argc || uid < 1 || uid > 0x7fffffff) {
+			fputs(bench_usage, stderr);
+			return EXIT_SETUP;
+		}
+		if (cli_load_topology(topology, &t))
+			return EXIT_SETUP;
+		return bench_rootless_main(&t, n, (uid_t)uid);
 	}
 	if (strcmp(what, "lab") != 0 || optind != argc || n < 1 || n > 100000 || shell_n < 0 ||
 	    shell_n > 100000) {

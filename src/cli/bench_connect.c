@@ -19,13 +19,16 @@
 #include "report/report.h"
 
 static const char usage[] =
-	"usage: punchlab bench connect [--repeat N] [--jobs N] [--techniques T,...] [-o DIR]\n"
+	"usage: punchlab bench connect [--repeat N] [--jobs N] [--techniques T,...] [--family F,...]\n"
+	"                              [-o DIR]\n"
 	"       punchlab bench connect --from MATRIX.JSON [--from ...]\n"
 	"\n"
 	"  Runs the default matrix (both transports, the default profiles) with --techniques\n"
 	"  (auto) --repeat times (5) and prints, per transport and technique, the median and p95\n"
 	"  of: time to connect of the direct runs, of the relayed runs, and time to first byte;\n"
 	"  with auto and other techniques, auto against each pairing's fastest technique alone.\n"
+	"  --family 4,dual: each family apart (dual: both peers race IPv6 against IPv4), and\n"
+	"  each pairing's dual cell against its IPv4 one (time to direct, medians).\n"
 	"  --from: the same summary of saved runs (an older build's matrix.json: before/after).\n";
 
 static int cmp_double(const void *a, const void *b)
@@ -80,8 +83,24 @@ static int runs_of(const struct results *r)
 	return n;
 }
 
+/* The families present, in first-seen order. */
+static int families_of(const struct results *r, enum cell_family *out)
+{
+	int n = 0;
+
+	for (int i = 0; i < r->ncells; i++) {
+		bool seen = false;
+		for (int k = 0; k < n; k++)
+			seen |= out[k] == r->cells[i].spec.family;
+		if (!seen && n < 3)
+			out[n++] = r->cells[i].spec.family;
+	}
+	return n;
+}
+
+/* @fam < 0: every family (a run with one family prints as before) */
 static void summarize_group(const struct results *r, const char *proto, const char *tech,
-			    double *buf)
+			    int fam, double *buf)
 {
 	int total = runs_of(r);
 	double *direct = buf, *relayed = buf + total, *ttfb = buf + 2 * total;
@@ -90,7 +109,8 @@ static void summarize_group(const struct results *r, const char *proto, const ch
 	for (int i = 0; i < r->ncells; i++) {
 		const struct cell_result *c = &r->cells[i];
 
-		if (strcmp(c->spec.proto, proto) || strcmp(c->spec.technique, tech))
+		if (strcmp(c->spec.proto, proto) || strcmp(c->spec.technique, tech) ||
+		    (fam >= 0 && (int)c->spec.family != fam))
 			continue;
 		for (int k = 0; k < c->nruns; k++) {
 			const struct cell_run *run = &c->runs[k];
@@ -109,8 +129,12 @@ static void summarize_group(const struct results *r, const char *proto, const ch
 	}
 	if (!nruns)
 		return;
-	printf("%s/%s: %d runs, %d direct, %d relayed, %d neither\n", proto, tech, nruns, nd, nr,
-	       nfail);
+	if (fam >= 0)
+		printf("%s/%s family=%s: %d runs, %d direct, %d relayed, %d neither\n", proto, tech,
+		       cell_family_name((enum cell_family)fam), nruns, nd, nr, nfail);
+	else
+		printf("%s/%s: %d runs, %d direct, %d relayed, %d neither\n", proto, tech, nruns,
+		       nd, nr, nfail);
 	print_stat("time to connect, direct", direct, nd);
 	print_stat("time to connect, relayed", relayed, nr);
 	print_stat("time to first byte", ttfb, nt);
@@ -126,10 +150,80 @@ static const struct cell_result *sibling(const struct results *r, const struct c
 		    strcmp(s->proto, c->spec.proto) == 0 &&
 		    strcmp(s->profile_a, c->spec.profile_a) == 0 &&
 		    strcmp(s->profile_b, c->spec.profile_b) == 0 &&
+		    strcmp(s->engine, c->spec.engine) == 0 && s->family == c->spec.family)
+			return &r->cells[i];
+	}
+	return NULL;
+}
+
+/* The IPv4 cell of the same topology, transport, technique, pairing and engine as @c. */
+static const struct cell_result *ipv4_twin(const struct results *r, const struct cell_result *c)
+{
+	for (int i = 0; i < r->ncells; i++) {
+		const struct cell_spec *s = &r->cells[i].spec;
+		if (s->family == CELL_FAMILY_4 && strcmp(s->technique, c->spec.technique) == 0 &&
+		    strcmp(s->topology, c->spec.topology) == 0 &&
+		    strcmp(s->proto, c->spec.proto) == 0 &&
+		    strcmp(s->profile_a, c->spec.profile_a) == 0 &&
+		    strcmp(s->profile_b, c->spec.profile_b) == 0 &&
 		    strcmp(s->engine, c->spec.engine) == 0)
 			return &r->cells[i];
 	}
 	return NULL;
+}
+
+/* Dual against IPv4 only, per pairing: how often each goes direct, and where both do, the
+ * ratio of their time-to-direct medians (what racing IPv6 first costs or gains). */
+static void compare_dual(const struct results *r)
+{
+	int pairs = 0, both = 0, only_dual = 0, only_v4 = 0, neither = 0, kept6 = 0, kept4 = 0;
+	double *ratios = calloc((size_t)r->ncells + 1, sizeof(double)), *dual_ttc, *v4_ttc;
+
+	if (!ratios)
+		return;
+	dual_ttc = calloc((size_t)r->ncells + 1, sizeof(double));
+	v4_ttc = calloc((size_t)r->ncells + 1, sizeof(double));
+	if (!dual_ttc || !v4_ttc)
+		goto out;
+	for (int i = 0; i < r->ncells; i++) {
+		const struct cell_result *c = &r->cells[i], *t;
+		bool d, f;
+
+		if (c->spec.family != CELL_FAMILY_DUAL || !(t = ipv4_twin(r, c)))
+			continue;
+		pairs++;
+		for (int k = 0; k < c->nruns; k++) {
+			kept6 += c->runs[k].outcome == CELL_DIRECT && c->runs[k].family_used == 6;
+			kept4 += c->runs[k].outcome == CELL_DIRECT && c->runs[k].family_used == 4;
+		}
+		d = c->ttc_p50_ms >= 0;
+		f = t->ttc_p50_ms >= 0;
+		if (d && f) {
+			dual_ttc[both] = c->ttc_p50_ms;
+			v4_ttc[both] = t->ttc_p50_ms;
+			/* below a millisecond both are "at once": compare against 1 ms */
+			ratios[both++] = (c->ttc_p50_ms > 1 ? c->ttc_p50_ms : 1) /
+					 (t->ttc_p50_ms > 1 ? t->ttc_p50_ms : 1);
+		} else {
+			only_dual += d && !f;
+			only_v4 += f && !d;
+			neither += !d && !f;
+		}
+	}
+	if (!pairs)
+		goto out;
+	printf("dual against IPv4 only: %d pairings; direct in both %d, only dual %d, only IPv4 "
+	       "%d, neither %d; dual's direct runs kept IPv6 %d, IPv4 %d\n", pairs, both,
+	       only_dual, only_v4, neither, kept6, kept4);
+	if (both)
+		printf("  where both are direct: median of the pairings' time-to-direct medians: "
+		       "dual %.1f ms, IPv4 only %.1f ms; median ratio %.2f (1 ms floor)\n",
+		       nearest_rank(dual_ttc, both, 50), nearest_rank(v4_ttc, both, 50),
+		       nearest_rank(ratios, both, 50));
+out:
+	free(ratios);
+	free(dual_ttc);
+	free(v4_ttc);
 }
 
 /* auto against each pairing's fastest technique alone: the ratio of the direct runs' medians. */
@@ -194,14 +288,18 @@ static void summarize(const struct results *r, const char *label)
 {
 	static const char *const protos[] = { "udp", "tcp" };
 	const char *techs[32];
-	int ntechs = techniques_of(r, techs, 32);
+	enum cell_family fams[3];
+	int ntechs = techniques_of(r, techs, 32), nfams = families_of(r, fams);
 	double *buf = calloc((size_t)runs_of(r) * 3 + 3, sizeof(double));
 
 	printf("%s: %d cells, %d runs\n", label, r->ncells, runs_of(r));
 	for (int p = 0; buf && p < 2; p++)
 		for (int k = 0; k < ntechs; k++)
-			summarize_group(r, protos[p], techs[k], buf);
+			for (int f = 0; f < (nfams > 1 ? nfams : 1); f++)
+				summarize_group(r, protos[p], techs[k], nfams > 1 ? (int)fams[f] : -1,
+						buf);
 	compare_auto(r, techs, ntechs);
+	compare_dual(r);
 	free(buf);
 }
 
@@ -211,6 +309,7 @@ int bench_connect_main(int argc, char **argv)
 		{ "repeat", required_argument, NULL, 'r' }, { "jobs", required_argument, NULL, 'j' },
 		{ "techniques", required_argument, NULL, 'T' }, { "from", required_argument, NULL, 'f' },
 		{ "out", required_argument, NULL, 'o' }, { "help", no_argument, NULL, 'h' },
+		{ "family", required_argument, NULL, 'F' },
 		{ 0 },
 	};
 	struct matrix_opts mo = { .udp = true, .tcp = true, .jobs = 20, .repeat = 5,
@@ -227,6 +326,25 @@ int bench_connect_main(int argc, char **argv)
 		case 'j': mo.jobs = atoi(optarg); break;
 		case 'T': snprintf(techbuf, sizeof(techbuf), "%s", optarg); break;
 		case 'o': mo.out_dir = optarg; break;
+		case 'F':
+			mo.nfamilies = 0;
+			for (char *save = NULL, *f = strtok_r(optarg, ",", &save); f;
+			     f = strtok_r(NULL, ",", &save)) {
+				enum cell_family cf;
+				bool dup = false;
+
+				if (cell_family_parse(f, &cf) < 0 || mo.nfamilies == 3) {
+					fprintf(stderr, "punchlab bench connect: --family: \"%s\" is no "
+						"address family, expected 4, 6 or dual (e.g. --family "
+						"4,dual)\n", f);
+					return EXIT_SETUP;
+				}
+				for (int j = 0; j < mo.nfamilies; j++)
+					dup |= mo.families[j] == cf;
+				if (!dup)
+					mo.families[mo.nfamilies++] = cf;
+			}
+			break;
 		case 'f':
 			if (nfrom == 16) {
 				fprintf(stderr, "--from %s: at most 16 files\n", optarg);

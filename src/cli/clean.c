@@ -14,12 +14,13 @@ int clean_main(int argc, char **argv)
 	if (argc > 1) {
 		bool help = strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0;
 		fputs("usage: punchlab clean\n  removes every lab kept with `lab up --keep` (its "
-		      "records under " REGISTRY_DIR "), and nothing else\n", help ? stdout : stderr);
+		      "records under /run/punchlab, or $XDG_RUNTIME_DIR/punchlab without root), and "
+		      "nothing else\n", help ? stdout : stderr);
 		return help ? 0 : EXIT_SETUP;
 	}
 	n = registry_list(&names);
 	if (n < 0) {
-		out_warn(&out_std, n, "read " REGISTRY_DIR);
+		out_warn(&out_std, n, "read %s", REGISTRY_DIR ? REGISTRY_DIR : "$XDG_RUNTIME_DIR");
 		return EXIT_SETUP;
 	}
 	for (int i = 0; i < n; i++) {

@@ -19,8 +19,21 @@ int run_main(int argc, char **argv);
 int profile_main(int argc, char **argv);
 
 /* Checks shared by the verbs that build labs: root, network namespaces, nf_tables. Prints one
- * sentence naming what is missing and how to fix it; returns 0 or EXIT_SETUP. */
+ * sentence naming what is missing and how to fix it; returns 0 or EXIT_SETUP. Run by an ordinary
+ * user it enters a user namespace first (preflight_enter(NULL, false)): rootless. */
 int preflight_check(void);
+
+/* main's entry for the verbs that build or touch labs (docs/rootless.md). As root:
+ * preflight_check()'s kernel checks. As a user: with `lab`, join that kept lab's keeper (its
+ * user and mount namespaces) when it has one, else enter a new user namespace; needs_state
+ * first asks for $XDG_RUNTIME_DIR (where kept labs' records live). Must run while the process
+ * is single-threaded. Returns 0 or EXIT_SETUP, one sentence printed. */
+#include <stdbool.h>
+int preflight_enter(const char *lab, bool needs_state);
+
+/* The kept lab a verb's arguments name (argv[0] is the verb), or NULL: for main's table. */
+const char *preflight_lab_of_exec(int argc, char **argv);
+const char *preflight_lab_of_events(int argc, char **argv);
 
 /* Load a topology by name or path, printing FILE:LINE errors. Returns 0 or EXIT_SETUP. */
 struct topo;
@@ -41,6 +54,11 @@ int bench_engines(const struct topo *t, int n, bool nebula);
 /* punchlab bench impair (bench_impair.c): impairment accuracy over `seconds` per rate, and the
  * per-cell cost over n labs. Returns an exit code. */
 int bench_impair_main(const struct topo *t, int n, double seconds);
+
+/* punchlab bench rootless (bench_rootless.c): n cells' lab up + down as root and as uid in a
+ * user namespace, alternating blocks; medians and the ratio. Returns an exit code. */
+#include <sys/types.h>
+int bench_rootless_main(const struct topo *t, int n, uid_t uid);
 int merge_main(int argc, char **argv);
 /* Repro bundles (docs/bundle.md): bundle.c writes one, replay.c checks and reruns it. */
 int bundle_main(int argc, char **argv);

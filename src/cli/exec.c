@@ -51,7 +51,7 @@ static pid_t start_recorded(const char *lab, const char *node, char **cmd, doubl
 	pid_t pid = -1;
 
 	if (lock < 0) {
-		out_warn(&out_std, lock, "lock " REGISTRY_DIR);
+		out_warn(&out_std, lock, "lock %s", REGISTRY_DIR ? REGISTRY_DIR : "$XDG_RUNTIME_DIR");
 		return -1;
 	}
 	if (registry_read(lab, &r) < 0) {

@@ -23,7 +23,8 @@ static const char lab_usage[] =
 	"\n"
 	"  up     build a topology (default " DEFAULT_TOPOLOGY "). Without --keep it holds the lab\n"
 	"         until Ctrl-C or SIGTERM, then removes it. With --keep it pins every node as\n"
-	"         /run/netns/LAB-NODE, prints only the lab's name and returns.\n"
+	"         /run/netns/LAB-NODE, prints only the lab's name and returns (rootless: a\n"
+	"         keeper process holds it, docs/rootless.md).\n"
 	"  check  build a topology, send real UDP probes from every host to every server address\n"
 	"         and to the other hosts, compare with what the topology allows, remove it.\n"
 	"         Exit 1 when a probe's result differs from the expectation.\n"
@@ -286,7 +287,7 @@ static int lab_list_main(int argc, char **argv)
 	}
 	n = registry_list(&names);
 	if (n < 0) {
-		out_warn(&out_std, n, "read " REGISTRY_DIR);
+		out_warn(&out_std, n, "read %s", REGISTRY_DIR ? REGISTRY_DIR : "$XDG_RUNTIME_DIR");
 		return EXIT_SETUP;
 	}
 	for (int i = 0; i < n; i++) {

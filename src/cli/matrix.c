@@ -80,6 +80,13 @@ static const char matrix_usage[] =
 	"                        default 3478), e.g. 443 for a network that lets out only\n"
 	"                        TCP to 80 and 443 (profile web-only); ids carry it\n"
 	"                        (/port=443), and a --cell id's own port= wins\n"
+	"  --family 4,6,dual     address families, a dimension (default 4): 6 pairs the IPv6\n"
+	"                        profiles (default: the shipped ones), dual gives every home\n"
+	"                        both families (its IPv4 profile plus --ipv6-profile) and the\n"
+	"                        engine may use either; 6 and dual run on the topology's\n"
+	"                        dual-stack twin (two-nats-dual); ids gain /family=6|dual\n"
+	"  --ipv6-profile P      dual cells' IPv6 companion on every home NAT (default\n"
+	"                        ipv6-firewall; ids gain /ipv6-profile=P otherwise)\n"
 	"\n"
 	"Exit: 0 no regression, 1 regressions, 2 an error cell, an interrupted run or bad input.\n"
 	"Disagreements with the documents are findings, listed and explained, and never change\n"
@@ -87,7 +94,7 @@ static const char matrix_usage[] =
 
 /* A comma-separated list; an empty one is an error that says what was expected. */
 /* Long options without a short letter. */
-enum { OPT_OUTER = 256, OPT_RENDEZVOUS_PORT };
+enum { OPT_OUTER = 256, OPT_RENDEZVOUS_PORT, OPT_FAMILY, OPT_IPV6_PROFILE };
 
 static int split_list(char *arg, const char **out, int max, const char *what)
 {
@@ -149,6 +156,8 @@ int matrix_main(int argc, char **argv)
 		{ "pcap", required_argument, NULL, 'X' },
 		{ "outer", required_argument, NULL, OPT_OUTER },
 		{ "rendezvous-port", required_argument, NULL, OPT_RENDEZVOUS_PORT },
+		{ "family", required_argument, NULL, OPT_FAMILY },
+		{ "ipv6-profile", required_argument, NULL, OPT_IPV6_PROFILE },
 		{ 0 },
 	};
 	struct matrix_opts o = { .topology = NULL, .udp = true, .tcp = true,
@@ -282,6 +291,34 @@ int matrix_main(int argc, char **argv)
 				return EXIT_SETUP;
 			}
 			break;
+		case OPT_FAMILY: {
+			const char *fams[4];
+			int nf;
+
+			narrowing = narrowing ? narrowing : "--family";
+			if ((nf = split_list(optarg, fams, 4, "families")) <= 0)
+				return EXIT_SETUP;
+			o.nfamilies = 0;
+			for (int i = 0; i < nf; i++) {
+				enum cell_family f;
+				bool dup = false;
+
+				if (cell_family_parse(fams[i], &f) < 0) {
+					fprintf(stderr, "punchlab: --family: \"%s\" is no address family, "
+						"expected 4, 6 or dual (e.g. --family 4,6,dual)\n", fams[i]);
+					return EXIT_SETUP;
+				}
+				for (int j = 0; j < o.nfamilies; j++)
+					dup |= o.families[j] == f;
+				if (!dup)
+					o.families[o.nfamilies++] = f;
+			}
+			break;
+		}
+		case OPT_IPV6_PROFILE:
+			narrowing = narrowing ? narrowing : "--ipv6-profile";
+			o.ipv6_profile = optarg;
+			break;
 		case OPT_OUTER:
 			narrowing = narrowing ? narrowing : "--outer";
 			if ((o.nouters = split_list(optarg, o.outers, MATRIX_MAX_PROFILES,
@@ -324,7 +361,7 @@ int matrix_main(int argc, char **argv)
 	 * ignoring it would run something else than the user asked for */
 	if (o.ncells && narrowing) {
 		fprintf(stderr, "punchlab: %s and --cell exclude each other: a cell id already names "
-			"its profiles, transport, technique and profile parameters\n", narrowing);
+			"its profiles, transport, technique, family and profile parameters\n", narrowing);
 		return EXIT_SETUP;
 	}
 	/* like the topology, the engine (or engine pair) comes from the ids when not given */

@@ -12,6 +12,7 @@
 
 #include "base/outcome.h"
 #include "base/paths.h"
+#include "base/userns.h"
 #include "lab/topo.h"
 #include "cli/cli.h"
 #include "matrix/cell.h"
@@ -100,9 +101,13 @@ static void print_keep(const struct run_watch *w, bool interrupted)
 	printf("\nlab %s is kept. Get in:\n", w->kept_lab);
 	printf("  punchlab exec %s nat-a -- conntrack -L     # a command in a node\n", w->kept_lab);
 	printf("  punchlab exec %s host-a -- bash            # a shell in a node\n", w->kept_lab);
-	printf("  nsenter --net=/run/netns/%s-nat-a nft list ruleset\n", w->kept_lab);
-	printf("  ip netns exec %s-host-b ping -c1 198.51.100.10   # (outside a chroot)\n",
-	       w->kept_lab);
+	/* rootless, the pins exist only in the lab's keeper's mount namespace (docs/rootless.md):
+	 * punchlab exec is the way in */
+	if (!userns_rootless()) {
+		printf("  nsenter --net=/run/netns/%s-nat-a nft list ruleset\n", w->kept_lab);
+		printf("  ip netns exec %s-host-b ping -c1 198.51.100.10   # (outside a chroot)\n",
+		       w->kept_lab);
+	}
 	printf("  punchlab lab down %s                       # remove it\n", w->kept_lab);
 	printf("still running: %s\n", w->still_running[0] ? w->still_running
 							: "nothing (the peers were stopped)");

@@ -21,42 +21,67 @@
 
 /* --- variables -------------------------------------------------------------------------------- */
 
-static int node_vars(const struct topo *t, int node, const char *prefix, struct tpl_vars *v)
+/* A node's addresses of one family as PREFIX.addrSUFFIX, .addrSUFFIX.N (N from 0, at most 4,
+ * in link order), .hostSUFFIX and .hostSUFFIX.N (bracketed when IPv6: what goes before
+ * ":port"), and for a NAT node PREFIX.publicSUFFIX: its first address of that family on the
+ * link toward its gateway, the source its translated packets carry (for an IPv6 firewall, which
+ * translates nothing, still its WAN address: an engine wanting the host's own address uses
+ * NODE.addr of the host). */
+static int node_vars_family(const struct topo *t, int node, const char *prefix, int family,
+			    const char *suffix, struct tpl_vars *v)
 {
+	bool six = family == AF_INET6;
 	int n = 0, ret = 0;
 
-	if (node < 0)
-		return 0;
 	for (int li = 0; li < t->nlinks; li++) {
 		int e = topo_link_end_of(&t->links[li], node);
 		if (e < 0)
 			continue;
 		for (int a = 0; a < t->links[li].ends[e].naddrs && n < 4; a++) {
 			char buf[64], name[TPL_NAME_MAX];
-			if (t->links[li].ends[e].addrs[a].family != AF_INET)
+			if (t->links[li].ends[e].addrs[a].family != family)
 				continue;
 			net_addr_format(&t->links[li].ends[e].addrs[a], false, buf, sizeof(buf));
 			if (n == 0) {
-				snprintf(name, sizeof(name), "%s.addr", prefix);
+				snprintf(name, sizeof(name), "%s.addr%s", prefix, suffix);
 				ret |= tpl_set(v, name, "%s", buf);
+				snprintf(name, sizeof(name), "%s.host%s", prefix, suffix);
+				ret |= tpl_set(v, name, six ? "[%s]" : "%s", buf);
 			}
-			snprintf(name, sizeof(name), "%s.addr.%d", prefix, n++);
+			snprintf(name, sizeof(name), "%s.host%s.%d", prefix, suffix, n);
+			ret |= tpl_set(v, name, six ? "[%s]" : "%s", buf);
+			snprintf(name, sizeof(name), "%s.addr%s.%d", prefix, suffix, n++);
 			ret |= tpl_set(v, name, "%s", buf);
 		}
 	}
 	if (t->nodes[node].kind == NODE_NAT && t->nodes[node].wan_link >= 0) {
-		/* the NAT's public address: its first IPv4 address on the link toward its
-		 * gateway, the source its translated packets carry */
 		const struct topo_end *we = &t->links[t->nodes[node].wan_link]
 						     .ends[t->nodes[node].wan_end];
-		const struct net_addr *a = topo_end_addr(we, AF_INET);
+		const struct net_addr *a = topo_end_addr(we, family);
 		char buf[64], name[TPL_NAME_MAX];
 		if (a) {
 			net_addr_format(a, false, buf, sizeof(buf));
-			snprintf(name, sizeof(name), "%s.public", prefix);
+			snprintf(name, sizeof(name), "%s.public%s", prefix, suffix);
 			ret |= tpl_set(v, name, "%s", buf);
 		}
 	}
+	return ret;
+}
+
+/* The node's variables in the cell's family: family 6 gives its IPv6 addresses the plain
+ * names; dual gives the IPv4 ones the plain names and the IPv6 ones the "6" names. */
+static int node_vars(const struct topo *t, int node, const char *prefix, const char *family,
+		     struct tpl_vars *v)
+{
+	bool six = family && strcmp(family, "6") == 0;
+	bool dual = family && strcmp(family, "dual") == 0;
+	int ret;
+
+	if (node < 0)
+		return 0;
+	ret = node_vars_family(t, node, prefix, six ? AF_INET6 : AF_INET, "", v);
+	if (dual)
+		ret |= node_vars_family(t, node, prefix, AF_INET6, "6", v);
 	return ret;
 }
 
@@ -72,8 +97,9 @@ int engine_vars_cell(const struct engine_cell *c, const struct topo *t, struct t
 	ret |= tpl_set(v, "technique", "%s", c->technique);
 	ret |= tpl_set(v, "deadline_ms", "%d", c->deadline_ms);
 	ret |= tpl_set(v, "port", "%d", c->port);
+	ret |= tpl_set(v, "family", "%s", c->family ? c->family : "4");
 	for (int r = 0; r < ROLE_COUNT; r++)
-		ret |= node_vars(t, t->roles[r], topo_role_name((enum topo_role)r), v);
+		ret |= node_vars(t, t->roles[r], topo_role_name((enum topo_role)r), c->family, v);
 	return ret ? -E2BIG : 0;
 }
 
@@ -357,6 +383,9 @@ static void json_result(const char *line, struct engine_peer_result *r)
 	ttd = json_object_get(ev, "time_to_direct_ms");
 	r->time_to_direct_ms = json_is_number(ttd) ? json_number_value(ttd) : -1;
 	r->attempts = (int)json_integer_value(json_object_get(ev, "attempts"));
+	r->family = (int)json_integer_value(json_object_get(ev, "family"));
+	if (r->family != 4 && r->family != 6)
+		r->family = 0;
 out:
 	json_decref(ev);
 }

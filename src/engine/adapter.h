@@ -34,12 +34,17 @@ struct engine_peer_result {
 	/* the transport the path uses when the engine says so ("tcp", "udp"; "" when it does not):
 	 * punch's auto over UDP falls back to TCP where UDP does not get through */
 	char proto[8];
+	/* the path's address family when the engine says so (punch: "family", 4 or 6), else 0 */
+	int family;
 };
 
 /* The variables every role of a cell shares (docs/engine-format.md "Variables"): the program,
- * session, cell directory, transport, technique, its deadline, the rendezvous port, every
- * topology role's IPv4 addresses in the lab and each NAT's public (WAN) address, from the
- * topology (pure: the lab gives nodes exactly these). Returns 0 or -E2BIG. */
+ * session, cell directory, transport, technique, its deadline, the rendezvous port, the address
+ * family, every topology role's addresses in the lab and each NAT's public (WAN) address, from
+ * the topology (pure: the lab gives nodes exactly these). The addresses follow the family:
+ * NODE.addr, .addr.N, .public (and .host, .host.N: the address as written before ":port",
+ * bracketed for IPv6) are IPv4 in families 4 and dual, IPv6 in family 6; dual cells add the
+ * IPv6 ones as NODE.addr6, .addr6.N, .host6, .host6.N, .public6. Returns 0 or -E2BIG. */
 struct engine_cell {
 	const char *program;       /* the resolved program */
 	const char *session;
@@ -48,6 +53,7 @@ struct engine_cell {
 	const char *technique;
 	int deadline_ms;
 	int port;
+	const char *family;        /* "4" (also NULL), "6" or "dual": {{family}} */
 };
 int engine_vars_cell(const struct engine_cell *c, const struct topo *t, struct tpl_vars *v);
 

@@ -32,6 +32,7 @@ static const struct {
 	{ "fresh-port-dials", EF_CAP_FRESH_PORT_DIALS },
 	{ "port-mapping", EF_CAP_PORT_MAPPING },
 	{ "relay-tcp", EF_CAP_RELAY_TCP },
+	{ "ipv6", EF_CAP_IPV6 },
 };
 #define NCAPS (sizeof(capabilities) / sizeof(capabilities[0]))
 
@@ -773,7 +774,7 @@ static void capability_add(struct parse *p, yaml_node_t *w, const char *s)
 	if (!bit)
 		ERR(p, w, "capabilities: \"%s\" is unknown, expected rendezvous, peer-reflexive, "
 		    "simultaneous-open, port-prediction, birthday, relay, ignores-icmp-errors, "
-		    "relay-fallback, single-probe, fresh-port-dials, port-mapping or relay-tcp", s);
+		    "relay-fallback, single-probe, fresh-port-dials, port-mapping, relay-tcp or ipv6", s);
 	p->e->capabilities |= bit;
 }
 

@@ -177,6 +177,8 @@ enum ef_capability {
 					 * UPnP-IGD) and announces it (punch's portmap, auto) */
 	EF_CAP_RELAY_TCP = 1 << 11,     /* reaches its relay over TCP (or TLS) on the rendezvous
 					 * port too, whatever the cell's transport (ice's TURN) */
+	EF_CAP_IPV6 = 1 << 12,          /* speaks IPv6: runs family 6 and dual cells, its command
+					 * taking the family's variables (docs/engine-format.md) */
 };
 
 struct engine_file {

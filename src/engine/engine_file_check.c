@@ -24,7 +24,9 @@ static const char *const plain_vars[] = { "program", "session", "dir", "transpor
 					  /* only in cells with NAT events (docs/events.md) */
 					  "hold_s", "revalidate",
 					  /* only for peer B, in signal-delay= cells (docs/punch.md) */
-					  "signal_delay_ms", NULL };
+					  "signal_delay_ms",
+					  /* the cell's address family: 4, 6 or dual */
+					  "family", NULL };
 static const char *const node_vars[] = { "peer-a", "peer-b", "nat-a", "nat-b", "rendezvous",
 					 "self", "other", "self-nat", "other-nat", NULL };
 
@@ -100,15 +102,24 @@ static const char *var_problem(const struct var_check *c, const char *name)
 	if (strncmp(name, "self", 4) == 0 || strncmp(name, "other", 5) == 0)
 		if (!c->self || !c->self->peer)
 			return "self and other are for peers' commands";
-	if (strcmp(dot, ".public") == 0)
+	if (strcmp(dot, ".public") == 0 || strcmp(dot, ".public6") == 0)
 		return strstr(name, "nat") ? NULL : "public is a NAT's address (nat-a.public)";
-	if (strcmp(dot, ".addr") == 0 || (strncmp(dot, ".addr.", 6) == 0 && dot[6] >= '0' &&
-					  dot[6] <= '3' && !dot[7]))
-		return NULL;
+	/* the addresses by family (docs/engine-format.md "Address families"): addr and host in
+	 * the cell's family, addr6 and host6 the IPv6 ones of dual cells */
+	for (int k = 0; k < 4; k++) {
+		static const char *const kinds[] = { ".addr", ".host", ".addr6", ".host6" };
+		size_t kl = strlen(kinds[k]);
+
+		if (strncmp(dot, kinds[k], kl) == 0 &&
+		    (!dot[kl] || (dot[kl] == '.' && dot[kl + 1] >= '0' && dot[kl + 1] <= '3' &&
+				  !dot[kl + 2])))
+			return NULL;
+	}
 	if (engine_var(e, name, dot))
 		return NULL;
-	return "expected NODE.addr, NODE.addr.N (N 0 to 3), NAT.public or a NODE.NAME of vars: "
-	       "(self and other: both peers')";
+	return "expected NODE.addr, NODE.addr.N (N 0 to 3), NODE.host, NODE.host.N, NAT.public, "
+	       "in dual cells also NODE.addr6, .addr6.N, .host6, .host6.N and NAT.public6, or a "
+	       "NODE.NAME of vars: (self and other: both peers')";
 }
 
 static int var_check_one(const char *name, void *arg)

@@ -9,7 +9,7 @@
 
 #include "engine/engine_file.h"
 
-#define TPL_MAX_VARS 96
+#define TPL_MAX_VARS 224 /* a dual cell: every role's IPv4 and IPv6 names, and the peers' aliases */
 #define TPL_NAME_MAX 64
 
 /* A cell's variables: name -> value. Plain data, no freeing. */

@@ -78,6 +78,62 @@ static int profile_family_check(struct lab *lab, int n, const char *file, int li
 			family == AF_INET6 ? "ipv4" : "ipv6");
 }
 
+/* The IPv6 companion profiles (lab_options.companion_*): each on a NAT node whose own profile
+ * is an IPv4 one, itself of family ipv6, on a node with IPv6 addresses on both sides. Every
+ * mistake is the option's (companion_what), said once per node. */
+static int resolve_companions(struct lab *lab, const struct lab_options *opts,
+			      struct diag_list *dl)
+{
+	const struct topo *t = &lab->topo;
+	const char *what = opts && opts->companion_what ? opts->companion_what : "companion profile";
+	int ret = 0;
+
+	for (int i = 0; opts && i < opts->ncompanions; i++) {
+		int n = topo_node_find(t, opts->companion_node[i]);
+		struct lab_node_rt *rt = n >= 0 ? &lab->nodes[n] : NULL;
+		const struct topo_node *node = n >= 0 ? &t->nodes[n] : NULL;
+		char arg[600];
+
+		snprintf(arg, sizeof(arg), "%s %s", what, opts->companion_profile[i]);
+		if (!node || node->kind != NODE_NAT || !rt->profile[0]) {
+			ret = diag_add(dl, arg, 0, "node \"%s\" of topology %s is no NAT node with a "
+				       "profile: an IPv6 companion goes beside a NAT node's IPv4 "
+				       "profile", opts->companion_node[i], t->name);
+			continue;
+		}
+		if (rt->family != AF_INET) {
+			ret = diag_add(dl, arg, 0, "node \"%s\" runs %s, an IPv6 profile: a companion "
+				       "goes beside an IPv4 profile (family ipv4)", node->name,
+				       rt->profile);
+			continue;
+		}
+		if (paths_resolve("nat-profiles", ".nft", opts->companion_profile[i], rt->companion,
+				  sizeof(rt->companion)) < 0) {
+			ret = diag_add(dl, arg, 0, "profile not found (looked for %s), expected a name "
+				       "from nat-profiles/ or a path to a .nft file", rt->companion);
+			rt->companion[0] = '\0';
+			continue;
+		}
+		if (profile_family_of_file(rt->companion) != PROFILE_FAMILY_IPV6) {
+			ret = diag_add(dl, arg, 0, "profile %s is for IPv4 (its header has no "
+				       "\"family: ipv6\"), expected an IPv6 profile such as "
+				       "ipv6-firewall, ipv6-firewall-ad or nat66", rt->companion);
+			rt->companion[0] = '\0';
+			continue;
+		}
+		if (node->wan_link < 0 || node->lan_link < 0 ||
+		    !topo_end_addr(&t->links[node->wan_link].ends[node->wan_end], AF_INET6) ||
+		    !topo_end_addr(&t->links[node->lan_link].ends[node->lan_end], AF_INET6)) {
+			ret = diag_add(dl, t->file, node->line, "node \"%s\": the IPv6 companion %s "
+				       "needs an IPv6 address on both its WAN and LAN links, expected "
+				       "a dual-stack topology (two-nats-dual)", node->name,
+				       rt->companion);
+			rt->companion[0] = '\0';
+		}
+	}
+	return ret;
+}
+
 /* A profile that an override names is the argument's mistake, not the topology file's: the
  * error names the --set option as the user typed it. */
 static int resolve_profiles(struct lab *lab, const struct lab_options *opts, struct diag_list *dl)
@@ -124,7 +180,7 @@ static int resolve_profiles(struct lab *lab, const struct lab_options *opts, str
 			 lab_translation_check(t, n, lab->nodes[n].profile, file, line, dl) < 0)
 			ret = -EINVAL;
 	}
-	return ret;
+	return ret < 0 ? ret : resolve_companions(lab, opts, dl);
 }
 
 static bool topo_has_ipv6(const struct topo *t)
@@ -442,6 +498,12 @@ static int load_rulesets(struct lab *lab, int home_netns, struct diag_list *dl)
 			return diag_add(dl, t->file, t->nodes[n].line, "enter node \"%s\": %s",
 					t->nodes[n].name, strerror(-ret));
 		ret = nft_ruleset_load(lab->nodes[n].profile, vars, nvars, dl);
+		/* the IPv6 companion: its own table (ip6 punchlab_nat), its own variables (the
+		 * node's IPv6 addresses; the interface names are the same) */
+		if (ret == 0 && lab->nodes[n].companion[0]) {
+			nvars = lab_nat_vars(t, n, AF_INET6, vals, vars);
+			ret = nft_ruleset_load(lab->nodes[n].companion, vars, nvars, dl);
+		}
 		/* Conntrack accounting (packets and bytes per direction of every flow) is how the
 		 * matrix attests a path (src/matrix/attest.c). It only counts flows created after
 		 * it is on, and its sysctl exists once the ruleset has pulled in conntrack: so here,
@@ -653,6 +715,11 @@ int lab_node_netns(const struct lab *lab, int node)
 const char *lab_node_profile(const struct lab *lab, int node)
 {
 	return (node >= 0 && node < lab->topo.nnodes) ? lab->nodes[node].profile : "";
+}
+
+const char *lab_node_companion(const struct lab *lab, int node)
+{
+	return (node >= 0 && node < lab->topo.nnodes) ? lab->nodes[node].companion : "";
 }
 
 int lab_socket(const struct lab *lab, int node, int domain, int type, int protocol)

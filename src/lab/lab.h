@@ -23,6 +23,15 @@ struct lab_options {
 	const char *override_node[TOPO_MAX_NODES];
 	const char *override_profile[TOPO_MAX_NODES];
 	int noverrides;
+	/* An IPv6 companion profile per NAT node, loaded beside the node's own (IPv4) profile: a
+	 * dual-stack home router filters or translates each family by its own ruleset (docs/
+	 * matrix.md "Address families"). The node's profile must be of family ipv4, the
+	 * companion of family ipv6, the node must have addresses of both; else lab_up() fails
+	 * with a diagnostic naming the option as companion_what (e.g. "--ipv6-profile"). */
+	const char *companion_node[TOPO_MAX_NODES];
+	const char *companion_profile[TOPO_MAX_NODES];
+	int ncompanions;
+	const char *companion_what; /* NULL: "companion profile" */
 	const char *name; /* lab name, [a-z0-9]{1,12}; NULL: generated */
 	double *phase_ms; /* NULL, or LAB_PHASES entries: lab_up() adds each phase's time (ms) */
 	/* The lab outlives this process (lab_pin() follows): its impaired links' forwarders are
@@ -59,6 +68,9 @@ int lab_node_netns(const struct lab *lab, int node);
 
 /* Resolved profile file of a NAT node ("" when it loads none). */
 const char *lab_node_profile(const struct lab *lab, int node);
+
+/* Resolved IPv6 companion profile of a NAT node ("" when it loads none). */
+const char *lab_node_companion(const struct lab *lab, int node);
 
 /* Open a socket inside a node's namespace (the socket stays there). Returns the fd or -errno. */
 int lab_socket(const struct lab *lab, int node, int domain, int type, int protocol);

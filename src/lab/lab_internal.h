@@ -16,6 +16,9 @@ struct lab_node_rt {
 	int watch;                /* link-change socket, only while lab_up() runs */
 	char profile[PATH_MAX];   /* resolved ruleset file, "" for none */
 	int family;               /* AF_INET or AF_INET6: the profile header's family */
+	/* an IPv6 companion profile loaded beside an IPv4 profile (a dual cell's home router:
+	 * tables ip punchlab_nat and ip6 punchlab_nat coexist), "" for none */
+	char companion[PATH_MAX];
 	char pinned[PATH_MAX];    /* /run/netns/<lab>-<node> when pinned */
 };
 

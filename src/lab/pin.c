@@ -1,14 +1,17 @@
 /* Keeping a lab after punchlab exits: pin each node's namespace as /run/netns/<lab>-<node>
- * (where `ip netns exec` looks) and write a record under /run/punchlab/. */
+ * (where `ip netns exec` looks) and write a record under /run/punchlab/. Rootless, under
+ * $XDG_RUNTIME_DIR/punchlab/ with a keeper process (docs/rootless.md). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "base/userns.h"
 #include "lab/lab_internal.h"
 #include "lab/registry.h"
 
@@ -25,9 +28,14 @@ int lab_name_valid(const char *name)
 }
 
 /* iproute2 makes /run/netns a shared mount point so that pins made in one mount namespace show
- * in the others; do the same, so our pins behave like `ip netns add`'s. */
+ * in the others; do the same, so our pins behave like `ip netns add`'s. Rootless, the pins live
+ * in the keeper's mount namespace only (docs/rootless.md): a plain directory will do. */
 static int netns_dir_prepare(void)
 {
+	if (!NETNS_RUN_DIR)
+		return -errno;
+	if (userns_rootless())
+		return paths_mkdir_p(NETNS_RUN_DIR);
 	if (mkdir(NETNS_RUN_DIR, 0755) < 0 && errno != EEXIST)
 		return -errno;
 	if (mount("", NETNS_RUN_DIR, "none", MS_SHARED | MS_REC, NULL) == 0)
@@ -44,6 +52,7 @@ static int netns_dir_prepare(void)
 
 void lab_unpin_nodes(struct lab *lab)
 {
+	struct registry_record r;
 	char rec[300];
 
 	for (int n = 0; n < lab->topo.nnodes; n++) {
@@ -53,6 +62,10 @@ void lab_unpin_nodes(struct lab *lab)
 		unlink(lab->nodes[n].pinned);
 		lab->nodes[n].pinned[0] = '\0';
 	}
+	/* rootless: the keeper spawned by lab_pin() holds the namespaces; it goes too */
+	if (registry_read(lab->name, &r) == 0 && r.keeper > 0 &&
+	    registry_proc_start(r.keeper) == r.keeper_start)
+		kill(r.keeper, SIGKILL);
 	snprintf(rec, sizeof(rec), "%s/%s.lab", REGISTRY_DIR, lab->name);
 	unlink(rec);
 	lab->pinned = false;
@@ -82,8 +95,11 @@ int lab_pin(struct lab *lab, struct diag_list *dl)
 {
 	struct registry_record r = { 0 };
 	char rec[300];
-	int ret;
+	int ret, confirm = -1;
 
+	if (!REGISTRY_DIR)
+		return diag_add(dl, "XDG_RUNTIME_DIR", 0, "rootless kept labs live under "
+				"$XDG_RUNTIME_DIR/punchlab, expected XDG_RUNTIME_DIR to name a directory");
 	snprintf(rec, sizeof(rec), "%s/%s.lab", REGISTRY_DIR, lab->name);
 	if (access(rec, F_OK) == 0)
 		return diag_add(dl, rec, 0, "a kept lab named %s exists already, expected a new "
@@ -100,7 +116,8 @@ int lab_pin(struct lab *lab, struct diag_list *dl)
 		char *pin = lab->nodes[n].pinned, src[64];
 		int fd;
 
-		snprintf(pin, PATH_MAX, NETNS_RUN_DIR "/%s-%s", lab->name, lab->topo.nodes[n].name);
+		snprintf(pin, PATH_MAX, "%s/%s-%s", NETNS_RUN_DIR, lab->name,
+			 lab->topo.nodes[n].name);
 		fd = open(pin, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
 		if (fd < 0) {
 			ret = -errno;
@@ -125,10 +142,32 @@ int lab_pin(struct lab *lab, struct diag_list *dl)
 			r.pid[r.npids] = lab->children[i].pid;
 			r.pid_start[r.npids++] = registry_proc_start(lab->children[i].pid);
 		}
+	if (userns_rootless()) {
+		/* The pins are mounts of this process's mount namespace, which ends with its last
+		 * process: a keeper stays in it (and in the user namespace that owns the lab) */
+		r.keeper = userns_keeper_spawn(&confirm);
+		if (r.keeper < 0) {
+			ret = r.keeper;
+			r.keeper = 0;
+			diag_add(dl, rec, 0, "start the lab's keeper: %s", strerror(-ret));
+			goto fail;
+		}
+		r.keeper_start = registry_proc_start(r.keeper);
+	}
 	ret = registry_write(&r);
 	if (ret < 0) {
 		diag_add(dl, rec, 0, "write the lab record: %s", strerror(-ret));
+		if (confirm >= 0)
+			close(confirm); /* unconfirmed, the keeper ends */
 		goto fail;
+	}
+	if (confirm >= 0) {
+		/* the record names the keeper now: it may stay */
+		if (write(confirm, "k", 1) != 1)
+			ret = diag_add(dl, rec, 0, "confirm the lab's keeper: %s", strerror(errno));
+		close(confirm);
+		if (ret < 0)
+			goto fail;
 	}
 	return 0;
 fail:

@@ -1,6 +1,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,7 +28,9 @@ int registry_write(const struct registry_record *r)
 	FILE *f;
 	int ret = 0;
 
-	if (mkdir(REGISTRY_DIR, 0755) < 0 && errno != EEXIST)
+	if (!REGISTRY_DIR)
+		return -errno;
+	if (paths_mkdir_p(REGISTRY_DIR) < 0)
 		return -errno;
 	record_path(r->name, path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -44,6 +47,8 @@ int registry_write(const struct registry_record *r)
 			fprintf(f, "profile %s %s\n", r->node[i], r->profile[i]);
 	for (int i = 0; i < r->npids; i++)
 		fprintf(f, "pid %d %llu\n", (int)r->pid[i], r->pid_start[i]);
+	if (r->keeper > 0)
+		fprintf(f, "keeper %d %llu\n", (int)r->keeper, r->keeper_start);
 	if (fclose(f) != 0)
 		ret = -errno;
 	/* rename: a reader never sees a half-written record */
@@ -106,6 +111,11 @@ int registry_read(const char *name, struct registry_record *r)
 				snprintf(r->profile[k], sizeof(r->profile[k]), "%.511s", line + off);
 			continue;
 		}
+		if (sscanf(line, "keeper %d %llu", &pid, &st) == 2 && pid > 0) {
+			r->keeper = pid;
+			r->keeper_start = st;
+			continue;
+		}
 		if (sscanf(line, "pid %d %llu", &pid, &st) == 2 && r->npids < REGISTRY_MAX_PIDS) {
 			r->pid[r->npids] = pid;
 			r->pid_start[r->npids++] = st;
@@ -130,7 +140,7 @@ static int by_created(const void *a, const void *b)
 
 int registry_list(char (**names)[16])
 {
-	DIR *d = opendir(REGISTRY_DIR);
+	DIR *d = REGISTRY_DIR ? opendir(REGISTRY_DIR) : NULL;
 	struct registry_record *recs = NULL;
 	struct dirent *de;
 	int n = 0, cap = 0;
@@ -201,7 +211,9 @@ int registry_lock(void)
 {
 	int fd;
 
-	if (mkdir(REGISTRY_DIR, 0755) < 0 && errno != EEXIST)
+	if (!REGISTRY_DIR)
+		return -errno;
+	if (paths_mkdir_p(REGISTRY_DIR) < 0)
 		return -errno;
 	fd = open(REGISTRY_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -252,18 +264,21 @@ int registry_add_pid(struct registry_record *r, pid_t pid)
  * only then do the lab's namespaces lose their last users. */
 static void kill_recorded(const struct registry_record *r, const struct out *o)
 {
-	struct pollfd pfd[REGISTRY_MAX_PIDS];
+	struct pollfd pfd[REGISTRY_MAX_PIDS + 1];
 	int n = 0;
 
-	for (int i = 0; i < r->npids; i++) {
+	/* the keeper last: it holds the namespaces the programs run in */
+	for (int i = 0; i <= r->npids; i++) {
+		pid_t pid = i < r->npids ? r->pid[i] : r->keeper;
+		unsigned long long start = i < r->npids ? r->pid_start[i] : r->keeper_start;
 		int fd;
 
-		if (!r->pid_start[i])
+		if (!start || pid <= 0)
 			continue;
-		fd = (int)syscall(SYS_pidfd_open, r->pid[i], 0);
+		fd = (int)syscall(SYS_pidfd_open, pid, 0);
 		if (fd < 0)
 			continue; /* gone already */
-		if (registry_proc_start(r->pid[i]) != r->pid_start[i] ||
+		if (registry_proc_start(pid) != start ||
 		    syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0) < 0) {
 			close(fd);
 			continue;
@@ -307,12 +322,17 @@ int registry_remove(const char *name, const struct out *o)
 	for (int i = 0; i < r.nnodes; i++) {
 		/* Only files under /run/netns named after this lab: a damaged record must not make
 		 * us unmount anything else. */
-		char want[64];
-		snprintf(want, sizeof(want), NETNS_RUN_DIR "/%s-", name);
+		char want[PATH_MAX];
+		if (!NETNS_RUN_DIR)
+			break;
+		snprintf(want, sizeof(want), "%s/%s-", NETNS_RUN_DIR, name);
 		if (strncmp(r.pinned[i], want, strlen(want)) != 0 || strstr(r.pinned[i], ".."))
 			continue;
+		/* A rootless pin is a mount in the keeper's mount namespace only, gone with the
+		 * keeper killed above; here it is a plain file (umount2: EINVAL, or EPERM outside
+		 * any user namespace). */
 		if (umount2(r.pinned[i], MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT &&
-		    !first)
+		    !(r.keeper > 0 && errno == EPERM) && !first)
 			first = -errno;
 		if (unlink(r.pinned[i]) < 0 && errno != ENOENT && !first)
 			first = -errno;

@@ -1,4 +1,4 @@
-/* Records of kept labs under /run/punchlab/<lab>.lab.
+/* Records of kept labs under /run/punchlab/<lab>.lab ($XDG_RUNTIME_DIR/punchlab/ rootless).
  *
  * A record lists what a kept lab owns: its pinned namespace files and the programs punchlab
  * started for it (pid with its start time, so a reused pid is never killed). `lab down`, `lab
@@ -9,9 +9,12 @@
 #include <time.h>
 
 #include "base/out.h"
+#include "base/paths.h"
 
-#define REGISTRY_DIR "/run/punchlab"
-#define NETNS_RUN_DIR "/run/netns"
+/* The directories are paths_state_dir() and paths_netns_dir() (src/base/paths.h): /run as root,
+ * the user's runtime directory rootless. */
+#define REGISTRY_DIR paths_state_dir()
+#define NETNS_RUN_DIR paths_netns_dir()
 #define REGISTRY_MAX_NODES 16
 #define REGISTRY_MAX_PIDS 64
 
@@ -27,6 +30,9 @@ struct registry_record {
 	int npids;
 	pid_t pid[REGISTRY_MAX_PIDS];
 	unsigned long long pid_start[REGISTRY_MAX_PIDS];
+	/* rootless: the process holding the lab's user and mount namespaces (0: none, as root) */
+	pid_t keeper;
+	unsigned long long keeper_start;
 };
 
 /* Write (replace) the record of r->name. Returns 0 or -errno. */
@@ -50,8 +56,8 @@ void registry_unlock(int fd);
  * REGISTRY_MAX_PIDS programs still run, or -ESRCH when pid is gone. */
 int registry_add_pid(struct registry_record *r, pid_t pid);
 
-/* Tear down a kept lab: kill its recorded programs (by pid and start time) and wait, bounded,
- * until they are gone, unmount and remove its pinned namespace files, remove the record; under
+/* Tear down a kept lab: kill its recorded programs (by pid and start time) and then its keeper,
+ * waiting, bounded, until each is gone, unmount and remove its pinned namespace files, remove the record; under
  * registry_lock(). Missing pieces are not errors (a half-removed lab can be removed again).
  * Returns 0 or -errno of the first thing that could not be undone. */
 int registry_remove(const char *name, const struct out *o);

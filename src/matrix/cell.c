@@ -310,6 +310,63 @@ static int outer_parse(struct cell_spec *c, const char *v, char *why, size_t len
 			  len) < 0 ? -EINVAL : 0;
 }
 
+/* family=6 / family=dual: absent for IPv4, so every id from before the dimension is an IPv4
+ * cell's. */
+static const char *const family_names[] = { "4", "6", "dual" };
+
+const char *cell_family_name(enum cell_family f)
+{
+	return (unsigned)f < 3 ? family_names[f] : "?";
+}
+
+int cell_family_parse(const char *s, enum cell_family *f)
+{
+	for (int i = 0; i < 3; i++)
+		if (strcmp(s, family_names[i]) == 0) {
+			*f = (enum cell_family)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+static int family_format(const struct cell_spec *c, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (c->family == CELL_FAMILY_4)
+		return 0;
+	return (size_t)snprintf(buf, len, "%s", cell_family_name(c->family)) < len ? 0
+										     : -ENAMETOOLONG;
+}
+
+static int family_parse(struct cell_spec *c, const char *v, char *why, size_t len)
+{
+	if (cell_family_parse(v, &c->family) < 0) {
+		snprintf(why, len, "family=%s: expected 4, 6 or dual", v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ipv6-profile=P: a dual cell's IPv6 companion profile, absent at the default (ipv6-firewall).
+ * Only dual cells have one: cell_id_parse_msg() refuses it elsewhere. */
+static int ipv6_profile_format(const struct cell_spec *c, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (!c->ipv6_profile[0] || strcmp(c->ipv6_profile, CELL_DEFAULT_IPV6_PROFILE) == 0)
+		return 0;
+	return cell_ref_encode(c->ipv6_profile, buf, len);
+}
+
+static int ipv6_profile_parse(struct cell_spec *c, const char *v, char *why, size_t len)
+{
+	if (ref_decode(v, strlen(v), c->ipv6_profile, sizeof(c->ipv6_profile),
+		       "the IPv6 companion profile", why, len) < 0)
+		return -EINVAL;
+	if (strcmp(c->ipv6_profile, CELL_DEFAULT_IPV6_PROFILE) == 0)
+		c->ipv6_profile[0] = '\0';
+	return 0;
+}
+
 /* port=N: the rendezvous and relay port (--rendezvous-port), absent at 3478 so that ids from
  * before the dimension existed are the default port's cells. A network with an outbound port
  * list (web-only) reaches the server on some ports only: the port changes the outcome. */
@@ -351,9 +408,12 @@ static const struct cell_dim {
 	{ "outer", outer_format, outer_parse }, /* the shared outer NAT's profile (--outer) */
 	/* the rendezvous' answer reaches peer B this long after A (--sweep signal-delay=) */
 	{ "signal-delay", signal_delay_format, signal_delay_parse },
-	/* later dimensions append here: family, mode */
 	/* the rendezvous and relay port (--rendezvous-port; absent: 3478) */
 	{ "port", port_format, port_parse },
+	/* the address family (--family 4,6,dual), then a dual cell's IPv6 companion profile */
+	{ "family", family_format, family_parse },
+	{ "ipv6-profile", ipv6_profile_format, ipv6_profile_parse },
+	/* later dimensions append here: mode */
 };
 #define NDIMS (sizeof(cell_dims) / sizeof(cell_dims[0]))
 
@@ -517,6 +577,11 @@ int cell_id_parse_msg(const char *id, struct cell_spec *c, char *why, size_t wle
 		if (cell_dims[d].parse(c, value, why, wlen) < 0)
 			return -EINVAL;
 	}
+	if (c->ipv6_profile[0] && c->family != CELL_FAMILY_DUAL) {
+		snprintf(why, wlen, "ipv6-profile= is the IPv6 companion of a dual cell: expected "
+			 "family=dual with it");
+		return -EINVAL;
+	}
 	if (cell_spec_set_id(c) < 0) {
 		snprintf(why, wlen, "its canonical form is longer than %zu bytes", sizeof(c->id) - 1);
 		return -EINVAL;
@@ -590,6 +655,10 @@ int cells_enumerate(const struct matrix_dims *d, struct cell_spec **out)
 						 d->nouters && !(d->outer_default &&
 								 strcmp(d->outers[ou], d->outer_default) == 0)
 							 ? d->outers[ou] : "");
+					c->family = d->family;
+					snprintf(c->ipv6_profile, sizeof(c->ipv6_profile), "%s",
+						 d->family == CELL_FAMILY_DUAL && d->ipv6_profile
+							 ? d->ipv6_profile : "");
 					c->port = d->port;
 					ret = cell_spec_set_id(c);
 					if (ret < 0) {

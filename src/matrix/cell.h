@@ -19,7 +19,10 @@
  * events, docs/events.md); outer=PROFILE (the shared outer NAT's profile, absent at the
  * topology's own); signal-delay=40ms (the rendezvous' answer reaches peer B this long after A;
  * absent: none; a point of --sweep signal-delay=); port=443 (the rendezvous and relay port,
- * engines' {{port}}; absent: 3478, or the run's --rendezvous-port for a --cell id without it). */
+ * engines' {{port}}; absent: 3478, or the run's --rendezvous-port for a --cell id without it);
+ * family=6 or family=dual (the address family, absent for IPv4: docs/matrix.md "Address
+ * families"); ipv6-profile=P (a dual cell's IPv6 companion profile on both home NATs,
+ * absent at ipv6-firewall). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -55,8 +58,16 @@ struct matrix_dims {
 	const char *outers[MATRIX_MAX_PROFILES];
 	int nouters;
 	const char *outer_default;  /* the topology's own outer profile: its cells keep bare ids */
+	/* every cell's address family (one family per enumeration: the profiles differ by
+	 * family) and, for dual, the IPv6 companion profile (NULL: the default) */
+	enum cell_family family;
+	const char *ipv6_profile;
 	int port;                   /* --rendezvous-port: every cell's port= (0: the default) */
 };
+
+/* "4", "6", "dual"; and back (0, or -EINVAL for anything else). */
+const char *cell_family_name(enum cell_family f);
+int cell_family_parse(const char *s, enum cell_family *f);
 
 /* Fill *cells (malloc'd, caller frees) with every cell of dims in a fixed order: transport,
  * technique, profile A, profile B. Returns the count, -ENOMEM, or -ENAMETOOLONG when an id

@@ -21,6 +21,7 @@
 #include "lab/proc.h"
 #include "engine/adapter.h"
 #include "matrix/attest.h"
+#include "matrix/cell.h"
 #include "matrix/cell_events.h"
 #include "matrix/cell_runner.h"
 #include "matrix/cell_params.h"
@@ -490,6 +491,8 @@ static void judge_peers(struct cellctx *c, const bool exited[2], const int statu
 		 r[0].technique[0] ? r[0].technique : c->e->ntechniques == 1
 							  ? c->e->techniques[0].name : "");
 	run->attempts = r[0].attempts + r[1].attempts;
+	/* a dual cell's race: the family both sides kept (they may differ only in a bug) */
+	run->family_used = r[0].family == r[1].family ? r[0].family : 0;
 	run->time_to_connect_ms = run->ttfb_ms = run->time_to_direct_ms = -1;
 	if (run->outcome == CELL_DIRECT || run->outcome == CELL_RELAYED) {
 		run->time_to_connect_ms = r[0].time_to_connect_ms > r[1].time_to_connect_ms
@@ -991,8 +994,9 @@ static int run_pin(struct lab *lab, struct run_watch *w)
 			 ? dl->items[0].msg : strerror(-ret));
 	else
 		timeline_add(&w->tl, now_ms(), TL_LAB, "lab", "pinned", "--keep: lab %s pinned as "
-			     "/run/netns/%s-NODE (punchlab lab down %s removes it)", lab_name(lab),
-			     lab_name(lab), lab_name(lab));
+			     "%s/%s-NODE (punchlab lab down %s removes it)", lab_name(lab),
+			     paths_netns_dir() ? paths_netns_dir() : "/run/netns", lab_name(lab),
+			     lab_name(lab));
 	free(dl);
 	return ret;
 }
@@ -1025,7 +1029,8 @@ static void run_keep(struct cellctx *c, struct lab *lab, struct run_watch *w)
 int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec, int run_index,
 		  struct cell_run *run)
 {
-	const struct topo *t = cfg->topo;
+	/* families 6 and dual: the dual-stack twin (matrix/family.h) */
+	const struct topo *t = spec->family != CELL_FAMILY_4 && cfg->topo6 ? cfg->topo6 : cfg->topo;
 	struct topo *impaired = NULL; /* the cell's copy with its impairment preset applied */
 	struct lab_options lo = { 0 };
 	struct diag_list *dl = calloc(1, sizeof(*dl));
@@ -1091,6 +1096,18 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		lo.override_node[lo.noverrides] = t->nodes[t->nodes[t->roles[ROLE_NAT_A]].gateway].name;
 		lo.override_profile[lo.noverrides++] = spec->outer;
 	}
+	/* dual: each home NAT runs the cell's IPv6 companion beside its IPv4 profile */
+	if (spec->family == CELL_FAMILY_DUAL) {
+		const char *six = spec->ipv6_profile[0] ? spec->ipv6_profile
+							: CELL_DEFAULT_IPV6_PROFILE;
+
+		lo.companion_what = "ipv6-profile=";
+		for (int side = ROLE_NAT_A; side <= ROLE_NAT_B; side++)
+			if (t->roles[side] >= 0 && (side == ROLE_NAT_A || spec->profile_b[0])) {
+				lo.companion_node[lo.ncompanions] = t->nodes[t->roles[side]].name;
+				lo.companion_profile[lo.ncompanions++] = six;
+			}
+	}
 	if (spec->impair[0]) {
 		struct topo *it = malloc(sizeof(*it));
 
@@ -1152,7 +1169,8 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 					  .dir = realpath(dir, absdir) ? absdir : dir,
 					  .transport = spec->proto, .technique = spec->technique,
 					  .deadline_ms = timeout_ms,
-					  .port = spec->port ? spec->port : cfg->rendezvous_port };
+					  .port = spec->port ? spec->port : cfg->rendezvous_port,
+					  .family = cell_family_name(spec->family) };
 		snprintf(why, sizeof(why), "too many variables");
 		if (engine_vars_cell(&ec, t, c->vars) < 0 ||
 		    (hold_s && (tpl_set(c->vars, "hold_s", "%d", hold_s) < 0 ||

@@ -18,6 +18,8 @@ struct runner_config {
 	const struct engine_file *engine_b;
 	const char *engine_binary_b;
 	const struct topo *topo;
+	/* the dual-stack twin of topo: cells of family 6 and dual run on it (NULL: none) */
+	const struct topo *topo6;
 	int stagger_ms;
 	int rendezvous_port;
 	const char *out_dir;         /* the report directory; logs go under cells/ */

@@ -433,6 +433,11 @@ void expectations_claim(const struct expectations *e, const struct cell_spec *ce
 	refs->claims_conflict = false;
 	refs->nclaims = 0;
 	refs->claim_source[0] = refs->claim_quote[0] = '\0';
+	/* Every document quoted here speaks of IPv4 NATs (docs/sources/): an IPv6 or dual cell
+	 * has no claim, even where an IPv6 header's rfc3489 name matches a claim's scope (an
+	 * IPv6 firewall's "full-cone" describes its filter, not what the article measured). */
+	if (cell->family != CELL_FAMILY_4)
+		return;
 	for (int i = 0; i < e->nclaims && refs->nclaims < CELL_MAX_CLAIMS; i++) {
 		const struct expect_claim *c = &e->claims[i];
 		struct cell_claim *o;

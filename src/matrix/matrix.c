@@ -22,6 +22,7 @@
 #include "lab/events.h"
 #include "matrix/cell_runner.h"
 #include "matrix/expect.h"
+#include "matrix/family.h"
 #include "matrix/load_gate.h"
 #include "matrix/matrix.h"
 #include "matrix/results_json_read.h"
@@ -46,6 +47,9 @@ struct used_profile {
 
 struct plan {
 	struct topo topo;
+	/* the dual-stack twin of topo (matrix/family.h), for cells of family 6 and dual */
+	struct topo topo6;
+	bool has_topo6;
 	enum theory_layout layout;
 	struct profile_header outer;  /* LAYOUT_SHARED_OUTER */
 	bool has_outer;
@@ -186,6 +190,80 @@ static void plan_cells_events(const struct plan *p, const struct matrix_opts *o,
 	}
 }
 
+/* Whether the run has cells of family f (no --family: IPv4 only). */
+static bool opts_has_family(const struct matrix_opts *o, enum cell_family f)
+{
+	for (int i = 0; i < o->nfamilies; i++)
+		if (o->families[i] == f)
+			return true;
+	return !o->nfamilies && f == CELL_FAMILY_4;
+}
+
+/* The profile family a cell of family f pairs: IPv6 profiles for 6, IPv4 for 4 and dual (a
+ * dual cell's IPv6 side is its companion, ipv6-profile=). */
+static enum profile_family family_profile_family(enum cell_family f)
+{
+	return f == CELL_FAMILY_6 ? PROFILE_FAMILY_IPV6 : PROFILE_FAMILY_IPV4;
+}
+
+/* A profile that does not fit the cells of family f: one diagnostic naming it, what it is and
+ * what the axis takes (where: the option or the cell id that named it). */
+static int family_profile_mismatch(const struct used_profile *u, enum cell_family f,
+				   const char *where, struct diag_list *dl)
+{
+	bool v6 = u->h.family == PROFILE_FAMILY_IPV6;
+
+	return diag_add(dl, where, 0, "profile %s is an %s profile (header \"family: %s\"), but "
+			"family %s cells pair %s profiles: expected %s", u->name, v6 ? "IPv6" : "IPv4",
+			v6 ? "ipv6" : "ipv4", cell_family_name(f), v6 ? "IPv4" : "IPv6",
+			f == CELL_FAMILY_6 ? "an IPv6 profile (ipv6-firewall, ipv6-firewall-ad, nat66)"
+			: v6 ? "an IPv4 profile (full-cone, symmetric, ...); a dual cell's IPv6 side is "
+			       "its companion, --ipv6-profile"
+			     : "an IPv4 profile");
+}
+
+/* The IPv6 companion of dual cells (arg: a name or a path; NULL: the default), loaded and
+ * checked to be an IPv6 profile. Returns its entry or NULL with a diagnostic. */
+static struct used_profile *companion_add(struct plan *p, const char *arg, const char *where,
+					  struct diag_list *dl)
+{
+	struct used_profile *u = profile_add(p, arg ? arg : CELL_DEFAULT_IPV6_PROFILE, dl);
+
+	if (u && u->h.family != PROFILE_FAMILY_IPV6) {
+		diag_add(dl, where, 0, "profile %s is an IPv4 profile (its header has no \"family: "
+			 "ipv6\"), but a dual cell's companion is the IPv6 profile every home NAT "
+			 "runs beside its IPv4 one: expected ipv6-firewall, ipv6-firewall-ad or "
+			 "nat66", u->name);
+		return NULL;
+	}
+	return u;
+}
+
+/* A --cell id's family: its profiles of the family's kind, the dual-stack twin there for 6
+ * and dual, a dual cell's companion loaded (its reference made canonical). 0 or -EINVAL. */
+static int plan_cell_family(struct plan *p, struct cell_spec *c, const struct used_profile *a,
+			    const struct used_profile *b, const char *id, struct diag_list *dl)
+{
+	enum profile_family want = family_profile_family(c->family);
+
+	if (a->h.family != want)
+		return family_profile_mismatch(a, c->family, id, dl);
+	if (b && b->h.family != want)
+		return family_profile_mismatch(b, c->family, id, dl);
+	if (c->family != CELL_FAMILY_4 && !p->has_topo6)
+		return diag_add(dl, id, 0, "cell of family %s, but topology %s has no dual-stack "
+				"twin", cell_family_name(c->family), p->topo.name);
+	if (c->family == CELL_FAMILY_DUAL) {
+		struct used_profile *u = companion_add(p, c->ipv6_profile[0] ? c->ipv6_profile
+								: NULL, id, dl);
+		if (!u)
+			return -EINVAL;
+		snprintf(c->ipv6_profile, sizeof(c->ipv6_profile), "%s",
+			 strcmp(u->name, CELL_DEFAULT_IPV6_PROFILE) ? u->name : "");
+	}
+	return 0;
+}
+
 /* The --cell ids, checked against the run: a cell that cannot exist (a B profile where the
  * topology has no NAT for B, or none where it has one; another topology or engine than the
  * run's; a profile that is not there) is bad input, and a cell named twice runs once. Profile
@@ -267,6 +345,8 @@ static int plan_cells_from_ids(struct plan *p, const struct matrix_opts *o, cons
 		snprintf(c->profile_a, sizeof(c->profile_a), "%s", a->name);
 		if (b)
 			snprintf(c->profile_b, sizeof(c->profile_b), "%s", b->name);
+		if (plan_cell_family(p, c, a, b, o->cells[i], dl) < 0)
+			continue;
 		if (cell_spec_set_id(c) < 0) {
 			diag_add(dl, "--cell", 0, "cell %s: its id would be too long", o->cells[i]);
 			continue;
@@ -335,11 +415,13 @@ struct classify_job {
 static void *classify_thread(void *arg)
 {
 	struct classify_job *j = arg;
-	struct classify_result *r = calloc(1, sizeof(*r));
-	struct diag_list *dl = calloc(1, sizeof(*dl));
+	struct classify_result *r = j->u ? calloc(1, sizeof(*r)) : NULL;
+	struct diag_list *dl = j->u ? calloc(1, sizeof(*dl)) : NULL;
 	struct classify_opts co = { .wait_ms = 300 };
 
-	if (!r || !dl) {
+	if (!j->u) {
+		/* not classified (plan_classify says why) */
+	} else if (!r || !dl) {
 		j->u->bad = true;
 		snprintf(j->u->why, sizeof(j->u->why), "out of memory");
 	} else if (classify_profile(j->t, j->u->path, &co, r, dl) < 0) {
@@ -403,6 +485,8 @@ static int plan_classify(struct plan *p, const struct out *o)
 
 		jobs[i] = (struct classify_job){ .u = &p->prof[i],
 						 .t = strcmp(name, "two-nats") ? tfw : t };
+		/* an IPv6 profile is measured over IPv6: classify takes two-nats-dual by itself
+		 * when the topology has no IPv6 (src/lab/classify_topology.c) */
 		if (pthread_create(&th[i], NULL, classify_thread, &jobs[i]) == 0)
 			started = i + 1;
 		else
@@ -452,11 +536,38 @@ static int cell_references(struct plan *p, struct cell_result *c, const struct r
 								   : CELL_DEFAULT_PORT };
 	struct theory th;
 
+	unsigned caps = theory_caps_shared(p->engine.capabilities, plan_engine_b(p)->capabilities);
+
 	/* an engine pair is judged by the capabilities both sides have */
 	theory_input_set_engines(&in, p->engine.capabilities, plan_engine_b(p)->capabilities);
-	theory_predict(&in, &th);
+	if (c->spec.family == CELL_FAMILY_DUAL) {
+		/* both homes run the same IPv6 companion beside their IPv4 profiles */
+		struct used_profile *six = profile_of(p, c->spec.ipv6_profile[0]
+							 ? c->spec.ipv6_profile
+							 : CELL_DEFAULT_IPV6_PROFILE);
+		struct theory_input in6 = in;
+
+		in6.a = six ? &six->h : NULL;
+		in6.b = b && six ? &six->h : NULL;
+		if (six)
+			theory_predict_dual(&in, &in6, &th);
+		else
+			theory_predict(&in, &th); /* not reached: plan_cell_family loaded it */
+	} else {
+		theory_predict(&in, &th);
+	}
+	if (c->spec.family != CELL_FAMILY_4 && !(caps & EF_CAP_IPV6)) {
+		/* not run (worker()): the engine does not say it speaks IPv6 */
+		th.outcome = CELL_SKIPPED;
+		th.timing_dependent = th.probabilistic = false;
+		snprintf(th.why, sizeof(th.why), "not run: engine %s does not declare the ipv6 "
+			 "capability (docs/engine-format.md \"Capabilities\"), so it has no family "
+			 "%s cells", !(p->engine.capabilities & EF_CAP_IPV6) ? p->engine.name
+			 : plan_engine_b(p)->name, cell_family_name(c->spec.family));
+	}
 	c->refs.theory = th.outcome;
 	snprintf(c->refs.theory_why, sizeof(c->refs.theory_why), "%s", th.why);
+	/* an IPv6 or dual cell gets no claim (expect_claims.c): judged by the theory alone */
 	expectations_claim(&p->exp, &c->spec, &a->h, b ? &b->h : NULL, p->layout, &c->refs);
 	for (int i = 0; base && i < base->ncells; i++)
 		if (strcmp(base->cells[i].spec.id, c->spec.id) == 0) {
@@ -539,7 +650,14 @@ static void *worker(void *arg)
 		a = profile_of(s->plan, c->spec.profile_a);
 		b = c->spec.profile_b[0] ? profile_of(s->plan, c->spec.profile_b) : NULL;
 		ou = c->spec.outer[0] ? profile_of(s->plan, c->spec.outer) : NULL;
-		if ((a && a->bad) || (b && b->bad) || (ou && ou->bad)) {
+		if (c->spec.family != CELL_FAMILY_4 &&
+		    !(theory_caps_shared(s->plan->engine.capabilities,
+					 plan_engine_b(s->plan)->capabilities) & EF_CAP_IPV6)) {
+			/* not an error: the engine says what it can do, and IPv6 is not in it */
+			c->runs[rep].outcome = CELL_SKIPPED;
+			snprintf(c->runs[rep].reason, sizeof(c->runs[rep].reason), "%s",
+				 c->refs.theory_why);
+		} else if ((a && a->bad) || (b && b->bad) || (ou && ou->bad)) {
 			c->runs[rep].outcome = CELL_ERROR;
 			snprintf(c->runs[rep].reason, sizeof(c->runs[rep].reason), "%s%s",
 				 a && a->bad ? a->why : b && b->bad ? b->why : "outer NAT: ",
@@ -769,6 +887,9 @@ struct matrix_steps {
 	char engine_b_ref[CELL_REF_MAX], engine_bin_b[PATH_MAX], engine_ver_b[64];
 	const char *dim_profiles[MATRIX_MAX_PROFILES]; /* the profiles to pair (not with --cell) */
 	int ndim_profiles;
+	const char *dim_profiles6[MATRIX_MAX_PROFILES]; /* family 6 cells': IPv6 profiles */
+	int ndim_profiles6;
+	char companion[CELL_REF_MAX]; /* dual cells' IPv6 companion, canonical; "" default */
 	const char *dim_outers[MATRIX_MAX_PROFILES];   /* --outer, canonical references */
 	int ndim_outers;
 	char outer_default[CELL_REF_MAX]; /* the topology's own outer profile, canonical */
@@ -862,6 +983,30 @@ static int steps_load_engine(struct matrix_steps *m)
 	return 0;
 }
 
+/* Families 6 and dual (--family, or --cell ids of those families) run on the topology's
+ * dual-stack twin, loaded here with the same --impair; a topology without one is bad input. */
+static int steps_load_twin(struct matrix_steps *m)
+{
+	bool need = opts_has_family(&m->o, CELL_FAMILY_6) ||
+		    opts_has_family(&m->o, CELL_FAMILY_DUAL);
+
+	for (int i = 0; i < m->o.ncells && !need; i++) {
+		struct cell_spec c;
+		need = cell_id_parse(m->o.cells[i], &c) == 0 && c.family != CELL_FAMILY_4;
+	}
+	if (!need)
+		return 0;
+	if (family_twin_topology(&m->p->topo, m->o.ncells ? "--cell" : "--family", &m->p->topo6,
+				 m->dl) < 0)
+		return steps_bad(m);
+	for (int i = 0; i < m->o.nimpair; i++)
+		topo_impair_set(&m->p->topo6, m->o.impair[i], m->dl);
+	if (m->dl->count)
+		return steps_bad(m);
+	m->p->has_topo6 = true;
+	return 0;
+}
+
 /* The topology: --cell ids carry their own (the first one's, unless -t was given). */
 static int steps_load_topology(struct matrix_steps *m)
 {
@@ -885,7 +1030,76 @@ static int steps_load_topology(struct matrix_steps *m)
 	if (m->dl->count)
 		return steps_bad(m);
 	plan_layout(m->p, m->dl);
-	return 0;
+	return steps_load_twin(m);
+}
+
+/* --ipv6-profile without dual cells to give it to: it would change nothing (a diagnostic). */
+static int ipv6_profile_unused(struct matrix_steps *m)
+{
+	return diag_add(m->dl, "--ipv6-profile", 0, "%s is the IPv6 companion of dual cells, but "
+			"this run has none: expected --family with dual (a --cell id names its own, "
+			"ipv6-profile=P)", m->o.ipv6_profile);
+}
+
+/* The profile axes of the families (docs/matrix.md "Address families"): family 4 and dual pair
+ * IPv4 profiles, family 6 IPv6 ones. Given profiles go to the families they fit; one that fits
+ * none of the run's families, or a family left without any, is bad input. Without --profiles
+ * each family takes its defaults: the classic types, the shipped IPv6 profiles. Dual cells'
+ * companion is loaded and checked. Problems go to m->dl; returns -EINVAL then. */
+static int steps_load_family_profiles(struct matrix_steps *m)
+{
+	const struct matrix_opts *o = &m->o;
+	bool want4 = opts_has_family(o, CELL_FAMILY_4) || opts_has_family(o, CELL_FAMILY_DUAL);
+	bool want6 = opts_has_family(o, CELL_FAMILY_6);
+	char v6[MATRIX_MAX_PROFILES][CELL_REF_MAX];
+	int n6 = 0;
+
+	if (o->ipv6_profile && !opts_has_family(o, CELL_FAMILY_DUAL))
+		return ipv6_profile_unused(m);
+	for (int i = 0; i < o->nprofiles; i++) {
+		struct used_profile *u = profile_add(m->p, o->profiles[i], m->dl);
+		bool is6 = u && u->h.family == PROFILE_FAMILY_IPV6;
+
+		if (!u)
+			continue;
+		if (is6 ? !want6 : !want4)
+			family_profile_mismatch(u, want6 ? CELL_FAMILY_6 : opts_has_family(
+							o, CELL_FAMILY_4) ? CELL_FAMILY_4
+							: CELL_FAMILY_DUAL, "--profiles", m->dl);
+		else if (is6)
+			m->dim_profiles6[m->ndim_profiles6++] = u->name;
+		else
+			m->dim_profiles[m->ndim_profiles++] = u->name;
+	}
+	if (o->nprofiles && !m->dl->count && want4 != !!m->ndim_profiles)
+		diag_add(m->dl, "--profiles", 0, "none of the profiles given is an IPv4 profile, "
+			 "but family %s cells pair IPv4 profiles: expected one or more (full-cone, "
+			 "symmetric, ...)", opts_has_family(o, CELL_FAMILY_4) ? "4" : "dual");
+	if (o->nprofiles && !m->dl->count && want6 != !!m->ndim_profiles6)
+		diag_add(m->dl, "--profiles", 0, "none of the profiles given is an IPv6 profile, "
+			 "but family 6 cells pair IPv6 profiles: expected one or more (ipv6-firewall, "
+			 "ipv6-firewall-ad, nat66)");
+	for (int i = 0; !o->nprofiles && want4 && i < 6; i++) {
+		struct used_profile *u = profile_add(m->p, matrix_default_profiles[i], m->dl);
+		if (u)
+			m->dim_profiles[m->ndim_profiles++] = u->name;
+	}
+	if (!o->nprofiles && want6 && (n6 = family_ipv6_profiles(v6, MATRIX_MAX_PROFILES)) <= 0)
+		diag_add(m->dl, "--family", 0, "no IPv6 profile in %s/nat-profiles (%s), expected "
+			 "the shipped ones (header \"family: ipv6\")", paths_data_dir(),
+			 n6 < 0 ? strerror(-n6) : "none found");
+	for (int i = 0; i < n6; i++) {
+		struct used_profile *u = profile_add(m->p, v6[i], m->dl);
+		if (u)
+			m->dim_profiles6[m->ndim_profiles6++] = u->name;
+	}
+	if (opts_has_family(o, CELL_FAMILY_DUAL)) {
+		struct used_profile *u = companion_add(m->p, o->ipv6_profile, "--ipv6-profile",
+						       m->dl);
+		if (u && strcmp(u->name, CELL_DEFAULT_IPV6_PROFILE) != 0)
+			snprintf(m->companion, sizeof(m->companion), "%s", u->name);
+	}
+	return m->dl->count ? -EINVAL : 0;
 }
 
 /* The profiles to pair, loaded once each by canonical reference: a profile named twice (or by
@@ -896,13 +1110,9 @@ static int steps_load_profiles(struct matrix_steps *m)
 	const struct matrix_opts *o = &m->o;
 
 	if (o->ncells)
-		return 0;
-	for (int i = 0; i < (o->nprofiles ? o->nprofiles : 6); i++) {
-		struct used_profile *u = profile_add(m->p, o->nprofiles ? o->profiles[i]
-								 : matrix_default_profiles[i], m->dl);
-		if (u)
-			m->dim_profiles[m->ndim_profiles++] = u->name;
-	}
+		return o->ipv6_profile ? (ipv6_profile_unused(m), steps_bad(m)) : 0;
+	if (steps_load_family_profiles(m) < 0)
+		return steps_bad(m);
 	/* --outer: the shared outer NAT's profiles, a dimension of their own (classified with
 	 * the others); only where both NATs sit behind one outer NAT */
 	if (o->nouters && m->p->layout != LAYOUT_SHARED_OUTER) {
@@ -1013,6 +1223,49 @@ static int plan_impairments(struct matrix_steps *m)
 	return m->dl->count ? steps_bad(m) : 0;
 }
 
+/* Every family's cells (--family, in its order), each enumerated over its own profile axis
+ * (dims holds the IPv4 one), one after the other. Returns the count, m->cells set, or -errno. */
+static int plan_cells_families(struct matrix_steps *m, struct matrix_dims *dims)
+{
+	enum cell_family only4 = CELL_FAMILY_4;
+	const enum cell_family *fams = m->o.nfamilies ? m->o.families : &only4;
+	int nf = m->o.nfamilies ? m->o.nfamilies : 1, total = 0;
+
+	m->cells = NULL;
+	for (int f = 0; f < nf; f++) {
+		struct matrix_dims d = *dims;
+		struct cell_spec *part, *all;
+		int n;
+
+		d.family = fams[f];
+		d.ipv6_profile = m->companion[0] ? m->companion : NULL;
+		if (fams[f] == CELL_FAMILY_6) {
+			d.nprofiles = 0;
+			for (int i = 0; i < m->ndim_profiles6; i++)
+				d.profiles[d.nprofiles++] = m->dim_profiles6[i];
+			d.nouters = 0; /* a shared outer NAT has no twin (steps_load_twin) */
+		}
+		n = cells_enumerate(&d, &part);
+		if (n < 0) {
+			free(m->cells);
+			m->cells = NULL;
+			return n;
+		}
+		all = realloc(m->cells, (size_t)(total + n + 1) * sizeof(*all));
+		if (!all) {
+			free(part);
+			free(m->cells);
+			m->cells = NULL;
+			return -ENOMEM;
+		}
+		memcpy(all + total, part, (size_t)n * sizeof(*all));
+		free(part);
+		m->cells = all;
+		total += n;
+	}
+	return total;
+}
+
 /* The cells: the --cell ids, or every pairing of the profiles over the transports and
  * techniques; then those the engine offers, then this shard's slice. */
 static int steps_plan_cells(struct matrix_steps *m)
@@ -1051,13 +1304,20 @@ static int steps_plan_cells(struct matrix_steps *m)
 			dims.outers[dims.nouters++] = m->dim_outers[i];
 		dims.outer_default = m->outer_default[0] ? m->outer_default : NULL;
 		dims.port = o->rendezvous_port;
-		ncells = cells_enumerate(&dims, &m->cells);
+		ncells = plan_cells_families(m, &dims);
 	}
 	if (ncells < 0 || !m->cells) {
 		out_warn(m->out, ncells < 0 ? ncells : -ENOMEM, "list the cells");
 		return ncells < 0 ? ncells : -ENOMEM;
 	}
 	plan_cells_events(p, o, m->cells, ncells, m->dl);
+	/* NAT events act on a node's one profile (reload, rebind) and refuse IPv6 ones: an IPv6
+	 * or dual cell's second ruleset would be left out of them */
+	for (int i = 0; i < ncells && !m->dl->count; i++)
+		if (m->cells[i].events[0] && m->cells[i].family != CELL_FAMILY_4)
+			diag_add(m->dl, "--events", 0, "cell %s: NAT events apply to IPv4 cells only "
+				 "(family 4), expected no --events with --family 6 or dual",
+				 m->cells[i].id);
 	ncells = plan_cells_engine(p, o, m->cells, ncells, m->dl, m->err);
 	if (m->dl->count)
 		return steps_bad(m);
@@ -1189,6 +1449,7 @@ static int steps_schedule(struct matrix_steps *m)
 					 .engine_b = m->p->pair ? &m->p->engine_b : NULL,
 					 .engine_binary_b = m->p->pair ? m->engine_bin_b : NULL,
 					 .topo = &m->p->topo, .stagger_ms = m->o.stagger_ms,
+					 .topo6 = m->p->has_topo6 ? &m->p->topo6 : NULL,
 					 .rendezvous_port = m->o.rendezvous_port ? m->o.rendezvous_port
 								    : RENDEZVOUS_PORT,
 					 .out_dir = m->o.out_dir,

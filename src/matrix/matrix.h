@@ -61,6 +61,12 @@ struct matrix_opts {
 	const char *outers[MATRIX_MAX_PROFILES];
 	int nouters;
 	int rendezvous_port;                /* --rendezvous-port: engines' {{port}}; 0: 3478 */
+	/* --family 4,6,dual: the address families, a dimension (docs/matrix.md "Address
+	 * families"); 0 entries: 4 only. 6 and dual cells run on the topology's dual-stack twin */
+	enum cell_family families[3];
+	int nfamilies;
+	const char *ipv6_profile;           /* --ipv6-profile: dual cells' IPv6 companion; NULL:
+					     * CELL_DEFAULT_IPV6_PROFILE */
 };
 
 /* The default profiles: the five classic types plus the RST variant. */

@@ -26,6 +26,13 @@ typedef unsigned outcome_set;
 #define CELL_REF_MAX 256
 #define CELL_DEFAULT_ENGINE "punch"
 #define CELL_DEFAULT_STAGGER_MS 20 /* --stagger */
+/* dual cells' IPv6 companion profile when the id names none: RFC 6092's recommended default */
+#define CELL_DEFAULT_IPV6_PROFILE "ipv6-firewall"
+
+/* The address family of a cell (--family; docs/matrix.md "Address families"): IPv4 (the
+ * default, absent from ids), IPv6 only, or dual (both peers have both families, the engine may
+ * use either). Zero is IPv4, so a spec cleared with memset is an IPv4 cell. */
+enum cell_family { CELL_FAMILY_4 = 0, CELL_FAMILY_6, CELL_FAMILY_DUAL };
 struct cell_spec {
 	char id[1024];
 	char topology[CELL_REF_MAX];
@@ -52,6 +59,11 @@ struct cell_spec {
 	/* the outer NAT's profile in a topology whose two NATs share one (double-nat's CGN):
 	 * "" for the topology's own (--outer; docs/profile-format.md "Layouts") */
 	char outer[CELL_REF_MAX];
+	/* the address family: 6 and dual cells run on the topology's dual-stack twin */
+	enum cell_family family;
+	/* dual cells: the IPv6 profile every home NAT runs beside its IPv4 one (a reference);
+	 * "" for CELL_DEFAULT_IPV6_PROFILE. Always "" in 4 and 6 cells. */
+	char ipv6_profile[CELL_REF_MAX];
 	/* the rendezvous and relay port (--rendezvous-port; engines' {{port}}): 0 when the id
 	 * names none (the run's, else CELL_DEFAULT_PORT); the id leaves out 0 and 3478 */
 	int port;
@@ -108,6 +120,9 @@ struct cell_run {
 	char reason[256];      /* why (failed: the phase and what happened; error: what broke) */
 	char phase[32];        /* failed: registration, endpoint-exchange, probing, crashed, hung */
 	char technique_used[16]; /* what the engine says connected (auto picks one) */
+	/* the address family of the path (4 or 6) when both peers' engines say it (punch's
+	 * result "family", a dual cell's race); 0: not said */
+	int family_used;
 	double time_to_connect_ms; /* < 0 when not connected */
 	/* the engine's first verified path of any kind (punch's auto: the relay alongside its
 	 * direct techniques), and its direct path; both sides' later time; < 0 when the engine

@@ -407,6 +407,8 @@ static void rd_run(struct reader *rd, json_t *o, const char *where, struct cell_
 	rd_str(rd, o, where, "phase", run->phase, sizeof(run->phase), false);
 	rd_str(rd, o, where, "technique_used", run->technique_used, sizeof(run->technique_used),
 	       false);
+	if (json_object_get(o, "family"))
+		rd_int(rd, o, where, "family", &run->family_used);
 	rd_num(rd, o, where, "time_to_connect_ms", &run->time_to_connect_ms, true);
 	/* absent before the race (older files): unknown */
 	rd_num(rd, o, where, "ttfb_ms", &run->ttfb_ms, true);
@@ -465,6 +467,15 @@ static void rd_spec(struct reader *rd, json_t *o, const char *where, struct cell
 	rd_str(rd, o, where, "events", s->events, sizeof(s->events), false);
 	rd_str(rd, o, where, "impair", s->impair, sizeof(s->impair), false);
 	rd_str(rd, o, where, "outer", s->outer, sizeof(s->outer), false);
+	/* absent in files from before the family dimension: IPv4 */
+	if (json_object_get(o, "family")) {
+		char fam[8] = "";
+
+		rd_str(rd, o, where, "family", fam, sizeof(fam), false);
+		if (cell_family_parse(fam, &s->family) < 0)
+			rd_error(rd, where, "family", "expected \"4\", \"6\" or \"dual\"");
+	}
+	rd_str(rd, o, where, "ipv6_profile", s->ipv6_profile, sizeof(s->ipv6_profile), false);
 	rd_str(rd, o, where, "profile_a_name", s->profile_a_name, sizeof(s->profile_a_name), false);
 	rd_str(rd, o, where, "profile_b_name", s->profile_b_name, sizeof(s->profile_b_name), false);
 	if (rd->errors != errors)

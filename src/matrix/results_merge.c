@@ -12,7 +12,8 @@ static bool spec_equal(const struct cell_spec *a, const struct cell_spec *b)
 	       strcmp(a->profile_a, b->profile_a) == 0 && strcmp(a->profile_b, b->profile_b) == 0 &&
 	       strcmp(a->proto, b->proto) == 0 && strcmp(a->technique, b->technique) == 0 &&
 	       strcmp(a->engine, b->engine) == 0 && strcmp(a->engine_b, b->engine_b) == 0 &&
-	       strcmp(a->impair, b->impair) == 0;
+	       strcmp(a->impair, b->impair) == 0 && a->family == b->family &&
+	       strcmp(a->ipv6_profile, b->ipv6_profile) == 0;
 }
 
 static bool refs_equal(const struct cell_refs *a, const struct cell_refs *b)
@@ -44,7 +45,8 @@ static bool run_equal(const struct cell_run *a, const struct cell_run *b)
 	       a->time_to_connect_ms == b->time_to_connect_ms && a->ttfb_ms == b->ttfb_ms &&
 	       a->time_to_direct_ms == b->time_to_direct_ms && a->attempts == b->attempts &&
 	       a->wall_ms == b->wall_ms && strcmp(a->mappings, b->mappings) == 0 &&
-	       strcmp(a->log_dir, b->log_dir) == 0 && strcmp(a->captures, b->captures) == 0;
+	       strcmp(a->log_dir, b->log_dir) == 0 && strcmp(a->captures, b->captures) == 0 &&
+	       a->family_used == b->family_used;
 }
 
 static bool verdict_equal(const struct cell_verdict *a, const struct cell_verdict *b)

@@ -556,6 +556,39 @@ void theory_predict(const struct theory_input *in, struct theory *t)
 	relay_fallback(in, t);
 }
 
+/* Rank of a prediction for a dual cell: lower is better. Outside direct/relayed/failed (a
+ * profile that does not cover the transport: skipped) ranks last. */
+static int dual_rank(const struct theory *t)
+{
+	int o = t->outcome == CELL_DIRECT ? 0 : t->outcome == CELL_RELAYED ? 2
+					  : t->outcome == CELL_FAILED ? 4 : 6;
+
+	/* a certain direct path beats one that depends on timing or chance */
+	return o + (theory_class(t) != CLASS_DETERMINED);
+}
+
+void theory_predict_dual(const struct theory_input *v4, const struct theory_input *v6,
+			 struct theory *out)
+{
+	struct theory t4, t6;
+	bool six;
+
+	theory_predict(v4, &t4);
+	theory_predict(v6, &t6);
+	six = dual_rank(&t6) <= dual_rank(&t4);
+	*out = six ? t6 : t4;
+	/* both direct: either may win the race, the certain one or the one that got lucky (an
+	 * IPv4 RST race is sometimes won before IPv6 answers) */
+	if (out->outcome == CELL_DIRECT)
+		out->family = t4.outcome == CELL_DIRECT && t6.outcome == CELL_DIRECT ? "4 or 6"
+			      : six ? "6" : "4";
+	else
+		out->family = "4 or 6"; /* no direct path: the engine may end on either */
+	snprintf(out->why, sizeof(out->why), "dual: %s over IPv%s. IPv6: %s: %.110s IPv4: %s: "
+		 "%.110s", cell_outcome_name(out->outcome), out->family,
+		 cell_outcome_name(t6.outcome), t6.why, cell_outcome_name(t4.outcome), t4.why);
+}
+
 enum cell_class theory_class(const struct theory *t)
 {
 	if (t->outcome != CELL_DIRECT)

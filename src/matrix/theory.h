@@ -70,9 +70,24 @@ struct theory {
 	const char *mechanism;
 	enum cell_outcome fallback;
 	char why[320];                      /* the reasoning, one or two sentences */
+	/* dual cells (theory_predict_dual): the family the path is expected on, "6", "4" or
+	 * "4 or 6" (both can be direct, even if one only by timing or chance: either may win
+	 * the race); NULL for a one-family cell */
+	const char *family;
 };
 
 void theory_predict(const struct theory_input *in, struct theory *out);
+
+/* A dual cell (docs/matrix.md "Address families"): both peers have both families and the
+ * engine races them (RFC 8305), so the cell connects as well as its better family does. v4 is
+ * the input over the two IPv4 profiles, v6 over the two IPv6 companions (same layout, transport,
+ * technique and engine). The outcome is the better of the two predictions (direct before
+ * relayed before failed); between two of the same outcome the determined one (a race or a
+ * chance on one family is no race when the other family is certain), then IPv6. The chosen
+ * family's class (timing_dependent, probabilistic, mechanism, fallback) carries over; when
+ * neither family is direct the cell is determined. why names both families' reasoning. */
+void theory_predict_dual(const struct theory_input *v4, const struct theory_input *v6,
+			 struct theory *out);
 
 /* Set in's engine flags (fixed_port ... single_probe) from the engines' capability bits (enum
  * ef_capability): caps_a is peer A's engine's, caps_b peer B's (the same for one engine). An

@@ -81,6 +81,8 @@ void evout_begin(struct evout *e, const char *event)
 	} else {
 		putf(e, "%9.3f ms  %-10s", (double)t / 1000.0, event);
 	}
+	if (e->family)
+		evout_int(e, "family", e->family);
 }
 
 void evout_str(struct evout *e, const char *k, const char *v)
@@ -129,6 +131,32 @@ void evout_strv(struct evout *e, const char *k, const char *const *v, int n)
 	}
 	if (e->json)
 		put(e, "]", 1);
+}
+
+void evout_map(struct evout *e, const char *k, const char *const *keys,
+	       const char *const *vals, int n)
+{
+	int i;
+
+	key(e, k);
+	if (e->json)
+		put(e, "{", 1);
+	for (i = 0; i < n; i++) {
+		if (i)
+			put(e, ",", 1);
+		if (e->json) {
+			put_json_string(e, keys[i]);
+			put(e, ":", 1);
+			if (vals[i])
+				put_json_string(e, vals[i]);
+			else
+				put(e, "null", 4);
+		} else {
+			putf(e, "%s=%s", keys[i], vals[i] ? vals[i] : "-");
+		}
+	}
+	if (e->json)
+		put(e, "}", 1);
 }
 
 void evout_end(struct evout *e)

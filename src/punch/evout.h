@@ -17,6 +17,7 @@ struct evout {
 	char line[EVOUT_LINE];
 	size_t len;
 	bool overflow;
+	int family;                   /* 4 or 6: every event says "family" (dual.c); 0: none */
 };
 
 void evout_init(struct evout *e, FILE *out, FILE *err, bool json, uint64_t t0_us);
@@ -29,6 +30,9 @@ void evout_ms(struct evout *e, const char *key, uint64_t us);          /* 1.234 
 void evout_bool(struct evout *e, const char *key, bool val);
 /* A JSON array of strings (human: comma separated). */
 void evout_strv(struct evout *e, const char *key, const char *const *v, int n);
+/* A JSON object of string values, @vals[i] NULL for null (human: k=v,k=v). */
+void evout_map(struct evout *e, const char *key, const char *const *keys,
+	       const char *const *vals, int n);
 void evout_end(struct evout *e);
 
 /* A diagnostic line on the error stream: "punch: <msg>". */

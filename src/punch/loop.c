@@ -196,6 +196,23 @@ int loop_run(struct loop *l)
 	return 0;
 }
 
+int loop_poll(struct loop *l)
+{
+	struct epoll_event ev;
+	int n;
+
+	loop_rearm(l);
+	n = epoll_wait(l->epfd, &ev, 1, 0);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (n == 1) {
+		struct loop_io *io = ev.data.ptr;
+
+		io->cb(io, ev.events);
+	}
+	return n;
+}
+
 void loop_stop(struct loop *l)
 {
 	l->stop = true;

@@ -67,5 +67,9 @@ static inline bool loop_timer_armed(const struct loop_timer *t)
 /* Dispatch events until loop_stop(). Returns 0, or -errno when epoll itself fails. */
 int loop_run(struct loop *l);
 void loop_stop(struct loop *l);
+/* Dispatch at most one event that is ready now, without waiting: for a caller that watches
+ * several loops' epoll fds (an epoll fd is itself pollable) and runs each when it is readable
+ * (dual.c). Returns 1 when an event was dispatched, 0 when none was ready, or -errno. */
+int loop_poll(struct loop *l);
 
 #endif

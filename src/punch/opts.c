@@ -120,6 +120,11 @@ void peer_usage(FILE *f)
 	      "  --signal-delay T     test knob: act on the rendezvous' answer (the other peer's\n"
 	      "                       endpoints) T later, as if it came over a slow path\n"
 	      "                       (250ms, 0.2; default 0 = at once; docs/punch.md)\n"
+	      "  --rendezvous6 [V6]:PORT  the server's IPv6 address too (--rendezvous then IPv4):\n"
+	      "                       try both families at once, IPv6 first; the first path\n"
+	      "                       verified is kept (result: family, families)\n"
+	      "  --family-delay T     with --rendezvous6: IPv4 starts T after IPv6, or when\n"
+	      "                       IPv6 fails (default 50ms, RFC 8305; 0 = together)\n"
 	      "exit: 0 direct, 3 relayed, 1 failed, 2 usage or setup error\n", f);
 }
 
@@ -266,7 +271,8 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 {
 	enum { O_RDV = 256, O_RDV2, O_SESSION, O_ROLE, O_PROTO, O_TECH, O_TIMEOUT, O_JSON,
 	       O_BIND, O_PORT, O_PAYLOAD, O_BSOCK, O_BPROBE, O_BRATE, O_PWIN, O_HOLD, O_KEEPALIVE,
-	       O_IDLE, O_IDLE_AFTER, O_REVALIDATE, O_SIGNAL_DELAY, O_HELP, O_SECRET };
+	       O_IDLE, O_IDLE_AFTER, O_REVALIDATE, O_SIGNAL_DELAY, O_HELP, O_SECRET,
+	       O_RDV6, O_FAMILY_DELAY };
 	static const struct option lo[] = {
 		{ "rendezvous", required_argument, NULL, O_RDV },
 		{ "rendezvous2", required_argument, NULL, O_RDV2 },
@@ -290,11 +296,13 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 		{ "idle-after", required_argument, NULL, O_IDLE_AFTER },
 		{ "revalidate", required_argument, NULL, O_REVALIDATE },
 		{ "signal-delay", required_argument, NULL, O_SIGNAL_DELAY },
+		{ "rendezvous6", required_argument, NULL, O_RDV6 },
+		{ "family-delay", required_argument, NULL, O_FAMILY_DELAY },
 		{ "help", no_argument, NULL, O_HELP },
 		{ 0 }
 	};
 	const char *v = "peer";
-	bool has_rdv = false, has_proto = false, has_keepalive = false;
+	bool has_rdv = false, has_proto = false, has_keepalive = false, has_fdelay = false;
 	uint32_t x;
 	int c;
 
@@ -307,6 +315,7 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 	o->bday_probes = 4096;
 	o->bday_rate = 4000;
 	o->predict_window = 8;
+	o->family_delay_ms = DUAL_DELAY_MS;
 	getopt_reset();
 	while ((c = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
 		switch (c) {
@@ -420,6 +429,18 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 				return bad(err, v, "--revalidate wants an interval of at least 10ms, got",
 					   optarg);
 			break;
+		case O_RDV6:
+			if (ep_parse(optarg, true, &o->rdv6) || o->rdv6.ss_family != AF_INET6)
+				return bad(err, v, "--rendezvous6 wants [IPV6ADDR]:PORT, got", optarg);
+			o->has_rdv6 = true;
+			break;
+		case O_FAMILY_DELAY:
+			if (opts_parse_interval(optarg, &o->family_delay_ms) ||
+			    o->family_delay_ms > DUAL_DELAY_MAX_MS)
+				return bad(err, v, "--family-delay wants a delay of 0 to 10 s (e.g. "
+					   "50ms or 0.05), got", optarg);
+			has_fdelay = true;
+			break;
 		case O_HELP:
 			peer_usage(out);
 			return 1;
@@ -447,7 +468,14 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 	if (o->has_rdv2 && o->rdv2.ss_family != o->rdv.ss_family)
 		return bad(err, v, "--rendezvous2 must be of the same address family as --rendezvous",
 			   NULL);
-	if (o->bind.ss_family && o->bind.ss_family != o->rdv.ss_family)
+	if (o->has_rdv6 && o->rdv.ss_family != AF_INET)
+		return bad(err, v, "--rendezvous6 needs an IPv4 --rendezvous (the two families' "
+			   "addresses of the server)", NULL);
+	if (has_fdelay && !o->has_rdv6)
+		return bad(err, v, "--family-delay needs --rendezvous6 (it delays IPv4 behind IPv6)",
+			   NULL);
+	if (o->bind.ss_family && o->bind.ss_family != o->rdv.ss_family &&
+	    !(o->has_rdv6 && o->bind.ss_family == AF_INET6))
 		return bad(err, v, "--bind must be of the same address family as --rendezvous", NULL);
 	if (o->hold_ms && o->idle_gap_ms)
 		return bad(err, v, "--hold and --idle-gap exclude each other (one keeps the path "

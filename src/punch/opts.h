@@ -66,7 +66,15 @@ struct peer_opts {
 	uint32_t revalidate_ms;       /* --hold: probe the path this often, re-punch when silent */
 	const char *secret_file;      /* --secret-file (NULL: the environment's, auth.h) */
 	uint32_t signal_delay_ms;     /* --signal-delay: act on the rendezvous' answer this late */
+	/* --rendezvous6: the server's IPv6 address; the peer then runs over both families at
+	 * once (dual.h), rdv being the IPv4 one; IPv6 first, IPv4 family_delay_ms later */
+	struct sockaddr_storage rdv6;
+	bool has_rdv6;
+	uint32_t family_delay_ms;     /* --family-delay (default DUAL_DELAY_MS) */
 };
+
+#define DUAL_DELAY_MS 50              /* RFC 8305's connection attempt delay, our default */
+#define DUAL_DELAY_MAX_MS 10000
 
 #define PEER_KEEPALIVE_MS 5000
 

@@ -4,7 +4,9 @@
 #include "portmap.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include "endpoint.h"
+#include "dual.h"
 #include "race.h"
 
 #define REG_FIRST_MS 25               /* first registration retransmission */
@@ -1038,6 +1041,8 @@ static int rc_connect(struct peer *p, struct rconn *rc, const struct sockaddr_st
  * on every answer and on the retransmission timer (UDP resends, TCP sends once). */
 static void reg_progress(struct peer *p)
 {
+	if (p->pm_job)
+		return;               /* the router's answer on portmap comes first */
 	bool tcp = p->o->proto == PROTO_TCP;
 	bool need = p->tech->needs_nat || p->o->tech == TECH_AUTO;
 	bool give_up2 = p->bind1_ok && p->reg_sent_us &&
@@ -1193,28 +1198,142 @@ static int main_sock_open(struct peer *p, bool fresh)
 }
 
 /* portmap: ask the router for a mapping of the main socket's port, once per port, before
- * registering it (portmap.h says when and how long it waits). */
-static void portmap_begin(struct peer *p)
-{
-	enum portmap_proto got;
+ * registering it (portmap.h says when and how long it waits). The ask blocks (libnatpmp and
+ * libminiupnpc wait for their answers), so it runs in a thread of its own and registration
+ * begins when it answers: a router that stays silent for auto's 250 ms must not stall the
+ * other address family's run on the same process (dual.h). A job is released by whichever of
+ * the thread and the peer lets go of it last; the thread owns the pipe's write end, the peer
+ * its read end, so neither closes an fd the other still uses. Jobs come from a static pool,
+ * not the heap: a thread still asking when the process exits (the other family won) holds one,
+ * and a leak checker that cannot stop that thread at exit (LeakSanitizer in a PID namespace)
+ * would report a heap job as lost. Asks are one at a time per family: 8 is plenty. */
+struct pm_job {
+	int proto, timeout_ms, wfd;
+	uint16_t port;
 	bool upnp;
-	char why[256] = "", b[EP_STRLEN];
+	enum portmap_proto got;
+	struct sockaddr_storage mapped;
+	char why[256];
+	int refs;                                 /* atomic: thread + peer; 0 = free */
+};
+
+#define PM_JOBS 8
+static struct pm_job pm_jobs[PM_JOBS];
+
+static struct pm_job *pm_job_get(void)
+{
+	for (int i = 0; i < PM_JOBS; i++) {
+		int zero = 0;
+
+		if (__atomic_compare_exchange_n(&pm_jobs[i].refs, &zero, 2, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			return &pm_jobs[i];
+	}
+	return NULL;
+}
+
+static void pm_job_put(struct pm_job *j)
+{
+	__atomic_sub_fetch(&j->refs, 1, __ATOMIC_ACQ_REL);
+}
+
+static void *pm_thread(void *arg)
+{
+	struct pm_job *j = arg;
+	char c = 1;
+
+	j->got = portmap_request(j->proto, j->port, j->upnp, j->timeout_ms, &j->mapped, j->why,
+				 sizeof(j->why));
+	/* EPIPE when the peer went away meanwhile (SIGPIPE is ignored) */
+	if (write(j->wfd, &c, 1) < 0) {
+		/* nothing to tell: the peer no longer listens */
+	}
+	close(j->wfd);
+	pm_job_put(j);
+	return NULL;
+}
+
+static void reg_start(struct peer *p);
+
+/* Let go of a pending ask (teardown, or its answer came). */
+static void pm_release(struct peer *p)
+{
+	if (!p->pm_job)
+		return;
+	loop_io_del(&p->pm_io);
+	close(p->pm_fd);
+	p->pm_fd = -1;
+	pm_job_put(p->pm_job);
+	p->pm_job = NULL;
+}
+
+static void on_portmap(struct loop_io *io, uint32_t events)
+{
+	struct peer *p = io->arg;
+	struct pm_job *j = p->pm_job;
+	char b[EP_STRLEN], c;
+
+	(void)events;
+	if (read(p->pm_fd, &c, 1) != 1)
+		return;
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (j->got != PORTMAP_NONE)
+		p->mapped = j->mapped;
+	evout_begin(&p->ev, "portmap");
+	evout_str(&p->ev, "protocol", portmap_proto_name(j->got));
+	evout_str(&p->ev, "local", ep_format(&p->local, b));
+	if (j->got != PORTMAP_NONE)
+		evout_str(&p->ev, "mapped", ep_format(&p->mapped, b));
+	else
+		evout_str(&p->ev, "error", j->why);
+	evout_end(&p->ev);
+	pm_release(p);
+	if (!p->finished)
+		reg_start(p);
+}
+
+/* Returns true when an ask is under way (registration starts when it answers). */
+static bool portmap_begin(struct peer *p)
+{
+	struct pm_job *j;
+	pthread_t t;
+	bool upnp;
+	int fds[2];
 
 	if (!portmap_wanted(p->o->tech, p->o->proto, p->family, &upnp) || !p->local_port ||
 	    p->mapped_port == p->local_port)
-		return;
+		return false;
+	pm_release(p);
 	p->mapped_port = p->local_port;
-	got = portmap_request(p->o->proto, p->local_port, upnp,
-			      p->o->tech == TECH_PORTMAP ? PORTMAP_EXPLICIT_MS : PORTMAP_AUTO_MS,
-			      &p->mapped, why, sizeof(why));
-	evout_begin(&p->ev, "portmap");
-	evout_str(&p->ev, "protocol", portmap_proto_name(got));
-	evout_str(&p->ev, "local", ep_format(&p->local, b));
-	if (got != PORTMAP_NONE)
-		evout_str(&p->ev, "mapped", ep_format(&p->mapped, b));
-	else
-		evout_str(&p->ev, "error", why);
-	evout_end(&p->ev);
+	memset(&p->mapped, 0, sizeof(p->mapped));
+	j = pm_job_get();
+	if (!j)
+		return false;
+	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) {
+		pm_job_put(j);
+		pm_job_put(j);
+		return false;
+	}
+	j->got = PORTMAP_NONE;
+	memset(&j->mapped, 0, sizeof(j->mapped));
+	j->why[0] = 0;
+	j->proto = p->o->proto;
+	j->port = p->local_port;
+	j->upnp = upnp;
+	j->timeout_ms = p->o->tech == TECH_PORTMAP ? PORTMAP_EXPLICIT_MS : PORTMAP_AUTO_MS;
+	j->wfd = fds[1];
+	p->pm_fd = fds[0];
+	p->pm_job = j;
+	if (loop_io_add(&p->loop, &p->pm_io, p->pm_fd, EPOLLIN, on_portmap, p) < 0 ||
+	    pthread_create(&t, NULL, pm_thread, j)) {
+		close(fds[1]);
+		pm_job_put(j);          /* the thread's reference: it never started */
+		pm_release(p);
+		return false;
+	}
+	pthread_detach(t);
+	loop_timer_stop(&p->reg_timer); /* reg_start() arms it once the router answered */
+	return true;
 }
 
 /* Start (or restart for the next step) registration. */
@@ -1254,11 +1373,17 @@ static int reg_begin(struct peer *p, bool fresh)
 		p->local = src;
 	}
 	ep_set_port(&p->local, p->local_port);
-	portmap_begin(p);
+	if (!portmap_begin(p))
+		reg_start(p);
+	return 0;
+}
+
+/* Registration proper: the first REGISTER (or BIND) now, retransmissions on the timer. */
+static void reg_start(struct peer *p)
+{
 	p->reg_interval_ms = REG_FIRST_MS;
 	reg_progress(p);
 	loop_timer_in(&p->reg_timer, (uint64_t)REG_FIRST_MS * 1000u);
-	return 0;
 }
 
 /* ---- steps ---- */
@@ -1400,6 +1525,17 @@ static void on_deadline(struct loop_timer *t)
 	finish(p, PEER_EXIT_FAILED);
 }
 
+void peer_interrupt(struct peer *p, unsigned signo)
+{
+	if (p->finished)
+		return;
+	/* A harness that stops a hung peer still gets a last line saying where it was. */
+	snprintf(p->fail_reason, sizeof(p->fail_reason), "interrupted by signal %u in %s",
+		 signo, phase_names[p->phase]);
+	finish(p, p->phase == PH_DONE ? (p->chan.kind == CHAN_RELAY ? PEER_EXIT_RELAYED :
+				       PEER_EXIT_DIRECT) : PEER_EXIT_FAILED);
+}
+
 static void on_signal(struct loop_io *io, uint32_t events)
 {
 	struct peer *p = io->arg;
@@ -1408,11 +1544,7 @@ static void on_signal(struct loop_io *io, uint32_t events)
 	(void)events;
 	if (read(p->sigfd, &si, sizeof(si)) <= 0)
 		return;
-	/* A harness that stops a hung peer still gets a last line saying where it was. */
-	snprintf(p->fail_reason, sizeof(p->fail_reason), "interrupted by signal %u in %s",
-		 si.ssi_signo, phase_names[p->phase]);
-	finish(p, p->phase == PH_DONE ? (p->chan.kind == CHAN_RELAY ? PEER_EXIT_RELAYED :
-				       PEER_EXIT_DIRECT) : PEER_EXIT_FAILED);
+	peer_interrupt(p, si.ssi_signo);
 }
 
 /* ---- result ---- */
@@ -1456,7 +1588,7 @@ static void report_times(struct peer *p, int code)
 static void report(struct peer *p, int code)
 {
 	struct evout *e = &p->ev;
-	const char *outcome = code == PEER_EXIT_DIRECT ? "direct" :
+	const char *outcome = p->cancelled ? "cancelled" : code == PEER_EXIT_DIRECT ? "direct" :
 			      code == PEER_EXIT_RELAYED ? "relayed" : "failed";
 	const char *priv[WIRE_MAX_EPS];
 	char pb[WIRE_MAX_EPS][EP_STRLEN], b[EP_STRLEN];
@@ -1464,7 +1596,13 @@ static void report(struct peer *p, int code)
 
 	for (i = 0; i < p->n_peer_priv; i++)
 		priv[i] = ep_format(&p->peer_priv[i], pb[i]);
-	evout_begin(e, "result");
+	evout_begin(e, p->result_event ? p->result_event : "result");
+	if (!e->family) /* a dual run's events all say it (dual.c) */
+		evout_int(e, "family", p->family == AF_INET6 ? 6 : 4);
+	if (p->n_fams) {
+		evout_map(e, "families", p->fam_keys, p->fam_vals, p->n_fams);
+		evout_map(e, "families_phase", p->fam_keys, p->fam_phases, p->n_fams);
+	}
 	evout_str(e, "outcome", outcome);
 	evout_str(e, "phase", code != PEER_EXIT_FAILED ? NULL :
 		  idle_phase(p) ? idle_phase(p) : phase_names[p->phase]);
@@ -1531,56 +1669,57 @@ void peer_finish(struct peer *p, int code)
 	finish(p, code);
 }
 
-int peer_run(const struct peer_opts *o, FILE *out, FILE *err_f)
+struct peer *peer_new(const struct peer_opts *o, FILE *out, FILE *err_f, uint64_t t0_us,
+		      bool signals, int family_tag)
 {
 	struct peer *p;
+	struct auth_key master;
+	char why[256];
 	sigset_t mask;
-	int err, code = PEER_EXIT_SETUP, i;
+	int err;
 
 	p = calloc(1, sizeof(*p));
 	if (!p) {
 		fprintf(err_f, "punch peer: out of memory\n");
-		return PEER_EXIT_SETUP;
+		return NULL;
 	}
 	p->o = o;
-	{
-		struct auth_key master;
-		char why[256];
-
-		if (auth_secret_load(o->secret_file, &master, why, sizeof(why))) {
-			fprintf(err_f, "punch peer: %s\n", why);
-			free(p);
-			return PEER_EXIT_SETUP;
-		}
-		auth_session_key(&master, o->session, &p->key);
+	p->listen_fd = -1;
+	p->rc.fd = p->rc2.fd = -1;
+	p->sigfd = -1;
+	p->pm_fd = -1;
+	p->loop.epfd = p->loop.tfd = -1;
+	if (auth_secret_load(o->secret_file, &master, why, sizeof(why))) {
+		fprintf(err_f, "punch peer: %s\n", why);
+		free(p);
+		errno = EINVAL;
+		return NULL;
 	}
-	p->t0 = loop_now_us();
+	auth_session_key(&master, o->session, &p->key);
+	p->t0 = t0_us;
 	p->family = o->rdv.ss_family;
 	p->nonce = rand_u64();
 	p->role = o->role;
 	p->rdv = o->rdv;
 	p->rdv2 = o->rdv2;
 	p->has_rdv2 = o->has_rdv2;
-	p->listen_fd = -1;
-	p->rc.fd = p->rc2.fd = -1;
 	p->hops = -1;
 	evout_init(&p->ev, out, err_f, o->json, p->t0);
-	p->sigfd = -1;
-	signal(SIGPIPE, SIG_IGN);
-	/* Timers fire up to 50 us late by default (timer slack); the shared moment of a TCP
-	 * simultaneous open wants them as close to on time as the kernel can. Best effort. */
-	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+	p->ev.family = family_tag;
 	err = loop_init(&p->loop);
 	if (err)
-		goto out;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	p->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (p->sigfd < 0 || loop_io_add(&p->loop, &p->sigio, p->sigfd, EPOLLIN, on_signal, p) < 0) {
-		err = -errno;
-		goto out;
+		goto fail;
+	if (signals) {
+		sigemptyset(&mask);
+		sigaddset(&mask, SIGINT);
+		sigaddset(&mask, SIGTERM);
+		sigprocmask(SIG_BLOCK, &mask, NULL);
+		p->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+		if (p->sigfd < 0 ||
+		    loop_io_add(&p->loop, &p->sigio, p->sigfd, EPOLLIN, on_signal, p) < 0) {
+			err = -errno;
+			goto fail;
+		}
 	}
 	loop_timer_init(&p->loop, &p->reg_timer, on_reg_timer, p);
 	loop_timer_init(&p->loop, &p->step_timer, on_step_timer, p);
@@ -1591,12 +1730,27 @@ int peer_run(const struct peer_opts *o, FILE *out, FILE *err_f)
 	loop_timer_init(&p->loop, &p->keepalive_timer, on_keepalive, p);
 	loop_timer_init(&p->loop, &p->signal_timer, on_signal_timer, p);
 	loop_timer_init(&p->loop, &p->fallback_timer, on_fallback_timer, p);
-	if (o->tech == TECH_AUTO && o->proto == PROTO_UDP)
-		loop_timer_in(&p->fallback_timer, auto_fallback_us(o));
 	race_relay_init(p);
 	idle_init(p);
 	reval_init(p);
-	loop_timer_in(&p->deadline, (uint64_t)o->timeout_ms * 1000u);
+	return p;
+fail:
+	fprintf(err_f, "punch peer: set up the event loop: %s\n", strerror(-err));
+	peer_free(p);
+	errno = -err;
+	return NULL;
+}
+
+int peer_begin(struct peer *p)
+{
+	const struct peer_opts *o = p->o;
+	char b[EP_STRLEN];
+	int err;
+
+	if (o->tech == TECH_AUTO && o->proto == PROTO_UDP)
+		loop_timer_in(&p->fallback_timer, auto_fallback_us(o));
+	/* from the run's start, also for a run that starts later (dual.c's second family) */
+	loop_timer_at(&p->deadline, p->t0 + (uint64_t)o->timeout_ms * 1000u);
 
 	evout_begin(&p->ev, "start");
 	evout_str(&p->ev, "session", o->session);
@@ -1606,13 +1760,133 @@ int peer_run(const struct peer_opts *o, FILE *out, FILE *err_f)
 	evout_end(&p->ev);
 
 	err = step_begin(p, 0);
-	if (err) {
-		char b[EP_STRLEN];
-
+	if (err)
 		evout_warn(&p->ev, "set up sockets towards \"%s\": %s", ep_format(&p->rdv, b),
 			   strerror(-err));
-		goto out;
+	return err;
+}
+
+struct loop *peer_loop(struct peer *p)
+{
+	return &p->loop;
+}
+
+bool peer_finished(const struct peer *p)
+{
+	return p->finished;
+}
+
+int peer_exit_code(const struct peer *p)
+{
+	return p->exit_code;
+}
+
+bool peer_direct_verified(const struct peer *p)
+{
+	return !p->cancelled && p->phase == PH_DONE && p->chan.kind != CHAN_RELAY &&
+	       (!p->finished || p->exit_code == PEER_EXIT_DIRECT);
+}
+
+bool peer_direct_verifying(const struct peer *p)
+{
+	return !p->finished && p->phase == PH_VERIFICATION && p->chan.kind != CHAN_RELAY;
+}
+
+int peer_phase_of(const struct peer *p)
+{
+	return p->phase;
+}
+
+const char *peer_phase_name(int phase)
+{
+	return phase >= PH_REGISTRATION && phase <= PH_DONE ? phase_names[phase] : "?";
+}
+
+void peer_set_result_event(struct peer *p, const char *name)
+{
+	p->result_event = name;
+}
+
+/* Close every socket and stop every timer of the run (idempotent): after it nothing of this
+ * run leaves the host. */
+static void peer_teardown(struct peer *p)
+{
+	int i;
+
+	if (p->torn_down)
+		return;
+	p->torn_down = true;
+	if (p->tech && p->tech->stop)
+		p->tech->stop(p);
+	pm_release(p);
+	tcp_punch_close_all(p);
+	rc_close(p, &p->rc);
+	rc_close(p, &p->rc2);
+	for (i = 0; i < p->n_socks; i++) {
+		peer_sock_close(p, p->socks[i]);
+		free(p->socks[i]);
 	}
+	p->n_socks = 0;
+	/* the timers' loop goes with them: closing its fds leaves nothing to fire */
+	loop_fini(&p->loop);
+}
+
+void peer_fail(struct peer *p, const char *reason)
+{
+	if (p->finished)
+		return;
+	snprintf(p->fail_reason, sizeof(p->fail_reason), "%s", reason);
+	finish(p, PEER_EXIT_FAILED);
+}
+
+void peer_cancel(struct peer *p, const char *why)
+{
+	if (p->finished)
+		return;
+	p->cancelled = true;
+	snprintf(p->fail_reason, sizeof(p->fail_reason), "%s", why);
+	finish(p, PEER_EXIT_FAILED);
+	peer_teardown(p);
+}
+
+void peer_report_final(struct peer *p, const char *const *keys, const char *const *vals,
+		       const char *const *phases, int n)
+{
+	p->result_event = NULL;
+	p->fam_keys = keys;
+	p->fam_vals = vals;
+	p->fam_phases = phases;
+	p->n_fams = n;
+	report(p, p->exit_code);
+}
+
+void peer_free(struct peer *p)
+{
+	if (!p)
+		return;
+	peer_teardown(p);
+	if (p->sigfd >= 0)
+		close(p->sigfd);
+	free(p);
+}
+
+int peer_run(const struct peer_opts *o, FILE *out, FILE *err_f)
+{
+	struct peer *p;
+	int err, code = PEER_EXIT_SETUP;
+
+	signal(SIGPIPE, SIG_IGN);
+	/* Timers fire up to 50 us late by default (timer slack); the shared moment of a TCP
+	 * simultaneous open wants them as close to on time as the kernel can. Best effort. */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+	if (o->has_rdv6)
+		return dual_run(o, out, err_f);
+	p = peer_new(o, out, err_f, loop_now_us(), true, 0);
+	if (!p)
+		return PEER_EXIT_SETUP;
+	err = peer_begin(p);
+	if (err)
+		goto out;
 	err = loop_run(&p->loop);
 	if (err) {
 		evout_warn(&p->ev, "event loop: %s", strerror(-err));
@@ -1620,18 +1894,6 @@ int peer_run(const struct peer_opts *o, FILE *out, FILE *err_f)
 	}
 	code = p->exit_code;
 out:
-	if (p->tech && p->tech->stop)
-		p->tech->stop(p);
-	tcp_punch_close_all(p);
-	rc_close(p, &p->rc);
-	rc_close(p, &p->rc2);
-	if (p->sigfd >= 0)
-		close(p->sigfd);
-	for (i = 0; i < p->n_socks; i++) {
-		peer_sock_close(p, p->socks[i]);
-		free(p->socks[i]);
-	}
-	loop_fini(&p->loop);
-	free(p);
+	peer_free(p);
 	return code;
 }

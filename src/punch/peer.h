@@ -25,6 +25,45 @@ enum peer_exit { PEER_EXIT_DIRECT = 0, PEER_EXIT_FAILED = 1, PEER_EXIT_SETUP = 2
  * Returns an enum peer_exit. */
 int peer_run(const struct peer_opts *o, FILE *out, FILE *err);
 
+/* ---- one run of the peer, for a caller that runs several (dual.c: one per family) ---- */
+struct peer;
+/* A peer for @o with its own loop; events to @out/@err, times from @t0_us (shared by the runs
+ * of one process). @signals: watch SIGINT/SIGTERM itself (else the caller does and calls
+ * peer_interrupt()). @family_tag: 4 or 6 to put "family" in every event, or 0. NULL with errno
+ * set; peer_free() frees. */
+struct peer *peer_new(const struct peer_opts *o, FILE *out, FILE *err, uint64_t t0_us,
+		      bool signals, int family_tag);
+/* Start: the start event, the deadline (t0 + --timeout), the first step. 0, or -errno when
+ * the sockets towards the rendezvous cannot be set up (no route, say): said on @err. */
+int peer_begin(struct peer *p);
+/* The loop the run's sockets and timers live on (the caller dispatches it, loop_poll()). */
+struct loop *peer_loop(struct peer *p);
+/* Whether the run ended (its result line written, its loop stopped) / its exit code. */
+bool peer_finished(const struct peer *p);
+int peer_exit_code(const struct peer *p);
+/* Whether a direct path was verified both ways (the run may still answer the other peer) /
+ * a direct path answered and its payload is being verified. */
+bool peer_direct_verified(const struct peer *p);
+bool peer_direct_verifying(const struct peer *p);
+/* The phase the run is in or ended in (enum peer_phase) and its name. */
+int peer_phase_of(const struct peer *p);
+const char *peer_phase_name(int phase);
+/* End the run now as failed with @reason (its setup failed: no route to the rendezvous). */
+void peer_fail(struct peer *p, const char *reason);
+/* A signal arrived: end the run with a result saying where it was. */
+void peer_interrupt(struct peer *p, unsigned signo);
+/* End the run now because another run's path was kept: a result line with outcome
+ * "cancelled" and @why, a BYE to the rendezvous, and every socket and timer closed, so
+ * nothing more leaves. A no-op on a finished run. */
+void peer_cancel(struct peer *p, const char *why);
+/* Name the result event ("result" by default; dual.c's runs say "family_result"). */
+void peer_set_result_event(struct peer *p, const char *name);
+/* Write the result line again as the run's final "result", with "families" (@n outcomes
+ * keyed by family, in @keys/@vals) and "families_phase" (@phases, NULL entries for null). */
+void peer_report_final(struct peer *p, const char *const *keys, const char *const *vals,
+		       const char *const *phases, int n);
+void peer_free(struct peer *p);
+
 /* ---- internals shared with the techniques ---- */
 
 #define PEER_MAX_SOCKS 1100           /* main + birthday sockets */
@@ -145,6 +184,9 @@ struct peer {
 	 * registered next to local; asked once per main socket (mapped_port says which). */
 	struct sockaddr_storage mapped;
 	uint16_t mapped_port;
+	struct pm_job *pm_job;                    /* an ask under way in its thread (peer.c) */
+	int pm_fd;                                /* its answer's pipe, read end */
+	struct loop_io pm_io;
 	struct rconn rc, rc2;                     /* TCP to rendezvous / second rendezvous */
 
 	/* registration */
@@ -236,6 +278,11 @@ struct peer {
 	char fail_reason[160];
 	int exit_code;
 	bool finished;
+	/* dual.c: the run is one family of two */
+	bool cancelled, torn_down, own_signals;
+	const char *result_event;                 /* NULL: "result" */
+	const char *const *fam_keys, *const *fam_vals, *const *fam_phases;
+	int n_fams;
 };
 
 /* End the run with exit code @code: the result line, a BYE to the rendezvous, loop stop. */

@@ -73,6 +73,7 @@ struct rdv_member {
 
 struct rdv_session {
 	char id[WIRE_MAX_SESSION + 1];
+	int family;                   /* of its members' addresses (session_find) */
 	struct auth_key key;          /* auth_session_key() of id */
 	bool paired;                  /* PEER went out once */
 	uint64_t token;
@@ -133,12 +134,24 @@ static size_t session_bucket(struct rdv *r, const char *id)
 	return (size_t)siphash24(r->hkey, id, strlen(id)) & r->ht_mask;
 }
 
-static struct rdv_session *session_find(struct rdv *r, const char *id)
+/* A session is one per id and address family: a peer that runs over both families at once
+ * (dual.h) registers the same id over each, and each family's registration must meet the
+ * other peer's of the same family (a PEER naming an endpoint of the other family could not be
+ * punched). An IPv4-mapped source counts as IPv4. */
+static int src_family(const struct sockaddr_storage *from)
+{
+	struct sockaddr_storage a = *from;
+
+	ep_unmap(&a);
+	return a.ss_family;
+}
+
+static struct rdv_session *session_find(struct rdv *r, const char *id, int family)
 {
 	struct rdv_session *s;
 
 	for (s = r->ht[session_bucket(r, id)]; s; s = s->hnext)
-		if (!strcmp(s->id, id))
+		if (s->family == family && !strcmp(s->id, id))
 			return s;
 	return NULL;
 }
@@ -195,7 +208,8 @@ static void session_evict(struct rdv *r)
 	}
 }
 
-static struct rdv_session *session_new(struct rdv *r, const char *id, const struct auth_key *k)
+static struct rdv_session *session_new(struct rdv *r, const char *id, int family,
+				       const struct auth_key *k)
 {
 	struct rdv_session *s;
 	size_t b;
@@ -206,6 +220,7 @@ static struct rdv_session *session_new(struct rdv *r, const char *id, const stru
 	if (!s)
 		return NULL;
 	strcpy(s->id, id);
+	s->family = family;
 	s->key = *k;
 	s->token = rand_u64();
 	s->last_us = loop_now_us();
@@ -635,7 +650,7 @@ static void rdv_handle(struct rdv *r, const struct rdv_src *src, const uint8_t *
 		return;
 	}
 	/* Every message to the server names its session (BIND too): the key is the session's. */
-	s = session_find(r, m.session);
+	s = session_find(r, m.session, src_family(&src->from));
 	if (s) {
 		k = &s->key;
 	} else {
@@ -670,7 +685,7 @@ static void rdv_handle(struct rdv *r, const struct rdv_src *src, const uint8_t *
 		break;
 	case WIRE_REGISTER:
 		if (!s) {
-			s = session_new(r, m.session, k);
+			s = session_new(r, m.session, src_family(&src->from), k);
 			if (!s) {
 				r->st.busy++;
 				return;

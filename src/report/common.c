@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/userns.h"
 #include "report/report_internal.h"
 
 static int index_of(const char **names, int n, const char *name)
@@ -21,7 +22,8 @@ static struct report_group *group_find(struct report_groups *gs, const struct ce
 		struct report_group *g = &gs->g[i];
 		if (strcmp(g->topology, s->topology) == 0 && strcmp(g->proto, s->proto) == 0 &&
 		    strcmp(g->technique, s->technique) == 0 && strcmp(g->impair, s->impair) == 0 &&
-		    strcmp(g->outer, s->outer) == 0)
+		    strcmp(g->outer, s->outer) == 0 && g->family == s->family &&
+		    strcmp(g->ipv6_profile, s->ipv6_profile) == 0)
 			return g;
 	}
 	return NULL;
@@ -187,6 +189,17 @@ out:
 	return ret;
 }
 
+void report_group_family(const struct report_group *g, char *buf, size_t len)
+{
+	static const char *const names[] = { "4", "6", "dual" };
+
+	buf[0] = '\0';
+	if (g->family == CELL_FAMILY_4 || (unsigned)g->family > CELL_FAMILY_DUAL)
+		return;
+	snprintf(buf, len, " family=%s%s%s", names[g->family], g->ipv6_profile[0]
+		 ? " ipv6-profile=" : "", g->ipv6_profile);
+}
+
 int report_groups_build(const struct results *r, struct report_groups *gs)
 {
 	int ret;
@@ -213,6 +226,8 @@ int report_groups_build(const struct results *r, struct report_groups *gs)
 			g->technique = s->technique;
 			g->impair = s->impair;
 			g->outer = s->outer;
+			g->family = s->family;
+			g->ipv6_profile = s->ipv6_profile;
 		}
 		ret = group_add(g, i);
 		if (ret < 0)
@@ -329,7 +344,9 @@ void report_rerun_command(const struct results *r, const struct cell_result *c, 
 {
 	const struct results_meta *m = &r->meta;
 	char num[16];
-	size_t n = (size_t)snprintf(buf, len, "sudo build/punchlab matrix");
+	/* a rootless run's reader reruns it rootless too (docs/rootless.md): no sudo */
+	size_t n = (size_t)snprintf(buf, len, "%sbuild/punchlab matrix",
+				    userns_rootless() ? "" : "sudo ");
 
 	/* the id carries the cell's topology (by name), profiles, transport, technique and engine */
 	n = shell_word(buf, len, n, "--cell");

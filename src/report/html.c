@@ -144,6 +144,7 @@ static const char script[] =
 	"  var d=el('div','run');panel.appendChild(d);\n"
 	"  var h=el('div');h.appendChild(el('b',null,'run '+(i+1)+' '));h.appendChild(badge(run.outcome));\n"
 	"  if(run.technique_used)h.appendChild(el('span',null,' via '+run.technique_used));\n"
+	"  if(run.family)h.appendChild(el('span',null,' over IPv'+run.family));\n"
 	"  d.appendChild(h);var rl=el('dl');d.appendChild(rl);\n"
 	"  row(rl,'time to connect',ms(run.time_to_connect_ms));row(rl,'attempts',run.attempts);\n"
 	"  if(run.ttfb_ms!=null&&run.ttfb_ms>=0)row(rl,'first byte',ms(run.ttfb_ms));\n"
@@ -366,6 +367,12 @@ static void html_group(FILE *f, const struct results *r, const struct report_gro
 	if (g->outer[0]) {
 		fputs(" &middot; outer=", f);
 		html_text(f, g->outer);
+	}
+	if (g->family != CELL_FAMILY_4) {
+		char fam[CELL_REF_MAX + 40];
+		report_group_family(g, fam, sizeof(fam));
+		fputs(" &middot;", f);
+		html_text(f, fam);
 	}
 	fprintf(f, "</h2>\n<svg class=\"heat\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
 		"role=\"img\" aria-label=\"", width, height, width, height);

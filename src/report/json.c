@@ -365,6 +365,8 @@ static void jw_write_run(struct json_writer *w, const struct cell_run *run, cons
 	jw_str(w, "reason", run->reason);
 	jw_str(w, "phase", run->phase);
 	jw_str(w, "technique_used", run->technique_used);
+	if (run->family_used)
+		jw_int(w, "family", run->family_used);
 	jw_ms(w, "time_to_connect_ms", run->time_to_connect_ms);
 	jw_ms(w, "ttfb_ms", run->ttfb_ms);
 	jw_ms(w, "time_to_direct_ms", run->time_to_direct_ms);
@@ -415,6 +417,11 @@ static void jw_write_cell(struct json_writer *w, const struct results *r,
 		jw_str(w, "impair", c->spec.impair);
 	if (c->spec.outer[0])
 		jw_str(w, "outer", c->spec.outer);
+	/* every cell says its address family (docs/matrix-json.md), "4" too */
+	jw_str(w, "family", c->spec.family == CELL_FAMILY_6 ? "6"
+			    : c->spec.family == CELL_FAMILY_DUAL ? "dual" : "4");
+	if (c->spec.ipv6_profile[0])
+		jw_str(w, "ipv6_profile", c->spec.ipv6_profile);
 	jw_str(w, "outcome", cell_outcome_name(c->outcome));
 	/* the representative run's details, for readers that do not want to look into runs */
 	jw_str(w, "reason", rep ? rep->reason : "");

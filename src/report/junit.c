@@ -86,6 +86,10 @@ static void junit_system_out(FILE *f, const struct cell_result *c)
 			xml_body(f, " via ");
 			xml_body(f, run->technique_used);
 		}
+		if (run->family_used) {
+			snprintf(buf, sizeof(buf), " over IPv%d", run->family_used);
+			xml_body(f, buf);
+		}
 		if (run->time_to_connect_ms >= 0) {
 			snprintf(buf, sizeof(buf), " in %.1f ms", run->time_to_connect_ms);
 			xml_body(f, buf);
@@ -160,6 +164,11 @@ static void junit_case(FILE *f, const struct cell_result *c)
 	xml_text(f, c->spec.proto);
 	fputc('.', f);
 	xml_text(f, c->spec.technique);
+	if (c->spec.family != CELL_FAMILY_4) {
+		/* one suite per family: an IPv6 cell is not its IPv4 twin's test case */
+		fputs(".family-", f);
+		xml_text(f, c->spec.family == CELL_FAMILY_6 ? "6" : "dual");
+	}
 	fprintf(f, "\" time=\"%.3f\">\n", cell_seconds(c));
 	/* the order of the common JUnit schema: skipped, error, failure, system-out */
 	if (c->outcome == CELL_SKIPPED) {
@@ -216,6 +225,12 @@ static void junit_suite(FILE *f, const struct results *r, const struct report_gr
 	xml_text(f, g->proto);
 	fputc('/', f);
 	xml_text(f, g->technique);
+	if (g->family != CELL_FAMILY_4) {
+		char fam[CELL_REF_MAX + 40];
+		report_group_family(g, fam, sizeof(fam));
+		fputc(' ', f);
+		xml_text(f, fam + 1);
+	}
 	fprintf(f, "\" tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" time=\"%.3f\"",
 		g->ncells, failures, errors, skipped, seconds);
 	if (r->meta.started[0]) {

@@ -151,6 +151,12 @@ static void md_group(FILE *f, const struct results *r, const struct report_group
 		fputs(" \xc2\xb7 outer=", f);
 		md_text(f, g->outer);
 	}
+	if (g->family != CELL_FAMILY_4) {
+		char fam[CELL_REF_MAX + 40];
+		report_group_family(g, fam, sizeof(fam));
+		fputs(" \xc2\xb7", f);
+		md_text(f, fam);
+	}
 	fputs("\n\n| A \xe2\x86\x93 B \xe2\x86\x92 |", f);
 	for (int j = 0; j < g->ncols; j++) {
 		fputc(' ', f);

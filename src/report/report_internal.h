@@ -6,11 +6,14 @@
 
 #include "matrix/results.h"
 
-/* One grid: the cells of one (topology, proto, technique, impairment, outer profile). */
+/* One grid: the cells of one (topology, proto, technique, impairment, outer profile, address
+ * family with a dual cell's IPv6 companion). */
 struct report_group {
 	const char *topology, *proto, *technique; /* point into the first cell's spec */
 	const char *impair;  /* the impairment preset, "" for none (its own grid) */
 	const char *outer;   /* the shared outer NAT's profile (--outer), "" for the topology's own */
+	enum cell_family family; /* the address family (--family): a grid each */
+	const char *ipv6_profile; /* dual: the IPv6 companion, "" for the default */
 	int *cells;          /* indices into r->cells, in order */
 	int ncells;
 	const char **rows;   /* profile A labels (report_groups.names), in the profile order */
@@ -19,6 +22,10 @@ struct report_group {
 	int ncols;
 	int *grid;           /* nrows * ncols indices into r->cells, -1 when no such cell */
 };
+
+/* The family part of a grid's title: "" for IPv4, " family=6", " family=dual" (with
+ * " ipv6-profile=P" when not the default), into buf. */
+void report_group_family(const struct report_group *g, char *buf, size_t len);
 
 #define REPORT_ABBREV_MAX 8
 #define REPORT_LABEL_MAX (64 + CELL_REF_MAX + 4)

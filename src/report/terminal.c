@@ -82,7 +82,8 @@ static void term_group(struct term *t, const struct results *r, const struct rep
 		       const struct report_group *g)
 {
 	int label = 0, width = 6;
-	char topology[3 * CELL_REF_MAX], outer[3 * CELL_REF_MAX] = "";
+	char topology[3 * CELL_REF_MAX], outer[3 * CELL_REF_MAX] = "", fam[CELL_REF_MAX + 40];
+	char famid[3 * CELL_REF_MAX + 40] = "";
 
 	for (int i = 0; i < g->nrows; i++)
 		if ((int)strlen(g->rows[i]) > label)
@@ -98,15 +99,25 @@ static void term_group(struct term *t, const struct results *r, const struct rep
 		fprintf(t->f, " impair=%s", g->impair);
 	if (g->outer[0])
 		fprintf(t->f, " outer=%s", g->outer);
+	report_group_family(g, fam, sizeof(fam));
+	fputs(fam, t->f);
 	term_off(t);
 	/* as it is written in an id: a topology given as a path is percent-encoded */
 	if (cell_ref_encode(g->topology, topology, sizeof(topology)) < 0)
 		snprintf(topology, sizeof(topology), "?");
 	if (g->outer[0] && cell_ref_encode(g->outer, outer, sizeof(outer)) < 0)
 		snprintf(outer, sizeof(outer), "?");
-	fprintf(t->f, "   (cell id %s/%s/%s/A~B%s%s%s%s: profile A down, B across)\n", topology,
+	/* the id's family parts: /family=6, /family=dual[/ipv6-profile=P] */
+	if (g->family != CELL_FAMILY_4) {
+		char six[3 * CELL_REF_MAX] = "";
+		if (g->ipv6_profile[0] && cell_ref_encode(g->ipv6_profile, six, sizeof(six)) < 0)
+			snprintf(six, sizeof(six), "?");
+		snprintf(famid, sizeof(famid), "/family=%s%s%s", cell_family_name(g->family),
+			 six[0] ? "/ipv6-profile=" : "", six);
+	}
+	fprintf(t->f, "   (cell id %s/%s/%s/A~B%s%s%s%s%s: profile A down, B across)\n", topology,
 		g->proto, g->technique, g->impair[0] ? "/impair=" : "", g->impair,
-		g->outer[0] ? "/outer=" : "", outer);
+		g->outer[0] ? "/outer=" : "", outer, famid);
 	fprintf(t->f, "%*s", label, "");
 	for (int j = 0; j < g->ncols; j++)
 		fprintf(t->f, "%-*s", j + 1 < g->ncols ? width : 1, report_abbrev(gs, g->cols[j]));
@@ -439,7 +450,7 @@ int report_terminal_write(const struct results *r, FILE *f, bool color)
 		  "binomial test at 1% against the measured rate):");
 	term_list(&t, r, PICK_ERROR, "Errors (exit 2: the harness could not run the cell):");
 	term_list(&t, r, PICK_FAILED, "Failed cells (the engine found no path; not regressions):");
-	term_list(&t, r, PICK_SKIPPED, "Skipped cells (the kernel lacks what the profile needs):");
+	term_list(&t, r, PICK_SKIPPED, "Skipped cells (the kernel lacks what the profile needs, or the engine what the cell needs):");
 	report_events_write(r, f, EVENTS_TERMINAL);
 	ret = ferror(f) ? -EIO : 0;
 out:

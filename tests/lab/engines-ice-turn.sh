@@ -10,6 +10,8 @@
 #   - the driver's TURN over plain TCP (--turn-tcp, an engine file variant): relayed on
 #     udp-blocked; a TLS relay whose certificate the peers do not trust (another CA): no TLS
 #     relay, failed, the handshake error said;
+#   - the driver's bad input (--turn-tls/--turn-tcp not HOST:PORT, no credentials, --turn-ca
+#     without --turn-tls or unreadable): exit 2, saying so;
 #   - nothing of the engine is left running.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/matrix-lib.sh"
@@ -115,6 +117,22 @@ assert c["outcome"] == "failed", c["outcome"]
 PY
 grep -qi "TLS tunnel: connecting to the TURN server over TLS: .*certificate" "$TMP"/untrusted/cells/*/run-1/peer-a.err ||
 	fail "the untrusted TLS relay: the peer did not say the certificate was refused: $(cat "$TMP"/untrusted/cells/*/run-1/peer-a.err)"
+
+# --- the driver's bad input: exit 2, one sentence each ----------------------------------------------
+bad() { # EXPECTED-TEXT ARGS...: the driver exits 2 saying EXPECTED-TEXT
+	local want=$1 rc
+	shift
+	"$ICE" --side a "$@" </dev/null >/dev/null 2>"$TMP/bad.err"
+	rc=$?
+	[ $rc -eq 2 ] && grep -q -- "$want" "$TMP/bad.err" ||
+		fail "ice $*: exit $rc, $(cat "$TMP/bad.err"), expected 2 and \"$want\""
+}
+bad '--turn-tls "198.51.100.10": expected HOST:PORT' --turn-tls 198.51.100.10
+bad '--turn-tcp "x:0": expected HOST:PORT' --turn-tcp x:0
+bad '--turn-tls needs --turn-user and --turn-password' --turn-tls 198.51.100.10:443
+bad '--turn-ca is the CA of the --turn-tls server' --turn-ca "$TMP/other-cert.pem"
+bad "--turn-ca $TMP/nothing.pem: " --turn-tls 198.51.100.10:443 --turn-ca "$TMP/nothing.pem" \
+	--turn-user u --turn-password p
 
 # only what this test added counts: other users of the machine may end their own turnservers
 # meanwhile (procs_of matches by program); bounded retry, orphans are reaped slowly here
