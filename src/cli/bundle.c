@@ -19,8 +19,10 @@
 #include "base/sha256.h"
 #include "bundle/bundle.h"
 #include "cli/cli.h"
+#include "lab/classify.h"
 #include "lab/topo.h"
 #include "matrix/cell.h"
+#include "matrix/family.h"
 #include "matrix/results_json_read.h"
 
 static const char bundle_usage[] =
@@ -163,7 +165,49 @@ out:
 	return ret;
 }
 
-/* The topology, the cell's and two-nats (classify's), with what they load. */
+/* Family 6 and dual: the twin of topology ref (itself when it has IPv6 addresses: nothing
+ * more) and classify's IPv6 lab, with the profiles they load. */
+static int pack_twin(struct pack *p, const struct results *r, const char *ref)
+{
+	struct topo *t = calloc(1, sizeof(*t)), *twin = calloc(1, sizeof(*twin));
+	struct diag_list *dl = calloc(1, sizeof(*dl));
+	char path[PATH_MAX];
+	int ret = -ENOMEM;
+
+	if (!t || !twin || !dl)
+		goto out;
+	ret = paths_resolve("topologies", ".yaml", ref, path, sizeof(path));
+	if (ret == 0)
+		ret = topo_parse_file(t, path, dl);
+	if (ret == 0)
+		ret = family_twin_topology(t, "bundle", twin, dl);
+	if (ret < 0) {
+		snprintf(p->why, sizeof(p->why), "the cell's dual-stack topology: %s",
+			 dl->count ? dl->items[0].msg : strerror(-ret));
+		goto out;
+	}
+	/* a twin other than the topology itself is a shipped one, found by name */
+	if (strcmp(twin->file, t->file) != 0) {
+		ret = pack_ref(p, "topology", "topologies", ".yaml", twin->name, path, sizeof(path));
+		if (ret == 0)
+			ret = pack_topology_profiles(p, r, path);
+	}
+	if (ret == 0 && strcmp(twin->name, CLASSIFY_TOPOLOGY_IPV6) != 0) {
+		ret = pack_ref(p, "topology", "topologies", ".yaml", CLASSIFY_TOPOLOGY_IPV6, path,
+			       sizeof(path));
+		if (ret == 0)
+			ret = pack_topology_profiles(p, r, path);
+	}
+out:
+	free(dl);
+	free(twin);
+	free(t);
+	return ret;
+}
+
+/* The topology, the cell's and two-nats (classify's), with what they load. A cell of family 6
+ * or dual runs on the topology's dual-stack twin (matrix/family.h), and classify measures IPv6
+ * profiles on its own dual-stack lab (CLASSIFY_TOPOLOGY_IPV6): both go too. */
 static int pack_topology(struct pack *p, const struct results *r, const struct cell_spec *s)
 {
 	const char *ref = r->meta.topology_path[0] ? r->meta.topology_path : s->topology;
@@ -177,6 +221,8 @@ static int pack_topology(struct pack *p, const struct results *r, const struct c
 		ret = pack_ref(p, "topology", "topologies", ".yaml", "two-nats", path, sizeof(path));
 	if (ret == 0 && strcmp(ref, "two-nats") != 0)
 		ret = pack_topology_profiles(p, r, path);
+	if (ret == 0 && s->family != CELL_FAMILY_4)
+		ret = pack_twin(p, r, ref);
 	return ret;
 }
 
@@ -323,6 +369,10 @@ static int pack_cell(struct pack *p, const struct results *r, const struct cell_
 		ret = pack_profile(p, r, c->spec.profile_a);
 	if (!ret && c->spec.profile_b[0])
 		ret = pack_profile(p, r, c->spec.profile_b);
+	/* a dual cell's home NATs run its IPv6 companion too */
+	if (!ret && c->spec.family == CELL_FAMILY_DUAL)
+		ret = pack_profile(p, r, c->spec.ipv6_profile[0] ? c->spec.ipv6_profile
+								 : CELL_DEFAULT_IPV6_PROFILE);
 	if (!ret)
 		ret = pack_ref(p, "engine", "engines", ".yaml", c->spec.engine, NULL, 0);
 	if (!ret && c->spec.engine_b[0] && strcmp(c->spec.engine_b, c->spec.engine) != 0)

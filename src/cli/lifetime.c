@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "base/paths.h"
 #include "cli/cli.h"
@@ -15,6 +16,7 @@
 #include "engine/engine_file.h"
 #include "lab/classify.h"
 #include "lab/topo.h"
+#include "matrix/family.h"
 #include "matrix/lifetime.h"
 #include "nft/profile.h"
 #include "nft/profile_params.h"
@@ -25,6 +27,10 @@
  * shares no header with the lab by design, so the number is repeated here) */
 #define PUNCH_KEEPALIVE_MS 5000
 #define PEER_PROFILE "full-cone"
+/* an IPv6 profile's peer: RFC 6092's default firewall filters endpoint-independently and
+ * translates nothing, so every IPv6 profile connects through it as an IPv4 one does through
+ * full-cone */
+#define PEER_PROFILE6 "ipv6-firewall"
 
 static const char lifetime_usage[] =
 	"usage: punchlab lifetime [--profiles P,...] [--engine punch] [--udp-timeout S]\n"
@@ -34,7 +40,8 @@ static const char lifetime_usage[] =
 	"\n"
 	"Find, per profile, the longest silence a punched path survives: each probe is a fresh\n"
 	"two-nats lab with the profile in nat-a (its udp-timeout set short, so a probe takes\n"
-	"seconds) and full-cone in nat-b; punch connects over UDP, both peers stay silent for the\n"
+	"seconds) and full-cone in nat-b (an IPv6 profile: two-nats-dual, ipv6-firewall in nat-b,\n"
+	"everything over IPv6); punch connects over UDP, both peers stay silent for the\n"
 	"gap, then b probes a. The gap is bisected in whole seconds. A profile that declares a\n"
 	"different lifetime for mappings without replies gets three rows: a path silent at once\n"
 	"(answered), one silent after 3 s of keep-alives (stream: conntrack's replied timeout\n"
@@ -44,7 +51,7 @@ static const char lifetime_usage[] =
 	"by the difference of the two settings).\n"
 	"\n"
 	"  --profiles P,...  names from nat-profiles/ or paths (default: every shipped profile\n"
-	"                    whose network lets UDP out)\n"
+	"                    whose network lets UDP out, IPv4 and IPv6)\n"
 	"  --engine E        the engine (punch: the only one with an idle-gap probe)\n"
 	"  --udp-timeout S   the short setting probed (default 4)\n"
 	"  --gaps LO..HI     the silences searched, whole seconds (default 2..8)\n"
@@ -93,14 +100,22 @@ static int keep_udp_networks(char paths[][PATH_LEN], int n)
 	return kept;
 }
 
-/* One search: a profile's one kind of mapping (its own thread: labs build in parallel). */
-/* The lab of a row: tfw (loaded when a row needs it) for a profile that translates nothing. */
-static const struct topo *topo_of(const struct profile_header *h, const struct topo *t,
-				  const struct topo *tfw)
+/* A job's lab by its profile's family: the run's topology and full-cone in nat-b for an IPv4
+ * profile (tfw, when loaded, for one that translates nothing); for an IPv6 one, the topology's
+ * dual-stack twin and ipv6-firewall, over IPv6. */
+static void job_family(struct job *j, const struct topo *t, const struct topo *t6,
+		       const struct topo *tfw, const char *peer, const char *peer6,
+		       const char *program)
 {
-	return tfw && h->translation == PROFILE_TRANSLATION_NONE ? tfw : t;
+	bool six = j->row->h.family == PROFILE_FAMILY_IPV6;
+
+	j->o.topo = six ? t6 : tfw && j->row->h.translation == PROFILE_TRANSLATION_NONE ? tfw : t;
+	j->o.peer_profile = six ? peer6 : peer;
+	j->o.family = six ? AF_INET6 : AF_INET;
+	j->o.punch = program;
 }
 
+/* One search: a profile's one kind of mapping (its own thread: labs build in parallel). */
 static void *job_run(void *arg)
 {
 	struct job *j = arg;
@@ -293,14 +308,15 @@ int lifetime_main(int argc, char **argv)
 	int short_s = 4, lo = 2, hi = 8, gap = 0, ka_ms = -1, jobs = 12, c, n = 0;
 	int ret = EXIT_SETUP, errors = 0, nj = 0;
 	bool md = false, unreplied = false, stream = false;
-	char (*paths)[PATH_LEN] = NULL, program[PATH_MAX], peer[PATH_LEN];
+	char (*paths)[PATH_LEN] = NULL, program[PATH_MAX], peer[PATH_LEN], peer6[PATH_LEN];
 	struct engine_file *ef = NULL;
 	struct row *rows = NULL;
 	struct job *js = NULL;
 	pthread_t *th = NULL;
-	struct topo *t = NULL, *tfw = NULL; /* tfw: for a firewall's row, without -t */
+	struct topo *t = NULL, *t6 = NULL, *tfw = NULL; /* tfw: for a firewall's row, without -t */
 	bool topology_given = false;
 	struct diag_list dl = { .count = 0 };
+	bool any6 = false;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "j:t:h", longopts, NULL)) != -1) {
@@ -379,12 +395,13 @@ int lifetime_main(int argc, char **argv)
 	th = calloc(MAX_PROFILES * LIFETIME_KINDS, sizeof(*th));
 	ef = calloc(1, sizeof(*ef));
 	t = calloc(1, sizeof(*t));
-	if (!paths || !rows || !js || !th || !ef || !t) {
+	t6 = calloc(1, sizeof(*t6));
+	if (!paths || !rows || !js || !th || !ef || !t || !t6) {
 		fprintf(stderr, "punchlab: out of memory\n");
 		goto out;
 	}
 	if (!profiles) {
-		n = cli_shipped_profiles(paths, MAX_PROFILES);
+		n = cli_shipped_profiles_any_family(paths, MAX_PROFILES);
 		if (n < 0)
 			goto out;
 		n = keep_udp_networks(paths, n);
@@ -419,14 +436,7 @@ int lifetime_main(int argc, char **argv)
 			continue;
 		}
 		profile_params_instance_remove(copy);
-		if (rows[i].h.family != PROFILE_FAMILY_IPV4) {
-			diag_add(&dl, paths[i], rows[i].h.line[PROFILE_KEY_FAMILY], "family %s: "
-				 "lifetime measures IPv4 profiles only (its lab has no IPv6 yet), "
-				 "expected a profile of family ipv4",
-				 profile_family_name(rows[i].h.family));
-			errors++;
-			continue;
-		}
+		any6 |= rows[i].h.family == PROFILE_FAMILY_IPV6;
 		rows[i].split = rows[i].h.udp_timeout_unreplied != rows[i].h.udp_timeout;
 	}
 	if (errors) {
@@ -452,16 +462,28 @@ int lifetime_main(int argc, char **argv)
 	/* a profile that translates nothing needs a lab whose homes are routed (classify's
 	 * choice, classify_default_topology()) */
 	for (int i = 0; i < n && !topology_given && !tfw; i++)
-		if (strcmp(classify_default_topology(&rows[i].h), topology) != 0) {
+		if (strcmp(classify_default_topology(&rows[i].h), topology) != 0 &&
+		    rows[i].h.family == PROFILE_FAMILY_IPV4) {
 			tfw = calloc(1, sizeof(*tfw));
 			if (!tfw || cli_load_topology(classify_default_topology(&rows[i].h), tfw))
 				goto out;
 		}
+	/* IPv6 profiles: the topology's dual-stack twin and an IPv6 peer (matrix/family.h) */
+	if (any6) {
+		if (paths_resolve("nat-profiles", ".nft", PEER_PROFILE6, peer6, sizeof(peer6)) < 0) {
+			fprintf(stderr, "punchlab: the IPv6 peer's profile %s is missing (looked for "
+				"%s)\n", PEER_PROFILE6, peer6);
+			goto out;
+		}
+		if (family_twin_topology(t, "--profiles", t6, &dl) < 0) {
+			diag_print(&dl, &out_std);
+			goto out;
+		}
+	}
 
 	if (gap) {
-		js[0] = (struct job){ .row = &rows[0], .o = { .topo = topo_of(&rows[0].h, t, tfw),
-							       .peer_profile = peer,
-							       .punch = program } };
+		js[0] = (struct job){ .row = &rows[0] };
+		job_family(&js[0], t, t6, tfw, peer, peer6, program);
 		js[0].o.profile = rows[0].path;
 		js[0].o.kind = unreplied ? LIFETIME_UNREPLIED : stream ? LIFETIME_STREAM
 						    : LIFETIME_REPLIED;
@@ -474,13 +496,12 @@ int lifetime_main(int argc, char **argv)
 	/* one search per profile and kind of mapping; the probes run silent (no keep-alive):
 	 * the lifetime is the NAT's, not the engine's */
 	for (int i = 0; i < n; i++)
-		for (int k = 0; k < (rows[i].split ? LIFETIME_KINDS : 1); k++)
-			js[nj++] = (struct job){ .row = &rows[i], .lo = lo, .hi = hi,
-						 .short_s = short_s,
-						 .o = { .topo = topo_of(&rows[i].h, t, tfw),
-							.peer_profile = peer,
-							.punch = program,
-							.kind = (enum lifetime_kind)k } };
+		for (int k = 0; k < (rows[i].split ? LIFETIME_KINDS : 1); k++) {
+			js[nj] = (struct job){ .row = &rows[i], .lo = lo, .hi = hi,
+					       .short_s = short_s };
+			job_family(&js[nj], t, t6, tfw, peer, peer6, program);
+			js[nj++].o.kind = (enum lifetime_kind)k;
+		}
 	for (int i = 0; i < nj; i += jobs) {
 		int m = nj - i < jobs ? nj - i : jobs;
 
@@ -510,5 +531,6 @@ out:
 	free(ef);
 	free(t);
 	free(tfw);
+	free(t6);
 	return ret;
 }

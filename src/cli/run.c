@@ -35,6 +35,11 @@ static const char run_usage[] =
 	"                        predict, birthday, relay or auto\n"
 	"  --engine NAME|PATH    the engine (default punch); --engine-binary PATH its program\n"
 	"  -t, --topology T      topology, a name or a path (default two-nats)\n"
+	"  --family 4|6|dual     address family (default 4): 6 and dual run on the topology's\n"
+	"                        dual-stack twin (two-nats -> two-nats-dual); 6 takes IPv6\n"
+	"                        profiles (ipv6-firewall, nat66...), dual IPv4 ones for --a/--b\n"
+	"  --ipv6-profile P      dual: the IPv6 profile each home NAT runs beside its IPv4 one\n"
+	"                        (default ipv6-firewall)\n"
 	"  --cell ID             the cell by its id instead of the options above\n"
 	"  --impair LINK=SPEC    impair a link ('inet:nat-a=delay 40ms loss 2%'; repeatable)\n"
 	"  --impairment PRESET   an impairment preset (dsl, lte, satellite, lossy-wifi, a path)\n"
@@ -62,7 +67,8 @@ static int bad(const char *fmt, const char *arg)
 /* The cell's id from the options, checked as the matrix checks ids. */
 static int build_id(struct cell_spec *c, const char *topology, const char *a, const char *b,
 		    const char *proto, const char *technique, const char *engine,
-		    const char *impairment, const struct profile_params *params)
+		    const char *impairment, const struct profile_params *params,
+		    enum cell_family family, const char *ipv6_profile)
 {
 	memset(c, 0, sizeof(*c));
 	snprintf(c->topology, sizeof(c->topology), "%s", topology);
@@ -75,6 +81,10 @@ static int build_id(struct cell_spec *c, const char *topology, const char *a, co
 	snprintf(c->impair, sizeof(c->impair), "%s",
 		 impairment && strcmp(impairment, "none") ? impairment : "");
 	cell_spec_set_params(c, params);
+	c->family = family;
+	/* the default companion is left out of the id, as the matrix writes it */
+	snprintf(c->ipv6_profile, sizeof(c->ipv6_profile), "%s",
+		 ipv6_profile && strcmp(ipv6_profile, CELL_DEFAULT_IPV6_PROFILE) ? ipv6_profile : "");
 	if (!technique_fits(c->technique, proto))
 		return bad("--technique %s: not a technique over this transport, expected plain, "
 			   "udp, predict, birthday, relay or auto over udp; plain, tcp, tcp-ttl, "
@@ -84,7 +94,7 @@ static int build_id(struct cell_spec *c, const char *topology, const char *a, co
 	return 0;
 }
 
-static void print_keep(const struct run_watch *w, bool interrupted)
+static void print_keep(const struct run_watch *w, bool interrupted, enum cell_family family)
 {
 	if (interrupted && !w->kept_lab[0]) {
 		printf("\nthe run was interrupted: the lab was removed, not kept\n");
@@ -105,8 +115,9 @@ static void print_keep(const struct run_watch *w, bool interrupted)
 	 * punchlab exec is the way in */
 	if (!userns_rootless()) {
 		printf("  nsenter --net=/run/netns/%s-nat-a nft list ruleset\n", w->kept_lab);
-		printf("  ip netns exec %s-host-b ping -c1 198.51.100.10   # (outside a chroot)\n",
-		       w->kept_lab);
+		/* the server's first address of the family the cell runs (two-nats-dual's) */
+		printf("  ip netns exec %s-host-b ping -c1 %s   # (outside a chroot)\n", w->kept_lab,
+		       family == CELL_FAMILY_6 ? "2001:db8:100::10" : "198.51.100.10");
 	}
 	printf("  punchlab lab down %s                       # remove it\n", w->kept_lab);
 	printf("still running: %s\n", w->still_running[0] ? w->still_running
@@ -125,13 +136,15 @@ int run_main(int argc, char **argv)
 		{ "stagger", required_argument, NULL, 's' },    { "pcap", required_argument, NULL, 'P' },
 		{ "keep", no_argument, NULL, 'k' },             { "expectations", required_argument, NULL, 'e' },
 		{ "no-classify", no_argument, NULL, 'n' },      { "out", required_argument, NULL, 'o' },
+		{ "family", required_argument, NULL, 'F' },     { "ipv6-profile", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },             { 0 },
 	};
 	struct matrix_opts o = { .udp = true, .repeat = 1, .jobs = 1, .jobs_adaptive = false,
 				 .stagger_ms = CELL_DEFAULT_STAGGER_MS, .engine = CELL_DEFAULT_ENGINE,
 				 .classify = true, .one_run = true };
 	const char *a = NULL, *b = NULL, *proto = "udp", *technique = "plain", *topology = "two-nats";
-	const char *impairment = NULL, *cell = NULL, *pcap = NULL;
+	const char *impairment = NULL, *cell = NULL, *pcap = NULL, *ipv6_profile = NULL;
+	enum cell_family family = CELL_FAMILY_4;
 	static struct run_watch w;
 	static struct cell_spec spec;
 	struct profile_params params = { 0 };
@@ -177,6 +190,13 @@ int run_main(int argc, char **argv)
 			if (*end || end == optarg || o.stagger_ms < 0 || o.stagger_ms > 10000)
 				return bad("--stagger %s: expected 0..10000 ms", optarg);
 			break;
+		case 'F':
+			if (cell_family_parse(optarg, &family) < 0)
+				return bad("--family %s: expected 4, 6 or dual (one family: a run is one "
+					   "cell)", optarg);
+			shaped = true;
+			break;
+		case 'S': ipv6_profile = optarg; shaped = true; break;
 		case 'P': pcap = optarg; break;
 		case 'k': w.keep = true; break;
 		case 'e': o.expectations = optarg; break;
@@ -191,8 +211,8 @@ int run_main(int argc, char **argv)
 			   argv[optind]);
 	if (cell && shaped)
 		return bad("%s: --cell names the whole cell; --a, --b, --proto, --technique, "
-			   "--topology, --impairment and --profile-param describe one instead, "
-			   "expected one way or the other", cell);
+			   "--topology, --impairment, --profile-param, --family and --ipv6-profile "
+			   "describe one instead, expected one way or the other", cell);
 	if (cell) {
 		if (cell_id_parse_msg(cell, &spec, why, sizeof(why)) < 0)
 			return bad("--cell %s", why);
@@ -211,8 +231,12 @@ int run_main(int argc, char **argv)
 				return bad("missing --b PROFILE: topology %s puts peer B behind a NAT of "
 					   "its own, expected e.g. --b symmetric", t.name);
 		}
+		if (ipv6_profile && family != CELL_FAMILY_DUAL)
+			return bad("--ipv6-profile %s: the IPv6 profile beside each home NAT's IPv4 "
+				   "one is for dual cells, expected --family dual with it (family 6 "
+				   "takes IPv6 profiles in --a and --b)", ipv6_profile);
 		if ((ret = build_id(&spec, topology, a, b, proto, technique, o.engine, impairment,
-				    &params)))
+				    &params, family, ipv6_profile)))
 			return ret;
 	}
 	if (pcap) {
@@ -267,7 +291,7 @@ int run_main(int argc, char **argv)
 	}
 	printf("report: %s/ (index.html, matrix.json, junit.xml)\n", out_dir);
 	if (w.keep)
-		print_keep(&w, res.meta.incomplete);
+		print_keep(&w, res.meta.incomplete, spec.family);
 	ret = results_exit_code(&res);
 	results_free(&res);
 	return ret;

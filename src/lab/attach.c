@@ -1,14 +1,16 @@
 /* Opening a kept lab from its record: the topology it was built from, its pinned namespaces
- * and each NAT node's profile, so that `punchlab lab event` can act on a lab another process
+ * and each NAT node's profile (and a dual lab's IPv6 companion), so that `punchlab lab event` can act on a lab another process
  * built. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "lab/lab_internal.h"
 #include "lab/registry.h"
+#include "nft/profile.h"
 #include "nl/nl.h"
 
 int lab_attach(const char *name, struct lab **labp, struct diag_list *dl)
@@ -52,6 +54,13 @@ int lab_attach(const char *name, struct lab **labp, struct diag_list *dl)
 			goto fail;
 		}
 		snprintf(lab->nodes[n].profile, sizeof(lab->nodes[n].profile), "%s", r->profile[k]);
+		snprintf(lab->nodes[n].companion, sizeof(lab->nodes[n].companion), "%s",
+			 r->companion[k]);
+		/* the family its ruleset was loaded with (lab.c's profile_family_check()): a
+		 * reboot reloads it with the same variables */
+		lab->nodes[n].family = r->profile[k][0] &&
+				       profile_family_of_file(r->profile[k]) == PROFILE_FAMILY_IPV6
+					       ? AF_INET6 : AF_INET;
 		lab->nodes[n].netns = open(r->pinned[k], O_RDONLY | O_CLOEXEC);
 		if (lab->nodes[n].netns < 0) {
 			ret = -errno;

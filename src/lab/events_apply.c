@@ -58,8 +58,8 @@ static void leave(int home)
 	close(home);
 }
 
-static int nat_ctx(struct lab *lab, const char *name, struct node_ctx *c, char *detail,
-		   size_t len)
+static int nat_ctx(struct lab *lab, const char *name, enum lab_event_kind kind,
+		   struct node_ctx *c, char *detail, size_t len)
 {
 	const struct topo *t = &lab->topo;
 	int ret;
@@ -71,12 +71,17 @@ static int nat_ctx(struct lab *lab, const char *name, struct node_ctx *c, char *
 		snprintf(detail, len, "no nat node \"%s\"", name);
 		return -EINVAL;
 	}
-	/* the events reload and pin IPv4 state (the WAN's IPv4 address, IPv4 conntrack): on an
-	 * IPv6 profile they would load it with IPv4 variables */
-	if (lab->nodes[c->n].profile[0] &&
-	    profile_family_of_file(lab->nodes[c->n].profile) == PROFILE_FAMILY_IPV6) {
-		snprintf(detail, len, "node %s runs an IPv6 profile (%s): NAT events act on IPv4 "
-			 "profiles only", name, lab->nodes[c->n].profile);
+	/* rebind and wan-address move IPv4 state (public ports of IPv4 flows, the WAN's IPv4
+	 * address): on a node with an IPv6 ruleset (family 6, or a dual node's companion) they
+	 * would leave its IPv6 side as it was. A reboot reloads every ruleset the node runs
+	 * (docs/events.md "Address families"). */
+	if (kind != LAB_EV_REBOOT && lab->nodes[c->n].profile[0] &&
+	    (lab->nodes[c->n].family == AF_INET6 || lab->nodes[c->n].companion[0])) {
+		snprintf(detail, len, "node %s runs an IPv6 ruleset (%s): %s acts on IPv4-only NATs; "
+			 "reboot and link down work in every family", name,
+			 lab->nodes[c->n].companion[0] ? lab->nodes[c->n].companion
+						       : lab->nodes[c->n].profile,
+			 lab_event_kind_name(kind));
 		return -EINVAL;
 	}
 	c->node = &t->nodes[c->n];
@@ -92,6 +97,9 @@ static int nat_ctx(struct lab *lab, const char *name, struct node_ctx *c, char *
 			 strerror(-c->wan_ifindex));
 		return c->wan_ifindex;
 	}
+	/* an IPv6 profile is reloaded with the topology's IPv6 addresses (reload_profile()) */
+	if (lab->nodes[c->n].family == AF_INET6)
+		return 0;
 	ret = nl_addr_first_ipv4(lab->nodes[c->n].sk, c->wan_ifindex, &c->wan_addr);
 	if (ret < 0)
 		snprintf(detail, len, "read the address of %s in node %s: %s", c->wan_if, name,
@@ -119,6 +127,24 @@ static int nat_flows(const struct lab *lab, int n, struct ct_mappings *keep)
 	return ret;
 }
 
+/* How many conntrack entries of both families the node holds, translated or not (-errno on
+ * failure): what a reboot of a node with an IPv6 ruleset flushes. */
+static int all_flows(const struct lab *lab, int n)
+{
+	struct mnl_socket *nl = ct_socket_open(lab->nodes[n].netns);
+	struct ct_mappings m = { 0 };
+	int ret;
+
+	if (!nl)
+		return -errno;
+	ret = ct_dump_flows(nl, AF_UNSPEC, &m);
+	ct_socket_close(nl);
+	if (ret == 0)
+		ret = (int)m.n;
+	ct_mappings_free(&m);
+	return ret;
+}
+
 static int flush_ct(const struct lab *lab, int n)
 {
 	struct mnl_socket *nl = ct_socket_open(lab->nodes[n].netns);
@@ -131,9 +157,14 @@ static int flush_ct(const struct lab *lab, int n)
 	return ret;
 }
 
-/* nft commands that delete every table of the node but the lab's own and flush... nothing
- * else: appended to buf. Runs inside the node. */
-static int delete_tables_cmds(char *buf, size_t len, char *err, size_t elen)
+/* Which tables delete_tables_cmds() deletes: a dual node holds its IPv4 profile's tables (ip,
+ * inet) and its IPv6 companion's (ip6), each reloaded with its own variables. */
+enum tables_which { TABLES_ALL, TABLES_IP6, TABLES_NOT_IP6 };
+
+/* nft commands that delete every table of the node (of the families `which` says) but the
+ * lab's own: appended to buf. Runs inside the node. */
+static int delete_tables_cmds(char *buf, size_t len, enum tables_which which, char *err,
+			      size_t elen)
 {
 	char *out = NULL;
 	json_t *root, *arr;
@@ -155,6 +186,9 @@ static int delete_tables_cmds(char *buf, size_t len, char *err, size_t elen)
 		const char *fam = json_string_value(json_object_get(tb, "family"));
 		const char *name = json_string_value(json_object_get(tb, "name"));
 		if (!fam || !name || strcmp(name, LAB_TABLE) == 0)
+			continue;
+		if ((which == TABLES_IP6 && strcmp(fam, "ip6") != 0) ||
+		    (which == TABLES_NOT_IP6 && strcmp(fam, "ip6") == 0))
 			continue;
 		used += (size_t)snprintf(buf + used, used < len ? len - used : 0,
 					 "delete table %s %s\n", fam, name);
@@ -217,41 +251,22 @@ static int flush_dynamic_cmds(char *buf, size_t len, char *err, size_t elen)
 	return 0;
 }
 
-/* Reload the node's profile in one transaction (delete its tables, load the file again with
- * the WAN address the kernel has now): no packet ever crosses the node without rules. Runs
- * inside the node. The profile contract's variables are those lab.c gives. */
-static int reload_profile(struct node_ctx *c, char *detail, size_t len)
+/* One transaction inside the node: delete its tables of the families `which` says and load
+ * profile with vars. Variables apply to files only (BRIEF.md), so the transaction is a small
+ * file that deletes the old tables and includes the profile: errors still name its line. */
+static int load_transaction(struct node_ctx *c, enum tables_which which, const char *profile,
+			    struct nft_var *vars, int nvars, char *detail, size_t len)
 {
-	const struct topo *t = &c->lab->topo;
-	const struct net_addr *la = topo_end_addr(&t->links[c->node->lan_link].ends[c->node->lan_end],
-						  AF_INET);
-	const char *profile = c->lab->nodes[c->n].profile;
-	char wrapper[] = "/tmp/punchlab-reload-XXXXXX", cmds[4096] = "", wan[64], lan[64], net[64];
-	char err[300];
-	struct nft_var vars[5];
+	char wrapper[] = "/tmp/punchlab-reload-XXXXXX", cmds[4096] = "", err[300];
 	struct diag_list *dl = NULL;
 	FILE *f = NULL;
 	int fd = -1, ret;
 
-	if (!profile[0]) {
-		snprintf(detail, len, "node %s runs no profile to reload", c->node->name);
-		return -EINVAL;
-	}
-	ret = delete_tables_cmds(cmds, sizeof(cmds), err, sizeof(err));
+	ret = delete_tables_cmds(cmds, sizeof(cmds), which, err, sizeof(err));
 	if (ret < 0) {
 		snprintf(detail, len, "list the tables of node %s: %s", c->node->name, err);
 		return ret;
 	}
-	net_addr_format(&c->wan_addr, false, wan, sizeof(wan));
-	net_addr_format(la, false, lan, sizeof(lan));
-	net_addr_network(la, net, sizeof(net));
-	vars[0] = (struct nft_var){ "WAN_IF", c->wan_if };
-	vars[1] = (struct nft_var){ "LAN_IF", c->lan_if };
-	vars[2] = (struct nft_var){ "WAN_ADDR", wan };
-	vars[3] = (struct nft_var){ "LAN_ADDR", lan };
-	vars[4] = (struct nft_var){ "LAN_NET", net };
-	/* Variables apply to files only (BRIEF.md), so the transaction is a small file that
-	 * deletes the old tables and includes the profile: errors still name the profile's line. */
 	fd = mkstemp(wrapper);
 	f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	dl = calloc(1, sizeof(*dl));
@@ -269,7 +284,7 @@ static int reload_profile(struct node_ctx *c, char *detail, size_t len)
 	}
 	f = NULL;
 	fd = -1;
-	ret = nft_ruleset_load(wrapper, vars, 5, dl);
+	ret = nft_ruleset_load(wrapper, vars, nvars, dl);
 	if (ret < 0)
 		snprintf(detail, len, "reload %s in node %s: %s:%d: %s", profile, c->node->name,
 			 dl->count ? dl->items[0].file : "?", dl->count ? dl->items[0].line : 0,
@@ -284,12 +299,56 @@ out:
 	return ret;
 }
 
+/* Reload the node's profile (delete its tables, load the file again with the WAN address the
+ * kernel has now), each family in one transaction: no packet ever crosses the node without
+ * rules of its family. A dual node reloads its IPv4 profile (ip and inet tables) and then its
+ * IPv6 companion (ip6 tables) with the node's IPv6 addresses, as lab.c loaded them; an IPv6
+ * profile (family 6) is loaded with the IPv6 addresses. Runs inside the node. */
+static int reload_profile(struct node_ctx *c, char *detail, size_t len)
+{
+	const struct topo *t = &c->lab->topo;
+	const struct net_addr *la = topo_end_addr(&t->links[c->node->lan_link].ends[c->node->lan_end],
+						  AF_INET);
+	const char *profile = c->lab->nodes[c->n].profile;
+	const char *six = c->lab->nodes[c->n].companion;
+	char wan[64], lan[64], net[64], vals[5][64];
+	struct nft_var vars[5], vars6[5];
+	int ret, nvars;
+
+	if (!profile[0]) {
+		snprintf(detail, len, "node %s runs no profile to reload", c->node->name);
+		return -EINVAL;
+	}
+	if (c->lab->nodes[c->n].family == AF_INET6) {
+		nvars = lab_nat_vars(t, c->n, AF_INET6, vals, vars);
+		return load_transaction(c, TABLES_ALL, profile, vars, nvars, detail, len);
+	}
+	net_addr_format(&c->wan_addr, false, wan, sizeof(wan));
+	net_addr_format(la, false, lan, sizeof(lan));
+	net_addr_network(la, net, sizeof(net));
+	vars[0] = (struct nft_var){ "WAN_IF", c->wan_if };
+	vars[1] = (struct nft_var){ "LAN_IF", c->lan_if };
+	vars[2] = (struct nft_var){ "WAN_ADDR", wan };
+	vars[3] = (struct nft_var){ "LAN_ADDR", lan };
+	vars[4] = (struct nft_var){ "LAN_NET", net };
+	if (!six[0])
+		return load_transaction(c, TABLES_ALL, profile, vars, 5, detail, len);
+	/* the companion first: booting after being off, the drop-all table (inet) goes with the
+	 * IPv4 transaction, and by then IPv6 has its rules again (a firewall without its ruleset
+	 * would forward everything) */
+	nvars = lab_nat_vars(t, c->n, AF_INET6, vals, vars6);
+	ret = load_transaction(c, TABLES_IP6, six, vars6, nvars, detail, len);
+	if (ret == 0)
+		ret = load_transaction(c, TABLES_NOT_IP6, profile, vars, 5, detail, len);
+	return ret;
+}
+
 /* A NAT that is off: every table but the lab's replaced by one that drops what it would
  * forward or receive, in one transaction. */
 static int power_off(struct node_ctx *c, char *detail, size_t len)
 {
 	char cmds[4096] = "", err[300];
-	int ret = delete_tables_cmds(cmds, sizeof(cmds), err, sizeof(err));
+	int ret = delete_tables_cmds(cmds, sizeof(cmds), TABLES_ALL, err, sizeof(err));
 	size_t used = strlen(cmds);
 
 	if (ret == 0 && used < sizeof(cmds))
@@ -307,10 +366,16 @@ static int power_off(struct node_ctx *c, char *detail, size_t len)
 static int do_reboot(struct node_ctx *c, const struct lab_event *ev, bool up, char *detail,
 		     size_t len)
 {
+	char rulesets[2 * PATH_MAX + 8];
 	int home, before, after, ret;
 	bool off = ev->for_ms > 0 && !up;
 
-	before = nat_flows(c->lab, c->n, NULL);
+	/* an IPv6 ruleset translates nothing (a firewall) or IPv6 (nat66): its state is every
+	 * flow of both families, not the NATed IPv4 ones */
+	const bool six = c->lab->nodes[c->n].family == AF_INET6 || c->lab->nodes[c->n].companion[0];
+	const char *flows = six ? "flows (both families)" : "NATed flows";
+
+	before = six ? all_flows(c->lab, c->n) : nat_flows(c->lab, c->n, NULL);
 	ret = enter(c->lab, c->n, &home);
 	if (ret < 0) {
 		snprintf(detail, len, "enter node %s: %s", c->node->name, strerror(-ret));
@@ -328,16 +393,19 @@ static int do_reboot(struct node_ctx *c, const struct lab_event *ev, bool up, ch
 		snprintf(detail, len, "flush conntrack in node %s: %s", c->node->name, strerror(-ret));
 		return ret;
 	}
-	after = nat_flows(c->lab, c->n, NULL);
+	after = six ? all_flows(c->lab, c->n) : nat_flows(c->lab, c->n, NULL);
+	/* a dual node reloads both its rulesets: the detail names both */
+	snprintf(rulesets, sizeof(rulesets), "%s%s%s", c->lab->nodes[c->n].profile,
+		 c->lab->nodes[c->n].companion[0] ? " and " : "", c->lab->nodes[c->n].companion);
 	if (ev->for_ms > 0 && up)
-		snprintf(detail, len, "ruleset %s reloaded (booted): %d NATed flows before, %d after",
-			 c->lab->nodes[c->n].profile, before, after);
+		snprintf(detail, len, "ruleset %s reloaded (booted): %d %s before, %d after",
+			 rulesets, before, flows, after);
 	else if (off)
-		snprintf(detail, len, "off (drops everything), conntrack flushed: %d NATed flows "
-			 "before, %d after", before, after);
+		snprintf(detail, len, "off (drops everything), conntrack flushed: %d %s before, %d "
+			 "after", before, flows, after);
 	else
-		snprintf(detail, len, "ruleset %s reloaded, conntrack flushed: %d NATed flows before, "
-			 "%d after", c->lab->nodes[c->n].profile, before, after);
+		snprintf(detail, len, "ruleset %s reloaded, conntrack flushed: %d %s before, %d "
+			 "after", rulesets, before, flows, after);
 	return 0;
 }
 
@@ -620,7 +688,7 @@ int lab_event_apply(struct lab *lab, const struct lab_event *ev, bool up, char *
 	detail[0] = '\0';
 	if (ev->kind == LAB_EV_LINK_DOWN)
 		return do_link(lab, ev, up, detail, len);
-	ret = nat_ctx(lab, ev->node, &c, detail, len);
+	ret = nat_ctx(lab, ev->node, ev->kind, &c, detail, len);
 	if (ret < 0)
 		return ret;
 	switch (ev->kind) {

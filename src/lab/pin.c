@@ -135,6 +135,8 @@ int lab_pin(struct lab *lab, struct diag_list *dl)
 		}
 		snprintf(r.node[r.nnodes], sizeof(r.node[0]), "%s", lab->topo.nodes[n].name);
 		snprintf(r.profile[r.nnodes], sizeof(r.profile[0]), "%s", lab->nodes[n].profile);
+		snprintf(r.companion[r.nnodes], sizeof(r.companion[0]), "%s",
+			 lab->nodes[n].companion);
 		snprintf(r.pinned[r.nnodes++], sizeof(r.pinned[0]), "%s", pin);
 	}
 	for (int i = 0; i < lab->nchildren && r.npids < REGISTRY_MAX_PIDS; i++)

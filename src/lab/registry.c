@@ -45,6 +45,9 @@ int registry_write(const struct registry_record *r)
 	for (int i = 0; i < r->nnodes; i++)
 		if (r->profile[i][0])
 			fprintf(f, "profile %s %s\n", r->node[i], r->profile[i]);
+	for (int i = 0; i < r->nnodes; i++)
+		if (r->companion[i][0])
+			fprintf(f, "companion %s %s\n", r->node[i], r->companion[i]);
 	for (int i = 0; i < r->npids; i++)
 		fprintf(f, "pid %d %llu\n", (int)r->pid[i], r->pid_start[i]);
 	if (r->keeper > 0)
@@ -57,6 +60,24 @@ int registry_write(const struct registry_record *r)
 	if (ret < 0)
 		unlink(tmp);
 	return ret;
+}
+
+/* "NODE PATH" of a profile or companion line (after its keyword) into field[k] of the node
+ * the record named before. Returns 0 or -EINVAL. */
+static int read_node_path(struct registry_record *r, const char *rest,
+			  char field[REGISTRY_MAX_NODES][512])
+{
+	char node[16];
+	int k, off = 0;
+
+	if (sscanf(rest, "%15s %n", node, &off) != 1 || !off)
+		return -EINVAL;
+	for (k = 0; k < r->nnodes && strcmp(r->node[k], node); k++)
+		;
+	if (k == r->nnodes)
+		return -EINVAL;
+	snprintf(field[k], sizeof(field[k]), "%.511s", rest + off);
+	return 0;
 }
 
 int registry_read(const char *name, struct registry_record *r)
@@ -96,19 +117,13 @@ int registry_read(const char *name, struct registry_record *r)
 			continue;
 		}
 		if (strncmp(line, "profile ", 8) == 0) {
-			char node[16];
-			int k, off = 0;
-
-			if (sscanf(line, "profile %15s %n", node, &off) != 1 || !off) {
+			if (read_node_path(r, line + 8, r->profile) < 0)
 				ret = -EINVAL;
-				continue;
-			}
-			for (k = 0; k < r->nnodes && strcmp(r->node[k], node); k++)
-				;
-			if (k == r->nnodes)
+			continue;
+		}
+		if (strncmp(line, "companion ", 10) == 0) {
+			if (read_node_path(r, line + 10, r->companion) < 0)
 				ret = -EINVAL;
-			else
-				snprintf(r->profile[k], sizeof(r->profile[k]), "%.511s", line + off);
 			continue;
 		}
 		if (sscanf(line, "keeper %d %llu", &pid, &st) == 2 && pid > 0) {

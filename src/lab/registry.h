@@ -27,6 +27,9 @@ struct registry_record {
 	char pinned[REGISTRY_MAX_NODES][300];
 	/* the resolved profile file of each node ("" for none): `lab event` reloads it */
 	char profile[REGISTRY_MAX_NODES][512];
+	/* a dual lab's IPv6 companion profile of each NAT node ("" for none): a reboot in
+	 * `lab event` reloads both rulesets, lab_attach() gives both to whoever attaches */
+	char companion[REGISTRY_MAX_NODES][512];
 	int npids;
 	pid_t pid[REGISTRY_MAX_PIDS];
 	unsigned long long pid_start[REGISTRY_MAX_PIDS];

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "lab/events.h"
+#include "matrix/cell.h"
 #include "matrix/cell_events.h"
 
 struct cell_events {
@@ -32,6 +33,30 @@ int cell_events_hold_s(const struct cell_spec *spec)
 		return 0;
 	n = lab_timeline_steps(&tl, rec);
 	return ((n ? rec[n - 1].planned_ms : 0) + CELL_EVENTS_RECOVER_MS + 999) / 1000;
+}
+
+int cell_events_family_check(const struct cell_spec *spec, char *why, size_t len)
+{
+	struct lab_timeline tl;
+
+	if (!spec->events[0] || spec->family == CELL_FAMILY_4 ||
+	    lab_timeline_parse(spec->events, &tl, why, len) < 0)
+		return 0; /* a timeline that does not parse is said where it is parsed */
+	for (int i = 0; i < tl.n; i++) {
+		const struct lab_event *ev = &tl.ev[i];
+
+		/* A rebind moves the public ports of IPv4 flows (an IPv6 firewall has none; nat66's
+		 * would need its own pinning), and a new WAN address for IPv6 means a new
+		 * delegated prefix for the whole home (every host renumbered): neither is built */
+		if (ev->kind != LAB_EV_REBIND && ev->kind != LAB_EV_WAN_ADDRESS)
+			continue;
+		snprintf(why, len, "cell %s: %s %s is an IPv4 event (family 4 only): in family %s "
+			 "cells, expected reboot or link down (rebind and wan-address of IPv6 rulesets "
+			 "are not built; docs/events.md \"Address families\")", spec->id, ev->node,
+			 lab_event_kind_name(ev->kind), cell_family_name(spec->family));
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static void *run(void *arg)

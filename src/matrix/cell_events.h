@@ -11,6 +11,12 @@ struct cell_events;
 #define CELL_EVENTS_RECOVER_MS 10000
 int cell_events_hold_s(const struct cell_spec *spec);
 
+/* Whether the cell's events fit its address family: reboot and link down work in every family
+ * (a reboot reloads an IPv6 profile, or a dual node's IPv4 profile and its IPv6 companion);
+ * rebind and wan-address act on IPv4-only NATs (family 4). Returns 0, or -EINVAL with why[len]
+ * naming the cell, the event and what is expected. */
+int cell_events_family_check(const struct cell_spec *spec, char *why, size_t len);
+
 /* The probe interval the engine revalidates its path with ({{revalidate}}). */
 #define CELL_EVENTS_REVALIDATE "250ms"
 

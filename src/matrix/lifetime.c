@@ -91,6 +91,27 @@ static int peer_survived(const char *out, char *what, size_t len)
 	return -1;
 }
 
+/* The first addresses of family of a node (up to max) as "ADDR:PORT" ("[ADDR]:PORT" for
+ * IPv6), from the topology the lab was built from. Returns the count. */
+static int node_endpoints(const struct topo *t, int node, int family, int port,
+			  char eps[][96], int max)
+{
+	int n = 0;
+
+	for (int li = 0; li < t->nlinks; li++) {
+		int e = topo_link_end_of(&t->links[li], node);
+		char a[64];
+
+		for (int k = 0; e >= 0 && k < t->links[li].ends[e].naddrs && n < max; k++) {
+			if (t->links[li].ends[e].addrs[k].family != family)
+				continue;
+			net_addr_format(&t->links[li].ends[e].addrs[k], false, a, sizeof(a));
+			snprintf(eps[n++], 96, family == AF_INET6 ? "[%s]:%d" : "%s:%d", a, port);
+		}
+	}
+	return n;
+}
+
 static int spawn(struct lab *lab, int node, char **argv, int fd, int timeout_ms)
 {
 	struct lab_spawn_opts so = { .stdout_fd = fd, .stderr_fd = fd, .stdin_fd = -1,
@@ -103,7 +124,7 @@ static enum lifetime_verdict probe_punched(const struct lifetime_probe_opts *o, 
 					   char *why, size_t len)
 {
 	const struct topo *t = o->topo;
-	char addrs[2][64], listen[2][96], rdv[96], gap[32], ka[32], to[32], dur[32];
+	char listen[2][96], rdv[96], gap[32], ka[32], to[32], dur[32];
 	char *out[3] = { NULL, NULL, NULL }, wa[128] = "", wb[128] = "";
 	char secret[PUNCH_SECRET_PATH_LEN] = "";
 	int fds[3] = { -1, -1, -1 }, h[3] = { -1, -1, -1 }, st, sa, sb, naddr;
@@ -111,13 +132,14 @@ static enum lifetime_verdict probe_punched(const struct lifetime_probe_opts *o, 
 		    (o->kind == LIFETIME_STREAM ? LIFETIME_STREAM_AFTER_S * 1000 : 0);
 	enum lifetime_verdict v = LIFETIME_ERROR;
 
-	naddr = lab_node_ipv4(lab, t->roles[ROLE_RENDEZVOUS], addrs, 2);
+	naddr = node_endpoints(t, t->roles[ROLE_RENDEZVOUS], o->family == AF_INET6 ? AF_INET6
+										     : AF_INET,
+			       RDV_PORT, listen, 2);
 	if (naddr < 1) {
-		snprintf(why, len, "the rendezvous node has no IPv4 address");
+		snprintf(why, len, "the rendezvous node has no %s address",
+			 o->family == AF_INET6 ? "IPv6" : "IPv4");
 		return LIFETIME_ERROR;
 	}
-	for (int i = 0; i < naddr; i++)
-		snprintf(listen[i], sizeof(listen[i]), "%s:%d", addrs[i], RDV_PORT);
 	snprintf(rdv, sizeof(rdv), "%s", listen[0]);
 	snprintf(gap, sizeof(gap), "%ums", o->gap_ms);
 	snprintf(ka, sizeof(ka), "%ums", o->keepalive_ms);
@@ -210,28 +232,47 @@ static enum lifetime_verdict probe_unreplied(const struct lifetime_probe_opts *o
 					     struct lab *lab, char *why, size_t len)
 {
 	const struct topo *t = o->topo;
-	struct sockaddr_in srv = { .sin_family = AF_INET, .sin_port = htons(DGRAM_PORT) };
-	struct sockaddr_in pub;
-	socklen_t pl = sizeof(pub);
-	char addrs[1][64], buf[16];
+	int family = o->family == AF_INET6 ? AF_INET6 : AF_INET;
+	struct sockaddr_storage srv = { .ss_family = (sa_family_t)family }, pub;
+	socklen_t pl = sizeof(pub), sl;
+	char eps[1][96], addr[64], buf[16];
 	enum lifetime_verdict v = LIFETIME_ERROR;
 	int hfd = -1, sfd = -1, ret;
 	struct pollfd pf;
 	int64_t due;
 
-	if (lab_node_ipv4(lab, t->roles[ROLE_RENDEZVOUS], addrs, 1) < 1 ||
-	    inet_pton(AF_INET, addrs[0], &srv.sin_addr) != 1) {
-		snprintf(why, len, "the rendezvous node has no IPv4 address");
+	if (node_endpoints(t, t->roles[ROLE_RENDEZVOUS], family, DGRAM_PORT, eps, 1) < 1) {
+		snprintf(why, len, "the rendezvous node has no %s address",
+			 family == AF_INET6 ? "IPv6" : "IPv4");
 		return LIFETIME_ERROR;
 	}
-	sfd = lab_socket(lab, t->roles[ROLE_RENDEZVOUS], AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	hfd = lab_socket(lab, t->roles[ROLE_PEER_A], AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (sfd < 0 || hfd < 0 || bind(sfd, (struct sockaddr *)&srv, sizeof(srv)) < 0) {
+	/* back from "[ADDR]:PORT" / "ADDR:PORT" to the address alone */
+	snprintf(addr, sizeof(addr), "%.*s", (int)(strrchr(eps[0], ':') - eps[0]) -
+					     (family == AF_INET6 ? 2 : 0),
+		 eps[0] + (family == AF_INET6));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&srv;
+		s6->sin6_port = htons(DGRAM_PORT);
+		ret = inet_pton(AF_INET6, addr, &s6->sin6_addr);
+		sl = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&srv;
+		s4->sin_port = htons(DGRAM_PORT);
+		ret = inet_pton(AF_INET, addr, &s4->sin_addr);
+		sl = sizeof(*s4);
+	}
+	if (ret != 1) {
+		snprintf(why, len, "the rendezvous node's address %s does not parse", addr);
+		return LIFETIME_ERROR;
+	}
+	sfd = lab_socket(lab, t->roles[ROLE_RENDEZVOUS], family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	hfd = lab_socket(lab, t->roles[ROLE_PEER_A], family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sfd < 0 || hfd < 0 || bind(sfd, (struct sockaddr *)&srv, sl) < 0) {
 		snprintf(why, len, "sockets in the lab: %s", strerror(sfd < 0 ? -sfd : hfd < 0 ? -hfd
 								   : errno));
 		goto out;
 	}
-	if (sendto(hfd, "lt", 2, 0, (struct sockaddr *)&srv, sizeof(srv)) < 0) {
+	if (sendto(hfd, "lt", 2, 0, (struct sockaddr *)&srv, sl) < 0) {
 		snprintf(why, len, "send from host-a: %s", strerror(errno));
 		goto out;
 	}

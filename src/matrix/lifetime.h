@@ -12,6 +12,7 @@
  *              it began, so a path silent at once lives by the unreplied timeout.
  *   unreplied  a mapping that saw no reply: host-a sends one datagram to the server, which
  *              answers it G seconds later; it arrives only if the mapping is still there.
+ * An IPv6 profile (family AF_INET6) is probed the same way over IPv6, on a dual-stack topology.
  * A search bisects whole seconds of gap between a low and a high bound. */
 #pragma once
 #include <stdbool.h>
@@ -33,6 +34,9 @@ struct lifetime_probe_opts {
 	enum lifetime_kind kind;
 	uint32_t gap_ms;
 	uint32_t keepalive_ms;       /* replied: punch --keepalive (0 = none) */
+	int family;                  /* AF_INET (0 too) or AF_INET6: the profile's family, the
+				      * probes' addresses (an IPv6 profile runs on a dual-stack
+				      * topology, topo, with an IPv6 profile in nat-b) */
 };
 
 /* One probe in a fresh lab; nothing of it is left afterwards. why[len] says what was seen

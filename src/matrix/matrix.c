@@ -20,6 +20,7 @@
 #include "engine/adapter.h"
 #include "lab/classify.h"
 #include "lab/events.h"
+#include "matrix/cell_events.h"
 #include "matrix/cell_runner.h"
 #include "matrix/expect.h"
 #include "matrix/family.h"
@@ -1311,13 +1312,12 @@ static int steps_plan_cells(struct matrix_steps *m)
 		return ncells < 0 ? ncells : -ENOMEM;
 	}
 	plan_cells_events(p, o, m->cells, ncells, m->dl);
-	/* NAT events act on a node's one profile (reload, rebind) and refuse IPv6 ones: an IPv6
-	 * or dual cell's second ruleset would be left out of them */
-	for (int i = 0; i < ncells && !m->dl->count; i++)
-		if (m->cells[i].events[0] && m->cells[i].family != CELL_FAMILY_4)
-			diag_add(m->dl, "--events", 0, "cell %s: NAT events apply to IPv4 cells only "
-				 "(family 4), expected no --events with --family 6 or dual",
-				 m->cells[i].id);
+	/* NAT events in family 6 and dual cells: reboot and link down only (cell_events.h) */
+	for (int i = 0; i < ncells && !m->dl->count; i++) {
+		char why[600];
+		if (cell_events_family_check(&m->cells[i], why, sizeof(why)) < 0)
+			diag_add(m->dl, "--events", 0, "%s", why);
+	}
 	ncells = plan_cells_engine(p, o, m->cells, ncells, m->dl, m->err);
 	if (m->dl->count)
 		return steps_bad(m);

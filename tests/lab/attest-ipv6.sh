@@ -26,12 +26,12 @@ snapshot >"$TMP/before"
 ENGINE=$SRCDIR/tests/lab/punch-ipv6.yaml
 PROBE=$SRCDIR/tests/lab/ipv6-udp.py
 
-# run6 NAME ARGS...: `punchlab run -t two-nats-dual --engine punch-ipv6.yaml ARGS...`, bounded;
+# run6 NAME ARGS...: `punchlab run -t two-nats-dual --family 6 --engine punch-ipv6.yaml ARGS...`, bounded;
 # RC its exit code, TL its timeline.txt, JSON its matrix.json.
 run6() {
 	local name=$1
 	shift
-	timeout -k 5 60 "$PUNCHLAB" run -t two-nats-dual --engine "$ENGINE" --no-classify \
+	timeout -k 5 60 "$PUNCHLAB" run -t two-nats-dual --family 6 --engine "$ENGINE" --no-classify \
 		-o "$TMP/$name" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"
 	RC=$?
 	[ "$RC" -eq 124 ] && fail "$name: punchlab run $* ran over 60 s"

@@ -13,6 +13,8 @@
 #include "config.h"
 #include "lab/events.h"
 #include "lab/topo.h"
+#include "matrix/cell.h"
+#include "matrix/cell_events.h"
 
 struct ok_case {
 	const char *in;
@@ -159,6 +161,48 @@ static void test_check(void **state)
 }
 
 /* The steps a timeline runs: an event with a duration is two, all in time order. */
+/* Which events a family 6 or dual cell takes (cell_events_family_check()): reboot and link down
+ * in every family, rebind and wan-address in family 4 only, refused naming cell and event. */
+static void test_family_check(void **state)
+{
+	static const struct {
+		enum cell_family family;
+		const char *events;
+		const char *refusal; /* NULL: accepted */
+	} cases[] = {
+		{ CELL_FAMILY_4, "nat-a rebind@1s, nat-b wan-address@2s", NULL },
+		{ CELL_FAMILY_6, "", NULL },
+		{ CELL_FAMILY_6, "nat-a reboot@1s for 1s, link inet:nat-b down@2s for 1s", NULL },
+		{ CELL_FAMILY_DUAL, "nat-b reboot@1s", NULL },
+		{ CELL_FAMILY_6, "nat-a reboot@1s, nat-a rebind@2s",
+		  "nat-a rebind is an IPv4 event (family 4 only): in family 6 cells, expected reboot "
+		  "or link down" },
+		{ CELL_FAMILY_DUAL, "nat-b wan-address@1s",
+		  "nat-b wan-address is an IPv4 event (family 4 only): in family dual cells" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cell_spec c;
+		char why[600] = "";
+		int ret;
+
+		memset(&c, 0, sizeof(c));
+		snprintf(c.id, sizeof(c.id), "cell-%zu", i);
+		snprintf(c.events, sizeof(c.events), "%s", cases[i].events);
+		c.family = cases[i].family;
+		ret = cell_events_family_check(&c, why, sizeof(why));
+		if (!cases[i].refusal) {
+			if (ret != 0)
+				fail_msg("case %zu (%s): refused: %s", i, cases[i].events, why);
+			continue;
+		}
+		assert_int_equal(ret, -EINVAL);
+		if (!strstr(why, cases[i].refusal) || !strstr(why, c.id))
+			fail_msg("case %zu: \"%s\" lacks \"%s\" or the cell id", i, why,
+				 cases[i].refusal);
+	}
+}
+
 static void test_steps(void **state)
 {
 	struct lab_event_record rec[LAB_EVENT_RECORDS_MAX];
@@ -198,6 +242,7 @@ int main(void)
 		cmocka_unit_test(test_parse_ok),   cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_parse_bad),  cmocka_unit_test(test_too_many),
 		cmocka_unit_test(test_check),      cmocka_unit_test(test_steps),
+		cmocka_unit_test(test_family_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
