@@ -34,6 +34,7 @@ const { values: opt } = parseArgs({
     peer: { type: 'string' },
     port: { type: 'string', default: '4001' },
     announce: { type: 'string', multiple: true, default: [] },
+    'announce-ip': { type: 'string', multiple: true, default: [] },
     'deadline-ms': { type: 'string', default: '15000' },
     'direct-wait-ms': { type: 'string', default: '10000' },
     'wait-ms': { type: 'string', default: '60000' }
@@ -41,7 +42,7 @@ const { values: opt } = parseArgs({
 })
 if (!['a', 'b'].includes(opt.side) || !opt.relay || (opt.side === 'b' && !opt.peer)) {
   console.error('usage: peer.mjs --side a|b --relay MULTIADDR [--peer ID (b)] [--port N] ' +
-                '[--announce MULTIADDR]... [--deadline-ms N] [--direct-wait-ms N] [--wait-ms N]')
+                '[--announce MULTIADDR]... [--announce-ip IP]... [--deadline-ms N] [--direct-wait-ms N] [--wait-ms N]')
   process.exit(2)
 }
 const deadlineMs = Number(opt['deadline-ms'])
@@ -86,13 +87,21 @@ function deadline (ms, what) {
 }
 deadline(opt.side === 'a' ? waitMs : deadlineMs, opt.side === 'a' ? 'endpoint-exchange' : 'probing')
 
+// --announce-ip IP: /ip4/IP/tcp/PORT or /ip6/IP/tcp/PORT, so that one engine file serves every
+// address family; we listen on the families announced (IPv4 when none is)
+const announce = [...opt.announce,
+  ...opt['announce-ip'].map(ip => `/${ip.includes(':') ? 'ip6' : 'ip4'}/${ip}/tcp/${opt.port}`)]
+const families = new Set(announce.map(a => a.split('/')[1]))
+const listen = [
+  ...(families.has('ip4') || !families.has('ip6') ? [`/ip4/0.0.0.0/tcp/${opt.port}`] : []),
+  ...(families.has('ip6') ? [`/ip6/::/tcp/${opt.port}`] : [])]
 node = await createLibp2p({
   addresses: {
-    listen: [`/ip4/0.0.0.0/tcp/${opt.port}`, ...(opt.side === 'a' ? [`${opt.relay}/p2p-circuit`] : [])],
+    listen: [...listen, ...(opt.side === 'a' ? [`${opt.relay}/p2p-circuit`] : [])],
     // js-libp2p cannot learn its public TCP address (identify ignores observed TCP addresses:
     // its dials do not come from the listening port), so the engine file announces the one
     // the lab gives this peer, and DCUtR has an address to offer
-    appendAnnounce: opt.announce
+    appendAnnounce: announce
   },
   transports: [tcp(), circuitRelayTransport()],
   connectionEncrypters: [noise()],

@@ -20,7 +20,8 @@ if (typeof globalThis.CustomEvent !== 'function') {
   }
 }
 
-// The lab's public internet is 198.51.100.0/24 and 203.0.113.0/24 (documentation ranges),
-// which @libp2p/utils counts as private: DCUtR would then offer and dial no address at all.
-// hooks.mjs drops those two ranges from its list, nothing else.
+// The lab's public internet is 198.51.100.0/24 and 203.0.113.0/24, and 2001:db8::/32 over
+// IPv6 (documentation ranges), which @libp2p/utils counts as private: DCUtR would then offer
+// and dial no address at all ("B had no dialable multiaddrs", seen in family 6 cells).
+// hooks.mjs drops those three ranges from its list, nothing else.
 register('./hooks.mjs', import.meta.url)

@@ -1,6 +1,6 @@
 // punchlab's libp2p relay: a circuit relay v2 server (with identify, which DCUtR needs) on the
 // lab's server node. Prints one JSON line once it listens: {"event":"listening","multiaddr":
-// "/ip4/ADDR/tcp/PORT/p2p/ID"}, which the peers get through the harness's value capture.
+// "/ip4/ADDR/tcp/PORT/p2p/ID"} (/ip6/ for an IPv6 ADDR), which the peers get through the harness's value capture.
 //
 //   node --import ./preload.mjs relay.mjs --listen ADDR --port PORT
 import { parseArgs } from 'node:util'
@@ -22,12 +22,14 @@ if (!opt.listen) {
   process.exit(2)
 }
 
+// an IPv6 address (a family 6 cell's server) makes an /ip6/ multiaddr
+const ip = opt.listen.includes(':') ? 'ip6' : 'ip4'
 const node = await createLibp2p({
   addresses: {
-    listen: [`/ip4/${opt.listen}/tcp/${opt.port}`],
+    listen: [`/${ip}/${opt.listen}/tcp/${opt.port}`],
     // a public address counts only once verified (autonat); the relay is public by the lab's
     // construction, so it announces its own address, which reservations hand to the peers
-    appendAnnounce: [`/ip4/${opt.listen}/tcp/${opt.port}`]
+    appendAnnounce: [`/${ip}/${opt.listen}/tcp/${opt.port}`]
   },
   transports: [tcp()],
   connectionEncrypters: [noise()],
@@ -40,7 +42,7 @@ const node = await createLibp2p({
   }
 })
 
-const ma = node.getMultiaddrs().find(a => a.toString().startsWith(`/ip4/${opt.listen}/tcp/`))
+const ma = node.getMultiaddrs().find(a => a.toString().startsWith(`/${ip}/${opt.listen}/tcp/`))
 console.log(JSON.stringify({ event: 'listening', multiaddr: ma.toString() }))
 
 // the harness stops the relay with SIGTERM when the cell is over

@@ -85,7 +85,12 @@ static const char *rootless_dir(const char *sub, char *buf, size_t len)
 		errno = ENOENT;
 		return NULL;
 	}
-	snprintf(buf, len, "%s/punchlab%s", xdg, sub);
+	/* a cut path would name another directory: refuse (preflight_enter says so first) */
+	if (strlen(xdg) > PATHS_RUNTIME_DIR_MAX ||
+	    (size_t)snprintf(buf, len, "%s/punchlab%s", xdg, sub) >= len) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
 	return buf;
 }
 

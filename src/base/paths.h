@@ -13,10 +13,16 @@ int paths_resolve(const char *subdir, const char *ext, const char *arg, char *bu
 /* mkdir -p: create dir and its missing parents (mode 0755). Returns 0 or -errno (errno set). */
 int paths_mkdir_p(const char *dir);
 
+/* The longest $XDG_RUNTIME_DIR a rootless kept lab accepts, in bytes: the records' paths under
+ * it (.../punchlab/netns/LAB-NODE, .../punchlab/LAB.lab.tmp, a portmap node's files) are kept in
+ * 300-byte fields (src/lab/registry.h), and a longer one would cut them. */
+#define PATHS_RUNTIME_DIR_MAX 200
+
 /* Where kept labs' records live: /run/punchlab as root; $XDG_RUNTIME_DIR/punchlab rootless
  * (userns_rootless(), or not root yet: /run is not the user's to write, and the runtime directory is private to
  * the user and emptied at logout, as /run is at boot). NULL with errno ENOENT when rootless and
- * XDG_RUNTIME_DIR is unset or not an absolute path. */
+ * XDG_RUNTIME_DIR is unset or not an absolute path, ENAMETOOLONG when it is longer than
+ * PATHS_RUNTIME_DIR_MAX (never a cut path). */
 const char *paths_state_dir(void);
 
 /* Where kept labs' namespaces are pinned: /run/netns as root (where `ip netns` looks);

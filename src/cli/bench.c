@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/paths.h"
+#include "base/userns.h"
 #include "engine/adapter.h"
 #include "cli/cli.h"
 #include "lab/lab.h"
@@ -35,7 +37,7 @@ static const char bench_usage[] =
 	"             and where the netlink lab's time goes (median and mean of each phase of\n"
 	"             lab up, and of lab down)\n"
 	"  shell-lab  build (up) or remove (down) one lab the shell way as /run/netns/NAME-NODE,\n"
-	"             for comparing its dumps with a kept netlink lab\n"
+	"             for comparing its dumps with a kept netlink lab (as root only)\n"
 	"  matrix     the harness's per-cell overhead (lab up + engine start + lab down, CELLS\n"
 	"             times, default 200), then the full default matrix once with --jobs (the\n"
 	"             engine file's jobs:, else 40)\n"
@@ -185,12 +187,36 @@ static int bench_shell(const struct topo *t, char profiles[][4096], struct serie
 	return 0;
 }
 
+/* Rootless, the shell way's `ip netns add` pins under /run/netns, which is not the user's (and
+ * /run/netns may not exist): give it a tmpfs over /run of its own, in this process's mount
+ * namespace, private since userns_unshare(), so seen by this process and its children only and
+ * gone when it exits. The machine's /run is untouched. `ip netns add` returns to the network
+ * namespace it started in, which works because that is the rootless home, ours (userns.c). */
+static int shell_way_rootless_prepare(void)
+{
+	if (!userns_rootless())
+		return 0;
+	if (mount("punchlab-run", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+		return -errno;
+	return 0;
+}
+
 static int shell_lab_main(int argc, char **argv, const char *topology)
 {
-	char (*profiles)[4096] = calloc(TOPO_MAX_NODES, 4096);
+	char (*profiles)[4096];
 	struct topo t;
 	int ret;
 
+	/* a shell-way lab kept for a later `down` lives in /run/netns; rootless, the tmpfs that
+	 * could hold it dies with this command (and the machine's /run is root's) */
+	if (userns_rootless()) {
+		out_warnx(&out_std, "bench shell-lab keeps its lab under /run/netns for a later "
+			  "`shell-lab down`, which a user cannot write and a user namespace cannot "
+			  "keep past the command: run it as root (sudo), or use `punchlab bench lab`, "
+			  "whose shell-way part works rootless");
+		return EXIT_SETUP;
+	}
+	profiles = calloc(TOPO_MAX_NODES, 4096);
 	if (!profiles)
 		return EXIT_SETUP;
 	ret = cli_load_topology(topology, &t);
@@ -405,6 +431,13 @@ int bench_main(int argc, char **argv)
 	phases_print(&nl);
 	fflush(stdout);
 	if (shell_n > 0) {
+		int err = shell_way_rootless_prepare();
+
+		if (err < 0) {
+			out_warn(&out_std, err, "rootless: mount a tmpfs of this user namespace's own "
+				 "over /run for the shell way's /run/netns");
+			goto out;
+		}
 		if (bench_shell(&t, profiles, &sh) < 0)
 			goto out;
 		series_print(&sh);

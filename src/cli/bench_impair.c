@@ -194,7 +194,9 @@ static int rx_setup(int rx)
 	struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = htons(PORT) };
 	int one = 1, buf = 8 << 20;
 
-	setsockopt(rx, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf));
+	/* rootless the forced size needs a capability a user never has: the plain one, capped */
+	if (setsockopt(rx, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) < 0)
+		setsockopt(rx, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
 	if (setsockopt(rx, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0)
 		return -errno;
 	return bind(rx, (struct sockaddr *)&any, sizeof(any)) < 0 ? -errno : 0;
@@ -233,7 +235,8 @@ static int accuracy_row(const struct topo *base, const char *spec, const int *ra
 		out_warnx(&out_std, "bench impair: the stream's sockets: %s", strerror(errno));
 		goto out;
 	}
-	setsockopt(tx, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf));
+	if (setsockopt(tx, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)) < 0)
+		setsockopt(tx, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf)); /* rootless, as rx_setup */
 	/* warm-up: until one datagram arrived (ARP answered across the link), bounded */
 	{
 		struct result w;

@@ -15,7 +15,8 @@ static const char engines_usage[] =
 	"usage: punchlab engines [NAME|PATH...]\n"
 	"  lists the engines (engines/*.yaml, or the ones named): name, version, whether the\n"
 	"  program is installed (and where), the Debian packages it needs, its techniques,\n"
-	"  and whether its npm packages are installed\n"
+	"  whether its npm packages are installed, and whether the devices it needs (needs:)\n"
+	"  can be opened by this user\n"
 	"  exit 0; 2 when an engine file has mistakes (printed as FILE:LINE) or is missing\n";
 
 /* One engine's line; returns 0 or EXIT_SETUP. */
@@ -53,6 +54,15 @@ static int engine_show(const char *ref, struct engine_file *e, struct diag_list 
 			printf(" %s", e->packages[i]);
 		printf("%s\n", have ? "" : "  (sudo ci/bootstrap.sh installs them: run-matrix "
 		       "--engine NAME)");
+	}
+	if (e->needs) {
+		/* a device its programs open (needs:): rootless, a mode 0600 one is closed to us */
+		char why[1024];
+		int ok = engine_needs_check(e, why, sizeof(why));
+		printf("  needs: %s, %s%s%s\n", engine_need_device(EF_NEED_TUN),
+		       ok == 0 ? "which this user can open" : "which this user cannot open (",
+		       ok == 0 ? "" : strerror(-ok), ok == 0 ? "" : "): punchlab matrix refuses the "
+		       "engine, saying what to do (docs/rootless.md)");
 	}
 	if (e->npm_dir[0]) {
 		/* its npm packages: installed by npm ci from the engine's package-lock.json */

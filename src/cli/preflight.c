@@ -138,6 +138,15 @@ int preflight_enter(const char *lab, bool needs_state)
 				  (unsigned)geteuid());
 			return EXIT_SETUP;
 		}
+		if (strlen(x) > PATHS_RUNTIME_DIR_MAX) {
+			out_warnx(&out_std, "without root, punchlab keeps its labs' records under "
+				  "$XDG_RUNTIME_DIR/punchlab, and XDG_RUNTIME_DIR is %zu bytes long "
+				  "(%.40s...): the records' paths under it must fit in 300 bytes, so set "
+				  "it to a directory of at most %d bytes (a login session has "
+				  "/run/user/%u), or run as root", strlen(x), x, PATHS_RUNTIME_DIR_MAX,
+				  (unsigned)geteuid());
+			return EXIT_SETUP;
+		}
 	}
 	if (lab) {
 		ret = join_keeper(lab);

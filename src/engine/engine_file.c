@@ -833,12 +833,14 @@ static void top_pair(const struct yaml_ctx *y, const char *key, yaml_node_t *k, 
 		engine_file_npm_parse(p, v);
 	} else if (strcmp(key, "jobs") == 0) {
 		engine_file_jobs_parse(p, v);
+	} else if (strcmp(key, "needs") == 0) {
+		engine_file_needs_parse(p, v);
 	} else if (strcmp(key, "outcome") == 0) {
 		p->have_outcome = true;
 		outcome_parse(p, v);
 	} else {
 		ERR(p, k, "unknown key \"%s\", expected engine, description, program, version, "
-		    "packages, npm, jobs, capabilities, techniques, vars, files, setup, roles or "
+		    "packages, npm, jobs, needs, capabilities, techniques, vars, files, setup, roles or "
 		    "outcome", key);
 	}
 }

@@ -181,6 +181,11 @@ enum ef_capability {
 					 * taking the family's variables (docs/engine-format.md) */
 };
 
+/* Devices of the machine an engine's programs open (needs:, engine_file_needs.c). */
+enum ef_need {
+	EF_NEED_TUN = 1 << 0,           /* /dev/net/tun: a TUN/TAP overlay (nebula, n2n) */
+};
+
 struct engine_file {
 	char path[512];
 	char name[EF_NAME_MAX];
@@ -211,6 +216,9 @@ struct engine_file {
 	/* jobs: N: cells at once when --jobs is not given (what the machine can start at once:
 	 * a Node program costs about a second of CPU to start); 0: the matrix's default */
 	int jobs;
+	/* needs: [tun]: enum ef_need bits, checked before any cell runs (engine_needs_check) */
+	unsigned needs;
+	int needs_line;
 };
 
 /* Parse and check an engine file. Every mistake is added to dl as FILE:LINE: what is wrong,
@@ -237,6 +245,15 @@ int engine_npm_dir(const struct engine_file *e, char *buf, size_t len);
  * exists and is no older than DIR/package-lock.json. 0 (also for an engine without npm:),
  * -ENOENT (never installed), -ESTALE (package-lock.json changed since). */
 int engine_npm_installed(const struct engine_file *e);
+
+/* Whether the user punchlab runs as (rootless: in its user namespace) can open read-write every
+ * device the engine needs:. 0, or the -errno of the first that cannot be opened (-EACCES: a
+ * mode 0600 /dev/net/tun seen by a user; -ENOENT: no such device) with why filled with one
+ * sentence naming the engine, the device and what to do. Test seam: PUNCHLAB_TEST_DENY_DEVICE=
+ * DEVICE makes that device fail with -EACCES. */
+int engine_needs_check(const struct engine_file *e, char *why, size_t len);
+/* The device of a need bit ("/dev/net/tun"), NULL when unknown. */
+const char *engine_need_device(unsigned bit);
 
 /* Capability bit by its file word ("peer-reflexive"), 0 when unknown; and its word. */
 unsigned engine_capability_parse(const char *word);

@@ -29,3 +29,5 @@ void engine_file_check(struct parse *p, yaml_node_t *root);
 void engine_file_npm_parse(struct parse *p, yaml_node_t *v);
 /* jobs: N (engine_file_npm.c, the other key for engines whose programs are costly to start). */
 void engine_file_jobs_parse(struct parse *p, yaml_node_t *v);
+/* needs: [tun] (engine_file_needs.c): devices of the machine the engine's programs open. */
+void engine_file_needs_parse(struct parse *p, yaml_node_t *v);

@@ -62,6 +62,7 @@ struct session {
 	gint64 t_start, t_remote;
 	int stray;                  /* payload-looking datagrams that did not verify */
 	struct tls_tunnel *tunnel;  /* --turn-tls: libnice's TURN-TCP into TLS (tls_tunnel.h) */
+	const char *tunnel_lo;      /* the tunnel's loopback address (127.0.0.1 or ::1) */
 	int exit_code;
 };
 
@@ -136,7 +137,7 @@ static const char *relay_via(const struct session *s, const NiceCandidate *l)
 
 		nice_candidate_relay_address(l, &srv);
 		nice_address_to_string(&srv, a);
-		if (strcmp(a, "127.0.0.1") == 0)
+		if (strcmp(a, s->tunnel_lo) == 0)
 			return "turn-tls";
 	}
 	return (l->priority >> 24) == LIBNICE_PREF_RELAYED_UDP ? "turn-udp" : "turn-tcp";
@@ -184,6 +185,10 @@ static void result(struct session *s, const char *outcome, const char *reason)
 	json_str(stdout, peer);
 	printf(",\"peer_type\":");
 	json_str(stdout, r ? type_word(r->type) : "");
+	/* the family of the selected pair: in a dual-stack cell, which one ICE's priorities
+	 * nominated (the run records it, docs/matrix.md "Address families") */
+	if (l)
+		printf(",\"family\":%d", nice_address_ip_version(&l->addr));
 	printf("}\n");
 	fflush(stdout);
 	s->exit_code = ok ? 0 : 1;
@@ -547,19 +552,24 @@ static int add_relays(struct session *s)
 	if (s->o.turn_host[0] &&
 	    !add_relay(s, "--turn", s->o.turn_host, s->o.turn_port, NICE_RELAY_TYPE_TURN_UDP))
 		return -1;
+	/* libnice allocates on a relay from each host candidate of the relay's family only */
+	if (s->o.turn2_host[0] &&
+	    !add_relay(s, "--turn", s->o.turn2_host, s->o.turn2_port, NICE_RELAY_TYPE_TURN_UDP))
+		return -1;
 	if (s->o.turn_tcp_host[0] && !add_relay(s, "--turn-tcp", s->o.turn_tcp_host,
 						  s->o.turn_tcp_port, NICE_RELAY_TYPE_TURN_TCP))
 		return -1;
 	if (!s->o.turn_tls_host[0])
 		return 0;
 	s->tunnel = tls_tunnel_new(g_main_loop_get_context(s->loop), s->o.turn_tls_host,
-				   s->o.turn_tls_port, s->o.turn_ca, &lport, why, sizeof(why));
+				   s->o.turn_tls_port, s->o.turn_ca, &lport, &s->tunnel_lo, why,
+				   sizeof(why));
 	if (!s->tunnel) {
 		fprintf(stderr, "ice: --turn-tls %s:%u: %s\n", s->o.turn_tls_host,
 			s->o.turn_tls_port, why);
 		return -1;
 	}
-	if (!add_relay(s, "--turn-tls", "127.0.0.1", lport, NICE_RELAY_TYPE_TURN_TCP))
+	if (!add_relay(s, "--turn-tls", s->tunnel_lo, lport, NICE_RELAY_TYPE_TURN_TCP))
 		return -1;
 	if (s->o.turn_host[0]) {
 		g_signal_connect(s->agent, "new-candidate-full", G_CALLBACK(on_new_candidate), s);
@@ -612,6 +622,19 @@ int main(int argc, char **argv)
 	if (s->o.stun_host[0])
 		g_object_set(s->agent, "stun-server", s->o.stun_host, "stun-server-port",
 			     s->o.stun_port, NULL);
+	/* --local: host candidates from the cell's family only (a family 6 cell's hosts keep
+	 * their IPv4 LAN addresses, which lead nowhere there) */
+	for (int i = 0; i < s->o.nlocal; i++) {
+		NiceAddress a;
+
+		nice_address_init(&a);
+		if (!nice_address_set_from_string(&a, s->o.local[i]) ||
+		    !nice_agent_add_local_address(s->agent, &a)) {
+			fprintf(stderr, "ice: --local %s: libnice refused the address\n",
+				s->o.local[i]);
+			return 2;
+		}
+	}
 	s->stream = nice_agent_add_stream(s->agent, 1);
 	{
 		gchar *ufrag = NULL, *pwd = NULL;

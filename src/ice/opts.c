@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +9,8 @@
 
 void ice_opts_usage(const char *prog)
 {
-	printf("usage: %s --side a|b [--stun HOST:PORT] [--turn HOST:PORT] [--turn-tcp HOST:PORT]\n"
+	printf("usage: %s --side a|b [--local ADDR]... [--stun HOST:PORT] [--turn HOST:PORT]...\n"
+	       "          [--turn-tcp HOST:PORT]\n"
 	       "          [--turn-tls HOST:PORT [--turn-ca FILE]] [--turn-user USER\n"
 	       "          --turn-password PASSWORD] [--session ID] [--deadline-ms N]\n"
 	       "          [--check-retransmissions N]\n"
@@ -20,6 +22,10 @@ void ice_opts_usage(const char *prog)
 	       "event \"result\" (relayed: a relayed candidate on either side). Side a controls.\n"
 	       "A TURN server may be given over UDP (--turn), TCP (--turn-tcp) and TLS (--turn-tls,\n"
 	       "its certificate checked against --turn-ca); one allocation is made on each.\n"
+	       "--turn twice: one allocation per family (a dual-stack server's IPv4 and IPv6\n"
+	       "addresses). HOST is an IPv4 address or a bracketed IPv6 one ([2001:db8::1]:3478).\n"
+	       "--local ADDR (up to 4): host candidates from these addresses only (default: every\n"
+	       "address of the node but loopback), e.g. one family's in a single-family test.\n"
 	       "ICE_DEBUG=1 in the environment: libnice's own trace on standard output.\n"
 	       "Exit 0: connected (direct or relayed), 1: failed, 2: bad input.\n", prog);
 }
@@ -33,20 +39,31 @@ static int number(const char *s, long lo, long hi, long *out)
 	return errno || end == s || *end || *out < lo || *out > hi ? -1 : 0;
 }
 
+/* IPv4 "A.B.C.D:PORT" or IPv6 "[ADDR]:PORT" into host (the address, no brackets) and port. */
 static int host_port(const char *flag, const char *arg, char *host, size_t hlen, unsigned *port,
 		     char *why, int wlen)
 {
-	const char *colon = strrchr(arg, ':');
+	const char *colon = strrchr(arg, ':'), *start = arg;
+	unsigned char buf[16];
+	size_t len;
 	long p;
 
-	if (!colon || colon == arg || (size_t)(colon - arg) >= hlen ||
-	    number(colon + 1, 1, 65535, &p) < 0) {
-		snprintf(why, (size_t)wlen, "%s \"%s\": expected HOST:PORT (an IPv4 address and a "
-			 "port from 1 to 65535)", flag, arg);
+	if (arg[0] == '[') {
+		start = arg + 1;
+		len = colon && colon > arg && colon[-1] == ']' ? (size_t)(colon - 1 - start) : 0;
+	} else {
+		len = colon ? (size_t)(colon - arg) : 0;
+	}
+	if (len && len < hlen) {
+		memcpy(host, start, len);
+		host[len] = '\0';
+	}
+	if (!len || len >= hlen || number(colon + 1, 1, 65535, &p) < 0 ||
+	    inet_pton(start == arg ? AF_INET : AF_INET6, host, buf) != 1) {
+		snprintf(why, (size_t)wlen, "%s \"%s\": expected HOST:PORT (an IPv4 address or a "
+			 "bracketed IPv6 one, and a port from 1 to 65535)", flag, arg);
 		return -1;
 	}
-	memcpy(host, arg, (size_t)(colon - arg));
-	host[colon - arg] = '\0';
 	*port = (unsigned)p;
 	return 0;
 }
@@ -56,6 +73,7 @@ int ice_opts_parse(int argc, char **argv, struct ice_opts *o, char *why, int wle
 	static const struct option longopts[] = {
 		{ "side", required_argument, NULL, 's' },
 		{ "stun", required_argument, NULL, 'S' },
+		{ "local", required_argument, NULL, 'l' },
 		{ "turn", required_argument, NULL, 'T' },
 		{ "turn-tcp", required_argument, NULL, 'C' },
 		{ "turn-tls", required_argument, NULL, 'L' },
@@ -92,9 +110,26 @@ int ice_opts_parse(int argc, char **argv, struct ice_opts *o, char *why, int wle
 				      &o->stun_port, why, wlen) < 0)
 				return -1;
 			break;
+		case 'l': {
+			unsigned char buf[16];
+			if (o->nlocal >= 4 || (inet_pton(AF_INET, optarg, buf) != 1 &&
+					       inet_pton(AF_INET6, optarg, buf) != 1)) {
+				snprintf(why, (size_t)wlen, "--local \"%s\": expected an IPv4 or IPv6 "
+					 "address (at most 4 --local)", optarg);
+				return -1;
+			}
+			o->local[o->nlocal++] = optarg;
+			break;
+		}
 		case 'T':
-			if (host_port("--turn", optarg, o->turn_host, sizeof(o->turn_host),
-				      &o->turn_port, why, wlen) < 0)
+			if (o->turn2_host[0]) {
+				snprintf(why, (size_t)wlen, "--turn \"%s\": at most two (one per "
+					 "address family)", optarg);
+				return -1;
+			}
+			if (host_port("--turn", optarg, o->turn_host[0] ? o->turn2_host : o->turn_host,
+				      sizeof(o->turn_host), o->turn_host[0] ? &o->turn2_port
+				      : &o->turn_port, why, wlen) < 0)
 				return -1;
 			break;
 		case 'C':

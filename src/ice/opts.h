@@ -2,6 +2,9 @@
 #pragma once
 #include <stdbool.h>
 
+/* HOST in HOST:PORT is an IPv4 address or a bracketed IPv6 one ([2001:db8::1]:3478); the
+ * host fields hold the address without brackets. */
+
 struct ice_opts {
 	bool controlling;           /* --side a: the controlling agent (RFC 8445 6.1.1) */
 	char side;                  /* 'a' or 'b' */
@@ -9,6 +12,11 @@ struct ice_opts {
 	unsigned stun_port;
 	char turn_host[64];         /* --turn HOST:PORT (empty: no TURN server) */
 	unsigned turn_port;
+	char turn2_host[64];        /* a second --turn (the other family's address of a dual-stack
+				     * server: one allocation per family, RFC 6156) */
+	unsigned turn2_port;
+	const char *local[4];       /* --local ADDR: gather host candidates on these only */
+	int nlocal;
 	char turn_tcp_host[64];     /* --turn-tcp HOST:PORT: TURN over TCP (RFC 8656 3.1) */
 	unsigned turn_tcp_port;
 	char turn_tls_host[64];     /* --turn-tls HOST:PORT: TURN over TLS, through tls_tunnel.c */

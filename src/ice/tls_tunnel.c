@@ -169,7 +169,8 @@ static void accept_next(struct tls_tunnel *t)
 }
 
 struct tls_tunnel *tls_tunnel_new(GMainContext *ctx, const char *host, unsigned port,
-				  const char *ca_file, unsigned *local_port, char *why, size_t wlen)
+				  const char *ca_file, unsigned *local_port,
+				  const char **loopback, char *why, size_t wlen)
 {
 	struct tls_tunnel *t = NULL;
 	GSocketAddress *any = NULL, *bound = NULL;
@@ -193,10 +194,12 @@ struct tls_tunnel *tls_tunnel_new(GMainContext *ctx, const char *host, unsigned 
 	}
 	t->listener = g_socket_listener_new();
 	/* the loopback only: the tunnel is the driver's own, never a relay for the LAN */
-	any = g_inet_socket_address_new_from_string("127.0.0.1", 0);
+	*loopback = strchr(host, ':') ? "::1" : "127.0.0.1";
+	any = g_inet_socket_address_new_from_string(*loopback, 0);
 	if (!g_socket_listener_add_address(t->listener, any, G_SOCKET_TYPE_STREAM,
 					   G_SOCKET_PROTOCOL_TCP, NULL, &bound, &err)) {
-		snprintf(why, wlen, "listening on 127.0.0.1 for the TLS tunnel: %s", err->message);
+		snprintf(why, wlen, "listening on %s for the TLS tunnel: %s", *loopback,
+			 err->message);
 		goto fail;
 	}
 	*local_port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));

@@ -18,12 +18,15 @@
 
 struct tls_tunnel;
 
-/* Start listening on 127.0.0.1 (an ephemeral port, *local_port) for connections to tunnel to
- * host:port over TLS, verified against ca_file (NULL: the system's trust store). Returns the
+/* Start listening on loopback (an ephemeral port, *local_port) for connections to tunnel to
+ * host:port over TLS: on ::1 when host is an IPv6 address (libnice makes a TURN-TCP allocation
+ * only from a host candidate of the relay's family), else on 127.0.0.1; *loopback names it.
+ * The TLS is verified against ca_file (NULL: the system's trust store). Returns the
  * tunnel (free with tls_tunnel_free) or NULL with why filled (no TLS backend: glib-networking
  * missing; an unreadable CA file; no loopback). */
 struct tls_tunnel *tls_tunnel_new(GMainContext *ctx, const char *host, unsigned port,
-				  const char *ca_file, unsigned *local_port, char *why, size_t wlen);
+				  const char *ca_file, unsigned *local_port,
+				  const char **loopback, char *why, size_t wlen);
 /* The tunnel starts closed: see tls_tunnel_open. */
 
 /* Connections libnice makes before this are held (accepted, not yet sent on) until it is

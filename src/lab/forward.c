@@ -85,6 +85,19 @@ int lab_forwarder_link(struct lab *lab, struct lab_forwarder *f, int ids[2], int
 	return 0;
 }
 
+/* A socket buffer of `bytes`: SO_*BUFFORCE passes net.core.[rw]mem_max but needs CAP_NET_ADMIN
+ * over the machine's first user namespace, which a rootless lab never has (EPERM, docs/
+ * rootless.md): there the plain option, capped at [rw]mem_max (4 MiB here: 8 MiB of buffer after
+ * the kernel doubles it), is what a user can get. */
+static int sock_buf_set(int fd, int force, int plain, int bytes)
+{
+	if (setsockopt(fd, SOL_SOCKET, force, &bytes, sizeof(bytes)) == 0)
+		return 0;
+	if (errno != EPERM)
+		return -1;
+	return setsockopt(fd, SOL_SOCKET, plain, &bytes, sizeof(bytes));
+}
+
 /* A packet socket on one of the forwarder's interfaces, opened here (in the forwarding
  * namespace) so that it exists before lab_up() returns: frames queue in it until the
  * forwarder runs. See src/impair/fwd.c for the virtio-net header. */
@@ -103,8 +116,8 @@ static int packet_socket(int ifindex)
 	 * would otherwise be read back from it and sent round again. */
 	if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0 ||
 	    setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)) < 0 ||
+	    sock_buf_set(fd, SO_RCVBUFFORCE, SO_RCVBUF, buf) < 0 ||
+	    sock_buf_set(fd, SO_SNDBUFFORCE, SO_SNDBUF, buf) < 0 ||
 	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
 		ret = -errno;
 		close(fd);

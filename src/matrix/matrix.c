@@ -944,6 +944,15 @@ static int load_one_engine(struct matrix_steps *m, struct engine_file *e, const 
 			  *arg);
 		return -ENOENT;
 	}
+	/* a device its programs open (needs: [tun]) that this user cannot: one sentence here
+	 * rather than every cell an `error` (docs/rootless.md) */
+	{
+		char why[1024];
+		if ((ret = engine_needs_check(e, why, sizeof(why))) < 0) {
+			out_warnx(m->out, "%s", why);
+			return ret;
+		}
+	}
 	engine_version(e, bin, ver, 64);
 	return 0;
 }

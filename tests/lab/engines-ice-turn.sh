@@ -88,7 +88,7 @@ check "$TMP/wo3478" "$WOWO" failed none - -
 grep -q "lets out only tcp:80,443" "$TMP/wo3478/matrix.json" || fail "the theory does not say why web-only fails on 3478"
 
 # --- TURN over plain TCP, and a TLS relay the peers do not trust -------------------------------------
-sed -e 's/--turn-tls, "{{rendezvous.addr}}:{{port}}", --turn-ca, "{{dir}}\/turn-cert.pem"/--turn-tcp, "{{rendezvous.addr}}:{{port}}"/' \
+sed -e 's/--turn-tls, "{{rendezvous.host}}:{{port}}", --turn-ca, "{{dir}}\/turn-cert.pem"/--turn-tcp, "{{rendezvous.host}}:{{port}}"/' \
 	-e 's/^engine: ice$/engine: ice-tcp/' "$ENGINE" >"$TMP/ice-tcp.yaml"
 grep -q -- '--turn-tcp' "$TMP/ice-tcp.yaml" && ! grep -q -- '--turn-tls' "$TMP/ice-tcp.yaml" ||
 	fail "could not make the TURN-TCP variant of $ENGINE"

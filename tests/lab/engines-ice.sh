@@ -9,9 +9,16 @@
 #     waits for peer B's) or a late one (B's input waits for A's "checking" line), then closed;
 #     a capture that does not come by its deadline makes the run `error`, phase stdin, naming
 #     it, and nothing is left running;
+#   - IPv6 (capability ipv6): in family 6, firewall x firewall direct over the hosts' own IPv6
+#     addresses, attested direct; a random-port NAT66 on both sides relayed through coturn's
+#     IPv6 relay address, attested relayed; in dual, ICE's priorities pick the pair: a host
+#     pair over IPv6 where the homes' IPv6 is a firewall (no translation: host outranks any
+#     server-reflexive IPv4 pair), the IPv4 server-reflexive pair where both families are
+#     translated (NAT66: libnice 0.1.21 ranks its IPv4 addresses first, no RFC 8421 preference);
 #   - the driver missing: one sentence naming the package, exit 2; the driver's bad input: exit 2.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/matrix-lib.sh"
+. "$(dirname "$0")/engines-ipv6-lib.sh"
 require_root
 ICE=$(dirname "$PUNCHLAB")/src/ice/ice
 [ -x "$ICE" ] || fail "the ICE driver is not built ($ICE): ci/bootstrap.sh installs libnice-dev (PUNCHLAB_ENGINES=all or --engine ice) and rebuilds"
@@ -106,6 +113,47 @@ case $got in "error stdin "*" peer-a's stdin: {{capture.peer-b.token}} had no va
 	*) fail "a late capture: \"$got\", expected error, phase stdin, naming capture.peer-b.token" ;; esac
 [ $(( $(now_ms) - t0 )) -lt 15000 ] || fail "a late capture took over 15 s"
 
+# --- IPv6: family 6 (direct, relayed) and dual (which family ICE nominates) ------------------------
+# run_fam DIR ID-PART: outcome, the family its result line named, attestation verdict, reason
+run_fam() {
+	python3 - "$1/matrix.json" "$2" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+c = [c for c in d["cells"] if sys.argv[2] in c["id"]]
+assert len(c) == 1, [x["id"] for x in d["cells"]]
+r = c[0]["runs"][0]
+print(c[0]["outcome"], r.get("family"), (r.get("attestation") or {}).get("verdict", "-"), r["reason"])
+PY
+}
+NS=$(nat66_symmetric_profile "$TMP")
+t0=$(now_ms)
+run_matrix 90 --engine ice --family 6 --profiles "ipv6-firewall,$NS" --no-classify -o "$TMP/ice6"
+show_matrix_output
+[ "$RC" -eq 0 ] || fail "ice family 6: exit $RC, expected 0 (its theory: direct but relayed for NAT66-symmetric x NAT66-symmetric)"
+got=$(run_fam "$TMP/ice6" "/ipv6-firewall~ipv6-firewall/")
+case $got in "direct 6 direct A 2001:db8:1::10:"*" -> 2001:db8:2::10:"*) ;;
+	*) fail "ice family 6 firewall x firewall: \"$got\", expected direct over the hosts' own IPv6 addresses, attested direct" ;; esac
+got=$(run_fam "$TMP/ice6" "nat66-symmetric.nft~%2F")
+case $got in "relayed 6 relayed "*2001:db8:100::11:*) ;;
+	*) fail "ice family 6 NAT66-symmetric x NAT66-symmetric: \"$got\", expected relayed through coturn's IPv6 relay (2001:db8:100::11), attested relayed" ;; esac
+grep -q '"candidates":\[{"type":"host","addr":"2001:db8:1::10:' "$TMP"/ice6/cells/*ipv6-firewall~ipv6-firewall*/run-1/peer-a.out ||
+	fail "ice family 6: peer A's candidates are not IPv6 only: $(head -1 "$TMP"/ice6/cells/*ipv6-firewall~ipv6-firewall*/run-1/peer-a.out)"
+PD=two-nats/udp/udp/port-restricted-cone~port-restricted-cone/engine=ice/family=dual
+FD=two-nats/udp/udp/full-cone~full-cone/engine=ice/family=dual/ipv6-profile=nat66
+run_matrix 90 --cell "$PD" --no-classify -o "$TMP/icedual"
+show_matrix_output
+[ "$RC" -eq 0 ] || fail "ice dual: exit $RC, expected 0"
+got=$(run_fam "$TMP/icedual" "$PD")
+case $got in "direct 6 direct A 2001:db8:1::10:"*) ;;
+	*) fail "ice dual prc x prc (IPv6 firewalls): \"$got\", expected the IPv6 host pair nominated, attested direct" ;; esac
+run_matrix 90 --cell "$FD" --no-classify -o "$TMP/icedual66"
+show_matrix_output
+[ "$RC" -eq 0 ] || fail "ice dual with NAT66: exit $RC, expected 0"
+got=$(run_fam "$TMP/icedual66" "$FD")
+case $got in "direct 4 direct A 203.0.113.2:"*) ;;
+	*) fail "ice dual fc x fc behind NAT66 too: \"$got\", expected the IPv4 server-reflexive pair nominated (libnice's priorities), attested direct" ;; esac
+note "ice IPv6: 4 family 6 cells and 2 dual cells in $(( $(now_ms) - t0 )) ms"
+
 # --- the driver missing; the driver's own bad input ------------------------------------------------
 sed 's/^program: ice$/program: ice-not-built-here/' "$SRCDIR/engines/ice.yaml" >"$TMP/ice.yaml"
 run_matrix 30 --engine "$TMP/ice.yaml" --profiles full-cone --no-classify -o "$TMP/missing"
@@ -121,10 +169,22 @@ rc=$?
 rc=$?
 [ $rc -eq 2 ] && grep -q -- '--turn needs --turn-user and --turn-password' "$TMP/bad.err" ||
 	fail "ice --turn without credentials: exit $rc, $(cat "$TMP/bad.err"), expected 2"
+"$ICE" --side a --turn 2001:db8:100::10:3478 >/dev/null 2>"$TMP/bad.err"
+rc=$?
+[ $rc -eq 2 ] && grep -q -- '--turn "2001:db8:100::10:3478": expected HOST:PORT (an IPv4 address or a bracketed IPv6 one' "$TMP/bad.err" ||
+	fail "ice --turn with an unbracketed IPv6 address: exit $rc, $(cat "$TMP/bad.err"), expected 2"
+"$ICE" --side a --turn 198.51.100.10:3478 --turn "[2001:db8:100::10]:3478" --turn 198.51.100.11:3478 >/dev/null 2>"$TMP/bad.err"
+rc=$?
+[ $rc -eq 2 ] && grep -q -- '--turn "198.51.100.11:3478": at most two' "$TMP/bad.err" ||
+	fail "ice with three --turn: exit $rc, $(cat "$TMP/bad.err"), expected 2"
+"$ICE" --side a --local 2001:db8:1::zz >/dev/null 2>"$TMP/bad.err"
+rc=$?
+[ $rc -eq 2 ] && grep -q -- '--local "2001:db8:1::zz": expected an IPv4 or IPv6 address' "$TMP/bad.err" ||
+	fail "ice --local with a bad address: exit $rc, $(cat "$TMP/bad.err"), expected 2"
 
 # only what this test added counts: other users of the machine may end their own
 # turnservers meanwhile (procs_of matches by program)
 snapshot_all >"$TMP/after"
 left=$(comm -13 "$TMP/before" "$TMP/after")
 [ -z "$left" ] || fail "something was left behind: $left"
-note "ice connects prc x prc (attested direct) and relays sym x sym through coturn (attested relayed); stdin: carries later roles' captures and errs on a late one; a missing driver names libnice-dev; nothing left"
+note "ice connects prc x prc (attested direct) and relays sym x sym through coturn (attested relayed); over IPv6 too (family 6 and dual); stdin: carries later roles' captures and errs on a late one; a missing driver names libnice-dev; nothing left"

@@ -8,6 +8,9 @@
 #     from fresh ports toward ports no NAT mapped, so they never connect directly (a punching
 #     engine would join both pairs); the exchange runs through the relay: relayed, said relayed,
 #     attested relayed, exactly as the theory's fresh-port-dials rule says; exit 0 both times;
+#   - over IPv6 (capability ipv6): family 6, firewall x firewall relayed through the relay's IPv6
+#     address, said and attested relayed: DCUtR dialed the other's /ip6/ addresses (2001:db8::/32
+#     is public for it, hooks.mjs) from fresh ports, which no RFC 6092 firewall lets in;
 #   - an engine whose npm packages are not installed: one sentence naming the directory and the
 #     command that installs them, exit 2;
 #   - a peer whose start takes longer than the technique's deadline (node under load) is given
@@ -83,6 +86,19 @@ done
 grep -q "libp2p:dcutr A dialing\|libp2p:dcutr B dialing" "$TMP"/nats/cells/*full-cone~full-cone*/run-1/peer-*.err ||
 	fail "libp2p full-cone x full-cone: DCUtR never dialed (see peer-a.err, peer-b.err)"
 
+# --- over IPv6: the relay's IPv6 address carries it, DCUtR dials /ip6/ ---------------------------
+FW6=two-nats/tcp/tcp/ipv6-firewall~ipv6-firewall/engine=libp2p/family=6
+run_matrix 90 --cell "$FW6" --no-classify -o "$TMP/fw6"
+show_matrix_output
+[ "$RC" -eq 0 ] || fail "libp2p family 6: exit $RC, expected 0 (its theory: relayed)"
+got=$(run_of "$TMP/fw6" "$FW6")
+[ "$got" = "relayed relayed relayed" ] || fail "libp2p $FW6: \"$got\", expected relayed, said relayed, attested relayed"
+grep -q '"multiaddr":"/ip6/2001:db8:100::10/tcp/4001/' "$TMP"/fw6/cells/*/run-1/relay.out ||
+	fail "libp2p family 6: the relay did not listen on its IPv6 address: $(cat "$TMP"/fw6/cells/*/run-1/relay.out)"
+# A runs DCUtR (its log calls the other side B) and dials B's announced addresses
+grep -h -A3 "libp2p:dcutr B dialing" "$TMP"/fw6/cells/*/run-1/peer-a.err | grep -q '/ip6/2001:db8:2::10/tcp/4001' ||
+	fail "libp2p family 6: DCUtR never dialed B's IPv6 address (see peer-a.err)"
+
 # --- a slow start is given its ready deadline ---------------------------------------------------
 # Peers that take 6 s to get ready with a 1 s technique deadline: the harness counts the deadline
 # from their readiness, so their processes must live that long too (they used to be killed at
@@ -119,4 +135,4 @@ grep -q "its npm packages are not installed in $TMP/npmless/js (sudo ./run-matri
 
 snapshot_all >"$TMP/after"
 diff "$TMP/before" "$TMP/after" >&2 || fail "something was left behind"
-note "libp2p: prc x public B direct (DCUtR's unilateral upgrade), fc x fc and prc x prc relayed (DCUtR tried), all attested; a slow start waited for; nothing left"
+note "libp2p: prc x public B direct (DCUtR's unilateral upgrade), fc x fc and prc x prc relayed (DCUtR tried), all attested; over IPv6 relayed, attested; a slow start waited for; nothing left"

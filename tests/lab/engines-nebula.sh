@@ -4,11 +4,15 @@
 #     tunnel's UDP both ways between the NATs' public endpoints), port-restricted x symmetric
 #     never does; exit 0 against its theory; certificates made by setup exist in the cell
 #     directory; no nebula process is left running;
+#   - IPv6 (capability ipv6): in family 6, firewall x NAT66 connects over IPv6, attested, and a
+#     random-port NAT66 on both sides never does; in dual, symmetric x symmetric (never over
+#     IPv4) connects over IPv6, the hosts' own addresses the lighthouse passed on, attested;
 #   - a setup command that fails is `error`, phase setup, naming its output file and first line;
 #     one that hangs is killed at its deadline, nothing left running;
 #   - a daemon judged by a probe that ends during probing is `error` (crashed), not failed.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/matrix-lib.sh"
+. "$(dirname "$0")/engines-ipv6-lib.sh"
 require_root
 NEBULA=$(command -v nebula) || fail "nebula is not installed: ci/bootstrap.sh installs it (PUNCHLAB_ENGINES=all)"
 command -v ping >/dev/null || fail "ping (iputils-ping) is not installed: nebula's engine file asks for it"
@@ -47,6 +51,41 @@ done
 grep -q "^nebula-cert ca " "$TMP"/neb/cells/*port-restricted-cone~port-restricted-cone*/run-1/setup-1.cmd ||
 	fail "nebula: setup 1 is not nebula-cert ca"
 note "nebula: 2 cells in $(( $(now_ms) - t0 )) ms"
+
+# --- nebula over IPv6: family 6 (direct, failed) and dual ------------------------------------------
+# evidence_of DIR ID-PART: outcome, verdict, then the attestation's evidence lines
+evidence_of() {
+	python3 - "$1/matrix.json" "$2" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+c = [c for c in d["cells"] if sys.argv[2] in c["id"]]
+assert len(c) == 1, [x["id"] for x in d["cells"]]
+r = c[0]["runs"][0]
+a = r.get("attestation") or {}
+print(c[0]["outcome"], r["phase"] or "-", a.get("verdict", "-"))
+print("\n".join(a.get("evidence", [])))
+PY
+}
+NS=$(nat66_symmetric_profile "$TMP")
+t0=$(now_ms)
+run_matrix 90 --engine nebula --family 6 --profiles "ipv6-firewall,$NS" --no-classify -o "$TMP/neb6"
+show_matrix_output
+[ "$RC" -eq 0 ] || fail "nebula family 6: exit $RC, expected 0 (its theory: direct but failed for NAT66-symmetric x NAT66-symmetric)"
+evidence_of "$TMP/neb6" "/ipv6-firewall~%2F" >"$TMP/neb6.fw"
+head -1 "$TMP/neb6.fw" | grep -q '^direct - direct$' &&
+	grep '^nat-a (peer A): udp ' "$TMP/neb6.fw" | grep -F '[2001:db8:1::10]:4242' | grep -qF '[2001:db8:b::2]:' ||
+	fail "nebula family 6 firewall x NAT66-symmetric: expected direct over IPv6 (A's own address and B's NAT66; whichever side's handshake opened the flow), attested: $(cat "$TMP/neb6.fw")"
+got=$(evidence_of "$TMP/neb6" "nat66-symmetric.nft~%2F" | head -1)
+case $got in "failed probing "*) ;; *) fail "nebula family 6 NAT66-symmetric x NAT66-symmetric: \"$got\", expected failed in probing" ;; esac
+SD=two-nats/udp/udp/symmetric~symmetric/engine=nebula/family=dual
+run_matrix 90 --cell "$SD" --no-classify -o "$TMP/nebdual"
+show_matrix_output
+[ "$RC" -eq 0 ] || fail "nebula dual: exit $RC, expected 0 (its theory: symmetric x symmetric direct over IPv6)"
+evidence_of "$TMP/nebdual" "$SD" >"$TMP/nebdual.ev"
+head -1 "$TMP/nebdual.ev" | grep -q '^direct - direct$' &&
+	grep -q 'nat-a (peer A): udp \[2001:db8:1::10\]:4242 -> \[2001:db8:1::10\]:4242 remote \[2001:db8:2::10\]:4242' "$TMP/nebdual.ev" ||
+	fail "nebula dual sym x sym: expected direct between the hosts' own IPv6 addresses, attested: $(cat "$TMP/nebdual.ev")"
+note "nebula IPv6: 4 family 6 cells and 1 dual cell in $(( $(now_ms) - t0 )) ms"
 
 # --- a setup that fails, a setup that hangs -----------------------------------------------------
 cat >"$TMP/badsetup.yaml" <<YAML

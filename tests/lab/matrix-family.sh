@@ -8,7 +8,7 @@
 #   2. --family dual: port-restricted-cone and symmetric, udp and tcp: every cell direct and
 #      attested, symmetric x symmetric (failed over IPv4) over IPv6, its runs saying family 6;
 #      the theory names the family; exit 0;
-#   3. an engine without the ipv6 capability (netcat) in a family 6 cell: skipped, saying why,
+#   3. an engine without the ipv6 capability (n2n: its underlay is IPv4 only) in a family 6 cell: skipped, saying why,
 #      exit 0 (no error);
 #   4. bad input, one clear error each, exit 2: --family x, an IPv4 profile for family 6, an
 #      IPv6 profile for family 4, an IPv4 --ipv6-profile, --ipv6-profile without dual, a topology
@@ -79,12 +79,12 @@ assert all(s.endswith(" family=dual") for s in suites), suites
 PY
 
 # 3. an engine that does not declare ipv6
-run_matrix 60 --engine netcat --cell two-nats/udp/udp/ipv6-firewall~ipv6-firewall/family=6/engine=netcat \
+run_matrix 60 --engine n2n --cell two-nats/udp/udp/ipv6-firewall~ipv6-firewall/family=6/engine=n2n \
 	-o "$TMP/nc"
 show_matrix_output
-[ "$RC" -eq 0 ] || fail "a family 6 cell of netcat: exit $RC, expected 0 (skipped, not an error)"
-outcomes "$TMP/nc" | grep -qx "two-nats/udp/udp/ipv6-firewall~ipv6-firewall/engine=netcat/family=6 skipped" ||
-	fail "the netcat cell is not skipped: $(outcomes "$TMP/nc")"
+[ "$RC" -eq 0 ] || fail "a family 6 cell of n2n: exit $RC, expected 0 (skipped, not an error)"
+outcomes "$TMP/nc" | grep -qx "two-nats/udp/udp/ipv6-firewall~ipv6-firewall/engine=n2n/family=6 skipped" ||
+	fail "the n2n cell is not skipped: $(outcomes "$TMP/nc")"
 grep -q "does not declare the ipv6 capability" "$TMP/nc/matrix.json" ||
 	fail "the skipped cell does not say why"
 

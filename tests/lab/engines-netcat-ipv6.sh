@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# engines-netcat-ipv6.sh PUNCHLAB: netcat (engines/netcat.yaml) over IPv6 (capability ipv6).
+#   - family 6: firewall x firewall connects between the hosts' own IPv6 addresses (an RFC 6092
+#     firewall translates nothing, so nc aims there), attested; firewall x a random-port NAT66
+#     fails (nc's port 17000 is not the one that NAT66 shows, as with an IPv4 symmetric NAT);
+#   - dual: symmetric x symmetric, which nc never connects over IPv4, connects over IPv6 (nc
+#     aims at the other host's IPv6 address, as a dual-stack nc given a name would), attested;
+#   - each run exits 0 against the theory; nothing of nc is left running.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/matrix-lib.sh"
+. "$(dirname "$0")/engines-ipv6-lib.sh"
+require_root
+NC=$(command -v nc) || fail "nc (netcat-openbsd) is not installed: ci/bootstrap.sh installs it (PUNCHLAB_ENGINES=all)"
+engine_snapshot "$NC" >"$TMP/before"
+
+# evidence_of DIR ID-PART: outcome, phase, verdict, then the attestation's evidence lines
+evidence_of() {
+	python3 - "$1/matrix.json" "$2" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+c = [c for c in d["cells"] if sys.argv[2] in c["id"]]
+assert len(c) == 1, [x["id"] for x in d["cells"]]
+r = c[0]["runs"][0]
+a = r.get("attestation") or {}
+print(c[0]["outcome"], r["phase"] or "-", a.get("verdict", "-"))
+print("\n".join(a.get("evidence", [])))
+PY
+}
+
+NS=$(nat66_symmetric_profile "$TMP")
+FW=two-nats/udp/udp/ipv6-firewall~ipv6-firewall/engine=netcat/family=6
+t0=$(now_ms)
+run_matrix 60 --engine netcat --family 6 --profiles "ipv6-firewall,$NS" --no-classify -o "$TMP/nc6"
+show_matrix_output
+[ "$RC" -eq 0 ] || fail "netcat family 6: exit $RC, expected 0 (its theory: firewall x firewall direct, a random-port NAT66 failed)"
+evidence_of "$TMP/nc6" "$FW" >"$TMP/fw.ev"
+head -1 "$TMP/fw.ev" | grep -q '^direct - direct$' &&
+	grep -q 'nat-a (peer A): udp \[2001:db8:1::10\]:17000 -> \[2001:db8:1::10\]:17000 remote \[2001:db8:2::10\]:17000' "$TMP/fw.ev" ||
+	fail "netcat family 6 firewall x firewall: expected direct between the hosts' own addresses at port 17000, attested: $(cat "$TMP/fw.ev")"
+got=$(evidence_of "$TMP/nc6" "/ipv6-firewall~%2F" | head -1)
+case $got in "failed probing "*) ;; *) fail "netcat family 6 firewall x NAT66-symmetric: \"$got\", expected failed in probing" ;; esac
+
+SD=two-nats/udp/udp/symmetric~symmetric/engine=netcat/family=dual
+run_matrix 60 --cell "$SD" --no-classify -o "$TMP/ncdual"
+show_matrix_output
+[ "$RC" -eq 0 ] || fail "netcat dual: exit $RC, expected 0 (its theory: symmetric x symmetric direct over IPv6)"
+evidence_of "$TMP/ncdual" "$SD" >"$TMP/sd.ev"
+head -1 "$TMP/sd.ev" | grep -q '^direct - direct$' &&
+	grep -q 'remote \[2001:db8:2::10\]:17000' "$TMP/sd.ev" ||
+	fail "netcat dual sym x sym: expected direct over IPv6, attested: $(cat "$TMP/sd.ev")"
+
+engine_snapshot "$NC" >"$TMP/after"
+left=$(comm -13 "$TMP/before" "$TMP/after")
+[ -z "$left" ] || fail "something was left behind: $left"
+note "netcat over IPv6: 4 family 6 cells and 1 dual cell in $(( $(now_ms) - t0 )) ms"
