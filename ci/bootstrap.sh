@@ -61,6 +61,7 @@ punchlab_packages=(
 	"libnatpmp-dev:punch --technique portmap asks the router for a mapping over NAT-PMP (libnatpmp)"
 	"libminiupnpc-dev:punch --technique portmap asks the router for a mapping over UPnP-IGD (libminiupnpc)"
 	"jq:docs/walkthrough.md (run by the walkthrough test) reads matrix.json with jq(1)"
+	"tayga:a nat node with a nat64 prefix runs NAT64 (tayga) in the node (topologies/nat64.yaml)"
 	"openssl:the ice engine's TURN server certificate per run, and the TURN-over-TLS test's untrusted one (openssl req)"
 )
 # PUNCHLAB_SANITIZE=1 (ci/test --sanitize, ci/fuzz): the sanitizer and fuzzing build (clang,
@@ -213,6 +214,13 @@ punchlab_install_missing() {
 	   systemctl is-enabled miniupnpd >/dev/null 2>&1; then
 		systemctl disable miniupnpd >/dev/null 2>&1 &&
 			echo "punchlab: disabled the miniupnpd service the package enabled (punchlab runs it in a lab node only)" >&2
+	fi
+	# ... and tayga: the package's service would make a nat64 device, routes and an iptables
+	# NAT rule in this machine's own namespace at the next boot; the lab runs it per node
+	if [[ " ${missing[*]} " == *" tayga "* ]] && [ -d /run/systemd/system ] &&
+	   systemctl is-enabled tayga >/dev/null 2>&1; then
+		systemctl disable tayga >/dev/null 2>&1 &&
+			echo "punchlab: disabled the tayga service the package enabled (punchlab runs it in a lab node only)" >&2
 	fi
 	rm -f "$PUNCHLAB_TOP/.apt.log"
 }

@@ -43,9 +43,9 @@ static const char classify_usage[] =
 	"  --json            one JSON document on stdout instead of the tables\n"
 	"  --timeouts        also measure the UDP mapping lifetime end to end (slow: about each\n"
 	"                    profile's udp-timeout, probed up to 30 s beyond it)\n"
-	"  -t, --topology T  the lab (default " DEFAULT_TOPOLOGY "); it needs the roles peer-a,\n"
-	"                    nat-a (gets the profile) and rendezvous (two addresses of the\n"
-	"                    profile's family)\n"
+	"  -t, --topology T  the lab (default " DEFAULT_TOPOLOGY ", two-firewalls for a profile that\n"
+	"                    translates nothing); it needs the roles peer-a, nat-a (gets the\n"
+	"                    profile) and rendezvous (two addresses of the profile's family)\n"
 	"  -v, --verbose     also print the evidence: what each probe of each round saw, and\n"
 	"                    the NAT's conntrack mappings\n"
 	"  --wait MS         how long to wait for a packet that may never come (default 500)\n"
@@ -308,6 +308,9 @@ int classify_main(int argc, char **argv)
 	struct profile_params params = { 0 };
 	char why[256];
 	const char *topology = DEFAULT_TOPOLOGY;
+	bool topology_given = false;
+	struct topo *tfw = NULL; /* two-firewalls, for translation-none profiles without -t */
+	const char **fw = NULL;   /* that lab's name per profile, NULL for t */
 	struct classify_opts opts = { .wait_ms = 0 };
 	bool json = false, verbose = false;
 	char (*paths)[PATH_LEN] = NULL;
@@ -327,6 +330,7 @@ int classify_main(int argc, char **argv)
 			break;
 		case 't':
 			topology = optarg;
+			topology_given = true;
 			break;
 		case 'v':
 			verbose = true;
@@ -357,7 +361,8 @@ int classify_main(int argc, char **argv)
 	paths = calloc(MAX_PROFILES, sizeof(*paths));
 	jobs = calloc(MAX_PROFILES, sizeof(*jobs));
 	t = calloc(1, sizeof(*t));
-	if (!paths || !jobs || !t) {
+	fw = calloc(MAX_PROFILES, sizeof(*fw));
+	if (!paths || !jobs || !t || !fw) {
 		fprintf(stderr, "punchlab: out of memory\n");
 		goto out;
 	}
@@ -398,14 +403,23 @@ int classify_main(int argc, char **argv)
 		if (profile_header_parse_file(&h, paths[i], &dl) < 0) {
 			diag_print(&dl, &out_std);
 			errors++;
+		} else if (!topology_given &&
+			   strcmp(classify_default_topology(&h), DEFAULT_TOPOLOGY) != 0) {
+			fw[i] = classify_default_topology(&h);
 		}
 	}
 	if (errors || cli_load_topology(topology, t))
 		goto out;
+	for (int i = 0; i < n && !tfw; i++)
+		if (fw[i]) {
+			tfw = calloc(1, sizeof(*tfw));
+			if (!tfw || cli_load_topology(fw[i], tfw))
+				goto out;
+		}
 
 	start = now_ms();
 	for (int i = 0; i < n; i++) {
-		jobs[i].topo = t;
+		jobs[i].topo = fw[i] ? tfw : t;
 		jobs[i].opts = opts;
 		snprintf(jobs[i].path, sizeof(jobs[i].path), "%s", paths[i]);
 		jobs[i].started = pthread_create(&jobs[i].thread, NULL, job_run, &jobs[i]) == 0;
@@ -451,5 +465,7 @@ out:
 	free(jobs);
 	free(paths);
 	free(t);
+	free(tfw);
+	free(fw);
 	return ret;
 }

@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "engine/adapter.h"
 #include "engine/engine_file.h"
+#include "lab/classify.h"
 #include "lab/topo.h"
 #include "matrix/family.h"
 #include "matrix/lifetime.h"
@@ -100,13 +101,15 @@ static int keep_udp_networks(char paths[][PATH_LEN], int n)
 }
 
 /* A job's lab by its profile's family: the run's topology and full-cone in nat-b for an IPv4
- * profile; for an IPv6 one, the topology's dual-stack twin and ipv6-firewall, over IPv6. */
+ * profile (tfw, when loaded, for one that translates nothing); for an IPv6 one, the topology's
+ * dual-stack twin and ipv6-firewall, over IPv6. */
 static void job_family(struct job *j, const struct topo *t, const struct topo *t6,
-		       const char *peer, const char *peer6, const char *program)
+		       const struct topo *tfw, const char *peer, const char *peer6,
+		       const char *program)
 {
 	bool six = j->row->h.family == PROFILE_FAMILY_IPV6;
 
-	j->o.topo = six ? t6 : t;
+	j->o.topo = six ? t6 : tfw && j->row->h.translation == PROFILE_TRANSLATION_NONE ? tfw : t;
 	j->o.peer_profile = six ? peer6 : peer;
 	j->o.family = six ? AF_INET6 : AF_INET;
 	j->o.punch = program;
@@ -310,7 +313,8 @@ int lifetime_main(int argc, char **argv)
 	struct row *rows = NULL;
 	struct job *js = NULL;
 	pthread_t *th = NULL;
-	struct topo *t = NULL, *t6 = NULL;
+	struct topo *t = NULL, *t6 = NULL, *tfw = NULL; /* tfw: for a firewall's row, without -t */
+	bool topology_given = false;
 	struct diag_list dl = { .count = 0 };
 	bool any6 = false;
 
@@ -319,7 +323,7 @@ int lifetime_main(int argc, char **argv)
 		switch (c) {
 		case 'p': profiles = optarg; break;
 		case 'e': engine = optarg; break;
-		case 't': topology = optarg; break;
+		case 't': topology = optarg; topology_given = true; break;
 		case 'm': md = true; break;
 		case 'U': unreplied = true; break;
 		case 'S': stream = true; break;
@@ -455,6 +459,15 @@ int lifetime_main(int argc, char **argv)
 	}
 	if (cli_load_topology(topology, t))
 		goto out;
+	/* a profile that translates nothing needs a lab whose homes are routed (classify's
+	 * choice, classify_default_topology()) */
+	for (int i = 0; i < n && !topology_given && !tfw; i++)
+		if (strcmp(classify_default_topology(&rows[i].h), topology) != 0 &&
+		    rows[i].h.family == PROFILE_FAMILY_IPV4) {
+			tfw = calloc(1, sizeof(*tfw));
+			if (!tfw || cli_load_topology(classify_default_topology(&rows[i].h), tfw))
+				goto out;
+		}
 	/* IPv6 profiles: the topology's dual-stack twin and an IPv6 peer (matrix/family.h) */
 	if (any6) {
 		if (paths_resolve("nat-profiles", ".nft", PEER_PROFILE6, peer6, sizeof(peer6)) < 0) {
@@ -470,7 +483,7 @@ int lifetime_main(int argc, char **argv)
 
 	if (gap) {
 		js[0] = (struct job){ .row = &rows[0] };
-		job_family(&js[0], t, t6, peer, peer6, program);
+		job_family(&js[0], t, t6, tfw, peer, peer6, program);
 		js[0].o.profile = rows[0].path;
 		js[0].o.kind = unreplied ? LIFETIME_UNREPLIED : stream ? LIFETIME_STREAM
 						    : LIFETIME_REPLIED;
@@ -486,7 +499,7 @@ int lifetime_main(int argc, char **argv)
 		for (int k = 0; k < (rows[i].split ? LIFETIME_KINDS : 1); k++) {
 			js[nj] = (struct job){ .row = &rows[i], .lo = lo, .hi = hi,
 					       .short_s = short_s };
-			job_family(&js[nj], t, t6, peer, peer6, program);
+			job_family(&js[nj], t, t6, tfw, peer, peer6, program);
 			js[nj++].o.kind = (enum lifetime_kind)k;
 		}
 	for (int i = 0; i < nj; i += jobs) {
@@ -517,6 +530,7 @@ out:
 	free(th);
 	free(ef);
 	free(t);
+	free(tfw);
 	free(t6);
 	return ret;
 }

@@ -223,6 +223,12 @@ void measure_ports(struct ctx *c, int round, enum classify_transport tr)
 	cl_ctx_close_from(c, mark);
 }
 
+const char *classify_default_topology(const struct profile_header *h)
+{
+	return h && h->translation == PROFILE_TRANSLATION_NONE && h->family == PROFILE_FAMILY_IPV4
+		       ? "two-firewalls" : "two-nats";
+}
+
 static const char *family_word(int family)
 {
 	return family == AF_INET6 ? "IPv6" : "IPv4";
@@ -387,6 +393,14 @@ static int warm_up(struct ctx *c)
 		c->wan = c->hostaddr;
 		cl_evidence(c, "path: the server saw the host's own endpoint %s: no translation, the "
 			    "host's address is the public one", cl_ep_str(&src, b[0], sizeof(b[0])));
+	} else if (seen && src.port == PORT_WARMUP &&
+		   c->r->declared.translation == PROFILE_TRANSLATION_PREFIX) {
+		/* NPTv6 (nptv6.nft): the host's address with the prefix translated, its port kept;
+		 * that address, not the node's WAN address, is the public one */
+		c->wan = src.a;
+		cl_evidence(c, "path: the server saw %s: the host's prefix translated (header "
+			    "translation: prefix), the public address", cl_ep_str(&src, b[0],
+										sizeof(b[0])));
 	} else if (seen) {
 		struct ep in = { c->hostaddr, PORT_WARMUP };
 

@@ -144,6 +144,12 @@ struct classify_result {
 int classify_profile(const struct topo *t, const char *profile, const struct classify_opts *opts,
 		     struct classify_result *r, struct diag_list *dl);
 
+/* The lab a profile is measured in when nobody names one: "two-nats", or "two-firewalls" for an
+ * IPv4 profile that translates nothing (header "translation: none"): its home is on public
+ * addresses that the internet router must route, which two-nats's private LANs are not (an IPv6
+ * profile's lab is two-nats-dual, whose homes are routed, whatever the translation). */
+const char *classify_default_topology(const struct profile_header *h);
+
 /* Classify, in parallel, the profile of every NAT node of `used` other than the nodes with the
  * roles nat-a and nat-b (whose profiles a matrix cell sets): the CGN of double-nat, say. Each
  * is measured in a lab built from `lab_topo` (e.g. two-nats). Returns 0 when every such profile

@@ -3,6 +3,7 @@
  * and reading the NAT's conntrack (classify_internal.h). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -441,6 +442,10 @@ int cl_ct_get(struct ctx *c, uint8_t proto, uint16_t port, struct ep rem, struct
 	p = ct_mapping_addr(&cm, CT_ADDR_PUBLIC);
 	pub->a = cl_addr_of(&p);
 	pub->port = cm.public_port;
+	/* NPTv6 translates without conntrack (nptv6.nft: before and after it), so the entry
+	 * holds the internal address; the public one is the host's external address (warm_up) */
+	if (c->r->declared.translation == PROFILE_TRANSLATION_PREFIX && !(cm.status & IPS_NAT_MASK))
+		pub->a = c->wan;
 	*timeout = cm.timeout;
 	return 0;
 }

@@ -20,6 +20,7 @@
 
 #include "base/paths.h"
 #include "lab/lab_internal.h"
+#include "lab/nat64.h"
 #include "lab/portmapd.h"
 #include "lab/sysctl.h"
 #include "nft/profile.h"
@@ -176,7 +177,8 @@ static int resolve_profiles(struct lab *lab, const struct lab_options *opts, str
 				       "node \"%s\": profile \"%s\" not found (looked for %s), expected "
 				       "a name from nat-profiles/ or a path to a .nft file",
 				       t->nodes[n].name, want, lab->nodes[n].profile);
-		else if (profile_family_check(lab, n, file, line, dl) < 0)
+		else if (profile_family_check(lab, n, file, line, dl) < 0 ||
+			 lab_translation_check(t, n, lab->nodes[n].profile, file, line, dl) < 0)
 			ret = -EINVAL;
 	}
 	return ret < 0 ? ret : resolve_companions(lab, opts, dl);
@@ -398,35 +400,45 @@ static int add_addresses(struct lab *lab, const struct if_ids *ids, struct diag_
 	return 0;
 }
 
-/* IPv6 homes are routed (RFC 6092: the firewall filters, it does not translate), so the router
- * a NAT node hangs off (its gateway) gets a route to the node's IPv6 LAN prefix via the node.
- * IPv4 LANs stay private, unrouted, as before: only translation reaches them. */
-static int route_home_v6(struct lab *lab, const struct if_ids *ids, int n, int g,
-			 struct diag_list *dl)
+/* Homes on routed addresses: the router a NAT node hangs off (its gateway) gets a route to each
+ * such prefix of the node's LAN via the node. IPv6 homes are routed (RFC 6092: the firewall
+ * filters, it does not translate), every IPv6 prefix of the LAN end (nptv6 puts its external
+ * prefix there, topologies/two-npt.yaml). IPv4 LANs on private space (RFC 1918, 100.64.0.0/10)
+ * stay unrouted, as before: only translation reaches them; a LAN on public space (a firewall
+ * that does not translate, topologies/two-firewalls.yaml) is routed like an IPv6 one. */
+static int route_home(struct lab *lab, const struct if_ids *ids, int n, int g,
+		      struct diag_list *dl)
 {
 	const struct topo *t = &lab->topo;
 	const struct topo_node *node = &t->nodes[n];
-	const struct net_addr *lan, *via;
+	const struct topo_end *le;
 	struct nl_err err = { "" };
-	struct net_addr net;
-	char text[64];
-	const char *why;
 	int eg;
 
 	if (node->lan_link < 0 || node->wan_link < 0)
 		return 0;
-	lan = topo_end_addr(&t->links[node->lan_link].ends[node->lan_end], AF_INET6);
-	via = topo_end_addr(&t->links[node->wan_link].ends[node->wan_end], AF_INET6);
+	le = &t->links[node->lan_link].ends[node->lan_end];
 	eg = topo_link_end_of(&t->links[node->wan_link], g);
-	if (!lan || !via || eg < 0)
-		return 0;
-	net_addr_network(lan, text, sizeof(text));
-	if (net_addr_parse(text, &net, &why) < 0)
-		return diag_add(dl, t->file, lan->line, "node \"%s\": LAN prefix %s: %s",
-				node->name, text, why);
-	if (nl_route_add_via(lab->nodes[g].sk, ids->end[node->wan_link][eg], &net, via, &err) < 0)
-		return diag_add(dl, t->file, node->line, "node \"%s\": %s", t->nodes[g].name,
-				err.msg);
+	for (int i = 0; eg >= 0 && i < le->naddrs; i++) {
+		const struct net_addr *lan = &le->addrs[i], *via;
+		struct net_addr net;
+		char text[64];
+		const char *why;
+
+		if (lan->family == AF_INET && lab_addr_v4_private(lan))
+			continue;
+		via = topo_end_addr(&t->links[node->wan_link].ends[node->wan_end], lan->family);
+		if (!via)
+			continue;
+		net_addr_network(lan, text, sizeof(text));
+		if (net_addr_parse(text, &net, &why) < 0)
+			return diag_add(dl, t->file, lan->line, "node \"%s\": LAN prefix %s: %s",
+					node->name, text, why);
+		if (nl_route_add_via(lab->nodes[g].sk, ids->end[node->wan_link][eg], &net, via,
+				     &err) < 0)
+			return diag_add(dl, t->file, node->line, "node \"%s\": %s",
+					t->nodes[g].name, err.msg);
+	}
 	return 0;
 }
 
@@ -455,7 +467,7 @@ static int add_routes(struct lab *lab, const struct if_ids *ids, struct diag_lis
 			}
 			break;
 		}
-		if (t->nodes[n].kind == NODE_NAT && route_home_v6(lab, ids, n, g, dl) < 0)
+		if (t->nodes[n].kind == NODE_NAT && route_home(lab, ids, n, g, dl) < 0)
 			return -EINVAL;
 	}
 	return 0;
@@ -717,6 +729,8 @@ int lab_up(const struct topo *t, const struct lab_options *opts, struct lab **la
 	phase_clock(opts, LAB_PHASE_IMPAIR);
 	if (ret == 0)
 		ret = lab_portmapd_start(lab, opts && opts->keep, dl);
+	if (ret == 0)
+		ret = lab_nat64_start(lab, opts && opts->keep, dl);
 	if (ret < 0)
 		goto fail;
 	close(home);
@@ -755,6 +769,7 @@ void lab_down(struct lab *lab)
 	for (int i = 0; i < lab->nchildren; i++)
 		lab_stop(lab, i, 200, NULL);
 	lab_portmapd_cleanup(lab);
+	lab_nat64_cleanup(lab);
 	if (lab->pinned)
 		lab_unpin_nodes(lab);
 	lab_close_nodes(lab);

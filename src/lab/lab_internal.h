@@ -72,6 +72,14 @@ void proc_reap_later_collect(void);
 struct nft_var;
 int lab_nat_vars(const struct topo *t, int n, int family, char vals[5][64], struct nft_var *vars);
 
+/* translation.c: an IPv4 address behind a NAT (RFC 1918, RFC 6598's 100.64.0.0/10); and an
+ * error (at file:line, where the profile was named) when NAT node n's addressing does not fit
+ * what its profile (path) does to addresses, header "translation": none on a private IPv4 LAN,
+ * prefix without a second IPv6 prefix on the LAN link. Returns 0 or -EINVAL. */
+bool lab_addr_v4_private(const struct net_addr *a);
+int lab_translation_check(const struct topo *t, int n, const char *profile, const char *file,
+			  int line, struct diag_list *dl);
+
 /* pin.c */
 int lab_name_valid(const char *name);
 void lab_unpin_nodes(struct lab *lab);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "lab/registry.h"
+#include "lab/nat64.h"
 #include "lab/portmapd.h"
 
 static void record_path(const char *name, char *buf, size_t len)
@@ -331,6 +332,8 @@ int registry_remove(const char *name, const struct out *o)
 	for (int i = 0; i < r.nnodes; i++)
 		if (r.profile[i][0])
 			lab_portmapd_remove(name, r.node[i]); /* its miniupnpd's files, if any */
+	for (int i = 0; i < r.nnodes; i++)
+		lab_nat64_remove(name, r.node[i]); /* its tayga's files, if any */
 	for (int i = 0; i < r.nnodes; i++) {
 		/* Only files under /run/netns named after this lab: a damaged record must not make
 		 * us unmount anything else. */

@@ -58,6 +58,11 @@ struct topo_node {
 	/* Derived for nat nodes: which link/end faces the gateway (WAN) and which the LAN. */
 	int wan_link, wan_end;
 	int lan_link, lan_end;
+	/* "nat64: PREFIX" (nat nodes): the lab runs tayga in the node, translating IPv6 packets to
+	 * PREFIX (RFC 6052) into IPv4 ones from its pool, which the node's own IPv4 profile then
+	 * translates (NAT44) to its WAN address (src/lab/nat64.c). family 0: none. */
+	struct net_addr nat64;
+	int nat64_line;
 };
 
 enum topo_role { ROLE_PEER_A, ROLE_PEER_B, ROLE_NAT_A, ROLE_NAT_B, ROLE_RENDEZVOUS, ROLE_COUNT };

@@ -126,9 +126,23 @@ static void node_attr(const struct yaml_ctx *yc, const char *key, yaml_node_t *k
 		c->pend->gateway_line = line_of(v);
 	} else if (strcmp(key, "profile") == 0) {
 		snprintf(c->node->profile, sizeof(c->node->profile), "%s", val);
+	} else if (strcmp(key, "nat64") == 0) {
+		struct net_addr a;
+		const char *why = NULL;
+		int l;
+
+		c->node->nat64_line = line_of(v);
+		/* RFC 6052 section 2.2: the prefix lengths an IPv4 address can be embedded at */
+		if (net_addr_parse(val, &a, &why) < 0 || a.family != AF_INET6 ||
+		    ((l = a.prefix) != 32 && l != 40 && l != 48 && l != 56 && l != 64 && l != 96))
+			ERR(p, v, "node \"%s\": nat64 \"%s\"%s%s, expected an IPv6 prefix of length "
+			    "32, 40, 48, 56, 64 or 96 (RFC 6052), e.g. 2001:db8:64::/96", c->node->name,
+			    val, why ? ": " : "", why ? why : "");
+		else
+			c->node->nat64 = a;
 	} else {
-		ERR(p, k, "node \"%s\": unknown key \"%s\", expected kind, gateway or profile",
-		    c->node->name, key);
+		ERR(p, k, "node \"%s\": unknown key \"%s\", expected kind, gateway or profile "
+		    "(nat nodes: also nat64)", c->node->name, key);
 		p->key_unknown[c->node - p->t->nodes] = true;
 	}
 }
@@ -555,12 +569,20 @@ static void check_gateway_addresses(struct parse *p)
 		eg = topo_link_end_of(&t->links[li], g);
 		mine = topo_end_addr(&t->links[li].ends[en], AF_INET);
 		theirs = topo_end_addr(&t->links[li].ends[eg], AF_INET);
+		/* an IPv6-only host (behind NAT64, topologies/nat64.yaml) routes over IPv6 */
+		if (!mine && t->nodes[n].kind == NODE_HOST &&
+		    topo_end_addr(&t->links[li].ends[en], AF_INET6) &&
+		    topo_end_addr(&t->links[li].ends[eg], AF_INET6)) {
+			mine = topo_end_addr(&t->links[li].ends[en], AF_INET6);
+			theirs = topo_end_addr(&t->links[li].ends[eg], AF_INET6);
+		}
 		if (!mine || !theirs) {
 			if (p->addr_unknown[n] || p->addr_unknown[g])
 				continue;
 			diag_add(p->dl, p->file, t->links[li].line,
 				 "link between \"%s\" and its gateway \"%s\" needs an IPv4 address on "
-				 "both ends, expected ADDR/PREFIX on each", t->nodes[n].name, t->nodes[g].name);
+				 "both ends (an IPv6-only host: IPv6 on both), expected ADDR/PREFIX on "
+				 "each", t->nodes[n].name, t->nodes[g].name);
 			continue;
 		}
 		if (!same_subnet(mine, theirs)) {
@@ -589,6 +611,10 @@ static void check_nats(struct parse *p)
 				diag_add(p->dl, p->file, node->line,
 					 "node \"%s\" is a %s, expected profile: only on nat nodes",
 					 node->name, topo_kind_name(node->kind));
+			if (node->nat64.family)
+				diag_add(p->dl, p->file, node->nat64_line,
+					 "node \"%s\" is a %s, expected nat64: only on nat nodes",
+					 node->name, topo_kind_name(node->kind));
 			continue;
 		}
 		if (node->gateway < 0)
@@ -609,6 +635,11 @@ static void check_nats(struct parse *p)
 			diag_add(p->dl, p->file, node->line,
 				 "nat node \"%s\" has no LAN link, expected a second link with an IPv4 "
 				 "address for the hosts behind it", node->name);
+		else if (node->lan_link >= 0 && node->nat64.family &&
+			 !topo_end_addr(&t->links[node->lan_link].ends[node->lan_end], AF_INET6))
+			diag_add(p->dl, p->file, node->nat64_line,
+				 "nat node \"%s\" has nat64 but no IPv6 address on its LAN link, "
+				 "expected one: NAT64 serves IPv6 hosts", node->name);
 	}
 }
 

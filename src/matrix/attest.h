@@ -98,3 +98,12 @@ void attest_lab(const struct lab *lab, uint8_t proto, const struct ct_mappings *
  * empty. flows has one zeroed element per node; the caller frees each (ct_mappings_free()).
  * A node that cannot be read stays empty (its side then proves nothing). */
 void attest_lab_read(const struct lab *lab, struct ct_mappings *flows);
+
+/* Append to set (at most ATTEST_MAX_ADDRS in all, *n counts) the addresses node host of
+ * topology t may show outside through NPTv6 in nat node nat (nat-profiles/nptv6.nft): each of
+ * host's IPv6 addresses with the prefix of each other IPv6 network of nat's LAN link, of the
+ * same length (the external prefix the topology puts there), interface identifier kept.
+ * attest_lab() counts them as the other side's, so that a flow to the other host's external
+ * address attests. */
+struct topo;
+void attest_nptv6_addrs(const struct topo *t, int host, int nat, struct net_addr *set, int *n);

@@ -41,6 +41,39 @@ static void add_node_addrs(const struct topo *t, int node, struct net_addr *set,
 	}
 }
 
+/* The addresses host may show outside through NPTv6 (nat-profiles/nptv6.nft) in the router
+ * nat (attest.h). For a router that does not translate prefixes they are addresses nobody
+ * uses: harmless. */
+void attest_nptv6_addrs(const struct topo *t, int host, int nat, struct net_addr *set, int *n)
+{
+	const struct topo_node *nd = &t->nodes[nat];
+	const struct topo_end *lan;
+
+	if (nd->kind != NODE_NAT || nd->lan_link < 0)
+		return;
+	lan = &t->links[nd->lan_link].ends[nd->lan_end];
+	for (int li = 0; li < t->nlinks; li++) {
+		int e = topo_link_end_of(&t->links[li], host);
+
+		for (int a = 0; e >= 0 && a < t->links[li].ends[e].naddrs; a++) {
+			const struct net_addr *h = &t->links[li].ends[e].addrs[a];
+
+			for (int k = 0; h->family == AF_INET6 && k < lan->naddrs; k++) {
+				const struct net_addr *x = &lan->addrs[k];
+				struct net_addr ext = *h;
+
+				if (x->family != AF_INET6 || x->prefix != h->prefix || x->prefix % 8 ||
+				    memcmp(&x->a.v6, &h->a.v6, (size_t)x->prefix / 8) == 0 ||
+				    *n >= ATTEST_MAX_ADDRS)
+					continue;
+				memcpy(&ext.a.v6, &x->a.v6, (size_t)x->prefix / 8);
+				ext.line = 0;
+				set[(*n)++] = ext;
+			}
+		}
+	}
+}
+
 /* What the peer `self`'s NAT may see of the other peer: the other host and every NAT on its way
  * out, except this peer's own NAT (in same-nat the one NAT's own addresses prove nothing: the
  * flow must reach the other host). Routers and servers are never the other side. */
@@ -52,6 +85,9 @@ static void other_side(const struct topo *t, int self, int other, int own_nat,
 		enum node_kind k = t->nodes[n].kind;
 		if ((k == NODE_HOST || k == NODE_NAT) && n != own_nat && n != self)
 			add_node_addrs(t, n, s->other, &s->nother);
+		/* the other host behind an NPTv6 router shows its external address */
+		if (k == NODE_NAT && n != own_nat)
+			attest_nptv6_addrs(t, other, n, s->other, &s->nother);
 	}
 }
 

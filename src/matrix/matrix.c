@@ -448,7 +448,7 @@ static void *classify_thread(void *arg)
 
 static int plan_classify(struct plan *p, const struct out *o)
 {
-	struct topo *t = calloc(1, sizeof(*t));
+	struct topo *t = calloc(1, sizeof(*t)), *tfw = NULL;
 	struct diag_list dl = { .count = 0 };
 	pthread_t th[MATRIX_MAX_PROFILES];
 	struct classify_job jobs[MATRIX_MAX_PROFILES];
@@ -464,8 +464,28 @@ static int plan_classify(struct plan *p, const struct out *o)
 		free(t);
 		return -EINVAL;
 	}
+	/* a profile that translates nothing is measured where its home is routed */
+	for (int i = 0; i < p->nprof && !tfw; i++) {
+		const char *name = classify_default_topology(&p->prof[i].h);
+
+		if (strcmp(name, "two-nats") == 0)
+			continue;
+		tfw = calloc(1, sizeof(*tfw));
+		if (!tfw || paths_resolve("topologies", ".yaml", name, path, sizeof(path)) < 0 ||
+		    topo_parse_file(tfw, path, &dl) < 0) {
+			int ret = tfw ? -EINVAL : -ENOMEM;
+
+			diag_print(&dl, o);
+			free(tfw);
+			free(t);
+			return ret;
+		}
+	}
 	for (int i = 0; i < p->nprof; i++) {
-		jobs[i] = (struct classify_job){ .u = &p->prof[i], .t = t };
+		const char *name = classify_default_topology(&p->prof[i].h);
+
+		jobs[i] = (struct classify_job){ .u = &p->prof[i],
+						 .t = strcmp(name, "two-nats") ? tfw : t };
 		/* an IPv6 profile is measured over IPv6: classify takes two-nats-dual by itself
 		 * when the topology has no IPv6 (src/lab/classify_topology.c) */
 		if (pthread_create(&th[i], NULL, classify_thread, &jobs[i]) == 0)
@@ -492,6 +512,7 @@ static int plan_classify(struct plan *p, const struct out *o)
 	fprintf(o->err ? o->err : stderr, "classified %d profile(s) in %.1f s\n", p->nprof + nextra,
 		(now_ms() - t0) / 1000);
 	free(t);
+	free(tfw);
 	return 0;
 }
 

@@ -53,6 +53,12 @@ static const char *const family_names[] = {
 	[PROFILE_FAMILY_IPV6] = "ipv6",
 };
 
+static const char *const translation_names[] = {
+	[PROFILE_TRANSLATION_NAPT] = "napt",
+	[PROFILE_TRANSLATION_NONE] = "none",
+	[PROFILE_TRANSLATION_PREFIX] = "prefix",
+};
+
 struct key_def {
 	const char *name;
 	bool optional;
@@ -91,6 +97,8 @@ static const struct key_def key_defs[PROFILE_KEY_COUNT] = {
 		"all, no-udp, or tcp: then 1 to 8 ports separated by commas, e.g. tcp:80,443" },
 	[PROFILE_KEY_PORTMAP] = { "portmap", true,
 		"none, or one or more of upnp, natpmp, pcp separated by commas, e.g. \"upnp, natpmp\"" },
+	[PROFILE_KEY_TRANSLATION] = { "translation", true,
+		"napt, none (a firewall) or prefix (NPTv6, family ipv6 only)" },
 };
 
 static const char *name_of(const char *const *names, size_t n, int v)
@@ -121,6 +129,11 @@ const char *profile_unsolicited_name(enum profile_unsolicited v)
 const char *profile_family_name(enum profile_family v)
 {
 	return name_of(family_names, ARRAY_SIZE(family_names), (int)v);
+}
+
+const char *profile_translation_name(enum profile_translation v)
+{
+	return name_of(translation_names, ARRAY_SIZE(translation_names), (int)v);
 }
 
 const char *profile_key_name(enum profile_key k)
@@ -457,6 +470,12 @@ static int parse_value(struct profile_header *h, enum profile_key k, char *v, in
 			goto bad;
 		h->family = (enum profile_family)i;
 		return 0;
+	case PROFILE_KEY_TRANSLATION:
+		i = lookup(translation_names, ARRAY_SIZE(translation_names), v);
+		if (i < 0)
+			goto bad;
+		h->translation = (enum profile_translation)i;
+		return 0;
 	case PROFILE_KEY_OUTBOUND:
 		if (profile_outbound_parse(v, h) < 0)
 			goto bad;
@@ -590,6 +609,22 @@ static void check_consistency(struct profile_header *h, const bool ok[], struct 
 		diag_add(dl, h->file, h->line[PROFILE_KEY_POOLING],
 			 "pooling: only for family ipv4 (family is %s): expected no pooling line",
 			 profile_family_name(h->family));
+	/* NPTv6 is IPv6's (RFC 6296); IPv4 has no prefix translation worth the name */
+	if (ok[PROFILE_KEY_TRANSLATION] && ok[PROFILE_KEY_FAMILY] &&
+	    h->translation == PROFILE_TRANSLATION_PREFIX && h->family != PROFILE_FAMILY_IPV6)
+		diag_add(dl, h->file, h->line[PROFILE_KEY_TRANSLATION],
+			 "translation: prefix is NPTv6, for family ipv6 only (family is %s): expected "
+			 "napt or none, or family: ipv6", profile_family_name(h->family));
+	/* nothing translated: the public endpoint is the host's own, whatever else is said */
+	if (ok[PROFILE_KEY_TRANSLATION] && ok[PROFILE_KEY_MAPPING] && ok[PROFILE_KEY_PORTS] &&
+	    h->translation != PROFILE_TRANSLATION_NAPT &&
+	    (h->mapping != PROFILE_ENDPOINT_INDEPENDENT || h->ports != PROFILE_PORTS_PRESERVE))
+		diag_add(dl, h->file, h->line[PROFILE_KEY_TRANSLATION],
+			 "translation: %s keeps every port and maps each internal endpoint to one "
+			 "public endpoint, but mapping is %s and ports %s: expected mapping "
+			 "endpoint-independent and ports preserve",
+			 profile_translation_name(h->translation),
+			 profile_dependency_name(h->mapping), profile_ports_name(h->ports));
 	if (ok[PROFILE_KEY_STRIDE] && ok[PROFILE_KEY_PORTS] &&
 	    h->ports != PROFILE_PORTS_SEQUENTIAL)
 		diag_add(dl, h->file, h->line[PROFILE_KEY_STRIDE],

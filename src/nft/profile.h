@@ -51,6 +51,18 @@ enum profile_family {
 	PROFILE_FAMILY_IPV4,
 	PROFILE_FAMILY_IPV6,
 };
+
+/* What the node does to addresses (header key translation): NAPT, the default (addresses and
+ * ports rewritten per flow: every other profile); none (a firewall: the home is on routed
+ * addresses, a host's public endpoint is its own); prefix (NPTv6, RFC 6296: the internal prefix
+ * is rewritten to an external one, hosts' interface identifiers and ports kept). The lab checks
+ * that the node's LAN fits (lab_translation_check()), classify picks a lab that routes the LAN
+ * for none (classify_topology_name()). */
+enum profile_translation {
+	PROFILE_TRANSLATION_NAPT,
+	PROFILE_TRANSLATION_NONE,
+	PROFILE_TRANSLATION_PREFIX,
+};
 /* Port-mapping protocols the router offers (bit mask, header key portmap): the lab runs
  * miniupnpd in the NAT node for them (lab/portmapd.h). */
 #define PROFILE_PORTMAP_UPNP 0x1u
@@ -84,6 +96,7 @@ enum profile_key {
 	PROFILE_KEY_FAMILY,      /* optional: ipv4 (default) or ipv6 */
 	PROFILE_KEY_OUTBOUND,    /* optional: all (default), no-udp, tcp:PORT,PORT... */
 	PROFILE_KEY_PORTMAP,     /* optional: upnp, natpmp, pcp or none (default) */
+	PROFILE_KEY_TRANSLATION, /* optional: napt (default), none or prefix */
 	PROFILE_KEY_COUNT,
 };
 
@@ -140,6 +153,7 @@ struct profile_header {
 	int npool;
 	char pool[PROFILE_POOL_MAX][16];
 	enum profile_family family;    /* ipv4 unless declared */
+	enum profile_translation translation; /* napt unless declared */
 	/* What the network lets leave it (key outbound): a firewall in front of the NAT that
 	 * blocks all UDP (outbound_no_udp), and with outbound_nports > 0 passes TCP only to
 	 * outbound_ports[] (and no UDP: "tcp:80,443"). All zero (the default): everything leaves. */
@@ -203,6 +217,7 @@ const char *profile_ports_name(enum profile_ports v);
 const char *profile_unsolicited_name(enum profile_unsolicited v);
 const char *profile_key_name(enum profile_key k);
 const char *profile_family_name(enum profile_family v); /* "ipv4", "ipv6" */
+const char *profile_translation_name(enum profile_translation v); /* "napt", "none", "prefix" */
 
 /* "udp", "tcp", "udp, tcp" (the header spelling) into buf; returns buf. */
 char *profile_transports_format(unsigned transports, char *buf, size_t len);

@@ -116,6 +116,9 @@ mkdir "$dir/twins"
 shipped=""
 for s in $(grep -L '^# family: ipv6$' "$SRC"/nat-profiles/*.nft); do
 	grep -q '^# outbound: ' "$s" && continue
+	# a firewall translates nothing (classify: mapping "no translation", hairpin n/a) and every
+	# generated profile is a NAT: no twin, as for the IPv6 firewalls
+	grep -q '^# translation: none$' "$s" && continue
 	shipped="$shipped $s"
 	name=$(basename "$s" .nft)
 	key() { sed -n "s/^# $1: //p" "$s"; }

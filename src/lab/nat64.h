@@ -1,0 +1,33 @@
+/* NAT64 in a node (topology key "nat64: PREFIX" on a nat node, docs/topology-format.md): the
+ * lab runs Debian's tayga confined to the node, with its own config, TUN device and data
+ * directory per lab, the packaged service never started. tayga translates IPv6 packets to
+ * PREFIX (an IPv4 address embedded as RFC 6052 says) into IPv4 ones from a private pool inside
+ * the node, and back; the node's own IPv4 profile then translates the pool to its WAN address
+ * (NAT44), as it does its LAN. So an IPv6-only host behind the node reaches IPv4 peers at
+ * PREFIX + their address, through whatever NAT the profile is.
+ *
+ * Per node, a directory $TMPDIR/punchlab-nat64-<lab>-<node> holds tayga.conf, its dynamic map
+ * and its log; tayga is a lab child: lab_down() ends it with the namespaces and removes the
+ * directory. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/out.h"
+
+struct lab;
+
+/* The tayga the lab runs: $PUNCHLAB_TAYGA when set (tests point it at a missing file), else
+ * /usr/sbin/tayga. */
+const char *lab_nat64_program(void);
+
+/* Start tayga in every nat node with a nat64 prefix and configure its TUN device there.
+ * keep: the lab outlives this process. Returns 0, or -errno with dl naming the topology line
+ * and what is wrong (tayga missing, tayga refusing its config or exiting: its last log line). */
+int lab_nat64_start(struct lab *lab, bool keep, struct diag_list *dl);
+
+/* Remove the per-node directories of a lab whose programs have ended (no-op when none). */
+void lab_nat64_cleanup(const struct lab *lab);
+
+/* Remove the directory of node's tayga in lab lab_name, if any (`lab down` of a kept lab). */
+void lab_nat64_remove(const char *lab_name, const char *node_name);
