@@ -48,7 +48,13 @@ struct mnl_socket *ct_socket_open_opts(int netns_fd, int sock_flags, unsigned in
 		nl = NULL;
 	} else if (rcvbuf > 0 && setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE,
 					    &rcvbuf, sizeof(rcvbuf)) < 0) {
-		/* not fatal: a smaller buffer only loses events sooner (and says so) */
+		/* Rootless (docs/rootless.md) the force needs a capability over the machine's
+		 * network that a user never has: ask for what net.core.rmem_max allows instead.
+		 * Not fatal either way: a smaller buffer only loses events sooner (and says so). */
+		if (errno == EPERM && setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUF,
+						 &rcvbuf, sizeof(rcvbuf)) < 0) {
+			/* the default buffer, as above */
+		}
 	}
 	if (self >= 0 && setns(self, CLONE_NEWNET) < 0) {
 		/* The thread is stranded in the node: say so rather than carry on there. */

@@ -3,8 +3,9 @@
  * The order matters: every namespace first (each with its own rtnetlink socket, opened while
  * the thread is inside it), then links (each veth pair in one message, its peer placed
  * straight into the other namespace), then addresses and routes through the node's socket, and
- * the NAT rulesets last, once the interfaces they name exist. The thread leaves each namespace
- * before returning, on every path. */
+ * the NAT rulesets last, once the interfaces they name exist; then it waits until every link is
+ * up and the kernel has finished every IPv6 address (wait_addrs6()), so the first packet a
+ * program sends crosses. The thread leaves each namespace before returning, on every path. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -205,7 +206,26 @@ static bool node_has_bridge(const struct topo *t, int n)
 	return false;
 }
 
-static int node_sysctls(const struct topo_node *node, bool ipv6, bool bridge)
+/* Whether a node forwards IPv4. Routers do, except a NAT node whose only ruleset is an IPv6
+ * profile (a family 6 cell's home router): it has no IPv4 translation, its LAN is private
+ * (RFC 1918, unrouted outside), so forwarding would only leak the LAN's private source
+ * addresses to the emulated internet, where no answer can find its way back (measured before:
+ * host-a's IPv4 datagram reached the server as 10.0.1.10, the reply was lost at inet). Such a
+ * home is an IPv6-only service: its IPv4 is dropped at the home router, silently (a packet to
+ * forward with forwarding off is dropped and counted, no ICMP), as a CPE without IPv4 service
+ * does. docs/topology-format.md, "What the lab configures". */
+static bool node_forwards_ipv4(const struct lab *lab, int n)
+{
+	const struct topo_node *node = &lab->topo.nodes[n];
+
+	if (node->kind == NODE_INET)
+		return true;
+	if (node->kind != NODE_NAT)
+		return false;
+	return !(lab->nodes[n].profile[0] && lab->nodes[n].family == AF_INET6);
+}
+
+static int node_sysctls(const struct topo_node *node, bool ipv6, bool bridge, bool forward4)
 {
 	bool router = node->kind == NODE_NAT || node->kind == NODE_INET;
 	int ret = 0;
@@ -225,8 +245,10 @@ static int node_sysctls(const struct topo_node *node, bool ipv6, bool bridge)
 
 	ret |= sysctl_write("net/ipv4/conf/all/rp_filter", "0");
 	ret |= sysctl_write("net/ipv4/conf/default/rp_filter", "0");
-	if (router)
-		ret |= sysctl_write("net/ipv4/ip_forward", "1");
+	/* written either way: a new namespace may copy IPv4 settings from the host's
+	 * (net.core.devconf_inherit_init_net), and a host that forwards must not make an
+	 * IPv6-only home forward IPv4 */
+	ret |= sysctl_write("net/ipv4/ip_forward", forward4 ? "1" : "0");
 	if (!ipv6) {
 		ret |= sysctl_write("net/ipv6/conf/default/disable_ipv6", "1");
 	} else {
@@ -238,7 +260,22 @@ static int node_sysctls(const struct topo_node *node, bool ipv6, bool bridge)
 	return ret < 0 ? -EIO : 0;
 }
 
-static int create_nodes(struct lab *lab, struct diag_list *dl)
+/* The IPv6 addresses the lab adds and waits for (wait_addrs6()): one watch socket per node,
+ * opened in create_nodes() before any address exists, and the node's addresses. */
+struct addr6_watch {
+	struct nl_addr6_wait w[TOPO_MAX_NODES];
+	int n;
+};
+
+static void addr6_watch_close(struct addr6_watch *aw)
+{
+	for (int i = 0; i < aw->n; i++)
+		if (aw->w[i].fd >= 0)
+			close(aw->w[i].fd);
+	aw->n = 0;
+}
+
+static int create_nodes(struct lab *lab, struct addr6_watch *aw, struct diag_list *dl)
 {
 	const struct topo *t = &lab->topo;
 	struct nl_err err = { "" };
@@ -258,7 +295,8 @@ static int create_nodes(struct lab *lab, struct diag_list *dl)
 			return diag_add(dl, t->file, t->nodes[n].line,
 					"open rtnetlink socket in node \"%s\": %s",
 					t->nodes[n].name, strerror(errno));
-		if (node_sysctls(&t->nodes[n], ipv6, node_has_bridge(t, n)) < 0)
+		if (node_sysctls(&t->nodes[n], ipv6, node_has_bridge(t, n),
+				 node_forwards_ipv4(lab, n)) < 0)
 			return diag_add(dl, t->file, t->nodes[n].line,
 					"set sysctls in node \"%s\" (is /proc/sys mounted?)",
 					t->nodes[n].name);
@@ -267,6 +305,14 @@ static int create_nodes(struct lab *lab, struct diag_list *dl)
 			return diag_add(dl, t->file, t->nodes[n].line,
 					"open a link watch socket in node \"%s\": %s",
 					t->nodes[n].name, strerror(-rt->watch));
+		if (ipv6) {
+			struct nl_addr6_wait *w = &aw->w[aw->n++];
+			w->fd = nl_addr6_watch_open();
+			if (w->fd < 0)
+				return diag_add(dl, t->file, t->nodes[n].line,
+						"open an IPv6 route watch socket in node \"%s\": %s",
+						t->nodes[n].name, strerror(-w->fd));
+		}
 		if (nl_link_set_up(rt->sk, 1, "lo", &err) < 0)
 			return diag_add(dl, t->file, t->nodes[n].line, "node \"%s\": %s",
 					t->nodes[n].name, err.msg);
@@ -525,6 +571,43 @@ static int load_rulesets(struct lab *lab, int home_netns, struct diag_list *dl)
 }
 
 #define LINKS_UP_TIMEOUT_MS 5000
+#define ADDRS6_READY_TIMEOUT_MS 5000
+
+/* Every IPv6 address the lab added is finished by the kernel (its local route inserted, its
+ * solicited-node group joined) before lab_up() returns: the kernel does that later, in its
+ * addrconf work queue, and a neighbour solicitation for an address not yet finished goes
+ * unanswered until the neighbour retransmits a second later (src/nl/addrwait.c). A fresh lab
+ * whose first IPv6 packets waited that second lost the dual race to IPv4, or its registration
+ * outright (issue 15; tests/lab/first_exchange.c). Event-driven and bounded. */
+static int wait_addrs6(struct lab *lab, const struct if_ids *ids, struct addr6_watch *aw,
+		       struct diag_list *dl)
+{
+	const struct topo *t = &lab->topo;
+	char stuck[INET6_ADDRSTRLEN] = "?";
+	int ret;
+
+	if (aw->n == 0)
+		return 0;
+	for (int li = 0; li < t->nlinks; li++)
+		for (int e = 0; e < t->links[li].nends; e++) {
+			const struct topo_end *end = &t->links[li].ends[e];
+			struct nl_addr6_wait *w = &aw->w[end->node];
+			/* every interface with an address gets a link-local one (IPv6 is on in
+			 * every node of a topology with IPv6) */
+			if (w->npending_ll < NL_ADDR6_WAIT_ADDRS)
+				w->pending_ll[w->npending_ll++] = ids->end[li][e];
+			for (int a = 0; a < end->naddrs; a++)
+				if (end->addrs[a].family == AF_INET6 &&
+				    w->npending < NL_ADDR6_WAIT_ADDRS)
+					w->pending[w->npending++] = end->addrs[a].a.v6;
+		}
+	ret = nl_addrs6_wait_ready(aw->w, aw->n, ADDRS6_READY_TIMEOUT_MS, stuck, sizeof(stuck));
+	addr6_watch_close(aw); /* only needed while building */
+	if (ret < 0)
+		return diag_add(dl, t->file, 0, "IPv6 address %s still not ready after %d ms: %s",
+				stuck, ADDRS6_READY_TIMEOUT_MS, strerror(-ret));
+	return 0;
+}
 
 static int wait_links(struct lab *lab, struct diag_list *dl)
 {
@@ -588,10 +671,11 @@ int lab_up(const struct topo *t, const struct lab_options *opts, struct lab **la
 {
 	struct lab *lab = calloc(1, sizeof(*lab));
 	struct if_ids *ids = calloc(1, sizeof(*ids));
+	struct addr6_watch *aw = calloc(1, sizeof(*aw));
 	int home = -1, ret;
 
 	*labp = NULL;
-	if (!lab || !ids) {
+	if (!lab || !ids || !aw) {
 		ret = -ENOMEM;
 		goto fail;
 	}
@@ -620,7 +704,7 @@ int lab_up(const struct topo *t, const struct lab_options *opts, struct lab **la
 	}
 	ids->next = 2; /* 1 is lo in every namespace */
 	phase_clock(opts, -1);
-	ret = create_nodes(lab, dl);
+	ret = create_nodes(lab, aw, dl);
 	if (netns_enter(home) < 0)
 		abort(); /* see load_rulesets() */
 	phase_clock(opts, LAB_PHASE_NODES);
@@ -637,6 +721,8 @@ int lab_up(const struct topo *t, const struct lab_options *opts, struct lab **la
 	phase_clock(opts, LAB_PHASE_RULESETS);
 	if (ret == 0)
 		ret = wait_links(lab, dl);
+	if (ret == 0)
+		ret = wait_addrs6(lab, ids, aw, dl);
 	phase_clock(opts, LAB_PHASE_LINK_WAIT);
 	if (ret == 0)
 		ret = lab_forwarders_start(lab, opts && opts->keep, home, dl);
@@ -649,12 +735,16 @@ int lab_up(const struct topo *t, const struct lab_options *opts, struct lab **la
 		goto fail;
 	close(home);
 	free(ids);
+	free(aw);
 	*labp = lab;
 	return 0;
 fail:
 	if (home >= 0)
 		close(home);
 	free(ids);
+	if (aw)
+		addr6_watch_close(aw);
+	free(aw);
 	lab_down(lab);
 	return ret;
 }

@@ -7,6 +7,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <netinet/in.h>
 
 #include "base/netaddr.h"
 
@@ -93,3 +94,32 @@ int nl_link_watch_open(void);
 /* Wait until every non-loopback link in the namespaces of the n watch sockets is operationally
  * up, at most timeout_ms. Returns 0, or -ETIMEDOUT with the name of a link still down in stuck. */
 int nl_links_wait_up(const int *fds, int n, int timeout_ms, char *stuck, size_t len);
+
+/* --- waiting for IPv6 addresses (addrwait.c) --- */
+
+/* A NETLINK_ROUTE socket in the calling thread's namespace that receives IPv6 route changes
+ * (open it before adding the addresses). Returns the fd or -errno. */
+int nl_addr6_watch_open(void);
+
+#define NL_ADDR6_WAIT_NODES 32
+#define NL_ADDR6_WAIT_ADDRS 16
+
+/* One namespace's watch socket (nl_addr6_watch_open(), or any NETLINK_ROUTE socket to look
+ * once) and the IPv6 addresses still to be ready in it; dumped is the wait's own state. */
+struct nl_addr6_wait {
+	int fd;
+	struct in6_addr pending[NL_ADDR6_WAIT_ADDRS]; /* addresses (not link-local) */
+	int npending;
+	int pending_ll[NL_ADDR6_WAIT_ADDRS];           /* ifindexes: their link-local address */
+	int npending_ll;
+	bool dumped;
+};
+
+/* Wait until every pending IPv6 address of the n namespaces, and the link-local address of
+ * every pending interface, has its local route, which the kernel inserts once it has finished
+ * the address (solicited-node group joined, no longer tentative): before that, neighbour
+ * discovery for or from it stalls for a second (addrwait.c). At most timeout_ms (0: read what
+ * is there once); pending[] and pending_ll[] keep what is still not ready. Returns 0, or
+ * -ETIMEDOUT with what is still not ready in stuck, or -errno. */
+int nl_addrs6_wait_ready(struct nl_addr6_wait *w, int n, int timeout_ms, char *stuck,
+			 size_t len);

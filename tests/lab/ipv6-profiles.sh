@@ -94,7 +94,7 @@ for profile in ipv6-firewall ipv6-firewall-ad nat66; do
 	# NAT events reload IPv4 state: refused on an IPv6 profile, not run with IPv4 variables
 	if [ $profile = nat66 ]; then
 		out=$("$PUNCHLAB" events apply "$LAB" 'nat-a rebind@0s' 2>&1)
-		grep -qF 'FAILED: node nat-a runs an IPv6 profile' <<<"$out" ||
+		grep -qF 'FAILED: node nat-a runs an IPv6 ruleset' <<<"$out" ||
 			fail "events apply on an IPv6 profile: $out"
 		note "ok: events on an IPv6 profile refused: $out"
 	fi
