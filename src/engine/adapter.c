@@ -16,6 +16,9 @@
 
 #include "config.h"
 #include "engine/adapter.h"
+#include "engine/reach.h"
+#include "lab/lab.h"
+#include "nft/profile.h"
 
 #define VERSION_TIMEOUT_MS 3000
 
@@ -85,6 +88,57 @@ static int node_vars(const struct topo *t, int node, const char *prefix, const c
 	return ret;
 }
 
+/* What the lab's NAT nodes do to addresses of family: the translation of the profile of that
+ * family each loads (its own or its IPv6 companion); a node with none of that family passes
+ * the family's addresses on untouched. */
+static void lab_translations(const struct lab *lab, int family, struct reach_translations *x)
+{
+	const struct topo *t = lab_topo(lab);
+	struct diag_list *scratch = calloc(1, sizeof(*scratch));
+	enum profile_family want = family == AF_INET6 ? PROFILE_FAMILY_IPV6 : PROFILE_FAMILY_IPV4;
+
+	for (int n = 0; n < t->nnodes; n++) {
+		const char *files[2] = { lab_node_profile(lab, n), lab_node_companion(lab, n) };
+
+		x->tr[n] = PROFILE_TRANSLATION_NONE;
+		for (int i = 0; i < 2 && scratch && t->nodes[n].kind == NODE_NAT; i++) {
+			struct profile_header h;
+
+			/* the lab loaded these files: a header that does not parse cannot be here */
+			scratch->count = 0;
+			if (files[i] && *files[i] &&
+			    profile_header_parse_file(&h, files[i], scratch) == 0 && h.family == want) {
+				x->tr[n] = h.translation;
+				break;
+			}
+		}
+	}
+	free(scratch);
+}
+
+/* PREFIX.reachSUFFIX for both peers: the address each is reached at from outside its home in
+ * the family (engine/reach.h). A peer without one (no address of the family) gets none: an
+ * engine file using it fails that cell naming the variable. */
+static int reach_vars(const struct engine_cell *c, const struct topo *t, int family,
+		      const char *suffix, struct tpl_vars *v)
+{
+	struct reach_translations x;
+	int ret = 0;
+
+	lab_translations(c->lab, family, &x);
+	for (int r = ROLE_PEER_A; r <= ROLE_PEER_B; r++) {
+		struct net_addr a;
+		char buf[64], name[TPL_NAME_MAX];
+
+		if (engine_reach(t, t->roles[r], family, &x, &a) < 0)
+			continue;
+		net_addr_format(&a, false, buf, sizeof(buf));
+		snprintf(name, sizeof(name), "%s.reach%s", topo_role_name((enum topo_role)r), suffix);
+		ret |= tpl_set(v, name, "%s", buf);
+	}
+	return ret;
+}
+
 int engine_vars_cell(const struct engine_cell *c, const struct topo *t, struct tpl_vars *v)
 {
 	int ret = 0;
@@ -100,6 +154,13 @@ int engine_vars_cell(const struct engine_cell *c, const struct topo *t, struct t
 	ret |= tpl_set(v, "family", "%s", c->family ? c->family : "4");
 	for (int r = 0; r < ROLE_COUNT; r++)
 		ret |= node_vars(t, t->roles[r], topo_role_name((enum topo_role)r), c->family, v);
+	if (c->lab) {
+		bool six = c->family && strcmp(c->family, "6") == 0;
+
+		ret |= reach_vars(c, t, six ? AF_INET6 : AF_INET, "", v);
+		if (c->family && strcmp(c->family, "dual") == 0)
+			ret |= reach_vars(c, t, AF_INET6, "6", v);
+	}
 	return ret ? -E2BIG : 0;
 }
 

@@ -11,6 +11,8 @@
 #include "engine/template.h"
 #include "lab/topo.h"
 
+struct lab;
+
 #define ENGINE_MAX_ARGS EF_MAX_ARGS
 
 /* A command line: argv points into buf. */
@@ -54,6 +56,9 @@ struct engine_cell {
 	int deadline_ms;
 	int port;
 	const char *family;        /* "4" (also NULL), "6" or "dual": {{family}} */
+	/* the cell's lab, for what its profiles do to addresses ({{NODE.reach}}): NULL gives no
+	 * reach variables */
+	const struct lab *lab;
 };
 int engine_vars_cell(const struct engine_cell *c, const struct topo *t, struct tpl_vars *v);
 

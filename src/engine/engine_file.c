@@ -626,7 +626,7 @@ static void vars_pair(const struct yaml_ctx *y, const char *key, yaml_node_t *k,
 		return;
 	}
 	if (strcmp(dot + 1, "addr") == 0 || strncmp(dot + 1, "addr_", 5) == 0 ||
-	    strcmp(dot + 1, "public") == 0) {
+	    strcmp(dot + 1, "public") == 0 || strcmp(dot + 1, "reach") == 0) {
 		ERR(p, k, "vars: \"%s\": the lab sets %s, expected another name", key, dot + 1);
 		return;
 	}

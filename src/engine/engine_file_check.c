@@ -104,6 +104,12 @@ static const char *var_problem(const struct var_check *c, const char *name)
 			return "self and other are for peers' commands";
 	if (strcmp(dot, ".public") == 0 || strcmp(dot, ".public6") == 0)
 		return strstr(name, "nat") ? NULL : "public is a NAT's address (nat-a.public)";
+	/* reach: where a peer is reached at from outside its home (engine/reach.h) */
+	if (strcmp(dot, ".reach") == 0 || strcmp(dot, ".reach6") == 0)
+		return strstr(name, "peer") || strncmp(name, "self.", 5) == 0 ||
+				       strncmp(name, "other.", 6) == 0
+			       ? NULL
+			       : "reach is a peer's address (peer-a.reach, other.reach)";
 	/* the addresses by family (docs/engine-format.md "Address families"): addr and host in
 	 * the cell's family, addr6 and host6 the IPv6 ones of dual cells */
 	for (int k = 0; k < 4; k++) {
@@ -118,7 +124,8 @@ static const char *var_problem(const struct var_check *c, const char *name)
 	if (engine_var(e, name, dot))
 		return NULL;
 	return "expected NODE.addr, NODE.addr.N (N 0 to 3), NODE.host, NODE.host.N, NAT.public, "
-	       "in dual cells also NODE.addr6, .addr6.N, .host6, .host6.N and NAT.public6, or a "
+	       "PEER.reach, in dual cells also NODE.addr6, .addr6.N, .host6, .host6.N, NAT.public6 "
+	       "and PEER.reach6, or a "
 	       "NODE.NAME of vars: (self and other: both peers')";
 }
 

@@ -1170,7 +1170,8 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 					  .transport = spec->proto, .technique = spec->technique,
 					  .deadline_ms = timeout_ms,
 					  .port = spec->port ? spec->port : cfg->rendezvous_port,
-					  .family = cell_family_name(spec->family) };
+					  .family = cell_family_name(spec->family),
+					  .lab = lab };
 		snprintf(why, sizeof(why), "too many variables");
 		if (engine_vars_cell(&ec, t, c->vars) < 0 ||
 		    (hold_s && (tpl_set(c->vars, "hold_s", "%d", hold_s) < 0 ||
@@ -1393,6 +1394,7 @@ int cell_overhead_once(const struct runner_config *cfg, struct cell_overhead *oh
 	t1 = now_ms();
 	/* the harness's part of starting an engine: its servers started and ready */
 	c = cellctx_new(cfg, NULL, lab);
+	ec.lab = lab; /* {{NODE.reach}}: what the lab's profiles do to addresses */
 	/* an engine's servers may need its files and setup (a lighthouse's certificate) */
 	if (!c || engine_vars_cell(&ec, t, c->vars) < 0 ||
 	    pair_vars_files(cfg, c->vars, dir, why, sizeof(why)) < 0 ||

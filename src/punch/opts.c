@@ -125,6 +125,9 @@ void peer_usage(FILE *f)
 	      "                       verified is kept (result: family, families)\n"
 	      "  --family-delay T     with --rendezvous6: IPv4 starts T after IPv6, or when\n"
 	      "                       IPv6 fails (default 50ms, RFC 8305; 0 = together)\n"
+	      "  --nat64-prefix P/LEN the NAT64's prefix (RFC 6052: LEN 32, 40, 48, 56, 64 or\n"
+	      "                       96): on a host with no IPv4 route, the other peer's IPv4\n"
+	      "                       endpoints are aimed at through it (docs/punch.md)\n"
 	      "exit: 0 direct, 3 relayed, 1 failed, 2 usage or setup error\n", f);
 }
 
@@ -272,7 +275,7 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 	enum { O_RDV = 256, O_RDV2, O_SESSION, O_ROLE, O_PROTO, O_TECH, O_TIMEOUT, O_JSON,
 	       O_BIND, O_PORT, O_PAYLOAD, O_BSOCK, O_BPROBE, O_BRATE, O_PWIN, O_HOLD, O_KEEPALIVE,
 	       O_IDLE, O_IDLE_AFTER, O_REVALIDATE, O_SIGNAL_DELAY, O_HELP, O_SECRET,
-	       O_RDV6, O_FAMILY_DELAY };
+	       O_RDV6, O_FAMILY_DELAY, O_NAT64 };
 	static const struct option lo[] = {
 		{ "rendezvous", required_argument, NULL, O_RDV },
 		{ "rendezvous2", required_argument, NULL, O_RDV2 },
@@ -298,6 +301,7 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 		{ "signal-delay", required_argument, NULL, O_SIGNAL_DELAY },
 		{ "rendezvous6", required_argument, NULL, O_RDV6 },
 		{ "family-delay", required_argument, NULL, O_FAMILY_DELAY },
+		{ "nat64-prefix", required_argument, NULL, O_NAT64 },
 		{ "help", no_argument, NULL, O_HELP },
 		{ 0 }
 	};
@@ -440,6 +444,12 @@ int peer_opts_parse(int argc, char **argv, struct peer_opts *o, FILE *out, FILE 
 				return bad(err, v, "--family-delay wants a delay of 0 to 10 s (e.g. "
 					   "50ms or 0.05), got", optarg);
 			has_fdelay = true;
+			break;
+		case O_NAT64:
+			if (nat64_prefix_parse(optarg, &o->nat64))
+				return bad(err, v, "--nat64-prefix wants an IPv6 prefix of length 32, "
+					   "40, 48, 56, 64 or 96 with bits 64-71 zero (RFC 6052, e.g. "
+					   "64:ff9b::/96), got", optarg);
 			break;
 		case O_HELP:
 			peer_usage(out);

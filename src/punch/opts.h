@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "nat64.h"
 #include "wire.h"
 
 enum technique {
@@ -71,6 +72,9 @@ struct peer_opts {
 	struct sockaddr_storage rdv6;
 	bool has_rdv6;
 	uint32_t family_delay_ms;     /* --family-delay (default DUAL_DELAY_MS) */
+	/* --nat64-prefix: on a host with no IPv4 route, the other peer's IPv4 endpoints are
+	 * aimed at through this NAT64 prefix (nat64.h); len 0: none */
+	struct nat64_prefix nat64;
 };
 
 #define DUAL_DELAY_MS 50              /* RFC 8305's connection attempt delay, our default */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "endpoint.h"
+#include "nat64.h"
 #include "dual.h"
 #include "race.h"
 
@@ -666,11 +667,35 @@ static void race_begin(struct peer *p)
 	evout_end(&p->ev);
 }
 
+/* An IPv6-only peer (no IPv4 route) given --nat64-prefix aims at the other peer's IPv4
+ * endpoints through the NAT64 (RFC 6052 synthesis, nat64.h): the rendezvous saw the other peer
+ * on IPv4 and hands out what it saw. The endpoints are rewritten where they are kept, so every
+ * technique, the candidates and the replies (which come from the synthesized address) agree.
+ * The endpoints event keeps what the rendezvous said (written to @said_out, EP_STRLEN bytes)
+ * beside the synthesized one. Returns whether the public endpoint was synthesized. */
+static bool nat64_endpoints(struct peer *p, char *said_out)
+{
+	bool done = false;
+
+	if (p->family != AF_INET6 || !p->o->nat64.len)
+		return false;
+	if (p->peer_pub.ss_family == AF_INET && !nat64_ipv4_routed(&p->peer_pub)) {
+		ep_format(&p->peer_pub, said_out);
+		nat64_synthesize(&p->o->nat64, &p->peer_pub, &p->peer_pub);
+		done = true;
+	}
+	for (int i = 0; i < p->n_peer_priv; i++)
+		if (p->peer_priv[i].ss_family == AF_INET && !nat64_ipv4_routed(&p->peer_priv[i]))
+			nat64_synthesize(&p->o->nat64, &p->peer_priv[i], &p->peer_priv[i]);
+	return done;
+}
+
 static void on_endpoints(struct peer *p, const struct wire_msg *m)
 {
 	const char *priv[WIRE_MAX_EPS];
-	char pb[WIRE_MAX_EPS][EP_STRLEN], b[EP_STRLEN];
+	char pb[WIRE_MAX_EPS][EP_STRLEN], b[EP_STRLEN], said_pub[EP_STRLEN];
 	uint64_t left;
+	bool nat64;
 	int i, err;
 
 	if (m->round != p->round || p->have_peer || p->phase != PH_EXCHANGE)
@@ -690,6 +715,7 @@ static void on_endpoints(struct peer *p, const struct wire_msg *m)
 	}
 	p->peer_nat = m->peer_nat;
 	p->relay_ok = m->flags & WIRE_F_RELAY;
+	nat64 = nat64_endpoints(p, said_pub);
 	p->have_peer = true;
 	p->ever_paired = true;  /* no fallback once the server paired us (later steps re-pair) */
 	p->phase = PH_PROBING;
@@ -704,10 +730,12 @@ static void on_endpoints(struct peer *p, const struct wire_msg *m)
 	evout_begin(&p->ev, "endpoints");
 	evout_int(&p->ev, "round", p->round);
 	evout_str(&p->ev, "role", role_name(p->role));
-	evout_str(&p->ev, "peer_public", ep_format(&p->peer_pub, b));
+	evout_str(&p->ev, "peer_public", nat64 ? said_pub : ep_format(&p->peer_pub, b));
 	evout_strv(&p->ev, "peer_private", priv, p->n_peer_priv);
 	evout_str(&p->ev, "peer_nat", nat_kind_name(p->peer_nat.kind));
 	evout_int(&p->ev, "peer_stride", p->peer_nat.stride);
+	if (nat64)
+		evout_str(&p->ev, "peer_public_nat64", ep_format(&p->peer_pub, b));
 	evout_end(&p->ev);
 
 	if (p->o->tech == TECH_AUTO && p->round == 0)

@@ -12,10 +12,14 @@
 #      dropped (the NAT44 is a port-restricted cone);
 #   3. punch (udp, tcp, technique auto) from host-a, rendezvous dialled at its synthesized
 #      address: it registers (its public endpoint IPv4, port kept), but the endpoint it gets for
-#      host-b is IPv4, which an IPv6-only host can not send to (punch synthesizes no address
-#      from the NAT64 prefix, RFC 6052/7050), so it sends no probe, host-b's probes to a's
-#      public endpoint are filtered, and both fall back to the relay: relayed. That is the
-#      finding this test pins: punch through NAT64 needs address synthesis to go direct;
+#      host-b is IPv4, which an IPv6-only host can not send to; without --nat64-prefix it sends
+#      no probe, host-b's probes to a's public endpoint are filtered, and both fall back to the
+#      relay: relayed (the failing case kept). With --nat64-prefix 2001:db8:64::/96 a, which
+#      has no IPv4 route, aims at b's endpoint synthesized in the prefix (RFC 6052), and both
+#      UDP and TCP go direct through tayga: a's result names the synthesized endpoint as its
+#      path, b's names a's public IPv4 endpoint, and nat-a's conntrack holds the flow from
+#      tayga's pool to b's endpoint, translated to a's public endpoint, answered (the NAT44 of
+#      a direct path, not the relay's);
 #   4. bad input: tayga missing (PUNCHLAB_TAYGA), a nat64 prefix of a length RFC 6052 does not
 #      have, nat64 on a host node: one clear error each, exit 2; nothing left behind (no
 #      namespace, no tayga, no directory, no nat64 device here).
@@ -76,35 +80,64 @@ wait "$pl"
 [ "$(tail -1 "$TMP/a2")" = none ] || fail "another port of host-b reached host-a: $(tail -1 "$TMP/a2")"
 note "ok: host-b's other port kept out (NAT44: port-restricted cone)"
 
-# 3. punch
+# 3. punch: without the prefix relayed, with it direct
 rdv_start rdv 30 --listen "$RDV1:3478" --listen "$RDV2:3478"
-for proto in udp tcp; do
-	name=nat64-$proto
-	"$PUNCHLAB" exec --timeout 15 "$LAB" host-b -- "$PUNCH" peer --session $name --role b \
-		--timeout 10 --json --rendezvous "$RDV1:3478" --proto $proto --technique auto \
+# punch_pair NAME PROTO [A's options...]: host-b and host-a, in that order, RC_A and RC_B set
+punch_pair() {
+	local name=$1 proto=$2 pb
+	shift 2
+	"$PUNCHLAB" exec --timeout 15 "$LAB" host-b -- "$PUNCH" peer --session "$name" --role b \
+		--timeout 10 --json --rendezvous "$RDV1:3478" --proto "$proto" --technique auto \
 		>"$TMP/$name.b" 2>"$TMP/$name.b.err" &
 	pb=$!
-	"$PUNCHLAB" exec --timeout 15 "$LAB" host-a -- "$PUNCH" peer --session $name --role a \
-		--timeout 10 --json --rendezvous "[${PREFIX}c633:640a]:3478" --proto $proto \
-		--technique auto >"$TMP/$name.a" 2>"$TMP/$name.a.err"
+	"$PUNCHLAB" exec --timeout 15 "$LAB" host-a -- "$PUNCH" peer --session "$name" --role a \
+		--timeout 10 --json --rendezvous "[${PREFIX}c633:640a]:3478" --proto "$proto" \
+		--technique auto "$@" >"$TMP/$name.a" 2>"$TMP/$name.a.err"
 	# shellcheck disable=SC2034 # RC_A and RC_B are expect_pair's (punch-lib.sh)
 	RC_A=$?
 	wait "$pb"
 	# shellcheck disable=SC2034
 	RC_B=$?
-	expect_pair "$name" 3 relayed "$proto from an IPv6-only host through NAT64: no synthesis, the relay"
-	pub=$(result "$TMP/$name.a" public) local=$(result "$TMP/$name.a" local)
-	[ "$pub" = "$NAT_A:${local##*:}" ] || fail "$name: a registered as $pub, expected $NAT_A:${local##*:} (port kept)"
-	peer=$(python3 -c 'import json,sys
+}
+# endpoints_field FILE KEY: KEY of the first endpoints event
+endpoints_field() {
+	python3 -c 'import json,sys
 for l in open(sys.argv[1]):
     e = json.loads(l) if l.startswith("{") else {}
     if e.get("event") == "endpoints":
-        print(e["peer_public"]); break' "$TMP/$name.a")
+        print(e.get(sys.argv[2])); break' "$1" "$2"
+}
+for proto in udp tcp; do
+	name=nat64-$proto
+	punch_pair "$name" $proto
+	expect_pair "$name" 3 relayed "$proto from an IPv6-only host through NAT64 without --nat64-prefix: the relay"
+	pub=$(result "$TMP/$name.a" public) local=$(result "$TMP/$name.a" local)
+	[ "$pub" = "$NAT_A:${local##*:}" ] || fail "$name: a registered as $pub, expected $NAT_A:${local##*:} (port kept)"
+	peer=$(endpoints_field "$TMP/$name.a" peer_public)
 	[ "$peer" = "$B:$(result "$TMP/$name.b" local | sed 's/.*://')" ] ||
 		fail "$name: a was told $peer for b, expected b's IPv4 endpoint"
 	[ "$(result "$TMP/$name.a" probes_sent)" = 0 ] ||
 		fail "$name: a sent $(result "$TMP/$name.a" probes_sent) probes to an IPv4 endpoint"
 	note "$name: a $local registered as $pub, told b = $peer (IPv4): 0 probes; b's $(result "$TMP/$name.b" attempts) attempts filtered; relayed"
+
+	name=nat64-$proto-synth
+	"$PUNCHLAB" exec --timeout 5 "$LAB" nat-a -- conntrack -F >/dev/null 2>&1
+	punch_pair "$name" $proto --nat64-prefix 2001:db8:64::/96
+	expect_pair "$name" 0 direct "$proto from an IPv6-only host through NAT64, b's endpoint synthesized in the prefix"
+	bport=$(result "$TMP/$name.b" local | sed 's/.*://')
+	pub=$(result "$TMP/$name.a" public) apeer=$(result "$TMP/$name.a" peer) bpeer=$(result "$TMP/$name.b" peer)
+	[ "$(endpoints_field "$TMP/$name.a" peer_public)" = "$B:$bport" ] &&
+		[ "$(endpoints_field "$TMP/$name.a" peer_public_nat64)" = "[$B6]:$bport" ] ||
+		fail "$name: a's endpoints event: $(grep '"endpoints"' "$TMP/$name.a" | head -1), expected peer_public $B:$bport and peer_public_nat64 [$B6]:$bport"
+	[ "$apeer" = "[$B6]:$bport" ] || fail "$name: a's path goes to $apeer, expected [$B6]:$bport (b synthesized)"
+	[ "$bpeer" = "$pub" ] || fail "$name: b's path goes to $bpeer, expected a's public endpoint $pub"
+	# the lab's evidence: nat-a's conntrack has the IPv4 flow tayga made, from its pool to b's
+	# endpoint, source-translated to a's public endpoint, with replies (b answered directly)
+	"$PUNCHLAB" exec --timeout 5 "$LAB" nat-a -- conntrack -L -p $proto --orig-dst $B \
+		--orig-port-dst "$bport" 2>/dev/null >"$TMP/$name.ct"
+	grep -E "dst=$B .*dport=$bport .*src=$B dst=${pub%:*} sport=$bport dport=${pub##*:}" "$TMP/$name.ct" |
+		grep -qv UNREPLIED || fail "$name: no answered flow to $B:$bport translated to $pub in nat-a's conntrack: $(cat "$TMP/$name.ct")"
+	note "$name: direct, a -> [$B6]:$bport (synthesized), b -> $pub; nat-a: $(head -1 "$TMP/$name.ct")"
 done
 kill -TERM "$RDV_PID"
 wait_exit "$RDV_PID" 10

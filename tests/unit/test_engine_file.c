@@ -66,6 +66,10 @@ static const struct bad_case bad_cases[] = {
 	{ "unknown variable", L01 L02 L03 L04 L05 L06
 	  "    command: [\"{{program}}\", \"{{rendezvous.adr}}\"]\n" L08 L09 L10 L11 L12 L13, 7,
 	  "{{rendezvous.adr}}", "expected NODE.addr" },
+	/* reach is a peer's (engine/reach.h): a NAT's public address is NAT.public */
+	{ "reach of a NAT", L01 L02 L03 L04 L05 L06
+	  "    command: [\"{{program}}\", \"{{nat-a.reach}}\"]\n" L08 L09 L10 L11 L12 L13, 7,
+	  "{{nat-a.reach}}", "reach is a peer's address" },
 	{ "unclosed variable", L01 L02 L03 L04 L05 L06 "    command: [\"{{program\"]\n" L08 L09 L10
 	  L11 L12 L13, 7, "without a variable name", "\"}}\"" },
 	{ "capture of a later role", L01 L02 L03 L04 L05 L06
