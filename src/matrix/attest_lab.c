@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include "ct/conntrack.h"
+#include "engine/reach.h"
 #include "lab/lab.h"
 #include "matrix/attest.h"
 
@@ -74,6 +75,23 @@ void attest_nptv6_addrs(const struct topo *t, int host, int nat, struct net_addr
 	}
 }
 
+void attest_nat64_addrs(const struct topo *t, int host, int node, struct net_addr *set, int *n)
+{
+	struct net_addr p;
+
+	if (node < 0 || engine_nat64_prefix(t, host, &p) < 0)
+		return;
+	for (int li = 0; li < t->nlinks; li++) {
+		int e = topo_link_end_of(&t->links[li], node);
+
+		for (int a = 0; e >= 0 && a < t->links[li].ends[e].naddrs; a++)
+			if (t->links[li].ends[e].addrs[a].family == AF_INET &&
+			    *n < ATTEST_MAX_ADDRS)
+				engine_nat64_embed(&p, &t->links[li].ends[e].addrs[a],
+						   &set[(*n)++]);
+	}
+}
+
 /* What the peer `self`'s NAT may see of the other peer: the other host and every NAT on its way
  * out, except this peer's own NAT (in same-nat the one NAT's own addresses prove nothing: the
  * flow must reach the other host). Routers and servers are never the other side. */
@@ -88,6 +106,11 @@ static void other_side(const struct topo *t, int self, int other, int own_nat,
 		/* the other host behind an NPTv6 router shows its external address */
 		if (k == NODE_NAT && n != own_nat)
 			attest_nptv6_addrs(t, other, n, s->other, &s->nother);
+		/* an IPv6-only peer behind NAT64 aims at the other side's IPv4 addresses embedded
+		 * in the prefix: its NAT holds that IPv6 flow, before tayga (whose IPv4 flow from
+		 * the pool follows it, stateless, one for one) */
+		if ((k == NODE_HOST || k == NODE_NAT) && n != own_nat && n != self)
+			attest_nat64_addrs(t, self, n, s->other, &s->nother);
 	}
 }
 
@@ -111,10 +134,9 @@ static void claim(struct attest_side *s, const char *local, const char *peer)
 			s->claimed_local = l;
 }
 
-void attest_lab(const struct lab *lab, uint8_t proto, const struct ct_mappings *flows,
-		const struct attest_report said[2], struct run_attestation *out)
+void attest_topo_input(const struct topo *t, uint8_t proto, const struct ct_mappings *flows,
+		       const struct attest_report said[2], struct attest_input *out)
 {
-	const struct topo *t = lab_topo(lab);
 	struct attest_input in = { .proto = proto };
 	int peers[2] = { t->roles[ROLE_PEER_A], t->roles[ROLE_PEER_B] };
 
@@ -138,5 +160,19 @@ void attest_lab(const struct lab *lab, uint8_t proto, const struct ct_mappings *
 	}
 	if (t->roles[ROLE_RENDEZVOUS] >= 0)
 		add_node_addrs(t, t->roles[ROLE_RENDEZVOUS], in.relay, &in.nrelay);
+	/* the relay as an IPv6-only peer behind NAT64 reaches it: a relayed path stays relayed */
+	for (int i = 0; i < 2; i++)
+		if (peers[i] >= 0)
+			attest_nat64_addrs(t, peers[i], t->roles[ROLE_RENDEZVOUS], in.relay,
+					   &in.nrelay);
+	*out = in;
+}
+
+void attest_lab(const struct lab *lab, uint8_t proto, const struct ct_mappings *flows,
+		const struct attest_report said[2], struct run_attestation *out)
+{
+	struct attest_input in;
+
+	attest_topo_input(lab_topo(lab), proto, flows, said, &in);
 	attest_path(&in, out);
 }
