@@ -113,3 +113,23 @@ void engine_nat64_embed(const struct net_addr *prefix, const struct net_addr *v4
 		out->a.v6.s6_addr[at] = b[i];
 	}
 }
+
+int engine_nat64_extract(const struct net_addr *prefix, const struct net_addr *v6,
+			 struct net_addr *out)
+{
+	uint8_t *b = (uint8_t *)&out->a.v4;
+	int at = prefix->prefix / 8;
+
+	if (v6->family != AF_INET6 || prefix->family != AF_INET6 ||
+	    memcmp(&v6->a.v6, &prefix->a.v6, (size_t)at) != 0)
+		return -ENOENT;
+	memset(out, 0, sizeof(*out));
+	out->family = AF_INET;
+	out->prefix = 32;
+	for (int i = 0; i < 4 && at < 16; i++, at++) {
+		if (at == 8)
+			at++;
+		b[i] = v6->a.v6.s6_addr[at];
+	}
+	return 0;
+}

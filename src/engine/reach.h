@@ -32,3 +32,8 @@ int engine_nat64_prefix(const struct topo *t, int host, struct net_addr *out);
  * NAT64. out is a /128. prefix's length must be one RFC 6052 has (the topology checked it). */
 void engine_nat64_embed(const struct net_addr *prefix, const struct net_addr *v4,
 			struct net_addr *out);
+
+/* The IPv4 address embedded in v6 when v6 lies in prefix (engine_nat64_embed() undone).
+ * Returns 0, or -ENOENT when v6 is not an IPv6 address under prefix. */
+int engine_nat64_extract(const struct net_addr *prefix, const struct net_addr *v6,
+			 struct net_addr *out);

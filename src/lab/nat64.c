@@ -36,6 +36,15 @@ const char *lab_nat64_program(void)
 	return p && *p ? p : "/usr/sbin/tayga";
 }
 
+void lab_nat64_pool(struct net_addr *out)
+{
+	const char *why;
+
+	/* a constant this file wrote: it parses */
+	(void)net_addr_parse(POOL, out, &why);
+	out->line = 0;
+}
+
 static int nat64_dir(const char *lab_name, const char *node_name, char *buf, size_t len)
 {
 	const char *tmp = getenv("TMPDIR");

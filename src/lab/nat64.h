@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/netaddr.h"
 #include "base/out.h"
 
 struct lab;
@@ -31,3 +32,7 @@ void lab_nat64_cleanup(const struct lab *lab);
 
 /* Remove the directory of node's tayga in lab lab_name, if any (`lab down` of a kept lab). */
 void lab_nat64_remove(const char *lab_name, const char *node_name);
+
+/* tayga's dynamic pool (the same in every NAT64 node): the IPv4 sources of the flows it makes
+ * of its IPv6 hosts' (the attestation counts them as the IPv6-only peer's own). */
+void lab_nat64_pool(struct net_addr *out);

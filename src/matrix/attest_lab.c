@@ -1,12 +1,14 @@
 /* What the attestation needs from a lab (attest.h): each peer's gateway node's conntrack, the
  * addresses of both families of the peers, of what stands between them and of the relay, and
  * the endpoints the engine reported; then the pure attest_path(). */
+#include <arpa/inet.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "ct/conntrack.h"
 #include "engine/reach.h"
 #include "lab/lab.h"
+#include "lab/nat64.h"
 #include "matrix/attest.h"
 
 void attest_lab_read(const struct lab *lab, struct ct_mappings *flows)
@@ -134,6 +136,41 @@ static void claim(struct attest_side *s, const char *local, const char *peer)
 			s->claimed_local = l;
 }
 
+/* An IPv6-only peer behind NAT64: its NAT holds its flows as tayga makes them, IPv4 from the
+ * pool (conntrack follows IPv6 in that node only when an IPv6 ruleset asks for it, and its
+ * profile is IPv4), translated to the node's WAN address by the profile. So the pool sources of
+ * those flows are the peer's own (only IPv6 hosts behind the node reach the pool), and the
+ * endpoint it claims, the other peer's address embedded in the prefix, is the IPv4 one inside
+ * (tayga keeps ports); its IPv6 local address then narrows nothing. */
+static void nat64_side(const struct topo *t, int peer, struct attest_side *s)
+{
+	struct net_addr p, pool, v4;
+	uint32_t mask;
+
+	if (engine_nat64_prefix(t, peer, &p) < 0)
+		return;
+	lab_nat64_pool(&pool);
+	mask = pool.prefix ? htonl(~0u << (32 - pool.prefix)) : 0;
+	for (size_t i = 0; s->flows && i < s->flows->n; i++) {
+		const struct ct_mapping *m = &s->flows->v[i];
+		struct net_addr src = { .family = AF_INET, .a.v4 = m->orig_src, .prefix = 32 };
+		bool known = false;
+
+		if (m->family != AF_INET ||
+		    (m->orig_src.s_addr & mask) != (pool.a.v4.s_addr & mask))
+			continue;
+		for (int k = 0; k < s->nhost; k++)
+			known |= s->host[k].family == AF_INET &&
+				 s->host[k].a.v4.s_addr == src.a.v4.s_addr;
+		if (!known && s->nhost < ATTEST_MAX_ADDRS)
+			s->host[s->nhost++] = src;
+	}
+	if (s->claimed && engine_nat64_extract(&p, &s->claimed_peer, &v4) == 0) {
+		s->claimed_peer = v4;
+		memset(&s->claimed_local, 0, sizeof(s->claimed_local));
+	}
+}
+
 void attest_topo_input(const struct topo *t, uint8_t proto, const struct ct_mappings *flows,
 		       const struct attest_report said[2], struct attest_input *out)
 {
@@ -157,6 +194,7 @@ void attest_topo_input(const struct topo *t, uint8_t proto, const struct ct_mapp
 			s->proto = said[i].proto;
 			claim(s, said[i].local, said[i].peer);
 		}
+		nat64_side(t, peers[i], s);
 	}
 	if (t->roles[ROLE_RENDEZVOUS] >= 0)
 		add_node_addrs(t, t->roles[ROLE_RENDEZVOUS], in.relay, &in.nrelay);

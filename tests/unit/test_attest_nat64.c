@@ -141,9 +141,12 @@ static void flows_of(struct ct_mapping *f, uint8_t proto, const char *remote6, c
 	f[1] = v4;
 }
 
-static enum attest_verdict judge(uint8_t proto, const char *remote6, const char *remote4,
-				 uint16_t rp, uint64_t back, const char *claim_a,
-				 struct run_attestation *a)
+/* nat-a's conntrack as the lab reads it: the IPv4 flow from tayga's pool only (conntrack
+ * follows IPv6 in nat-a only when an IPv6 ruleset asks: its profile is IPv4), or with v6 the
+ * IPv6 flow before tayga too (a node whose IPv6 traffic is tracked). */
+static enum attest_verdict judge_in(bool v6, uint8_t proto, const char *remote6,
+				    const char *remote4, uint16_t rp, uint64_t back,
+				    const char *claim_a, struct run_attestation *a)
 {
 	struct topo *t = load("nat64");
 	struct ct_mappings *flows = calloc((size_t)t->nnodes, sizeof(*flows));
@@ -155,13 +158,21 @@ static enum attest_verdict judge(uint8_t proto, const char *remote6, const char 
 	assert_non_null(flows);
 	assert_non_null(in);
 	flows_of(fa, proto, remote6, remote4, rp, 6, back);
-	flows[topo_node_find(t, "nat-a")] = (struct ct_mappings){ .v = fa, .n = 2 };
+	flows[topo_node_find(t, "nat-a")] = (struct ct_mappings){ .v = v6 ? fa : fa + 1,
+							      .n = v6 ? 2 : 1 };
 	attest_topo_input(t, proto, flows, said, in);
 	attest_path(in, a);
 	free(in);
 	free(flows);
 	free(t);
 	return a->verdict;
+}
+
+static enum attest_verdict judge(uint8_t proto, const char *remote6, const char *remote4,
+				 uint16_t rp, uint64_t back, const char *claim_a,
+				 struct run_attestation *a)
+{
+	return judge_in(false, proto, remote6, remote4, rp, back, claim_a, a);
 }
 
 static void test_attest(void **state)
@@ -173,7 +184,8 @@ static void test_attest(void **state)
 	/* punch's direct path, udp and tcp: a aims at b's synthesized endpoint */
 	assert_int_equal(judge(IPPROTO_UDP, "2001:db8:64::cb00:7112", "203.0.113.18", 6000, 5,
 			       "[2001:db8:64::cb00:7112]:6000", &a), ATTEST_DIRECT);
-	assert_non_null(strstr(a.evidence, "nat-a (peer A)"));
+	assert_non_null(strstr(a.evidence, "nat-a (peer A): udp 10.64.64.5:5000 -> "
+				       "203.0.113.2:5000 remote 203.0.113.18:6000"));
 	assert_int_equal(attest_judge(CELL_DIRECT, &a, note, sizeof(note)), CELL_DIRECT);
 	assert_int_equal(judge(IPPROTO_TCP, "2001:db8:64::cb00:7112", "203.0.113.18", 6000, 5,
 			       "[2001:db8:64::cb00:7112]:6000", &a), ATTEST_DIRECT);
@@ -181,6 +193,11 @@ static void test_attest(void **state)
 	assert_int_equal(judge(IPPROTO_UDP, "2001:db8:64::cb00:7112", "203.0.113.18", 6000, 5,
 			       NULL, &a), ATTEST_DIRECT);
 
+	/* where IPv6 is tracked too, the same */
+	assert_int_equal(judge_in(true, IPPROTO_UDP, "2001:db8:64::cb00:7112", "203.0.113.18", 6000,
+				  5, "[2001:db8:64::cb00:7112]:6000", &a), ATTEST_DIRECT);
+	assert_int_equal(judge_in(true, IPPROTO_UDP, "2001:db8:64::c633:640a", "198.51.100.10",
+				  3478, 5, "[2001:db8:64::cb00:7112]:6000", &a), ATTEST_RELAYED);
 	/* one-way: a's probes went out, nothing came back */
 	assert_int_equal(judge(IPPROTO_UDP, "2001:db8:64::cb00:7112", "203.0.113.18", 6000, 0,
 			       "[2001:db8:64::cb00:7112]:6000", &a), ATTEST_NONE);
