@@ -36,6 +36,14 @@ const char *lab_nat64_program(void)
 	return p && *p ? p : "/usr/sbin/tayga";
 }
 
+void lab_nat64_lan_if(const struct topo *t, int n, const char *lan_if, char *val, size_t len)
+{
+	if (t->nodes[n].nat64.family)
+		snprintf(val, len, "{ \"%s\", \"%s\" }", lan_if, TUN);
+	else if (val != lan_if)
+		snprintf(val, len, "%s", lan_if);
+}
+
 void lab_nat64_pool(struct net_addr *out)
 {
 	const char *why;
