@@ -13,6 +13,8 @@
 #      sees the TUN device as its LAN): failed in registration, as the theory says;
 #   4. every theory says why (A IPv6-only behind NAT64, the node's IPv4 profile decides), the
 #      cells are family 4 with ids nat64/..., exit 0 against the theory;
+#   5. bad input: families 6 and dual on a NAT64 topology, by --family or a cell id: one clear
+#      error naming the node's line, exit 2 (before: a lab build error in every cell);
 # and nothing left behind (no namespace, no tayga of ours, no tayga directory).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/matrix-lib.sh"
@@ -61,6 +63,18 @@ for cid, (outcome, verdict) in want.items():
 PY
 grep -q "failed in registration" "$TMP/matrix.out" ||
 	fail "web-only's NAT64 cell did not fail in registration"
+
+# 5. families 6 and dual: one error, exit 2
+for args in "--family 6 --profiles nat66" "--family dual --profiles symmetric" \
+	"--cell nat64/udp/udp/nat66~-/family=6"; do
+	# shellcheck disable=SC2086 # the words are the options
+	run_matrix 30 -t nat64 $args --no-classify -o "$TMP/bad"
+	[ "$RC" -eq 2 ] || fail "matrix -t nat64 $args: exit $RC, expected 2"
+	grep -q 'nat64.yaml:[0-9]*: node "nat-a": a home behind NAT64 .* expected --family 4' \
+		"$TMP/matrix.err" || { cat "$TMP/matrix.err" >&2; fail "matrix -t nat64 $args: error"; }
+	[ "$(grep -c . "$TMP/matrix.err")" -eq 1 ] || fail "matrix -t nat64 $args: more than one line"
+	note "ok: $args -> $(cat "$TMP/matrix.err")"
+done
 
 # nothing left: namespaces, punchlab and engine processes, and tayga (ours ran with its
 # configuration under our TMPDIR)
