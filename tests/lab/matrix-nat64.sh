@@ -46,18 +46,21 @@ pool = ipaddress.ip_network("10.64.64.0/25")
 for cid, (outcome, verdict) in want.items():
     c = cells[cid]
     assert c["family"] == "4" and c["topology"] == "nat64", cid
-    assert c["outcome"] == outcome, "%s: %s (%s), expected %s" % (cid, c["outcome"], c["reason"], outcome)
+    assert c["outcome"] == outcome, "%s: %s (%s), expected %s" % (
+        cid, c["outcome"], c["reason"], outcome)
     th = c["refs"]["theory"]
     assert th["outcome"] == outcome, "%s: theory %s" % (cid, th)
     assert th["why"].startswith("A IPv6-only behind NAT64"), th["why"]
     for r in c["runs"]:
         v = r["attestation"]["verdict"]
-        assert v == verdict, "%s: attestation %s (%s), expected %s" % (cid, v, r["attestation"], verdict)
+        assert v == verdict, "%s: attestation %s (%s), expected %s" % (
+            cid, v, r["attestation"], verdict)
     if outcome == "direct":
         # A names B inside the prefix; the evidence is the flow from tayga's pool to B's IPv4
         assert "[2001:db8:64::cb00:7112]:" in c["reason"], c["reason"]
         ev = " ".join(c["runs"][0]["attestation"]["evidence"])
-        m = re.search(r"nat-a \(peer A\): (udp|tcp) ([0-9.]+):\d+ -> 203\.0\.113\.2:\d+ remote 203\.0\.113\.18:", ev)
+        m = re.search(r"nat-a \(peer A\): (udp|tcp) ([0-9.]+):\d+ -> 203\.0\.113\.2:\d+ "
+                      r"remote 203\.0\.113\.18:", ev)
         assert m and ipaddress.ip_address(m.group(2)) in pool, ev
     print("ok:", cid, c["outcome"], c["runs"][0]["attestation"]["verdict"])
 PY
