@@ -139,6 +139,43 @@ static int reach_vars(const struct engine_cell *c, const struct topo *t, int fam
 	return ret;
 }
 
+/* PEER.nat64 and PEER.rendezvous64.N for an IPv6-only peer behind a NAT64 (engine/reach.h):
+ * the prefix ("P/LEN") and the rendezvous' IPv4 addresses as that peer reaches them, embedded
+ * in the prefix and bracketed (what goes before ":port"). Other peers get none, so an engine
+ * file's optional group using them drops out on every other topology. */
+static int nat64_vars(const struct topo *t, struct tpl_vars *v)
+{
+	int rdv = t->roles[ROLE_RENDEZVOUS], ret = 0;
+
+	for (int r = ROLE_PEER_A; r <= ROLE_PEER_B; r++) {
+		const char *role = topo_role_name((enum topo_role)r);
+		struct net_addr p;
+		char buf[64], name[TPL_NAME_MAX];
+		int n = 0;
+
+		if (engine_nat64_prefix(t, t->roles[r], &p) < 0)
+			continue;
+		net_addr_format(&p, true, buf, sizeof(buf));
+		snprintf(name, sizeof(name), "%s.nat64", role);
+		ret |= tpl_set(v, name, "%s", buf);
+		for (int li = 0; rdv >= 0 && li < t->nlinks; li++) {
+			int e = topo_link_end_of(&t->links[li], rdv);
+
+			for (int a = 0; e >= 0 && a < t->links[li].ends[e].naddrs && n < 4; a++) {
+				struct net_addr x;
+
+				if (t->links[li].ends[e].addrs[a].family != AF_INET)
+					continue;
+				engine_nat64_embed(&p, &t->links[li].ends[e].addrs[a], &x);
+				net_addr_format(&x, false, buf, sizeof(buf));
+				snprintf(name, sizeof(name), "%s.rendezvous64.%d", role, n++);
+				ret |= tpl_set(v, name, "[%s]", buf);
+			}
+		}
+	}
+	return ret;
+}
+
 int engine_vars_cell(const struct engine_cell *c, const struct topo *t, struct tpl_vars *v)
 {
 	int ret = 0;
@@ -161,6 +198,9 @@ int engine_vars_cell(const struct engine_cell *c, const struct topo *t, struct t
 		if (c->family && strcmp(c->family, "dual") == 0)
 			ret |= reach_vars(c, t, AF_INET6, "6", v);
 	}
+	/* the rendezvous is dialled over IPv4 only in family 4 */
+	if (!c->family || strcmp(c->family, "4") == 0)
+		ret |= nat64_vars(t, v);
 	return ret ? -E2BIG : 0;
 }
 

@@ -110,6 +110,15 @@ static const char *var_problem(const struct var_check *c, const char *name)
 				       strncmp(name, "other.", 6) == 0
 			       ? NULL
 			       : "reach is a peer's address (peer-a.reach, other.reach)";
+	/* NAT64 (engine/reach.h): an IPv6-only peer's prefix and the rendezvous as it reaches
+	 * it, only where the topology has a NAT64 on its way (so: in optional groups) */
+	if (strcmp(dot, ".nat64") == 0 ||
+	    (strncmp(dot, ".rendezvous64.", 14) == 0 && dot[14] >= '0' && dot[14] <= '3' &&
+	     !dot[15]))
+		return strstr(name, "peer") || strncmp(name, "self.", 5) == 0 ||
+				       strncmp(name, "other.", 6) == 0
+			       ? NULL
+			       : "nat64 and rendezvous64.N are a peer's (self.nat64)";
 	/* the addresses by family (docs/engine-format.md "Address families"): addr and host in
 	 * the cell's family, addr6 and host6 the IPv6 ones of dual cells */
 	for (int k = 0; k < 4; k++) {
@@ -124,8 +133,8 @@ static const char *var_problem(const struct var_check *c, const char *name)
 	if (engine_var(e, name, dot))
 		return NULL;
 	return "expected NODE.addr, NODE.addr.N (N 0 to 3), NODE.host, NODE.host.N, NAT.public, "
-	       "PEER.reach, in dual cells also NODE.addr6, .addr6.N, .host6, .host6.N, NAT.public6 "
-	       "and PEER.reach6, or a "
+	       "PEER.reach, PEER.nat64, PEER.rendezvous64.N, in dual cells also NODE.addr6, "
+	       ".addr6.N, .host6, .host6.N, NAT.public6 and PEER.reach6, or a "
 	       "NODE.NAME of vars: (self and other: both peers')";
 }
 

@@ -80,3 +80,56 @@ int engine_reach(const struct topo *t, int host, int family, const struct reach_
 	*out = addr;
 	return 0;
 }
+
+int engine_nat64_prefix(const struct topo *t, int host, struct net_addr *out)
+{
+	struct net_addr v4;
+
+	if (host < 0 || host >= t->nnodes || own_addr(t, host, AF_INET, &v4) == 0)
+		return -ENOENT;
+	for (int n = t->nodes[host].gateway, guard = 0; n >= 0 && guard < t->nnodes;
+	     n = t->nodes[n].gateway, guard++)
+		if (t->nodes[n].kind == NODE_NAT && t->nodes[n].nat64.family == AF_INET6) {
+			*out = t->nodes[n].nat64;
+			out->line = 0;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+void engine_nat64_embed(const struct net_addr *prefix, const struct net_addr *v4,
+			struct net_addr *out)
+{
+	const uint8_t *b = (const uint8_t *)&v4->a.v4;
+	int at = prefix->prefix / 8;
+
+	memset(out, 0, sizeof(*out));
+	out->family = AF_INET6;
+	out->prefix = 128;
+	memcpy(&out->a.v6, &prefix->a.v6, (size_t)at);
+	for (int i = 0; i < 4 && at < 16; i++, at++) {
+		if (at == 8)
+			at++; /* bits 64-71 (the "u" octet) stay zero */
+		out->a.v6.s6_addr[at] = b[i];
+	}
+}
+
+int engine_nat64_extract(const struct net_addr *prefix, const struct net_addr *v6,
+			 struct net_addr *out)
+{
+	uint8_t *b = (uint8_t *)&out->a.v4;
+	int at = prefix->prefix / 8;
+
+	if (v6->family != AF_INET6 || prefix->family != AF_INET6 ||
+	    memcmp(&v6->a.v6, &prefix->a.v6, (size_t)at) != 0)
+		return -ENOENT;
+	memset(out, 0, sizeof(*out));
+	out->family = AF_INET;
+	out->prefix = 32;
+	for (int i = 0; i < 4 && at < 16; i++, at++) {
+		if (at == 8)
+			at++;
+		b[i] = v6->a.v6.s6_addr[at];
+	}
+	return 0;
+}

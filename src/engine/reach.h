@@ -20,3 +20,20 @@ struct reach_translations {
  * address of the family or a NAT on its way has no WAN address (or external prefix) of it. */
 int engine_reach(const struct topo *t, int host, int family, const struct reach_translations *x,
 		 struct net_addr *out);
+
+/* NAT64 (topology key nat64, docs/matrix.md "NAT64"): the prefix of the first NAT node on
+ * host's gateway chain that runs a NAT64, when host has no IPv4 address of its own (an
+ * IPv6-only host: one with IPv4 dials IPv4 itself and never needs the prefix). Returns 0, or
+ * -ENOENT when host has IPv4 or no NAT64 on its way. */
+int engine_nat64_prefix(const struct topo *t, int host, struct net_addr *out);
+
+/* The IPv4 address v4 embedded in prefix (RFC 6052 section 2.2: after the prefix, skipping
+ * bits 64 to 71, the suffix zero): the address an IPv6-only host reaches v4 at through the
+ * NAT64. out is a /128. prefix's length must be one RFC 6052 has (the topology checked it). */
+void engine_nat64_embed(const struct net_addr *prefix, const struct net_addr *v4,
+			struct net_addr *out);
+
+/* The IPv4 address embedded in v6 when v6 lies in prefix (engine_nat64_embed() undone).
+ * Returns 0, or -ENOENT when v6 is not an IPv6 address under prefix. */
+int engine_nat64_extract(const struct net_addr *prefix, const struct net_addr *v6,
+			 struct net_addr *out);

@@ -11,6 +11,7 @@
 #include "ct/conntrack.h"
 #include "lab/events.h"
 #include "lab/lab_internal.h"
+#include "lab/nat64.h"
 #include "lab/sysctl.h"
 #include "nft/profile.h"
 #include "nft/ruleset.h"
@@ -311,7 +312,7 @@ static int reload_profile(struct node_ctx *c, char *detail, size_t len)
 						  AF_INET);
 	const char *profile = c->lab->nodes[c->n].profile;
 	const char *six = c->lab->nodes[c->n].companion;
-	char wan[64], lan[64], net[64], vals[5][64];
+	char wan[64], lan[64], net[64], lan_if[64], vals[5][64];
 	struct nft_var vars[5], vars6[5];
 	int ret, nvars;
 
@@ -327,7 +328,9 @@ static int reload_profile(struct node_ctx *c, char *detail, size_t len)
 	net_addr_format(la, false, lan, sizeof(lan));
 	net_addr_network(la, net, sizeof(net));
 	vars[0] = (struct nft_var){ "WAN_IF", c->wan_if };
-	vars[1] = (struct nft_var){ "LAN_IF", c->lan_if };
+	/* as lab.c loaded it: a NAT64 node's LAN includes tayga's TUN device */
+	lab_nat64_lan_if(t, c->n, c->lan_if, lan_if, sizeof(lan_if));
+	vars[1] = (struct nft_var){ "LAN_IF", lan_if };
 	vars[2] = (struct nft_var){ "WAN_ADDR", wan };
 	vars[3] = (struct nft_var){ "LAN_ADDR", lan };
 	vars[4] = (struct nft_var){ "LAN_NET", net };

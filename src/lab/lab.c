@@ -539,6 +539,13 @@ static int load_rulesets(struct lab *lab, int home_netns, struct diag_list *dl)
 		if (!lab->nodes[n].profile[0])
 			continue;
 		nvars = lab_nat_vars(t, n, lab->nodes[n].family, vals, vars);
+		/* an IPv4 profile in a NAT64 node filters tayga's traffic as the LAN's too */
+		if (lab->nodes[n].family == AF_INET) {
+			char lan_if[64];
+
+			snprintf(lan_if, sizeof(lan_if), "%s", vals[1]);
+			lab_nat64_lan_if(t, n, lan_if, vals[1], sizeof(vals[1]));
+		}
 		ret = netns_enter(lab->nodes[n].netns);
 		if (ret < 0)
 			return diag_add(dl, t->file, t->nodes[n].line, "enter node \"%s\": %s",

@@ -36,6 +36,23 @@ const char *lab_nat64_program(void)
 	return p && *p ? p : "/usr/sbin/tayga";
 }
 
+void lab_nat64_lan_if(const struct topo *t, int n, const char *lan_if, char *val, size_t len)
+{
+	if (t->nodes[n].nat64.family)
+		snprintf(val, len, "{ \"%s\", \"%s\" }", lan_if, TUN);
+	else if (val != lan_if)
+		snprintf(val, len, "%s", lan_if);
+}
+
+void lab_nat64_pool(struct net_addr *out)
+{
+	const char *why;
+
+	/* a constant this file wrote: it parses */
+	(void)net_addr_parse(POOL, out, &why);
+	out->line = 0;
+}
+
 static int nat64_dir(const char *lab_name, const char *node_name, char *buf, size_t len)
 {
 	const char *tmp = getenv("TMPDIR");

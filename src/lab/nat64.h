@@ -13,9 +13,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/netaddr.h"
 #include "base/out.h"
 
 struct lab;
+struct topo;
 
 /* The tayga the lab runs: $PUNCHLAB_TAYGA when set (tests point it at a missing file), else
  * /usr/sbin/tayga. */
@@ -31,3 +33,14 @@ void lab_nat64_cleanup(const struct lab *lab);
 
 /* Remove the directory of node's tayga in lab lab_name, if any (`lab down` of a kept lab). */
 void lab_nat64_remove(const char *lab_name, const char *node_name);
+
+/* tayga's dynamic pool (the same in every NAT64 node): the IPv4 sources of the flows it makes
+ * of its IPv6 hosts' (the attestation counts them as the IPv6-only peer's own). */
+void lab_nat64_pool(struct net_addr *out);
+
+/* The value of the profile variable $LAN_IF for node n's IPv4 profile: its LAN interface
+ * (lan_if), and for a NAT64 node also tayga's TUN device, as an nft set ({ "LAN", "nat64" }):
+ * the IPv6-only hosts' traffic enters the IPv4 ruleset from the TUN device after tayga, and a
+ * profile's egress filter (udp-blocked, web-only: iifname $LAN_IF ... drop) must see it as the
+ * LAN's. Without it those filters let every NAT64 flow out. Written into val (64 bytes). */
+void lab_nat64_lan_if(const struct topo *t, int n, const char *lan_if, char *val, size_t len);

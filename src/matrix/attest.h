@@ -107,3 +107,17 @@ void attest_lab_read(const struct lab *lab, struct ct_mappings *flows);
  * address attests. */
 struct topo;
 void attest_nptv6_addrs(const struct topo *t, int host, int nat, struct net_addr *set, int *n);
+
+/* Append to set (*n entries, at most ATTEST_MAX_ADDRS) node's IPv4 addresses as the IPv6-only
+ * host of topology t reaches them through the NAT64 on its way out (embedded in its prefix,
+ * RFC 6052): what that host's NAT holds as the far end of its flows before tayga translates
+ * them (docs/matrix.md "NAT64"). Nothing when host has IPv4 or no NAT64 on its way. */
+void attest_nat64_addrs(const struct topo *t, int host, int node, struct net_addr *set, int *n);
+
+/* What attest_lab() gives attest_path(), from the topology alone (pure, so the unit tests build
+ * a lab's input without a lab): each peer's host addresses, its gateway's flows (flows[node]),
+ * the other side's addresses as that gateway may see them (NPTv6 and NAT64 included), the
+ * engine's claims, and the relay's addresses (also as an IPv6-only peer reaches it through
+ * NAT64). */
+void attest_topo_input(const struct topo *t, uint8_t proto, const struct ct_mappings *flows,
+		       const struct attest_report said[2], struct attest_input *out);

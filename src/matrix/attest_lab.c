@@ -1,11 +1,14 @@
 /* What the attestation needs from a lab (attest.h): each peer's gateway node's conntrack, the
  * addresses of both families of the peers, of what stands between them and of the relay, and
  * the endpoints the engine reported; then the pure attest_path(). */
+#include <arpa/inet.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "ct/conntrack.h"
+#include "engine/reach.h"
 #include "lab/lab.h"
+#include "lab/nat64.h"
 #include "matrix/attest.h"
 
 void attest_lab_read(const struct lab *lab, struct ct_mappings *flows)
@@ -74,6 +77,23 @@ void attest_nptv6_addrs(const struct topo *t, int host, int nat, struct net_addr
 	}
 }
 
+void attest_nat64_addrs(const struct topo *t, int host, int node, struct net_addr *set, int *n)
+{
+	struct net_addr p;
+
+	if (node < 0 || engine_nat64_prefix(t, host, &p) < 0)
+		return;
+	for (int li = 0; li < t->nlinks; li++) {
+		int e = topo_link_end_of(&t->links[li], node);
+
+		for (int a = 0; e >= 0 && a < t->links[li].ends[e].naddrs; a++)
+			if (t->links[li].ends[e].addrs[a].family == AF_INET &&
+			    *n < ATTEST_MAX_ADDRS)
+				engine_nat64_embed(&p, &t->links[li].ends[e].addrs[a],
+						   &set[(*n)++]);
+	}
+}
+
 /* What the peer `self`'s NAT may see of the other peer: the other host and every NAT on its way
  * out, except this peer's own NAT (in same-nat the one NAT's own addresses prove nothing: the
  * flow must reach the other host). Routers and servers are never the other side. */
@@ -88,6 +108,11 @@ static void other_side(const struct topo *t, int self, int other, int own_nat,
 		/* the other host behind an NPTv6 router shows its external address */
 		if (k == NODE_NAT && n != own_nat)
 			attest_nptv6_addrs(t, other, n, s->other, &s->nother);
+		/* an IPv6-only peer behind NAT64 aims at the other side's IPv4 addresses embedded
+		 * in the prefix: its NAT holds that IPv6 flow, before tayga (whose IPv4 flow from
+		 * the pool follows it, stateless, one for one) */
+		if ((k == NODE_HOST || k == NODE_NAT) && n != own_nat && n != self)
+			attest_nat64_addrs(t, self, n, s->other, &s->nother);
 	}
 }
 
@@ -111,10 +136,44 @@ static void claim(struct attest_side *s, const char *local, const char *peer)
 			s->claimed_local = l;
 }
 
-void attest_lab(const struct lab *lab, uint8_t proto, const struct ct_mappings *flows,
-		const struct attest_report said[2], struct run_attestation *out)
+/* An IPv6-only peer behind NAT64: its NAT holds its flows as tayga makes them, IPv4 from the
+ * pool (conntrack follows IPv6 in that node only when an IPv6 ruleset asks for it, and its
+ * profile is IPv4), translated to the node's WAN address by the profile. So the pool sources of
+ * those flows are the peer's own (only IPv6 hosts behind the node reach the pool), and the
+ * endpoint it claims, the other peer's address embedded in the prefix, is the IPv4 one inside
+ * (tayga keeps ports); its IPv6 local address then narrows nothing. */
+static void nat64_side(const struct topo *t, int peer, struct attest_side *s)
 {
-	const struct topo *t = lab_topo(lab);
+	struct net_addr p, pool, v4;
+	uint32_t mask;
+
+	if (engine_nat64_prefix(t, peer, &p) < 0)
+		return;
+	lab_nat64_pool(&pool);
+	mask = pool.prefix ? htonl(~0u << (32 - pool.prefix)) : 0;
+	for (size_t i = 0; s->flows && i < s->flows->n; i++) {
+		const struct ct_mapping *m = &s->flows->v[i];
+		struct net_addr src = { .family = AF_INET, .a.v4 = m->orig_src, .prefix = 32 };
+		bool known = false;
+
+		if (m->family != AF_INET ||
+		    (m->orig_src.s_addr & mask) != (pool.a.v4.s_addr & mask))
+			continue;
+		for (int k = 0; k < s->nhost; k++)
+			known |= s->host[k].family == AF_INET &&
+				 s->host[k].a.v4.s_addr == src.a.v4.s_addr;
+		if (!known && s->nhost < ATTEST_MAX_ADDRS)
+			s->host[s->nhost++] = src;
+	}
+	if (s->claimed && engine_nat64_extract(&p, &s->claimed_peer, &v4) == 0) {
+		s->claimed_peer = v4;
+		memset(&s->claimed_local, 0, sizeof(s->claimed_local));
+	}
+}
+
+void attest_topo_input(const struct topo *t, uint8_t proto, const struct ct_mappings *flows,
+		       const struct attest_report said[2], struct attest_input *out)
+{
 	struct attest_input in = { .proto = proto };
 	int peers[2] = { t->roles[ROLE_PEER_A], t->roles[ROLE_PEER_B] };
 
@@ -135,8 +194,23 @@ void attest_lab(const struct lab *lab, uint8_t proto, const struct ct_mappings *
 			s->proto = said[i].proto;
 			claim(s, said[i].local, said[i].peer);
 		}
+		nat64_side(t, peers[i], s);
 	}
 	if (t->roles[ROLE_RENDEZVOUS] >= 0)
 		add_node_addrs(t, t->roles[ROLE_RENDEZVOUS], in.relay, &in.nrelay);
+	/* the relay as an IPv6-only peer behind NAT64 reaches it: a relayed path stays relayed */
+	for (int i = 0; i < 2; i++)
+		if (peers[i] >= 0)
+			attest_nat64_addrs(t, peers[i], t->roles[ROLE_RENDEZVOUS], in.relay,
+					   &in.nrelay);
+	*out = in;
+}
+
+void attest_lab(const struct lab *lab, uint8_t proto, const struct ct_mappings *flows,
+		const struct attest_report said[2], struct run_attestation *out)
+{
+	struct attest_input in;
+
+	attest_topo_input(lab_topo(lab), proto, flows, said, &in);
 	attest_path(&in, out);
 }

@@ -24,6 +24,14 @@ int family_twin_topology(const struct topo *t, const char *what, struct topo *tw
 {
 	char name[CELL_REF_MAX + 8], path[PATH_MAX];
 
+	/* a NAT64 home is IPv6 inside only: its peer reaches the rendezvous and the other peer
+	 * over IPv4 through tayga, a family 4 cell (docs/matrix.md "NAT64") */
+	for (int n = 0; n < t->nnodes; n++)
+		if (t->nodes[n].nat64.family)
+			return diag_add(dl, t->file, t->nodes[n].nat64_line, "node \"%s\": a home "
+					"behind NAT64 reaches the rendezvous and the other peer over "
+					"IPv4 (through tayga), so topology %s has family 4 cells only, "
+					"expected --family 4", t->nodes[n].name, t->name);
 	if (family_topo_has_ipv6(t)) {
 		*twin = *t;
 		return 0;

@@ -18,6 +18,7 @@
 #include "base/sha256.h"
 #include "config.h"
 #include "engine/adapter.h"
+#include "engine/reach.h"
 #include "lab/classify.h"
 #include "lab/events.h"
 #include "matrix/cell_events.h"
@@ -536,11 +537,17 @@ static int cell_references(struct plan *p, struct cell_result *c, const struct r
 				   .rendezvous_port = c->spec.port ? c->spec.port
 								   : CELL_DEFAULT_PORT };
 	struct theory th;
+	struct net_addr n64;
 
 	unsigned caps = theory_caps_shared(p->engine.capabilities, plan_engine_b(p)->capabilities);
 
 	/* an engine pair is judged by the capabilities both sides have */
 	theory_input_set_engines(&in, p->engine.capabilities, plan_engine_b(p)->capabilities);
+	/* an IPv6-only peer behind NAT64 (family 4 only: its rendezvous is IPv4) */
+	in.nat64_a = c->spec.family == CELL_FAMILY_4 &&
+		     engine_nat64_prefix(&p->topo, p->topo.roles[ROLE_PEER_A], &n64) == 0;
+	in.nat64_b = c->spec.family == CELL_FAMILY_4 &&
+		     engine_nat64_prefix(&p->topo, p->topo.roles[ROLE_PEER_B], &n64) == 0;
 	if (c->spec.family == CELL_FAMILY_DUAL) {
 		/* both homes run the same IPv6 companion beside their IPv4 profiles */
 		struct used_profile *six = profile_of(p, c->spec.ipv6_profile[0]

@@ -548,12 +548,25 @@ void theory_input_set_engines(struct theory_input *in, unsigned caps_a, unsigned
 	in->relay_tcp = caps & EF_CAP_RELAY_TCP;
 }
 
+/* An IPv6-only peer behind NAT64: its NAT's IPv4 profile decided (theory.h); say so. */
+static void nat64_why(const struct theory_input *in, struct theory *t)
+{
+	if (in->nat64_a || in->nat64_b)
+		prefix_why(t, in->nat64_a && in->nat64_b
+				      ? "both peers IPv6-only behind NAT64 (stateless into the pool, "
+					"then each node's IPv4 profile): "
+				      : in->nat64_a ? "A IPv6-only behind NAT64 (stateless into the "
+						      "pool, then its node's IPv4 profile): "
+						    : "B IPv6-only behind NAT64 (stateless into the "
+						      "pool, then its node's IPv4 profile): ");
+}
+
 void theory_predict(const struct theory_input *in, struct theory *t)
 {
 	predict(in, t);
-	if (t->outcome != CELL_SKIPPED && theory_outbound(in, t))
-		return;
-	relay_fallback(in, t);
+	if (t->outcome == CELL_SKIPPED || !theory_outbound(in, t))
+		relay_fallback(in, t);
+	nat64_why(in, t);
 }
 
 /* Rank of a prediction for a dual cell: lower is better. Outside direct/relayed/failed (a

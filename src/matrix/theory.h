@@ -57,6 +57,11 @@ struct theory_input {
 	 * TCP to a few ports, still reaches the relay when the port is one of them
 	 * (theory_outbound.c) */
 	bool relay_tcp;
+	/* nat64_a, nat64_b: that peer is IPv6-only behind a NAT64 (topology key nat64, family 4
+	 * cells): tayga translates its packets statelessly, one for one, into an IPv4 address
+	 * of its pool, and the node's IPv4 profile then maps and filters them as the LAN's, so
+	 * that profile decides, as for a host with IPv4 (docs/matrix.md "NAT64") */
+	bool nat64_a, nat64_b;
 };
 
 struct theory {

@@ -48,6 +48,7 @@ bool theory_outbound(const struct theory_input *in, struct theory *t)
 		char tmp[sizeof(t->why)];
 
 		tcp_in.tcp = true;
+		tcp_in.nat64_a = tcp_in.nat64_b = false; /* the outer call says it, once */
 		theory_predict(&tcp_in, t);
 		snprintf(tmp, sizeof(tmp), "%s lets out no UDP; auto falls back to TCP: %s", h->name,
 			 t->why);
