@@ -268,6 +268,21 @@ struct results {
 	int ncells;
 };
 
+/* A dual cell's family, in words (src/matrix/family_judge.c, which also judges it). */
+/* "4", "6", "4 or 6"; "" for the empty set. */
+const char *family_set_name(unsigned set);
+
+/* Parse family_set_name()'s text back ("" gives 0). Returns 0, or -1 for anything else. */
+int family_set_parse(const char *s, unsigned *set);
+
+/* One sentence for the reports about a cell whose family is wrong ("direct over IPv4 in 1 of 1
+ * direct runs; the theory expects IPv6 only: ..."); "" when it is not. */
+void family_finding(const struct cell_result *c, char *buf, size_t len);
+
+/* The grid's mark of a direct cell's family: "D6", "D4", "D4/6" (runs took both), or "D" when
+ * no run's family was attested or the cell is no dual cell. */
+const char *family_mark(const struct cell_result *c);
+
 /* Free everything the results own; NULL is a no-op. */
 void results_free(struct results *r);
 

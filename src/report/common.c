@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "base/userns.h"
-#include "matrix/family_judge.h"
 #include "report/report_internal.h"
 
 static int index_of(const char **names, int n, const char *name)

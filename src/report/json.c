@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "matrix/family_judge.h"
 #include "report/report.h"
 #include "report/report_internal.h"
 #include "report/sweep.h"
