@@ -281,6 +281,16 @@ static void test_ipv4_firewall_and_dual(void **state)
 	assert_non_null(strstr(a.evidence, "nat-a (peer A): udp 10.0.1.10:7000 -> 10.0.1.10:7000 "
 				       "remote 10.0.2.10:7001"));
 
+	/* one NAT's flow IPv6, the other's IPv4 (a translator between them): direct, but no one
+	 * family the path took */
+	lab6_init(&l, IPPROTO_UDP);
+	add(&l.ma, flow6(IPPROTO_UDP, 0, "2001:db8:1::10", 1, "2001:db8:1::10", 1,
+			 "2001:db8:2::10", 2, 3, 3));
+	add(&l.mb, v4b);
+	attest_path(&l.in, &a);
+	assert_int_equal(a.verdict, ATTEST_DIRECT);
+	assert_int_equal(a.family, 0);
+
 	/* an IPv6 set holding :: does not match an IPv4 entry's zero twins */
 	lab6_init(&l, IPPROTO_UDP);
 	l.in.side[0].host[0] = na("::");
