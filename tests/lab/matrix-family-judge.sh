@@ -5,8 +5,11 @@
 #      ipv6-firewall whose header claims a symmetric NAT66 (translation napt, random ports,
 #      address-and-port-dependent filtering), so the theory says IPv6 cannot go direct and expects the path on
 #      IPv4 (port-restricted cones: direct); its rules are the real firewall's, so punch's IPv6
-#      attempt (first, RFC 8305) goes direct. The lab attests IPv6: the cell is flagged, a
-#      regression naming the family in every report, exit 1;
+#      attempt (first, RFC 8305) goes direct. punch runs from a copy of its engine file that
+#      adds --family-delay 10s, so that IPv4 starts only if IPv6 fails and the race cannot go
+#      the other way on a loaded machine (with the default 50 ms IPv6 wins too, but by timing).
+#      The lab attests IPv6: the cell is flagged, a regression naming the family in every
+#      report, exit 1;
 #   2. the same cell with the true companion: "4 or 6" expected, whichever family it took is
 #      fine, exit 0; and the cells with a symmetric NAT (no direct IPv4 path): only IPv6 expected,
 #      taken, attested, exit 0;
@@ -27,9 +30,13 @@ sed -e 's/^# name: .*/# name: ipv6-firewall-claims-symmetric/' \
     "$SRCDIR/nat-profiles/ipv6-firewall.nft" >"$LIAR"
 grep -q '^# mapping: address-and-port-dependent' "$LIAR" || fail "the test profile's header did not change"
 
+ENGINE=$TMP/punch-ipv6-first.yaml
+sed 's/--json,$/--json, --family-delay, 10s,/' "$SRCDIR/engines/punch.yaml" >"$ENGINE"
+grep -q -- '--family-delay, 10s' "$ENGINE" || fail "the test engine file did not get --family-delay"
+
 # 1. the wrong family
 run_matrix 120 --family dual --ipv6-profile "$LIAR" --profiles port-restricted-cone \
-	--proto udp --techniques plain -o "$TMP/wrong"
+	--proto udp --techniques plain --engine "$ENGINE" -o "$TMP/wrong"
 show_matrix_output
 [ "$RC" -eq 1 ] || fail "a dual cell on the wrong family: punchlab matrix exited $RC, expected 1"
 python3 - "$TMP/wrong/matrix.json" <<'PY' || fail "wrong family: matrix.json"
