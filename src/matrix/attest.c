@@ -177,6 +177,25 @@ static void side_summary(const struct attest_input *in, const struct attest_side
 		snprintf(line + n, len - (size_t)n, " (a two-way flow joins other endpoints)");
 }
 
+/* The family of a direct path: that of the flows both NATs hold (a side with no NAT of its own
+ * says nothing); 0 when they differ (NAT64: IPv6 on one side, IPv4 on the other). */
+static int direct_family(const struct attest_input *in, const struct side_finding f[2])
+{
+	int fam = 0;
+
+	for (int i = 0; i < 2; i++) {
+		int x;
+
+		if (!in->side[i].nat_name)
+			continue;
+		x = ct_mapping_family(f[i].direct) == AF_INET6 ? 6 : 4;
+		if (fam && fam != x)
+			return 0;
+		fam = x;
+	}
+	return fam;
+}
+
 void attest_path(const struct attest_input *in, struct run_attestation *out)
 {
 	struct side_finding f[2];
@@ -213,8 +232,10 @@ void attest_path(const struct attest_input *in, struct run_attestation *out)
 	}
 	if (!any_nat)
 		out->verdict = ATTEST_UNCHECKED; /* nothing in the lab can see the path */
-	else if (direct)
+	else if (direct) {
 		out->verdict = ATTEST_DIRECT;
+		out->family = direct_family(in, f);
+	}
 	else if (relay)
 		out->verdict = ATTEST_RELAYED;
 	else

@@ -25,6 +25,7 @@
 #include "matrix/cell_events.h"
 #include "matrix/cell_runner.h"
 #include "matrix/cell_params.h"
+#include "matrix/family_judge.h"
 #include "matrix/impair_deadline.h"
 
 #define OUTPUT_MAX (256 * 1024) /* what we keep of one program's stdout in memory */
@@ -1317,6 +1318,7 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 			 i ? "B" : "A", status[i], run->log_dir, c->progs[c->peer[i]].name);
 	} else {
 		judge_peers(c, exited, status, hung, given, run);
+		family_judge_run(run); /* the engine's family against the attested flows' */
 	}
 out:
 	if (ret == -ECANCELED) {

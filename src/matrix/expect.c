@@ -177,6 +177,7 @@ int expectations_expected(const struct expectations *e, const struct cell_spec *
 	refs->expected_runs = 0;
 	refs->expected_reason[0] = '\0';
 	refs->mechanism[0] = '\0';
+	refs->expected_families = t->families; /* dual cells only (theory_predict_dual) */
 	if (refs->cell_class == CLASS_DETERMINED)
 		return 0;
 	refs->expected_allowed |= 1u << t->fallback;

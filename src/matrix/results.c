@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "matrix/claim.h"
+#include "matrix/family_judge.h"
 #include "matrix/rate.h"
 
 static const char *const class_names[CLASS_COUNT] = {
@@ -242,6 +243,7 @@ void results_judge_cell(struct cell_result *c)
 	c->ttfb_p50_ms = percentile_time(c, connected_ttfb, 50);
 	c->ttfb_p95_ms = percentile_time(c, connected_ttfb, 95);
 	judge_verdict(c, count);
+	family_judge_cell(c); /* dual cells: the family the path took */
 }
 
 void results_summarize(const struct results *r, struct results_summary *s)

@@ -90,7 +90,14 @@ struct run_attestation {
 	char summary[256];     /* one sentence: what was found, or what was missing where */
 	char evidence[1024];   /* the conntrack entries the verdict rests on, with counters, one per
 				* line ("nat-a: udp 10.0.1.10:4242 -> ... packets 4/4 bytes ...") */
+	/* direct: the address family (4 or 6) of the two-way flows the verdict rests on, the
+	 * lab's word on which family a dual cell's path took; 0: no direct evidence, or the two
+	 * NATs' flows are of different families (NAT64) */
+	int family;
 };
+
+/* Bit set of address families (cell_refs.expected_families): FAMILY_BIT(4) | FAMILY_BIT(6) */
+#define FAMILY_BIT(f) ((f) == 4 ? 1u : (f) == 6 ? 2u : 0u)
 
 /* NAT events of a run (docs/events.md): each step of the timeline as the lab applied it, and
  * what the engine said about its path afterwards. */
@@ -189,6 +196,10 @@ struct cell_refs {
 	int expected_runs;            /* runs the rate test needs (rate cells), 0 otherwise */
 	char expected_reason[256];    /* the rate's source: measurement, date, command; "" when
 				       * the cell is determined */
+	/* dual cells: the families a direct path may take (FAMILY_BIT bits, from the theory:
+	 * only the families the theory calls direct; both when neither is); 0: not judged (a
+	 * one-family cell, or a file from before family judging) */
+	unsigned expected_families;
 };
 
 struct cell_verdict {
@@ -202,6 +213,10 @@ struct cell_verdict {
 	bool disagrees_claim;   /* measured contradicts a documents' claim (src/matrix/claim.h) */
 	bool disagrees_theory;  /* measured != theory */
 	bool error;             /* any run was an error */
+	/* dual cells (src/matrix/family_judge.c): direct runs whose attested family is known,
+	 * and those of them outside refs.expected_families (any: a regression, family_wrong) */
+	int family_judged, family_outside;
+	bool family_wrong;
 };
 
 struct cell_result {
@@ -252,6 +267,21 @@ struct results {
 	struct cell_result *cells;
 	int ncells;
 };
+
+/* A dual cell's family, in words (src/matrix/family_judge.c, which also judges it). */
+/* "4", "6", "4 or 6"; "" for the empty set. */
+const char *family_set_name(unsigned set);
+
+/* Parse family_set_name()'s text back ("" gives 0). Returns 0, or -1 for anything else. */
+int family_set_parse(const char *s, unsigned *set);
+
+/* One sentence for the reports about a cell whose family is wrong ("direct over IPv4 in 1 of 1
+ * direct runs; the theory expects IPv6 only: ..."); "" when it is not. */
+void family_finding(const struct cell_result *c, char *buf, size_t len);
+
+/* The grid's mark of a direct cell's family: "D6", "D4", "D4/6" (runs took both), or "D" when
+ * no run's family was attested or the cell is no dual cell. */
+const char *family_mark(const struct cell_result *c);
 
 /* Free everything the results own; NULL is a no-op. */
 void results_free(struct results *r);

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "matrix/cell.h"
+#include "matrix/family_judge.h"
 #include "matrix/results_json_read.h"
 
 struct reader {
@@ -331,6 +332,15 @@ static void rd_refs(struct reader *rd, json_t *cell, const char *where, struct c
 				 "probabilistic");
 		rd_str(rd, exp, we, "reason", refs->expected_reason, sizeof(refs->expected_reason),
 		       false);
+		/* dual cells since family judging; absent: not judged */
+		if (json_object_get(exp, "families")) {
+			char fams[16];
+
+			rd_str(rd, exp, we, "families", fams, sizeof(fams), true);
+			if (family_set_parse(fams, &refs->expected_families) < 0 ||
+			    !refs->expected_families)
+				rd_error(rd, we, "families", "expected \"4\", \"6\" or \"4 or 6\"");
+		}
 	}
 }
 
@@ -352,6 +362,13 @@ static void rd_verdict(struct reader *rd, json_t *cell, const char *where, struc
 	rd_bool(rd, o, w, "disagrees_claim", &v->disagrees_claim);
 	rd_bool(rd, o, w, "disagrees_theory", &v->disagrees_theory);
 	rd_bool(rd, o, w, "error", &v->error);
+	/* absent before family judging: false, 0 */
+	if (json_object_get(o, "family_wrong"))
+		rd_bool(rd, o, w, "family_wrong", &v->family_wrong);
+	if (json_object_get(o, "family_judged"))
+		rd_int(rd, o, w, "family_judged", &v->family_judged);
+	if (json_object_get(o, "family_outside"))
+		rd_int(rd, o, w, "family_outside", &v->family_outside);
 }
 
 /* NAT events of a run (absent: the cell had none). */
@@ -435,6 +452,11 @@ static void rd_run(struct reader *rd, json_t *o, const char *where, struct cell_
 		       sizeof(run->attestation.summary), false);
 		rd_lines(rd, att, wa, "evidence", run->attestation.evidence,
 			 sizeof(run->attestation.evidence));
+		if (json_object_get(att, "family")) {
+			rd_int(rd, att, wa, "family", &run->attestation.family);
+			if (run->attestation.family != 4 && run->attestation.family != 6)
+				rd_error(rd, wa, "family", "expected 4 or 6");
+		}
 	}
 }
 

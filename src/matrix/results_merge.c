@@ -35,7 +35,8 @@ static bool refs_equal(const struct cell_refs *a, const struct cell_refs *b)
 	       a->expected_allowed == b->expected_allowed &&
 	       a->expected_rate == b->expected_rate && a->expected_runs == b->expected_runs &&
 	       a->cell_class == b->cell_class && strcmp(a->mechanism, b->mechanism) == 0 &&
-	       strcmp(a->expected_reason, b->expected_reason) == 0;
+	       strcmp(a->expected_reason, b->expected_reason) == 0 &&
+	       a->expected_families == b->expected_families;
 }
 
 static bool run_equal(const struct cell_run *a, const struct cell_run *b)
@@ -46,14 +47,16 @@ static bool run_equal(const struct cell_run *a, const struct cell_run *b)
 	       a->time_to_direct_ms == b->time_to_direct_ms && a->attempts == b->attempts &&
 	       a->wall_ms == b->wall_ms && strcmp(a->mappings, b->mappings) == 0 &&
 	       strcmp(a->log_dir, b->log_dir) == 0 && strcmp(a->captures, b->captures) == 0 &&
-	       a->family_used == b->family_used;
+	       a->family_used == b->family_used && a->attestation.family == b->attestation.family;
 }
 
 static bool verdict_equal(const struct cell_verdict *a, const struct cell_verdict *b)
 {
 	return a->regression == b->regression && a->improvement == b->improvement &&
 	       a->flaky == b->flaky && a->disagrees_claim == b->disagrees_claim &&
-	       a->disagrees_theory == b->disagrees_theory && a->error == b->error;
+	       a->disagrees_theory == b->disagrees_theory && a->error == b->error &&
+	       a->family_wrong == b->family_wrong && a->family_judged == b->family_judged &&
+	       a->family_outside == b->family_outside;
 }
 
 bool results_cell_equal(const struct cell_result *a, const struct cell_result *b)

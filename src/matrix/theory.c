@@ -597,6 +597,8 @@ void theory_predict_dual(const struct theory_input *v4, const struct theory_inpu
 			      : six ? "6" : "4";
 	else
 		out->family = "4 or 6"; /* no direct path: the engine may end on either */
+	out->families = strcmp(out->family, "4 or 6") == 0 ? FAMILY_BIT(4) | FAMILY_BIT(6)
+			: FAMILY_BIT(out->family[0] - '0');
 	snprintf(out->why, sizeof(out->why), "dual: %s over IPv%s. IPv6: %s: %.110s IPv4: %s: "
 		 "%.110s", cell_outcome_name(out->outcome), out->family,
 		 cell_outcome_name(t6.outcome), t6.why, cell_outcome_name(t4.outcome), t4.why);

@@ -79,6 +79,9 @@ struct theory {
 	 * "4 or 6" (both can be direct, even if one only by timing or chance: either may win
 	 * the race); NULL for a one-family cell */
 	const char *family;
+	/* the same as a set (FAMILY_BIT of results.h): what the cell's attested family is judged
+	 * against (refs.expected_families); 0 for a one-family cell */
+	unsigned families;
 };
 
 void theory_predict(const struct theory_input *in, struct theory *out);

@@ -305,7 +305,39 @@ void report_cell_markers(const struct cell_result *c, char *buf)
 		*p++ = 'c';
 	if (c->verdict.disagrees_theory)
 		*p++ = 't';
+	if (c->verdict.family_wrong)
+		*p++ = 'f';
 	*p = '\0';
+}
+
+const char *report_cell_family(const struct cell_result *c)
+{
+	if (c->spec.family != CELL_FAMILY_DUAL || c->outcome != CELL_DIRECT)
+		return "";
+	return family_mark(c) + 1; /* "D6" -> "6"; "D" (no attested family) -> "" */
+}
+
+void report_family_text(const struct cell_result *c, char *buf, size_t len)
+{
+	const char *took = report_cell_family(c);
+
+	if (!len)
+		return;
+	buf[0] = '\0';
+	if (!c->refs.expected_families)
+		return;
+	if (c->verdict.family_wrong) {
+		char finding[200];
+
+		family_finding(c, finding, sizeof(finding));
+		snprintf(buf, len, "WRONG FAMILY: %s", finding);
+	} else if (took[0]) {
+		snprintf(buf, len, "family: direct over IPv%s, expected IPv%s", took,
+			 family_set_name(c->refs.expected_families));
+	} else {
+		snprintf(buf, len, "family: expected IPv%s if direct",
+			 family_set_name(c->refs.expected_families));
+	}
 }
 
 /* Append " WORD" to buf, single-quoted unless every byte is one a shell takes literally

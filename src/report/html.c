@@ -134,9 +134,12 @@ static const char script[] =
 	"', rate '+Math.round(r.expected.rate*100)+'% tested over '+r.expected.runs+' runs: '+"
 	"(v.rate_low?'TOO LOW':'consistent')+', p = '+v.rate_p_value.toPrecision(3):'');\n"
 	" if(r.expected.reason)ex+=' \\u2014 '+r.expected.reason;\n"
+	" if(r.expected.families)row(dl,'family',(v.family_wrong?'WRONG: ':'')+'expected IPv'+"
+	"r.expected.families+', attested: '+c.runs.map(function(x){return x.attestation.family?"
+	"'IPv'+x.attestation.family:'-';}).join(', '));\n"
 	" row(dl,'expected',ex);\n"
 	" var vs=el('span');['regression','improvement','disputed','flaky','rate_low','disagrees_claim',"
-	"'disagrees_theory','error'].forEach(function(k){if(v[k])vs.appendChild(el('span',"
+	"'disagrees_theory','error','family_wrong'].forEach(function(k){if(v[k])vs.appendChild(el('span',"
 	"'v '+k,k.replace('_',' ')));});if(!vs.childNodes.length)vs.textContent='none';\n"
 	" row(dl,'verdicts',vs);\n"
 	" panel.appendChild(el('div',null,'rerun:'));panel.appendChild(el('pre',null,c.rerun));\n"
@@ -246,8 +249,9 @@ static void html_legend(FILE *f, const struct report_groups *gs)
 			cell_outcome_name(order[i]));
 	fputs("<span>markers: <b>!</b> regression (thick outline) &middot; <b>+</b> improvement (dashed outline) "
 	      "&middot; <b>~</b> flaky &middot; <b>c</b> disagrees with the documents' claim "
-	      "&middot; <b>t</b> disagrees with the theory (top right of a cell; a percentage is the "
-	      "share of direct runs)</span></div>\n", f);
+	      "&middot; <b>t</b> disagrees with the theory &middot; <b>f</b> a dual cell took a "
+	      "family the theory calls not direct (D6 / D4: the family the lab attested) (top "
+	      "right of a cell; a percentage is the share of direct runs)</span></div>\n", f);
 	fputs("<div class=\"abbr\">Profile A down, profile B across. Click a cell for its details; "
 	      "hover for a summary.", f);
 	if (gs->nnames)
@@ -261,7 +265,7 @@ static void html_legend(FILE *f, const struct report_groups *gs)
 
 static void html_tooltip(FILE *f, const struct cell_result *c)
 {
-	char buf[160], expected[96];
+	char buf[240], expected[96];
 
 	html_text(f, c->spec.id);
 	snprintf(buf, sizeof(buf), "\nmeasured: %s", cell_outcome_name(c->outcome));
@@ -291,6 +295,11 @@ static void html_tooltip(FILE *f, const struct cell_result *c)
 	snprintf(buf, sizeof(buf), "\n%s%s%s%s", expected, c->verdict.regression ? "\nREGRESSION" : "",
 		 c->verdict.improvement ? "\nimprovement" : "", c->verdict.flaky ? "\nflaky" : "");
 	html_text(f, buf);
+	report_family_text(c, buf, sizeof(buf));
+	if (buf[0]) {
+		html_text(f, "\n");
+		html_text(f, buf);
+	}
 	if (c->outcome != CELL_DIRECT) {
 		const struct cell_run *rep = report_representative_run(c);
 		if (rep && rep->reason[0]) {
@@ -316,9 +325,10 @@ static void html_svg_cell(FILE *f, const struct cell_result *c, double x, double
 		fputs(" stroke=\"#000\" stroke-width=\"4\"", f);
 	else if (c->verdict.improvement)
 		fputs(" stroke=\"#000\" stroke-width=\"3\" stroke-dasharray=\"5 3\"", f);
+	/* a dual cell's attested family after the symbol: D6, D4 */
 	fprintf(f, "/><text class=\"sym\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"%s\">%c"
-		"</text>", x + CELL_W / 2.0, y + (c->nruns > 1 ? 21 : 27), fg,
-		report_outcome_symbol(c->outcome));
+		"%s</text>", x + CELL_W / 2.0, y + (c->nruns > 1 ? 21 : 27), fg,
+		report_outcome_symbol(c->outcome), report_cell_family(c));
 	if (c->nruns > 1)
 		fprintf(f, "<text class=\"mk\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"%s\">"
 			"%.0f%%</text>", x + CELL_W / 2.0, y + 36, fg, c->success_rate * 100);

@@ -278,6 +278,9 @@ static void jw_write_refs(struct json_writer *w, const struct cell_refs *refs)
 	jw_num(w, "rate", refs->expected_rate);
 	jw_int(w, "runs", refs->expected_runs);
 	jw_str(w, "reason", refs->expected_reason);
+	/* dual cells: the families a direct path may take ("6", "4", "4 or 6") */
+	if (refs->expected_families)
+		jw_str(w, "families", family_set_name(refs->expected_families));
 	jw_close(w, '}');
 	jw_close(w, '}');
 }
@@ -295,6 +298,9 @@ static void jw_write_verdict(struct json_writer *w, const struct cell_verdict *v
 	jw_bool(w, "disagrees_claim", v->disagrees_claim);
 	jw_bool(w, "disagrees_theory", v->disagrees_theory);
 	jw_bool(w, "error", v->error);
+	jw_bool(w, "family_wrong", v->family_wrong);
+	jw_int(w, "family_judged", v->family_judged);
+	jw_int(w, "family_outside", v->family_outside);
 	jw_close(w, '}');
 }
 
@@ -378,6 +384,9 @@ static void jw_write_run(struct json_writer *w, const struct cell_run *run, cons
 	jw_str(w, "verdict", attest_verdict_name(run->attestation.verdict));
 	jw_str(w, "summary", run->attestation.summary);
 	jw_lines(w, "evidence", run->attestation.evidence);
+	/* the family of the direct flows the lab saw (the family the path took), when known */
+	if (run->attestation.family)
+		jw_int(w, "family", run->attestation.family);
 	jw_close(w, '}');
 	if (run->recovery.nevents)
 		jw_write_recovery(w, &run->recovery);

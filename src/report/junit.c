@@ -153,7 +153,7 @@ static void junit_system_out(FILE *f, const struct cell_result *c)
 static void junit_case(FILE *f, const struct cell_result *c)
 {
 	const struct cell_run *rep = report_representative_run(c);
-	char msg[320], expected[128];
+	char msg[560], expected[128], fam[240];
 	bool error = c->verdict.error || c->outcome == CELL_ERROR;
 
 	fputs("    <testcase name=\"", f);
@@ -196,8 +196,12 @@ static void junit_case(FILE *f, const struct cell_result *c)
 		if (c->verdict.rate_tested)
 			snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), "; rate test %s, p = %.3g",
 				 c->verdict.rate_low ? "TOO LOW" : "consistent", c->verdict.rate_p_value);
+		report_family_text(c, fam, sizeof(fam));
+		if (c->verdict.family_wrong)
+			snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), "; %s", fam);
 		fprintf(f, "      <failure type=\"%s\" message=\"",
-			c->verdict.disputed ? "disputed" : c->verdict.flaky ? "flaky" : "regression");
+			c->verdict.disputed ? "disputed" : c->verdict.flaky ? "flaky"
+			: c->verdict.family_wrong ? "family" : "regression");
 		xml_text(f, msg);
 		fputs("\">", f);
 		xml_body(f, rep ? rep->reason : "");

@@ -180,12 +180,13 @@ static void md_group(FILE *f, const struct results *r, const struct report_group
 				continue;
 			}
 			report_cell_markers(c, markers);
-			fprintf(f, " %s %c", md_square(c->outcome), report_outcome_symbol(c->outcome));
+			fprintf(f, " %s %c%s", md_square(c->outcome), report_outcome_symbol(c->outcome),
+				report_cell_family(c));
 			if (markers[0])
 				fputc(' ', f);
 			for (const char *m = markers; *m; m++)
 				fprintf(f, "%s", *m == '!' ? "\xe2\x9d\x97" : *m == '+' ? "\xe2\x9e\x95" :
-					*m == '~' ? "~" : *m == 'c' ? "c" : "t");
+					*m == '~' ? "~" : *m == 'c' ? "c" : *m == 'f' ? "f" : "t");
 			fputs(" |", f);
 		}
 		fputc('\n', f);
@@ -198,7 +199,8 @@ static void md_legend(FILE *f, const struct report_groups *gs)
 	fprintf(f, "%s direct \xc2\xb7 %s relayed \xc2\xb7 %s failed \xc2\xb7 %s disputed \xc2\xb7 "
 		"%s error \xc2\xb7 %s skipped. Markers: \xe2\x9d\x97 regression, \xe2\x9e\x95 "
 		"improvement, ~ flaky, c disagrees with the documents' claim, t disagrees with the "
-		"theory. Profile A is the row, profile B the column:", md_square(CELL_DIRECT),
+		"theory, f a dual cell took a family the theory calls not direct (D6 / D4: the family "
+		"the lab attested). Profile A is the row, profile B the column:", md_square(CELL_DIRECT),
 		md_square(CELL_RELAYED), md_square(CELL_FAILED), md_square(CELL_DISPUTED),
 		md_square(CELL_ERROR), md_square(CELL_SKIPPED));
 	for (int i = 0; i < gs->nnames; i++) {
@@ -312,6 +314,13 @@ static void md_verdicts(FILE *f, const struct results *r, bool improvements)
 		md_outcome(f, c);
 		fputs(" | ", f);
 		md_text(f, expected);
+		if (c->verdict.family_wrong) {
+			char fam[240];
+
+			report_family_text(c, fam, sizeof(fam));
+			fputs("; ", f);
+			md_text(f, fam);
+		}
 		fputs(" | ", f);
 		md_text(f, rep ? rep->reason : "");
 		fputs(" |\n", f);

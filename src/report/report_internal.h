@@ -60,8 +60,15 @@ const struct cell_result *report_group_cell(const struct results *r, const struc
 char report_outcome_symbol(enum cell_outcome o);
 
 /* The markers of a cell: '!' regression, '+' improvement, '~' flaky, 'c' disagrees with the
- * documents' claim, 't' disagrees with the theory. buf: at least 8 bytes. */
+ * documents' claim, 't' disagrees with the theory, 'f' a dual cell's path took a family the
+ * theory calls not direct. buf: at least 8 bytes. */
 void report_cell_markers(const struct cell_result *c, char *buf);
+/* A dual cell's family in the grid, after its outcome symbol: "6", "4" or "4/6" (runs took
+ * both) when it is direct and the lab attested the family; "" otherwise. */
+const char *report_cell_family(const struct cell_result *c);
+/* A dual cell's family sentence ("family: direct over IPv6, expected IPv6", or "WRONG FAMILY:
+ * ..." naming the runs and the theory's set); "" for a cell without an expected set. */
+void report_family_text(const struct cell_result *c, char *buf, size_t len);
 
 /* The command that reruns a cell: "sudo build/punchlab matrix --cell ID" and every option of
  * the run that shaped the cell (--topology for a topology file that is not a shipped one,

@@ -58,6 +58,7 @@ static void term_text(struct term *t, const char *s)
 static void term_cell(struct term *t, const struct cell_result *c, int width)
 {
 	char markers[8] = "";
+	const char *fam;
 	int used = 1;
 
 	if (!c) {
@@ -67,6 +68,9 @@ static void term_cell(struct term *t, const struct cell_result *c, int width)
 	report_cell_markers(c, markers);
 	term_on(t, outcome_color(c->outcome));
 	fputc(report_outcome_symbol(c->outcome), t->f);
+	fam = report_cell_family(c); /* dual: D6, D4 */
+	fputs(fam, t->f);
+	used += (int)strlen(fam);
 	term_off(t);
 	if (markers[0]) {
 		term_on(t, C_BOLD);
@@ -92,6 +96,8 @@ static void term_group(struct term *t, const struct results *r, const struct rep
 		if ((int)strlen(report_abbrev(gs, g->cols[j])) + 1 > width)
 			width = (int)strlen(report_abbrev(gs, g->cols[j])) + 1;
 	label += 4;
+	if (g->family == CELL_FAMILY_DUAL && width < 8)
+		width = 8; /* room for "D4/6!f" */
 
 	term_on(t, C_BOLD);
 	fprintf(t->f, "%s/%s/%s", g->topology, g->proto, g->technique);
@@ -147,7 +153,9 @@ static void term_legend(struct term *t, const struct report_groups *gs)
 	}
 	fputs(".  no such cell\n", t->f);
 	fputs("Markers: ! regression  + improvement  ~ flaky (a determined cell's runs differ)  "
-	      "c disagrees with the documents' claim  t disagrees with the theory\n", t->f);
+	      "c disagrees with the documents' claim  t disagrees with the theory  f wrong address "
+	      "family\nDual cells: D6 / D4 direct over the IPv6 / IPv4 the lab attested (D4/6: runs "
+	      "took both)\n", t->f);
 	fputs("Profiles:", t->f);
 	for (int i = 0; i < gs->nnames; i++) {
 		fprintf(t->f, "%s %s ", i ? "," : "", gs->abbrevs[i]);
@@ -385,6 +393,13 @@ static void term_list(struct term *t, const struct results *r, enum pick p, cons
 			if (c->verdict.disputed)
 				snprintf(what + strlen(what), sizeof(what) - strlen(what),
 					 "; DISPUTED by the lab");
+			if (c->verdict.family_wrong) {
+				char fam[240];
+
+				report_family_text(c, fam, sizeof(fam));
+				snprintf(what + strlen(what), sizeof(what) - strlen(what), "; %s",
+					 fam);
+			}
 			break;
 		case PICK_DISPUTED:
 			for (int k = 0; k < c->nruns; k++)

@@ -35,6 +35,13 @@ for c in cells:
     assert c["family"] == "dual", c["id"]
     assert c["outcome"] == "direct", "%s: %s" % (c["id"], c["outcome"])
     assert all(r["attestation"]["verdict"] == "direct" for r in c["runs"]), c["id"]
+    # the family is judged: the theory's set, the lab's attested family inside it
+    assert not c["verdict"]["family_wrong"], "%s: %s" % (c["id"], c["verdict"])
+    assert all(r["attestation"].get("family") in (4, 6) for r in c["runs"]), c["id"]
+    if c["profile_a"] == c["profile_b"] == "symmetric":
+        fams = c["refs"]["expected"]["families"]
+        assert fams == "6", "%s: expected families %s, expected 6" % (c["id"], fams)
+        assert all(r["attestation"]["family"] == 6 for r in c["runs"]), c["id"]
     if c["profile_a"] == c["profile_b"] == "symmetric":
         sym += 1
         assert all(r.get("family") == 6 for r in c["runs"]), "%s: runs took %s" % (

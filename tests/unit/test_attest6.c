@@ -130,6 +130,7 @@ static void test_firewall_direct(void **state)
 	add(&l.mb, flow6_from_outside("2001:db8:1::10", 50753, "2001:db8:2::10", 59370, 5, 4));
 	attest_path(&l.in, &a);
 	assert_int_equal(a.verdict, ATTEST_DIRECT);
+	assert_int_equal(a.family, 6); /* the family the path took, the lab's word */
 	assert_non_null(strstr(a.evidence, "nat-a (peer A): udp [2001:db8:1::10]:50753 -> "
 				       "[2001:db8:1::10]:50753 remote [2001:db8:2::10]:59370"));
 	assert_non_null(strstr(a.evidence, "packets 5/4"));
@@ -275,8 +276,20 @@ static void test_ipv4_firewall_and_dual(void **state)
 	claim(&l.in.side[1], "10.0.2.10:7001", "10.0.1.10:7000");
 	attest_path(&l.in, &a);
 	assert_int_equal(a.verdict, ATTEST_DIRECT);
+	/* a dual cell's NATs hold an IPv6 flow too, one way only: the path is IPv4's */
+	assert_int_equal(a.family, 4);
 	assert_non_null(strstr(a.evidence, "nat-a (peer A): udp 10.0.1.10:7000 -> 10.0.1.10:7000 "
 				       "remote 10.0.2.10:7001"));
+
+	/* one NAT's flow IPv6, the other's IPv4 (a translator between them): direct, but no one
+	 * family the path took */
+	lab6_init(&l, IPPROTO_UDP);
+	add(&l.ma, flow6(IPPROTO_UDP, 0, "2001:db8:1::10", 1, "2001:db8:1::10", 1,
+			 "2001:db8:2::10", 2, 3, 3));
+	add(&l.mb, v4b);
+	attest_path(&l.in, &a);
+	assert_int_equal(a.verdict, ATTEST_DIRECT);
+	assert_int_equal(a.family, 0);
 
 	/* an IPv6 set holding :: does not match an IPv4 entry's zero twins */
 	lab6_init(&l, IPPROTO_UDP);
