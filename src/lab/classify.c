@@ -326,7 +326,14 @@ static int open_servers(struct ctx *c)
  * NAT) until both answers came back, resending, bounded by WARMUP_MS.
  * What the server sees tells a node that translates from one that only filters (an IPv6
  * firewall, RFC 6092): the host's own address and port, unchanged, make the host's address the
- * public one (c->wan) and set c->no_translation. */
+ * public one (c->wan) and set c->no_translation.
+ * The endpoint that reaches S2 talks to S1:P1 first, like every other internal endpoint of the
+ * measurement: the NAT keeps each public port unique only per remote, so a first flow to S2
+ * could be given a public port that a later test endpoint also gets toward S1:P1. A NAT that
+ * learns "public port -> internal endpoint" from the first flow (a dynamic map, as in
+ * generated profiles) then hairpins that test endpoint's port to the warm-up endpoint (seen:
+ * cgn-pba.nft of docs/walkthrough.md, its 64-port block shared by 50 endpoints, measured
+ * hairpin "no" or hairpin-filtering "address-dependent" in 1 round of 3 in 3 runs of 20). */
 static int warm_up(struct ctx *c)
 {
 	int64_t start = cl_now_ms(), deadline = start + WARMUP_MS;
@@ -334,7 +341,8 @@ static int warm_up(struct ctx *c)
 	 * address-dependent mapping draw a random public port before the tests begin */
 	int hfd[2] = { cl_host_socket(c, CLASSIFY_UDP, PORT_WARMUP, false),
 		       cl_host_socket(c, CLASSIFY_UDP, PORT_WARMUP - 1, false) };
-	bool got[2] = { false, false }, seen = false;
+	/* s1_first: the S2 endpoint's first flow (to S1:P1) was answered */
+	bool got[2] = { false, false }, seen = false, s1_first = false;
 	struct ep src = { .port = 0 };
 	char b[2][64];
 	int sends = 0;
@@ -349,14 +357,22 @@ static int warm_up(struct ctx *c)
 			{ .fd = hfd[1], .events = POLLIN },
 		};
 		int64_t until = cl_now_ms() + WARMUP_RESEND_MS;
+		bool moved = false; /* a step done: the next send at once, not after the resend pause */
 
 		if (cl_now_ms() >= deadline)
 			return -ETIMEDOUT;
-		for (int s = 0; s < 2; s++)
-			if (!got[s] && cl_send_to(hfd[s], (struct ep){ c->srv[s], SRV_P1 }, "wu") < 0)
+		/* the S2 endpoint starts once the S1 endpoint heard back, so that the server's
+		 * first view of S1:P1 (src: translated or not) is the S1 endpoint's */
+		for (int s = 0; s < 2; s++) {
+			int to = s == 1 && !s1_first ? 0 : s;
+
+			if (got[s] || (s == 1 && !got[0]))
+				continue;
+			if (cl_send_to(hfd[s], (struct ep){ c->srv[to], SRV_P1 }, "wu") < 0)
 				return -errno;
+		}
 		sends++;
-		while (!(got[0] && got[1]) && cl_now_ms() < until) {
+		while (!(got[0] && got[1]) && !moved && cl_now_ms() < until) {
 			int n = poll(p, 4, (int)(until - cl_now_ms()));
 
 			if (n < 0 && errno != EINTR)
@@ -374,12 +390,14 @@ static int warm_up(struct ctx *c)
 				fe = cl_ep_of(&from);
 				if (i < 2) { /* the server answers every warm-up datagram */
 					sendto(p[i].fd, "wr", 2, 0, (struct sockaddr *)&from, fl);
-					if (i == 0) {
+					if (i == 0 && !got[0]) {
 						src = fe;
 						seen = true;
 					}
-				} else {
-					got[i - 2] = got[i - 2] || cl_addr_eq(&fe.a, &c->srv[i - 2]);
+				} else if (i == 3 && !s1_first) {
+					s1_first = moved = cl_addr_eq(&fe.a, &c->srv[0]);
+				} else if (!got[i - 2] && cl_addr_eq(&fe.a, &c->srv[i - 2])) {
+					got[i - 2] = moved = true;
 				}
 			}
 		}
