@@ -326,14 +326,7 @@ static int open_servers(struct ctx *c)
  * NAT) until both answers came back, resending, bounded by WARMUP_MS.
  * What the server sees tells a node that translates from one that only filters (an IPv6
  * firewall, RFC 6092): the host's own address and port, unchanged, make the host's address the
- * public one (c->wan) and set c->no_translation.
- * The endpoint that reaches S2 talks to S1:P1 first, like every other internal endpoint of the
- * measurement: the NAT keeps each public port unique only per remote, so a first flow to S2
- * could be given a public port that a later test endpoint also gets toward S1:P1. A NAT that
- * learns "public port -> internal endpoint" from the first flow (a dynamic map, as in
- * generated profiles) then hairpins that test endpoint's port to the warm-up endpoint (seen:
- * cgn-pba.nft of docs/walkthrough.md, its 64-port block shared by 50 endpoints, measured
- * hairpin "no" or hairpin-filtering "address-dependent" in 1 round of 3 in 3 runs of 20). */
+ * public one (c->wan) and set c->no_translation. */
 static int warm_up(struct ctx *c)
 {
 	int64_t start = cl_now_ms(), deadline = start + WARMUP_MS;
@@ -341,8 +334,7 @@ static int warm_up(struct ctx *c)
 	 * address-dependent mapping draw a random public port before the tests begin */
 	int hfd[2] = { cl_host_socket(c, CLASSIFY_UDP, PORT_WARMUP, false),
 		       cl_host_socket(c, CLASSIFY_UDP, PORT_WARMUP - 1, false) };
-	/* s1_first: the S2 endpoint's first flow (to S1:P1) was answered */
-	bool got[2] = { false, false }, seen = false, s1_first = false;
+	bool got[2] = { false, false }, seen = false;
 	struct ep src = { .port = 0 };
 	char b[2][64];
 	int sends = 0;
@@ -357,22 +349,14 @@ static int warm_up(struct ctx *c)
 			{ .fd = hfd[1], .events = POLLIN },
 		};
 		int64_t until = cl_now_ms() + WARMUP_RESEND_MS;
-		bool moved = false; /* a step done: the next send at once, not after the resend pause */
 
 		if (cl_now_ms() >= deadline)
 			return -ETIMEDOUT;
-		/* the S2 endpoint starts once the S1 endpoint heard back, so that the server's
-		 * first view of S1:P1 (src: translated or not) is the S1 endpoint's */
-		for (int s = 0; s < 2; s++) {
-			int to = s == 1 && !s1_first ? 0 : s;
-
-			if (got[s] || (s == 1 && !got[0]))
-				continue;
-			if (cl_send_to(hfd[s], (struct ep){ c->srv[to], SRV_P1 }, "wu") < 0)
+		for (int s = 0; s < 2; s++)
+			if (!got[s] && cl_send_to(hfd[s], (struct ep){ c->srv[s], SRV_P1 }, "wu") < 0)
 				return -errno;
-		}
 		sends++;
-		while (!(got[0] && got[1]) && !moved && cl_now_ms() < until) {
+		while (!(got[0] && got[1]) && cl_now_ms() < until) {
 			int n = poll(p, 4, (int)(until - cl_now_ms()));
 
 			if (n < 0 && errno != EINTR)
@@ -390,14 +374,12 @@ static int warm_up(struct ctx *c)
 				fe = cl_ep_of(&from);
 				if (i < 2) { /* the server answers every warm-up datagram */
 					sendto(p[i].fd, "wr", 2, 0, (struct sockaddr *)&from, fl);
-					if (i == 0 && !got[0]) {
+					if (i == 0) {
 						src = fe;
 						seen = true;
 					}
-				} else if (i == 3 && !s1_first) {
-					s1_first = moved = cl_addr_eq(&fe.a, &c->srv[0]);
-				} else if (!got[i - 2] && cl_addr_eq(&fe.a, &c->srv[i - 2])) {
-					got[i - 2] = moved = true;
+				} else {
+					got[i - 2] = got[i - 2] || cl_addr_eq(&fe.a, &c->srv[i - 2]);
 				}
 			}
 		}
@@ -518,6 +500,33 @@ static int prepare_nodes(struct ctx *c)
 	return ret;
 }
 
+/* The warm-up's S2 endpoint (PORT_WARMUP - 1) is the one internal endpoint whose first flow
+ * went elsewhere than S1:P1, and the NAT keeps a public port unique only per remote: its port
+ * could later be given to a test endpoint toward S1:P1 as well. A NAT that learns "public port
+ * -> internal endpoint" from the first flow (a dynamic map, as in generated profiles) then
+ * hairpins that test endpoint's port to the warm-up endpoint (seen: docs/walkthrough.md's
+ * cgn-pba.nft, a 64-port block for about 50 endpoints, measured hairpin "no" or
+ * hairpin-filtering "address-dependent" in one round in 3 classifications of 20; the port was
+ * shared in 3 of 4). So, before any endpoint that a verdict rests on is made, the S2 endpoint
+ * talks to S1:P1 too, which takes its port toward S1:P1 away from later endpoints. Not in
+ * warm_up(): with an address-dependent mapping this second remote draws a port, which must
+ * not be one a ports test wants preserved (the ports tests have run by now). */
+static void hold_warmup_port(struct ctx *c)
+{
+	int fd = cl_host_socket(c, CLASSIFY_UDP, PORT_WARMUP - 1, false);
+	struct ep seen;
+	char b[64];
+	int ret = fd < 0 ? fd : cl_udp_observe(c, fd, 0, 0, &seen);
+
+	if (ret < 0)
+		cl_evidence(c, "warm-up: the S2 endpoint's flow to S1:P1 failed (%s)", strerror(-ret));
+	else
+		cl_evidence(c, "warm-up: the S2 endpoint's flow to S1:P1 seen as %s",
+			    cl_ep_str(&seen, b, sizeof(b)));
+	if (fd >= 0)
+		cl_ctx_close(c, fd);
+}
+
 static void dump_conntrack(struct ctx *c)
 {
 	if (!c->ct) {
@@ -562,6 +571,7 @@ static void measure(struct ctx *c)
 		for (int tr = 0; tr < CLASSIFY_NTRANSPORTS; tr++)
 			if (rd == 0 || c->r->round[0][tr].ports_known)
 				measure_ports(c, rd, (enum classify_transport)tr);
+	hold_warmup_port(c);
 	for (int rd = 0; rd < CLASSIFY_ROUNDS; rd++) {
 		for (int tr = 0; tr < CLASSIFY_NTRANSPORTS; tr++) {
 			enum classify_transport t = (enum classify_transport)tr;
