@@ -9,8 +9,8 @@
 # "address-dependent" in one round (3 classifications of 20; the walkthrough's matrix on
 # double-nat --outer ./cgn-pba.nft turned every cell into an error). Checked here:
 #   1. RUNS classifications (RUNS_PAR at once): each behaves as declared, and in each the NAT's
-#      UDP conntrack has no public port held by two internal endpoints (before the fix about
-#      3 runs in 4 had one: all RUNS clean by chance about once in 10^5);
+#      UDP conntrack has no public port held by two internal endpoints that probes go to (before
+#      the fix more than half the runs had one: all RUNS clean by chance about once in 10^3);
 #   2. the check still catches a real difference: the same profile whose header claims
 #      hairpin-filtering address-and-port-dependent is a mismatch on that key.
 . "$(dirname "$0")/lib.sh"
@@ -26,11 +26,15 @@ cd "$TMP" || fail "no temporary directory"
 
 # overloaded FILE: each public port that two internal endpoints hold in the UDP conntrack dump
 # of `classify -v` ("conntrack: udp SRC:PORT -> PUBLIC:PORT remote ..."; hairpinned flows
-# reuse the sender's port by design and are left out)
+# reuse the sender's port by design and are left out). The ports tests' endpoints (internal
+# 40021-40024, + 100 per round: src/lab/classify_internal.h) are left out too: they run before
+# the warm-up's S2 endpoint talks to S1:P1 (hold_warmup_port()), so one may share its port;
+# nothing is ever sent to them.
 overloaded() {
-	awk '/^  conntrack: udp / && !/ hairpin / {
+	awk 'function probed(port) { return !(port < 40800 && port % 100 >= 21 && port % 100 <= 24) }
+	/^  conntrack: udp / && !/ hairpin / {
 		split($3, s, ":"); split($5, p, ":")
-		if ((p[2] in own) && own[p[2]] != s[2])
+		if ((p[2] in own) && own[p[2]] != s[2] && probed(own[p[2]] + 0) && probed(s[2] + 0))
 			print "public port " p[2] " held by internal ports " own[p[2]] " and " s[2]
 		own[p[2]] = s[2] }' "$1"
 }
