@@ -22,6 +22,7 @@
 #include "report/report.h"
 #include "matrix/theory.h"
 #include "nft/profile.h"
+#include "report_mem.h"
 
 /* --- ids ---------------------------------------------------------------------------------- */
 
@@ -373,47 +374,15 @@ static void two_families(struct results *r)
 	}
 }
 
-static char *write_mem(int (*fn)(const struct results *, FILE *), const struct results *r)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	assert_non_null(f);
-	assert_int_equal(fn(r, f), 0);
-	fclose(f);
-	return buf;
-}
-
-static int terminal_plain(const struct results *r, FILE *f)
-{
-	return report_terminal_write(r, f, false);
-}
-
-static int html_nodir(const struct results *r, FILE *f)
-{
-	return report_html_write(r, f, NULL);
-}
-
 static void test_reports_family(void **state)
 {
 	struct results r, back;
-	struct diag_list dl = { 0 };
-	char path[] = "/tmp/punchlab-test-family-XXXXXX", *text;
-	int fd = mkstemp(path);
-	FILE *f;
+	char *text;
 
 	(void)state;
-	assert_true(fd >= 0);
 	two_families(&r);
 	/* matrix.json: every cell says its family, the dual one its companion and the run's */
-	f = fdopen(fd, "w");
-	assert_non_null(f);
-	assert_int_equal(report_json_write(&r, f), 0);
-	assert_int_equal(fclose(f), 0);
-	if (results_json_read(path, &back, &dl) != 0)
-		fail_msg("%s: %s", path, dl.count ? dl.items[0].msg : "?");
-	unlink(path);
+	report_mem_json_back(&r, &back);
 	assert_int_equal(back.ncells, 2);
 	assert_int_equal(back.cells[0].spec.family, CELL_FAMILY_4);
 	assert_int_equal(back.cells[1].spec.family, CELL_FAMILY_DUAL);
@@ -422,27 +391,27 @@ static void test_reports_family(void **state)
 	for (int i = 0; i < 2; i++)
 		assert_true(results_cell_equal(&r.cells[i], &back.cells[i]));
 	results_free(&back);
-	text = write_mem(report_json_write, &r);
+	text = report_mem(report_json_write, &r);
 	assert_non_null(strstr(text, "\"family\": \"4\""));
 	assert_non_null(strstr(text, "\"family\": \"dual\""));
 	free(text);
 
 	/* a grid per family, named with its id part */
-	text = write_mem(terminal_plain, &r);
+	text = report_mem(report_mem_terminal_plain, &r);
 	assert_non_null(strstr(text, "two-nats/udp/udp family=dual ipv6-profile=nat66"));
 	assert_non_null(strstr(text, "A~B/family=dual/ipv6-profile=nat66:"));
 	assert_non_null(strstr(text, "(cell id two-nats/udp/udp/A~B: "));
 	free(text);
-	text = write_mem(report_junit_write, &r);
+	text = report_mem(report_junit_write, &r);
 	assert_non_null(strstr(text, "testsuite name=\"two-nats/udp/udp family=dual ipv6-profile=nat66\""));
 	assert_non_null(strstr(text, "classname=\"two-nats.udp.udp.family-dual\""));
 	assert_non_null(strstr(text, "classname=\"two-nats.udp.udp\""));
 	assert_non_null(strstr(text, " over IPv6"));
 	free(text);
-	text = write_mem(report_markdown_write, &r);
+	text = report_mem(report_markdown_write, &r);
 	assert_non_null(strstr(text, "family=dual ipv6-profile=nat66"));
 	free(text);
-	text = write_mem(html_nodir, &r);
+	text = report_mem(report_mem_html_nodir, &r);
 	assert_non_null(strstr(text, "family=dual ipv6-profile=nat66"));
 	free(text);
 	results_free(&r);

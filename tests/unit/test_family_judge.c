@@ -21,6 +21,7 @@
 #include "matrix/theory.h"
 #include "nft/profile.h"
 #include "report/report.h"
+#include "report_mem.h"
 
 static void load_profile(const char *name, struct profile_header *h)
 {
@@ -226,37 +227,11 @@ static void test_engine_family_disputed(void **state)
 	free(c.runs);
 }
 
-static char *write_mem(int (*fn)(const struct results *, FILE *), const struct results *r)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	assert_non_null(f);
-	assert_int_equal(fn(r, f), 0);
-	fclose(f);
-	return buf;
-}
-
-static int terminal_plain(const struct results *r, FILE *f)
-{
-	return report_terminal_write(r, f, false);
-}
-
-static int html_nodir(const struct results *r, FILE *f)
-{
-	return report_html_write(r, f, NULL);
-}
-
 static void test_reports_and_json(void **state)
 {
 	struct results r, back;
-	struct diag_list dl = { .count = 0 };
-	char path[] = "/tmp/punchlab-test-family-XXXXXX";
 	const int four[] = { 4 };
 	char *s;
-	int fd;
-	FILE *f;
 
 	(void)state;
 	memset(&r, 0, sizeof(r));
@@ -268,39 +243,29 @@ static void test_reports_and_json(void **state)
 	dual_cell(&r.cells[0], FAMILY_BIT(6), four, 1);
 	results_judge_cell(&r.cells[0]);
 
-	s = write_mem(report_json_write, &r);
+	s = report_mem(report_json_write, &r);
 	assert_non_null(strstr(s, "\"families\": \"6\""));
 	assert_non_null(strstr(s, "\"family_wrong\": true"));
 	free(s);
-	s = write_mem(terminal_plain, &r);
+	s = report_mem(report_mem_terminal_plain, &r);
 	assert_non_null(strstr(s, "D4!"));
 	assert_non_null(strstr(s, "WRONG FAMILY: direct over IPv4"));
 	free(s);
-	s = write_mem(report_junit_write, &r);
+	s = report_mem(report_junit_write, &r);
 	assert_non_null(strstr(s, "<failure type=\"family\""));
 	assert_non_null(strstr(s, "the theory expects IPv6 only"));
 	free(s);
-	s = write_mem(report_markdown_write, &r);
+	s = report_mem(report_markdown_write, &r);
 	assert_non_null(strstr(s, " D4"));
 	assert_non_null(strstr(s, "WRONG FAMILY"));
 	free(s);
-	s = write_mem(html_nodir, &r);
+	s = report_mem(report_mem_html_nodir, &r);
 	assert_non_null(strstr(s, "D4</text>"));
 	assert_non_null(strstr(s, "WRONG FAMILY"));
 	free(s);
 
 	/* matrix.json carries the expected and the attested family, and the verdict */
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	f = fdopen(fd, "w");
-	assert_non_null(f);
-	assert_int_equal(report_json_write(&r, f), 0);
-	assert_int_equal(fclose(f), 0);
-	if (results_json_read(path, &back, &dl) != 0) {
-		diag_print(&dl, &out_std);
-		fail();
-	}
-	unlink(path);
+	report_mem_json_back(&r, &back);
 	assert_int_equal(back.ncells, 1);
 	assert_int_equal(back.cells[0].refs.expected_families, FAMILY_BIT(6));
 	assert_int_equal(back.cells[0].runs[0].attestation.family, 4);
