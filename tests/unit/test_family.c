@@ -23,6 +23,7 @@
 #include "matrix/theory.h"
 #include "nft/profile.h"
 #include "report_mem.h"
+#include "shipped.h"
 
 /* --- ids ---------------------------------------------------------------------------------- */
 
@@ -134,16 +135,6 @@ static void test_enumerate_family(void **state)
 
 /* --- the dual theory ------------------------------------------------------------------------ */
 
-static void load_profile(const char *name, struct profile_header *h)
-{
-	char path[512];
-	struct diag_list dl = { 0 };
-
-	snprintf(path, sizeof(path), "%s/nat-profiles/%s.nft", PUNCHLAB_SOURCE_DIR, name);
-	if (profile_header_parse_file(h, path, &dl) < 0)
-		fail_msg("%s: %s", path, dl.count ? dl.items[0].msg : "?");
-}
-
 #define PUNCH_CAPS                                                                          \
 	(EF_CAP_RENDEZVOUS | EF_CAP_PEER_REFLEXIVE | EF_CAP_SIMULTANEOUS_OPEN |                    \
 	 EF_CAP_PORT_PREDICTION | EF_CAP_BIRTHDAY | EF_CAP_RELAY | EF_CAP_IGNORES_ICMP | EF_CAP_IPV6)
@@ -155,9 +146,9 @@ static void dual(const char *a4, const char *b4, const char *six, bool tcp, cons
 	struct theory_input in4 = { .layout = LAYOUT_TWO_NATS, .tcp = tcp, .technique = technique };
 	struct theory_input in6;
 
-	load_profile(a4, &ha);
-	load_profile(b4, &hb);
-	load_profile(six, &h6);
+	shipped_profile_load(a4, &ha);
+	shipped_profile_load(b4, &hb);
+	shipped_profile_load(six, &h6);
 	in4.a = &ha;
 	in4.b = &hb;
 	/* punch's own capabilities that bear on these cells (engines/punch.yaml) */
@@ -230,8 +221,8 @@ static void test_no_claims_beyond_ipv4(void **state)
 	snprintf(path, sizeof(path), "%s/ci/expectations.yaml", PUNCHLAB_SOURCE_DIR);
 	if (expectations_load(e, path, &dl) < 0)
 		fail_msg("%s: %s", path, dl.count ? dl.items[0].msg : "?");
-	load_profile("full-cone", &fc);
-	load_profile("ipv6-firewall", &fw);
+	shipped_profile_load("full-cone", &fc);
+	shipped_profile_load("ipv6-firewall", &fw);
 
 	assert_int_equal(cell_id_parse("two-nats/udp/udp/full-cone~full-cone", &c), 0);
 	expectations_claim(e, &c, &fc, &fc, LAYOUT_TWO_NATS, refs);

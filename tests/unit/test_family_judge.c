@@ -22,16 +22,7 @@
 #include "nft/profile.h"
 #include "report/report.h"
 #include "report_mem.h"
-
-static void load_profile(const char *name, struct profile_header *h)
-{
-	char path[512];
-	struct diag_list dl = { 0 };
-
-	snprintf(path, sizeof(path), "%s/nat-profiles/%s.nft", PUNCHLAB_SOURCE_DIR, name);
-	if (profile_header_parse_file(h, path, &dl) < 0)
-		fail_msg("%s: %s", path, dl.count ? dl.items[0].msg : "?");
-}
+#include "shipped.h"
 
 /* The set for a dual udp cell: v4 profile on both NATs, v6 companion on both. */
 static unsigned dual_set(const char *v4, const char *v6)
@@ -42,8 +33,8 @@ static unsigned dual_set(const char *v4, const char *v6)
 				   .technique = "udp" };
 	struct theory_input in6 = in;
 
-	load_profile(v4, &a);
-	load_profile(v6, &s);
+	shipped_profile_load(v4, &a);
+	shipped_profile_load(v6, &s);
 	in6.a = in6.b = &s;
 	theory_predict_dual(&in, &in6, &t);
 	assert_string_equal(family_set_name(t.families), t.family); /* the field says the text */
@@ -67,7 +58,7 @@ static void test_theory_sets(void **state)
 	/* neither direct: no family is expected of a path that is not direct */
 	assert_int_equal(dual_set("symmetric", "udp-blocked"), FAMILY_BIT(4) | FAMILY_BIT(6));
 	/* a one-family cell has no set */
-	load_profile("symmetric", &a);
+	shipped_profile_load("symmetric", &a);
 	theory_predict(&in, &t);
 	assert_int_equal(t.families, 0);
 }
