@@ -400,6 +400,17 @@ int ct_mapping_from_msg(const struct nlmsghdr *nlh, struct ct_mapping *out)
 	return (m.status & IPS_NAT_MASK) ? 1 : 0;
 }
 
+/* Append m to out, for the dump callbacks: MNL_CB_OK, or MNL_CB_ERROR with errno ENOMEM. */
+static int keep(struct ct_mappings *out, const struct ct_mapping *m)
+{
+	if (grow(out) < 0) {
+		errno = ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	out->v[out->n++] = *m;
+	return MNL_CB_OK;
+}
+
 /* The IPv4, NATed-only API (ct_dump_mappings(), ct_get_mapping()): what it always returned. */
 static int dump_cb(const struct nlmsghdr *nlh, void *data)
 {
@@ -409,12 +420,7 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	/* skip what we can not read rather than lose the dump; only NATed entries count */
 	if (ct_mapping_from_msg(nlh, &m) <= 0 || m.family != AF_INET)
 		return MNL_CB_OK;
-	if (grow(out) < 0) {
-		errno = ENOMEM;
-		return MNL_CB_ERROR;
-	}
-	out->v[out->n++] = m;
-	return MNL_CB_OK;
+	return keep(out, &m);
 }
 
 /* The family-generic API (ct_dump_flows(), ct_get_flow()): every entry it can read. */
@@ -425,12 +431,7 @@ static int flows_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (ct_mapping_from_msg(nlh, &m) < 0)
 		return MNL_CB_OK;
-	if (grow(out) < 0) {
-		errno = ENOMEM;
-		return MNL_CB_ERROR;
-	}
-	out->v[out->n++] = m;
-	return MNL_CB_OK;
+	return keep(out, &m);
 }
 
 struct dump_args {
