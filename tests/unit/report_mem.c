@@ -5,12 +5,23 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "matrix/results_json_read.h"
 #include "report/report.h"
 #include "report_mem.h"
+
+void report_mem_results(struct results *r, int ncells)
+{
+	memset(r, 0, sizeof(*r));
+	r->meta.schema_version = RESULTS_SCHEMA_VERSION;
+	snprintf(r->meta.engine, sizeof(r->meta.engine), "punch");
+	r->cells = calloc((size_t)ncells, sizeof(*r->cells));
+	assert_non_null(r->cells);
+	r->ncells = ncells;
+}
 
 char *report_mem(report_mem_fn fn, const struct results *r)
 {

@@ -6,6 +6,10 @@
 
 #include "matrix/results.h"
 
+/* r zeroed, of the current schema, engine punch, with ncells zeroed cells (results_free()
+ * releases them). */
+void report_mem_results(struct results *r, int ncells);
+
 /* A report writer: 0 or -errno. */
 typedef int (*report_mem_fn)(const struct results *r, FILE *f);
 

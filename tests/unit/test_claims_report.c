@@ -65,12 +65,7 @@ static void cell(struct cell_result *c, const char *id, const char *a, const cha
  * hedged claim agrees), and one no document speaks of (its theory disagrees, so it is listed). */
 static void build(struct results *r)
 {
-	memset(r, 0, sizeof(*r));
-	r->meta.schema_version = RESULTS_SCHEMA_VERSION;
-	snprintf(r->meta.engine, sizeof(r->meta.engine), "punch");
-	r->cells = calloc(2, sizeof(*r->cells));
-	assert_non_null(r->cells);
-	r->ncells = 2;
+	report_mem_results(r, 2);
 	cell(&r->cells[0], "two-nats/tcp/tcp/port-restricted-cone~symmetric", "port-restricted-cone",
 	     "symmetric", "tcp", CELL_FAILED, 1, CELL_FAILED);
 	claim(&r->cells[0].refs, "art-symmetric", CELL_FAILED, "in-most-cases", 0.5, "The article",

@@ -342,12 +342,7 @@ static void two_families(struct results *r)
 					   "two-nats/udp/udp/symmetric~symmetric/family=dual/"
 					   "ipv6-profile=nat66" };
 
-	memset(r, 0, sizeof(*r));
-	r->meta.schema_version = RESULTS_SCHEMA_VERSION;
-	snprintf(r->meta.engine, sizeof(r->meta.engine), "punch");
-	r->cells = calloc(2, sizeof(*r->cells));
-	assert_non_null(r->cells);
-	r->ncells = 2;
+	report_mem_results(r, 2);
 	for (int i = 0; i < 2; i++) {
 		struct cell_result *c = &r->cells[i];
 

@@ -225,12 +225,7 @@ static void test_reports_and_json(void **state)
 	char *s;
 
 	(void)state;
-	memset(&r, 0, sizeof(r));
-	r.meta.schema_version = RESULTS_SCHEMA_VERSION;
-	snprintf(r.meta.engine, sizeof(r.meta.engine), "punch");
-	r.ncells = 1;
-	r.cells = calloc(1, sizeof(*r.cells));
-	assert_non_null(r.cells);
+	report_mem_results(&r, 1);
 	dual_cell(&r.cells[0], FAMILY_BIT(6), four, 1);
 	results_judge_cell(&r.cells[0]);
 
