@@ -12,25 +12,35 @@
 
 #include "lab/lab.h"
 
-int lab_daemon_dir(const char *kind, const char *lab_name, const char *node_name, char *buf,
-		   size_t len)
+int lab_daemon_dir(const struct lab_daemon_kind *k, const char *lab_name, const char *node_name,
+		   char *buf, size_t len)
 {
 	const char *tmp = getenv("TMPDIR");
-	int n = snprintf(buf, len, "%s/punchlab-%s-%s-%s", tmp && *tmp ? tmp : "/tmp", kind,
+	int n = snprintf(buf, len, "%s/punchlab-%s-%s-%s", tmp && *tmp ? tmp : "/tmp", k->name,
 			 lab_name, node_name);
 
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-void lab_daemon_dir_remove(const char *dir, const char *const files[], size_t nfiles)
+void lab_daemon_dir_remove(const struct lab_daemon_kind *k, const char *dir)
 {
 	char path[PATH_MAX];
 
-	for (size_t i = 0; i < nfiles; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+	for (size_t i = 0; i < k->nfiles; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, k->files[i]);
 		unlink(path);
 	}
 	rmdir(dir);
+}
+
+void lab_daemon_remove(const struct lab_daemon_kind *k, const char *lab_name,
+		       const char *node_name)
+{
+	char dir[PATH_MAX];
+
+	if (lab_daemon_dir(k, lab_name, node_name, dir, sizeof(dir)) == 0 &&
+	    access(dir, F_OK) == 0)
+		lab_daemon_dir_remove(k, dir);
 }
 
 void lab_daemon_last_line(const char *path, char *buf, size_t len)

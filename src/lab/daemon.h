@@ -9,13 +9,24 @@
 
 struct lab;
 
+/* A kind of daemon: the word in its directory's name and the files it leaves there. */
+struct lab_daemon_kind {
+	const char *name;
+	const char *const *files;
+	size_t nfiles;
+};
+
 /* "$TMPDIR/punchlab-<kind>-<lab>-<node>" into buf (/tmp without $TMPDIR). 0, or
  * -ENAMETOOLONG when it does not fit. */
-int lab_daemon_dir(const char *kind, const char *lab_name, const char *node_name, char *buf,
-		   size_t len);
+int lab_daemon_dir(const struct lab_daemon_kind *k, const char *lab_name, const char *node_name,
+		   char *buf, size_t len);
 
-/* Remove the nfiles files of dir, then dir itself; what is missing is no error. */
-void lab_daemon_dir_remove(const char *dir, const char *const files[], size_t nfiles);
+/* Remove the kind's files of dir, then dir itself; what is missing is no error. */
+void lab_daemon_dir_remove(const struct lab_daemon_kind *k, const char *dir);
+
+/* Remove the directory of lab_name's node_name, when there is one. */
+void lab_daemon_remove(const struct lab_daemon_kind *k, const char *lab_name,
+		       const char *node_name);
 
 /* The last non-empty line of the file at path into buf, "(no output)" without one. */
 void lab_daemon_last_line(const char *path, char *buf, size_t len);

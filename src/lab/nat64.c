@@ -28,6 +28,8 @@
 #define READY_POLL_MS 5
 
 static const char *const dir_files[] = { "tayga.conf", "tayga.log", "mktun.log", "dynamic.map" };
+static const struct lab_daemon_kind kind = { "nat64", dir_files,
+					     sizeof(dir_files) / sizeof(dir_files[0]) };
 
 const char *lab_nat64_program(void)
 {
@@ -53,22 +55,9 @@ void lab_nat64_pool(struct net_addr *out)
 	out->line = 0;
 }
 
-static int nat64_dir(const char *lab_name, const char *node_name, char *buf, size_t len)
-{
-	return lab_daemon_dir("nat64", lab_name, node_name, buf, len);
-}
-
-static void remove_dir(const char *dir)
-{
-	lab_daemon_dir_remove(dir, dir_files, sizeof(dir_files) / sizeof(dir_files[0]));
-}
-
 void lab_nat64_remove(const char *lab_name, const char *node_name)
 {
-	char dir[PATH_MAX];
-
-	if (nat64_dir(lab_name, node_name, dir, sizeof(dir)) == 0 && access(dir, F_OK) == 0)
-		remove_dir(dir);
+	lab_daemon_remove(&kind, lab_name, node_name);
 }
 
 void lab_nat64_cleanup(const struct lab *lab)
@@ -166,9 +155,9 @@ static int start_node(struct lab *lab, int n, bool keep, struct diag_list *dl)
 		return diag_add(dl, t->file, line, "node \"%s\": nat64 %s needs tayga (Debian package "
 				"tayga) in the node: %s is missing, expected it installed "
 				"(ci/bootstrap.sh installs it)", node->name, prefix, prog);
-	if (nat64_dir(lab->name, node->name, dir, sizeof(dir)) < 0)
+	if (lab_daemon_dir(&kind, lab->name, node->name, dir, sizeof(dir)) < 0)
 		return diag_add(dl, t->file, line, "nat64: $TMPDIR too long");
-	remove_dir(dir); /* a lab of this name that was killed left it */
+	lab_daemon_dir_remove(&kind, dir); /* a lab of this name that was killed left it */
 	if (mkdir(dir, 0700) < 0)
 		return diag_add(dl, t->file, line, "nat64: create %s: %s", dir, strerror(errno));
 	snprintf(conf, sizeof(conf), "%s/tayga.conf", dir);

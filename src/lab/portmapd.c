@@ -34,6 +34,8 @@
 /* Files of the per-node directory, removed with it. */
 static const char *const dir_files[] = { "miniupnpd.conf", "miniupnpd.pid", "miniupnpd.leases",
 					 "miniupnpd.log", "stunecho.log" };
+static const struct lab_daemon_kind kind = { "portmap", dir_files,
+					     sizeof(dir_files) / sizeof(dir_files[0]) };
 
 const char *lab_portmapd_program(void)
 {
@@ -44,20 +46,12 @@ const char *lab_portmapd_program(void)
 
 int lab_portmapd_dir(const char *lab_name, const char *node_name, char *buf, size_t len)
 {
-	return lab_daemon_dir("portmap", lab_name, node_name, buf, len);
-}
-
-static void remove_dir(const char *dir)
-{
-	lab_daemon_dir_remove(dir, dir_files, sizeof(dir_files) / sizeof(dir_files[0]));
+	return lab_daemon_dir(&kind, lab_name, node_name, buf, len);
 }
 
 void lab_portmapd_remove(const char *lab_name, const char *node_name)
 {
-	char dir[PATH_MAX];
-
-	if (lab_portmapd_dir(lab_name, node_name, dir, sizeof(dir)) == 0 && access(dir, F_OK) == 0)
-		remove_dir(dir);
+	lab_daemon_remove(&kind, lab_name, node_name);
 }
 
 void lab_portmapd_cleanup(const struct lab *lab)
@@ -208,7 +202,7 @@ static int start_node(struct lab *lab, int n, const struct profile_header *h, bo
 	lab_nat_vars(&lab->topo, n, lab->nodes[n].family, vals, vars);
 	if (lab_portmapd_dir(lab->name, node, dir, sizeof(dir)) < 0)
 		return diag_add(dl, h->file, line, "portmap: $TMPDIR too long");
-	remove_dir(dir); /* a lab of this name that was killed left it */
+	lab_daemon_dir_remove(&kind, dir); /* a lab of this name that was killed left it */
 	if (mkdir(dir, 0700) < 0)
 		return diag_add(dl, h->file, line, "portmap: create %s: %s", dir, strerror(errno));
 	snprintf(conf, sizeof(conf), "%s/miniupnpd.conf", dir);
