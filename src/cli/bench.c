@@ -16,6 +16,7 @@
 #include "base/userns.h"
 #include "engine/adapter.h"
 #include "cli/cli.h"
+#include "cli/bench_stats.h"
 #include "lab/lab.h"
 #include "lab/shellway.h"
 #include "matrix/cell_runner.h"
@@ -58,21 +59,12 @@ static const char bench_usage[] =
 
 static double now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
+	return bench_now_ms();
 }
 
 static double percentile(double *v, int n, double p)
 {
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[(int)((n - 1) * p + 0.5)];
+	return bench_percentile(v, n, p);
 }
 
 struct series {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/bench_stats.h"
 #include "matrix/matrix.h"
 #include "matrix/results_json_read.h"
 #include "report/report.h"
@@ -31,11 +32,6 @@ static const char usage[] =
 	"  each pairing's dual cell against its IPv4 one (time to direct, medians).\n"
 	"  --from: the same summary of saved runs (an older build's matrix.json: before/after).\n";
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 /* Nearest rank (a measured value), as the results model's percentiles; -1 when empty. */
 static double nearest_rank(double *v, int n, int pct)
@@ -44,7 +40,7 @@ static double nearest_rank(double *v, int n, int pct)
 
 	if (n <= 0)
 		return -1;
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	qsort(v, (size_t)n, sizeof(*v), bench_cmp_double);
 	k = (pct * n + 99) / 100;
 	return v[(k < 1 ? 1 : k) - 1];
 }

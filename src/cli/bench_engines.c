@@ -10,22 +10,16 @@
 #include <string.h>
 
 #include "base/paths.h"
+#include "cli/bench_stats.h"
 #include "cli/cli.h"
 #include "engine/adapter.h"
 #include "lab/topo.h"
 #include "matrix/cell_runner.h"
 #include "matrix/matrix.h"
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 static double median(double *v, int n)
 {
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n ? v[n / 2] : 0;
+	return bench_percentile(v, n, 0.5);
 }
 
 static int by_name(const void *a, const void *b)

@@ -33,6 +33,7 @@
 #include <netinet/in.h>
 
 #include "cli/cli.h"
+#include "cli/bench_stats.h"
 #include "lab/lab.h"
 
 #define PORT 9000
@@ -64,18 +65,9 @@ static double now_ms(void)
 	return (double)mono_ns() / 1e6;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 static double quantile(double *v, int n, double q)
 {
-	if (n <= 0)
-		return NAN;
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[(int)((n - 1) * q + 0.5)];
+	return n <= 0 ? NAN : bench_percentile(v, n, q);
 }
 
 static double median(double *v, int n)

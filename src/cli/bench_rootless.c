@@ -14,25 +14,11 @@
 #include <unistd.h>
 
 #include "base/userns.h"
+#include "cli/bench_stats.h"
 #include "cli/cli.h"
 #include "lab/lab.h"
 
 #define BLOCK 10
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 /* k cells back to back into v; 0 or -EIO (the reason printed) */
 static int cells_run(const struct topo *t, double *v, int k)
@@ -41,14 +27,14 @@ static int cells_run(const struct topo *t, double *v, int k)
 		struct lab_options lo = { 0 };
 		struct diag_list dl = { .count = 0 };
 		struct lab *lab;
-		double t0 = now_ms();
+		double t0 = bench_now_ms();
 
 		if (lab_up(t, &lo, &lab, &dl) < 0) {
 			diag_print(&dl, &out_std);
 			return -EIO;
 		}
 		lab_down(lab);
-		v[i] = now_ms() - t0;
+		v[i] = bench_now_ms() - t0;
 	}
 	return 0;
 }
@@ -88,9 +74,9 @@ static void series_print(const char *name, double *v, int n, double wall_ms)
 
 	for (int i = 0; i < n; i++)
 		sum += v[i];
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
 	printf("%-9s %d cells: median %.2f ms, p95 %.2f ms, mean %.2f ms, %.0f cells/s\n", name, n,
-	       v[n / 2], v[(int)((n - 1) * 0.95 + 0.5)], sum / n, n / (wall_ms / 1e3));
+	       bench_percentile(v, n, 0.5), bench_percentile(v, n, 0.95), sum / n,
+	       n / (wall_ms / 1e3));
 }
 
 int bench_rootless_main(const struct topo *t, int n, uid_t uid)
@@ -131,19 +117,19 @@ int bench_rootless_main(const struct topo *t, int n, uid_t uid)
 	       t->nnodes, t->nlinks, n, n, (unsigned)uid, BLOCK);
 	fflush(stdout);
 	for (int b = 0; b < blocks; b++) {
-		double t0 = now_ms();
+		double t0 = bench_now_ms();
 
 		if (cells_run(t, &root[b * BLOCK], BLOCK) < 0)
 			goto out;
-		root_wall += now_ms() - t0;
-		t0 = now_ms();
+		root_wall += bench_now_ms() - t0;
+		t0 = bench_now_ms();
 		if (write(to_child[1], "g", 1) != 1 ||
 		    read(from_child[0], &user[b * BLOCK], BLOCK * sizeof(double)) !=
 			    (ssize_t)(BLOCK * sizeof(double))) {
 			out_warnx(&out_std, "the rootless side stopped (its reason is above)");
 			goto out;
 		}
-		user_wall += now_ms() - t0;
+		user_wall += bench_now_ms() - t0;
 	}
 	series_print("root", root, n, root_wall);
 	series_print("rootless", user, n, user_wall);

@@ -400,6 +400,17 @@ int ct_mapping_from_msg(const struct nlmsghdr *nlh, struct ct_mapping *out)
 	return (m.status & IPS_NAT_MASK) ? 1 : 0;
 }
 
+/* Append m to out, for the dump callbacks: MNL_CB_OK, or MNL_CB_ERROR with errno ENOMEM. */
+static int keep(struct ct_mappings *out, const struct ct_mapping *m)
+{
+	if (grow(out) < 0) {
+		errno = ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	out->v[out->n++] = *m;
+	return MNL_CB_OK;
+}
+
 /* The IPv4, NATed-only API (ct_dump_mappings(), ct_get_mapping()): what it always returned. */
 static int dump_cb(const struct nlmsghdr *nlh, void *data)
 {
@@ -409,12 +420,7 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	/* skip what we can not read rather than lose the dump; only NATed entries count */
 	if (ct_mapping_from_msg(nlh, &m) <= 0 || m.family != AF_INET)
 		return MNL_CB_OK;
-	if (grow(out) < 0) {
-		errno = ENOMEM;
-		return MNL_CB_ERROR;
-	}
-	out->v[out->n++] = m;
-	return MNL_CB_OK;
+	return keep(out, &m);
 }
 
 /* The family-generic API (ct_dump_flows(), ct_get_flow()): every entry it can read. */
@@ -425,12 +431,7 @@ static int flows_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (ct_mapping_from_msg(nlh, &m) < 0)
 		return MNL_CB_OK;
-	if (grow(out) < 0) {
-		errno = ENOMEM;
-		return MNL_CB_ERROR;
-	}
-	out->v[out->n++] = m;
-	return MNL_CB_OK;
+	return keep(out, &m);
 }
 
 struct dump_args {
@@ -564,31 +565,27 @@ int ct_mapping_family(const struct ct_mapping *m)
 
 struct net_addr ct_mapping_addr(const struct ct_mapping *m, enum ct_addr_field f)
 {
-	static const size_t v4[] = {
-		[CT_ADDR_INTERNAL] = offsetof(struct ct_mapping, internal_addr),
-		[CT_ADDR_PUBLIC] = offsetof(struct ct_mapping, public_addr),
-		[CT_ADDR_REMOTE] = offsetof(struct ct_mapping, remote_addr),
-		[CT_ADDR_ORIG_SRC] = offsetof(struct ct_mapping, orig_src),
-		[CT_ADDR_ORIG_DST] = offsetof(struct ct_mapping, orig_dst),
-		[CT_ADDR_REPLY_SRC] = offsetof(struct ct_mapping, reply_src),
-		[CT_ADDR_REPLY_DST] = offsetof(struct ct_mapping, reply_dst),
+	/* every address field F of struct ct_mapping has its IPv6 twin F6: one row per field */
+#define BOTH(field) { offsetof(struct ct_mapping, field), offsetof(struct ct_mapping, field##6) }
+	static const struct {
+		size_t v4, v6;
+	} off[] = {
+		[CT_ADDR_INTERNAL] = BOTH(internal_addr),
+		[CT_ADDR_PUBLIC] = BOTH(public_addr),
+		[CT_ADDR_REMOTE] = BOTH(remote_addr),
+		[CT_ADDR_ORIG_SRC] = BOTH(orig_src),
+		[CT_ADDR_ORIG_DST] = BOTH(orig_dst),
+		[CT_ADDR_REPLY_SRC] = BOTH(reply_src),
+		[CT_ADDR_REPLY_DST] = BOTH(reply_dst),
 	};
-	static const size_t v6[] = {
-		[CT_ADDR_INTERNAL] = offsetof(struct ct_mapping, internal_addr6),
-		[CT_ADDR_PUBLIC] = offsetof(struct ct_mapping, public_addr6),
-		[CT_ADDR_REMOTE] = offsetof(struct ct_mapping, remote_addr6),
-		[CT_ADDR_ORIG_SRC] = offsetof(struct ct_mapping, orig_src6),
-		[CT_ADDR_ORIG_DST] = offsetof(struct ct_mapping, orig_dst6),
-		[CT_ADDR_REPLY_SRC] = offsetof(struct ct_mapping, reply_src6),
-		[CT_ADDR_REPLY_DST] = offsetof(struct ct_mapping, reply_dst6),
-	};
+#undef BOTH
 	struct net_addr a = { .family = ct_mapping_family(m) };
 
 	if (a.family == AF_INET6) {
-		memcpy(&a.a.v6, (const char *)m + v6[f], sizeof(a.a.v6));
+		memcpy(&a.a.v6, (const char *)m + off[f].v6, sizeof(a.a.v6));
 		a.prefix = 128;
 	} else {
-		memcpy(&a.a.v4, (const char *)m + v4[f], sizeof(a.a.v4));
+		memcpy(&a.a.v4, (const char *)m + off[f].v4, sizeof(a.a.v4));
 		a.prefix = 32;
 	}
 	return a;

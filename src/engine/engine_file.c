@@ -749,11 +749,11 @@ static void outcome_parse(struct parse *p, yaml_node_t *v)
 
 /* --- the top level -------------------------------------------------------------------------- */
 
-static void list_of_words(struct parse *p, yaml_node_t *v, const char *what,
-			  void (*fn)(struct parse *p, yaml_node_t *w, const char *s))
+void engine_file_words(struct parse *p, yaml_node_t *v, const char *what, const char *list,
+		       const char *word, engine_file_word_fn fn)
 {
 	if (v->type != YAML_SEQUENCE_NODE) {
-		ERR(p, v, "%s: expected a list [a, b]", what);
+		ERR(p, v, "%s: expected %s", what, list);
 		return;
 	}
 	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
@@ -761,7 +761,7 @@ static void list_of_words(struct parse *p, yaml_node_t *v, const char *what,
 		yaml_node_t *w = yaml_node_at(&p->y, *it);
 		const char *s = yaml_scalar(w);
 		if (!s)
-			ERR(p, w, "%s: expected a word", what);
+			ERR(p, w, "%s: expected %s", what, word);
 		else
 			fn(p, w, s);
 	}
@@ -814,9 +814,10 @@ static void top_pair(const struct yaml_ctx *y, const char *key, yaml_node_t *k, 
 	} else if (strcmp(key, "version") == 0) {
 		argv_parse(p, v, e->version, &e->nversion, 8, "version");
 	} else if (strcmp(key, "packages") == 0) {
-		list_of_words(p, v, "packages", package_add);
+		engine_file_words(p, v, "packages", "a list [a, b]", "a word", package_add);
 	} else if (strcmp(key, "capabilities") == 0) {
-		list_of_words(p, v, "capabilities", capability_add);
+		engine_file_words(p, v, "capabilities", "a list [a, b]", "a word",
+				  capability_add);
 	} else if (strcmp(key, "techniques") == 0) {
 		yaml_for_each_pair(y, v, "techniques", techniques_pair, NULL);
 	} else if (strcmp(key, "files") == 0) {

@@ -31,3 +31,10 @@ void engine_file_npm_parse(struct parse *p, yaml_node_t *v);
 void engine_file_jobs_parse(struct parse *p, yaml_node_t *v);
 /* needs: [tun] (engine_file_needs.c): devices of the machine the engine's programs open. */
 void engine_file_needs_parse(struct parse *p, yaml_node_t *v);
+
+/* A key whose value is a list of words (packages:, capabilities:, needs:): fn(p, w, s) for each
+ * word s of the sequence v. Mistakes to p->y.dl: "<what>: expected <list>" when v is no list,
+ * "<what>: expected <word>" for an item that is no word. */
+typedef void (*engine_file_word_fn)(struct parse *p, yaml_node_t *w, const char *s);
+void engine_file_words(struct parse *p, yaml_node_t *v, const char *what, const char *list,
+		       const char *word, engine_file_word_fn fn);

@@ -42,20 +42,8 @@ static void need_add(struct parse *p, yaml_node_t *w, const char *s)
 void engine_file_needs_parse(struct parse *p, yaml_node_t *v)
 {
 	p->e->needs_line = yaml_line(v);
-	if (v->type != YAML_SEQUENCE_NODE) {
-		ERR(p, v, "needs: expected a list of devices the engine's programs open, [tun]");
-		return;
-	}
-	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
-	     it++) {
-		yaml_node_t *w = yaml_node_at(&p->y, *it);
-		const char *s = yaml_scalar(w);
-
-		if (!s)
-			ERR(p, w, "needs: expected a word, tun");
-		else
-			need_add(p, w, s);
-	}
+	engine_file_words(p, v, "needs", "a list of devices the engine's programs open, [tun]",
+			  "a word, tun", need_add);
 }
 
 const char *engine_need_device(unsigned bit)

@@ -11,9 +11,9 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "lab/daemon.h"
 #include "lab/lab_internal.h"
 #include "nl/nl.h"
 
@@ -28,6 +28,8 @@
 #define READY_POLL_MS 5
 
 static const char *const dir_files[] = { "tayga.conf", "tayga.log", "mktun.log", "dynamic.map" };
+static const struct lab_daemon_kind kind = { "nat64", dir_files,
+					     sizeof(dir_files) / sizeof(dir_files[0]) };
 
 const char *lab_nat64_program(void)
 {
@@ -53,32 +55,9 @@ void lab_nat64_pool(struct net_addr *out)
 	out->line = 0;
 }
 
-static int nat64_dir(const char *lab_name, const char *node_name, char *buf, size_t len)
-{
-	const char *tmp = getenv("TMPDIR");
-	int n = snprintf(buf, len, "%s/punchlab-nat64-%s-%s", tmp && *tmp ? tmp : "/tmp",
-			 lab_name, node_name);
-
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
-static void remove_dir(const char *dir)
-{
-	char path[PATH_MAX];
-
-	for (size_t i = 0; i < sizeof(dir_files) / sizeof(dir_files[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, dir_files[i]);
-		unlink(path);
-	}
-	rmdir(dir);
-}
-
 void lab_nat64_remove(const char *lab_name, const char *node_name)
 {
-	char dir[PATH_MAX];
-
-	if (nat64_dir(lab_name, node_name, dir, sizeof(dir)) == 0 && access(dir, F_OK) == 0)
-		remove_dir(dir);
+	lab_daemon_remove(&kind, lab_name, node_name);
 }
 
 void lab_nat64_cleanup(const struct lab *lab)
@@ -86,23 +65,6 @@ void lab_nat64_cleanup(const struct lab *lab)
 	for (int n = 0; n < lab->topo.nnodes; n++)
 		if (lab->topo.nodes[n].nat64.family)
 			lab_nat64_remove(lab->name, lab->topo.nodes[n].name);
-}
-
-/* The last line of a log file, for the error when tayga exits. */
-static void last_line(const char *path, char *buf, size_t len)
-{
-	char line[512];
-	FILE *f = fopen(path, "re");
-
-	snprintf(buf, len, "(no output)");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f))
-		if (line[0] && line[0] != '\n') {
-			line[strcspn(line, "\n")] = '\0';
-			snprintf(buf, len, "%s", line);
-		}
-	fclose(f);
 }
 
 static int write_config(const char *path, const char *dir, const char *prefix)
@@ -134,7 +96,7 @@ static int run_once(struct lab *lab, int n, char *const argv[], const char *log,
 	ret = lab_wait(lab, h, READY_TIMEOUT_MS + 1000, &status);
 	if (ret == 0 && status == 0)
 		return 0;
-	last_line(log, why, wlen);
+	lab_daemon_last_line(log, why, wlen);
 	return ret < 0 ? ret : -ECHILD;
 }
 
@@ -163,12 +125,15 @@ static int tun_configure(struct lab *lab, int n, const struct net_addr *prefix, 
 }
 
 /* Whether the TUN device has carrier: a persistent TUN device has none until a program
- * attaches to it, so IFF_RUNNING says tayga holds it (and translates). 1, 0, or -errno. */
-static int tun_running(const struct lab *lab, int n)
+ * attaches to it, so IFF_RUNNING says tayga holds it (and translates). 1, 0, or -errno.
+ * A lab_daemon_ready_fn. */
+static int tun_running(struct lab *lab, int n, int handle, void *ctx)
 {
 	struct ifreq ifr = { 0 };
 	int fd = lab_socket(lab, n, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret;
 
+	(void)handle;
+	(void)ctx;
 	if (fd < 0)
 		return fd;
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", TUN);
@@ -177,46 +142,22 @@ static int tun_running(const struct lab *lab, int n)
 	return ret;
 }
 
-/* Wait until tayga holds its TUN device while it runs. 0, or -errno with why. */
-static int wait_ready(struct lab *lab, int n, int h, const char *log, char *why, size_t wlen)
-{
-	for (int waited = 0; waited < READY_TIMEOUT_MS; waited += READY_POLL_MS) {
-		int status, r = tun_running(lab, n);
-
-		if (r == 1)
-			return 0;
-		if (r < 0)
-			return snprintf(why, wlen, "%s: %s", TUN, strerror(-r)), r;
-		if (lab_wait(lab, h, 0, &status) == 0) {
-			char tail[256];
-
-			last_line(log, tail, sizeof(tail));
-			snprintf(why, wlen, "it exited (status %d): %s", status >> 8, tail);
-			return -ECHILD;
-		}
-		nanosleep(&(struct timespec){ .tv_nsec = READY_POLL_MS * 1000000L }, NULL);
-	}
-	snprintf(why, wlen, "%s still has no carrier after %d ms (log: %s)", TUN,
-		 READY_TIMEOUT_MS, log);
-	return -ETIMEDOUT;
-}
-
 static int start_node(struct lab *lab, int n, bool keep, struct diag_list *dl)
 {
 	const struct topo *t = &lab->topo;
 	const struct topo_node *node = &t->nodes[n];
 	const char *prog = lab_nat64_program();
 	char dir[PATH_MAX], conf[PATH_MAX + 32], log[PATH_MAX + 32], prefix[64], why[512];
-	int line = node->nat64_line, h, fd, ret;
+	int line = node->nat64_line, h, ret;
 
 	net_addr_format(&node->nat64, true, prefix, sizeof(prefix));
 	if (access(prog, X_OK) < 0)
 		return diag_add(dl, t->file, line, "node \"%s\": nat64 %s needs tayga (Debian package "
 				"tayga) in the node: %s is missing, expected it installed "
 				"(ci/bootstrap.sh installs it)", node->name, prefix, prog);
-	if (nat64_dir(lab->name, node->name, dir, sizeof(dir)) < 0)
+	if (lab_daemon_dir(&kind, lab->name, node->name, dir, sizeof(dir)) < 0)
 		return diag_add(dl, t->file, line, "nat64: $TMPDIR too long");
-	remove_dir(dir); /* a lab of this name that was killed left it */
+	lab_daemon_dir_remove(&kind, dir); /* a lab of this name that was killed left it */
 	if (mkdir(dir, 0700) < 0)
 		return diag_add(dl, t->file, line, "nat64: create %s: %s", dir, strerror(errno));
 	snprintf(conf, sizeof(conf), "%s/tayga.conf", dir);
@@ -238,21 +179,18 @@ static int start_node(struct lab *lab, int n, bool keep, struct diag_list *dl)
 				node->name, prefix, why);
 
 	snprintf(log, sizeof(log), "%s/tayga.log", dir);
-	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	{
 		/* -d: in the foreground (the lab's init holds it), its log on stderr */
 		char *argv[] = { (char *)prog, "-c", conf, "-d", NULL };
-		struct lab_spawn_opts o = { .stdin_fd = -1, .stdout_fd = fd, .stderr_fd = fd,
-					    .detach = keep };
 
-		h = fd < 0 ? -errno : lab_spawn(lab, n, argv, &o);
+		h = lab_daemon_spawn(lab, n, argv, log, keep);
 	}
-	if (fd >= 0)
-		close(fd);
 	if (h < 0)
 		return diag_add(dl, t->file, line, "node \"%s\": nat64: start %s: %s", node->name,
 				prog, strerror(-h));
-	ret = wait_ready(lab, n, h, log, why, sizeof(why));
+	/* until tayga holds its TUN device while it runs */
+	ret = lab_daemon_wait_ready(lab, n, h, tun_running, NULL, TUN, "still has no carrier", log,
+				    READY_TIMEOUT_MS, READY_POLL_MS, why, sizeof(why));
 	if (ret < 0)
 		return diag_add(dl, t->file, line, "node \"%s\": nat64 %s: tayga: %s", node->name,
 				prefix, why);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "lab/daemon.h"
 #include "lab/lab_internal.h"
 #include "nft/ruleset.h"
 #include "nft/profile.h"
@@ -33,6 +34,8 @@
 /* Files of the per-node directory, removed with it. */
 static const char *const dir_files[] = { "miniupnpd.conf", "miniupnpd.pid", "miniupnpd.leases",
 					 "miniupnpd.log", "stunecho.log" };
+static const struct lab_daemon_kind kind = { "portmap", dir_files,
+					     sizeof(dir_files) / sizeof(dir_files[0]) };
 
 const char *lab_portmapd_program(void)
 {
@@ -43,30 +46,12 @@ const char *lab_portmapd_program(void)
 
 int lab_portmapd_dir(const char *lab_name, const char *node_name, char *buf, size_t len)
 {
-	const char *tmp = getenv("TMPDIR");
-	int n = snprintf(buf, len, "%s/punchlab-portmap-%s-%s", tmp && *tmp ? tmp : "/tmp",
-			 lab_name, node_name);
-
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
-static void remove_dir(const char *dir)
-{
-	char path[PATH_MAX];
-
-	for (size_t i = 0; i < sizeof(dir_files) / sizeof(dir_files[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, dir_files[i]);
-		unlink(path);
-	}
-	rmdir(dir);
+	return lab_daemon_dir(&kind, lab_name, node_name, buf, len);
 }
 
 void lab_portmapd_remove(const char *lab_name, const char *node_name)
 {
-	char dir[PATH_MAX];
-
-	if (lab_portmapd_dir(lab_name, node_name, dir, sizeof(dir)) == 0 && access(dir, F_OK) == 0)
-		remove_dir(dir);
+	lab_daemon_remove(&kind, lab_name, node_name);
 }
 
 void lab_portmapd_cleanup(const struct lab *lab)
@@ -148,21 +133,18 @@ static int port_open(pid_t pid, int type, int port)
 	return r;
 }
 
-/* The last line of a log file, for the error when a daemon exits. */
-static void last_line(const char *path, char *buf, size_t len)
-{
-	char line[512];
-	FILE *f = fopen(path, "re");
+/* What wait_ready asks for: a socket of type on port in the node. */
+struct port_want {
+	int type, port;
+};
 
-	snprintf(buf, len, "(no output)");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f))
-		if (line[0] && line[0] != '\n') {
-			line[strcspn(line, "\n")] = '\0';
-			snprintf(buf, len, "%s", line);
-		}
-	fclose(f);
+/* Is the port open in the node of handle? A lab_daemon_ready_fn. */
+static int port_ready(struct lab *lab, int n, int handle, void *ctx)
+{
+	const struct port_want *w = ctx;
+
+	(void)n;
+	return port_open(lab_spawn_pid(lab, handle), w->type, w->port);
 }
 
 /* Wait until port (type) is open in the node while handle runs. 0, or -errno with the reason
@@ -170,35 +152,12 @@ static void last_line(const char *path, char *buf, size_t len)
 static int wait_ready(struct lab *lab, int handle, int type, const char *addr, int port,
 		      const char *log, char *why, size_t wlen)
 {
-	for (int waited = 0; waited < READY_TIMEOUT_MS; waited += READY_POLL_MS) {
-		int status, r = port_open(lab_spawn_pid(lab, handle), type, port);
+	struct port_want w = { type, port };
+	char what[80];
 
-		if (r == 1)
-			return 0;
-		if (r < 0) {
-			snprintf(why, wlen, "probe %s:%d: %s", addr, port, strerror(-r));
-			return r;
-		}
-		if (lab_wait(lab, handle, 0, &status) == 0) {
-			char tail[256];
-
-			last_line(log, tail, sizeof(tail));
-			snprintf(why, wlen, "it exited (status %d): %s", status >> 8, tail);
-			return -ECHILD;
-		}
-		nanosleep(&(struct timespec){ .tv_nsec = READY_POLL_MS * 1000000L }, NULL);
-	}
-	snprintf(why, wlen, "%s:%d still not open after %d ms (log: %s)", addr, port,
-		 READY_TIMEOUT_MS, log);
-	return -ETIMEDOUT;
-}
-
-static int open_log(const char *dir, const char *name)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	snprintf(what, sizeof(what), "%s:%d", addr, port);
+	return lab_daemon_wait_ready(lab, -1, handle, port_ready, &w, what, "still not open", log,
+				     READY_TIMEOUT_MS, READY_POLL_MS, why, wlen);
 }
 
 /* The responder punchlab-stunecho next to this binary, or in the build tree. */
@@ -229,7 +188,7 @@ static int start_node(struct lab *lab, int n, const struct profile_header *h, bo
 	char vals[5][64], dir[PATH_MAX], conf[PATH_MAX + 32], pid[PATH_MAX + 32];
 	char log[PATH_MAX + 32], echo[PATH_MAX], port[8], why[512], offers[32];
 	struct nft_var vars[5];
-	int fd, h_echo, h_upnp, ret;
+	int h_echo, h_upnp, ret;
 
 	profile_portmap_format(h->portmap, offers, sizeof(offers));
 	if (access(prog, X_OK) < 0)
@@ -243,7 +202,7 @@ static int start_node(struct lab *lab, int n, const struct profile_header *h, bo
 	lab_nat_vars(&lab->topo, n, lab->nodes[n].family, vals, vars);
 	if (lab_portmapd_dir(lab->name, node, dir, sizeof(dir)) < 0)
 		return diag_add(dl, h->file, line, "portmap: $TMPDIR too long");
-	remove_dir(dir); /* a lab of this name that was killed left it */
+	lab_daemon_dir_remove(&kind, dir); /* a lab of this name that was killed left it */
 	if (mkdir(dir, 0700) < 0)
 		return diag_add(dl, h->file, line, "portmap: create %s: %s", dir, strerror(errno));
 	snprintf(conf, sizeof(conf), "%s/miniupnpd.conf", dir);
@@ -255,16 +214,11 @@ static int start_node(struct lab *lab, int n, const struct profile_header *h, bo
 	/* the responder first: miniupnpd asks it once, as it starts */
 	snprintf(port, sizeof(port), "%d", STUNECHO_PORT);
 	snprintf(log, sizeof(log), "%s/stunecho.log", dir);
-	fd = open_log(dir, "stunecho.log");
 	{
 		char *argv[] = { echo, vals[2], port, NULL };
-		struct lab_spawn_opts o = { .stdin_fd = -1, .stdout_fd = fd, .stderr_fd = fd,
-					    .detach = keep };
 
-		h_echo = fd < 0 ? -errno : lab_spawn(lab, n, argv, &o);
+		h_echo = lab_daemon_spawn(lab, n, argv, log, keep);
 	}
-	if (fd >= 0)
-		close(fd);
 	if (h_echo < 0)
 		return diag_add(dl, h->file, line, "portmap: start %s in node \"%s\": %s", echo,
 				node, strerror(-h_echo));
@@ -275,17 +229,12 @@ static int start_node(struct lab *lab, int n, const struct profile_header *h, bo
 				node, why);
 
 	snprintf(log, sizeof(log), "%s/miniupnpd.log", dir);
-	fd = open_log(dir, "miniupnpd.log");
 	{
 		/* -d: in the foreground (the lab's init holds it), its log on stderr */
 		char *argv[] = { (char *)prog, "-d", "-f", conf, "-P", pid, NULL };
-		struct lab_spawn_opts o = { .stdin_fd = -1, .stdout_fd = fd, .stderr_fd = fd,
-					    .detach = keep };
 
-		h_upnp = fd < 0 ? -errno : lab_spawn(lab, n, argv, &o);
+		h_upnp = lab_daemon_spawn(lab, n, argv, log, keep);
 	}
-	if (fd >= 0)
-		close(fd);
 	if (h_upnp < 0)
 		return diag_add(dl, h->file, line, "portmap: start %s in node \"%s\": %s", prog,
 				node, strerror(-h_upnp));

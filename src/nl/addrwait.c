@@ -30,26 +30,18 @@
 #include <unistd.h>
 
 #include "nl/nl.h"
+#include "nl/watch.h"
 
 int nl_addr6_watch_open(void)
 {
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_IPV6_ROUTE };
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
-
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
+	return nl_watch_open(RTMGRP_IPV6_ROUTE);
 }
 
 /* A local route (type RTN_LOCAL, a /128) for one of w's pending addresses, or for a link-local
  * address on one of its pending interfaces: that address is ready. */
-static void note_route(struct nl_addr6_wait *w, const struct nlmsghdr *nlh)
+static void note_route(void *ctx, const struct nlmsghdr *nlh)
 {
+	struct nl_addr6_wait *w = ctx;
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
 	const struct in6_addr *dst = NULL;
 	const struct nlattr *a;
@@ -88,41 +80,17 @@ static bool waiting(const struct nl_addr6_wait *w)
 /* Read what is queued; returns 0, or -errno on a socket error (-ENOBUFS: events were lost). */
 static int wait_read(struct nl_addr6_wait *w, unsigned seq)
 {
-	char buf[32768];
-
-	for (int guard = 0; guard < 1024; guard++) {
-		ssize_t n = recv(w->fd, buf, sizeof(buf), 0);
-		if (n < 0)
-			return errno == EAGAIN ? 0 : -errno;
-		for (struct nlmsghdr *nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, (int)n);
-		     nlh = mnl_nlmsg_next(nlh, (int *)&n))
-			if (nlh->nlmsg_type == RTM_NEWROUTE)
-				note_route(w, nlh);
-			else if (nlh->nlmsg_type == NLMSG_DONE && nlh->nlmsg_seq == seq)
-				w->dumped = true;
-	}
-	return 0;
+	return nl_watch_read(w->fd, RTM_NEWROUTE, note_route, w, seq, &w->dumped);
 }
 
 static int wait_dump(int fd, unsigned seq)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct rtmsg *rtm;
-
-	nlh->nlmsg_type = RTM_GETROUTE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq;
-	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = AF_INET6;
-	return send(fd, nlh, nlh->nlmsg_len, 0) < 0 ? -errno : 0;
+	return nl_watch_dump(fd, RTM_GETROUTE, sizeof(struct rtmsg), AF_INET6, seq);
 }
 
 static double now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+	return nl_watch_now_ms();
 }
 
 int nl_addrs6_wait_ready(struct nl_addr6_wait *w, int n, int timeout_ms, char *stuck,

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "nl/nl.h"
+#include "nl/watch.h"
 
 #define MAX_WATCHED 64
 
@@ -32,21 +33,12 @@ struct watch {
 
 int nl_link_watch_open(void)
 {
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
-
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
+	return nl_watch_open(RTMGRP_LINK);
 }
 
-static void note_link(struct watch *w, const struct nlmsghdr *nlh)
+static void note_link(void *ctx, const struct nlmsghdr *nlh)
 {
+	struct watch *w = ctx;
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *a;
 	int oper = -1, found = -1;
@@ -77,43 +69,17 @@ static void note_link(struct watch *w, const struct nlmsghdr *nlh)
 /* Read what is queued on the socket; returns 0, or -errno on a socket error. */
 static int watch_read(struct watch *w)
 {
-	char buf[16384];
-
-	for (int guard = 0; guard < 1024; guard++) {
-		ssize_t n = recv(w->fd, buf, sizeof(buf), 0);
-		if (n < 0)
-			return errno == EAGAIN ? 0 : -errno;
-		for (struct nlmsghdr *nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, (int)n);
-		     nlh = mnl_nlmsg_next(nlh, (int *)&n))
-			if (nlh->nlmsg_type == RTM_NEWLINK)
-				note_link(w, nlh);
-			else if (nlh->nlmsg_type == NLMSG_DONE && nlh->nlmsg_seq == w->seq)
-				w->dumped = true;
-	}
-	return 0;
+	return nl_watch_read(w->fd, RTM_NEWLINK, note_link, w, w->seq, &w->dumped);
 }
 
 static int watch_dump(struct watch *w)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct rtgenmsg *g;
-
-	nlh->nlmsg_type = RTM_GETLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = ++w->seq;
-	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
-	g->rtgen_family = AF_UNSPEC;
-	if (send(w->fd, nlh, nlh->nlmsg_len, 0) < 0)
-		return -errno;
-	return 0;
+	return nl_watch_dump(w->fd, RTM_GETLINK, sizeof(struct rtgenmsg), AF_UNSPEC, ++w->seq);
 }
 
 static double now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+	return nl_watch_now_ms();
 }
 
 int nl_links_wait_up(const int *fds, int n, int timeout_ms, char *stuck, size_t len)

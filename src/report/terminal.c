@@ -142,8 +142,10 @@ static void term_legend(struct term *t, const struct report_groups *gs)
 	static const enum cell_outcome order[] = {
 		CELL_DIRECT, CELL_RELAYED, CELL_FAILED, CELL_DISPUTED, CELL_ERROR, CELL_SKIPPED,
 	};
-	bool no_b = false;
+	bool no_b = false, dual = false;
 
+	for (int k = 0; k < gs->n; k++)
+		dual |= gs->g[k].family == CELL_FAMILY_DUAL;
 	fputs("Legend: ", t->f);
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		term_on(t, outcome_color(order[i]));
@@ -152,10 +154,13 @@ static void term_legend(struct term *t, const struct report_groups *gs)
 		fprintf(t->f, " %s  ", cell_outcome_name(order[i]));
 	}
 	fputs(".  no such cell\n", t->f);
-	fputs("Markers: ! regression  + improvement  ~ flaky (a determined cell's runs differ)  "
-	      "c disagrees with the documents' claim  t disagrees with the theory  f wrong address "
-	      "family\nDual cells: D6 / D4 direct over the IPv6 / IPv4 the lab attested (D4/6: runs "
-	      "took both)\n", t->f);
+	fprintf(t->f, "Markers: ! regression  + improvement  ~ flaky (a determined cell's runs "
+		"differ)  c disagrees with the documents' claim  t disagrees with the theory%s\n",
+		dual ? "  f wrong address family" : "");
+	/* only under dual grids: the family a direct path took */
+	if (dual)
+		fputs("Dual cells: D6 / D4 direct over the IPv6 / IPv4 the lab attested (D4/6: runs "
+		      "took both)\n", t->f);
 	fputs("Profiles:", t->f);
 	for (int i = 0; i < gs->nnames; i++) {
 		fprintf(t->f, "%s %s ", i ? "," : "", gs->abbrevs[i]);

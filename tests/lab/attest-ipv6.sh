@@ -24,7 +24,7 @@ CT_GET=${2:?usage: $0 PUNCHLAB CT_GET}
 
 snapshot >"$TMP/before"
 ENGINE=$SRCDIR/tests/lab/punch-ipv6.yaml
-PROBE=$SRCDIR/tests/lab/ipv6-udp.py
+PROBE=$SRCDIR/tests/lab/udp-probe.py
 
 # run6 NAME ARGS...: `punchlab run -t two-nats-dual --family 6 --engine punch-ipv6.yaml ARGS...`, bounded;
 # RC its exit code, TL its timeline.txt, JSON its matrix.json.

@@ -54,3 +54,19 @@ table ip6 punchlab_nat {
 NFT
 	echo "$1/nat66-symmetric.nft"
 }
+
+# evidence_of DIR ID-PART: the one cell of DIR/matrix.json whose id contains ID-PART: its
+# outcome, its first run's phase ("-" without one) and attestation verdict, then the
+# attestation's evidence lines.
+evidence_of() {
+	python3 - "$1/matrix.json" "$2" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+c = [c for c in d["cells"] if sys.argv[2] in c["id"]]
+assert len(c) == 1, [x["id"] for x in d["cells"]]
+r = c[0]["runs"][0]
+a = r.get("attestation") or {}
+print(c[0]["outcome"], r["phase"] or "-", a.get("verdict", "-"))
+print("\n".join(a.get("evidence", [])))
+PY
+}

@@ -53,19 +53,6 @@ grep -q "^nebula-cert ca " "$TMP"/neb/cells/*port-restricted-cone~port-restricte
 note "nebula: 2 cells in $(( $(now_ms) - t0 )) ms"
 
 # --- nebula over IPv6: family 6 (direct, failed) and dual ------------------------------------------
-# evidence_of DIR ID-PART: outcome, verdict, then the attestation's evidence lines
-evidence_of() {
-	python3 - "$1/matrix.json" "$2" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-c = [c for c in d["cells"] if sys.argv[2] in c["id"]]
-assert len(c) == 1, [x["id"] for x in d["cells"]]
-r = c[0]["runs"][0]
-a = r.get("attestation") or {}
-print(c[0]["outcome"], r["phase"] or "-", a.get("verdict", "-"))
-print("\n".join(a.get("evidence", [])))
-PY
-}
 NS=$(nat66_symmetric_profile "$TMP")
 t0=$(now_ms)
 run_matrix 90 --engine nebula --family 6 --profiles "ipv6-firewall,$NS" --no-classify -o "$TMP/neb6"

@@ -17,20 +17,6 @@ require_root
 NC=$(command -v nc) || fail "nc (netcat-openbsd) is not installed: ci/bootstrap.sh installs it (PUNCHLAB_ENGINES=all)"
 engine_snapshot "$NC" >"$TMP/before"
 
-# evidence_of DIR ID-PART: outcome, phase, verdict, then the attestation's evidence lines
-evidence_of() {
-	python3 - "$1/matrix.json" "$2" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-c = [c for c in d["cells"] if sys.argv[2] in c["id"]]
-assert len(c) == 1, [x["id"] for x in d["cells"]]
-r = c[0]["runs"][0]
-a = r.get("attestation") or {}
-print(c[0]["outcome"], r["phase"] or "-", a.get("verdict", "-"))
-print("\n".join(a.get("evidence", [])))
-PY
-}
-
 NS=$(nat66_symmetric_profile "$TMP")
 FW=two-nats/udp/udp/ipv6-firewall~ipv6-firewall/engine=netcat/family=6
 t0=$(now_ms)

@@ -20,38 +20,10 @@
 . "$(dirname "$0")/lib.sh"
 require_root
 . "$(dirname "$0")/punch-lib.sh"
+. "$(dirname "$0")/probe-lib.sh"
 
 snapshot >"$TMP/before"
-PROBE=$SRCDIR/tests/lab/udp-probe.py
 A=203.0.113.34 B=203.0.113.50 NAT_B=203.0.113.18
-
-# probe NAME NODE TO PORT SEND_TO_ADDR SEND_TO_PORT FROM_ADDR FROM_PORT: NODE listens on PORT
-# (after sending to SEND_TO when it is not "-"); the server sends from FROM to TO:PORT; prints
-# NODE's "got ADDR PORT" or "none".
-probe() {
-	local name=$1 node=$2 to=$3 port=$4 sto=$5 sto_port=$6 from=$7 from_port=$8 pl
-	if [ "$sto" = - ]; then
-		"$PUNCHLAB" exec --timeout 8 "$LAB" "$node" -- python3 "$PROBE" listen 4 "$port" 2 \
-			>"$TMP/$name.probe" 2>&1 &
-	else
-		"$PUNCHLAB" exec --timeout 8 "$LAB" "$node" -- python3 "$PROBE" listen 4 "$port" \
-			"$sto" "$sto_port" 2 >"$TMP/$name.probe" 2>&1 &
-	fi
-	pl=$!
-	wait_for_line "$TMP/$name.probe" listening 5 "$pl"
-	"$PUNCHLAB" exec --timeout 5 "$LAB" server -- python3 "$PROBE" send "$from" "$from_port" \
-		"$to" "$port" || fail "$name: the server could not send"
-	wait "$pl"
-	tail -1 "$TMP/$name.probe"
-}
-
-expect_probe() {
-	local name=$1 want=$2 why=$3 got
-	shift 3
-	got=$(probe "$name" "$@")
-	[ "${got%% *}" = "$want" ] || fail "$name: $got, expected $want ($why)"
-	note "ok: $name $want ($why)"
-}
 
 # punch_pair NAME PROTO WANT_PEER_OF_A WANT_PEER_OF_B: punch direct over PROTO; each peer's
 # reported peer address as wanted; b sees a's own port (a's side translates nothing).

@@ -14,41 +14,12 @@
 . "$(dirname "$0")/lib.sh"
 require_root
 . "$(dirname "$0")/punch-lib.sh"
+. "$(dirname "$0")/probe-lib.sh"
 
 snapshot >"$TMP/before"
 TOPO=$SRCDIR/topologies/two-nats-dual.yaml
-PROBE=$SRCDIR/tests/lab/ipv6-udp.py
 R1='[2001:db8:100::10]:3478'
 R2='[2001:db8:100::11]:3478'
-
-# probe NAME PUBLIC PORT SEND_TO_ADDR SEND_TO_PORT FROM_ADDR FROM_PORT: host-a listens on PORT
-# (after sending to SEND_TO when it is not "-"); the server sends from FROM to PUBLIC:PORT;
-# prints host-a's "got ADDR PORT" or "none".
-probe() {
-	local name=$1 public=$2 port=$3 to=$4 to_port=$5 from=$6 from_port=$7 pl
-	if [ "$to" = - ]; then
-		"$PUNCHLAB" exec --timeout 8 "$LAB" host-a -- python3 "$PROBE" listen "$port" 2 \
-			>"$TMP/$name.probe" 2>&1 &
-	else
-		"$PUNCHLAB" exec --timeout 8 "$LAB" host-a -- python3 "$PROBE" listen "$port" "$to" \
-			"$to_port" 2 >"$TMP/$name.probe" 2>&1 &
-	fi
-	pl=$!
-	wait_for_line "$TMP/$name.probe" listening 5 "$pl"
-	"$PUNCHLAB" exec --timeout 5 "$LAB" server -- python3 "$PROBE" send "$from" "$from_port" \
-		"$public" "$port" || fail "$name: the server could not send"
-	wait "$pl"
-	tail -1 "$TMP/$name.probe"
-}
-
-# expect_probe NAME WANT WHY ARGS...: probe ARGS; WANT is "got" or "none".
-expect_probe() {
-	local name=$1 want=$2 why=$3 got
-	shift 3
-	got=$(probe "$name" "$@")
-	[ "${got%% *}" = "$want" ] || fail "$name: host-a: $got, expected $want ($why)"
-	note "ok: $name $want ($why)"
-}
 
 for profile in ipv6-firewall ipv6-firewall-ad nat66; do
 	kept_lab -t "$TOPO" --set "nat-a=$profile" --set "nat-b=$profile"
@@ -81,16 +52,16 @@ for profile in ipv6-firewall ipv6-firewall-ad nat66; do
 
 	# 2. failing: what the profile filters
 	expect_probe "$profile-unsolicited" none "nothing sent out: every profile drops it" \
-		"$pub_a" 40001 - - 2001:db8:100::10 5000
+		host-a "$pub_a" 40001 - - 2001:db8:100::10 5000
 	case $profile in
 	ipv6-firewall) other_addr=got other_port=got ;;
 	ipv6-firewall-ad) other_addr=none other_port=got ;;
 	nat66) other_addr=none other_port=none ;;
 	esac
 	expect_probe "$profile-other-address" "$other_addr" "host-a wrote to ::10 port 5000, ::11 answers" \
-		"$pub_a" 40002 2001:db8:100::10 5000 2001:db8:100::11 5000
+		host-a "$pub_a" 40002 2001:db8:100::10 5000 2001:db8:100::11 5000
 	expect_probe "$profile-other-port" "$other_port" "host-a wrote to ::10 port 5000, port 5001 answers" \
-		"$pub_a" 40003 2001:db8:100::10 5000 2001:db8:100::10 5001
+		host-a "$pub_a" 40003 2001:db8:100::10 5000 2001:db8:100::10 5001
 	# NAT events reload IPv4 state: refused on an IPv6 profile, not run with IPv4 variables
 	if [ $profile = nat66 ]; then
 		out=$("$PUNCHLAB" events apply "$LAB" 'nat-a rebind@0s' 2>&1)

@@ -212,3 +212,16 @@ wait_exit() {
 now_ms() {
 	echo $(($(date +%s%N) / 1000000))
 }
+
+# expect_one_error WANT ARGS...: punchlab ARGS is refused as bad input: exit 2 and one line on
+# stderr that matches WANT (grep pattern). Its output stays in $TMP/bad.out and $TMP/bad.err.
+expect_one_error() {
+	local want=$1 rc err
+	shift
+	"$PUNCHLAB" "$@" >"$TMP/bad.out" 2>"$TMP/bad.err"
+	rc=$?
+	err=$(cat "$TMP/bad.err")
+	[ "$rc" -eq 2 ] || fail "$* exited $rc, expected 2 ($err)"
+	[ "$(wc -l <"$TMP/bad.err")" -eq 1 ] || fail "$*: expected one line on stderr, got: $err"
+	grep -q -- "$want" "$TMP/bad.err" || fail "$*: the error does not say \"$want\": $err"
+}

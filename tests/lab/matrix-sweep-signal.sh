@@ -79,8 +79,15 @@ assert all(p["runs"] == 2 and p["success_rate"] == 1.0 for p in s["points"]), s[
 PY
 
 # bad input: an engine file that never names {{signal_delay_ms}} cannot be swept by it
-sed -e '/\[--hold, "{{hold_s}}"/s/\],$/]]/' -e '/signal_delay_ms/d' \
-	"$SRCDIR/engines/punch.yaml" >"$TMP/nosig.yaml"
+# (the signal-delay group is a line of its own in the peers' command: drop it; if it is the
+# command's last line, its closing bracket moves to the line before)
+if grep -q 'signal_delay_ms}}ms"\]\]$' "$SRCDIR/engines/punch.yaml"; then
+	sed -e '/\[--hold, "{{hold_s}}"/s/\],$/]]/' -e '/signal_delay_ms/d' \
+		"$SRCDIR/engines/punch.yaml" >"$TMP/nosig.yaml"
+else
+	sed -e '/signal_delay_ms/d' "$SRCDIR/engines/punch.yaml" >"$TMP/nosig.yaml"
+fi
+! grep -q signal_delay_ms "$TMP/nosig.yaml" || fail "nosig.yaml still names {{signal_delay_ms}}"
 run_matrix 60 --engine "$TMP/nosig.yaml" --engine-binary "$PUNCH" --profiles full-cone \
 	--proto udp --techniques plain --sweep signal-delay=0..100ms/50 --no-classify -o "$TMP/bad"
 [ "$RC" -eq 2 ] || fail "an engine without {{signal_delay_ms}}: exit $RC, expected 2"

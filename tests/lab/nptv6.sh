@@ -19,42 +19,14 @@
 . "$(dirname "$0")/lib.sh"
 require_root
 . "$(dirname "$0")/punch-lib.sh"
+. "$(dirname "$0")/probe-lib.sh"
 
 snapshot >"$TMP/before"
 TOPO=$SRCDIR/topologies/two-nats-dual.yaml
-PROBE=$SRCDIR/tests/lab/ipv6-udp.py
 CSUM=$SRCDIR/tests/lab/nptv6-csum.py
 R1='[2001:db8:100::10]:3478'
 R2='[2001:db8:100::11]:3478'
 INT_A=2001:db8:1::10 EXT_A=2001:db8:1001:efff::10 EXT_B=2001:db8:1002:efff::10
-
-# probe NAME TO PORT SEND_TO_ADDR SEND_TO_PORT FROM_ADDR FROM_PORT: host-a listens on PORT
-# (after sending to SEND_TO when it is not "-"); the server sends from FROM to TO:PORT; prints
-# host-a's "got ADDR PORT" or "none".
-probe() {
-	local name=$1 to=$2 port=$3 sto=$4 sto_port=$5 from=$6 from_port=$7 pl
-	if [ "$sto" = - ]; then
-		"$PUNCHLAB" exec --timeout 8 "$LAB" host-a -- python3 "$PROBE" listen "$port" 2 \
-			>"$TMP/$name.probe" 2>&1 &
-	else
-		"$PUNCHLAB" exec --timeout 8 "$LAB" host-a -- python3 "$PROBE" listen "$port" "$sto" \
-			"$sto_port" 2 >"$TMP/$name.probe" 2>&1 &
-	fi
-	pl=$!
-	wait_for_line "$TMP/$name.probe" listening 5 "$pl"
-	"$PUNCHLAB" exec --timeout 5 "$LAB" server -- python3 "$PROBE" send "$from" "$from_port" \
-		"$to" "$port" || fail "$name: the server could not send"
-	wait "$pl"
-	tail -1 "$TMP/$name.probe"
-}
-
-expect_probe() {
-	local name=$1 want=$2 why=$3 got
-	shift 3
-	got=$(probe "$name" "$@")
-	[ "${got%% *}" = "$want" ] || fail "$name: host-a: $got, expected $want ($why)"
-	note "ok: $name $want ($why)"
-}
 
 # csum NAME SPORT: host-a sends one datagram from SPORT with a complete checksum, the server
 # sniffs it; prints "SENT_CSUM GOT_SRC GOT_CSUM VALID".
@@ -105,15 +77,15 @@ read -r sent src got valid < <(csum neutral 6001)
 note "ok: checksum $sent sent from $INT_A, arrived unchanged from $EXT_A"
 
 # 3. failing: what the firewall filters
-expect_probe unsolicited none "nothing sent out" $EXT_A 40001 - - 2001:db8:100::10 5000
+expect_probe unsolicited none "nothing sent out" host-a $EXT_A 40001 - - 2001:db8:100::10 5000
 expect_probe other-address none "host-a wrote to ::10 port 5000, ::11 answers" \
-	$EXT_A 40002 2001:db8:100::10 5000 2001:db8:100::11 5000
+	host-a $EXT_A 40002 2001:db8:100::10 5000 2001:db8:100::11 5000
 expect_probe other-port none "host-a wrote to ::10 port 5000, port 5001 answers" \
-	$EXT_A 40003 2001:db8:100::10 5000 2001:db8:100::10 5001
+	host-a $EXT_A 40003 2001:db8:100::10 5000 2001:db8:100::10 5001
 expect_probe the-reply got "the control: the endpoint host-a wrote to answers" \
-	$EXT_A 40004 2001:db8:100::10 5000 2001:db8:100::10 5000
+	host-a $EXT_A 40004 2001:db8:100::10 5000 2001:db8:100::10 5000
 expect_probe internal none "host-a wrote to ::10 port 5000, which answers to the internal address" \
-	$INT_A 40005 2001:db8:100::10 5000 2001:db8:100::10 5000
+	host-a $INT_A 40005 2001:db8:100::10 5000 2001:db8:100::10 5000
 "$PUNCHLAB" lab down "$LAB" || fail "lab down $LAB failed"
 
 # 2b. the foil: stateful prefix NAT without the adjustment word changes the checksum

@@ -155,15 +155,11 @@ rc=$?
 	{ cat "$TMP/replay.out" >&2; fail "the family 6 bundle did not replay (exit $rc)"; }
 
 # --- 4. bad input ---------------------------------------------------------------------------------
+# bad WANT ARGS...: punchlab run ARGS exits 2 with one line saying WANT
 bad() {
-	local want=$1 err
+	local want=$1
 	shift
-	"$PUNCHLAB" run "$@" -o "$TMP/bad" >"$TMP/bad.out" 2>"$TMP/bad.err"
-	rc=$?
-	err=$(cat "$TMP/bad.err")
-	[ "$rc" -eq 2 ] || fail "run $* exited $rc, expected 2 ($err)"
-	[ "$(wc -l <"$TMP/bad.err")" -eq 1 ] || fail "run $*: expected one line on stderr, got: $err"
-	grep -q -- "$want" "$TMP/bad.err" || fail "run $*: the error does not say \"$want\": $err"
+	expect_one_error "$want" run "$@" -o "$TMP/bad"
 }
 bad "--family 5: expected 4, 6 or dual" --family 5 --a ipv6-firewall --b nat66
 bad "--ipv6-profile nat66: .*expected --family dual" --a full-cone --b full-cone --ipv6-profile nat66

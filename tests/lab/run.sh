@@ -153,15 +153,11 @@ tcpdump -nr "$TMP"/m/cells/two-nats_udp_udp_symmetric~symmetric/run-1/nat-a-eth0
 	fail "the failed cell's capture holds no UDP"
 
 # --- bad arguments ----------------------------------------------------------------------------
+# bad WANT ARGS...: punchlab run ARGS exits 2 with one line saying WANT
 bad() {
-	local want=$1 err
+	local want=$1
 	shift
-	"$PUNCHLAB" run "$@" -o "$TMP/bad" >"$TMP/bad.out" 2>"$TMP/bad.err"
-	rc=$?
-	err=$(cat "$TMP/bad.err")
-	[ "$rc" -eq 2 ] || fail "run $* exited $rc, expected 2 ($err)"
-	[ "$(wc -l <"$TMP/bad.err")" -eq 1 ] || fail "run $*: expected one line on stderr, got: $err"
-	grep -q -- "$want" "$TMP/bad.err" || fail "run $*: the error does not say \"$want\": $err"
+	expect_one_error "$want" run "$@" -o "$TMP/bad"
 }
 bad "missing --a PROFILE"
 bad "missing --b PROFILE" --a full-cone

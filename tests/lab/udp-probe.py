@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""udp-probe.py: one-shot UDP probes over IPv4 or IPv6 (by the address given), run inside a node;
-ipv6-udp.py's twin for either family (tests/lab/firewall.sh).
+"""udp-probe.py: one-shot UDP probes over IPv4 or IPv6 (by the address given), run inside a node
+(tests/lab/probe-lib.sh for the profile tests; nat64.sh, attest-ipv6.sh).
 
   listen FAMILY PORT [SEND_TO_ADDR SEND_TO_PORT] WAIT_S
       FAMILY is 4 or 6. Bind PORT on every address; when SEND_TO is given, first send one

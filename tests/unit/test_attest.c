@@ -11,21 +11,13 @@
 
 #include <cmocka.h>
 
+#include "attest_lab.h"
 #include "matrix/attest.h"
 
 static struct in_addr ip(const char *s)
 {
 	struct in_addr a;
 	inet_pton(AF_INET, s, &a);
-	return a;
-}
-
-/* An address for the attestation's sets (either family). */
-static struct net_addr na(const char *s)
-{
-	struct net_addr a = { .family = strchr(s, ':') ? AF_INET6 : AF_INET };
-
-	inet_pton(a.family, s, &a.a);
 	return a;
 }
 
@@ -44,48 +36,32 @@ static struct ct_mapping flow(uint8_t proto, const char *host, const char *pub, 
 	return m;
 }
 
-struct lab2 {
-	struct ct_mapping fa[4], fb[4];
-	struct ct_mappings ma, mb;
-	struct attest_input in;
-};
-
 /* two-nats: host-a 10.0.1.10 behind nat-a 203.0.113.2, host-b 10.0.2.10 behind nat-b
  * 203.0.113.18, the relay on 198.51.100.10 */
-static void lab2_init(struct lab2 *l, uint8_t proto)
+static void lab2_init(struct attest_lab *l, uint8_t proto)
 {
-	memset(l, 0, sizeof(*l));
-	l->ma.v = l->fa;
-	l->mb.v = l->fb;
-	l->in.proto = proto;
-	l->in.side[0] = (struct attest_side){ .nat_name = "nat-a", .flows = &l->ma, .nhost = 1,
-					      .nother = 2 };
-	l->in.side[0].host[0] = na("10.0.1.10");
-	l->in.side[0].other[0] = na("10.0.2.10");
-	l->in.side[0].other[1] = na("203.0.113.18");
-	l->in.side[1] = (struct attest_side){ .nat_name = "nat-b", .flows = &l->mb, .nhost = 1,
-					      .nother = 2 };
-	l->in.side[1].host[0] = na("10.0.2.10");
-	l->in.side[1].other[0] = na("10.0.1.10");
-	l->in.side[1].other[1] = na("203.0.113.2");
+	attest_lab_init(l, proto);
+	l->in.side[0].nhost = l->in.side[1].nhost = 1;
+	l->in.side[0].nother = l->in.side[1].nother = 2;
+	l->in.side[0].host[0] = attest_lab_addr("10.0.1.10");
+	l->in.side[0].other[0] = attest_lab_addr("10.0.2.10");
+	l->in.side[0].other[1] = attest_lab_addr("203.0.113.18");
+	l->in.side[1].host[0] = attest_lab_addr("10.0.2.10");
+	l->in.side[1].other[0] = attest_lab_addr("10.0.1.10");
+	l->in.side[1].other[1] = attest_lab_addr("203.0.113.2");
 	l->in.nrelay = 1;
-	l->in.relay[0] = na("198.51.100.10");
-}
-
-static void add(struct ct_mappings *m, struct ct_mapping f)
-{
-	m->v[m->n++] = f;
+	l->in.relay[0] = attest_lab_addr("198.51.100.10");
 }
 
 static void test_direct_needs_both_nats(void **state)
 {
-	struct lab2 l;
+	struct attest_lab l;
 	struct run_attestation a;
 
 	(void)state;
 	lab2_init(&l, IPPROTO_UDP);
-	add(&l.ma, flow(IPPROTO_UDP, "10.0.1.10", "203.0.113.2", "203.0.113.18", 5, 4));
-	add(&l.mb, flow(IPPROTO_UDP, "10.0.2.10", "203.0.113.18", "203.0.113.2", 4, 5));
+	attest_lab_add(&l.ma, flow(IPPROTO_UDP, "10.0.1.10", "203.0.113.2", "203.0.113.18", 5, 4));
+	attest_lab_add(&l.mb, flow(IPPROTO_UDP, "10.0.2.10", "203.0.113.18", "203.0.113.2", 4, 5));
 	attest_path(&l.in, &a);
 	assert_int_equal(a.verdict, ATTEST_DIRECT);
 	assert_non_null(strstr(a.evidence, "packets 5/4"));
@@ -106,28 +82,30 @@ static void test_direct_needs_both_nats(void **state)
 
 static void test_flows_that_prove_nothing(void **state)
 {
-	struct lab2 l;
+	struct attest_lab l;
 	struct run_attestation a;
 
 	(void)state;
 	/* flows with the relay are never direct, however busy */
 	lab2_init(&l, IPPROTO_UDP);
-	add(&l.ma, flow(IPPROTO_UDP, "10.0.1.10", "203.0.113.2", "198.51.100.10", 50, 50));
-	add(&l.mb, flow(IPPROTO_UDP, "10.0.2.10", "203.0.113.18", "198.51.100.10", 50, 50));
+	attest_lab_add(&l.ma, flow(IPPROTO_UDP, "10.0.1.10", "203.0.113.2", "198.51.100.10", 50,
+				   50));
+	attest_lab_add(&l.mb, flow(IPPROTO_UDP, "10.0.2.10", "203.0.113.18", "198.51.100.10", 50,
+				   50));
 	attest_path(&l.in, &a);
 	assert_int_equal(a.verdict, ATTEST_RELAYED);
 
 	/* the other transport proves nothing about this one */
 	lab2_init(&l, IPPROTO_TCP);
-	add(&l.ma, flow(IPPROTO_UDP, "10.0.1.10", "203.0.113.2", "203.0.113.18", 5, 5));
-	add(&l.mb, flow(IPPROTO_UDP, "10.0.2.10", "203.0.113.18", "203.0.113.2", 5, 5));
+	attest_lab_add(&l.ma, flow(IPPROTO_UDP, "10.0.1.10", "203.0.113.2", "203.0.113.18", 5, 5));
+	attest_lab_add(&l.mb, flow(IPPROTO_UDP, "10.0.2.10", "203.0.113.18", "203.0.113.2", 5, 5));
 	attest_path(&l.in, &a);
 	assert_int_equal(a.verdict, ATTEST_NONE);
 
 	/* a SYN answered by RST counts a packet each way, but the handshake never completed */
 	lab2_init(&l, IPPROTO_TCP);
-	add(&l.ma, flow(IPPROTO_TCP, "10.0.1.10", "203.0.113.2", "203.0.113.18", 1, 1));
-	add(&l.mb, flow(IPPROTO_TCP, "10.0.2.10", "203.0.113.18", "203.0.113.2", 1, 1));
+	attest_lab_add(&l.ma, flow(IPPROTO_TCP, "10.0.1.10", "203.0.113.2", "203.0.113.18", 1, 1));
+	attest_lab_add(&l.mb, flow(IPPROTO_TCP, "10.0.2.10", "203.0.113.18", "203.0.113.2", 1, 1));
 	l.fa[0].tcp_state = l.fb[0].tcp_state = TCP_CONNTRACK_CLOSE;
 	attest_path(&l.in, &a);
 	assert_int_equal(a.verdict, ATTEST_NONE);
@@ -152,12 +130,12 @@ static void test_same_nat_hairpin(void **state)
 	struct run_attestation a;
 
 	(void)state;
-	in.relay[0] = na("198.51.100.10");
+	in.relay[0] = attest_lab_addr("198.51.100.10");
 	for (int i = 0; i < 2; i++) {
 		in.side[i] = (struct attest_side){ .nat_name = "nat-a", .flows = &m, .nhost = 1,
 						   .nother = 1 };
-		in.side[i].host[0] = na(i ? "10.0.1.11" : "10.0.1.10");
-		in.side[i].other[0] = na(i ? "10.0.1.10" : "10.0.1.11");
+		in.side[i].host[0] = attest_lab_addr(i ? "10.0.1.11" : "10.0.1.10");
+		in.side[i].other[0] = attest_lab_addr(i ? "10.0.1.10" : "10.0.1.11");
 	}
 	/* A -> the NAT's public address, answered by the NAT's own stack: no */
 	f[0] = flow(IPPROTO_UDP, "10.0.1.10", "203.0.113.2", "203.0.113.2", 3, 3);
@@ -173,14 +151,14 @@ static void test_same_nat_hairpin(void **state)
 
 static void test_peer_without_nat(void **state)
 {
-	struct lab2 l;
+	struct attest_lab l;
 	struct run_attestation a;
 
 	(void)state;
 	lab2_init(&l, IPPROTO_UDP);
 	l.in.side[1].nat_name = NULL;
 	l.in.side[1].flows = NULL;
-	add(&l.ma, flow(IPPROTO_UDP, "10.0.1.10", "203.0.113.2", "203.0.113.18", 2, 2));
+	attest_lab_add(&l.ma, flow(IPPROTO_UDP, "10.0.1.10", "203.0.113.2", "203.0.113.18", 2, 2));
 	attest_path(&l.in, &a);
 	assert_int_equal(a.verdict, ATTEST_DIRECT);
 	assert_non_null(strstr(a.summary, "peer B: no NAT of its own, not checked"));
@@ -195,13 +173,15 @@ static void test_peer_without_nat(void **state)
  * one side shows no relay flow; a side's own transport is no licence for a direct verdict. */
 static void test_side_transports(void **state)
 {
-	struct lab2 l;
+	struct attest_lab l;
 	struct run_attestation a;
 
 	(void)state;
 	lab2_init(&l, IPPROTO_UDP);
-	add(&l.ma, flow(IPPROTO_TCP, "10.0.1.10", "203.0.113.2", "198.51.100.10", 27, 27));
-	add(&l.mb, flow(IPPROTO_UDP, "10.0.2.10", "203.0.113.18", "198.51.100.10", 9, 8));
+	attest_lab_add(&l.ma, flow(IPPROTO_TCP, "10.0.1.10", "203.0.113.2", "198.51.100.10", 27,
+				   27));
+	attest_lab_add(&l.mb, flow(IPPROTO_UDP, "10.0.2.10", "203.0.113.18", "198.51.100.10", 9,
+				   8));
 	attest_path(&l.in, &a);
 	assert_int_equal(a.verdict, ATTEST_NONE); /* A held to UDP: no relay flow of A's */
 	l.in.side[0].proto = IPPROTO_TCP;
@@ -216,8 +196,8 @@ static void test_side_transports(void **state)
 	attest_path(&l.in, &a);
 	assert_int_equal(a.verdict, ATTEST_NONE);
 	l.in.side[0].proto = IPPROTO_TCP;
-	add(&l.ma, flow(IPPROTO_TCP, "10.0.1.10", "203.0.113.2", "203.0.113.18", 5, 5));
-	add(&l.mb, flow(IPPROTO_TCP, "10.0.2.10", "203.0.113.18", "203.0.113.2", 5, 5));
+	attest_lab_add(&l.ma, flow(IPPROTO_TCP, "10.0.1.10", "203.0.113.2", "203.0.113.18", 5, 5));
+	attest_lab_add(&l.mb, flow(IPPROTO_TCP, "10.0.2.10", "203.0.113.18", "203.0.113.2", 5, 5));
 	attest_path(&l.in, &a);
 	assert_int_equal(a.verdict, ATTEST_RELAYED);
 	assert_non_null(strstr(a.summary, "nat-a: two-way tcp flow"));

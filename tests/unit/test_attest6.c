@@ -14,16 +14,8 @@
 
 #include <cmocka.h>
 
+#include "attest_lab.h"
 #include "matrix/attest.h"
-
-static struct net_addr na(const char *s)
-{
-	struct net_addr a = { .family = strchr(s, ':') ? AF_INET6 : AF_INET };
-
-	assert_int_equal(inet_pton(a.family, s, &a.a), 1);
-	a.prefix = a.family == AF_INET6 ? 128 : 32;
-	return a;
-}
 
 static void set6(struct in6_addr *dst, const char *s)
 {
@@ -68,37 +60,28 @@ static struct ct_mapping flow6_from_outside(const char *remote, uint16_t rp, con
 	return flow6(IPPROTO_UDP, 0, remote, rp, remote, rp, host, hp, in, back);
 }
 
-struct lab6 {
-	struct ct_mapping fa[4], fb[4];
-	struct ct_mappings ma, mb;
-	struct attest_input in;
-};
-
 /* two-nats-dual over IPv6: host-a 2001:db8:1::10 behind nat-a (WAN 2001:db8:a::2), host-b
  * 2001:db8:2::10 behind nat-b (2001:db8:b::2); the relay on 2001:db8:100::10 and ::11. Both
  * families' addresses in the sets, as attest_lab() fills them. */
-static void lab6_init(struct lab6 *l, uint8_t proto)
+static void lab6_init(struct attest_lab *l, uint8_t proto)
 {
-	memset(l, 0, sizeof(*l));
-	l->ma.v = l->fa;
-	l->mb.v = l->fb;
-	l->in.proto = proto;
+	attest_lab_init(l, proto);
 	for (int i = 0; i < 2; i++) {
 		struct attest_side *s = &l->in.side[i];
 
-		*s = (struct attest_side){ .nat_name = i ? "nat-b" : "nat-a",
-					   .flows = i ? &l->mb : &l->ma, .nhost = 2, .nother = 4 };
-		s->host[0] = na(i ? "10.0.2.10" : "10.0.1.10");
-		s->host[1] = na(i ? "2001:db8:2::10" : "2001:db8:1::10");
-		s->other[0] = na(i ? "10.0.1.10" : "10.0.2.10");
-		s->other[1] = na(i ? "2001:db8:1::10" : "2001:db8:2::10");
-		s->other[2] = na(i ? "203.0.113.2" : "203.0.113.18");
-		s->other[3] = na(i ? "2001:db8:a::2" : "2001:db8:b::2");
+		s->nhost = 2;
+		s->nother = 4;
+		s->host[0] = attest_lab_addr(i ? "10.0.2.10" : "10.0.1.10");
+		s->host[1] = attest_lab_addr(i ? "2001:db8:2::10" : "2001:db8:1::10");
+		s->other[0] = attest_lab_addr(i ? "10.0.1.10" : "10.0.2.10");
+		s->other[1] = attest_lab_addr(i ? "2001:db8:1::10" : "2001:db8:2::10");
+		s->other[2] = attest_lab_addr(i ? "203.0.113.2" : "203.0.113.18");
+		s->other[3] = attest_lab_addr(i ? "2001:db8:a::2" : "2001:db8:b::2");
 	}
 	l->in.nrelay = 3;
-	l->in.relay[0] = na("198.51.100.10");
-	l->in.relay[1] = na("2001:db8:100::10");
-	l->in.relay[2] = na("2001:db8:100::11");
+	l->in.relay[0] = attest_lab_addr("198.51.100.10");
+	l->in.relay[1] = attest_lab_addr("2001:db8:100::10");
+	l->in.relay[2] = attest_lab_addr("2001:db8:100::11");
 }
 
 static void claim(struct attest_side *s, const char *local, const char *peer)
@@ -110,24 +93,20 @@ static void claim(struct attest_side *s, const char *local, const char *peer)
 	assert_int_equal(attest_endpoint_parse(local, &s->claimed_local, &port), 0);
 }
 
-static void add(struct ct_mappings *m, struct ct_mapping f)
-{
-	m->v[m->n++] = f;
-}
-
 /* ipv6-firewall: no translation; a's flow opened by a, b's opened by a's probe arriving first
  * (endpoint-independent filtering lets it in once b sent anything out). Direct, held to the
  * endpoints both engines reported. */
 static void test_firewall_direct(void **state)
 {
-	struct lab6 l;
+	struct attest_lab l;
 	struct run_attestation a;
 
 	(void)state;
 	lab6_init(&l, IPPROTO_UDP);
-	add(&l.ma, flow6(IPPROTO_UDP, 0, "2001:db8:1::10", 50753, "2001:db8:1::10", 50753,
-			 "2001:db8:2::10", 59370, 4, 5));
-	add(&l.mb, flow6_from_outside("2001:db8:1::10", 50753, "2001:db8:2::10", 59370, 5, 4));
+	attest_lab_add(&l.ma, flow6(IPPROTO_UDP, 0, "2001:db8:1::10", 50753, "2001:db8:1::10",
+				    50753, "2001:db8:2::10", 59370, 4, 5));
+	attest_lab_add(&l.mb, flow6_from_outside("2001:db8:1::10", 50753, "2001:db8:2::10", 59370,
+						 5, 4));
 	attest_path(&l.in, &a);
 	assert_int_equal(a.verdict, ATTEST_DIRECT);
 	assert_int_equal(a.family, 6); /* the family the path took, the lab's word */
@@ -147,14 +126,14 @@ static void test_firewall_direct(void **state)
 /* What a firewall's flows do not prove. */
 static void test_firewall_refusals(void **state)
 {
-	struct lab6 l;
+	struct attest_lab l;
 	struct run_attestation a;
 
 	(void)state;
 	/* b's firewall let nothing back to a: a's flow has no reply packets */
 	lab6_init(&l, IPPROTO_UDP);
-	add(&l.ma, flow6(IPPROTO_UDP, 0, "2001:db8:1::10", 6000, "2001:db8:1::10", 6000,
-			 "2001:db8:2::10", 6001, 3, 0));
+	attest_lab_add(&l.ma, flow6(IPPROTO_UDP, 0, "2001:db8:1::10", 6000, "2001:db8:1::10", 6000,
+				    "2001:db8:2::10", 6001, 3, 0));
 	claim(&l.in.side[0], "[2001:db8:1::10]:6000", "[2001:db8:2::10]:6001");
 	claim(&l.in.side[1], "[2001:db8:2::10]:6001", "[2001:db8:1::10]:6000");
 	attest_path(&l.in, &a);
@@ -167,10 +146,10 @@ static void test_firewall_refusals(void **state)
 	/* a two-way flow between the two hosts, but not the one the engines named (other
 	 * ports): not their path, and the summary says a flow joins other endpoints */
 	lab6_init(&l, IPPROTO_UDP);
-	add(&l.ma, flow6(IPPROTO_UDP, 0, "2001:db8:1::10", 50753, "2001:db8:1::10", 50753,
-			 "2001:db8:2::10", 59370, 4, 5));
-	add(&l.mb, flow6(IPPROTO_UDP, 0, "2001:db8:2::10", 59370, "2001:db8:2::10", 59370,
-			 "2001:db8:1::10", 50753, 5, 4));
+	attest_lab_add(&l.ma, flow6(IPPROTO_UDP, 0, "2001:db8:1::10", 50753, "2001:db8:1::10",
+				    50753, "2001:db8:2::10", 59370, 4, 5));
+	attest_lab_add(&l.mb, flow6(IPPROTO_UDP, 0, "2001:db8:2::10", 59370, "2001:db8:2::10",
+				    59370, "2001:db8:1::10", 50753, 5, 4));
 	claim(&l.in.side[0], "[2001:db8:1::10]:50753", "[2001:db8:2::10]:59371");
 	claim(&l.in.side[1], "[2001:db8:2::10]:59370", "[2001:db8:1::10]:50753");
 	attest_path(&l.in, &a);
@@ -194,16 +173,16 @@ static void test_firewall_refusals(void **state)
  * peer, and the TCP transport is not proven by UDP flows. */
 static void test_relay_and_transport(void **state)
 {
-	struct lab6 l;
+	struct attest_lab l;
 	struct run_attestation a;
 	char note[200];
 
 	(void)state;
 	lab6_init(&l, IPPROTO_UDP);
-	add(&l.ma, flow6(IPPROTO_UDP, 0, "2001:db8:1::10", 4000, "2001:db8:1::10", 4000,
-			 "2001:db8:100::10", 3478, 20, 20));
-	add(&l.mb, flow6(IPPROTO_UDP, 0, "2001:db8:2::10", 4001, "2001:db8:2::10", 4001,
-			 "2001:db8:100::10", 3478, 20, 20));
+	attest_lab_add(&l.ma, flow6(IPPROTO_UDP, 0, "2001:db8:1::10", 4000, "2001:db8:1::10", 4000,
+				    "2001:db8:100::10", 3478, 20, 20));
+	attest_lab_add(&l.mb, flow6(IPPROTO_UDP, 0, "2001:db8:2::10", 4001, "2001:db8:2::10", 4001,
+				    "2001:db8:100::10", 3478, 20, 20));
 	claim(&l.in.side[0], "[2001:db8:1::10]:4000", "[2001:db8:100::10]:3478");
 	claim(&l.in.side[1], "[2001:db8:2::10]:4001", "[2001:db8:100::10]:3478");
 	attest_path(&l.in, &a);
@@ -212,10 +191,10 @@ static void test_relay_and_transport(void **state)
 	assert_int_equal(attest_judge(CELL_RELAYED, &a, note, sizeof(note)), CELL_RELAYED);
 
 	lab6_init(&l, IPPROTO_TCP);
-	add(&l.ma, flow6(IPPROTO_UDP, 0, "2001:db8:1::10", 1, "2001:db8:1::10", 1,
-			 "2001:db8:2::10", 2, 5, 5));
-	add(&l.mb, flow6(IPPROTO_UDP, 0, "2001:db8:2::10", 2, "2001:db8:2::10", 2,
-			 "2001:db8:1::10", 1, 5, 5));
+	attest_lab_add(&l.ma, flow6(IPPROTO_UDP, 0, "2001:db8:1::10", 1, "2001:db8:1::10", 1,
+				    "2001:db8:2::10", 2, 5, 5));
+	attest_lab_add(&l.mb, flow6(IPPROTO_UDP, 0, "2001:db8:2::10", 2, "2001:db8:2::10", 2,
+				    "2001:db8:1::10", 1, 5, 5));
 	attest_path(&l.in, &a);
 	assert_int_equal(a.verdict, ATTEST_NONE);
 }
@@ -224,15 +203,15 @@ static void test_relay_and_transport(void **state)
  * (destination NAT), both to the endpoints reported. TCP needs its handshake. */
 static void test_nat66(void **state)
 {
-	struct lab6 l;
+	struct attest_lab l;
 	struct run_attestation a;
 
 	(void)state;
 	lab6_init(&l, IPPROTO_TCP);
-	add(&l.ma, flow6(IPPROTO_TCP, IPS_SRC_NAT, "2001:db8:1::10", 40000, "2001:db8:a::2", 40000,
-			 "2001:db8:b::2", 41000, 6, 6));
-	add(&l.mb, flow6(IPPROTO_TCP, IPS_DST_NAT, "2001:db8:2::10", 41000, "2001:db8:b::2", 41000,
-			 "2001:db8:a::2", 40000, 6, 6));
+	attest_lab_add(&l.ma, flow6(IPPROTO_TCP, IPS_SRC_NAT, "2001:db8:1::10", 40000,
+				    "2001:db8:a::2", 40000, "2001:db8:b::2", 41000, 6, 6));
+	attest_lab_add(&l.mb, flow6(IPPROTO_TCP, IPS_DST_NAT, "2001:db8:2::10", 41000,
+				    "2001:db8:b::2", 41000, "2001:db8:a::2", 40000, 6, 6));
 	claim(&l.in.side[0], "[2001:db8:1::10]:40000", "[2001:db8:b::2]:41000");
 	claim(&l.in.side[1], "[2001:db8:2::10]:41000", "[2001:db8:a::2]:40000");
 	attest_path(&l.in, &a);
@@ -251,7 +230,7 @@ static void test_nat66(void **state)
  * never match IPv6 sets. */
 static void test_ipv4_firewall_and_dual(void **state)
 {
-	struct lab6 l;
+	struct attest_lab l;
 	struct run_attestation a;
 	struct ct_mapping v4 = { .family = AF_INET, .proto = IPPROTO_UDP, .has_counters = true,
 				 .orig_packets = 3, .reply_packets = 3, .internal_port = 7000,
@@ -261,17 +240,19 @@ static void test_ipv4_firewall_and_dual(void **state)
 	lab6_init(&l, IPPROTO_UDP);
 	/* host-a 10.0.1.10 -> host-b 10.0.2.10, untranslated (a firewall routing a public /24
 	 * would show public addresses; the rule does not care which) */
-	v4.internal_addr = v4.public_addr = v4.orig_src = v4.reply_dst = na("10.0.1.10").a.v4;
-	v4.remote_addr = v4.orig_dst = v4.reply_src = na("10.0.2.10").a.v4;
-	add(&l.ma, flow6(IPPROTO_UDP, 0, "2001:db8:1::10", 1, "2001:db8:1::10", 1,
-			 "2001:db8:2::10", 2, 1, 0));
-	add(&l.ma, v4);
+	v4.internal_addr = v4.public_addr = attest_lab_addr("10.0.1.10").a.v4;
+	v4.orig_src = v4.reply_dst = v4.internal_addr;
+	v4.remote_addr = v4.orig_dst = v4.reply_src = attest_lab_addr("10.0.2.10").a.v4;
+	attest_lab_add(&l.ma, flow6(IPPROTO_UDP, 0, "2001:db8:1::10", 1, "2001:db8:1::10", 1,
+				    "2001:db8:2::10", 2, 1, 0));
+	attest_lab_add(&l.ma, v4);
 	struct ct_mapping v4b = v4;
-	v4b.internal_addr = v4b.public_addr = v4b.orig_src = v4b.reply_dst = na("10.0.2.10").a.v4;
-	v4b.remote_addr = v4b.orig_dst = v4b.reply_src = na("10.0.1.10").a.v4;
+	v4b.internal_addr = v4b.public_addr = attest_lab_addr("10.0.2.10").a.v4;
+	v4b.orig_src = v4b.reply_dst = v4b.internal_addr;
+	v4b.remote_addr = v4b.orig_dst = v4b.reply_src = attest_lab_addr("10.0.1.10").a.v4;
 	v4b.internal_port = v4b.public_port = 7001;
 	v4b.remote_port = 7000;
-	add(&l.mb, v4b);
+	attest_lab_add(&l.mb, v4b);
 	claim(&l.in.side[0], "10.0.1.10:7000", "10.0.2.10:7001");
 	claim(&l.in.side[1], "10.0.2.10:7001", "10.0.1.10:7000");
 	attest_path(&l.in, &a);
@@ -284,21 +265,21 @@ static void test_ipv4_firewall_and_dual(void **state)
 	/* one NAT's flow IPv6, the other's IPv4 (a translator between them): direct, but no one
 	 * family the path took */
 	lab6_init(&l, IPPROTO_UDP);
-	add(&l.ma, flow6(IPPROTO_UDP, 0, "2001:db8:1::10", 1, "2001:db8:1::10", 1,
-			 "2001:db8:2::10", 2, 3, 3));
-	add(&l.mb, v4b);
+	attest_lab_add(&l.ma, flow6(IPPROTO_UDP, 0, "2001:db8:1::10", 1, "2001:db8:1::10", 1,
+				    "2001:db8:2::10", 2, 3, 3));
+	attest_lab_add(&l.mb, v4b);
 	attest_path(&l.in, &a);
 	assert_int_equal(a.verdict, ATTEST_DIRECT);
 	assert_int_equal(a.family, 0);
 
 	/* an IPv6 set holding :: does not match an IPv4 entry's zero twins */
 	lab6_init(&l, IPPROTO_UDP);
-	l.in.side[0].host[0] = na("::");
-	l.in.side[0].other[0] = na("::");
+	l.in.side[0].host[0] = attest_lab_addr("::");
+	l.in.side[0].other[0] = attest_lab_addr("::");
 	l.in.side[0].nhost = l.in.side[0].nother = 1;
 	v4 = (struct ct_mapping){ .proto = IPPROTO_UDP, .has_counters = true, .orig_packets = 1,
 				  .reply_packets = 1 };
-	add(&l.ma, v4);
+	attest_lab_add(&l.ma, v4);
 	attest_path(&l.in, &a);
 	assert_non_null(strstr(a.summary, "nat-a: no flow between peer A"));
 }
@@ -319,15 +300,16 @@ static void test_hairpin_claims(void **state)
 	(void)state;
 	/* host-a 10.0.1.10:5000 -> 203.0.113.2:7000 (B's mapping), reply from host-b
 	 * 10.0.1.11:5001 to 203.0.113.2:6000 (A's mapping) */
-	f.internal_addr = f.orig_src = na("10.0.1.10").a.v4;
-	f.public_addr = f.remote_addr = f.orig_dst = f.reply_dst = na("203.0.113.2").a.v4;
-	f.reply_src = na("10.0.1.11").a.v4;
-	in.relay[0] = na("198.51.100.10");
+	f.internal_addr = f.orig_src = attest_lab_addr("10.0.1.10").a.v4;
+	f.public_addr = f.remote_addr = attest_lab_addr("203.0.113.2").a.v4;
+	f.orig_dst = f.reply_dst = f.public_addr;
+	f.reply_src = attest_lab_addr("10.0.1.11").a.v4;
+	in.relay[0] = attest_lab_addr("198.51.100.10");
 	for (int i = 0; i < 2; i++) {
 		in.side[i] = (struct attest_side){ .nat_name = "nat-a", .flows = &m, .nhost = 1,
 						   .nother = 1 };
-		in.side[i].host[0] = na(i ? "10.0.1.11" : "10.0.1.10");
-		in.side[i].other[0] = na(i ? "10.0.1.10" : "10.0.1.11");
+		in.side[i].host[0] = attest_lab_addr(i ? "10.0.1.11" : "10.0.1.10");
+		in.side[i].other[0] = attest_lab_addr(i ? "10.0.1.10" : "10.0.1.11");
 	}
 	claim(&in.side[0], "10.0.1.10:5000", "203.0.113.2:7000");
 	claim(&in.side[1], "10.0.1.11:5001", "203.0.113.2:6000");

@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "attest_lab.h"
 #include "config.h"
 #include "engine/reach.h"
 #include "lab/topo.h"
@@ -33,15 +34,6 @@ static struct topo *load(const char *name)
 	snprintf(path, sizeof(path), "%s/topologies/%s.yaml", PUNCHLAB_SOURCE_DIR, name);
 	assert_int_equal(topo_parse_file(t, path, &dl), 0);
 	return t;
-}
-
-static struct net_addr na(const char *s)
-{
-	struct net_addr a = { .family = strchr(s, ':') ? AF_INET6 : AF_INET };
-
-	assert_int_equal(inet_pton(a.family, s, &a.a), 1);
-	a.prefix = a.family == AF_INET6 ? 128 : 32;
-	return a;
 }
 
 static const char *fmt(const struct net_addr *a, char *buf)
@@ -68,7 +60,8 @@ static void test_embed(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct net_addr p = na(cases[i].prefix), v4 = na("192.0.2.33"), out;
+		struct net_addr p = attest_lab_addr(cases[i].prefix), out;
+		struct net_addr v4 = attest_lab_addr("192.0.2.33");
 
 		p.prefix = cases[i].len;
 		engine_nat64_embed(&p, &v4, &out);

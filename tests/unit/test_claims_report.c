@@ -17,6 +17,7 @@
 #include "matrix/results_json_read.h"
 #include "matrix/results_merge.h"
 #include "report/report.h"
+#include "report_mem.h"
 
 static void claim(struct cell_refs *r, const char *id, enum cell_outcome o, const char *strength,
 		  double bound, const char *source, const char *quote, const char *why)
@@ -64,12 +65,7 @@ static void cell(struct cell_result *c, const char *id, const char *a, const cha
  * hedged claim agrees), and one no document speaks of (its theory disagrees, so it is listed). */
 static void build(struct results *r)
 {
-	memset(r, 0, sizeof(*r));
-	r->meta.schema_version = RESULTS_SCHEMA_VERSION;
-	snprintf(r->meta.engine, sizeof(r->meta.engine), "punch");
-	r->cells = calloc(2, sizeof(*r->cells));
-	assert_non_null(r->cells);
-	r->ncells = 2;
+	report_mem_results(r, 2);
 	cell(&r->cells[0], "two-nats/tcp/tcp/port-restricted-cone~symmetric", "port-restricted-cone",
 	     "symmetric", "tcp", CELL_FAILED, 1, CELL_FAILED);
 	claim(&r->cells[0].refs, "art-symmetric", CELL_FAILED, "in-most-cases", 0.5, "The article",
@@ -80,28 +76,6 @@ static void build(struct results *r)
 	     CELL_FAILED, 1, CELL_DIRECT);
 	for (int i = 0; i < r->ncells; i++)
 		results_judge_cell(&r->cells[i]);
-}
-
-static char *write_mem(int (*fn)(const struct results *, FILE *), const struct results *r)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	assert_non_null(f);
-	assert_int_equal(fn(r, f), 0);
-	fclose(f);
-	return buf;
-}
-
-static int terminal_plain(const struct results *r, FILE *f)
-{
-	return report_terminal_write(r, f, false);
-}
-
-static int html_here(const struct results *r, FILE *f)
-{
-	return report_html_write(r, f, ".");
 }
 
 static void test_verdicts(void **state)
@@ -122,7 +96,7 @@ static void test_verdicts(void **state)
 static void test_text_reports_show_every_claim(void **state)
 {
 	int (*const writers[])(const struct results *, FILE *) = {
-		terminal_plain, report_markdown_write, report_junit_write, html_here,
+		report_mem_terminal_plain, report_markdown_write, report_junit_write, report_mem_html_here,
 	};
 	static const char *const names[] = { "terminal", "markdown", "junit", "html" };
 	struct results r;
@@ -130,7 +104,7 @@ static void test_text_reports_show_every_claim(void **state)
 	(void)state;
 	build(&r);
 	for (size_t i = 0; i < sizeof(writers) / sizeof(writers[0]); i++) {
-		char *out = write_mem(writers[i], &r);
+		char *out = report_mem(writers[i], &r);
 		const char *needles[] = { "In the most cases not possible.", "in-most-cases",
 					  "YES: the connection will work all the time", "always",
 					  "The matrix ignores filtering.", "none" };
@@ -143,7 +117,7 @@ static void test_text_reports_show_every_claim(void **state)
 	/* an unexplained disagreement says so */
 	r.cells[0].refs.claims[1].explanation[0] = '\0';
 	for (size_t i = 0; i < 2; i++) {
-		char *out = write_mem(writers[i], &r);
+		char *out = report_mem(writers[i], &r);
 		assert_non_null(strstr(out, "NOT EXPLAINED"));
 		free(out);
 	}

@@ -22,6 +22,8 @@
 #include "report/report.h"
 #include "matrix/theory.h"
 #include "nft/profile.h"
+#include "report_mem.h"
+#include "shipped.h"
 
 /* --- ids ---------------------------------------------------------------------------------- */
 
@@ -133,16 +135,6 @@ static void test_enumerate_family(void **state)
 
 /* --- the dual theory ------------------------------------------------------------------------ */
 
-static void load_profile(const char *name, struct profile_header *h)
-{
-	char path[512];
-	struct diag_list dl = { 0 };
-
-	snprintf(path, sizeof(path), "%s/nat-profiles/%s.nft", PUNCHLAB_SOURCE_DIR, name);
-	if (profile_header_parse_file(h, path, &dl) < 0)
-		fail_msg("%s: %s", path, dl.count ? dl.items[0].msg : "?");
-}
-
 #define PUNCH_CAPS                                                                          \
 	(EF_CAP_RENDEZVOUS | EF_CAP_PEER_REFLEXIVE | EF_CAP_SIMULTANEOUS_OPEN |                    \
 	 EF_CAP_PORT_PREDICTION | EF_CAP_BIRTHDAY | EF_CAP_RELAY | EF_CAP_IGNORES_ICMP | EF_CAP_IPV6)
@@ -154,9 +146,9 @@ static void dual(const char *a4, const char *b4, const char *six, bool tcp, cons
 	struct theory_input in4 = { .layout = LAYOUT_TWO_NATS, .tcp = tcp, .technique = technique };
 	struct theory_input in6;
 
-	load_profile(a4, &ha);
-	load_profile(b4, &hb);
-	load_profile(six, &h6);
+	shipped_profile_load(a4, &ha);
+	shipped_profile_load(b4, &hb);
+	shipped_profile_load(six, &h6);
 	in4.a = &ha;
 	in4.b = &hb;
 	/* punch's own capabilities that bear on these cells (engines/punch.yaml) */
@@ -229,8 +221,8 @@ static void test_no_claims_beyond_ipv4(void **state)
 	snprintf(path, sizeof(path), "%s/ci/expectations.yaml", PUNCHLAB_SOURCE_DIR);
 	if (expectations_load(e, path, &dl) < 0)
 		fail_msg("%s: %s", path, dl.count ? dl.items[0].msg : "?");
-	load_profile("full-cone", &fc);
-	load_profile("ipv6-firewall", &fw);
+	shipped_profile_load("full-cone", &fc);
+	shipped_profile_load("ipv6-firewall", &fw);
 
 	assert_int_equal(cell_id_parse("two-nats/udp/udp/full-cone~full-cone", &c), 0);
 	expectations_claim(e, &c, &fc, &fc, LAYOUT_TWO_NATS, refs);
@@ -350,12 +342,7 @@ static void two_families(struct results *r)
 					   "two-nats/udp/udp/symmetric~symmetric/family=dual/"
 					   "ipv6-profile=nat66" };
 
-	memset(r, 0, sizeof(*r));
-	r->meta.schema_version = RESULTS_SCHEMA_VERSION;
-	snprintf(r->meta.engine, sizeof(r->meta.engine), "punch");
-	r->cells = calloc(2, sizeof(*r->cells));
-	assert_non_null(r->cells);
-	r->ncells = 2;
+	report_mem_results(r, 2);
 	for (int i = 0; i < 2; i++) {
 		struct cell_result *c = &r->cells[i];
 
@@ -373,47 +360,15 @@ static void two_families(struct results *r)
 	}
 }
 
-static char *write_mem(int (*fn)(const struct results *, FILE *), const struct results *r)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	assert_non_null(f);
-	assert_int_equal(fn(r, f), 0);
-	fclose(f);
-	return buf;
-}
-
-static int terminal_plain(const struct results *r, FILE *f)
-{
-	return report_terminal_write(r, f, false);
-}
-
-static int html_nodir(const struct results *r, FILE *f)
-{
-	return report_html_write(r, f, NULL);
-}
-
 static void test_reports_family(void **state)
 {
 	struct results r, back;
-	struct diag_list dl = { 0 };
-	char path[] = "/tmp/punchlab-test-family-XXXXXX", *text;
-	int fd = mkstemp(path);
-	FILE *f;
+	char *text;
 
 	(void)state;
-	assert_true(fd >= 0);
 	two_families(&r);
 	/* matrix.json: every cell says its family, the dual one its companion and the run's */
-	f = fdopen(fd, "w");
-	assert_non_null(f);
-	assert_int_equal(report_json_write(&r, f), 0);
-	assert_int_equal(fclose(f), 0);
-	if (results_json_read(path, &back, &dl) != 0)
-		fail_msg("%s: %s", path, dl.count ? dl.items[0].msg : "?");
-	unlink(path);
+	report_mem_json_back(&r, &back);
 	assert_int_equal(back.ncells, 2);
 	assert_int_equal(back.cells[0].spec.family, CELL_FAMILY_4);
 	assert_int_equal(back.cells[1].spec.family, CELL_FAMILY_DUAL);
@@ -422,27 +377,27 @@ static void test_reports_family(void **state)
 	for (int i = 0; i < 2; i++)
 		assert_true(results_cell_equal(&r.cells[i], &back.cells[i]));
 	results_free(&back);
-	text = write_mem(report_json_write, &r);
+	text = report_mem(report_json_write, &r);
 	assert_non_null(strstr(text, "\"family\": \"4\""));
 	assert_non_null(strstr(text, "\"family\": \"dual\""));
 	free(text);
 
 	/* a grid per family, named with its id part */
-	text = write_mem(terminal_plain, &r);
+	text = report_mem(report_mem_terminal_plain, &r);
 	assert_non_null(strstr(text, "two-nats/udp/udp family=dual ipv6-profile=nat66"));
 	assert_non_null(strstr(text, "A~B/family=dual/ipv6-profile=nat66:"));
 	assert_non_null(strstr(text, "(cell id two-nats/udp/udp/A~B: "));
 	free(text);
-	text = write_mem(report_junit_write, &r);
+	text = report_mem(report_junit_write, &r);
 	assert_non_null(strstr(text, "testsuite name=\"two-nats/udp/udp family=dual ipv6-profile=nat66\""));
 	assert_non_null(strstr(text, "classname=\"two-nats.udp.udp.family-dual\""));
 	assert_non_null(strstr(text, "classname=\"two-nats.udp.udp\""));
 	assert_non_null(strstr(text, " over IPv6"));
 	free(text);
-	text = write_mem(report_markdown_write, &r);
+	text = report_mem(report_markdown_write, &r);
 	assert_non_null(strstr(text, "family=dual ipv6-profile=nat66"));
 	free(text);
-	text = write_mem(html_nodir, &r);
+	text = report_mem(report_mem_html_nodir, &r);
 	assert_non_null(strstr(text, "family=dual ipv6-profile=nat66"));
 	free(text);
 	results_free(&r);

@@ -21,16 +21,8 @@
 #include "matrix/theory.h"
 #include "nft/profile.h"
 #include "report/report.h"
-
-static void load_profile(const char *name, struct profile_header *h)
-{
-	char path[512];
-	struct diag_list dl = { 0 };
-
-	snprintf(path, sizeof(path), "%s/nat-profiles/%s.nft", PUNCHLAB_SOURCE_DIR, name);
-	if (profile_header_parse_file(h, path, &dl) < 0)
-		fail_msg("%s: %s", path, dl.count ? dl.items[0].msg : "?");
-}
+#include "report_mem.h"
+#include "shipped.h"
 
 /* The set for a dual udp cell: v4 profile on both NATs, v6 companion on both. */
 static unsigned dual_set(const char *v4, const char *v6)
@@ -41,8 +33,8 @@ static unsigned dual_set(const char *v4, const char *v6)
 				   .technique = "udp" };
 	struct theory_input in6 = in;
 
-	load_profile(v4, &a);
-	load_profile(v6, &s);
+	shipped_profile_load(v4, &a);
+	shipped_profile_load(v6, &s);
 	in6.a = in6.b = &s;
 	theory_predict_dual(&in, &in6, &t);
 	assert_string_equal(family_set_name(t.families), t.family); /* the field says the text */
@@ -66,7 +58,7 @@ static void test_theory_sets(void **state)
 	/* neither direct: no family is expected of a path that is not direct */
 	assert_int_equal(dual_set("symmetric", "udp-blocked"), FAMILY_BIT(4) | FAMILY_BIT(6));
 	/* a one-family cell has no set */
-	load_profile("symmetric", &a);
+	shipped_profile_load("symmetric", &a);
 	theory_predict(&in, &t);
 	assert_int_equal(t.families, 0);
 }
@@ -226,81 +218,40 @@ static void test_engine_family_disputed(void **state)
 	free(c.runs);
 }
 
-static char *write_mem(int (*fn)(const struct results *, FILE *), const struct results *r)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	assert_non_null(f);
-	assert_int_equal(fn(r, f), 0);
-	fclose(f);
-	return buf;
-}
-
-static int terminal_plain(const struct results *r, FILE *f)
-{
-	return report_terminal_write(r, f, false);
-}
-
-static int html_nodir(const struct results *r, FILE *f)
-{
-	return report_html_write(r, f, NULL);
-}
-
 static void test_reports_and_json(void **state)
 {
 	struct results r, back;
-	struct diag_list dl = { .count = 0 };
-	char path[] = "/tmp/punchlab-test-family-XXXXXX";
 	const int four[] = { 4 };
 	char *s;
-	int fd;
-	FILE *f;
 
 	(void)state;
-	memset(&r, 0, sizeof(r));
-	r.meta.schema_version = RESULTS_SCHEMA_VERSION;
-	snprintf(r.meta.engine, sizeof(r.meta.engine), "punch");
-	r.ncells = 1;
-	r.cells = calloc(1, sizeof(*r.cells));
-	assert_non_null(r.cells);
+	report_mem_results(&r, 1);
 	dual_cell(&r.cells[0], FAMILY_BIT(6), four, 1);
 	results_judge_cell(&r.cells[0]);
 
-	s = write_mem(report_json_write, &r);
+	s = report_mem(report_json_write, &r);
 	assert_non_null(strstr(s, "\"families\": \"6\""));
 	assert_non_null(strstr(s, "\"family_wrong\": true"));
 	free(s);
-	s = write_mem(terminal_plain, &r);
+	s = report_mem(report_mem_terminal_plain, &r);
 	assert_non_null(strstr(s, "D4!"));
 	assert_non_null(strstr(s, "WRONG FAMILY: direct over IPv4"));
 	free(s);
-	s = write_mem(report_junit_write, &r);
+	s = report_mem(report_junit_write, &r);
 	assert_non_null(strstr(s, "<failure type=\"family\""));
 	assert_non_null(strstr(s, "the theory expects IPv6 only"));
 	free(s);
-	s = write_mem(report_markdown_write, &r);
+	s = report_mem(report_markdown_write, &r);
 	assert_non_null(strstr(s, " D4"));
 	assert_non_null(strstr(s, "WRONG FAMILY"));
 	free(s);
-	s = write_mem(html_nodir, &r);
+	s = report_mem(report_mem_html_nodir, &r);
 	assert_non_null(strstr(s, "D4</text>"));
 	assert_non_null(strstr(s, "WRONG FAMILY"));
 	free(s);
 
 	/* matrix.json carries the expected and the attested family, and the verdict */
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	f = fdopen(fd, "w");
-	assert_non_null(f);
-	assert_int_equal(report_json_write(&r, f), 0);
-	assert_int_equal(fclose(f), 0);
-	if (results_json_read(path, &back, &dl) != 0) {
-		diag_print(&dl, &out_std);
-		fail();
-	}
-	unlink(path);
+	report_mem_json_back(&r, &back);
 	assert_int_equal(back.ncells, 1);
 	assert_int_equal(back.cells[0].refs.expected_families, FAMILY_BIT(6));
 	assert_int_equal(back.cells[0].runs[0].attestation.family, 4);

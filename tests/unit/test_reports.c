@@ -22,6 +22,7 @@
 #include "matrix/results_json_read.h"
 #include "matrix/results_merge.h"
 #include "report/report.h"
+#include "report_mem.h"
 
 #define NASTY "<b>&amp; \"quoted\" 'single' | pipe *star* _u_ `tick` \\ \xe2\x86\x92 \xc3\xbc\ttab"
 
@@ -166,33 +167,6 @@ static void synth_build_baseline(struct results *r)
 	r->cells[7].refs.has_baseline = false;     /* a new cell */
 	for (int i = 0; i < r->ncells; i++)
 		results_judge_cell(&r->cells[i]);
-}
-
-static __attribute__((noinline)) char *write_mem(int (*fn)(const struct results *, FILE *), const struct results *r)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	assert_non_null(f);
-	assert_int_equal(fn(r, f), 0);
-	fclose(f);
-	return buf;
-}
-
-static int terminal_plain(const struct results *r, FILE *f)
-{
-	return report_terminal_write(r, f, false);
-}
-
-static int terminal_color(const struct results *r, FILE *f)
-{
-	return report_terminal_write(r, f, true);
-}
-
-static int html_nodir(const struct results *r, FILE *f)
-{
-	return report_html_write(r, f, NULL);
 }
 
 static int count(const char *hay, const char *needle)
@@ -511,7 +485,7 @@ static void test_junit(void **state)
 
 	(void)state;
 	synth_build_baseline(&r);
-	xml = write_mem(report_junit_write, &r);
+	xml = report_mem(report_junit_write, &r);
 	err = xml_check(xml);
 	if (err)
 		fail_msg("junit.xml is not well-formed: %s\n%s", err, xml);
@@ -574,7 +548,7 @@ static void test_markdown(void **state)
 
 	(void)state;
 	synth_build(&r, false);
-	md = write_mem(report_markdown_write, &r);
+	md = report_mem(report_markdown_write, &r);
 	for (int i = 0; i < r.ncells; i++)
 		if (!strstr(md, r.cells[i].spec.id))
 			fail_msg("matrix.md lacks cell %s", r.cells[i].spec.id);
@@ -593,7 +567,7 @@ static void test_markdown(void **state)
 	results_free(&r);
 
 	synth_build_baseline(&r);
-	md = write_mem(report_markdown_write, &r);
+	md = report_mem(report_markdown_write, &r);
 	assert_non_null(strstr(md, "## What changed"));
 	assert_non_null(strstr(md, "| `two-nats/udp/udp/symmetric~symmetric` | direct |"));
 	assert_non_null(strstr(md, "**regression**"));
@@ -610,8 +584,8 @@ static void test_terminal(void **state)
 
 	(void)state;
 	synth_build(&r, false);
-	plain = write_mem(terminal_plain, &r);
-	color = write_mem(terminal_color, &r);
+	plain = report_mem(report_mem_terminal_plain, &r);
+	color = report_mem(report_mem_terminal_color, &r);
 	/* every cell is on the grid (its group's id prefix, its row and column) or listed by id */
 	for (int i = 0; i < r.ncells; i++) {
 		const struct cell_result *c = &r.cells[i];
@@ -650,7 +624,7 @@ static void test_html(void **state)
 
 	(void)state;
 	synth_build(&r, false);
-	html = write_mem(html_nodir, &r);
+	html = report_mem(report_mem_html_nodir, &r);
 	assert_int_equal(count(html, "<svg"), 3);
 	assert_int_equal(count(html, "</svg>"), 3);
 	for (int i = 0; i < r.ncells; i++) {

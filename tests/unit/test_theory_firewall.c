@@ -18,16 +18,7 @@
 #include "config.h"
 #include "matrix/theory.h"
 #include "nft/profile.h"
-
-static void load_profile(const char *name, struct profile_header *h)
-{
-	char path[512];
-	struct diag_list dl = { 0 };
-
-	snprintf(path, sizeof(path), "%s/nat-profiles/%s.nft", PUNCHLAB_SOURCE_DIR, name);
-	if (profile_header_parse_file(h, path, &dl) < 0)
-		fail_msg("%s: %s", path, dl.count ? dl.items[0].msg : "?");
-}
+#include "shipped.h"
 
 static enum cell_outcome predict(const char *a, const char *b, bool tcp, const char *technique)
 {
@@ -36,8 +27,8 @@ static enum cell_outcome predict(const char *a, const char *b, bool tcp, const c
 	struct theory_input in = { .a = &ha, .b = &hb, .layout = LAYOUT_TWO_NATS, .tcp = tcp,
 				   .technique = technique };
 
-	load_profile(a, &ha);
-	load_profile(b, &hb);
+	shipped_profile_load(a, &ha);
+	shipped_profile_load(b, &hb);
 	theory_predict(&in, &t);
 	return t.outcome;
 }
@@ -47,7 +38,7 @@ static void test_header(void **state)
 	struct profile_header h;
 
 	(void)state;
-	load_profile("firewall", &h);
+	shipped_profile_load("firewall", &h);
 	assert_int_equal(h.translation, PROFILE_TRANSLATION_NONE);
 	assert_int_equal(h.family, PROFILE_FAMILY_IPV4);
 	assert_int_equal(h.mapping, PROFILE_ENDPOINT_INDEPENDENT);

@@ -16,32 +16,23 @@
 #include "config.h"
 #include "matrix/theory.h"
 #include "nft/profile.h"
+#include "shipped.h"
 
 static const char *const v6_profiles[] = { "ipv6-firewall", "ipv6-firewall-ad", "nat66" };
 #define NV6 (sizeof(v6_profiles) / sizeof(v6_profiles[0]))
-
-static void load_profile(const char *name, struct profile_header *h)
-{
-	char path[512];
-	struct diag_list dl = { 0 };
-
-	snprintf(path, sizeof(path), "%s/nat-profiles/%s.nft", PUNCHLAB_SOURCE_DIR, name);
-	if (profile_header_parse_file(h, path, &dl) < 0)
-		fail_msg("%s: %s", path, dl.count ? dl.items[0].msg : "?");
-}
 
 static void test_headers(void **state)
 {
 	struct profile_header fw, ad, n66;
 
 	(void)state;
-	load_profile("ipv6-firewall", &fw);
-	load_profile("ipv6-firewall-ad", &ad);
-	load_profile("nat66", &n66);
+	shipped_profile_load("ipv6-firewall", &fw);
+	shipped_profile_load("ipv6-firewall-ad", &ad);
+	shipped_profile_load("nat66", &n66);
 	for (size_t i = 0; i < NV6; i++) {
 		struct profile_header h;
 
-		load_profile(v6_profiles[i], &h);
+		shipped_profile_load(v6_profiles[i], &h);
 		assert_int_equal(h.family, PROFILE_FAMILY_IPV6);
 		/* no translation (firewalls) or stock masquerade (nat66): one mapping per internal
 		 * endpoint, its port kept */
@@ -73,8 +64,8 @@ static void test_every_pairing_direct(void **state)
 							   .tcp = strcmp(techs[k][1], "tcp") == 0,
 							   .technique = techs[k][0] };
 
-				load_profile(v6_profiles[i], &a);
-				load_profile(v6_profiles[j], &b);
+				shipped_profile_load(v6_profiles[i], &a);
+				shipped_profile_load(v6_profiles[j], &b);
 				theory_predict(&in, &t);
 				if (t.outcome != CELL_DIRECT || theory_class(&t) != CLASS_DETERMINED)
 					fail_msg("%s~%s %s/%s: outcome %d, class %d, expected direct, "

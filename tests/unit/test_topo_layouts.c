@@ -18,26 +18,7 @@
 #include "lab/topo.h"
 #include "matrix/theory.h"
 #include "nft/profile.h"
-
-static void load_topo(const char *name, struct topo *t)
-{
-	char path[512];
-	struct diag_list dl = { 0 };
-
-	snprintf(path, sizeof(path), "%s/topologies/%s.yaml", PUNCHLAB_SOURCE_DIR, name);
-	if (topo_parse_file(t, path, &dl) < 0)
-		fail_msg("%s: %s", path, dl.count ? dl.items[0].msg : "?");
-}
-
-static void load_profile(const char *name, struct profile_header *h)
-{
-	char path[512];
-	struct diag_list dl = { 0 };
-
-	snprintf(path, sizeof(path), "%s/nat-profiles/%s.nft", PUNCHLAB_SOURCE_DIR, name);
-	if (profile_header_parse_file(h, path, &dl) < 0)
-		fail_msg("%s: %s", path, dl.count ? dl.items[0].msg : "?");
-}
+#include "shipped.h"
 
 /* Parse a topology from text; returns the first diagnostic's message ("" when it parsed). */
 static const char *parse_text(const char *text, struct topo *t, struct diag_list *dl)
@@ -56,7 +37,7 @@ static void test_same_nat_lan_is_isolated(void **state)
 	int nat, ha, hb, lan;
 
 	(void)state;
-	load_topo("same-nat", &t);
+	shipped_topo_load("same-nat", &t);
 	nat = topo_node_find(&t, "nat-a");
 	ha = topo_node_find(&t, "host-a");
 	hb = topo_node_find(&t, "host-b");
@@ -74,7 +55,7 @@ static void test_same_nat_lan_is_isolated(void **state)
 		if (topo_link_end_of(&t.links[li], t.roles[ROLE_RENDEZVOUS]) >= 0)
 			assert_true(topo_expect_reachable_end(&t, ha, li, 1));
 	/* the other shipped topologies isolate nothing */
-	load_topo("two-nats", &t);
+	shipped_topo_load("two-nats", &t);
 	for (int li = 0; li < t.nlinks; li++)
 		assert_false(t.links[li].isolate);
 }
@@ -139,9 +120,9 @@ static void test_same_nat_follows_hairpin(void **state)
 	struct theory t;
 
 	(void)state;
-	load_profile("full-cone-hairpin", &fch);
-	load_profile("port-restricted-cone", &prc);
-	load_profile("symmetric", &sym);
+	shipped_profile_load("full-cone-hairpin", &fch);
+	shipped_profile_load("port-restricted-cone", &prc);
+	shipped_profile_load("symmetric", &sym);
 	assert_true(fch.hairpin);
 	assert_int_equal(fch.hairpin_filtering, PROFILE_ENDPOINT_INDEPENDENT);
 	assert_false(prc.hairpin);
@@ -184,9 +165,9 @@ static void test_double_nat_uses_cgn_hairpin_filtering(void **state)
 	struct theory t;
 
 	(void)state;
-	load_profile("cgn", &cgn);
-	load_profile("full-cone", &fc);
-	load_profile("symmetric", &sym);
+	shipped_profile_load("cgn", &cgn);
+	shipped_profile_load("full-cone", &fc);
+	shipped_profile_load("symmetric", &sym);
 	/* the CGN declares it: its hairpin DNATs any subscriber's packet to a mapped port */
 	assert_true(cgn.line[PROFILE_KEY_HAIRPIN_FILTERING] > 0);
 	assert_int_equal(cgn.hairpin_filtering, PROFILE_ENDPOINT_INDEPENDENT);
@@ -212,9 +193,9 @@ static void test_double_nat_sequential(void **state)
 	struct theory t;
 
 	(void)state;
-	load_profile("cgn", &cgn);
-	load_profile("port-restricted-cone", &prc);
-	load_profile("symmetric-sequential", &ss);
+	shipped_profile_load("cgn", &cgn);
+	shipped_profile_load("port-restricted-cone", &prc);
+	shipped_profile_load("symmetric-sequential", &ss);
 
 	/* one sequential home NAT against a cone one: predict meets (measured, see cgn.nft) */
 	for (int tcp = 0; tcp < 2; tcp++) {

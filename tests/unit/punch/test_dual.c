@@ -15,6 +15,7 @@
 #include "endpoint.h"
 #include "evout.h"
 #include "opts.h"
+#include "peer_parse.h"
 #include "peer.h"
 
 static struct dual_action next(enum dual_state v6, enum dual_state v4, bool delay_passed)
@@ -235,23 +236,6 @@ static void test_evout_family(void **state)
 
 /* ---- options ---- */
 
-#define ARGV(...) ((char *[]){ __VA_ARGS__, NULL })
-#define ARGC(...) ((int)(sizeof((char *[]){ __VA_ARGS__ }) / sizeof(char *)))
-
-static char errbuf[512];
-
-static int peer_parse(int argc, char **argv, struct peer_opts *o)
-{
-	FILE *err = fmemopen(errbuf, sizeof(errbuf), "w");
-	FILE *out = fopen("/dev/null", "w");
-	int r = peer_opts_parse(argc, argv, o, out, err);
-
-	fclose(err);
-	fclose(out);
-	return r;
-}
-
-#define PEER(o, ...) peer_parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), o)
 #define BASE "peer", "--session", "s", "--rendezvous", "198.51.100.10:3478"
 
 static void test_opts(void **state)
@@ -280,16 +264,16 @@ static void test_opts(void **state)
 
 	/* bad input: one line naming the option and what it wants */
 	assert_int_equal(PEER(&o, BASE, "--rendezvous6", "198.51.100.10:3478"), -EINVAL);
-	assert_non_null(strstr(errbuf, "--rendezvous6 wants [IPV6ADDR]:PORT"));
+	assert_non_null(strstr(peer_parse_err, "--rendezvous6 wants [IPV6ADDR]:PORT"));
 	assert_int_equal(PEER(&o, BASE, "--rendezvous6", "[2001:db8::1]"), -EINVAL);
 	assert_int_equal(PEER(&o, "peer", "--session", "s", "--rendezvous", "[2001:db8::1]:3478",
 			      "--rendezvous6", "[2001:db8::2]:3478"), -EINVAL);
-	assert_non_null(strstr(errbuf, "--rendezvous6 needs an IPv4 --rendezvous"));
+	assert_non_null(strstr(peer_parse_err, "--rendezvous6 needs an IPv4 --rendezvous"));
 	assert_int_equal(PEER(&o, BASE, "--family-delay", "50ms"), -EINVAL);
-	assert_non_null(strstr(errbuf, "--family-delay needs --rendezvous6"));
+	assert_non_null(strstr(peer_parse_err, "--family-delay needs --rendezvous6"));
 	assert_int_equal(PEER(&o, BASE, "--rendezvous6", "[2001:db8::1]:3478", "--family-delay",
 			      "11"), -EINVAL);
-	assert_non_null(strstr(errbuf, "--family-delay wants a delay of 0 to 10 s"));
+	assert_non_null(strstr(peer_parse_err, "--family-delay wants a delay of 0 to 10 s"));
 	assert_int_equal(PEER(&o, BASE, "--rendezvous6", "[2001:db8::1]:3478", "--family-delay",
 			      "soon"), -EINVAL);
 }

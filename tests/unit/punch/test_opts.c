@@ -11,24 +11,7 @@
 
 #include "endpoint.h"
 #include "opts.h"
-
-#define ARGV(...) ((char *[]){ __VA_ARGS__, NULL })
-#define ARGC(...) ((int)(sizeof((char *[]){ __VA_ARGS__ }) / sizeof(char *)))
-
-static char errbuf[512];
-
-static int peer_parse(int argc, char **argv, struct peer_opts *o)
-{
-	FILE *err = fmemopen(errbuf, sizeof(errbuf), "w");
-	FILE *out = fopen("/dev/null", "w");
-	int r = peer_opts_parse(argc, argv, o, out, err);
-
-	fclose(err);
-	fclose(out);
-	return r;
-}
-
-#define PEER(o, ...) peer_parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), o)
+#include "peer_parse.h"
 
 static void test_peer_defaults(void **state)
 {
@@ -75,9 +58,9 @@ static void test_peer_errors(void **state)
 
 	(void)state;
 	assert_int_equal(PEER(&o, "peer", "--session", "s"), -EINVAL);
-	assert_non_null(strstr(errbuf, "--rendezvous"));
+	assert_non_null(strstr(peer_parse_err, "--rendezvous"));
 	assert_int_equal(PEER(&o, "peer", "--rendezvous", "1.2.3.4:3478"), -EINVAL);
-	assert_non_null(strstr(errbuf, "--session"));
+	assert_non_null(strstr(peer_parse_err, "--session"));
 	assert_int_equal(PEER(&o, "peer", "--rendezvous", "1.2.3.4", "--session", "s"), -EINVAL);
 	assert_int_equal(PEER(&o, "peer", "--rendezvous", "1.2.3.4:0", "--session", "s"), -EINVAL);
 	assert_int_equal(PEER(&o, "peer", "--rendezvous", "1.2.3.4:65536", "--session", "s"),
@@ -89,7 +72,7 @@ static void test_peer_errors(void **state)
 			      "c"), -EINVAL);
 	assert_int_equal(PEER(&o, "peer", "--rendezvous", "1.2.3.4:1", "--session", "s",
 			      "--technique", "magic"), -EINVAL);
-	assert_non_null(strstr(errbuf, "magic"));
+	assert_non_null(strstr(peer_parse_err, "magic"));
 	assert_int_equal(PEER(&o, "peer", "--rendezvous", "1.2.3.4:1", "--session", "s",
 			      "--timeout", "0"), -EINVAL);
 	assert_int_equal(PEER(&o, "peer", "--rendezvous", "1.2.3.4:1", "--session", "s",
@@ -106,19 +89,19 @@ static void test_peer_errors(void **state)
 			      "--payload", "2000"), -EINVAL);
 	assert_int_equal(PEER(&o, "peer", "--rendezvous", "1.2.3.4:1", "--session", "s",
 			      "--bogus"), -EINVAL);
-	assert_non_null(strstr(errbuf, "--bogus"));
+	assert_non_null(strstr(peer_parse_err, "--bogus"));
 	assert_int_equal(PEER(&o, "peer", "--rendezvous", "1.2.3.4:1", "--session", "s", "extra"),
 			 -EINVAL);
 	/* revalidation: only of a held path, and not absurdly often */
 	assert_int_equal(PEER(&o, "peer", "--rendezvous", "1.2.3.4:1", "--session", "s",
 			      "--revalidate", "250ms"), -EINVAL);
-	assert_non_null(strstr(errbuf, "--revalidate needs --hold"));
+	assert_non_null(strstr(peer_parse_err, "--revalidate needs --hold"));
 	assert_int_equal(PEER(&o, "peer", "--rendezvous", "1.2.3.4:1", "--session", "s",
 			      "--hold", "10", "--revalidate", "5ms"), -EINVAL);
-	assert_non_null(strstr(errbuf, "at least 10ms"));
+	assert_non_null(strstr(peer_parse_err, "at least 10ms"));
 	/* One line per error. */
-	assert_non_null(strchr(errbuf, '\n'));
-	assert_null(strchr(strchr(errbuf, '\n') + 1, '\n'));
+	assert_non_null(strchr(peer_parse_err, '\n'));
+	assert_null(strchr(strchr(peer_parse_err, '\n') + 1, '\n'));
 }
 
 /* Keep-alives and the idle gap: --keepalive's default follows --hold (5 s) or --idle-gap
@@ -149,17 +132,17 @@ static void test_peer_keepalive_idle(void **state)
 	assert_int_equal(o.idle_after_ms, 3000);
 
 	assert_int_equal(PEER(&o, BASE, "--hold", "60", "--keepalive", "soon"), -EINVAL);
-	assert_non_null(strstr(errbuf, "--keepalive wants an interval"));
-	assert_non_null(strstr(errbuf, "\"soon\""));
+	assert_non_null(strstr(peer_parse_err, "--keepalive wants an interval"));
+	assert_non_null(strstr(peer_parse_err, "\"soon\""));
 	assert_int_equal(PEER(&o, BASE, "--hold", "60", "--keepalive", "-1"), -EINVAL);
 	assert_int_equal(PEER(&o, BASE, "--keepalive", "1"), -EINVAL);
-	assert_non_null(strstr(errbuf, "--keepalive needs --hold or --idle-gap"));
+	assert_non_null(strstr(peer_parse_err, "--keepalive needs --hold or --idle-gap"));
 	assert_int_equal(PEER(&o, BASE, "--idle-gap", "0"), -EINVAL);
-	assert_non_null(strstr(errbuf, "--idle-gap wants seconds > 0"));
+	assert_non_null(strstr(peer_parse_err, "--idle-gap wants seconds > 0"));
 	assert_int_equal(PEER(&o, BASE, "--idle-gap", "6", "--hold", "6"), -EINVAL);
-	assert_non_null(strstr(errbuf, "exclude each other"));
+	assert_non_null(strstr(peer_parse_err, "exclude each other"));
 	assert_int_equal(PEER(&o, BASE, "--idle-after", "3"), -EINVAL);
-	assert_non_null(strstr(errbuf, "--idle-after needs --idle-gap"));
+	assert_non_null(strstr(peer_parse_err, "--idle-after needs --idle-gap"));
 #undef BASE
 }
 
@@ -174,7 +157,8 @@ static void test_peer_help(void **state)
 static void test_rdv(void **state)
 {
 	struct rdv_opts o;
-	FILE *err = fmemopen(errbuf, sizeof(errbuf), "w"), *out = fopen("/dev/null", "w");
+	FILE *err = fmemopen(peer_parse_err, sizeof(peer_parse_err), "w");
+	FILE *out = fopen("/dev/null", "w");
 
 	(void)state;
 	assert_int_equal(rdv_opts_parse(ARGC("rendezvous", "--listen", "0.0.0.0:3478", "--listen",
@@ -278,10 +262,10 @@ static void test_peer_signal_delay(void **state)
 	assert_int_equal(PEER(&o, BASE, "--signal-delay", "0ms"), 0);
 	assert_int_equal(o.signal_delay_ms, 0);
 	assert_int_equal(PEER(&o, BASE, "--signal-delay", "61"), -EINVAL);
-	assert_non_null(strstr(errbuf, "--signal-delay wants a delay of 0 to 60 s"));
-	assert_non_null(strstr(errbuf, "\"61\""));
+	assert_non_null(strstr(peer_parse_err, "--signal-delay wants a delay of 0 to 60 s"));
+	assert_non_null(strstr(peer_parse_err, "\"61\""));
 	assert_int_equal(PEER(&o, BASE, "--signal-delay", "soon"), -EINVAL);
-	assert_non_null(strstr(errbuf, "--signal-delay"));
+	assert_non_null(strstr(peer_parse_err, "--signal-delay"));
 	assert_int_equal(PEER(&o, BASE, "--signal-delay", "-5ms"), -EINVAL);
 #undef BASE
 }
