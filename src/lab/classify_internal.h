@@ -33,7 +33,7 @@
 #define PORT_LIFETIME 40801 /* up to LIFETIME_MAX */
 #define PORT_UNSOLICITED 40900 /* on the public address: nothing maps it before it is judged */
 #define PORT_CLOSED 40950   /* on the NAT's upstream router: nothing listens there */
-#define PORT_WARMUP 40999   /* to S1; PORT_WARMUP - 1 to S2 (warm_up()) */
+#define PORT_WARMUP 40999   /* to S1; PORT_WARMUP - 1 to S2 (warm_up()), then S1 (hold_warmup_port()) */
 #define WARMUP_MS 3000
 #define WARMUP_RESEND_MS 50
 
