@@ -98,7 +98,13 @@ note "delay 20ms each way: RTT min/avg/max $min/$avg/$max ms, interquartile rang
 awk -v m="$min" 'BEGIN { exit !(m >= 40 && m < 50) }' ||
 	fail "RTT min $min ms through a 20 ms link, expected 40 ms and more (and below 50)"
 
-# loss: 10% each way, 400 pings
+# loss: 10% each way, 400 pings. First the neighbour entry of 203.0.113.1, through the same lossy
+# link: an ARP exchange lost there (19%) makes the kernel hold at most 3 packets while it asks
+# again a second later, so about 200 of the measured pings (5 ms apart) would be dropped before
+# they reach the link: 38.5% lost, seen once in a fresh chroot. Bounded: 8 tries.
+for ((i = 0; i < 8; i++)); do
+	in_ns nat-a timeout 5 ping -n -q -c 1 -W 1 203.0.113.1 >/dev/null 2>&1 && break
+done
 in_ns nat-a timeout 30 ping -n -q -c 400 -i 0.005 -W 1 203.0.113.1 >"$TMP/ping-loss"
 lost=$(sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' "$TMP/ping-loss")
 note "loss 10% each way: $lost% of 400 pings lost (expected about 19%)"
