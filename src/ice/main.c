@@ -580,6 +580,19 @@ static int add_relays(struct session *s)
 	return 0;
 }
 
+/* The early exits (a refused --local address, a relay that cannot be set up) leave before
+ * the main loop ran: free what the session holds so the sanitizer build's leak check sees
+ * nothing of it (CI's ASan run failed engines-ice-turn on the missing-CA path). */
+static int abandon_session(struct session *s, int code)
+{
+	if (s->agent)
+		g_object_unref(s->agent);
+	tls_tunnel_free(s->tunnel);
+	g_main_loop_unref(s->loop);
+	free(s);
+	return code;
+}
+
 int main(int argc, char **argv)
 {
 	struct session *s = calloc(1, sizeof(*s));
@@ -632,7 +645,7 @@ int main(int argc, char **argv)
 		    !nice_agent_add_local_address(s->agent, &a)) {
 			fprintf(stderr, "ice: --local %s: libnice refused the address\n",
 				s->o.local[i]);
-			return 2;
+			return abandon_session(s, 2);
 		}
 	}
 	s->stream = nice_agent_add_stream(s->agent, 1);
@@ -644,7 +657,7 @@ int main(int argc, char **argv)
 		g_free(pwd);
 	}
 	if (add_relays(s) < 0)
-		return 2;
+		return abandon_session(s, 2);
 	g_signal_connect(s->agent, "candidate-gathering-done", G_CALLBACK(on_gathered), s);
 	g_signal_connect(s->agent, "component-state-changed", G_CALLBACK(on_state), s);
 	g_signal_connect(s->agent, "new-selected-pair-full", G_CALLBACK(on_pair), s);
