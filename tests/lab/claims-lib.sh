@@ -42,4 +42,5 @@ engine_claims_explained() {
 
 # The engines whose claims their own test checks, on cells it runs for its other checks too
 # (claims-explained.sh leaves them out): ENGINE=TEST.
+# shellcheck disable=SC2034 # read by claims-explained.sh
 CLAIMS_CHECKED_ELSEWHERE=(libp2p=engines-libp2p)
