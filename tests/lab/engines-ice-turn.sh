@@ -15,6 +15,7 @@
 #   - nothing of the engine is left running.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/matrix-lib.sh"
+. "$(dirname "$0")/matrix-bg-lib.sh"
 require_root
 ICE=$(dirname "$PUNCHLAB")/src/ice/ice
 [ -x "$ICE" ] || fail "the ICE driver is not built ($ICE): ci/bootstrap.sh installs libnice-dev (PUNCHLAB_ENGINES=all or --engine ice) and rebuilds"
@@ -54,15 +55,46 @@ for side, want in zip("ab", via.split(",")):
 PY
 }
 
+# The five matrices below are independent (each cell its own lab, coturn and certificate), and
+# half of their time is ICE's check timeout on the two cells that must fail: they run in two
+# rounds of three cells at once (not all six: ICE's timeouts stay far from a loaded machine's
+# limits), each round's longest (a failing cell, ~11 s) beside shorter ones, and are checked after.
 WOWO=two-nats/udp/udp/web-only~web-only/engine=ice
 UBUB=two-nats/udp/udp/udp-blocked~udp-blocked/engine=ice
 WOFC=two-nats/udp/udp/web-only~full-cone/engine=ice
 
-# --- web-only on 443: TURN over TLS ----------------------------------------------------------------
-# web-only x full-cone: A relays over TLS, B sends UDP to A's relayed address; the lab reads
-# each NAT for its own peer's transport
-run_matrix 90 --engine ice --cell "$WOWO" --cell "$WOFC" --rendezvous-port 443 --no-classify \
+# TURN over plain TCP (an engine file variant), and a TLS relay the peers do not trust: another
+# CA, so the peers' TLS handshake with coturn fails (the certificate is checked, so the tunnel is
+# real TLS), and with no UDP out nothing else works
+sed -e 's/--turn-tls, "{{rendezvous.host}}:{{port}}", --turn-ca, "{{dir}}\/turn-cert.pem"/--turn-tcp, "{{rendezvous.host}}:{{port}}"/' \
+	-e 's/^engine: ice$/engine: ice-tcp/' "$ENGINE" >"$TMP/ice-tcp.yaml"
+grep -q -- '--turn-tcp' "$TMP/ice-tcp.yaml" && ! grep -q -- '--turn-tls' "$TMP/ice-tcp.yaml" ||
+	fail "could not make the TURN-TCP variant of $ENGINE"
+TCPID=two-nats/udp/udp/udp-blocked~udp-blocked/engine=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe="-._"))' "$TMP/ice-tcp.yaml")
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+	-subj /CN=not-the-turn-server -addext subjectAltName=IP:198.51.100.10 \
+	-keyout "$TMP/other-key.pem" -out "$TMP/other-cert.pem" 2>/dev/null || fail "openssl req"
+sed -e "s|--turn-ca, \"{{dir}}/turn-cert.pem\"|--turn-ca, \"$TMP/other-cert.pem\"|" \
+	-e 's/^engine: ice$/engine: ice-untrusted/' "$ENGINE" >"$TMP/ice-untrusted.yaml"
+grep -q "$TMP/other-cert.pem" "$TMP/ice-untrusted.yaml" || fail "could not make the untrusted variant"
+UNID=two-nats/udp/udp/udp-blocked~udp-blocked/engine=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe="-._"))' "$TMP/ice-untrusted.yaml")
+
+# round 1: web-only on 443 (web-only x full-cone: A relays over TLS, B sends UDP to A's relayed
+# address; the lab reads each NAT for its own peer's transport), and the untrusted relay
+run_matrix_bg wo443 90 --engine ice --cell "$WOWO" --cell "$WOFC" --rendezvous-port 443 --no-classify \
 	--jobs 2 -o "$TMP/wo443"
+run_matrix_bg untrusted 90 --engine "$TMP/ice-untrusted.yaml" --cell "$UNID" --no-classify -o "$TMP/untrusted"
+wait_matrix wo443
+wait_matrix untrusted
+# round 2: udp-blocked on the default port (TLS to 3478) and the negative, web-only with the TURN
+# server on 3478 (one matrix: same engine and port), beside TURN over plain TCP
+run_matrix_bg def 90 --engine ice --cell "$UBUB" --cell "$WOWO" --no-classify --jobs 2 -o "$TMP/def"
+run_matrix_bg tcp 90 --engine "$TMP/ice-tcp.yaml" --cell "$TCPID" --no-classify -o "$TMP/tcp"
+wait_matrix def
+wait_matrix tcp
+
+# --- web-only on 443: TURN over TLS ----------------------------------------------------------------
+wait_matrix wo443
 show_matrix_output
 [ "$RC" -eq 0 ] || fail "ice web-only x web-only on 443: exit $RC, expected 0"
 check "$TMP/wo443" "$WOWO/port=443" relayed relayed turn-tls,turn-tls 443
@@ -74,40 +106,25 @@ openssl x509 -in "$d/turn-cert.pem" -noout -ext subjectAltName | grep -q "IP Add
 	fail "the run's TURN certificate does not name the server's address"
 grep -q "^cert=$d/turn-cert.pem" "$d/turnserver.conf" || fail "coturn was not given the run's certificate"
 
-# --- udp-blocked: TURN over TLS on the default port ------------------------------------------------
-run_matrix 90 --engine ice --cell "$UBUB" --no-classify -o "$TMP/ub"
+# --- udp-blocked: TURN over TLS on the default port; the negative: web-only on 3478 -----------------
+wait_matrix def
 show_matrix_output
-[ "$RC" -eq 0 ] || fail "ice udp-blocked x udp-blocked: exit $RC, expected 0"
-check "$TMP/ub" "$UBUB" relayed relayed turn-tls,turn-tls 3478
-
-# --- the negative: web-only with the TURN server on 3478 ---------------------------------------------
-run_matrix 90 --engine ice --cell "$WOWO" --no-classify -o "$TMP/wo3478"
-show_matrix_output
-[ "$RC" -eq 0 ] || fail "ice web-only x web-only on 3478: exit $RC, expected 0 (failed, as its theory says)"
-check "$TMP/wo3478" "$WOWO" failed none - -
-grep -q "lets out only tcp:80,443" "$TMP/wo3478/matrix.json" || fail "the theory does not say why web-only fails on 3478"
+[ "$RC" -eq 0 ] || fail "ice udp-blocked x udp-blocked and web-only x web-only on 3478: exit $RC, expected 0 (relayed; failed, as its theory says)"
+check "$TMP/def" "$UBUB" relayed relayed turn-tls,turn-tls 3478
+check "$TMP/def" "$WOWO" failed none - -
+python3 - "$TMP/def/matrix.json" "$WOWO" <<'PY' || fail "the theory does not say why web-only fails on 3478"
+import json, sys
+c = [c for c in json.load(open(sys.argv[1]))["cells"] if c["id"] == sys.argv[2]][0]
+assert "lets out only tcp:80,443" in json.dumps(c), c["refs"]["theory"]
+PY
 
 # --- TURN over plain TCP, and a TLS relay the peers do not trust -------------------------------------
-sed -e 's/--turn-tls, "{{rendezvous.host}}:{{port}}", --turn-ca, "{{dir}}\/turn-cert.pem"/--turn-tcp, "{{rendezvous.host}}:{{port}}"/' \
-	-e 's/^engine: ice$/engine: ice-tcp/' "$ENGINE" >"$TMP/ice-tcp.yaml"
-grep -q -- '--turn-tcp' "$TMP/ice-tcp.yaml" && ! grep -q -- '--turn-tls' "$TMP/ice-tcp.yaml" ||
-	fail "could not make the TURN-TCP variant of $ENGINE"
-TCPID=two-nats/udp/udp/udp-blocked~udp-blocked/engine=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe="-._"))' "$TMP/ice-tcp.yaml")
-run_matrix 90 --engine "$TMP/ice-tcp.yaml" --cell "$TCPID" --no-classify -o "$TMP/tcp"
+wait_matrix tcp
 show_matrix_output
 [ "$RC" -eq 0 ] || fail "ice over TURN-TCP on udp-blocked: exit $RC, expected 0"
 check "$TMP/tcp" "$TCPID" relayed relayed turn-tcp,turn-tcp 3478
 
-# another CA: the peers' TLS handshake with coturn fails (the certificate is checked, so the
-# tunnel is real TLS), and with no UDP out nothing else works
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
-	-subj /CN=not-the-turn-server -addext subjectAltName=IP:198.51.100.10 \
-	-keyout "$TMP/other-key.pem" -out "$TMP/other-cert.pem" 2>/dev/null || fail "openssl req"
-sed -e "s|--turn-ca, \"{{dir}}/turn-cert.pem\"|--turn-ca, \"$TMP/other-cert.pem\"|" \
-	-e 's/^engine: ice$/engine: ice-untrusted/' "$ENGINE" >"$TMP/ice-untrusted.yaml"
-grep -q "$TMP/other-cert.pem" "$TMP/ice-untrusted.yaml" || fail "could not make the untrusted variant"
-UNID=two-nats/udp/udp/udp-blocked~udp-blocked/engine=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe="-._"))' "$TMP/ice-untrusted.yaml")
-run_matrix 90 --engine "$TMP/ice-untrusted.yaml" --cell "$UNID" --no-classify -o "$TMP/untrusted"
+wait_matrix untrusted
 show_matrix_output
 python3 - "$TMP/untrusted/matrix.json" <<'PY' || fail "the untrusted TLS relay: not failed"
 import json, sys

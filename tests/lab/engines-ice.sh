@@ -18,6 +18,7 @@
 #   - the driver missing: one sentence naming the package, exit 2; the driver's bad input: exit 2.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/matrix-lib.sh"
+. "$(dirname "$0")/matrix-bg-lib.sh"
 . "$(dirname "$0")/engines-ipv6-lib.sh"
 require_root
 ICE=$(dirname "$PUNCHLAB")/src/ice/ice
@@ -45,31 +46,18 @@ PY
 grep -Eq "^ice +libnice [^ ]+ +installed +$ICE$" "$TMP/engines.out" ||
 	fail "punchlab engines does not list ice as installed at $ICE: $(grep -A3 '^ice' "$TMP/engines.out")"
 
-# --- one pairing that connects direct, one that relays -------------------------------------------
+# The ICE matrices (IPv4; family 6; dual, both pairs in one matrix) are independent: they run at
+# once (8 cells, fewer than the adaptive jobs of one matrix of them), beside the stdin tests
+# below (sh and sleep), and are checked after those.
 PRC=two-nats/udp/udp/port-restricted-cone~port-restricted-cone/engine=ice
 SYM=two-nats/udp/udp/symmetric~symmetric/engine=ice
-t0=$(now_ms)
-run_matrix 90 --cell "$PRC" --cell "$SYM" --no-classify -o "$TMP/ice"
-show_matrix_output
-[ "$RC" -eq 0 ] || fail "ice: exit $RC, expected 0 (its theory: prc x prc direct, sym x sym relayed)"
-got=$(run_of "$TMP/ice" "$PRC")
-case $got in "direct - direct "*) ;; *) fail "ice prc x prc: \"$got\", expected direct, attested direct" ;; esac
-got=$(run_of "$TMP/ice" "$SYM")
-case $got in "relayed - relayed "*198.51.100.11:*) ;;
-	*) fail "ice sym x sym: \"$got\", expected relayed through coturn (relay address 198.51.100.11), attested relayed" ;; esac
-# each peer printed its offer, and its input carried both (the other's is what it used)
-for d in "$TMP"/ice/cells/*/run-1; do
-	a=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["offer"])' "$d/peer-a.out")
-	b=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["offer"])' "$d/peer-b.out")
-	[ -n "$a" ] && [ -n "$b" ] && [ "$a" != "$b" ] || fail "ice: no offers in $d/peer-?.out"
-	grep -q "3 of 3 remote candidates added" "$d/peer-a.err" || fail "ice: A did not take B's candidates: $(cat "$d/peer-a.err")"
-	# B's input (A's offer) waited for A's late capture: A's "checking" line
-	grep -q "\"checking\":\"$a\"" "$d/peer-a.out" || fail "ice: A printed no checking line with its offer"
-	grep -q "3 of 3 remote candidates added" "$d/peer-b.err" || fail "ice: B did not take A's candidates: $(cat "$d/peer-b.err")"
-	grep -q 'payload verified both ways' "$d/peer-b.out" || fail "ice: B did not verify the payload: $(tail -1 "$d/peer-b.out")"
-	[ -s "$d/turnserver.pid" ] && ! grep -q '/var/log' "$d/turn.out" || fail "ice: coturn's pid file or log is not in the cell ($d)"
-done
-note "ice: 2 cells in $(( $(now_ms) - t0 )) ms"
+PD=two-nats/udp/udp/port-restricted-cone~port-restricted-cone/engine=ice/family=dual
+FD=two-nats/udp/udp/full-cone~full-cone/engine=ice/family=dual/ipv6-profile=nat66
+NS=$(nat66_symmetric_profile "$TMP")
+t_ice=$(now_ms)
+run_matrix_bg ice 90 --cell "$PRC" --cell "$SYM" --no-classify -o "$TMP/ice"
+run_matrix_bg ice6 90 --engine ice --family 6 --profiles "ipv6-firewall,$NS" --no-classify -o "$TMP/ice6"
+run_matrix_bg icedual 90 --cell "$PD" --cell "$FD" --no-classify -o "$TMP/icedual"
 
 # --- stdin: from a later role's capture, both ways; a capture that never comes ---------------------
 cat >"$TMP/stdin.yaml" <<YAML
@@ -113,6 +101,32 @@ case $got in "error stdin "*" peer-a's stdin: {{capture.peer-b.token}} had no va
 	*) fail "a late capture: \"$got\", expected error, phase stdin, naming capture.peer-b.token" ;; esac
 [ $(( $(now_ms) - t0 )) -lt 15000 ] || fail "a late capture took over 15 s"
 
+# --- one pairing that connects direct, one that relays -------------------------------------------
+wait_matrix ice
+wait_matrix ice6
+wait_matrix icedual
+note "ice: 2 IPv4 cells, 4 family 6 cells and 2 dual cells at once, done $(( $(now_ms) - t_ice )) ms after their start"
+wait_matrix ice
+show_matrix_output
+[ "$RC" -eq 0 ] || fail "ice: exit $RC, expected 0 (its theory: prc x prc direct, sym x sym relayed)"
+got=$(run_of "$TMP/ice" "$PRC")
+case $got in "direct - direct "*) ;; *) fail "ice prc x prc: \"$got\", expected direct, attested direct" ;; esac
+got=$(run_of "$TMP/ice" "$SYM")
+case $got in "relayed - relayed "*198.51.100.11:*) ;;
+	*) fail "ice sym x sym: \"$got\", expected relayed through coturn (relay address 198.51.100.11), attested relayed" ;; esac
+# each peer printed its offer, and its input carried both (the other's is what it used)
+for d in "$TMP"/ice/cells/*/run-1; do
+	a=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["offer"])' "$d/peer-a.out")
+	b=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["offer"])' "$d/peer-b.out")
+	[ -n "$a" ] && [ -n "$b" ] && [ "$a" != "$b" ] || fail "ice: no offers in $d/peer-?.out"
+	grep -q "3 of 3 remote candidates added" "$d/peer-a.err" || fail "ice: A did not take B's candidates: $(cat "$d/peer-a.err")"
+	# B's input (A's offer) waited for A's late capture: A's "checking" line
+	grep -q "\"checking\":\"$a\"" "$d/peer-a.out" || fail "ice: A printed no checking line with its offer"
+	grep -q "3 of 3 remote candidates added" "$d/peer-b.err" || fail "ice: B did not take A's candidates: $(cat "$d/peer-b.err")"
+	grep -q 'payload verified both ways' "$d/peer-b.out" || fail "ice: B did not verify the payload: $(tail -1 "$d/peer-b.out")"
+	[ -s "$d/turnserver.pid" ] && ! grep -q '/var/log' "$d/turn.out" || fail "ice: coturn's pid file or log is not in the cell ($d)"
+done
+
 # --- IPv6: family 6 (direct, relayed) and dual (which family ICE nominates) ------------------------
 # run_fam DIR ID-PART: outcome, the family its result line named, attestation verdict, reason
 run_fam() {
@@ -125,9 +139,7 @@ r = c[0]["runs"][0]
 print(c[0]["outcome"], r.get("family"), (r.get("attestation") or {}).get("verdict", "-"), r["reason"])
 PY
 }
-NS=$(nat66_symmetric_profile "$TMP")
-t0=$(now_ms)
-run_matrix 90 --engine ice --family 6 --profiles "ipv6-firewall,$NS" --no-classify -o "$TMP/ice6"
+wait_matrix ice6
 show_matrix_output
 [ "$RC" -eq 0 ] || fail "ice family 6: exit $RC, expected 0 (its theory: direct but relayed for NAT66-symmetric x NAT66-symmetric)"
 got=$(run_fam "$TMP/ice6" "/ipv6-firewall~ipv6-firewall/")
@@ -138,21 +150,15 @@ case $got in "relayed 6 relayed "*2001:db8:100::11:*) ;;
 	*) fail "ice family 6 NAT66-symmetric x NAT66-symmetric: \"$got\", expected relayed through coturn's IPv6 relay (2001:db8:100::11), attested relayed" ;; esac
 grep -q '"candidates":\[{"type":"host","addr":"2001:db8:1::10:' "$TMP"/ice6/cells/*ipv6-firewall~ipv6-firewall*/run-1/peer-a.out ||
 	fail "ice family 6: peer A's candidates are not IPv6 only: $(head -1 "$TMP"/ice6/cells/*ipv6-firewall~ipv6-firewall*/run-1/peer-a.out)"
-PD=two-nats/udp/udp/port-restricted-cone~port-restricted-cone/engine=ice/family=dual
-FD=two-nats/udp/udp/full-cone~full-cone/engine=ice/family=dual/ipv6-profile=nat66
-run_matrix 90 --cell "$PD" --no-classify -o "$TMP/icedual"
+wait_matrix icedual
 show_matrix_output
-[ "$RC" -eq 0 ] || fail "ice dual: exit $RC, expected 0"
+[ "$RC" -eq 0 ] || fail "ice dual (prc x prc with IPv6 firewalls, fc x fc behind NAT66 too): exit $RC, expected 0"
 got=$(run_fam "$TMP/icedual" "$PD")
 case $got in "direct 6 direct A 2001:db8:1::10:"*) ;;
 	*) fail "ice dual prc x prc (IPv6 firewalls): \"$got\", expected the IPv6 host pair nominated, attested direct" ;; esac
-run_matrix 90 --cell "$FD" --no-classify -o "$TMP/icedual66"
-show_matrix_output
-[ "$RC" -eq 0 ] || fail "ice dual with NAT66: exit $RC, expected 0"
-got=$(run_fam "$TMP/icedual66" "$FD")
+got=$(run_fam "$TMP/icedual" "$FD")
 case $got in "direct 4 direct A 203.0.113.2:"*) ;;
 	*) fail "ice dual fc x fc behind NAT66 too: \"$got\", expected the IPv4 server-reflexive pair nominated (libnice's priorities), attested direct" ;; esac
-note "ice IPv6: 4 family 6 cells and 2 dual cells in $(( $(now_ms) - t0 )) ms"
 
 # --- the driver missing; the driver's own bad input ------------------------------------------------
 sed 's/^program: ice$/program: ice-not-built-here/' "$SRCDIR/engines/ice.yaml" >"$TMP/ice.yaml"

@@ -15,11 +15,16 @@
 #     command that installs them, exit 2;
 #   - a peer whose start takes longer than the technique's deadline (node under load) is given
 #     its ready deadline, not killed by its own init while the harness waits for it;
+#   - every claim disagreement of libp2p's matrix over full-cone, port-restricted-cone and
+#     symmetric (two-nats, the cells above among them) is explained (ci/expectations.yaml):
+#     claims-explained.sh leaves libp2p to this test, which runs those cells anyway;
 #   - no relay or peer is left running.
 # Skips (exit 77, fails under CI=true) only when node or the engine's npm packages are missing:
 # ci/bootstrap.sh installs both (PUNCHLAB_ENGINES=all, or --engine libp2p).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/matrix-lib.sh"
+. "$(dirname "$0")/matrix-bg-lib.sh"
+. "$(dirname "$0")/claims-lib.sh"
 require_root
 
 missing() {
@@ -64,41 +69,6 @@ print(c["outcome"], r.get("engine_said", "-"), (r.get("attestation") or {}).get(
 PY
 }
 
-# --- must connect: B without a NAT ----------------------------------------------------------
-PUB=public-peer/tcp/tcp/port-restricted-cone~-/engine=libp2p
-run_matrix 90 --cell "$PUB" --no-classify -o "$TMP/pub"
-show_matrix_output
-[ "$RC" -eq 0 ] || fail "libp2p public-peer: exit $RC, expected 0 (its theory: direct to a peer without a NAT)"
-got=$(run_of "$TMP/pub" "$PUB")
-[ "$got" = "direct direct direct" ] || fail "libp2p prc x public B: \"$got\", expected direct, said direct, attested direct"
-
-# --- must not connect directly: two NATs, even two full cones -----------------------------------
-FC=two-nats/tcp/tcp/full-cone~full-cone/engine=libp2p
-PRC=two-nats/tcp/tcp/port-restricted-cone~port-restricted-cone/engine=libp2p
-run_matrix 90 --cell "$FC" --cell "$PRC" --no-classify -o "$TMP/nats"
-show_matrix_output
-[ "$RC" -eq 0 ] || fail "libp2p two-nats: exit $RC, expected 0 (its theory: relayed)"
-for id in "$FC" "$PRC"; do
-	got=$(run_of "$TMP/nats" "$id")
-	[ "$got" = "relayed relayed relayed" ] || fail "libp2p $id: \"$got\", expected relayed, said relayed, attested relayed"
-done
-# DCUtR did try: its hole-punch dials left host A toward B's NAT and got no answer
-grep -q "libp2p:dcutr A dialing\|libp2p:dcutr B dialing" "$TMP"/nats/cells/*full-cone~full-cone*/run-1/peer-*.err ||
-	fail "libp2p full-cone x full-cone: DCUtR never dialed (see peer-a.err, peer-b.err)"
-
-# --- over IPv6: the relay's IPv6 address carries it, DCUtR dials /ip6/ ---------------------------
-FW6=two-nats/tcp/tcp/ipv6-firewall~ipv6-firewall/engine=libp2p/family=6
-run_matrix 90 --cell "$FW6" --no-classify -o "$TMP/fw6"
-show_matrix_output
-[ "$RC" -eq 0 ] || fail "libp2p family 6: exit $RC, expected 0 (its theory: relayed)"
-got=$(run_of "$TMP/fw6" "$FW6")
-[ "$got" = "relayed relayed relayed" ] || fail "libp2p $FW6: \"$got\", expected relayed, said relayed, attested relayed"
-grep -q '"multiaddr":"/ip6/2001:db8:100::10/tcp/4001/' "$TMP"/fw6/cells/*/run-1/relay.out ||
-	fail "libp2p family 6: the relay did not listen on its IPv6 address: $(cat "$TMP"/fw6/cells/*/run-1/relay.out)"
-# A runs DCUtR (its log calls the other side B) and dials B's announced addresses
-grep -h -A3 "libp2p:dcutr B dialing" "$TMP"/fw6/cells/*/run-1/peer-a.err | grep -q '/ip6/2001:db8:2::10/tcp/4001' ||
-	fail "libp2p family 6: DCUtR never dialed B's IPv6 address (see peer-a.err)"
-
 # --- a slow start is given its ready deadline ---------------------------------------------------
 # Peers that take 6 s to get ready with a 1 s technique deadline: the harness counts the deadline
 # from their readiness, so their processes must live that long too (they used to be killed at
@@ -115,7 +85,68 @@ roles:
 outcome:
   json: { event: result }
 YAML
-run_matrix 60 --engine "$TMP/slow.yaml" --profiles symmetric --proto udp --no-classify -o "$TMP/slow"
+# it runs beside the libp2p matrices below: its peers are sh and sleep (no CPU to take from
+# node), and its 6 s of waiting then costs no time of its own
+run_matrix_bg slow 60 --engine "$TMP/slow.yaml" --profiles symmetric --proto udp --no-classify -o "$TMP/slow"
+
+# --- must connect: B without a NAT ----------------------------------------------------------
+PUB=public-peer/tcp/tcp/port-restricted-cone~-/engine=libp2p
+run_matrix 90 --cell "$PUB" --no-classify -o "$TMP/pub"
+show_matrix_output
+[ "$RC" -eq 0 ] || fail "libp2p public-peer: exit $RC, expected 0 (its theory: direct to a peer without a NAT)"
+got=$(run_of "$TMP/pub" "$PUB")
+[ "$got" = "direct direct direct" ] || fail "libp2p prc x public B: \"$got\", expected direct, said direct, attested direct"
+
+# --- must not connect directly: two NATs, even two full cones; and over IPv6 -------------------
+# One two-nats run: the nine cells of libp2p's claims (full-cone, port-restricted-cone and
+# symmetric on both sides; claims-explained.sh used to run them again, ~45 s) with the IPv6 cell:
+# ten cells are two rounds of the engine's jobs: 6, as the nine alone were (37 to 50 s here; its
+# bound stays below meson's 180 s for this test, so that an overrun says which run it was).
+FC=two-nats/tcp/tcp/full-cone~full-cone/engine=libp2p
+PRC=two-nats/tcp/tcp/port-restricted-cone~port-restricted-cone/engine=libp2p
+FW6=two-nats/tcp/tcp/ipv6-firewall~ipv6-firewall/engine=libp2p/family=6
+cells=()
+for a in full-cone port-restricted-cone symmetric; do
+	for b in full-cone port-restricted-cone symmetric; do
+		cells+=(--cell "two-nats/tcp/tcp/$a~$b/engine=libp2p")
+	done
+done
+run_matrix 150 "${cells[@]}" --cell "$FW6" --no-classify -o "$TMP/nats"
+show_matrix_output
+# other cells than these three may regress without failing this test, as in claims-explained
+# (exit 1); these three must not: theirs is the verdict a run of them alone would exit 0 on
+[ "$RC" -le 1 ] || fail "libp2p two-nats: exit $RC (error cells or bad input)"
+python3 - "$TMP/nats/matrix.json" "$FC" "$PRC" "$FW6" <<'PY' || fail "libp2p two-nats: a regression or an error (a run of these cells alone would not exit 0; their theory: relayed)"
+import json, sys
+cells = {c["id"]: c for c in json.load(open(sys.argv[1]))["cells"]}
+assert len(cells) == 10, list(cells)
+for id in sys.argv[2:]:
+    v = cells[id]["verdict"]
+    assert not v["regression"] and not v["error"], (id, cells[id]["outcome"], v)
+PY
+for id in "$FC" "$PRC"; do
+	got=$(run_of "$TMP/nats" "$id")
+	[ "$got" = "relayed relayed relayed" ] || fail "libp2p $id: \"$got\", expected relayed, said relayed, attested relayed"
+done
+# DCUtR did try: its hole-punch dials left host A toward B's NAT and got no answer
+grep -q "libp2p:dcutr A dialing\|libp2p:dcutr B dialing" "$TMP"/nats/cells/*full-cone~full-cone*/run-1/peer-*.err ||
+	fail "libp2p full-cone x full-cone: DCUtR never dialed (see peer-a.err, peer-b.err)"
+
+# over IPv6: the relay's IPv6 address carries it, DCUtR dials /ip6/
+got=$(run_of "$TMP/nats" "$FW6")
+[ "$got" = "relayed relayed relayed" ] || fail "libp2p $FW6: \"$got\", expected relayed, said relayed, attested relayed"
+fw6=$(python3 -c 'import json,sys; print([c for c in json.load(open(sys.argv[1]))["cells"] if c["id"] == sys.argv[2]][0]["runs"][0]["log_dir"])' "$TMP/nats/matrix.json" "$FW6")
+grep -q '"multiaddr":"/ip6/2001:db8:100::10/tcp/4001/' "$TMP/nats/$fw6/relay.out" ||
+	fail "libp2p family 6: the relay did not listen on its IPv6 address: $(cat "$TMP/nats/$fw6/relay.out")"
+# A runs DCUtR (its log calls the other side B) and dials B's announced addresses
+grep -h -A3 "libp2p:dcutr B dialing" "$TMP/nats/$fw6/peer-a.err" | grep -q '/ip6/2001:db8:2::10/tcp/4001' ||
+	fail "libp2p family 6: DCUtR never dialed B's IPv6 address (see peer-a.err)"
+
+# libp2p's claims, on the same run (the IPv6 cell's too)
+engine_claims_explained libp2p "$TMP/nats"
+
+# --- a slow start is given its ready deadline (the run started above) ---------------------------
+wait_matrix slow
 show_matrix_output
 python3 - "$TMP/slow/matrix.json" <<'PY' || fail "a peer that gets ready after the technique's deadline: not given its ready deadline"
 import json, sys

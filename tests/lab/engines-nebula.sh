@@ -12,6 +12,7 @@
 #   - a daemon judged by a probe that ends during probing is `error` (crashed), not failed.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/matrix-lib.sh"
+. "$(dirname "$0")/matrix-bg-lib.sh"
 . "$(dirname "$0")/engines-ipv6-lib.sh"
 require_root
 NEBULA=$(command -v nebula) || fail "nebula is not installed: ci/bootstrap.sh installs it (PUNCHLAB_ENGINES=all)"
@@ -33,11 +34,24 @@ print(c["outcome"], r["phase"] or "-", (r.get("attestation") or {}).get("verdict
 PY
 }
 
-# --- nebula: one pairing that connects, one that never does ------------------------------------
+# The three nebula matrices (IPv4, family 6, dual) are independent, and most of their time is
+# the failing cells' 10 s deadline: they run at once (7 cells, fewer than the adaptive jobs one
+# matrix of them would start) and are checked after.
 PRC=two-nats/udp/udp/port-restricted-cone~port-restricted-cone/engine=nebula
 SYM=two-nats/udp/udp/port-restricted-cone~symmetric/engine=nebula
+SD=two-nats/udp/udp/symmetric~symmetric/engine=nebula/family=dual
+NS=$(nat66_symmetric_profile "$TMP")
 t0=$(now_ms)
-run_matrix 90 --cell "$PRC" --cell "$SYM" --no-classify -o "$TMP/neb"
+run_matrix_bg neb 90 --cell "$PRC" --cell "$SYM" --no-classify -o "$TMP/neb"
+run_matrix_bg neb6 90 --engine nebula --family 6 --profiles "ipv6-firewall,$NS" --no-classify -o "$TMP/neb6"
+run_matrix_bg nebdual 90 --cell "$SD" --no-classify -o "$TMP/nebdual"
+wait_matrix neb
+wait_matrix neb6
+wait_matrix nebdual
+note "nebula: 2 IPv4 cells, 4 family 6 cells and 1 dual cell at once in $(( $(now_ms) - t0 )) ms"
+
+# --- nebula: one pairing that connects, one that never does ------------------------------------
+wait_matrix neb
 show_matrix_output
 [ "$RC" -eq 0 ] || fail "nebula: exit $RC, expected 0 (its theory: prc x prc direct, prc x sym failed)"
 got=$(run_of "$TMP/neb" "$PRC")
@@ -50,12 +64,9 @@ for f in ca.crt peer-a.crt peer-b.key lighthouse.crt peer-a.yml lighthouse.yml s
 done
 grep -q "^nebula-cert ca " "$TMP"/neb/cells/*port-restricted-cone~port-restricted-cone*/run-1/setup-1.cmd ||
 	fail "nebula: setup 1 is not nebula-cert ca"
-note "nebula: 2 cells in $(( $(now_ms) - t0 )) ms"
 
 # --- nebula over IPv6: family 6 (direct, failed) and dual ------------------------------------------
-NS=$(nat66_symmetric_profile "$TMP")
-t0=$(now_ms)
-run_matrix 90 --engine nebula --family 6 --profiles "ipv6-firewall,$NS" --no-classify -o "$TMP/neb6"
+wait_matrix neb6
 show_matrix_output
 [ "$RC" -eq 0 ] || fail "nebula family 6: exit $RC, expected 0 (its theory: direct but failed for NAT66-symmetric x NAT66-symmetric)"
 evidence_of "$TMP/neb6" "/ipv6-firewall~%2F" >"$TMP/neb6.fw"
@@ -64,15 +75,13 @@ head -1 "$TMP/neb6.fw" | grep -q '^direct - direct$' &&
 	fail "nebula family 6 firewall x NAT66-symmetric: expected direct over IPv6 (A's own address and B's NAT66; whichever side's handshake opened the flow), attested: $(cat "$TMP/neb6.fw")"
 got=$(evidence_of "$TMP/neb6" "nat66-symmetric.nft~%2F" | head -1)
 case $got in "failed probing "*) ;; *) fail "nebula family 6 NAT66-symmetric x NAT66-symmetric: \"$got\", expected failed in probing" ;; esac
-SD=two-nats/udp/udp/symmetric~symmetric/engine=nebula/family=dual
-run_matrix 90 --cell "$SD" --no-classify -o "$TMP/nebdual"
+wait_matrix nebdual
 show_matrix_output
 [ "$RC" -eq 0 ] || fail "nebula dual: exit $RC, expected 0 (its theory: symmetric x symmetric direct over IPv6)"
 evidence_of "$TMP/nebdual" "$SD" >"$TMP/nebdual.ev"
 head -1 "$TMP/nebdual.ev" | grep -q '^direct - direct$' &&
 	grep -q 'nat-a (peer A): udp \[2001:db8:1::10\]:4242 -> \[2001:db8:1::10\]:4242 remote \[2001:db8:2::10\]:4242' "$TMP/nebdual.ev" ||
 	fail "nebula dual sym x sym: expected direct between the hosts' own IPv6 addresses, attested: $(cat "$TMP/nebdual.ev")"
-note "nebula IPv6: 4 family 6 cells and 1 dual cell in $(( $(now_ms) - t0 )) ms"
 
 # --- a setup that fails, a setup that hangs -----------------------------------------------------
 cat >"$TMP/badsetup.yaml" <<YAML
