@@ -61,6 +61,10 @@ up() {
 		--set "$3" >/dev/null || fail "lab up $2 --set $3"
 	OUR_LABS+=" $1"
 	defer "down_if_kept $1"
+	# emptied here, not only by the job's redirection: the job's shell may open the file after
+	# the poll below first reads it, which then found the last lab's "ready" (and the test
+	# failed at once: "the server did not start")
+	: >"$TMP/srv.out"
 	rm -f "$TMP/stop"
 	timeout 30 "$PUNCHLAB" exec --timeout 25 "$1" server -- python3 "$TMP/srv.py" 20 \
 		"$TMP/stop" >"$TMP/srv.out" 2>&1 &

@@ -67,6 +67,10 @@ check() { # check PROFILE-FILE EXPECT(apart|overload) EI-FILTERING(yes|no)
 	timeout 30 "$PUNCHLAB" lab up --keep --name "$lab" -t "$SRCDIR/topologies/same-port.yaml" \
 		--set nat-a="$prof" >/dev/null || fail "$name: lab up"
 	defer "down_if_kept $lab"
+	# emptied here, not only by the job's redirection: the job's shell may open the file after
+	# the polls below first read it, which then found the last profile's "ready" (the test
+	# failed at once: "the server did not start") or, as likely, its four datagrams
+	: >"$TMP/srv.out"
 	timeout 30 "$PUNCHLAB" exec --timeout 25 "$lab" server -- python3 "$TMP/srv.py" 20 \
 		>"$TMP/srv.out" 2>&1 &
 	# bounded (by exec's own 25 s): python's start in a fresh node on a loaded machine has
