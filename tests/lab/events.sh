@@ -29,6 +29,23 @@ rc=$?
 [ "$rc" -eq 2 ] || fail "a bad timeline exited $rc, expected 2"
 grep -q 'unknown event "explode"' "$TMP/bad.err" || { cat "$TMP/bad.err" >&2; fail "the error does not name the event"; }
 
+# The matrix cell and the recovery table (checked at the end) run meanwhile in labs of their
+# own: the cell holds its path through the timeline and its recovery window (about 13 s), the
+# kept lab's steps take about 7 s and the table 3 s, and none disturbs another's lab. One after
+# the other they were 23 s. A failing test TERMs them (timeout passes it on; the matrix then
+# takes its labs down).
+EV='nat-a reboot@1500ms for 1s'
+ID="two-nats/udp/udp/port-restricted-cone~port-restricted-cone"
+run_cells 60 "$TMP/m" --cell "$ID" --events "$EV" &
+cells_pid=$!
+defer "kill -TERM $cells_pid 2>/dev/null; wait $cells_pid"
+# a full cone, and sequential NATs: their re-punch (predict) needs fresh sockets on both sides,
+# or it aims at ports the unchanged NAT allocated long ago and ends on the relay
+timeout -k 5 60 "$PUNCHLAB" events recovery --profiles full-cone,symmetric-sequential \
+	--events 'nat-a rebind@500ms' >"$TMP/rec.out" 2>"$TMP/rec.err" &
+rec_pid=$!
+defer "kill -TERM $rec_pid 2>/dev/null; wait $rec_pid"
+
 kept_lab --set nat-a=full-cone --set nat-b=full-cone
 NS_A=/run/netns/$LAB-nat-a
 in_nat_a() { nsenter --net="$NS_A" "$@"; }
@@ -74,7 +91,9 @@ expect_recovery() {
 "$PUNCHLAB" events apply "$LAB" 'nat-a reboot@0s for 2s' >"$TMP/reboot.out" 2>&1 &
 apply=$!
 defer "kill_child $apply"
-sleep 0.7
+# while off: looked at as soon as apply says the first step (off) is done (its line), not after
+# a fixed 0.7 s that a slow start of apply on a loaded machine could outlast
+wait_for_line "$TMP/reboot.out" '^[0-9]+ ms ' 5 "$apply"
 n=$(ct_udp | wc -l)
 [ "$n" -eq 0 ] || { ct_udp >&2; fail "reboot: nat-a's conntrack holds $n UDP flows while it is off"; }
 in_nat_a nft list tables >"$TMP/tables"
@@ -129,7 +148,8 @@ note "ok: wan-address: $old -> $new, reachable, masquerade and punch use it"
 "$PUNCHLAB" events apply "$LAB" 'link inet:nat-a down@0s for 2s' >"$TMP/link.out" 2>&1 &
 apply=$!
 defer "kill_child $apply"
-sleep 0.5
+# during the outage: as soon as apply says the link went down (see the reboot above)
+wait_for_line "$TMP/link.out" '^[0-9]+ ms ' 5 "$apply"
 nsenter --net="/run/netns/$LAB-inet" ip -o link show dev inet-eth1 | grep -q 'state DOWN' ||
 	fail "link: inet-eth1 is not down during the outage"
 nsenter --net="/run/netns/$LAB-inet" ip route get "${new%/*}" >/dev/null 2>&1 &&
@@ -147,10 +167,9 @@ done
 down_if_kept "$LAB"
 kill_child "$RDV_PID"
 
-# --- the matrix: one cell with a reboot ---------------------------------------------------------
-EV='nat-a reboot@1500ms for 1s'
-ID="two-nats/udp/udp/port-restricted-cone~port-restricted-cone"
-run_cells 60 "$TMP/m" --cell "$ID" --events "$EV"
+# --- the matrix: one cell with a reboot (started at the top) -------------------------------------
+wait_exit $cells_pid 70
+[ "$RC" -eq 0 ] || fail "matrix --events: the cell's run failed (above)"
 EID="$ID/events=nat-a%20reboot%401500ms%20for%201s"
 got=$(cell_field "$TMP/m" "$EID" '"%s %s %s" % (c["outcome"], c["runs"][0]["recovery"]["recovered"], c["runs"][0]["recovery"]["via"])')
 [ "$got" = "direct True direct" ] || { cat "$TMP/m.out" >&2; fail "matrix --events: cell $EID: $got, expected direct True direct"; }
@@ -162,12 +181,9 @@ grep -q '^## NAT events' "$TMP/m/matrix.md" || fail "matrix.md has no NAT events
 grep -q '<h2 id="events">NAT events</h2>' "$TMP/m/index.html" || fail "index.html has no NAT events section"
 note "ok: matrix --events: $EID direct, recovered ($(tail -1 "$TMP/m/$log/events.log"))"
 
-# --- the recovery-time table (README) -----------------------------------------------------------
-# a full cone, and sequential NATs: their re-punch (predict) needs fresh sockets on both sides,
-# or it aims at ports the unchanged NAT allocated long ago and ends on the relay
-timeout -k 5 60 "$PUNCHLAB" events recovery --profiles full-cone,symmetric-sequential \
-	--events 'nat-a rebind@500ms' >"$TMP/rec.out" 2>"$TMP/rec.err" ||
-	{ cat "$TMP/rec.out" "$TMP/rec.err" >&2; fail "events recovery failed"; }
+# --- the recovery-time table (README; started at the top) ---------------------------------------
+wait_exit $rec_pid 70
+[ "$RC" -eq 0 ] || { cat "$TMP/rec.out" "$TMP/rec.err" >&2; fail "events recovery failed"; }
 for p in full-cone symmetric-sequential; do
 	grep -Eq "^\| $p \| nat-a rebind@500ms \| direct \| [0-9.]+ s \| yes \| direct \| [0-9.]+ s \|\$" "$TMP/rec.out" ||
 		{ cat "$TMP/rec.out" >&2; fail "events recovery: $p did not recover its direct path directly"; }

@@ -18,14 +18,18 @@
 require_root
 
 cat >"$TMP/srv.py" <<'EOF'
-# Listen on 198.51.100.10:3478 for argv[1] seconds; print "PAYLOAD SOURCE-PORT SOURCE-ADDR"
-# per datagram.
-import select, socket, sys, time
+# Listen on 198.51.100.10:3478 until the file argv[2] exists (the test makes it once both
+# hosts' senders have ended), then 0.5 s more for datagrams still on their way, for argv[1]
+# seconds at most; print "PAYLOAD SOURCE-PORT SOURCE-ADDR" per datagram. (A fixed listening
+# time cost 5 s per lab, and was shorter than python's start on a loaded machine could be.)
+import os, select, socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("198.51.100.10", 3478))
 print("ready", flush=True)
 end = time.time() + float(sys.argv[1])
 while time.time() < end:
+    if os.path.exists(sys.argv[2]):
+        end = min(end, time.time() + 0.5)
     if select.select([s], [], [], 0.1)[0]:
         d, src = s.recvfrom(200)
         print(d.decode(), src[1], src[0], flush=True)
@@ -57,8 +61,13 @@ up() {
 		--set "$3" >/dev/null || fail "lab up $2 --set $3"
 	OUR_LABS+=" $1"
 	defer "down_if_kept $1"
-	timeout 30 "$PUNCHLAB" exec --timeout 25 "$1" server -- python3 "$TMP/srv.py" 5 \
-		>"$TMP/srv.out" 2>&1 &
+	# emptied here, not only by the job's redirection: the job's shell may open the file after
+	# the poll below first reads it, which then found the last lab's "ready" (and the test
+	# failed at once: "the server did not start")
+	: >"$TMP/srv.out"
+	rm -f "$TMP/stop"
+	timeout 30 "$PUNCHLAB" exec --timeout 25 "$1" server -- python3 "$TMP/srv.py" 20 \
+		"$TMP/stop" >"$TMP/srv.out" 2>&1 &
 	local i
 	# bounded (by exec's own 25 s): python's start in a fresh node on a loaded machine has
 	# taken seconds, and over 15 s once while three test suites shared the 2 cores
@@ -81,6 +90,7 @@ up "$lab" double-nat cgn="$TMP/cgn-block8.nft"
 	$(seq 6001 6012) || bad "host-a's flows"
 "$PUNCHLAB" exec --timeout 10 "$lab" host-b -- python3 "$TMP/flows.py" b 6001 6002 ||
 	bad "host-b's flows"
+touch "$TMP/stop" # both senders have ended: the server drains and exits
 wait
 na=$(awk '$1 ~ /^a-/ { print $1 }' "$TMP/srv.out" | sort -u | wc -l)
 nb=$(awk '$1 ~ /^b-/ { print $1 }' "$TMP/srv.out" | sort -u | wc -l)
@@ -110,6 +120,7 @@ up "$lab" same-port nat-a="$TMP/parity.nft"
 	bad "host-a's flows"
 "$PUNCHLAB" exec --timeout 10 "$lab" host-b -- python3 "$TMP/flows.py" b $(seq 5000 5005) ||
 	bad "host-b's flows"
+touch "$TMP/stop" # both senders have ended: the server drains and exits
 wait
 n=0
 while read -r tag port _; do
@@ -143,6 +154,7 @@ for how in paired arbitrary; do
 		bad "host-a's flows"
 	"$PUNCHLAB" exec --timeout 10 "$lab" host-b -- python3 "$TMP/flows.py" b $(seq 7001 7016) ||
 		bad "host-b's flows"
+	touch "$TMP/stop" # both senders have ended: the server drains and exits
 	wait
 	for h in a b; do
 		n=$(awk -v h="$h" 'index($1, h "-") == 1 { print $1 }' "$TMP/srv.out" | sort -u | wc -l)

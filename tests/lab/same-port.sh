@@ -14,9 +14,10 @@
 require_root
 
 cat >"$TMP/srv.py" <<'EOF'
-# Listen on S1 and S2 (and answer nothing) for argv[1] seconds; one line per datagram:
-# "LOCAL-ADDR PAYLOAD SOURCE-ADDR:PORT". Then, on request lines from stdin ("send ADDR PORT
-# TEXT"), write from 198.51.100.11:3479 (a third remote endpoint).
+# Listen on S1 and S2 (and answer nothing) until the four test datagrams (a5000, b5000, a5001,
+# b5001) were heard, for argv[1] seconds at most; one line per datagram:
+# "LOCAL-ADDR PAYLOAD SOURCE-ADDR:PORT". It ends as soon as the four are in (the test reads
+# nothing else): a fixed listening time cost 6 s per profile.
 import select, socket, sys, time
 socks = []
 for a in ("198.51.100.10", "198.51.100.11"):
@@ -25,15 +26,18 @@ for a in ("198.51.100.10", "198.51.100.11"):
     socks.append(s)
 print("ready", flush=True)
 end = time.time() + float(sys.argv[1])
-while time.time() < end:
+want = {"a5000", "b5000", "a5001", "b5001"}
+while time.time() < end and want:
     r, _, _ = select.select(socks, [], [], 0.1)
     for s in r:
         d, src = s.recvfrom(200)
         print(s.getsockname()[0], d.decode(), "%s:%d" % src, flush=True)
+        want.discard(d.decode())
 EOF
 cat >"$TMP/snd.py" <<'EOF'
-# Bind argv[1], write argv[3] to argv[2]:3478, then wait up to argv[4] seconds for datagrams
-# and print them ("got TEXT").
+# Bind argv[1], write argv[3] to argv[2]:3478, then wait up to argv[4] seconds for a datagram
+# and print it ("got TEXT"). One is all the test sends to a host (poke.py's), so the wait ends
+# with it.
 import select, socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("0.0.0.0", int(sys.argv[1])))
@@ -43,6 +47,7 @@ while time.time() < end:
     r, _, _ = select.select([s], [], [], 0.1)
     if r:
         print("got", s.recv(200).decode(), flush=True)
+        break
 EOF
 cat >"$TMP/poke.py" <<'EOF'
 # From 198.51.100.11:3479 (an endpoint no host wrote to), write argv[2] to 203.0.113.2:argv[1].
@@ -62,7 +67,11 @@ check() { # check PROFILE-FILE EXPECT(apart|overload) EI-FILTERING(yes|no)
 	timeout 30 "$PUNCHLAB" lab up --keep --name "$lab" -t "$SRCDIR/topologies/same-port.yaml" \
 		--set nat-a="$prof" >/dev/null || fail "$name: lab up"
 	defer "down_if_kept $lab"
-	timeout 30 "$PUNCHLAB" exec --timeout 25 "$lab" server -- python3 "$TMP/srv.py" 6 \
+	# emptied here, not only by the job's redirection: the job's shell may open the file after
+	# the polls below first read it, which then found the last profile's "ready" (the test
+	# failed at once: "the server did not start") or, as likely, its four datagrams
+	: >"$TMP/srv.out"
+	timeout 30 "$PUNCHLAB" exec --timeout 25 "$lab" server -- python3 "$TMP/srv.py" 20 \
 		>"$TMP/srv.out" 2>&1 &
 	# bounded (by exec's own 25 s): python's start in a fresh node on a loaded machine has
 	# taken seconds, and over 15 s once while three test suites shared the 2 cores
@@ -71,16 +80,24 @@ check() { # check PROFILE-FILE EXPECT(apart|overload) EI-FILTERING(yes|no)
 		sleep 0.1
 	done
 	grep -q ready "$TMP/srv.out" || fail "$name: the server did not start: $(cat "$TMP/srv.out")"
-	# at once: both hosts from port 5000, to different remotes; then to the same remote
-	"$PUNCHLAB" exec --timeout 5 "$lab" host-a -- python3 "$TMP/snd.py" 5000 198.51.100.10 a5000 3 \
+	# at once: both hosts from port 5000, to different remotes; then to the same remote. The
+	# 5000 sockets wait for poke.py's datagram only where one comes (endpoint-independent
+	# filtering); elsewhere nothing reads them (the mappings live in conntrack, not the socket)
+	local hold=0
+	[ "$eif" = yes ] && hold=15
+	# every wait below ends on its condition; the bounds are for python's start on a loaded
+	# machine (seconds, see above), which the old fixed 3 s windows did not always cover
+	"$PUNCHLAB" exec --timeout 20 "$lab" host-a -- python3 "$TMP/snd.py" 5000 198.51.100.10 a5000 $hold \
 		>"$TMP/a.out" 2>&1 &
 	local ja=$!
-	"$PUNCHLAB" exec --timeout 5 "$lab" host-b -- python3 "$TMP/snd.py" 5000 198.51.100.11 b5000 3 \
+	"$PUNCHLAB" exec --timeout 20 "$lab" host-b -- python3 "$TMP/snd.py" 5000 198.51.100.11 b5000 $hold \
 		>"$TMP/b.out" 2>&1 &
 	local jb=$!
-	"$PUNCHLAB" exec --timeout 5 "$lab" host-a -- python3 "$TMP/snd.py" 5001 198.51.100.10 a5001 0 &
-	"$PUNCHLAB" exec --timeout 5 "$lab" host-b -- python3 "$TMP/snd.py" 5001 198.51.100.10 b5001 0 &
-	for ((i = 0; i < 30; i++)); do
+	"$PUNCHLAB" exec --timeout 20 "$lab" host-a -- python3 "$TMP/snd.py" 5001 198.51.100.10 a5001 0 &
+	"$PUNCHLAB" exec --timeout 20 "$lab" host-b -- python3 "$TMP/snd.py" 5001 198.51.100.10 b5001 0 &
+	# until the server heard all four (the senders' exec deadline bounds it; every profile
+	# here passes all four on, so only a failing run waits the whole 20 s)
+	for ((i = 0; i < 200; i++)); do
 		[ "$(grep -c ' [ab]500[01] ' "$TMP/srv.out")" = 4 ] && break
 		sleep 0.1
 	done
@@ -105,8 +122,8 @@ check() { # check PROFILE-FILE EXPECT(apart|overload) EI-FILTERING(yes|no)
 	fi
 	if [ "$eif" = yes ] && [ -n "$pa" ] && [ -n "$pb" ]; then
 		# endpoint-independent filtering: a third endpoint reaches each host on its own port
-		"$PUNCHLAB" exec --timeout 3 "$lab" server -- python3 "$TMP/poke.py" "$pa" to-a
-		"$PUNCHLAB" exec --timeout 3 "$lab" server -- python3 "$TMP/poke.py" "$pb" to-b
+		"$PUNCHLAB" exec --timeout 10 "$lab" server -- python3 "$TMP/poke.py" "$pa" to-a
+		"$PUNCHLAB" exec --timeout 10 "$lab" server -- python3 "$TMP/poke.py" "$pb" to-b
 	fi
 	wait "$ja" "$jb"
 	if [ "$eif" = yes ]; then
