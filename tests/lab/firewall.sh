@@ -66,7 +66,7 @@ matrix_steps() {
 # B_PROFILE. The two labs, and the matrix of 4., run at once (spawn-lib.sh): one after another
 # they took 16 s, mostly probes waiting 2 s for datagrams that must not arrive.
 lab_steps() {
-	local b_profile=$1 want_b proto side to node pl got
+	local b_profile=$1 want_b proto side to node pl po pw got
 	kept_lab -t two-firewalls --set nat-b="$b_profile"
 	rdv_start "rdv-$b_profile" 30 --listen "$RDV1:3478" --listen "$RDV2:3478"
 	want_b=$B
@@ -78,6 +78,22 @@ lab_steps() {
 	wait_exit "$RDV_PID" 10
 
 	if [ "$b_profile" = firewall ]; then
+		# TCP: an open TCP port of host-a, and the firewall's own address: the firewall drops
+		# the SYN (no RST, no connection). Both connects wait out their 2 s while the UDP probes
+		# below run (another protocol, other ports: they cannot open anything for each other),
+		# rather than after them.
+		"$PUNCHLAB" exec --timeout 8 "$LAB" host-a -- python3 -c '
+import socket, time
+s = socket.socket(); s.bind(("0.0.0.0", 40010)); s.listen(1); print("listening", flush=True)
+time.sleep(4)' >"$TMP/tcp-listen" 2>&1 &
+		pl=$!
+		wait_for_line "$TMP/tcp-listen" listening 5 "$pl"
+		"$PUNCHLAB" exec --timeout 6 "$LAB" server -- python3 "$PROBE" connect $RDV1 $A 40010 2 \
+			>"$TMP/tcp-open.got" &
+		po=$!
+		"$PUNCHLAB" exec --timeout 6 "$LAB" server -- python3 "$PROBE" connect $RDV1 203.0.113.2 22 2 \
+			>"$TMP/tcp-own.got" &
+		pw=$!
 		for side in a b; do
 			if [ $side = a ]; then to=$A node=host-a; else to=$B node=host-b; fi
 			expect_probe "unsolicited-$side" none "nothing sent out: dropped" \
@@ -87,18 +103,13 @@ lab_steps() {
 			expect_probe "other-port-$side" got "endpoint-independent filtering (RFC 6092)" \
 				$node $to 40003 $RDV1 5000 $RDV1 5001
 		done
-		# an open TCP port of host-a: the firewall drops the SYN (no RST, no connection)
-		"$PUNCHLAB" exec --timeout 8 "$LAB" host-a -- python3 -c '
-import socket, time
-s = socket.socket(); s.bind(("0.0.0.0", 40010)); s.listen(1); print("listening", flush=True)
-time.sleep(4)' >"$TMP/tcp-listen" 2>&1 &
-		pl=$!
-		wait_for_line "$TMP/tcp-listen" listening 5 "$pl"
-		got=$("$PUNCHLAB" exec --timeout 6 "$LAB" server -- python3 "$PROBE" connect $RDV1 $A 40010 2)
+		wait "$po"
+		got=$(cat "$TMP/tcp-open.got")
 		[ "$got" = none ] || fail "unsolicited TCP connect to host-a's open port: $got, expected none (dropped)"
 		note "ok: unsolicited TCP to an open port: $got"
 		kill_child "$pl"
-		got=$("$PUNCHLAB" exec --timeout 6 "$LAB" server -- python3 "$PROBE" connect $RDV1 203.0.113.2 22 2)
+		wait "$pw"
+		got=$(cat "$TMP/tcp-own.got")
 		[ "$got" = none ] || fail "TCP to the firewall's own address: $got, expected none (dropped)"
 		note "ok: TCP to the firewall's own address: $got"
 	else
