@@ -21,6 +21,7 @@
 require_root
 . "$(dirname "$0")/punch-lib.sh"
 . "$(dirname "$0")/probe-lib.sh"
+. "$(dirname "$0")/spawn-lib.sh"
 
 snapshot >"$TMP/before"
 A=203.0.113.34 B=203.0.113.50 NAT_B=203.0.113.18
@@ -44,19 +45,55 @@ punch_pair() {
 	note "$name: $local_a -> $(result "$TMP/$name.a" peer), seen by b as $peer"
 }
 
-# 1. connecting, then 2. failing, in each lab
-for b_profile in firewall port-restricted-cone; do
-	kept_lab -t two-firewalls --set nat-b=$b_profile
+# 4. the matrix: cells with the firewall on either side, attested by the lab on un-NATed flows
+# (the firewall's entry has no NAT), as the theory predicts (a firewall's endpoint-independent
+# filtering lets the symmetric side's unannounced port in)
+matrix_steps() {
+	local id got
+	local FF=two-firewalls/udp/auto/firewall~firewall
+	local FS=two-firewalls/tcp/auto/firewall~symmetric
+	local SF=two-firewalls/udp/auto/symmetric~firewall
+	run_cells 120 "$TMP/m" --cell $FF --cell $FS --cell $SF --jobs 3
+	for id in $FF $FS $SF; do
+		got=$(cell_field "$TMP/m" "$id" '(c["outcome"], c["runs"][0]["attestation"]["verdict"], c["refs"]["theory"]["outcome"])')
+		[ "$got" = "('direct', 'direct', 'direct')" ] ||
+			fail "$id: (outcome, attestation, theory) $got, expected all direct"
+		note "ok: $id: $got"
+	done
+}
+
+# lab_steps B_PROFILE: 1. connecting, then 2. failing, in a lab of its own with nat-b running
+# B_PROFILE. The two labs, and the matrix of 4., run at once (spawn-lib.sh): one after another
+# they took 16 s, mostly probes waiting 2 s for datagrams that must not arrive.
+lab_steps() {
+	local b_profile=$1 want_b proto side to node pl po pw got
+	kept_lab -t two-firewalls --set nat-b="$b_profile"
 	rdv_start "rdv-$b_profile" 30 --listen "$RDV1:3478" --listen "$RDV2:3478"
 	want_b=$B
-	[ $b_profile = firewall ] || want_b=$NAT_B
+	[ "$b_profile" = firewall ] || want_b=$NAT_B
 	for proto in udp tcp; do
 		punch_pair "$b_profile-$proto" $proto $want_b $A
 	done
 	kill -TERM "$RDV_PID"
 	wait_exit "$RDV_PID" 10
 
-	if [ $b_profile = firewall ]; then
+	if [ "$b_profile" = firewall ]; then
+		# TCP: an open TCP port of host-a, and the firewall's own address: the firewall drops
+		# the SYN (no RST, no connection). Both connects wait out their 2 s while the UDP probes
+		# below run (another protocol, other ports: they cannot open anything for each other),
+		# rather than after them.
+		"$PUNCHLAB" exec --timeout 8 "$LAB" host-a -- python3 -c '
+import socket, time
+s = socket.socket(); s.bind(("0.0.0.0", 40010)); s.listen(1); print("listening", flush=True)
+time.sleep(4)' >"$TMP/tcp-listen" 2>&1 &
+		pl=$!
+		wait_for_line "$TMP/tcp-listen" listening 5 "$pl"
+		"$PUNCHLAB" exec --timeout 6 "$LAB" server -- python3 "$PROBE" connect $RDV1 $A 40010 2 \
+			>"$TMP/tcp-open.got" &
+		po=$!
+		"$PUNCHLAB" exec --timeout 6 "$LAB" server -- python3 "$PROBE" connect $RDV1 203.0.113.2 22 2 \
+			>"$TMP/tcp-own.got" &
+		pw=$!
 		for side in a b; do
 			if [ $side = a ]; then to=$A node=host-a; else to=$B node=host-b; fi
 			expect_probe "unsolicited-$side" none "nothing sent out: dropped" \
@@ -66,18 +103,13 @@ for b_profile in firewall port-restricted-cone; do
 			expect_probe "other-port-$side" got "endpoint-independent filtering (RFC 6092)" \
 				$node $to 40003 $RDV1 5000 $RDV1 5001
 		done
-		# an open TCP port of host-a: the firewall drops the SYN (no RST, no connection)
-		"$PUNCHLAB" exec --timeout 8 "$LAB" host-a -- python3 -c '
-import socket, time
-s = socket.socket(); s.bind(("0.0.0.0", 40010)); s.listen(1); print("listening", flush=True)
-time.sleep(4)' >"$TMP/tcp-listen" 2>&1 &
-		pl=$!
-		wait_for_line "$TMP/tcp-listen" listening 5 "$pl"
-		got=$("$PUNCHLAB" exec --timeout 6 "$LAB" server -- python3 "$PROBE" connect $RDV1 $A 40010 2)
+		wait "$po"
+		got=$(cat "$TMP/tcp-open.got")
 		[ "$got" = none ] || fail "unsolicited TCP connect to host-a's open port: $got, expected none (dropped)"
 		note "ok: unsolicited TCP to an open port: $got"
 		kill_child "$pl"
-		got=$("$PUNCHLAB" exec --timeout 6 "$LAB" server -- python3 "$PROBE" connect $RDV1 203.0.113.2 22 2)
+		wait "$pw"
+		got=$(cat "$TMP/tcp-own.got")
 		[ "$got" = none ] || fail "TCP to the firewall's own address: $got, expected none (dropped)"
 		note "ok: TCP to the firewall's own address: $got"
 	else
@@ -88,9 +120,13 @@ time.sleep(4)' >"$TMP/tcp-listen" 2>&1 &
 			host-b $NAT_B 40003 $RDV1 5000 $RDV1 5001
 	fi
 	"$PUNCHLAB" lab down "$LAB" || fail "lab down $LAB failed"
-done
+}
 
-# 3. classify, each profile in its own lab
+spawn lab-firewall lab_steps firewall
+spawn lab-port-restricted-cone lab_steps port-restricted-cone
+spawn matrix matrix_steps
+
+# 3. classify, each profile in its own lab (while the steps above run)
 out=$("$PUNCHLAB" classify firewall port-restricted-cone 2>&1)
 rc=$?
 [ $rc = 0 ] || fail "classify firewall port-restricted-cone: exit $rc: $out"
@@ -98,19 +134,9 @@ grep -Eq '^firewall +full-cone +no translation +EI +preserve +n/a +n/a +drop .* 
 	fail "classify did not measure the firewall as declared: $out"
 note "ok: classify: $(grep -E '^firewall +full-cone' <<<"$out")"
 
-# 4. the matrix: cells with the firewall on either side, attested by the lab on un-NATed flows
-# (the firewall's entry has no NAT), as the theory predicts (a firewall's endpoint-independent
-# filtering lets the symmetric side's unannounced port in)
-FF=two-firewalls/udp/auto/firewall~firewall
-FS=two-firewalls/tcp/auto/firewall~symmetric
-SF=two-firewalls/udp/auto/symmetric~firewall
-run_cells 120 "$TMP/m" --cell $FF --cell $FS --cell $SF --jobs 3
-for id in $FF $FS $SF; do
-	got=$(cell_field "$TMP/m" $id '(c["outcome"], c["runs"][0]["attestation"]["verdict"], c["refs"]["theory"]["outcome"])')
-	[ "$got" = "('direct', 'direct', 'direct')" ] ||
-		fail "$id: (outcome, attestation, theory) $got, expected all direct"
-	note "ok: $id: $got"
-done
+joined lab-firewall
+joined lab-port-restricted-cone
+joined matrix
 
 # 5. bad input: no router routes two-nats's private LANs
 out=$("$PUNCHLAB" lab up --set nat-a=firewall 2>&1)

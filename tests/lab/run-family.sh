@@ -25,17 +25,37 @@ command -v tcpdump >/dev/null || fail "tcpdump is missing (ci/bootstrap.sh insta
 
 snapshot >"$TMP/before"
 
-# run_ok NAME ARGS...: `punchlab run ARGS...` bounded; RC, OUT and TL (its timeline.txt).
-run_ok() {
+# run_start NAME ARGS...: `punchlab run ARGS...` in the background, bounded (90 s, and the
+# teardown kills it); run_wait NAME: wait for it, then RC, OUT and TL (its timeline.txt).
+# run_ok NAME ARGS...: both at once.
+declare -A RUN_PID
+run_start() {
 	local name=$1
 	shift
-	timeout -k 5 90 "$PUNCHLAB" run -o "$TMP/$name" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"
+	timeout -k 5 90 "$PUNCHLAB" run -o "$TMP/$name" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+	RUN_PID[$name]=$!
+	defer "kill_started ${RUN_PID[$name]}"
+}
+run_wait() {
+	local name=$1
+	wait "${RUN_PID[$name]}"
 	RC=$?
 	OUT=$TMP/$name.out
-	[ "$RC" -eq 124 ] && fail "$name: punchlab run $* ran over 90 s"
+	[ "$RC" -eq 124 ] && fail "$name: punchlab run ran over 90 s"
 	TL=$(sed -n 's/^timeline: \([^ ]*\) .*/\1/p' "$OUT")
 	[ -f "$TL" ] || { cat "$OUT" "$TMP/$name.err" >&2; fail "$name: no timeline (exit $RC)"; }
 }
+run_ok() {
+	run_start "$@"
+	run_wait "$1"
+}
+
+# The two reboot cells (3. below) hold their path for 10 s after the event (CELL_EVENTS_RECOVER_MS):
+# 12 and 11 s one after the other. They start first and run while 1, 2 and 3b run (their labs,
+# rendezvous and NAT events are their own), and are judged when they are done.
+run_start rr --family dual --a port-restricted-cone --b port-restricted-cone \
+	--events 'nat-a reboot@1s for 1s' --no-classify
+run_start r6r --family 6 --a nat66 --b ipv6-firewall --events 'nat-a reboot@1s' --no-classify
 
 # --- 1. family 6: direct, IPv6 conntrack events, IPv6 captures ----------------------------------
 run_ok r6 --family 6 --a ipv6-firewall --b nat66 --pcap "$TMP/pcap6"
@@ -108,29 +128,6 @@ grep -q 'reboot and link down work in every family' "$TMP/rebind.out" ||
 "$PUNCHLAB" lab down "$lab" || fail "lab down $lab failed"
 [ ! -e "$rec" ] || fail "lab down left the record of $lab"
 
-# --- 3. a reboot in a dual cell: lost and recovered, over the family kept -----------------------
-run_ok rr --family dual --a port-restricted-cone --b port-restricted-cone \
-	--events 'nat-a reboot@1s for 1s' --no-classify
-[ "$RC" -eq 0 ] || { cat "$OUT" >&2; fail "the dual reboot cell exited $RC, expected 0"; }
-grep -Eq '  nat-event  lab +end +nat-a reboot@1s for 1s: ruleset .*/port-restricted-cone.nft and .*/ipv6-firewall.nft reloaded \(booted\)' "$TL" ||
-	fail "the reboot's entry does not name both rulesets reloaded: $(grep nat-event "$TL")"
-grep -Eq '  nat-event  engine +recovered +path lost: yes; recovered: yes via direct' "$TL" ||
-	fail "the dual cell did not lose and recover its path: $(grep 'nat-event  engine' "$TL")"
-kept=$(grep -o '"event":"result".*' "$TL" | grep -o '"family":[46]' | sort -u)
-[ "$(echo "$kept" | wc -l)" -eq 1 ] || fail "the peers kept different families: $kept"
-for peer in peer-a peer-b; do
-	grep -Eq "  engine     $peer +line +\{\"event\":\"path-recovered\",\"t_ms\":[0-9.]+,${kept//\"/\\\"}," "$TL" ||
-		fail "$peer did not recover over the family it kept ($kept)"
-done
-note "dual reboot: recovered over ${kept#*:}"
-
-# a reboot of an IPv6 profile (family 6): nat66 reloaded with its IPv6 variables, the flows of
-# both families flushed (before, NAT events refused every node with an IPv6 profile)
-run_ok r6r --family 6 --a nat66 --b ipv6-firewall --events 'nat-a reboot@1s' --no-classify
-[ "$RC" -eq 0 ] || { cat "$OUT" >&2; fail "the family 6 reboot cell exited $RC, expected 0"; }
-grep -Eq '  nat-event  lab +start +nat-a reboot@1s: ruleset .*/nat66.nft reloaded, conntrack flushed: [1-9][0-9]* flows \(both families\) before, [0-9]+ after' "$TL" ||
-	fail "the family 6 reboot's entry does not say nat66 was reloaded and its flows flushed: $(grep nat-event "$TL")"
-
 # --- 3b. bundles of IPv6 and dual cells: the twin, classify's IPv6 lab, the companion; a replay
 # reproduces the family 6 cell (before the twin went in, the replay stopped: "has no IPv6
 # address and no dual-stack twin", exit 2) -------------------------------------------------------
@@ -153,6 +150,28 @@ timeout -k 5 90 "$PUNCHLAB" replay "$TMP/r6.tar.gz" --trust >"$TMP/replay.out" 2
 rc=$?
 [ "$rc" -eq 0 ] && grep -q 'outcome direct, as in the bundle: reproduced' "$TMP/replay.out" ||
 	{ cat "$TMP/replay.out" >&2; fail "the family 6 bundle did not replay (exit $rc)"; }
+
+# --- 3. a reboot in a dual cell: lost and recovered, over the family kept -----------------------
+run_wait rr # started at the top
+[ "$RC" -eq 0 ] || { cat "$OUT" >&2; fail "the dual reboot cell exited $RC, expected 0"; }
+grep -Eq '  nat-event  lab +end +nat-a reboot@1s for 1s: ruleset .*/port-restricted-cone.nft and .*/ipv6-firewall.nft reloaded \(booted\)' "$TL" ||
+	fail "the reboot's entry does not name both rulesets reloaded: $(grep nat-event "$TL")"
+grep -Eq '  nat-event  engine +recovered +path lost: yes; recovered: yes via direct' "$TL" ||
+	fail "the dual cell did not lose and recover its path: $(grep 'nat-event  engine' "$TL")"
+kept=$(grep -o '"event":"result".*' "$TL" | grep -o '"family":[46]' | sort -u)
+[ "$(echo "$kept" | wc -l)" -eq 1 ] || fail "the peers kept different families: $kept"
+for peer in peer-a peer-b; do
+	grep -Eq "  engine     $peer +line +\{\"event\":\"path-recovered\",\"t_ms\":[0-9.]+,${kept//\"/\\\"}," "$TL" ||
+		fail "$peer did not recover over the family it kept ($kept)"
+done
+note "dual reboot: recovered over ${kept#*:}"
+
+# a reboot of an IPv6 profile (family 6): nat66 reloaded with its IPv6 variables, the flows of
+# both families flushed (before, NAT events refused every node with an IPv6 profile)
+run_wait r6r # started at the top
+[ "$RC" -eq 0 ] || { cat "$OUT" >&2; fail "the family 6 reboot cell exited $RC, expected 0"; }
+grep -Eq '  nat-event  lab +start +nat-a reboot@1s: ruleset .*/nat66.nft reloaded, conntrack flushed: [1-9][0-9]* flows \(both families\) before, [0-9]+ after' "$TL" ||
+	fail "the family 6 reboot's entry does not say nat66 was reloaded and its flows flushed: $(grep nat-event "$TL")"
 
 # --- 4. bad input ---------------------------------------------------------------------------------
 # bad WANT ARGS...: punchlab run ARGS exits 2 with one line saying WANT
