@@ -55,16 +55,27 @@ engine_snapshot() {
 	} | grep -Ev '^(netns|record) ' | sort
 }
 
-# nothing_left WHAT: compared with $TMP/before (engine_snapshot "$PUNCH"), no process of
-# punchlab or the engine outlives WHAT (kept labs are left out: other users of this machine add
-# theirs meanwhile; a matrix keeps none); bounded retry, since orphans are reaped slowly here
-nothing_left() {
-	local i
+# none_added WHAT SNAPSHOT-COMMAND...: compared with $TMP/before (the same command's output before
+# WHAT), a new snapshot has nothing more. Only what was added is left behind: an entry that went
+# away meanwhile is another user's process that ended (fresh-machine's suite once failed
+# engines.sh on two nc processes of a second suite running on the same machine: they were in
+# the snapshot before and gone after). Bounded retry, since orphans are reaped slowly here.
+none_added() {
+	local what=$1 i added
+	shift
 	for ((i = 0; i < 30; i++)); do
-		engine_snapshot "$PUNCH" >"$TMP/after"
-		cmp -s "$TMP/before" "$TMP/after" && return 0
+		"$@" >"$TMP/after"
+		added=$(comm -13 "$TMP/before" "$TMP/after")
+		[ -z "$added" ] && return 0
 		sleep 0.1
 	done
-	diff "$TMP/before" "$TMP/after" >&2
-	fail "$1 left something behind"
+	printf 'left behind after %s:\n%s\n' "$what" "$added" >&2
+	fail "$what left something behind"
+}
+
+# nothing_left WHAT: compared with $TMP/before (engine_snapshot "$PUNCH"), no process of
+# punchlab or the engine outlives WHAT (kept labs are left out: other users of this machine add
+# theirs meanwhile; a matrix keeps none)
+nothing_left() {
+	none_added "$1" engine_snapshot "$PUNCH"
 }

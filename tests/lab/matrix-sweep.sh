@@ -49,6 +49,5 @@ PY
 # the rerun line of a point reruns that point
 grep -q -- "--cell $CELL/stagger=50ms" "$TMP/matrix.out" || fail "no rerun line names a sweep point"
 
-snapshot >"$TMP/after"
-diff "$TMP/before" "$TMP/after" >&2 || fail "something was left behind"
+none_added "the test" snapshot
 note "a stagger sweep over two RST NATs (tcp): 3 points x 3 runs, the curve in matrix.json, the terminal, matrix.md and an SVG"
