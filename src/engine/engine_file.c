@@ -102,11 +102,79 @@ bad:
 	return -1;
 }
 
+/* The largest product of the pattern's repetition bounds ({m,n}) it may have: glibc's regcomp
+ * copies a bounded repetition's operand n times, so nested or chained bounds multiply. */
+#define REGEX_MAX_BOUND_PRODUCT 4096
+
+/* Why a pattern is refused before regcomp sees it, or NULL. glibc's regcomp builds an
+ * automaton whose size multiplies with every stacked repetition operator and every bound: the
+ * fuzzer's "i+++...+" (90 '+') took over 2 GB. POSIX leaves a repetition of a repetition
+ * undefined anyway. Templates ({{...}}) and bracket expressions are skipped. */
+static const char *regex_too_costly(const char *re)
+{
+	bool prev_rep = false;
+	double product = 1;
+
+	for (size_t i = 0; re[i]; i++) {
+		char c = re[i];
+		bool rep = c == '*' || c == '+' || c == '?' || c == '{';
+
+		if (c == '\\') {
+			i += re[i + 1] != '\0';
+			prev_rep = false;
+			continue;
+		}
+		if (c == '{' && re[i + 1] == '{') {
+			const char *end = strstr(re + i, "}}");
+
+			if (!end)
+				break;
+			i = (size_t)(end - re) + 1;
+			prev_rep = false;
+			continue;
+		}
+		if (c == '[') {
+			i += re[i + 1] == '^';
+			i += re[i + 1] == ']';
+			while (re[i + 1] && re[i + 1] != ']')
+				i++;
+			i += re[i + 1] != '\0';
+			prev_rep = false;
+			continue;
+		}
+		if (rep && prev_rep)
+			return "a repetition operator (*, +, ?, {m,n}) follows another one";
+		if (c == '{') {
+			char *end;
+			long lo = strtol(re + i + 1, &end, 10), hi = lo;
+
+			if (*end == ',')
+				hi = end[1] == '}' ? lo + 1 : strtol(end + 1, &end, 10);
+			if (end[1] == '}' && *end == ',')
+				end++;
+			product *= (double)(hi > lo ? hi : lo) + 1;
+			if (product > REGEX_MAX_BOUND_PRODUCT)
+				return "its repetition bounds ({m,n}) multiply to more than 4096 copies";
+			while (re[i + 1] && re[i] != '}')
+				i++;
+		}
+		prev_rep = rep;
+	}
+	return NULL;
+}
+
 static void regex_check(struct parse *p, yaml_node_t *v, const char *what, const char *re)
 {
+	const char *costly = regex_too_costly(re);
 	regex_t r;
 	int err;
 
+	if (costly) {
+		ERR(p, v, "%s: the pattern \"%.80s\" is refused: %s (expected a plain POSIX extended "
+		    "regular expression: a line to wait for, not a puzzle for the regex engine)",
+		    what, re, costly);
+		return;
+	}
 	/* templates inside a pattern are rendered first; check what is there without them */
 	if (strstr(re, "{{"))
 		return;

@@ -86,6 +86,13 @@ static const struct bad_case bad_cases[] = {
 	  "one condition only", "expected line, json" },
 	{ "bad regex", L01 L02 L03 L04 L05 L06 L07 "    ready: { line: \"(\", deadline: 1s }\n" L09
 	  L10 L11 L12 L13, 8, "does not compile", "POSIX extended" },
+	/* glibc's regcomp grows without bound on these (the fuzzer's "i++++...": over 2 GB) */
+	{ "stacked repetition", L01 L02 L03 L04 L05 L06 L07
+	  "    ready: { line: \"Nebula i+++nterface\", deadline: 1s }\n" L09 L10 L11 L12 L13, 8,
+	  "follows another one", "plain POSIX extended" },
+	{ "bounds that multiply", L01 L02 L03 L04 L05 L06 L07
+	  "    ready: { line: \"((a{1,99}){99}){9}\", deadline: 1s }\n" L09 L10 L11 L12 L13, 8,
+	  "more than 4096 copies", "plain POSIX extended" },
 	{ "capture with regex and json", L01 L02 L03 L04 L05 L06 L07 L08
 	  "    capture: { key: { regex: \"k\", json: k } }\n" L10 L11 L12 L13, 9,
 	  "exactly one of regex", "json: MEMBER" },
