@@ -150,9 +150,8 @@ static const char *regex_too_costly(const char *re)
 
 			if (*end == ',')
 				hi = end[1] == '}' ? lo + 1 : strtol(end + 1, &end, 10);
-			if (end[1] == '}' && *end == ',')
-				end++;
-			product *= (double)(hi > lo ? hi : lo) + 1;
+			/* a negative or missing bound is regcomp's to refuse */
+			product *= (double)(hi > lo ? hi : lo > 0 ? lo : 0) + 1;
 			if (product > REGEX_MAX_BOUND_PRODUCT)
 				return "its repetition bounds ({m,n}) multiply to more than 4096 copies";
 			while (re[i + 1] && re[i] != '}')
