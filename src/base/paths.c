@@ -1,6 +1,8 @@
 #include "base/paths.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
@@ -106,4 +108,61 @@ const char *paths_netns_dir(void)
 	static char buf[PATH_MAX];
 
 	return rootless() ? rootless_dir("/netns", buf, sizeof(buf)) : "/run/netns";
+}
+
+/* Remove everything inside the directory open as dirfd (closed here), depth levels at most,
+ * never following a symlink or crossing into another file system (dev). Keeps going after a
+ * failure so what can go goes; the first error, or 0. */
+static int empty_at(int dirfd, dev_t dev, int depth)
+{
+	DIR *d = fdopendir(dirfd);
+	struct dirent *e;
+	int first = 0;
+
+	if (!d) {
+		close(dirfd);
+		return -errno;
+	}
+	while ((e = readdir(d))) {
+		struct stat st;
+		int ret = 0;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			ret = errno == ENOENT ? 0 : -errno;
+		} else if (S_ISDIR(st.st_mode)) {
+			int sub = st.st_dev != dev ? -EXDEV
+				  : depth <= 0	   ? -ELOOP
+						   : openat(dirfd, e->d_name,
+							    O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+								    O_CLOEXEC);
+			if (sub < 0)
+				ret = sub == -1 ? -errno : sub;
+			else if (!(ret = empty_at(sub, dev, depth - 1)) &&
+				 unlinkat(dirfd, e->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+				ret = -errno;
+		} else if (unlinkat(dirfd, e->d_name, 0) < 0 && errno != ENOENT) {
+			ret = -errno;
+		}
+		if (ret && !first)
+			first = ret;
+	}
+	closedir(d);
+	return first;
+}
+
+int paths_empty_dir(const char *dir)
+{
+	struct stat st;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	return empty_at(fd, st.st_dev, 32);
 }

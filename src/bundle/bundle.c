@@ -1,9 +1,10 @@
 /* Repro bundles: writing, reading and verifying in memory, extracting (bundle.h). */
 #include "bundle/bundle.h"
 
+#include "base/paths.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -365,29 +366,17 @@ int bundle_extract(const struct bundle *b, const char *dir, char *why, size_t wl
 	return ret;
 }
 
-static int rm_first_error; /* nftw passes no context; the first failure of the walk */
-
-static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	(void)type;
-	/* keep going after a failure: remove what can be removed */
-	if (remove(path) < 0 && errno != ENOENT && !rm_first_error)
-		rm_first_error = -errno;
-	return 0;
-}
-
 int bundle_rm_tree(const char *dir)
 {
 	struct stat st;
+	int ret;
 
 	if (lstat(dir, &st) < 0)
 		return errno == ENOENT ? 0 : -errno;
-	rm_first_error = 0;
-	if (nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0)
-		return -errno;
-	if (lstat(dir, &st) == 0)
-		return rm_first_error ? rm_first_error : -ENOTEMPTY;
+	if (!S_ISDIR(st.st_mode))
+		return remove(dir) < 0 && errno != ENOENT ? -errno : 0;
+	ret = paths_empty_dir(dir);
+	if (rmdir(dir) < 0 && errno != ENOENT)
+		return ret ? ret : -errno;
 	return 0;
 }

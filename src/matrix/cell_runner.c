@@ -1079,6 +1079,14 @@ int cell_run_once(const struct runner_config *cfg, const struct cell_spec *spec,
 		set_error(run, "cannot create the log directory: %s", strerror(errno));
 		goto out;
 	}
+	/* a report directory given again (-o DIR) holds an earlier run's logs here: they would
+	 * mix with this run's, and an engine that makes a file afresh refuses to overwrite one
+	 * (punch's rendezvous --new-secret: every cell ended error) */
+	if ((ret = paths_empty_dir(dir)) < 0) {
+		set_error(run, "cannot empty the log directory of an earlier run: %s",
+			  strerror(-ret));
+		goto out;
+	}
 
 	/* profile parameters (udp-timeout=5s): the NATs load per-cell copies */
 	if (cell_profiles_prepare(spec, copy_a, copy_b, sizeof(copy_a), why, sizeof(why)) < 0) {

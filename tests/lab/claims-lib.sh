@@ -25,6 +25,9 @@ for c in cells:
 print("# %d claim disagreement(s) in %d cell(s), %d unexplained" % (n, len(cells), len(bad)))
 for b in bad:
     print("# unexplained: " + b)
+    # also on stderr: a CI log that keeps only the tail of a failed test's output (after the
+    # long matrix output) must still name the cell
+    print("unexplained: " + b, file=sys.stderr)
 sys.exit(1 if bad else 0)
 PY
 }

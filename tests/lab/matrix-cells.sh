@@ -92,6 +92,17 @@ d = json.load(open(sys.argv[1]))
 assert [c["id"] for c in d["cells"]] == [sys.argv[2]], [c["id"] for c in d["cells"]]
 assert d["meta"]["stagger_ms"] == 35, d["meta"]["stagger_ms"]
 PY
+# the same command again into the same report directory (a user rerunning a bug's cell): the
+# earlier run's logs are gone from the cell's directory, not in the way (punch's rendezvous
+# refuses to overwrite its secret file: every cell once ended error here)
+run1=$(find "$TMP/rerun/cells" -mindepth 2 -maxdepth 2 -name run-1 | head -n 1)
+[ -n "$run1" ] || fail "no run-1 directory in $TMP/rerun/cells"
+touch "$run1/stale-from-an-earlier-run" || fail "cannot write into $run1"
+run_matrix 60 "$@" --cell "$ID" -o "$TMP/rerun"
+show_matrix_output
+[ "$RC" -eq 0 ] || fail "the rerun into the same report directory exited $RC, expected 0"
+[ -z "$(find "$TMP/rerun/cells" -name stale-from-an-earlier-run)" ] ||
+	fail "an earlier run's file is still in the cell's log directory"
 
 # profiles given by long paths: ids longer than a log directory's name; each cell keeps a
 # directory of its own (a head of the id and a hash of all of it), every run's logs in it
