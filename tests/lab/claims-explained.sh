@@ -8,6 +8,10 @@
 # default matrix, every disagreement explained (scoped by engine=NAME in the cell pattern);
 # except libp2p's, which engines-libp2p.sh checks on the same nine cells it runs for its own
 # checks (claims-lib.sh's CLAIMS_CHECKED_ELSEWHERE: one run of them, not two).
+# A disagreement that is unexplained only because its cell also regressed in that run (CI's
+# machine once starved a cell that always connects) is confirmed on its own: the cell runs
+# again 3 times and must then do what the lab expects, every disagreement explained
+# (claims-lib.sh's claims_confirmed); the output says FLAKE and names it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/matrix-lib.sh"
 . "$(dirname "$0")/claims-lib.sh"
@@ -18,7 +22,7 @@ run_matrix 150 -o "$TMP/out"
 [ "$RC" -le 1 ] || { show_matrix_output; fail "punchlab matrix exited $RC (error cells or bad input)"; }
 expect_nothing_left "$TMP/before" "the default matrix"
 
-explained "$TMP/out" 144 || { show_matrix_output; fail "a disagreement with the documents is not explained"; }
+claims_confirmed "$TMP/out" 144 || fail "a disagreement with the documents is not explained"
 
 # every other shipped engine that is installed: its default matrix (the six default profiles
 # over the transports and techniques it offers)
