@@ -81,7 +81,9 @@ for fw in ipv6-firewall ipv6-firewall-ad; do
 		bad "$fw: mapping not reported as no translation over UDP and TCP"
 	echo "$b" | grep -Eq '^  hairpin +no +\(n/a\) +\(n/a\) *$' ||
 		bad "$fw: hairpin not reported as not applicable"
-	echo "$b" | grep -Eq '^  udp-timeout +120 +ct 1(19|20)/120 ' ||
+	# conntrack's timeout left, read once the flow is unreplied and once replied: each a
+	# moment after its packet (the sanitizer build in CI read the replied one at 119)
+	echo "$b" | grep -Eq '^  udp-timeout +120 +ct 1(1[5-9]|20)/1(1[5-9]|20) ' ||
 		bad "$fw: the UDP timeout not read from conntrack over IPv6"
 	echo "$b" | grep -q '=> behaves as declared' || bad "$fw: does not behave as declared"
 done
