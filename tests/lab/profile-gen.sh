@@ -97,14 +97,42 @@ nftpid=$!
 WAIT=1500
 ls "$dir/gen"/*.nft >"$dir/list"
 split -l 27 "$dir/list" "$dir/part."
+# A profile that mismatched is classified once more, alone (classify exits 1 on a mismatch):
+# under CI's load one round's probe now and then sees what the other two do not (seen: a drop
+# profile with random ports measured "rst" over UDP in 1 round of 3, 1 classification in about
+# 600), and classify rightly calls rounds that disagree a mismatch. A profile that really
+# behaves unlike its header mismatches again and fails; each retried one is named (RETRIED).
+mismatched() { # OUT: the files of the profiles that mismatched
+	awk '/^[^ ].*  \(.*\.nft\)$/ { f = $NF; gsub(/^\(|\)$/, "", f) }
+	     /^  => MISMATCH/ { print f }' "$1"
+}
 ok=0
+: >"$dir/retry"
 for part in "$dir"/part.*; do
 	# shellcheck disable=SC2046 # one argument per file name (mktemp paths have no blanks)
 	PUNCHLAB_DATA_DIR=$SRC "$PUNCHLAB" classify --wait $WAIT $(cat "$part") >"$part.out" 2>&1
 	rc=$?
-	[ $rc = 0 ] || { cat "$part.out"; bad "classify of generated profiles exited $rc"; }
+	if [ $rc = 1 ] && [ -n "$(mismatched "$part.out")" ]; then
+		mismatched "$part.out" >>"$dir/retry"
+	elif [ $rc != 0 ]; then
+		cat "$part.out"
+		bad "classify of generated profiles exited $rc"
+	fi
 	ok=$((ok + $(grep -c '=> behaves as declared' "$part.out")))
 done
+while read -r f; do
+	grep -h -A14 "^$(basename "$f" .nft)  (" "$dir"/part.*.out | grep -E 'MISMATCH| \* |rounds disagree' |
+		sed "s|^|RETRIED $(basename "$f" .nft): first classification: |"
+	PUNCHLAB_DATA_DIR=$SRC "$PUNCHLAB" classify --wait $WAIT "$f" >"$dir/retry.out" 2>&1
+	rc=$?
+	if [ $rc = 0 ] && grep -q '=> behaves as declared' "$dir/retry.out"; then
+		ok=$((ok + 1))
+		echo "RETRIED $(basename "$f" .nft): behaves as declared when classified again"
+	else
+		cat "$dir/retry.out"
+		bad "$(basename "$f" .nft): mismatched twice (classify exited $rc)"
+	fi
+done <"$dir/retry"
 [ "$ok" = "$ngen" ] || bad "$ok of $ngen generated profiles behave as declared"
 wait $nftpid
 if grep -q NFT-FAIL "$dir/nft.out"; then
