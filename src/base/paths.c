@@ -132,13 +132,15 @@ static int empty_at(int dirfd, dev_t dev, int depth)
 		if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			ret = errno == ENOENT ? 0 : -errno;
 		} else if (S_ISDIR(st.st_mode)) {
-			int sub = st.st_dev != dev ? -EXDEV
-				  : depth <= 0	   ? -ELOOP
-						   : openat(dirfd, e->d_name,
-							    O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-								    O_CLOEXEC);
-			if (sub < 0)
-				ret = sub == -1 ? -errno : sub;
+			int sub;
+
+			if (st.st_dev != dev)
+				ret = -EXDEV;
+			else if (depth <= 0)
+				ret = -ELOOP;
+			else if ((sub = openat(dirfd, e->d_name,
+					       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+				ret = -errno;
 			else if (!(ret = empty_at(sub, dev, depth - 1)) &&
 				 unlinkat(dirfd, e->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
 				ret = -errno;

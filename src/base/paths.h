@@ -13,8 +13,9 @@ int paths_resolve(const char *subdir, const char *ext, const char *arg, char *bu
 /* mkdir -p: create dir and its missing parents (mode 0755). Returns 0 or -errno (errno set). */
 int paths_mkdir_p(const char *dir);
 
-/* Remove everything inside dir, which stays (what rm -rf would remove below it, dotfiles too): no symlink is
- * followed and no other file system entered. Thread-safe (no nftw: it passes no context).
+/* Remove everything inside dir, which stays (what rm -rf would remove below it, dotfiles too):
+ * no symlink is followed and no other file system entered. Thread-safe (no nftw: it passes no
+ * context).
  * 0, or the first -errno (what could be removed is gone). */
 int paths_empty_dir(const char *dir);
 

@@ -11,7 +11,7 @@ python3 - "$1/matrix.json" "$2" ${3:+"$3"} <<'PY'
 import json, sys
 cells = json.load(open(sys.argv[1]))["cells"]
 assert len(cells) == int(sys.argv[2]), "%d cells, expected %s" % (len(cells), sys.argv[2])
-bad, flaky, n = [], [], 0
+bad, unexplained_cells, n = [], [], 0
 for c in cells:
     refs, verdict = c["refs"], c["verdict"]
     claims = refs["claims"]
@@ -25,15 +25,15 @@ for c in cells:
                                                                   k["strength"], c["outcome"]))
     assert verdict["disagrees_claim"] == any(k["disagrees"] for k in claims), c["id"]
     if any(k["disagrees"] and not k["explanation"] for k in claims):
-        # for confirm_unexplained: a cell that also did not do what the lab's own expectations
+        # for claims_confirmed: a cell that also did not do what the lab's own expectations
         # say (a regression: a timing flake, or a real bug) can be run again; one that did
         # cannot be excused by a second run
-        flaky.append("%s\t%s\t%s" % ("regression" if verdict["regression"] else "as-expected",
-                                      c["id"], c["rerun"]))
+        unexplained_cells.append("%s\t%s\t%s" % (
+            "regression" if verdict["regression"] else "as-expected", c["id"], c["rerun"]))
 print("# %d claim disagreement(s) in %d cell(s), %d unexplained" % (n, len(cells), len(bad)))
 if len(sys.argv) > 3:
     with open(sys.argv[3], "w") as f:
-        f.write("".join(x + "\n" for x in flaky))
+        f.write("".join(x + "\n" for x in unexplained_cells))
 for b in bad:
     print("# unexplained: " + b)
     # also on stderr: a CI log that keeps only the tail of a failed test's output (after the

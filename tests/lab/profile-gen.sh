@@ -112,8 +112,9 @@ for part in "$dir"/part.*; do
 	# shellcheck disable=SC2046 # one argument per file name (mktemp paths have no blanks)
 	PUNCHLAB_DATA_DIR=$SRC "$PUNCHLAB" classify --wait $WAIT $(cat "$part") >"$part.out" 2>&1
 	rc=$?
-	if [ $rc = 1 ] && [ -n "$(mismatched "$part.out")" ]; then
-		mismatched "$part.out" >>"$dir/retry"
+	m=$(mismatched "$part.out")
+	if [ $rc = 1 ] && [ -n "$m" ]; then
+		echo "$m" >>"$dir/retry"
 	elif [ $rc != 0 ]; then
 		cat "$part.out"
 		bad "classify of generated profiles exited $rc"
@@ -121,16 +122,17 @@ for part in "$dir"/part.*; do
 	ok=$((ok + $(grep -c '=> behaves as declared' "$part.out")))
 done
 while read -r f; do
-	grep -h -A14 "^$(basename "$f" .nft)  (" "$dir"/part.*.out | grep -E 'MISMATCH| \* |rounds disagree' |
-		sed "s|^|RETRIED $(basename "$f" .nft): first classification: |"
+	name=$(basename "$f" .nft)
+	grep -h -A14 "^$name  (" "$dir"/part.*.out | grep -E 'MISMATCH| \* |rounds disagree' |
+		sed "s|^|RETRIED $name: first classification: |"
 	PUNCHLAB_DATA_DIR=$SRC "$PUNCHLAB" classify --wait $WAIT "$f" >"$dir/retry.out" 2>&1
 	rc=$?
 	if [ $rc = 0 ] && grep -q '=> behaves as declared' "$dir/retry.out"; then
 		ok=$((ok + 1))
-		echo "RETRIED $(basename "$f" .nft): behaves as declared when classified again"
+		echo "RETRIED $name: behaves as declared when classified again"
 	else
 		cat "$dir/retry.out"
-		bad "$(basename "$f" .nft): mismatched twice (classify exited $rc)"
+		bad "$name: mismatched twice (classify exited $rc)"
 	fi
 done <"$dir/retry"
 [ "$ok" = "$ngen" ] || bad "$ok of $ngen generated profiles behave as declared"
